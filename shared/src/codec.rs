@@ -1,0 +1,185 @@
+//! MessagePack encoding of the protocol, and strict decoding of untrusted bytes.
+//!
+//! Decoding is where hostile input arrives, so it checks everything before anything else looks
+//! at a message: the frame size, the nesting depth (rmp-serde's default of 1024 overflows a
+//! thread stack), trailing bytes, non-finite floats, value ranges and string contents. Every
+//! failure is a [`DecodeError`] whose text fits a WebSocket close reason.
+
+use glam::Vec2;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::consts::{AIM_LIMIT_RAD, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS};
+use crate::protocol::{ClientMsg, PlayerInfo, PlayerState, ServerMsg};
+
+/// Why bytes were not accepted as a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The frame is bigger than the cap; it was not even looked at.
+    #[error("message of {len} bytes exceeds the {max}-byte limit")]
+    TooLarge {
+        /// Bytes received.
+        len: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// Not MessagePack of the expected shape (includes too-deep nesting).
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A valid message followed by more bytes.
+    #[error("{0} trailing bytes after the message")]
+    TrailingBytes(usize),
+    /// Well-formed but out of range: NaN, infinity, bad name, and so on.
+    #[error("invalid message: {0}")]
+    Invalid(&'static str),
+}
+
+/// Encodes a server message (structs as arrays).
+pub fn encode_server(msg: &ServerMsg) -> Vec<u8> {
+    encode(msg)
+}
+
+/// Encodes a client message (structs as arrays).
+pub fn encode_client(msg: &ClientMsg) -> Vec<u8> {
+    encode(msg)
+}
+
+fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    // Serialising our protocol types into a Vec cannot fail: no maps with non-string keys, no
+    // custom serialisers, and writes to a Vec are infallible.
+    rmp_serde::to_vec(msg).expect("protocol types always serialise")
+}
+
+/// Decodes and validates a message from a client; `max_len` is the frame cap in bytes.
+pub fn decode_client(bytes: &[u8], max_len: usize) -> Result<ClientMsg, DecodeError> {
+    let msg: ClientMsg = decode(bytes, max_len)?;
+    validate_client(&msg)?;
+    Ok(msg)
+}
+
+/// Decodes and validates a message from the server. Clients use this too: a buggy or hostile
+/// server must not crash a bot or the browser tab.
+pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
+    // Snapshots of big rooms are far larger than client frames; 16 MiB bounds the damage.
+    let msg: ServerMsg = decode(bytes, 16 * 1024 * 1024)?;
+    validate_server(&msg)?;
+    Ok(msg)
+}
+
+/// The default cap for client frames, re-exported for callers that have no config.
+pub const DEFAULT_MAX_CLIENT_BYTES: usize = MAX_FRAME_BYTES;
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, DecodeError> {
+    if bytes.len() > max_len {
+        return Err(DecodeError::TooLarge { len: bytes.len(), max: max_len });
+    }
+    let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
+    de.set_max_depth(MAX_DECODE_DEPTH);
+    let value = T::deserialize(&mut de).map_err(|e| DecodeError::Malformed(short(&e)))?;
+    // `position` never exceeds the slice length, so the cast and subtraction are exact.
+    let rest = bytes.len() - de.position() as usize;
+    if rest != 0 {
+        return Err(DecodeError::TrailingBytes(rest));
+    }
+    Ok(value)
+}
+
+/// rmp-serde's messages can quote input; keep them short enough for a close reason.
+fn short(e: &rmp_serde::decode::Error) -> String {
+    let mut s = e.to_string();
+    if s.len() > 80 {
+        let mut cut = 80;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+fn validate_client(msg: &ClientMsg) -> Result<(), DecodeError> {
+    match msg {
+        ClientMsg::Hello(h) => {
+            check_name(&h.name)?;
+            if let Some(room) = &h.room {
+                check_room(room)?;
+            }
+        }
+        ClientMsg::Input(i) => {
+            if !finite_vec(i.mv) || !i.aim.is_finite() {
+                return Err(DecodeError::Invalid("non-finite number in input"));
+            }
+            if i.mv.x.abs() > 1.0 || i.mv.y.abs() > 1.0 {
+                return Err(DecodeError::Invalid("movement out of range [-1, 1]"));
+            }
+            if i.aim.abs() > AIM_LIMIT_RAD {
+                return Err(DecodeError::Invalid("aim angle out of range"));
+            }
+        }
+        ClientMsg::Ping(_) => {}
+    }
+    Ok(())
+}
+
+fn validate_server(msg: &ServerMsg) -> Result<(), DecodeError> {
+    let state_ok = |p: &PlayerState| finite_vec(p.pos) && finite_vec(p.vel) && p.aim.is_finite();
+    let ok = match msg {
+        ServerMsg::Welcome(w) => finite_vec(w.arena) && w.tick_rate > 0 && w.players.iter().all(info_ok),
+        ServerMsg::Snapshot(s) => s.players.iter().all(state_ok),
+        ServerMsg::Joined(p) => info_ok(p),
+        ServerMsg::Left(_) | ServerMsg::Pong(_) => true,
+    };
+    if ok { Ok(()) } else { Err(DecodeError::Invalid("non-finite number or bad name from server")) }
+}
+
+fn info_ok(p: &PlayerInfo) -> bool {
+    check_name(&p.name).is_ok()
+}
+
+fn finite_vec(v: Vec2) -> bool {
+    v.x.is_finite() && v.y.is_finite()
+}
+
+/// Characters never allowed in a name: they hide text, reorder it or break layout.
+fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
+            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{FEFF}' // zero-width no-break space
+            | '\u{00AD}' // soft hyphen
+            | '\u{180E}' // Mongolian vowel separator
+        )
+}
+
+/// A display name: 1 to `MAX_NAME_CHARS` characters, no leading or trailing whitespace, nothing
+/// invisible or direction-changing.
+pub fn check_name(name: &str) -> Result<(), DecodeError> {
+    let chars = name.chars().count();
+    if chars == 0 || name.trim().is_empty() {
+        return Err(DecodeError::Invalid("empty name"));
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(DecodeError::Invalid("name too long"));
+    }
+    if name.trim() != name {
+        return Err(DecodeError::Invalid("name has leading or trailing spaces"));
+    }
+    if name.chars().any(is_forbidden_char) {
+        return Err(DecodeError::Invalid("name has control, bidi or zero-width characters"));
+    }
+    Ok(())
+}
+
+/// A room name: 1 to `MAX_ROOM_CHARS` of ASCII letters, digits, `-` and `_`.
+pub fn check_room(room: &str) -> Result<(), DecodeError> {
+    if room.is_empty() || room.len() > MAX_ROOM_CHARS {
+        return Err(DecodeError::Invalid("room name must be 1 to 32 characters"));
+    }
+    if !room.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(DecodeError::Invalid("room name may hold only A-Z a-z 0-9 - _"));
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Everything the Skirmish server and its clients must agree on.
+//!
+//! Layout:
+//! - [`protocol`]: the messages on the wire (`ClientMsg`, `ServerMsg`), one documented enum each.
+//! - [`codec`]: MessagePack encoding, and strict decoding of untrusted bytes.
+//! - [`consts`]: tick rate, arena size and limits, with units in their names.
+//! - [`sim`]: the deterministic movement step the server runs and clients can predict with.
+//! - [`schedule`]: the drift-free fixed-tick arithmetic.
+
+pub mod codec;
+pub mod consts;
+pub mod protocol;
+pub mod schedule;
+pub mod sim;
+
+pub use codec::{DecodeError, decode_client, decode_server, encode_client, encode_server};
+pub use protocol::*;
