@@ -1,1 +1,137 @@
-fn main() {}
+//! Builds the browser client (`client/web`) to wasm32 and runs wasm-bindgen on it, leaving
+//! `$OUT_DIR/pkg/{skirmish_web.js, skirmish_web_bg.wasm}` for `src/assets.rs` to embed, so the
+//! server binary alone serves the whole game. The nested build always uses one release target
+//! dir (`<target>/wasm-client`), shared by debug, test and clippy builds of the server.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, exit};
+
+const CLIENT_CRATE: &str = "skirmish-web";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env_or_die("CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env_or_die("OUT_DIR"));
+    let Some(workspace) = manifest_dir.parent().map(Path::to_path_buf) else {
+        die("the server crate has no parent directory (expected the workspace root)")
+    };
+
+    // Only client-side inputs rerun this script: server-only edits stay fast.
+    for input in [
+        "client/web/src",
+        "client/web/Cargo.toml",
+        "client/core/src",
+        "client/core/Cargo.toml",
+        "shared/src",
+        "shared/Cargo.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", workspace.join(input).display());
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+
+    check_wasm_target();
+
+    let target_dir = outer_target_dir(&out_dir, &workspace).join("wasm-client");
+    build_client(&workspace, &target_dir);
+
+    let wasm = target_dir.join(WASM_TARGET).join("release").join("skirmish_web.wasm");
+    let pkg = out_dir.join("pkg");
+    // A stale file from an earlier build must not be embedded (e.g. a snippet no longer used).
+    if pkg.exists()
+        && let Err(e) = std::fs::remove_dir_all(&pkg)
+    {
+        die(&format!("cannot clear {}: {e}", pkg.display()));
+    }
+    // `omit_default_module_path(false)` keeps `new URL('skirmish_web_bg.wasm', import.meta.url)`
+    // in the glue, so the page can call `init()` with no argument (the library defaults to true,
+    // unlike the CLI).
+    let generated = wasm_bindgen_cli_support::Bindgen::new().input_path(&wasm).web(true).and_then(|b| {
+        b.typescript(false)
+            .omit_default_module_path(false)
+            // Function names only help stack traces in devtools (panics are reported with
+            // their message anyway) and cost a quarter of the download.
+            .remove_name_section(true)
+            .remove_producers_section(true)
+            .generate(&pkg)
+    });
+    if let Err(e) = generated {
+        die(&format!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
+    }
+}
+
+/// Runs `cargo build` for the client crate on wasm32 in its own target dir (the outer one is
+/// locked by the build running this script; sharing it would deadlock).
+fn build_client(workspace: &Path, target_dir: &Path) {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args(["build", "-p", CLIENT_CRATE, "--lib", "--release", "--locked", "--target", WASM_TARGET])
+        .arg("--target-dir")
+        .arg(target_dir)
+        // Set for every build script: would leak the host's flags into the wasm build and
+        // override `.cargo/config.toml` target rustflags.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // Set under clippy: clippy would lint the nested build and fail the server's build.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("RUSTC_WRAPPER")
+        // Every player downloads the result: optimise the whole wasm build (dependencies
+        // included) for size, across crates. Set here, not in `[profile.release]`, so the
+        // server's own release build keeps its settings. (wasm32 panics abort already.)
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1");
+    match cmd.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => die(&format!("building the browser client ({CLIENT_CRATE}, {WASM_TARGET}) failed: {status}")),
+        Err(e) => die(&format!("cannot run cargo to build the browser client: {e}")),
+    }
+}
+
+/// Exits with one clear line when the wasm32 standard library is not installed, instead of the
+/// wall of "can't find crate for `core`" errors the nested build would print.
+fn check_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
+    let sysroot = match Command::new(&rustc).args(["--print", "sysroot"]).output() {
+        Ok(out) if out.status.success() => PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        // Without a sysroot answer, let the nested build report whatever is wrong.
+        _ => return,
+    };
+    if !sysroot.join("lib").join("rustlib").join(WASM_TARGET).exists() {
+        eprintln!(
+            "error: the wasm32-unknown-unknown target is missing; run `rustup target add wasm32-unknown-unknown`"
+        );
+        exit(1);
+    }
+}
+
+/// The outer build's target dir: `CARGO_TARGET_DIR` when set, else the nearest ancestor of
+/// `OUT_DIR` that cargo tagged with `CACHEDIR.TAG`, else the parent of the profile dir holding
+/// `build/` (`<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out`).
+fn outer_target_dir(out_dir: &Path, workspace: &Path) -> PathBuf {
+    if let Some(dir) = env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        return workspace.join(dir); // `join` keeps an absolute path as is
+    }
+    if let Some(dir) = out_dir.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()) {
+        return dir.to_path_buf();
+    }
+    out_dir
+        .ancestors()
+        .find(|d| d.file_name().is_some_and(|n| n == "build"))
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map_or_else(|| workspace.join("target"), Path::to_path_buf)
+}
+
+fn env_or_die(name: &str) -> OsString {
+    env::var_os(name).unwrap_or_else(|| die(&format!("{name} is not set (build scripts always get it from cargo)")))
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    exit(1)
+}

@@ -1,1 +1,86 @@
-//! stub
+//! The Skirmish game server: actix-web serves the client page and upgrades `/ws` to WebSocket
+//! connections, each driven by a `PlayerSession` actor that talks to a `Room` actor per room.
+//!
+//! Layout:
+//! - [`config`]: the command line / environment configuration.
+//! - [`http`]: routes (`/`, `/ws`, `/livez`, `/readyz`, `/api/rooms`) and [`run`].
+//! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them.
+//! - [`world`]: the game rules, plain Rust. [`stats`]: counters. [`socket`]: cutting dead peers.
+//! - [`assets`]: the embedded client page and wasm.
+
+pub mod assets;
+pub mod config;
+pub mod http;
+pub mod lobby;
+pub mod messages;
+pub mod player_session;
+pub mod room;
+pub mod socket;
+pub mod stats;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub use config::Config;
+pub use http::run;
+pub use stats::Stats;
+use tokio_util::sync::CancellationToken;
+
+/// A server running on its own thread, for tests and embedding. Dropping it stops the server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its live counters.
+    pub stats: Arc<Stats>,
+    shutdown: CancellationToken,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// `http://IP:PORT`, the page's address.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://IP:PORT/ws`, the game socket's address.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Starts the graceful shutdown (Close 1012 to everyone) and waits for it to finish.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take()
+            && let Ok(Err(e)) = thread.join()
+        {
+            tracing::error!(error = %e, "server thread ended with an error");
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// Binds `config.bind:config.port` and runs the server on a new thread with its own actix
+/// system. The socket is bound before this returns, so clients may connect at once.
+pub fn spawn_in_thread(config: Config) -> std::io::Result<ServerHandle> {
+    let listener = std::net::TcpListener::bind((config.bind, config.port))?;
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(Stats::default());
+    let shutdown = CancellationToken::new();
+    let (thread_stats, token) = (stats.clone(), shutdown.clone());
+    let thread = std::thread::Builder::new().name("skirmish-server".into()).spawn(move || {
+        actix_web::rt::System::new().block_on(run(config, listener, thread_stats, token.cancelled_owned()))
+    })?;
+    Ok(ServerHandle { addr, stats, shutdown, thread: Some(thread) })
+}

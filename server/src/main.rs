@@ -1,2 +1,70 @@
-//! stub
-fn main() {}
+//! `skirmish`: the game server binary. Thin: parse the config, set up logging, bind, print where
+//! to connect, and run until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use skirmish_server::{Config, Stats, run};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let listener = TcpListener::bind((config.bind, config.port))
+        .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+    let addr = listener.local_addr().context("listening socket has no address")?;
+    print_banner(addr);
+    actix_web::rt::System::new().block_on(run(config, listener, Arc::new(Stats::default()), shutdown_signal()))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(term), Ok(int)) => (term, int),
+        _ => {
+            tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+/// The start-up banner: the URLs people can open, the LAN ones first for a host to read out.
+fn print_banner(addr: SocketAddr) {
+    let port = addr.port();
+    println!();
+    println!("  Skirmish is running.");
+    println!();
+    if addr.ip().is_unspecified() {
+        println!("  Local:   http://localhost:{port}/");
+        let mut lan: Vec<IpAddr> = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| !i.is_loopback())
+            .map(|i| i.ip())
+            .filter(|ip| ip.is_ipv4() || addr.is_ipv6())
+            .collect();
+        lan.sort();
+        lan.dedup();
+        for ip in lan {
+            println!("  Network: http://{}/", SocketAddr::new(ip, port));
+        }
+    } else if addr.ip().is_loopback() {
+        println!("  Local:   http://{addr}/");
+    } else {
+        println!("  Network: http://{addr}/");
+    }
+    println!();
+    println!("  Press Ctrl-C to stop.");
+    println!();
+}

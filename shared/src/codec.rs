@@ -9,7 +9,9 @@ use glam::Vec2;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::consts::{AIM_LIMIT_RAD, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS};
+use crate::consts::{
+    AIM_LIMIT_RAD, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, PROTOCOL_VERSION,
+};
 use crate::protocol::{ClientMsg, PlayerInfo, PlayerState, ServerMsg};
 
 /// Why bytes were not accepted as a message.
@@ -29,6 +31,9 @@ pub enum DecodeError {
     /// A valid message followed by more bytes.
     #[error("{0} trailing bytes after the message")]
     TrailingBytes(usize),
+    /// A `Hello` for another protocol version (checked before anything else in it).
+    #[error("protocol version {0} is not supported; expected {PROTOCOL_VERSION}")]
+    WrongVersion(u16),
     /// Well-formed but out of range: NaN, infinity, bad name, and so on.
     #[error("invalid message: {0}")]
     Invalid(&'static str),
@@ -100,6 +105,9 @@ fn short(e: &rmp_serde::decode::Error) -> String {
 fn validate_client(msg: &ClientMsg) -> Result<(), DecodeError> {
     match msg {
         ClientMsg::Hello(h) => {
+            if h.version != PROTOCOL_VERSION {
+                return Err(DecodeError::WrongVersion(h.version));
+            }
             check_name(&h.name)?;
             if let Some(room) = &h.room {
                 check_room(room)?;

@@ -25,8 +25,9 @@ pub enum ClientMsg {
     #[serde(rename = "h")]
     Hello(Hello),
     /// The player's controls, sent once per client frame or tick (nominally 30 Hz) after
-    /// `Welcome`. The server consumes at most one per tick per player and acknowledges its
-    /// `seq` in snapshots. A lost or late input just means the previous one stays in force.
+    /// `Welcome`. Each tick applies the newest input received since the last tick and
+    /// acknowledges its `seq` in snapshots. A lost or late input just means the previous one
+    /// stays in force.
     #[serde(rename = "i")]
     Input(Input),
     /// Round-trip probe, sent every second or two; the server answers `Pong` with the same id

@@ -205,3 +205,12 @@ fn unknown_variants_are_rejected() {
     // {"z": [1]}
     assert!(decode_client(&[0x81, 0xa1, b'z', 0x91, 0x01], MAX_FRAME_BYTES).is_err());
 }
+
+#[test]
+fn wrong_version_is_its_own_error() {
+    let msg = ClientMsg::Hello(Hello { version: PROTOCOL_VERSION + 1, name: "\u{202E}".into(), room: None });
+    assert_eq!(
+        decode_client(&encode_client(&msg), MAX_FRAME_BYTES),
+        Err(DecodeError::WrongVersion(PROTOCOL_VERSION + 1))
+    );
+}

@@ -1,0 +1,369 @@
+//! One bot's life: connect, join through the client core, play until the run ends, close, report.
+//!
+//! The bot only carries bytes and time between its socket and [`Client`]; every protocol
+//! decision is the core's, so a load test exercises the code players run.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use glam::Vec2;
+use rand::SeedableRng as _;
+use rand::rngs::Xoshiro256PlusPlus;
+use skirmish_client::{Client, Event};
+use skirmish_shared::schedule::TickClock;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_util::sync::CancellationToken;
+
+use crate::report::{BotReport, Outcome};
+use crate::samples::{Samples, Shared};
+use crate::wander::Wander;
+
+/// Longest wait for the TCP connection and the WebSocket handshake.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for `Welcome` once `Hello` is sent.
+const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a bot pings, as the browser client does for its ping display.
+const PING_PERIOD: Duration = Duration::from_secs(2);
+/// A send blocked this long means the server stopped reading; the bot gives up on it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the server to answer our close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Socket read buffer: tungstenite's 128 KiB default would cost a thousand bots 128 MiB, and
+/// snapshots are read in a few small reads anyway.
+const READ_BUFFER_BYTES: usize = 4096;
+/// Spreads bot indices over the seed space so neighbouring bots draw unrelated numbers.
+const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What one bot is told by the swarm.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Position in the swarm: names the bot and picks its random stream.
+    pub index: u32,
+    /// Server URL (already validated).
+    pub url: Arc<str>,
+    /// Room for `Hello`; `None` joins the server's default room.
+    pub room: Option<String>,
+    /// The run's seed.
+    pub seed: u64,
+    /// Zero of the millisecond clock handed to the client core.
+    pub epoch: Instant,
+    /// When to connect (the ramp-up staggers this).
+    pub start_at: Instant,
+    /// When to close.
+    pub end_at: Instant,
+    /// Cancelled to end the run early (Ctrl-C): bots close as at the end.
+    pub stop: CancellationToken,
+    /// Where timing samples go.
+    pub samples: Arc<Shared>,
+}
+
+/// Why the playing loop ended.
+enum End {
+    /// The run is over (or was stopped): we close.
+    RunOver,
+    /// The server sent a close frame: code and reason.
+    ServerClosed(String),
+    /// The connection broke: error kind.
+    Lost(String),
+}
+
+/// Runs one bot to the end and reports what it saw.
+pub async fn run(spec: Spec) -> BotReport {
+    let mut bot = Bot::new(&spec);
+    tokio::select! {
+        () = sleep_until(spec.start_at) => {}
+        () = spec.stop.cancelled() => return bot.report(Outcome::Failed("stopped before starting".into()), None),
+    }
+    let joined = tokio::select! {
+        joined = bot.join() => joined,
+        () = spec.stop.cancelled() => Err("stopped while joining".into()),
+    };
+    let mut ws = match joined {
+        Ok(ws) => ws,
+        Err(kind) => {
+            tracing::debug!(bot = spec.index, error = %kind, "failed to join");
+            return bot.report(Outcome::Failed(kind), None);
+        }
+    };
+    let welcomed_at = Instant::now();
+    let end = bot.play(&mut ws).await;
+    let connected = welcomed_at.elapsed();
+    let outcome = match end {
+        End::RunOver => {
+            bot.client.on_close(CloseCode::Normal.into(), "");
+            close(&mut ws).await;
+            Outcome::Completed
+        }
+        End::ServerClosed(why) => {
+            // Reading on lets tungstenite send its reply to the server's close frame.
+            drain(&mut ws).await;
+            Outcome::Disconnected(why)
+        }
+        End::Lost(why) => Outcome::Disconnected(why),
+    };
+    if let Outcome::Disconnected(why) = &outcome {
+        tracing::debug!(bot = spec.index, reason = %why, "disconnected");
+    }
+    bot.report(outcome, Some(connected))
+}
+
+/// One bot's state while it runs.
+struct Bot<'a> {
+    spec: &'a Spec,
+    /// The client core: all protocol state lives here.
+    client: Client,
+    samples: Samples,
+    /// Arrival of the previous snapshot, for the gap between snapshots.
+    last_snapshot_ms: Option<f64>,
+    inputs_late: u64,
+    client_errors: BTreeMap<String, u64>,
+}
+
+impl<'a> Bot<'a> {
+    fn new(spec: &'a Spec) -> Self {
+        Self {
+            spec,
+            client: Client::new(format!("bot-{}", spec.index), spec.room.clone()),
+            samples: Samples::new(spec.samples.clone()),
+            last_snapshot_ms: None,
+            inputs_late: 0,
+            client_errors: BTreeMap::new(),
+        }
+    }
+
+    /// The core's clock: ms since the run's epoch.
+    fn now_ms(&self) -> f64 {
+        self.spec.epoch.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// Connects, sends `Hello` and waits for `Welcome`; the error is a short kind for the report.
+    async fn join(&mut self) -> Result<Socket, String> {
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES).write_buffer_size(0);
+        // Nagle off, as browsers do for WebSockets: inputs are small and latency-sensitive.
+        let (mut ws, _response) =
+            match timeout(CONNECT_TIMEOUT, connect_async_with_config(&*self.spec.url, Some(config), true)).await {
+                Err(_) => return Err("connect timeout".into()),
+                Ok(Err(e)) => return Err(error_kind(&e)),
+                Ok(Ok(connected)) => connected,
+            };
+        send(&mut ws, self.client.on_open()).await?;
+        let deadline = Instant::now() + WELCOME_TIMEOUT;
+        loop {
+            let msg = timeout_at(deadline, ws.next()).await.map_err(|_| "no welcome in time".to_owned())?;
+            match msg {
+                Some(Ok(Message::Binary(bytes))) => {
+                    return match self.client.on_message(&bytes, self.now_ms()) {
+                        Ok(Event::Welcome { .. }) => Ok(ws),
+                        Ok(other) => Err(format!("expected welcome, got {other:?}")),
+                        Err(e) => Err(format!("bad first message: {e}")),
+                    };
+                }
+                Some(Ok(Message::Close(frame))) => return Err(format!("closed before welcome: {}", close_text(frame))),
+                Some(Ok(Message::Text(_))) => return Err("text frame before welcome".into()),
+                // Pings are answered by tungstenite; nothing else can arrive before Welcome.
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(error_kind(&e)),
+                None => return Err("closed before welcome".into()),
+            }
+        }
+    }
+
+    /// Sends inputs at 30 Hz and pings every 2 s, feeds every message to the core, until the
+    /// run ends or the connection does.
+    async fn play(&mut self, ws: &mut Socket) -> End {
+        let start = Instant::now();
+        // Inputs are due on the tick grid from `start` (no drift); after a stall the bot sends
+        // one input, not a burst: the server consumes one per tick, a burst would only look
+        // like flooding. The ticks passed over are counted as late.
+        let mut input_clock = TickClock::new(1);
+        let input_due = sleep_until(start);
+        tokio::pin!(input_due);
+        let mut ping = tokio::time::interval(PING_PERIOD);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let run_over = sleep_until(self.spec.end_at);
+        tokio::pin!(run_over);
+        let seed = self.spec.seed.wrapping_add(u64::from(self.spec.index).wrapping_mul(SEED_STRIDE));
+        let mut wander = Wander::new(Xoshiro256PlusPlus::seed_from_u64(seed), self.now_ms());
+        loop {
+            // Timers first: they fire at most 30 times a second, so they cannot starve reading,
+            // while a steady stream of snapshots could delay them.
+            tokio::select! {
+                biased;
+                () = &mut run_over => return End::RunOver,
+                () = self.spec.stop.cancelled() => return End::RunOver,
+                () = &mut input_due => {
+                    let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    let plan = input_clock.advance(elapsed);
+                    self.inputs_late += plan.skipped;
+                    if plan.steps > 0 {
+                        let now = self.now_ms();
+                        let (mv, aim) = wander.steer(now, self.own_position(), self.client.arena());
+                        if let Some(frame) = self.client.input(mv, aim, 0, now)
+                            && let Err(kind) = send(ws, frame).await
+                        {
+                            return End::Lost(kind);
+                        }
+                    }
+                    input_due.as_mut().reset(start + Duration::from_nanos(input_clock.next_due_nanos()));
+                }
+                _ = ping.tick() => {
+                    if let Some(frame) = self.client.ping(self.now_ms())
+                        && let Err(kind) = send(ws, frame).await
+                    {
+                        return End::Lost(kind);
+                    }
+                }
+                msg = ws.next() => {
+                    if let Some(end) = self.on_frame(msg) {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one read from the socket; `Some` when the connection is over.
+    fn on_frame(&mut self, msg: Option<Result<Message, tungstenite::Error>>) -> Option<End> {
+        let now = self.now_ms();
+        match msg {
+            Some(Ok(Message::Binary(bytes))) => match self.client.on_message(&bytes, now) {
+                Ok(Event::Snapshot { acked_latency_ms, .. }) => {
+                    if let Some(last) = self.last_snapshot_ms.replace(now) {
+                        self.samples.gap_ms(now - last);
+                    }
+                    for latency in acked_latency_ms {
+                        self.samples.latency_ms(latency);
+                    }
+                }
+                Ok(Event::Pong { rtt_ms }) => self.samples.rtt_ms(rtt_ms),
+                Ok(_) => {}
+                // A player's client would carry on too: one bad message is not worth leaving.
+                Err(e) => *self.client_errors.entry(e.to_string()).or_default() += 1,
+            },
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) =
+                    frame.as_ref().map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
+                self.client.on_close(code, &reason);
+                return Some(End::ServerClosed(close_text(frame)));
+            }
+            Some(Ok(Message::Text(_))) => *self.client_errors.entry("text frame".into()).or_default() += 1,
+            // Pings and pongs are handled inside tungstenite.
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Some(End::Lost(error_kind(&e))),
+            None => return Some(End::Lost("closed without a close frame".into())),
+        }
+        None
+    }
+
+    /// Our ship's position in the newest snapshot, for steering away from walls.
+    fn own_position(&self) -> Option<Vec2> {
+        let me = self.client.my_id()?;
+        self.client.latest()?.players.iter().find(|p| p.id == me).map(|p| p.pos)
+    }
+
+    /// The report, from the core's counters and ours. `connected` is `None` for a bot never
+    /// welcomed.
+    fn report(mut self, outcome: Outcome, connected: Option<Duration>) -> BotReport {
+        self.samples.flush();
+        let stats = self.client.stats();
+        BotReport {
+            outcome,
+            connected: connected.unwrap_or_default(),
+            snapshots: stats.snapshots,
+            ticks_missed: stats.ticks_missed,
+            inputs_sent: stats.inputs_sent,
+            inputs_late: self.inputs_late,
+            bytes_down: stats.bytes_received,
+            bytes_up: stats.bytes_sent,
+            client_errors: std::mem::take(&mut self.client_errors),
+        }
+    }
+}
+
+/// Sends one binary frame (written at once: the write buffer is off).
+async fn send(ws: &mut Socket, frame: Vec<u8>) -> Result<(), String> {
+    match timeout(SEND_TIMEOUT, ws.send(Message::Binary(frame.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(error_kind(&e)),
+        Err(_) => Err("send stalled".into()),
+    }
+}
+
+/// Closes normally (1000) and waits briefly for the server's answer. Failures are ignored: the
+/// run is over and its figures are taken.
+async fn close(ws: &mut Socket) {
+    let frame = CloseFrame { code: CloseCode::Normal, reason: "run over".into() };
+    if timeout(CLOSE_TIMEOUT, ws.close(Some(frame))).await.is_ok_and(|sent| sent.is_ok()) {
+        drain(ws).await;
+    }
+}
+
+/// Reads (and drops) until the connection ends or [`CLOSE_TIMEOUT`] passes.
+async fn drain(ws: &mut Socket) {
+    let until_end = async { while let Some(Ok(_)) = ws.next().await {} };
+    // Timing out only means the server did not finish the close handshake in time.
+    let _ = timeout(CLOSE_TIMEOUT, until_end).await;
+}
+
+fn close_text(frame: Option<CloseFrame>) -> String {
+    match frame {
+        Some(f) => format!("{} {}", u16::from(f.code), f.reason).trim_end().to_owned(),
+        None => "1005".to_owned(),
+    }
+}
+
+/// A short, stable description of a connection error, used as a key when counting failures.
+pub fn error_kind(e: &tungstenite::Error) -> String {
+    use std::io::ErrorKind as K;
+    use tungstenite::Error as E;
+    match e {
+        E::Io(io) => match io.kind() {
+            k @ (K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::TimedOut
+            | K::BrokenPipe
+            | K::UnexpectedEof
+            | K::AddrNotAvailable) => k.to_string(),
+            _ => format!("io: {io}"),
+        },
+        E::Http(response) => format!("http {}", response.status()),
+        E::ConnectionClosed | E::AlreadyClosed => "connection closed".into(),
+        E::Protocol(p) => format!("protocol: {p}"),
+        E::Url(u) => format!("bad url: {u}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_kinds_are_short_and_stable() {
+        let refused = tungstenite::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(error_kind(&refused), "connection refused");
+        let reset = tungstenite::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert_eq!(error_kind(&reset), "connection reset");
+        let other = tungstenite::Error::Io(std::io::Error::other("name lookup failed"));
+        assert_eq!(error_kind(&other), "io: name lookup failed");
+        assert_eq!(error_kind(&tungstenite::Error::ConnectionClosed), "connection closed");
+    }
+
+    #[test]
+    fn close_frames_read_as_code_and_reason() {
+        let frame = CloseFrame { code: CloseCode::Policy, reason: "flooding".into() };
+        assert_eq!(close_text(Some(frame)), "1008 flooding");
+        assert_eq!(close_text(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() })), "1000");
+        assert_eq!(close_text(None), "1005");
+    }
+}

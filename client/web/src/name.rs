@@ -1,0 +1,63 @@
+//! The player's display name: cleaned up in the browser so that what the server receives passes
+//! its validation (`skirmish_shared::codec::check_name`) instead of earning a 1007 close.
+
+use skirmish_shared::codec::check_name;
+use skirmish_shared::consts::MAX_NAME_CHARS;
+
+/// Trims `raw`, drops characters the server refuses (control, bidi, zero-width and exotic
+/// spaces) and cuts it to [`MAX_NAME_CHARS`]; `None` when nothing usable is left.
+pub fn clean_name(raw: &str) -> Option<String> {
+    let mut buf = [0u8; 4];
+    // A single character passes `check_name` exactly when the server accepts it inside a name;
+    // plain spaces are fine inside, only not at the ends (trimmed below).
+    let kept: String = raw.chars().filter(|&c| c == ' ' || check_name(c.encode_utf8(&mut buf)).is_ok()).collect();
+    let cut: String = kept.trim().chars().take(MAX_NAME_CHARS).collect();
+    let name = cut.trim_end();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// The name used when the player leaves the field empty, e.g. `Pilot-0427`; `unit` is a random
+/// number in `[0, 1)` (`Math.random()` in the browser).
+pub fn default_name(unit: f64) -> String {
+    let n = (unit.clamp(0.0, 1.0) * 10_000.0) as u32 % 10_000;
+    format!("Pilot-{n:04}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_cuts_to_the_limit() {
+        assert_eq!(clean_name("  Chromey  ").as_deref(), Some("Chromey"));
+        assert_eq!(clean_name("abcdefghijklmnopqrstuvwxyz").as_deref(), Some("abcdefghijklmnop"));
+        // Cutting must not leave a trailing space the server would refuse.
+        assert_eq!(clean_name("abcdefghijklmno pq").as_deref(), Some("abcdefghijklmno"));
+        assert_eq!(clean_name("Ünïcødé 🚀").as_deref(), Some("Ünïcødé 🚀"));
+    }
+
+    #[test]
+    fn drops_what_the_server_refuses() {
+        assert_eq!(clean_name("a\u{202E}b\u{200B}c\td").as_deref(), Some("abcd"));
+        assert_eq!(clean_name("   "), None);
+        assert_eq!(clean_name("\u{200B}\u{FEFF}"), None);
+    }
+
+    #[test]
+    fn every_cleaned_name_is_valid() {
+        for raw in ["x", " a b ", "\u{00A0}n\u{00A0}", "0123456789abcdef\u{202E}", "é".repeat(40).as_str()] {
+            if let Some(name) = clean_name(raw) {
+                assert!(check_name(&name).is_ok(), "{raw:?} -> {name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn default_names_are_valid() {
+        assert_eq!(default_name(0.0), "Pilot-0000");
+        assert_eq!(default_name(0.12345), "Pilot-1234");
+        assert_eq!(default_name(0.999_999_9), "Pilot-9999");
+        assert_eq!(default_name(1.0), "Pilot-0000");
+        assert!(check_name(&default_name(0.5)).is_ok());
+    }
+}

@@ -1,0 +1,193 @@
+//! Static files: the client page and everything in `assets/`, plus the wasm client that
+//! `build.rs` leaves in `$OUT_DIR/pkg/`, all embedded in the binary (debug builds too, through
+//! rust-embed's `debug-embed`), so one copied executable serves the whole game. Responses carry a
+//! strong ETag from the content's SHA-256 (hashed at compile time) and `Cache-Control: no-cache`:
+//! browsers revalidate with a cheap 304 and never run a client older than the server.
+
+use std::borrow::Cow;
+
+use actix_web::http::header::{CacheControl, CacheDirective, ETag, EntityTag, Header, IfNoneMatch};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use rust_embed::{EmbeddedFile, RustEmbed};
+
+/// `assets/` at the workspace root: the page, its stylesheet, icons, later sprites and maps.
+#[derive(RustEmbed)]
+#[folder = "$CARGO_MANIFEST_DIR/../assets/"]
+struct Assets;
+
+/// The wasm-bindgen output for the browser client (`skirmish_web.js`, `skirmish_web_bg.wasm`).
+#[derive(RustEmbed)]
+#[folder = "$OUT_DIR/pkg/"]
+struct Pkg;
+
+/// One servable file, prepared once at start-up.
+#[derive(Debug, Clone)]
+struct StaticFile {
+    body: web::Bytes,
+    etag: EntityTag,
+    content_type: &'static str,
+}
+
+impl StaticFile {
+    fn new(path: &str, file: EmbeddedFile) -> StaticFile {
+        // 128 bits of SHA-256 in hex: collision-free for our purposes and a short header.
+        let hash = file.metadata.sha256_hash();
+        let tag: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let body = match file.data {
+            Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
+            Cow::Owned(bytes) => web::Bytes::from(bytes),
+        };
+        StaticFile { body, etag: EntityTag::new_strong(tag), content_type: content_type(path) }
+    }
+
+    /// 304 when the client already holds this version (`If-None-Match` uses the weak comparison,
+    /// RFC 9110 §13.1.2), else the file.
+    fn respond(&self, req: &HttpRequest) -> HttpResponse {
+        let fresh = match IfNoneMatch::parse(req) {
+            Ok(IfNoneMatch::Any) => true,
+            Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&self.etag)),
+            // A malformed header is ignored, as if absent.
+            Err(_) => false,
+        };
+        let mut res = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+        res.insert_header(ETag(self.etag.clone())).insert_header(CacheControl(vec![CacheDirective::NoCache]));
+        if fresh { res.finish() } else { res.content_type(self.content_type).body(self.body.clone()) }
+    }
+}
+
+/// Registers one route per embedded file (`/` is `index.html`, `/pkg/...` the wasm client).
+/// Exact routes rather than a catch-all, so the app's other routes and its 404 stay untouched.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for path in Assets::iter() {
+        let Some(file) = Assets::get(&path) else { continue };
+        let file = StaticFile::new(&path, file);
+        if path == "index.html" {
+            route(cfg, "/", file.clone());
+        }
+        route(cfg, &format!("/{path}"), file);
+    }
+    for path in Pkg::iter() {
+        let Some(file) = Pkg::get(&path) else { continue };
+        route(cfg, &format!("/pkg/{path}"), StaticFile::new(&path, file));
+    }
+}
+
+fn route(cfg: &mut web::ServiceConfig, path: &str, file: StaticFile) {
+    // `{` and `}` would make the path a pattern; our asset names never need them.
+    if path.contains(['{', '}']) {
+        tracing::warn!(path, "asset not served: braces in its name");
+        return;
+    }
+    cfg.service(
+        web::resource(path).route(
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(move |req: HttpRequest| std::future::ready(file.respond(&req))),
+        ),
+    );
+}
+
+/// The `Content-Type` for a file name; unknown kinds are served as opaque bytes.
+fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "map" => "application/json",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "ogg" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::App;
+    use actix_web::http::{StatusCode, header};
+    use actix_web::test as atest;
+
+    use super::*;
+
+    async fn get(path: &str, if_none_match: Option<&str>) -> actix_web::dev::ServiceResponse {
+        let app = atest::init_service(App::new().configure(configure)).await;
+        let mut req = atest::TestRequest::get().uri(path);
+        if let Some(tag) = if_none_match {
+            req = req.insert_header((header::IF_NONE_MATCH, tag));
+        }
+        atest::call_service(&app, req.to_request()).await
+    }
+
+    fn header_of(res: &actix_web::dev::ServiceResponse, name: header::HeaderName) -> String {
+        let value = res.headers().get(&name).unwrap_or_else(|| panic!("no {name} header"));
+        value.to_str().expect("ASCII header").to_owned()
+    }
+
+    fn etag_of(res: &actix_web::dev::ServiceResponse) -> String {
+        header_of(res, header::ETAG)
+    }
+
+    #[actix_web::test]
+    async fn serves_page_and_client_with_types_and_revalidation_headers() {
+        for (path, ty) in [
+            ("/", "text/html; charset=utf-8"),
+            ("/index.html", "text/html; charset=utf-8"),
+            ("/style.css", "text/css; charset=utf-8"),
+            ("/pkg/skirmish_web.js", "text/javascript; charset=utf-8"),
+            ("/pkg/skirmish_web_bg.wasm", "application/wasm"),
+        ] {
+            let res = get(path, None).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert_eq!(header_of(&res, header::CONTENT_TYPE), ty, "{path}");
+            assert_eq!(header_of(&res, header::CACHE_CONTROL), "no-cache", "{path}");
+            let tag = etag_of(&res);
+            assert!(tag.starts_with('"') && tag.len() == 34, "strong 128-bit tag for {path}: {tag}");
+            let body = atest::read_body(res).await;
+            assert!(!body.is_empty(), "{path}");
+        }
+        let wasm = atest::read_body(get("/pkg/skirmish_web_bg.wasm", None).await).await;
+        assert_eq!(&wasm[..4], b"\0asm", "a wasm module");
+    }
+
+    #[actix_web::test]
+    async fn if_none_match_gets_304_only_for_the_current_version() {
+        let tag = etag_of(&get("/style.css", None).await);
+        for header in [tag.clone(), format!("W/{tag}"), format!("\"other\", {tag}"), "*".to_owned()] {
+            let res = get("/style.css", Some(&header)).await;
+            assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "If-None-Match: {header}");
+            assert_eq!(etag_of(&res), tag);
+            assert!(atest::read_body(res).await.is_empty());
+        }
+        let res = get("/style.css", Some("\"stale\"")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // Different files, different tags (`/` and `/index.html` are the same file).
+        assert_ne!(etag_of(&get("/", None).await), tag);
+        assert_eq!(etag_of(&get("/", None).await), etag_of(&get("/index.html", None).await));
+    }
+
+    #[actix_web::test]
+    async fn unknown_paths_and_other_methods_are_refused() {
+        assert_eq!(get("/nope.js", None).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(get("/pkg/", None).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(get("/../Cargo.toml", None).await.status(), StatusCode::NOT_FOUND);
+        let app = atest::init_service(App::new().configure(configure)).await;
+        let res = atest::call_service(&app, atest::TestRequest::post().uri("/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn content_types_by_extension() {
+        assert_eq!(content_type("a/b.WASM"), "application/wasm");
+        assert_eq!(content_type("maps/arena.json"), "application/json");
+        assert_eq!(content_type("README"), "application/octet-stream");
+    }
+}

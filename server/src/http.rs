@@ -1,0 +1,135 @@
+//! HTTP routes and the server's life cycle: start, serve, drain on shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, middleware, web};
+use tokio_util::sync::CancellationToken;
+
+use crate::assets;
+use crate::config::Config;
+use crate::lobby::{Drain, ListRooms, Lobby};
+use crate::player_session::PlayerSession;
+use crate::socket::{self, ConnSocket};
+use crate::stats::Stats;
+
+/// How long sessions get to deliver their Close 1012 before the HTTP server stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What every request handler can reach.
+struct AppState {
+    config: Arc<Config>,
+    lobby: Addr<Lobby>,
+    stats: Arc<Stats>,
+    /// Set once shutdown starts: `/readyz` turns 503 and new WebSockets are refused.
+    draining: Arc<AtomicBool>,
+    /// Cancelled at shutdown; every session watches it and closes with 1012.
+    shutdown: CancellationToken,
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
+/// WebSocket gets Close 1012, and the HTTP server stops within a few seconds.
+pub async fn run(
+    config: Config,
+    listener: std::net::TcpListener,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let config = Arc::new(config);
+    let lobby = Lobby::new(config.max_players_per_room, threads, stats.clone()).start();
+    let draining = Arc::new(AtomicBool::new(false));
+    let token = CancellationToken::new();
+    let state = web::Data::new(AppState {
+        config: config.clone(),
+        lobby: lobby.clone(),
+        stats: stats.clone(),
+        draining: draining.clone(),
+        shutdown: token.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            // Compress skips the WebSocket upgrade, so one wrapper covers everything.
+            .wrap(middleware::Compress::default())
+            .route("/ws", web::get().to(ws_route))
+            .route("/livez", web::get().to(livez))
+            .route("/readyz", web::get().to(readyz))
+            .route("/api/rooms", web::get().to(rooms))
+            .configure(assets::configure)
+    })
+    .workers(config.workers.unwrap_or(threads))
+    .on_connect(socket::on_connect(config.socket_send_buffer))
+    .disable_signals()
+    .shutdown_timeout(DRAIN_TIMEOUT.as_secs() + 1)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    let mut serving = actix_web::rt::spawn(server);
+
+    tokio::select! {
+        result = &mut serving => return result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: closing every connection with 1012");
+    draining.store(true, Ordering::SeqCst);
+    lobby.do_send(Drain);
+    token.cancel();
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while Stats::get(&stats.connections) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    handle.stop(true).await;
+    let result = serving.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    System::current().stop();
+    result
+}
+
+async fn ws_route(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if state.draining.load(Ordering::SeqCst) {
+        return Ok(HttpResponse::ServiceUnavailable().body("server restarting"));
+    }
+    let (response, ws, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream.max_frame_size(state.config.max_frame_bytes);
+    let socket = req.conn_data::<ConnSocket>().cloned();
+    let session = PlayerSession::new(
+        ws,
+        socket,
+        req.peer_addr(),
+        state.lobby.clone(),
+        state.config.clone(),
+        state.stats.clone(),
+        state.shutdown.clone(),
+    );
+    PlayerSession::create(move |ctx| {
+        ctx.add_stream(stream);
+        session
+    });
+    Ok(response)
+}
+
+async fn livez() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.load(Ordering::SeqCst) {
+        HttpResponse::ServiceUnavailable().body("draining")
+    } else {
+        HttpResponse::Ok().body("ready")
+    }
+}
+
+async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
+    let rooms = state.lobby.send(ListRooms).await.map_err(actix_web::error::ErrorInternalServerError)?;
+    let rooms: Vec<_> =
+        rooms.into_iter().map(|(name, players)| serde_json::json!({"name": name, "players": players})).collect();
+    Ok(HttpResponse::Ok().json(rooms))
+}

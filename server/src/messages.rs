@@ -1,0 +1,103 @@
+//! Messages between actors. Each doc says sender → receiver.
+
+use actix::prelude::*;
+use bytes::Bytes;
+use skirmish_shared::{Input, PlayerId};
+
+use crate::player_session::PlayerSession;
+use crate::room::Room;
+
+/// PlayerSession → Lobby: put me in a room (after a valid `Hello`).
+#[derive(Message)]
+#[rtype(result = "Result<Joined, JoinError>")]
+pub struct Join {
+    /// Validated display name.
+    pub name: String,
+    /// Validated room name.
+    pub room: String,
+    /// Where the room sends snapshots and events.
+    pub session: Addr<PlayerSession>,
+}
+
+/// Lobby → PlayerSession (reply to [`Join`]): you are in.
+#[derive(Debug)]
+pub struct Joined {
+    /// The new player's id.
+    pub id: PlayerId,
+    /// The room to send inputs to.
+    pub room: Addr<Room>,
+}
+
+/// Why a join was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinError {
+    /// The room has `max_players_per_room` players.
+    RoomFull,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+/// PlayerSession → Lobby: I am gone (closed, kicked or timed out).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    /// The player leaving.
+    pub id: PlayerId,
+    /// The room it was in.
+    pub room: String,
+}
+
+/// Lobby → Room: add this player (the room sends it `Welcome`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AddPlayer {
+    /// Id assigned by the lobby.
+    pub id: PlayerId,
+    /// Validated display name.
+    pub name: String,
+    /// The player's session.
+    pub session: Addr<PlayerSession>,
+}
+
+/// Lobby → Room: remove this player.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemovePlayer {
+    /// The player to remove.
+    pub id: PlayerId,
+}
+
+/// Lobby → Room: the room is empty and forgotten; stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopRoom;
+
+/// PlayerSession → Room: one validated input.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerInput {
+    /// Whose input.
+    pub id: PlayerId,
+    /// The input.
+    pub input: Input,
+}
+
+/// Room → PlayerSession: the newest snapshot; replaces any snapshot not yet sent.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SnapshotFrame(pub Bytes);
+
+/// Room → PlayerSession: a message that must arrive (Welcome, Joined, Left), in order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReliableFrame(pub Bytes);
+
+/// Room or Lobby → PlayerSession: close this connection with a code and reason.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Kick {
+    /// WebSocket close code.
+    pub code: u16,
+    /// Close reason (≤ 123 bytes).
+    pub reason: &'static str,
+}

@@ -1,0 +1,415 @@
+//! The `PlayerSession` actor: one per WebSocket connection. It decodes and validates what the
+//! client sends, forwards inputs to its room, and writes what the room sends back.
+//!
+//! Outbound is latest-wins: at most one send in flight, reliable frames (Welcome, Joined, Left,
+//! Pong) queued in order ahead of at most one pending snapshot, which a newer one replaces. A
+//! send stuck past the stall timeout means the client stopped reading; it is cut off.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
+use bytes::Bytes;
+use skirmish_shared::consts::{DEFAULT_ROOM, PROTOCOL_VERSION};
+use skirmish_shared::{ClientMsg, DecodeError, Hello, PlayerId, ServerMsg, decode_client, encode_server};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::lobby::Lobby;
+use crate::messages::{Join, JoinError, Kick, Leave, PlayerInput, ReliableFrame, SnapshotFrame};
+use crate::room::Room;
+use crate::socket::ConnSocket;
+use crate::stats::Stats;
+
+/// How often timers (stall, heartbeat, Hello deadline, flood window) are checked.
+const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// A connection must say `Hello` within this time.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a Close frame may take to get out before the socket is cut instead.
+const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reliable frames waiting to be sent; more means the client is not reading (or a join storm
+/// far beyond any room size), and it is disconnected rather than buffered without bound.
+const MAX_RELIABLE_BACKLOG: usize = 512;
+/// Client messages allowed per second on average (inputs at 30 Hz plus pings, with headroom)…
+const MSGS_PER_SEC: f64 = 60.0;
+/// …and in one burst (network jitter bunches frames together).
+const MSG_BURST: f64 = 60.0;
+/// Messages dropped by the rate limit within one check interval that mean deliberate flooding.
+const FLOOD_KICK_DROPS: u32 = 120;
+
+/// One frame waiting to be written.
+enum Frame {
+    Binary(Bytes),
+    Ping,
+    Pong(Bytes),
+}
+
+/// Where this connection is in its life.
+enum Phase {
+    /// Connected; nothing valid received yet.
+    AwaitingHello,
+    /// `Hello` accepted; waiting for the lobby to place us.
+    Joining,
+    /// In a room: inputs are forwarded.
+    InRoom { id: PlayerId, room_name: String, room: Addr<Room> },
+    /// A close was started; everything else is ignored.
+    Closing,
+}
+
+/// Token bucket limiting how fast one client may send.
+struct RateLimit {
+    tokens: f64,
+    last: Instant,
+    drops_this_window: u32,
+}
+
+impl RateLimit {
+    fn new(now: Instant) -> Self {
+        Self { tokens: MSG_BURST, last: now, drops_this_window: 0 }
+    }
+
+    /// True if a message may pass now.
+    fn allow(&mut self, now: Instant) -> bool {
+        let refill = now.duration_since(self.last).as_secs_f64() * MSGS_PER_SEC;
+        self.tokens = (self.tokens + refill).min(MSG_BURST);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.drops_this_window += 1;
+            false
+        }
+    }
+}
+
+/// See the module docs.
+pub struct PlayerSession {
+    ws: actix_ws::Session,
+    socket: Option<ConnSocket>,
+    peer: Option<SocketAddr>,
+    lobby: Addr<Lobby>,
+    config: Arc<Config>,
+    stats: Arc<Stats>,
+    shutdown: CancellationToken,
+    phase: Phase,
+    connected_at: Instant,
+    /// Last time anything (a frame, a pong) arrived: the heartbeat deadline counts from here.
+    last_heard: Instant,
+    last_ping_sent: Instant,
+    limit: RateLimit,
+    reliable: VecDeque<Frame>,
+    /// The newest snapshot not yet handed to the socket.
+    pending_snapshot: Option<Bytes>,
+    /// When the send in flight started; `None` when idle.
+    in_flight_since: Option<Instant>,
+    /// Snapshots this connection skipped because it was slower than the tick (for logs).
+    snapshots_dropped: u64,
+}
+
+impl PlayerSession {
+    /// A session for a freshly upgraded connection; its message stream is added by the caller.
+    pub fn new(
+        ws: actix_ws::Session,
+        socket: Option<ConnSocket>,
+        peer: Option<SocketAddr>,
+        lobby: Addr<Lobby>,
+        config: Arc<Config>,
+        stats: Arc<Stats>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            ws,
+            socket,
+            peer,
+            lobby,
+            config,
+            stats,
+            shutdown,
+            phase: Phase::AwaitingHello,
+            connected_at: now,
+            last_heard: now,
+            last_ping_sent: now,
+            limit: RateLimit::new(now),
+            reliable: VecDeque::new(),
+            pending_snapshot: None,
+            in_flight_since: None,
+            snapshots_dropped: 0,
+        }
+    }
+
+    fn player_id(&self) -> Option<PlayerId> {
+        match &self.phase {
+            Phase::InRoom { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    fn queue_reliable(&mut self, frame: Frame, ctx: &mut Context<Self>) {
+        if self.reliable.len() >= MAX_RELIABLE_BACKLOG {
+            Stats::inc(&self.stats.stalled_disconnects);
+            self.abort(ctx, "reliable backlog full: client is not reading");
+            return;
+        }
+        self.reliable.push_back(frame);
+        self.pump(ctx);
+    }
+
+    /// Starts the next send if none is in flight. Reliable frames go first, in order.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight_since.is_some() || matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        let frame = match self.reliable.pop_front() {
+            Some(frame) => frame,
+            None => match self.pending_snapshot.take() {
+                Some(bytes) => {
+                    Stats::inc(&self.stats.snapshots_sent);
+                    Stats::add(&self.stats.snapshot_bytes, bytes.len() as u64);
+                    Frame::Binary(bytes)
+                }
+                None => return,
+            },
+        };
+        self.in_flight_since = Some(Instant::now());
+        let mut ws = self.ws.clone();
+        let send = async move {
+            match frame {
+                Frame::Binary(bytes) => ws.binary(bytes).await,
+                Frame::Ping => ws.ping(b"").await,
+                Frame::Pong(bytes) => ws.pong(&bytes).await,
+            }
+        };
+        ctx.spawn(send.into_actor(self).map(|result, session, ctx| {
+            session.in_flight_since = None;
+            match result {
+                Ok(()) => session.pump(ctx),
+                // The connection is gone; the stream end will follow, but stop now anyway.
+                Err(_closed) => ctx.stop(),
+            }
+        }));
+    }
+
+    /// Sends a Close frame with `code` and `reason`, then stops. If the frame cannot get out
+    /// (the client is not reading), the socket is cut after a short wait.
+    fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: String) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        if code == 1000 || code == 1012 {
+            tracing::debug!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing");
+        } else {
+            tracing::info!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing connection");
+        }
+        self.leave_room();
+        self.phase = Phase::Closing;
+        self.reliable.clear();
+        self.pending_snapshot = None;
+        let (ws, socket) = (self.ws.clone(), self.socket.clone());
+        let reason = CloseReason { code: CloseCode::from(code), description: Some(reason) };
+        let close = async move {
+            if tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, ws.close(Some(reason))).await.is_err()
+                && let Some(socket) = socket
+            {
+                socket.shutdown();
+            }
+        };
+        ctx.spawn(close.into_actor(self).map(|(), _, ctx| ctx.stop()));
+    }
+
+    /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
+    fn abort(&mut self, ctx: &mut Context<Self>, why: &str) {
+        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped = self.snapshots_dropped, why, "disconnecting");
+        self.leave_room();
+        self.phase = Phase::Closing;
+        if let Some(socket) = &self.socket {
+            socket.shutdown();
+        }
+        ctx.stop();
+    }
+
+    fn leave_room(&mut self) {
+        if let Phase::InRoom { id, room_name, .. } = std::mem::replace(&mut self.phase, Phase::Closing) {
+            self.lobby.do_send(Leave { id, room: room_name });
+        }
+    }
+
+    fn protocol_error(&mut self, ctx: &mut Context<Self>, code: u16, reason: String) {
+        Stats::inc(&self.stats.protocol_disconnects);
+        self.close(ctx, code, reason);
+    }
+
+    fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
+        if !self.limit.allow(Instant::now()) {
+            Stats::inc(&self.stats.inputs_dropped);
+            return;
+        }
+        let msg = match decode_client(bytes, self.config.max_frame_bytes) {
+            Ok(msg) => msg,
+            Err(DecodeError::WrongVersion(v)) => {
+                let reason = format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}");
+                return self.protocol_error(ctx, 1008, reason);
+            }
+            Err(DecodeError::TooLarge { len, max }) => {
+                return self.protocol_error(ctx, 1009, format!("message of {len} bytes exceeds {max}"));
+            }
+            Err(e) => return self.protocol_error(ctx, 1007, e.to_string()),
+        };
+        match (msg, &self.phase) {
+            (ClientMsg::Hello(hello), Phase::AwaitingHello) => self.on_hello(hello, ctx),
+            (ClientMsg::Hello(_), _) => self.protocol_error(ctx, 1008, "Hello sent twice".into()),
+            (_, Phase::AwaitingHello) => self.protocol_error(ctx, 1008, "the first message must be Hello".into()),
+            (ClientMsg::Input(input), Phase::InRoom { id, room, .. }) => {
+                room.do_send(PlayerInput { id: *id, input });
+            }
+            // Inputs before the lobby has placed us have nothing to move yet.
+            (ClientMsg::Input(_), _) => {}
+            (ClientMsg::Ping(ping), _) => {
+                let pong = Bytes::from(encode_server(&ServerMsg::Pong(ping)));
+                self.queue_reliable(Frame::Binary(pong), ctx);
+            }
+        }
+    }
+
+    fn on_hello(&mut self, hello: Hello, ctx: &mut Context<Self>) {
+        self.phase = Phase::Joining;
+        let room_name = hello.room.unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+        let join = Join { name: hello.name, room: room_name.clone(), session: ctx.address() };
+        let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| match reply {
+            Ok(Ok(joined)) => {
+                if matches!(session.phase, Phase::Joining) {
+                    session.phase = Phase::InRoom { id: joined.id, room_name, room: joined.room };
+                } else {
+                    // We closed while the join was on its way: undo it.
+                    session.lobby.do_send(Leave { id: joined.id, room: room_name });
+                }
+            }
+            Ok(Err(JoinError::RoomFull)) => session.close(ctx, 1008, format!("room {room_name} is full")),
+            Ok(Err(JoinError::ShuttingDown)) => session.close(ctx, 1012, "server restarting".into()),
+            Err(e) => {
+                tracing::error!(error = %e, "lobby unreachable");
+                session.close(ctx, 1011, "internal error".into());
+            }
+        });
+        ctx.spawn(reply);
+    }
+
+    /// Once a second: stalled sends, heartbeats, the Hello deadline and the flood window.
+    fn check(&mut self, ctx: &mut Context<Self>) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        let now = Instant::now();
+        if self.in_flight_since.is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout) {
+            Stats::inc(&self.stats.stalled_disconnects);
+            return self.abort(ctx, "send stalled: client is not reading");
+        }
+        if now.duration_since(self.last_heard) >= self.config.client_timeout {
+            Stats::inc(&self.stats.timeout_disconnects);
+            return self.close(ctx, 1008, "heartbeat timeout".into());
+        }
+        if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
+            return self.protocol_error(ctx, 1008, "no Hello received".into());
+        }
+        if self.limit.drops_this_window > FLOOD_KICK_DROPS {
+            let reason = format!("flooding: more than {MSGS_PER_SEC} messages per second");
+            return self.protocol_error(ctx, 1008, reason);
+        }
+        self.limit.drops_this_window = 0;
+        if now.duration_since(self.last_ping_sent) >= self.config.heartbeat_interval {
+            self.last_ping_sent = now;
+            self.queue_reliable(Frame::Ping, ctx);
+        }
+    }
+}
+
+impl Actor for PlayerSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        Stats::inc(&self.stats.connections);
+        ctx.run_interval(CHECK_INTERVAL, |session, ctx| session.check(ctx));
+        let shutdown = self.shutdown.clone();
+        ctx.spawn(
+            async move { shutdown.cancelled().await }
+                .into_actor(self)
+                .map(|(), session, ctx| session.close(ctx, 1012, "server restarting".into())),
+        );
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.leave_room();
+        Stats::dec(&self.stats.connections);
+        if self.snapshots_dropped > 0 {
+            tracing::debug!(peer = ?self.peer, dropped = self.snapshots_dropped, "session ended");
+        }
+    }
+}
+
+impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
+    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        self.last_heard = Instant::now();
+        match item {
+            Ok(Message::Binary(bytes)) => self.on_binary(&bytes, ctx),
+            Ok(Message::Text(_)) => self.protocol_error(
+                ctx,
+                1003,
+                "text frames are not accepted: the protocol is binary MessagePack".into(),
+            ),
+            Ok(Message::Ping(bytes)) => self.queue_reliable(Frame::Pong(bytes), ctx),
+            Ok(Message::Pong(_) | Message::Nop) => {}
+            Ok(Message::Close(reason)) => {
+                tracing::debug!(peer = ?self.peer, ?reason, "client closed");
+                self.close(ctx, 1000, "goodbye".into());
+            }
+            Ok(Message::Continuation(_)) => {
+                self.protocol_error(ctx, 1003, "fragmented messages are not supported".into())
+            }
+            Err(ProtocolError::Overflow) => {
+                let reason = format!("frame exceeds {} bytes", self.config.max_frame_bytes);
+                self.protocol_error(ctx, 1009, reason)
+            }
+            Err(e) => self.protocol_error(ctx, 1002, format!("websocket protocol error: {e}")),
+        }
+    }
+}
+
+impl Handler<SnapshotFrame> for PlayerSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: SnapshotFrame, ctx: &mut Self::Context) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        if self.pending_snapshot.replace(msg.0).is_some() {
+            self.snapshots_dropped += 1;
+            Stats::inc(&self.stats.snapshots_dropped);
+        }
+        self.pump(ctx);
+    }
+}
+
+impl Handler<ReliableFrame> for PlayerSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReliableFrame, ctx: &mut Self::Context) {
+        if !matches!(self.phase, Phase::Closing) {
+            self.queue_reliable(Frame::Binary(msg.0), ctx);
+        }
+    }
+}
+
+impl Handler<Kick> for PlayerSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) {
+        self.close(ctx, msg.code, msg.reason.to_owned());
+    }
+}

@@ -1,0 +1,259 @@
+//! The `Room` actor: owns one `World`, steps it on the drift-free 30 Hz schedule, encodes one
+//! snapshot per tick and hands the same bytes to every player's session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use skirmish_shared::consts::TICK_RATE_HZ;
+use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
+use skirmish_shared::{Input, Left, PlayerId, PlayerInfo, ServerMsg, Snapshot, Welcome, encode_server};
+
+use crate::lobby::Lobby;
+use crate::messages::{AddPlayer, Leave, PlayerInput, ReliableFrame, RemovePlayer, SnapshotFrame, StopRoom};
+use crate::player_session::PlayerSession;
+use crate::stats::Stats;
+use crate::world::World;
+
+/// A player in this room.
+struct Member {
+    info: PlayerInfo,
+    session: Addr<PlayerSession>,
+    /// The newest input not yet consumed. Inputs arriving between two ticks are merged into the
+    /// newest (its `seq` acknowledges the older ones too): with client and server both at 30 Hz
+    /// on different clocks, a queue consumed one per tick would random-walk up to its cap and
+    /// add ticks of latency; latest-wins keeps input latency under one tick.
+    latest: Option<Input>,
+    /// Highest `seq` accepted, so the acknowledgement never moves backwards.
+    last_seq: u32,
+}
+
+/// See the module docs.
+pub struct Room {
+    name: String,
+    lobby: Addr<Lobby>,
+    stats: Arc<Stats>,
+    world: World,
+    members: HashMap<PlayerId, Member>,
+    clock: TickClock,
+    /// Tick `n` is due at `start + due_nanos(n)`.
+    start: Instant,
+    /// Reused every tick so building a snapshot does not allocate the player list.
+    snapshot: Snapshot,
+    /// Reused every tick: the inputs the step consumes.
+    tick_inputs: Vec<(PlayerId, Input)>,
+}
+
+impl Room {
+    /// A room named `name`; it starts ticking when started.
+    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>) -> Self {
+        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Self {
+            name,
+            lobby,
+            stats,
+            world: World::new(seed),
+            members: HashMap::new(),
+            clock: TickClock::new(MAX_CATCHUP_STEPS),
+            start: Instant::now(),
+            snapshot: Snapshot::default(),
+            tick_inputs: Vec::new(),
+        }
+    }
+
+    /// Sleeps until the next tick is due (never re-arming a fixed period, which drifts).
+    fn schedule(&self, ctx: &mut Context<Self>) {
+        let due = self.start + Duration::from_nanos(self.clock.next_due_nanos());
+        ctx.run_later(due.saturating_duration_since(Instant::now()), |room, ctx| room.wake(ctx));
+    }
+
+    fn wake(&mut self, ctx: &mut Context<Self>) {
+        let elapsed = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let plan = self.clock.advance(elapsed);
+        if plan.skipped > 0 {
+            Stats::add(&self.stats.ticks_skipped, plan.skipped);
+            tracing::warn!(room = %self.name, skipped = plan.skipped, "room fell behind; ticks skipped");
+        }
+        for _ in 0..plan.steps {
+            self.step();
+        }
+        if plan.steps > 0 {
+            self.broadcast();
+        }
+        self.schedule(ctx);
+    }
+
+    fn step(&mut self) {
+        self.tick_inputs.clear();
+        for (id, member) in &mut self.members {
+            if let Some(input) = member.latest.take() {
+                self.tick_inputs.push((*id, input));
+            }
+        }
+        self.world.step(&self.tick_inputs);
+        Stats::inc(&self.stats.ticks);
+    }
+
+    /// Encodes the snapshot once and gives every session the same bytes.
+    fn broadcast(&mut self) {
+        let tick = self.clock.next_tick() - 1;
+        self.world.snapshot_into(tick, &mut self.snapshot);
+        let msg = ServerMsg::Snapshot(std::mem::take(&mut self.snapshot));
+        let bytes = Bytes::from(encode_server(&msg));
+        if let ServerMsg::Snapshot(snapshot) = msg {
+            self.snapshot = snapshot;
+        }
+        let mut gone = Vec::new();
+        for (id, member) in &self.members {
+            if member.session.connected() {
+                member.session.do_send(SnapshotFrame(bytes.clone()));
+            } else {
+                gone.push(*id);
+            }
+        }
+        // A session that died without saying goodbye (e.g. before its join reply arrived) is
+        // removed through the lobby, which keeps the authoritative membership.
+        for id in gone {
+            self.lobby.do_send(Leave { id, room: self.name.clone() });
+        }
+    }
+
+    fn send_reliable_to_others(&self, except: PlayerId, msg: &ServerMsg) {
+        let bytes = Bytes::from(encode_server(msg));
+        for member in self.members.values().filter(|m| m.info.id != except) {
+            member.session.do_send(ReliableFrame(bytes.clone()));
+        }
+    }
+
+    /// The lowest palette slot no one in the room uses, so colours stay distinct.
+    fn free_colour(&self) -> u32 {
+        let used: Vec<u32> = self.members.values().map(|m| m.info.colour).collect();
+        (0u32..).map(palette_colour).find(|c| !used.contains(c)).unwrap_or(0xffffff)
+    }
+}
+
+/// Colour number `i`: hues spaced by the golden ratio, so any prefix of the sequence is spread
+/// around the colour wheel.
+pub fn palette_colour(i: u32) -> u32 {
+    let hue = (f64::from(i) * 0.618_033_988_749_895 + 0.05).fract() * 6.0;
+    let (s, l) = (0.75, 0.6);
+    let c = (1.0 - (2.0 * l - 1.0f64).abs()) * s;
+    let x = c * (1.0 - (hue % 2.0 - 1.0).abs());
+    let (r, g, b) = match hue as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u32;
+    (byte(r) << 16) | (byte(g) << 8) | byte(b)
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.start = Instant::now();
+        tracing::debug!(room = %self.name, hz = TICK_RATE_HZ, "room ticking");
+        self.schedule(ctx);
+    }
+}
+
+impl Handler<AddPlayer> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: AddPlayer, _ctx: &mut Self::Context) {
+        let info = PlayerInfo { id: msg.id, name: self.unique_name(&msg.name), colour: self.free_colour() };
+        self.world.add_player(msg.id);
+        self.members
+            .insert(msg.id, Member { info: info.clone(), session: msg.session.clone(), latest: None, last_seq: 0 });
+        Stats::inc(&self.stats.players);
+        let mut players: Vec<PlayerInfo> = self.members.values().map(|m| m.info.clone()).collect();
+        players.sort_by_key(|p| p.id);
+        let welcome = ServerMsg::Welcome(Welcome {
+            id: msg.id,
+            arena: self.world.arena(),
+            tick_rate: TICK_RATE_HZ,
+            colour: info.colour,
+            room: self.name.clone(),
+            players,
+        });
+        msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&welcome))));
+        self.send_reliable_to_others(msg.id, &ServerMsg::Joined(info.clone()));
+        tracing::info!(room = %self.name, player = msg.id, name = %info.name, players = self.members.len(), "player joined");
+    }
+}
+
+impl Room {
+    /// Two players may not share a name in one room: the later one gets a number appended.
+    fn unique_name(&self, name: &str) -> String {
+        let taken = |n: &str| self.members.values().any(|m| m.info.name == n);
+        if !taken(name) {
+            return name.to_owned();
+        }
+        (2u32..)
+            .map(|i| {
+                let suffix = format!("#{i}");
+                let keep = skirmish_shared::consts::MAX_NAME_CHARS - suffix.len();
+                format!("{}{suffix}", name.chars().take(keep).collect::<String>().trim_end())
+            })
+            .find(|n| !taken(n))
+            .unwrap_or_else(|| name.to_owned())
+    }
+}
+
+impl Handler<RemovePlayer> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
+        if self.members.remove(&msg.id).is_some() {
+            self.world.remove_player(msg.id);
+            Stats::dec(&self.stats.players);
+            self.send_reliable_to_others(msg.id, &ServerMsg::Left(Left { id: msg.id }));
+            tracing::info!(room = %self.name, player = msg.id, players = self.members.len(), "player left");
+        }
+    }
+}
+
+impl Handler<PlayerInput> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: PlayerInput, _ctx: &mut Self::Context) {
+        let Some(member) = self.members.get_mut(&msg.id) else { return };
+        // One TCP stream keeps inputs in order; a lower seq can only come from a confused or
+        // hostile client, and must not move the acknowledgement backwards.
+        if msg.input.seq <= member.last_seq {
+            Stats::inc(&self.stats.inputs_dropped);
+            return;
+        }
+        member.last_seq = msg.input.seq;
+        member.latest = Some(msg.input);
+    }
+}
+
+impl Handler<StopRoom> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _msg: StopRoom, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::palette_colour;
+
+    #[test]
+    fn palette_colours_are_distinct_and_valid() {
+        let colours: Vec<u32> = (0..64).map(palette_colour).collect();
+        for (i, a) in colours.iter().enumerate() {
+            assert!(*a <= 0xffffff);
+            assert!(!colours[i + 1..].contains(a), "colour {i} repeats");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! A second handle on each connection's TCP socket, to cut a connection the WebSocket layer
+//! cannot close.
+//!
+//! actix-ws writes through a 32-message channel into the HTTP response body; when a client stops
+//! reading, the channel fills, every send waits forever and a Close frame can never get out. The
+//! only way to free that connection is `shutdown(2)` on the socket: the stuck write then fails
+//! and actix drops the connection. `on_connect` duplicates the descriptor for that purpose.
+
+use std::any::Any;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+
+use actix_web::dev::Extensions;
+
+/// The duplicated socket of one connection, stored in the connection's extensions.
+#[derive(Debug, Clone)]
+pub struct ConnSocket(Arc<OwnedFd>);
+
+impl ConnSocket {
+    /// Cuts the connection in both directions. Errors (already closed) are irrelevant.
+    pub fn shutdown(&self) {
+        if let Ok(fd) = self.0.try_clone() {
+            let _ = std::net::TcpStream::from(fd).shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// `HttpServer::on_connect` hook: caps the kernel send buffer at `send_buffer` bytes (0 leaves
+/// the OS default) and remembers a duplicate of each TCP socket.
+pub fn on_connect(send_buffer: usize) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + Clone + 'static {
+    move |conn, ext| {
+        let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() else { return };
+        if send_buffer > 0
+            && let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer)
+        {
+            tracing::debug!(error = %e, "cannot set SO_SNDBUF");
+        }
+        if let Ok(fd) = tcp.as_fd().try_clone_to_owned() {
+            ext.insert(ConnSocket(Arc::new(fd)));
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Bad input closes only the offending connection, with the right code and a reason, while
+//! another player in the same room keeps receiving snapshots.
+
+mod common;
+
+use common::{TestClient, expect_close, raw, server};
+use futures_util::SinkExt;
+use skirmish_shared::consts::PROTOCOL_VERSION;
+use skirmish_shared::{ClientMsg, Hello, encode_client};
+use tokio_tungstenite::tungstenite::Message;
+
+fn hello(version: u16) -> Vec<u8> {
+    encode_client(&ClientMsg::Hello(Hello { version, name: "Bad".into(), room: None }))
+}
+
+/// Sends `frames` on a fresh socket (after a valid Hello when `join` is set), expects a close
+/// with `code`, and checks the bystander is still in the room and still receiving.
+async fn closes_only_that_client(frames: Vec<Message>, join: bool, code: u16) -> String {
+    let srv = server();
+    let mut bystander = TestClient::join(&srv.ws_url(), "Bystander", None).await;
+    let mut bad = raw(&srv.ws_url()).await;
+    if join {
+        bad.send(Message::binary(hello(PROTOCOL_VERSION))).await.unwrap();
+        bystander.wait_for(|c| c.core.roster().len() == 2).await;
+    }
+    for frame in frames {
+        // The server may already have closed; later sends failing is fine.
+        let _ = bad.send(frame).await;
+    }
+    let (got, reason) = expect_close(&mut bad).await;
+    assert_eq!(got, code, "close code (reason: {reason:?})");
+    assert!(!reason.is_empty(), "a close reason is given");
+    assert!(reason.len() <= 123);
+    // The room keeps ticking for the bystander, who ends up alone.
+    let me = bystander.id();
+    bystander.wait_for(|c| c.ids() == vec![me]).await;
+    let before = bystander.core.stats().snapshots;
+    bystander.wait_for(|c| c.core.stats().snapshots >= before + 10).await;
+    reason
+}
+
+#[tokio::test]
+async fn wrong_protocol_version_gets_1008_with_reason() {
+    let reason = closes_only_that_client(vec![Message::binary(hello(PROTOCOL_VERSION + 41))], false, 1008).await;
+    assert!(reason.contains("version"), "{reason}");
+}
+
+#[tokio::test]
+async fn text_frame_gets_1003() {
+    let reason = closes_only_that_client(vec![Message::text("hello?")], true, 1003).await;
+    assert!(reason.contains("binary"), "{reason}");
+}
+
+#[tokio::test]
+async fn oversized_frame_gets_1009() {
+    closes_only_that_client(vec![Message::binary(vec![0x90u8; 5000])], true, 1009).await;
+}
+
+#[tokio::test]
+async fn garbage_gets_1007() {
+    closes_only_that_client(vec![Message::binary(vec![0xc1, 0xff, 0x00, 0x13])], true, 1007).await;
+}
+
+#[tokio::test]
+async fn nan_input_gets_1007() {
+    // {"i": [1, [NaN, 0.0], 0.0, 0]} with float32 NaN.
+    let mut bytes = vec![0x81, 0xa1, b'i', 0x94, 0x01, 0x92, 0xca];
+    bytes.extend(f32::NAN.to_be_bytes());
+    bytes.extend([0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0x00]);
+    let reason = closes_only_that_client(vec![Message::binary(bytes)], true, 1007).await;
+    assert!(reason.contains("non-finite"), "{reason}");
+}
+
+#[tokio::test]
+async fn deep_nesting_gets_1007() {
+    closes_only_that_client(vec![Message::binary(vec![0x91u8; 4000])], true, 1007).await;
+}
+
+#[tokio::test]
+async fn input_before_hello_gets_1008() {
+    let input = encode_client(&ClientMsg::Input(skirmish_shared::Input::default()));
+    closes_only_that_client(vec![Message::binary(input)], false, 1008).await;
+}
+
+#[tokio::test]
+async fn flooding_gets_1008() {
+    let input = encode_client(&ClientMsg::Input(skirmish_shared::Input::default()));
+    let frames = (0..3000).map(|_| Message::binary(input.clone())).collect();
+    let reason = closes_only_that_client(frames, true, 1008).await;
+    assert!(reason.contains("flood"), "{reason}");
+}

@@ -1,0 +1,147 @@
+//! Players joining, seeing each other, moving, leaving, and rooms staying apart.
+
+mod common;
+
+use common::{TestClient, server};
+use glam::Vec2;
+use skirmish_client::Event;
+
+#[tokio::test]
+async fn two_clients_see_both_players() {
+    let srv = server();
+    let mut a = TestClient::join(&srv.ws_url(), "Ada", None).await;
+    let mut b = TestClient::join(&srv.ws_url(), "Bob", None).await;
+    let (ida, idb) = (a.id(), b.id());
+    assert_ne!(ida, idb);
+    for c in [&mut a, &mut b] {
+        c.wait_for(|c| {
+            let ids = c.ids();
+            ids.contains(&ida) && ids.contains(&idb)
+        })
+        .await;
+        let names: Vec<_> = c.core.roster().values().map(|p| p.name.clone()).collect();
+        assert_eq!(names, ["Ada", "Bob"]);
+    }
+    assert_ne!(a.core.roster()[&ida].colour, a.core.roster()[&idb].colour, "distinct colours");
+}
+
+#[tokio::test]
+async fn snapshots_keep_arriving_with_increasing_ticks() {
+    let srv = server();
+    let mut c = TestClient::join(&srv.ws_url(), "Ticker", None).await;
+    let mut ticks = Vec::new();
+    while ticks.len() < 15 {
+        if let Event::Snapshot { tick, .. } = c.next_event().await {
+            ticks.push(tick);
+        }
+    }
+    assert!(ticks.windows(2).all(|w| w[0] < w[1]), "ticks increase: {ticks:?}");
+}
+
+#[tokio::test]
+async fn input_moves_the_player_and_is_acknowledged() {
+    let srv = server();
+    let mut c = TestClient::join(&srv.ws_url(), "Mover", None).await;
+    c.wait_for(|c| c.core.latest().is_some()).await;
+    let id = c.id();
+    let start = c.position_of(id).expect("in snapshot");
+    let mut acked = Vec::new();
+    // Send inputs as snapshots arrive (one per snapshot, like a client at the tick rate) until
+    // the ship has clearly moved right and some input came back acknowledged.
+    for _ in 0..300 {
+        c.send_input(Vec2::new(1.0, 0.0)).await;
+        if let Event::Snapshot { acked_latency_ms, .. } = c.next_event().await {
+            acked.extend(acked_latency_ms);
+        }
+        let pos = c.position_of(id).expect("in snapshot");
+        if !acked.is_empty() && pos.x > start.x + 50.0 {
+            break;
+        }
+    }
+    let end = c.position_of(id).expect("in snapshot");
+    assert!(end.x > start.x + 50.0, "moved right from {start} to {end}");
+    assert!((end.y - start.y).abs() < 1e-3, "did not drift vertically");
+    let ack = c.core.latest().unwrap().players.iter().find(|p| p.id == id).unwrap().ack;
+    assert!(ack >= 1 && ack <= c.core.stats().inputs_sent as u32, "ack {ack} is a sequence we sent");
+    assert!(!acked.is_empty(), "the core measured acknowledgement latency");
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_is_gone_from_later_snapshots() {
+    let srv = server();
+    let mut stay = TestClient::join(&srv.ws_url(), "Stay", None).await;
+    let mut leave = TestClient::join(&srv.ws_url(), "Leave", None).await;
+    let gone = leave.id();
+    stay.wait_for(|c| c.ids().contains(&gone)).await;
+    leave.ws.close(None).await.expect("close");
+    drop(leave);
+    let mut saw_left = false;
+    stay.wait_for(|c| !c.ids().contains(&gone)).await;
+    while !saw_left {
+        saw_left =
+            matches!(stay.next_event().await, Event::Left(id) if id == gone) || !stay.core.roster().contains_key(&gone);
+    }
+    // And it stays gone.
+    for _ in 0..10 {
+        stay.next_event().await;
+        assert!(!stay.ids().contains(&gone));
+    }
+}
+
+#[tokio::test]
+async fn two_room_names_are_isolated() {
+    let srv = server();
+    let mut red = TestClient::join(&srv.ws_url(), "Red", Some("red")).await;
+    let mut blue = TestClient::join(&srv.ws_url(), "Blue", Some("blue")).await;
+    let mut red2 = TestClient::join(&srv.ws_url(), "Red2", Some("red")).await;
+    let (r1, r2, b) = (red.id(), red2.id(), blue.id());
+    red.wait_for(|c| c.ids().len() == 2 && c.ids().contains(&r2)).await;
+    red2.wait_for(|c| c.ids().contains(&r1)).await;
+    for _ in 0..10 {
+        red.next_event().await;
+        blue.next_event().await;
+        assert!(!red.ids().contains(&b), "red room sees no blue player");
+        assert_eq!(blue.ids(), vec![b], "blue room has only its own player");
+    }
+    assert_eq!(red.core.room(), "red");
+    assert_eq!(blue.core.room(), "blue");
+    assert!(!red.core.roster().contains_key(&b));
+}
+
+#[tokio::test]
+async fn duplicate_names_are_made_distinct() {
+    let srv = server();
+    let a = TestClient::join(&srv.ws_url(), "Twin", Some("twins")).await;
+    let mut b = TestClient::join(&srv.ws_url(), "Twin", Some("twins")).await;
+    let (ida, idb) = (a.id(), b.id());
+    b.wait_for(|c| c.core.roster().len() == 2).await;
+    assert_eq!(b.core.roster()[&ida].name, "Twin");
+    assert_eq!(b.core.roster()[&idb].name, "Twin#2");
+}
+
+#[tokio::test]
+async fn ping_gets_pong_and_health_endpoints_answer() {
+    let srv = server();
+    let mut c = TestClient::join(&srv.ws_url(), "Pinger", None).await;
+    let now = c.now_ms();
+    let ping = c.core.ping(now).expect("ping");
+    futures_util::SinkExt::send(&mut c.ws, tokio_tungstenite::tungstenite::Message::binary(ping)).await.unwrap();
+    c.wait_for(|c| c.core.rtt_ms().is_some()).await;
+
+    let livez = http_get(srv.addr, "/livez").await;
+    assert!(livez.starts_with("HTTP/1.1 200"), "{livez}");
+    let readyz = http_get(srv.addr, "/readyz").await;
+    assert!(readyz.starts_with("HTTP/1.1 200"), "{readyz}");
+    let rooms = http_get(srv.addr, "/api/rooms").await;
+    assert!(rooms.contains(r#""name":"main""#) && rooms.contains(r#""players":1"#), "{rooms}");
+}
+
+/// A minimal HTTP/1.1 GET over a real socket.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}

@@ -1,0 +1,80 @@
+//! Graceful shutdown of the real binary: on SIGTERM (and Ctrl-C's SIGINT) every connected
+//! client gets Close 1012 with a reason and the process exits promptly and cleanly.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestClient, WAIT, expect_close};
+
+/// The server binary on a free port; returns the child and the port from its banner.
+fn start_binary() -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
+        .args(["--bind", "127.0.0.1", "--port", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines.next().expect("banner line before exit").expect("utf-8 banner");
+        if let Some(url) = line.trim().strip_prefix("Local:") {
+            let port = url.trim().trim_end_matches('/').rsplit(':').next().expect("port in URL");
+            break port.parse().expect("numeric port");
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, port)
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill").args([sig, &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait works") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("server did not exit within {WAIT:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn clients_get_1012_and_process_exits(sig: &str) {
+    let (mut child, port) = start_binary();
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut a = TestClient::join(&url, "Alpha", None).await;
+    let mut b = TestClient::join(&url, "Beta", Some("other")).await;
+    a.wait_for(|c| c.core.latest().is_some()).await;
+    let signalled = Instant::now();
+    signal(&child, sig);
+    for c in [&mut a, &mut b] {
+        let (code, reason) = expect_close(&mut c.ws).await;
+        assert_eq!(code, 1012, "{reason}");
+        assert!(reason.contains("restart"), "{reason}");
+    }
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child)).await.unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+    eprintln!("{sig}: exited {:?} after the signal", signalled.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_clients_with_1012_and_exits() {
+    clients_get_1012_and_process_exits("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_closes_clients_with_1012_and_exits() {
+    clients_get_1012_and_process_exits("-INT").await;
+}
