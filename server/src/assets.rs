@@ -1,12 +1,14 @@
 //! Static files: the client page and everything in `assets/`, plus the wasm client that
-//! `build.rs` leaves in `$OUT_DIR/pkg/`, all embedded in the binary (debug builds too, through
-//! rust-embed's `debug-embed`), so one copied executable serves the whole game. Responses carry a
-//! strong ETag from the content's SHA-256 (hashed at compile time) and `Cache-Control: no-cache`:
-//! browsers revalidate with a cheap 304 and never run a client older than the server.
+//! `build.rs` leaves in `$OUT_DIR/pkg/` (with gzip -9 copies in `pkg-gzip/`), all embedded in the
+//! binary (debug builds too, through rust-embed's `debug-embed`), so one copied executable serves
+//! the whole game. Responses carry a strong ETag from the content's SHA-256 (hashed at compile
+//! time) and `Cache-Control: no-cache`: browsers revalidate with a cheap 304.
 
 use std::borrow::Cow;
 
-use actix_web::http::header::{CacheControl, CacheDirective, ETag, EntityTag, Header, IfNoneMatch};
+use actix_web::http::header::{
+    self, AcceptEncoding, CacheControl, CacheDirective, ETag, Encoding, EntityTag, Header, IfNoneMatch,
+};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use rust_embed::{EmbeddedFile, RustEmbed};
 
@@ -20,16 +22,22 @@ struct Assets;
 #[folder = "$OUT_DIR/pkg/"]
 struct Pkg;
 
-/// One servable file, prepared once at start-up.
+/// The same files gzipped at the best level by `build.rs`, named `<file>.gz`. Served as they
+/// are to clients that accept gzip; the `Compress` middleware leaves encoded bodies alone.
+#[derive(RustEmbed)]
+#[folder = "$OUT_DIR/pkg-gzip/"]
+struct PkgGzip;
+
+/// One encoding of a file's bytes with its own strong ETag (RFC 9110: a strong validator
+/// differs between the gzip and identity representations).
 #[derive(Debug, Clone)]
-struct StaticFile {
+struct Variant {
     body: web::Bytes,
     etag: EntityTag,
-    content_type: &'static str,
 }
 
-impl StaticFile {
-    fn new(path: &str, file: EmbeddedFile) -> StaticFile {
+impl Variant {
+    fn new(file: EmbeddedFile) -> Variant {
         // 128 bits of SHA-256 in hex: collision-free for our purposes and a short header.
         let hash = file.metadata.sha256_hash();
         let tag: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -37,22 +45,55 @@ impl StaticFile {
             Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
             Cow::Owned(bytes) => web::Bytes::from(bytes),
         };
-        StaticFile { body, etag: EntityTag::new_strong(tag), content_type: content_type(path) }
+        Variant { body, etag: EntityTag::new_strong(tag) }
+    }
+}
+
+/// One servable file, prepared once at start-up.
+#[derive(Debug, Clone)]
+struct StaticFile {
+    identity: Variant,
+    /// Pre-compressed copy, when the build made one.
+    gzip: Option<Variant>,
+    content_type: &'static str,
+}
+
+impl StaticFile {
+    fn new(path: &str, file: EmbeddedFile, gzip: Option<EmbeddedFile>) -> StaticFile {
+        StaticFile { identity: Variant::new(file), gzip: gzip.map(Variant::new), content_type: content_type(path) }
     }
 
-    /// 304 when the client already holds this version (`If-None-Match` uses the weak comparison,
-    /// RFC 9110 §13.1.2), else the file.
+    /// Picks the encoding, then answers 304 when the client already holds that representation
+    /// (`If-None-Match` uses the weak comparison, RFC 9110 §13.1.2), else sends it.
     fn respond(&self, req: &HttpRequest) -> HttpResponse {
+        let gzip = self.gzip.as_ref().filter(|_| accepts_gzip(req));
+        let variant = gzip.unwrap_or(&self.identity);
         let fresh = match IfNoneMatch::parse(req) {
             Ok(IfNoneMatch::Any) => true,
-            Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&self.etag)),
+            Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&variant.etag)),
             // A malformed header is ignored, as if absent.
             Err(_) => false,
         };
         let mut res = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-        res.insert_header(ETag(self.etag.clone())).insert_header(CacheControl(vec![CacheDirective::NoCache]));
-        if fresh { res.finish() } else { res.content_type(self.content_type).body(self.body.clone()) }
+        res.insert_header(ETag(variant.etag.clone())).insert_header(CacheControl(vec![CacheDirective::NoCache]));
+        if self.gzip.is_some() {
+            res.insert_header((header::VARY, "accept-encoding"));
+        }
+        if fresh {
+            return res.finish();
+        }
+        if gzip.is_some() {
+            res.insert_header((header::CONTENT_ENCODING, "gzip"));
+        }
+        res.content_type(self.content_type).body(variant.body.clone())
     }
+}
+
+/// True when the request's `Accept-Encoding` prefers gzip to no encoding (a missing header means
+/// identity, so plain `curl` gets plain bytes).
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    let supported = [Encoding::gzip(), Encoding::identity()];
+    AcceptEncoding::parse(req).ok().and_then(|accept| accept.negotiate(supported.iter())) == Some(Encoding::gzip())
 }
 
 /// Registers one route per embedded file (`/` is `index.html`, `/pkg/...` the wasm client).
@@ -60,7 +101,7 @@ impl StaticFile {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for path in Assets::iter() {
         let Some(file) = Assets::get(&path) else { continue };
-        let file = StaticFile::new(&path, file);
+        let file = StaticFile::new(&path, file, None);
         if path == "index.html" {
             route(cfg, "/", file.clone());
         }
@@ -68,7 +109,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     for path in Pkg::iter() {
         let Some(file) = Pkg::get(&path) else { continue };
-        route(cfg, &format!("/pkg/{path}"), StaticFile::new(&path, file));
+        let gzip = PkgGzip::get(&format!("{path}.gz"));
+        route(cfg, &format!("/pkg/{path}"), StaticFile::new(&path, file, gzip));
     }
 }
 
@@ -172,6 +214,48 @@ mod tests {
         // Different files, different tags (`/` and `/index.html` are the same file).
         assert_ne!(etag_of(&get("/", None).await), tag);
         assert_eq!(etag_of(&get("/", None).await), etag_of(&get("/index.html", None).await));
+    }
+
+    async fn get_wasm(accept_encoding: Option<&str>, if_none_match: Option<&str>) -> actix_web::dev::ServiceResponse {
+        let app = atest::init_service(App::new().configure(configure)).await;
+        let mut req = atest::TestRequest::get().uri("/pkg/skirmish_web_bg.wasm");
+        if let Some(accept) = accept_encoding {
+            req = req.insert_header((header::ACCEPT_ENCODING, accept));
+        }
+        if let Some(tag) = if_none_match {
+            req = req.insert_header((header::IF_NONE_MATCH, tag));
+        }
+        atest::call_service(&app, req.to_request()).await
+    }
+
+    #[actix_web::test]
+    async fn the_client_goes_out_pre_gzipped_to_those_who_accept_it() {
+        use std::io::Read;
+
+        let plain = get_wasm(None, None).await;
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(header_of(&plain, header::VARY), "accept-encoding");
+        let plain_tag = etag_of(&plain);
+        let plain_body = atest::read_body(plain).await;
+
+        let gz = get_wasm(Some("gzip, deflate, br, zstd"), None).await;
+        assert_eq!(header_of(&gz, header::CONTENT_ENCODING), "gzip");
+        assert_eq!(header_of(&gz, header::CONTENT_TYPE), "application/wasm");
+        let gz_tag = etag_of(&gz);
+        assert_ne!(gz_tag, plain_tag, "each representation has its own strong tag");
+        let gz_body = atest::read_body(gz).await;
+        assert!(gz_body.len() < plain_body.len() / 2, "{} vs {} bytes", gz_body.len(), plain_body.len());
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gz_body[..]).read_to_end(&mut unzipped).expect("valid gzip");
+        assert_eq!(unzipped, plain_body, "same bytes once decompressed");
+
+        // Revalidation compares against the representation the client would get.
+        assert_eq!(get_wasm(Some("gzip"), Some(&gz_tag)).await.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(get_wasm(Some("gzip"), Some(&plain_tag)).await.status(), StatusCode::OK);
+        assert_eq!(get_wasm(None, Some(&plain_tag)).await.status(), StatusCode::NOT_MODIFIED);
+        // gzip refused outright: plain bytes.
+        let refused = get_wasm(Some("gzip;q=0, identity"), None).await;
+        assert!(refused.headers().get(header::CONTENT_ENCODING).is_none());
     }
 
     #[actix_web::test]

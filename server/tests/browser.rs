@@ -1,11 +1,13 @@
 //! The real browser end to end: headless Chromium (over chromedriver) loads the page from the
-//! real server, joins as "Chromey" and steers with the keyboard, while a native client in the same
-//! room watches the wasm client's ship appear and move. Skips loudly without chromedriver unless
-//! `SKIRMISH_REQUIRE_BROWSER=1`; `SKIRMISH_SCREENSHOT=FILE.png` saves what the browser showed.
+//! real server, joins and steers with the keyboard while a native client in the same room watches
+//! the ship move; and sees a server restart, reconnects, and remembers its name. Skips loudly
+//! without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`; `SKIRMISH_SCREENSHOT=FILE.png` saves
+//! what the browser showed in play.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -30,41 +32,15 @@ const SKIP: &str = "SKIPPING browser test: chromedriver not found; install chrom
 
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_player_joins_and_moves_with_the_keyboard() {
-    let Some(driver_bin) = find_chromedriver() else {
-        assert!(std::env::var("SKIRMISH_REQUIRE_BROWSER").as_deref() != Ok("1"), "{SKIP}");
-        eprintln!("\n*** {SKIP} ***\n");
-        return;
-    };
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
     let server = common::server();
     let watcher = Watcher::join(&server.ws_url()).await;
     let driver = ChromeDriver::start(&driver_bin);
     let browser = driver.session().await;
 
-    // The page loads and the wasm starts: it replaces the static "loading…" and enables Play.
-    browser.goto(&format!("{}/?room={ROOM}", server.http_url())).await.expect("page loads");
-    let initial = text(&browser, "#status").await.unwrap_or_default();
-    poll("the wasm client to start", async || {
-        let play = browser.find(Locator::Css("#play")).await.ok()?;
-        play.is_enabled().await.ok()?.then_some(())
-    })
-    .await;
-    let ready = text(&browser, "#status").await.unwrap_or_default();
-    assert!(initial.contains("loading") && ready != initial, "#status went from {initial:?} to {ready:?}");
-
-    let name = browser.find(Locator::Css("#name")).await.expect("#name");
-    name.clear().await.expect("clear #name");
-    name.send_keys(NAME).await.expect("type a name");
-    browser.find(Locator::Css("#play")).await.expect("#play").click().await.expect("click Play");
-
-    let status =
-        poll("#status to say playing", async || text(&browser, "#status").await.filter(|s| s.contains("playing")))
-            .await;
-    assert!(status.contains(NAME), "status names the player: {status:?}");
-    let id: u32 = poll("data-player-id on #status", async || {
-        let el = browser.find(Locator::Css("#status")).await.ok()?;
-        el.attr("data-player-id").await.ok()??.parse().ok()
-    })
-    .await;
+    let id = open_and_play(&browser, &server.http_url(), NAME).await;
+    let status = text(&browser, "#status").await.unwrap_or_default();
+    assert!(status.contains(NAME) && status.contains(ROOM), "status names the player and room: {status:?}");
 
     // The native client sees the same player, by name and id, and where it spawned.
     let start = poll("the native client to see Chromey", async || {
@@ -74,18 +50,13 @@ async fn browser_player_joins_and_moves_with_the_keyboard() {
     })
     .await;
 
-    // Steer towards the far side (so a spawn next to a wall cannot make the test fail): D when in
-    // the left half, A otherwise. Hold the key, poll until the ship has clearly moved, release.
-    let (key, dir) = if start.x <= watcher.arena().x / 2.0 { ('d', 1.0) } else { ('a', -1.0) };
-    browser.perform_actions(keys().then(KeyAction::Down { value: key })).await.expect("key down");
-    let moved = poll("the ship to move with the key held", async || {
-        let x = watcher.seen().positions.get(&id)?.x;
-        ((x - start.x) * dir > MIN_TRAVEL).then_some(x)
-    })
-    .await;
-    browser.perform_actions(keys().then(KeyAction::Up { value: key })).await.expect("key up");
-    browser.release_actions().await.expect("release keys");
-    eprintln!("{NAME} (id {id}) moved from x = {:.0} to x = {moved:.0} holding {key:?}", start.x);
+    // Steer towards the far side first (so a spawn next to a wall cannot fail the test), then
+    // back: both D and A must move the ship clearly along x.
+    let towards_right = start.x <= watcher.arena().x / 2.0;
+    let mut x = start.x;
+    for (key, dir) in if towards_right { [('d', 1.0), ('a', -1.0)] } else { [('a', -1.0), ('d', 1.0)] } {
+        x = steer(&browser, &watcher, id, key, dir, x).await;
+    }
 
     // The HUD counts both players and measures the round trip.
     poll("#players to count 2", async || text(&browser, "#players").await.filter(|s| s.starts_with("2 "))).await;
@@ -94,6 +65,19 @@ async fn browser_player_joins_and_moves_with_the_keyboard() {
     })
     .await;
     assert!(ping.starts_with("ping ") && ping.ends_with(" ms"), "{ping:?}");
+
+    // The wasm arrived compressed (pre-gzipped by the build), as players will download it.
+    let sizes = browser
+        .execute(
+            "const e = performance.getEntriesByType('resource').find(r => r.name.endsWith('/skirmish_web_bg.wasm'));
+             return e ? [e.encodedBodySize, e.decodedBodySize] : null;",
+            vec![],
+        )
+        .await
+        .expect("read resource timings");
+    let (encoded, decoded) = (sizes[0].as_u64().unwrap_or(0), sizes[1].as_u64().unwrap_or(0));
+    assert!(encoded > 0 && encoded < decoded / 2, "wasm transferred compressed: {sizes}");
+    eprintln!("wasm: {encoded} bytes transferred, {decoded} bytes decoded");
 
     if let Some(path) = std::env::var_os("SKIRMISH_SCREENSHOT") {
         let png = browser.screenshot().await.expect("screenshot");
@@ -105,6 +89,104 @@ async fn browser_player_joins_and_moves_with_the_keyboard() {
     drop(driver);
     watcher.stop().await;
     server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_shows_the_close_reason_and_reconnects() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let server = common::server();
+    let addr = server.addr;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    let name = "Phoenix";
+    open_and_play(&browser, &server.http_url(), name).await;
+
+    // A graceful server stop closes with 1012; the page says so and offers to reconnect.
+    server.stop();
+    let status = poll("#status to report the close", async || {
+        text(&browser, "#status").await.filter(|s| s.starts_with("Disconnected"))
+    })
+    .await;
+    assert_eq!(status, "Disconnected (1012: server restarting)");
+    let reconnect = browser.find(Locator::Css("#reconnect")).await.expect("#reconnect");
+    assert!(reconnect.is_displayed().await.expect("visibility"), "Reconnect is shown after a close");
+
+    // The server comes back on the same address; one click and we play again, same name.
+    let config = skirmish_server::Config { port: addr.port(), ..skirmish_server::Config::for_tests() };
+    let server = skirmish_server::spawn_in_thread(config).expect("server restarts on the same port");
+    reconnect.click().await.expect("click Reconnect");
+    let status = poll("#status to say playing again", async || {
+        text(&browser, "#status").await.filter(|s| s.contains("playing"))
+    })
+    .await;
+    assert!(status.contains(name), "{status:?}");
+    assert!(!reconnect.is_displayed().await.expect("visibility"), "Reconnect hides while playing");
+
+    // The name is remembered across visits.
+    browser.goto(&server.http_url()).await.expect("page reloads");
+    let remembered = poll("#name to be filled in", async || {
+        let field = browser.find(Locator::Css("#name")).await.ok()?;
+        field.prop("value").await.ok()?.filter(|v| !v.is_empty())
+    })
+    .await;
+    assert_eq!(remembered, name);
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    server.stop();
+}
+
+/// The chromedriver binary, or `None` after a loud skip message (a panic instead when
+/// `SKIRMISH_REQUIRE_BROWSER=1`, so CI cannot skip silently).
+fn chromedriver_or_skip() -> Option<PathBuf> {
+    let found = find_chromedriver();
+    if found.is_none() {
+        assert!(std::env::var("SKIRMISH_REQUIRE_BROWSER").as_deref() != Ok("1"), "{SKIP}");
+        // Straight to the process's stderr: libtest captures `eprintln!`, and a skip must be seen.
+        let _ = writeln!(std::io::stderr(), "\n*** {SKIP} ***\n");
+    }
+    found
+}
+
+/// Loads the page for [`ROOM`], checks the wasm started, joins as `name` and waits until the
+/// page says "playing"; returns the player id the page shows.
+async fn open_and_play(browser: &Browser, http_url: &str, name: &str) -> u32 {
+    // The served page says "loading…" until the wasm's `start()` replaces it and enables Play.
+    assert!(include_str!("../../assets/index.html").contains(r#"<span id="status" role="status">loading…</span>"#));
+    browser.goto(&format!("{http_url}/?room={ROOM}")).await.expect("page loads");
+    poll("the wasm client to start", async || {
+        let play = browser.find(Locator::Css("#play")).await.ok()?;
+        play.is_enabled().await.ok()?.then_some(())
+    })
+    .await;
+    let ready = text(browser, "#status").await.unwrap_or_default();
+    assert!(ready.starts_with("ready"), "#status after start(): {ready:?}");
+
+    let field = browser.find(Locator::Css("#name")).await.expect("#name");
+    field.clear().await.expect("clear #name");
+    field.send_keys(name).await.expect("type a name");
+    browser.find(Locator::Css("#play")).await.expect("#play").click().await.expect("click Play");
+
+    poll("#status to say playing", async || text(browser, "#status").await.filter(|s| s.contains("playing"))).await;
+    poll("data-player-id on #status", async || {
+        let el = browser.find(Locator::Css("#status")).await.ok()?;
+        el.attr("data-player-id").await.ok()??.parse().ok()
+    })
+    .await
+}
+
+/// Holds `key` until the native client sees player `id` more than [`MIN_TRAVEL`] from `from_x`
+/// in direction `dir` (±1), releases it and returns the new x.
+async fn steer(browser: &Browser, watcher: &Watcher, id: u32, key: char, dir: f32, from_x: f32) -> f32 {
+    browser.perform_actions(keys().then(KeyAction::Down { value: key })).await.expect("key down");
+    let x = poll(&format!("the ship to move holding {key:?}"), async || {
+        let x = watcher.seen().positions.get(&id)?.x;
+        ((x - from_x) * dir > MIN_TRAVEL).then_some(x)
+    })
+    .await;
+    browser.perform_actions(keys().then(KeyAction::Up { value: key })).await.expect("key up");
+    eprintln!("{NAME} (id {id}) moved from x = {from_x:.0} to x = {x:.0} holding {key:?}");
+    x
 }
 
 /// The one keyboard input source; WebDriver keeps its pressed keys between calls.

@@ -14,8 +14,7 @@ fn every_hex_example_in_protocol_md_round_trips() {
             continue;
         }
         let hex: String = lines.by_ref().take_while(|l| l.trim() != "```").collect::<Vec<_>>().join(" ");
-        let bytes: Vec<u8> =
-            hex.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("hex byte")).collect();
+        let bytes: Vec<u8> = hex.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("hex byte")).collect();
         let reencoded = match decode_client(&bytes, MAX_FRAME_BYTES) {
             Ok(msg) => encode_client(&msg),
             Err(_) => encode_server(&decode_server(&bytes).unwrap_or_else(|e| panic!("example {hex}: {e}"))),

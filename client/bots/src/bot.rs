@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use glam::Vec2;
-use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt as _, SeedableRng as _};
 use skirmish_client::{Client, Event};
+use skirmish_shared::consts::TICK_NANOS;
 use skirmish_shared::schedule::TickClock;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout, timeout_at};
@@ -104,8 +105,9 @@ pub async fn run(spec: Spec) -> BotReport {
             Outcome::Completed
         }
         End::ServerClosed(why) => {
-            // Reading on lets tungstenite send its reply to the server's close frame.
-            drain(&mut ws).await;
+            // Flushing sends tungstenite's queued reply to the server's close frame; the
+            // server then ends the connection. Failing to do so changes nothing measured.
+            let _ = timeout(CLOSE_TIMEOUT, ws.flush()).await;
             Outcome::Disconnected(why)
         }
         End::Lost(why) => Outcome::Disconnected(why),
@@ -180,10 +182,15 @@ impl<'a> Bot<'a> {
     /// Sends inputs at 30 Hz and pings every 2 s, feeds every message to the core, until the
     /// run ends or the connection does.
     async fn play(&mut self, ws: &mut Socket) -> End {
-        let start = Instant::now();
+        let seed = self.spec.seed.wrapping_add(u64::from(self.spec.index).wrapping_mul(SEED_STRIDE));
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        // A random phase against the server's ticks, as players' frames have: starting right at
+        // `Welcome` would lock every bot to the phase of the room's first tick when the room is
+        // created by the swarm, and make every input wait a whole tick.
+        let start = Instant::now() + Duration::from_nanos(rng.random_range(0..TICK_NANOS));
         // Inputs are due on the tick grid from `start` (no drift); after a stall the bot sends
-        // one input, not a burst: the server consumes one per tick, a burst would only look
-        // like flooding. The ticks passed over are counted as late.
+        // one input, not a burst: the server keeps only the newest input per tick anyway. The
+        // ticks passed over are counted as late.
         let mut input_clock = TickClock::new(1);
         let input_due = sleep_until(start);
         tokio::pin!(input_due);
@@ -191,8 +198,7 @@ impl<'a> Bot<'a> {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let run_over = sleep_until(self.spec.end_at);
         tokio::pin!(run_over);
-        let seed = self.spec.seed.wrapping_add(u64::from(self.spec.index).wrapping_mul(SEED_STRIDE));
-        let mut wander = Wander::new(Xoshiro256PlusPlus::seed_from_u64(seed), self.now_ms());
+        let mut wander = Wander::new(rng, self.now_ms());
         loop {
             // Timers first: they fire at most 30 times a second, so they cannot starve reading,
             // while a steady stream of snapshots could delay them.
@@ -298,20 +304,24 @@ async fn send(ws: &mut Socket, frame: Vec<u8>) -> Result<(), String> {
     }
 }
 
-/// Closes normally (1000) and waits briefly for the server's answer. Failures are ignored: the
-/// run is over and its figures are taken.
+/// Closes normally (1000) and waits briefly for the server's close frame in reply. Errors
+/// are ignored: the run is over and its figures are taken.
+///
+/// The handshake is complete once the reply arrives, and the socket is dropped then, without
+/// waiting for the server to end the TCP connection as tungstenite's client role otherwise
+/// would (the server may hold it open for a while, which would only stretch the run).
 async fn close(ws: &mut Socket) {
     let frame = CloseFrame { code: CloseCode::Normal, reason: "run over".into() };
-    if timeout(CLOSE_TIMEOUT, ws.close(Some(frame))).await.is_ok_and(|sent| sent.is_ok()) {
-        drain(ws).await;
-    }
-}
-
-/// Reads (and drops) until the connection ends or [`CLOSE_TIMEOUT`] passes.
-async fn drain(ws: &mut Socket) {
-    let until_end = async { while let Some(Ok(_)) = ws.next().await {} };
-    // Timing out only means the server did not finish the close handshake in time.
-    let _ = timeout(CLOSE_TIMEOUT, until_end).await;
+    let handshake = async {
+        ws.close(Some(frame)).await?;
+        while let Some(msg) = ws.next().await {
+            if let Message::Close(_) = msg? {
+                break;
+            }
+        }
+        Ok::<(), tungstenite::Error>(())
+    };
+    let _ = timeout(CLOSE_TIMEOUT, handshake).await;
 }
 
 fn close_text(frame: Option<CloseFrame>) -> String {

@@ -63,6 +63,15 @@ fn draw_ship(ctx: &CanvasRenderingContext2d, cam: &Camera, ship: &DrawShip) {
     let (px, py) = (f64::from(p.x), f64::from(p.y));
     let colour = format!("#{:06x}", ship.colour & 0x00ff_ffff);
 
+    // Our own ship gets a white ring, drawn first so the nose stays visible on top of it.
+    if ship.me {
+        ctx.set_stroke_style_str(MY_NAME);
+        ctx.set_line_width(2.0);
+        ctx.begin_path();
+        let _ = ctx.arc(px, py, r + 4.0, 0.0, std::f64::consts::TAU);
+        ctx.stroke();
+    }
+
     // Body: a disc in the player's colour with a triangular nose towards the aim. The canvas
     // does the rotation, which keeps trigonometry (and libm) out of the wasm.
     ctx.save();
@@ -74,20 +83,12 @@ fn draw_ship(ctx: &CanvasRenderingContext2d, cam: &Camera, ship: &DrawShip) {
     let _ = ctx.arc(0.0, 0.0, r, 0.0, std::f64::consts::TAU);
     ctx.fill();
     ctx.begin_path();
-    ctx.move_to(r * 1.7, 0.0);
-    ctx.line_to(0.0, r * 0.6);
-    ctx.line_to(0.0, -r * 0.6);
+    ctx.move_to(r * 2.0, 0.0);
+    ctx.line_to(0.0, r * 0.7);
+    ctx.line_to(0.0, -r * 0.7);
     ctx.close_path();
     ctx.fill();
     ctx.restore();
-
-    if ship.me {
-        ctx.set_stroke_style_str(MY_NAME);
-        ctx.set_line_width(2.0);
-        ctx.begin_path();
-        let _ = ctx.arc(px, py, r + 4.0, 0.0, std::f64::consts::TAU);
-        ctx.stroke();
-    }
 
     // Canvas text is inert: a hostile name cannot become markup here.
     ctx.set_font(if ship.me { "bold 13px system-ui, sans-serif" } else { "12px system-ui, sans-serif" });
