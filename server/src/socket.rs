@@ -26,11 +26,16 @@ impl ConnSocket {
     }
 }
 
-/// `HttpServer::on_connect` hook: caps the kernel send buffer at `send_buffer` bytes (0 leaves
+/// `HttpServer::on_connect` hook: turns Nagle off, caps the kernel send buffer at `send_buffer` bytes (0 leaves
 /// the OS default) and remembers a duplicate of each TCP socket.
 pub fn on_connect(send_buffer: usize) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + Clone + 'static {
     move |conn, ext| {
         let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() else { return };
+        // Snapshots are small and time-critical: without this, Nagle holds each one back until
+        // the client's delayed ACK (which rides on its next input), adding up to a tick.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         if send_buffer > 0
             && let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer)
         {

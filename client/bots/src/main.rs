@@ -10,13 +10,27 @@ mod samples;
 mod swarm;
 mod wander;
 
+use std::process::ExitCode;
+
 use anyhow::Context as _;
 use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+fn main() -> ExitCode {
+    // Printed here rather than by returning the error from `main`, which would add a
+    // backtrace whenever RUST_BACKTRACE is set: the message is for the person running the test.
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     // Per-bot errors are logged at debug (`RUST_LOG=skirmish_bots=debug`); the summary counts them.
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))

@@ -149,6 +149,8 @@ pub struct Summary {
     pub client_errors: BTreeMap<String, u64>,
     /// Wall-clock length of the run, in seconds.
     pub elapsed_s: f64,
+    /// The run was cut short (Ctrl-C): the figures cover only the time it ran.
+    pub stopped_early: bool,
 }
 
 impl Summary {
@@ -177,6 +179,7 @@ impl Summary {
             connected_seconds: 0.0,
             client_errors: BTreeMap::new(),
             elapsed_s: elapsed.as_secs_f64(),
+            stopped_early: false,
         };
         let mut min_snapshots = None::<u64>;
         for bot in bots {
@@ -249,8 +252,15 @@ impl fmt::Display for Summary {
         let p = &self.params;
         writeln!(
             f,
-            "skirmish-bots: {} bots, {:.1} s (+{:.1} s ramp-up), {} room {}, seed {}, took {:.1} s",
-            p.count, p.duration, p.ramp_up, p.url, p.room, p.seed, self.elapsed_s
+            "skirmish-bots: {} bots, {:.1} s (+{:.1} s ramp-up), {} room {}, seed {}, took {:.1} s{}",
+            p.count,
+            p.duration,
+            p.ramp_up,
+            p.url,
+            p.room,
+            p.seed,
+            self.elapsed_s,
+            if self.stopped_early { " (stopped early)" } else { "" }
         )?;
         writeln!(
             f,

@@ -42,5 +42,7 @@ pub async fn run(params: &Params, stop: CancellationToken) -> Summary {
         let report = handle.await.unwrap_or_else(|e| BotReport::new(Outcome::Failed(format!("bot task failed: {e}"))));
         reports.push(report);
     }
-    Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed())
+    let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
+    summary.stopped_early = stop.is_cancelled();
+    summary
 }
