@@ -1,10 +1,13 @@
 //! Server configuration: one documented struct, from flags or `SKIRMISH_*` environment variables.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use skirmish_shared::consts::MAX_FRAME_BYTES;
+
+use crate::match_flow::MatchSettings;
 
 /// Everything an operator can set. Every flag also reads an environment variable, so container
 /// hosts can configure it without a command line.
@@ -23,20 +26,58 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_FRAME_BYTES", default_value_t = MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
 
-    /// Players allowed in one room; later joiners are refused with 1008.
+    /// Players (with a ship) allowed in one room; later joiners become spectators.
     #[arg(long, env = "SKIRMISH_MAX_PLAYERS_PER_ROOM", default_value_t = 100)]
     pub max_players_per_room: usize,
 
+    /// Spectators allowed in one room; beyond that, joiners are refused with 1008.
+    #[arg(long, env = "SKIRMISH_MAX_SPECTATORS_PER_ROOM", default_value_t = 100)]
+    pub max_spectators_per_room: usize,
+
+    /// Seed for every random choice of the game (spawn points, pickups): each room mixes in its
+    /// name, so a given seed and room replay the same. Default: a random seed, logged at start.
+    #[arg(long, env = "SKIRMISH_SEED")]
+    pub seed: Option<u64>,
+
+    /// The map the rotation starts with (default: the first by name).
+    #[arg(long, env = "SKIRMISH_MAP")]
+    pub map: Option<String>,
+
+    /// A directory of extra maps (`*.json`, format in `server/src/maps.rs`); a map with the name
+    /// of a built-in one replaces it. A bad file stops the server at start-up.
+    #[arg(long, env = "SKIRMISH_MAPS")]
+    pub maps: Option<PathBuf>,
+
+    /// Countdown before a match, ships frozen at their spawn points (0 starts at once).
+    #[arg(long, env = "SKIRMISH_COUNTDOWN", default_value = "5s", value_parser = duration)]
+    pub countdown: Duration,
+
+    /// Length of a match.
+    #[arg(long, env = "SKIRMISH_MATCH_DURATION", default_value = "5m", value_parser = positive_duration)]
+    pub match_duration: Duration,
+
+    /// How long the results are shown before the next match.
+    #[arg(long, env = "SKIRMISH_RESULTS_DURATION", default_value = "10s", value_parser = duration)]
+    pub results_duration: Duration,
+
+    /// Kills that win a match (0: no limit, the clock alone ends it).
+    #[arg(long, env = "SKIRMISH_SCORE_LIMIT", default_value_t = 20)]
+    pub score_limit: u16,
+
+    /// Players needed to start a match; with fewer, the room waits (ships fly, nothing scores).
+    #[arg(long, env = "SKIRMISH_MIN_PLAYERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub min_players: u16,
+
     /// A snapshot send stuck this long means the client stopped reading: disconnect it.
-    #[arg(long, env = "SKIRMISH_SEND_STALL_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SKIRMISH_SEND_STALL_TIMEOUT", default_value = "5s", value_parser = duration)]
     pub send_stall_timeout: Duration,
 
     /// How often the server pings each WebSocket.
-    #[arg(long, env = "SKIRMISH_HEARTBEAT_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SKIRMISH_HEARTBEAT_INTERVAL", default_value = "5s", value_parser = duration)]
     pub heartbeat_interval: Duration,
 
     /// A client silent (no frame, not even a pong) this long is dropped.
-    #[arg(long, env = "SKIRMISH_CLIENT_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SKIRMISH_CLIENT_TIMEOUT", default_value = "15s", value_parser = duration)]
     pub client_timeout: Duration,
 
     /// Kernel send buffer per connection in bytes (0 = the OS default, which autotunes up to
@@ -51,12 +92,89 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults, bound to 127.0.0.1 on a free port: what integration tests want.
+    /// Defaults, bound to 127.0.0.1 on a free port: what integration tests want. No countdown
+    /// (ships move as soon as they join) and a fixed seed (reproducible spawns).
     pub fn for_tests() -> Self {
         let mut config = Self::parse_from(["skirmish"]);
         config.bind = IpAddr::from([127, 0, 0, 1]);
         config.port = 0;
         config.workers = Some(2);
+        config.countdown = Duration::ZERO;
+        config.seed = Some(1);
         config
+    }
+
+    /// The match timings and limits, in ticks.
+    pub fn match_settings(&self) -> MatchSettings {
+        MatchSettings::new(
+            self.countdown,
+            self.match_duration,
+            self.results_duration,
+            self.score_limit,
+            usize::from(self.min_players),
+        )
+    }
+}
+
+/// A duration such as `90s`, `5m` or `1m 30s`; a bare number means seconds.
+fn duration(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(s).map_err(|e| e.to_string()),
+    }
+}
+
+/// A [`duration`] that is not zero.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    duration(s).and_then(|d| if d.is_zero() { Err("must be longer than zero".into()) } else { Ok(d) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn game_options_parse_with_defaults_and_units() {
+        let c = Config::parse_from(["skirmish"]);
+        assert_eq!(
+            (c.countdown, c.match_duration, c.results_duration),
+            (Duration::from_secs(5), Duration::from_secs(300), Duration::from_secs(10))
+        );
+        assert_eq!((c.score_limit, c.min_players, c.seed, c.map.as_deref()), (20, 2, None, None));
+        let c = Config::parse_from([
+            "skirmish",
+            "--countdown",
+            "0",
+            "--match-duration",
+            "2m 30s",
+            "--results-duration",
+            "3",
+            "--score-limit",
+            "5",
+            "--min-players",
+            "1",
+            "--seed",
+            "42",
+            "--map",
+            "maze",
+            "--maps",
+            "/tmp/maps",
+        ]);
+        assert_eq!(c.countdown, Duration::ZERO);
+        assert_eq!(c.match_duration, Duration::from_secs(150));
+        assert_eq!(c.results_duration, Duration::from_secs(3));
+        assert_eq!((c.score_limit, c.min_players, c.seed), (5, 1, Some(42)));
+        assert_eq!(c.map.as_deref(), Some("maze"));
+        assert_eq!(c.maps, Some(PathBuf::from("/tmp/maps")));
+        let s = c.match_settings();
+        assert_eq!((s.countdown_ticks, s.match_ticks, s.results_ticks, s.min_players), (0, 4500, 90, 1));
+    }
+
+    #[test]
+    fn nonsense_game_options_are_refused() {
+        assert!(Config::try_parse_from(["skirmish", "--match-duration", "0s"]).is_err());
+        assert!(Config::try_parse_from(["skirmish", "--min-players", "0"]).is_err());
+        assert!(Config::try_parse_from(["skirmish", "--countdown", "soon"]).is_err());
+        assert_eq!(Config::for_tests().countdown, Duration::ZERO);
     }
 }

@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assets;
 use crate::config::Config;
-use crate::lobby::{Drain, ListRooms, Lobby};
+use crate::lobby::{Drain, GameSetup, ListRooms, Lobby};
+use crate::maps::MapList;
 use crate::player_session::PlayerSession;
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
@@ -31,16 +32,27 @@ struct AppState {
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
-/// WebSocket gets Close 1012, and the HTTP server stops within a few seconds.
+/// WebSocket gets Close 1012, and the HTTP server stops within a few seconds. `maps` come from
+/// [`MapList::load`], done by the caller so a bad map stops it before it listens.
 pub async fn run(
     config: Config,
+    maps: MapList,
     listener: std::net::TcpListener,
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let config = Arc::new(config);
-    let lobby = Lobby::new(config.max_players_per_room, threads, stats.clone()).start();
+    let seed = config.seed.unwrap_or_else(rand::random);
+    tracing::info!(seed, maps = ?maps.names(), first = %maps.get(maps.first()).name, "game set up");
+    let setup = GameSetup {
+        maps: Arc::new(maps),
+        settings: config.match_settings(),
+        seed,
+        max_players_per_room: config.max_players_per_room,
+        max_spectators_per_room: config.max_spectators_per_room,
+    };
+    let lobby = Lobby::new(setup, threads, stats.clone()).start();
     let draining = Arc::new(AtomicBool::new(false));
     let token = CancellationToken::new();
     let state = web::Data::new(AppState {
@@ -129,7 +141,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
     let rooms = state.lobby.send(ListRooms).await.map_err(actix_web::error::ErrorInternalServerError)?;
-    let rooms: Vec<_> =
-        rooms.into_iter().map(|(name, players)| serde_json::json!({"name": name, "players": players})).collect();
+    let rooms: Vec<_> = rooms
+        .into_iter()
+        .map(|r| serde_json::json!({"name": r.name, "players": r.players, "spectators": r.spectators}))
+        .collect();
     Ok(HttpResponse::Ok().json(rooms))
 }

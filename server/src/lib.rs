@@ -5,13 +5,18 @@
 //! - [`config`]: the command line / environment configuration.
 //! - [`http`]: routes (`/`, `/ws`, `/livez`, `/readyz`, `/api/rooms`) and [`run`].
 //! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them.
-//! - [`world`]: the game rules, plain Rust. [`stats`]: counters. [`socket`]: cutting dead peers.
+//! - [`world`]: the game rules, plain Rust, with [`match_flow`] (the match cycle), [`maps`] (map
+//!   files) and [`chat`] (rate limit, system lines).
+//! - [`stats`]: counters. [`socket`]: cutting dead peers.
 //! - [`assets`]: the embedded client page and wasm.
 
 pub mod assets;
+pub mod chat;
 pub mod config;
 pub mod http;
 pub mod lobby;
+pub mod maps;
+pub mod match_flow;
 pub mod messages;
 pub mod player_session;
 pub mod room;
@@ -71,16 +76,19 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Binds `config.bind:config.port` and runs the server on a new thread with its own actix
-/// system. The socket is bound before this returns, so clients may connect at once.
+/// Loads the maps, binds `config.bind:config.port` and runs the server on a new thread with its
+/// own actix system. The socket is bound before this returns, so clients may connect at once.
+/// A bad map is an `InvalidInput` error naming the file and the problem.
 pub fn spawn_in_thread(config: Config) -> std::io::Result<ServerHandle> {
+    let maps = maps::MapList::load(config.maps.as_deref(), config.map.as_deref())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let listener = std::net::TcpListener::bind((config.bind, config.port))?;
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let shutdown = CancellationToken::new();
     let (thread_stats, token) = (stats.clone(), shutdown.clone());
     let thread = std::thread::Builder::new().name("skirmish-server".into()).spawn(move || {
-        actix_web::rt::System::new().block_on(run(config, listener, thread_stats, token.cancelled_owned()))
+        actix_web::rt::System::new().block_on(run(config, maps, listener, thread_stats, token.cancelled_owned()))
     })?;
     Ok(ServerHandle { addr, stats, shutdown, thread: Some(thread) })
 }

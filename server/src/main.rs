@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
+use skirmish_server::maps::MapList;
 use skirmish_server::{Config, Stats, run};
 use tracing_subscriber::EnvFilter;
 
@@ -14,11 +15,19 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
+    // Before binding: a bad map file stops the server with its name and problem, nothing else.
+    let maps = MapList::load(config.maps.as_deref(), config.map.as_deref()).context("cannot load the maps")?;
     let listener = TcpListener::bind((config.bind, config.port))
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
     print_banner(addr);
-    actix_web::rt::System::new().block_on(run(config, listener, Arc::new(Stats::default()), shutdown_signal()))?;
+    actix_web::rt::System::new().block_on(run(
+        config,
+        maps,
+        listener,
+        Arc::new(Stats::default()),
+        shutdown_signal(),
+    ))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -15,6 +15,8 @@ pub struct Join {
     pub name: String,
     /// Validated room name.
     pub room: String,
+    /// Asked to watch rather than play (`Hello.spectate`).
+    pub spectate: bool,
     /// Where the room sends snapshots and events.
     pub session: Addr<PlayerSession>,
 }
@@ -26,12 +28,14 @@ pub struct Joined {
     pub id: PlayerId,
     /// The room to send inputs to.
     pub room: Addr<Room>,
+    /// Joined as a spectator (asked to, or the room was full of players): inputs are ignored.
+    pub spectator: bool,
 }
 
 /// Why a join was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinError {
-    /// The room has `max_players_per_room` players.
+    /// The room has `max_players_per_room` players and `max_spectators_per_room` spectators.
     RoomFull,
     /// The server is shutting down.
     ShuttingDown,
@@ -55,6 +59,8 @@ pub struct AddPlayer {
     pub id: PlayerId,
     /// Validated display name.
     pub name: String,
+    /// A spectator: no ship.
+    pub spectator: bool,
     /// The player's session.
     pub session: Addr<PlayerSession>,
 }
@@ -82,12 +88,23 @@ pub struct PlayerInput {
     pub input: Input,
 }
 
+/// PlayerSession → Room: a validated chat line that passed the sender's rate limit.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChatFrom {
+    /// The sender.
+    pub id: PlayerId,
+    /// The line, already checked by the codec.
+    pub text: String,
+}
+
 /// Room → PlayerSession: the newest snapshot; replaces any snapshot not yet sent.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SnapshotFrame(pub Bytes);
 
-/// Room → PlayerSession: a message that must arrive (Welcome, Joined, Left), in order.
+/// Room → PlayerSession: a message that must arrive (Welcome, Joined, Left, Chat, Kill, Match,
+/// Results), in order.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ReliableFrame(pub Bytes);

@@ -2,8 +2,12 @@
 //! client sends, forwards inputs to its room, and writes what the room sends back.
 //!
 //! Outbound is latest-wins: at most one send in flight, reliable frames (Welcome, Joined, Left,
-//! Pong) queued in order ahead of at most one pending snapshot, which a newer one replaces. A
-//! send stuck past the stall timeout means the client stopped reading; it is cut off.
+//! Pong, Chat, Kill, Match, Results) queued in order ahead of at most one pending snapshot,
+//! which a newer one replaces. A send stuck past the stall timeout means the client stopped
+//! reading; it is cut off.
+//!
+//! Chat is rate-limited here, per connection, before it costs the room anything: lines over the
+//! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -14,12 +18,13 @@ use actix::prelude::*;
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use bytes::Bytes;
 use skirmish_shared::consts::{DEFAULT_ROOM, PROTOCOL_VERSION};
-use skirmish_shared::{ClientMsg, DecodeError, Hello, PlayerId, ServerMsg, decode_client, encode_server};
+use skirmish_shared::{ChatLine, ClientMsg, DecodeError, Hello, PlayerId, ServerMsg, decode_client, encode_server};
 use tokio_util::sync::CancellationToken;
 
+use crate::chat::{self, ChatLimiter};
 use crate::config::Config;
 use crate::lobby::Lobby;
-use crate::messages::{Join, JoinError, Kick, Leave, PlayerInput, ReliableFrame, SnapshotFrame};
+use crate::messages::{ChatFrom, Join, JoinError, Kick, Leave, PlayerInput, ReliableFrame, SnapshotFrame};
 use crate::room::Room;
 use crate::socket::ConnSocket;
 use crate::stats::Stats;
@@ -53,8 +58,8 @@ enum Phase {
     AwaitingHello,
     /// `Hello` accepted; waiting for the lobby to place us.
     Joining,
-    /// In a room: inputs are forwarded.
-    InRoom { id: PlayerId, room_name: String, room: Addr<Room> },
+    /// In a room: inputs (unless spectating) and chat are forwarded.
+    InRoom { id: PlayerId, room_name: String, room: Addr<Room>, spectator: bool },
     /// A close was started; everything else is ignored.
     Closing,
 }
@@ -101,6 +106,8 @@ pub struct PlayerSession {
     last_heard: Instant,
     last_ping_sent: Instant,
     limit: RateLimit,
+    /// Chat has its own, much slower limit on top of the message rate.
+    chat_limit: ChatLimiter,
     reliable: VecDeque<Frame>,
     /// The newest snapshot not yet handed to the socket.
     pending_snapshot: Option<Bytes>,
@@ -135,6 +142,7 @@ impl PlayerSession {
             last_heard: now,
             last_ping_sent: now,
             limit: RateLimit::new(now),
+            chat_limit: ChatLimiter::new(now),
             reliable: VecDeque::new(),
             pending_snapshot: None,
             in_flight_since: None,
@@ -263,11 +271,25 @@ impl PlayerSession {
             (ClientMsg::Hello(hello), Phase::AwaitingHello) => self.on_hello(hello, ctx),
             (ClientMsg::Hello(_), _) => self.protocol_error(ctx, 1008, "Hello sent twice".into()),
             (_, Phase::AwaitingHello) => self.protocol_error(ctx, 1008, "the first message must be Hello".into()),
-            (ClientMsg::Input(input), Phase::InRoom { id, room, .. }) => {
+            (ClientMsg::Input(input), Phase::InRoom { id, room, spectator: false, .. }) => {
                 room.do_send(PlayerInput { id: *id, input });
             }
+            // A spectator has no ship: harmless, so counted and ignored rather than closed
+            // (a client may keep sending inputs while it switches to watching).
+            (ClientMsg::Input(_), Phase::InRoom { spectator: true, .. }) => Stats::inc(&self.stats.inputs_dropped),
             // Inputs before the lobby has placed us have nothing to move yet.
             (ClientMsg::Input(_), _) => {}
+            (ClientMsg::Chat(line), Phase::InRoom { id, room, .. }) => {
+                if self.chat_limit.allow(Instant::now()) {
+                    room.do_send(ChatFrom { id: *id, text: line.text });
+                } else {
+                    let warning = ChatLine { from: None, text: chat::TOO_FAST.to_owned() };
+                    let bytes = Bytes::from(encode_server(&ServerMsg::Chat(warning)));
+                    self.queue_reliable(Frame::Binary(bytes), ctx);
+                }
+            }
+            // Nobody to talk to before the lobby has placed us.
+            (ClientMsg::Chat(_), _) => {}
             (ClientMsg::Ping(ping), _) => {
                 let pong = Bytes::from(encode_server(&ServerMsg::Pong(ping)));
                 self.queue_reliable(Frame::Binary(pong), ctx);
@@ -278,11 +300,12 @@ impl PlayerSession {
     fn on_hello(&mut self, hello: Hello, ctx: &mut Context<Self>) {
         self.phase = Phase::Joining;
         let room_name = hello.room.unwrap_or_else(|| DEFAULT_ROOM.to_owned());
-        let join = Join { name: hello.name, room: room_name.clone(), session: ctx.address() };
+        let join = Join { name: hello.name, room: room_name.clone(), spectate: hello.spectate, session: ctx.address() };
         let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| match reply {
             Ok(Ok(joined)) => {
                 if matches!(session.phase, Phase::Joining) {
-                    session.phase = Phase::InRoom { id: joined.id, room_name, room: joined.room };
+                    session.phase =
+                        Phase::InRoom { id: joined.id, room_name, room: joined.room, spectator: joined.spectator };
                 } else {
                     // We closed while the join was on its way: undo it.
                     session.lobby.do_send(Leave { id: joined.id, room: room_name });

@@ -9,15 +9,16 @@ use actix::prelude::*;
 use bytes::Bytes;
 use skirmish_shared::consts::TICK_RATE_HZ;
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
-use skirmish_shared::{Input, Left, PlayerId, PlayerInfo, ServerMsg, Snapshot, Welcome, encode_server};
+use skirmish_shared::{ChatLine, Input, Left, PlayerId, PlayerInfo, ServerMsg, Snapshot, Welcome, encode_server};
 
+use crate::chat;
 use crate::lobby::Lobby;
-use crate::messages::{AddPlayer, Leave, PlayerInput, ReliableFrame, RemovePlayer, SnapshotFrame, StopRoom};
+use crate::messages::{AddPlayer, ChatFrom, Leave, PlayerInput, ReliableFrame, RemovePlayer, SnapshotFrame, StopRoom};
 use crate::player_session::PlayerSession;
 use crate::stats::Stats;
-use crate::world::World;
+use crate::world::{GameEvent, World};
 
-/// A player in this room.
+/// Someone in this room: a player with a ship, or a spectator.
 struct Member {
     info: PlayerInfo,
     session: Addr<PlayerSession>,
@@ -44,22 +45,24 @@ pub struct Room {
     snapshot: Snapshot,
     /// Reused every tick: the inputs the step consumes.
     tick_inputs: Vec<(PlayerId, Input)>,
+    /// Reused every tick: what the step produced for players to hear about.
+    events: Vec<GameEvent>,
 }
 
 impl Room {
-    /// A room named `name`; it starts ticking when started.
-    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>) -> Self {
-        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    /// A room named `name` playing `world`; it starts ticking when started.
+    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>, world: World) -> Self {
         Self {
             name,
             lobby,
             stats,
-            world: World::new(seed),
+            world,
             members: HashMap::new(),
             clock: TickClock::new(MAX_CATCHUP_STEPS),
             start: Instant::now(),
             snapshot: Snapshot::default(),
             tick_inputs: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -94,6 +97,42 @@ impl Room {
         }
         self.world.step(&self.tick_inputs);
         Stats::inc(&self.stats.ticks);
+        self.world.take_events(&mut self.events);
+        if !self.events.is_empty() {
+            let mut events = std::mem::take(&mut self.events);
+            for event in events.drain(..) {
+                self.announce(event);
+            }
+            self.events = events;
+        }
+    }
+
+    /// Tells everyone about one game event (reliably, each message encoded once).
+    fn announce(&mut self, event: GameEvent) {
+        match event {
+            GameEvent::Kill(kill) => {
+                self.send_reliable_to_all(&ServerMsg::Kill(kill));
+                let line = chat::kill_line(self.name_of(kill.killer), self.name_of(kill.victim));
+                self.system_line(line);
+            }
+            GameEvent::Match(info) => {
+                tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
+                self.send_reliable_to_all(&ServerMsg::Match(info));
+            }
+            GameEvent::Results(results) => {
+                tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
+                self.send_reliable_to_all(&ServerMsg::Results(results));
+            }
+        }
+    }
+
+    fn name_of(&self, id: PlayerId) -> &str {
+        self.members.get(&id).map_or("someone", |m| m.info.name.as_str())
+    }
+
+    /// A system chat line (joins, leaves, kills) to everyone.
+    fn system_line(&self, text: String) {
+        self.send_reliable_to_all(&ServerMsg::Chat(ChatLine { from: None, text }));
     }
 
     /// Encodes the snapshot once and gives every session the same bytes.
@@ -120,9 +159,18 @@ impl Room {
         }
     }
 
+    /// Encodes `msg` once and queues the same bytes to everyone but `except`.
     fn send_reliable_to_others(&self, except: PlayerId, msg: &ServerMsg) {
         let bytes = Bytes::from(encode_server(msg));
         for member in self.members.values().filter(|m| m.info.id != except) {
+            member.session.do_send(ReliableFrame(bytes.clone()));
+        }
+    }
+
+    /// Encodes `msg` once and queues the same bytes to everyone.
+    fn send_reliable_to_all(&self, msg: &ServerMsg) {
+        let bytes = Bytes::from(encode_server(msg));
+        for member in self.members.values() {
             member.session.do_send(ReliableFrame(bytes.clone()));
         }
     }
@@ -168,8 +216,12 @@ impl Handler<AddPlayer> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: AddPlayer, _ctx: &mut Self::Context) {
-        let info = PlayerInfo { id: msg.id, name: self.unique_name(&msg.name), colour: self.free_colour() };
-        self.world.add_player(msg.id);
+        let name = unique_name(&msg.name, |n| self.members.values().any(|m| m.info.name == n));
+        let info = PlayerInfo { id: msg.id, name, colour: self.free_colour(), spectator: msg.spectator };
+        if !msg.spectator {
+            // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
+            self.world.add_player(msg.id, &info.name);
+        }
         self.members
             .insert(msg.id, Member { info: info.clone(), session: msg.session.clone(), latest: None, last_seq: 0 });
         Stats::inc(&self.stats.players);
@@ -182,40 +234,46 @@ impl Handler<AddPlayer> for Room {
             colour: info.colour,
             room: self.name.clone(),
             players,
+            spectator: msg.spectator,
         });
         msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&welcome))));
+        let match_info = ServerMsg::Match(self.world.match_info());
+        msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&match_info))));
         self.send_reliable_to_others(msg.id, &ServerMsg::Joined(info.clone()));
-        tracing::info!(room = %self.name, player = msg.id, name = %info.name, players = self.members.len(), "player joined");
+        self.system_line(chat::joined_line(&info.name));
+        tracing::info!(
+            room = %self.name, player = msg.id, name = %info.name, spectator = msg.spectator,
+            members = self.members.len(), "player joined"
+        );
     }
 }
 
-impl Room {
-    /// Two players may not share a name in one room: the later one gets a number appended.
-    fn unique_name(&self, name: &str) -> String {
-        let taken = |n: &str| self.members.values().any(|m| m.info.name == n);
-        if !taken(name) {
-            return name.to_owned();
-        }
-        (2u32..)
-            .map(|i| {
-                let suffix = format!("#{i}");
-                let keep = skirmish_shared::consts::MAX_NAME_CHARS - suffix.len();
-                format!("{}{suffix}", name.chars().take(keep).collect::<String>().trim_end())
-            })
-            .find(|n| !taken(n))
-            .unwrap_or_else(|| name.to_owned())
+/// Two people may not share a name in one room: the later one gets a number appended (cut so
+/// the result still fits `MAX_NAME_CHARS`).
+pub fn unique_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(name) {
+        return name.to_owned();
     }
+    (2u32..)
+        .map(|i| {
+            let suffix = format!("#{i}");
+            let keep = skirmish_shared::consts::MAX_NAME_CHARS.saturating_sub(suffix.len());
+            format!("{}{suffix}", name.chars().take(keep).collect::<String>().trim_end())
+        })
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| name.to_owned())
 }
 
 impl Handler<RemovePlayer> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
-        if self.members.remove(&msg.id).is_some() {
+        if let Some(member) = self.members.remove(&msg.id) {
             self.world.remove_player(msg.id);
             Stats::dec(&self.stats.players);
             self.send_reliable_to_others(msg.id, &ServerMsg::Left(Left { id: msg.id }));
-            tracing::info!(room = %self.name, player = msg.id, players = self.members.len(), "player left");
+            self.system_line(chat::left_line(&member.info.name));
+            tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), "player left");
         }
     }
 }
@@ -226,13 +284,24 @@ impl Handler<PlayerInput> for Room {
     fn handle(&mut self, msg: PlayerInput, _ctx: &mut Self::Context) {
         let Some(member) = self.members.get_mut(&msg.id) else { return };
         // One TCP stream keeps inputs in order; a lower seq can only come from a confused or
-        // hostile client, and must not move the acknowledgement backwards.
-        if msg.input.seq <= member.last_seq {
+        // hostile client, and must not move the acknowledgement backwards. Spectators have no
+        // ship to steer (their sessions drop inputs already; this is the backstop).
+        if msg.input.seq <= member.last_seq || member.info.spectator {
             Stats::inc(&self.stats.inputs_dropped);
             return;
         }
         member.last_seq = msg.input.seq;
         member.latest = Some(msg.input);
+    }
+}
+
+impl Handler<ChatFrom> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: ChatFrom, _ctx: &mut Self::Context) {
+        if self.members.contains_key(&msg.id) {
+            self.send_reliable_to_all(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text }));
+        }
     }
 }
 
@@ -246,7 +315,20 @@ impl Handler<StopRoom> for Room {
 
 #[cfg(test)]
 mod tests {
-    use super::palette_colour;
+    use super::{palette_colour, unique_name};
+
+    #[test]
+    fn duplicate_names_get_a_number_and_still_fit() {
+        let taken = ["Twin", "Twin#2", "ABCDEFGHIJKLMNOP"];
+        let is_taken = |n: &str| taken.contains(&n);
+        assert_eq!(unique_name("Solo", is_taken), "Solo");
+        assert_eq!(unique_name("Twin", is_taken), "Twin#3");
+        let long = unique_name("ABCDEFGHIJKLMNOP", is_taken);
+        assert_eq!(long, "ABCDEFGHIJKLMN#2");
+        assert_eq!(long.chars().count(), skirmish_shared::consts::MAX_NAME_CHARS);
+        // A cut that leaves a trailing space trims it rather than showing "Some #2".
+        assert_eq!(unique_name("Abcdefghijklm xy", |n| n == "Abcdefghijklm xy"), "Abcdefghijklm#2");
+    }
 
     #[test]
     fn palette_colours_are_distinct_and_valid() {

@@ -24,7 +24,7 @@ pub struct Stats {
     pub snapshot_bytes: AtomicU64,
     /// Snapshots replaced by a newer one before they could be sent (latest-wins).
     pub snapshots_dropped: AtomicU64,
-    /// Inputs dropped: over the per-player queue or the flood limit.
+    /// Inputs dropped: out of order, over the flood limit, or sent by a spectator.
     pub inputs_dropped: AtomicU64,
     /// Connections closed because a send stalled.
     pub stalled_disconnects: AtomicU64,

@@ -1,39 +1,186 @@
 //! The game world: plain Rust, no actix, no clock, no I/O. `Room` owns one and steps it at the
-//! fixed tick; tests and benches drive it directly.
+//! fixed tick; tests and benches drive it directly. Given the same seed, map list and inputs it
+//! plays out exactly the same (one seeded `SmallRng`, ships kept in id order).
+//!
+//! One tick: store the new inputs (acknowledged whatever happens next), simulate unless the
+//! phase freezes ships (respawns, movement through the shared `sim::step_ship`, fire, bullets,
+//! pickups), then run the match clock and carry out any phase change. What players should hear
+//! about (kills, phase changes, results) is queued as [`GameEvent`]s for the room to send.
+
+mod combat;
+mod spawn;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
 
 use glam::Vec2;
-use rand::{RngExt, SeedableRng, rngs::SmallRng};
-use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, SHIP_RADIUS};
+use rand::{SeedableRng, rngs::SmallRng};
 use skirmish_shared::sim::{ShipMotion, step_ship};
-use skirmish_shared::{Input, PlayerId, PlayerState, Snapshot};
+use skirmish_shared::tuning::SHIP_MAX_HEALTH;
+use skirmish_shared::{
+    BulletState, Input, Kill, MatchInfo, Phase, PickupKind, PickupState, PlayerId, PlayerState, Results, Score,
+    Snapshot,
+};
+
+use crate::maps::{Map, MapList};
+use crate::match_flow::{MatchFlow, MatchSettings, Transition};
+
+/// Phase changes carried out in one tick at most; more would mean settings that loop (they are
+/// clamped so they cannot), and the cap keeps a tick bounded regardless.
+const MAX_TRANSITIONS_PER_TICK: usize = 4;
+
+/// Something the room must tell its players, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GameEvent {
+    /// A ship was destroyed (sent as `Kill`, plus a system chat line).
+    Kill(Kill),
+    /// The phase (and maybe the map) changed: the new state, as of that moment.
+    Match(MatchInfo),
+    /// A match ended: the final scores.
+    Results(Results),
+}
 
 /// One player's ship.
 #[derive(Debug, Clone)]
 struct Ship {
     id: PlayerId,
+    /// Kept for the results table, which outlives the player.
+    name: String,
+    /// Order of arrival in this room: the last tie-break for the winner.
+    joined: u64,
     motion: ShipMotion,
     /// The input in force: the last one consumed (inputs persist until replaced).
     input: Input,
+    alive: bool,
+    health: u8,
+    /// Ticks until a dead ship respawns.
+    respawn_in: u32,
+    /// Ticks until the gun may fire again.
+    cooldown: u32,
+    /// Ticks of rapid fire left.
+    rapid_ticks: u32,
+    kills: u16,
+    deaths: u16,
 }
 
-/// All ships in one room.
+impl Ship {
+    fn flags(&self) -> u8 {
+        let mut flags = 0;
+        if self.alive {
+            flags |= PlayerState::ALIVE;
+        }
+        if self.rapid_ticks > 0 {
+            flags |= PlayerState::RAPID_FIRE;
+        }
+        flags
+    }
+
+    fn state(&self) -> PlayerState {
+        PlayerState {
+            id: self.id,
+            pos: self.motion.pos,
+            vel: self.motion.vel,
+            aim: self.input.aim,
+            ack: self.input.seq,
+            health: if self.alive { self.health } else { 0 },
+            flags: self.flags(),
+            kills: self.kills,
+            deaths: self.deaths,
+        }
+    }
+}
+
+/// A bullet in flight. `Copy` so the collision loop can read one while changing ships.
+#[derive(Debug, Clone, Copy)]
+struct Bullet {
+    id: u32,
+    owner: PlayerId,
+    pos: Vec2,
+    vel: Vec2,
+    /// Moves left before it fades.
+    ticks_left: u32,
+}
+
+/// A pickup waiting on one of the map's spots.
+#[derive(Debug, Clone, Copy)]
+struct Pickup {
+    id: u32,
+    kind: PickupKind,
+    /// Index into the map's pickup spots: one pickup per spot.
+    spot: usize,
+    pos: Vec2,
+}
+
+/// A score kept for a player who left mid-match, so the results still list them.
+#[derive(Debug, Clone)]
+struct Departed {
+    score: Score,
+    joined: u64,
+}
+
+/// All the state of one room's game.
 #[derive(Debug)]
 pub struct World {
-    arena: Vec2,
-    /// Kept sorted by id so snapshots are in a stable order.
+    maps: Arc<MapList>,
+    /// Rotation counter: the current map is `maps.get(map_index)`.
+    map_index: usize,
+    /// The current map (an `Arc` clone, so the step can read it while changing ships).
+    map: Arc<Map>,
+    flow: MatchFlow,
+    /// Kept sorted by id so snapshots and every loop run in a stable order.
     ships: Vec<Ship>,
+    /// Unordered; removed with `swap_remove`.
+    bullets: Vec<Bullet>,
+    pickups: Vec<Pickup>,
+    departed: Vec<Departed>,
     rng: SmallRng,
+    next_bullet_id: u32,
+    next_pickup_id: u32,
+    /// Ticks since the last pickup appeared.
+    pickup_timer: u32,
+    next_join: u64,
+    /// Queued for the room; see [`World::take_events`].
+    events: Vec<GameEvent>,
 }
 
 impl World {
-    /// An empty world of the default arena size; `seed` fixes spawn points for tests.
-    pub fn new(seed: u64) -> Self {
-        Self { arena: Vec2::new(ARENA_WIDTH, ARENA_HEIGHT), ships: Vec::new(), rng: SmallRng::seed_from_u64(seed) }
+    /// A world playing `maps` from their first map under `settings`; `seed` fixes every random
+    /// choice (spawn points, pickups).
+    pub fn new(seed: u64, maps: Arc<MapList>, settings: MatchSettings) -> Self {
+        let map_index = maps.first();
+        let map = maps.get(map_index).clone();
+        Self {
+            maps,
+            map_index,
+            map,
+            flow: MatchFlow::new(settings),
+            ships: Vec::new(),
+            bullets: Vec::new(),
+            pickups: Vec::new(),
+            departed: Vec::new(),
+            rng: SmallRng::seed_from_u64(seed),
+            next_bullet_id: 1,
+            next_pickup_id: 1,
+            pickup_timer: 0,
+            next_join: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// The map being played.
+    pub fn map(&self) -> &Map {
+        &self.map
     }
 
     /// Arena size in world units.
     pub fn arena(&self) -> Vec2 {
-        self.arena
+        self.map.size
+    }
+
+    /// The match phase.
+    pub fn phase(&self) -> Phase {
+        self.flow.phase()
     }
 
     /// Number of ships.
@@ -46,117 +193,193 @@ impl World {
         self.ships.is_empty()
     }
 
-    /// Adds a ship at a random point inside the arena; returns where.
-    pub fn add_player(&mut self, id: PlayerId) -> Vec2 {
-        let margin = SHIP_RADIUS * 4.0;
-        let pos = Vec2::new(
-            self.rng.random_range(margin..self.arena.x - margin),
-            self.rng.random_range(margin..self.arena.y - margin),
-        );
-        let ship = Ship { id, motion: ShipMotion { pos, vel: Vec2::ZERO }, input: Input::default() };
-        let at = self.ships.partition_point(|s| s.id < id);
-        self.ships.insert(at, ship);
-        pos
+    /// The current phase, map and limits, as sent in `ServerMsg::Match`.
+    pub fn match_info(&self) -> MatchInfo {
+        let settings = self.flow.settings();
+        MatchInfo {
+            phase: self.flow.phase(),
+            map: self.map.info(),
+            score_limit: settings.score_limit,
+            match_secs: settings.match_secs(),
+        }
     }
 
-    /// Removes a ship; unknown ids are ignored.
+    /// Adds a ship at a free spawn point and returns where. It plays at once whatever the phase
+    /// (frozen until the countdown or results end). An id already present is left alone.
+    pub fn add_player(&mut self, id: PlayerId, name: &str) -> Vec2 {
+        let at = match self.ships.binary_search_by_key(&id, |s| s.id) {
+            Ok(i) => return self.ships[i].motion.pos,
+            Err(at) => at,
+        };
+        let ship = Ship {
+            id,
+            name: name.to_owned(),
+            joined: self.next_join,
+            motion: ShipMotion::default(),
+            input: Input::default(),
+            alive: false,
+            health: 0,
+            respawn_in: 0,
+            cooldown: 0,
+            rapid_ticks: 0,
+            kills: 0,
+            deaths: 0,
+        };
+        self.next_join += 1;
+        self.ships.insert(at, ship);
+        self.respawn(at);
+        self.ships[at].motion.pos
+    }
+
+    /// Removes a ship and its bullets in flight (a kill by someone gone could not be credited);
+    /// unknown ids are ignored. Mid-match, the score stays for the results.
     pub fn remove_player(&mut self, id: PlayerId) {
-        if let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) {
-            self.ships.remove(i);
+        let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
+        let ship = self.ships.remove(i);
+        self.bullets.retain(|b| b.owner != id);
+        if self.flow.scoring() {
+            let score = Score { id, name: ship.name, kills: ship.kills, deaths: ship.deaths };
+            self.departed.push(Departed { score, joined: ship.joined });
         }
     }
 
     /// Advances one fixed tick. `inputs` holds at most one new input per player (the one this
-    /// tick consumes); players without one keep their previous input.
+    /// tick consumes); players without one keep their previous input. Every input is taken (and
+    /// so acknowledged) even when it cannot move anything: dead, frozen or between matches.
     pub fn step(&mut self, inputs: &[(PlayerId, Input)]) {
         for (id, input) in inputs {
             if let Ok(i) = self.ships.binary_search_by_key(id, |s| s.id) {
                 self.ships[i].input = *input;
             }
         }
-        let arena = self.arena;
-        for ship in &mut self.ships {
-            step_ship(&mut ship.motion, ship.input.mv, arena);
+        if !self.flow.frozen() {
+            self.respawn_due();
+            self.move_ships();
+            self.fire();
+            self.move_bullets();
+            self.collect_pickups();
+            self.spawn_pickups();
         }
+        self.flow.tick();
+        for _ in 0..MAX_TRANSITIONS_PER_TICK {
+            let best = self.ships.iter().map(|s| s.kills).max().unwrap_or(0);
+            let Some(transition) = self.flow.next(self.ships.len(), best) else { break };
+            self.apply(transition);
+        }
+    }
+
+    /// Moves the events queued since the last call into `out` (which should be empty), so the
+    /// caller can reuse one buffer and the world keeps its own.
+    pub fn take_events(&mut self, out: &mut Vec<GameEvent>) {
+        out.append(&mut self.events);
     }
 
     /// The state every player receives, into `out` (reused between ticks to avoid allocating).
     pub fn snapshot_into(&self, tick: u64, out: &mut Snapshot) {
         out.tick = tick;
+        out.phase = self.flow.phase();
+        out.time_left_ms = self.flow.time_left_ms();
         out.players.clear();
-        out.players.extend(self.ships.iter().map(|s| PlayerState {
-            id: s.id,
-            pos: s.motion.pos,
-            vel: s.motion.vel,
-            aim: s.input.aim,
-            ack: s.input.seq,
+        out.players.extend(self.ships.iter().map(Ship::state));
+        out.bullets.clear();
+        out.bullets.extend(self.bullets.iter().map(|b| BulletState {
+            id: b.id,
+            owner: b.owner,
+            pos: b.pos,
+            vel: b.vel,
         }));
+        out.pickups.clear();
+        out.pickups.extend(self.pickups.iter().map(|p| PickupState { id: p.id, kind: p.kind, pos: p.pos }));
     }
 
     /// Position of one ship (tests and spawn logic).
     pub fn position(&self, id: PlayerId) -> Option<Vec2> {
-        self.ships.binary_search_by_key(&id, |s| s.id).ok().map(|i| self.ships[i].motion.pos)
+        self.ship(id).map(|s| s.motion.pos)
+    }
+
+    /// One ship as a snapshot would show it.
+    pub fn player_state(&self, id: PlayerId) -> Option<PlayerState> {
+        self.ship(id).map(Ship::state)
+    }
+
+    fn ship(&self, id: PlayerId) -> Option<&Ship> {
+        self.ships.binary_search_by_key(&id, |s| s.id).ok().map(|i| &self.ships[i])
+    }
+
+    fn move_ships(&mut self) {
+        let map = &*self.map;
+        for ship in self.ships.iter_mut().filter(|s| s.alive) {
+            step_ship(&mut ship.motion, ship.input.mv, map.size, &map.obstacles);
+            ship.rapid_ticks = ship.rapid_ticks.saturating_sub(1);
+        }
+    }
+
+    /// Carries out a phase change and queues what players must hear about it.
+    fn apply(&mut self, transition: Transition) {
+        match transition {
+            Transition::CountdownStarted => self.reset_match(),
+            Transition::CountdownAborted | Transition::MatchStarted => {}
+            Transition::MatchEnded => {
+                // Nothing may score after the whistle, and frozen ships should not look adrift.
+                self.bullets.clear();
+                for ship in &mut self.ships {
+                    ship.motion.vel = Vec2::ZERO;
+                }
+            }
+            Transition::NextMatch => {
+                self.map_index = self.map_index.wrapping_add(1);
+                self.map = self.maps.get(self.map_index).clone();
+                self.reset_match();
+            }
+        }
+        self.events.push(GameEvent::Match(self.match_info()));
+        if transition == Transition::MatchEnded {
+            let results = self.results();
+            self.events.push(GameEvent::Results(results));
+        }
+    }
+
+    /// A fresh start: scores to zero, the field cleared, every ship alive at a new spawn point.
+    fn reset_match(&mut self) {
+        self.departed.clear();
+        self.bullets.clear();
+        self.pickups.clear();
+        self.pickup_timer = 0;
+        for ship in &mut self.ships {
+            ship.kills = 0;
+            ship.deaths = 0;
+            // Dead for a moment, so that each respawn below avoids the ships placed before it.
+            ship.alive = false;
+        }
+        for i in 0..self.ships.len() {
+            self.respawn(i);
+        }
+    }
+
+    /// The final table: everyone who played, best first (most kills, then fewest deaths, then
+    /// who joined first), and the map that comes next.
+    fn results(&self) -> Results {
+        let mut lines: Vec<(Score, u64)> = self
+            .ships
+            .iter()
+            .map(|s| (Score { id: s.id, name: s.name.clone(), kills: s.kills, deaths: s.deaths }, s.joined))
+            .chain(self.departed.iter().map(|d| (d.score.clone(), d.joined)))
+            .collect();
+        lines.sort_by(|(a, ja), (b, jb)| b.kills.cmp(&a.kills).then(a.deaths.cmp(&b.deaths)).then(ja.cmp(jb)));
+        Results {
+            winner: lines.first().map(|(s, _)| s.id),
+            scores: lines.into_iter().map(|(s, _)| s).collect(),
+            next_map: self.maps.get(self.map_index.wrapping_add(1)).name.clone(),
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn input(seq: u32, x: f32) -> Input {
-        Input { seq, mv: Vec2::new(x, 0.0), aim: 0.5, buttons: 0 }
-    }
-
-    #[test]
-    fn inputs_move_their_own_ship_only() {
-        let mut world = World::new(1);
-        let a0 = world.add_player(1);
-        let b0 = world.add_player(2);
-        for seq in 1..=10 {
-            world.step(&[(1, input(seq, 1.0))]);
-        }
-        assert!(world.position(1).unwrap().x > a0.x);
-        assert_eq!(world.position(2).unwrap(), b0);
-    }
-
-    #[test]
-    fn input_persists_and_ack_is_the_last_consumed() {
-        let mut world = World::new(1);
-        let start = world.add_player(5);
-        world.step(&[(5, input(3, 1.0))]);
-        let after_one = world.position(5).unwrap();
-        world.step(&[]);
-        assert!(world.position(5).unwrap().x > after_one.x, "input stays in force");
-        let mut snap = Snapshot::default();
-        world.snapshot_into(9, &mut snap);
-        assert_eq!(snap.tick, 9);
-        assert_eq!(snap.players.len(), 1);
-        assert_eq!(snap.players[0].ack, 3);
-        assert_eq!(snap.players[0].aim, 0.5);
-        assert!(snap.players[0].pos.x > start.x);
-    }
-
-    #[test]
-    fn snapshots_are_sorted_and_removal_works() {
-        let mut world = World::new(7);
-        for id in [5, 1, 3] {
-            world.add_player(id);
-        }
-        world.remove_player(3);
-        world.remove_player(42);
-        let mut snap = Snapshot::default();
-        world.snapshot_into(0, &mut snap);
-        assert_eq!(snap.players.iter().map(|p| p.id).collect::<Vec<_>>(), [1, 5]);
-    }
-
-    #[test]
-    fn spawns_are_inside_the_arena_and_seeded() {
-        let (mut a, mut b) = (World::new(42), World::new(42));
-        for id in 0..100 {
-            let p = a.add_player(id);
-            assert_eq!(p, b.add_player(id), "same seed, same spawns");
-            assert!(p.x > SHIP_RADIUS && p.x < ARENA_WIDTH - SHIP_RADIUS);
-            assert!(p.y > SHIP_RADIUS && p.y < ARENA_HEIGHT - SHIP_RADIUS);
-        }
-    }
+/// A full-health ship's starting state, used on every (re)spawn.
+fn fresh(ship: &mut Ship, pos: Vec2) {
+    ship.motion = ShipMotion { pos, vel: Vec2::ZERO };
+    ship.alive = true;
+    ship.health = SHIP_MAX_HEALTH;
+    ship.respawn_in = 0;
+    ship.cooldown = 0;
+    ship.rapid_ticks = 0;
 }

@@ -10,7 +10,7 @@ use skirmish_shared::{ClientMsg, Hello, encode_client};
 use tokio_tungstenite::tungstenite::Message;
 
 fn hello(version: u16) -> Vec<u8> {
-    encode_client(&ClientMsg::Hello(Hello { version, name: "Bad".into(), room: None }))
+    encode_client(&ClientMsg::Hello(Hello { version, name: "Bad".into(), room: None, spectate: false }))
 }
 
 /// Sends `frames` on a fresh socket (after a valid Hello when `join` is set), expects a close

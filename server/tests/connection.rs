@@ -97,6 +97,8 @@ async fn two_room_names_are_isolated() {
     let (r1, r2, b) = (red.id(), red2.id(), blue.id());
     red.wait_for(|c| c.ids().len() == 2 && c.ids().contains(&r2)).await;
     red2.wait_for(|c| c.ids().contains(&r1)).await;
+    // Welcome is followed by reliable messages (Match, a join line) before the first snapshot.
+    blue.wait_for(|c| c.core.latest().is_some()).await;
     for _ in 0..10 {
         red.next_event().await;
         blue.next_event().await;
@@ -106,6 +108,36 @@ async fn two_room_names_are_isolated() {
     assert_eq!(red.core.room(), "red");
     assert_eq!(blue.core.room(), "blue");
     assert!(!red.core.roster().contains_key(&b));
+}
+
+#[tokio::test]
+async fn welcome_is_followed_by_the_match_state_and_a_join_line() {
+    use futures_util::{SinkExt, StreamExt};
+    use skirmish_shared::consts::PROTOCOL_VERSION;
+    use skirmish_shared::{ClientMsg, Hello, Phase, ServerMsg, decode_server, encode_client};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let srv = server();
+    let mut ws = common::raw(&srv.ws_url()).await;
+    let hello = Hello { version: PROTOCOL_VERSION, name: "Early".into(), room: None, spectate: false };
+    ws.send(Message::binary(encode_client(&ClientMsg::Hello(hello)))).await.unwrap();
+    let mut next = async || loop {
+        match tokio::time::timeout(common::WAIT, ws.next()).await.expect("a message").expect("open").unwrap() {
+            Message::Binary(b) => return decode_server(&b).expect("valid"),
+            _ => continue,
+        }
+    };
+    let ServerMsg::Welcome(welcome) = next().await else { panic!("Welcome first") };
+    assert!(!welcome.spectator);
+    let ServerMsg::Match(info) = next().await else { panic!("Match right after Welcome") };
+    assert_eq!(info.phase, Phase::Waiting, "alone: waiting for players");
+    assert_eq!(info.map.size, welcome.arena);
+    assert!(info.score_limit > 0 && info.match_secs > 0);
+    let ServerMsg::Chat(line) = next().await else { panic!("then the join line") };
+    assert_eq!((line.from, line.text.as_str()), (None, "Early joined"));
+    let ServerMsg::Snapshot(snap) = next().await else { panic!("then snapshots") };
+    assert_eq!((snap.phase, snap.time_left_ms), (Phase::Waiting, 0));
+    assert_eq!(snap.players[0].id, welcome.id);
 }
 
 #[tokio::test]

@@ -43,7 +43,12 @@ async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(srv.addr).await.unwrap();
     let (mut slow, _) = tokio_tungstenite::client_async(srv.ws_url(), stream).await.unwrap();
-    let hello = ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: "Sloth".into(), room: Some("slow".into()) });
+    let hello = ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: "Sloth".into(),
+        room: Some("slow".into()),
+        spectate: false,
+    });
     slow.send(Message::binary(encode_client(&hello))).await.unwrap();
 
     // Its drop counter rises while it is stuck…

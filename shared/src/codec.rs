@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::consts::{
     AIM_LIMIT_RAD, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, PROTOCOL_VERSION,
 };
-use crate::protocol::{ClientMsg, PlayerInfo, PlayerState, ServerMsg};
+use crate::protocol::{ClientMsg, PlayerInfo, PlayerState, Rect, ServerMsg};
+use crate::tuning::MAX_CHAT_CHARS;
 
 /// Why bytes were not accepted as a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,17 +126,27 @@ fn validate_client(msg: &ClientMsg) -> Result<(), DecodeError> {
             }
         }
         ClientMsg::Ping(_) => {}
+        ClientMsg::Chat(c) => check_chat(&c.text)?,
     }
     Ok(())
 }
 
 fn validate_server(msg: &ServerMsg) -> Result<(), DecodeError> {
     let state_ok = |p: &PlayerState| finite_vec(p.pos) && finite_vec(p.vel) && p.aim.is_finite();
+    let rect_ok = |r: &Rect| finite_vec(r.min) && finite_vec(r.max) && r.min.x <= r.max.x && r.min.y <= r.max.y;
     let ok = match msg {
         ServerMsg::Welcome(w) => finite_vec(w.arena) && w.tick_rate > 0 && w.players.iter().all(info_ok),
-        ServerMsg::Snapshot(s) => s.players.iter().all(state_ok),
+        ServerMsg::Snapshot(s) => {
+            s.players.iter().all(state_ok)
+                && s.bullets.iter().all(|b| finite_vec(b.pos) && finite_vec(b.vel))
+                && s.pickups.iter().all(|p| finite_vec(p.pos))
+        }
         ServerMsg::Joined(p) => info_ok(p),
-        ServerMsg::Left(_) | ServerMsg::Pong(_) => true,
+        ServerMsg::Match(m) => finite_vec(m.map.size) && m.map.obstacles.iter().all(rect_ok),
+        // Chat and result names come from players but were checked by the server; a client
+        // shows them as text whatever they hold, so only their size matters here.
+        ServerMsg::Chat(c) => c.text.chars().count() <= MAX_CHAT_CHARS,
+        ServerMsg::Results(_) | ServerMsg::Kill(_) | ServerMsg::Left(_) | ServerMsg::Pong(_) => true,
     };
     if ok { Ok(()) } else { Err(DecodeError::Invalid("non-finite number or bad name from server")) }
 }
@@ -177,6 +188,21 @@ pub fn check_name(name: &str) -> Result<(), DecodeError> {
     }
     if name.chars().any(is_forbidden_char) {
         return Err(DecodeError::Invalid("name has control, bidi or zero-width characters"));
+    }
+    Ok(())
+}
+
+/// A chat line: 1 to `MAX_CHAT_CHARS` characters, not only spaces, nothing invisible or
+/// direction-changing.
+pub fn check_chat(text: &str) -> Result<(), DecodeError> {
+    if text.trim().is_empty() {
+        return Err(DecodeError::Invalid("empty chat line"));
+    }
+    if text.chars().count() > MAX_CHAT_CHARS {
+        return Err(DecodeError::Invalid("chat line too long"));
+    }
+    if text.chars().any(is_forbidden_char) {
+        return Err(DecodeError::Invalid("chat line has control, bidi or zero-width characters"));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Simulation and snapshot rate.
 pub const TICK_RATE_HZ: u32 = 30;
@@ -16,13 +16,11 @@ pub const TICK_NANOS: u64 = 1_000_000_000 / TICK_RATE_HZ as u64;
 /// platform uses the exact same bits.
 pub const TICK_DT: f32 = 1.0 / 30.0;
 
-/// The arena is `ARENA_WIDTH` × `ARENA_HEIGHT` world units; (0, 0) is the top-left corner.
+/// Default arena width in world units, for worlds built without a map (tests, benches); maps
+/// set their own size. (0, 0) is the top-left corner.
 pub const ARENA_WIDTH: f32 = 1600.0;
 /// See [`ARENA_WIDTH`].
 pub const ARENA_HEIGHT: f32 = 1000.0;
-
-/// Radius of a ship, used to keep it inside the arena.
-pub const SHIP_RADIUS: f32 = 16.0;
 
 /// Default cap on an inbound WebSocket frame; anything bigger is closed with 1009.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024;

@@ -3,7 +3,8 @@
 //! Layout:
 //! - [`protocol`]: the messages on the wire (`ClientMsg`, `ServerMsg`), one documented enum each.
 //! - [`codec`]: MessagePack encoding, and strict decoding of untrusted bytes.
-//! - [`consts`]: tick rate, arena size and limits, with units in their names.
+//! - [`consts`]: tick rate, protocol version and limits, with units in their names.
+//! - [`tuning`]: every game tunable (speeds, damage, timers), in one place.
 //! - [`sim`]: the deterministic movement step the server runs and clients can predict with.
 //! - [`schedule`]: the drift-free fixed-tick arithmetic.
 
@@ -12,6 +13,7 @@ pub mod consts;
 pub mod protocol;
 pub mod schedule;
 pub mod sim;
+pub mod tuning;
 
 pub use codec::{DecodeError, decode_client, decode_server, encode_client, encode_server};
 pub use protocol::*;

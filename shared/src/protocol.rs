@@ -34,6 +34,19 @@ pub enum ClientMsg {
     /// at once. Losing one only delays the ping display.
     #[serde(rename = "p")]
     Ping(Ping),
+    /// A chat line, whenever the player sends one. Delivered to everyone in the room (the sender
+    /// included) as `ServerMsg::Chat`. Over the rate limit, lines are dropped and the sender gets
+    /// a system line saying so; too long or with control characters: close 1007.
+    #[serde(rename = "c")]
+    Chat(Chat),
+}
+
+/// See [`ClientMsg::Chat`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    /// 1 to `MAX_CHAT_CHARS` characters, no control, bidi or zero-width characters. Always shown
+    /// as text, never interpreted as markup.
+    pub text: String,
 }
 
 /// See [`ClientMsg::Hello`].
@@ -46,6 +59,9 @@ pub struct Hello {
     /// Room to join; `None` joins [`crate::consts::DEFAULT_ROOM`]. ASCII letters, digits,
     /// `-` and `_`, at most `MAX_ROOM_CHARS`.
     pub room: Option<String>,
+    /// Join as a spectator: no ship, no inputs, not on the scoreboard. Players also become
+    /// spectators when the room is full of players.
+    pub spectate: bool,
 }
 
 /// See [`ClientMsg::Input`].
@@ -62,7 +78,7 @@ pub struct Input {
 }
 
 impl Input {
-    /// Button bit: fire (reserved: the foundation has no weapons yet).
+    /// Button bit: fire (held: the ship fires whenever its cooldown allows).
     pub const FIRE: u8 = 1;
 }
 
@@ -93,6 +109,113 @@ pub enum ServerMsg {
     /// Answer to `Ping`, sent at once. Reliable.
     #[serde(rename = "o")]
     Pong(Ping),
+    /// A chat line from a player, or a system line (joins, leaves, kills, warnings) when `from` is
+    /// `None`. Reliable, in order.
+    #[serde(rename = "c")]
+    Chat(ChatLine),
+    /// Someone was killed: for the kill feed and sounds. Reliable.
+    #[serde(rename = "k")]
+    Kill(Kill),
+    /// The match phase or map changed; also sent right after `Welcome`. Reliable.
+    #[serde(rename = "m")]
+    Match(MatchInfo),
+    /// A match ended: final scores, best first. Sent once when the results phase starts. Reliable.
+    #[serde(rename = "r")]
+    Results(Results),
+}
+
+/// See [`ServerMsg::Chat`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatLine {
+    /// The sender, or `None` for a system line.
+    pub from: Option<PlayerId>,
+    /// The text: show it as text, never as markup.
+    pub text: String,
+}
+
+/// See [`ServerMsg::Kill`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kill {
+    /// Who fired the killing shot (credited one point).
+    pub killer: PlayerId,
+    /// Who died.
+    pub victim: PlayerId,
+}
+
+/// Where a room is in its match cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Phase {
+    /// Fewer players than needed to start; ships fly and shoot but nothing is scored.
+    #[default]
+    #[serde(rename = "w")]
+    Waiting,
+    /// The match starts when the countdown ends; ships are frozen at their spawn points.
+    #[serde(rename = "c")]
+    Countdown,
+    /// Playing: kills score until the clock runs out or someone reaches the score limit.
+    #[serde(rename = "p")]
+    Playing,
+    /// Showing the results; then the next match starts on the next map.
+    #[serde(rename = "r")]
+    Results,
+}
+
+/// An axis-aligned rectangle in world units.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Rect {
+    /// Top-left corner.
+    pub min: Vec2,
+    /// Bottom-right corner.
+    pub max: Vec2,
+}
+
+/// What a client needs to know about the map: to draw it and to predict collisions.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MapInfo {
+    /// The map's name.
+    pub name: String,
+    /// Arena size in world units.
+    pub size: Vec2,
+    /// Solid obstacles: ships and bullets cannot pass them.
+    pub obstacles: Vec<Rect>,
+}
+
+/// See [`ServerMsg::Match`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchInfo {
+    /// The phase now.
+    pub phase: Phase,
+    /// The map being played (or about to be).
+    pub map: MapInfo,
+    /// Kills that win the match.
+    pub score_limit: u16,
+    /// Length of the playing phase in seconds.
+    pub match_secs: u32,
+}
+
+/// One line of the final scoreboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    /// The player.
+    pub id: PlayerId,
+    /// Name at the end of the match (the player may have left since).
+    pub name: String,
+    /// Kills this match.
+    pub kills: u16,
+    /// Deaths this match.
+    pub deaths: u16,
+}
+
+/// See [`ServerMsg::Results`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Results {
+    /// The winner (most kills; ties go to fewer deaths, then to who joined first), if anyone
+    /// played.
+    pub winner: Option<PlayerId>,
+    /// Everyone who played, best first.
+    pub scores: Vec<Score>,
+    /// The map of the next match.
+    pub next_map: String,
 }
 
 /// See [`ServerMsg::Welcome`].
@@ -110,6 +233,8 @@ pub struct Welcome {
     pub room: String,
     /// Everyone already in the room, you included. Later changes come as `Joined` / `Left`.
     pub players: Vec<PlayerInfo>,
+    /// True if you joined as a spectator (by choice or because the room was full).
+    pub spectator: bool,
 }
 
 /// Who a player is; it changes rarely, so it is not repeated in every snapshot.
@@ -121,6 +246,8 @@ pub struct PlayerInfo {
     pub name: String,
     /// Colour as `0xRRGGBB`.
     pub colour: Rgb,
+    /// Spectators have no ship and are not on the scoreboard.
+    pub spectator: bool,
 }
 
 /// See [`ServerMsg::Left`].
@@ -136,8 +263,16 @@ pub struct Snapshot {
     /// Tick number of the room (starts at 0 when the room is created, +1 per simulated tick;
     /// jumps forward after a server stall).
     pub tick: u64,
-    /// Every player in the room.
+    /// The match phase.
+    pub phase: Phase,
+    /// Milliseconds left in the phase (0 when it has no end, as while waiting).
+    pub time_left_ms: u32,
+    /// Every ship in the room (spectators have none).
     pub players: Vec<PlayerState>,
+    /// Every bullet in flight.
+    pub bullets: Vec<BulletState>,
+    /// Every pickup waiting to be collected.
+    pub pickups: Vec<PickupState>,
 }
 
 /// One player in a snapshot.
@@ -154,4 +289,59 @@ pub struct PlayerState {
     /// The last input `seq` from this player that a tick consumed (0 before the first).
     /// Each player reads its own entry for reconciliation and latency.
     pub ack: u32,
+    /// Health, 0 to `SHIP_MAX_HEALTH`; 0 while dead.
+    pub health: u8,
+    /// Bits: [`PlayerState::ALIVE`], [`PlayerState::RAPID_FIRE`].
+    pub flags: u8,
+    /// Kills this match.
+    pub kills: u16,
+    /// Deaths this match.
+    pub deaths: u16,
+}
+
+impl PlayerState {
+    /// Flag: the ship is alive (dead ships wait to respawn and are not drawn).
+    pub const ALIVE: u8 = 1;
+    /// Flag: the rapid-fire power-up is active.
+    pub const RAPID_FIRE: u8 = 2;
+
+    /// True if the ship is alive.
+    pub fn alive(&self) -> bool {
+        self.flags & Self::ALIVE != 0
+    }
+}
+
+/// One bullet in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct BulletState {
+    /// Unique within the room while the bullet flies.
+    pub id: u32,
+    /// Who fired it (for its colour).
+    pub owner: PlayerId,
+    /// Centre in world units.
+    pub pos: Vec2,
+    /// Velocity in world units per second (bullets fly straight: extrapolate freely).
+    pub vel: Vec2,
+}
+
+/// Kinds of pickup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PickupKind {
+    /// Restores `PICKUP_HEALTH_AMOUNT` health.
+    #[serde(rename = "h")]
+    Health,
+    /// Rapid fire for `RAPID_FIRE_TICKS`.
+    #[serde(rename = "r")]
+    RapidFire,
+}
+
+/// One pickup in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PickupState {
+    /// Unique within the room while the pickup waits.
+    pub id: u32,
+    /// What it gives.
+    pub kind: PickupKind,
+    /// Centre in world units.
+    pub pos: Vec2,
 }

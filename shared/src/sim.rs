@@ -6,14 +6,9 @@
 
 use glam::Vec2;
 
-use crate::consts::{SHIP_RADIUS, TICK_DT};
-
-/// Thrust at full stick, in world units per second squared.
-pub const SHIP_ACCEL: f32 = 2000.0;
-/// Top speed, in world units per second.
-pub const SHIP_MAX_SPEED: f32 = 320.0;
-/// Fraction of velocity kept after one tick (drag), a literal so every platform agrees.
-pub const SHIP_DRAG_PER_TICK: f32 = 0.88;
+use crate::consts::TICK_DT;
+use crate::protocol::Rect;
+use crate::tuning::{SHIP_ACCEL, SHIP_DRAG_PER_TICK, SHIP_MAX_SPEED, SHIP_RADIUS};
 
 /// The part of a ship that movement changes.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -25,9 +20,9 @@ pub struct ShipMotion {
 }
 
 /// Advances one ship by one fixed tick under the stick input `mv` inside an arena of size
-/// `arena`. `mv` is clamped to length 1; a NaN input (which the codec never lets through) is
-/// treated as no input rather than poisoning the state.
-pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2) {
+/// `arena` with solid `obstacles`. `mv` is clamped to length 1; a NaN input (which the codec
+/// never lets through) is treated as no input rather than poisoning the state.
+pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: &[Rect]) {
     let mut mv = if mv.is_finite() { mv } else { Vec2::ZERO };
     let len_sq = mv.length_squared();
     if len_sq > 1.0 {
@@ -49,14 +44,58 @@ pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2) {
         pos.y = pos.y.clamp(min.y, max.y);
         vel.y = 0.0;
     }
+    for rect in obstacles {
+        push_out_of_rect(&mut pos, &mut vel, rect, SHIP_RADIUS);
+    }
     ship.pos = pos;
     ship.vel = vel;
+}
+
+/// True if a circle at `pos` with `radius` overlaps `rect`.
+pub fn circle_hits_rect(pos: Vec2, radius: f32, rect: &Rect) -> bool {
+    let closest = pos.clamp(rect.min, rect.max);
+    (pos - closest).length_squared() < radius * radius
+}
+
+/// Moves a circle out of `rect` along the shortest way and removes the velocity that pushed it
+/// in, so ships slide along obstacle faces.
+fn push_out_of_rect(pos: &mut Vec2, vel: &mut Vec2, rect: &Rect, radius: f32) {
+    let closest = pos.clamp(rect.min, rect.max);
+    let delta = *pos - closest;
+    let dist_sq = delta.length_squared();
+    if dist_sq >= radius * radius {
+        return;
+    }
+    let normal = if dist_sq > 0.0 {
+        delta / dist_sq.sqrt()
+    } else {
+        // The centre is inside the rectangle: leave through the nearest face.
+        let to_faces = [pos.x - rect.min.x, rect.max.x - pos.x, pos.y - rect.min.y, rect.max.y - pos.y];
+        let normals = [Vec2::NEG_X, Vec2::X, Vec2::NEG_Y, Vec2::Y];
+        let mut best = 0;
+        for i in 1..4 {
+            if to_faces[i] < to_faces[best] {
+                best = i;
+            }
+        }
+        *pos = closest + normals[best] * to_faces[best];
+        normals[best]
+    };
+    *pos = pos.clamp(rect.min, rect.max) + normal * radius;
+    let into = vel.dot(normal);
+    if into < 0.0 {
+        *vel -= normal * into;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::consts::{ARENA_HEIGHT, ARENA_WIDTH};
+
+    fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2) {
+        super::step_ship(ship, mv, arena, &[]);
+    }
 
     const ARENA: Vec2 = Vec2::new(ARENA_WIDTH, ARENA_HEIGHT);
 
@@ -122,5 +161,26 @@ mod tests {
             (ship.pos.x.to_bits(), ship.pos.y.to_bits(), ship.vel.x.to_bits(), ship.vel.y.to_bits())
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn obstacles_block_and_let_the_ship_slide() {
+        let wall = Rect { min: Vec2::new(500.0, 0.0), max: Vec2::new(600.0, 1000.0) };
+        let mut ship = ShipMotion { pos: Vec2::new(400.0, 500.0), vel: Vec2::ZERO };
+        for _ in 0..120 {
+            super::step_ship(&mut ship, Vec2::new(1.0, 0.3), ARENA, &[wall]);
+            assert!(!circle_hits_rect(ship.pos, SHIP_RADIUS - 1e-3, &wall), "inside the wall at {}", ship.pos);
+        }
+        assert!((ship.pos.x - (500.0 - SHIP_RADIUS)).abs() < 1e-3, "resting against the wall: {}", ship.pos);
+        assert!(ship.pos.y > 600.0, "slid along it: {}", ship.pos);
+    }
+
+    #[test]
+    fn a_ship_inside_an_obstacle_is_pushed_out() {
+        let block = Rect { min: Vec2::new(100.0, 100.0), max: Vec2::new(200.0, 140.0) };
+        let mut ship = ShipMotion { pos: Vec2::new(150.0, 135.0), vel: Vec2::ZERO };
+        super::step_ship(&mut ship, Vec2::ZERO, ARENA, &[block]);
+        assert!(!circle_hits_rect(ship.pos, SHIP_RADIUS - 1e-3, &block), "{}", ship.pos);
+        assert!(ship.pos.y > 140.0, "left through the nearest face: {}", ship.pos);
     }
 }

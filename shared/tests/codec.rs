@@ -7,15 +7,26 @@ use skirmish_shared::*;
 
 fn all_client() -> Vec<ClientMsg> {
     vec![
-        ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: "Ada".into(), room: Some("lan-1".into()) }),
-        ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: "Zoë 🚀".into(), room: None }),
+        ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: "Ada".into(),
+            room: Some("lan-1".into()),
+            spectate: false,
+        }),
+        ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: "Zoë 🚀".into(), room: None, spectate: true }),
         ClientMsg::Input(Input { seq: 42, mv: Vec2::new(-1.0, 0.5), aim: 1.25, buttons: Input::FIRE }),
         ClientMsg::Ping(Ping { id: u32::MAX }),
+        ClientMsg::Chat(Chat { text: "gg <b>wp</b> ✨".into() }),
     ]
 }
 
 fn all_server() -> Vec<ServerMsg> {
-    let info = PlayerInfo { id: 3, name: "Bob".into(), colour: 0x12ab34 };
+    let info = PlayerInfo { id: 3, name: "Bob".into(), colour: 0x12ab34, spectator: false };
+    let map = MapInfo {
+        name: "arena".into(),
+        size: Vec2::new(2400.0, 1600.0),
+        obstacles: vec![Rect { min: Vec2::new(10.0, 20.0), max: Vec2::new(30.0, 40.0) }],
+    };
     vec![
         ServerMsg::Welcome(Welcome {
             id: 3,
@@ -24,20 +35,38 @@ fn all_server() -> Vec<ServerMsg> {
             colour: 0x12ab34,
             room: "main".into(),
             players: vec![info.clone()],
+            spectator: false,
         }),
         ServerMsg::Snapshot(Snapshot {
             tick: 1 << 40,
+            phase: Phase::Playing,
+            time_left_ms: 299_000,
             players: vec![PlayerState {
                 id: 3,
                 pos: Vec2::new(1.0, 2.0),
                 vel: Vec2::new(-3.0, 4.0),
                 aim: -0.5,
                 ack: 9,
+                health: 80,
+                flags: PlayerState::ALIVE,
+                kills: 2,
+                deaths: 1,
             }],
+            bullets: vec![BulletState { id: 1, owner: 3, pos: Vec2::new(5.0, 6.0), vel: Vec2::new(900.0, 0.0) }],
+            pickups: vec![PickupState { id: 2, kind: PickupKind::RapidFire, pos: Vec2::new(7.0, 8.0) }],
         }),
         ServerMsg::Joined(info),
         ServerMsg::Left(Left { id: 3 }),
         ServerMsg::Pong(Ping { id: 7 }),
+        ServerMsg::Chat(ChatLine { from: Some(3), text: "<img src=x onerror=alert(1)>".into() }),
+        ServerMsg::Chat(ChatLine { from: None, text: "Bob joined".into() }),
+        ServerMsg::Kill(Kill { killer: 3, victim: 4 }),
+        ServerMsg::Match(MatchInfo { phase: Phase::Countdown, map, score_limit: 20, match_secs: 300 }),
+        ServerMsg::Results(Results {
+            winner: Some(3),
+            scores: vec![Score { id: 3, name: "Bob".into(), kills: 20, deaths: 3 }],
+            next_map: "pillars".into(),
+        }),
     ]
 }
 
@@ -156,7 +185,7 @@ fn non_finite_floats_are_rejected_everywhere() {
             let bytes = encode_client(&ClientMsg::Input(input));
             assert!(matches!(decode_client(&bytes, MAX_FRAME_BYTES), Err(DecodeError::Invalid(_))), "{input:?}");
         }
-        let state = PlayerState { id: 1, pos: Vec2::ZERO, vel: Vec2::ZERO, aim: 0.0, ack: 0 };
+        let state = PlayerState { id: 1, ..Default::default() };
         for s in [
             PlayerState { pos: Vec2::new(b, 0.0), ..state },
             PlayerState { pos: Vec2::new(0.0, b), ..state },
@@ -164,12 +193,26 @@ fn non_finite_floats_are_rejected_everywhere() {
             PlayerState { vel: Vec2::new(0.0, b), ..state },
             PlayerState { aim: b, ..state },
         ] {
-            let bytes = encode_server(&ServerMsg::Snapshot(Snapshot { tick: 1, players: vec![s] }));
+            let bytes =
+                encode_server(&ServerMsg::Snapshot(Snapshot { tick: 1, players: vec![s], ..Default::default() }));
             assert!(decode_server(&bytes).is_err(), "{s:?}");
         }
-        let welcome =
-            Welcome { id: 1, arena: Vec2::new(b, 1.0), tick_rate: 30, colour: 0, room: "main".into(), players: vec![] };
+        let welcome = Welcome {
+            id: 1,
+            arena: Vec2::new(b, 1.0),
+            tick_rate: 30,
+            colour: 0,
+            room: "main".into(),
+            players: vec![],
+            spectator: false,
+        };
         assert!(decode_server(&encode_server(&ServerMsg::Welcome(welcome))).is_err());
+        let bullet = BulletState { pos: Vec2::new(b, 0.0), ..Default::default() };
+        let snap = Snapshot { bullets: vec![bullet], ..Default::default() };
+        assert!(decode_server(&encode_server(&ServerMsg::Snapshot(snap))).is_err());
+        let map = MapInfo { obstacles: vec![Rect { min: Vec2::ZERO, max: Vec2::new(b, 1.0) }], ..Default::default() };
+        let info = MatchInfo { phase: Phase::Waiting, map, score_limit: 1, match_secs: 1 };
+        assert!(decode_server(&encode_server(&ServerMsg::Match(info))).is_err());
     }
 }
 
@@ -184,7 +227,12 @@ fn out_of_range_input_is_rejected() {
 #[test]
 fn names_and_rooms_are_checked() {
     let hello = |name: &str, room: Option<&str>| {
-        let msg = ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: name.into(), room: room.map(Into::into) });
+        let msg = ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+            room: room.map(Into::into),
+            spectate: false,
+        });
         decode_client(&encode_client(&msg), MAX_FRAME_BYTES)
     };
     assert!(hello("Ada", None).is_ok());
@@ -208,9 +256,23 @@ fn unknown_variants_are_rejected() {
 
 #[test]
 fn wrong_version_is_its_own_error() {
-    let msg = ClientMsg::Hello(Hello { version: PROTOCOL_VERSION + 1, name: "\u{202E}".into(), room: None });
+    let msg =
+        ClientMsg::Hello(Hello { version: PROTOCOL_VERSION + 1, name: "\u{202E}".into(), room: None, spectate: false });
     assert_eq!(
         decode_client(&encode_client(&msg), MAX_FRAME_BYTES),
         Err(DecodeError::WrongVersion(PROTOCOL_VERSION + 1))
     );
+}
+
+#[test]
+fn chat_lines_are_checked() {
+    let chat =
+        |text: &str| decode_client(&encode_client(&ClientMsg::Chat(Chat { text: text.into() })), MAX_FRAME_BYTES);
+    assert!(chat("gg").is_ok());
+    assert!(chat("<img src=x onerror=alert(1)>").is_ok(), "markup is just text");
+    assert!(chat("").is_err());
+    assert!(chat("   ").is_err());
+    assert!(chat(&"x".repeat(201)).is_err());
+    assert!(chat("bell\u{7}").is_err());
+    assert!(chat("\u{202E}reversed").is_err());
 }

@@ -1,20 +1,21 @@
 //! One bot's life: connect, join through the client core, play until the run ends, close, report.
 //!
 //! The bot only carries bytes and time between its socket and [`Client`]; every protocol
-//! decision is the core's, so a load test exercises the code players run.
+//! decision is the core's, so a load test exercises the code players run. Inputs are timed from
+//! their slot on the bot's 30 Hz grid, not from when they went out (see [`Bot::play`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use glam::Vec2;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt as _, SeedableRng as _};
 use skirmish_client::{Client, Event};
 use skirmish_shared::consts::TICK_NANOS;
-use skirmish_shared::schedule::TickClock;
+use skirmish_shared::schedule::{TickClock, due_nanos};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -22,9 +23,11 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 use tokio_util::sync::CancellationToken;
 
-use crate::report::{BotReport, Outcome};
+use crate::behaviour::{Behaviour, View};
+use crate::live::Live;
+use crate::mix::Kind;
+use crate::report::{BotReport, EventCounts, Outcome};
 use crate::samples::{Samples, Shared};
-use crate::wander::Wander;
 
 /// Longest wait for the TCP connection and the WebSocket handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +44,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 const READ_BUFFER_BYTES: usize = 4096;
 /// Spreads bot indices over the seed space so neighbouring bots draw unrelated numbers.
 const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
+/// An input that goes out this long after its slot counts as late: beyond the timer's usual
+/// millisecond of jitter, and a third of a tick, so the bot process itself is falling behind.
+pub const LATE_INPUT_MS: f64 = 10.0;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -49,6 +55,8 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct Spec {
     /// Position in the swarm: names the bot and picks its random stream.
     pub index: u32,
+    /// What it does once in.
+    pub kind: Kind,
     /// Server URL (already validated).
     pub url: Arc<str>,
     /// Room for `Hello`; `None` joins the server's default room.
@@ -65,6 +73,10 @@ pub struct Spec {
     pub stop: CancellationToken,
     /// Where timing samples go.
     pub samples: Arc<Shared>,
+    /// Live counters for the progress line.
+    pub live: Arc<Live>,
+    /// Permits for connection attempts in flight, held from the TCP connect to `Welcome`.
+    pub connecting: Arc<Semaphore>,
 }
 
 /// Why the playing loop ended.
@@ -92,9 +104,11 @@ pub async fn run(spec: Spec) -> BotReport {
         Ok(ws) => ws,
         Err(kind) => {
             tracing::debug!(bot = spec.index, error = %kind, "failed to join");
+            spec.live.failed();
             return bot.report(Outcome::Failed(kind), None);
         }
     };
+    spec.live.welcomed();
     let welcomed_at = Instant::now();
     let end = bot.play(&mut ws).await;
     let connected = welcomed_at.elapsed();
@@ -115,6 +129,7 @@ pub async fn run(spec: Spec) -> BotReport {
     if let Outcome::Disconnected(why) = &outcome {
         tracing::debug!(bot = spec.index, reason = %why, "disconnected");
     }
+    spec.live.gone(outcome != Outcome::Completed);
     bot.report(outcome, Some(connected))
 }
 
@@ -126,7 +141,12 @@ struct Bot<'a> {
     samples: Samples,
     /// Arrival of the previous snapshot, for the gap between snapshots.
     last_snapshot_ms: Option<f64>,
+    /// Input slots whose input went out `LATE_INPUT_MS` or more after the slot, or never.
     inputs_late: u64,
+    /// Input slots passed over without an input (the bot woke up a tick or more late).
+    inputs_missed: u64,
+    chat_sent: u64,
+    events: EventCounts,
     client_errors: BTreeMap<String, u64>,
 }
 
@@ -138,17 +158,28 @@ impl<'a> Bot<'a> {
             samples: Samples::new(spec.samples.clone()),
             last_snapshot_ms: None,
             inputs_late: 0,
+            inputs_missed: 0,
+            chat_sent: 0,
+            events: EventCounts::default(),
             client_errors: BTreeMap::new(),
         }
     }
 
     /// The core's clock: ms since the run's epoch.
     fn now_ms(&self) -> f64 {
-        self.spec.epoch.elapsed().as_secs_f64() * 1000.0
+        self.ms_at(Instant::now())
+    }
+
+    /// `at` on the core's clock.
+    fn ms_at(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.spec.epoch).as_secs_f64() * 1000.0
     }
 
     /// Connects, sends `Hello` and waits for `Welcome`; the error is a short kind for the report.
     async fn join(&mut self) -> Result<Socket, String> {
+        // Held until this returns; waiting for it does not count against the timeouts below.
+        // The semaphore is never closed, so an error cannot happen.
+        let _permit = self.spec.connecting.acquire().await.map_err(|_| "connection limiter closed".to_owned())?;
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES).write_buffer_size(0);
         // Nagle off, as browsers do for WebSockets: inputs are small and latency-sensitive.
         let (mut ws, _response) =
@@ -179,8 +210,14 @@ impl<'a> Bot<'a> {
         }
     }
 
-    /// Sends inputs at 30 Hz and pings every 2 s, feeds every message to the core, until the
-    /// run ends or the connection does.
+    /// Sends inputs at 30 Hz (and chat lines when the behaviour speaks) and pings every 2 s,
+    /// feeds every message to the core, until the run ends or the connection does.
+    ///
+    /// Latency is measured without coordinated omission: every input is handed to the core
+    /// with its *scheduled* time, the slot on the bot's 30 Hz grid it belongs to, so the core's
+    /// input → acknowledgement latency starts there and a bot that wakes up late adds its own
+    /// delay to the figure instead of hiding it. After a stall the one input sent stands for
+    /// every slot passed over and carries the earliest one's time; those slots count as missed.
     async fn play(&mut self, ws: &mut Socket) -> End {
         let seed = self.spec.seed.wrapping_add(u64::from(self.spec.index).wrapping_mul(SEED_STRIDE));
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -188,9 +225,9 @@ impl<'a> Bot<'a> {
         // `Welcome` would lock every bot to the phase of the room's first tick when the room is
         // created by the swarm, and make every input wait a whole tick.
         let start = Instant::now() + Duration::from_nanos(rng.random_range(0..TICK_NANOS));
-        // Inputs are due on the tick grid from `start` (no drift); after a stall the bot sends
-        // one input, not a burst: the server keeps only the newest input per tick anyway. The
-        // ticks passed over are counted as late.
+        let start_ms = self.ms_at(start);
+        // Input slots are due on the tick grid from `start` (no drift); after a stall the bot
+        // sends one input, not a burst: the server keeps only the newest input per tick anyway.
         let mut input_clock = TickClock::new(1);
         let input_due = sleep_until(start);
         tokio::pin!(input_due);
@@ -198,7 +235,7 @@ impl<'a> Bot<'a> {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let run_over = sleep_until(self.spec.end_at);
         tokio::pin!(run_over);
-        let mut wander = Wander::new(rng, self.now_ms());
+        let mut behaviour = Behaviour::new(self.spec.kind, rng, start_ms);
         loop {
             // Timers first: they fire at most 30 times a second, so they cannot starve reading,
             // while a steady stream of snapshots could delay them.
@@ -207,15 +244,12 @@ impl<'a> Bot<'a> {
                 () = &mut run_over => return End::RunOver,
                 () = self.spec.stop.cancelled() => return End::RunOver,
                 () = &mut input_due => {
+                    let first_unsent = input_clock.next_tick();
                     let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     let plan = input_clock.advance(elapsed);
-                    self.inputs_late += plan.skipped;
                     if plan.steps > 0 {
-                        let now = self.now_ms();
-                        let (mv, aim) = wander.steer(now, self.own_position(), self.client.arena());
-                        if let Some(frame) = self.client.input(mv, aim, 0, now)
-                            && let Err(kind) = send(ws, frame).await
-                        {
+                        let slot_ms = start_ms + due_nanos(first_unsent) as f64 / 1e6;
+                        if let Err(kind) = self.send_input(ws, &mut behaviour, slot_ms, plan.skipped).await {
                             return End::Lost(kind);
                         }
                     }
@@ -237,12 +271,45 @@ impl<'a> Bot<'a> {
         }
     }
 
+    /// Sends the input for the slot due at `slot_ms` (and a chat line if the behaviour says
+    /// one), `skipped` slots after the previous input. Spectators have no ship: they send none.
+    async fn send_input(
+        &mut self,
+        ws: &mut Socket,
+        behaviour: &mut Behaviour,
+        slot_ms: f64,
+        skipped: u64,
+    ) -> Result<(), String> {
+        if self.client.is_spectator() {
+            return Ok(());
+        }
+        let lag_ms = self.now_ms() - slot_ms;
+        self.samples.send_lag_ms(lag_ms);
+        self.inputs_missed += skipped;
+        self.inputs_late += skipped + u64::from(lag_ms >= LATE_INPUT_MS);
+        let view = View {
+            me: self.client.my_state(),
+            players: self.client.latest().map_or(&[], |s| &s.players),
+            arena: self.client.arena(),
+        };
+        let action = behaviour.act(slot_ms, &view);
+        if let Some(frame) = self.client.input(action.mv, action.aim, action.buttons, slot_ms) {
+            send(ws, frame).await?;
+        }
+        if let Some(frame) = action.say.and_then(|line| self.client.chat(line)) {
+            send(ws, frame).await?;
+            self.chat_sent += 1;
+        }
+        Ok(())
+    }
+
     /// Handles one read from the socket; `Some` when the connection is over.
     fn on_frame(&mut self, msg: Option<Result<Message, tungstenite::Error>>) -> Option<End> {
         let now = self.now_ms();
         match msg {
             Some(Ok(Message::Binary(bytes))) => match self.client.on_message(&bytes, now) {
                 Ok(Event::Snapshot { acked_latency_ms, .. }) => {
+                    self.spec.live.snapshot();
                     if let Some(last) = self.last_snapshot_ms.replace(now) {
                         self.samples.gap_ms(now - last);
                     }
@@ -251,7 +318,11 @@ impl<'a> Bot<'a> {
                     }
                 }
                 Ok(Event::Pong { rtt_ms }) => self.samples.rtt_ms(rtt_ms),
-                Ok(_) => {}
+                Ok(Event::Chat(_)) => self.events.chat += 1,
+                Ok(Event::Kill(_)) => self.events.kills += 1,
+                Ok(Event::Match(_)) => self.events.matches += 1,
+                Ok(Event::Results(_)) => self.events.results += 1,
+                Ok(Event::Welcome { .. } | Event::Joined(_) | Event::Left(_)) => {}
                 // A player's client would carry on too: one bad message is not worth leaving.
                 Err(e) => *self.client_errors.entry(e.to_string()).or_default() += 1,
             },
@@ -270,24 +341,25 @@ impl<'a> Bot<'a> {
         None
     }
 
-    /// Our ship's position in the newest snapshot, for steering away from walls.
-    fn own_position(&self) -> Option<Vec2> {
-        let me = self.client.my_id()?;
-        self.client.latest()?.players.iter().find(|p| p.id == me).map(|p| p.pos)
-    }
-
     /// The report, from the core's counters and ours. `connected` is `None` for a bot never
     /// welcomed.
     fn report(mut self, outcome: Outcome, connected: Option<Duration>) -> BotReport {
         self.samples.flush();
         let stats = self.client.stats();
+        let welcomed = connected.is_some();
         BotReport {
             outcome,
+            kind: self.spec.kind,
+            room: welcomed.then(|| self.client.room().to_owned()),
+            spectator: welcomed && self.client.is_spectator(),
             connected: connected.unwrap_or_default(),
             snapshots: stats.snapshots,
             ticks_missed: stats.ticks_missed,
             inputs_sent: stats.inputs_sent,
             inputs_late: self.inputs_late,
+            inputs_missed: self.inputs_missed,
+            chat_sent: self.chat_sent,
+            events: self.events,
             bytes_down: stats.bytes_received,
             bytes_up: stats.bytes_sent,
             client_errors: std::mem::take(&mut self.client_errors),

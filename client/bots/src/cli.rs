@@ -6,16 +6,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
 use serde::Serialize;
 use skirmish_shared::codec::check_room;
 use skirmish_shared::consts::DEFAULT_ROOM;
-use tokio_tungstenite::tungstenite::client::{IntoClientRequest as _, uri_mode};
 use tokio_tungstenite::tungstenite::stream::Mode;
+use tokio_tungstenite::tungstenite::{
+    self,
+    client::{IntoClientRequest as _, uri_mode},
+};
+
+use crate::mix::Mix;
 
 /// Headless Skirmish bots for load testing: each bot joins over WebSocket through the same
-/// client core as the browser, wanders at 30 Hz and measures what it receives.
+/// client core as the browser, plays at 30 Hz (wandering, fighting, chatting or idling, per
+/// `--mix`) and measures what it receives.
+///
+/// Exit status: 0 when the run passed, 1 when no bot connected or the run could not start
+/// (bad options included), 2 when a threshold (`--max-p99-latency`, `--min-delivery`) failed.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "skirmish-bots", version, about)]
 pub struct Cli {
@@ -39,14 +47,73 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
-    /// Room to join (the server's default room when absent).
-    #[arg(long, value_name = "NAME")]
+    /// Room every bot joins (the server's default room when neither this nor --rooms is given).
+    #[arg(long, value_name = "NAME", conflicts_with = "rooms")]
     pub room: Option<String>,
+
+    /// Spread the bots round-robin over N rooms named bots-0 … bots-<N-1>.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rooms: Option<u32>,
+
+    /// Share of bots per behaviour in whole percent, summing to 100: wander (roam), fight (chase
+    /// the nearest enemy and fire), chat (roam and talk every 5–15 s), idle (stand still).
+    #[arg(long, value_name = "NAME=PCT,...", default_value = "wander=100", value_parser = Mix::parse)]
+    pub mix: Mix,
 
     /// Seed for the bots' random choices; random (and printed) when absent, so any run can be
     /// repeated.
     #[arg(long)]
     pub seed: Option<u64>,
+
+    /// Fail the run (exit 2) when the input → acknowledgement latency p99 exceeds this many ms.
+    #[arg(long, value_name = "MS", value_parser = parse_limit)]
+    pub max_p99_latency: Option<f64>,
+
+    /// Fail the run (exit 2) when fewer than this fraction of due snapshots arrive (e.g. 0.999).
+    #[arg(long, value_name = "RATIO", value_parser = parse_limit)]
+    pub min_delivery: Option<f64>,
+
+    /// Most connection attempts in flight at once (TCP, WebSocket handshake, join). Kept under
+    /// a listen backlog of 128 (the usual default), whose overflow costs second-long SYN retries;
+    /// on loopback 64 still connects thousands of bots a second.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connecting: u32,
+}
+
+/// Which rooms the bots join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rooms {
+    /// Neither `--room` nor `--rooms`: `Hello` names no room and the server picks its default.
+    Default,
+    /// `--room NAME`: everyone joins it.
+    Named(String),
+    /// `--rooms N`: bot `i` joins `bots-{i mod N}`.
+    Spread(u32),
+}
+
+impl Rooms {
+    /// The room bot `index` names in `Hello` (`None`: the server's default room).
+    pub fn for_bot(&self, index: u32) -> Option<String> {
+        match self {
+            Rooms::Default => None,
+            Rooms::Named(name) => Some(name.clone()),
+            Rooms::Spread(n) => Some(spread_room(index % n)),
+        }
+    }
+}
+
+/// Name of the `i`-th room of `--rooms`.
+pub fn spread_room(i: u32) -> String {
+    format!("bots-{i}")
+}
+
+/// Limits that decide the exit status; echoed in the JSON under `params.thresholds`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Limits {
+    /// `--max-p99-latency`, in ms.
+    pub max_p99_latency_ms: Option<f64>,
+    /// `--min-delivery`, a ratio.
+    pub min_delivery: Option<f64>,
 }
 
 /// What one run does, resolved from the command line; also echoed in the JSON summary.
@@ -62,13 +129,22 @@ pub struct Params {
     /// Ramp-up time in seconds.
     #[serde(rename = "ramp_up_s")]
     pub ramp_up: f64,
-    /// Room joined; the default room's name when none was given (that is the one joined).
-    pub room: String,
-    /// Whether `room` was asked for: only then does `Hello` name it.
+    /// The one room joined: `--room`, or the default room's name when neither `--room` nor
+    /// `--rooms` was given; `null` with `--rooms`.
+    pub room: Option<String>,
+    /// `--rooms N`, or `null`.
+    pub rooms: Option<u32>,
+    /// Where the bots go, as the bots use it.
     #[serde(skip)]
-    pub room_explicit: bool,
+    pub placement: Rooms,
+    /// Behaviour shares.
+    pub mix: Mix,
     /// Seed of this run, generated when not given.
     pub seed: u64,
+    /// Pass/fail limits.
+    pub thresholds: Limits,
+    /// Connection attempts allowed in flight at once.
+    pub max_connecting: u32,
 }
 
 impl Params {
@@ -82,35 +158,64 @@ impl Params {
         Duration::from_secs_f64(self.ramp_up)
     }
 
-    /// The room to put in `Hello`: `None` lets the server pick its default.
-    pub fn hello_room(&self) -> Option<String> {
-        self.room_explicit.then(|| self.room.clone())
+    /// Where the bots go, in words: `room main`, `3 rooms bots-0..bots-2`.
+    pub fn rooms_text(&self) -> String {
+        match &self.placement {
+            Rooms::Default => format!("room {DEFAULT_ROOM}"),
+            Rooms::Named(name) => format!("room {name}"),
+            Rooms::Spread(1) => format!("room {}", spread_room(0)),
+            Rooms::Spread(n) => format!("{n} rooms {}..{}", spread_room(0), spread_room(n - 1)),
+        }
     }
 }
 
 impl Cli {
     /// Checks the URL and room up front (one clear error instead of `count` identical failures)
     /// and draws a seed if none was given.
-    pub fn params(&self) -> anyhow::Result<Params> {
-        let request =
-            self.url.as_str().into_client_request().with_context(|| format!("invalid --url {:?}", self.url))?;
+    pub fn params(&self) -> Result<Params, String> {
+        let bad_url = |e: tungstenite::Error| format!("invalid --url {:?}: {e}", self.url);
+        let request = self.url.as_str().into_client_request().map_err(bad_url)?;
         // No TLS stack is compiled in (load tests run next to the server or behind its proxy).
-        match uri_mode(request.uri()).with_context(|| format!("invalid --url {:?}", self.url))? {
+        match uri_mode(request.uri()).map_err(bad_url)? {
             Mode::Plain => {}
-            Mode::Tls => anyhow::bail!("invalid --url {:?}: wss:// is not supported, use ws://", self.url),
+            Mode::Tls => return Err(format!("invalid --url {:?}: wss:// is not supported, use ws://", self.url)),
         }
-        if let Some(room) = &self.room {
-            check_room(room).with_context(|| format!("invalid --room {room:?}"))?;
-        }
+        let placement = match (&self.room, self.rooms) {
+            (Some(room), None) => {
+                check_room(room).map_err(|e| format!("invalid --room {room:?}: {e}"))?;
+                Rooms::Named(room.clone())
+            }
+            (None, Some(n)) => Rooms::Spread(n),
+            (None, None) => Rooms::Default,
+            // clap refuses both together already; kept as an error rather than a panic.
+            (Some(_), Some(_)) => return Err("--room and --rooms exclude each other".to_owned()),
+        };
+        let room = match &placement {
+            Rooms::Default => Some(DEFAULT_ROOM.to_owned()),
+            Rooms::Named(name) => Some(name.clone()),
+            Rooms::Spread(_) => None,
+        };
         Ok(Params {
             url: self.url.clone(),
             count: self.count,
             duration: self.duration.as_secs_f64(),
             ramp_up: self.ramp_up.as_secs_f64(),
-            room: self.room.clone().unwrap_or_else(|| DEFAULT_ROOM.to_owned()),
-            room_explicit: self.room.is_some(),
+            room,
+            rooms: self.rooms,
+            placement,
+            mix: self.mix,
             seed: self.seed.unwrap_or_else(rand::random),
+            thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
+            max_connecting: self.max_connecting,
         })
+    }
+}
+
+/// Parses a threshold: a finite, non-negative number.
+fn parse_limit(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a non-negative number")),
     }
 }
 
@@ -155,18 +260,25 @@ mod tests {
         assert!(parse_duration("abc").unwrap_err().contains("e.g."));
     }
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("skirmish-bots").chain(args.iter().copied()))
+    }
+
     #[test]
     fn options_parse_with_defaults() {
-        let cli = Cli::try_parse_from(["skirmish-bots"]).unwrap();
+        let cli = parse(&[]).unwrap();
         assert_eq!(cli.url, "ws://127.0.0.1:8080/ws");
         assert_eq!(cli.count, 10);
         assert_eq!(cli.ramp_up, Duration::ZERO);
         let params = cli.params().unwrap();
-        assert_eq!(params.room, DEFAULT_ROOM);
-        assert_eq!(params.hello_room(), None);
+        assert_eq!(params.room.as_deref(), Some(DEFAULT_ROOM));
+        assert_eq!(params.rooms, None);
+        assert_eq!(params.placement.for_bot(3), None, "Hello names no room: the server picks");
+        assert_eq!(params.mix, Mix::default());
+        assert_eq!(params.thresholds, Limits::default());
+        assert_eq!(params.max_connecting, 64);
 
-        let cli = Cli::try_parse_from([
-            "skirmish-bots",
+        let cli = parse(&[
             "-c",
             "20",
             "--duration",
@@ -177,21 +289,63 @@ mod tests {
             "arena-2",
             "--seed",
             "42",
+            "--mix",
+            "wander=50,fight=50",
+            "--max-p99-latency",
+            "40",
+            "--min-delivery",
+            "0.999",
         ])
         .unwrap();
         let params = cli.params().unwrap();
         assert_eq!((params.count, params.duration, params.ramp_up, params.seed), (20, 3.0, 1.0, 42));
-        assert_eq!(params.hello_room().as_deref(), Some("arena-2"));
+        assert_eq!(params.placement.for_bot(7).as_deref(), Some("arena-2"));
+        assert_eq!(params.rooms_text(), "room arena-2");
+        assert_eq!(params.mix, Mix { wander: 50, fight: 50, chat: 0, idle: 0 });
+        assert_eq!(params.thresholds, Limits { max_p99_latency_ms: Some(40.0), min_delivery: Some(0.999) });
+    }
+
+    #[test]
+    fn rooms_spread_the_bots_round_robin() {
+        let params = parse(&["--rooms", "3"]).unwrap().params().unwrap();
+        assert_eq!((params.room.as_deref(), params.rooms), (None, Some(3)));
+        let rooms: Vec<_> = (0..7).map(|i| params.placement.for_bot(i).unwrap()).collect();
+        assert_eq!(rooms, ["bots-0", "bots-1", "bots-2", "bots-0", "bots-1", "bots-2", "bots-0"]);
+        assert_eq!(params.rooms_text(), "3 rooms bots-0..bots-2");
+        // The largest room name still fits the protocol's limit.
+        assert!(check_room(&spread_room(u32::MAX)).is_ok());
+        assert!(parse(&["--rooms", "0"]).is_err(), "at least one room");
+    }
+
+    #[test]
+    fn room_and_rooms_exclude_each_other() {
+        let err = parse(&["--room", "arena", "--rooms", "3"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let text = err.to_string();
+        assert!(text.contains("--room") && text.contains("--rooms"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_mix_or_threshold_is_refused_by_the_parser() {
+        let err = parse(&["--mix", "wander=60,fight=30"]).unwrap_err().to_string();
+        assert!(err.contains("--mix") && err.contains("add up to 90"), "{err}");
+        let err = parse(&["--mix", "wander=50,jump=50"]).unwrap_err().to_string();
+        assert!(err.contains("unknown behaviour"), "{err}");
+        for bad in [["--max-p99-latency", "-1"], ["--min-delivery", "NaN"], ["--min-delivery", "lots"]] {
+            assert!(parse(&bad).is_err(), "{bad:?}");
+        }
+        // Impossible but well-formed limits are accepted: failing them is the run's job.
+        assert!(parse(&["--max-p99-latency", "0.001", "--min-delivery", "1.5"]).is_ok());
     }
 
     #[test]
     fn bad_values_are_refused_up_front() {
-        assert!(Cli::try_parse_from(["skirmish-bots", "-c", "0"]).is_err());
-        let bad_url = Cli::try_parse_from(["skirmish-bots", "--url", "http://x/ws"]).unwrap();
-        assert!(format!("{:#}", bad_url.params().unwrap_err()).contains("--url"));
-        let tls_url = Cli::try_parse_from(["skirmish-bots", "--url", "wss://x/ws"]).unwrap();
-        assert!(format!("{:#}", tls_url.params().unwrap_err()).contains("ws://"));
-        let bad_room = Cli::try_parse_from(["skirmish-bots", "--room", "no spaces"]).unwrap();
-        assert!(format!("{:#}", bad_room.params().unwrap_err()).contains("--room"));
+        assert!(parse(&["-c", "0"]).is_err());
+        let bad_url = parse(&["--url", "http://x/ws"]).unwrap();
+        assert!(bad_url.params().unwrap_err().contains("--url"));
+        let tls_url = parse(&["--url", "wss://x/ws"]).unwrap();
+        assert!(tls_url.params().unwrap_err().contains("ws://"));
+        let bad_room = parse(&["--room", "no spaces"]).unwrap();
+        assert!(bad_room.params().unwrap_err().contains("--room"));
     }
 }

@@ -1,15 +1,27 @@
 //! `skirmish-bots`: headless bots that load-test a Skirmish server through the client core.
 //!
-//! Layout: [`cli`] options, [`swarm`] the run, [`bot`] one bot's connection and loop, [`wander`]
-//! its behaviour, [`samples`] shared timing histograms, [`report`] the summary and its JSON.
+//! Layout: [`cli`] options, [`swarm`] the run, [`bot`] one bot's connection and loop; its
+//! behaviour from [`mix`] via [`behaviour`] ([`wander`], [`fight`], [`chatter`]); [`samples`]
+//! shared timing histograms, [`live`] counters for the [`progress`] line, [`report`] the summary,
+//! its JSON and thresholds, [`nofile`] the open-file limit.
+//!
+//! Exit status: 0 passed, 1 no bot connected or the run could not start, 2 a threshold failed.
 
+mod behaviour;
 mod bot;
+mod chatter;
 mod cli;
+mod fight;
+mod live;
+mod mix;
+mod nofile;
+mod progress;
 mod report;
 mod samples;
 mod swarm;
 mod wander;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -17,11 +29,41 @@ use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+/// Exit status of a run whose thresholds failed; 1 stays for runs that could not measure.
+const EXIT_THRESHOLD_FAILED: u8 = 2;
+
+/// How a run that completed went.
+enum Verdict {
+    Passed,
+    /// The failed thresholds, one line each.
+    ThresholdsFailed(Vec<String>),
+}
+
 fn main() -> ExitCode {
+    // Per-bot errors are logged at debug (`RUST_LOG=skirmish_bots=debug`); the summary counts them.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and succeed. Usage errors exit 1, not clap's 2, so
+            // that 2 means exactly "a threshold failed" to CI.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+        }
+    };
     // Printed here rather than by returning the error from `main`, which would add a
     // backtrace whenever RUST_BACKTRACE is set: the message is for the person running the test.
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(cli) {
+        Ok(Verdict::Passed) => ExitCode::SUCCESS,
+        Ok(Verdict::ThresholdsFailed(failed)) => {
+            for line in failed {
+                eprintln!("threshold failed: {line}");
+            }
+            ExitCode::from(EXIT_THRESHOLD_FAILED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -29,23 +71,45 @@ fn main() -> ExitCode {
     }
 }
 
-#[tokio::main]
-async fn run() -> anyhow::Result<()> {
-    // Per-bot errors are logged at debug (`RUST_LOG=skirmish_bots=debug`); the summary counts them.
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = cli::Cli::parse();
-    let params = cli.params()?;
+fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
+    let params = cli.params().map_err(anyhow::Error::msg)?;
+    let open_files = match nofile::raise() {
+        Ok(limit) => {
+            nofile::check(limit, params.count).map_err(anyhow::Error::msg)?;
+            limit.to_string()
+        }
+        // Not fatal: the limit may well be enough; if not, the failures will say so.
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read or raise the open-file limit");
+            "unknown".to_owned()
+        }
+    };
+    // One worker thread per core: thousands of bots are mostly waiting on their sockets.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("bots")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_swarm(&cli, &params, &open_files))
+}
+
+async fn run_swarm(cli: &cli::Cli, params: &cli::Params, open_files: &str) -> anyhow::Result<Verdict> {
     println!(
-        "skirmish-bots: {} bots → {} (room {}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} repeats it)",
-        params.count, params.url, params.room, params.duration, params.ramp_up, params.seed, params.seed
+        "skirmish-bots: {} bots → {} ({}, mix {}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
+         repeats it), open-file limit {open_files}",
+        params.count,
+        params.url,
+        params.rooms_text(),
+        params.mix,
+        params.duration,
+        params.ramp_up,
+        params.seed,
+        params.seed
     );
 
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_ctrl_c(stop.clone()));
-    let summary = swarm::run(&params, stop).await;
+    let summary = swarm::run(params, stop, std::io::stdout().is_terminal()).await;
     println!("{summary}");
 
     if let Some(path) = &cli.json {
@@ -55,7 +119,8 @@ async fn run() -> anyhow::Result<()> {
     if summary.connected == 0 {
         anyhow::bail!("no bot connected to {}: {}", params.url, summary.failures_line());
     }
-    Ok(())
+    let failed = summary.failed_thresholds();
+    Ok(if failed.is_empty() { Verdict::Passed } else { Verdict::ThresholdsFailed(failed) })
 }
 
 /// First Ctrl-C: end the run early, still with a summary. Second: quit at once.
@@ -63,7 +128,7 @@ async fn stop_on_ctrl_c(stop: CancellationToken) {
     if tokio::signal::ctrl_c().await.is_err() {
         return; // No signal handling available: Ctrl-C keeps its default effect.
     }
-    eprintln!("stopping: bots are closing (Ctrl-C again to quit at once)");
+    eprintln!("\nstopping: bots are closing (Ctrl-C again to quit at once)");
     stop.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
         std::process::exit(130);

@@ -1,5 +1,6 @@
 //! What each bot brings back, and the run summary built from all of them: printed for people,
-//! written as JSON for CI. Building the summary is a pure function, so its arithmetic is tested.
+//! written as JSON for CI, judged against the `--max-p99-latency` / `--min-delivery` thresholds.
+//! Building the summary is a pure function, so its arithmetic is tested.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use skirmish_shared::consts::TICK_RATE_HZ;
 
 use crate::cli::Params;
+use crate::mix::Kind;
 use crate::samples::Histograms;
 
 /// How a bot's run ended.
@@ -28,6 +30,12 @@ pub enum Outcome {
 pub struct BotReport {
     /// How it ended.
     pub outcome: Outcome,
+    /// Its behaviour.
+    pub kind: Kind,
+    /// The room the server put it in (from `Welcome`); `None` if never welcomed.
+    pub room: Option<String>,
+    /// Welcomed as a spectator (the room was full of players): it sent no inputs.
+    pub spectator: bool,
     /// From `Welcome` to the end of the run or the disconnect; the time in which snapshots were
     /// due, so the basis of the delivery ratio.
     pub connected: Duration,
@@ -37,9 +45,15 @@ pub struct BotReport {
     pub ticks_missed: u64,
     /// Inputs sent.
     pub inputs_sent: u64,
-    /// Input ticks that passed without an input because the bot woke up late (a starved bot
-    /// process shows here rather than as a server problem).
+    /// Input slots whose input went out `LATE_INPUT_MS` or more after the slot, or never (a
+    /// starved bot process shows here rather than as a server problem).
     pub inputs_late: u64,
+    /// Input slots passed over without an input (part of `inputs_late`).
+    pub inputs_missed: u64,
+    /// Chat lines sent.
+    pub chat_sent: u64,
+    /// Game events received.
+    pub events: EventCounts,
     /// Payload bytes received (WebSocket and TCP framing not counted).
     pub bytes_down: u64,
     /// Payload bytes sent.
@@ -50,14 +64,20 @@ pub struct BotReport {
 
 impl BotReport {
     /// A report for a bot that has done nothing yet.
-    pub fn new(outcome: Outcome) -> Self {
+    pub fn new(outcome: Outcome, kind: Kind) -> Self {
         Self {
             outcome,
+            kind,
+            room: None,
+            spectator: false,
             connected: Duration::ZERO,
             snapshots: 0,
             ticks_missed: 0,
             inputs_sent: 0,
             inputs_late: 0,
+            inputs_missed: 0,
+            chat_sent: 0,
+            events: EventCounts::default(),
             bytes_down: 0,
             bytes_up: 0,
             client_errors: BTreeMap::new(),
@@ -69,6 +89,44 @@ impl BotReport {
         !matches!(self.outcome, Outcome::Failed(_))
     }
 }
+
+/// Game events a bot received (each counted once per receiving bot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct EventCounts {
+    /// Chat and system lines.
+    pub chat: u64,
+    /// Kill-feed entries.
+    pub kills: u64,
+    /// Match phase or map changes (one comes right after `Welcome`).
+    pub matches: u64,
+    /// End-of-match results.
+    pub results: u64,
+}
+
+impl EventCounts {
+    fn add(&mut self, other: &EventCounts) {
+        self.chat += other.chat;
+        self.kills += other.kills;
+        self.matches += other.matches;
+        self.results += other.results;
+    }
+}
+
+/// One threshold's verdict; serialised under `thresholds` by name.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Threshold {
+    /// The limit given on the command line.
+    pub limit: f64,
+    /// What the run measured; `null` when nothing was measured (no latency sample), which fails.
+    pub value: Option<f64>,
+    /// Whether the run stayed within the limit.
+    pub passed: bool,
+}
+
+/// Name of the latency threshold in the JSON.
+pub const MAX_P99_LATENCY: &str = "max_p99_latency_ms";
+/// Name of the delivery threshold in the JSON.
+pub const MIN_DELIVERY: &str = "min_delivery";
 
 /// Percentiles of one histogram, in ms. All zero when there were no samples (`count` says so).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -113,10 +171,16 @@ pub struct Summary {
     pub failed: u32,
     /// Connected bots that stayed until the end.
     pub completed: u32,
+    /// Connected bots the server made spectators (room full): they sent no inputs.
+    pub spectators: u32,
     /// Why bots failed to join: error kind → count.
     pub failures: BTreeMap<String, u32>,
     /// Why connected bots left early: close code and reason (or error) → count.
     pub disconnects: BTreeMap<String, u32>,
+    /// Bots per behaviour, as assigned from `--mix` (connected or not).
+    pub behaviours: BTreeMap<String, u32>,
+    /// Connected bots per room, as the server's `Welcome` named it.
+    pub rooms: BTreeMap<String, u32>,
     /// Snapshots received by all bots.
     pub snapshots_received: u64,
     /// Snapshots due: the sum over bots of connected seconds × tick rate.
@@ -131,22 +195,36 @@ pub struct Summary {
     pub ticks_missed: u64,
     /// Time between consecutive snapshots of one bot.
     pub snapshot_gap_ms: Percentiles,
-    /// Input sent → acknowledged in a snapshot.
+    /// Input scheduled (its slot on the bot's 30 Hz grid) → first snapshot acknowledging it.
     pub latency_ms: Percentiles,
     /// Ping round trips.
     pub rtt_ms: Percentiles,
+    /// Input slot → the input actually going out: the bots' own delay, included in `latency_ms`.
+    pub send_lag_ms: Percentiles,
     /// Inputs sent by all bots.
     pub inputs_sent: u64,
-    /// Input ticks missed because a bot woke up late.
+    /// Input slots whose input went out `LATE_INPUT_MS` (10 ms) or more late, or never.
     pub inputs_late: u64,
+    /// Input slots passed over without an input (part of `inputs_late`).
+    pub inputs_missed: u64,
+    /// Chat lines sent by the chatting bots.
+    pub chat_sent: u64,
+    /// Game events received, summed over bots.
+    pub events: EventCounts,
     /// Payload bytes received by all bots.
     pub bytes_down: u64,
     /// Payload bytes sent by all bots.
     pub bytes_up: u64,
+    /// Payload bytes received per connected bot per second: `bytes_down / connected_seconds`.
+    pub bytes_down_per_sec: f64,
+    /// Payload bytes sent per connected bot per second: `bytes_up / connected_seconds`.
+    pub bytes_up_per_sec: f64,
     /// Sum of the bots' connected time, in seconds.
     pub connected_seconds: f64,
     /// Messages the client core rejected, by reason, summed over bots.
     pub client_errors: BTreeMap<String, u64>,
+    /// Verdicts of the thresholds given, by name ([`MAX_P99_LATENCY`], [`MIN_DELIVERY`]).
+    pub thresholds: BTreeMap<&'static str, Threshold>,
     /// Wall-clock length of the run, in seconds.
     pub elapsed_s: f64,
     /// The run was cut short (Ctrl-C): the figures cover only the time it ran.
@@ -161,8 +239,11 @@ impl Summary {
             connected: 0,
             failed: 0,
             completed: 0,
+            spectators: 0,
             failures: BTreeMap::new(),
             disconnects: BTreeMap::new(),
+            behaviours: BTreeMap::new(),
+            rooms: BTreeMap::new(),
             snapshots_received: 0,
             expected_snapshots: 0.0,
             delivery_ratio: 0.0,
@@ -172,17 +253,25 @@ impl Summary {
             snapshot_gap_ms: Percentiles::from_us(&timings.gap_us),
             latency_ms: Percentiles::from_us(&timings.latency_us),
             rtt_ms: Percentiles::from_us(&timings.rtt_us),
+            send_lag_ms: Percentiles::from_us(&timings.send_lag_us),
             inputs_sent: 0,
             inputs_late: 0,
+            inputs_missed: 0,
+            chat_sent: 0,
+            events: EventCounts::default(),
             bytes_down: 0,
             bytes_up: 0,
+            bytes_down_per_sec: 0.0,
+            bytes_up_per_sec: 0.0,
             connected_seconds: 0.0,
             client_errors: BTreeMap::new(),
+            thresholds: BTreeMap::new(),
             elapsed_s: elapsed.as_secs_f64(),
             stopped_early: false,
         };
         let mut min_snapshots = None::<u64>;
         for bot in bots {
+            *s.behaviours.entry(bot.kind.name().to_owned()).or_default() += 1;
             match &bot.outcome {
                 Outcome::Failed(kind) => {
                     s.failed += 1;
@@ -195,12 +284,19 @@ impl Summary {
                 s.connected += 1;
                 min_snapshots = Some(min_snapshots.map_or(bot.snapshots, |m| m.min(bot.snapshots)));
                 s.max_snapshots_per_bot = s.max_snapshots_per_bot.max(bot.snapshots);
+                s.spectators += u32::from(bot.spectator);
+            }
+            if let Some(room) = &bot.room {
+                *s.rooms.entry(room.clone()).or_default() += 1;
             }
             s.snapshots_received += bot.snapshots;
             s.connected_seconds += bot.connected.as_secs_f64();
             s.ticks_missed += bot.ticks_missed;
             s.inputs_sent += bot.inputs_sent;
             s.inputs_late += bot.inputs_late;
+            s.inputs_missed += bot.inputs_missed;
+            s.chat_sent += bot.chat_sent;
+            s.events.add(&bot.events);
             s.bytes_down += bot.bytes_down;
             s.bytes_up += bot.bytes_up;
             for (why, n) in &bot.client_errors {
@@ -211,12 +307,57 @@ impl Summary {
         s.expected_snapshots = s.connected_seconds * f64::from(TICK_RATE_HZ);
         s.delivery_ratio =
             if s.expected_snapshots > 0.0 { s.snapshots_received as f64 / s.expected_snapshots } else { 0.0 };
+        if s.connected_seconds > 0.0 {
+            s.bytes_down_per_sec = s.bytes_down as f64 / s.connected_seconds;
+            s.bytes_up_per_sec = s.bytes_up as f64 / s.connected_seconds;
+        }
+        s.thresholds = s.judge();
         s
+    }
+
+    /// The verdict of each threshold given in the parameters.
+    fn judge(&self) -> BTreeMap<&'static str, Threshold> {
+        let limits = self.params.thresholds;
+        let mut verdicts = BTreeMap::new();
+        if let Some(limit) = limits.max_p99_latency_ms {
+            // Without a single acknowledged input the latency is unknown: that cannot pass.
+            let value = (self.latency_ms.count > 0).then_some(self.latency_ms.p99);
+            verdicts.insert(MAX_P99_LATENCY, Threshold { limit, value, passed: value.is_some_and(|v| v <= limit) });
+        }
+        if let Some(limit) = limits.min_delivery {
+            let value = self.delivery_ratio;
+            verdicts.insert(MIN_DELIVERY, Threshold { limit, value: Some(value), passed: value >= limit });
+        }
+        verdicts
+    }
+
+    /// Whether the bots' own sending fell a tick or more behind schedule at the 99th
+    /// percentile: then the bot process, not only the server, shaped the latency figures.
+    pub fn bots_fell_behind(&self) -> bool {
+        let tick_ms = 1000.0 / f64::from(TICK_RATE_HZ);
+        self.send_lag_ms.count > 0 && self.send_lag_ms.p99 >= tick_ms
+    }
+
+    /// One line per failed threshold, naming its option, limit and measured value.
+    pub fn failed_thresholds(&self) -> Vec<String> {
+        self.thresholds.iter().filter(|(_, t)| !t.passed).map(|(name, t)| threshold_text(name, t)).collect()
     }
 
     /// The failure kinds in one line, most frequent first: `connection refused × 20`.
     pub fn failures_line(&self) -> String {
         count_line(&self.failures)
+    }
+}
+
+/// `--max-p99-latency 40 ms: measured 35.2 ms`, for the summary and the failure message.
+fn threshold_text(name: &str, t: &Threshold) -> String {
+    let measured = |unit: &str, digits: usize| {
+        t.value.map_or_else(|| "nothing measured".to_owned(), |v| format!("measured {v:.digits$}{unit}"))
+    };
+    match name {
+        MAX_P99_LATENCY => format!("--max-p99-latency {} ms: latency p99 {}", t.limit, measured(" ms", 1)),
+        MIN_DELIVERY => format!("--min-delivery {}: delivery ratio {}", t.limit, measured("", 4)),
+        other => format!("{other} {}: {}", t.limit, measured("", 3)),
     }
 }
 
@@ -252,21 +393,36 @@ impl fmt::Display for Summary {
         let p = &self.params;
         writeln!(
             f,
-            "skirmish-bots: {} bots, {:.1} s (+{:.1} s ramp-up), {} room {}, seed {}, took {:.1} s{}",
+            "skirmish-bots: {} bots, {:.1} s (+{:.1} s ramp-up), {} {}, mix {}, seed {}, took {:.1} s{}",
             p.count,
             p.duration,
             p.ramp_up,
             p.url,
-            p.room,
+            p.rooms_text(),
+            p.mix,
             p.seed,
             self.elapsed_s,
             if self.stopped_early { " (stopped early)" } else { "" }
         )?;
+        let behaviours: Vec<String> =
+            Kind::ALL.iter().filter_map(|k| self.behaviours.get(k.name()).map(|n| format!("{n} {k}"))).collect();
+        let spectators = if self.spectators > 0 {
+            format!(" ({} as spectators: room full)", self.spectators)
+        } else {
+            String::new()
+        };
         writeln!(
             f,
-            "  bots         {} connected, {} failed, {} stayed to the end",
-            self.connected, self.failed, self.completed
+            "  bots         {} connected{spectators}, {} failed, {} stayed to the end; {}",
+            self.connected,
+            self.failed,
+            self.completed,
+            behaviours.join(", ")
         )?;
+        if self.rooms.len() > 1 {
+            let rooms: Vec<String> = self.rooms.iter().map(|(room, n)| format!("{room} {n}")).collect();
+            writeln!(f, "  rooms        {}", rooms.join(", "))?;
+        }
         writeln!(
             f,
             "  snapshots    {} of {:.0} due (delivery {:.2} %), per bot {}..{}, {} ticks missed",
@@ -279,20 +435,47 @@ impl fmt::Display for Summary {
         )?;
         writeln!(f, "  gap ms       {}", percentiles_line(&self.snapshot_gap_ms))?;
         writeln!(f, "  latency ms   {}", percentiles_line(&self.latency_ms))?;
+        writeln!(f, "  send lag ms  {}", percentiles_line(&self.send_lag_ms))?;
         writeln!(f, "  ping rtt ms  {}", percentiles_line(&self.rtt_ms))?;
         writeln!(
             f,
-            "  traffic      {} down, {} up (payload); {} inputs, {} input ticks late",
+            "  inputs       {} sent, {} slots late (≥ 10 ms), {} missed",
+            self.inputs_sent, self.inputs_late, self.inputs_missed
+        )?;
+        writeln!(
+            f,
+            "  traffic      {} down, {} up (payload); per bot {}/s down, {}/s up",
             bytes(self.bytes_down),
             bytes(self.bytes_up),
-            self.inputs_sent,
-            self.inputs_late
+            bytes(self.bytes_down_per_sec.round() as u64),
+            bytes(self.bytes_up_per_sec.round() as u64)
+        )?;
+        let e = &self.events;
+        writeln!(
+            f,
+            "  game         {} chat lines sent; received, all bots together: {} chat lines, {} kills, {} match changes, {} results",
+            self.chat_sent, e.chat, e.kills, e.matches, e.results
         )?;
         writeln!(f, "  failures     {}", count_line(&self.failures))?;
         write!(f, "  disconnects  {}", count_line(&self.disconnects))?;
         if !self.client_errors.is_empty() {
             let errors: Vec<_> = self.client_errors.iter().map(|(why, n)| format!("{why} × {n}")).collect();
             write!(f, "\n  bad messages {}", errors.join(", "))?;
+        }
+        if self.bots_fell_behind() {
+            write!(
+                f,
+                "\n  warning      the bots fell behind their own 30 Hz schedule (send lag p99 {:.1} ms, {} of {} \
+                 input slots late): latency includes that delay; run fewer bots per process or give them a machine \
+                 of their own",
+                self.send_lag_ms.p99,
+                self.inputs_late,
+                self.inputs_sent + self.inputs_missed
+            )?;
+        }
+        for (name, t) in &self.thresholds {
+            let verdict = if t.passed { "passed" } else { "FAILED" };
+            write!(f, "\n  threshold    {}: {verdict}", threshold_text(name, t))?;
         }
         Ok(())
     }
@@ -302,28 +485,29 @@ impl fmt::Display for Summary {
 mod tests {
     use super::*;
 
+    fn params_with(extra: &[&str]) -> Params {
+        let args = ["skirmish-bots", "--url", "ws://127.0.0.1:1/ws", "-c", "4", "--duration", "10", "--seed", "9"];
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(args.iter().chain(extra)).unwrap();
+        cli.params().unwrap()
+    }
+
     fn params() -> Params {
-        Params {
-            url: "ws://127.0.0.1:1/ws".into(),
-            count: 4,
-            duration: 10.0,
-            ramp_up: 0.0,
-            room: "main".into(),
-            room_explicit: false,
-            seed: 9,
-        }
+        params_with(&[])
     }
 
     fn bot(outcome: Outcome, connected_s: f64, snapshots: u64) -> BotReport {
+        let welcomed = !matches!(outcome, Outcome::Failed(_));
         BotReport {
+            room: welcomed.then(|| "main".to_owned()),
             connected: Duration::from_secs_f64(connected_s),
             snapshots,
             ticks_missed: 1,
             inputs_sent: snapshots,
             inputs_late: 2,
+            inputs_missed: 1,
             bytes_down: 100 * snapshots,
             bytes_up: 10 * snapshots,
-            ..BotReport::new(outcome)
+            ..BotReport::new(outcome, Kind::Wander)
         }
     }
 
@@ -344,8 +528,13 @@ mod tests {
         assert!((s.expected_snapshots - 660.0).abs() < 1e-9);
         assert!((s.delivery_ratio - 645.0 / 660.0).abs() < 1e-12);
         assert_eq!((s.min_snapshots_per_bot, s.max_snapshots_per_bot), (55, 300));
-        assert_eq!((s.ticks_missed, s.inputs_sent, s.inputs_late), (4, 645, 8));
+        assert_eq!((s.ticks_missed, s.inputs_sent, s.inputs_late, s.inputs_missed), (4, 645, 8, 4));
         assert_eq!((s.bytes_down, s.bytes_up), (64_500, 6_450));
+        assert!((s.bytes_down_per_sec - 64_500.0 / 22.0).abs() < 1e-9, "per connected bot-second");
+        assert!((s.bytes_up_per_sec - 6_450.0 / 22.0).abs() < 1e-9);
+        assert_eq!(s.rooms, BTreeMap::from([("main".to_owned(), 3)]), "connected bots only");
+        assert_eq!(s.behaviours, BTreeMap::from([("wander".to_owned(), 4)]), "every bot, connected or not");
+        assert!(s.thresholds.is_empty(), "none given");
         assert_eq!(s.failures, BTreeMap::from([("connection refused".to_owned(), 1)]));
         assert_eq!(s.disconnects, BTreeMap::from([("1008 flooding".to_owned(), 1)]));
         assert_eq!(s.client_errors, BTreeMap::from([("unexpected message".to_owned(), 2)]));
@@ -358,6 +547,7 @@ mod tests {
         let s = Summary::new(params(), &bots, &Histograms::new(), Duration::from_secs(10));
         assert_eq!((s.connected, s.failed), (0, 2));
         assert_eq!((s.expected_snapshots, s.delivery_ratio, s.min_snapshots_per_bot), (0.0, 0.0, 0));
+        assert_eq!((s.bytes_down_per_sec, s.bytes_up_per_sec), (0.0, 0.0));
         assert_eq!(s.snapshot_gap_ms, Percentiles { count: 0, p50: 0.0, p90: 0.0, p99: 0.0, max: 0.0 });
         assert_eq!(s.failures_line(), "connect timeout × 2");
         // The human summary renders without samples too.
@@ -394,7 +584,16 @@ mod tests {
             "min_snapshots_per_bot",
             "bytes_down",
             "bytes_up",
+            "bytes_down_per_sec",
+            "bytes_up_per_sec",
             "disconnects",
+            "thresholds",
+            "rooms",
+            "behaviours",
+            "events",
+            "inputs_late",
+            "inputs_missed",
+            "send_lag_ms",
         ] {
             assert!(json.get(key).is_some(), "{key} missing in {json}");
         }
@@ -407,8 +606,98 @@ mod tests {
         assert_eq!(json["params"]["duration_s"], 10.0);
         assert_eq!(json["params"]["seed"], 9);
         assert_eq!(json["params"]["room"], "main");
+        assert_eq!(json["params"]["rooms"], serde_json::Value::Null);
         assert_eq!(json["params"]["url"], "ws://127.0.0.1:1/ws");
         assert_eq!(json["params"]["count"], 4);
+        assert_eq!(json["params"]["mix"], serde_json::json!({"wander": 100, "fight": 0, "chat": 0, "idle": 0}));
+        assert_eq!(json["params"]["thresholds"], serde_json::json!({"max_p99_latency_ms": null, "min_delivery": null}));
+    }
+
+    #[test]
+    fn rooms_behaviours_and_events_are_counted() {
+        let kinds = [Kind::Fight, Kind::Chat, Kind::Idle, Kind::Fight];
+        let rooms = ["bots-0", "bots-1", "bots-0", "bots-1"];
+        let bots: Vec<BotReport> = kinds
+            .iter()
+            .zip(rooms)
+            .enumerate()
+            .map(|(i, (&kind, room))| BotReport {
+                kind,
+                room: Some(room.to_owned()),
+                spectator: i == 3,
+                chat_sent: u64::from(kind == Kind::Chat) * 2,
+                events: EventCounts { chat: 2, kills: 1, matches: 1, results: 0 },
+                ..bot(Outcome::Completed, 1.0, 30)
+            })
+            .collect();
+        let s = Summary::new(params_with(&["--rooms", "2"]), &bots, &Histograms::new(), Duration::from_secs(1));
+        let names = |pairs: &[(&str, u32)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>();
+        assert_eq!(s.rooms, names(&[("bots-0", 2), ("bots-1", 2)]));
+        assert_eq!(s.behaviours, names(&[("chat", 1), ("fight", 2), ("idle", 1)]));
+        assert_eq!((s.spectators, s.chat_sent), (1, 2));
+        assert_eq!(s.events, EventCounts { chat: 8, kills: 4, matches: 4, results: 0 });
+        let text = s.to_string();
+        assert!(text.contains("2 rooms bots-0..bots-1"), "{text}");
+        assert!(text.contains("rooms        bots-0 2, bots-1 2"), "{text}");
+        assert!(text.contains("2 fight, 1 chat, 1 idle"), "{text}");
+        assert!(text.contains("1 as spectators"), "{text}");
+    }
+
+    #[test]
+    fn thresholds_pass_or_fail_on_the_measured_values() {
+        let mut h = Histograms::new();
+        for ms in [10, 20, 30, 40, 50] {
+            h.latency_us.record(ms * 1000).unwrap();
+        }
+        // 285 of 300 snapshots: delivery 0.95; latency p99 50 ms.
+        let bots = [bot(Outcome::Completed, 10.0, 285)];
+        let judged = |extra: &[&str]| Summary::new(params_with(extra), &bots, &h, Duration::from_secs(10));
+
+        let s = judged(&["--max-p99-latency", "60", "--min-delivery", "0.9"]);
+        assert!(s.thresholds.values().all(|t| t.passed), "{:?}", s.thresholds);
+        assert!(s.failed_thresholds().is_empty());
+        assert!(s.to_string().contains("--max-p99-latency 60 ms: latency p99 measured 50.0 ms: passed"), "{s}");
+
+        let s = judged(&["--max-p99-latency", "40", "--min-delivery", "0.999"]);
+        let lat = s.thresholds[MAX_P99_LATENCY];
+        assert_eq!((lat.limit, lat.passed), (40.0, false));
+        assert!((lat.value.unwrap() - 50.0).abs() < 0.1, "{lat:?}");
+        let del = s.thresholds[MIN_DELIVERY];
+        assert_eq!((del.limit, del.passed), (0.999, false));
+        assert!((del.value.unwrap() - 0.95).abs() < 1e-9, "{del:?}");
+        let failed = s.failed_thresholds();
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(failed[0].starts_with("--max-p99-latency 40 ms: latency p99 measured 50.0 ms"), "{failed:?}");
+        assert!(failed[1].starts_with("--min-delivery 0.999: delivery ratio measured 0.9500"), "{failed:?}");
+        assert!(s.to_string().contains("FAILED"));
+
+        // Only the given thresholds are judged; one that measured nothing fails.
+        let s = judged(&["--min-delivery", "0.9"]);
+        assert_eq!(s.thresholds.keys().copied().collect::<Vec<_>>(), [MIN_DELIVERY]);
+        let s = Summary::new(params_with(&["--max-p99-latency", "1000"]), &bots, &Histograms::new(), Duration::ZERO);
+        assert_eq!(s.thresholds[MAX_P99_LATENCY], Threshold { limit: 1000.0, value: None, passed: false });
+        assert!(s.failed_thresholds()[0].contains("nothing measured"));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            json["thresholds"]["max_p99_latency_ms"],
+            serde_json::json!({"limit": 1000.0, "value": null, "passed": false})
+        );
+    }
+
+    #[test]
+    fn a_late_bot_process_is_called_out() {
+        let mut h = Histograms::new();
+        for _ in 0..98 {
+            h.send_lag_us.record(1_000).unwrap();
+        }
+        let on_time = Summary::new(params(), &[bot(Outcome::Completed, 1.0, 30)], &h, Duration::from_secs(1));
+        assert!(!on_time.bots_fell_behind());
+        assert!(!on_time.to_string().contains("warning"));
+        h.send_lag_us.record(40_000).unwrap();
+        h.send_lag_us.record(40_000).unwrap();
+        let late = Summary::new(params(), &[bot(Outcome::Completed, 1.0, 30)], &h, Duration::from_secs(1));
+        assert!(late.bots_fell_behind());
+        assert!(late.to_string().contains("fell behind their own 30 Hz schedule (send lag p99 40.0 ms"), "{late}");
     }
 
     #[test]

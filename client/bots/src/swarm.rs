@@ -1,46 +1,77 @@
-//! A run: start the bots staggered over the ramp-up, end them together, and gather what they
-//! saw into one [`Summary`].
+//! A run: assign behaviours and rooms, start the bots staggered over the ramp-up (at most
+//! `--max-connecting` connection attempts at a time), end them together, show progress on a
+//! terminal, and gather what they saw into one [`Summary`].
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::bot;
 use crate::cli::Params;
+use crate::live::Live;
+use crate::progress;
 use crate::report::{BotReport, Outcome, Summary};
 use crate::samples::Shared;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
-/// is cancelled, and summarises them.
-pub async fn run(params: &Params, stop: CancellationToken) -> Summary {
+/// is cancelled, and summarises them. `show_progress` draws the live line on stdout.
+pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) -> Summary {
     let samples = Arc::new(Shared::default());
+    let live = Arc::new(Live::default());
+    let connecting = Arc::new(Semaphore::new(params.max_connecting as usize));
     let epoch = Instant::now();
     let ramp_up = params.ramp_up();
     // Everyone ends together, so the last bot still plays the full duration.
     let end_at = epoch + ramp_up + params.duration();
     let url: Arc<str> = params.url.as_str().into();
+    let kinds = params.mix.assign(params.count, params.seed);
     let bots: Vec<_> = (0..params.count)
-        .map(|index| {
+        .zip(kinds)
+        .map(|(index, kind)| {
             let spec = bot::Spec {
                 index,
+                kind,
                 url: url.clone(),
-                room: params.hello_room(),
+                room: params.placement.for_bot(index),
                 seed: params.seed,
                 epoch,
                 start_at: epoch + ramp_up.mul_f64(f64::from(index) / f64::from(params.count)),
                 end_at,
                 stop: stop.clone(),
                 samples: samples.clone(),
+                live: live.clone(),
+                connecting: connecting.clone(),
             };
-            tokio::spawn(bot::run(spec))
+            (kind, tokio::spawn(bot::run(spec)))
         })
         .collect();
+
+    let progress_done = CancellationToken::new();
+    let progress = show_progress.then(|| {
+        tokio::spawn(progress::run(
+            live.clone(),
+            samples.clone(),
+            params.count,
+            params.ramp_up,
+            params.ramp_up + params.duration,
+            epoch,
+            progress_done.clone(),
+        ))
+    });
+
     let mut reports = Vec::with_capacity(bots.len());
-    for handle in bots {
+    for (kind, handle) in bots {
         // A bot task only fails by panicking (a bug); count it rather than lose the run.
-        let report = handle.await.unwrap_or_else(|e| BotReport::new(Outcome::Failed(format!("bot task failed: {e}"))));
+        let report =
+            handle.await.unwrap_or_else(|e| BotReport::new(Outcome::Failed(format!("bot task failed: {e}")), kind));
         reports.push(report);
+    }
+    progress_done.cancel();
+    if let Some(progress) = progress {
+        // It only draws; if it panicked, the summary is still worth printing.
+        let _ = progress.await;
     }
     let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
     summary.stopped_early = stop.is_cancelled();

@@ -1,7 +1,7 @@
 //! The wandering behaviour: keep a heading, pick a new one (and a new aim) every 0.5–2 s.
 //!
-//! Pure and seeded, so a run's choices repeat with the same `--seed`; later behaviours (fight,
-//! chat, idle) sit beside it behind the same "time and own position in, controls out" shape.
+//! Pure and seeded, so a run's choices repeat with the same `--seed`; the fighting and chatting
+//! behaviours fall back on it when they have nothing else to do.
 
 use std::f32::consts::PI;
 

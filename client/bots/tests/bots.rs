@@ -1,5 +1,6 @@
-//! The `skirmish-bots` binary against the real server (started in-process on port 0): a swarm
-//! joins, plays and reports consistent figures, and an unreachable server fails the run clearly.
+//! The `skirmish-bots` binary against the real server (started in-process on port 0): a mixed
+//! swarm joins, plays and reports consistent figures, `--rooms` spreads bots the way the server
+//! sees them, thresholds set the exit status, and start-up problems fail the run clearly.
 //! Timing figures are only checked for consistency here; their size is a benchmark, not a test.
 
 use std::path::PathBuf;
@@ -7,20 +8,22 @@ use std::process::Output;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Bounds a hung run; a normal one takes the `--duration` plus a second or two.
 const WALL_CLOCK_GUARD: Duration = Duration::from_secs(60);
+const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
 
 /// A JSON path unique to this test process and test.
 fn json_path(test: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("skirmish-bots-{}-{test}.json", std::process::id()))
 }
 
-/// Runs the bots binary with `args`, killing it if it outlives the guard.
+/// Runs the bots binary with `args` (stdout a pipe, not a terminal), killing it if it outlives
+/// the guard.
 async fn run_bots(args: &[&str]) -> Output {
-    let child =
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_skirmish-bots")).args(args).kill_on_drop(true).output();
+    let child = tokio::process::Command::new(BIN).args(args).kill_on_drop(true).output();
     tokio::time::timeout(WALL_CLOCK_GUARD, child)
         .await
         .expect("skirmish-bots finishes within the guard")
@@ -35,32 +38,75 @@ fn read_json(path: &PathBuf) -> Value {
 }
 
 fn f64_at(json: &Value, pointer: &str) -> f64 {
-    json.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} is a number in {json}"))
+    json.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} is a number in {json:#}"))
+}
+
+fn texts(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `GET /api/rooms` over a plain socket: `[{"name": ..., "players": ...}, ...]`.
+async fn get_rooms(addr: std::net::SocketAddr) -> Value {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
+    // HTTP/1.0: the server answers with the whole body and closes, no chunking to undo.
+    socket.write_all(b"GET /api/rooms HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).expect("a text response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
+    assert!(head.starts_with("HTTP/1.") && head.contains(" 200 "), "{head}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("/api/rooms is JSON ({e}): {body}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_swarm_joins_plays_and_reports_consistent_figures() {
+async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
     let url = server.ws_url();
     let path = json_path("swarm");
-    let out =
-        run_bots(&["-c", "20", "--duration", "3", "--seed", "7", "--json", path.to_str().unwrap(), "--url", &url])
-            .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    let args = [
+        "-c",
+        "20",
+        "--duration",
+        "3",
+        "--mix",
+        "wander=50,fight=25,chat=15,idle=10",
+        "--seed",
+        "7",
+        "--json",
+        path.to_str().unwrap(),
+        "--url",
+        &url,
+        // Limits no run can miss: passing thresholds keep the exit status 0.
+        "--max-p99-latency",
+        "60000",
+        "--min-delivery",
+        "0.01",
+    ];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("20 connected"), "human summary on stdout:\n{stdout}");
+    assert!(!stdout.contains("snapshots/s") && !stdout.contains('\r'), "no progress line into a pipe:\n{stdout}");
 
     let json = read_json(&path);
     assert_eq!(json["connected"], 20, "{json:#}");
     assert_eq!(json["failed"], 0, "{json:#}");
     assert_eq!(json["completed"], 20, "every bot stays to the end: {json:#}");
-    assert_eq!(json["disconnects"], serde_json::json!({}), "{json:#}");
-    assert_eq!(json["params"]["count"], 20);
-    assert_eq!(json["params"]["seed"], 7);
-    assert_eq!(json["params"]["duration_s"], 3.0);
-    assert_eq!(json["params"]["url"], url.as_str());
-    assert_eq!(json["params"]["room"], "main");
+    assert_eq!(json["spectators"], 0, "{json:#}");
+    assert_eq!(json["disconnects"], json!({}), "{json:#}");
+    assert_eq!(json["behaviours"], json!({"wander": 10, "fight": 5, "chat": 3, "idle": 2}), "{json:#}");
+    assert_eq!(json["rooms"], json!({"main": 20}), "{json:#}");
+
+    let params = &json["params"];
+    assert_eq!(params["count"], 20);
+    assert_eq!(params["seed"], 7);
+    assert_eq!(params["duration_s"], 3.0);
+    assert_eq!(params["ramp_up_s"], 0.0);
+    assert_eq!(params["url"], url.as_str());
+    assert_eq!(params["room"], "main");
+    assert_eq!(params["rooms"], Value::Null);
+    assert_eq!(params["mix"], json!({"wander": 50, "fight": 25, "chat": 15, "idle": 10}));
+    assert_eq!(params["thresholds"], json!({"max_p99_latency_ms": 60000.0, "min_delivery": 0.01}));
 
     let received = f64_at(&json, "/snapshots_received");
     let expected = f64_at(&json, "/expected_snapshots");
@@ -71,11 +117,27 @@ async fn a_swarm_joins_plays_and_reports_consistent_figures() {
     assert!(ratio > 0.0 && ratio <= 1.05, "{json:#}");
 
     let lat = |p: &str| f64_at(&json, &format!("/latency_ms/{p}"));
-    assert!(f64_at(&json, "/latency_ms/count") > 0.0, "inputs were acknowledged: {json:#}");
-    assert!(lat("p50") <= lat("p99") && lat("p99") <= lat("max"), "{json:#}");
+    assert!(lat("count") > 0.0, "inputs were acknowledged: {json:#}");
+    assert!(lat("p50") <= lat("p90") && lat("p90") <= lat("p99") && lat("p99") <= lat("max"), "{json:#}");
     let gap = |p: &str| f64_at(&json, &format!("/snapshot_gap_ms/{p}"));
     assert!(gap("p50") <= gap("p99") && gap("p99") <= gap("max"), "{json:#}");
-    assert!(f64_at(&json, "/bytes_down") > 0.0 && f64_at(&json, "/bytes_up") > 0.0, "{json:#}");
+    assert!(f64_at(&json, "/send_lag_ms/count") > 0.0, "{json:#}");
+    let inputs_sent = f64_at(&json, "/inputs_sent");
+    assert!(inputs_sent > 0.0 && f64_at(&json, "/inputs_missed") <= f64_at(&json, "/inputs_late"), "{json:#}");
+
+    let seconds = f64_at(&json, "/connected_seconds");
+    let down = f64_at(&json, "/bytes_down_per_sec");
+    let up = f64_at(&json, "/bytes_up_per_sec");
+    assert!(down > 0.0 && up > 0.0, "{json:#}");
+    assert!((down - f64_at(&json, "/bytes_down") / seconds).abs() < 1e-6, "{json:#}");
+    assert!((up - f64_at(&json, "/bytes_up") / seconds).abs() < 1e-6, "{json:#}");
+    assert!(f64_at(&json, "/events/matches") >= 20.0, "every bot got the match info after Welcome: {json:#}");
+
+    for name in ["max_p99_latency_ms", "min_delivery"] {
+        assert_eq!(json["thresholds"][name]["passed"], true, "{json:#}");
+    }
+    assert_eq!(f64_at(&json, "/thresholds/min_delivery/value"), ratio);
+    assert_eq!(f64_at(&json, "/thresholds/max_p99_latency_ms/value"), lat("p99"));
 
     // The bots behave like players: the server found nothing to object to.
     assert_eq!(server.stats.protocol_disconnects.load(Relaxed), 0);
@@ -83,14 +145,106 @@ async fn a_swarm_joins_plays_and_reports_consistent_figures() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unreachable_server_fails_the_run_with_a_clear_message() {
+async fn rooms_spread_the_bots_as_the_server_sees_them() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let path = json_path("rooms");
+    let args = ["-c", "9", "--rooms", "3", "--duration", "4", "--json", path.to_str().unwrap(), "--url", &url];
+    let args: Vec<String> = args.map(str::to_owned).into();
+    let run = tokio::spawn(async move { run_bots(&args.iter().map(String::as_str).collect::<Vec<_>>()).await });
+
+    // While the bots play, the server lists three rooms of three players.
+    let want = [("bots-0".to_owned(), 3), ("bots-1".to_owned(), 3), ("bots-2".to_owned(), 3)];
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        let rooms = get_rooms(server.addr).await;
+        let list = rooms.as_array().unwrap_or_else(|| panic!("/api/rooms is a list: {rooms}"));
+        seen = list
+            .iter()
+            .map(|r| (r["name"].as_str().unwrap_or_default().to_owned(), r["players"].as_u64().unwrap_or_default()))
+            .collect();
+        seen.sort();
+        if seen == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, want, "/api/rooms (name, players) during the run");
+
+    let out = run.await.unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("3 rooms bots-0..bots-2"), "{stdout}");
+    let json = read_json(&path);
+    assert_eq!(json["rooms"], json!({"bots-0": 3, "bots-1": 3, "bots-2": 3}), "{json:#}");
+    assert_eq!((&json["params"]["rooms"], &json["params"]["room"]), (&json!(3), &Value::Null));
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missed_threshold_exits_2_and_names_it() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let path = json_path("thresholds");
+    let args = [
+        "-c",
+        "3",
+        "--duration",
+        "2",
+        "--max-p99-latency",
+        "0.001",
+        "--min-delivery",
+        "1.5",
+        "--json",
+        path.to_str().unwrap(),
+        "--url",
+        &url,
+    ];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("threshold failed: --max-p99-latency 0.001 ms"), "{stderr}");
+    assert!(stderr.contains("threshold failed: --min-delivery 1.5"), "{stderr}");
+    assert!(stdout.contains("FAILED"), "the summary shows the verdict too:\n{stdout}");
+
+    let json = read_json(&path);
+    assert_eq!(json["connected"], 3, "the run itself went fine: {json:#}");
+    let lat = &json["thresholds"]["max_p99_latency_ms"];
+    assert_eq!((&lat["limit"], &lat["passed"]), (&json!(0.001), &json!(false)), "{json:#}");
+    let del = &json["thresholds"]["min_delivery"];
+    assert_eq!((&del["limit"], &del["passed"]), (&json!(1.5), &json!(false)), "{json:#}");
+    assert_eq!(del["value"], json["delivery_ratio"]);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_progress_line_shows_on_a_terminal() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    // `script` (util-linux, in every Debian) gives the bots a pseudo-terminal as stdout.
+    let command = format!("{BIN} -c 2 --duration 2 --url {}", server.ws_url());
+    let child = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child).await.expect("finishes").expect("script runs");
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("bots 2/2") && stdout.contains("snapshots/s"), "progress shown:\n{stdout}");
+    assert!(stdout.contains("\r\x1b[K"), "redrawn in place and erased before the summary:\n{stdout:?}");
+    assert!(stdout.contains("2 connected"), "then the summary:\n{stdout}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_server_fails_the_run_with_exit_1() {
     // A port that was just free: nothing listens there now.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("ws://127.0.0.1:{port}/ws");
     let path = json_path("refused");
     let out = run_bots(&["-c", "3", "--duration", "1", "--json", path.to_str().unwrap(), "--url", &url]).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "a run where no bot connects fails");
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "a run where no bot connects fails:\n{stderr}");
     assert!(stderr.contains("no bot connected"), "stderr:\n{stderr}");
     assert!(stderr.contains("connection refused"), "the cause is named:\n{stderr}");
 
@@ -103,9 +257,32 @@ async fn an_unreachable_server_fails_the_run_with_a_clear_message() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_invalid_url_is_refused_before_any_bot_starts() {
+async fn bad_options_are_refused_before_any_bot_starts() {
     let out = run_bots(&["-c", "3", "--duration", "1", "--url", "http://127.0.0.1:1/ws"]).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("--url"), "stderr:\n{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(texts(&out).1.contains("--url"), "{}", texts(&out).1);
+
+    let out = run_bots(&["--room", "arena", "--rooms", "3"]).await;
+    assert_eq!(out.status.code(), Some(1), "usage errors are 1: 2 means a threshold failed");
+    let stderr = texts(&out).1;
+    assert!(stderr.contains("--room") && stderr.contains("--rooms"), "{stderr}");
+
+    let out = run_bots(&["--mix", "wander=70,fight=20"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(texts(&out).1.contains("add up to 90"), "{}", texts(&out).1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_low_open_file_limit_is_reported_with_the_fix() {
+    // `ulimit -n` in the shell lowers the soft and hard limits, so the bots cannot raise theirs.
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", BIN, "-c", "1000", "--url", "ws://127.0.0.1:1/ws"])
+        .output()
+        .await
+        .expect("sh runs");
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("open-file limit is 256, need about 1064 for -c 1000"), "{stderr}");
+    assert!(stderr.contains("ulimit -n"), "{stderr}");
+    assert!(stdout.is_empty(), "no bot started:\n{stdout}");
 }

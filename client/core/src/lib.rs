@@ -8,9 +8,12 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use glam::Vec2;
+use skirmish_shared::codec::check_chat;
 use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
-    ClientMsg, DecodeError, Hello, Input, Ping, PlayerId, PlayerInfo, ServerMsg, Snapshot, decode_server, encode_client,
+    Chat, ChatLine, ClientMsg, DecodeError, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping, PlayerId,
+    PlayerInfo, PlayerState, Results, ServerMsg, Snapshot, encode_client,
 };
 
 /// Snapshots kept for interpolation (a third of a second at 30 Hz).
@@ -20,6 +23,10 @@ const SNAPSHOT_BUFFER_LEN: usize = 10;
 pub const INTERP_DELAY_TICKS: f64 = 2.0;
 /// Unacknowledged inputs remembered for latency; older ones are forgotten (and not measured).
 const MAX_PENDING_INPUTS: usize = 256;
+/// Chat lines kept for display.
+pub const MAX_CHAT_LOG: usize = 100;
+/// Kills kept for the kill feed.
+pub const MAX_KILL_FEED: usize = 8;
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +73,25 @@ pub enum Event {
         /// Round-trip time in ms.
         rtt_ms: f64,
     },
+    /// A chat or system line arrived (also appended to [`Client::chat_log`]).
+    Chat(ChatEntry),
+    /// Someone was killed (also appended to [`Client::kill_feed`]).
+    Kill(Kill),
+    /// The match phase or map changed.
+    Match(MatchInfo),
+    /// A match ended.
+    Results(Results),
+}
+
+/// One line of the chat log, with the sender's name resolved when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatEntry {
+    /// Sender's name, or `None` for a system line.
+    pub from: Option<String>,
+    /// Sender's colour (white for system lines).
+    pub colour: u32,
+    /// The text, to be shown as text.
+    pub text: String,
 }
 
 /// Why a message from the server was not accepted.
@@ -103,6 +129,19 @@ pub struct DrawShip {
     pub aim: f32,
     /// True for our own ship.
     pub me: bool,
+    /// The rest of its state (health, flags, scores) from the newer snapshot.
+    pub state: PlayerState,
+}
+
+/// One bullet as it should be drawn now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrawBullet {
+    /// Position, advanced along its velocity to the draw time.
+    pub pos: Vec2,
+    /// Velocity (for drawing a streak).
+    pub vel: Vec2,
+    /// Colour of its owner.
+    pub colour: u32,
 }
 
 /// A received snapshot and when it arrived.
@@ -132,6 +171,8 @@ pub struct Stats {
 pub struct Client {
     name: String,
     room: Option<String>,
+    spectate: bool,
+    spectator: bool,
     state: ConnState,
     me: Option<PlayerId>,
     arena: Vec2,
@@ -146,6 +187,10 @@ pub struct Client {
     ping_sent: Option<(u32, f64)>,
     rtt_ms: Option<f64>,
     stats: Stats,
+    match_info: Option<MatchInfo>,
+    results: Option<Results>,
+    chat_log: VecDeque<ChatEntry>,
+    kill_feed: VecDeque<(Kill, f64)>,
 }
 
 impl Client {
@@ -154,6 +199,8 @@ impl Client {
         Self {
             name: name.into(),
             room,
+            spectate: false,
+            spectator: false,
             state: ConnState::Connecting,
             me: None,
             arena: Vec2::ZERO,
@@ -168,14 +215,28 @@ impl Client {
             ping_sent: None,
             rtt_ms: None,
             stats: Stats::default(),
+            match_info: None,
+            results: None,
+            chat_log: VecDeque::new(),
+            kill_feed: VecDeque::new(),
         }
+    }
+
+    /// Asks to join as a spectator (no ship, no inputs).
+    pub fn spectate(mut self, yes: bool) -> Self {
+        self.spectate = yes;
+        self
     }
 
     /// The socket opened: returns the `Hello` frame to send.
     pub fn on_open(&mut self) -> Vec<u8> {
         self.state = ConnState::Joining;
-        let hello =
-            ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: self.name.clone(), room: self.room.clone() });
+        let hello = ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: self.name.clone(),
+            room: self.room.clone(),
+            spectate: self.spectate,
+        });
         self.sent(encode_client(&hello))
     }
 
@@ -187,7 +248,7 @@ impl Client {
     /// A binary frame arrived from the server at `now_ms`.
     pub fn on_message(&mut self, bytes: &[u8], now_ms: f64) -> Result<Event, ClientError> {
         self.stats.bytes_received += bytes.len() as u64;
-        let msg = decode_server(bytes).map_err(ClientError::Decode)?;
+        let msg = wire::decode_server(bytes).map_err(ClientError::Decode)?;
         match msg {
             ServerMsg::Welcome(w) => {
                 if self.state != ConnState::Joining {
@@ -198,6 +259,7 @@ impl Client {
                 self.arena = w.arena;
                 self.tick_rate = w.tick_rate;
                 self.room_joined = w.room;
+                self.spectator = w.spectator;
                 self.roster = w.players.into_iter().map(|p| (p.id, p)).collect();
                 Ok(Event::Welcome { id: w.id })
             }
@@ -220,7 +282,46 @@ impl Client {
                 }
                 _ => Err(ClientError::Unexpected("Pong for a ping not sent")),
             },
+            ServerMsg::Chat(line) => Ok(Event::Chat(self.on_chat(line))),
+            ServerMsg::Kill(kill) => {
+                if self.kill_feed.len() == MAX_KILL_FEED {
+                    self.kill_feed.pop_front();
+                }
+                self.kill_feed.push_back((kill, now_ms));
+                Ok(Event::Kill(kill))
+            }
+            ServerMsg::Match(info) => {
+                if info.phase != Phase::Results {
+                    self.results = None;
+                }
+                if let Some(old) = &self.match_info
+                    && old.map.name != info.map.name
+                {
+                    self.kill_feed.clear();
+                }
+                self.arena = info.map.size;
+                self.match_info = Some(info.clone());
+                Ok(Event::Match(info))
+            }
+            ServerMsg::Results(results) => {
+                self.results = Some(results.clone());
+                Ok(Event::Results(results))
+            }
         }
+    }
+
+    fn on_chat(&mut self, line: ChatLine) -> ChatEntry {
+        let sender = line.from.and_then(|id| self.roster.get(&id));
+        let entry = ChatEntry {
+            from: line.from.map(|id| sender.map_or_else(|| format!("#{id}"), |p| p.name.clone())),
+            colour: sender.map_or(0xffffff, |p| p.colour),
+            text: line.text,
+        };
+        if self.chat_log.len() == MAX_CHAT_LOG {
+            self.chat_log.pop_front();
+        }
+        self.chat_log.push_back(entry.clone());
+        entry
     }
 
     fn on_snapshot(&mut self, snap: Snapshot, now_ms: f64) -> Event {
@@ -266,6 +367,17 @@ impl Client {
         self.pending_inputs.push_back((seq, now_ms));
         self.stats.inputs_sent += 1;
         Some(self.sent(encode_client(&ClientMsg::Input(Input { seq, mv, aim, buttons }))))
+    }
+
+    /// Builds a chat frame from what the player typed: trimmed and cut to `MAX_CHAT_CHARS`;
+    /// `None` before `Welcome` or when nothing sendable is left.
+    pub fn chat(&mut self, text: &str) -> Option<Vec<u8>> {
+        if self.state != ConnState::Playing {
+            return None;
+        }
+        let text: String = text.trim().chars().take(MAX_CHAT_CHARS).collect();
+        check_chat(&text).ok()?;
+        Some(self.sent(encode_client(&ClientMsg::Chat(Chat { text }))))
     }
 
     /// Builds a ping frame, or `None` before `Welcome` or while one is outstanding (unless it
@@ -331,20 +443,83 @@ impl Client {
         &self.stats
     }
 
+    /// True once welcomed as a spectator.
+    pub fn is_spectator(&self) -> bool {
+        self.spectator
+    }
+
+    /// The current match: phase, map, limits (after `Welcome`).
+    pub fn match_info(&self) -> Option<&MatchInfo> {
+        self.match_info.as_ref()
+    }
+
+    /// The last match's results while the results phase lasts.
+    pub fn results(&self) -> Option<&Results> {
+        self.results.as_ref()
+    }
+
+    /// Chat and system lines, oldest first.
+    pub fn chat_log(&self) -> &VecDeque<ChatEntry> {
+        &self.chat_log
+    }
+
+    /// Recent kills with the time (ms) they arrived, oldest first.
+    pub fn kill_feed(&self) -> impl Iterator<Item = (&Kill, f64)> {
+        self.kill_feed.iter().map(|(k, at)| (k, *at))
+    }
+
+    /// Our own ship in the newest snapshot (health, score, alive), if we have one.
+    pub fn my_state(&self) -> Option<&PlayerState> {
+        let me = self.me?;
+        self.latest()?.players.iter().find(|p| p.id == me)
+    }
+
+    /// Phase and milliseconds left in it, from the newest snapshot.
+    pub fn phase(&self) -> (Phase, u32) {
+        self.latest().map_or((Phase::Waiting, 0), |s| (s.phase, s.time_left_ms))
+    }
+
+    /// Pickups in the newest snapshot.
+    pub fn pickups(&self) -> &[PickupState] {
+        self.latest().map_or(&[], |s| &s.pickups)
+    }
+
+    /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`]: each is taken
+    /// from the older bracketing snapshot and advanced along its straight path.
+    pub fn bullets(&self, now_ms: f64) -> Vec<DrawBullet> {
+        let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
+        let (from, to, t) = self.bracket(render_tick);
+        let dt_s = (to.tick - from.tick) as f32 * t / self.tick_rate.max(1) as f32;
+        from.bullets
+            .iter()
+            .map(|b| DrawBullet {
+                pos: b.pos + b.vel * dt_s,
+                vel: b.vel,
+                colour: self.roster.get(&b.owner).map_or(0xffffff, |p| p.colour),
+            })
+            .collect()
+    }
+
+    /// The (fractional) server tick to draw: [`INTERP_DELAY_TICKS`] behind the newest snapshot,
+    /// extrapolated from when it arrived.
+    fn render_tick(&self, now_ms: f64) -> Option<f64> {
+        let newest = self.snapshots.back()?;
+        let tick_ms = 1000.0 / f64::from(self.tick_rate.max(1));
+        Some(newest.snap.tick as f64 + (now_ms - newest.at_ms) / tick_ms - INTERP_DELAY_TICKS)
+    }
+
     /// Ships to draw at `now_ms`: positions interpolated [`INTERP_DELAY_TICKS`] behind the
     /// newest snapshot, between the two snapshots around that time.
     pub fn ships(&self, now_ms: f64) -> Vec<DrawShip> {
-        let Some(newest) = self.snapshots.back() else { return Vec::new() };
-        let tick_ms = 1000.0 / f64::from(self.tick_rate.max(1));
-        // Estimated server tick now, extrapolated from the newest arrival, minus the delay.
-        let render_tick = newest.snap.tick as f64 + (now_ms - newest.at_ms) / tick_ms - INTERP_DELAY_TICKS;
+        let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
         let (from, to, t) = self.bracket(render_tick);
         to.players
             .iter()
             .map(|p| {
+                // A ship that just respawned jumps; interpolating would draw it sweeping across.
                 let pos = match from.players.iter().find(|q| q.id == p.id) {
-                    Some(q) => q.pos.lerp(p.pos, t),
-                    None => p.pos,
+                    Some(q) if q.alive() == p.alive() => q.pos.lerp(p.pos, t),
+                    _ => p.pos,
                 };
                 let info = self.roster.get(&p.id);
                 DrawShip {
@@ -354,6 +529,7 @@ impl Client {
                     pos,
                     aim: p.aim,
                     me: Some(p.id) == self.me,
+                    state: *p,
                 }
             })
             .collect()
@@ -386,6 +562,8 @@ fn wrap_angle(a: f32) -> f32 {
     }
     a
 }
+
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

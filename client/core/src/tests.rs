@@ -1,7 +1,8 @@
 //! Unit tests of the client core, driven with encoded server messages and a fake clock.
 
 use super::*;
-use skirmish_shared::{Left, PlayerState, Welcome, decode_client, encode_server};
+use skirmish_shared::{BulletState, Left, PlayerState, Welcome, decode_client, encode_server};
+use skirmish_shared::{ChatLine, Kill, MatchInfo, Phase, Results};
 
 fn welcome(id: PlayerId) -> Vec<u8> {
     encode_server(&ServerMsg::Welcome(Welcome {
@@ -10,16 +11,24 @@ fn welcome(id: PlayerId) -> Vec<u8> {
         tick_rate: 30,
         colour: 0xff0000,
         room: "main".into(),
-        players: vec![PlayerInfo { id, name: "me".into(), colour: 0xff0000 }],
+        players: vec![PlayerInfo { id, name: "me".into(), colour: 0xff0000, spectator: false }],
+        spectator: false,
     }))
 }
 
 fn snapshot(tick: u64, players: &[(PlayerId, f32, u32)]) -> Vec<u8> {
     let players = players
         .iter()
-        .map(|&(id, x, ack)| PlayerState { id, pos: Vec2::new(x, 100.0), vel: Vec2::ZERO, aim: 0.0, ack })
+        .map(|&(id, x, ack)| PlayerState {
+            id,
+            pos: Vec2::new(x, 100.0),
+            ack,
+            flags: PlayerState::ALIVE,
+            health: 100,
+            ..Default::default()
+        })
         .collect();
-    encode_server(&ServerMsg::Snapshot(Snapshot { tick, players }))
+    encode_server(&ServerMsg::Snapshot(Snapshot { tick, players, ..Default::default() }))
 }
 
 fn joined() -> Client {
@@ -88,7 +97,7 @@ fn acks_give_latency_once_per_input() {
 #[test]
 fn roster_follows_joins_and_leaves() {
     let mut c = joined();
-    let bob = PlayerInfo { id: 9, name: "bob".into(), colour: 0x00ff00 };
+    let bob = PlayerInfo { id: 9, name: "bob".into(), colour: 0x00ff00, spectator: false };
     assert_eq!(c.on_message(&encode_server(&ServerMsg::Joined(bob.clone())), 0.0).unwrap(), Event::Joined(bob));
     assert_eq!(c.roster().len(), 2);
     c.on_message(&snapshot(1, &[(7, 10.0, 0), (9, 20.0, 0)]), 0.0).unwrap();
@@ -134,4 +143,64 @@ fn garbage_from_the_server_is_an_error() {
     let mut c = joined();
     assert!(matches!(c.on_message(&[0xc1, 0xff], 0.0), Err(ClientError::Decode(_))));
     assert!(c.on_message(&vec![0x91; 10_000], 0.0).is_err());
+}
+
+#[test]
+fn chat_lines_resolve_names_and_are_bounded() {
+    let mut c = joined();
+    let line = ServerMsg::Chat(ChatLine { from: Some(7), text: "<b>hi</b>".into() });
+    let Event::Chat(entry) = c.on_message(&encode_server(&line), 0.0).unwrap() else { panic!("not chat") };
+    assert_eq!(entry, ChatEntry { from: Some("me".into()), colour: 0xff0000, text: "<b>hi</b>".into() });
+    let system = ServerMsg::Chat(ChatLine { from: None, text: "bob joined".into() });
+    for _ in 0..MAX_CHAT_LOG + 5 {
+        c.on_message(&encode_server(&system), 0.0).unwrap();
+    }
+    assert_eq!(c.chat_log().len(), MAX_CHAT_LOG);
+    assert_eq!(c.chat_log().back().unwrap().from, None);
+}
+
+#[test]
+fn outgoing_chat_is_trimmed_cut_and_checked() {
+    let mut c = joined();
+    let ClientMsg::Chat(chat) = decode_client(&c.chat("  hello  ").unwrap(), MAX_FRAME_BYTES).unwrap() else {
+        panic!("not chat")
+    };
+    assert_eq!(chat.text, "hello");
+    let long = c.chat(&"y".repeat(500)).unwrap();
+    let ClientMsg::Chat(chat) = decode_client(&long, MAX_FRAME_BYTES).unwrap() else { panic!("not chat") };
+    assert_eq!(chat.text.chars().count(), MAX_CHAT_CHARS);
+    assert!(c.chat("   ").is_none());
+    assert!(c.chat("bad\u{202E}").is_none());
+}
+
+#[test]
+fn kills_feed_and_results_are_kept() {
+    let mut c = joined();
+    for victim in 0..20 {
+        c.on_message(&encode_server(&ServerMsg::Kill(Kill { killer: 7, victim })), f64::from(victim)).unwrap();
+    }
+    assert_eq!(c.kill_feed().count(), MAX_KILL_FEED);
+    let results = Results { winner: Some(7), scores: vec![], next_map: "x".into() };
+    c.on_message(&encode_server(&ServerMsg::Results(results.clone())), 0.0).unwrap();
+    assert_eq!(c.results(), Some(&results));
+    let info = MatchInfo { phase: Phase::Countdown, map: Default::default(), score_limit: 20, match_secs: 300 };
+    c.on_message(&encode_server(&ServerMsg::Match(info)), 0.0).unwrap();
+    assert_eq!(c.results(), None, "a new match clears the results");
+}
+
+#[test]
+fn bullets_advance_along_their_path() {
+    let mut c = joined();
+    let tick_ms = 1000.0 / 30.0;
+    for tick in 0..3u64 {
+        let bullet =
+            BulletState { id: 1, owner: 7, pos: Vec2::new(30.0 * tick as f32, 0.0), vel: Vec2::new(900.0, 0.0) };
+        let snap = Snapshot { tick, bullets: vec![bullet], ..Default::default() };
+        c.on_message(&encode_server(&ServerMsg::Snapshot(snap)), tick as f64 * tick_ms).unwrap();
+    }
+    // Draw time is tick 0.5 at the newest arrival + half a tick: halfway from 0 to 30.
+    let b = c.bullets(2.5 * tick_ms);
+    assert_eq!(b.len(), 1);
+    assert!((b[0].pos.x - 15.0).abs() < 1e-3, "{:?}", b[0]);
+    assert_eq!(b[0].colour, 0xff0000);
 }

@@ -1,25 +1,30 @@
-//! The page: wires the name form, the WebSocket, the 30 Hz input timer and the render loop to the
+//! The page: wires the join form, the WebSocket, the 30 Hz input timer and the render loop to the
 //! client core. Only browser plumbing lives here; what the bytes mean is `skirmish_client`'s job.
 //! Page-lifetime listeners are leaked with `forget` on purpose; per-socket ones die with the socket.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use glam::Vec2;
-use skirmish_client::{Client, ConnState, Event};
+use skirmish_client::{Client, ConnState, Event, INTERP_DELAY_TICKS};
+use skirmish_shared::PlayerId;
 use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH};
 use wasm_bindgen::JsCast;
-use wasm_bindgen::convert::FromWasmAbi;
 use wasm_bindgen::prelude::*;
 use web_sys::{
-    BinaryType, CanvasRenderingContext2d, CloseEvent, Document, Element, HtmlButtonElement, HtmlCanvasElement,
-    HtmlElement, HtmlFormElement, HtmlInputElement, KeyboardEvent, MessageEvent, MouseEvent, Performance, WebSocket,
-    Window, console,
+    BinaryType, CanvasRenderingContext2d, CloseEvent, HtmlButtonElement, HtmlCanvasElement, HtmlFormElement,
+    HtmlInputElement, MessageEvent, Performance, Storage, WebSocket, Window, console,
 };
 
 use crate::camera::Camera;
-use crate::controls::{self, Held};
-use crate::{hud, name, render};
+use crate::controls::{self, Command};
+use crate::cues::{Cues, Effects};
+use crate::devices::{self, Action, Devices, listen};
+use crate::hud::{self, FpsMeter};
+use crate::render::{self, Scene};
+use crate::sound::Sounds;
+use crate::ui::{FrameInfo, Ui, by_id};
+use crate::{name, spectate};
 
 /// How often inputs go out: the server's tick rate (setInterval rounds, which is harmless for
 /// sending; the server consumes at most one input per tick anyway).
@@ -28,29 +33,26 @@ const INPUT_PERIOD_MS: i32 = 33;
 const PING_PERIOD_MS: f64 = 2000.0;
 /// Where the chosen name is remembered between visits.
 const NAME_STORAGE_KEY: &str = "skirmish.name";
+/// Where the mute choice is remembered ("1" muted).
+const MUTE_STORAGE_KEY: &str = "skirmish.muted";
 /// Inputs are skipped while this much is still unsent: they would only arrive late, behind the
 /// backlog, and the server keeps using the previous input meanwhile.
 const MAX_BUFFERED_BYTES: u32 = 8 * 1024;
 
-/// The page's elements, looked up once.
+/// The page's own elements (the HUD's are in [`Ui`]), looked up once.
 struct Page {
     window: Window,
-    document: Document,
     performance: Performance,
     canvas: HtmlCanvasElement,
     ctx: CanvasRenderingContext2d,
     join: HtmlFormElement,
     name: HtmlInputElement,
+    spectate: HtmlInputElement,
     play: HtmlButtonElement,
-    reconnect: HtmlButtonElement,
-    status: HtmlElement,
-    ping: HtmlElement,
-    players: HtmlElement,
 }
 
 impl Page {
-    fn find() -> Result<Page, JsValue> {
-        let window = web_sys::window().ok_or("no window")?;
+    fn find(window: Window) -> Result<Page, JsValue> {
         let document = window.document().ok_or("no document")?;
         let performance = window.performance().ok_or("no performance clock")?;
         let canvas: HtmlCanvasElement = by_id(&document, "arena")?;
@@ -58,35 +60,19 @@ impl Page {
         Ok(Page {
             join: by_id(&document, "join")?,
             name: by_id(&document, "name")?,
+            spectate: by_id(&document, "spectate")?,
             play: by_id(&document, "play")?,
-            reconnect: by_id(&document, "reconnect")?,
-            status: by_id(&document, "status")?,
-            ping: by_id(&document, "ping")?,
-            players: by_id(&document, "players")?,
             window,
-            document,
             performance,
             canvas,
             ctx,
         })
     }
-}
 
-fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
-    document
-        .get_element_by_id(id)
-        .ok_or_else(|| JsValue::from_str(&format!("#{id} missing from the page")))?
-        .dyn_into::<T>()
-        .map_err(|_| JsValue::from_str(&format!("#{id} has the wrong element type")))
-}
-
-/// Keyboard and pointer state. Their handlers touch only this (never the `App` borrow), so they
-/// cannot collide with a handler that holds the app.
-#[derive(Default)]
-struct Devices {
-    held: Cell<Held>,
-    /// Pointer position over the canvas in CSS pixels; `None` until the pointer moves.
-    pointer: Cell<Option<Vec2>>,
+    fn storage(&self) -> Option<Storage> {
+        // Private browsing may refuse storage; things are then just not remembered.
+        self.window.local_storage().ok().flatten()
+    }
 }
 
 /// One WebSocket and the core driving it.
@@ -113,12 +99,21 @@ impl Drop for Connection {
 
 struct App {
     page: Page,
+    ui: Ui,
     devices: Rc<Devices>,
+    sounds: Sounds,
     conn: Option<Connection>,
     /// The camera of the last frame, to turn the pointer into a world position when aiming.
     camera: Camera,
-    /// Our ship's drawn position in the last frame, the origin of the aim.
-    my_pos: Option<Vec2>,
+    /// Our ship on screen in the last frame, the origin of the aim.
+    my_screen: Option<Vec2>,
+    /// The aim last sent: kept when no device says otherwise (a lifted finger).
+    aim: f32,
+    /// Whom a spectator watches.
+    watching: Option<PlayerId>,
+    cues: Cues,
+    effects: Effects,
+    fps: FpsMeter,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -127,23 +122,42 @@ type Shared = Rc<RefCell<App>>;
 #[wasm_bindgen]
 pub fn start() -> Result<(), JsValue> {
     install_panic_hook();
-    let page = Page::find()?;
-    let stored = page.window.local_storage().ok().flatten().and_then(|s| s.get_item(NAME_STORAGE_KEY).ok().flatten());
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let page = Page::find(window)?;
+    let ui = Ui::find(&document)?;
+    let storage = page.storage();
+    let stored = storage.as_ref().and_then(|s| s.get_item(NAME_STORAGE_KEY).ok().flatten());
     if let Some(stored) = stored.as_deref().and_then(name::clean_name) {
         page.name.set_value(&stored);
     }
     page.name.set_placeholder(&name::default_name(js_sys::Math::random()));
-    let devices = Rc::new(Devices::default());
-    let camera = Camera::fit(Vec2::ONE, Vec2::ONE);
-    let app = Rc::new(RefCell::new(App { page, devices, conn: None, camera, my_pos: None }));
+    let muted = storage.and_then(|s| s.get_item(MUTE_STORAGE_KEY).ok().flatten()).as_deref() == Some("1");
+    ui.set_muted(muted);
 
-    wire_devices(&app)?;
-    wire_buttons(&app)?;
+    let devices = Rc::new(Devices::default());
+    devices::wire(&devices, &page.window, &page.canvas, &ui.chatinput, ui.mute.as_ref());
+    let app = Rc::new(RefCell::new(App {
+        page,
+        ui,
+        devices,
+        sounds: Sounds::new(muted),
+        conn: None,
+        camera: Camera::follow(Vec2::ONE, Vec2::ONE, Vec2::ZERO),
+        my_screen: None,
+        aim: 0.0,
+        watching: None,
+        cues: Cues::default(),
+        effects: Effects::default(),
+        fps: FpsMeter::default(),
+    }));
+
+    wire_buttons(&app);
     start_input_timer(&app)?;
     start_render_loop(&app)?;
 
     let a = app.borrow();
-    a.page.status.set_text_content(Some("ready: pick a name and press Play"));
+    a.ui.status.set_text_content(Some("ready: pick a name and press Play"));
     a.page.play.set_disabled(false);
     Ok(())
 }
@@ -158,72 +172,7 @@ fn install_panic_hook() {
     }));
 }
 
-/// Adds a listener that lives as long as the page.
-fn listen<E: FromWasmAbi + 'static>(target: &web_sys::EventTarget, kind: &str, f: impl FnMut(E) + 'static) {
-    let cb = Closure::<dyn FnMut(E)>::new(f);
-    if let Err(e) = target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref()) {
-        console::warn_2(&format!("skirmish: cannot listen to {kind}").into(), &e);
-    }
-    cb.forget();
-}
-
-/// True when a key event is aimed at a text field: typing a name must not steer.
-fn typing(ev: &KeyboardEvent) -> bool {
-    ev.target().and_then(|t| t.dyn_into::<Element>().ok()).is_some_and(|el| {
-        matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-            || el.dyn_ref::<HtmlElement>().is_some_and(HtmlElement::is_content_editable)
-    })
-}
-
-fn wire_devices(app: &Shared) -> Result<(), JsValue> {
-    let a = app.borrow();
-    let window: &web_sys::EventTarget = a.page.window.as_ref();
-
-    let d = Rc::clone(&a.devices);
-    listen(window, "keydown", move |ev: KeyboardEvent| {
-        if typing(&ev) || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
-            return;
-        }
-        if let Some(bit) = controls::key_control(&ev.code(), &ev.key()) {
-            d.held.set(d.held.get() | bit);
-            ev.prevent_default(); // arrows and space would scroll
-        }
-    });
-    // Releases always count, even in a text field, so no key stays stuck.
-    let d = Rc::clone(&a.devices);
-    listen(window, "keyup", move |ev: KeyboardEvent| {
-        if let Some(bit) = controls::key_control(&ev.code(), &ev.key()) {
-            d.held.set(d.held.get() & !bit);
-        }
-    });
-    // A key released while the window had no focus never sends keyup.
-    let d = Rc::clone(&a.devices);
-    listen(window, "blur", move |_: web_sys::Event| d.held.set(0));
-
-    let d = Rc::clone(&a.devices);
-    let canvas = a.page.canvas.clone();
-    listen(window, "pointermove", move |ev: MouseEvent| {
-        let rect = canvas.get_bounding_client_rect();
-        let at =
-            Vec2::new((f64::from(ev.client_x()) - rect.left()) as f32, (f64::from(ev.client_y()) - rect.top()) as f32);
-        d.pointer.set(Some(at));
-    });
-    let d = Rc::clone(&a.devices);
-    listen(a.page.canvas.as_ref(), "pointerdown", move |ev: MouseEvent| {
-        if ev.button() == 0 {
-            d.held.set(d.held.get() | controls::FIRE);
-        }
-    });
-    let d = Rc::clone(&a.devices);
-    listen(window, "pointerup", move |ev: MouseEvent| {
-        if ev.button() == 0 {
-            d.held.set(d.held.get() & !controls::FIRE);
-        }
-    });
-    Ok(())
-}
-
-fn wire_buttons(app: &Shared) -> Result<(), JsValue> {
+fn wire_buttons(app: &Shared) {
     let a = app.borrow();
     let shared = Rc::clone(app);
     listen(a.page.join.as_ref(), "submit", move |ev: web_sys::Event| {
@@ -234,8 +183,7 @@ fn wire_buttons(app: &Shared) -> Result<(), JsValue> {
                 .or_else(|| name::clean_name(&a.page.name.placeholder()))
                 .unwrap_or_else(|| name::default_name(js_sys::Math::random()));
             a.page.name.set_value(&name);
-            if let Some(storage) = a.page.window.local_storage().ok().flatten() {
-                // Private browsing may refuse; the name is then just not remembered.
+            if let Some(storage) = a.page.storage() {
                 let _ = storage.set_item(NAME_STORAGE_KEY, &name);
             }
             let _ = a.page.name.blur();
@@ -245,12 +193,11 @@ fn wire_buttons(app: &Shared) -> Result<(), JsValue> {
         connect(&shared, name);
     });
     let shared = Rc::clone(app);
-    listen(a.page.reconnect.as_ref(), "click", move |_: web_sys::Event| {
+    listen(a.ui.reconnect.as_ref(), "click", move |_: web_sys::Event| {
         let name = shared.borrow().page.name.value();
         let name = name::clean_name(&name).unwrap_or_else(|| name::default_name(js_sys::Math::random()));
         connect(&shared, name);
     });
-    Ok(())
 }
 
 /// `ws(s)://<host that served the page>/ws`.
@@ -271,14 +218,19 @@ fn room_param(window: &Window) -> Option<String> {
 fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
     a.conn = None;
+    a.cues = Cues::default();
+    a.watching = None;
+    a.ui.clear_logs();
+    // Joining is a user gesture: the moment browsers allow audio to start loading.
+    a.sounds.load();
     let room = room_param(&a.page.window);
-    let client = Client::new(name, room);
+    let client = Client::new(name, room).spectate(a.page.spectate.checked());
     let ws = match socket_url(&a.page.window).and_then(|url| WebSocket::new(&url)) {
         Ok(ws) => ws,
         Err(e) => {
             console::error_2(&"skirmish: cannot open the WebSocket".into(), &e);
-            a.page.status.set_text_content(Some(&hud::closed_text(1006, "cannot open the connection")));
-            a.page.reconnect.set_hidden(false);
+            a.ui.status.set_text_content(Some(&hud::closed_text(1006, "cannot open the connection")));
+            a.ui.reconnect.set_hidden(false);
             return;
         }
     };
@@ -297,7 +249,7 @@ fn connect(app: &Shared, name: String) {
         last_ping_ms: f64::NEG_INFINITY,
         _handlers: vec![on_open, on_message, on_close, on_error],
     });
-    a.refresh_hud();
+    a.refresh_status();
 }
 
 fn socket_handler(app: &Shared, f: impl Fn(&mut App, JsValue) + 'static) -> Closure<dyn FnMut(JsValue)> {
@@ -315,7 +267,7 @@ impl App {
         let Some(conn) = self.conn.as_mut() else { return };
         let hello = conn.client.on_open();
         send(&conn.ws, &hello);
-        self.refresh_hud();
+        self.refresh_status();
     }
 
     fn on_message(&mut self, ev: MessageEvent) {
@@ -327,9 +279,24 @@ impl App {
         };
         let bytes = js_sys::Uint8Array::new(&buf).to_vec();
         match conn.client.on_message(&bytes, now) {
-            // Snapshots arrive 30 times a second and change nothing in the HUD.
-            Ok(Event::Snapshot { .. }) => {}
-            Ok(_) => self.refresh_hud(),
+            Ok(Event::Snapshot { .. }) => {
+                let client = &conn.client;
+                let Some(snap) = client.latest() else { return };
+                let (sounds, blasts) = self.cues.observe(client.my_id(), snap);
+                // Ships are drawn INTERP_DELAY_TICKS late: the explosion waits as long.
+                let delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
+                for b in blasts {
+                    let colour = client.roster().get(&b.id).map_or(0xffffff, |p| p.colour);
+                    self.effects.add(b.pos, colour, now + delay_ms);
+                }
+                for s in sounds {
+                    self.sounds.play(s);
+                }
+            }
+            Ok(Event::Chat(entry)) => self.ui.add_chat(&entry),
+            // The kill feed, scores and clock are redrawn from the core every frame.
+            Ok(Event::Kill(_) | Event::Match(_) | Event::Results(_) | Event::Pong { .. }) => {}
+            Ok(Event::Welcome { .. } | Event::Joined(_) | Event::Left(_)) => self.refresh_status(),
             Err(e) => console::warn_1(&format!("skirmish: bad message from the server: {e}").into()),
         }
     }
@@ -338,26 +305,41 @@ impl App {
         let Some(conn) = self.conn.as_mut() else { return };
         conn.client.on_close(ev.code(), &ev.reason());
         self.devices.held.set(0);
-        self.refresh_hud();
+        self.refresh_status();
     }
 
-    /// Runs every [`INPUT_PERIOD_MS`]: sends the controls, and a ping when one is due.
-    fn send_input(&mut self) {
+    fn refresh_status(&self) {
+        if let Some(conn) = &self.conn {
+            self.ui.set_connection(&conn.client);
+        }
+    }
+
+    /// Runs every [`INPUT_PERIOD_MS`]: handles queued page actions, sends the controls, and a
+    /// ping when one is due.
+    fn tick(&mut self) {
+        for action in self.devices.take_actions() {
+            self.act(action);
+        }
         let now = self.page.performance.now();
         let held = self.devices.held.get();
-        let aim = match (self.my_pos, self.devices.pointer.get()) {
-            (Some(me), Some(pointer)) => {
-                let d = self.camera.to_world(pointer) - me;
-                if d.length_squared() > 0.0 { d.y.atan2(d.x) } else { 0.0 }
-            }
-            _ => 0.0,
-        };
+        let touch = self.devices.touch.get();
+        let aim = touch
+            .aim_direction(self.my_screen)
+            .or_else(|| Some(self.devices.pointer.get()? - self.my_screen?))
+            .and_then(controls::angle);
+        if let Some(aim) = aim {
+            self.aim = aim;
+        }
+        let keys = controls::stick(held);
+        let mv = if keys == Vec2::ZERO { touch.stick() } else { keys };
+        let buttons = controls::buttons(held) | if touch.firing() { controls::buttons(controls::FIRE) } else { 0 };
         let Some(conn) = self.conn.as_mut() else { return };
         if conn.ws.ready_state() != WebSocket::OPEN {
             return;
         }
-        if conn.ws.buffered_amount() <= MAX_BUFFERED_BYTES
-            && let Some(bytes) = conn.client.input(controls::stick(held), aim, controls::buttons(held), now)
+        if !conn.client.is_spectator()
+            && conn.ws.buffered_amount() <= MAX_BUFFERED_BYTES
+            && let Some(bytes) = conn.client.input(mv, self.aim, buttons, now)
         {
             send(&conn.ws, &bytes);
         }
@@ -369,8 +351,59 @@ impl App {
         }
     }
 
-    /// Draws one frame at display rate.
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Key(Command::Mute) | Action::ToggleMute => {
+                let muted = !self.sounds.muted();
+                self.sounds.set_muted(muted);
+                self.ui.set_muted(muted);
+                if let Some(storage) = self.page.storage() {
+                    let _ = storage.set_item(MUTE_STORAGE_KEY, if muted { "1" } else { "0" });
+                }
+            }
+            Action::Say(text) => {
+                if let Some(conn) = self.conn.as_mut()
+                    && conn.ws.ready_state() == WebSocket::OPEN
+                    && let Some(bytes) = conn.client.chat(&text)
+                {
+                    send(&conn.ws, &bytes);
+                }
+            }
+            Action::Key(Command::PrevTarget) => self.switch_target(false),
+            Action::Key(Command::NextTarget) => self.switch_target(true),
+            Action::Click if self.spectating() => self.switch_target(true),
+            Action::Key(_) | Action::Click => {}
+        }
+    }
+
+    fn spectating(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.client.is_spectator())
+    }
+
+    fn switch_target(&mut self, forward: bool) {
+        if !self.spectating() {
+            return;
+        }
+        let ids = self.target_ids();
+        self.watching = spectate::cycle(&ids, self.watching, forward);
+    }
+
+    /// Whom a spectator can watch: every ship in the newest snapshot, in id order.
+    fn target_ids(&self) -> Vec<PlayerId> {
+        let mut ids: Vec<PlayerId> = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.client.latest())
+            .map(|s| s.players.iter().map(|p| p.id).collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Draws one frame at display rate and brings the HUD up to date.
     fn draw(&mut self) {
+        let now = self.page.performance.now();
+        let fps = self.fps.frame(now);
         let p = &self.page;
         let dpr = p.window.device_pixel_ratio().max(0.5);
         let view = Vec2::new(p.canvas.client_width().max(1) as f32, p.canvas.client_height().max(1) as f32);
@@ -382,34 +415,41 @@ impl App {
         }
         let _ = p.ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
 
+        let spectating = self.spectating();
+        self.devices.spectating.set(spectating);
+        if spectating {
+            self.watching = spectate::keep(&self.target_ids(), self.watching);
+        }
         let playing = self.conn.as_ref().filter(|c| *c.client.state() == ConnState::Playing);
-        let arena = playing.map_or(Vec2::new(ARENA_WIDTH, ARENA_HEIGHT), |c| c.client.arena());
-        let ships = playing.map(|c| c.client.ships(p.performance.now())).unwrap_or_default();
-        self.camera = Camera::fit(view, arena);
-        self.my_pos = ships.iter().find(|s| s.me).map(|s| s.pos);
-        render::frame(&p.ctx, view, &self.camera, arena, &ships);
-    }
-
-    /// Writes the connection state into the DOM (the HUD, and what tests read).
-    fn refresh_hud(&self) {
-        let p = &self.page;
-        let Some(conn) = &self.conn else { return };
-        let c = &conn.client;
-        let me = c.my_id();
-        // The roster holds the name as the server accepted it.
-        let name = me.and_then(|id| c.roster().get(&id)).map_or("", |info| info.name.as_str());
-        // textContent only: names and close reasons come from the network.
-        p.status.set_text_content(Some(&hud::status_text(c.state(), name, c.room())));
-        p.ping.set_text_content(Some(&hud::ping_text(c.rtt_ms())));
-        p.players.set_text_content(Some(&hud::players_text(c.roster().len())));
-        let _ = match me {
-            Some(id) => p.status.set_attribute("data-player-id", &id.to_string()),
-            None => p.status.remove_attribute("data-player-id"),
+        let client = playing.map(|c| &c.client);
+        let arena = client.map_or(Vec2::new(ARENA_WIDTH, ARENA_HEIGHT), Client::arena);
+        let ships = client.map(|c| c.ships(now)).unwrap_or_default();
+        let bullets = client.map(|c| c.bullets(now)).unwrap_or_default();
+        let focus = if spectating { self.watching } else { client.and_then(Client::my_id) };
+        let target = ships.iter().find(|s| Some(s.id) == focus);
+        self.camera = Camera::follow(view, arena, target.map_or(arena / 2.0, |s| s.pos));
+        self.my_screen = ships.iter().find(|s| s.me).map(|s| self.camera.to_screen(s.pos));
+        let blasts: Vec<_> = self.effects.live(now).collect();
+        let obstacles = client.and_then(Client::match_info).map_or(&[][..], |m| &m.map.obstacles[..]);
+        let scene = Scene {
+            view,
+            cam: self.camera,
+            arena,
+            obstacles,
+            ships: &ships,
+            bullets: &bullets,
+            pickups: client.map_or(&[][..], Client::pickups),
+            blasts: &blasts,
+            focus,
+            touch: self.devices.touched.get().then(|| self.devices.touch.get()),
+            now_ms: now,
         };
-        let closed = matches!(c.state(), ConnState::Closed { .. });
-        p.reconnect.set_hidden(!closed);
-        if let Some(body) = p.document.body() {
-            body.set_class_name(if closed { "closed" } else { "" });
+        render::frame(&p.ctx, &scene);
+
+        let watching = target.filter(|_| spectating).map(|s| s.name.as_str());
+        let info = FrameInfo { now_ms: now, fps, scoreboard_held: self.devices.tab.get(), watching };
+        if let Some(client) = self.conn.as_ref().map(|c| &c.client) {
+            self.ui.update(client, &info);
         }
     }
 }
@@ -426,7 +466,7 @@ fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
     let shared = Rc::clone(app);
     let tick = Closure::<dyn FnMut()>::new(move || {
         if let Ok(mut a) = shared.try_borrow_mut() {
-            a.send_input();
+            a.tick();
         }
     });
     app.borrow()

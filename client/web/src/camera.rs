@@ -1,12 +1,18 @@
-//! The camera: fits the whole arena into the canvas below the HUD strip, centred, in CSS pixels
-//! (the renderer scales by `devicePixelRatio` separately so lines stay crisp).
+//! The camera and the minimap frame: a fixed zoom that shows about [`VIEW_WORLD_UNITS`] across
+//! the window, following a point (our ship, or the player a spectator watches) and clamped to the
+//! map. All in CSS pixels; the renderer scales by `devicePixelRatio` separately so lines stay crisp.
 
 use glam::Vec2;
 
-/// Space left around the arena, in CSS pixels.
-pub const MARGIN_PX: f32 = 12.0;
-/// Space kept free at the top for the HUD (`.hud` in style.css), in CSS pixels.
-pub const HUD_PX: f32 = 44.0;
+/// World units visible across the window's longer side: the same field of view on every screen,
+/// so a bigger monitor shows bigger ships rather than more of the map (no zoom advantage).
+pub const VIEW_WORLD_UNITS: f32 = 1400.0;
+/// How far past the arena edge the camera may look, in world units: enough to see the edge.
+pub const EDGE_MARGIN: f32 = 80.0;
+/// Minimap width in CSS pixels on a wide screen; narrower windows get a fraction of their width.
+pub const MINIMAP_MAX_PX: f32 = 200.0;
+/// Gap between the minimap and the window's corner, in CSS pixels.
+pub const MINIMAP_GAP_PX: f32 = 12.0;
 
 /// World → screen mapping: `screen = offset + world * scale`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,14 +24,22 @@ pub struct Camera {
 }
 
 impl Camera {
-    /// The largest uniform scale that shows all of `arena` inside `viewport` (both sizes) below
-    /// the HUD, centred in the space left.
-    pub fn fit(viewport: Vec2, arena: Vec2) -> Camera {
-        let top_left = Vec2::new(MARGIN_PX, HUD_PX);
-        let room = (viewport - top_left - Vec2::splat(MARGIN_PX)).max(Vec2::ONE);
-        let arena = arena.max(Vec2::ONE);
-        let scale = (room.x / arena.x).min(room.y / arena.y);
-        Camera { scale, offset: top_left + (room - arena * scale) * 0.5 }
+    /// The fixed zoom for a window of `view` CSS pixels.
+    pub fn zoom_for(view: Vec2) -> f32 {
+        (view.x.max(view.y) / VIEW_WORLD_UNITS).max(0.05)
+    }
+
+    /// A camera centred on `target` at the fixed zoom, clamped so it never looks more than
+    /// [`EDGE_MARGIN`] outside an `arena` bigger than the window; a smaller arena is centred.
+    pub fn follow(view: Vec2, arena: Vec2, target: Vec2) -> Camera {
+        let scale = Camera::zoom_for(view);
+        let half = view / (2.0 * scale);
+        let axis = |target: f32, half: f32, size: f32| {
+            let (lo, hi) = (half - EDGE_MARGIN, size + EDGE_MARGIN - half);
+            if lo <= hi { target.clamp(lo, hi) } else { size / 2.0 }
+        };
+        let centre = Vec2::new(axis(target.x, half.x, arena.x), axis(target.y, half.y, arena.y));
+        Camera { scale, offset: view / 2.0 - centre * scale }
     }
 
     /// Where a world point appears on screen.
@@ -37,40 +51,81 @@ impl Camera {
     pub fn to_world(&self, screen: Vec2) -> Vec2 {
         (screen - self.offset) / self.scale
     }
+
+    /// True when a circle of `radius` world units at `world` may show in a `view`-sized window;
+    /// everything else is skipped when drawing.
+    pub fn sees(&self, view: Vec2, world: Vec2, radius: f32) -> bool {
+        let p = self.to_screen(world);
+        let r = radius * self.scale;
+        p.x + r >= 0.0 && p.y + r >= 0.0 && p.x - r <= view.x && p.y - r <= view.y
+    }
+}
+
+/// Where the minimap sits: its top-left corner and its pixels per world unit. Bottom-right
+/// corner, as wide as [`MINIMAP_MAX_PX`] or a quarter of a narrow window, the arena's aspect kept.
+pub fn minimap_frame(view: Vec2, arena: Vec2) -> (Vec2, f32) {
+    let width = MINIMAP_MAX_PX.min(view.x * 0.28).max(60.0);
+    let scale = width / arena.x.max(1.0);
+    let size = arena.max(Vec2::ONE) * scale;
+    (view - size - Vec2::splat(MINIMAP_GAP_PX), scale)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const VIEW: Vec2 = Vec2::new(1400.0, 700.0);
+    const ARENA: Vec2 = Vec2::new(3000.0, 2000.0);
+
     #[test]
-    fn wide_viewport_fits_height_below_the_hud_and_centres() {
-        let cam = Camera::fit(Vec2::new(2000.0, 1056.0), Vec2::new(1600.0, 1000.0));
-        assert!((cam.scale - 1.0).abs() < 1e-6);
-        assert_eq!(cam.to_screen(Vec2::ZERO), Vec2::new(200.0, 44.0));
-        assert_eq!(cam.to_screen(Vec2::new(1600.0, 1000.0)), Vec2::new(1800.0, 1044.0));
+    fn the_zoom_shows_a_fixed_span_of_the_world() {
+        assert_eq!(Camera::zoom_for(VIEW), 1.0);
+        assert_eq!(Camera::zoom_for(Vec2::new(700.0, 350.0)), 0.5);
+        // A phone held upright sees the same span along its long side.
+        assert_eq!(Camera::zoom_for(Vec2::new(350.0, 700.0)), 0.5);
+        assert!(Camera::zoom_for(Vec2::ZERO) > 0.0);
     }
 
     #[test]
-    fn tall_viewport_fits_width() {
-        let cam = Camera::fit(Vec2::new(424.0, 900.0), Vec2::new(1600.0, 1000.0));
-        assert!((cam.scale - 0.25).abs() < 1e-6);
-        assert_eq!(cam.to_screen(Vec2::ZERO).x, 12.0);
-        // Centred vertically in the space under the HUD.
-        assert_eq!(cam.to_screen(Vec2::ZERO).y, 44.0 + (900.0 - 44.0 - 12.0 - 250.0) / 2.0);
-    }
-
-    #[test]
-    fn screen_and_world_round_trip() {
-        let cam = Camera::fit(Vec2::new(1280.0, 720.0), Vec2::new(1600.0, 1000.0));
+    fn the_target_is_centred_away_from_the_edges() {
+        let cam = Camera::follow(VIEW, ARENA, Vec2::new(1500.0, 1000.0));
+        assert_eq!(cam.to_screen(Vec2::new(1500.0, 1000.0)), VIEW / 2.0);
         let p = Vec2::new(321.0, 654.0);
         assert!((cam.to_world(cam.to_screen(p)) - p).length() < 1e-3);
     }
 
     #[test]
-    fn degenerate_sizes_stay_finite() {
-        let cam = Camera::fit(Vec2::ZERO, Vec2::ZERO);
-        assert!(cam.scale.is_finite() && cam.scale > 0.0);
-        assert!(cam.offset.is_finite());
+    fn near_an_edge_the_camera_stops_a_margin_past_it() {
+        let cam = Camera::follow(VIEW, ARENA, Vec2::new(10.0, 1990.0));
+        // The arena's left edge shows EDGE_MARGIN in from the window's left side…
+        assert_eq!(cam.to_screen(Vec2::ZERO).x, EDGE_MARGIN);
+        // …and its bottom edge EDGE_MARGIN up from the window's bottom.
+        assert_eq!(cam.to_screen(ARENA).y, VIEW.y - EDGE_MARGIN);
+    }
+
+    #[test]
+    fn an_arena_smaller_than_the_window_is_centred() {
+        let small = Vec2::new(800.0, 2000.0);
+        let cam = Camera::follow(VIEW, small, Vec2::new(0.0, 1000.0));
+        assert_eq!(cam.to_screen(Vec2::new(400.0, 0.0)).x, VIEW.x / 2.0);
+    }
+
+    #[test]
+    fn culling_keeps_what_overlaps_the_window() {
+        let cam = Camera::follow(VIEW, ARENA, Vec2::new(1500.0, 1000.0));
+        assert!(cam.sees(VIEW, Vec2::new(1500.0, 1000.0), 1.0));
+        assert!(cam.sees(VIEW, Vec2::new(795.0, 1000.0), 10.0), "partly inside");
+        assert!(!cam.sees(VIEW, Vec2::new(700.0, 1000.0), 10.0));
+        assert!(!cam.sees(VIEW, Vec2::new(1500.0, 1400.0), 10.0));
+    }
+
+    #[test]
+    fn the_minimap_sits_in_the_bottom_right_corner_with_the_arena_aspect() {
+        let (at, scale) = minimap_frame(Vec2::new(1280.0, 720.0), ARENA);
+        assert!((scale * ARENA.x - MINIMAP_MAX_PX).abs() < 1e-3);
+        let corner = at + ARENA * scale;
+        assert!((corner - (Vec2::new(1280.0, 720.0) - Vec2::splat(MINIMAP_GAP_PX))).length() < 1e-3);
+        let (_, phone) = minimap_frame(Vec2::new(360.0, 640.0), ARENA);
+        assert!(phone * ARENA.x < 110.0, "a narrow window gets a smaller map");
     }
 }

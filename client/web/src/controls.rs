@@ -1,5 +1,6 @@
-//! Keyboard state to a movement stick and button bits. Keys are matched by physical position
-//! (`KeyboardEvent.code`, so WASD works on AZERTY too) with `key` as a fallback.
+//! Keyboard state to a movement stick and button bits, and the keys that drive the page rather
+//! than the ship. Keys are matched by physical position (`KeyboardEvent.code`, so WASD works on
+//! AZERTY too) with `key` as a fallback.
 
 use glam::Vec2;
 use skirmish_shared::Input;
@@ -15,8 +16,11 @@ pub const DOWN: Held = 2;
 pub const LEFT: Held = 4;
 /// Steer right.
 pub const RIGHT: Held = 8;
-/// Fire (space or the primary mouse button).
+/// Fire, from the keyboard (Space).
 pub const FIRE: Held = 16;
+/// Fire, from the primary mouse button: a bit of its own, so releasing Space (say, typed in the
+/// chat box) does not stop the mouse's fire, nor the other way round.
+pub const CLICK: Held = 32;
 
 /// The control a key drives, from `KeyboardEvent.code` and `.key`.
 pub fn key_control(code: &str, key: &str) -> Option<Held> {
@@ -39,6 +43,35 @@ pub fn key_control(code: &str, key: &str) -> Option<Held> {
     })
 }
 
+/// Keys that act on the page instead of steering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Enter: open the chat box (and, inside it, send).
+    Chat,
+    /// Tab, held: show the scoreboard.
+    Scoreboard,
+    /// M: sound on or off.
+    Mute,
+    /// Spectators: watch the previous player (Q, ←).
+    PrevTarget,
+    /// Spectators: watch the next player (E, →).
+    NextTarget,
+}
+
+/// The page command for a key; `spectating` frees the arrows, which otherwise steer.
+pub fn key_command(code: &str, key: &str, spectating: bool) -> Option<Command> {
+    match (code, key) {
+        ("Enter" | "NumpadEnter", _) | ("", "Enter") => Some(Command::Chat),
+        ("Tab", _) | ("", "Tab") => Some(Command::Scoreboard),
+        ("KeyM", _) | ("", "m" | "M") => Some(Command::Mute),
+        ("KeyQ", _) | ("", "q" | "Q") => Some(Command::PrevTarget),
+        ("KeyE", _) | ("", "e" | "E") => Some(Command::NextTarget),
+        ("ArrowLeft", _) if spectating => Some(Command::PrevTarget),
+        ("ArrowRight", _) if spectating => Some(Command::NextTarget),
+        _ => None,
+    }
+}
+
 /// The movement stick for the held keys: each axis -1, 0 or 1 (opposite keys cancel). The
 /// server scales diagonals down to length 1.
 pub fn stick(held: Held) -> Vec2 {
@@ -48,7 +81,12 @@ pub fn stick(held: Held) -> Vec2 {
 
 /// The `Input::buttons` bits for the held controls.
 pub fn buttons(held: Held) -> u8 {
-    if held & FIRE != 0 { Input::FIRE } else { 0 }
+    if held & (FIRE | CLICK) != 0 { Input::FIRE } else { 0 }
+}
+
+/// The aim angle (radians, 0 = +x, clockwise on screen) along `d`, or `None` for a zero vector.
+pub fn angle(d: Vec2) -> Option<f32> {
+    (d.length_squared() > 1e-6).then(|| d.y.atan2(d.x))
 }
 
 #[cfg(test)]
@@ -67,6 +105,18 @@ mod tests {
     }
 
     #[test]
+    fn page_keys_and_spectator_arrows() {
+        assert_eq!(key_command("Enter", "Enter", false), Some(Command::Chat));
+        assert_eq!(key_command("Tab", "Tab", false), Some(Command::Scoreboard));
+        assert_eq!(key_command("KeyM", "m", false), Some(Command::Mute));
+        assert_eq!(key_command("KeyQ", "a", false), Some(Command::PrevTarget));
+        assert_eq!(key_command("KeyE", "e", true), Some(Command::NextTarget));
+        assert_eq!(key_command("ArrowRight", "ArrowRight", false), None, "arrows steer players");
+        assert_eq!(key_command("ArrowRight", "ArrowRight", true), Some(Command::NextTarget));
+        assert_eq!(key_command("KeyW", "w", true), None);
+    }
+
+    #[test]
     fn stick_follows_held_keys() {
         assert_eq!(stick(0), Vec2::ZERO);
         assert_eq!(stick(RIGHT), Vec2::new(1.0, 0.0));
@@ -74,5 +124,15 @@ mod tests {
         assert_eq!(stick(LEFT | RIGHT | DOWN), Vec2::new(0.0, 1.0));
         assert_eq!(buttons(FIRE | UP), Input::FIRE);
         assert_eq!(buttons(UP), 0);
+        assert_eq!(buttons(CLICK), Input::FIRE);
+        assert_eq!(buttons(CLICK & !FIRE), Input::FIRE, "releasing Space leaves the mouse firing");
+    }
+
+    #[test]
+    fn angles_follow_screen_axes() {
+        assert_eq!(angle(Vec2::X), Some(0.0));
+        let down = angle(Vec2::new(0.0, 5.0)).unwrap_or_default();
+        assert!((down - std::f32::consts::FRAC_PI_2).abs() < 1e-6, "+y is down the screen: {down}");
+        assert_eq!(angle(Vec2::ZERO), None);
     }
 }

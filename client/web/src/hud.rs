@@ -1,13 +1,19 @@
-//! Text for the HUD (`#status`, `#ping`, `#players`). Tests read `#status` over WebDriver, so it
-//! always contains the state's keyword: "connecting", "joining", "playing" or "Disconnected".
+//! What the DOM HUD says: status, clock, health, score, ping, FPS, the scoreboard rows and the
+//! results. Plain strings and rows here (unit-tested natively); `ui` puts them in the page with
+//! `textContent`. Tests read these elements over WebDriver, so their wording is an interface:
+//! `#status` always contains "connecting", "joining", "playing", "spectating" or "Disconnected".
+
+use std::collections::BTreeMap;
 
 use skirmish_client::ConnState;
+use skirmish_shared::{Phase, PlayerId, PlayerInfo, PlayerState, Results};
 
 /// The status line for a connection state.
-pub fn status_text(state: &ConnState, name: &str, room: &str) -> String {
+pub fn status_text(state: &ConnState, name: &str, room: &str, spectator: bool) -> String {
     match state {
         ConnState::Connecting => "connecting…".to_owned(),
         ConnState::Joining => "joining…".to_owned(),
+        ConnState::Playing if spectator => format!("spectating as {name} in room {room}"),
         ConnState::Playing => format!("playing as {name} in room {room}"),
         ConnState::Closed { code, reason } => closed_text(*code, reason),
     }
@@ -32,7 +38,7 @@ pub fn ping_text(rtt_ms: Option<f64>) -> String {
     }
 }
 
-/// The player count display.
+/// The player count display (spectators not counted).
 pub fn players_text(count: usize) -> String {
     match count {
         1 => "1 player".to_owned(),
@@ -40,15 +46,141 @@ pub fn players_text(count: usize) -> String {
     }
 }
 
+/// The match clock: the phase's label, with the time left where it has an end.
+pub fn clock_text(phase: Phase, ms_left: u32) -> String {
+    // Rounded up: "0:00" only once time is really up, and "Starting in 1" during the last second.
+    let secs = ms_left.div_ceil(1000);
+    match phase {
+        Phase::Waiting => "Waiting for players".to_owned(),
+        Phase::Countdown => format!("Starting in {secs}"),
+        Phase::Playing => format!("{}:{:02}", secs / 60, secs % 60),
+        Phase::Results => "Results".to_owned(),
+    }
+}
+
+/// `#health`: our health as a number, "–" with no ship (spectating, not yet spawned).
+pub fn health_text(me: Option<&PlayerState>) -> String {
+    me.map_or_else(|| "–".to_owned(), |s| s.health.to_string())
+}
+
+/// `#score`: kills and deaths this match.
+pub fn score_text(me: Option<&PlayerState>) -> String {
+    let (k, d) = me.map_or((0, 0), |s| (s.kills, s.deaths));
+    format!("{k} kills · {d} deaths")
+}
+
+/// Frames per second over half-second windows: steady enough to read, quick to react.
+#[derive(Debug, Default)]
+pub struct FpsMeter {
+    window_start_ms: Option<f64>,
+    frames: u32,
+    fps: Option<u32>,
+}
+
+impl FpsMeter {
+    /// Counts a frame drawn at `now_ms`; returns the rate of the last full window, if any.
+    pub fn frame(&mut self, now_ms: f64) -> Option<u32> {
+        let start = *self.window_start_ms.get_or_insert(now_ms);
+        self.frames += 1;
+        let elapsed = now_ms - start;
+        if elapsed >= 500.0 {
+            self.fps = Some((f64::from(self.frames - 1) * 1000.0 / elapsed).round() as u32);
+            self.window_start_ms = Some(now_ms);
+            self.frames = 1;
+        }
+        self.fps
+    }
+}
+
+/// `#fps`.
+pub fn fps_text(fps: Option<u32>) -> String {
+    fps.map_or_else(|| "– fps".to_owned(), |f| format!("{f} fps"))
+}
+
+/// One scoreboard line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The player.
+    pub id: PlayerId,
+    /// Name, as the server accepted it.
+    pub name: String,
+    /// Colour as `0xRRGGBB`.
+    pub colour: u32,
+    /// Kills this match.
+    pub kills: u16,
+    /// Deaths this match.
+    pub deaths: u16,
+    /// True for our own line.
+    pub me: bool,
+}
+
+/// The live scoreboard: every ship in the snapshot, best first (most kills, then fewest deaths,
+/// then who joined first); spectators have no ship and so no line.
+pub fn scoreboard(players: &[PlayerState], roster: &BTreeMap<PlayerId, PlayerInfo>, me: Option<PlayerId>) -> Vec<Row> {
+    let mut rows: Vec<Row> = players
+        .iter()
+        .filter(|p| roster.get(&p.id).is_none_or(|i| !i.spectator))
+        .map(|p| {
+            let info = roster.get(&p.id);
+            Row {
+                id: p.id,
+                name: info.map_or_else(|| format!("#{}", p.id), |i| i.name.clone()),
+                colour: info.map_or(0xffffff, |i| i.colour),
+                kills: p.kills,
+                deaths: p.deaths,
+                me: Some(p.id) == me,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.kills.cmp(&a.kills).then(a.deaths.cmp(&b.deaths)).then(a.id.cmp(&b.id)));
+    rows
+}
+
+/// The final scoreboard from `Results` (already best first), colours from the roster.
+pub fn results_rows(results: &Results, roster: &BTreeMap<PlayerId, PlayerInfo>, me: Option<PlayerId>) -> Vec<Row> {
+    results
+        .scores
+        .iter()
+        .map(|s| Row {
+            id: s.id,
+            name: s.name.clone(),
+            colour: roster.get(&s.id).map_or(0xffffff, |i| i.colour),
+            kills: s.kills,
+            deaths: s.deaths,
+            me: Some(s.id) == me,
+        })
+        .collect()
+}
+
+/// The results headline.
+pub fn winner_text(results: &Results, me: Option<PlayerId>) -> String {
+    match results.winner {
+        Some(id) if Some(id) == me => "You win!".to_owned(),
+        Some(id) => match results.scores.iter().find(|s| s.id == id) {
+            Some(s) => format!("{} wins!", s.name),
+            None => "Match over".to_owned(),
+        },
+        None => "Match over: no winner".to_owned(),
+    }
+}
+
+/// `#color` CSS for a `0xRRGGBB` colour.
+pub fn css_colour(rgb: u32) -> String {
+    format!("#{:06x}", rgb & 0x00ff_ffff)
+}
+
 #[cfg(test)]
 mod tests {
+    use skirmish_shared::Score;
+
     use super::*;
 
     #[test]
     fn status_names_the_state() {
-        assert!(status_text(&ConnState::Playing, "Ann", "main").contains("playing"));
+        assert!(status_text(&ConnState::Playing, "Ann", "main", false).contains("playing"));
+        assert!(status_text(&ConnState::Playing, "Ann", "main", true).starts_with("spectating as Ann"));
         let closed = ConnState::Closed { code: 1012, reason: "server restarting".into() };
-        assert_eq!(status_text(&closed, "Ann", "main"), "Disconnected (1012: server restarting)");
+        assert_eq!(status_text(&closed, "Ann", "main", false), "Disconnected (1012: server restarting)");
         assert_eq!(closed_text(1006, ""), "Disconnected (1006: connection lost)");
         assert_eq!(closed_text(1000, " "), "Disconnected (1000)");
     }
@@ -59,5 +191,63 @@ mod tests {
         assert_eq!(ping_text(None), "ping – ms");
         assert_eq!(players_text(1), "1 player");
         assert_eq!(players_text(3), "3 players");
+    }
+
+    #[test]
+    fn the_clock_labels_each_phase() {
+        assert_eq!(clock_text(Phase::Waiting, 0), "Waiting for players");
+        assert_eq!(clock_text(Phase::Countdown, 2001), "Starting in 3");
+        assert_eq!(clock_text(Phase::Countdown, 1), "Starting in 1");
+        assert_eq!(clock_text(Phase::Playing, 300_000), "5:00");
+        assert_eq!(clock_text(Phase::Playing, 65_500), "1:06");
+        assert_eq!(clock_text(Phase::Playing, 0), "0:00");
+        assert_eq!(clock_text(Phase::Results, 9000), "Results");
+    }
+
+    #[test]
+    fn health_and_score() {
+        let me = PlayerState { health: 60, kills: 3, deaths: 1, ..Default::default() };
+        assert_eq!(health_text(Some(&me)), "60");
+        assert_eq!(health_text(None), "–");
+        assert_eq!(score_text(Some(&me)), "3 kills · 1 deaths");
+    }
+
+    #[test]
+    fn fps_is_counted_over_half_seconds() {
+        let mut m = FpsMeter::default();
+        assert_eq!(m.frame(0.0), None, "nothing to say before a full window");
+        let mut shown = None;
+        for i in 1..=40 {
+            shown = m.frame(f64::from(i) * 1000.0 / 60.0);
+        }
+        assert_eq!(shown, Some(60), "kept between windows");
+        assert_eq!(fps_text(shown), "60 fps");
+        assert_eq!(fps_text(None), "– fps");
+    }
+
+    fn info(id: PlayerId, name: &str, spectator: bool) -> (PlayerId, PlayerInfo) {
+        (id, PlayerInfo { id, name: name.into(), colour: 0x112233, spectator })
+    }
+
+    #[test]
+    fn the_scoreboard_ranks_players_and_leaves_out_spectators() {
+        let roster =
+            BTreeMap::from([info(1, "ann", false), info(2, "bob", false), info(3, "cy", false), info(4, "eve", true)]);
+        let st = |id, kills, deaths| PlayerState { id, kills, deaths, ..Default::default() };
+        let rows = scoreboard(&[st(1, 2, 5), st(2, 4, 0), st(3, 2, 1), st(4, 9, 0)], &roster, Some(3));
+        let order: Vec<_> = rows.iter().map(|r| (r.name.as_str(), r.me)).collect();
+        assert_eq!(order, [("bob", false), ("cy", true), ("ann", false)]);
+        assert_eq!(css_colour(rows[0].colour), "#112233");
+    }
+
+    #[test]
+    fn results_name_the_winner() {
+        let score = |id, name: &str| Score { id, name: name.into(), kills: 1, deaths: 0 };
+        let results = Results { winner: Some(2), scores: vec![score(2, "bob"), score(1, "ann")], next_map: "x".into() };
+        assert_eq!(winner_text(&results, Some(1)), "bob wins!");
+        assert_eq!(winner_text(&results, Some(2)), "You win!");
+        assert_eq!(winner_text(&Results { winner: None, ..results.clone() }, None), "Match over: no winner");
+        let rows = results_rows(&results, &BTreeMap::from([info(1, "ann", false)]), Some(1));
+        assert_eq!((rows[1].colour, rows[1].me, rows[0].colour), (0x112233, true, 0xffffff));
     }
 }

@@ -1,18 +1,29 @@
 //! Skirmish in the browser: a thin wasm32 front-end that drives the sans-IO client core.
 //!
-//! Layout: [`name`], [`controls`], [`camera`] and [`hud`] are plain Rust (unit-tested natively);
-//! `app` (the DOM, the WebSocket, the timers) and `render` (Canvas 2D) exist only on wasm32.
-//! Game and network logic stay in `skirmish_client`; this crate moves bytes, keys and pixels.
+//! Layout: [`name`], [`controls`], [`touch`], [`camera`], [`spectate`], [`cues`] and [`hud`] are
+//! plain Rust (unit-tested natively); `app` (the socket, timers and wiring), `devices` (keyboard,
+//! mouse, touch listeners), `ui` (the DOM HUD, chat, scoreboard), `render` (Canvas 2D) and
+//! `sound` exist only on wasm32. Game and network logic stay in `skirmish_client`; this crate
+//! moves bytes, keys, pixels and text.
 
 pub mod camera;
 pub mod controls;
+pub mod cues;
 pub mod hud;
 pub mod name;
+pub mod spectate;
+pub mod touch;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
+mod devices;
+#[cfg(target_arch = "wasm32")]
 mod render;
+#[cfg(target_arch = "wasm32")]
+mod sound;
+#[cfg(target_arch = "wasm32")]
+mod ui;
 
 #[cfg(target_arch = "wasm32")]
 pub use app::start;

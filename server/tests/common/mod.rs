@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use glam::Vec2;
 use skirmish_client::{Client, ConnState, Event};
+use skirmish_shared::PlayerState;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -19,7 +20,25 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Starts a real server on 127.0.0.1:0 with test defaults.
 pub fn server() -> skirmish_server::ServerHandle {
-    skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts")
+    server_with(skirmish_server::Config::for_tests())
+}
+
+/// Starts a real server with `config` (start from `Config::for_tests()`).
+pub fn server_with(config: skirmish_server::Config) -> skirmish_server::ServerHandle {
+    skirmish_server::spawn_in_thread(config).expect("server starts")
+}
+
+/// A fresh directory holding `files` (name, contents), for `--maps`; unique per process and test.
+pub fn maps_dir(test: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("skirmish-maps-{}-{test}", std::process::id()));
+    // A leftover from an earlier run with the same pid is harmless to remove.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the maps dir");
+    for (name, contents) in files {
+        std::fs::write(dir.join(name), contents).expect("write a map");
+    }
+    dir
 }
 
 /// Opens a raw WebSocket.
@@ -37,8 +56,13 @@ pub struct TestClient {
 impl TestClient {
     /// Connects, says Hello and waits for Welcome.
     pub async fn join(url: &str, name: &str, room: Option<&str>) -> Self {
+        Self::join_as(url, name, room, false).await
+    }
+
+    /// Connects, says Hello (asking to spectate or not) and waits for Welcome.
+    pub async fn join_as(url: &str, name: &str, room: Option<&str>, spectate: bool) -> Self {
         let mut ws = raw(url).await;
-        let mut core = Client::new(name, room.map(Into::into));
+        let mut core = Client::new(name, room.map(Into::into)).spectate(spectate);
         ws.send(Message::binary(core.on_open())).await.expect("send Hello");
         let mut client = Self { ws, core, start: Instant::now() };
         client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
@@ -82,6 +106,29 @@ impl TestClient {
         let now = self.now_ms();
         let bytes = self.core.input(mv, 0.0, 0, now).expect("playing");
         self.ws.send(Message::binary(bytes)).await.expect("send input");
+    }
+
+    /// Sends one input with aim and buttons through the core.
+    pub async fn send_controls(&mut self, mv: Vec2, aim: f32, buttons: u8) {
+        let now = self.now_ms();
+        let bytes = self.core.input(mv, aim, buttons, now).expect("playing");
+        self.ws.send(Message::binary(bytes)).await.expect("send input");
+    }
+
+    /// Sends one chat line through the core.
+    pub async fn send_chat(&mut self, text: &str) {
+        let bytes = self.core.chat(text).expect("a sendable line");
+        self.ws.send(Message::binary(bytes)).await.expect("send chat");
+    }
+
+    /// Player `id` in the newest snapshot.
+    pub fn state_of(&self, id: u32) -> Option<PlayerState> {
+        self.core.latest()?.players.iter().find(|p| p.id == id).copied()
+    }
+
+    /// Chat lines received so far as (sender name or None, text).
+    pub fn chat_lines(&self) -> Vec<(Option<String>, String)> {
+        self.core.chat_log().iter().map(|e| (e.from.clone(), e.text.clone())).collect()
     }
 
     /// Position of player `id` in the newest snapshot.

@@ -1,0 +1,310 @@
+//! The DOM HUD: top bar, kill feed, chat log, scoreboard, results, banner and spectator label.
+//! Every string from the network (names, chat, close reasons) enters the page through
+//! `textContent` on elements built with `createElement`, never as markup. Updates run every
+//! frame but touch the DOM only when what they show changed.
+
+use skirmish_client::{ChatEntry, Client, ConnState};
+use skirmish_shared::{Phase, PlayerId, PlayerState};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
+
+use crate::hud::{self, Row};
+
+/// Chat lines kept in `#chatlog`; older ones are removed (the CSS shows the newest few).
+const CHAT_LINES: u32 = 40;
+/// How long a kill stays in the feed, in ms.
+const KILL_SHOW_MS: f64 = 7000.0;
+/// Kills shown at once.
+const KILLS_SHOWN: usize = 5;
+/// Health (of 100) below which the bar turns red.
+const LOW_HEALTH: u8 = 35;
+
+pub fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
+    document
+        .get_element_by_id(id)
+        .ok_or_else(|| JsValue::from_str(&format!("#{id} missing from the page")))?
+        .dyn_into::<T>()
+        .map_err(|_| JsValue::from_str(&format!("#{id} has the wrong element type")))
+}
+
+/// An element whose text is only rewritten when it changes.
+struct Text {
+    el: HtmlElement,
+    shown: String,
+}
+
+impl Text {
+    fn find(document: &Document, id: &str) -> Result<Text, JsValue> {
+        let el: HtmlElement = by_id(document, id)?;
+        Ok(Text { shown: el.text_content().unwrap_or_default(), el })
+    }
+
+    fn set(&mut self, text: String) {
+        if text != self.shown {
+            self.el.set_text_content(Some(&text));
+            self.shown = text;
+        }
+    }
+}
+
+/// What the frame loop knows that the client core does not.
+pub struct FrameInfo<'a> {
+    /// `performance.now()`.
+    pub now_ms: f64,
+    /// Frames per second, once measured.
+    pub fps: Option<u32>,
+    /// Tab is held.
+    pub scoreboard_held: bool,
+    /// The name of the player a spectator watches.
+    pub watching: Option<&'a str>,
+}
+
+/// The page's HUD elements, looked up once, with what each shows now.
+pub struct Ui {
+    document: Document,
+    pub status: HtmlElement,
+    pub reconnect: HtmlButtonElement,
+    pub mute: HtmlButtonElement,
+    pub chatinput: HtmlInputElement,
+    health: Text,
+    healthfill: HtmlElement,
+    health_shown: Option<u8>,
+    score: Text,
+    clock: Text,
+    ping: Text,
+    fps: Text,
+    players: Text,
+    banner: Text,
+    killfeed: HtmlElement,
+    /// Kills shown and the arrival time of the newest: the feed is rebuilt when either changes.
+    killfeed_shown: (usize, f64),
+    chatlog: HtmlElement,
+    spectating: HtmlElement,
+    watching: Text,
+    scoreboard: HtmlElement,
+    scorerows: HtmlElement,
+    scorerows_shown: Vec<Row>,
+    results: HtmlElement,
+    winner: Text,
+    nextmap: Text,
+    resultrows: HtmlElement,
+    resultrows_shown: Vec<Row>,
+}
+
+impl Ui {
+    pub fn find(document: &Document) -> Result<Ui, JsValue> {
+        Ok(Ui {
+            status: by_id(document, "status")?,
+            reconnect: by_id(document, "reconnect")?,
+            mute: by_id(document, "mute")?,
+            chatinput: by_id(document, "chatinput")?,
+            health: Text::find(document, "health")?,
+            healthfill: by_id(document, "healthfill")?,
+            health_shown: None,
+            score: Text::find(document, "score")?,
+            clock: Text::find(document, "clock")?,
+            ping: Text::find(document, "ping")?,
+            fps: Text::find(document, "fps")?,
+            players: Text::find(document, "players")?,
+            banner: Text::find(document, "banner")?,
+            killfeed: by_id(document, "killfeed")?,
+            killfeed_shown: (0, 0.0),
+            chatlog: by_id(document, "chatlog")?,
+            spectating: by_id(document, "spectating")?,
+            watching: Text::find(document, "watching")?,
+            scoreboard: by_id(document, "scoreboard")?,
+            scorerows: by_id(document, "scorerows")?,
+            scorerows_shown: Vec::new(),
+            results: by_id(document, "results")?,
+            winner: Text::find(document, "winner")?,
+            nextmap: Text::find(document, "nextmap")?,
+            resultrows: by_id(document, "resultrows")?,
+            resultrows_shown: Vec::new(),
+            document: document.clone(),
+        })
+    }
+
+    /// A new element with a class and, optionally, text.
+    fn element(&self, tag: &str, class: &str, text: Option<&str>) -> Element {
+        // `createElement` only fails for invalid tag names; ours are literals.
+        let el = self.document.create_element(tag).expect("valid tag name");
+        if !class.is_empty() {
+            el.set_class_name(class);
+        }
+        if text.is_some() {
+            el.set_text_content(text);
+        }
+        el
+    }
+
+    /// A `<span>` of `text` in a player's colour.
+    fn name_span(&self, class: &str, name: &str, colour: u32) -> Element {
+        let span = self.element("span", class, Some(name));
+        let _ = span.set_attribute("style", &format!("color:{}", hud::css_colour(colour)));
+        span
+    }
+
+    /// Appends one chat line to `#chatlog`:
+    /// `<div class=line><span class=who>NAME</span>: <span class=text>TEXT</span></div>`,
+    /// or `<div class="line system"><span class=text>TEXT</span></div>` for the server's lines.
+    pub fn add_chat(&self, entry: &ChatEntry) {
+        let line = self.element("div", if entry.from.is_some() { "line" } else { "line system" }, None);
+        if let Some(from) = &entry.from {
+            let _ = line.append_child(&self.name_span("who", from, entry.colour));
+            let _ = line.insert_adjacent_text("beforeend", ": ");
+        }
+        let _ = line.append_child(&self.element("span", "text", Some(&entry.text)));
+        let _ = self.chatlog.append_child(&line);
+        while self.chatlog.child_element_count() > CHAT_LINES {
+            if let Some(old) = self.chatlog.first_element_child() {
+                old.remove();
+            }
+        }
+    }
+
+    /// Empties the chat log and kill feed (a new connection starts a new log).
+    pub fn clear_logs(&mut self) {
+        self.chatlog.set_text_content(None);
+        self.killfeed.set_text_content(None);
+        self.killfeed_shown = (0, 0.0);
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        // Plain text, not an emoji: not every desktop has an emoji font.
+        self.mute.set_text_content(Some(if muted { "♪ off" } else { "♪ on" }));
+        let _ = self.mute.set_attribute("aria-pressed", if muted { "true" } else { "false" });
+    }
+
+    /// The status line, the player id tests read, and the Reconnect button.
+    pub fn set_connection(&self, client: &Client) {
+        let me = client.my_id();
+        // The roster holds the name as the server accepted it.
+        let name = me.and_then(|id| client.roster().get(&id)).map_or("", |info| info.name.as_str());
+        let status = hud::status_text(client.state(), name, client.room(), client.is_spectator());
+        self.status.set_text_content(Some(&status));
+        let _ = match me {
+            Some(id) => self.status.set_attribute("data-player-id", &id.to_string()),
+            None => self.status.remove_attribute("data-player-id"),
+        };
+        let closed = matches!(client.state(), ConnState::Closed { .. });
+        self.reconnect.set_hidden(!closed);
+        if let Some(body) = self.document.body() {
+            body.set_class_name(if closed { "closed" } else { "" });
+        }
+    }
+
+    /// Brings everything but the chat log up to date for this frame.
+    pub fn update(&mut self, client: &Client, frame: &FrameInfo) {
+        let me = client.my_state().filter(|_| !client.is_spectator());
+        self.set_health(me);
+        self.score.set(hud::score_text(me));
+        let (phase, ms_left) = client.phase();
+        self.clock.set(hud::clock_text(phase, ms_left));
+        self.ping.set(hud::ping_text(client.rtt_ms()));
+        self.fps.set(hud::fps_text(frame.fps));
+        let players = client.roster().values().filter(|p| !p.spectator).count();
+        self.players.set(hud::players_text(players));
+        self.banner.set(banner_text(phase, ms_left, me, client.is_spectator()));
+        self.banner.el.set_hidden(self.banner.shown.is_empty());
+        match frame.watching {
+            Some(name) => {
+                self.watching.set(format!("Spectating {name}"));
+                self.spectating.set_hidden(false);
+            }
+            None => self.spectating.set_hidden(true),
+        }
+        self.update_killfeed(client, frame.now_ms);
+        self.update_results(client, phase);
+        let board = frame.scoreboard_held && phase != Phase::Results;
+        self.scoreboard.set_hidden(!board);
+        if board {
+            let players = client.latest().map_or(&[][..], |s| &s.players);
+            let rows = hud::scoreboard(players, client.roster(), client.my_id());
+            if rows != self.scorerows_shown {
+                self.fill_rows(&self.scorerows, &rows);
+                self.scorerows_shown = rows;
+            }
+        }
+    }
+
+    /// Empties the HUD when there is no connection.
+    pub fn set_health(&mut self, me: Option<&PlayerState>) {
+        self.health.set(hud::health_text(me));
+        let health = me.map(|s| s.health);
+        if health != self.health_shown {
+            let h = health.unwrap_or(0);
+            let style = self.healthfill.style();
+            let _ = style.set_property("width", &format!("{}%", h.min(100)));
+            self.healthfill.set_class_name(if h < LOW_HEALTH { "low" } else { "" });
+            self.health_shown = health;
+        }
+    }
+
+    fn update_killfeed(&mut self, client: &Client, now_ms: f64) {
+        let recent: Vec<_> = client.kill_feed().filter(|(_, at)| now_ms - at < KILL_SHOW_MS).collect();
+        let recent = &recent[recent.len().saturating_sub(KILLS_SHOWN)..];
+        let shown = (recent.len(), recent.last().map_or(0.0, |(_, at)| *at));
+        if shown == self.killfeed_shown {
+            return;
+        }
+        self.killfeed_shown = shown;
+        self.killfeed.set_text_content(None);
+        let name = |id: PlayerId| {
+            client.roster().get(&id).map_or_else(|| (format!("#{id}"), 0xffffff), |p| (p.name.clone(), p.colour))
+        };
+        for (kill, _) in recent {
+            let mine = Some(kill.killer) == client.my_id() || Some(kill.victim) == client.my_id();
+            let line = self.element("div", if mine { "kill mine" } else { "kill" }, None);
+            let (victim, victim_colour) = name(kill.victim);
+            if kill.killer != kill.victim {
+                let (killer, killer_colour) = name(kill.killer);
+                let _ = line.append_child(&self.name_span("killer", &killer, killer_colour));
+            }
+            let _ = line.append_child(&self.element("span", "verb", Some("✕")));
+            let _ = line.append_child(&self.name_span("victim", &victim, victim_colour));
+            let _ = self.killfeed.append_child(&line);
+        }
+    }
+
+    fn update_results(&mut self, client: &Client, phase: Phase) {
+        let results = client.results().filter(|_| phase == Phase::Results);
+        self.results.set_hidden(results.is_none());
+        let Some(results) = results else { return };
+        self.winner.set(hud::winner_text(results, client.my_id()));
+        self.nextmap.set(format!("Next map: {}", results.next_map));
+        let rows = hud::results_rows(results, client.roster(), client.my_id());
+        if rows != self.resultrows_shown {
+            self.fill_rows(&self.resultrows, &rows);
+            self.resultrows_shown = rows;
+        }
+    }
+
+    /// Replaces the rows of a `<tbody>`: `<tr data-id class=me?><td class=name>…` per player.
+    fn fill_rows(&self, body: &HtmlElement, rows: &[Row]) {
+        body.set_text_content(None);
+        for row in rows {
+            let tr = self.element("tr", if row.me { "me" } else { "" }, None);
+            let _ = tr.set_attribute("data-id", &row.id.to_string());
+            let name = self.element("td", "name", None);
+            let dot = self.element("span", "dot", None);
+            let _ = dot.set_attribute("style", &format!("background:{}", hud::css_colour(row.colour)));
+            let _ = name.append_child(&dot);
+            let _ = name.insert_adjacent_text("beforeend", &row.name);
+            let _ = tr.append_child(&name);
+            let _ = tr.append_child(&self.element("td", "kills", Some(&row.kills.to_string())));
+            let _ = tr.append_child(&self.element("td", "deaths", Some(&row.deaths.to_string())));
+            let _ = body.append_child(&tr);
+        }
+    }
+}
+
+/// The big centred line: the countdown, or the wait to respawn.
+fn banner_text(phase: Phase, ms_left: u32, me: Option<&PlayerState>, spectator: bool) -> String {
+    match phase {
+        Phase::Countdown => hud::clock_text(phase, ms_left),
+        Phase::Results => String::new(),
+        _ if !spectator && me.is_some_and(|s| !s.alive()) => "Destroyed: respawning…".to_owned(),
+        _ => String::new(),
+    }
+}

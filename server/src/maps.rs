@@ -1,0 +1,492 @@
+//! Maps are data, not code: JSON files in `assets/maps/` embedded in the binary, plus any that an
+//! operator adds with `--maps DIR`. Each is validated on load so that a bad file stops the server
+//! at start-up with a message naming the file and the problem, never mid-match.
+//!
+//! # Format
+//!
+//! One JSON object per file (`*.json`), all lengths in world units, (0, 0) the top-left corner,
+//! +y pointing down the screen:
+//!
+//! ```json
+//! {
+//!   "name": "arena",
+//!   "size": [2400, 1600],
+//!   "obstacles": [[1120, 720, 160, 160], [520, 380, 120, 120]],
+//!   "spawns": [[150, 150], [2250, 1450]],
+//!   "pickups": [[1200, 520], [580, 800]]
+//! }
+//! ```
+//!
+//! - `name`: 1 to 32 of `A-Z a-z 0-9 - _`; what `--map` and the rotation use. A file in `--maps
+//!   DIR` with the name of a built-in map replaces it.
+//! - `size`: `[width, height]`, finite, each at least `MIN_MAP_SIDE` and at most `MAX_MAP_SIDE`.
+//! - `obstacles`: solid rectangles `[x, y, width, height]` (top-left corner and size), inside the
+//!   arena, width and height positive. Ships slide along them and bullets stop at them.
+//! - `spawns`: ship centres `[x, y]`; at least one. A ship there must fit inside the arena and
+//!   touch no obstacle.
+//! - `pickups`: pickup centres `[x, y]` (may be empty); inside the arena, touching no obstacle.
+//!
+//! Unknown fields are errors (a typo such as `"spawn"` would otherwise silently drop data).
+//! The rotation plays the maps in name order, starting from `--map` (default: the first).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use glam::Vec2;
+use rust_embed::RustEmbed;
+use serde::Deserialize;
+use skirmish_shared::sim::circle_hits_rect;
+use skirmish_shared::tuning::{PICKUP_RADIUS, SHIP_RADIUS};
+use skirmish_shared::{MapInfo, Rect};
+
+/// Smallest arena side: room for a few ships.
+pub const MIN_MAP_SIDE: f32 = 8.0 * SHIP_RADIUS;
+/// Largest arena side: far beyond any sensible map, it keeps numbers in a comfortable f32 range.
+pub const MAX_MAP_SIDE: f32 = 100_000.0;
+/// Most obstacles, spawns or pickup spots in one map: every obstacle goes to each client in
+/// `MatchInfo`, and spawn selection scans all spawns.
+pub const MAX_MAP_ITEMS: usize = 1000;
+
+/// The built-in maps: `assets/maps/*.json`, found relative to this crate, never the working
+/// directory.
+#[derive(RustEmbed)]
+#[folder = "$CARGO_MANIFEST_DIR/../assets/maps/"]
+struct BuiltinMaps;
+
+/// A validated map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    /// Unique name (see the module docs).
+    pub name: String,
+    /// Arena size.
+    pub size: Vec2,
+    /// Solid rectangles.
+    pub obstacles: Vec<Rect>,
+    /// Where ships (re)appear.
+    pub spawns: Vec<Vec2>,
+    /// Where pickups appear.
+    pub pickups: Vec<Vec2>,
+}
+
+impl Map {
+    /// Parses and validates one map; `file` names it in errors.
+    pub fn from_json(file: &str, json: &str) -> Result<Map, MapError> {
+        let raw: RawMap = serde_json::from_str(json)
+            .map_err(|e| MapError::Invalid { file: file.to_owned(), problem: MapProblem::Json(e.to_string()) })?;
+        raw.validate().map_err(|problem| MapError::Invalid { file: file.to_owned(), problem })
+    }
+
+    /// What clients get in `MatchInfo`: enough to draw the map and predict collisions.
+    pub fn info(&self) -> MapInfo {
+        MapInfo { name: self.name.clone(), size: self.size, obstacles: self.obstacles.clone() }
+    }
+
+    /// A map with no obstacles, spawn points on a grid and a few pickup spots: for tests and
+    /// benches that do not care about the layout.
+    pub fn open(name: &str, size: Vec2) -> Map {
+        let spawns = (1..=3)
+            .flat_map(|i| (1..=3).map(move |j| Vec2::new(size.x * i as f32 / 4.0, size.y * j as f32 / 4.0)))
+            .collect();
+        let pickups = vec![size * 0.125, size * 0.875, Vec2::new(size.x * 0.125, size.y * 0.875)];
+        Map { name: name.to_owned(), size, obstacles: Vec::new(), spawns, pickups }
+    }
+}
+
+/// The map file as written, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMap {
+    name: String,
+    size: [f32; 2],
+    #[serde(default)]
+    obstacles: Vec<[f32; 4]>,
+    spawns: Vec<[f32; 2]>,
+    #[serde(default)]
+    pickups: Vec<[f32; 2]>,
+}
+
+impl RawMap {
+    fn validate(self) -> Result<Map, MapProblem> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 32
+            && self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(MapProblem::BadName(self.name));
+        }
+        let size = Vec2::from(self.size);
+        if !size.is_finite() || size.min_element() < MIN_MAP_SIDE || size.max_element() > MAX_MAP_SIDE {
+            return Err(MapProblem::BadSize(self.size));
+        }
+        for (what, len) in
+            [("obstacles", self.obstacles.len()), ("spawns", self.spawns.len()), ("pickups", self.pickups.len())]
+        {
+            if len > MAX_MAP_ITEMS {
+                return Err(MapProblem::TooMany(what));
+            }
+        }
+        let mut obstacles = Vec::with_capacity(self.obstacles.len());
+        for (index, [x, y, w, h]) in self.obstacles.into_iter().enumerate() {
+            let (min, dim) = (Vec2::new(x, y), Vec2::new(w, h));
+            if !min.is_finite() || !dim.is_finite() || dim.min_element() <= 0.0 {
+                return Err(MapProblem::BadObstacle(index));
+            }
+            let max = min + dim;
+            if min.min_element() < 0.0 || max.x > size.x || max.y > size.y {
+                return Err(MapProblem::ObstacleOutside(index));
+            }
+            obstacles.push(Rect { min, max });
+        }
+        if self.spawns.is_empty() {
+            return Err(MapProblem::NoSpawns);
+        }
+        let check_point = |index: usize, p: Vec2, radius: f32, what: &'static str| {
+            let inside = p.is_finite() && p.cmpge(Vec2::splat(radius)).all() && p.cmple(size - radius).all();
+            if !inside {
+                return Err(MapProblem::PointOutside { what, index });
+            }
+            if let Some(obstacle) = obstacles.iter().position(|r| circle_hits_rect(p, radius, r)) {
+                return Err(MapProblem::PointInObstacle { what, index, obstacle });
+            }
+            Ok(p)
+        };
+        let spawns = self
+            .spawns
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| check_point(i, Vec2::from(p), SHIP_RADIUS, "spawn"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pickups = self
+            .pickups
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| check_point(i, Vec2::from(p), PICKUP_RADIUS, "pickup"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Map { name: self.name, size, obstacles, spawns, pickups })
+    }
+}
+
+/// What is wrong inside one map file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MapProblem {
+    /// Not JSON, or not the documented shape.
+    #[error("not a valid map: {0}")]
+    Json(String),
+    /// The name is empty, too long or has other characters than `A-Z a-z 0-9 - _`.
+    #[error("name {0:?} must be 1 to 32 of A-Z a-z 0-9 - _")]
+    BadName(String),
+    /// The size is not finite or out of range.
+    #[error("size {0:?} must be finite, each side from {MIN_MAP_SIDE} to {MAX_MAP_SIDE}")]
+    BadSize([f32; 2]),
+    /// More than [`MAX_MAP_ITEMS`] of something.
+    #[error("more than {MAX_MAP_ITEMS} {0}")]
+    TooMany(&'static str),
+    /// An obstacle with a non-finite number or a width or height that is not positive.
+    #[error("obstacle {0} must have finite numbers and a positive width and height")]
+    BadObstacle(usize),
+    /// An obstacle reaching outside the arena.
+    #[error("obstacle {0} is not inside the arena")]
+    ObstacleOutside(usize),
+    /// No spawn point at all.
+    #[error("no spawn points: at least one is needed")]
+    NoSpawns,
+    /// A spawn or pickup spot too close to (or past) the arena edge.
+    #[error("{what} {index} is not inside the arena (with room for its radius)")]
+    PointOutside {
+        /// "spawn" or "pickup".
+        what: &'static str,
+        /// Its index in the file's list.
+        index: usize,
+    },
+    /// A spawn or pickup spot touching an obstacle.
+    #[error("{what} {index} touches obstacle {obstacle}")]
+    PointInObstacle {
+        /// "spawn" or "pickup".
+        what: &'static str,
+        /// Its index in the file's list.
+        index: usize,
+        /// The obstacle's index.
+        obstacle: usize,
+    },
+}
+
+/// Why the maps could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    /// A map file is bad.
+    #[error("map file {file}: {problem}")]
+    Invalid {
+        /// The file (a path, or `builtin:NAME.json`).
+        file: String,
+        /// What is wrong.
+        problem: MapProblem,
+    },
+    /// A file or directory could not be read.
+    #[error("cannot read maps from {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `--map` names a map that does not exist.
+    #[error("no map named {name:?}; the maps are: {available}")]
+    UnknownMap {
+        /// The name asked for.
+        name: String,
+        /// The names there are, comma-separated.
+        available: String,
+    },
+    /// Two files in one directory define the same map name.
+    #[error("map file {file}: map {name:?} is also defined by {other}")]
+    Duplicate {
+        /// The later file.
+        file: String,
+        /// The name both define.
+        name: String,
+        /// The earlier file.
+        other: String,
+    },
+}
+
+/// The maps a server plays, in rotation order (by name), and where the rotation starts.
+#[derive(Debug, Clone)]
+pub struct MapList {
+    maps: Vec<Arc<Map>>,
+    first: usize,
+}
+
+impl MapList {
+    /// The built-in maps, plus (replacing same-named ones) every `*.json` in `extra_dir`;
+    /// the rotation starts at `first` (a map name) or at the first map by name.
+    pub fn load(extra_dir: Option<&Path>, first: Option<&str>) -> Result<MapList, MapError> {
+        let mut maps = builtin_maps()?;
+        if let Some(dir) = extra_dir {
+            for map in load_dir(dir)? {
+                maps.retain(|m| m.name != map.name);
+                maps.push(map);
+            }
+        }
+        MapList::new(maps, first)
+    }
+
+    /// A rotation of `maps` (sorted by name) starting at `first`, or the first by name.
+    pub fn new(mut maps: Vec<Map>, first: Option<&str>) -> Result<MapList, MapError> {
+        maps.sort_by(|a, b| a.name.cmp(&b.name));
+        if maps.is_empty() {
+            // Unreachable with the built-in maps present; a clear error all the same.
+            return Err(MapError::UnknownMap { name: first.unwrap_or("any").to_owned(), available: "none".into() });
+        }
+        let first = match first {
+            None => 0,
+            Some(name) => maps.iter().position(|m| m.name == name).ok_or_else(|| MapError::UnknownMap {
+                name: name.to_owned(),
+                available: maps.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+            })?,
+        };
+        Ok(MapList { maps: maps.into_iter().map(Arc::new).collect(), first })
+    }
+
+    /// One map, for tests and benches.
+    pub fn single(map: Map) -> MapList {
+        MapList { maps: vec![Arc::new(map)], first: 0 }
+    }
+
+    /// Index of the map the rotation starts with.
+    pub fn first(&self) -> usize {
+        self.first
+    }
+
+    /// Number of maps (at least one).
+    pub fn len(&self) -> usize {
+        self.maps.len()
+    }
+
+    /// Never true: a list always holds a map. (For clippy's `len_without_is_empty`.)
+    pub fn is_empty(&self) -> bool {
+        self.maps.is_empty()
+    }
+
+    /// Map number `i`, wrapping around, so the rotation can simply count up.
+    pub fn get(&self, i: usize) -> &Arc<Map> {
+        &self.maps[i % self.maps.len()]
+    }
+
+    /// Names in rotation order.
+    pub fn names(&self) -> Vec<&str> {
+        self.maps.iter().map(|m| m.name.as_str()).collect()
+    }
+}
+
+/// Every map in `assets/maps/`.
+fn builtin_maps() -> Result<Vec<Map>, MapError> {
+    let mut files: Vec<_> = BuiltinMaps::iter().filter(|f| f.ends_with(".json")).collect();
+    files.sort();
+    let mut maps = Vec::with_capacity(files.len());
+    for file in files {
+        let label = format!("builtin:{file}");
+        let Some(data) = BuiltinMaps::get(&file) else { continue };
+        let json = std::str::from_utf8(&data.data)
+            .map_err(|_| MapError::Invalid { file: label.clone(), problem: MapProblem::Json("not UTF-8".into()) })?;
+        maps.push(Map::from_json(&label, json)?);
+    }
+    Ok(maps)
+}
+
+/// Every `*.json` in `dir`, in file-name order; two files with one map name are an error.
+pub fn load_dir(dir: &Path) -> Result<Vec<Map>, MapError> {
+    let io = |path: &Path, source| MapError::Io { path: path.display().to_string(), source };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let path = entry.map_err(|e| io(dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut maps: Vec<(Map, String)> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = path.display().to_string();
+        let json = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let map = Map::from_json(&file, &json)?;
+        if let Some((_, other)) = maps.iter().find(|(m, _)| m.name == map.name) {
+            return Err(MapError::Duplicate { file, name: map.name, other: other.clone() });
+        }
+        maps.push((map, file));
+    }
+    Ok(maps.into_iter().map(|(m, _)| m).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"name": "t", "size": [1000, 800], "obstacles": [[400, 300, 200, 100]],
+        "spawns": [[100, 100], [900, 700]], "pickups": [[500, 600]]}"#;
+
+    fn problem(json: &str) -> MapProblem {
+        match Map::from_json("test.json", json) {
+            Err(MapError::Invalid { file, problem }) => {
+                assert_eq!(file, "test.json");
+                problem
+            }
+            other => panic!("expected an invalid map, got {other:?}"),
+        }
+    }
+
+    /// `GOOD` with one field replaced.
+    fn with(field: &str, value: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+        v[field] = serde_json::from_str(value).unwrap();
+        v.to_string()
+    }
+
+    #[test]
+    fn builtin_maps_load_and_are_big_with_enough_points() {
+        let list = MapList::load(None, None).expect("built-in maps are valid");
+        assert!(list.names().contains(&"arena") && list.names().contains(&"maze"), "{:?}", list.names());
+        for i in 0..list.len() {
+            let map = list.get(i);
+            assert!(map.spawns.len() >= 8, "{}: {} spawns", map.name, map.spawns.len());
+            assert!(map.pickups.len() >= 4, "{}: {} pickups", map.name, map.pickups.len());
+            assert!(map.size.x > 1920.0 && map.size.y > 1080.0, "{} is bigger than a screen", map.name);
+        }
+    }
+
+    #[test]
+    fn a_good_map_loads() {
+        let map = Map::from_json("test.json", GOOD).unwrap();
+        assert_eq!(map.name, "t");
+        assert_eq!(map.size, Vec2::new(1000.0, 800.0));
+        assert_eq!(map.obstacles, [Rect { min: Vec2::new(400.0, 300.0), max: Vec2::new(600.0, 400.0) }]);
+        assert_eq!(map.spawns.len(), 2);
+        assert_eq!(map.pickups, [Vec2::new(500.0, 600.0)]);
+        assert_eq!(map.info().obstacles, map.obstacles);
+    }
+
+    #[test]
+    fn each_kind_of_bad_map_is_named() {
+        assert!(matches!(problem("{"), MapProblem::Json(_)));
+        assert!(matches!(problem(&with("spawn", "[]")), MapProblem::Json(e) if e.contains("spawn")));
+        assert!(matches!(problem(&with("name", r#""a b""#)), MapProblem::BadName(_)));
+        assert!(matches!(problem(&with("name", r#""""#)), MapProblem::BadName(_)));
+        assert!(matches!(problem(&with("size", "[0, 800]")), MapProblem::BadSize(_)));
+        assert!(matches!(problem(&with("size", "[-1000, 800]")), MapProblem::BadSize(_)));
+        assert!(matches!(problem(&with("size", "[1e30, 800]")), MapProblem::BadSize(_)));
+        assert_eq!(problem(&with("obstacles", "[[10, 10, 0, 50]]")), MapProblem::BadObstacle(0));
+        assert_eq!(problem(&with("obstacles", "[[10, 10, 5, 5], [900, 10, 200, 50]]")), MapProblem::ObstacleOutside(1));
+        assert_eq!(problem(&with("obstacles", "[[-5, 10, 20, 50]]")), MapProblem::ObstacleOutside(0));
+        assert_eq!(problem(&with("spawns", "[]")), MapProblem::NoSpawns);
+        assert_eq!(
+            problem(&with("spawns", "[[100, 100], [1200, 100]]")),
+            MapProblem::PointOutside { what: "spawn", index: 1 }
+        );
+        assert_eq!(
+            problem(&with("spawns", "[[500, 350]]")),
+            MapProblem::PointInObstacle { what: "spawn", index: 0, obstacle: 0 }
+        );
+        assert_eq!(problem(&with("pickups", "[[5, 5]]")), MapProblem::PointOutside { what: "pickup", index: 0 });
+        assert_eq!(
+            problem(&with("pickups", "[[500, 410]]")),
+            MapProblem::PointInObstacle { what: "pickup", index: 0, obstacle: 0 }
+        );
+        // The message says what is wrong in words a map author understands.
+        let msg = Map::from_json("x.json", &with("spawns", "[]")).unwrap_err().to_string();
+        assert!(msg.contains("x.json") && msg.contains("spawn"), "{msg}");
+    }
+
+    fn temp_dir(test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("skirmish-maps-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_directory_adds_and_replaces_maps() {
+        let dir = temp_dir("replace");
+        std::fs::write(dir.join("mine.json"), GOOD.replace(r#""t""#, r#""mine""#)).unwrap();
+        std::fs::write(dir.join("arena.json"), GOOD.replace(r#""t""#, r#""arena""#)).unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a map").unwrap();
+        let list = MapList::load(Some(&dir), Some("mine")).unwrap();
+        assert!(list.names().contains(&"mine") && list.names().contains(&"maze"));
+        assert_eq!(list.get(list.first()).name, "mine");
+        let arena = (0..list.len()).map(|i| list.get(i)).find(|m| m.name == "arena").unwrap();
+        assert_eq!(arena.size, Vec2::new(1000.0, 800.0), "the directory's arena replaced the built-in one");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_bad_file_in_a_directory_names_the_file() {
+        let dir = temp_dir("bad");
+        std::fs::write(dir.join("good.json"), GOOD).unwrap();
+        std::fs::write(dir.join("broken.json"), with("spawns", "[]")).unwrap();
+        let err = MapList::load(Some(&dir), None).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("broken.json") && msg.contains("no spawn points"), "{msg}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn missing_directory_unknown_map_and_duplicates_are_errors() {
+        let err = MapList::load(Some(Path::new("/nonexistent/skirmish-maps")), None).unwrap_err();
+        assert!(matches!(err, MapError::Io { .. }) && err.to_string().contains("/nonexistent/skirmish-maps"));
+        let err = MapList::load(None, Some("atlantis")).unwrap_err();
+        assert!(err.to_string().contains("atlantis") && err.to_string().contains("arena"), "{err}");
+        let dir = temp_dir("dup");
+        std::fs::write(dir.join("a.json"), GOOD).unwrap();
+        std::fs::write(dir.join("b.json"), GOOD).unwrap();
+        let err = MapList::load(Some(&dir), None).unwrap_err();
+        assert!(matches!(err, MapError::Duplicate { .. }) && err.to_string().contains("b.json"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_rotation_wraps_in_name_order() {
+        let list =
+            MapList::new(vec![Map::open("b", Vec2::splat(500.0)), Map::open("a", Vec2::splat(500.0))], Some("b"))
+                .unwrap();
+        assert_eq!(list.names(), ["a", "b"]);
+        assert_eq!(list.get(list.first()).name, "b");
+        assert_eq!(list.get(list.first() + 1).name, "a");
+    }
+}

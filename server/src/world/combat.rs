@@ -1,0 +1,146 @@
+//! Fire, bullets and damage. Bullets are tested along the whole segment they travel in a tick
+//! (30 units at 900 u/s), so they cannot tunnel through a thin wall or a ship's edge; the earliest
+//! thing on the segment is what they hit.
+//!
+//! Server-only: aim → direction uses `cos`/`sin`, which is fine because clients never predict
+//! bullets, they draw what snapshots say.
+
+use glam::Vec2;
+use skirmish_shared::consts::TICK_DT;
+use skirmish_shared::tuning::{
+    BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_RADIUS, BULLET_SPEED, FIRE_COOLDOWN_TICKS, RAPID_FIRE_COOLDOWN_TICKS,
+    RESPAWN_DELAY_TICKS, SHIP_RADIUS,
+};
+use skirmish_shared::{Input, Kill, PlayerId, Rect};
+
+use super::{Bullet, GameEvent, World};
+
+impl World {
+    /// Every living ship holding fire whose gun is ready shoots one bullet from its nose.
+    pub(super) fn fire(&mut self) {
+        for ship in &mut self.ships {
+            ship.cooldown = ship.cooldown.saturating_sub(1);
+            if !ship.alive || ship.input.buttons & Input::FIRE == 0 || ship.cooldown > 0 {
+                continue;
+            }
+            let dir = Vec2::new(ship.input.aim.cos(), ship.input.aim.sin());
+            self.bullets.push(Bullet {
+                id: self.next_bullet_id,
+                owner: ship.id,
+                pos: ship.motion.pos + dir * SHIP_RADIUS,
+                vel: dir * BULLET_SPEED,
+                ticks_left: BULLET_LIFETIME_TICKS,
+            });
+            self.next_bullet_id = self.next_bullet_id.wrapping_add(1);
+            ship.cooldown = if ship.rapid_ticks > 0 { RAPID_FIRE_COOLDOWN_TICKS } else { FIRE_COOLDOWN_TICKS };
+        }
+    }
+
+    /// Moves every bullet one tick; it dies on the first ship (not its owner's) or obstacle on
+    /// its path, past the arena edge, or when its lifetime runs out.
+    pub(super) fn move_bullets(&mut self) {
+        let map = self.map.clone();
+        let mut i = 0;
+        while i < self.bullets.len() {
+            let bullet = self.bullets[i];
+            let to = bullet.pos + bullet.vel * TICK_DT;
+            let mut first_hit = f32::INFINITY;
+            for rect in &map.obstacles {
+                if let Some(t) = segment_hits_rect(bullet.pos, to, rect, BULLET_RADIUS) {
+                    first_hit = first_hit.min(t);
+                }
+            }
+            let mut victim = None;
+            for (j, ship) in self.ships.iter().enumerate() {
+                if !ship.alive || ship.id == bullet.owner {
+                    continue;
+                }
+                if let Some(t) = segment_hits_circle(bullet.pos, to, ship.motion.pos, SHIP_RADIUS + BULLET_RADIUS)
+                    && t < first_hit
+                {
+                    first_hit = t;
+                    victim = Some(j);
+                }
+            }
+            if let Some(j) = victim {
+                self.hit(j, bullet.owner);
+            }
+            let outside = to.x < 0.0 || to.y < 0.0 || to.x > map.size.x || to.y > map.size.y;
+            let bullet = &mut self.bullets[i];
+            bullet.ticks_left = bullet.ticks_left.saturating_sub(1);
+            if first_hit.is_finite() || outside || bullet.ticks_left == 0 {
+                self.bullets.swap_remove(i);
+            } else {
+                bullet.pos = to;
+                i += 1;
+            }
+        }
+    }
+
+    /// Ship `j` takes a bullet from `shooter`; at zero health it dies, and while the match
+    /// counts, the shooter gets the kill and the victim the death.
+    fn hit(&mut self, j: usize, shooter: PlayerId) {
+        let scoring = self.flow.scoring();
+        let ship = &mut self.ships[j];
+        ship.health = ship.health.saturating_sub(BULLET_DAMAGE);
+        if ship.health > 0 {
+            return;
+        }
+        ship.alive = false;
+        ship.respawn_in = RESPAWN_DELAY_TICKS;
+        ship.motion.vel = Vec2::ZERO;
+        ship.rapid_ticks = 0;
+        let victim = ship.id;
+        if scoring {
+            ship.deaths = ship.deaths.saturating_add(1);
+            if let Ok(k) = self.ships.binary_search_by_key(&shooter, |s| s.id) {
+                self.ships[k].kills = self.ships[k].kills.saturating_add(1);
+            }
+        }
+        self.events.push(GameEvent::Kill(Kill { killer: shooter, victim }));
+    }
+}
+
+/// Where (as a fraction 0..=1 of the way from `from` to `to`) a point moving along the segment
+/// first comes within `radius` of `centre`; 0 if it starts within.
+pub(super) fn segment_hits_circle(from: Vec2, to: Vec2, centre: Vec2, radius: f32) -> Option<f32> {
+    let d = to - from;
+    let f = from - centre;
+    let c = f.length_squared() - radius * radius;
+    if c <= 0.0 {
+        return Some(0.0);
+    }
+    let a = d.length_squared();
+    let b = f.dot(d);
+    // Solve |f + d·t|² = r²: a·t² + 2b·t + c = 0; the smaller root is the entry.
+    let disc = b * b - a * c;
+    if a == 0.0 || disc < 0.0 {
+        return None;
+    }
+    let t = (-b - disc.sqrt()) / a;
+    (0.0..=1.0).contains(&t).then_some(t)
+}
+
+/// Where a circle of `radius` moving along the segment first touches `rect` (approximated as
+/// the rectangle grown by the radius, a little generous at the corners); 0 if it starts inside.
+pub(super) fn segment_hits_rect(from: Vec2, to: Vec2, rect: &Rect, radius: f32) -> Option<f32> {
+    let (min, max) = (rect.min - radius, rect.max + radius);
+    let d = to - from;
+    let (mut t_in, mut t_out) = (0.0f32, 1.0f32);
+    for axis in 0..2 {
+        let (p, v, lo, hi) = (from[axis], d[axis], min[axis], max[axis]);
+        if v == 0.0 {
+            if p < lo || p > hi {
+                return None;
+            }
+            continue;
+        }
+        let (t1, t2) = ((lo - p) / v, (hi - p) / v);
+        t_in = t_in.max(t1.min(t2));
+        t_out = t_out.min(t1.max(t2));
+        if t_in > t_out {
+            return None;
+        }
+    }
+    Some(t_in)
+}

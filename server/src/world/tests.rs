@@ -1,0 +1,560 @@
+//! Rules of the game, driven tick by tick with a seeded world on small hand-made maps.
+
+use skirmish_shared::consts::TICK_DT;
+use skirmish_shared::tuning::{
+    BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_SPEED, FIRE_COOLDOWN_TICKS, PICKUP_HEALTH_AMOUNT,
+    PICKUP_SPAWN_INTERVAL_TICKS, RAPID_FIRE_COOLDOWN_TICKS, RAPID_FIRE_TICKS, RESPAWN_DELAY_TICKS, SHIP_RADIUS,
+    SPAWN_CLEARANCE,
+};
+use skirmish_shared::{Kill, Rect};
+
+use super::*;
+
+const A: PlayerId = 1;
+const B: PlayerId = 2;
+const C: PlayerId = 3;
+
+/// Match settings for rules tests: no countdown, a long match, a short results phase.
+fn settings(min_players: usize) -> MatchSettings {
+    MatchSettings { countdown_ticks: 0, match_ticks: 9000, results_ticks: 30, score_limit: 20, min_players }
+}
+
+/// 1000×600, no obstacles, a spawn at each end and one pickup spot at the top.
+fn duel(name: &str) -> Map {
+    Map {
+        name: name.into(),
+        size: Vec2::new(1000.0, 600.0),
+        obstacles: Vec::new(),
+        spawns: vec![Vec2::new(200.0, 300.0), Vec2::new(800.0, 300.0)],
+        pickups: vec![Vec2::new(500.0, 60.0)],
+    }
+}
+
+fn world(map: Map, settings: MatchSettings) -> World {
+    World::new(7, Arc::new(MapList::single(map)), settings)
+}
+
+/// A playing world with ships A and B placed at `a` and `b`.
+fn duel_world(a: Vec2, b: Vec2) -> World {
+    let mut w = world(duel("duel"), settings(2));
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Playing);
+    w.place(A, a);
+    w.place(B, b);
+    w.events.clear();
+    w
+}
+
+fn input(seq: u32, mv: Vec2, aim: f32, fire: bool) -> Input {
+    Input { seq, mv, aim, buttons: if fire { Input::FIRE } else { 0 } }
+}
+
+impl World {
+    /// Puts a ship at `pos`, at rest.
+    fn place(&mut self, id: PlayerId, pos: Vec2) {
+        let i = self.ships.binary_search_by_key(&id, |s| s.id).unwrap();
+        self.ships[i].motion = ShipMotion { pos, vel: Vec2::ZERO };
+    }
+
+    fn ship_mut(&mut self, id: PlayerId) -> &mut Ship {
+        let i = self.ships.binary_search_by_key(&id, |s| s.id).unwrap();
+        &mut self.ships[i]
+    }
+
+    fn state(&self, id: PlayerId) -> PlayerState {
+        self.player_state(id).unwrap()
+    }
+
+    fn drain(&mut self) -> Vec<GameEvent> {
+        let mut out = Vec::new();
+        self.take_events(&mut out);
+        out
+    }
+
+    fn shots_fired(&self) -> u32 {
+        self.next_bullet_id - 1
+    }
+}
+
+/// A holds fire aimed at +x (at B in `duel_world`) for `ticks` ticks.
+fn a_fires(w: &mut World, ticks: u32, seq: &mut u32) {
+    for _ in 0..ticks {
+        *seq += 1;
+        w.step(&[(A, input(*seq, Vec2::ZERO, 0.0, true))]);
+    }
+}
+
+#[test]
+fn inputs_move_their_own_ship_only() {
+    let mut w = world(duel("duel"), settings(3));
+    let a0 = w.add_player(A, "Ada");
+    let b0 = w.add_player(B, "Bob");
+    for seq in 1..=10 {
+        w.step(&[(A, input(seq, Vec2::new(0.0, 1.0), 0.0, false))]);
+    }
+    assert!(w.position(A).unwrap().y > a0.y);
+    assert_eq!(w.position(B).unwrap(), b0);
+}
+
+#[test]
+fn input_persists_and_ack_is_the_last_consumed() {
+    let mut w = world(duel("duel"), settings(3));
+    let start = w.add_player(5, "Eve");
+    w.step(&[(5, Input { seq: 3, mv: Vec2::new(0.0, 1.0), aim: 0.5, buttons: 0 })]);
+    let after_one = w.position(5).unwrap();
+    w.step(&[]);
+    assert!(w.position(5).unwrap().y > after_one.y, "input stays in force");
+    let mut snap = Snapshot::default();
+    w.snapshot_into(9, &mut snap);
+    assert_eq!(snap.tick, 9);
+    assert_eq!(snap.players.len(), 1);
+    let me = snap.players[0];
+    assert_eq!((me.ack, me.aim, me.health, me.flags), (3, 0.5, SHIP_MAX_HEALTH, PlayerState::ALIVE));
+    assert!(me.pos.y > start.y);
+    assert_eq!((snap.phase, snap.time_left_ms), (Phase::Waiting, 0));
+}
+
+#[test]
+fn snapshots_are_sorted_and_removal_works() {
+    let mut w = world(duel("duel"), settings(9));
+    for id in [5, 1, 3] {
+        w.add_player(id, "x");
+    }
+    w.remove_player(3);
+    w.remove_player(42);
+    let mut snap = Snapshot::default();
+    w.snapshot_into(0, &mut snap);
+    assert_eq!(snap.players.iter().map(|p| p.id).collect::<Vec<_>>(), [1, 5]);
+}
+
+#[test]
+fn spawns_are_map_points_free_first_and_seeded() {
+    let map = Map { spawns: (0..8).map(|i| Vec2::new(100.0 + 100.0 * i as f32, 300.0)).collect(), ..duel("wide") };
+    let (mut a, mut b) = (world(map.clone(), settings(99)), world(map.clone(), settings(99)));
+    for id in 0..30 {
+        let p = a.add_player(id, "x");
+        assert_eq!(p, b.add_player(id, "x"), "same seed, same spawns");
+        assert!(map.spawns.contains(&p), "{p} is a spawn point");
+    }
+    // Two spawn points 400 apart: the second ship always gets the one away from the first.
+    for seed in 0..20 {
+        let mut w = World::new(seed, Arc::new(MapList::single(duel("duel"))), settings(99));
+        let first = w.add_player(A, "Ada");
+        let second = w.add_player(B, "Bob");
+        assert!(first.distance(second) >= SPAWN_CLEARANCE, "seed {seed}: {first} and {second}");
+    }
+}
+
+#[test]
+fn when_every_spawn_is_taken_the_freest_is_chosen() {
+    let map = Map {
+        spawns: vec![Vec2::new(100.0, 300.0), Vec2::new(160.0, 300.0), Vec2::new(400.0, 300.0)],
+        ..duel("crowded")
+    };
+    let mut w = world(map, settings(99));
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.place(A, Vec2::new(100.0, 300.0));
+    w.place(B, Vec2::new(400.0, 300.0));
+    // Every point has a living ship within the clearance; 160 is farthest from both (60 and 240
+    // away vs 0), so it wins.
+    let p = super::spawn::pick_spawn(&w.map, &w.ships, &mut w.rng);
+    assert_eq!(p, Vec2::new(160.0, 300.0));
+}
+
+#[test]
+fn firing_follows_the_cooldown_and_bullets_leave_the_nose_along_the_aim() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(900.0, 500.0));
+    let aim = std::f32::consts::FRAC_PI_2; // straight down the screen (+y)
+    w.step(&[(A, input(1, Vec2::ZERO, aim, true))]);
+    assert_eq!(w.shots_fired(), 1);
+    let bullet = w.bullets[0];
+    assert_eq!(bullet.owner, A);
+    assert!((bullet.vel - Vec2::new(0.0, BULLET_SPEED)).length() < 1e-2, "{}", bullet.vel);
+    // Spawned at the nose, then moved one tick.
+    let expected = Vec2::new(300.0, 300.0 + SHIP_RADIUS + BULLET_SPEED * TICK_DT);
+    assert!((bullet.pos - expected).length() < 1e-2, "{} vs {expected}", bullet.pos);
+    for _ in 0..(FIRE_COOLDOWN_TICKS * 4 - 1) {
+        w.step(&[]);
+    }
+    assert_eq!(w.shots_fired(), 4, "one shot every {FIRE_COOLDOWN_TICKS} ticks while fire is held");
+}
+
+#[test]
+fn bullets_damage_kill_and_credit_the_shooter() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(600.0, 300.0));
+    let mut seq = 0;
+    let mut last_health = SHIP_MAX_HEALTH;
+    let mut hits = 0;
+    while w.state(B).alive() {
+        assert!(seq < 200, "B never died");
+        a_fires(&mut w, 1, &mut seq);
+        let health = w.state(B).health;
+        if health != last_health {
+            assert_eq!(health, last_health.saturating_sub(BULLET_DAMAGE), "one bullet, one hit");
+            hits += 1;
+            last_health = health;
+        }
+    }
+    assert_eq!(hits, SHIP_MAX_HEALTH.div_ceil(BULLET_DAMAGE));
+    let (a, b) = (w.state(A), w.state(B));
+    assert_eq!((a.kills, a.deaths), (1, 0));
+    assert_eq!((b.kills, b.deaths, b.health, b.flags), (0, 1, 0, 0));
+    assert_eq!(w.drain(), [GameEvent::Kill(Kill { killer: A, victim: B })]);
+}
+
+#[test]
+fn the_dead_respawn_after_the_delay_at_a_spawn_point() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(600.0, 300.0));
+    let mut seq = 0;
+    while w.state(B).alive() {
+        a_fires(&mut w, 1, &mut seq);
+    }
+    w.place(A, Vec2::new(500.0, 500.0));
+    // Dead: inputs are acknowledged but move nothing, and the gun stays silent.
+    let dead_at = w.position(B).unwrap();
+    w.step(&[(A, input(seq + 1, Vec2::ZERO, 0.0, false))]);
+    let fired = w.shots_fired();
+    for i in 2..RESPAWN_DELAY_TICKS {
+        w.step(&[(B, input(100 + i, Vec2::new(1.0, 0.0), 3.0, true))]);
+        let b = w.state(B);
+        assert!(!b.alive(), "still dead after {i} ticks");
+        assert_eq!(b.ack, 100 + i, "acknowledged while dead");
+        assert_eq!(b.pos, dead_at, "dead ships do not move");
+    }
+    assert_eq!(w.shots_fired(), fired, "dead ships do not fire");
+    w.step(&[]);
+    let b = w.state(B);
+    assert!(b.alive(), "back after {RESPAWN_DELAY_TICKS} ticks");
+    assert_eq!(b.health, SHIP_MAX_HEALTH);
+    assert!(w.map.spawns.iter().any(|s| s.distance(b.pos) < 12.0), "at a spawn point: {}", b.pos);
+    assert_eq!(b.deaths, 1, "the death still counts");
+}
+
+#[test]
+fn nothing_is_scored_while_waiting() {
+    let mut w = world(duel("duel"), settings(3));
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.place(A, Vec2::new(300.0, 300.0));
+    w.place(B, Vec2::new(600.0, 300.0));
+    let mut seq = 0;
+    while w.state(B).alive() {
+        assert!(seq < 200);
+        a_fires(&mut w, 1, &mut seq);
+    }
+    assert_eq!(w.phase(), Phase::Waiting);
+    assert_eq!((w.state(A).kills, w.state(B).deaths), (0, 0), "no score outside a match");
+    assert_eq!(w.drain(), [GameEvent::Kill(Kill { killer: A, victim: B })], "the kill feed still shows it");
+}
+
+#[test]
+fn bullets_stop_at_obstacles() {
+    let wall = Rect { min: Vec2::new(440.0, 200.0), max: Vec2::new(460.0, 400.0) };
+    let mut w = world(Map { obstacles: vec![wall], ..duel("walled") }, settings(2));
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    w.place(A, Vec2::new(300.0, 300.0));
+    w.place(B, Vec2::new(600.0, 300.0));
+    w.step(&[(A, input(1, Vec2::ZERO, 0.0, true))]);
+    w.step(&[(A, input(2, Vec2::ZERO, 0.0, false))]);
+    let mut max_x: f32 = 0.0;
+    for _ in 0..10 {
+        w.step(&[]);
+        max_x = w.bullets.iter().map(|b| b.pos.x).fold(max_x, f32::max);
+    }
+    assert!(w.bullets.is_empty(), "the bullet died at the wall, long before its lifetime");
+    assert!(max_x < 440.0, "never past the wall's face: {max_x}");
+    assert_eq!(w.state(B).health, SHIP_MAX_HEALTH, "B, behind the wall, is unhurt");
+}
+
+#[test]
+fn bullets_fade_after_their_lifetime_and_die_at_the_edge() {
+    let big = Map { size: Vec2::new(3000.0, 600.0), ..duel("long") };
+    let mut w = world(big, settings(2));
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    w.place(A, Vec2::new(100.0, 300.0));
+    w.place(B, Vec2::new(2900.0, 100.0));
+    w.step(&[(A, input(1, Vec2::ZERO, 0.0, true))]);
+    w.step(&[(A, input(2, Vec2::ZERO, 0.0, false))]);
+    let start = w.bullets[0].pos.x;
+    let mut ticks = 2;
+    while !w.bullets.is_empty() {
+        w.step(&[]);
+        ticks += 1;
+        assert!(ticks <= BULLET_LIFETIME_TICKS);
+    }
+    assert_eq!(ticks, BULLET_LIFETIME_TICKS, "alive for exactly its lifetime");
+    assert!(start < 200.0);
+
+    // Aimed at the edge from close by, a bullet dies there instead.
+    w.place(A, Vec2::new(100.0, 100.0));
+    w.step(&[(A, input(3, Vec2::ZERO, -std::f32::consts::FRAC_PI_2, true))]);
+    for _ in 0..3 {
+        w.step(&[(A, input(4, Vec2::ZERO, 0.0, false))]);
+    }
+    assert!(w.bullets.is_empty(), "gone through the top edge");
+}
+
+#[test]
+fn ships_slide_along_obstacles_through_the_shared_sim() {
+    let wall = Rect { min: Vec2::new(500.0, 100.0), max: Vec2::new(540.0, 500.0) };
+    let mut w = world(Map { obstacles: vec![wall], ..duel("walled") }, settings(9));
+    w.add_player(A, "Ada");
+    w.place(A, Vec2::new(400.0, 300.0));
+    for seq in 1..=60 {
+        w.step(&[(A, input(seq, Vec2::new(1.0, 0.0), 0.0, false))]);
+    }
+    let p = w.position(A).unwrap();
+    assert!((p.x - (500.0 - SHIP_RADIUS)).abs() < 1e-3, "stopped at the wall: {p}");
+}
+
+#[test]
+fn pickups_appear_on_free_spots_on_the_interval() {
+    let mut w = world(duel("duel"), settings(9));
+    w.add_player(A, "Ada");
+    for _ in 0..PICKUP_SPAWN_INTERVAL_TICKS - 1 {
+        w.step(&[]);
+    }
+    assert!(w.pickups.is_empty());
+    w.step(&[]);
+    assert_eq!(w.pickups.len(), 1);
+    assert_eq!(w.pickups[0].pos, w.map.pickups[0]);
+    for _ in 0..PICKUP_SPAWN_INTERVAL_TICKS * 2 {
+        w.step(&[]);
+    }
+    assert_eq!(w.pickups.len(), 1, "one pickup per spot");
+    let mut snap = Snapshot::default();
+    w.snapshot_into(0, &mut snap);
+    assert_eq!(snap.pickups.len(), 1);
+}
+
+#[test]
+fn health_pickups_heal_up_to_the_cap_and_wait_for_someone_hurt() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(800.0, 300.0));
+    let spot = Vec2::new(500.0, 60.0);
+    w.pickups.push(Pickup { id: 1, kind: PickupKind::Health, spot: 0, pos: spot });
+    w.place(B, spot);
+    w.step(&[]);
+    assert_eq!(w.pickups.len(), 1, "a ship at full health leaves it");
+    w.ship_mut(B).health = SHIP_MAX_HEALTH - 10;
+    w.step(&[]);
+    assert!(w.pickups.is_empty(), "taken");
+    assert_eq!(w.state(B).health, SHIP_MAX_HEALTH, "capped, not {}", SHIP_MAX_HEALTH - 10 + PICKUP_HEALTH_AMOUNT);
+    w.pickups.push(Pickup { id: 2, kind: PickupKind::Health, spot: 0, pos: spot });
+    w.ship_mut(B).health = 20;
+    w.step(&[]);
+    assert_eq!(w.state(B).health, 20 + PICKUP_HEALTH_AMOUNT);
+}
+
+#[test]
+fn rapid_fire_shortens_the_cooldown_for_a_while() {
+    let mut w = duel_world(Vec2::new(300.0, 100.0), Vec2::new(800.0, 500.0));
+    let mut seq = 0;
+    a_fires(&mut w, 20, &mut seq);
+    let normal = w.shots_fired();
+    assert_eq!(normal, 20 / FIRE_COOLDOWN_TICKS);
+    w.pickups.push(Pickup { id: 1, kind: PickupKind::RapidFire, spot: 0, pos: Vec2::new(300.0, 100.0) });
+    w.step(&[(A, input(99, Vec2::ZERO, 0.0, false))]);
+    assert!(w.pickups.is_empty());
+    assert_eq!(w.state(A).flags, PlayerState::ALIVE | PlayerState::RAPID_FIRE);
+    let before = w.shots_fired();
+    a_fires(&mut w, 20, &mut seq);
+    assert_eq!(w.shots_fired() - before, 20 / RAPID_FIRE_COOLDOWN_TICKS);
+    for _ in 0..RAPID_FIRE_TICKS {
+        w.step(&[]);
+    }
+    assert_eq!(w.state(A).flags, PlayerState::ALIVE, "rapid fire wears off");
+}
+
+#[test]
+fn a_match_runs_waiting_countdown_playing_results_then_the_next_map() {
+    let maps = MapList::new(vec![duel("one"), duel("two")], None).unwrap();
+    let settings =
+        MatchSettings { countdown_ticks: 3, match_ticks: 30, results_ticks: 6, score_limit: 20, min_players: 2 };
+    let mut w = World::new(3, Arc::new(maps), settings);
+    w.add_player(A, "Ada");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Waiting);
+    assert!(w.drain().is_empty());
+
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Countdown);
+    let events = w.drain();
+    assert!(matches!(&events[..], [GameEvent::Match(m)] if m.phase == Phase::Countdown && m.map.name == "one"));
+    let mut snap = Snapshot::default();
+    w.snapshot_into(0, &mut snap);
+    assert_eq!((snap.phase, snap.time_left_ms), (Phase::Countdown, 100));
+
+    // Frozen: inputs are taken (and acknowledged) but nothing moves or fires.
+    let a0 = w.position(A).unwrap();
+    for seq in 1..=2 {
+        w.step(&[(A, input(seq, Vec2::new(1.0, 1.0), 0.0, true))]);
+        assert_eq!(w.position(A).unwrap(), a0, "frozen during the countdown");
+        assert_eq!(w.state(A).ack, seq, "acknowledged during the countdown");
+    }
+    assert_eq!(w.shots_fired(), 0);
+    w.step(&[(A, input(3, Vec2::ZERO, 0.0, false))]);
+    assert_eq!(w.phase(), Phase::Playing);
+    assert!(matches!(&w.drain()[..], [GameEvent::Match(m)] if m.phase == Phase::Playing && m.match_secs == 1));
+    w.snapshot_into(0, &mut snap);
+    assert_eq!((snap.phase, snap.time_left_ms), (Phase::Playing, 1000));
+
+    // The clock ends the match.
+    for _ in 0..29 {
+        w.step(&[]);
+    }
+    assert_eq!(w.phase(), Phase::Playing);
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Results);
+    let events = w.drain();
+    assert!(matches!(&events[0], GameEvent::Match(m) if m.phase == Phase::Results && m.map.name == "one"));
+    let GameEvent::Results(results) = &events[1] else { panic!("results after the phase change: {events:?}") };
+    assert_eq!(results.next_map, "two");
+    assert_eq!(results.scores.iter().map(|s| s.id).collect::<Vec<_>>(), [A, B], "a 0-0 tie goes to who joined first");
+    assert_eq!(results.winner, Some(A));
+
+    // Results: frozen, inputs still acknowledged.
+    let a1 = w.position(A).unwrap();
+    for seq in 10..15 {
+        w.step(&[(A, input(seq, Vec2::new(1.0, 0.0), 0.0, true))]);
+        assert_eq!((w.position(A).unwrap(), w.state(A).ack), (a1, seq));
+    }
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Countdown, "enough players: the next countdown");
+    assert_eq!(w.map().name, "two");
+    assert!(matches!(&w.drain()[..], [GameEvent::Match(m)] if m.phase == Phase::Countdown && m.map.name == "two"));
+}
+
+#[test]
+fn the_score_limit_ends_the_match_with_the_winner_first() {
+    let mut w = world(duel("duel"), MatchSettings { score_limit: 1, ..settings(2) });
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.add_player(C, "Cy");
+    w.step(&[]);
+    w.place(A, Vec2::new(300.0, 300.0));
+    w.place(B, Vec2::new(600.0, 300.0));
+    w.place(C, Vec2::new(900.0, 550.0));
+    w.drain();
+    let mut seq = 0;
+    while w.phase() == Phase::Playing {
+        assert!(seq < 200, "the match never ended");
+        a_fires(&mut w, 1, &mut seq);
+    }
+    assert_eq!(w.phase(), Phase::Results);
+    let events = w.drain();
+    assert_eq!(events[0], GameEvent::Kill(Kill { killer: A, victim: B }));
+    let GameEvent::Results(results) = &events[2] else { panic!("{events:?}") };
+    assert_eq!(results.winner, Some(A));
+    let order: Vec<_> = results.scores.iter().map(|s| (s.name.as_str(), s.kills, s.deaths)).collect();
+    assert_eq!(order, [("Ada", 1, 0), ("Cy", 0, 0), ("Bob", 0, 1)], "kills, then fewer deaths");
+    assert!(w.bullets.is_empty(), "no shot lands after the end");
+}
+
+#[test]
+fn acks_keep_coming_in_every_phase_and_state() {
+    let settings =
+        MatchSettings { countdown_ticks: 5, match_ticks: 60, results_ticks: 5, score_limit: 1, min_players: 2 };
+    let mut w = world(duel("duel"), settings);
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    let mut seq = 0;
+    let mut phases = Vec::new();
+    let mut b_dead = false;
+    for tick in 0..400 {
+        seq += 1;
+        if w.phase() == Phase::Playing && w.state(B).alive() {
+            w.place(A, Vec2::new(300.0, 300.0));
+            w.place(B, Vec2::new(600.0, 300.0));
+        }
+        w.step(&[(A, input(seq, Vec2::ZERO, 0.0, true)), (B, input(seq, Vec2::ZERO, 0.0, false))]);
+        b_dead |= !w.state(B).alive();
+        assert_eq!((w.state(A).ack, w.state(B).ack), (seq, seq), "tick {tick} in {:?}", w.phase());
+        if phases.last() != Some(&w.phase()) {
+            phases.push(w.phase());
+        }
+    }
+    assert!(b_dead, "B was acknowledged while dead");
+    assert!(phases.starts_with(&[Phase::Countdown, Phase::Playing, Phase::Results, Phase::Countdown]), "{phases:?}");
+}
+
+#[test]
+fn joiners_mid_match_play_at_once_and_leavers_stay_in_the_results() {
+    let mut w = world(duel("duel"), MatchSettings { match_ticks: 10, ..settings(2) });
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Playing);
+    w.add_player(C, "Cy");
+    assert!(w.state(C).alive());
+    let c0 = w.position(C).unwrap();
+    w.step(&[(C, input(1, Vec2::new(0.0, 1.0), 0.0, false))]);
+    assert_ne!(w.position(C).unwrap(), c0, "moves at once");
+    w.ship_mut(B).kills = 3;
+    w.place(B, Vec2::new(500.0, 450.0));
+    w.step(&[(B, input(1, Vec2::ZERO, 0.0, true))]);
+    assert!(!w.bullets.is_empty());
+    w.remove_player(B);
+    assert!(w.bullets.is_empty(), "a leaver's bullets go with them");
+    while w.phase() == Phase::Playing {
+        w.step(&[]);
+    }
+    let Some(GameEvent::Results(results)) = w.drain().pop() else { panic!("results last") };
+    assert_eq!(results.winner, Some(B), "the leader who left still wins");
+    assert_eq!(results.scores.len(), 3);
+    assert_eq!(results.scores[0].name, "Bob");
+}
+
+#[test]
+fn a_new_match_resets_scores_and_respawns_everyone() {
+    let mut w = world(duel("duel"), MatchSettings { results_ticks: 1, score_limit: 1, ..settings(2) });
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    w.place(A, Vec2::new(300.0, 300.0));
+    w.place(B, Vec2::new(600.0, 300.0));
+    let mut seq = 0;
+    while w.phase() == Phase::Playing {
+        a_fires(&mut w, 1, &mut seq);
+    }
+    assert_eq!(w.state(A).kills, 1);
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Playing, "results over, zero countdown: playing again");
+    for id in [A, B] {
+        let s = w.state(id);
+        assert_eq!((s.kills, s.deaths, s.health), (0, 0, SHIP_MAX_HEALTH));
+        assert!(s.alive() && w.map.spawns.contains(&s.pos), "{id} fresh at a spawn point");
+    }
+}
+
+#[test]
+fn the_same_seed_and_inputs_replay_the_same_game() {
+    let run = || {
+        let mut w = world(duel("duel"), settings(2));
+        let mut snap = Snapshot::default();
+        let mut trace = Vec::new();
+        for id in 1..=4 {
+            w.add_player(id, "x");
+        }
+        for seq in 1..=900u32 {
+            let inputs: Vec<_> = (1..=4u32)
+                .map(|id| {
+                    let t = (seq * id) as f32 * 0.05;
+                    (id, input(seq, Vec2::new(t.sin(), t.cos()), t, (seq + id) % 3 == 0))
+                })
+                .collect();
+            w.step(&inputs);
+            w.snapshot_into(u64::from(seq), &mut snap);
+            trace.push(format!("{snap:?}"));
+        }
+        trace
+    };
+    assert_eq!(run(), run());
+}

@@ -1,0 +1,82 @@
+//! Chat between two real browsers: two headless Chromium processes (one chromedriver each, so
+//! neither is a throttled background tab) join one room; a line typed into `#chatinput` in one
+//! shows in the other's `#chatlog`, and markup in a chat line stays text: no element is created,
+//! no script runs. Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
+
+mod common;
+mod webdriver;
+
+use fantoccini::{Client as Browser, Locator};
+use webdriver::{ChromeDriver, chromedriver_or_skip, open_and_join, poll};
+
+const ROOM: &str = "chat-test";
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_goes_between_browsers_as_text_only() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let server = common::server();
+    let (driver_a, driver_b) = (ChromeDriver::start(&driver_bin), ChromeDriver::start(&driver_bin));
+    let (alice, bob) = (driver_a.session().await, driver_b.session().await);
+    open_and_join(&alice, &server.http_url(), ROOM, "Alice", false).await;
+    open_and_join(&bob, &server.http_url(), ROOM, "Bob", false).await;
+
+    say(&alice, "hello from Alice").await;
+    let line = poll("Bob to see Alice's line", async || {
+        chat_lines(&bob).await.into_iter().find(|(_, text)| text == "hello from Alice")
+    })
+    .await;
+    assert_eq!(line.0.as_deref(), Some("Alice"), "the line names its sender");
+
+    // Markup arrives as the exact text, in both windows, and never as an element.
+    say(&alice, HOSTILE).await;
+    for (who, browser) in [("Bob", &bob), ("Alice", &alice)] {
+        let line = poll(&format!("{who} to see the markup line"), async || {
+            chat_lines(browser).await.into_iter().find(|(_, text)| text == HOSTILE)
+        })
+        .await;
+        assert_eq!(line.0.as_deref(), Some("Alice"));
+        let images = browser.find_all(Locator::Css("img")).await.expect("query img elements");
+        assert!(images.is_empty(), "{who}'s page has {} img elements", images.len());
+        let in_log = browser
+            .execute("return document.querySelectorAll('#chatlog *:not(div):not(span)').length", vec![])
+            .await
+            .expect("count elements in the chat log");
+        assert_eq!(in_log, 0, "{who}'s chat log holds only its own div/span structure");
+        assert!(browser.get_alert_text().await.is_err(), "no alert is open in {who}'s window");
+    }
+
+    // Sending leaves the chat box, so the keys steer again; the box is empty for the next line.
+    let focused = alice.execute("return document.activeElement.id", vec![]).await.expect("read focus");
+    assert_ne!(focused, "chatinput");
+    let left = alice.find(Locator::Css("#chatinput")).await.expect("#chatinput").prop("value").await;
+    assert_eq!(left.expect("read value").as_deref(), Some(""));
+
+    alice.close().await.expect("end Alice's session");
+    bob.close().await.expect("end Bob's session");
+    drop((driver_a, driver_b));
+    server.stop();
+}
+
+/// Types `text` into `#chatinput` and presses Enter, as a player does.
+async fn say(browser: &Browser, text: &str) {
+    let input = browser.find(Locator::Css("#chatinput")).await.expect("#chatinput");
+    input.click().await.expect("focus the chat box");
+    input.send_keys(text).await.expect("type a chat line");
+    input.send_keys("\u{E007}").await.expect("press Enter");
+}
+
+/// Every `#chatlog` line as (sender, text), read from the DOM's `textContent`.
+async fn chat_lines(browser: &Browser) -> Vec<(Option<String>, String)> {
+    let lines = browser
+        .execute(
+            "return [...document.querySelectorAll('#chatlog .line')].map(l => {
+                 const who = l.querySelector('.who');
+                 return [who ? who.textContent : null, l.querySelector('.text').textContent];
+             });",
+            vec![],
+        )
+        .await
+        .expect("read the chat log");
+    serde_json::from_value(lines).expect("an array of [sender, text] pairs")
+}

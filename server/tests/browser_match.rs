@@ -1,0 +1,113 @@
+//! The match around the player, in a real browser: a spectator watches (no ship, not on the
+//! scoreboard, the camera on a player it can switch with E), and when a short match ends the
+//! results screen names the winner and lists the final scores. Skips loudly without
+//! chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
+
+mod common;
+mod webdriver;
+
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client as Browser, Locator};
+use webdriver::{ChromeDriver, Flight, Watcher, chromedriver_or_skip, open_and_join, poll, text};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spectator_watches_players_and_switches_between_them() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let room = "spectate-test";
+    let server = common::server();
+    let ann = Watcher::join(&server.ws_url(), "Ann", room, Flight::Still).await;
+    let bob = Watcher::join(&server.ws_url(), "Bob", room, Flight::Still).await;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    let me = open_and_join(&browser, &server.http_url(), room, "Eve", true).await;
+
+    let status = text(&browser, "#status").await.unwrap_or_default();
+    assert!(status.starts_with("spectating as Eve"), "{status:?}");
+    assert_eq!(text(&browser, "#health").await.as_deref(), Some("–"), "a spectator has no health");
+    let first = poll("the spectator label", async || text(&browser, "#watching").await.filter(|t| t.len() > 11)).await;
+    assert!(first == "Spectating Ann" || first == "Spectating Bob", "{first:?}");
+    // The players see no ship of the spectator's.
+    assert!(!ann.seen().positions.contains_key(&me), "a spectator has no ship");
+
+    // E switches to the other player, and again back.
+    for expected in if first.ends_with("Ann") { ["Bob", "Ann"] } else { ["Ann", "Bob"] } {
+        browser
+            .perform_actions(keys().then(KeyAction::Down { value: 'e' }).then(KeyAction::Up { value: 'e' }))
+            .await
+            .expect("press E");
+        let label = format!("Spectating {expected}");
+        poll(&format!("{label:?}"), async || text(&browser, "#watching").await.filter(|t| *t == label)).await;
+    }
+
+    // The scoreboard lists the two players, not the spectator.
+    let names = scoreboard_names(&browser).await;
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"Eve".to_owned()), "{names:?}");
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    ann.stop().await;
+    bob.stop().await;
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_results_screen_shows_when_a_match_ends() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let room = "results-test";
+    let config = skirmish_server::Config {
+        match_duration: Duration::from_secs(3),
+        results_duration: Duration::from_secs(30),
+        ..skirmish_server::Config::for_tests()
+    };
+    let server = skirmish_server::spawn_in_thread(config).expect("server starts");
+    let rival = Watcher::join(&server.ws_url(), "Rival", room, Flight::Still).await;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    open_and_join(&browser, &server.http_url(), room, "Chromey", false).await;
+
+    // Two players start a match; its clock counts down in m:ss.
+    poll("the match clock", async || text(&browser, "#clock").await.filter(|t| t.starts_with("0:0"))).await;
+    let results = browser.find(Locator::Css("#results")).await.expect("#results");
+    poll("the results screen", async || results.is_displayed().await.ok()?.then_some(())).await;
+    assert_eq!(text(&browser, "#clock").await.as_deref(), Some("Results"));
+    let headline = text(&browser, "#winner").await.unwrap_or_default();
+    assert!(headline.ends_with("wins!") || headline.starts_with("Match over"), "{headline:?}");
+    let rows = browser.find_all(Locator::Css("#results tbody tr .name")).await.expect("result rows");
+    let mut names = Vec::new();
+    for row in rows {
+        names.push(row.text().await.expect("row text"));
+    }
+    names.sort();
+    assert_eq!(names, ["Chromey", "Rival"]);
+    let next = text(&browser, "#nextmap").await.unwrap_or_default();
+    assert!(next.starts_with("Next map: "), "{next:?}");
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    rival.stop().await;
+    server.stop();
+}
+
+/// The names on the Tab scoreboard, read while Tab is held.
+async fn scoreboard_names(browser: &Browser) -> Vec<String> {
+    browser.perform_actions(keys().then(KeyAction::Down { value: '\u{E004}' })).await.expect("Tab down");
+    let names = poll("the scoreboard rows", async || {
+        let rows = browser.find_all(Locator::Css("#scoreboard tbody tr .name")).await.ok()?;
+        let mut names = Vec::new();
+        for row in rows {
+            names.push(row.text().await.ok()?);
+        }
+        (!names.is_empty()).then_some(names)
+    })
+    .await;
+    browser.perform_actions(keys().then(KeyAction::Up { value: '\u{E004}' })).await.expect("Tab up");
+    names
+}
+
+/// The one keyboard input source; WebDriver keeps its pressed keys between calls.
+fn keys() -> KeyActions {
+    KeyActions::new("keyboard".to_owned())
+}

@@ -1,0 +1,61 @@
+//! Chat against the real server: lines reach everyone in the room (the sender too), joins get a
+//! system line, and a burst over the limit is cut with a warning to the sender alone.
+
+mod common;
+
+use common::{TestClient, server};
+use skirmish_server::chat::TOO_FAST;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_reaches_everyone_in_the_room_and_a_burst_is_limited() {
+    let srv = server();
+    let mut ada = TestClient::join(&srv.ws_url(), "Ada", Some("talk")).await;
+    let mut bob = TestClient::join(&srv.ws_url(), "Bob", Some("talk")).await;
+    let mut eve = TestClient::join(&srv.ws_url(), "Eve", Some("elsewhere")).await;
+    let line = |from: &str, text: &str| (Some(from.to_owned()), text.to_owned());
+
+    ada.wait_for(|c| c.chat_lines().contains(&(None, "Bob joined".into()))).await;
+    ada.send_chat("hello there").await;
+    bob.wait_for(|c| c.chat_lines().contains(&line("Ada", "hello there"))).await;
+    ada.wait_for(|c| c.chat_lines().contains(&line("Ada", "hello there"))).await;
+
+    // A burst: the first lines pass until the bucket is empty, the rest are dropped and only
+    // Ada hears why.
+    const SENT: usize = 7;
+    for i in 0..SENT {
+        ada.send_chat(&format!("spam {i}")).await;
+    }
+    let spam = |c: &TestClient| c.chat_lines().iter().filter(|(_, t)| t.starts_with("spam ")).count();
+    let warnings = |c: &TestClient| c.chat_lines().iter().filter(|(from, t)| from.is_none() && t == TOO_FAST).count();
+    ada.wait_for(|c| spam(c) + warnings(c) == SENT).await;
+    let passed = spam(&ada);
+    assert!(warnings(&ada) >= 1, "the sender was told: {:?}", ada.chat_lines());
+    assert!((1..SENT).contains(&passed), "{passed} of {SENT} lines passed");
+
+    // Bob gets exactly the lines that passed, in order, and no warning. His own line, broadcast
+    // after all of Ada's, marks the end of what he can receive from her.
+    bob.wait_for(|c| spam(c) == passed).await;
+    bob.send_chat("done").await;
+    bob.wait_for(|c| c.chat_lines().contains(&line("Bob", "done"))).await;
+    assert_eq!(spam(&bob), passed);
+    assert_eq!(warnings(&bob), 0, "only the sender is warned");
+    let order: Vec<_> = bob.chat_lines().into_iter().filter(|(_, t)| t.starts_with("spam ")).collect();
+    let expected: Vec<_> = (0..passed).map(|i| line("Ada", &format!("spam {i}"))).collect();
+    assert_eq!(order, expected);
+
+    // Another room hears nothing of it.
+    for _ in 0..10 {
+        eve.next_event().await;
+    }
+    assert!(eve.chat_lines().iter().all(|(from, _)| from.is_none()), "{:?}", eve.chat_lines());
+}
+
+#[tokio::test]
+async fn leaving_is_announced() {
+    let srv = server();
+    let mut stay = TestClient::join(&srv.ws_url(), "Stay", Some("bye")).await;
+    let mut leave = TestClient::join(&srv.ws_url(), "Leaver", Some("bye")).await;
+    stay.wait_for(|c| c.chat_lines().contains(&(None, "Leaver joined".into()))).await;
+    leave.ws.close(None).await.expect("close");
+    stay.wait_for(|c| c.chat_lines().contains(&(None, "Leaver left".into()))).await;
+}

@@ -1,0 +1,68 @@
+//! Spectators against the real server: they watch (snapshots, match info, chat) without a ship,
+//! their inputs are ignored, and a room full of players turns newcomers into spectators until
+//! the spectator seats are full too.
+
+mod common;
+
+use common::{TestClient, expect_close, raw, server, server_with};
+use futures_util::SinkExt;
+use glam::Vec2;
+use skirmish_server::Stats;
+use skirmish_shared::consts::PROTOCOL_VERSION;
+use skirmish_shared::{ClientMsg, Hello, Input, encode_client};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spectator_watches_without_a_ship_and_its_inputs_are_ignored() {
+    let srv = server();
+    let mut player = TestClient::join(&srv.ws_url(), "Player", Some("watch")).await;
+    let mut watcher = TestClient::join_as(&srv.ws_url(), "Watcher", Some("watch"), true).await;
+    let (p, w) = (player.id(), watcher.id());
+    assert!(watcher.core.is_spectator(), "Welcome says spectator");
+
+    // Snapshots show the player and never the spectator.
+    watcher.wait_for(|c| c.ids() == vec![p] && c.core.match_info().is_some()).await;
+    player.wait_for(|c| c.core.roster().get(&w).is_some_and(|i| i.spectator)).await;
+    assert!(!player.core.roster()[&p].spectator);
+
+    // Inputs from a spectator are dropped, counted, and do not close the connection.
+    let dropped_before = Stats::get(&srv.stats.inputs_dropped);
+    for _ in 0..5 {
+        watcher.send_controls(Vec2::new(1.0, 0.0), 0.0, Input::FIRE).await;
+    }
+    let before = watcher.core.stats().snapshots;
+    watcher.wait_for(|c| c.core.stats().snapshots >= before + 10).await;
+    assert!(Stats::get(&srv.stats.inputs_dropped) >= dropped_before + 5, "spectator inputs counted as dropped");
+    assert_eq!(watcher.ids(), vec![p], "still no ship");
+    assert_eq!(srv.stats.protocol_disconnects.load(std::sync::atomic::Ordering::Relaxed), 0);
+
+    // Spectators may chat.
+    watcher.send_chat("nice shot").await;
+    player.wait_for(|c| c.chat_lines().contains(&(Some("Watcher".into()), "nice shot".into()))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_room_makes_spectators_then_refuses() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.max_players_per_room = 1;
+    config.max_spectators_per_room = 1;
+    let srv = server_with(config);
+    let first = TestClient::join(&srv.ws_url(), "First", Some("small")).await;
+    assert!(!first.core.is_spectator());
+    let mut second = TestClient::join(&srv.ws_url(), "Second", Some("small")).await;
+    assert!(second.core.is_spectator(), "no seat left to play: watching instead");
+    second.wait_for(|c| c.core.latest().is_some()).await;
+    assert_eq!(second.ids(), vec![first.id()]);
+
+    let mut third = raw(&srv.ws_url()).await;
+    let hello = ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: "Third".into(),
+        room: Some("small".into()),
+        spectate: false,
+    });
+    third.send(Message::binary(encode_client(&hello))).await.unwrap();
+    let (code, reason) = expect_close(&mut third).await;
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("full"), "{reason}");
+}
