@@ -33,9 +33,12 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
     println!("cargo:rerun-if-changed=build.rs");
-    // rust-embed notices edits to embedded files but not files added to `assets/`: a rerun
-    // here rebuilds the server crate, which re-lists the folder.
-    println!("cargo:rerun-if-changed={}", workspace.join("assets").display());
+    // rust-embed notices edits to embedded files but not files added to `assets/` or its
+    // subfolders (`sounds/`, `maps/`): a rerun here rebuilds the server crate, which re-lists them.
+    // A folder's own mtime changes when an entry is added or removed, so watch every folder.
+    for dir in folders(&workspace.join("assets")) {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
 
     check_wasm_target();
 
@@ -156,6 +159,19 @@ fn outer_target_dir(out_dir: &Path, workspace: &Path) -> PathBuf {
         .and_then(Path::parent)
         .and_then(Path::parent)
         .map_or_else(|| workspace.join("target"), Path::to_path_buf)
+}
+
+/// `root` and every folder below it.
+fn folders(root: &Path) -> Vec<PathBuf> {
+    let mut found = vec![root.to_path_buf()];
+    let mut i = 0;
+    while let Some(dir) = found.get(i).cloned() {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            found.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        i += 1;
+    }
+    found
 }
 
 fn env_or_die(name: &str) -> OsString {

@@ -186,6 +186,11 @@ mod tests {
             ("/style.css", "text/css; charset=utf-8"),
             ("/pkg/skirmish_web.js", "text/javascript; charset=utf-8"),
             ("/pkg/skirmish_web_bg.wasm", "application/wasm"),
+            ("/favicon.svg", "image/svg+xml"),
+            ("/sounds/shoot.wav", "audio/wav"),
+            ("/sounds/hit.wav", "audio/wav"),
+            ("/sounds/explosion.wav", "audio/wav"),
+            ("/sounds/pickup.wav", "audio/wav"),
         ] {
             let res = get(path, None).await;
             assert_eq!(res.status(), StatusCode::OK, "{path}");
@@ -198,6 +203,8 @@ mod tests {
         }
         let wasm = atest::read_body(get("/pkg/skirmish_web_bg.wasm", None).await).await;
         assert_eq!(&wasm[..4], b"\0asm", "a wasm module");
+        let wav = atest::read_body(get("/sounds/shoot.wav", None).await).await;
+        assert_eq!((&wav[..4], &wav[8..12]), (&b"RIFF"[..], &b"WAVE"[..]), "a WAV file");
     }
 
     #[actix_web::test]

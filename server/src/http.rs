@@ -13,6 +13,7 @@ use crate::assets;
 use crate::config::Config;
 use crate::lobby::{Drain, GameSetup, ListRooms, Lobby};
 use crate::maps::MapList;
+use crate::metrics::{self, Metrics};
 use crate::player_session::PlayerSession;
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
@@ -29,6 +30,8 @@ struct AppState {
     draining: Arc<AtomicBool>,
     /// Cancelled at shutdown; every session watches it and closes with 1012.
     shutdown: CancellationToken,
+    /// This server's registry for `/metrics`.
+    metrics: Metrics,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -61,6 +64,7 @@ pub async fn run(
         stats: stats.clone(),
         draining: draining.clone(),
         shutdown: token.clone(),
+        metrics: Metrics::new(stats.clone()),
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -71,6 +75,7 @@ pub async fn run(
             .route("/livez", web::get().to(livez))
             .route("/readyz", web::get().to(readyz))
             .route("/api/rooms", web::get().to(rooms))
+            .route("/metrics", web::get().to(metrics))
             .configure(assets::configure)
     })
     .workers(config.workers.unwrap_or(threads))
@@ -125,6 +130,10 @@ async fn ws_route(
         session
     });
     Ok(response)
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type(metrics::CONTENT_TYPE).body(state.metrics.render())
 }
 
 async fn livez() -> HttpResponse {

@@ -3,11 +3,11 @@
 //!
 //! Layout:
 //! - [`config`]: the command line / environment configuration.
-//! - [`http`]: routes (`/`, `/ws`, `/livez`, `/readyz`, `/api/rooms`) and [`run`].
+//! - [`http`]: routes (`/`, `/ws`, `/livez`, `/readyz`, `/metrics`, `/api/rooms`) and [`run`].
 //! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them.
 //! - [`world`]: the game rules, plain Rust, with [`match_flow`] (the match cycle), [`maps`] (map
 //!   files) and [`chat`] (rate limit, system lines).
-//! - [`stats`]: counters. [`socket`]: cutting dead peers.
+//! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
 //! - [`assets`]: the embedded client page and wasm.
 
 pub mod assets;
@@ -18,6 +18,7 @@ pub mod lobby;
 pub mod maps;
 pub mod match_flow;
 pub mod messages;
+pub mod metrics;
 pub mod player_session;
 pub mod room;
 pub mod socket;

@@ -27,7 +27,7 @@ use crate::lobby::Lobby;
 use crate::messages::{ChatFrom, Join, JoinError, Kick, Leave, PlayerInput, ReliableFrame, SnapshotFrame};
 use crate::room::Room;
 use crate::socket::ConnSocket;
-use crate::stats::Stats;
+use crate::stats::{DisconnectReason, Stats};
 
 /// How often timers (stall, heartbeat, Hello deadline, flood window) are checked.
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -115,6 +115,9 @@ pub struct PlayerSession {
     in_flight_since: Option<Instant>,
     /// Snapshots this connection skipped because it was slower than the tick (for logs).
     snapshots_dropped: u64,
+    /// Why the connection is ending, once known; counted when the actor stops (a connection
+    /// that just vanishes counts as `Lost`).
+    ended: Option<DisconnectReason>,
 }
 
 impl PlayerSession {
@@ -147,6 +150,7 @@ impl PlayerSession {
             pending_snapshot: None,
             in_flight_since: None,
             snapshots_dropped: 0,
+            ended: None,
         }
     }
 
@@ -159,7 +163,6 @@ impl PlayerSession {
 
     fn queue_reliable(&mut self, frame: Frame, ctx: &mut Context<Self>) {
         if self.reliable.len() >= MAX_RELIABLE_BACKLOG {
-            Stats::inc(&self.stats.stalled_disconnects);
             self.abort(ctx, "reliable backlog full: client is not reading");
             return;
         }
@@ -208,6 +211,7 @@ impl PlayerSession {
         if matches!(self.phase, Phase::Closing) {
             return;
         }
+        self.ended.get_or_insert(DisconnectReason::from_close_code(code));
         if code == 1000 || code == 1012 {
             tracing::debug!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing");
         } else {
@@ -232,6 +236,7 @@ impl PlayerSession {
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
     fn abort(&mut self, ctx: &mut Context<Self>, why: &str) {
         tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped = self.snapshots_dropped, why, "disconnecting");
+        self.ended = Some(DisconnectReason::Stalled);
         self.leave_room();
         self.phase = Phase::Closing;
         if let Some(socket) = &self.socket {
@@ -247,7 +252,6 @@ impl PlayerSession {
     }
 
     fn protocol_error(&mut self, ctx: &mut Context<Self>, code: u16, reason: String) {
-        Stats::inc(&self.stats.protocol_disconnects);
         self.close(ctx, code, reason);
     }
 
@@ -328,11 +332,10 @@ impl PlayerSession {
         }
         let now = Instant::now();
         if self.in_flight_since.is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout) {
-            Stats::inc(&self.stats.stalled_disconnects);
             return self.abort(ctx, "send stalled: client is not reading");
         }
         if now.duration_since(self.last_heard) >= self.config.client_timeout {
-            Stats::inc(&self.stats.timeout_disconnects);
+            self.ended = Some(DisconnectReason::Timeout);
             return self.close(ctx, 1008, "heartbeat timeout".into());
         }
         if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
@@ -340,6 +343,7 @@ impl PlayerSession {
         }
         if self.limit.drops_this_window > FLOOD_KICK_DROPS {
             let reason = format!("flooding: more than {MSGS_PER_SEC} messages per second");
+            self.ended = Some(DisconnectReason::Flood);
             return self.protocol_error(ctx, 1008, reason);
         }
         self.limit.drops_this_window = 0;
@@ -367,6 +371,7 @@ impl Actor for PlayerSession {
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.leave_room();
         Stats::dec(&self.stats.connections);
+        self.stats.disconnected(self.ended.unwrap_or(DisconnectReason::Lost));
         if self.snapshots_dropped > 0 {
             tracing::debug!(peer = ?self.peer, dropped = self.snapshots_dropped, "session ended");
         }

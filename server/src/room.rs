@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use skirmish_shared::consts::TICK_RATE_HZ;
+use skirmish_shared::consts::{TICK_DURATION, TICK_RATE_HZ};
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::{ChatLine, Input, Left, PlayerId, PlayerInfo, ServerMsg, Snapshot, Welcome, encode_server};
 
@@ -79,11 +79,18 @@ impl Room {
             Stats::add(&self.stats.ticks_skipped, plan.skipped);
             tracing::warn!(room = %self.name, skipped = plan.skipped, "room fell behind; ticks skipped");
         }
+        if plan.steps == 0 {
+            return self.schedule(ctx);
+        }
+        let work = Instant::now();
         for _ in 0..plan.steps {
             self.step();
         }
-        if plan.steps > 0 {
-            self.broadcast();
+        self.broadcast();
+        let took = work.elapsed();
+        self.stats.tick_seconds.observe(took.as_secs_f64());
+        if plan.steps > 1 || took >= TICK_DURATION {
+            Stats::inc(&self.stats.tick_overruns);
         }
         self.schedule(ctx);
     }

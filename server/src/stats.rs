@@ -4,9 +4,103 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use prometheus_client::metrics::histogram::Histogram;
+
+/// Upper bounds (seconds) of the tick-duration histogram: fine below a millisecond, where a
+/// healthy room lives, up to a whole tick (33 ms) and beyond, where it is in trouble.
+pub const TICK_BUCKETS_SECONDS: [f64; 14] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.0333, 0.05, 0.1];
+
+/// Why a connection ended, for `skirmish_disconnects_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The client closed (1000) or the server closed it normally.
+    Normal,
+    /// The server is shutting down (1012).
+    Restart,
+    /// A text frame or fragmented message (1003).
+    TextFrame,
+    /// A payload that did not decode or validate (1007).
+    BadPayload,
+    /// A frame over the size cap (1009).
+    TooBig,
+    /// A broken WebSocket frame (1002).
+    ProtocolError,
+    /// Wrong version, missing or repeated Hello, room full (1008).
+    Policy,
+    /// Too many messages per second (1008).
+    Flood,
+    /// No frame within the client timeout (1008).
+    Timeout,
+    /// A send stuck past the stall timeout: cut without a close frame.
+    Stalled,
+    /// An unexpected server error (1011).
+    ServerError,
+    /// The connection dropped without a close handshake.
+    Lost,
+}
+
+impl DisconnectReason {
+    /// Every reason, in label order.
+    pub const ALL: [DisconnectReason; 12] = [
+        Self::Normal,
+        Self::Restart,
+        Self::TextFrame,
+        Self::BadPayload,
+        Self::TooBig,
+        Self::ProtocolError,
+        Self::Policy,
+        Self::Flood,
+        Self::Timeout,
+        Self::Stalled,
+        Self::ServerError,
+        Self::Lost,
+    ];
+
+    /// The reason implied by a close code the server sends.
+    pub fn from_close_code(code: u16) -> Self {
+        match code {
+            1000 | 1001 => Self::Normal,
+            1012 => Self::Restart,
+            1003 => Self::TextFrame,
+            1007 => Self::BadPayload,
+            1009 => Self::TooBig,
+            1002 => Self::ProtocolError,
+            1008 => Self::Policy,
+            _ => Self::ServerError,
+        }
+    }
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Restart => "restart",
+            Self::TextFrame => "text_frame",
+            Self::BadPayload => "bad_payload",
+            Self::TooBig => "too_big",
+            Self::ProtocolError => "protocol_error",
+            Self::Policy => "policy",
+            Self::Flood => "flood",
+            Self::Timeout => "timeout",
+            Self::Stalled => "stalled",
+            Self::ServerError => "server_error",
+            Self::Lost => "lost",
+        }
+    }
+
+    /// True for the reasons that mean the client broke the protocol.
+    pub fn is_protocol_violation(self) -> bool {
+        matches!(
+            self,
+            Self::TextFrame | Self::BadPayload | Self::TooBig | Self::ProtocolError | Self::Policy | Self::Flood
+        )
+    }
+}
+
 /// Counters and gauges. Read them with [`Stats::get`]-style loads; all use relaxed ordering
 /// because each is independent and only ever summed or displayed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
     /// Open WebSocket connections (gauge).
     pub connections: AtomicU64,
@@ -18,6 +112,11 @@ pub struct Stats {
     pub ticks: AtomicU64,
     /// Ticks skipped because a stall exceeded the catch-up cap.
     pub ticks_skipped: AtomicU64,
+    /// Wake-ups that found the room late (more than one step due) or whose work took longer
+    /// than a tick: the room is not keeping up.
+    pub tick_overruns: AtomicU64,
+    /// Time one room spends on one wake-up: simulate, build and hand out the snapshot.
+    pub tick_seconds: Histogram,
     /// Snapshot frames handed to sockets.
     pub snapshots_sent: AtomicU64,
     /// Bytes of those snapshot frames.
@@ -26,12 +125,27 @@ pub struct Stats {
     pub snapshots_dropped: AtomicU64,
     /// Inputs dropped: out of order, over the flood limit, or sent by a spectator.
     pub inputs_dropped: AtomicU64,
-    /// Connections closed because a send stalled.
-    pub stalled_disconnects: AtomicU64,
-    /// Connections closed for missing heartbeats.
-    pub timeout_disconnects: AtomicU64,
-    /// Connections closed for a protocol violation (bad frame, bad message, flood).
-    pub protocol_disconnects: AtomicU64,
+    /// Connections ended, by [`DisconnectReason`] (indexed as in `DisconnectReason::ALL`).
+    pub disconnects: [AtomicU64; DisconnectReason::ALL.len()],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            connections: AtomicU64::new(0),
+            players: AtomicU64::new(0),
+            rooms: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            ticks_skipped: AtomicU64::new(0),
+            tick_overruns: AtomicU64::new(0),
+            tick_seconds: Histogram::new(TICK_BUCKETS_SECONDS),
+            snapshots_sent: AtomicU64::new(0),
+            snapshot_bytes: AtomicU64::new(0),
+            snapshots_dropped: AtomicU64::new(0),
+            inputs_dropped: AtomicU64::new(0),
+            disconnects: Default::default(),
+        }
+    }
 }
 
 impl Stats {
@@ -53,5 +167,20 @@ impl Stats {
     /// Reads a counter or gauge.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Relaxed)
+    }
+
+    /// Counts one ended connection.
+    pub fn disconnected(&self, reason: DisconnectReason) {
+        Self::inc(&self.disconnects[reason as usize]);
+    }
+
+    /// Connections ended for `reason` so far.
+    pub fn disconnects_by(&self, reason: DisconnectReason) -> u64 {
+        Self::get(&self.disconnects[reason as usize])
+    }
+
+    /// Connections closed because the client broke the protocol.
+    pub fn protocol_disconnects(&self) -> u64 {
+        DisconnectReason::ALL.iter().filter(|r| r.is_protocol_violation()).map(|r| self.disconnects_by(*r)).sum()
     }
 }

@@ -3,7 +3,8 @@
 //! and fires; once the fight is on, the page is saved as `docs/screenshot.png`. Ignored by
 //! default (it writes into the repository); run it with
 //! `cargo test -p skirmish-server --test browser_screenshot -- --ignored`
-//! (`SKIRMISH_SCREENSHOT=FILE.png` saves elsewhere).
+//! (`SKIRMISH_SCREENSHOT=FILE.png` saves elsewhere, `SKIRMISH_SCREENSHOT_SIZE=844x390` checks a
+//! phone-sized window).
 
 mod common;
 mod webdriver;
@@ -24,18 +25,27 @@ async fn screenshot_of_a_real_match() {
     let config = skirmish_server::Config { map: Some("arena".into()), ..skirmish_server::Config::for_tests() };
     let server = skirmish_server::spawn_in_thread(config).expect("server starts");
     let driver = ChromeDriver::start(&driver_bin);
-    let browser = driver.session_sized(1280, 720).await;
+    let size = std::env::var("SKIRMISH_SCREENSHOT_SIZE").ok();
+    let (width, height) = size
+        .as_deref()
+        .and_then(|s| s.split_once('x'))
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .unwrap_or((1280, 720));
+    let browser = driver.session_sized(width, height).await;
     let me = open_and_join(&browser, &server.http_url(), ROOM, "Ace", false).await;
     let mut hunters = Vec::new();
     for (name, phase) in HUNTERS {
-        hunters.push(Watcher::join(&server.ws_url(), name, ROOM, Flight::Hunt { phase, prey: Some(me) }).await);
+        hunters.push(
+            Watcher::join(&server.ws_url(), name, ROOM, Flight::Hunt { phase, prey: (phase < 0.5).then_some(me) })
+                .await,
+        );
     }
     hunters[0].say("glhf everyone");
     hunters[2].say("who keeps camping the middle?");
 
     // Aim right of our ship and hold fire and a steering key while the hunters close in.
     let aim = MouseActions::new("mouse".to_owned())
-        .then(PointerAction::MoveTo { duration: None, x: 900.0, y: 300.0 })
+        .then(PointerAction::MoveTo { duration: None, x: f64::from(width) * 0.7, y: f64::from(height) * 0.4 })
         .then(PointerAction::Down { button: fantoccini::actions::MOUSE_BUTTON_LEFT });
     browser.perform_actions(aim).await.expect("aim and fire");
     poll("our own bullets", async || hunters[0].seen().bullet_owners.contains(&me).then_some(())).await;
@@ -52,7 +62,7 @@ async fn screenshot_of_a_real_match() {
     tokio::time::sleep(Duration::from_secs(9)).await;
 
     // Shoot when the fight is on screen: us and at least three others alive in view, and bullets
-    // in the air.
+    // in the air, ours among them.
     poll("a lively moment", async || {
         let seen = hunters[0].seen();
         let mine = *seen.positions.get(&me).filter(|_| seen.alive.contains(&me))?;
@@ -60,7 +70,7 @@ async fn screenshot_of_a_real_match() {
             seen.positions.get(id).is_some_and(|p| (p.x - mine.x).abs() < 600.0 && (p.y - mine.y).abs() < 320.0)
         };
         let near = seen.alive.iter().filter(|id| in_view(id)).count();
-        (near >= 4 && seen.bullet_owners.len() >= 6).then_some(())
+        (near >= 4 && seen.bullet_owners.len() >= 6 && seen.bullet_owners.contains(&me)).then_some(())
     })
     .await;
     let png = browser.screenshot().await.expect("screenshot");
@@ -74,7 +84,7 @@ async fn screenshot_of_a_real_match() {
     let (w, h) =
         (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
     eprintln!("screenshot ({w}×{h}) saved to {}", path.display());
-    assert!(w >= 1280 && h >= 720, "the screenshot is {w}×{h}");
+    assert!(w >= width && h >= height, "the screenshot is {w}×{h}");
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestClient, WAIT};
 use futures_util::{SinkExt, StreamExt};
+use skirmish_server::stats::DisconnectReason;
 use skirmish_server::{Config, Stats, spawn_in_thread};
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, encode_client};
@@ -59,7 +60,7 @@ async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // …and the server cuts it off once a send has been stuck for the stall timeout.
-    while Stats::get(&stats.stalled_disconnects) == 0 {
+    while stats.disconnects_by(DisconnectReason::Stalled) == 0 {
         assert!(started.elapsed() < WAIT, "the stalled client was never disconnected");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -81,6 +82,6 @@ async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
         let got = reader.await.unwrap();
         assert!(got > 10, "a reader received only {got} snapshots");
     }
-    assert_eq!(Stats::get(&stats.stalled_disconnects), 1, "only the slow client was cut off");
+    assert_eq!(stats.disconnects_by(DisconnectReason::Stalled), 1, "only the slow client was cut off");
     eprintln!("slow reader: {dropped} snapshots dropped before the cut");
 }

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -140,7 +139,7 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     assert_eq!(f64_at(&json, "/thresholds/max_p99_latency_ms/value"), lat("p99"));
 
     // The bots behave like players: the server found nothing to object to.
-    assert_eq!(server.stats.protocol_disconnects.load(Relaxed), 0);
+    assert_eq!(server.stats.protocol_disconnects(), 0);
     server.stop();
 }
 

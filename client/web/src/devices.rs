@@ -92,8 +92,9 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
         }
         match controls::key_command(&ev.code(), &ev.key(), dev.spectating.get()) {
             Some(Command::Chat) => {
-                ev.prevent_default(); // the Enter must not land in the box as it opens
-                dev.held.set(0); // keys held now will release inside the box
+                // The Enter must not land in the box as it opens. Keys held now keep steering
+                // until released; their keyup counts inside the box too.
+                ev.prevent_default();
                 let _ = chat_box.focus();
             }
             Some(Command::Scoreboard) => {

@@ -53,7 +53,7 @@ pub async fn open_and_join(browser: &Browser, http_url: &str, room: &str, name: 
         play.is_enabled().await.ok()?.then_some(())
     })
     .await;
-    let ready = text(browser, "#status").await.unwrap_or_default();
+    let ready = content(browser, "#status").await.unwrap_or_default();
     assert!(ready.starts_with("ready"), "#status after start(): {ready:?}");
 
     let field = browser.find(Locator::Css("#name")).await.expect("#name");
@@ -76,6 +76,13 @@ pub async fn open_and_join(browser: &Browser, http_url: &str, room: &str, name: 
 /// The visible text of the first element matching `css`, or `None` if there is none yet.
 pub async fn text(browser: &Browser, css: &str) -> Option<String> {
     browser.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
+/// The `textContent` of the first element matching `css`, shown or not (a phone-sized page hides
+/// some of the HUD).
+pub async fn content(browser: &Browser, css: &str) -> Option<String> {
+    let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
+    browser.execute(script, vec![json!(css)]).await.ok()?.as_str().map(str::to_owned)
 }
 
 /// Calls `check` until it returns `Some`, for at most [`WAIT`].
