@@ -86,6 +86,11 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_SOCKET_SEND_BUFFER", default_value_t = 64 * 1024)]
     pub socket_send_buffer: usize,
 
+    /// Listen backlog: connections the kernel queues before the server accepts them. A load
+    /// test ramping thousands of bots at once overflows the usual 128.
+    #[arg(long, env = "SKIRMISH_BACKLOG", default_value_t = 4096)]
+    pub backlog: u32,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SKIRMISH_WORKERS")]
     pub workers: Option<usize>,

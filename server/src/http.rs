@@ -18,6 +18,9 @@ use crate::player_session::PlayerSession;
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
 
+/// How long a finished connection waits for the client to close before closing it.
+const CLIENT_LINGER: Duration = Duration::from_millis(200);
+
 /// How long sessions get to deliver their Close 1012 before the HTTP server stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -81,6 +84,10 @@ pub async fn run(
     .workers(config.workers.unwrap_or(threads))
     .on_connect(socket::on_connect(config.socket_send_buffer))
     .disable_signals()
+    // After a WebSocket close handshake the client waits for us to close TCP (RFC 6455), while
+    // actix lingers for this long waiting for the client to close first. The default 1 s made
+    // every clean leave take a second; a short linger still absorbs the client's late bytes.
+    .client_disconnect_timeout(CLIENT_LINGER)
     .shutdown_timeout(DRAIN_TIMEOUT.as_secs() + 1)
     .listen(listener)?
     .run();

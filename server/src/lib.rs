@@ -83,7 +83,7 @@ impl Drop for ServerHandle {
 pub fn spawn_in_thread(config: Config) -> std::io::Result<ServerHandle> {
     let maps = maps::MapList::load(config.maps.as_deref(), config.map.as_deref())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-    let listener = std::net::TcpListener::bind((config.bind, config.port))?;
+    let listener = socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)?;
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let shutdown = CancellationToken::new();

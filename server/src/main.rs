@@ -1,7 +1,7 @@
 //! `skirmish`: the game server binary. Thin: parse the config, set up logging, bind, print where
 //! to connect, and run until Ctrl-C or SIGTERM.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -17,7 +17,16 @@ fn main() -> anyhow::Result<()> {
         .init();
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
     let maps = MapList::load(config.maps.as_deref(), config.map.as_deref()).context("cannot load the maps")?;
-    let listener = TcpListener::bind((config.bind, config.port))
+    match skirmish_server::socket::raise_open_file_limit() {
+        Ok(limit) if limit < 4096 => tracing::warn!(
+            limit,
+            "open-file limit is low: about {} players fit; raise it with `ulimit -n`",
+            limit.saturating_sub(64) / 2
+        ),
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
+    let listener = skirmish_server::socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
     print_banner(addr);

@@ -35,9 +35,10 @@ const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a Close frame may take to get out before the socket is cut instead.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// Reliable frames waiting to be sent; more means the client is not reading (or a join storm
-/// far beyond any room size), and it is disconnected rather than buffered without bound.
-const MAX_RELIABLE_BACKLOG: usize = 512;
+/// Reliable frames waiting to be sent: a memory bound, not the stall detector (that is the
+/// send-stall timeout). A join storm legitimately queues two frames per newcomer to everyone
+/// (`Joined` and a system chat line), so hundreds of simultaneous joins must fit.
+const MAX_RELIABLE_BACKLOG: usize = 4096;
 /// Client messages allowed per second on average (inputs at 30 Hz plus pings, with headroom)…
 const MSGS_PER_SEC: f64 = 60.0;
 /// …and in one burst (network jitter bunches frames together).

@@ -13,6 +13,24 @@ use std::sync::Arc;
 
 use actix_web::dev::Extensions;
 
+/// Binds a listening socket with `backlog` (std's `TcpListener::bind` fixes it at 128) and
+/// `SO_REUSEADDR`, so a restarted server can bind while old connections sit in TIME_WAIT.
+pub fn listen(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    Ok(socket.into())
+}
+
+/// Raises this process's soft open-file limit to its hard limit and returns the limit now in
+/// force. Each connection holds two descriptors (actix's and the duplicate in [`ConnSocket`]),
+/// so the usual soft limit of 1024 would cap a server near 500 players.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
 /// The duplicated socket of one connection, stored in the connection's extensions.
 #[derive(Debug, Clone)]
 pub struct ConnSocket(Arc<OwnedFd>);

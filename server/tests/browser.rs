@@ -1,6 +1,6 @@
 //! The real browser end to end: headless Chromium (over chromedriver) loads the page from the
 //! real server, joins and steers with the keyboard while a native client in the same room watches
-//! the ship move, with the HUD filled in; and sees a server restart, reconnects, and remembers its
+//! the ship move, with the HUD, scoreboard, sounds and mute button working; and sees a server restart, reconnects, and remembers its
 //! name. Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
 
 mod common;
@@ -74,6 +74,24 @@ async fn browser_player_joins_and_moves_with_the_keyboard() {
     browser.perform_actions(keys().then(KeyAction::Up { value: '\u{E004}' })).await.expect("Tab up");
     let board = browser.find(Locator::Css("#scoreboard")).await.expect("#scoreboard");
     poll("the scoreboard to hide", async || (!board.is_displayed().await.ok()?).then_some(())).await;
+
+    // Joining loaded the sound effects; M mutes them, and the choice is remembered.
+    poll("the sound effects to load", async || {
+        let script = "return performance.getEntriesByType('resource').filter(r => r.name.includes('/sounds/')).length";
+        (browser.execute(script, vec![]).await.ok()?.as_u64()? >= 4).then_some(())
+    })
+    .await;
+    let mute = browser.find(Locator::Css("#mute")).await.expect("#mute");
+    assert_eq!(mute.attr("aria-pressed").await.expect("aria-pressed").as_deref(), Some("false"));
+    browser
+        .perform_actions(keys().then(KeyAction::Down { value: 'm' }).then(KeyAction::Up { value: 'm' }))
+        .await
+        .expect("M");
+    poll("#mute to show muted", async || (mute.attr("aria-pressed").await.ok()?? == "true").then_some(())).await;
+    let stored = browser.execute("return localStorage.getItem('skirmish.muted')", vec![]).await.expect("read storage");
+    assert_eq!(stored, "1");
+    mute.click().await.expect("click #mute");
+    poll("#mute to show sound on", async || (mute.attr("aria-pressed").await.ok()?? == "false").then_some(())).await;
 
     // The wasm arrived compressed (pre-gzipped by the build), as players will download it.
     let sizes = browser

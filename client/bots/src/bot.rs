@@ -126,11 +126,22 @@ pub async fn run(spec: Spec) -> BotReport {
         }
         End::Lost(why) => Outcome::Disconnected(why),
     };
-    if let Outcome::Disconnected(why) = &outcome {
-        tracing::debug!(bot = spec.index, reason = %why, "disconnected");
-    }
     spec.live.gone(outcome != Outcome::Completed);
-    bot.report(outcome, Some(connected))
+    drop(ws);
+    let due = match &outcome {
+        Outcome::Disconnected(why) => {
+            tracing::debug!(bot = spec.index, reason = %why, "disconnected");
+            // Snapshots stay due until the run ends: wait for it, so the delivery ratio counts
+            // the ones this bot missed after being dropped.
+            tokio::select! {
+                () = sleep_until(spec.end_at) => {}
+                () = spec.stop.cancelled() => {}
+            }
+            welcomed_at.elapsed()
+        }
+        _ => connected,
+    };
+    bot.report(outcome, Some((connected, due)))
 }
 
 /// One bot's state while it runs.
@@ -341,18 +352,20 @@ impl<'a> Bot<'a> {
         None
     }
 
-    /// The report, from the core's counters and ours. `connected` is `None` for a bot never
-    /// welcomed.
-    fn report(mut self, outcome: Outcome, connected: Option<Duration>) -> BotReport {
+    /// The report, from the core's counters and ours. `times` (connected, due) is `None` for a
+    /// bot never welcomed.
+    fn report(mut self, outcome: Outcome, times: Option<(Duration, Duration)>) -> BotReport {
         self.samples.flush();
         let stats = self.client.stats();
-        let welcomed = connected.is_some();
+        let welcomed = times.is_some();
+        let (connected, due) = times.unwrap_or_default();
         BotReport {
             outcome,
             kind: self.spec.kind,
             room: welcomed.then(|| self.client.room().to_owned()),
             spectator: welcomed && self.client.is_spectator(),
-            connected: connected.unwrap_or_default(),
+            connected,
+            due,
             snapshots: stats.snapshots,
             ticks_missed: stats.ticks_missed,
             inputs_sent: stats.inputs_sent,

@@ -36,9 +36,12 @@ pub struct BotReport {
     pub room: Option<String>,
     /// Welcomed as a spectator (the room was full of players): it sent no inputs.
     pub spectator: bool,
-    /// From `Welcome` to the end of the run or the disconnect; the time in which snapshots were
-    /// due, so the basis of the delivery ratio.
+    /// From `Welcome` to the end of the run or the disconnect: the basis of bytes per second.
     pub connected: Duration,
+    /// From `Welcome` to the end of the run, even when the connection ended earlier: the time
+    /// in which snapshots were due, so the basis of the delivery ratio (a bot the server drops
+    /// early misses the rest of the run's snapshots).
+    pub due: Duration,
     /// Snapshots accepted by the client core while connected.
     pub snapshots: u64,
     /// Server ticks skipped between consecutive snapshots (dropped or merged by the server).
@@ -71,6 +74,7 @@ impl BotReport {
             room: None,
             spectator: false,
             connected: Duration::ZERO,
+            due: Duration::ZERO,
             snapshots: 0,
             ticks_missed: 0,
             inputs_sent: 0,
@@ -122,6 +126,9 @@ pub struct Threshold {
     /// Whether the run stayed within the limit.
     pub passed: bool,
 }
+
+/// Rooms listed one by one in the human summary; more are summed up in one line.
+const MAX_ROOMS_LISTED: usize = 6;
 
 /// Name of the latency threshold in the JSON.
 pub const MAX_P99_LATENCY: &str = "max_p99_latency_ms";
@@ -183,7 +190,8 @@ pub struct Summary {
     pub rooms: BTreeMap<String, u32>,
     /// Snapshots received by all bots.
     pub snapshots_received: u64,
-    /// Snapshots due: the sum over bots of connected seconds × tick rate.
+    /// Snapshots due: the sum over welcomed bots of the seconds from `Welcome` to the end of the
+    /// run (disconnected bots included: they missed the rest) × tick rate.
     pub expected_snapshots: f64,
     /// `snapshots_received / expected_snapshots`, 0 when none were expected.
     pub delivery_ratio: f64,
@@ -270,6 +278,7 @@ impl Summary {
             stopped_early: false,
         };
         let mut min_snapshots = None::<u64>;
+        let mut due_seconds = 0.0;
         for bot in bots {
             *s.behaviours.entry(bot.kind.name().to_owned()).or_default() += 1;
             match &bot.outcome {
@@ -291,6 +300,7 @@ impl Summary {
             }
             s.snapshots_received += bot.snapshots;
             s.connected_seconds += bot.connected.as_secs_f64();
+            due_seconds += bot.due.as_secs_f64();
             s.ticks_missed += bot.ticks_missed;
             s.inputs_sent += bot.inputs_sent;
             s.inputs_late += bot.inputs_late;
@@ -304,7 +314,7 @@ impl Summary {
             }
         }
         s.min_snapshots_per_bot = min_snapshots.unwrap_or(0);
-        s.expected_snapshots = s.connected_seconds * f64::from(TICK_RATE_HZ);
+        s.expected_snapshots = due_seconds * f64::from(TICK_RATE_HZ);
         s.delivery_ratio =
             if s.expected_snapshots > 0.0 { s.snapshots_received as f64 / s.expected_snapshots } else { 0.0 };
         if s.connected_seconds > 0.0 {
@@ -419,7 +429,11 @@ impl fmt::Display for Summary {
             self.completed,
             behaviours.join(", ")
         )?;
-        if self.rooms.len() > 1 {
+        if self.rooms.len() > MAX_ROOMS_LISTED {
+            let (min, max) = (self.rooms.values().min(), self.rooms.values().max());
+            let (min, max) = (min.copied().unwrap_or(0), max.copied().unwrap_or(0));
+            writeln!(f, "  rooms        {} rooms, {min}..{max} bots each (each room in --json)", self.rooms.len())?;
+        } else if self.rooms.len() > 1 {
             let rooms: Vec<String> = self.rooms.iter().map(|(room, n)| format!("{room} {n}")).collect();
             writeln!(f, "  rooms        {}", rooms.join(", "))?;
         }
@@ -500,6 +514,7 @@ mod tests {
         BotReport {
             room: welcomed.then(|| "main".to_owned()),
             connected: Duration::from_secs_f64(connected_s),
+            due: Duration::from_secs_f64(connected_s),
             snapshots,
             ticks_missed: 1,
             inputs_sent: snapshots,
@@ -518,15 +533,16 @@ mod tests {
         let bots = [
             bot(Outcome::Completed, 10.0, 300),
             errors,
-            bot(Outcome::Disconnected("1008 flooding".into()), 2.0, 55),
+            // Dropped after 2 s of a 10 s run: the other 8 s of snapshots are missing too.
+            BotReport { due: Duration::from_secs(10), ..bot(Outcome::Disconnected("1008 flooding".into()), 2.0, 55) },
             bot(Outcome::Failed("connection refused".into()), 0.0, 0),
         ];
         let s = Summary::new(params(), &bots, &Histograms::new(), Duration::from_secs(11));
         assert_eq!((s.connected, s.failed, s.completed), (3, 1, 2));
         assert_eq!(s.snapshots_received, 645);
         assert!((s.connected_seconds - 22.0).abs() < 1e-9);
-        assert!((s.expected_snapshots - 660.0).abs() < 1e-9);
-        assert!((s.delivery_ratio - 645.0 / 660.0).abs() < 1e-12);
+        assert!((s.expected_snapshots - 900.0).abs() < 1e-9);
+        assert!((s.delivery_ratio - 645.0 / 900.0).abs() < 1e-12);
         assert_eq!((s.min_snapshots_per_bot, s.max_snapshots_per_bot), (55, 300));
         assert_eq!((s.ticks_missed, s.inputs_sent, s.inputs_late, s.inputs_missed), (4, 645, 8, 4));
         assert_eq!((s.bytes_down, s.bytes_up), (64_500, 6_450));
@@ -641,6 +657,12 @@ mod tests {
         assert!(text.contains("rooms        bots-0 2, bots-1 2"), "{text}");
         assert!(text.contains("2 fight, 1 chat, 1 idle"), "{text}");
         assert!(text.contains("1 as spectators"), "{text}");
+
+        let many: Vec<BotReport> = (0..40)
+            .map(|i| BotReport { room: Some(format!("bots-{}", i % 10)), ..bot(Outcome::Completed, 1.0, 30) })
+            .collect();
+        let s = Summary::new(params_with(&["--rooms", "10"]), &many, &Histograms::new(), Duration::from_secs(1));
+        assert!(s.to_string().contains("rooms        10 rooms, 4..4 bots each"), "{s}");
     }
 
     #[test]

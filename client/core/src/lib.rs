@@ -61,7 +61,8 @@ pub enum Event {
         /// Ticks between this snapshot and the previous one received (1 when none were missed).
         tick_gap: u64,
         /// Latency in ms of each input this snapshot acknowledged for the first time,
-        /// measured from the time the input was sent.
+        /// measured from the `now_ms` given to [`Client::input`] for it (bots pass the input's
+        /// scheduled slot, so a late bot cannot hide its delay).
         acked_latency_ms: Vec<f64>,
     },
     /// A player joined.

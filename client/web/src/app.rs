@@ -441,8 +441,10 @@ impl App {
             pickups: client.map_or(&[][..], Client::pickups),
             blasts: &blasts,
             focus,
-            touch: self.devices.touched.get().then(|| self.devices.touch.get()),
+            // Spectators tap to switch players: no sticks for them.
+            touch: (self.devices.touched.get() && !spectating).then(|| self.devices.touch.get()),
             now_ms: now,
+            minimap: client.is_some(),
         };
         render::frame(&p.ctx, &scene);
 

@@ -62,9 +62,12 @@ impl Camera {
 }
 
 /// Where the minimap sits: its top-left corner and its pixels per world unit. Bottom-right
-/// corner, as wide as [`MINIMAP_MAX_PX`] or a quarter of a narrow window, the arena's aspect kept.
+/// corner, as wide as [`MINIMAP_MAX_PX`] or about a quarter of a small window's width or height,
+/// the arena's aspect kept.
 pub fn minimap_frame(view: Vec2, arena: Vec2) -> (Vec2, f32) {
-    let width = MINIMAP_MAX_PX.min(view.x * 0.28).max(60.0);
+    // Wide but short windows (a phone held sideways) limit it by height instead.
+    let aspect = arena.x.max(1.0) / arena.y.max(1.0);
+    let width = MINIMAP_MAX_PX.min(view.x * 0.28).min(view.y * 0.28 * aspect).max(60.0);
     let scale = width / arena.x.max(1.0);
     let size = arena.max(Vec2::ONE) * scale;
     (view - size - Vec2::splat(MINIMAP_GAP_PX), scale)
@@ -127,5 +130,7 @@ mod tests {
         assert!((corner - (Vec2::new(1280.0, 720.0) - Vec2::splat(MINIMAP_GAP_PX))).length() < 1e-3);
         let (_, phone) = minimap_frame(Vec2::new(360.0, 640.0), ARENA);
         assert!(phone * ARENA.x < 110.0, "a narrow window gets a smaller map");
+        let (_, sideways) = minimap_frame(Vec2::new(844.0, 390.0), ARENA);
+        assert!(sideways * ARENA.y <= 390.0 * 0.28 + 1e-3, "a short window too");
     }
 }

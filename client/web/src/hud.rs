@@ -164,7 +164,7 @@ pub fn winner_text(results: &Results, me: Option<PlayerId>) -> String {
     }
 }
 
-/// `#color` CSS for a `0xRRGGBB` colour.
+/// The CSS `#rrggbb` form of a `0xRRGGBB` colour.
 pub fn css_colour(rgb: u32) -> String {
     format!("#{:06x}", rgb & 0x00ff_ffff)
 }

@@ -67,6 +67,8 @@ pub struct Scene<'a> {
     pub touch: Option<Touch>,
     /// `performance.now()`, for pulsing.
     pub now_ms: f64,
+    /// Draw the minimap (not before joining: there is no map yet).
+    pub minimap: bool,
 }
 
 fn f(v: f32) -> f64 {
@@ -107,7 +109,9 @@ pub fn frame(ctx: &CanvasRenderingContext2d, s: &Scene) {
     if let Some(touch) = &s.touch {
         sticks(ctx, touch);
     }
-    minimap(ctx, s);
+    if s.minimap {
+        minimap(ctx, s);
+    }
 }
 
 fn floor(ctx: &CanvasRenderingContext2d, s: &Scene) {

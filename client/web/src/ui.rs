@@ -20,6 +20,7 @@ const KILLS_SHOWN: usize = 5;
 /// Health (of 100) below which the bar turns red.
 const LOW_HEALTH: u8 = 35;
 
+/// The element with `id`, as the type the page promises.
 pub fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
     document
         .get_element_by_id(id)
@@ -228,7 +229,7 @@ impl Ui {
         }
     }
 
-    /// Empties the HUD when there is no connection.
+    /// `#health` and the width and colour of its bar (`#healthfill`).
     pub fn set_health(&mut self, me: Option<&PlayerState>) {
         self.health.set(hud::health_text(me));
         let health = me.map(|s| s.health);

@@ -65,7 +65,8 @@ pub async fn open_and_join(browser: &Browser, http_url: &str, room: &str, name: 
     browser.find(Locator::Css("#play")).await.expect("#play").click().await.expect("click Play");
 
     let word = if spectate { "spectating" } else { "playing" };
-    poll(&format!("#status to say {word}"), async || text(browser, "#status").await.filter(|s| s.contains(word))).await;
+    poll(&format!("#status to say {word}"), async || content(browser, "#status").await.filter(|s| s.contains(word)))
+        .await;
     poll("data-player-id on #status", async || {
         let el = browser.find(Locator::Css("#status")).await.ok()?;
         el.attr("data-player-id").await.ok()??.parse().ok()
@@ -227,7 +228,8 @@ fn hunt(core: &skirmish_client::Client, me: PlayerId, prey: Option<PlayerId>, t:
     let side = if phase > 0.5 { toward.perp() } else { -toward.perp() };
     let radial = ((dist - 320.0) / 200.0).clamp(-1.0, 1.0);
     let mv = side * 0.8 + toward * radial + Vec2::new((t * 1.3 + phase).sin(), (t * 0.9).cos()) * 0.3;
-    let wobble = (t * 2.1 + phase * 5.0).sin() * 0.12;
+    // Poor aim on purpose: the screenshot wants a long fight, not quick kills.
+    let wobble = (t * 2.1 + phase * 5.0).sin() * 0.35;
     let fire = dist < 800.0 && (t * 1.5 + phase * 3.0) % 2.0 < 1.4;
     (mv, to.y.atan2(to.x) + wobble, if fire { Input::FIRE } else { 0 })
 }
