@@ -371,8 +371,9 @@ impl Actor for PlayerSession {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.leave_room();
-        Stats::dec(&self.stats.connections);
+        // Reason first: whoever sees the connection count drop must also see why.
         self.stats.disconnected(self.ended.unwrap_or(DisconnectReason::Lost));
+        Stats::dec(&self.stats.connections);
         if self.snapshots_dropped > 0 {
             tracing::debug!(peer = ?self.peer, dropped = self.snapshots_dropped, "session ended");
         }

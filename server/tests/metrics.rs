@@ -77,7 +77,10 @@ async fn metrics_expose_the_series_and_move_with_play() {
     assert!(during["skirmish_snapshots_sent_total"] >= 20.0);
     assert!(during["skirmish_snapshot_bytes_total"] > during["skirmish_snapshots_sent_total"]);
 
+    // A clean leave: close, then read until the server's close reply, so no unread data turns
+    // the socket's end into a reset.
     b.ws.close(None).await.unwrap();
+    while let Some(Ok(_)) = futures_util::StreamExt::next(&mut b.ws).await {}
     drop(b);
     a.wait_for(|c| c.core.roster().len() == 1).await;
     a.ws.send(tokio_tungstenite::tungstenite::Message::text("not binary")).await.unwrap();

@@ -57,6 +57,24 @@ async fn get_rooms(addr: std::net::SocketAddr) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("/api/rooms is JSON ({e}): {body}"))
 }
 
+/// `GET /metrics` over a plain socket: `series → value` from the Prometheus text format.
+async fn get_metrics(addr: std::net::SocketAddr) -> std::collections::HashMap<String, f64> {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
+    socket.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).expect("a text response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
+    assert!(head.contains(" 200 "), "{head}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').expect("series value");
+            (name.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
@@ -81,6 +99,8 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
         "--min-delivery",
         "0.01",
     ];
+    let before = get_metrics(server.addr).await;
+    assert_eq!(before["skirmish_snapshots_sent_total"], 0.0);
     let out = run_bots(&args).await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -137,6 +157,22 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     }
     assert_eq!(f64_at(&json, "/thresholds/min_delivery/value"), ratio);
     assert_eq!(f64_at(&json, "/thresholds/max_p99_latency_ms/value"), lat("p99"));
+
+    // The server's metrics moved with the play: it sent at least what the bots received, and
+    // every bot's leave was a clean close (counted once its session ends).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let after = loop {
+        let m = get_metrics(server.addr).await;
+        if m["skirmish_connections"] == 0.0 || std::time::Instant::now() > deadline {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(after["skirmish_snapshots_sent_total"] >= received, "{after:?}");
+    assert!(after["skirmish_snapshot_bytes_total"] > after["skirmish_snapshots_sent_total"], "{after:?}");
+    assert!(after["skirmish_ticks_total"] > before["skirmish_ticks_total"], "{after:?}");
+    assert!(after["skirmish_tick_duration_seconds_count"] > 0.0, "{after:?}");
+    assert_eq!(after["skirmish_disconnects_total{reason=\"normal\"}"], 20.0, "{after:?}");
 
     // The bots behave like players: the server found nothing to object to.
     assert_eq!(server.stats.protocol_disconnects(), 0);
