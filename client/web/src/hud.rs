@@ -66,7 +66,8 @@ pub fn health_text(me: Option<&PlayerState>) -> String {
 /// `#score`: kills and deaths this match.
 pub fn score_text(me: Option<&PlayerState>) -> String {
     let (k, d) = me.map_or((0, 0), |s| (s.kills, s.deaths));
-    format!("{k} kills · {d} deaths")
+    let plural = |n: u16, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    format!("{} · {}", plural(k, "kill"), plural(d, "death"))
 }
 
 /// Frames per second over half-second windows: steady enough to read, quick to react.
@@ -209,7 +210,7 @@ mod tests {
         let me = PlayerState { health: 60, kills: 3, deaths: 1, ..Default::default() };
         assert_eq!(health_text(Some(&me)), "60");
         assert_eq!(health_text(None), "–");
-        assert_eq!(score_text(Some(&me)), "3 kills · 1 deaths");
+        assert_eq!(score_text(Some(&me)), "3 kills · 1 death");
     }
 
     #[test]
