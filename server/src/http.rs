@@ -74,11 +74,7 @@ pub async fn run(
             .app_data(state.clone())
             // Compress skips the WebSocket upgrade, so one wrapper covers everything.
             .wrap(middleware::Compress::default())
-            .route("/ws", web::get().to(ws_route))
-            .route("/livez", web::get().to(livez))
-            .route("/readyz", web::get().to(readyz))
-            .route("/api/rooms", web::get().to(rooms))
-            .route("/metrics", web::get().to(metrics))
+            .configure(routes)
             .configure(assets::configure)
     })
     .workers(config.workers.unwrap_or(threads))
@@ -110,6 +106,15 @@ pub async fn run(
     let result = serving.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
     System::current().stop();
     result
+}
+
+/// The game's own routes (the static files come from [`assets::configure`]).
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws", web::get().to(ws_route))
+        .route("/livez", web::get().to(livez))
+        .route("/readyz", web::get().to(readyz))
+        .route("/api/rooms", web::get().to(rooms))
+        .route("/metrics", web::get().to(metrics));
 }
 
 async fn ws_route(
@@ -162,4 +167,50 @@ async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Er
         .map(|r| serde_json::json!({"name": r.name, "players": r.players, "spectators": r.spectators}))
         .collect();
     Ok(HttpResponse::Ok().json(rooms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::StatusCode;
+    use actix_web::test::{TestRequest, call_service, init_service};
+
+    #[actix_web::test]
+    async fn draining_turns_readyz_and_new_websockets_away() {
+        let stats = Arc::new(Stats::default());
+        let config = Arc::new(Config::for_tests());
+        let setup = GameSetup {
+            maps: Arc::new(MapList::load(None, None).expect("built-in maps load")),
+            settings: config.match_settings(),
+            seed: 1,
+            max_players_per_room: 10,
+            max_spectators_per_room: 10,
+        };
+        let draining = Arc::new(AtomicBool::new(false));
+        let state = web::Data::new(AppState {
+            config,
+            lobby: Lobby::new(setup, 1, stats.clone()).start(),
+            stats: stats.clone(),
+            draining: draining.clone(),
+            shutdown: CancellationToken::new(),
+            metrics: Metrics::new(stats),
+        });
+        let app = init_service(App::new().app_data(state).configure(routes)).await;
+        let get = |uri: &str| {
+            TestRequest::get()
+                .uri(uri)
+                .insert_header(("connection", "upgrade"))
+                .insert_header(("upgrade", "websocket"))
+                .insert_header(("sec-websocket-version", "13"))
+                .insert_header(("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="))
+                .to_request()
+        };
+        assert_eq!(call_service(&app, get("/readyz")).await.status(), StatusCode::OK);
+        assert_eq!(call_service(&app, get("/livez")).await.status(), StatusCode::OK);
+
+        draining.store(true, Ordering::SeqCst);
+        assert_eq!(call_service(&app, get("/readyz")).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(call_service(&app, get("/ws")).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(call_service(&app, get("/livez")).await.status(), StatusCode::OK, "alive while draining");
+    }
 }
