@@ -1,12 +1,20 @@
-//! A compact decoder for server messages: the MessagePack format of `PROTOCOL.md`, read by hand.
+//! A compact decoder for server messages: the MessagePack format of `PROTOCOL.md`, read with
+//! `rmp`'s primitives (markers, lengths, numbers, strings) and our own message structure.
 //!
 //! Why not `skirmish_shared::decode_server`? Every browser downloads this code, and rmp-serde's
 //! generic decoder, instantiated for each protocol type, is about 60 KB of the gzipped wasm;
-//! this one is a few. It accepts exactly what the shared decoder accepts for well-formed input
-//! and applies the same validation (finite floats, names, rectangles, chat length), and tests
-//! compare the two on every message shape and on thousands of corrupted frames.
+//! `rmp`, the crate under rmp-serde, reads one value at a time and costs a few. This decoder
+//! accepts exactly what the shared one accepts for well-formed input and applies the same
+//! validation (finite floats, names, rectangles, chat length), and tests compare the two on every
+//! message shape and on thousands of corrupted frames.
 
 use glam::Vec2;
+use rmp::Marker;
+use rmp::decode::bytes::BytesReadError;
+use rmp::decode::{
+    Bytes, DecodeStringError, NumValueReadError, ValueReadError, read_array_len, read_bool, read_f32, read_f64,
+    read_int, read_marker, read_nil, read_str_from_slice,
+};
 use skirmish_shared::codec::check_name;
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
@@ -25,12 +33,12 @@ pub fn decode_server(bytes: &[u8]) -> std::result::Result<ServerMsg, DecodeError
     if bytes.len() > MAX_SERVER_FRAME_BYTES {
         return Err(DecodeError::TooLarge { len: bytes.len(), max: MAX_SERVER_FRAME_BYTES });
     }
-    let mut r = Reader { bytes, pos: 0 };
+    let mut r = Reader { rd: Bytes::new(bytes) };
     let msg = r.message().map_err(|e| match e {
         INVALID => DecodeError::Invalid("non-finite number or bad name from server"),
         e => DecodeError::Malformed(e.to_owned()),
     })?;
-    match bytes.len() - r.pos {
+    match r.rd.remaining_slice().len() {
         0 => Ok(msg),
         rest => Err(DecodeError::TrailingBytes(rest)),
     }
@@ -39,42 +47,31 @@ pub fn decode_server(bytes: &[u8]) -> std::result::Result<ServerMsg, DecodeError
 /// Well-formed but out of range (the shared decoder's `DecodeError::Invalid`).
 const INVALID: &str = "invalid";
 
+/// The input ran out inside a value: rmp's only read error on a slice.
+const END: &str = "unexpected end of message";
+
+/// Maps an rmp error to `expected` if the value had another type, else to [`END`].
+fn or_end(expected: &'static str) -> impl Fn(ValueReadError<BytesReadError>) -> &'static str {
+    move |e| if let ValueReadError::TypeMismatch(_) = e { expected } else { END }
+}
+
 struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    /// The bytes not read yet; `rmp`'s reader over a slice, which never allocates.
+    rd: Bytes<'a>,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len()).ok_or("unexpected end of message")?;
-        let out = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(out)
-    }
-
-    fn byte(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn be(&mut self, n: usize) -> Result<u64> {
-        Ok(self.take(n)?.iter().fold(0, |acc, &b| acc << 8 | u64::from(b)))
+    /// The marker of the next value, without reading it.
+    fn peek(&self) -> Option<Marker> {
+        self.rd.remaining_slice().first().map(|&b| Marker::from_u8(b))
     }
 
     /// Any MessagePack integer, as i128 so every form fits.
     fn int(&mut self) -> Result<i128> {
-        let m = self.byte()?;
-        Ok(match m {
-            0x00..=0x7f => i128::from(m),
-            0xe0..=0xff => i128::from(m as i8),
-            0xcc => i128::from(self.be(1)?),
-            0xcd => i128::from(self.be(2)?),
-            0xce => i128::from(self.be(4)?),
-            0xcf => i128::from(self.be(8)?),
-            0xd0 => i128::from(self.be(1)? as u8 as i8),
-            0xd1 => i128::from(self.be(2)? as u16 as i16),
-            0xd2 => i128::from(self.be(4)? as u32 as i32),
-            0xd3 => i128::from(self.be(8)? as i64),
-            _ => return Err("expected an integer"),
+        read_int(&mut self.rd).map_err(|e| match e {
+            NumValueReadError::TypeMismatch(_) => "expected an integer",
+            NumValueReadError::OutOfRange => "integer out of range",
+            _ => END,
         })
     }
 
@@ -84,15 +81,9 @@ impl Reader<'_> {
 
     /// A finite float: float 32 or 64, or an integer (as serde accepts).
     fn f32(&mut self) -> Result<f32> {
-        let v = match self.bytes.get(self.pos) {
-            Some(0xca) => {
-                self.pos += 1;
-                f32::from_bits(self.be(4)? as u32)
-            }
-            Some(0xcb) => {
-                self.pos += 1;
-                f64::from_bits(self.be(8)?) as f32
-            }
+        let v = match self.peek() {
+            Some(Marker::F32) => read_f32(&mut self.rd).map_err(|_| END)?,
+            Some(Marker::F64) => read_f64(&mut self.rd).map_err(|_| END)? as f32,
             _ => self.int()? as f32,
         };
         if v.is_finite() { Ok(v) } else { Err(INVALID) }
@@ -104,30 +95,23 @@ impl Reader<'_> {
     }
 
     fn bool(&mut self) -> Result<bool> {
-        match self.byte()? {
-            0xc2 => Ok(false),
-            0xc3 => Ok(true),
-            _ => Err("expected a boolean"),
-        }
+        read_bool(&mut self.rd).map_err(or_end("expected a boolean"))
     }
 
     fn string(&mut self) -> Result<String> {
-        let m = self.byte()?;
-        let len = match m {
-            0xa0..=0xbf => usize::from(m & 0x1f),
-            0xd9 => self.be(1)? as usize,
-            0xda => self.be(2)? as usize,
-            0xdb => self.be(4)? as usize,
-            _ => return Err("expected a string"),
-        };
-        let raw = self.take(len)?;
-        std::str::from_utf8(raw).map(str::to_owned).map_err(|_| "string is not UTF-8")
+        let (s, rest) = read_str_from_slice(self.rd.remaining_slice()).map_err(|e| match e {
+            DecodeStringError::TypeMismatch(_) => "expected a string",
+            DecodeStringError::InvalidUtf8(..) => "string is not UTF-8",
+            _ => END,
+        })?;
+        self.rd = Bytes::new(rest);
+        Ok(s.to_owned())
     }
 
     /// `nil`, or a value read by `f`.
     fn option<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<Option<T>> {
-        if self.bytes.get(self.pos) == Some(&0xc0) {
-            self.pos += 1;
+        if self.peek() == Some(Marker::Null) {
+            read_nil(&mut self.rd).map_err(|_| END)?;
             Ok(None)
         } else {
             f(self).map(Some)
@@ -136,13 +120,7 @@ impl Reader<'_> {
 
     /// An array header; its length.
     fn array_len(&mut self) -> Result<usize> {
-        let m = self.byte()?;
-        Ok(match m {
-            0x90..=0x9f => usize::from(m & 0x0f),
-            0xdc => self.be(2)? as usize,
-            0xdd => self.be(4)? as usize,
-            _ => return Err("expected an array"),
-        })
+        Ok(read_array_len(&mut self.rd).map_err(or_end("expected an array"))? as usize)
     }
 
     /// A struct: an array of exactly `fields` values.
@@ -154,7 +132,7 @@ impl Reader<'_> {
     fn list<T>(&mut self, mut f: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
         let len = self.array_len()?;
         // Every element takes at least one byte: a hostile length cannot reserve more than that.
-        let mut out = Vec::with_capacity(len.min(self.bytes.len() - self.pos));
+        let mut out = Vec::with_capacity(len.min(self.rd.remaining_slice().len()));
         for _ in 0..len {
             out.push(f(self)?);
         }
@@ -167,9 +145,10 @@ impl Reader<'_> {
     }
 
     fn message(&mut self) -> Result<ServerMsg> {
-        let m = self.byte()?;
-        if m != 0x81 {
-            return Err("expected a map with one entry");
+        match read_marker(&mut self.rd) {
+            Ok(Marker::FixMap(1)) => {}
+            Ok(_) => return Err("expected a map with one entry"),
+            Err(_) => return Err(END),
         }
         Ok(match self.tag()?.as_str() {
             "w" => {
