@@ -118,17 +118,17 @@ impl Room {
     fn announce(&mut self, event: GameEvent) {
         match event {
             GameEvent::Kill(kill) => {
-                self.send_reliable_to_all(&ServerMsg::Kill(kill));
+                self.send_reliable(None, &ServerMsg::Kill(kill));
                 let line = chat::kill_line(self.name_of(kill.killer), self.name_of(kill.victim));
                 self.system_line(line);
             }
             GameEvent::Match(info) => {
                 tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
-                self.send_reliable_to_all(&ServerMsg::Match(info));
+                self.send_reliable(None, &ServerMsg::Match(info));
             }
             GameEvent::Results(results) => {
                 tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
-                self.send_reliable_to_all(&ServerMsg::Results(results));
+                self.send_reliable(None, &ServerMsg::Results(results));
             }
         }
     }
@@ -139,7 +139,7 @@ impl Room {
 
     /// A system chat line (joins, leaves, kills) to everyone.
     fn system_line(&self, text: String) {
-        self.send_reliable_to_all(&ServerMsg::Chat(ChatLine { from: None, text }));
+        self.send_reliable(None, &ServerMsg::Chat(ChatLine { from: None, text }));
     }
 
     /// Encodes the snapshot once and gives every session the same bytes.
@@ -166,18 +166,10 @@ impl Room {
         }
     }
 
-    /// Encodes `msg` once and queues the same bytes to everyone but `except`.
-    fn send_reliable_to_others(&self, except: PlayerId, msg: &ServerMsg) {
+    /// Encodes `msg` once and queues the same bytes to everyone (but `except`, if given).
+    fn send_reliable(&self, except: Option<PlayerId>, msg: &ServerMsg) {
         let bytes = Bytes::from(encode_server(msg));
-        for member in self.members.values().filter(|m| m.info.id != except) {
-            member.session.do_send(ReliableFrame(bytes.clone()));
-        }
-    }
-
-    /// Encodes `msg` once and queues the same bytes to everyone.
-    fn send_reliable_to_all(&self, msg: &ServerMsg) {
-        let bytes = Bytes::from(encode_server(msg));
-        for member in self.members.values() {
+        for member in self.members.values().filter(|m| Some(m.info.id) != except) {
             member.session.do_send(ReliableFrame(bytes.clone()));
         }
     }
@@ -246,7 +238,7 @@ impl Handler<AddPlayer> for Room {
         msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&welcome))));
         let match_info = ServerMsg::Match(self.world.match_info());
         msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&match_info))));
-        self.send_reliable_to_others(msg.id, &ServerMsg::Joined(info.clone()));
+        self.send_reliable(Some(msg.id), &ServerMsg::Joined(info.clone()));
         self.system_line(chat::joined_line(&info.name));
         tracing::info!(
             room = %self.name, player = msg.id, name = %info.name, spectator = msg.spectator,
@@ -278,7 +270,7 @@ impl Handler<RemovePlayer> for Room {
         if let Some(member) = self.members.remove(&msg.id) {
             self.world.remove_player(msg.id);
             Stats::dec(&self.stats.players);
-            self.send_reliable_to_others(msg.id, &ServerMsg::Left(Left { id: msg.id }));
+            self.send_reliable(Some(msg.id), &ServerMsg::Left(Left { id: msg.id }));
             self.system_line(chat::left_line(&member.info.name));
             tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), "player left");
         }
@@ -307,7 +299,7 @@ impl Handler<ChatFrom> for Room {
 
     fn handle(&mut self, msg: ChatFrom, _ctx: &mut Self::Context) {
         if self.members.contains_key(&msg.id) {
-            self.send_reliable_to_all(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text }));
+            self.send_reliable(None, &ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text }));
         }
     }
 }
