@@ -10,9 +10,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::consts::{
-    AIM_LIMIT_RAD, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, PROTOCOL_VERSION,
+    AIM_LIMIT_RAD, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, MAX_TOKEN_CHARS,
+    PROTOCOL_VERSION, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH,
 };
-use crate::protocol::{ClientMsg, PlayerInfo, PlayerState, Rect, ServerMsg};
+use crate::protocol::{ClientMsg, PlayerInfo, Radar, Rect, ServerMsg};
+
+/// The room-name length rule as a close reason; the number is `MAX_ROOM_CHARS` (checked by a
+/// test, since `concat!` cannot format a constant).
+pub const ROOM_LENGTH_RULE: &str = "room name must be 1 to 32 characters";
 use crate::tuning::MAX_CHAT_CHARS;
 
 /// Why bytes were not accepted as a message.
@@ -63,8 +68,9 @@ pub fn decode_client(bytes: &[u8], max_len: usize) -> Result<ClientMsg, DecodeEr
     Ok(msg)
 }
 
-/// Decodes and validates a message from the server. Clients use this too: a buggy or hostile
-/// server must not crash a bot or the browser tab.
+/// Decodes and validates a message from the server: the reference decoder. The server's tests,
+/// the protocol-doc test and fuzzing use it; the clients decode with `client/core`'s smaller
+/// `wire` module, which tests hold to the same results.
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
     // Snapshots of big rooms are far larger than client frames; 16 MiB bounds the damage.
     let msg: ServerMsg = decode(bytes, 16 * 1024 * 1024)?;
@@ -110,8 +116,11 @@ fn validate_client(msg: &ClientMsg) -> Result<(), DecodeError> {
                 return Err(DecodeError::WrongVersion(h.version));
             }
             check_name(&h.name)?;
-            if let Some(room) = &h.room {
+            if let Some(room) = h.room.as_deref().filter(|r| !r.is_empty()) {
                 check_room(room)?;
+            }
+            if let Some(token) = &h.rejoin {
+                check_token(token)?;
             }
         }
         ClientMsg::Input(i) => {
@@ -125,30 +134,47 @@ fn validate_client(msg: &ClientMsg) -> Result<(), DecodeError> {
                 return Err(DecodeError::Invalid("aim angle out of range"));
             }
         }
-        ClientMsg::Ping(_) => {}
+        ClientMsg::Ping(_) | ClientMsg::Ack(_) | ClientMsg::Follow(_) => {}
         ClientMsg::Chat(c) => check_chat(&c.text)?,
     }
     Ok(())
 }
 
 fn validate_server(msg: &ServerMsg) -> Result<(), DecodeError> {
-    let state_ok = |p: &PlayerState| finite_vec(p.pos) && finite_vec(p.vel) && p.aim.is_finite();
+    if let ServerMsg::Batch(msgs) = msg {
+        if msgs.iter().any(|m| matches!(m, ServerMsg::Batch(_))) {
+            return Err(DecodeError::Invalid("nested batch"));
+        }
+        return msgs.iter().try_for_each(validate_server);
+    }
     let rect_ok = |r: &Rect| finite_vec(r.min) && finite_vec(r.max) && r.min.x <= r.max.x && r.min.y <= r.max.y;
     let ok = match msg {
-        ServerMsg::Welcome(w) => finite_vec(w.arena) && w.tick_rate > 0 && w.players.iter().all(info_ok),
-        ServerMsg::Snapshot(s) => {
-            s.players.iter().all(state_ok)
-                && s.bullets.iter().all(|b| finite_vec(b.pos) && finite_vec(b.vel))
-                && s.pickups.iter().all(|p| finite_vec(p.pos))
+        ServerMsg::Welcome(w) => {
+            finite_vec(w.arena) && w.tick_rate > 0 && w.players.iter().all(info_ok) && check_token(&w.rejoin).is_ok()
         }
+        // The entity records are checked as they are applied (`delta::decode`).
+        ServerMsg::Snapshot(_) => true,
+        ServerMsg::Radar(r) => radar_ok(r),
         ServerMsg::Joined(p) => info_ok(p),
         ServerMsg::Match(m) => finite_vec(m.map.size) && m.map.obstacles.iter().all(rect_ok),
         // Chat and result names come from players but were checked by the server; a client
         // shows them as text whatever they hold, so only their size matters here.
         ServerMsg::Chat(c) => c.text.chars().count() <= MAX_CHAT_CHARS,
-        ServerMsg::Results(_) | ServerMsg::Kill(_) | ServerMsg::Left(_) | ServerMsg::Pong(_) => true,
+        ServerMsg::Results(_)
+        | ServerMsg::Kill(_)
+        | ServerMsg::Left(_)
+        | ServerMsg::Pong(_)
+        | ServerMsg::Scores(_)
+        | ServerMsg::Batch(_) => true,
     };
     if ok { Ok(()) } else { Err(DecodeError::Invalid("non-finite number or bad name from server")) }
+}
+
+/// A radar no bigger than the limits, with exactly one byte per cell.
+pub fn radar_ok(r: &Radar) -> bool {
+    u32::from(r.width) <= RADAR_MAX_WIDTH
+        && u32::from(r.height) <= RADAR_MAX_HEIGHT
+        && r.cells.len() == usize::from(r.width) * usize::from(r.height)
 }
 
 fn info_ok(p: &PlayerInfo) -> bool {
@@ -207,10 +233,21 @@ pub fn check_chat(text: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// A rejoin token: empty, or up to `MAX_TOKEN_CHARS` of ASCII letters, digits, `-` and `_`.
+pub fn check_token(token: &str) -> Result<(), DecodeError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(DecodeError::Invalid("rejoin token too long"));
+    }
+    if !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(DecodeError::Invalid("rejoin token may hold only A-Z a-z 0-9 - _"));
+    }
+    Ok(())
+}
+
 /// A room name: 1 to `MAX_ROOM_CHARS` of ASCII letters, digits, `-` and `_`.
 pub fn check_room(room: &str) -> Result<(), DecodeError> {
     if room.is_empty() || room.len() > MAX_ROOM_CHARS {
-        return Err(DecodeError::Invalid("room name must be 1 to 32 characters"));
+        return Err(DecodeError::Invalid(ROOM_LENGTH_RULE));
     }
     if !room.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(DecodeError::Invalid("room name may hold only A-Z a-z 0-9 - _"));

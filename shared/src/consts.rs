@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Bumped whenever a message changes shape; checked in `Hello`.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Simulation and snapshot rate.
 pub const TICK_RATE_HZ: u32 = 30;
@@ -31,6 +31,9 @@ pub const MAX_NAME_CHARS: usize = 16;
 /// Longest room name, in characters.
 pub const MAX_ROOM_CHARS: usize = 32;
 
+/// Longest rejoin token, in bytes.
+pub const MAX_TOKEN_CHARS: usize = 64;
+
 /// Room used when `Hello` names none.
 pub const DEFAULT_ROOM: &str = "main";
 
@@ -42,3 +45,34 @@ pub const AIM_LIMIT_RAD: f32 = 7.0;
 
 /// How long a tick lasts as a `Duration` (for display and timeouts, not for scheduling).
 pub const TICK_DURATION: Duration = Duration::from_nanos(TICK_NANOS);
+
+/// World units the client's camera shows across the window's longer side (the same field of
+/// view on every screen, so a bigger monitor gives no advantage). Area of interest is built
+/// around it.
+pub const VIEW_WORLD_UNITS: f32 = 1400.0;
+
+/// Extra world units around the view, on every side, inside which entities are still sent: a
+/// ship just off screen is already known when it comes into view, and a bullet on its way in is
+/// drawn from its first frame.
+pub const VIEW_MARGIN_UNITS: f32 = 150.0;
+
+/// Half the side of the square area of interest around a player's ship (or the player a
+/// spectator follows): everything whose centre is within this distance on both axes is sent.
+pub const AOI_HALF_EXTENT: f32 = VIEW_WORLD_UNITS / 2.0 + VIEW_MARGIN_UNITS;
+
+/// Ticks of world state the server keeps for delta baselines (about a second). An
+/// acknowledgement older than this, or for a tick the server never sent that client, gets a
+/// full snapshot.
+pub const HISTORY_TICKS: usize = 32;
+
+/// The radar (minimap) grid is at most this many cells across…
+pub const RADAR_MAX_WIDTH: u32 = 64;
+/// …and this many down; the arena's aspect ratio decides the exact size within the limits.
+pub const RADAR_MAX_HEIGHT: u32 = 40;
+
+/// How often the radar goes out, in ticks (once a second).
+pub const RADAR_INTERVAL_TICKS: u64 = 30;
+
+/// Client messages allowed per second on average: inputs at the tick rate, pings, chat and
+/// spectator acknowledgements, with headroom for jitter. `PROTOCOL.md` quotes this number.
+pub const MAX_CLIENT_MSGS_PER_SEC: u32 = 60;

@@ -6,7 +6,7 @@
 //! `PROTOCOL.md` at the repository root describes the same thing for authors of other clients.
 //! Adding a field changes the shape: bump [`crate::consts::PROTOCOL_VERSION`].
 
-use glam::Vec2;
+use glam::{IVec2, Vec2};
 use serde::{Deserialize, Serialize};
 
 /// Player ids are unique per server process and never reused while it runs.
@@ -27,7 +27,8 @@ pub enum ClientMsg {
     /// The player's controls, sent once per client frame or tick (nominally 30 Hz) after
     /// `Welcome`. Each tick applies the newest input received since the last tick and
     /// acknowledges its `seq` in snapshots. A lost or late input just means the previous one
-    /// stays in force.
+    /// stays in force. It also acknowledges the newest snapshot received (`ack`), which the
+    /// server uses as the delta baseline.
     #[serde(rename = "i")]
     Input(Input),
     /// Round-trip probe, sent every second or two; the server answers `Pong` with the same id
@@ -39,6 +40,30 @@ pub enum ClientMsg {
     /// a system line saying so; too long or with control characters: close 1007.
     #[serde(rename = "c")]
     Chat(Chat),
+    /// The newest snapshot tick received, from a client that sends no inputs (a spectator),
+    /// about once per snapshot. Players acknowledge in `Input` instead (an `Ack` from them is
+    /// accepted too). A lost one only means a slightly older baseline.
+    #[serde(rename = "a")]
+    Ack(Ack),
+    /// A spectator chooses whose view to receive; sent when the choice changes. `None` lets the
+    /// server pick (the first player by id). Players may not send it (close 1008). Reliable as
+    /// the stream is; the next snapshot after it shows the new view.
+    #[serde(rename = "f")]
+    Follow(Follow),
+}
+
+/// See [`ClientMsg::Ack`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    /// The newest `Snapshot::tick` received (0: none yet, send full snapshots).
+    pub tick: u64,
+}
+
+/// See [`ClientMsg::Follow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Follow {
+    /// The player to watch, or `None` for the server's choice.
+    pub id: Option<PlayerId>,
 }
 
 /// See [`ClientMsg::Chat`].
@@ -57,11 +82,17 @@ pub struct Hello {
     /// Display name: 1 to `MAX_NAME_CHARS` characters, no control, bidi or zero-width ones.
     pub name: String,
     /// Room to join; `None` joins [`crate::consts::DEFAULT_ROOM`]. ASCII letters, digits,
-    /// `-` and `_`, at most `MAX_ROOM_CHARS`.
+    /// `-` and `_`, at most `MAX_ROOM_CHARS`. The empty string means quick play (reserved: it
+    /// joins the default room until room listing lands).
     pub room: Option<String>,
     /// Join as a spectator: no ship, no inputs, not on the scoreboard. Players also become
     /// spectators when the room is full of players.
     pub spectate: bool,
+    /// Reserved (hosting): create the room as private, unlisted. Ignored today.
+    pub private: bool,
+    /// Reserved (hosting): the `Welcome::rejoin` token of a dropped connection, to take back its
+    /// seat within the reservation window. At most 64 of `A-Z a-z 0-9 - _`. Ignored today.
+    pub rejoin: Option<String>,
 }
 
 /// See [`ClientMsg::Input`].
@@ -75,6 +106,12 @@ pub struct Input {
     pub aim: f32,
     /// Button bits; [`Input::FIRE`] is the only one defined so far.
     pub buttons: u8,
+    /// The newest `Snapshot::tick` received (0: none yet): the delta baseline the client can
+    /// decode against.
+    pub ack: u64,
+    /// Reserved (lag compensation): the (whole) server tick the client was showing when this
+    /// input was made. 0 = unknown; ignored today.
+    pub view_tick: u64,
 }
 
 impl Input {
@@ -95,9 +132,9 @@ pub enum ServerMsg {
     /// Once, in reply to `Hello`, before anything else. Reliable (never dropped).
     #[serde(rename = "w")]
     Welcome(Welcome),
-    /// The world at one tick, 30 times a second. Latest-wins: a slow connection gets the newest
-    /// snapshot and skips older ones, so a lost or late snapshot is simply superseded. The same
-    /// bytes go to every player in the room.
+    /// What this player can see at one tick, 30 times a second, as a delta against a snapshot
+    /// it acknowledged. Latest-wins: a slow connection gets the newest snapshot and skips older
+    /// ones; since every delta is against an acknowledged state, nothing is lost by skipping.
     #[serde(rename = "s")]
     Snapshot(Snapshot),
     /// Someone joined the room after your `Welcome`. Reliable, in order with `Left`.
@@ -122,6 +159,43 @@ pub enum ServerMsg {
     /// A match ended: final scores, best first. Sent once when the results phase starts. Reliable.
     #[serde(rename = "r")]
     Results(Results),
+    /// Scores that changed this tick (kills, deaths); the whole table right after `Welcome` and
+    /// when a match starts. Reliable: the client keeps the table and applies these.
+    #[serde(rename = "t")]
+    Scores(Vec<ScoreLine>),
+    /// Where every living ship is, coarsely, for the minimap: the same for everyone in the
+    /// room, once a second. Latest-wins in spirit (each replaces the last) but sent with the
+    /// reliable messages, so it is never dropped.
+    #[serde(rename = "d")]
+    Radar(Radar),
+    /// Several reliable messages in one frame: everything one tick has for a player (joins,
+    /// leaves, chat, kills, scores, radar) goes out together. Never nested.
+    #[serde(rename = "b")]
+    Batch(Vec<ServerMsg>),
+}
+
+/// See [`ServerMsg::Scores`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreLine {
+    /// The player.
+    pub id: PlayerId,
+    /// Kills this match.
+    pub kills: u16,
+    /// Deaths this match.
+    pub deaths: u16,
+}
+
+/// See [`ServerMsg::Radar`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Radar {
+    /// Cells across (at most `RADAR_MAX_WIDTH`); each covers `arena.x / width` world units.
+    pub width: u8,
+    /// Cells down (at most `RADAR_MAX_HEIGHT`).
+    pub height: u8,
+    /// `width × height` bytes, row by row from the top-left: living ships in each cell, capped
+    /// at 255.
+    #[serde(with = "serde_bytes")]
+    pub cells: Vec<u8>,
 }
 
 /// See [`ServerMsg::Chat`].
@@ -235,6 +309,9 @@ pub struct Welcome {
     pub players: Vec<PlayerInfo>,
     /// True if you joined as a spectator (by choice or because the room was full).
     pub spectator: bool,
+    /// Reserved (hosting): a token to rejoin this seat after a dropped connection (`Hello::rejoin`).
+    /// Empty today.
+    pub rejoin: String,
 }
 
 /// Who a player is; it changes rarely, so it is not repeated in every snapshot.
@@ -260,34 +337,62 @@ pub struct Left {
 /// See [`ServerMsg::Snapshot`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Tick number of the room (starts at 0 when the room is created, +1 per simulated tick;
-    /// jumps forward after a server stall).
+    /// Tick number of the room (1 for the first tick after the room was created, +1 per
+    /// simulated tick; jumps forward after a server stall).
     pub tick: u64,
+    /// The baseline tick the entity records are relative to: a snapshot the client
+    /// acknowledged. 0 = none: the records are complete (a full snapshot).
+    pub base: u64,
     /// The match phase.
     pub phase: Phase,
     /// Milliseconds left in the phase (0 when it has no end, as while waiting).
     pub time_left_ms: u32,
-    /// Every ship in the room (spectators have none).
-    pub players: Vec<PlayerState>,
-    /// Every bullet in flight.
-    pub bullets: Vec<BulletState>,
-    /// Every pickup waiting to be collected.
-    pub pickups: Vec<PickupState>,
+    /// The ship whose view this is: yours, or, for a spectator, the player it follows; `None`
+    /// for a spectator with nobody to follow. Always whole, never a delta.
+    pub me: Option<OwnState>,
+    /// The packed entity records (ships other than `me`, bullets, pickups in view): see
+    /// [`crate::delta`] and `PROTOCOL.md`.
+    #[serde(with = "serde_bytes")]
+    pub ents: Vec<u8>,
 }
 
-/// One player in a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+/// The full state of the ship a snapshot is for, in the simulation's own fixed point, so a
+/// client can predict from it exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OwnState {
+    /// The player.
+    pub id: PlayerId,
+    /// Centre in ⅛ world units (`sim::ShipMotion::pos`).
+    pub pos: IVec2,
+    /// Velocity in 1/16 world units per second (`sim::ShipMotion::vel`).
+    pub vel: IVec2,
+    /// Aim as 1/256 turns (what other players see).
+    pub aim: u8,
+    /// The last input `seq` from this player that a tick consumed (0 before the first).
+    pub ack: u32,
+    /// Health, 0 to `SHIP_MAX_HEALTH`; 0 while dead.
+    pub health: u8,
+    /// Bits: [`PlayerState::ALIVE`], [`PlayerState::RAPID_FIRE`].
+    pub flags: u8,
+    /// Reserved for prediction: ticks until the gun may fire again.
+    pub cooldown: u8,
+    /// Reserved for prediction: ticks of rapid fire left.
+    pub rapid_ticks: u16,
+}
+
+/// One ship as a client draws it: decoded from the entity records (or `me`) and the score
+/// table. Not on the wire in v3.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PlayerState {
     /// The player's id.
     pub id: PlayerId,
     /// Centre position in world units.
     pub pos: Vec2,
-    /// Velocity in world units per second (for extrapolation and prediction).
+    /// Velocity in world units per second (exact for `me`; estimated for others).
     pub vel: Vec2,
     /// Aim angle in radians.
     pub aim: f32,
-    /// The last input `seq` from this player that a tick consumed (0 before the first).
-    /// Each player reads its own entry for reconciliation and latency.
+    /// The last input `seq` consumed (only known for `me`; 0 for others).
     pub ack: u32,
     /// Health, 0 to `SHIP_MAX_HEALTH`; 0 while dead.
     pub health: u8,
@@ -311,8 +416,8 @@ impl PlayerState {
     }
 }
 
-/// One bullet in a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+/// One bullet as a client draws it. Not on the wire in v3.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct BulletState {
     /// Unique within the room while the bullet flies.
     pub id: u32,
@@ -335,8 +440,8 @@ pub enum PickupKind {
     RapidFire,
 }
 
-/// One pickup in a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// One pickup as a client draws it. Not on the wire in v3.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PickupState {
     /// Unique within the room while the pickup waits.
     pub id: u32,

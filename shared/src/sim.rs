@@ -1,39 +1,89 @@
-//! The deterministic movement step, shared by the server and client-side prediction.
+//! The deterministic simulation shared by the server and client-side prediction: ship movement,
+//! the quantise step after it, aim directions and bullet flight.
 //!
-//! Only `+ - * /`, `sqrt` and comparisons on `f32`: IEEE 754 gives those the same bits on
-//! x86_64 and wasm32, so a client replaying its inputs lands exactly where the server did.
-//! No `sin`/`cos`/`exp`/`powf` here, and no mul-add fusion (Rust never contracts on its own).
+//! Only `+ - * /`, `sqrt`, `round`, `trunc` and comparisons on `f32` (exact in IEEE 754, so the
+//! same bits on x86_64 and wasm32), and `libm`'s `sinf`/`cosf` (one portable implementation
+//! instead of each platform's). No `std` trigonometry, and no mul-add fusion (Rust never
+//! contracts on its own).
+//!
+//! The authoritative ship state is fixed point ([`ShipMotion`]): after each float step it is
+//! quantised, so a client stepping the same inputs from a snapshot's numbers lands on exactly the
+//! server's numbers, and a snapshot can carry the state without loss.
 
-use glam::Vec2;
+use glam::{IVec2, Vec2};
 
 use crate::consts::TICK_DT;
 use crate::protocol::Rect;
-use crate::tuning::{SHIP_ACCEL, SHIP_DRAG_PER_TICK, SHIP_MAX_SPEED, SHIP_RADIUS};
+use crate::tuning::{BULLET_SPEED, SHIP_ACCEL, SHIP_DRAG_PER_TICK, SHIP_MAX_SPEED, SHIP_RADIUS};
 
-/// The part of a ship that movement changes.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Positions are stored in steps of `1 / POS_SCALE` world units (⅛ unit).
+pub const POS_SCALE: f32 = 8.0;
+/// Velocities are stored in steps of `1 / VEL_SCALE` world units per second (1/16 unit/s).
+pub const VEL_SCALE: f32 = 16.0;
+
+/// The part of a ship that movement changes, in fixed point: `pos` in ⅛ world units, `vel` in
+/// 1/16 world units per second. Integers, so that what the server stores, what a snapshot
+/// carries and what a predicting client computes are the same numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShipMotion {
-    /// Centre, in world units.
-    pub pos: Vec2,
-    /// Velocity, in world units per second.
-    pub vel: Vec2,
+    /// Centre, in ⅛ world units.
+    pub pos: IVec2,
+    /// Velocity, in 1/16 world units per second.
+    pub vel: IVec2,
+}
+
+impl ShipMotion {
+    /// A ship at rest at `pos` (world units), rounded to the nearest step.
+    pub fn at(pos: Vec2) -> Self {
+        Self { pos: quantise_pos(pos), vel: IVec2::ZERO }
+    }
+
+    /// Centre in world units (exact: every step is a power-of-two fraction).
+    pub fn pos_f(&self) -> Vec2 {
+        self.pos.as_vec2() / POS_SCALE
+    }
+
+    /// Velocity in world units per second (exact).
+    pub fn vel_f(&self) -> Vec2 {
+        self.vel.as_vec2() / VEL_SCALE
+    }
+}
+
+/// A position in world units to ⅛-unit steps, rounded to the nearest (ties away from zero).
+pub fn quantise_pos(pos: Vec2) -> IVec2 {
+    let q = pos * POS_SCALE;
+    IVec2::new(q.x.round() as i32, q.y.round() as i32)
+}
+
+/// A velocity in world units per second to 1/16-unit/s steps, rounded toward zero, so that drag
+/// always brings a ship fully to rest instead of leaving it creeping at the smallest step.
+pub fn quantise_vel(vel: Vec2) -> IVec2 {
+    let q = vel * VEL_SCALE;
+    IVec2::new(q.x.trunc() as i32, q.y.trunc() as i32)
 }
 
 /// Advances one ship by one fixed tick under the stick input `mv` inside an arena of size
-/// `arena` with solid `obstacles`. `mv` is clamped to length 1; a NaN input (which the codec
-/// never lets through) is treated as no input rather than poisoning the state.
+/// `arena` with solid `obstacles`, then quantises the result. `mv` is clamped to length 1; a NaN
+/// input (which the codec never lets through) is treated as no input rather than poisoning the
+/// state.
 pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: &[Rect]) {
+    step_ship_with(ship, mv, arena, obstacles.iter());
+}
+
+/// [`step_ship`] against any set of obstacles: the server passes only those near the ship (from
+/// its obstacle grid); pushing out of a far rectangle is a no-op, so the result is the same.
+pub fn step_ship_with<'a>(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: impl Iterator<Item = &'a Rect>) {
     let mut mv = if mv.is_finite() { mv } else { Vec2::ZERO };
     let len_sq = mv.length_squared();
     if len_sq > 1.0 {
         mv /= len_sq.sqrt();
     }
-    let mut vel = (ship.vel + mv * (SHIP_ACCEL * TICK_DT)) * SHIP_DRAG_PER_TICK;
+    let mut vel = (ship.vel_f() + mv * (SHIP_ACCEL * TICK_DT)) * SHIP_DRAG_PER_TICK;
     let speed_sq = vel.length_squared();
     if speed_sq > SHIP_MAX_SPEED * SHIP_MAX_SPEED {
         vel *= SHIP_MAX_SPEED / speed_sq.sqrt();
     }
-    let mut pos = ship.pos + vel * TICK_DT;
+    let mut pos = ship.pos_f() + vel * TICK_DT;
     // Walls stop the ship along the axis it hit, so sliding along an edge still works.
     let (min, max) = (Vec2::splat(SHIP_RADIUS), arena - Vec2::splat(SHIP_RADIUS));
     if pos.x < min.x || pos.x > max.x {
@@ -47,8 +97,29 @@ pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: &[Rect
     for rect in obstacles {
         push_out_of_rect(&mut pos, &mut vel, rect, SHIP_RADIUS);
     }
-    ship.pos = pos;
-    ship.vel = vel;
+    ship.pos = quantise_pos(pos);
+    ship.vel = quantise_vel(vel);
+}
+
+/// The unit vector of an aim angle (radians, 0 = +x, clockwise on screen), through `libm` so
+/// that the server and a predicting client agree to the bit.
+pub fn aim_dir(aim: f32) -> Vec2 {
+    Vec2::new(libm::cosf(aim), libm::sinf(aim))
+}
+
+/// Where a bullet fired from a ship at `ship_pos` (fixed point) with `aim` starts, and its
+/// velocity: from the ship's nose, at [`BULLET_SPEED`], both quantised like ships.
+pub fn bullet_launch(ship_pos: IVec2, aim: f32) -> (IVec2, IVec2) {
+    let dir = aim_dir(aim);
+    let origin = quantise_pos(ship_pos.as_vec2() / POS_SCALE + dir * SHIP_RADIUS);
+    (origin, quantise_vel(dir * BULLET_SPEED))
+}
+
+/// A bullet's centre in world units `age` ticks after it was fired from `origin` with `vel`
+/// (fixed point). Bullets fly straight, so this is exact from the launch record alone: the
+/// server sweeps collisions between consecutive ages and clients draw from the same formula.
+pub fn bullet_pos(origin: IVec2, vel: IVec2, age: f32) -> Vec2 {
+    origin.as_vec2() / POS_SCALE + vel.as_vec2() / VEL_SCALE * (age * TICK_DT)
 }
 
 /// True if a circle at `pos` with `radius` overlaps `rect`.
@@ -101,51 +172,57 @@ mod tests {
 
     #[test]
     fn full_stick_moves_and_caps_speed() {
-        let mut ship = ShipMotion { pos: Vec2::new(800.0, 500.0), vel: Vec2::ZERO };
+        let mut ship = ShipMotion::at(Vec2::new(800.0, 500.0));
         for _ in 0..60 {
             step_ship(&mut ship, Vec2::new(1.0, 0.0), ARENA);
         }
-        assert!(ship.pos.x > 900.0, "moved right: {:?}", ship.pos);
-        assert_eq!(ship.pos.y, 500.0);
-        assert!(ship.vel.length() <= SHIP_MAX_SPEED + 1e-3);
+        assert!(ship.pos_f().x > 900.0, "moved right: {:?}", ship.pos);
+        assert_eq!(ship.pos_f().y, 500.0);
+        assert!(ship.vel_f().length() <= SHIP_MAX_SPEED + 1e-3);
     }
 
     #[test]
     fn diagonal_is_not_faster() {
-        let mut straight = ShipMotion { pos: Vec2::new(800.0, 500.0), vel: Vec2::ZERO };
+        let mut straight = ShipMotion::at(Vec2::new(800.0, 500.0));
         let mut diag = straight;
         for _ in 0..5 {
             step_ship(&mut straight, Vec2::new(1.0, 0.0), ARENA);
             step_ship(&mut diag, Vec2::new(1.0, 1.0), ARENA);
         }
-        assert!((straight.vel.length() - diag.vel.length()).abs() < 1e-3);
+        assert!((straight.vel_f().length() - diag.vel_f().length()).abs() < 0.2);
     }
 
     #[test]
     fn drag_stops_an_idle_ship() {
-        let mut ship = ShipMotion { pos: Vec2::new(800.0, 500.0), vel: Vec2::new(300.0, 0.0) };
-        for _ in 0..120 {
+        let mut ship =
+            ShipMotion { pos: quantise_pos(Vec2::new(800.0, 500.0)), vel: quantise_vel(Vec2::new(300.0, 0.0)) };
+        let mut ticks = 0;
+        while ship.vel != IVec2::ZERO {
             step_ship(&mut ship, Vec2::ZERO, ARENA);
+            ticks += 1;
+            assert!(ticks < 200, "still drifting after {ticks} ticks: {:?}", ship.vel);
         }
-        assert!(ship.vel.length() < 1.0);
+        // At rest means exactly zero, and it stays put from then on.
+        let rest = ship;
+        step_ship(&mut ship, Vec2::ZERO, ARENA);
+        assert_eq!(ship, rest);
     }
 
     #[test]
     fn walls_hold_the_ship_inside() {
-        let mut ship = ShipMotion { pos: Vec2::new(20.0, 20.0), vel: Vec2::ZERO };
+        let mut ship = ShipMotion::at(Vec2::new(20.0, 20.0));
         for _ in 0..90 {
             step_ship(&mut ship, Vec2::new(-1.0, -1.0), ARENA);
         }
-        assert_eq!(ship.pos, Vec2::splat(SHIP_RADIUS));
-        assert_eq!(ship.vel, Vec2::ZERO);
+        assert_eq!(ship.pos_f(), Vec2::splat(SHIP_RADIUS));
+        assert_eq!(ship.vel, IVec2::ZERO);
     }
 
     #[test]
     fn nan_input_is_ignored() {
-        let mut ship = ShipMotion { pos: Vec2::new(800.0, 500.0), vel: Vec2::ZERO };
+        let mut ship = ShipMotion::at(Vec2::new(800.0, 500.0));
         step_ship(&mut ship, Vec2::new(f32::NAN, 1.0), ARENA);
-        assert!(ship.pos.is_finite());
-        assert_eq!(ship.pos, Vec2::new(800.0, 500.0));
+        assert_eq!(ship.pos_f(), Vec2::new(800.0, 500.0));
     }
 
     #[test]
@@ -154,11 +231,11 @@ mod tests {
         let inputs: Vec<Vec2> =
             (0..300).map(|i| Vec2::new(((i * 7) % 3) as f32 - 1.0, ((i * 5) % 3) as f32 - 1.0)).collect();
         let run = || {
-            let mut ship = ShipMotion { pos: Vec2::new(100.0, 900.0), vel: Vec2::ZERO };
+            let mut ship = ShipMotion::at(Vec2::new(100.0, 900.0));
             for mv in &inputs {
                 step_ship(&mut ship, *mv, ARENA);
             }
-            (ship.pos.x.to_bits(), ship.pos.y.to_bits(), ship.vel.x.to_bits(), ship.vel.y.to_bits())
+            ship
         };
         assert_eq!(run(), run());
     }
@@ -166,21 +243,51 @@ mod tests {
     #[test]
     fn obstacles_block_and_let_the_ship_slide() {
         let wall = Rect { min: Vec2::new(500.0, 0.0), max: Vec2::new(600.0, 1000.0) };
-        let mut ship = ShipMotion { pos: Vec2::new(400.0, 500.0), vel: Vec2::ZERO };
+        let mut ship = ShipMotion::at(Vec2::new(400.0, 500.0));
         for _ in 0..120 {
             super::step_ship(&mut ship, Vec2::new(1.0, 0.3), ARENA, &[wall]);
-            assert!(!circle_hits_rect(ship.pos, SHIP_RADIUS - 1e-3, &wall), "inside the wall at {}", ship.pos);
+            assert!(!circle_hits_rect(ship.pos_f(), SHIP_RADIUS - 0.2, &wall), "inside the wall at {}", ship.pos_f());
         }
-        assert!((ship.pos.x - (500.0 - SHIP_RADIUS)).abs() < 1e-3, "resting against the wall: {}", ship.pos);
-        assert!(ship.pos.y > 600.0, "slid along it: {}", ship.pos);
+        assert!((ship.pos_f().x - (500.0 - SHIP_RADIUS)).abs() < 0.2, "resting against the wall: {}", ship.pos_f());
+        assert!(ship.pos_f().y > 600.0, "slid along it: {}", ship.pos_f());
     }
 
     #[test]
     fn a_ship_inside_an_obstacle_is_pushed_out() {
         let block = Rect { min: Vec2::new(100.0, 100.0), max: Vec2::new(200.0, 140.0) };
-        let mut ship = ShipMotion { pos: Vec2::new(150.0, 135.0), vel: Vec2::ZERO };
+        let mut ship = ShipMotion::at(Vec2::new(150.0, 135.0));
         super::step_ship(&mut ship, Vec2::ZERO, ARENA, &[block]);
-        assert!(!circle_hits_rect(ship.pos, SHIP_RADIUS - 1e-3, &block), "{}", ship.pos);
-        assert!(ship.pos.y > 140.0, "left through the nearest face: {}", ship.pos);
+        assert!(!circle_hits_rect(ship.pos_f(), SHIP_RADIUS - 0.2, &block), "{}", ship.pos_f());
+        assert!(ship.pos_f().y > 140.0, "left through the nearest face: {}", ship.pos_f());
+    }
+
+    #[test]
+    fn quantised_state_replays_exactly_from_a_snapshot() {
+        // A client that receives the server's fixed-point state mid-run and steps the same
+        // inputs lands on the server's numbers, tick for tick.
+        let mut server = ShipMotion::at(Vec2::new(300.0, 300.0));
+        let inputs: Vec<Vec2> =
+            (0..200).map(|i| Vec2::new(((i * 3) % 5) as f32 / 2.0 - 1.0, ((i * 7) % 3) as f32 - 1.0)).collect();
+        for mv in &inputs[..50] {
+            step_ship(&mut server, *mv, ARENA);
+        }
+        let mut client = ShipMotion { pos: server.pos, vel: server.vel };
+        for mv in &inputs[50..] {
+            step_ship(&mut server, *mv, ARENA);
+            step_ship(&mut client, *mv, ARENA);
+            assert_eq!(client, server);
+        }
+    }
+
+    #[test]
+    fn bullets_fly_straight_from_the_nose() {
+        let ship = quantise_pos(Vec2::new(500.0, 500.0));
+        let (origin, vel) = bullet_launch(ship, 0.0);
+        assert_eq!(origin, quantise_pos(Vec2::new(500.0 + SHIP_RADIUS, 500.0)));
+        assert_eq!(vel, quantise_vel(Vec2::new(BULLET_SPEED, 0.0)));
+        let p = bullet_pos(origin, vel, 30.0);
+        assert!((p.x - (516.0 + BULLET_SPEED)).abs() < 0.01 && (p.y - 500.0).abs() < 0.01, "{p}");
+        let down = aim_dir(std::f32::consts::FRAC_PI_2);
+        assert!(down.x.abs() < 1e-6 && (down.y - 1.0).abs() < 1e-6, "clockwise on screen: {down}");
     }
 }

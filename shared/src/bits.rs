@@ -1,0 +1,245 @@
+//! A bit stream for the packed entity records of delta snapshots (see [`crate::delta`]).
+//!
+//! MSB-first within each byte, so a hex dump reads left to right as `PROTOCOL.md` describes it.
+//! Besides plain fixed-width fields it has two variable-length integer codes, chosen for what
+//! snapshots carry: [`BitWriter::uvar`] (ids, counts) and [`BitWriter::svar`] (small signed
+//! changes such as a ship's movement since the baseline).
+
+/// Appends bits to a reused byte buffer.
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    bytes: Vec<u8>,
+    /// Bits used in the last byte (0 = the last byte is full or there is none).
+    used: u32,
+}
+
+impl BitWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets what was written but keeps the buffer's capacity.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.used = 0;
+    }
+
+    /// Bits written so far.
+    pub fn bit_len(&self) -> u64 {
+        let full = self.bytes.len() as u64 * 8;
+        if self.used == 0 { full } else { full - 8 + u64::from(self.used) }
+    }
+
+    /// The bytes written; the last one is padded with zero bits.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Writes the low `n` bits of `value` (`n` ≤ 64), most significant first.
+    pub fn bits(&mut self, value: u64, n: u32) {
+        debug_assert!(n <= 64);
+        let mut left = n;
+        while left > 0 {
+            if self.used == 0 {
+                self.bytes.push(0);
+            }
+            let room = 8 - self.used;
+            let take = room.min(left);
+            let chunk = ((value >> (left - take)) & ((1u64 << take) - 1)) as u8;
+            // The last byte exists: pushed above whenever `used` was 0.
+            let last = self.bytes.len() - 1;
+            self.bytes[last] |= chunk << (room - take);
+            self.used = (self.used + take) % 8;
+            left -= take;
+        }
+    }
+
+    /// One bit.
+    pub fn bit(&mut self, on: bool) {
+        self.bits(u64::from(on), 1);
+    }
+
+    /// An unsigned integer in groups of four bits, each followed by a continuation bit:
+    /// 0–15 take 5 bits, up to 255 take 10, and so on.
+    pub fn uvar(&mut self, mut value: u64) {
+        loop {
+            let more = value >= 16;
+            self.bits(value & 15, 4);
+            self.bit(more);
+            value >>= 4;
+            if !more {
+                break;
+            }
+        }
+    }
+
+    /// A signed integer, zigzag-mapped (0, −1, 1, −2, … → 0, 1, 2, 3, …) then written with a
+    /// size prefix: `0` + 6 bits, `10` + 9 bits, `110` + 12 bits, `111` + 32 bits.
+    pub fn svar(&mut self, value: i64) {
+        let z = zigzag(value);
+        if z < 1 << 6 {
+            self.bit(false);
+            self.bits(z, 6);
+        } else if z < 1 << 9 {
+            self.bits(0b10, 2);
+            self.bits(z, 9);
+        } else if z < 1 << 12 {
+            self.bits(0b110, 3);
+            self.bits(z, 12);
+        } else {
+            self.bits(0b111, 3);
+            // Callers write differences of 32-bit values; wider ones are a bug of ours.
+            debug_assert!(z < 1 << 32, "svar out of range: {value}");
+            self.bits(z, 32);
+        }
+    }
+}
+
+/// Reads bits written by [`BitWriter`]; every read fails cleanly at the end of the input.
+#[derive(Debug)]
+pub struct BitReader<'a> {
+    bytes: &'a [u8],
+    /// Position in bits from the start.
+    pos: u64,
+}
+
+/// The input ended inside a value.
+pub const END_OF_BITS: &str = "packed entity records end too soon";
+
+impl<'a> BitReader<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, pos: 0 }
+    }
+
+    /// Bits not read yet (including the padding of the last byte).
+    pub fn remaining(&self) -> u64 {
+        self.bytes.len() as u64 * 8 - self.pos
+    }
+
+    /// Reads `n` bits (`n` ≤ 64), most significant first.
+    pub fn bits(&mut self, n: u32) -> Result<u64, &'static str> {
+        if u64::from(n) > self.remaining() {
+            return Err(END_OF_BITS);
+        }
+        let mut value = 0u64;
+        let mut left = n;
+        while left > 0 {
+            // In range: checked against `remaining` above.
+            let byte = self.bytes[(self.pos / 8) as usize];
+            let offset = (self.pos % 8) as u32;
+            let room = 8 - offset;
+            let take = room.min(left);
+            let chunk = (byte >> (room - take)) & (((1u16 << take) - 1) as u8);
+            value = (value << take) | u64::from(chunk);
+            self.pos += u64::from(take);
+            left -= take;
+        }
+        Ok(value)
+    }
+
+    /// One bit.
+    pub fn bit(&mut self) -> Result<bool, &'static str> {
+        Ok(self.bits(1)? == 1)
+    }
+
+    /// See [`BitWriter::uvar`]. More than 64 bits of value is malformed.
+    pub fn uvar(&mut self) -> Result<u64, &'static str> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(4) {
+            value |= self.bits(4)? << shift;
+            if !self.bit()? {
+                return Ok(value);
+            }
+        }
+        Err("variable-length integer too long")
+    }
+
+    /// See [`BitWriter::svar`].
+    pub fn svar(&mut self) -> Result<i64, &'static str> {
+        let z = if !self.bit()? {
+            self.bits(6)?
+        } else if !self.bit()? {
+            self.bits(9)?
+        } else if !self.bit()? {
+            self.bits(12)?
+        } else {
+            self.bits(32)?
+        };
+        Ok(unzigzag(z))
+    }
+
+    /// True when only zero padding (less than a byte) is left: what a well-formed record
+    /// stream ends with.
+    pub fn at_padding(&self) -> bool {
+        self.remaining() < 8
+            && (self.remaining() == 0 || self.bytes[self.bytes.len() - 1] & ((1u8 << self.remaining()) - 1) == 0)
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip_across_byte_boundaries() {
+        let mut w = BitWriter::new();
+        w.bits(0b101, 3);
+        w.bits(0xABCDE, 20);
+        w.bit(true);
+        w.bits(u64::MAX, 64);
+        w.uvar(0);
+        w.uvar(15);
+        w.uvar(16);
+        w.uvar(123_456_789);
+        for v in [0, -1, 1, 31, -32, 32, 255, -256, 256, 2047, -2048, 2048, i64::from(i32::MIN), i64::from(i32::MAX)] {
+            w.svar(v);
+        }
+        let len = w.bit_len();
+        let mut r = BitReader::new(w.as_bytes());
+        assert_eq!(r.bits(3), Ok(0b101));
+        assert_eq!(r.bits(20), Ok(0xABCDE));
+        assert_eq!(r.bit(), Ok(true));
+        assert_eq!(r.bits(64), Ok(u64::MAX));
+        assert_eq!([r.uvar(), r.uvar(), r.uvar(), r.uvar()], [Ok(0), Ok(15), Ok(16), Ok(123_456_789)]);
+        for v in [0, -1, 1, 31, -32, 32, 255, -256, 256, 2047, -2048, 2048, i64::from(i32::MIN), i64::from(i32::MAX)] {
+            assert_eq!(r.svar(), Ok(v));
+        }
+        assert_eq!(r.remaining(), w.as_bytes().len() as u64 * 8 - len);
+        assert!(r.at_padding());
+    }
+
+    #[test]
+    fn sizes_are_as_documented() {
+        let size = |f: &dyn Fn(&mut BitWriter)| {
+            let mut w = BitWriter::new();
+            f(&mut w);
+            w.bit_len()
+        };
+        assert_eq!(size(&|w| w.uvar(15)), 5);
+        assert_eq!(size(&|w| w.uvar(255)), 10);
+        assert_eq!(size(&|w| w.svar(-32)), 7);
+        assert_eq!(size(&|w| w.svar(31)), 7);
+        assert_eq!(size(&|w| w.svar(-256)), 11);
+        assert_eq!(size(&|w| w.svar(2047)), 15);
+        assert_eq!(size(&|w| w.svar(2048)), 35);
+    }
+
+    #[test]
+    fn reading_past_the_end_fails() {
+        let mut r = BitReader::new(&[0xff]);
+        assert_eq!(r.bits(9), Err(END_OF_BITS));
+        assert_eq!(r.uvar(), Err(END_OF_BITS));
+        let mut r = BitReader::new(&[0xff; 20]);
+        assert!(r.uvar().is_err(), "an endless uvar is refused");
+    }
+}
