@@ -7,12 +7,14 @@
 //! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them.
 //! - [`world`]: the game rules, plain Rust, with [`match_flow`] (the match cycle), [`maps`] (map
 //!   files) and [`chat`] (rate limit, system lines).
+//! - [`grid`]: the uniform spatial grid behind area of interest and collisions.
 //! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
 //! - [`assets`]: the embedded client page and wasm.
 
 pub mod assets;
 pub mod chat;
 pub mod config;
+pub mod grid;
 pub mod http;
 pub mod lobby;
 pub mod maps;

@@ -14,13 +14,13 @@ mod tests;
 
 use std::sync::Arc;
 
-use glam::Vec2;
+use glam::{IVec2, Vec2};
 use rand::{SeedableRng, rngs::SmallRng};
-use skirmish_shared::sim::{ShipMotion, step_ship};
+use skirmish_shared::delta::{BulletEnt, Frame, PickupEnt, ShipEnt, aim_to_byte, ship_wire_pos};
+use skirmish_shared::sim::{ShipMotion, quantise_pos, step_ship};
 use skirmish_shared::tuning::SHIP_MAX_HEALTH;
 use skirmish_shared::{
-    BulletState, Input, Kill, MatchInfo, Phase, PickupKind, PickupState, PlayerId, PlayerState, Results, Score,
-    Snapshot,
+    Input, Kill, MatchInfo, OwnState, Phase, PickupKind, PlayerId, PlayerState, Results, Score, ScoreLine,
 };
 
 use crate::maps::{Map, MapList};
@@ -33,8 +33,9 @@ const MAX_TRANSITIONS_PER_TICK: usize = 4;
 /// Something the room must tell its players, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GameEvent {
-    /// A ship was destroyed (sent as `Kill`, plus a system chat line).
-    Kill(Kill),
+    /// A ship was destroyed (sent as `Kill`, plus a system chat line), at this position (for
+    /// the "in your view" rule of big rooms' kill feeds).
+    Kill(Kill, Vec2),
     /// The phase (and maybe the map) changed: the new state, as of that moment.
     Match(MatchInfo),
     /// A match ended: the final scores.
@@ -62,9 +63,16 @@ struct Ship {
     rapid_ticks: u32,
     kills: u16,
     deaths: u16,
+    /// Kills or deaths changed since the room last took the changes (`World::take_score_changes`).
+    score_changed: bool,
 }
 
 impl Ship {
+    /// Centre in world units.
+    fn pos(&self) -> Vec2 {
+        self.motion.pos_f()
+    }
+
     fn flags(&self) -> u8 {
         let mut flags = 0;
         if self.alive {
@@ -76,11 +84,41 @@ impl Ship {
         flags
     }
 
-    fn state(&self) -> PlayerState {
-        PlayerState {
+    fn health_now(&self) -> u8 {
+        if self.alive { self.health } else { 0 }
+    }
+
+    /// What other players receive of this ship.
+    fn entity(&self) -> ShipEnt {
+        ShipEnt {
+            id: self.id,
+            pos: ship_wire_pos(self.motion.pos),
+            aim: aim_to_byte(self.input.aim),
+            health: self.health_now(),
+            flags: self.flags(),
+        }
+    }
+
+    /// What the owner (and its spectators) receive: the whole state, in fixed point.
+    fn own_state(&self) -> OwnState {
+        OwnState {
             id: self.id,
             pos: self.motion.pos,
             vel: self.motion.vel,
+            aim: aim_to_byte(self.input.aim),
+            ack: self.input.seq,
+            health: self.health_now(),
+            flags: self.flags(),
+            cooldown: u8::try_from(self.cooldown).unwrap_or(u8::MAX),
+            rapid_ticks: u16::try_from(self.rapid_ticks).unwrap_or(u16::MAX),
+        }
+    }
+
+    fn state(&self) -> PlayerState {
+        PlayerState {
+            id: self.id,
+            pos: self.motion.pos_f(),
+            vel: self.motion.vel_f(),
             aim: self.input.aim,
             ack: self.input.seq,
             health: if self.alive { self.health } else { 0 },
@@ -94,12 +132,24 @@ impl Ship {
 /// A bullet in flight. `Copy` so the collision loop can read one while changing ships.
 #[derive(Debug, Clone, Copy)]
 struct Bullet {
-    id: u32,
-    owner: PlayerId,
+    /// The launch record clients receive; the flight follows from it (`sim::bullet_pos`).
+    launch: BulletEnt,
+    /// Where it is now, in world units (`bullet_pos` at its age).
     pos: Vec2,
+    /// Velocity in world units per second (the launch record's, as a float).
     vel: Vec2,
     /// Moves left before it fades.
     ticks_left: u32,
+}
+
+impl Bullet {
+    fn id(&self) -> u32 {
+        self.launch.id
+    }
+
+    fn owner(&self) -> PlayerId {
+        self.launch.owner
+    }
 }
 
 /// A pickup waiting on one of the map's spots.
@@ -130,7 +180,7 @@ pub struct World {
     flow: MatchFlow,
     /// Kept sorted by id so snapshots and every loop run in a stable order.
     ships: Vec<Ship>,
-    /// Unordered; removed with `swap_remove`.
+    /// In firing order, so by id (ids only grow; order is kept on removal).
     bullets: Vec<Bullet>,
     pickups: Vec<Pickup>,
     departed: Vec<Departed>,
@@ -140,6 +190,8 @@ pub struct World {
     /// Ticks since the last pickup appeared.
     pickup_timer: u32,
     next_join: u64,
+    /// Ticks stepped so far: the tick number snapshots carry (the first step makes it 1).
+    tick: u64,
     /// Queued for the room; see [`World::take_events`].
     events: Vec<GameEvent>,
 }
@@ -164,6 +216,7 @@ impl World {
             next_pickup_id: 1,
             pickup_timer: 0,
             next_join: 0,
+            tick: 0,
             events: Vec::new(),
         }
     }
@@ -181,6 +234,16 @@ impl World {
     /// The match phase.
     pub fn phase(&self) -> Phase {
         self.flow.phase()
+    }
+
+    /// Ticks stepped so far (the tick of the newest state; 0 before the first step).
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// Milliseconds left in the phase (0 when it has no end).
+    pub fn time_left_ms(&self) -> u32 {
+        self.flow.time_left_ms()
     }
 
     /// Number of ships.
@@ -208,7 +271,7 @@ impl World {
     /// (frozen until the countdown or results end). An id already present is left alone.
     pub fn add_player(&mut self, id: PlayerId, name: &str) -> Vec2 {
         let at = match self.ships.binary_search_by_key(&id, |s| s.id) {
-            Ok(i) => return self.ships[i].motion.pos,
+            Ok(i) => return self.ships[i].pos(),
             Err(at) => at,
         };
         let ship = Ship {
@@ -224,11 +287,12 @@ impl World {
             rapid_ticks: 0,
             kills: 0,
             deaths: 0,
+            score_changed: true,
         };
         self.next_join += 1;
         self.ships.insert(at, ship);
         self.respawn(at);
-        self.ships[at].motion.pos
+        self.ships[at].pos()
     }
 
     /// Removes a ship and its bullets in flight (a kill by someone gone could not be credited);
@@ -236,7 +300,7 @@ impl World {
     pub fn remove_player(&mut self, id: PlayerId) {
         let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
         let ship = self.ships.remove(i);
-        self.bullets.retain(|b| b.owner != id);
+        self.bullets.retain(|b| b.owner() != id);
         if self.flow.scoring() {
             let score = Score { id, name: ship.name, kills: ship.kills, deaths: ship.deaths };
             self.departed.push(Departed { score, joined: ship.joined });
@@ -247,6 +311,7 @@ impl World {
     /// tick consumes); players without one keep their previous input. Every input is taken (and
     /// so acknowledged) even when it cannot move anything: dead, frozen or between matches.
     pub fn step(&mut self, inputs: &[(PlayerId, Input)]) {
+        self.tick += 1;
         for (id, input) in inputs {
             if let Ok(i) = self.ships.binary_search_by_key(id, |s| s.id) {
                 self.ships[i].input = *input;
@@ -274,27 +339,64 @@ impl World {
         out.append(&mut self.events);
     }
 
-    /// The state every player receives, into `out` (reused between ticks to avoid allocating).
-    pub fn snapshot_into(&self, tick: u64, out: &mut Snapshot) {
-        out.tick = tick;
-        out.phase = self.flow.phase();
-        out.time_left_ms = self.flow.time_left_ms();
-        out.players.clear();
-        out.players.extend(self.ships.iter().map(Ship::state));
-        out.bullets.clear();
-        out.bullets.extend(self.bullets.iter().map(|b| BulletState {
-            id: b.id,
-            owner: b.owner,
-            pos: b.pos,
-            vel: b.vel,
+    /// Every entity as clients receive it, into `frame` (reused between ticks): ships by id,
+    /// bullets by id, pickups by id.
+    pub fn frame_into(&self, frame: &mut Frame) {
+        frame.clear();
+        frame.tick = self.tick;
+        frame.ships.extend(self.ships.iter().map(Ship::entity));
+        frame.bullets.extend(self.bullets.iter().map(|b| b.launch));
+        // Ids only grow, so firing order is id order, except after the id counter wraps.
+        if !frame.bullets.is_sorted_by_key(|b| b.id) {
+            frame.bullets.sort_unstable_by_key(|b| b.id);
+        }
+        frame.pickups.extend(self.pickups.iter().map(|p| PickupEnt {
+            id: p.id,
+            kind: match p.kind {
+                PickupKind::Health => 0,
+                PickupKind::RapidFire => 1,
+            },
+            pos: quantise_pos(p.pos),
         }));
-        out.pickups.clear();
-        out.pickups.extend(self.pickups.iter().map(|p| PickupState { id: p.id, kind: p.kind, pos: p.pos }));
+        frame.pickups.sort_unstable_by_key(|p| p.id);
+    }
+
+    /// The whole state of one ship, for its owner's (and spectators') snapshots.
+    pub fn own_state(&self, id: PlayerId) -> Option<OwnState> {
+        self.ship(id).map(Ship::own_state)
+    }
+
+    /// Moves the scores that changed since the last call into `out` (appended).
+    pub fn take_score_changes(&mut self, out: &mut Vec<ScoreLine>) {
+        for ship in self.ships.iter_mut().filter(|s| s.score_changed) {
+            ship.score_changed = false;
+            out.push(ScoreLine { id: ship.id, kills: ship.kills, deaths: ship.deaths });
+        }
+    }
+
+    /// Every ship's score, by id, into `out` (appended): the table a newcomer receives.
+    pub fn score_table(&self, out: &mut Vec<ScoreLine>) {
+        out.extend(self.ships.iter().map(|s| ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths }));
+    }
+
+    /// Counts living ships per radar cell into `cells` (`width × height`, row by row, each
+    /// capped at 255).
+    pub fn radar_into(&self, width: u32, height: u32, cells: &mut Vec<u8>) {
+        cells.clear();
+        cells.resize((width * height) as usize, 0);
+        let size = self.map.size;
+        for ship in self.ships.iter().filter(|s| s.alive) {
+            let p = ship.pos();
+            let x = ((p.x / size.x * width as f32) as u32).min(width - 1);
+            let y = ((p.y / size.y * height as f32) as u32).min(height - 1);
+            let cell = &mut cells[(y * width + x) as usize];
+            *cell = cell.saturating_add(1);
+        }
     }
 
     /// Position of one ship (tests and spawn logic).
     pub fn position(&self, id: PlayerId) -> Option<Vec2> {
-        self.ship(id).map(|s| s.motion.pos)
+        self.ship(id).map(Ship::pos)
     }
 
     /// One ship as a snapshot would show it.
@@ -323,7 +425,7 @@ impl World {
                 // Nothing may score after the whistle, and frozen ships should not look adrift.
                 self.bullets.clear();
                 for ship in &mut self.ships {
-                    ship.motion.vel = Vec2::ZERO;
+                    ship.motion.vel = IVec2::ZERO;
                 }
             }
             Transition::NextMatch => {
@@ -348,6 +450,7 @@ impl World {
         for ship in &mut self.ships {
             ship.kills = 0;
             ship.deaths = 0;
+            ship.score_changed = true;
             // Dead for a moment, so that each respawn below avoids the ships placed before it.
             ship.alive = false;
         }
@@ -376,7 +479,7 @@ impl World {
 
 /// A full-health ship's starting state, used on every (re)spawn.
 fn fresh(ship: &mut Ship, pos: Vec2) {
-    ship.motion = ShipMotion { pos, vel: Vec2::ZERO };
+    ship.motion = ShipMotion::at(pos);
     ship.alive = true;
     ship.health = SHIP_MAX_HEALTH;
     ship.respawn_in = 0;

@@ -2,13 +2,14 @@
 //! (30 units at 900 u/s), so they cannot tunnel through a thin wall or a ship's edge; the earliest
 //! thing on the segment is what they hit.
 //!
-//! Server-only: aim → direction uses `cos`/`sin`, which is fine because clients never predict
-//! bullets, they draw what snapshots say.
+//! A bullet's flight is its launch record (`shared::sim::bullet_launch`, `bullet_pos`, with
+//! `libm` trigonometry), so clients draw it, and can later predict it, from the same formula.
 
 use glam::Vec2;
-use skirmish_shared::consts::TICK_DT;
+use skirmish_shared::delta::BulletEnt;
+use skirmish_shared::sim::{bullet_launch, bullet_pos};
 use skirmish_shared::tuning::{
-    BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_RADIUS, BULLET_SPEED, FIRE_COOLDOWN_TICKS, RAPID_FIRE_COOLDOWN_TICKS,
+    BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_RADIUS, FIRE_COOLDOWN_TICKS, RAPID_FIRE_COOLDOWN_TICKS,
     RESPAWN_DELAY_TICKS, SHIP_RADIUS,
 };
 use skirmish_shared::{Input, Kill, PlayerId, Rect};
@@ -23,12 +24,21 @@ impl World {
             if !ship.alive || ship.input.buttons & Input::FIRE == 0 || ship.cooldown > 0 {
                 continue;
             }
-            let dir = Vec2::new(ship.input.aim.cos(), ship.input.aim.sin());
-            self.bullets.push(Bullet {
+            let (origin, vel) = bullet_launch(ship.motion.pos, ship.input.aim);
+            let launch = BulletEnt {
                 id: self.next_bullet_id,
                 owner: ship.id,
-                pos: ship.motion.pos + dir * SHIP_RADIUS,
-                vel: dir * BULLET_SPEED,
+                origin,
+                vel,
+                // The tick it was at its origin: it leaves the nose and moves one step during
+                // this tick, like every bullet already in flight.
+                tick: self.tick - 1,
+                seq: ship.input.seq,
+            };
+            self.bullets.push(Bullet {
+                launch,
+                pos: bullet_pos(origin, vel, 0.0),
+                vel: launch.vel_f(),
                 ticks_left: BULLET_LIFETIME_TICKS,
             });
             self.next_bullet_id = self.next_bullet_id.wrapping_add(1);
@@ -40,10 +50,11 @@ impl World {
     /// its path, past the arena edge, or when its lifetime runs out.
     pub(super) fn move_bullets(&mut self) {
         let map = self.map.clone();
-        let mut i = 0;
-        while i < self.bullets.len() {
+        for i in 0..self.bullets.len() {
             let bullet = self.bullets[i];
-            let to = bullet.pos + bullet.vel * TICK_DT;
+            // Where the launch record puts it at the end of this tick (`pos` is where it was).
+            let age = (self.tick - bullet.launch.tick) as f32;
+            let to = bullet_pos(bullet.launch.origin, bullet.launch.vel, age);
             let mut first_hit = f32::INFINITY;
             for rect in &map.obstacles {
                 if let Some(t) = segment_hits_rect(bullet.pos, to, rect, BULLET_RADIUS) {
@@ -52,10 +63,10 @@ impl World {
             }
             let mut victim = None;
             for (j, ship) in self.ships.iter().enumerate() {
-                if !ship.alive || ship.id == bullet.owner {
+                if !ship.alive || ship.id == bullet.owner() {
                     continue;
                 }
-                if let Some(t) = segment_hits_circle(bullet.pos, to, ship.motion.pos, SHIP_RADIUS + BULLET_RADIUS)
+                if let Some(t) = segment_hits_circle(bullet.pos, to, ship.pos(), SHIP_RADIUS + BULLET_RADIUS)
                     && t < first_hit
                 {
                     first_hit = t;
@@ -63,18 +74,18 @@ impl World {
                 }
             }
             if let Some(j) = victim {
-                self.hit(j, bullet.owner);
+                self.hit(j, bullet.owner());
             }
             let outside = to.x < 0.0 || to.y < 0.0 || to.x > map.size.x || to.y > map.size.y;
             let bullet = &mut self.bullets[i];
             bullet.ticks_left = bullet.ticks_left.saturating_sub(1);
-            if first_hit.is_finite() || outside || bullet.ticks_left == 0 {
-                self.bullets.swap_remove(i);
-            } else {
-                bullet.pos = to;
-                i += 1;
+            if first_hit.is_finite() || outside {
+                bullet.ticks_left = 0;
             }
+            bullet.pos = to;
         }
+        // One order-preserving pass: the list stays in id order for snapshots.
+        self.bullets.retain(|b| b.ticks_left > 0);
     }
 
     /// Ship `j` takes a bullet from `shooter`; at zero health it dies, and while the match
@@ -88,16 +99,18 @@ impl World {
         }
         ship.alive = false;
         ship.respawn_in = RESPAWN_DELAY_TICKS;
-        ship.motion.vel = Vec2::ZERO;
+        ship.motion.vel = glam::IVec2::ZERO;
         ship.rapid_ticks = 0;
-        let victim = ship.id;
+        let (victim, at) = (ship.id, ship.pos());
         if scoring {
             ship.deaths = ship.deaths.saturating_add(1);
+            ship.score_changed = true;
             if let Ok(k) = self.ships.binary_search_by_key(&shooter, |s| s.id) {
                 self.ships[k].kills = self.ships[k].kills.saturating_add(1);
+                self.ships[k].score_changed = true;
             }
         }
-        self.events.push(GameEvent::Kill(Kill { killer: shooter, victim }));
+        self.events.push(GameEvent::Kill(Kill { killer: shooter, victim }, at));
     }
 }
 

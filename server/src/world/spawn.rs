@@ -43,7 +43,7 @@ impl World {
             let pickup = self.pickups[i];
             let taker = self.ships.iter_mut().find(|s| {
                 s.alive
-                    && s.motion.pos.distance_squared(pickup.pos) < reach_sq
+                    && s.pos().distance_squared(pickup.pos) < reach_sq
                     && (pickup.kind != PickupKind::Health || s.health < SHIP_MAX_HEALTH)
             });
             match taker {
@@ -88,9 +88,8 @@ impl World {
 /// crowded, the one whose nearest living ship is farthest away (the first such on ties).
 pub(super) fn pick_spawn(map: &Map, ships: &[Ship], rng: &mut impl rand::Rng) -> Vec2 {
     let spawns = &map.spawns;
-    let nearest_sq = |p: Vec2| {
-        ships.iter().filter(|s| s.alive).map(|s| s.motion.pos.distance_squared(p)).fold(f32::INFINITY, f32::min)
-    };
+    let nearest_sq =
+        |p: Vec2| ships.iter().filter(|s| s.alive).map(|s| s.pos().distance_squared(p)).fold(f32::INFINITY, f32::min);
     let clear_sq = SPAWN_CLEARANCE * SPAWN_CLEARANCE;
     let free = spawns.iter().filter(|&&p| nearest_sq(p) >= clear_sq).count();
     if free > 0 {

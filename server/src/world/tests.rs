@@ -48,14 +48,34 @@ fn duel_world(a: Vec2, b: Vec2) -> World {
 }
 
 fn input(seq: u32, mv: Vec2, aim: f32, fire: bool) -> Input {
-    Input { seq, mv, aim, buttons: if fire { Input::FIRE } else { 0 } }
+    Input { seq, mv, aim, buttons: if fire { Input::FIRE } else { 0 }, ..Input::default() }
+}
+
+/// The world as v2 snapshots showed it, for rules tests that read every ship, bullet and pickup.
+#[derive(Debug, Default)]
+struct Snapshot {
+    tick: u64,
+    phase: Phase,
+    time_left_ms: u32,
+    players: Vec<PlayerState>,
+    bullets: Vec<Bullet>,
+    pickups: Vec<Pickup>,
 }
 
 impl World {
     /// Puts a ship at `pos`, at rest.
     fn place(&mut self, id: PlayerId, pos: Vec2) {
         let i = self.ships.binary_search_by_key(&id, |s| s.id).unwrap();
-        self.ships[i].motion = ShipMotion { pos, vel: Vec2::ZERO };
+        self.ships[i].motion = ShipMotion::at(pos);
+    }
+
+    fn snapshot_into(&self, tick: u64, out: &mut Snapshot) {
+        out.tick = tick;
+        out.phase = self.phase();
+        out.time_left_ms = self.time_left_ms();
+        out.players = self.ships.iter().map(Ship::state).collect();
+        out.bullets = self.bullets.clone();
+        out.pickups = self.pickups.clone();
     }
 
     fn ship_mut(&mut self, id: PlayerId) -> &mut Ship {
@@ -102,7 +122,7 @@ fn inputs_move_their_own_ship_only() {
 fn input_persists_and_ack_is_the_last_consumed() {
     let mut w = world(duel("duel"), settings(3));
     let start = w.add_player(5, "Eve");
-    w.step(&[(5, Input { seq: 3, mv: Vec2::new(0.0, 1.0), aim: 0.5, buttons: 0 })]);
+    w.step(&[(5, Input { seq: 3, mv: Vec2::new(0.0, 1.0), aim: 0.5, buttons: 0, ..Input::default() })]);
     let after_one = w.position(5).unwrap();
     w.step(&[]);
     assert!(w.position(5).unwrap().y > after_one.y, "input stays in force");

@@ -1,0 +1,126 @@
+//! A uniform grid over the arena for "what is near here" questions: area of interest (which
+//! entities a player sees) and the world's collision and spawn checks.
+//!
+//! Rebuilt from scratch each tick with a counting sort into reused buffers: two passes over the
+//! items, no allocation once warm, and each cell's items end up contiguous and in the order they
+//! were given (so items given by ascending id come out by ascending id within a cell).
+
+use glam::Vec2;
+
+/// See the module docs. Items are indices into the caller's own list.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    /// World units per cell side.
+    cell: f32,
+    cols: u32,
+    rows: u32,
+    /// `starts[c]..starts[c + 1]` is cell `c`'s range in `items`.
+    starts: Vec<u32>,
+    /// Item indices, grouped by cell.
+    items: Vec<u32>,
+    /// Scratch: each item's cell, between the two passes of a rebuild.
+    cell_of: Vec<u32>,
+}
+
+impl Grid {
+    /// A grid covering `size` world units (from the origin) with square cells of `cell` units.
+    /// Points outside the area are clamped into the border cells.
+    pub fn new(size: Vec2, cell: f32) -> Self {
+        let cell = cell.max(1.0);
+        let cols = ((size.x / cell).ceil() as u32).clamp(1, 4096);
+        let rows = ((size.y / cell).ceil() as u32).clamp(1, 4096);
+        Self { cell, cols, rows, starts: vec![0; (cols * rows + 1) as usize], items: Vec::new(), cell_of: Vec::new() }
+    }
+
+    /// World units per cell side.
+    pub fn cell_size(&self) -> f32 {
+        self.cell
+    }
+
+    fn cell_xy(&self, p: Vec2) -> (u32, u32) {
+        let x = ((p.x / self.cell) as i64).clamp(0, i64::from(self.cols) - 1) as u32;
+        let y = ((p.y / self.cell) as i64).clamp(0, i64::from(self.rows) - 1) as u32;
+        (x, y)
+    }
+
+    /// Puts item `i` at `positions[i]` for every `i`, replacing what the grid held.
+    pub fn rebuild(&mut self, positions: impl ExactSizeIterator<Item = Vec2>) {
+        self.cell_of.clear();
+        self.starts.iter_mut().for_each(|s| *s = 0);
+        for p in positions {
+            let (x, y) = self.cell_xy(p);
+            let c = y * self.cols + x;
+            self.cell_of.push(c);
+            self.starts[c as usize + 1] += 1;
+        }
+        for c in 1..self.starts.len() {
+            self.starts[c] += self.starts[c - 1];
+        }
+        self.items.clear();
+        self.items.resize(self.cell_of.len(), 0);
+        // `starts[c]` walks forward as cell `c` fills; afterwards it has reached the next cell's
+        // start, so shifting everything back by one cell restores the ranges.
+        for (i, &c) in self.cell_of.iter().enumerate() {
+            let slot = &mut self.starts[c as usize];
+            self.items[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        for c in (1..self.starts.len()).rev() {
+            self.starts[c] = self.starts[c - 1];
+        }
+        self.starts[0] = 0;
+    }
+
+    /// Calls `f` with every item in a cell that overlaps the rectangle `min..=max` (a superset
+    /// of the items inside it: the caller checks exact positions), cell row by cell row.
+    pub fn for_each_near(&self, min: Vec2, max: Vec2, mut f: impl FnMut(u32)) {
+        let (x0, y0) = self.cell_xy(min);
+        let (x1, y1) = self.cell_xy(max);
+        for y in y0..=y1 {
+            let row = y * self.cols;
+            let (a, b) = (self.starts[(row + x0) as usize], self.starts[(row + x1 + 1) as usize]);
+            // Cells of one row are contiguous, so a row's candidates are one slice.
+            for &i in &self.items[a as usize..b as usize] {
+                f(i);
+            }
+        }
+    }
+
+    /// Memory held, in bytes (for the per-player budget).
+    pub fn heap_bytes(&self) -> usize {
+        (self.starts.capacity() + self.items.capacity() + self.cell_of.capacity()) * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_is_near_and_skips_what_is_far() {
+        let mut grid = Grid::new(Vec2::new(1000.0, 1000.0), 100.0);
+        let points = [Vec2::new(50.0, 50.0), Vec2::new(950.0, 950.0), Vec2::new(150.0, 60.0), Vec2::new(-5.0, 2000.0)];
+        grid.rebuild(points.iter().copied());
+        let mut near = Vec::new();
+        grid.for_each_near(Vec2::new(0.0, 0.0), Vec2::new(199.0, 199.0), |i| near.push(i));
+        near.sort_unstable();
+        assert_eq!(near, [0, 2]);
+        let mut corner = Vec::new();
+        grid.for_each_near(Vec2::new(900.0, 900.0), Vec2::new(5000.0, 5000.0), |i| corner.push(i));
+        assert_eq!(corner, [1]);
+        // Outside points are clamped into the border cells, never lost.
+        let mut edge = Vec::new();
+        grid.for_each_near(Vec2::new(0.0, 950.0), Vec2::new(10.0, 999.0), |i| edge.push(i));
+        assert_eq!(edge, [3]);
+    }
+
+    #[test]
+    fn rebuilding_replaces_and_keeps_order_within_a_cell() {
+        let mut grid = Grid::new(Vec2::new(100.0, 100.0), 50.0);
+        grid.rebuild([Vec2::new(1.0, 1.0); 5].into_iter());
+        grid.rebuild([Vec2::new(1.0, 1.0), Vec2::new(2.0, 2.0), Vec2::new(99.0, 99.0)].into_iter());
+        let mut all = Vec::new();
+        grid.for_each_near(Vec2::ZERO, Vec2::splat(100.0), |i| all.push(i));
+        assert_eq!(all, [0, 1, 2]);
+    }
+}
