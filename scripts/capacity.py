@@ -1,21 +1,41 @@
 #!/usr/bin/env python3
 """Capacity benchmark: how many bots can one Skirmish server hold in one room?
 
-Builds release, starts the server on loopback, and runs `skirmish-bots` in growing steps
-(100, 250, 500, 1000, 2000, 3000, ... by default) until delivery falls below 99.9 % or input
-latency p99 passes 40 ms. For each step it prints bots, delivery, latency p50/p99, tick p99 (from
-the server's /metrics histogram), bytes per snapshot, server and bots CPU %, server RSS, and at
-the end the capacity found. Only the standard library; Linux only (/proc).
+Builds release, starts the server once on loopback on the big `expanse` map (one endless match,
+room for 10000 players, a match from the first player), and runs `skirmish-bots` in growing
+steps (100, 250, 500, 1000, 2000, 3000 by default; mix wander=60,fight=40 so bullets fly) until
+delivery falls below 99.9 % or input latency p99 passes 40 ms. Delivery and latency come from the
+bots' --json report; everything else is measured over a steady window (all bots connected, before
+they leave): two /metrics scrapes and CPU readings from /proc. Per step it prints:
+
+    bots, conn     bots asked for, bots that got in
+    delivery       snapshots received / due (bots' report)
+    lat p50/p99    input latency, ms (bots' report)
+    tick p99       skirmish_tick_duration_seconds histogram, ms (bucket upper bound)
+    B/snap         skirmish_snapshot_bytes_total / skirmish_snapshots_sent_total
+    B/ship         skirmish_ship_record_bits_total / 8 / skirmish_ship_records_total: bytes per
+                   ship record (records: ships that entered the view or changed; the bits also
+                   carry what the unchanged ships cost)
+    view p50/p99   skirmish_ships_in_view histogram (bucket upper bounds)
+    srv/bots CPU   % of one core over the window
+    bot µs/s       bots' CPU µs per bot per second: bots CPU s × 1e6 / (bots × window s)
+    KiB/player     (server RSS in the window − RSS before the bots connected) / players
+
+A metric the server does not export prints "–" (and is null in --json). With --runs N every step
+runs N times and each column is the median of the N runs. Only the standard library; Linux only
+(/proc, and taskset for --pin).
 
     python3 scripts/capacity.py                 # the default ladder
-    python3 scripts/capacity.py --steps 100,200 --duration 20 --json capacity.json
+    python3 scripts/capacity.py --steps 100,200 --duration 20 --runs 3 --pin --json capacity.json
 """
 
 import argparse
 import json
 import os
 import re
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +45,17 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICKS = os.sysconf("SC_CLK_TCK")
 
+# Flags that turn off the server's protective caps for a load test (all bots come from one IP).
+# None exist yet; the per-IP connection cap will go here: ["--max-connections-per-ip", "0"].
+SERVER_LOAD_TEST_FLAGS = []
+# One endless match from the first bot on: no countdown freezing ships and no results screen in
+# the middle of a measurement, whatever the fighting bots score.
+SERVER_MATCH_FLAGS = ["--min-players", "1", "--countdown", "0", "--score-limit", "0", "--match-duration", "24h"]
+# Room for this many players at least (more if a step asks for more), so no bot is a spectator.
+MIN_PLAYERS_PER_ROOM = 10000
+# With --pin: the server on one core, the bots on another.
+SERVER_CPU, BOTS_CPU = 0, 1
+
 
 def free_port():
     with socket.socket() as s:
@@ -33,10 +64,18 @@ def free_port():
 
 
 def cpu_seconds(pid):
-    """User + system CPU seconds of a process and its reaped children."""
+    """User + system CPU seconds of a process (all its threads) and its reaped children."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return sum(int(x) for x in fields[11:15]) / TICKS
+
+
+def try_cpu_seconds(pid):
+    """`cpu_seconds`, or None once the process is gone."""
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return None
 
 
 def rss_kib(pid):
@@ -58,8 +97,22 @@ def scrape(port):
     return values
 
 
+def delta(before, after, name):
+    """How much counter `name` grew between two scrapes; None if the server does not export it."""
+    if name not in after:
+        return None
+    return after[name] - before.get(name, 0.0)
+
+
+def ratio(numerator, denominator, scale=1.0):
+    if numerator is None or not denominator:
+        return None
+    return numerator * scale / denominator
+
+
 def histogram_quantile(before, after, name, q):
-    """Quantile of the observations between two scrapes, from cumulative `le` buckets."""
+    """Quantile of the observations between two scrapes, from cumulative `le` buckets: the upper
+    bound of the bucket it falls in (inf past the last finite bucket). None without data."""
     pattern = re.compile(re.escape(name) + r'_bucket\{le="([^"]+)"\}')
     buckets = []
     for key, value in after.items():
@@ -77,17 +130,153 @@ def histogram_quantile(before, after, name, q):
     return float("inf")
 
 
+def players(values):
+    """The server's players gauge (players and spectators in rooms), None if not exported."""
+    value = values.get("skirmish_players")
+    return None if value is None else int(value)
+
+
+def wait_for_players(port, done, deadline):
+    """Polls /metrics until `done(players)` or the deadline; False if the gauge is missing."""
+    while time.monotonic() < deadline:
+        p = players(scrape(port))
+        if p is None:
+            return False
+        if done(p):
+            return True
+        time.sleep(0.25)
+    return True
+
+
+def measure(args, n, port, server, bots_bin, pin):
+    """One run of one step: returns the row, or an error text."""
+    # The previous run's bots must be gone, or their memory and sockets count against this one.
+    if not wait_for_players(port, lambda p: p == 0, time.monotonic() + 15):
+        time.sleep(2)
+    rss_before = rss_kib(server.pid)
+    ramp = args.ramp_up if args.ramp_up is not None else max(2.0, n / 200)
+    report = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    cmd = [bots_bin, "--url", f"ws://127.0.0.1:{port}/ws", "-c", str(n), "--ramp-up", str(ramp),
+           "--duration", str(args.duration), "--room", "capacity", "--mix", args.mix, "--json", report]
+    if pin:
+        cmd = ["taskset", "-c", str(BOTS_CPU)] + cmd
+    settle = min(2.0, args.duration * 0.2)
+    tail = min(1.0, args.duration * 0.1)
+    t0 = time.monotonic()
+    bots = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # Steady state: every bot in (or the ramp-up long over), then a moment to settle.
+        if not wait_for_players(port, lambda p: p >= n or bots.poll() is not None, t0 + ramp + max(5.0, ramp)):
+            time.sleep(max(0.0, t0 + ramp - time.monotonic()))
+        time.sleep(settle)
+        end_at = max(time.monotonic() + 1.0, t0 + ramp + args.duration - tail)
+        before = scrape(port)
+        srv0, bots0, w0 = cpu_seconds(server.pid), try_cpu_seconds(bots.pid), time.monotonic()
+        rss, bots1 = [], bots0
+        while True:
+            # Read the bots' CPU before `poll`, which reaps an exited process and its /proc entry.
+            now = try_cpu_seconds(bots.pid)
+            bots1 = bots1 if now is None else now
+            rss.append(rss_kib(server.pid))
+            if time.monotonic() >= end_at or bots.poll() is not None:
+                break
+            time.sleep(min(0.25, max(0.0, end_at - time.monotonic())))
+        after = scrape(port)
+        srv1, wall = cpu_seconds(server.pid), time.monotonic() - w0
+        bots.wait(timeout=ramp + args.duration + 120)
+    except BaseException:
+        bots.kill()
+        bots.wait()
+        os.unlink(report)
+        raise
+    stderr = bots.stderr.read().decode(errors="replace")
+    try:
+        with open(report) as f:
+            r = json.load(f)
+    except (OSError, ValueError):
+        return None, f"bots run failed (exit {bots.returncode}): {stderr[-500:]}"
+    finally:
+        os.unlink(report)
+
+    connected = r["connected"]
+    in_room = players(after) or connected
+    bots_cpu = None if bots0 is None or bots1 is None else bots1 - bots0
+    tick_p99 = histogram_quantile(before, after, "skirmish_tick_duration_seconds", 0.99)
+    view = "skirmish_ships_in_view"
+    row = {
+        "bots": n,
+        "connected": connected,
+        "delivery": r["delivery_ratio"],
+        "latency_p50_ms": r["latency_ms"]["p50"],
+        "latency_p99_ms": r["latency_ms"]["p99"],
+        "tick_p99_ms": None if tick_p99 is None else tick_p99 * 1000,
+        "bytes_per_snapshot": ratio(delta(before, after, "skirmish_snapshot_bytes_total"),
+                                    delta(before, after, "skirmish_snapshots_sent_total")),
+        "bytes_per_ship_record": ratio(delta(before, after, "skirmish_ship_record_bits_total"),
+                                       delta(before, after, "skirmish_ship_records_total"), 1 / 8),
+        "ships_in_view_p50": histogram_quantile(before, after, view, 0.50),
+        "ships_in_view_p99": histogram_quantile(before, after, view, 0.99),
+        "server_cpu_pct": 100 * (srv1 - srv0) / wall,
+        "bots_cpu_pct": ratio(bots_cpu, wall, 100),
+        "bots_cpu_us_per_bot_s": ratio(bots_cpu, connected * wall, 1e6),
+        "server_rss_kib_per_player": ratio(rss[-1] - rss_before, in_room),
+        "server_rss_mib": max(rss) / 1024,
+        "server_rss_before_mib": rss_before / 1024,
+        "players_in_window": in_room,
+        "window_s": wall,
+    }
+    return row, None
+
+
+def strict_json(value):
+    """`value` with infinities (a quantile past the last bucket) as the string "+Inf": plain JSON
+    has no infinity."""
+    if isinstance(value, float) and value == float("inf"):
+        return "+Inf"
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def median_row(rows):
+    """Each column's median over the runs (None where no run measured it)."""
+    out = {}
+    for key in rows[0]:
+        values = [r[key] for r in rows if r[key] is not None]
+        out[key] = statistics.median(values) if values else None
+    return out
+
+
+def fmt(value, spec, prefix="", suffix=""):
+    if value is None:
+        return "–"
+    if value == float("inf"):
+        return "+Inf"
+    return f"{prefix}{value:{spec}}{suffix}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", default="100,250,500,1000,2000,3000,4000,5000")
-    ap.add_argument("--duration", type=float, default=20, help="seconds of measurement per step")
+    ap.add_argument("--steps", default="100,250,500,1000,2000,3000", help="bots per step, comma-separated")
+    ap.add_argument("--duration", type=float, default=20, help="seconds each bot plays after the ramp-up")
     ap.add_argument("--ramp-up", type=float, default=None, help="seconds to connect all bots (default: bots/200, ≥ 2)")
-    ap.add_argument("--mix", default="wander=100")
+    ap.add_argument("--mix", default="wander=60,fight=40", help="bot behaviours (skirmish-bots --mix)")
+    ap.add_argument("--map", default="expanse", help="the server's --map")
+    ap.add_argument("--runs", type=int, default=1, help="run every step this many times; report medians")
+    ap.add_argument("--pin", action="store_true",
+                    help=f"pin the server to CPU {SERVER_CPU} and the bots to CPU {BOTS_CPU} (taskset)")
     ap.add_argument("--min-delivery", type=float, default=0.999)
     ap.add_argument("--max-p99-latency", type=float, default=40.0)
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
     ap.add_argument("--json", help="write the table as JSON here")
     args = ap.parse_args()
+    steps = [int(s) for s in args.steps.split(",")]
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    if args.pin and (shutil.which("taskset") is None or (os.cpu_count() or 1) < 2):
+        ap.error("--pin needs taskset (util-linux) and at least 2 CPUs")
 
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "skirmish-server", "-p", "skirmish-bots"],
@@ -97,80 +286,85 @@ def main():
     bots_bin = os.path.join(target, "release", "skirmish-bots")
 
     port = free_port()
-    server = subprocess.Popen(
-        [server_bin, "--bind", "127.0.0.1", "--port", str(port), "--max-players-per-room", "100000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
+    server_cmd = [server_bin, "--bind", "127.0.0.1", "--port", str(port), "--map", args.map,
+                  "--max-players-per-room", str(max([MIN_PLAYERS_PER_ROOM] + steps))]
+    server_cmd += SERVER_MATCH_FLAGS + SERVER_LOAD_TEST_FLAGS
+    if args.pin:
+        server_cmd = ["taskset", "-c", str(SERVER_CPU)] + server_cmd
+    server_log = tempfile.TemporaryFile()
+    server = subprocess.Popen(server_cmd, stdout=subprocess.DEVNULL, stderr=server_log,
+                              env={**os.environ, "RUST_LOG": "warn"})
     rows = []
     try:
         for _ in range(100):
+            if server.poll() is not None:
+                server_log.seek(0)
+                print(f"the server exited ({server.returncode}):\n{server_log.read().decode(errors='replace')[-2000:]}",
+                      file=sys.stderr)
+                return 1
             try:
                 scrape(port)
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"server pid {server.pid} on port {port}; {os.cpu_count()} cores; bots and server share them\n")
-        header = (f"{'bots':>6} {'conn':>6} {'delivery':>9} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} "
-                  f"{'B/snap':>8} {'srv CPU':>8} {'bots CPU':>9} {'srv RSS':>9}")
+        else:
+            print("the server did not answer /metrics within 10 s", file=sys.stderr)
+            return 1
+        cores = os.cpu_count() or 1
+        if args.pin:
+            where = f"server pinned to CPU {SERVER_CPU}, bots to CPU {BOTS_CPU} (taskset)"
+        else:
+            where = f"not pinned: bots and server share all {cores} cores"
+        print(f"server pid {server.pid} on port {port}, map {args.map}, mix {args.mix}; {cores} cores; {where}")
+        if args.runs > 1:
+            print(f"each row is the median of {args.runs} runs of that step")
+        print()
+        header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} "
+                  f"{'B/snap':>7} {'B/ship':>6} {'view p50':>8} {'view p99':>8} {'srv CPU':>7} {'bots CPU':>8} "
+                  f"{'bot µs/s':>8} {'KiB/player':>10}")
         print(header)
         print("-" * len(header))
         capacity = 0
-        for n in [int(s) for s in args.steps.split(",")]:
-            ramp = args.ramp_up if args.ramp_up is not None else max(2.0, n / 200)
-            report = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
-            cmd = [bots_bin, "--url", f"ws://127.0.0.1:{port}/ws", "-c", str(n), "--ramp-up", str(ramp),
-                   "--duration", str(args.duration), "--room", "capacity", "--mix", args.mix, "--json", report]
-            before = scrape(port)
-            srv_cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-            bots = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            peak_rss, bots_cpu = 0, 0.0
-            while bots.poll() is None:
-                peak_rss = max(peak_rss, rss_kib(server.pid))
+        for n in steps:
+            runs = []
+            for _ in range(args.runs):
                 try:
-                    bots_cpu = cpu_seconds(bots.pid)
-                except OSError:
-                    pass
-                time.sleep(0.25)
-            wall = time.monotonic() - wall0
-            srv_cpu = cpu_seconds(server.pid) - srv_cpu0
-            after = scrape(port)
-            try:
-                with open(report) as f:
-                    r = json.load(f)
-            except (OSError, ValueError):
-                print(f"{n:>6} bots run failed: {bots.stderr.read().decode()[-500:]}")
+                    row, error = measure(args, n, port, server, bots_bin, args.pin)
+                except OSError as e:  # /metrics stopped answering: show why the server went away
+                    server_log.seek(0)
+                    log = server_log.read().decode(errors="replace")[-2000:]
+                    row, error = None, f"the server stopped answering ({e}); exit {server.poll()}; log:\n{log}"
+                if error:
+                    print(f"{n:>6} {error}")
+                    break
+                runs.append(row)
+            if len(runs) < args.runs:
                 break
-            finally:
-                os.unlink(report)
-            sent = after.get("skirmish_snapshots_sent_total", 0) - before.get("skirmish_snapshots_sent_total", 0)
-            sent_bytes = after.get("skirmish_snapshot_bytes_total", 0) - before.get("skirmish_snapshot_bytes_total", 0)
-            tick_p99 = histogram_quantile(before, after, "skirmish_tick_duration_seconds", 0.99)
-            row = {
-                "bots": n,
-                "connected": r["connected"],
-                "delivery": r["delivery_ratio"],
-                "latency_p50_ms": r["latency_ms"]["p50"],
-                "latency_p99_ms": r["latency_ms"]["p99"],
-                "tick_p99_ms": None if tick_p99 is None else tick_p99 * 1000,
-                "bytes_per_snapshot": sent_bytes / sent if sent else 0,
-                "server_cpu_pct": 100 * srv_cpu / wall,
-                "bots_cpu_pct": 100 * bots_cpu / wall,
-                "server_rss_mib": peak_rss / 1024,
-            }
+            row = median_row(runs)
+            row["runs"] = runs
             rows.append(row)
-            tick = "n/a" if row["tick_p99_ms"] is None else f"≤{row['tick_p99_ms']:.1f}ms"
-            print(f"{n:>6} {row['connected']:>6} {row['delivery']:>9.4f} {row['latency_p50_ms']:>6.1f}ms "
-                  f"{row['latency_p99_ms']:>6.1f}ms {tick:>9} {row['bytes_per_snapshot']:>8.0f} "
-                  f"{row['server_cpu_pct']:>7.0f}% {row['bots_cpu_pct']:>8.0f}% {row['server_rss_mib']:>7.1f}MiB",
-                  flush=True)
+            print(f"{n:>6} {fmt(row['connected'], '.0f'):>6} {fmt(row['delivery'], '.4f'):>8} "
+                  f"{fmt(row['latency_p50_ms'], '.1f', suffix='ms'):>8} "
+                  f"{fmt(row['latency_p99_ms'], '.1f', suffix='ms'):>8} "
+                  f"{fmt(row['tick_p99_ms'], '.1f', '≤', 'ms'):>9} {fmt(row['bytes_per_snapshot'], '.0f'):>7} "
+                  f"{fmt(row['bytes_per_ship_record'], '.2f'):>6} {fmt(row['ships_in_view_p50'], 'g', '≤'):>8} "
+                  f"{fmt(row['ships_in_view_p99'], 'g', '≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
+                  f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} {fmt(row['bots_cpu_us_per_bot_s'], '.0f'):>8} "
+                  f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10}", flush=True)
             ok = (row["connected"] == n and row["delivery"] >= args.min_delivery
                   and row["latency_p99_ms"] <= args.max_p99_latency)
-            if row["bots_cpu_pct"] > row["server_cpu_pct"] and row["bots_cpu_pct"] > 80 * (os.cpu_count() or 1) / 2:
+            bots_pct, srv_pct = row["bots_cpu_pct"] or 0, row["server_cpu_pct"]
+            if args.pin:
+                if bots_pct > 90:
+                    print(f"       warning: the bots used {row['bots_cpu_pct']:.0f}% of their one core: "
+                          "the bots, not the server, may be the limit")
+            elif bots_pct > srv_pct and bots_pct > 80 * cores / 2:
                 print(f"       warning: the bots used more CPU ({row['bots_cpu_pct']:.0f}%) than the server "
                       f"({row['server_cpu_pct']:.0f}%): on this machine the bots, not the server, may be the limit")
             if not ok:
                 why = []
                 if row["connected"] < n:
-                    why.append(f"only {row['connected']} of {n} connected")
+                    why.append(f"only {row['connected']:.0f} of {n} connected")
                 if row["delivery"] < args.min_delivery:
                     why.append(f"delivery {row['delivery']:.4f} < {args.min_delivery}")
                 if row["latency_p99_ms"] > args.max_p99_latency:
@@ -179,10 +373,12 @@ def main():
                 break
             capacity = n
         print(f"\ncapacity: {capacity} bots in one room "
-              f"(delivery ≥ {args.min_delivery}, latency p99 ≤ {args.max_p99_latency} ms)")
+              f"(delivery ≥ {args.min_delivery}, latency p99 ≤ {args.max_p99_latency} ms"
+              f"{f', medians of {args.runs} runs' if args.runs > 1 else ''})")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"capacity": capacity, "steps": rows, "params": vars(args)}, f, indent=2)
+                report = {"capacity": capacity, "steps": rows, "params": vars(args), "server_command": server_cmd}
+                json.dump(strict_json(report), f, indent=2)
     finally:
         server.terminate()
         try:

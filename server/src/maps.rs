@@ -10,6 +10,7 @@
 //! ```json
 //! {
 //!   "name": "arena",
+//!   "rotation": true,
 //!   "size": [2400, 1600],
 //!   "obstacles": [[1120, 720, 160, 160], [520, 380, 120, 120]],
 //!   "spawns": [[150, 150], [2250, 1450]],
@@ -25,9 +26,14 @@
 //! - `spawns`: ship centres `[x, y]`; at least one. A ship there must fit inside the arena and
 //!   touch no obstacle.
 //! - `pickups`: pickup centres `[x, y]` (may be empty); inside the arena, touching no obstacle.
+//! - `rotation`: optional, default `true`. `false` keeps the map out of the default rotation: it
+//!   is played only when `--map` names it, and then it is the whole rotation (a map built for
+//!   thousands of players, such as `expanse`, should not come round in a normal match, and a
+//!   server started for it should not leave it).
 //!
 //! Unknown fields are errors (a typo such as `"spawn"` would otherwise silently drop data).
-//! The rotation plays the maps in name order, starting from `--map` (default: the first).
+//! The rotation plays the maps with `"rotation": true` in name order, starting from `--map`
+//! (default: the first).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -69,11 +75,10 @@ pub struct Map {
 }
 
 impl Map {
-    /// Parses and validates one map; `file` names it in errors.
+    /// Parses and validates one map; `file` names it in errors. The map alone: use
+    /// [`MapFile::from_json`] to also learn whether the default rotation plays it.
     pub fn from_json(file: &str, json: &str) -> Result<Map, MapError> {
-        let raw: RawMap = serde_json::from_str(json)
-            .map_err(|e| MapError::Invalid { file: file.to_owned(), problem: MapProblem::Json(e.to_string()) })?;
-        raw.validate().map_err(|problem| MapError::Invalid { file: file.to_owned(), problem })
+        MapFile::from_json(file, json).map(|f| f.map)
     }
 
     /// What clients get in `MatchInfo`: enough to draw the map and predict collisions.
@@ -92,11 +97,32 @@ impl Map {
     }
 }
 
+/// What one map file says: the map, and whether the default rotation plays it. (Kept beside
+/// [`Map`] rather than in it: the world needs only the map.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapFile {
+    /// The validated map.
+    pub map: Map,
+    /// The file's `"rotation"` (default true); false: played only when `--map` names it.
+    pub in_rotation: bool,
+}
+
+impl MapFile {
+    /// Parses and validates one map file; `file` names it in errors.
+    pub fn from_json(file: &str, json: &str) -> Result<MapFile, MapError> {
+        let raw: RawMap = serde_json::from_str(json)
+            .map_err(|e| MapError::Invalid { file: file.to_owned(), problem: MapProblem::Json(e.to_string()) })?;
+        raw.validate().map_err(|problem| MapError::Invalid { file: file.to_owned(), problem })
+    }
+}
+
 /// The map file as written, before validation.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMap {
     name: String,
+    #[serde(default = "in_rotation_by_default")]
+    rotation: bool,
     size: [f32; 2],
     #[serde(default)]
     obstacles: Vec<[f32; 4]>,
@@ -105,8 +131,13 @@ struct RawMap {
     pickups: Vec<[f32; 2]>,
 }
 
+/// A map file without `"rotation"` is in the default rotation.
+fn in_rotation_by_default() -> bool {
+    true
+}
+
 impl RawMap {
-    fn validate(self) -> Result<Map, MapProblem> {
+    fn validate(self) -> Result<MapFile, MapProblem> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 32
             && self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -161,7 +192,8 @@ impl RawMap {
             .enumerate()
             .map(|(i, p)| check_point(i, Vec2::from(p), PICKUP_RADIUS, "pickup"))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Map { name: self.name, size, obstacles, spawns, pickups })
+        let map = Map { name: self.name, size, obstacles, spawns, pickups };
+        Ok(MapFile { map, in_rotation: self.rotation })
     }
 }
 
@@ -236,6 +268,12 @@ pub enum MapError {
         /// The names there are, comma-separated.
         available: String,
     },
+    /// No `--map` and every map has `"rotation": false`: nothing to start with.
+    #[error("no map is in the default rotation (all have \"rotation\": false); choose one with --map: {available}")]
+    NoRotation {
+        /// The names there are, comma-separated.
+        available: String,
+    },
     /// Two files in one directory define the same map name.
     #[error("map file {file}: map {name:?} is also defined by {other}")]
     Duplicate {
@@ -248,45 +286,72 @@ pub enum MapError {
     },
 }
 
-/// The maps a server plays, in rotation order (by name), and where the rotation starts.
+/// The maps a server plays, in rotation order (by name), and where the rotation starts: the maps
+/// in the default rotation, or only the one `--map` chose if that one is out of it.
 #[derive(Debug, Clone)]
 pub struct MapList {
+    /// The rotation, in name order; never empty.
     maps: Vec<Arc<Map>>,
+    /// Index in `maps` of the first map played.
     first: usize,
 }
 
 impl MapList {
-    /// The built-in maps, plus (replacing same-named ones) every `*.json` in `extra_dir`;
-    /// the rotation starts at `first` (a map name) or at the first map by name.
+    /// The built-in maps, plus (replacing same-named ones) every `*.json` in `extra_dir`, in
+    /// the rotation that `first` (a map name, from `--map`) leads to: see [`MapList::from_files`].
     pub fn load(extra_dir: Option<&Path>, first: Option<&str>) -> Result<MapList, MapError> {
-        let mut maps = builtin_maps()?;
+        let mut files = builtin_maps()?;
         if let Some(dir) = extra_dir {
-            for map in load_dir(dir)? {
-                maps.retain(|m| m.name != map.name);
-                maps.push(map);
+            for file in load_dir(dir)? {
+                files.retain(|f| f.map.name != file.map.name);
+                files.push(file);
             }
         }
-        MapList::new(maps, first)
+        MapList::from_files(files, first)
     }
 
-    /// A rotation of `maps` (sorted by name) starting at `first`, or the first by name.
-    pub fn new(mut maps: Vec<Map>, first: Option<&str>) -> Result<MapList, MapError> {
-        maps.sort_by(|a, b| a.name.cmp(&b.name));
-        if maps.is_empty() {
+    /// A rotation of `maps` (sorted by name, all in the rotation) starting at `first`, or the
+    /// first by name.
+    pub fn new(maps: Vec<Map>, first: Option<&str>) -> Result<MapList, MapError> {
+        MapList::from_files(maps.into_iter().map(|map| MapFile { map, in_rotation: true }).collect(), first)
+    }
+
+    /// The rotation `first` leads to: with no `first`, the maps in the default rotation from the
+    /// first by name; with a map in it, the same from that map; with a map out of it, that map
+    /// alone.
+    pub fn from_files(mut files: Vec<MapFile>, first: Option<&str>) -> Result<MapList, MapError> {
+        files.sort_by(|a, b| a.map.name.cmp(&b.map.name));
+        let available = files.iter().map(|f| f.map.name.as_str()).collect::<Vec<_>>().join(", ");
+        if files.is_empty() {
             // Unreachable with the built-in maps present; a clear error all the same.
             return Err(MapError::UnknownMap { name: first.unwrap_or("any").to_owned(), available: "none".into() });
         }
-        let first = match first {
-            None => 0,
-            Some(name) => maps.iter().position(|m| m.name == name).ok_or_else(|| MapError::UnknownMap {
-                name: name.to_owned(),
-                available: maps.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
-            })?,
+        let chosen = match first {
+            None => None,
+            Some(name) => Some(
+                files
+                    .iter()
+                    .position(|f| f.map.name == name)
+                    .ok_or_else(|| MapError::UnknownMap { name: name.to_owned(), available: available.clone() })?,
+            ),
         };
-        Ok(MapList { maps: maps.into_iter().map(Arc::new).collect(), first })
+        if let Some(i) = chosen
+            && !files[i].in_rotation
+        {
+            return Ok(MapList::single(files.swap_remove(i).map));
+        }
+        let first_name = chosen.map(|i| files[i].map.name.clone());
+        let maps: Vec<Arc<Map>> = files.into_iter().filter(|f| f.in_rotation).map(|f| Arc::new(f.map)).collect();
+        if maps.is_empty() {
+            return Err(MapError::NoRotation { available });
+        }
+        // A chosen map is in the rotation by now, so it is found.
+        let first = first_name.and_then(|name| maps.iter().position(|m| m.name == name)).unwrap_or(0);
+        Ok(MapList { maps, first })
     }
 
-    /// One map, for tests and benches.
+    /// A rotation of one map: what a map out of the default rotation gets when `--map` chooses
+    /// it; also for tests and benches.
     pub fn single(map: Map) -> MapList {
         MapList { maps: vec![Arc::new(map)], first: 0 }
     }
@@ -296,7 +361,7 @@ impl MapList {
         self.first
     }
 
-    /// Number of maps (at least one).
+    /// Number of maps in the rotation (at least one).
     pub fn len(&self) -> usize {
         self.maps.len()
     }
@@ -318,7 +383,7 @@ impl MapList {
 }
 
 /// Every map in `assets/maps/`.
-fn builtin_maps() -> Result<Vec<Map>, MapError> {
+fn builtin_maps() -> Result<Vec<MapFile>, MapError> {
     let mut files: Vec<_> = BuiltinMaps::iter().filter(|f| f.ends_with(".json")).collect();
     files.sort();
     let mut maps = Vec::with_capacity(files.len());
@@ -327,13 +392,13 @@ fn builtin_maps() -> Result<Vec<Map>, MapError> {
         let Some(data) = BuiltinMaps::get(&file) else { continue };
         let json = std::str::from_utf8(&data.data)
             .map_err(|_| MapError::Invalid { file: label.clone(), problem: MapProblem::Json("not UTF-8".into()) })?;
-        maps.push(Map::from_json(&label, json)?);
+        maps.push(MapFile::from_json(&label, json)?);
     }
     Ok(maps)
 }
 
 /// Every `*.json` in `dir`, in file-name order; two files with one map name are an error.
-pub fn load_dir(dir: &Path) -> Result<Vec<Map>, MapError> {
+pub fn load_dir(dir: &Path) -> Result<Vec<MapFile>, MapError> {
     let io = |path: &Path, source| MapError::Io { path: path.display().to_string(), source };
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
@@ -343,13 +408,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Map>, MapError> {
         }
     }
     paths.sort();
-    let mut maps: Vec<(Map, String)> = Vec::with_capacity(paths.len());
+    let mut maps: Vec<(MapFile, String)> = Vec::with_capacity(paths.len());
     for path in paths {
         let file = path.display().to_string();
         let json = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        let map = Map::from_json(&file, &json)?;
-        if let Some((_, other)) = maps.iter().find(|(m, _)| m.name == map.name) {
-            return Err(MapError::Duplicate { file, name: map.name, other: other.clone() });
+        let map = MapFile::from_json(&file, &json)?;
+        if let Some((_, other)) = maps.iter().find(|(m, _)| m.map.name == map.map.name) {
+            return Err(MapError::Duplicate { file, name: map.map.name, other: other.clone() });
         }
         maps.push((map, file));
     }
@@ -358,6 +423,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Map>, MapError> {
 
 #[cfg(test)]
 mod tests {
+    use skirmish_shared::consts::AOI_HALF_EXTENT;
+
     use super::*;
 
     const GOOD: &str = r#"{"name": "t", "size": [1000, 800], "obstacles": [[400, 300, 200, 100]],
@@ -478,6 +545,79 @@ mod tests {
         let err = MapList::load(Some(&dir), None).unwrap_err();
         assert!(matches!(err, MapError::Duplicate { .. }) && err.to_string().contains("b.json"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A built-in map as its file describes it.
+    fn builtin(name: &str) -> MapFile {
+        let files = builtin_maps().expect("built-in maps are valid");
+        files.into_iter().find(|f| f.map.name == name).unwrap_or_else(|| panic!("no built-in map {name}"))
+    }
+
+    #[test]
+    fn expanse_loads_and_spreads_thousands_of_ships_over_the_whole_map() {
+        let file = builtin("expanse");
+        assert!(!file.in_rotation, "expanse is played only when --map chooses it");
+        let map = &file.map;
+        assert_eq!(map.size, Vec2::splat(16_000.0));
+        // 3000 ships spread evenly: about 20–40 of them in one client's area of interest.
+        let view = 2.0 * AOI_HALF_EXTENT;
+        let ships_in_view = 3000.0 * view * view / (map.size.x * map.size.y);
+        assert!((20.0..=40.0).contains(&ships_in_view), "{ships_in_view} ships in view");
+        assert!(map.spawns.len() >= 800, "{} spawns", map.spawns.len());
+        assert!(map.obstacles.len() >= 200 && map.pickups.len() >= 200, "{map:?}");
+        // Spread over the whole map: every 2000 × 2000 square has obstacles, spawns and pickups.
+        let square = |p: Vec2| ((p.x / 2000.0) as usize).min(7) * 8 + ((p.y / 2000.0) as usize).min(7);
+        for (what, points) in [
+            ("spawns", map.spawns.clone()),
+            ("pickups", map.pickups.clone()),
+            ("obstacles", map.obstacles.iter().map(|r| (r.min + r.max) * 0.5).collect()),
+        ] {
+            let mut count = [0; 64];
+            points.iter().for_each(|&p| count[square(p)] += 1);
+            assert!(count.iter().all(|&n| n > 0), "a 2000-unit square without {what}: {count:?}");
+        }
+    }
+
+    #[test]
+    fn the_default_rotation_skips_maps_out_of_it() {
+        let list = MapList::load(None, None).unwrap();
+        assert_eq!(list.names(), ["arena", "maze"]);
+        assert_eq!(list.get(list.first()).name, "arena");
+        let list = MapList::load(None, Some("maze")).unwrap();
+        assert_eq!(list.names(), ["arena", "maze"]);
+        assert_eq!(list.get(list.first()).name, "maze");
+        assert_eq!(list.get(list.first() + 1).name, "arena");
+    }
+
+    #[test]
+    fn choosing_a_map_out_of_the_rotation_plays_only_it() {
+        let list = MapList::load(None, Some("expanse")).unwrap();
+        assert_eq!(list.names(), ["expanse"]);
+        for i in 0..5 {
+            assert_eq!(list.get(list.first().wrapping_add(i)).name, "expanse", "match {i}");
+        }
+    }
+
+    #[test]
+    fn rotation_false_is_read_and_leaves_the_rotation_unless_chosen() {
+        assert!(MapFile::from_json("t.json", GOOD).unwrap().in_rotation, "in the rotation by default");
+        assert!(!MapFile::from_json("t.json", &with("rotation", "false")).unwrap().in_rotation);
+        assert!(matches!(problem(&with("rotation", r#""no""#)), MapProblem::Json(_)));
+        let file = |name: &str, in_rotation| MapFile { map: Map::open(name, Vec2::splat(500.0)), in_rotation };
+        let files = || vec![file("c", true), file("b", false), file("a", true)];
+        let list = MapList::from_files(files(), None).unwrap();
+        assert_eq!((list.names(), list.first()), (vec!["a", "c"], 0));
+        let list = MapList::from_files(files(), Some("c")).unwrap();
+        assert_eq!((list.names(), list.get(list.first()).name.as_str()), (vec!["a", "c"], "c"));
+        let list = MapList::from_files(files(), Some("b")).unwrap();
+        assert_eq!((list.names(), list.first()), (vec!["b"], 0));
+        // Nothing in the rotation and no choice: say how to choose, naming the maps.
+        let err = MapList::from_files(vec![file("b", false)], None).unwrap_err();
+        assert!(matches!(err, MapError::NoRotation { .. }), "{err}");
+        assert!(err.to_string().contains("--map") && err.to_string().contains('b'), "{err}");
+        // An unknown map's error names the maps out of the rotation too.
+        let err = MapList::load(None, Some("atlantis")).unwrap_err();
+        assert!(err.to_string().contains("expanse"), "{err}");
     }
 
     #[test]
