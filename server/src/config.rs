@@ -34,12 +34,19 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_SPECTATORS_PER_ROOM", default_value_t = 100)]
     pub max_spectators_per_room: usize,
 
+    /// Above this many players in a room, joins, leaves and kills no longer make system chat
+    /// lines and the kill feed only carries kills that involve you or happen in your view: in a
+    /// room of thousands, everyone hearing about everything would cost more than the game.
+    #[arg(long, env = "SKIRMISH_BIG_ROOM_PLAYERS", default_value_t = 50)]
+    pub big_room_players: usize,
+
     /// Seed for every random choice of the game (spawn points, pickups): each room mixes in its
     /// name, so a given seed and room replay the same. Default: a random seed, logged at start.
     #[arg(long, env = "SKIRMISH_SEED")]
     pub seed: Option<u64>,
 
-    /// The map the rotation starts with (default: the first by name).
+    /// The map the rotation starts with (default: the first by name). A map out of the default
+    /// rotation (such as `expanse`) is then the only map played.
     #[arg(long, env = "SKIRMISH_MAP")]
     pub map: Option<String>,
 

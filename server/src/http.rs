@@ -57,6 +57,7 @@ pub async fn run(
         seed,
         max_players_per_room: config.max_players_per_room,
         max_spectators_per_room: config.max_spectators_per_room,
+        big_room_players: config.big_room_players,
     };
     let lobby = Lobby::new(setup, threads, stats.clone()).start();
     let draining = Arc::new(AtomicBool::new(false));
@@ -185,6 +186,7 @@ mod tests {
             seed: 1,
             max_players_per_room: 10,
             max_spectators_per_room: 10,
+            big_room_players: 50,
         };
         let draining = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {

@@ -21,10 +21,12 @@ pub mod maps;
 pub mod match_flow;
 pub mod messages;
 pub mod metrics;
+pub mod outbox;
 pub mod player_session;
 pub mod room;
 pub mod socket;
 pub mod stats;
+pub mod view;
 pub mod world;
 
 use std::net::SocketAddr;

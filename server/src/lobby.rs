@@ -36,6 +36,8 @@ pub struct GameSetup {
     pub seed: u64,
     /// Players with a ship per room; later joiners spectate.
     pub max_players_per_room: usize,
+    /// Rooms with more players than this go quiet (see `Config::big_room_players`).
+    pub big_room_players: usize,
     /// Spectators per room; later joiners are refused.
     pub max_spectators_per_room: usize,
 }
@@ -110,7 +112,8 @@ impl Handler<Join> for Lobby {
                 let (name, lobby, stats) = (msg.room.clone(), ctx.address(), self.stats.clone());
                 let seed = self.setup.room_seed(&name);
                 let world = World::new(seed, self.setup.maps.clone(), self.setup.settings);
-                let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(name, lobby, stats, world));
+                let big = self.setup.big_room_players;
+                let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(name, lobby, stats, world, big));
                 Stats::inc(&self.stats.rooms);
                 tracing::info!(room = %msg.room, seed, "room created");
                 self.rooms.entry(msg.room.clone()).or_insert(RoomEntry {
@@ -132,7 +135,7 @@ impl Handler<Join> for Lobby {
         } else {
             entry.players.insert(id);
         }
-        entry.addr.do_send(AddPlayer { id, name: msg.name, spectator, session: msg.session });
+        entry.addr.do_send(AddPlayer { id, name: msg.name, spectator, session: msg.session, outbox: msg.outbox });
         Ok(Joined { id, room: entry.addr.clone(), spectator })
     }
 }

@@ -1,9 +1,11 @@
 //! Messages between actors. Each doc says sender → receiver.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
-use bytes::Bytes;
 use skirmish_shared::{Input, PlayerId};
 
+use crate::outbox::Outbox;
 use crate::player_session::PlayerSession;
 use crate::room::Room;
 
@@ -17,8 +19,10 @@ pub struct Join {
     pub room: String,
     /// Asked to watch rather than play (`Hello.spectate`).
     pub spectate: bool,
-    /// Where the room sends snapshots and events.
+    /// The session, for kicks.
     pub session: Addr<PlayerSession>,
+    /// Where the room puts this connection's frames (written by the session's writer task).
+    pub outbox: Arc<Outbox>,
 }
 
 /// Lobby → PlayerSession (reply to [`Join`]): you are in.
@@ -61,8 +65,10 @@ pub struct AddPlayer {
     pub name: String,
     /// A spectator: no ship.
     pub spectator: bool,
-    /// The player's session.
+    /// The player's session, for kicks.
     pub session: Addr<PlayerSession>,
+    /// Where the room puts this player's frames.
+    pub outbox: Arc<Outbox>,
 }
 
 /// Lobby → Room: remove this player.
@@ -78,7 +84,7 @@ pub struct RemovePlayer {
 #[rtype(result = "()")]
 pub struct StopRoom;
 
-/// PlayerSession → Room: one validated input.
+/// PlayerSession → Room: one validated input (which also acknowledges a snapshot tick).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct PlayerInput {
@@ -86,6 +92,26 @@ pub struct PlayerInput {
     pub id: PlayerId,
     /// The input.
     pub input: Input,
+}
+
+/// PlayerSession → Room: a spectator acknowledged a snapshot tick (the delta baseline).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AckFrom {
+    /// Who.
+    pub id: PlayerId,
+    /// The newest snapshot tick it received.
+    pub tick: u64,
+}
+
+/// PlayerSession → Room: a spectator chose whose view to receive (`None`: the room picks).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FollowFrom {
+    /// The spectator.
+    pub id: PlayerId,
+    /// The player to follow.
+    pub target: Option<PlayerId>,
 }
 
 /// PlayerSession → Room: a validated chat line that passed the sender's rate limit.
@@ -97,17 +123,6 @@ pub struct ChatFrom {
     /// The line, already checked by the codec.
     pub text: String,
 }
-
-/// Room → PlayerSession: the newest snapshot; replaces any snapshot not yet sent.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SnapshotFrame(pub Bytes);
-
-/// Room → PlayerSession: a message that must arrive (Welcome, Joined, Left, Chat, Kill, Match,
-/// Results), in order.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReliableFrame(pub Bytes);
 
 /// Room or Lobby → PlayerSession: close this connection with a code and reason.
 #[derive(Message)]

@@ -32,6 +32,11 @@ impl Metrics {
             "Time one room spends per wake-up: simulate, build and hand out the snapshot",
             stats.tick_seconds.clone(),
         );
+        registry.register(
+            "ships_in_view",
+            "Other ships in each snapshot's area of interest",
+            stats.ships_in_view.clone(),
+        );
         registry.register_collector(Box::new(StatsCollector { stats }));
         Self { registry }
     }
@@ -84,6 +89,24 @@ impl Collector for StatsCollector {
         )?;
         Self::counter(&mut encoder, "snapshots_sent", "Snapshot frames handed to sockets", &s.snapshots_sent)?;
         Self::counter(&mut encoder, "snapshot_bytes", "Bytes of snapshot frames handed to sockets", &s.snapshot_bytes)?;
+        Self::counter(
+            &mut encoder,
+            "ship_records",
+            "Ship records that entered or changed in snapshots (unchanged ships excluded)",
+            &s.ship_records,
+        )?;
+        Self::counter(
+            &mut encoder,
+            "ship_record_bits",
+            "Bits of the ships sections of snapshots, unchanged ships' bits included",
+            &s.ship_record_bits,
+        )?;
+        Self::counter(
+            &mut encoder,
+            "full_snapshots",
+            "Snapshots sent whole because the client had no usable baseline",
+            &s.full_snapshots,
+        )?;
         Self::counter(
             &mut encoder,
             "snapshots_dropped",

@@ -1,15 +1,15 @@
 //! The `PlayerSession` actor: one per WebSocket connection. It decodes and validates what the
 //! client sends, forwards inputs to its room, and writes what the room sends back.
 //!
-//! Outbound is latest-wins: at most one send in flight, reliable frames (Welcome, Joined, Left,
-//! Pong, Chat, Kill, Match, Results) queued in order ahead of at most one pending snapshot,
-//! which a newer one replaces. A send stuck past the stall timeout means the client stopped
+//! Outbound goes through the connection's [`Outbox`]: the room puts each tick's reliable batch
+//! and snapshot there directly, the session adds pongs and pings, and one writer task (spawned
+//! in this actor's context) writes whatever is waiting, so a session wakes at most once per tick
+//! for the room's output. A write stuck past the stall timeout means the client stopped
 //! reading; it is cut off.
 //!
 //! Chat is rate-limited here, per connection, before it costs the room anything: lines over the
 //! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use crate::chat::{self, ChatLimiter};
 use crate::config::Config;
 use crate::lobby::Lobby;
-use crate::messages::{ChatFrom, Join, JoinError, Kick, Leave, PlayerInput, ReliableFrame, SnapshotFrame};
+use crate::messages::{AckFrom, ChatFrom, FollowFrom, Join, JoinError, Kick, Leave, PlayerInput};
+use crate::outbox::{Frame, Outbox};
 use crate::room::Room;
 use crate::socket::ConnSocket;
 use crate::stats::{DisconnectReason, Stats};
@@ -35,23 +36,12 @@ const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a Close frame may take to get out before the socket is cut instead.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// Reliable frames waiting to be sent: a memory bound, not the stall detector (that is the
-/// send-stall timeout). A join storm legitimately queues two frames per newcomer to everyone
-/// (`Joined` and a system chat line), so hundreds of simultaneous joins must fit.
-const MAX_RELIABLE_BACKLOG: usize = 4096;
 /// Client messages allowed per second on average (inputs at 30 Hz plus pings, with headroom)…
 const MSGS_PER_SEC: f64 = 60.0;
 /// …and in one burst (network jitter bunches frames together).
 const MSG_BURST: f64 = 60.0;
 /// Messages dropped by the rate limit within one check interval that mean deliberate flooding.
 const FLOOD_KICK_DROPS: u32 = 120;
-
-/// One frame waiting to be written.
-enum Frame {
-    Binary(Bytes),
-    Ping,
-    Pong(Bytes),
-}
 
 /// Where this connection is in its life.
 enum Phase {
@@ -109,13 +99,8 @@ pub struct PlayerSession {
     limit: RateLimit,
     /// Chat has its own, much slower limit on top of the message rate.
     chat_limit: ChatLimiter,
-    reliable: VecDeque<Frame>,
-    /// The newest snapshot not yet handed to the socket.
-    pending_snapshot: Option<Bytes>,
-    /// When the send in flight started; `None` when idle.
-    in_flight_since: Option<Instant>,
-    /// Snapshots this connection skipped because it was slower than the tick (for logs).
-    snapshots_dropped: u64,
+    /// Frames waiting to be written, shared with the room and the writer task.
+    outbox: Arc<Outbox>,
     /// Why the connection is ending, once known; counted when the actor stops (a connection
     /// that just vanishes counts as `Lost`).
     ended: Option<DisconnectReason>,
@@ -147,10 +132,7 @@ impl PlayerSession {
             last_ping_sent: now,
             limit: RateLimit::new(now),
             chat_limit: ChatLimiter::new(now),
-            reliable: VecDeque::new(),
-            pending_snapshot: None,
-            in_flight_since: None,
-            snapshots_dropped: 0,
+            outbox: Arc::new(Outbox::new()),
             ended: None,
         }
     }
@@ -163,45 +145,50 @@ impl PlayerSession {
     }
 
     fn queue_reliable(&mut self, frame: Frame, ctx: &mut Context<Self>) {
-        if self.reliable.len() >= MAX_RELIABLE_BACKLOG {
-            self.abort(ctx, "reliable backlog full: client is not reading");
-            return;
+        if self.outbox.push_reliable(frame).is_err() {
+            self.abort(ctx, "outgoing queue full: client is not reading");
         }
-        self.reliable.push_back(frame);
-        self.pump(ctx);
     }
 
-    /// Starts the next send if none is in flight. Reliable frames go first, in order.
-    fn pump(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight_since.is_some() || matches!(self.phase, Phase::Closing) {
-            return;
-        }
-        let frame = match self.reliable.pop_front() {
-            Some(frame) => frame,
-            None => match self.pending_snapshot.take() {
-                Some(bytes) => {
-                    Stats::inc(&self.stats.snapshots_sent);
-                    Stats::add(&self.stats.snapshot_bytes, bytes.len() as u64);
-                    Frame::Binary(bytes)
+    /// Spawns the task that writes what the outbox holds, woken by every push. Ends when the
+    /// outbox closes or a write fails (the connection is gone: the actor stops too).
+    fn start_writer(&mut self, ctx: &mut Context<Self>) {
+        let (outbox, mut ws, stats) = (self.outbox.clone(), self.ws.clone(), self.stats.clone());
+        let writer = async move {
+            let mut frames = Vec::new();
+            loop {
+                outbox.ready().await;
+                loop {
+                    let taken = outbox.take(&mut frames);
+                    if frames.is_empty() {
+                        break;
+                    }
+                    if let Some(bytes) = taken.snapshot_bytes {
+                        Stats::inc(&stats.snapshots_sent);
+                        Stats::add(&stats.snapshot_bytes, bytes as u64);
+                    }
+                    for frame in frames.drain(..) {
+                        let written = match frame {
+                            Frame::Binary(bytes) => ws.binary(bytes).await,
+                            Frame::Ping => ws.ping(b"").await,
+                            Frame::Pong(bytes) => ws.pong(&bytes).await,
+                        };
+                        if written.is_err() {
+                            outbox.sent();
+                            return false;
+                        }
+                    }
+                    outbox.sent();
                 }
-                None => return,
-            },
-        };
-        self.in_flight_since = Some(Instant::now());
-        let mut ws = self.ws.clone();
-        let send = async move {
-            match frame {
-                Frame::Binary(bytes) => ws.binary(bytes).await,
-                Frame::Ping => ws.ping(b"").await,
-                Frame::Pong(bytes) => ws.pong(&bytes).await,
+                if outbox.is_closed() {
+                    return true;
+                }
             }
         };
-        ctx.spawn(send.into_actor(self).map(|result, session, ctx| {
-            session.in_flight_since = None;
-            match result {
-                Ok(()) => session.pump(ctx),
+        ctx.spawn(writer.into_actor(self).map(|closed_by_us, session, ctx| {
+            if !closed_by_us && !matches!(session.phase, Phase::Closing) {
                 // The connection is gone; the stream end will follow, but stop now anyway.
-                Err(_closed) => ctx.stop(),
+                ctx.stop();
             }
         }));
     }
@@ -220,8 +207,7 @@ impl PlayerSession {
         }
         self.leave_room();
         self.phase = Phase::Closing;
-        self.reliable.clear();
-        self.pending_snapshot = None;
+        self.outbox.close();
         let (ws, socket) = (self.ws.clone(), self.socket.clone());
         let reason = CloseReason { code: CloseCode::from(code), description: Some(reason) };
         let close = async move {
@@ -236,10 +222,12 @@ impl PlayerSession {
 
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
     fn abort(&mut self, ctx: &mut Context<Self>, why: &str) {
-        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped = self.snapshots_dropped, why, "disconnecting");
+        let dropped = self.outbox.replaced();
+        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped, why, "disconnecting");
         self.ended = Some(DisconnectReason::Stalled);
         self.leave_room();
         self.phase = Phase::Closing;
+        self.outbox.close();
         if let Some(socket) = &self.socket {
             socket.shutdown();
         }
@@ -280,8 +268,12 @@ impl PlayerSession {
                 room.do_send(PlayerInput { id: *id, input });
             }
             // A spectator has no ship: harmless, so counted and ignored rather than closed
-            // (a client may keep sending inputs while it switches to watching).
-            (ClientMsg::Input(_), Phase::InRoom { spectator: true, .. }) => Stats::inc(&self.stats.inputs_dropped),
+            // (a client may keep sending inputs while it switches to watching); its
+            // acknowledgement still counts.
+            (ClientMsg::Input(input), Phase::InRoom { id, room, spectator: true, .. }) => {
+                Stats::inc(&self.stats.inputs_dropped);
+                room.do_send(AckFrom { id: *id, tick: input.ack });
+            }
             // Inputs before the lobby has placed us have nothing to move yet.
             (ClientMsg::Input(_), _) => {}
             (ClientMsg::Chat(line), Phase::InRoom { id, room, .. }) => {
@@ -295,6 +287,15 @@ impl PlayerSession {
             }
             // Nobody to talk to before the lobby has placed us.
             (ClientMsg::Chat(_), _) => {}
+            (ClientMsg::Ack(ack), Phase::InRoom { id, room, .. }) => room.do_send(AckFrom { id: *id, tick: ack.tick }),
+            (ClientMsg::Ack(_), _) => {}
+            (ClientMsg::Follow(follow), Phase::InRoom { id, room, spectator: true, .. }) => {
+                room.do_send(FollowFrom { id: *id, target: follow.id });
+            }
+            (ClientMsg::Follow(_), Phase::InRoom { spectator: false, .. }) => {
+                self.protocol_error(ctx, 1008, "only spectators may choose whom to follow".into());
+            }
+            (ClientMsg::Follow(_), _) => {}
             (ClientMsg::Ping(ping), _) => {
                 let pong = Bytes::from(encode_server(&ServerMsg::Pong(ping)));
                 self.queue_reliable(Frame::Binary(pong), ctx);
@@ -304,8 +305,16 @@ impl PlayerSession {
 
     fn on_hello(&mut self, hello: Hello, ctx: &mut Context<Self>) {
         self.phase = Phase::Joining;
-        let room_name = hello.room.unwrap_or_else(|| DEFAULT_ROOM.to_owned());
-        let join = Join { name: hello.name, room: room_name.clone(), spectate: hello.spectate, session: ctx.address() };
+        // An empty name asks for quick play, which joins the default room until rooms can be
+        // listed and compared (a reserved meaning in v3).
+        let room_name = hello.room.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+        let join = Join {
+            name: hello.name,
+            room: room_name.clone(),
+            spectate: hello.spectate,
+            session: ctx.address(),
+            outbox: self.outbox.clone(),
+        };
         let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| match reply {
             Ok(Ok(joined)) => {
                 if matches!(session.phase, Phase::Joining) {
@@ -332,7 +341,8 @@ impl PlayerSession {
             return;
         }
         let now = Instant::now();
-        if self.in_flight_since.is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout) {
+        if self.outbox.sending_since().is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout)
+        {
             return self.abort(ctx, "send stalled: client is not reading");
         }
         if now.duration_since(self.last_heard) >= self.config.client_timeout {
@@ -360,6 +370,7 @@ impl Actor for PlayerSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         Stats::inc(&self.stats.connections);
+        self.start_writer(ctx);
         ctx.run_interval(CHECK_INTERVAL, |session, ctx| session.check(ctx));
         let shutdown = self.shutdown.clone();
         ctx.spawn(
@@ -374,8 +385,10 @@ impl Actor for PlayerSession {
         // Reason first: whoever sees the connection count drop must also see why.
         self.stats.disconnected(self.ended.unwrap_or(DisconnectReason::Lost));
         Stats::dec(&self.stats.connections);
-        if self.snapshots_dropped > 0 {
-            tracing::debug!(peer = ?self.peer, dropped = self.snapshots_dropped, "session ended");
+        self.outbox.close();
+        let dropped = self.outbox.replaced();
+        if dropped > 0 {
+            tracing::debug!(peer = ?self.peer, dropped, "session ended");
         }
     }
 }
@@ -407,31 +420,6 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
                 self.protocol_error(ctx, 1009, reason)
             }
             Err(e) => self.protocol_error(ctx, 1002, format!("websocket protocol error: {e}")),
-        }
-    }
-}
-
-impl Handler<SnapshotFrame> for PlayerSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: SnapshotFrame, ctx: &mut Self::Context) {
-        if matches!(self.phase, Phase::Closing) {
-            return;
-        }
-        if self.pending_snapshot.replace(msg.0).is_some() {
-            self.snapshots_dropped += 1;
-            Stats::inc(&self.stats.snapshots_dropped);
-        }
-        self.pump(ctx);
-    }
-}
-
-impl Handler<ReliableFrame> for PlayerSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReliableFrame, ctx: &mut Self::Context) {
-        if !matches!(self.phase, Phase::Closing) {
-            self.queue_reliable(Frame::Binary(msg.0), ctx);
         }
     }
 }

@@ -1,27 +1,51 @@
-//! The `Room` actor: owns one `World`, steps it on the drift-free 30 Hz schedule, encodes one
-//! snapshot per tick and hands the same bytes to every player's session.
+//! The `Room` actor: owns one `World`, steps it on the drift-free 30 Hz schedule and, once per
+//! tick, builds every member's snapshot (its area of interest, as a delta against what it
+//! acknowledged) and its reliable messages, and hands both to its session's outbox in one go.
+//!
+//! Reliable messages (joins, leaves, chat, kills, scores, radar) are collected between ticks
+//! and go out with the tick as one batch frame per member; each is encoded once however many
+//! receive it. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
+//! kills, and each player's kill feed only gets kills that involve it or happen in its view.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use skirmish_shared::consts::{TICK_DURATION, TICK_RATE_HZ};
+use glam::Vec2;
+use skirmish_shared::consts::{
+    AOI_HALF_EXTENT, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, TICK_DURATION, TICK_RATE_HZ,
+};
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
-use skirmish_shared::{ChatLine, Input, Left, PlayerId, PlayerInfo, ServerMsg, Snapshot, Welcome, encode_server};
+use skirmish_shared::sim::POS_SCALE;
+use skirmish_shared::{
+    ChatLine, Input, Kill, Left, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Welcome, encode_server,
+};
 
 use crate::chat;
 use crate::lobby::Lobby;
-use crate::messages::{AddPlayer, ChatFrom, Leave, PlayerInput, ReliableFrame, RemovePlayer, SnapshotFrame, StopRoom};
+use crate::messages::{AckFrom, AddPlayer, ChatFrom, FollowFrom, Kick, Leave, PlayerInput, RemovePlayer, StopRoom};
+use crate::outbox::Outbox;
 use crate::player_session::PlayerSession;
 use crate::stats::Stats;
+use crate::view::{ClientView, Head, History, ViewBuilder};
 use crate::world::{GameEvent, World};
+
+/// Output bytes reserved per member per tick (one buffer for the whole tick; it grows if short).
+const TICK_BYTES_PER_MEMBER: usize = 192;
+
+/// The ships-in-view histogram is fed every this many ticks: a sample is as good as every
+/// snapshot for a distribution, and costs a tenth.
+const VIEW_SAMPLE_TICKS: u64 = 10;
 
 /// Someone in this room: a player with a ship, or a spectator.
 struct Member {
     info: PlayerInfo,
+    /// The session actor, for kicks.
     session: Addr<PlayerSession>,
+    /// Where this member's frames go; the session's writer sends them.
+    outbox: Arc<Outbox>,
     /// The newest input not yet consumed. Inputs arriving between two ticks are merged into the
     /// newest (its `seq` acknowledges the older ones too): with client and server both at 30 Hz
     /// on different clocks, a queue consumed one per tick would random-walk up to its cap and
@@ -29,6 +53,11 @@ struct Member {
     latest: Option<Input>,
     /// Highest `seq` accepted, so the acknowledgement never moves backwards.
     last_seq: u32,
+    /// Its acknowledgement and what it was sent: the delta baseline.
+    view: ClientView,
+    /// Reliable messages for this member alone (its welcome, kills it should hear about),
+    /// encoded, waiting for the next tick.
+    pending: Vec<Bytes>,
 }
 
 /// See the module docs.
@@ -37,33 +66,67 @@ pub struct Room {
     lobby: Addr<Lobby>,
     stats: Arc<Stats>,
     world: World,
-    members: HashMap<PlayerId, Member>,
+    /// By id, so every pass over members runs in the same order.
+    members: BTreeMap<PlayerId, Member>,
     clock: TickClock,
     /// Tick `n` is due at `start + due_nanos(n)`.
     start: Instant,
-    /// Reused every tick so building a snapshot does not allocate the player list.
-    snapshot: Snapshot,
+    /// Above this many players, no system lines and a kill feed limited to what concerns you.
+    big_room_players: usize,
+    /// The last `HISTORY_TICKS` frames: delta baselines.
+    history: History,
+    /// Grids and buffers for building snapshots, reused every tick.
+    builder: ViewBuilder,
     /// Reused every tick: the inputs the step consumes.
     tick_inputs: Vec<(PlayerId, Input)>,
     /// Reused every tick: what the step produced for players to hear about.
     events: Vec<GameEvent>,
+    /// Messages every member gets with the next tick, each encoded once.
+    shared: Vec<Bytes>,
+    /// Kills since the last tick, where they happened and encoded: in big rooms each member
+    /// gets only those that concern it.
+    kills: Vec<(Kill, Vec2, Bytes)>,
+    /// Reused per member: its reliable messages this tick.
+    outgoing: Vec<Bytes>,
+    /// Reused every tick: scores that changed.
+    scores: Vec<ScoreLine>,
+    /// The newest radar, encoded, for newcomers; refreshed every `RADAR_INTERVAL_TICKS`.
+    radar: Option<Bytes>,
+    radar_cells: Vec<u8>,
+    /// Reused every tick: members whose session is gone.
+    gone: Vec<PlayerId>,
 }
 
 impl Room {
     /// A room named `name` playing `world`; it starts ticking when started.
-    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>, world: World) -> Self {
+    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>, world: World, big_room_players: usize) -> Self {
+        let builder = ViewBuilder::new(world.arena());
         Self {
             name,
             lobby,
             stats,
             world,
-            members: HashMap::new(),
+            members: BTreeMap::new(),
             clock: TickClock::new(MAX_CATCHUP_STEPS),
             start: Instant::now(),
-            snapshot: Snapshot::default(),
+            big_room_players,
+            history: History::default(),
+            builder,
             tick_inputs: Vec::new(),
             events: Vec::new(),
+            shared: Vec::new(),
+            kills: Vec::new(),
+            outgoing: Vec::new(),
+            scores: Vec::new(),
+            radar: None,
+            radar_cells: Vec::new(),
+            gone: Vec::new(),
         }
+    }
+
+    /// True while the room is small enough for everyone to hear about everything.
+    fn chatty(&self) -> bool {
+        self.world.len() <= self.big_room_players
     }
 
     /// Sleeps until the next tick is due (never re-arming a fixed period, which drifts).
@@ -114,21 +177,26 @@ impl Room {
         }
     }
 
-    /// Tells everyone about one game event (reliably, each message encoded once).
+    /// Queues what players must hear about one game event for the next tick.
     fn announce(&mut self, event: GameEvent) {
         match event {
-            GameEvent::Kill(kill) => {
-                self.send_reliable(None, &ServerMsg::Kill(kill));
-                let line = chat::kill_line(self.name_of(kill.killer), self.name_of(kill.victim));
-                self.system_line(line);
+            GameEvent::Kill(kill, at) => {
+                let bytes = encode(&ServerMsg::Kill(kill));
+                if self.chatty() {
+                    self.shared.push(bytes);
+                    let line = chat::kill_line(self.name_of(kill.killer), self.name_of(kill.victim));
+                    self.system_line(line);
+                } else {
+                    self.kills.push((kill, at, bytes));
+                }
             }
             GameEvent::Match(info) => {
                 tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
-                self.send_reliable(None, &ServerMsg::Match(info));
+                self.shared.push(encode(&ServerMsg::Match(info)));
             }
             GameEvent::Results(results) => {
                 tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
-                self.send_reliable(None, &ServerMsg::Results(results));
+                self.shared.push(encode(&ServerMsg::Results(results)));
             }
         }
     }
@@ -137,48 +205,113 @@ impl Room {
         self.members.get(&id).map_or("someone", |m| m.info.name.as_str())
     }
 
-    /// A system chat line (joins, leaves, kills) to everyone.
-    fn system_line(&self, text: String) {
-        self.send_reliable(None, &ServerMsg::Chat(ChatLine { from: None, text }));
+    /// A system chat line (joins, leaves, kills) to everyone with the next tick.
+    fn system_line(&mut self, text: String) {
+        self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: None, text })));
     }
 
-    /// Encodes the snapshot once and gives every session the same bytes.
+    /// The radar of living ships, encoded (for everyone, and for newcomers until the next one).
+    fn refresh_radar(&mut self) -> Bytes {
+        let arena = self.world.arena();
+        // Fit the arena's aspect ratio inside the size limits.
+        let (max_w, max_h) = (RADAR_MAX_WIDTH as f32, RADAR_MAX_HEIGHT as f32);
+        let scale = (max_w / arena.x).min(max_h / arena.y);
+        let width = ((arena.x * scale).round() as u32).clamp(1, RADAR_MAX_WIDTH);
+        let height = ((arena.y * scale).round() as u32).clamp(1, RADAR_MAX_HEIGHT);
+        self.world.radar_into(width, height, &mut self.radar_cells);
+        // Both fit in a byte: the limits are 64 and 40.
+        let radar = Radar { width: width as u8, height: height as u8, cells: self.radar_cells.clone() };
+        let bytes = encode(&ServerMsg::Radar(radar));
+        self.radar = Some(bytes.clone());
+        bytes
+    }
+
+    /// Builds and hands out every member's frames for the tick just simulated.
     fn broadcast(&mut self) {
-        let tick = self.clock.next_tick() - 1;
-        self.world.snapshot_into(tick, &mut self.snapshot);
-        let msg = ServerMsg::Snapshot(std::mem::take(&mut self.snapshot));
-        let bytes = Bytes::from(encode_server(&msg));
-        if let ServerMsg::Snapshot(snapshot) = msg {
-            self.snapshot = snapshot;
+        let tick = self.world.tick();
+        self.scores.clear();
+        self.world.take_score_changes(&mut self.scores);
+        if !self.scores.is_empty() {
+            self.shared.push(encode(&ServerMsg::Scores(std::mem::take(&mut self.scores))));
         }
-        let mut gone = Vec::new();
-        for (id, member) in &self.members {
-            if member.session.connected() {
-                member.session.do_send(SnapshotFrame(bytes.clone()));
+        if tick % RADAR_INTERVAL_TICKS == 0 || self.radar.is_none() {
+            let radar = self.refresh_radar();
+            self.shared.push(radar);
+        }
+        self.world.frame_into(self.history.slot(tick));
+        let Some(frame) = self.history.get(tick) else { return };
+        let arena = self.world.arena();
+        self.builder.index(frame, arena, self.members.len() * TICK_BYTES_PER_MEMBER);
+        let head = Head { phase: self.world.phase(), time_left_ms: self.world.time_left_ms() };
+        let first_ship = frame.ships.first().map(|s| s.id);
+        let sample = tick % VIEW_SAMPLE_TICKS == 0;
+        let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
+        for (&id, member) in &mut self.members {
+            if !member.session.connected() {
+                self.gone.push(id);
+                continue;
+            }
+            // A spectator sees what the player it follows sees (the first player if it named
+            // nobody, or its choice left).
+            let subject = if member.info.spectator {
+                member.view.follow.filter(|f| self.world.position(*f).is_some()).or(first_ship)
             } else {
-                gone.push(*id);
+                Some(id)
+            };
+            let me = subject.and_then(|s| self.world.own_state(s));
+            let centre = me.map_or(arena / 2.0, |m| m.pos.as_vec2() / POS_SCALE);
+
+            self.outgoing.clear();
+            self.outgoing.append(&mut member.pending);
+            self.outgoing.extend(self.shared.iter().cloned());
+            for (kill, at, bytes) in &self.kills {
+                let near = (*at - centre).abs().max_element() <= AOI_HALF_EXTENT;
+                if near || kill.killer == id || kill.victim == id {
+                    self.outgoing.push(bytes.clone());
+                }
+            }
+            let reliable = self.builder.batch(self.outgoing.iter());
+            let (snapshot, delta, full) = self.builder.build(frame, &self.history, &mut member.view, centre, me, head);
+            bytes_out += snapshot.len() as u64;
+            records += u64::from(delta.ships.changed + delta.ships.entered);
+            bits += delta.ships.bits;
+            fulls += u64::from(full);
+            if sample {
+                let in_view = delta.ships.carried + delta.ships.changed + delta.ships.entered;
+                self.stats.ships_in_view.observe(f64::from(in_view));
+            }
+            match member.outbox.push_tick(reliable, snapshot) {
+                Ok(true) => Stats::inc(&self.stats.snapshots_dropped),
+                Ok(false) => {}
+                Err(overflow) => {
+                    member.session.do_send(Kick { code: 1008, reason: "not reading: outgoing queue full" });
+                    tracing::warn!(room = %self.name, player = id, %overflow, "kicking");
+                }
             }
         }
+        Stats::add(&self.stats.ship_records, records);
+        Stats::add(&self.stats.ship_record_bits, bits);
+        Stats::add(&self.stats.full_snapshots, fulls);
+        tracing::trace!(room = %self.name, tick, bytes_out, "tick sent");
+        self.shared.clear();
+        self.kills.clear();
         // A session that died without saying goodbye (e.g. before its join reply arrived) is
         // removed through the lobby, which keeps the authoritative membership.
-        for id in gone {
+        for id in self.gone.drain(..) {
             self.lobby.do_send(Leave { id, room: self.name.clone() });
-        }
-    }
-
-    /// Encodes `msg` once and queues the same bytes to everyone (but `except`, if given).
-    fn send_reliable(&self, except: Option<PlayerId>, msg: &ServerMsg) {
-        let bytes = Bytes::from(encode_server(msg));
-        for member in self.members.values().filter(|m| Some(m.info.id) != except) {
-            member.session.do_send(ReliableFrame(bytes.clone()));
         }
     }
 
     /// The lowest palette slot no one in the room uses, so colours stay distinct.
     fn free_colour(&self) -> u32 {
-        let used: Vec<u32> = self.members.values().map(|m| m.info.colour).collect();
+        let used: std::collections::HashSet<u32> = self.members.values().map(|m| m.info.colour).collect();
         (0u32..).map(palette_colour).find(|c| !used.contains(c)).unwrap_or(0xffffff)
     }
+}
+
+/// Encodes a message once, for any number of receivers.
+fn encode(msg: &ServerMsg) -> Bytes {
+    Bytes::from(encode_server(msg))
 }
 
 /// Colour number `i`: hues spaced by the golden ratio, so any prefix of the sequence is spread
@@ -221,10 +354,8 @@ impl Handler<AddPlayer> for Room {
             // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
             self.world.add_player(msg.id, &info.name);
         }
-        self.members
-            .insert(msg.id, Member { info: info.clone(), session: msg.session.clone(), latest: None, last_seq: 0 });
-        Stats::inc(&self.stats.players);
         let mut players: Vec<PlayerInfo> = self.members.values().map(|m| m.info.clone()).collect();
+        players.push(info.clone());
         players.sort_by_key(|p| p.id);
         let welcome = ServerMsg::Welcome(Welcome {
             id: msg.id,
@@ -234,12 +365,38 @@ impl Handler<AddPlayer> for Room {
             room: self.name.clone(),
             players,
             spectator: msg.spectator,
+            rejoin: String::new(),
         });
-        msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&welcome))));
-        let match_info = ServerMsg::Match(self.world.match_info());
-        msg.session.do_send(ReliableFrame(Bytes::from(encode_server(&match_info))));
-        self.send_reliable(Some(msg.id), &ServerMsg::Joined(info.clone()));
-        self.system_line(chat::joined_line(&info.name));
+        let mut table = Vec::new();
+        self.world.score_table(&mut table);
+        // What a newcomer needs before its first snapshot, in order, with the next tick.
+        let mut pending = vec![encode(&welcome), encode(&ServerMsg::Match(self.world.match_info()))];
+        pending.push(encode(&ServerMsg::Scores(table)));
+        pending.extend(self.radar.clone());
+        self.members.insert(
+            msg.id,
+            Member {
+                info: info.clone(),
+                session: msg.session,
+                outbox: msg.outbox,
+                latest: None,
+                last_seq: 0,
+                view: ClientView::default(),
+                pending,
+            },
+        );
+        Stats::inc(&self.stats.players);
+        // Everyone else learns of the newcomer with the next tick (the newcomer's own welcome
+        // already lists it).
+        let joined = encode(&ServerMsg::Joined(info.clone()));
+        for (id, member) in &mut self.members {
+            if *id != msg.id {
+                member.pending.push(joined.clone());
+            }
+        }
+        if self.chatty() {
+            self.system_line(chat::joined_line(&info.name));
+        }
         tracing::info!(
             room = %self.name, player = msg.id, name = %info.name, spectator = msg.spectator,
             members = self.members.len(), "player joined"
@@ -270,8 +427,10 @@ impl Handler<RemovePlayer> for Room {
         if let Some(member) = self.members.remove(&msg.id) {
             self.world.remove_player(msg.id);
             Stats::dec(&self.stats.players);
-            self.send_reliable(Some(msg.id), &ServerMsg::Left(Left { id: msg.id }));
-            self.system_line(chat::left_line(&member.info.name));
+            self.shared.push(encode(&ServerMsg::Left(Left { id: msg.id })));
+            if self.chatty() {
+                self.system_line(chat::left_line(&member.info.name));
+            }
             tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), "player left");
         }
     }
@@ -282,6 +441,7 @@ impl Handler<PlayerInput> for Room {
 
     fn handle(&mut self, msg: PlayerInput, _ctx: &mut Self::Context) {
         let Some(member) = self.members.get_mut(&msg.id) else { return };
+        member.view.ack(msg.input.ack);
         // One TCP stream keeps inputs in order; a lower seq can only come from a confused or
         // hostile client, and must not move the acknowledgement backwards. Spectators have no
         // ship to steer (their sessions drop inputs already; this is the backstop).
@@ -294,12 +454,34 @@ impl Handler<PlayerInput> for Room {
     }
 }
 
+impl Handler<AckFrom> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: AckFrom, _ctx: &mut Self::Context) {
+        if let Some(member) = self.members.get_mut(&msg.id) {
+            member.view.ack(msg.tick);
+        }
+    }
+}
+
+impl Handler<FollowFrom> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: FollowFrom, _ctx: &mut Self::Context) {
+        if let Some(member) = self.members.get_mut(&msg.id)
+            && member.info.spectator
+        {
+            member.view.follow = msg.target;
+        }
+    }
+}
+
 impl Handler<ChatFrom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatFrom, _ctx: &mut Self::Context) {
         if self.members.contains_key(&msg.id) {
-            self.send_reliable(None, &ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text }));
+            self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text })));
         }
     }
 }

@@ -12,6 +12,9 @@ pub const TICK_BUCKETS_SECONDS: [f64; 14] =
     [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.0333, 0.05, 0.1];
 
 /// Why a connection ended, for `skirmish_disconnects_total{reason}`.
+/// Buckets of the ships-in-view histogram: a view holds 20–40 ships in a full big room.
+pub const SHIPS_IN_VIEW_BUCKETS: [f64; 12] = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 100.0, 200.0, 500.0];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisconnectReason {
     /// The client closed (1000) or the server closed it normally.
@@ -117,6 +120,15 @@ pub struct Stats {
     pub tick_overruns: AtomicU64,
     /// Time one room spends on one wake-up: simulate, build and hand out the snapshot.
     pub tick_seconds: Histogram,
+    /// Other ships in each snapshot's area of interest: how full views are.
+    pub ships_in_view: Histogram,
+    /// Ship records that entered or changed (unchanged ships cost a bit and are not counted):
+    /// the denominator of bytes per ship record.
+    pub ship_records: AtomicU64,
+    /// Bits of the ships sections of all snapshots (unchanged ships' bits included).
+    pub ship_record_bits: AtomicU64,
+    /// Snapshots sent whole because the client had no usable baseline.
+    pub full_snapshots: AtomicU64,
     /// Snapshot frames handed to sockets.
     pub snapshots_sent: AtomicU64,
     /// Bytes of those snapshot frames.
@@ -139,6 +151,10 @@ impl Default for Stats {
             ticks_skipped: AtomicU64::new(0),
             tick_overruns: AtomicU64::new(0),
             tick_seconds: Histogram::new(TICK_BUCKETS_SECONDS),
+            ships_in_view: Histogram::new(SHIPS_IN_VIEW_BUCKETS),
+            ship_records: AtomicU64::new(0),
+            ship_record_bits: AtomicU64::new(0),
+            full_snapshots: AtomicU64::new(0),
             snapshots_sent: AtomicU64::new(0),
             snapshot_bytes: AtomicU64::new(0),
             snapshots_dropped: AtomicU64::new(0),

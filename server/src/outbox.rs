@@ -1,0 +1,241 @@
+//! One connection's outgoing frames: reliable frames in order ahead of at most one snapshot,
+//! which a newer one replaces (latest-wins).
+//!
+//! The room writes here directly, once per tick and under one short lock, and wakes the
+//! session's writer task through a `Notify`: one wake-up per session per tick, no actor message
+//! and no future per frame. The writer takes everything waiting and writes it; while a write
+//! is stuck on a client that does not read, snapshots keep replacing each other here and the
+//! reliable queue is bounded, so a slow reader costs a fixed amount of memory until the stall
+//! timeout cuts it.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+/// Reliable frames allowed to wait: a memory bound, not the stall detector (that is the
+/// send-stall timeout). The room sends at most one reliable frame per tick (a batch), so this
+/// is minutes of a client that reads nothing.
+pub const MAX_RELIABLE_FRAMES: usize = 4096;
+/// Bytes of reliable frames allowed to wait (a welcome into a room of thousands is ~60 KB).
+pub const MAX_RELIABLE_BYTES: usize = 4 * 1024 * 1024;
+
+/// One frame waiting to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A binary message (reliable, or the snapshot).
+    Binary(Bytes),
+    /// A WebSocket ping (heartbeat).
+    Ping,
+    /// A WebSocket pong answering the client's ping.
+    Pong(Bytes),
+}
+
+/// The reliable queue is over its bound: the client has stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("outgoing queue full: the client is not reading")]
+pub struct Overflow;
+
+/// What one [`Outbox::take`] handed to the writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// Bytes of the snapshot taken, if one was.
+    pub snapshot_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    reliable: VecDeque<Frame>,
+    reliable_bytes: usize,
+    snapshot: Option<Bytes>,
+    /// When the write in progress started; `None` while the writer is idle.
+    sending_since: Option<Instant>,
+    /// Snapshots replaced before they were taken.
+    replaced: u64,
+    closed: bool,
+}
+
+/// See the module docs. Shared (`Arc`) by the room, the session actor and its writer task.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    state: Mutex<State>,
+    ready: Notify,
+}
+
+impl Outbox {
+    /// An empty outbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock leaves plain data (queues and counters) in a valid
+        // state, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a frame that must arrive, after those already queued.
+    pub fn push_reliable(&self, frame: Frame) -> Result<(), Overflow> {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return Ok(());
+            }
+            push(&mut state, frame)?;
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// One tick's output: an optional reliable frame and the snapshot, which replaces any
+    /// snapshot not yet taken. Returns true if one was replaced.
+    pub fn push_tick(&self, reliable: Option<Bytes>, snapshot: Bytes) -> Result<bool, Overflow> {
+        let replaced = {
+            let mut state = self.lock();
+            if state.closed {
+                return Ok(false);
+            }
+            if let Some(bytes) = reliable {
+                push(&mut state, Frame::Binary(bytes))?;
+            }
+            let replaced = state.snapshot.replace(snapshot).is_some();
+            state.replaced += u64::from(replaced);
+            replaced
+        };
+        self.ready.notify_one();
+        Ok(replaced)
+    }
+
+    /// Moves everything waiting into `out` (reliable frames first, in order, then the snapshot)
+    /// and marks a write as started now.
+    pub fn take(&self, out: &mut Vec<Frame>) -> Taken {
+        let mut state = self.lock();
+        out.extend(state.reliable.drain(..));
+        state.reliable_bytes = 0;
+        let snapshot = state.snapshot.take();
+        let taken = Taken { snapshot_bytes: snapshot.as_ref().map(Bytes::len) };
+        out.extend(snapshot.map(Frame::Binary));
+        if !out.is_empty() {
+            state.sending_since = Some(Instant::now());
+        }
+        taken
+    }
+
+    /// The writer finished writing what it took.
+    pub fn sent(&self) {
+        self.lock().sending_since = None;
+    }
+
+    /// When the write in progress started, if one is.
+    pub fn sending_since(&self) -> Option<Instant> {
+        self.lock().sending_since
+    }
+
+    /// Snapshots replaced before they could be sent, since the start.
+    pub fn replaced(&self) -> u64 {
+        self.lock().replaced
+    }
+
+    /// Drops everything waiting and refuses more: the connection is closing. Wakes the writer
+    /// so it can end.
+    pub fn close(&self) {
+        {
+            let mut state = self.lock();
+            state.closed = true;
+            state.reliable.clear();
+            state.snapshot = None;
+        }
+        self.ready.notify_one();
+    }
+
+    /// True once [`Outbox::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Waits until something was pushed (or the outbox closed) since the last wait; a push
+    /// before the wait is not lost.
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+}
+
+fn push(state: &mut State, frame: Frame) -> Result<(), Overflow> {
+    let len = match &frame {
+        Frame::Binary(b) | Frame::Pong(b) => b.len(),
+        Frame::Ping => 0,
+    };
+    if state.reliable.len() >= MAX_RELIABLE_FRAMES || state.reliable_bytes + len > MAX_RELIABLE_BYTES {
+        return Err(Overflow);
+    }
+    state.reliable_bytes += len;
+    state.reliable.push_back(frame);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &'static str) -> Bytes {
+        Bytes::from_static(s.as_bytes())
+    }
+
+    #[test]
+    fn reliable_frames_go_first_and_the_newest_snapshot_wins() {
+        let outbox = Outbox::new();
+        assert_eq!(outbox.push_tick(Some(b("r1")), b("s1")), Ok(false));
+        outbox.push_reliable(Frame::Ping).unwrap();
+        assert_eq!(outbox.push_tick(None, b("s2")), Ok(true), "s1 replaced");
+        let mut out = Vec::new();
+        let taken = outbox.take(&mut out);
+        assert_eq!(out, [Frame::Binary(b("r1")), Frame::Ping, Frame::Binary(b("s2"))]);
+        assert_eq!(taken.snapshot_bytes, Some(2));
+        assert_eq!(outbox.replaced(), 1);
+        assert!(outbox.sending_since().is_some());
+        outbox.sent();
+        assert!(outbox.sending_since().is_none());
+        out.clear();
+        outbox.take(&mut out);
+        assert!(out.is_empty());
+        assert!(outbox.sending_since().is_none(), "nothing taken, nothing in flight");
+    }
+
+    #[test]
+    fn a_client_that_never_reads_hits_the_bound_instead_of_growing() {
+        let outbox = Outbox::new();
+        let mut pushed = 0;
+        while outbox.push_tick(Some(b("reliable")), b("snapshot")).is_ok() {
+            pushed += 1;
+            assert!(pushed <= MAX_RELIABLE_FRAMES);
+        }
+        assert_eq!(pushed, MAX_RELIABLE_FRAMES);
+        assert_eq!(outbox.push_reliable(Frame::Ping), Err(Overflow));
+        let big = Outbox::new();
+        let chunk = Bytes::from(vec![0u8; MAX_RELIABLE_BYTES / 2 + 1]);
+        big.push_reliable(Frame::Binary(chunk.clone())).unwrap();
+        assert_eq!(big.push_reliable(Frame::Binary(chunk)), Err(Overflow), "bytes are bounded too");
+    }
+
+    #[test]
+    fn closing_drops_and_refuses() {
+        let outbox = Outbox::new();
+        outbox.push_tick(Some(b("r")), b("s")).unwrap();
+        outbox.close();
+        outbox.push_tick(Some(b("r")), b("s")).unwrap();
+        let mut out = Vec::new();
+        outbox.take(&mut out);
+        assert!(out.is_empty() && outbox.is_closed());
+    }
+
+    #[tokio::test]
+    async fn a_push_before_the_wait_is_not_lost() {
+        let outbox = Outbox::new();
+        outbox.push_reliable(Frame::Ping).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), outbox.ready())
+            .await
+            .expect("woken by the earlier push");
+    }
+}

@@ -1,0 +1,485 @@
+//! What each player is sent: area of interest and delta snapshots, built for every member of a
+//! room in one pass per tick into reused buffers.
+//!
+//! As in Quake 3, the room keeps one [`History`] ring of the last `HISTORY_TICKS` frames of
+//! quantised entities, shared by everyone, and each client's [`ClientView`] keeps only which
+//! entities it was sent in each of those ticks. A snapshot is the client's area of interest now,
+//! encoded against the frame it acknowledged (its baseline) as it was sent to it; with no usable
+//! baseline it is encoded against nothing (a full snapshot). The encoded frames of all players
+//! share one buffer per tick ([`ViewBuilder::out`]), so the 30 Hz path allocates once per tick,
+//! not once per player.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use glam::Vec2;
+use serde::Serialize;
+use skirmish_shared::bits::BitWriter;
+use skirmish_shared::consts::{AOI_HALF_EXTENT, HISTORY_TICKS};
+use skirmish_shared::delta::{self, DeltaStats, Frame};
+use skirmish_shared::{OwnState, Phase, PlayerId};
+
+use crate::grid::Grid;
+
+/// Grid cell side for area-of-interest queries: a view spans about four cells each way.
+const AOI_CELL_UNITS: f32 = AOI_HALF_EXTENT / 2.0;
+
+/// The last `HISTORY_TICKS` frames of the whole room, by tick.
+#[derive(Debug)]
+pub struct History {
+    frames: Vec<Frame>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self { frames: vec![Frame::default(); HISTORY_TICKS] }
+    }
+}
+
+impl History {
+    /// The slot for `tick` (overwriting the frame `HISTORY_TICKS` ticks older), to be filled.
+    pub fn slot(&mut self, tick: u64) -> &mut Frame {
+        &mut self.frames[(tick % HISTORY_TICKS as u64) as usize]
+    }
+
+    /// The frame of `tick`, if it is still held (tick 0 never is: it means "none").
+    pub fn get(&self, tick: u64) -> Option<&Frame> {
+        let frame = &self.frames[(tick % HISTORY_TICKS as u64) as usize];
+        (tick != 0 && frame.tick == tick).then_some(frame)
+    }
+}
+
+/// Which entities went to one client in one tick: ranges of [`ClientView::ids`].
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    tick: u64,
+    start: usize,
+    ships: usize,
+    bullets: usize,
+    pickups: usize,
+}
+
+/// One client's side of the delta history: its acknowledgement and what it was sent in each
+/// tick it may still acknowledge. Bounded: at most `HISTORY_TICKS` ticks of ids, whatever the
+/// client does.
+#[derive(Debug, Default)]
+pub struct ClientView {
+    /// The newest tick the client acknowledged (0: none).
+    acked: u64,
+    /// Ticks sent and not yet superseded by an acknowledgement, oldest first.
+    sent: VecDeque<Sent>,
+    /// The ids of `sent`, back to back: per tick ships, then bullets, then pickups.
+    ids: Vec<u32>,
+    /// For spectators: the player they asked to follow.
+    pub follow: Option<PlayerId>,
+}
+
+impl ClientView {
+    /// The client received snapshot `tick`. Older or repeated acknowledgements, and any for a
+    /// tick never sent to it, change nothing; a newer one frees what came before it.
+    pub fn ack(&mut self, tick: u64) {
+        if tick <= self.acked || !self.sent.iter().any(|s| s.tick == tick) {
+            return;
+        }
+        self.acked = tick;
+        let mut drop_ids = 0;
+        while let Some(first) = self.sent.front()
+            && first.tick < tick
+        {
+            drop_ids = first.start + first.ships + first.bullets + first.pickups;
+            self.sent.pop_front();
+        }
+        if drop_ids > 0 {
+            self.ids.drain(..drop_ids);
+            for s in &mut self.sent {
+                s.start -= drop_ids;
+            }
+        }
+    }
+
+    /// The acknowledged tick, if it is a usable baseline: sent to this client and still held.
+    fn baseline(&self) -> Option<(u64, &[u32], &[u32], &[u32])> {
+        let s = self.sent.iter().find(|s| s.tick == self.acked)?;
+        let ids = &self.ids[s.start..s.start + s.ships + s.bullets + s.pickups];
+        let (ships, rest) = ids.split_at(s.ships);
+        let (bullets, pickups) = rest.split_at(s.bullets);
+        Some((s.tick, ships, bullets, pickups))
+    }
+
+    /// Remembers what `tick`'s snapshot held, forgetting the oldest tick beyond the history.
+    fn record(&mut self, tick: u64, sent: &Frame) {
+        if self.sent.len() >= HISTORY_TICKS {
+            // Never acknowledged for a whole history: nothing older can be a baseline anyway.
+            if let Some(oldest) = self.sent.pop_front() {
+                let n = oldest.ships + oldest.bullets + oldest.pickups;
+                self.ids.drain(..n);
+                for s in &mut self.sent {
+                    s.start -= n;
+                }
+            }
+        }
+        let start = self.ids.len();
+        self.ids.extend(sent.ships.iter().map(|e| e.id));
+        self.ids.extend(sent.bullets.iter().map(|e| e.id));
+        self.ids.extend(sent.pickups.iter().map(|e| e.id));
+        self.sent.push_back(Sent {
+            tick,
+            start,
+            ships: sent.ships.len(),
+            bullets: sent.bullets.len(),
+            pickups: sent.pickups.len(),
+        });
+    }
+
+    /// Heap bytes held (for the per-player memory budget and its test).
+    pub fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * 4 + self.sent.capacity() * std::mem::size_of::<Sent>()
+    }
+}
+
+/// The parts of a snapshot that are not entity records.
+#[derive(Debug, Clone, Copy)]
+pub struct Head {
+    /// The match phase.
+    pub phase: Phase,
+    /// Milliseconds left in it.
+    pub time_left_ms: u32,
+}
+
+/// `ServerMsg::Snapshot` as it is serialised, borrowing the records instead of owning them
+/// (a test checks it encodes exactly as the shared type does).
+#[derive(Serialize)]
+enum SnapshotOut<'a> {
+    #[serde(rename = "s")]
+    Snapshot(SnapshotBody<'a>),
+}
+
+#[derive(Serialize)]
+struct SnapshotBody<'a> {
+    tick: u64,
+    base: u64,
+    phase: Phase,
+    time_left_ms: u32,
+    me: Option<OwnState>,
+    #[serde(with = "serde_bytes")]
+    ents: &'a [u8],
+}
+
+/// Per-tick scratch for building every member's snapshot; reused from tick to tick.
+#[derive(Debug)]
+pub struct ViewBuilder {
+    arena: Vec2,
+    ships: Grid,
+    bullets: Grid,
+    pickups: Grid,
+    /// Bullet positions at the current tick, for the grid and the exact test.
+    bullet_pos: Vec<Vec2>,
+    /// Candidate indices from a grid query.
+    near: Vec<u32>,
+    /// The entities in the current view and in the baseline, as sent.
+    cur: Frame,
+    base: Frame,
+    bits: BitWriter,
+    /// Every frame built this tick, back to back; each member's `Bytes` is split off it.
+    out: BytesMut,
+}
+
+impl ViewBuilder {
+    /// A builder for an arena of `arena` world units.
+    pub fn new(arena: Vec2) -> Self {
+        Self {
+            arena,
+            ships: Grid::new(arena, AOI_CELL_UNITS),
+            bullets: Grid::new(arena, AOI_CELL_UNITS),
+            pickups: Grid::new(arena, AOI_CELL_UNITS),
+            bullet_pos: Vec::new(),
+            near: Vec::new(),
+            cur: Frame::default(),
+            base: Frame::default(),
+            bits: BitWriter::new(),
+            out: BytesMut::new(),
+        }
+    }
+
+    /// Indexes the current frame (once per tick, before [`ViewBuilder::build`]), and makes room
+    /// for about `bytes` of output this tick.
+    pub fn index(&mut self, frame: &Frame, arena: Vec2, bytes: usize) {
+        if arena != self.arena {
+            *self = Self::new(arena);
+        }
+        self.ships.rebuild(frame.ships.iter().map(|s| s.pos_f()));
+        self.bullet_pos.clear();
+        let at = frame.tick as f64;
+        self.bullet_pos.extend(frame.bullets.iter().map(|b| b.pos_at(at)));
+        self.bullets.rebuild(self.bullet_pos.iter().copied());
+        self.pickups.rebuild(frame.pickups.iter().map(|p| p.pos.as_vec2() / skirmish_shared::sim::POS_SCALE));
+        // One allocation for the whole tick; frames split off it keep it alive until sent.
+        self.out.reserve(bytes);
+    }
+
+    /// Builds one member's snapshot of `frame` (the newest in `history`): the entities within
+    /// the area of interest around `centre`, without the `me` ship, as a delta against the
+    /// member's baseline. Records what was sent in `view`.
+    pub fn build(
+        &mut self,
+        frame: &Frame,
+        history: &History,
+        view: &mut ClientView,
+        centre: Vec2,
+        me: Option<OwnState>,
+        head: Head,
+    ) -> (Bytes, DeltaStats, bool) {
+        self.select(frame, centre, me.map(|m| m.id));
+        let full = !self.baseline(history, view);
+        self.bits.clear();
+        let stats = delta::encode(&mut self.bits, frame.tick, self.base.lists(), self.cur.lists());
+        let body = SnapshotBody {
+            tick: frame.tick,
+            base: if full { 0 } else { self.base.tick },
+            phase: head.phase,
+            time_left_ms: head.time_left_ms,
+            me,
+            ents: self.bits.as_bytes(),
+        };
+        // Writing into a BytesMut cannot fail, and our types always serialise.
+        rmp_serde::encode::write(&mut (&mut self.out).writer(), &SnapshotOut::Snapshot(body))
+            .expect("snapshot serialises into memory");
+        view.record(frame.tick, &self.cur);
+        (self.out.split().freeze(), stats, full)
+    }
+
+    /// `{"b": [...]}` around already-encoded messages (or the one message alone), split off the
+    /// tick's buffer: a tick's reliable messages as one frame.
+    pub fn batch<'a>(&mut self, messages: impl ExactSizeIterator<Item = &'a Bytes>) -> Option<Bytes> {
+        match messages.len() {
+            0 => return None,
+            1 => {}
+            n => {
+                // A one-entry map, the key "b", then the array header.
+                self.out.put_slice(&[0x81, 0xa1, b'b']);
+                // Writing into a BytesMut cannot fail.
+                rmp::encode::write_array_len(&mut (&mut self.out).writer(), n as u32).expect("in memory");
+            }
+        }
+        for m in messages {
+            self.out.put_slice(m);
+        }
+        Some(self.out.split().freeze())
+    }
+
+    /// Fills `self.cur` with what a view centred on `centre` contains (all lists by id).
+    fn select(&mut self, frame: &Frame, centre: Vec2, me: Option<PlayerId>) {
+        let (min, max) = (centre - Vec2::splat(AOI_HALF_EXTENT), centre + Vec2::splat(AOI_HALF_EXTENT));
+        let inside = |p: Vec2| p.x >= min.x && p.y >= min.y && p.x <= max.x && p.y <= max.y;
+        self.cur.clear();
+        self.cur.tick = frame.tick;
+
+        self.near.clear();
+        let near = &mut self.near;
+        self.ships.for_each_near(min, max, |i| {
+            let ship = &frame.ships[i as usize];
+            if Some(ship.id) != me && inside(ship.pos_f()) {
+                near.push(i);
+            }
+        });
+        // Frame lists are by id, so sorted indices give entities by id.
+        near.sort_unstable();
+        self.cur.ships.extend(near.iter().map(|&i| frame.ships[i as usize]));
+
+        near.clear();
+        let positions = &self.bullet_pos;
+        self.bullets.for_each_near(min, max, |i| {
+            if inside(positions[i as usize]) {
+                near.push(i);
+            }
+        });
+        near.sort_unstable();
+        // Only the shooter needs to match its shots to its inputs.
+        self.cur.bullets.extend(near.iter().map(|&i| {
+            let mut b = frame.bullets[i as usize];
+            if Some(b.owner) != me {
+                b.seq = 0;
+            }
+            b
+        }));
+
+        near.clear();
+        self.pickups.for_each_near(min, max, |i| {
+            if inside(frame.pickups[i as usize].pos.as_vec2() / skirmish_shared::sim::POS_SCALE) {
+                near.push(i);
+            }
+        });
+        near.sort_unstable();
+        self.cur.pickups.extend(near.iter().map(|&i| frame.pickups[i as usize]));
+    }
+
+    /// Fills `self.base` with the member's baseline as it was sent; false if it has none usable
+    /// (then `self.base` is empty and the snapshot is full).
+    fn baseline(&mut self, history: &History, view: &ClientView) -> bool {
+        self.base.clear();
+        self.base.tick = 0;
+        let Some((tick, ships, bullets, pickups)) = view.baseline() else { return false };
+        let Some(frame) = history.get(tick) else { return false };
+        let found = lookup(&frame.ships, ships, &mut self.base.ships, |e| e.id)
+            && lookup(&frame.bullets, bullets, &mut self.base.bullets, |e| e.id)
+            && lookup(&frame.pickups, pickups, &mut self.base.pickups, |e| e.id);
+        if !found {
+            // Cannot happen: everything sent was in that tick's frame. Fall back to full.
+            self.base.clear();
+            return false;
+        }
+        self.base.tick = tick;
+        true
+    }
+
+    /// Bytes reserved but not yet used (for tests of the one-buffer-per-tick design).
+    pub fn spare_capacity(&self) -> usize {
+        self.out.capacity() - self.out.len()
+    }
+}
+
+/// Copies the entities with `ids` (ascending) out of `all` (by id) into `out`; false if one is
+/// missing. A merge walk: linear in both lists.
+fn lookup<E: Copy>(all: &[E], ids: &[u32], out: &mut Vec<E>, id: impl Fn(&E) -> u32) -> bool {
+    let mut j = 0;
+    for &want in ids {
+        while j < all.len() && id(&all[j]) < want {
+            j += 1;
+        }
+        match all.get(j) {
+            Some(e) if id(e) == want => out.push(*e),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glam::IVec2;
+    use skirmish_shared::delta::{BulletEnt, ShipEnt};
+    use skirmish_shared::{ServerMsg, Snapshot, decode_server, encode_server};
+
+    const ARENA: Vec2 = Vec2::new(16000.0, 16000.0);
+
+    fn ship(id: u32, x: f32, y: f32) -> ShipEnt {
+        ShipEnt { id, pos: IVec2::new((x * 2.0) as i32, (y * 2.0) as i32), aim: 0, health: 100, flags: 1 }
+    }
+
+    fn frame(tick: u64, ships: Vec<ShipEnt>, bullets: Vec<BulletEnt>) -> Frame {
+        Frame { tick, ships, bullets, pickups: Vec::new() }
+    }
+
+    fn me(id: u32, x: f32, y: f32) -> OwnState {
+        OwnState { id, pos: IVec2::new((x * 8.0) as i32, (y * 8.0) as i32), ..OwnState::default() }
+    }
+
+    const HEAD: Head = Head { phase: Phase::Playing, time_left_ms: 0 };
+
+    /// Builds `id`'s snapshot of `f` (pushed into `history`) and decodes it as a client would.
+    fn snapshot(
+        b: &mut ViewBuilder,
+        history: &mut History,
+        view: &mut ClientView,
+        f: &Frame,
+        at: Vec2,
+        id: u32,
+    ) -> (Snapshot, DeltaStats) {
+        *history.slot(f.tick) = f.clone();
+        b.index(f, ARENA, 4096);
+        let (bytes, stats, _) = b.build(f, history, view, at, Some(me(id, at.x, at.y)), HEAD);
+        match decode_server(&bytes).expect("valid") {
+            ServerMsg::Snapshot(s) => (s, stats),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_near_ship_is_sent_a_far_one_is_not_and_the_owner_is_in_me() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let f = frame(1, vec![ship(1, 1000.0, 1000.0), ship(2, 1500.0, 1200.0), ship(3, 9000.0, 9000.0)], vec![]);
+        let (snap, stats) = snapshot(&mut b, &mut h, &mut v, &f, Vec2::new(1000.0, 1000.0), 1);
+        assert_eq!(snap.base, 0, "first snapshot is full");
+        let mut out = Frame::default();
+        delta::decode(&snap.ents, 1, &Frame::default(), &mut out).unwrap();
+        assert_eq!(out.ships, [ship(2, 1500.0, 1200.0)], "ship 3 is far; ship 1 is me");
+        assert_eq!(snap.me.map(|m| m.id), Some(1));
+        assert_eq!(stats.ships.entered, 1);
+    }
+
+    #[test]
+    fn entering_and_leaving_the_view_against_the_acknowledged_baseline() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let at = Vec2::new(5000.0, 5000.0);
+        let f1 = frame(1, vec![ship(1, 5000.0, 5000.0), ship(2, 5500.0, 5000.0), ship(3, 7000.0, 5000.0)], vec![]);
+        let (s1, _) = snapshot(&mut b, &mut h, &mut v, &f1, at, 1);
+        let mut client1 = Frame::default();
+        delta::decode(&s1.ents, 1, &Frame::default(), &mut client1).unwrap();
+        v.ack(1);
+        // Ship 2 flies out of view, ship 3 flies in.
+        let f2 = frame(2, vec![ship(1, 5000.0, 5000.0), ship(2, 7000.0, 5000.0), ship(3, 5600.0, 5000.0)], vec![]);
+        let (s2, stats) = snapshot(&mut b, &mut h, &mut v, &f2, at, 1);
+        assert_eq!(s2.base, 1);
+        assert_eq!((stats.ships.left, stats.ships.entered), (1, 1));
+        let mut client2 = Frame::default();
+        delta::decode(&s2.ents, 2, &client1, &mut client2).unwrap();
+        assert_eq!(client2.ships, [ship(3, 5600.0, 5000.0)]);
+    }
+
+    #[test]
+    fn acks_for_ticks_never_sent_or_forgotten_give_full_snapshots() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let at = Vec2::new(100.0, 100.0);
+        let f = |t| frame(t, vec![ship(1, 100.0, 100.0), ship(2, 200.0, 100.0)], vec![]);
+        snapshot(&mut b, &mut h, &mut v, &f(1), at, 1);
+        v.ack(7); // never sent
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(2), at, 1).0.base, 0);
+        v.ack(2);
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(3), at, 1).0.base, 2);
+        // A whole history later (the client stopped acknowledging), tick 2 is gone.
+        for t in 4..(4 + HISTORY_TICKS as u64) {
+            snapshot(&mut b, &mut h, &mut v, &f(t), at, 1);
+        }
+        let (s, _) = snapshot(&mut b, &mut h, &mut v, &f(100), at, 1);
+        assert_eq!(s.base, 0, "the baseline left the history");
+    }
+
+    #[test]
+    fn a_client_that_never_acknowledges_stays_bounded() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let ships: Vec<ShipEnt> = (1..=40).map(|i| ship(i, 100.0 + i as f32 * 10.0, 100.0)).collect();
+        let mut high_water = 0;
+        for t in 1..=2000 {
+            let bullets = vec![BulletEnt { id: t as u32, owner: 2, tick: t - 1, ..BulletEnt::default() }];
+            snapshot(&mut b, &mut h, &mut v, &frame(t, ships.clone(), bullets), Vec2::new(300.0, 100.0), 1);
+            if t == 200 {
+                high_water = v.heap_bytes();
+            }
+        }
+        assert!(v.sent.len() <= HISTORY_TICKS);
+        assert_eq!(v.heap_bytes(), high_water, "no growth after the history filled");
+    }
+
+    #[test]
+    fn the_borrowed_snapshot_and_batch_encode_like_the_shared_types() {
+        let mut b = ViewBuilder::new(ARENA);
+        let (mut h, mut v) = (History::default(), ClientView::default());
+        let f = frame(3, vec![ship(2, 10.0, 10.0)], vec![]);
+        *h.slot(3) = f.clone();
+        b.index(&f, ARENA, 1024);
+        let own = me(1, 12.0, 10.0);
+        let (bytes, _, _) = b.build(&f, &h, &mut v, Vec2::new(12.0, 10.0), Some(own), HEAD);
+        let ServerMsg::Snapshot(s) = decode_server(&bytes).unwrap() else { panic!() };
+        let expected =
+            Snapshot { tick: 3, base: 0, phase: Phase::Playing, time_left_ms: 0, me: Some(own), ents: s.ents.clone() };
+        assert_eq!(&bytes[..], &encode_server(&ServerMsg::Snapshot(expected))[..]);
+
+        let msgs = [ServerMsg::Left(skirmish_shared::Left { id: 4 }), ServerMsg::Pong(skirmish_shared::Ping { id: 9 })];
+        let encoded: Vec<Bytes> = msgs.iter().map(|m| Bytes::from(encode_server(m))).collect();
+        let batch = b.batch(encoded.iter()).unwrap();
+        assert_eq!(&batch[..], &encode_server(&ServerMsg::Batch(msgs.to_vec()))[..]);
+        assert_eq!(b.batch(encoded[..1].iter()).unwrap(), encoded[0], "one message goes alone");
+        assert!(b.batch([].iter()).is_none());
+    }
+}
