@@ -281,4 +281,31 @@ mod tests {
         assert_eq!(content_type("maps/arena.json"), "application/json");
         assert_eq!(content_type("README"), "application/octet-stream");
     }
+
+    /// The whole first visit (page, style, icon, sounds, JS glue and wasm), gzipped as served,
+    /// must stay within 100 KB: the reason the client decodes MessagePack by hand instead of
+    /// through rmp-serde. Files not gzipped at build time are measured at gzip's best level.
+    #[test]
+    fn the_page_downloads_in_at_most_100_kb_gzipped() {
+        use std::io::Write;
+        let gzip = |bytes: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            enc.write_all(bytes).expect("in memory");
+            enc.finish().expect("in memory").len()
+        };
+        let mut total = 0;
+        let mut files = Vec::new();
+        for path in Assets::iter().filter(|p| !p.starts_with("maps/") && !p.ends_with(".md")) {
+            let size = gzip(&Assets::get(&path).expect("listed").data);
+            files.push(format!("{path} {size}"));
+            total += size;
+        }
+        for path in Pkg::iter() {
+            let gz = PkgGzip::get(&format!("{path}.gz")).expect("every client file is pre-gzipped");
+            files.push(format!("pkg/{path} {}", gz.data.len()));
+            total += gz.data.len();
+        }
+        assert!(files.iter().any(|f| f.starts_with("pkg/skirmish_web_bg.wasm")), "{files:?}");
+        assert!(total <= 100 * 1000, "the page is {total} bytes gzipped: {files:?}");
+    }
 }

@@ -3,7 +3,9 @@
 //!
 //! Rebuilt from scratch each tick with a counting sort into reused buffers: two passes over the
 //! items, no allocation once warm, and each cell's items end up contiguous and in the order they
-//! were given (so items given by ascending id come out by ascending id within a cell).
+//! were given (so items given by ascending id come out by ascending id within a cell). Between
+//! rebuilds, [`Grid::insert`] adds an item in O(1) (the world's respawns, which must see the ships
+//! placed just before them).
 
 use glam::Vec2;
 
@@ -20,7 +22,15 @@ pub struct Grid {
     items: Vec<u32>,
     /// Scratch: each item's cell, between the two passes of a rebuild.
     cell_of: Vec<u32>,
+    /// Items inserted since the last rebuild, chained per cell: `added_head[c]` is the newest in
+    /// cell `c` (or [`NONE`]) and each entry is `(item, the one inserted before it)`. Empty until
+    /// the first insert, so grids that never insert pay nothing.
+    added_head: Vec<u32>,
+    added: Vec<(u32, u32)>,
 }
+
+/// End of a chain of inserted items.
+const NONE: u32 = u32::MAX;
 
 impl Grid {
     /// A grid covering `size` world units (from the origin) with square cells of `cell` units.
@@ -29,12 +39,26 @@ impl Grid {
         let cell = cell.max(1.0);
         let cols = ((size.x / cell).ceil() as u32).clamp(1, 4096);
         let rows = ((size.y / cell).ceil() as u32).clamp(1, 4096);
-        Self { cell, cols, rows, starts: vec![0; (cols * rows + 1) as usize], items: Vec::new(), cell_of: Vec::new() }
+        Self {
+            cell,
+            cols,
+            rows,
+            starts: vec![0; (cols * rows + 1) as usize],
+            items: Vec::new(),
+            cell_of: Vec::new(),
+            added_head: Vec::new(),
+            added: Vec::new(),
+        }
     }
 
     /// World units per cell side.
     pub fn cell_size(&self) -> f32 {
         self.cell
+    }
+
+    fn cell_index(&self, p: Vec2) -> u32 {
+        let (x, y) = self.cell_xy(p);
+        y * self.cols + x
     }
 
     fn cell_xy(&self, p: Vec2) -> (u32, u32) {
@@ -47,9 +71,12 @@ impl Grid {
     pub fn rebuild(&mut self, positions: impl ExactSizeIterator<Item = Vec2>) {
         self.cell_of.clear();
         self.starts.iter_mut().for_each(|s| *s = 0);
+        if !self.added.is_empty() {
+            self.added.clear();
+            self.added_head.fill(NONE);
+        }
         for p in positions {
-            let (x, y) = self.cell_xy(p);
-            let c = y * self.cols + x;
+            let c = self.cell_index(p);
             self.cell_of.push(c);
             self.starts[c as usize + 1] += 1;
         }
@@ -71,8 +98,23 @@ impl Grid {
         self.starts[0] = 0;
     }
 
+    /// Adds item `i` at `p` until the next rebuild, without moving the others: O(1). The item
+    /// may already be in the grid (an item that moved): then queries can meet it twice, once
+    /// per place, and the caller checks exact positions as always.
+    pub fn insert(&mut self, i: u32, p: Vec2) {
+        if self.added_head.is_empty() {
+            self.added_head.resize(self.starts.len() - 1, NONE);
+        }
+        let c = self.cell_index(p) as usize;
+        // Chain links are u32; a grid holds far fewer than u32::MAX inserts between rebuilds.
+        let entry = self.added.len() as u32;
+        self.added.push((i, self.added_head[c]));
+        self.added_head[c] = entry;
+    }
+
     /// Calls `f` with every item in a cell that overlaps the rectangle `min..=max` (a superset
-    /// of the items inside it: the caller checks exact positions), cell row by cell row.
+    /// of the items inside it: the caller checks exact positions), cell row by cell row; in each
+    /// row the rebuilt items first, then those inserted since.
     pub fn for_each_near(&self, min: Vec2, max: Vec2, mut f: impl FnMut(u32)) {
         let (x0, y0) = self.cell_xy(min);
         let (x1, y1) = self.cell_xy(max);
@@ -83,12 +125,23 @@ impl Grid {
             for &i in &self.items[a as usize..b as usize] {
                 f(i);
             }
+            if !self.added.is_empty() {
+                for c in row + x0..=row + x1 {
+                    let mut entry = self.added_head[c as usize];
+                    while entry != NONE {
+                        let (i, before) = self.added[entry as usize];
+                        f(i);
+                        entry = before;
+                    }
+                }
+            }
         }
     }
 
     /// Memory held, in bytes (for the per-player budget).
     pub fn heap_bytes(&self) -> usize {
-        (self.starts.capacity() + self.items.capacity() + self.cell_of.capacity()) * 4
+        (self.starts.capacity() + self.items.capacity() + self.cell_of.capacity() + self.added_head.capacity()) * 4
+            + self.added.capacity() * 8
     }
 }
 
@@ -122,5 +175,26 @@ mod tests {
         let mut all = Vec::new();
         grid.for_each_near(Vec2::ZERO, Vec2::splat(100.0), |i| all.push(i));
         assert_eq!(all, [0, 1, 2]);
+    }
+
+    #[test]
+    fn inserted_items_are_found_until_the_next_rebuild() {
+        let mut grid = Grid::new(Vec2::new(1000.0, 1000.0), 100.0);
+        grid.rebuild([Vec2::new(50.0, 50.0), Vec2::new(550.0, 550.0)].into_iter());
+        grid.insert(2, Vec2::new(560.0, 540.0));
+        grid.insert(0, Vec2::new(900.0, 120.0));
+        grid.insert(3, Vec2::new(570.0, 560.0));
+        let near = |grid: &Grid, min: Vec2, max: Vec2| {
+            let mut found = Vec::new();
+            grid.for_each_near(min, max, |i| found.push(i));
+            found.sort_unstable();
+            found
+        };
+        assert_eq!(near(&grid, Vec2::splat(500.0), Vec2::splat(599.0)), [1, 2, 3]);
+        // A moved item is met at both places; the caller's exact check sorts it out.
+        assert_eq!(near(&grid, Vec2::ZERO, Vec2::new(999.0, 199.0)), [0, 0]);
+        assert_eq!(near(&grid, Vec2::new(200.0, 200.0), Vec2::new(499.0, 499.0)), [] as [u32; 0]);
+        grid.rebuild([Vec2::new(50.0, 50.0)].into_iter());
+        assert_eq!(near(&grid, Vec2::ZERO, Vec2::splat(1000.0)), [0], "a rebuild forgets the inserts");
     }
 }

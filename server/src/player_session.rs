@@ -17,15 +17,16 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use bytes::Bytes;
-use skirmish_shared::consts::{DEFAULT_ROOM, PROTOCOL_VERSION};
+use skirmish_shared::consts::{DEFAULT_ROOM, MAX_CLIENT_MSGS_PER_SEC, PROTOCOL_VERSION};
 use skirmish_shared::{ChatLine, ClientMsg, DecodeError, Hello, PlayerId, ServerMsg, decode_client, encode_server};
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::{self, ChatLimiter};
+use crate::chat;
 use crate::config::Config;
 use crate::lobby::Lobby;
 use crate::messages::{AckFrom, ChatFrom, FollowFrom, Join, JoinError, Kick, Leave, PlayerInput};
 use crate::outbox::{Frame, Outbox};
+use crate::rate_limit::RateLimiter;
 use crate::room::Room;
 use crate::socket::ConnSocket;
 use crate::stats::{DisconnectReason, Stats};
@@ -34,14 +35,15 @@ use crate::stats::{DisconnectReason, Stats};
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// A connection must say `Hello` within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a Close frame may take to get out before the socket is cut instead.
+/// How long a closing connection is kept for the client's Close or end of stream (reading and
+/// discarding meanwhile) before the socket is cut.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// Client messages allowed per second on average (inputs at 30 Hz plus pings, with headroom)…
-const MSGS_PER_SEC: f64 = 60.0;
-/// …and in one burst (network jitter bunches frames together).
-const MSG_BURST: f64 = 60.0;
-/// Messages dropped by the rate limit within one check interval that mean deliberate flooding.
-const FLOOD_KICK_DROPS: u32 = 120;
+/// After answering a client's Close, the time given to our Close to reach the socket before our
+/// side of the stream is shut (the client waits for the server to end the TCP connection).
+const CLOSE_REPLY_FLUSH: Duration = Duration::from_millis(20);
+/// Messages dropped by the rate limit within one check interval that mean deliberate flooding:
+/// two seconds' worth at the allowed rate.
+const FLOOD_KICK_DROPS: u32 = 2 * MAX_CLIENT_MSGS_PER_SEC;
 
 /// Where this connection is in its life.
 enum Phase {
@@ -53,33 +55,6 @@ enum Phase {
     InRoom { id: PlayerId, room_name: String, room: Addr<Room>, spectator: bool },
     /// A close was started; everything else is ignored.
     Closing,
-}
-
-/// Token bucket limiting how fast one client may send.
-struct RateLimit {
-    tokens: f64,
-    last: Instant,
-    drops_this_window: u32,
-}
-
-impl RateLimit {
-    fn new(now: Instant) -> Self {
-        Self { tokens: MSG_BURST, last: now, drops_this_window: 0 }
-    }
-
-    /// True if a message may pass now.
-    fn allow(&mut self, now: Instant) -> bool {
-        let refill = now.duration_since(self.last).as_secs_f64() * MSGS_PER_SEC;
-        self.tokens = (self.tokens + refill).min(MSG_BURST);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            self.drops_this_window += 1;
-            false
-        }
-    }
 }
 
 /// See the module docs.
@@ -96,9 +71,14 @@ pub struct PlayerSession {
     /// Last time anything (a frame, a pong) arrived: the heartbeat deadline counts from here.
     last_heard: Instant,
     last_ping_sent: Instant,
-    limit: RateLimit,
+    /// Every message counts against this (`MAX_CLIENT_MSGS_PER_SEC`).
+    limit: RateLimiter,
+    /// Messages the limit refused since the last check: over `FLOOD_KICK_DROPS` is flooding.
+    drops_this_window: u32,
     /// Chat has its own, much slower limit on top of the message rate.
-    chat_limit: ChatLimiter,
+    chat_limit: RateLimiter,
+    /// The sender was told its chat is too fast and has not had a line through since.
+    chat_warned: bool,
     /// Frames waiting to be written, shared with the room and the writer task.
     outbox: Arc<Outbox>,
     /// Why the connection is ending, once known; counted when the actor stops (a connection
@@ -130,8 +110,10 @@ impl PlayerSession {
             connected_at: now,
             last_heard: now,
             last_ping_sent: now,
-            limit: RateLimit::new(now),
-            chat_limit: ChatLimiter::new(now),
+            limit: RateLimiter::per_second(MAX_CLIENT_MSGS_PER_SEC, now),
+            drops_this_window: 0,
+            chat_limit: chat::chat_limiter(now),
+            chat_warned: false,
             outbox: Arc::new(Outbox::new()),
             ended: None,
         }
@@ -193,9 +175,18 @@ impl PlayerSession {
         }));
     }
 
-    /// Sends a Close frame with `code` and `reason`, then stops. If the frame cannot get out
-    /// (the client is not reading), the socket is cut after a short wait.
+    /// Sends a Close frame with `code` and `reason` and ends the connection cleanly: RFC 6455
+    /// has the server end the TCP stream after both Close frames, and a server that ends it
+    /// while the client is still sending makes the client's kernel discard our Close under a
+    /// reset. So our side of the stream is shut (a FIN, never a reset) only once the client's
+    /// Close has arrived (or at once, if it closed first), the connection is read and discarded
+    /// until the client ends it, and after `CLOSE_FLUSH_TIMEOUT` it is cut whatever happens.
     fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: String) {
+        self.close_as(ctx, code, reason, false);
+    }
+
+    /// [`PlayerSession::close`]; `answering` when the client's Close started it.
+    fn close_as(&mut self, ctx: &mut Context<Self>, code: u16, reason: String, answering: bool) {
         if matches!(self.phase, Phase::Closing) {
             return;
         }
@@ -208,16 +199,41 @@ impl PlayerSession {
         self.leave_room();
         self.phase = Phase::Closing;
         self.outbox.close();
-        let (ws, socket) = (self.ws.clone(), self.socket.clone());
+        let ws = self.ws.clone();
         let reason = CloseReason { code: CloseCode::from(code), description: Some(reason) };
         let close = async move {
-            if tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, ws.close(Some(reason))).await.is_err()
-                && let Some(socket) = socket
-            {
-                socket.shutdown();
+            let sent = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, ws.close(Some(reason))).await;
+            if answering && sent.is_ok() {
+                tokio::time::sleep(CLOSE_REPLY_FLUSH).await;
             }
+            sent.is_ok()
         };
-        ctx.spawn(close.into_actor(self).map(|(), _, ctx| ctx.stop()));
+        ctx.spawn(close.into_actor(self).map(move |sent, session, _ctx| {
+            if !sent {
+                // The client is not reading: the frame cannot get out.
+                session.cut();
+            } else if answering {
+                session.shut_write();
+            }
+        }));
+        ctx.run_later(CLOSE_FLUSH_TIMEOUT, |session, ctx| {
+            session.cut();
+            ctx.stop();
+        });
+    }
+
+    /// Ends our side of the TCP stream (a FIN after what is already written); reading goes on.
+    fn shut_write(&self) {
+        if let Some(socket) = &self.socket {
+            socket.shutdown_write();
+        }
+    }
+
+    /// Cuts the TCP connection both ways.
+    fn cut(&self) {
+        if let Some(socket) = &self.socket {
+            socket.shutdown();
+        }
     }
 
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
@@ -246,6 +262,7 @@ impl PlayerSession {
 
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
         if !self.limit.allow(Instant::now()) {
+            self.drops_this_window += 1;
             Stats::inc(&self.stats.inputs_dropped);
             return;
         }
@@ -278,8 +295,9 @@ impl PlayerSession {
             (ClientMsg::Input(_), _) => {}
             (ClientMsg::Chat(line), Phase::InRoom { id, room, .. }) => {
                 if self.chat_limit.allow(Instant::now()) {
+                    self.chat_warned = false;
                     room.do_send(ChatFrom { id: *id, text: line.text });
-                } else {
+                } else if !std::mem::replace(&mut self.chat_warned, true) {
                     let warning = ChatLine { from: None, text: chat::TOO_FAST.to_owned() };
                     let bytes = Bytes::from(encode_server(&ServerMsg::Chat(warning)));
                     self.queue_reliable(Frame::Binary(bytes), ctx);
@@ -352,12 +370,12 @@ impl PlayerSession {
         if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
             return self.protocol_error(ctx, 1008, "no Hello received".into());
         }
-        if self.limit.drops_this_window > FLOOD_KICK_DROPS {
-            let reason = format!("flooding: more than {MSGS_PER_SEC} messages per second");
+        if self.drops_this_window > FLOOD_KICK_DROPS {
+            let reason = format!("flooding: more than {MAX_CLIENT_MSGS_PER_SEC} messages per second");
             self.ended = Some(DisconnectReason::Flood);
             return self.protocol_error(ctx, 1008, reason);
         }
-        self.limit.drops_this_window = 0;
+        self.drops_this_window = 0;
         if now.duration_since(self.last_ping_sent) >= self.config.heartbeat_interval {
             self.last_ping_sent = now;
             self.queue_reliable(Frame::Ping, ctx);
@@ -394,8 +412,21 @@ impl Actor for PlayerSession {
 }
 
 impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
+    /// The message stream ended: the client went away, or our Close went out (actix-ws ends
+    /// the stream then). While closing, the close path decides when the connection ends.
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        if !matches!(self.phase, Phase::Closing) {
+            ctx.stop();
+        }
+    }
+
     fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
         if matches!(self.phase, Phase::Closing) {
+            // Everything else is discarded; the client's Close answers ours, so it has read it
+            // and our side can end.
+            if matches!(item, Ok(Message::Close(_))) {
+                self.shut_write();
+            }
             return;
         }
         self.last_heard = Instant::now();
@@ -410,7 +441,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
             Ok(Message::Pong(_) | Message::Nop) => {}
             Ok(Message::Close(reason)) => {
                 tracing::debug!(peer = ?self.peer, ?reason, "client closed");
-                self.close(ctx, 1000, "goodbye".into());
+                self.close_as(ctx, 1000, "goodbye".into(), true);
             }
             Ok(Message::Continuation(_)) => {
                 self.protocol_error(ctx, 1003, "fragmented messages are not supported".into())

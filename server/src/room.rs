@@ -27,6 +27,7 @@ use crate::chat;
 use crate::lobby::Lobby;
 use crate::messages::{AckFrom, AddPlayer, ChatFrom, FollowFrom, Kick, Leave, PlayerInput, RemovePlayer, StopRoom};
 use crate::outbox::Outbox;
+use crate::palette::{Palette, palette_colour};
 use crate::player_session::PlayerSession;
 use crate::stats::Stats;
 use crate::view::{ClientView, Head, History, ViewBuilder};
@@ -58,6 +59,8 @@ struct Member {
     /// Reliable messages for this member alone (its welcome, kills it should hear about),
     /// encoded, waiting for the next tick.
     pending: Vec<Bytes>,
+    /// Its palette slot (its colour), given back when it leaves.
+    colour_slot: u32,
 }
 
 /// See the module docs.
@@ -95,6 +98,8 @@ pub struct Room {
     radar_cells: Vec<u8>,
     /// Reused every tick: members whose session is gone.
     gone: Vec<PlayerId>,
+    /// Colours in use: each member holds a slot, given back when it leaves.
+    palette: Palette,
 }
 
 impl Room {
@@ -121,6 +126,7 @@ impl Room {
             radar: None,
             radar_cells: Vec::new(),
             gone: Vec::new(),
+            palette: Palette::new(),
         }
     }
 
@@ -234,7 +240,7 @@ impl Room {
         if !self.scores.is_empty() {
             self.shared.push(encode(&ServerMsg::Scores(std::mem::take(&mut self.scores))));
         }
-        if tick % RADAR_INTERVAL_TICKS == 0 || self.radar.is_none() {
+        if tick.is_multiple_of(RADAR_INTERVAL_TICKS) || self.radar.is_none() {
             let radar = self.refresh_radar();
             self.shared.push(radar);
         }
@@ -244,7 +250,7 @@ impl Room {
         self.builder.index(frame, arena, self.members.len() * TICK_BYTES_PER_MEMBER);
         let head = Head { phase: self.world.phase(), time_left_ms: self.world.time_left_ms() };
         let first_ship = frame.ships.first().map(|s| s.id);
-        let sample = tick % VIEW_SAMPLE_TICKS == 0;
+        let sample = tick.is_multiple_of(VIEW_SAMPLE_TICKS);
         let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
         for (&id, member) in &mut self.members {
             if !member.session.connected() {
@@ -301,37 +307,11 @@ impl Room {
             self.lobby.do_send(Leave { id, room: self.name.clone() });
         }
     }
-
-    /// The lowest palette slot no one in the room uses, so colours stay distinct.
-    fn free_colour(&self) -> u32 {
-        let used: std::collections::HashSet<u32> = self.members.values().map(|m| m.info.colour).collect();
-        (0u32..).map(palette_colour).find(|c| !used.contains(c)).unwrap_or(0xffffff)
-    }
 }
 
 /// Encodes a message once, for any number of receivers.
 fn encode(msg: &ServerMsg) -> Bytes {
     Bytes::from(encode_server(msg))
-}
-
-/// Colour number `i`: hues spaced by the golden ratio, so any prefix of the sequence is spread
-/// around the colour wheel.
-pub fn palette_colour(i: u32) -> u32 {
-    let hue = (f64::from(i) * 0.618_033_988_749_895 + 0.05).fract() * 6.0;
-    let (s, l) = (0.75, 0.6);
-    let c = (1.0 - (2.0 * l - 1.0f64).abs()) * s;
-    let x = c * (1.0 - (hue % 2.0 - 1.0).abs());
-    let (r, g, b) = match hue as u32 {
-        0 => (c, x, 0.0),
-        1 => (x, c, 0.0),
-        2 => (0.0, c, x),
-        3 => (0.0, x, c),
-        4 => (x, 0.0, c),
-        _ => (c, 0.0, x),
-    };
-    let m = l - c / 2.0;
-    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u32;
-    (byte(r) << 16) | (byte(g) << 8) | byte(b)
 }
 
 impl Actor for Room {
@@ -349,7 +329,8 @@ impl Handler<AddPlayer> for Room {
 
     fn handle(&mut self, msg: AddPlayer, _ctx: &mut Self::Context) {
         let name = unique_name(&msg.name, |n| self.members.values().any(|m| m.info.name == n));
-        let info = PlayerInfo { id: msg.id, name, colour: self.free_colour(), spectator: msg.spectator };
+        let colour_slot = self.palette.take();
+        let info = PlayerInfo { id: msg.id, name, colour: palette_colour(colour_slot), spectator: msg.spectator };
         if !msg.spectator {
             // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
             self.world.add_player(msg.id, &info.name);
@@ -383,6 +364,7 @@ impl Handler<AddPlayer> for Room {
                 last_seq: 0,
                 view: ClientView::default(),
                 pending,
+                colour_slot,
             },
         );
         Stats::inc(&self.stats.players);
@@ -426,6 +408,7 @@ impl Handler<RemovePlayer> for Room {
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
         if let Some(member) = self.members.remove(&msg.id) {
             self.world.remove_player(msg.id);
+            self.palette.give_back(member.colour_slot);
             Stats::dec(&self.stats.players);
             self.shared.push(encode(&ServerMsg::Left(Left { id: msg.id })));
             if self.chatty() {
@@ -496,7 +479,7 @@ impl Handler<StopRoom> for Room {
 
 #[cfg(test)]
 mod tests {
-    use super::{palette_colour, unique_name};
+    use super::unique_name;
 
     #[test]
     fn duplicate_names_get_a_number_and_still_fit() {
@@ -509,14 +492,5 @@ mod tests {
         assert_eq!(long.chars().count(), skirmish_shared::consts::MAX_NAME_CHARS);
         // A cut that leaves a trailing space trims it rather than showing "Some #2".
         assert_eq!(unique_name("Abcdefghijklm xy", |n| n == "Abcdefghijklm xy"), "Abcdefghijklm#2");
-    }
-
-    #[test]
-    fn palette_colours_are_distinct_and_valid() {
-        let colours: Vec<u32> = (0..64).map(palette_colour).collect();
-        for (i, a) in colours.iter().enumerate() {
-            assert!(*a <= 0xffffff);
-            assert!(!colours[i + 1..].contains(a), "colour {i} repeats");
-        }
     }
 }

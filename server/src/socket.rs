@@ -38,8 +38,18 @@ pub struct ConnSocket(Arc<OwnedFd>);
 impl ConnSocket {
     /// Cuts the connection in both directions. Errors (already closed) are irrelevant.
     pub fn shutdown(&self) {
+        self.shutdown_how(Shutdown::Both);
+    }
+
+    /// Ends our side of the stream (a FIN after what is already written); the client can
+    /// still send, and its data is still read, so nothing provokes a reset.
+    pub fn shutdown_write(&self) {
+        self.shutdown_how(Shutdown::Write);
+    }
+
+    fn shutdown_how(&self, how: Shutdown) {
         if let Ok(fd) = self.0.try_clone() {
-            let _ = std::net::TcpStream::from(fd).shutdown(Shutdown::Both);
+            let _ = std::net::TcpStream::from(fd).shutdown(how);
         }
     }
 }

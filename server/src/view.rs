@@ -16,7 +16,7 @@ use glam::Vec2;
 use serde::Serialize;
 use skirmish_shared::bits::BitWriter;
 use skirmish_shared::consts::{AOI_HALF_EXTENT, HISTORY_TICKS};
-use skirmish_shared::delta::{self, DeltaStats, Frame};
+use skirmish_shared::delta::{self, BulletEnt, DeltaStats, Frame};
 use skirmish_shared::{OwnState, Phase, PlayerId};
 
 use crate::grid::Grid;
@@ -53,6 +53,9 @@ impl History {
 #[derive(Debug, Clone, Copy)]
 struct Sent {
     tick: u64,
+    /// Whose view it was (a spectator may switch): bullets carry their `seq` only for the
+    /// subject's own, so a baseline of another subject cannot be rebuilt as it was sent.
+    subject: Option<PlayerId>,
     start: usize,
     ships: usize,
     bullets: usize,
@@ -75,13 +78,14 @@ pub struct ClientView {
 }
 
 impl ClientView {
-    /// The client received snapshot `tick`. Older or repeated acknowledgements, and any for a
-    /// tick never sent to it, change nothing; a newer one frees what came before it.
+    /// The client received snapshot `tick`: its newest acknowledgement decides the baseline.
+    /// 0, or a tick never sent to it (or forgotten), asks for a full snapshot; an acknowledged
+    /// tick frees what came before it.
     pub fn ack(&mut self, tick: u64) {
-        if tick <= self.acked || !self.sent.iter().any(|s| s.tick == tick) {
+        self.acked = tick;
+        if !self.sent.iter().any(|s| s.tick == tick) {
             return;
         }
-        self.acked = tick;
         let mut drop_ids = 0;
         while let Some(first) = self.sent.front()
             && first.tick < tick
@@ -97,17 +101,18 @@ impl ClientView {
         }
     }
 
-    /// The acknowledged tick, if it is a usable baseline: sent to this client and still held.
-    fn baseline(&self) -> Option<(u64, &[u32], &[u32], &[u32])> {
-        let s = self.sent.iter().find(|s| s.tick == self.acked)?;
+    /// The acknowledged tick, if it is a usable baseline: sent to this client and still held;
+    /// with whose view it was and its ship, bullet and pickup ids.
+    fn baseline(&self) -> Option<Baseline<'_>> {
+        let s = self.sent.iter().find(|s| s.tick == self.acked && s.tick != 0)?;
         let ids = &self.ids[s.start..s.start + s.ships + s.bullets + s.pickups];
         let (ships, rest) = ids.split_at(s.ships);
         let (bullets, pickups) = rest.split_at(s.bullets);
-        Some((s.tick, ships, bullets, pickups))
+        Some(Baseline { tick: s.tick, subject: s.subject, ships, bullets, pickups })
     }
 
     /// Remembers what `tick`'s snapshot held, forgetting the oldest tick beyond the history.
-    fn record(&mut self, tick: u64, sent: &Frame) {
+    fn record(&mut self, tick: u64, subject: Option<PlayerId>, sent: &Frame) {
         if self.sent.len() >= HISTORY_TICKS {
             // Never acknowledged for a whole history: nothing older can be a baseline anyway.
             if let Some(oldest) = self.sent.pop_front() {
@@ -124,6 +129,7 @@ impl ClientView {
         self.ids.extend(sent.pickups.iter().map(|e| e.id));
         self.sent.push_back(Sent {
             tick,
+            subject,
             start,
             ships: sent.ships.len(),
             bullets: sent.bullets.len(),
@@ -135,6 +141,15 @@ impl ClientView {
     pub fn heap_bytes(&self) -> usize {
         self.ids.capacity() * 4 + self.sent.capacity() * std::mem::size_of::<Sent>()
     }
+}
+
+/// A baseline as [`ClientView::baseline`] finds it.
+struct Baseline<'a> {
+    tick: u64,
+    subject: Option<PlayerId>,
+    ships: &'a [u32],
+    bullets: &'a [u32],
+    pickups: &'a [u32],
 }
 
 /// The parts of a snapshot that are not entity records.
@@ -229,8 +244,9 @@ impl ViewBuilder {
         me: Option<OwnState>,
         head: Head,
     ) -> (Bytes, DeltaStats, bool) {
-        self.select(frame, centre, me.map(|m| m.id));
-        let full = !self.baseline(history, view);
+        let subject = me.map(|m| m.id);
+        self.select(frame, centre, subject);
+        let full = !self.baseline(history, view, frame.tick, subject);
         self.bits.clear();
         let stats = delta::encode(&mut self.bits, frame.tick, self.base.lists(), self.cur.lists());
         let body = SnapshotBody {
@@ -244,7 +260,7 @@ impl ViewBuilder {
         // Writing into a BytesMut cannot fail, and our types always serialise.
         rmp_serde::encode::write(&mut (&mut self.out).writer(), &SnapshotOut::Snapshot(body))
             .expect("snapshot serialises into memory");
-        view.record(frame.tick, &self.cur);
+        view.record(frame.tick, subject, &self.cur);
         (self.out.split().freeze(), stats, full)
     }
 
@@ -295,13 +311,7 @@ impl ViewBuilder {
         });
         near.sort_unstable();
         // Only the shooter needs to match its shots to its inputs.
-        self.cur.bullets.extend(near.iter().map(|&i| {
-            let mut b = frame.bullets[i as usize];
-            if Some(b.owner) != me {
-                b.seq = 0;
-            }
-            b
-        }));
+        self.cur.bullets.extend(near.iter().map(|&i| as_sent(frame.bullets[i as usize], me)));
 
         near.clear();
         self.pickups.for_each_near(min, max, |i| {
@@ -314,15 +324,24 @@ impl ViewBuilder {
     }
 
     /// Fills `self.base` with the member's baseline as it was sent; false if it has none usable
-    /// (then `self.base` is empty and the snapshot is full).
-    fn baseline(&mut self, history: &History, view: &ClientView) -> bool {
+    /// (then `self.base` is empty and the snapshot is full): none acknowledged, one older than
+    /// the history (ticks skipped after a stall can leave an old frame in its slot, so the age
+    /// is checked, not only the slot), or one of another subject (a spectator switched).
+    fn baseline(&mut self, history: &History, view: &ClientView, now: u64, subject: Option<PlayerId>) -> bool {
         self.base.clear();
         self.base.tick = 0;
-        let Some((tick, ships, bullets, pickups)) = view.baseline() else { return false };
-        let Some(frame) = history.get(tick) else { return false };
-        let found = lookup(&frame.ships, ships, &mut self.base.ships, |e| e.id)
-            && lookup(&frame.bullets, bullets, &mut self.base.bullets, |e| e.id)
-            && lookup(&frame.pickups, pickups, &mut self.base.pickups, |e| e.id);
+        let Some(b) = view.baseline() else { return false };
+        if now.saturating_sub(b.tick) >= HISTORY_TICKS as u64 || b.subject != subject {
+            return false;
+        }
+        let Some(frame) = history.get(b.tick) else { return false };
+        let found = lookup(&frame.ships, b.ships, &mut self.base.ships, |e| e.id)
+            && lookup(&frame.bullets, b.bullets, &mut self.base.bullets, |e| e.id)
+            && lookup(&frame.pickups, b.pickups, &mut self.base.pickups, |e| e.id);
+        for bullet in &mut self.base.bullets {
+            *bullet = as_sent(*bullet, subject);
+        }
+        let tick = b.tick;
         if !found {
             // Cannot happen: everything sent was in that tick's frame. Fall back to full.
             self.base.clear();
@@ -336,6 +355,14 @@ impl ViewBuilder {
     pub fn spare_capacity(&self) -> usize {
         self.out.capacity() - self.out.len()
     }
+}
+
+/// A bullet as a view's subject receives it: only the shooter gets the `seq` that fired it.
+fn as_sent(mut bullet: BulletEnt, subject: Option<PlayerId>) -> BulletEnt {
+    if Some(bullet.owner) != subject {
+        bullet.seq = 0;
+    }
+    bullet
 }
 
 /// Copies the entities with `ids` (ascending) out of `all` (by id) into `out`; false if one is
@@ -358,7 +385,7 @@ fn lookup<E: Copy>(all: &[E], ids: &[u32], out: &mut Vec<E>, id: impl Fn(&E) -> 
 mod tests {
     use super::*;
     use glam::IVec2;
-    use skirmish_shared::delta::{BulletEnt, ShipEnt};
+    use skirmish_shared::delta::ShipEnt;
     use skirmish_shared::{ServerMsg, Snapshot, decode_server, encode_server};
 
     const ARENA: Vec2 = Vec2::new(16000.0, 16000.0);
@@ -443,6 +470,35 @@ mod tests {
         }
         let (s, _) = snapshot(&mut b, &mut h, &mut v, &f(100), at, 1);
         assert_eq!(s.base, 0, "the baseline left the history");
+    }
+
+    #[test]
+    fn others_bullets_carry_over_and_a_switched_spectator_starts_afresh() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let at = Vec2::new(100.0, 100.0);
+        let bullet = |owner| BulletEnt {
+            id: owner,
+            owner,
+            origin: IVec2::new(800, 800),
+            seq: 5,
+            tick: 1,
+            ..BulletEnt::default()
+        };
+        let f = |t| frame(t, vec![ship(1, 100.0, 100.0), ship(2, 200.0, 100.0)], vec![bullet(1), bullet(2)]);
+        let (s1, _) = snapshot(&mut b, &mut h, &mut v, &f(2), at, 1);
+        let mut held = Frame::default();
+        delta::decode(&s1.ents, 2, &Frame::default(), &mut held).unwrap();
+        assert_eq!(held.bullets.iter().map(|b| b.seq).collect::<Vec<_>>(), [5, 0], "only our own shot's seq");
+        v.ack(2);
+        let (s2, stats) = snapshot(&mut b, &mut h, &mut v, &f(3), at, 1);
+        assert_eq!((s2.base, stats.bullets.carried), (2, 2), "both bullets carried, none 'changed'");
+        let mut next = Frame::default();
+        delta::decode(&s2.ents, 3, &held, &mut next).unwrap();
+        assert_eq!(next.bullets, held.bullets);
+        // Now the view is ship 2's (a spectator switching): a full snapshot, not a bad delta.
+        v.ack(3);
+        let (s3, _) = snapshot(&mut b, &mut h, &mut v, &f(4), Vec2::new(200.0, 100.0), 2);
+        assert_eq!(s3.base, 0);
     }
 
     #[test]

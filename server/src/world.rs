@@ -6,8 +6,15 @@
 //! phase freezes ships (respawns, movement through the shared `sim::step_ship`, fire, bullets,
 //! pickups), then run the match clock and carry out any phase change. What players should hear
 //! about (kills, phase changes, results) is queued as [`GameEvent`]s for the room to send.
+//!
+//! Nothing in a tick scans all pairs: ships move against the obstacles near them (a static grid
+//! per map, `obstacles`), and bullets, pickups and spawn checks find ships through a grid of ship
+//! positions rebuilt once per tick into reused buffers.
 
 mod combat;
+#[cfg(test)]
+mod equivalence;
+mod obstacles;
 mod spawn;
 #[cfg(test)]
 mod tests;
@@ -17,18 +24,28 @@ use std::sync::Arc;
 use glam::{IVec2, Vec2};
 use rand::{SeedableRng, rngs::SmallRng};
 use skirmish_shared::delta::{BulletEnt, Frame, PickupEnt, ShipEnt, aim_to_byte, ship_wire_pos};
-use skirmish_shared::sim::{ShipMotion, quantise_pos, step_ship};
+use skirmish_shared::sim::{ShipMotion, quantise_pos};
 use skirmish_shared::tuning::SHIP_MAX_HEALTH;
 use skirmish_shared::{
     Input, Kill, MatchInfo, OwnState, Phase, PickupKind, PlayerId, PlayerState, Results, Score, ScoreLine,
 };
 
+use self::obstacles::ObstacleGrid;
+use crate::grid::Grid;
 use crate::maps::{Map, MapList};
 use crate::match_flow::{MatchFlow, MatchSettings, Transition};
 
 /// Phase changes carried out in one tick at most; more would mean settings that loop (they are
 /// clamped so they cannot), and the cap keeps a tick bounded regardless.
 const MAX_TRANSITIONS_PER_TICK: usize = 4;
+
+/// Cell side of the ship grid, in world units: a bullet's path or a pickup's reach spans one or
+/// two cells each way, a spawn point's clearance two or three.
+const SHIP_GRID_CELL: f32 = 128.0;
+
+/// Slack in grid queries for `f32` rounding: a query box this much wider can only add
+/// candidates, which the exact tests then reject.
+const QUERY_MARGIN: f32 = 1.0;
 
 /// Something the room must tell its players, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,17 +153,11 @@ struct Bullet {
     launch: BulletEnt,
     /// Where it is now, in world units (`bullet_pos` at its age).
     pos: Vec2,
-    /// Velocity in world units per second (the launch record's, as a float).
-    vel: Vec2,
     /// Moves left before it fades.
     ticks_left: u32,
 }
 
 impl Bullet {
-    fn id(&self) -> u32 {
-        self.launch.id
-    }
-
     fn owner(&self) -> PlayerId {
         self.launch.owner
     }
@@ -170,13 +181,29 @@ struct Departed {
 }
 
 /// All the state of one room's game.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct World {
     maps: Arc<MapList>,
     /// Rotation counter: the current map is `maps.get(map_index)`.
     map_index: usize,
     /// The current map (an `Arc` clone, so the step can read it while changing ships).
     map: Arc<Map>,
+    /// The current map's obstacles by cell, built with the map: ships and bullets test only
+    /// the rectangles near them.
+    obstacles: ObstacleGrid,
+    /// Every ship by position (items are indices into `ships`), so bullets, pickups and spawn
+    /// checks look only at ships near them. Rebuilt after ships move each tick; a respawn
+    /// inserts its ship at the new place. Dead ships stay in it: users check `alive`.
+    ship_grid: Grid,
+    /// False once `ship_grid` no longer matches `ships` (a join or leave shifted the indices);
+    /// then it is rebuilt before its next use.
+    ship_grid_fresh: bool,
+    /// Scratch for one ship's move: the obstacles near it.
+    near: Vec<u32>,
+    /// Scratch for spawn picking: spawn indices, shuffled a prefix at a time.
+    spawn_order: Vec<u32>,
+    /// Scratch for pickup spawning: which spots hold a pickup.
+    spot_taken: Vec<bool>,
     flow: MatchFlow,
     /// Kept sorted by id so snapshots and every loop run in a stable order.
     ships: Vec<Ship>,
@@ -205,6 +232,12 @@ impl World {
         Self {
             maps,
             map_index,
+            obstacles: ObstacleGrid::new(&map),
+            ship_grid: Grid::new(map.size, SHIP_GRID_CELL),
+            ship_grid_fresh: false,
+            near: Vec::new(),
+            spawn_order: Vec::new(),
+            spot_taken: Vec::new(),
             map,
             flow: MatchFlow::new(settings),
             ships: Vec::new(),
@@ -291,6 +324,10 @@ impl World {
         };
         self.next_join += 1;
         self.ships.insert(at, ship);
+        // Ids usually grow, so a newcomer goes last and no index in the grid moves.
+        if at + 1 != self.ships.len() {
+            self.ship_grid_fresh = false;
+        }
         self.respawn(at);
         self.ships[at].pos()
     }
@@ -300,6 +337,7 @@ impl World {
     pub fn remove_player(&mut self, id: PlayerId) {
         let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
         let ship = self.ships.remove(i);
+        self.ship_grid_fresh = false;
         self.bullets.retain(|b| b.owner() != id);
         if self.flow.scoring() {
             let score = Score { id, name: ship.name, kills: ship.kills, deaths: ship.deaths };
@@ -408,12 +446,21 @@ impl World {
         self.ships.binary_search_by_key(&id, |s| s.id).ok().map(|i| &self.ships[i])
     }
 
+    /// Moves every living ship one tick (the shared `step_ship`, through the obstacle grid),
+    /// then rebuilds the ship grid for the rest of the tick.
     fn move_ships(&mut self) {
         let map = &*self.map;
         for ship in self.ships.iter_mut().filter(|s| s.alive) {
-            step_ship(&mut ship.motion, ship.input.mv, map.size, &map.obstacles);
+            self.obstacles.step_ship(map, &mut ship.motion, ship.input.mv, &mut self.near);
             ship.rapid_ticks = ship.rapid_ticks.saturating_sub(1);
         }
+        self.refresh_ship_grid();
+    }
+
+    /// Puts every ship in the ship grid at its current position.
+    fn refresh_ship_grid(&mut self) {
+        self.ship_grid.rebuild(self.ships.iter().map(Ship::pos));
+        self.ship_grid_fresh = true;
     }
 
     /// Carries out a phase change and queues what players must hear about it.
@@ -430,7 +477,13 @@ impl World {
             }
             Transition::NextMatch => {
                 self.map_index = self.map_index.wrapping_add(1);
-                self.map = self.maps.get(self.map_index).clone();
+                let next = self.maps.get(self.map_index).clone();
+                if !Arc::ptr_eq(&next, &self.map) {
+                    self.obstacles = ObstacleGrid::new(&next);
+                    self.ship_grid = Grid::new(next.size, SHIP_GRID_CELL);
+                    self.ship_grid_fresh = false;
+                    self.map = next;
+                }
                 self.reset_match();
             }
         }

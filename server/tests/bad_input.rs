@@ -10,7 +10,14 @@ use skirmish_shared::{ClientMsg, Hello, encode_client};
 use tokio_tungstenite::tungstenite::Message;
 
 fn hello(version: u16) -> Vec<u8> {
-    encode_client(&ClientMsg::Hello(Hello { version, name: "Bad".into(), room: None, spectate: false }))
+    encode_client(&ClientMsg::Hello(Hello {
+        version,
+        name: "Bad".into(),
+        room: None,
+        spectate: false,
+        private: false,
+        rejoin: None,
+    }))
 }
 
 /// Sends `frames` on a fresh socket (after a valid Hello when `join` is set), expects a close
@@ -63,10 +70,10 @@ async fn garbage_gets_1007() {
 
 #[tokio::test]
 async fn nan_input_gets_1007() {
-    // {"i": [1, [NaN, 0.0], 0.0, 0]} with float32 NaN.
-    let mut bytes = vec![0x81, 0xa1, b'i', 0x94, 0x01, 0x92, 0xca];
+    // {"i": [1, [NaN, 0.0], 0.0, 0, 0, 0]} with float32 NaN.
+    let mut bytes = vec![0x81, 0xa1, b'i', 0x96, 0x01, 0x92, 0xca];
     bytes.extend(f32::NAN.to_be_bytes());
-    bytes.extend([0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0x00]);
+    bytes.extend([0xca, 0, 0, 0, 0, 0xca, 0, 0, 0, 0, 0x00, 0x00, 0x00]);
     let reason = closes_only_that_client(vec![Message::binary(bytes)], true, 1007).await;
     assert!(reason.contains("non-finite"), "{reason}");
 }

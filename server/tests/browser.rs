@@ -16,7 +16,7 @@ const NAME: &str = "Chromey";
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_player_joins_and_moves_with_the_keyboard() {
     let Some(driver_bin) = chromedriver_or_skip() else { return };
-    let server = common::server();
+    let server = webdriver::server_in_view("browser-keyboard");
     let watcher = Watcher::join(&server.ws_url(), "Watcher", ROOM, Flight::Still).await;
     let driver = ChromeDriver::start(&driver_bin);
     let browser = driver.session().await;

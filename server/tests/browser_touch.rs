@@ -25,7 +25,7 @@ const HOLD: Duration = Duration::from_secs(4);
 #[tokio::test(flavor = "multi_thread")]
 async fn the_touch_stick_moves_the_ship_and_the_right_thumb_fires() {
     let Some(driver_bin) = chromedriver_or_skip() else { return };
-    let server = common::server();
+    let server = webdriver::server_in_view("browser-touch");
     let watcher = Watcher::join(&server.ws_url(), "Watcher", ROOM, Flight::Still).await;
     let driver = ChromeDriver::start(&driver_bin);
     let browser = driver.session().await;

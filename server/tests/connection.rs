@@ -95,8 +95,9 @@ async fn two_room_names_are_isolated() {
     let mut blue = TestClient::join(&srv.ws_url(), "Blue", Some("blue")).await;
     let mut red2 = TestClient::join(&srv.ws_url(), "Red2", Some("red")).await;
     let (r1, r2, b) = (red.id(), red2.id(), blue.id());
-    red.wait_for(|c| c.ids().len() == 2 && c.ids().contains(&r2)).await;
-    red2.wait_for(|c| c.ids().contains(&r1)).await;
+    // Roommates know each other (they may be out of each other's view on the map).
+    red.wait_for(|c| c.core.roster().contains_key(&r2)).await;
+    red2.wait_for(|c| c.core.roster().contains_key(&r1)).await;
     // Welcome is followed by reliable messages (Match, a join line) before the first snapshot.
     blue.wait_for(|c| c.core.latest().is_some()).await;
     for _ in 0..10 {
@@ -111,7 +112,7 @@ async fn two_room_names_are_isolated() {
 }
 
 #[tokio::test]
-async fn welcome_is_followed_by_the_match_state_and_a_join_line() {
+async fn welcome_comes_in_one_batch_with_the_match_state_scores_radar_and_a_join_line() {
     use futures_util::{SinkExt, StreamExt};
     use skirmish_shared::consts::PROTOCOL_VERSION;
     use skirmish_shared::{ClientMsg, Hello, Phase, ServerMsg, decode_server, encode_client};
@@ -119,7 +120,14 @@ async fn welcome_is_followed_by_the_match_state_and_a_join_line() {
 
     let srv = server();
     let mut ws = common::raw(&srv.ws_url()).await;
-    let hello = Hello { version: PROTOCOL_VERSION, name: "Early".into(), room: None, spectate: false };
+    let hello = Hello {
+        version: PROTOCOL_VERSION,
+        name: "Early".into(),
+        room: None,
+        spectate: false,
+        private: false,
+        rejoin: None,
+    };
     ws.send(Message::binary(encode_client(&ClientMsg::Hello(hello)))).await.unwrap();
     let mut next = async || loop {
         match tokio::time::timeout(common::WAIT, ws.next()).await.expect("a message").expect("open").unwrap() {
@@ -127,17 +135,26 @@ async fn welcome_is_followed_by_the_match_state_and_a_join_line() {
             _ => continue,
         }
     };
-    let ServerMsg::Welcome(welcome) = next().await else { panic!("Welcome first") };
+    // The tick's reliable messages come first, as one batch frame.
+    let ServerMsg::Batch(batch) = next().await else { panic!("a batch first") };
+    let ServerMsg::Welcome(welcome) = &batch[0] else { panic!("Welcome first: {batch:?}") };
     assert!(!welcome.spectator);
-    let ServerMsg::Match(info) = next().await else { panic!("Match right after Welcome") };
+    let ServerMsg::Match(info) = &batch[1] else { panic!("Match right after Welcome") };
     assert_eq!(info.phase, Phase::Waiting, "alone: waiting for players");
     assert_eq!(info.map.size, welcome.arena);
     assert!(info.score_limit > 0 && info.match_secs > 0);
-    let ServerMsg::Chat(line) = next().await else { panic!("then the join line") };
-    assert_eq!((line.from, line.text.as_str()), (None, "Early joined"));
+    let ServerMsg::Scores(scores) = &batch[2] else { panic!("then the score table") };
+    assert_eq!(scores.iter().map(|s| (s.id, s.kills, s.deaths)).collect::<Vec<_>>(), [(welcome.id, 0, 0)]);
+    assert!(
+        batch
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Radar(r) if r.cells.iter().map(|&c| u32::from(c)).sum::<u32>() == 1))
+    );
+    assert!(batch.iter().any(|m| matches!(m, ServerMsg::Chat(l) if l.from.is_none() && l.text == "Early joined")));
+    // Then the first snapshot: whole (no baseline yet), our ship in `me`.
     let ServerMsg::Snapshot(snap) = next().await else { panic!("then snapshots") };
-    assert_eq!((snap.phase, snap.time_left_ms), (Phase::Waiting, 0));
-    assert_eq!(snap.players[0].id, welcome.id);
+    assert_eq!((snap.phase, snap.time_left_ms, snap.base), (Phase::Waiting, 0, 0));
+    assert_eq!(snap.me.map(|m| m.id), Some(welcome.id));
 }
 
 #[tokio::test]

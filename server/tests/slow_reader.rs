@@ -49,6 +49,8 @@ async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
         name: "Sloth".into(),
         room: Some("slow".into()),
         spectate: false,
+        private: false,
+        rejoin: None,
     });
     slow.send(Message::binary(encode_client(&hello))).await.unwrap();
 

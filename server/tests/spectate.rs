@@ -60,6 +60,8 @@ async fn a_full_room_makes_spectators_then_refuses() {
         name: "Third".into(),
         room: Some("small".into()),
         spectate: false,
+        private: false,
+        rejoin: None,
     });
     third.send(Message::binary(encode_client(&hello))).await.unwrap();
     let (code, reason) = expect_close(&mut third).await;

@@ -74,6 +74,7 @@ async fn ships_enter_and_leave_the_view_as_they_move() {
     let mut b = TestClient::join(&srv.ws_url(), "Bob", Some("near")).await;
     let idb = b.id();
     a.wait_for(|c| others(c).0.contains(&idb)).await;
+    b.wait_for(|c| c.position_of(idb).is_some()).await;
 
     // Bob flies right, out of Ada's view (she stays put, acknowledging with idle inputs).
     let start = b.position_of(idb).expect("Bob sees himself");
@@ -124,8 +125,17 @@ async fn a_spectator_sees_what_its_player_sees() {
         let (mut seen_by_player, mut seen_by_spectator) = (BTreeMap::new(), BTreeMap::new());
         for _ in 0..40 {
             watched_client.send_controls(Vec2::new(0.0, 1.0), 0.0, Input::FIRE).await;
-            watched_client.next_snapshot().await;
-            s.next_snapshot().await;
+            // Read each until both hold the same tick (one may have snapshots queued from
+            // before; the server may also skip a tick for one of them, latest-wins).
+            let mut tp = watched_client.next_snapshot().await;
+            let mut ts = s.next_snapshot().await;
+            while tp != ts {
+                if tp < ts {
+                    tp = watched_client.next_snapshot().await;
+                } else {
+                    ts = s.next_snapshot().await;
+                }
+            }
             let view = |c: &TestClient| {
                 let v = c.core.latest().expect("a view");
                 let mut ids: Vec<u32> = v.players.iter().map(|p| p.id).collect();

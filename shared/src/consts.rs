@@ -37,7 +37,8 @@ pub const MAX_TOKEN_CHARS: usize = 64;
 /// Room used when `Hello` names none.
 pub const DEFAULT_ROOM: &str = "main";
 
-/// MessagePack nesting allowed when decoding; our messages need 4.
+/// MessagePack nesting allowed when decoding; our deepest message (a `Match` inside a `Batch`)
+/// needs 8.
 pub const MAX_DECODE_DEPTH: usize = 16;
 
 /// Aim angles are radians in `[-AIM_LIMIT_RAD, AIM_LIMIT_RAD]`.

@@ -83,7 +83,9 @@ pub struct BulletEnt {
     pub origin: IVec2,
     /// Velocity, in 1/16 world units per second.
     pub vel: IVec2,
-    /// The tick it was fired on; at tick `t` it is at `origin + vel × (t − tick) × TICK_DT`.
+    /// The tick at which it was at `origin`: one before the tick it was fired on (it leaves the
+    /// nose and moves one step in the tick that fires it). At tick `t` it is at
+    /// `origin + vel × (t − tick) × TICK_DT`.
     pub tick: u64,
     /// The `Input::seq` that fired it, for the shooter's own bullets (0 for everyone else's).
     /// Reserved for client-side prediction, which matches predicted shots to the server's.
@@ -300,8 +302,16 @@ fn decode_section<E: Entity>(
         out.push(E::read_full(r, id, tick)?);
         prev = Some(id);
     }
-    if kept > 0 && entered > 0 {
-        out.sort_unstable_by_key(E::id);
+    // Kept entities and entered ones are each in id order; merge the second run into the
+    // first by insertion (entries are few, and this is far smaller wasm than a generic sort).
+    if kept > 0 {
+        for i in kept..out.len() {
+            let mut j = i;
+            while j > 0 && out[j - 1].id() > out[j].id() {
+                out.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
     if out.windows(2).any(|p| p[0].id() >= p[1].id()) {
         return Err("entity sent twice");

@@ -71,7 +71,9 @@ pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: &[Rect
 }
 
 /// [`step_ship`] against any set of obstacles: the server passes only those near the ship (from
-/// its obstacle grid); pushing out of a far rectangle is a no-op, so the result is the same.
+/// its obstacle grid), in map order; pushing out of a far rectangle is a no-op, so the result is
+/// the same as stepping against all of them in map order (the order matters where rectangles
+/// overlap).
 pub fn step_ship_with<'a>(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: impl Iterator<Item = &'a Rect>) {
     let mut mv = if mv.is_finite() { mv } else { Vec2::ZERO };
     let len_sq = mv.length_squared();

@@ -1,23 +1,63 @@
 //! Round trips of every message, and hostile bytes that must come back as errors, never panics.
 //! These run in debug builds too, where a deep recursion would overflow the 2 MiB test stack.
 
-use glam::Vec2;
-use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use glam::{IVec2, Vec2};
+use skirmish_shared::codec::{self, ROOM_LENGTH_RULE};
+use skirmish_shared::consts::{MAX_FRAME_BYTES, MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_MAX_WIDTH};
 use skirmish_shared::*;
+
+fn hello(name: &str, room: Option<&str>) -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        name: name.into(),
+        room: room.map(Into::into),
+        spectate: false,
+        private: false,
+        rejoin: None,
+    }
+}
+
+fn input() -> Input {
+    Input { seq: 1, mv: Vec2::ZERO, aim: 0.0, buttons: 0, ack: 0, view_tick: 0 }
+}
 
 fn all_client() -> Vec<ClientMsg> {
     vec![
+        ClientMsg::Hello(hello("Ada", Some("lan-1"))),
         ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: "Ada".into(),
-            room: Some("lan-1".into()),
-            spectate: false,
+            spectate: true,
+            private: true,
+            rejoin: Some("tok-EN_1".into()),
+            ..hello("Zoë 🚀", None)
         }),
-        ClientMsg::Hello(Hello { version: PROTOCOL_VERSION, name: "Zoë 🚀".into(), room: None, spectate: true }),
-        ClientMsg::Input(Input { seq: 42, mv: Vec2::new(-1.0, 0.5), aim: 1.25, buttons: Input::FIRE }),
+        ClientMsg::Hello(hello("Quick", Some(""))),
+        ClientMsg::Input(Input {
+            seq: 42,
+            mv: Vec2::new(-1.0, 0.5),
+            aim: 1.25,
+            buttons: Input::FIRE,
+            ack: 1 << 40,
+            view_tick: 77,
+        }),
         ClientMsg::Ping(Ping { id: u32::MAX }),
         ClientMsg::Chat(Chat { text: "gg <b>wp</b> ✨".into() }),
+        ClientMsg::Ack(Ack { tick: 123_456 }),
+        ClientMsg::Follow(Follow { id: Some(3) }),
+        ClientMsg::Follow(Follow { id: None }),
     ]
+}
+
+fn welcome() -> Welcome {
+    Welcome {
+        id: 3,
+        arena: Vec2::new(1600.0, 1000.0),
+        tick_rate: 30,
+        colour: 0x12ab34,
+        room: "main".into(),
+        players: vec![PlayerInfo { id: 3, name: "Bob".into(), colour: 0x12ab34, spectator: false }],
+        spectator: false,
+        rejoin: "seat-7_x".into(),
+    }
 }
 
 fn all_server() -> Vec<ServerMsg> {
@@ -27,39 +67,34 @@ fn all_server() -> Vec<ServerMsg> {
         size: Vec2::new(2400.0, 1600.0),
         obstacles: vec![Rect { min: Vec2::new(10.0, 20.0), max: Vec2::new(30.0, 40.0) }],
     };
+    let own = OwnState {
+        id: 3,
+        pos: IVec2::new(6400, -8),
+        vel: IVec2::new(-5120, 37),
+        aim: 200,
+        ack: 9,
+        health: 80,
+        flags: PlayerState::ALIVE | PlayerState::RAPID_FIRE,
+        cooldown: 4,
+        rapid_ticks: 299,
+    };
+    let chat = ServerMsg::Chat(ChatLine { from: None, text: "Bob joined".into() });
     vec![
-        ServerMsg::Welcome(Welcome {
-            id: 3,
-            arena: Vec2::new(1600.0, 1000.0),
-            tick_rate: 30,
-            colour: 0x12ab34,
-            room: "main".into(),
-            players: vec![info.clone()],
-            spectator: false,
-        }),
+        ServerMsg::Welcome(welcome()),
         ServerMsg::Snapshot(Snapshot {
             tick: 1 << 40,
+            base: (1 << 40) - 3,
             phase: Phase::Playing,
             time_left_ms: 299_000,
-            players: vec![PlayerState {
-                id: 3,
-                pos: Vec2::new(1.0, 2.0),
-                vel: Vec2::new(-3.0, 4.0),
-                aim: -0.5,
-                ack: 9,
-                health: 80,
-                flags: PlayerState::ALIVE,
-                kills: 2,
-                deaths: 1,
-            }],
-            bullets: vec![BulletState { id: 1, owner: 3, pos: Vec2::new(5.0, 6.0), vel: Vec2::new(900.0, 0.0) }],
-            pickups: vec![PickupState { id: 2, kind: PickupKind::RapidFire, pos: Vec2::new(7.0, 8.0) }],
+            me: Some(own),
+            ents: vec![0xa0, 0x70, 0x00, 0x03, 0x00],
         }),
-        ServerMsg::Joined(info),
+        ServerMsg::Snapshot(Snapshot { me: None, ents: vec![], ..Default::default() }),
+        ServerMsg::Joined(info.clone()),
         ServerMsg::Left(Left { id: 3 }),
         ServerMsg::Pong(Ping { id: 7 }),
         ServerMsg::Chat(ChatLine { from: Some(3), text: "<img src=x onerror=alert(1)>".into() }),
-        ServerMsg::Chat(ChatLine { from: None, text: "Bob joined".into() }),
+        chat.clone(),
         ServerMsg::Kill(Kill { killer: 3, victim: 4 }),
         ServerMsg::Match(MatchInfo { phase: Phase::Countdown, map, score_limit: 20, match_secs: 300 }),
         ServerMsg::Results(Results {
@@ -67,7 +102,19 @@ fn all_server() -> Vec<ServerMsg> {
             scores: vec![Score { id: 3, name: "Bob".into(), kills: 20, deaths: 3 }],
             next_map: "pillars".into(),
         }),
+        ServerMsg::Scores(vec![ScoreLine { id: 3, kills: 2, deaths: 1 }]),
+        ServerMsg::Radar(Radar { width: 64, height: 40, cells: vec![1; 64 * 40] }),
+        ServerMsg::Batch(vec![ServerMsg::Joined(info), chat, ServerMsg::Kill(Kill { killer: 1, victim: 2 })]),
+        ServerMsg::Batch(vec![]),
     ]
+}
+
+fn server_ok(msg: &ServerMsg) -> bool {
+    decode_server(&encode_server(msg)).is_ok()
+}
+
+fn client_result(msg: &ClientMsg) -> Result<ClientMsg, DecodeError> {
+    decode_client(&encode_client(msg), MAX_FRAME_BYTES)
 }
 
 #[test]
@@ -90,6 +137,56 @@ fn every_server_message_round_trips() {
 fn structs_are_arrays_and_variants_short() {
     // {"p": [7]}: fixmap(1), fixstr "p", fixarray(1), 7
     assert_eq!(encode_client(&ClientMsg::Ping(Ping { id: 7 })), vec![0x81, 0xa1, b'p', 0x91, 0x07]);
+    // {"a": [300]}: the tick as the shortest integer form (u16).
+    assert_eq!(encode_client(&ClientMsg::Ack(Ack { tick: 300 })), vec![0x81, 0xa1, b'a', 0x91, 0xcd, 0x01, 0x2c]);
+    // Packed bytes are MessagePack bin, not an array of integers.
+    let radar = encode_server(&ServerMsg::Radar(Radar { width: 1, height: 1, cells: vec![3] }));
+    assert_eq!(radar, vec![0x81, 0xa1, b'd', 0x93, 0x01, 0x01, 0xc4, 0x01, 0x03]);
+}
+
+#[test]
+fn float_fields_accept_float64_and_integers() {
+    // PROTOCOL.md: a float field takes a float 32, a float 64 or any integer.
+    // {"i": [7, [1, -1], 0.5 as float 64, 1, 120, 0]}
+    let mut bytes = vec![0x81, 0xa1, b'i', 0x96, 0x07, 0x92, 0x01, 0xff, 0xcb];
+    bytes.extend(0.5f64.to_be_bytes());
+    bytes.extend([0x01, 0x78, 0x00]);
+    let Ok(ClientMsg::Input(i)) = decode_client(&bytes, MAX_FRAME_BYTES) else { panic!("refused") };
+    assert_eq!((i.mv, i.aim, i.ack), (Vec2::new(1.0, -1.0), 0.5, 120));
+    // A float 64 beyond the f32 range becomes infinity, which is refused.
+    let mut huge = vec![0x81, 0xa1, b'i', 0x96, 0x07, 0x92, 0x00, 0x00, 0xcb];
+    huge.extend(1e300f64.to_be_bytes());
+    huge.extend([0x01, 0x78, 0x00]);
+    assert!(matches!(decode_client(&huge, MAX_FRAME_BYTES), Err(DecodeError::Invalid(_))));
+}
+
+#[test]
+fn integer_fields_take_any_form_that_fits_and_nothing_else() {
+    // seq 7 as a u64 is fine…
+    let mut bytes = vec![0x81, 0xa1, b'i', 0x96, 0xcf];
+    bytes.extend(7u64.to_be_bytes());
+    bytes.extend([0x92, 0x00, 0x00, 0x00, 0x01, 0x78, 0x00]);
+    assert!(matches!(decode_client(&bytes, MAX_FRAME_BYTES), Ok(ClientMsg::Input(Input { seq: 7, .. }))));
+    // …but not as a float, nor buttons 256, nor a negative ping id, nor 0 for a bool.
+    let float_seq = [0x81, 0xa1, b'i', 0x96, 0xca, 0x40, 0xe0, 0, 0, 0x92, 0x00, 0x00, 0x00, 0x01, 0x78, 0x00];
+    let big_buttons = [0x81, 0xa1, b'i', 0x96, 0x07, 0x92, 0x00, 0x00, 0x00, 0xcd, 0x01, 0x00, 0x78, 0x00];
+    let negative_id = [0x81, 0xa1, b'p', 0x91, 0xff];
+    let int_bool = [0x81, 0xa1, b'h', 0x96, 0x03, 0xa3, b'A', b'd', b'a', 0xc0, 0x00, 0xc2, 0xc0];
+    for bad in [&float_seq[..], &big_buttons, &negative_id, &int_bool] {
+        assert!(matches!(decode_client(bad, MAX_FRAME_BYTES), Err(DecodeError::Malformed(_))), "{bad:02x?}");
+    }
+}
+
+#[test]
+fn wrong_field_counts_are_rejected() {
+    // Input with five fields (a v2-shaped body plus ack) and with seven.
+    let five = [0x81, 0xa1, b'i', 0x95, 0x07, 0x92, 0x00, 0x00, 0x00, 0x01, 0x78];
+    let seven = [0x81, 0xa1, b'i', 0x97, 0x07, 0x92, 0x00, 0x00, 0x00, 0x01, 0x78, 0x00, 0x00];
+    assert!(decode_client(&five, MAX_FRAME_BYTES).is_err());
+    assert!(decode_client(&seven, MAX_FRAME_BYTES).is_err());
+    // A v2 Hello (four fields) is refused as malformed, not mistaken for v3.
+    let v2 = [0x81, 0xa1, b'h', 0x94, 0x02, 0xa3, b'A', b'd', b'a', 0xc0, 0xc2];
+    assert!(matches!(decode_client(&v2, MAX_FRAME_BYTES), Err(DecodeError::Malformed(_))));
 }
 
 #[test]
@@ -112,15 +209,24 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn mutated_valid_messages_never_panic() {
-    for msg in all_client() {
-        let bytes = encode_client(&msg);
+    let mutate = |bytes: &[u8], check: &dyn Fn(&[u8])| {
         for i in 0..bytes.len() {
-            for v in [0x00, 0x7f, 0x80, 0xc0, 0xc1, 0xca, 0xcb, 0xdc, 0xdd, 0xff] {
-                let mut b = bytes.clone();
+            for v in [0x00, 0x7f, 0x80, 0xc0, 0xc1, 0xc4, 0xca, 0xcb, 0xdc, 0xdd, 0xff] {
+                let mut b = bytes.to_vec();
                 b[i] = v;
-                let _ = decode_client(&b, MAX_FRAME_BYTES);
+                check(&b);
             }
         }
+    };
+    for msg in all_client() {
+        mutate(&encode_client(&msg), &|b| {
+            let _ = decode_client(b, MAX_FRAME_BYTES);
+        });
+    }
+    for msg in all_server().into_iter().filter(|m| !matches!(m, ServerMsg::Radar(_))) {
+        mutate(&encode_server(&msg), &|b| {
+            let _ = decode_server(b);
+        });
     }
 }
 
@@ -134,6 +240,12 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let mut nested = vec![0x81, 0xa1, b'h'];
     nested.extend(std::iter::repeat_n(0x91u8, 100_000));
     assert!(decode_client(&nested, usize::MAX).is_err());
+    // And batches in batches, as deep as the bytes allow: {"b": [{"b": [{"b": […]}]}]}.
+    let mut batches = Vec::new();
+    for _ in 0..20_000 {
+        batches.extend([0x81, 0xa1, b'b', 0x91]);
+    }
+    assert!(matches!(decode_server(&batches), Err(DecodeError::Malformed(_))));
 }
 
 #[test]
@@ -148,12 +260,20 @@ fn huge_length_prefix_fails_fast() {
     let bytes = [0xdd, 0xff, 0xff, 0xff, 0xff];
     assert!(decode_client(&bytes, MAX_FRAME_BYTES).is_err());
     assert!(decode_server(&bytes).is_err());
-    // The same claim where the snapshot's player list should be.
-    let mut snap = vec![0x81, 0xa1, b's', 0x92, 0x01];
-    snap.extend([0xdd, 0xff, 0xff, 0xff, 0xff]);
+    // A batch claiming as many messages.
+    let batch = [0x81, 0xa1, b'b', 0xdd, 0xff, 0xff, 0xff, 0xff];
+    assert!(decode_server(&batch).is_err());
+    // A snapshot whose `ents` (bin32) claims 4 GiB.
+    let mut snap = encode_server(&ServerMsg::Snapshot(Snapshot::default()));
+    assert_eq!(snap[snap.len() - 2..], [0xc4, 0x00], "ents is the last field");
+    snap.truncate(snap.len() - 2);
+    snap.extend([0xc6, 0xff, 0xff, 0xff, 0xff]);
     assert!(decode_server(&snap).is_err());
+    // The same for the radar's cells.
+    let radar = [0x81, 0xa1, b'd', 0x93, 0x40, 0x28, 0xc6, 0xff, 0xff, 0xff, 0xff];
+    assert!(decode_server(&radar).is_err());
     // And a str32 claiming 4 GiB as a name.
-    let mut hello = vec![0x81, 0xa1, b'h', 0x93, 0x01];
+    let mut hello = vec![0x81, 0xa1, b'h', 0x96, 0x03];
     hello.extend([0xdb, 0xff, 0xff, 0xff, 0xff]);
     assert!(decode_client(&hello, MAX_FRAME_BYTES).is_err());
 }
@@ -166,6 +286,9 @@ fn trailing_bytes_are_rejected() {
     let mut bytes = encode_server(&ServerMsg::Left(Left { id: 1 }));
     bytes.extend([1, 2, 3]);
     assert_eq!(decode_server(&bytes), Err(DecodeError::TrailingBytes(3)));
+    let mut bytes = encode_server(&ServerMsg::Batch(vec![ServerMsg::Left(Left { id: 1 })]));
+    bytes.push(0x00);
+    assert_eq!(decode_server(&bytes), Err(DecodeError::TrailingBytes(1)));
 }
 
 #[test]
@@ -176,100 +299,147 @@ fn oversized_frames_are_rejected_unread() {
 
 #[test]
 fn non_finite_floats_are_rejected_everywhere() {
-    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
-    let base = Input { seq: 1, mv: Vec2::ZERO, aim: 0.0, buttons: 0 };
-    for b in bad {
-        for input in
-            [Input { mv: Vec2::new(b, 0.0), ..base }, Input { mv: Vec2::new(0.0, b), ..base }, Input { aim: b, ..base }]
-        {
-            let bytes = encode_client(&ClientMsg::Input(input));
-            assert!(matches!(decode_client(&bytes, MAX_FRAME_BYTES), Err(DecodeError::Invalid(_))), "{input:?}");
-        }
-        let state = PlayerState { id: 1, ..Default::default() };
-        for s in [
-            PlayerState { pos: Vec2::new(b, 0.0), ..state },
-            PlayerState { pos: Vec2::new(0.0, b), ..state },
-            PlayerState { vel: Vec2::new(b, 0.0), ..state },
-            PlayerState { vel: Vec2::new(0.0, b), ..state },
-            PlayerState { aim: b, ..state },
+    for b in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        for bad in [
+            Input { mv: Vec2::new(b, 0.0), ..input() },
+            Input { mv: Vec2::new(0.0, b), ..input() },
+            Input { aim: b, ..input() },
         ] {
-            let bytes =
-                encode_server(&ServerMsg::Snapshot(Snapshot { tick: 1, players: vec![s], ..Default::default() }));
-            assert!(decode_server(&bytes).is_err(), "{s:?}");
+            let result = client_result(&ClientMsg::Input(bad));
+            assert!(matches!(result, Err(DecodeError::Invalid(_))), "{bad:?}: {result:?}");
         }
-        let welcome = Welcome {
-            id: 1,
-            arena: Vec2::new(b, 1.0),
-            tick_rate: 30,
-            colour: 0,
-            room: "main".into(),
-            players: vec![],
-            spectator: false,
+        for arena in [Vec2::new(b, 1.0), Vec2::new(1.0, b)] {
+            assert!(!server_ok(&ServerMsg::Welcome(Welcome { arena, ..welcome() })), "arena {arena}");
+        }
+        let rect = |min: Vec2, max: Vec2| {
+            let map = MapInfo { obstacles: vec![Rect { min, max }], ..Default::default() };
+            ServerMsg::Match(MatchInfo { phase: Phase::Waiting, map, score_limit: 1, match_secs: 1 })
         };
-        assert!(decode_server(&encode_server(&ServerMsg::Welcome(welcome))).is_err());
-        let bullet = BulletState { pos: Vec2::new(b, 0.0), ..Default::default() };
-        let snap = Snapshot { bullets: vec![bullet], ..Default::default() };
-        assert!(decode_server(&encode_server(&ServerMsg::Snapshot(snap))).is_err());
-        let map = MapInfo { obstacles: vec![Rect { min: Vec2::ZERO, max: Vec2::new(b, 1.0) }], ..Default::default() };
-        let info = MatchInfo { phase: Phase::Waiting, map, score_limit: 1, match_secs: 1 };
-        assert!(decode_server(&encode_server(&ServerMsg::Match(info))).is_err());
+        assert!(!server_ok(&rect(Vec2::ZERO, Vec2::new(b, 1.0))));
+        assert!(!server_ok(&rect(Vec2::new(0.0, b), Vec2::ONE)));
+        let size = MapInfo { size: Vec2::new(b, 1.0), ..Default::default() };
+        assert!(!server_ok(&ServerMsg::Match(MatchInfo {
+            phase: Phase::Waiting,
+            map: size,
+            score_limit: 1,
+            match_secs: 1
+        })));
+        // Inside a batch too.
+        let welcome = ServerMsg::Welcome(Welcome { arena: Vec2::new(b, 1.0), ..welcome() });
+        assert!(!server_ok(&ServerMsg::Batch(vec![ServerMsg::Left(Left { id: 1 }), welcome])));
     }
 }
 
 #[test]
-fn out_of_range_input_is_rejected() {
-    let input = Input { seq: 1, mv: Vec2::new(1.5, 0.0), aim: 0.0, buttons: 0 };
-    assert!(decode_client(&encode_client(&ClientMsg::Input(input)), MAX_FRAME_BYTES).is_err());
-    let input = Input { seq: 1, mv: Vec2::ZERO, aim: 100.0, buttons: 0 };
-    assert!(decode_client(&encode_client(&ClientMsg::Input(input)), MAX_FRAME_BYTES).is_err());
+fn out_of_range_input_is_rejected_not_clamped() {
+    for mv in [Vec2::new(1.5, 0.0), Vec2::new(0.0, -1.001)] {
+        let result = client_result(&ClientMsg::Input(Input { mv, ..input() }));
+        assert_eq!(result, Err(DecodeError::Invalid("movement out of range [-1, 1]")), "{mv}");
+    }
+    // The corners of the box are in range (the server scales them to length 1).
+    assert!(client_result(&ClientMsg::Input(Input { mv: Vec2::new(1.0, -1.0), ..input() })).is_ok());
+    for aim in [7.01, -7.01, 100.0] {
+        let result = client_result(&ClientMsg::Input(Input { aim, ..input() }));
+        assert_eq!(result, Err(DecodeError::Invalid("aim angle out of range")), "{aim}");
+    }
+    assert!(client_result(&ClientMsg::Input(Input { aim: -7.0, ..input() })).is_ok());
 }
 
 #[test]
 fn names_and_rooms_are_checked() {
-    let hello = |name: &str, room: Option<&str>| {
-        let msg = ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: name.into(),
-            room: room.map(Into::into),
-            spectate: false,
-        });
-        decode_client(&encode_client(&msg), MAX_FRAME_BYTES)
-    };
-    assert!(hello("Ada", None).is_ok());
-    assert!(hello("", None).is_err());
-    assert!(hello("   ", None).is_err());
-    assert!(hello(" Ada", None).is_err());
-    assert!(hello("a\u{202E}evil", None).is_err());
-    assert!(hello("zero\u{200B}width", None).is_err());
-    assert!(hello("bell\u{7}", None).is_err());
-    assert!(hello("seventeen chars!!", None).is_err());
-    assert!(hello("Ada", Some("room 1")).is_err());
-    assert!(hello("Ada", Some("")).is_err());
-    assert!(hello("Ada", Some("r-1_ok")).is_ok());
+    let check = |name: &str, room: Option<&str>| client_result(&ClientMsg::Hello(hello(name, room)));
+    assert!(check("Ada", None).is_ok());
+    assert!(check("", None).is_err());
+    assert!(check("   ", None).is_err());
+    assert!(check(" Ada", None).is_err());
+    assert!(check("a\u{202E}evil", None).is_err());
+    assert!(check("zero\u{200B}width", None).is_err());
+    assert!(check("bell\u{7}", None).is_err());
+    assert!(check("seventeen chars!!", None).is_err());
+    assert!(check("Ada", Some("room 1")).is_err());
+    assert!(check("Ada", Some("r-1_ok")).is_ok());
+    let longest = "r".repeat(MAX_ROOM_CHARS);
+    assert!(check("Ada", Some(&longest)).is_ok());
+    assert_eq!(check("Ada", Some(&format!("{longest}x"))), Err(DecodeError::Invalid(ROOM_LENGTH_RULE)));
+}
+
+#[test]
+fn an_empty_room_is_quick_play_and_accepted() {
+    assert_eq!(client_result(&ClientMsg::Hello(hello("Ada", Some("")))), Ok(ClientMsg::Hello(hello("Ada", Some("")))));
+}
+
+#[test]
+fn the_room_length_rule_states_the_limit() {
+    assert_eq!(ROOM_LENGTH_RULE, format!("room name must be 1 to {MAX_ROOM_CHARS} characters"));
+    assert_eq!(codec::check_room(""), Err(DecodeError::Invalid(ROOM_LENGTH_RULE)));
+}
+
+#[test]
+fn rejoin_tokens_are_checked() {
+    let with =
+        |token: &str| client_result(&ClientMsg::Hello(Hello { rejoin: Some(token.into()), ..hello("Ada", None) }));
+    assert!(with("").is_ok(), "empty means none (what Welcome.rejoin holds today)");
+    assert!(with(&"t".repeat(MAX_TOKEN_CHARS)).is_ok());
+    assert_eq!(with(&"t".repeat(MAX_TOKEN_CHARS + 1)), Err(DecodeError::Invalid("rejoin token too long")));
+    assert!(with("has space").is_err());
+    assert!(with("ünï").is_err());
+    // The server's token is held to the same rule.
+    assert!(!server_ok(&ServerMsg::Welcome(Welcome { rejoin: "t".repeat(MAX_TOKEN_CHARS + 1), ..welcome() })));
+    assert!(!server_ok(&ServerMsg::Welcome(Welcome { rejoin: "a/b".into(), ..welcome() })));
+}
+
+#[test]
+fn nested_batches_are_refused() {
+    let inner = ServerMsg::Batch(vec![ServerMsg::Left(Left { id: 1 })]);
+    let nested = ServerMsg::Batch(vec![ServerMsg::Pong(Ping { id: 1 }), inner]);
+    assert_eq!(decode_server(&encode_server(&nested)), Err(DecodeError::Invalid("nested batch")));
+}
+
+#[test]
+fn radars_must_have_one_byte_per_cell_within_the_limits() {
+    let radar = |width: u8, height: u8, cells: usize| ServerMsg::Radar(Radar { width, height, cells: vec![0; cells] });
+    assert!(server_ok(&radar(6, 4, 24)));
+    assert!(!server_ok(&radar(6, 4, 23)), "a cell short");
+    assert!(!server_ok(&radar(6, 4, 25)), "a cell too many");
+    let too_wide = u8::try_from(RADAR_MAX_WIDTH + 1).expect("fits a byte");
+    assert!(!server_ok(&radar(too_wide, 1, usize::from(too_wide))), "wider than the limit");
+    assert!(!server_ok(&radar(1, 41, 41)), "taller than the limit");
+    // Inside a batch as well.
+    assert!(!server_ok(&ServerMsg::Batch(vec![radar(2, 2, 3)])));
+}
+
+#[test]
+fn names_in_rosters_are_checked() {
+    let bad = PlayerInfo { id: 1, name: "a\u{202E}b".into(), colour: 0, spectator: false };
+    assert!(!server_ok(&ServerMsg::Joined(bad.clone())));
+    assert!(!server_ok(&ServerMsg::Welcome(Welcome { players: vec![bad], ..welcome() })));
+    let long_chat = ServerMsg::Chat(ChatLine { from: None, text: "x".repeat(201) });
+    assert!(!server_ok(&long_chat));
 }
 
 #[test]
 fn unknown_variants_are_rejected() {
     // {"z": [1]}
     assert!(decode_client(&[0x81, 0xa1, b'z', 0x91, 0x01], MAX_FRAME_BYTES).is_err());
+    assert!(decode_server(&[0x81, 0xa1, b'z', 0x91, 0x01]).is_err());
+    // A server message is not a client message: {"w": …} from a client.
+    assert!(decode_client(&encode_server(&ServerMsg::Welcome(welcome())), MAX_FRAME_BYTES).is_err());
 }
 
 #[test]
 fn wrong_version_is_its_own_error() {
-    let msg =
-        ClientMsg::Hello(Hello { version: PROTOCOL_VERSION + 1, name: "\u{202E}".into(), room: None, spectate: false });
-    assert_eq!(
-        decode_client(&encode_client(&msg), MAX_FRAME_BYTES),
-        Err(DecodeError::WrongVersion(PROTOCOL_VERSION + 1))
-    );
+    let msg = ClientMsg::Hello(Hello { version: PROTOCOL_VERSION + 1, ..hello("\u{202E}", None) });
+    assert_eq!(client_result(&msg), Err(DecodeError::WrongVersion(PROTOCOL_VERSION + 1)));
+    let v2 = ClientMsg::Hello(Hello { version: 2, ..hello("Ada", None) });
+    assert_eq!(client_result(&v2), Err(DecodeError::WrongVersion(2)));
 }
 
 #[test]
 fn chat_lines_are_checked() {
-    let chat =
-        |text: &str| decode_client(&encode_client(&ClientMsg::Chat(Chat { text: text.into() })), MAX_FRAME_BYTES);
+    let chat = |text: &str| client_result(&ClientMsg::Chat(Chat { text: text.into() }));
     assert!(chat("gg").is_ok());
     assert!(chat("<img src=x onerror=alert(1)>").is_ok(), "markup is just text");
+    assert!(chat(&"x".repeat(200)).is_ok());
     assert!(chat("").is_err());
     assert!(chat("   ").is_err());
     assert!(chat(&"x".repeat(201)).is_err());

@@ -18,7 +18,8 @@ use crate::wander::Wander;
 pub struct View<'a> {
     /// Our own ship in the newest snapshot, if we have one yet.
     pub me: Option<&'a PlayerState>,
-    /// Every ship in the newest snapshot (ours included).
+    /// Every ship in view in the newest snapshot (ours included), by id: borrowed from the
+    /// client core's view, never copied.
     pub players: &'a [PlayerState],
     /// Arena size in world units.
     pub arena: Vec2,

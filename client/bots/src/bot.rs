@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt as _, SeedableRng as _};
-use skirmish_client::{Client, Event};
+use skirmish_client::{Client, ClientError, Event};
 use skirmish_shared::consts::TICK_NANOS;
 use skirmish_shared::schedule::{TickClock, due_nanos};
 use tokio::net::TcpStream;
@@ -159,6 +159,9 @@ struct Bot<'a> {
     chat_sent: u64,
     events: EventCounts,
     client_errors: BTreeMap<String, u64>,
+    /// Events of the frame being handled: one buffer for the bot's life, so a frame costs no
+    /// allocation here.
+    inbox: Vec<Event>,
 }
 
 impl<'a> Bot<'a> {
@@ -173,6 +176,7 @@ impl<'a> Bot<'a> {
             chat_sent: 0,
             events: EventCounts::default(),
             client_errors: BTreeMap::new(),
+            inbox: Vec::new(),
         }
     }
 
@@ -205,11 +209,28 @@ impl<'a> Bot<'a> {
             let msg = timeout_at(deadline, ws.next()).await.map_err(|_| "no welcome in time".to_owned())?;
             match msg {
                 Some(Ok(Message::Binary(bytes))) => {
-                    return match self.client.on_message(&bytes, self.now_ms()) {
-                        Ok(Event::Welcome { .. }) => Ok(ws),
-                        Ok(other) => Err(format!("expected welcome, got {other:?}")),
-                        Err(e) => Err(format!("bad first message: {e}")),
+                    let now = self.now_ms();
+                    let mut events = std::mem::take(&mut self.inbox);
+                    let result = self.client.on_message(&bytes, now, &mut events);
+                    // `Welcome` may come alone or first in a batch with what follows it.
+                    let joined = match (events.first(), result) {
+                        (Some(Event::Welcome { .. }), result) => {
+                            if let Err(e) = result {
+                                self.client_error(&e);
+                            }
+                            Ok(ws)
+                        }
+                        (_, Err(e)) => Err(format!("bad first message: {e}")),
+                        (other, Ok(())) => Err(format!("expected welcome, got {other:?}")),
                     };
+                    if joined.is_ok() {
+                        for event in events.drain(..) {
+                            self.on_event(event, now);
+                        }
+                    }
+                    events.clear();
+                    self.inbox = events;
+                    return joined;
                 }
                 Some(Ok(Message::Close(frame))) => return Err(format!("closed before welcome: {}", close_text(frame))),
                 Some(Ok(Message::Text(_))) => return Err("text frame before welcome".into()),
@@ -283,7 +304,9 @@ impl<'a> Bot<'a> {
     }
 
     /// Sends the input for the slot due at `slot_ms` (and a chat line if the behaviour says
-    /// one), `skipped` slots after the previous input. Spectators have no ship: they send none.
+    /// one), `skipped` slots after the previous input. Spectators (bots the server seated as
+    /// such because the room was full) have no ship: they send only an acknowledgement of the
+    /// newest snapshot, which inputs otherwise carry, so their snapshots stay deltas.
     async fn send_input(
         &mut self,
         ws: &mut Socket,
@@ -292,6 +315,9 @@ impl<'a> Bot<'a> {
         skipped: u64,
     ) -> Result<(), String> {
         if self.client.is_spectator() {
+            if let Some(frame) = self.client.ack_frame() {
+                send(ws, frame).await?;
+            }
             return Ok(());
         }
         let lag_ms = self.now_ms() - slot_ms;
@@ -300,7 +326,7 @@ impl<'a> Bot<'a> {
         self.inputs_late += skipped + u64::from(lag_ms >= LATE_INPUT_MS);
         let view = View {
             me: self.client.my_state(),
-            players: self.client.latest().map_or(&[], |s| &s.players),
+            players: self.client.latest().map_or(&[], |v| &v.players),
             arena: self.client.arena(),
         };
         let action = behaviour.act(slot_ms, &view);
@@ -318,25 +344,17 @@ impl<'a> Bot<'a> {
     fn on_frame(&mut self, msg: Option<Result<Message, tungstenite::Error>>) -> Option<End> {
         let now = self.now_ms();
         match msg {
-            Some(Ok(Message::Binary(bytes))) => match self.client.on_message(&bytes, now) {
-                Ok(Event::Snapshot { acked_latency_ms, .. }) => {
-                    self.spec.live.snapshot();
-                    if let Some(last) = self.last_snapshot_ms.replace(now) {
-                        self.samples.gap_ms(now - last);
-                    }
-                    for latency in acked_latency_ms {
-                        self.samples.latency_ms(latency);
-                    }
+            Some(Ok(Message::Binary(bytes))) => {
+                let mut events = std::mem::take(&mut self.inbox);
+                if let Err(e) = self.client.on_message(&bytes, now, &mut events) {
+                    // A player's client would carry on too: one bad message is not worth leaving.
+                    self.client_error(&e);
                 }
-                Ok(Event::Pong { rtt_ms }) => self.samples.rtt_ms(rtt_ms),
-                Ok(Event::Chat(_)) => self.events.chat += 1,
-                Ok(Event::Kill(_)) => self.events.kills += 1,
-                Ok(Event::Match(_)) => self.events.matches += 1,
-                Ok(Event::Results(_)) => self.events.results += 1,
-                Ok(Event::Welcome { .. } | Event::Joined(_) | Event::Left(_)) => {}
-                // A player's client would carry on too: one bad message is not worth leaving.
-                Err(e) => *self.client_errors.entry(e.to_string()).or_default() += 1,
-            },
+                for event in events.drain(..) {
+                    self.on_event(event, now);
+                }
+                self.inbox = events;
+            }
             Some(Ok(Message::Close(frame))) => {
                 let (code, reason) =
                     frame.as_ref().map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
@@ -350,6 +368,33 @@ impl<'a> Bot<'a> {
             None => return Some(End::Lost("closed without a close frame".into())),
         }
         None
+    }
+
+    /// Records what one event from the core means for the report. No `_` arm: a new kind of
+    /// event is a decision to make here.
+    fn on_event(&mut self, event: Event, now: f64) {
+        match event {
+            Event::Snapshot { acked_latency_ms, .. } => {
+                self.spec.live.snapshot();
+                if let Some(last) = self.last_snapshot_ms.replace(now) {
+                    self.samples.gap_ms(now - last);
+                }
+                for latency in acked_latency_ms {
+                    self.samples.latency_ms(latency);
+                }
+            }
+            Event::Pong { rtt_ms } => self.samples.rtt_ms(rtt_ms),
+            Event::Chat(_) => self.events.chat += 1,
+            Event::Kill(_) => self.events.kills += 1,
+            Event::Match(_) => self.events.matches += 1,
+            Event::Results(_) => self.events.results += 1,
+            Event::Welcome { .. } | Event::Joined(_) | Event::Left(_) | Event::Scores(_) | Event::Radar => {}
+        }
+    }
+
+    /// Counts a message the core refused, by reason.
+    fn client_error(&mut self, e: &ClientError) {
+        *self.client_errors.entry(e.to_string()).or_default() += 1;
     }
 
     /// The report, from the core's counters and ours. `times` (connected, due) is `None` for a

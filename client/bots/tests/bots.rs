@@ -151,6 +151,7 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     assert!((down - f64_at(&json, "/bytes_down") / seconds).abs() < 1e-6, "{json:#}");
     assert!((up - f64_at(&json, "/bytes_up") / seconds).abs() < 1e-6, "{json:#}");
     assert!(f64_at(&json, "/events/matches") >= 20.0, "every bot got the match info after Welcome: {json:#}");
+    assert_eq!(json["client_errors"], json!({}), "every snapshot decoded against its baseline: {json:#}");
 
     for name in ["max_p99_latency_ms", "min_delivery"] {
         assert_eq!(json["thresholds"][name]["passed"], true, "{json:#}");
@@ -169,6 +170,9 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert!(after["skirmish_snapshots_sent_total"] >= received, "{after:?}");
+    // Inputs carry the acknowledgements: after each bot's first snapshot, deltas.
+    let fulls = after["skirmish_full_snapshots_total"];
+    assert!(fulls >= 20.0 && fulls < received / 4.0, "{fulls} full snapshots of {received}: {after:?}");
     assert!(after["skirmish_snapshot_bytes_total"] > after["skirmish_snapshots_sent_total"], "{after:?}");
     assert!(after["skirmish_ticks_total"] > before["skirmish_ticks_total"], "{after:?}");
     assert!(after["skirmish_tick_duration_seconds_count"] > 0.0, "{after:?}");

@@ -1,9 +1,16 @@
 //! The Skirmish client core, sans-IO: bytes and time go in, bytes and draw state come out.
 //!
 //! The browser front-end and the headless bots both drive this one [`Client`], so load tests
-//! exercise the code players run. It owns the connection state machine, the roster, a short
-//! snapshot buffer for interpolation, input sequencing and the input → acknowledgement latency.
-//! Time is always the caller's monotonic clock in milliseconds (`performance.now()` or `Instant`).
+//! exercise the code players run. Time is always the caller's monotonic clock in milliseconds
+//! (`performance.now()` or `Instant`).
+//!
+//! Layout:
+//! - [`Client`] (here): the connection state machine, roster, score table, radar, chat log, kill
+//!   feed, input sequencing, acknowledgements and the input → acknowledgement latency.
+//! - [`wire`]: the compact decoder of server messages (the download-size reason is there).
+//! - `history`: the decoded entity frames kept as delta baselines, recycled.
+//! - `scores`: the score table, and which lines changed since the last view.
+//! - [`view`]: snapshots in world units ([`View`]) and the interpolation buffer.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -12,15 +19,22 @@ use skirmish_shared::codec::check_chat;
 use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
-    Chat, ChatLine, ClientMsg, DecodeError, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping, PlayerId,
-    PlayerInfo, PlayerState, Results, ServerMsg, Snapshot, encode_client,
+    Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
+    PlayerId, PlayerInfo, PlayerState, Radar, Results, ScoreLine, ServerMsg, encode_client,
 };
 
-/// Snapshots kept for interpolation (a third of a second at 30 Hz).
-const SNAPSHOT_BUFFER_LEN: usize = 10;
-/// How far behind the newest snapshot others are drawn, in ticks: enough to have a snapshot on
-/// each side of the draw time despite one late or dropped snapshot.
-pub const INTERP_DELAY_TICKS: f64 = 2.0;
+pub use view::{DrawBullet, DrawShip, INTERP_DELAY_TICKS, View};
+
+mod history;
+mod scores;
+pub mod view;
+pub mod wire;
+
+use history::{History, Refused};
+use scores::ScoreTable;
+use view::Views;
+use wire::{Msg, SnapshotRef};
+
 /// Unacknowledged inputs remembered for latency; older ones are forgotten (and not measured).
 const MAX_PENDING_INPUTS: usize = 256;
 /// Chat lines kept for display.
@@ -46,7 +60,8 @@ pub enum ConnState {
     },
 }
 
-/// What a server message meant, for the caller to react to (sound, UI, statistics).
+/// What a server message meant, for the caller to react to (sound, UI, statistics). One per
+/// message; a `Batch` gives one per message in it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// We are in: our id is known.
@@ -54,7 +69,7 @@ pub enum Event {
         /// Our player id.
         id: PlayerId,
     },
-    /// A snapshot arrived.
+    /// A snapshot arrived and is the newest [`Client::latest`] view.
     Snapshot {
         /// Its tick.
         tick: u64,
@@ -62,7 +77,8 @@ pub enum Event {
         tick_gap: u64,
         /// Latency in ms of each input this snapshot acknowledged for the first time,
         /// measured from the `now_ms` given to [`Client::input`] for it (bots pass the input's
-        /// scheduled slot, so a late bot cannot hide its delay).
+        /// scheduled slot, so a late bot cannot hide its delay). Empty (no allocation) when it
+        /// acknowledged nothing new; always empty for a spectator.
         acked_latency_ms: Vec<f64>,
     },
     /// A player joined.
@@ -82,6 +98,10 @@ pub enum Event {
     Match(MatchInfo),
     /// A match ended.
     Results(Results),
+    /// These score lines changed (already applied to [`Client::scores`]).
+    Scores(Vec<ScoreLine>),
+    /// A new radar (minimap) arrived: see [`Client::radar`].
+    Radar,
 }
 
 /// One line of the chat log, with the sender's name resolved when it arrived.
@@ -100,6 +120,12 @@ pub struct ChatEntry {
 pub enum ClientError {
     /// The bytes did not decode or validate.
     Decode(DecodeError),
+    /// A snapshot's entity records did not decode against their baseline. The next
+    /// acknowledgements are 0, so the server sends a full snapshot.
+    Records(&'static str),
+    /// A snapshot was a delta against a tick this client does not hold (a server bug). The next
+    /// acknowledgements are 0, so the server sends a full snapshot and the client recovers.
+    UnknownBase,
     /// A message that makes no sense in the current state (e.g. a snapshot before `Welcome`).
     Unexpected(&'static str),
 }
@@ -108,6 +134,8 @@ impl std::fmt::Display for ClientError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ClientError::Decode(e) => write!(f, "{e}"),
+            ClientError::Records(why) => write!(f, "bad entity records: {why}"),
+            ClientError::UnknownBase => write!(f, "snapshot against a baseline not held"),
             ClientError::Unexpected(what) => write!(f, "unexpected message: {what}"),
         }
     }
@@ -115,41 +143,14 @@ impl std::fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
-/// One ship as it should be drawn now.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DrawShip {
-    /// Player id.
-    pub id: PlayerId,
-    /// Display name ("?" if the roster does not know it yet).
-    pub name: String,
-    /// Colour as `0xRRGGBB`.
-    pub colour: u32,
-    /// Interpolated position in world units.
-    pub pos: Vec2,
-    /// Aim angle in radians.
-    pub aim: f32,
-    /// True for our own ship.
-    pub me: bool,
-    /// The rest of its state (health, flags, scores) from the newer snapshot.
-    pub state: PlayerState,
-}
-
-/// One bullet as it should be drawn now.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DrawBullet {
-    /// Position, advanced along its velocity to the draw time.
-    pub pos: Vec2,
-    /// Velocity (for drawing a streak).
-    pub vel: Vec2,
-    /// Colour of its owner.
-    pub colour: u32,
-}
-
-/// A received snapshot and when it arrived.
-#[derive(Debug, Clone)]
-struct Received {
-    at_ms: f64,
-    snap: Snapshot,
+impl From<Refused> for ClientError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::UnknownBase => ClientError::UnknownBase,
+            Refused::NotNewer => ClientError::Unexpected("snapshot not newer than the last"),
+            Refused::Malformed(why) => ClientError::Records(why),
+        }
+    }
 }
 
 /// Counters a front-end or bot can show or report.
@@ -170,20 +171,41 @@ pub struct Stats {
 /// The sans-IO client. See the module docs.
 #[derive(Debug)]
 pub struct Client {
+    /// Name for `Hello`.
     name: String,
+    /// Room for `Hello` (`None`: the server's default).
     room: Option<String>,
+    /// Whether `Hello` asks to spectate.
     spectate: bool,
+    /// Whether `Welcome` made us a spectator (asked for, or the room was full).
     spectator: bool,
     state: ConnState,
+    /// Our id, from `Welcome`.
     me: Option<PlayerId>,
+    /// Arena size: from `Welcome`, then from each `Match`.
     arena: Vec2,
     tick_rate: u32,
+    /// The room as the server named it in `Welcome`.
     room_joined: String,
+    /// `Welcome::rejoin`, for a later `Hello::rejoin` (reserved).
+    rejoin: String,
     roster: BTreeMap<PlayerId, PlayerInfo>,
-    snapshots: VecDeque<Received>,
+    /// Kills and deaths by player: the whole table after `Welcome`, then the changes.
+    scores: ScoreTable,
+    radar: Option<Radar>,
+    /// Decoded frames kept as delta baselines; the acknowledgement comes from here.
+    history: History,
+    /// The views drawn from, newest last.
+    views: Views,
+    /// Whose view the newest snapshot is (`Snapshot::me`): us, or whom a spectator follows.
+    subject: Option<PlayerId>,
     next_seq: u32,
+    /// Inputs sent and not acknowledged yet: (seq, time given to `input`).
     pending_inputs: VecDeque<(u32, f64)>,
+    /// The newest input seq the server acknowledged.
     last_ack: u32,
+    /// The snapshot tick last acknowledged to the server (in an input or an `Ack`).
+    ack_sent: Option<u64>,
     next_ping_id: u32,
     ping_sent: Option<(u32, f64)>,
     rtt_ms: Option<f64>,
@@ -207,11 +229,17 @@ impl Client {
             arena: Vec2::ZERO,
             tick_rate: 30,
             room_joined: String::new(),
+            rejoin: String::new(),
             roster: BTreeMap::new(),
-            snapshots: VecDeque::with_capacity(SNAPSHOT_BUFFER_LEN + 1),
+            scores: ScoreTable::default(),
+            radar: None,
+            history: History::default(),
+            views: Views::default(),
+            subject: None,
             next_seq: 1,
             pending_inputs: VecDeque::new(),
             last_ack: 0,
+            ack_sent: None,
             next_ping_id: 1,
             ping_sent: None,
             rtt_ms: None,
@@ -237,6 +265,8 @@ impl Client {
             name: self.name.clone(),
             room: self.room.clone(),
             spectate: self.spectate,
+            private: false,
+            rejoin: None,
         });
         self.sent(encode_client(&hello))
     }
@@ -246,11 +276,32 @@ impl Client {
         self.state = ConnState::Closed { code, reason: reason.to_owned() };
     }
 
-    /// A binary frame arrived from the server at `now_ms`.
-    pub fn on_message(&mut self, bytes: &[u8], now_ms: f64) -> Result<Event, ClientError> {
+    /// A binary frame arrived from the server at `now_ms`: pushes one [`Event`] per message it
+    /// held onto `events` (which the caller clears and reuses). A frame that does not decode
+    /// changes nothing; in a `Batch`, a message that makes no sense is skipped, the others are
+    /// applied, and the first such error is returned.
+    pub fn on_message(&mut self, bytes: &[u8], now_ms: f64, events: &mut Vec<Event>) -> Result<(), ClientError> {
         self.stats.bytes_received += bytes.len() as u64;
-        let msg = wire::decode_server(bytes).map_err(ClientError::Decode)?;
-        match msg {
+        match wire::decode(bytes).map_err(ClientError::Decode)? {
+            Msg::Snapshot(snap) => self.on_snapshot(&snap, now_ms, events),
+            Msg::Other(ServerMsg::Batch(msgs)) => {
+                let mut first_error = Ok(());
+                for msg in msgs {
+                    let result = self.apply(msg, now_ms, events);
+                    if first_error.is_ok() {
+                        first_error = result;
+                    }
+                }
+                first_error
+            }
+            Msg::Other(msg) => self.apply(msg, now_ms, events),
+        }
+    }
+
+    /// Applies one message. The match has no `_` arm: a new message kind does not compile
+    /// until the client handles it.
+    fn apply(&mut self, msg: ServerMsg, now_ms: f64, events: &mut Vec<Event>) -> Result<(), ClientError> {
+        let event = match msg {
             ServerMsg::Welcome(w) => {
                 if self.state != ConnState::Joining {
                     return Err(ClientError::Unexpected("Welcome twice or before Hello"));
@@ -260,55 +311,86 @@ impl Client {
                 self.arena = w.arena;
                 self.tick_rate = w.tick_rate;
                 self.room_joined = w.room;
+                self.rejoin = w.rejoin;
                 self.spectator = w.spectator;
                 self.roster = w.players.into_iter().map(|p| (p.id, p)).collect();
-                Ok(Event::Welcome { id: w.id })
+                Event::Welcome { id: w.id }
             }
-            _ if self.state != ConnState::Playing => Err(ClientError::Unexpected("message before Welcome")),
-            ServerMsg::Snapshot(snap) => Ok(self.on_snapshot(snap, now_ms)),
+            _ if self.state != ConnState::Playing => return Err(ClientError::Unexpected("message before Welcome")),
+            ServerMsg::Snapshot(snap) => return self.on_snapshot(&SnapshotRef::of(&snap), now_ms, events),
+            ServerMsg::Batch(_) => return Err(ClientError::Unexpected("nested batch")),
             ServerMsg::Joined(p) => {
                 self.roster.insert(p.id, p.clone());
-                Ok(Event::Joined(p))
+                Event::Joined(p)
             }
             ServerMsg::Left(l) => {
                 self.roster.remove(&l.id);
-                Ok(Event::Left(l.id))
+                self.scores.remove(l.id);
+                Event::Left(l.id)
             }
             ServerMsg::Pong(p) => match self.ping_sent {
                 Some((id, sent)) if id == p.id => {
                     self.ping_sent = None;
                     let rtt = (now_ms - sent).max(0.0);
                     self.rtt_ms = Some(rtt);
-                    Ok(Event::Pong { rtt_ms: rtt })
+                    Event::Pong { rtt_ms: rtt }
                 }
-                _ => Err(ClientError::Unexpected("Pong for a ping not sent")),
+                _ => return Err(ClientError::Unexpected("Pong for a ping not sent")),
             },
-            ServerMsg::Chat(line) => Ok(Event::Chat(self.on_chat(line))),
+            ServerMsg::Chat(line) => Event::Chat(self.on_chat(line)),
             ServerMsg::Kill(kill) => {
                 if self.kill_feed.len() == MAX_KILL_FEED {
                     self.kill_feed.pop_front();
                 }
                 self.kill_feed.push_back((kill, now_ms));
-                Ok(Event::Kill(kill))
+                Event::Kill(kill)
             }
             ServerMsg::Match(info) => {
-                if info.phase != Phase::Results {
-                    self.results = None;
-                }
-                if let Some(old) = &self.match_info
-                    && old.map.name != info.map.name
-                {
-                    self.kill_feed.clear();
-                }
-                self.arena = info.map.size;
-                self.match_info = Some(info.clone());
-                Ok(Event::Match(info))
+                self.on_match(&info);
+                Event::Match(info)
             }
             ServerMsg::Results(results) => {
                 self.results = Some(results.clone());
-                Ok(Event::Results(results))
+                Event::Results(results)
             }
+            ServerMsg::Scores(lines) => {
+                self.scores.apply(&lines);
+                Event::Scores(lines)
+            }
+            ServerMsg::Radar(radar) => {
+                self.radar = Some(radar);
+                Event::Radar
+            }
+        };
+        events.push(event);
+        Ok(())
+    }
+
+    fn on_match(&mut self, info: &MatchInfo) {
+        if info.phase != Phase::Results {
+            self.results = None;
         }
+        let before = self.match_info.as_ref().map(|m| m.phase);
+        // Scores restart where the server resets them: when a countdown starts after waiting,
+        // and when the results end (the next match, counting down or waiting). The server also
+        // sends everyone's zeroed line then, in the same batch in either order; zeroing here
+        // keeps the table right whichever comes first. The `Match` right after `Welcome` (no
+        // phase before) comes with the current table instead.
+        let restart = match (before, info.phase) {
+            (Some(Phase::Waiting), Phase::Countdown) => true,
+            (Some(Phase::Results), phase) => phase != Phase::Results,
+            _ => false,
+        };
+        if restart {
+            self.scores.zero();
+        }
+        if let Some(old) = &self.match_info
+            && old.map.name != info.map.name
+        {
+            self.kill_feed.clear();
+        }
+        self.arena = info.map.size;
+        self.match_info = Some(info.clone());
     }
 
     fn on_chat(&mut self, line: ChatLine) -> ChatEntry {
@@ -325,35 +407,38 @@ impl Client {
         entry
     }
 
-    fn on_snapshot(&mut self, snap: Snapshot, now_ms: f64) -> Event {
+    fn on_snapshot(&mut self, snap: &SnapshotRef<'_>, now_ms: f64, events: &mut Vec<Event>) -> Result<(), ClientError> {
+        if self.state != ConnState::Playing {
+            return Err(ClientError::Unexpected("message before Welcome"));
+        }
+        let frame = self.history.apply(snap.tick, snap.base, snap.ents)?;
         let tick = snap.tick;
-        let tick_gap = self.snapshots.back().map_or(1, |r| tick.saturating_sub(r.snap.tick));
+        let tick_gap = self.views.latest().map_or(1, |v| tick.saturating_sub(v.tick));
         self.stats.snapshots += 1;
         self.stats.ticks_missed += tick_gap.saturating_sub(1);
         let mut acked_latency_ms = Vec::new();
-        if let Some(ack) = self.me.and_then(|me| snap.players.iter().find(|p| p.id == me)).map(|p| p.ack)
-            && ack > self.last_ack
+        // Only our own ship's `ack` counts our inputs (a spectator's `me` is someone else).
+        if let Some(own) = snap.me.filter(|own| Some(own.id) == self.me)
+            && own.ack > self.last_ack
         {
-            self.last_ack = ack;
+            self.last_ack = own.ack;
             while let Some(&(seq, sent)) = self.pending_inputs.front() {
-                if seq > ack {
+                if seq > own.ack {
                     break;
                 }
                 acked_latency_ms.push((now_ms - sent).max(0.0));
                 self.pending_inputs.pop_front();
             }
         }
-        // A snapshot older than the newest (never expected over one TCP stream) is not kept.
-        if self.snapshots.back().is_none_or(|r| r.snap.tick < tick) {
-            self.snapshots.push_back(Received { at_ms: now_ms, snap });
-            if self.snapshots.len() > SNAPSHOT_BUFFER_LEN {
-                self.snapshots.pop_front();
-            }
-        }
-        Event::Snapshot { tick, tick_gap, acked_latency_ms }
+        self.subject = snap.me.map(|own| own.id);
+        self.views.push(snap, frame, &self.scores, now_ms);
+        self.scores.settle();
+        events.push(Event::Snapshot { tick, tick_gap, acked_latency_ms });
+        Ok(())
     }
 
-    /// Builds the next input frame, or `None` before `Welcome` (inputs then mean nothing).
+    /// Builds the next input frame, or `None` before `Welcome` (inputs then mean nothing). It
+    /// acknowledges the newest snapshot held and names the tick being drawn at `now_ms`.
     pub fn input(&mut self, mv: Vec2, aim: f32, buttons: u8, now_ms: f64) -> Option<Vec<u8>> {
         if self.state != ConnState::Playing {
             return None;
@@ -367,7 +452,34 @@ impl Client {
         }
         self.pending_inputs.push_back((seq, now_ms));
         self.stats.inputs_sent += 1;
-        Some(self.sent(encode_client(&ClientMsg::Input(Input { seq, mv, aim, buttons }))))
+        let ack = self.history.ack();
+        self.ack_sent = Some(ack);
+        let view_tick = self.view_tick(now_ms);
+        Some(self.sent(encode_client(&ClientMsg::Input(Input { seq, mv, aim, buttons, ack, view_tick }))))
+    }
+
+    /// An `Ack` frame for the newest snapshot if it was not acknowledged yet (or for 0 when a
+    /// full snapshot is needed); `None` before `Welcome` and when there is nothing new. Clients
+    /// that send no inputs (spectators) call it after each snapshot.
+    pub fn ack_frame(&mut self) -> Option<Vec<u8>> {
+        if self.state != ConnState::Playing {
+            return None;
+        }
+        let tick = self.history.ack();
+        if self.ack_sent == Some(tick) || (tick == 0 && !self.history.needs_full()) {
+            return None;
+        }
+        self.ack_sent = Some(tick);
+        Some(self.sent(encode_client(&ClientMsg::Ack(Ack { tick }))))
+    }
+
+    /// A spectator chooses whom to watch (`None`: the server's choice). `None` (no frame) for a
+    /// player, whom the server would disconnect for it, and before `Welcome`.
+    pub fn follow(&mut self, id: Option<PlayerId>) -> Option<Vec<u8>> {
+        if self.state != ConnState::Playing || !self.spectator {
+            return None;
+        }
+        Some(self.sent(encode_client(&ClientMsg::Follow(Follow { id }))))
     }
 
     /// Builds a chat frame from what the player typed: trimmed and cut to `MAX_CHAT_CHARS`;
@@ -409,7 +521,13 @@ impl Client {
         self.me
     }
 
-    /// Arena size from `Welcome` (zero before).
+    /// Whose view the newest snapshot shows: our own id for a player, the followed player's for
+    /// a spectator (`None` while a spectator has nobody to follow, and before any snapshot).
+    pub fn subject(&self) -> Option<PlayerId> {
+        self.subject
+    }
+
+    /// Arena size from `Welcome`, then from the current match's map (zero before `Welcome`).
     pub fn arena(&self) -> Vec2 {
         self.arena
     }
@@ -424,14 +542,36 @@ impl Client {
         &self.room_joined
     }
 
+    /// The rejoin token from `Welcome` (reserved: empty today).
+    pub fn rejoin_token(&self) -> &str {
+        &self.rejoin
+    }
+
     /// Everyone in the room, by id.
     pub fn roster(&self) -> &BTreeMap<PlayerId, PlayerInfo> {
         &self.roster
     }
 
-    /// The newest snapshot, if any.
-    pub fn latest(&self) -> Option<&Snapshot> {
-        self.snapshots.back().map(|r| &r.snap)
+    /// Kills and deaths this match, by player, for everyone in the room (not only those in
+    /// view). Players with no line yet have none of either.
+    pub fn scores(&self) -> &BTreeMap<PlayerId, ScoreLine> {
+        self.scores.lines()
+    }
+
+    /// The newest radar (minimap) of the whole room, if one came yet.
+    pub fn radar(&self) -> Option<&Radar> {
+        self.radar.as_ref()
+    }
+
+    /// The newest snapshot as a view, if any.
+    pub fn latest(&self) -> Option<&View> {
+        self.views.latest()
+    }
+
+    /// The newest snapshot tick held as a baseline (what the next acknowledgement names, unless a
+    /// full snapshot is needed), 0 before the first.
+    pub fn newest_tick(&self) -> u64 {
+        self.history.newest().map_or(0, |f| f.tick)
     }
 
     /// Last measured round trip.
@@ -469,86 +609,37 @@ impl Client {
         self.kill_feed.iter().map(|(k, at)| (k, *at))
     }
 
-    /// Our own ship in the newest snapshot (health, score, alive), if we have one.
+    /// Our own ship in the newest snapshot (health, score, alive), if we have one (a spectator
+    /// has none: the ship it follows is [`Client::subject`]).
     pub fn my_state(&self) -> Option<&PlayerState> {
-        let me = self.me?;
-        self.latest()?.players.iter().find(|p| p.id == me)
+        self.views.own().filter(|p| Some(p.id) == self.me)
     }
 
     /// Phase and milliseconds left in it, from the newest snapshot.
     pub fn phase(&self) -> (Phase, u32) {
-        self.latest().map_or((Phase::Waiting, 0), |s| (s.phase, s.time_left_ms))
+        self.latest().map_or((Phase::Waiting, 0), |v| (v.phase, v.time_left_ms))
     }
 
     /// Pickups in the newest snapshot.
     pub fn pickups(&self) -> &[PickupState] {
-        self.latest().map_or(&[], |s| &s.pickups)
-    }
-
-    /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`]: each is taken
-    /// from the older bracketing snapshot and advanced along its straight path.
-    pub fn bullets(&self, now_ms: f64) -> Vec<DrawBullet> {
-        let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
-        let (from, to, t) = self.bracket(render_tick);
-        let dt_s = (to.tick - from.tick) as f32 * t / self.tick_rate.max(1) as f32;
-        from.bullets
-            .iter()
-            .map(|b| DrawBullet {
-                pos: b.pos + b.vel * dt_s,
-                vel: b.vel,
-                colour: self.roster.get(&b.owner).map_or(0xffffff, |p| p.colour),
-            })
-            .collect()
-    }
-
-    /// The (fractional) server tick to draw: [`INTERP_DELAY_TICKS`] behind the newest snapshot,
-    /// extrapolated from when it arrived.
-    fn render_tick(&self, now_ms: f64) -> Option<f64> {
-        let newest = self.snapshots.back()?;
-        let tick_ms = 1000.0 / f64::from(self.tick_rate.max(1));
-        Some(newest.snap.tick as f64 + (now_ms - newest.at_ms) / tick_ms - INTERP_DELAY_TICKS)
+        self.latest().map_or(&[], |v| &v.pickups)
     }
 
     /// Ships to draw at `now_ms`: positions interpolated [`INTERP_DELAY_TICKS`] behind the
-    /// newest snapshot, between the two snapshots around that time.
+    /// newest snapshot, between the two snapshots around that time. `me` marks the
+    /// [`Client::subject`].
     pub fn ships(&self, now_ms: f64) -> Vec<DrawShip> {
-        let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
-        let (from, to, t) = self.bracket(render_tick);
-        to.players
-            .iter()
-            .map(|p| {
-                // A ship that just respawned jumps; interpolating would draw it sweeping across.
-                let pos = match from.players.iter().find(|q| q.id == p.id) {
-                    Some(q) if q.alive() == p.alive() => q.pos.lerp(p.pos, t),
-                    _ => p.pos,
-                };
-                let info = self.roster.get(&p.id);
-                DrawShip {
-                    id: p.id,
-                    name: info.map_or_else(|| "?".to_owned(), |i| i.name.clone()),
-                    colour: info.map_or(0xffffff, |i| i.colour),
-                    pos,
-                    aim: p.aim,
-                    me: Some(p.id) == self.me,
-                    state: *p,
-                }
-            })
-            .collect()
+        self.views.ships(now_ms, self.tick_rate, &self.roster, self.subject)
     }
 
-    /// The snapshots just before and after `tick` and the blend factor between them; clamps to
-    /// the oldest or newest when `tick` is outside the buffer.
-    fn bracket(&self, tick: f64) -> (&Snapshot, &Snapshot, f32) {
-        let snaps = &self.snapshots;
-        for i in 1..snaps.len() {
-            let (a, b) = (&snaps[i - 1].snap, &snaps[i].snap);
-            if (a.tick as f64) <= tick && tick <= b.tick as f64 {
-                let t = (tick - a.tick as f64) / (b.tick - a.tick) as f64;
-                return (a, b, t as f32);
-            }
-        }
-        let (oldest, newest) = (&snaps[0].snap, &snaps[snaps.len() - 1].snap);
-        if tick < oldest.tick as f64 { (oldest, oldest, 0.0) } else { (newest, newest, 0.0) }
+    /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`].
+    pub fn bullets(&self, now_ms: f64) -> Vec<DrawBullet> {
+        self.views.bullets(now_ms, self.tick_rate, &self.roster)
+    }
+
+    /// The whole server tick drawn at `now_ms` (0 before any snapshot): `Input::view_tick`.
+    pub fn view_tick(&self, now_ms: f64) -> u64 {
+        self.views.render_tick(now_ms, self.tick_rate).map_or(0, |t| if t >= 1.0 { t.floor() as u64 } else { 0 })
     }
 }
 
@@ -563,8 +654,6 @@ fn wrap_angle(a: f32) -> f32 {
     }
     a
 }
-
-pub mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -1,48 +1,98 @@
-//! Unit tests of the client core, driven with encoded server messages and a fake clock.
+//! Unit tests of the client core, driven with server messages encoded as the server encodes them
+//! (`delta::encode`, `encode_server`) and a fake clock.
+
+use glam::IVec2;
+use skirmish_shared::bits::BitWriter;
+use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
+use skirmish_shared::{BulletState, Left, OwnState, PickupKind, Snapshot, Welcome, decode_client, encode_server};
 
 use super::*;
-use skirmish_shared::{BulletState, Left, PlayerState, Welcome, decode_client, encode_server};
-use skirmish_shared::{ChatLine, Kill, MatchInfo, Phase, Results};
 
-fn welcome(id: PlayerId) -> Vec<u8> {
-    encode_server(&ServerMsg::Welcome(Welcome {
+const TICK_MS: f64 = 1000.0 / 30.0;
+
+fn bytes(msg: ServerMsg) -> Vec<u8> {
+    encode_server(&msg)
+}
+
+fn welcome_as(id: PlayerId, spectator: bool) -> Vec<u8> {
+    bytes(ServerMsg::Welcome(Welcome {
         id,
         arena: Vec2::new(1600.0, 1000.0),
         tick_rate: 30,
         colour: 0xff0000,
         room: "main".into(),
-        players: vec![PlayerInfo { id, name: "me".into(), colour: 0xff0000, spectator: false }],
-        spectator: false,
+        players: vec![PlayerInfo { id, name: "me".into(), colour: 0xff0000, spectator }],
+        spectator,
+        rejoin: String::new(),
     }))
 }
 
-fn snapshot(tick: u64, players: &[(PlayerId, f32, u32)]) -> Vec<u8> {
-    let players = players
-        .iter()
-        .map(|&(id, x, ack)| PlayerState {
-            id,
-            pos: Vec2::new(x, 100.0),
-            ack,
-            flags: PlayerState::ALIVE,
-            health: 100,
-            ..Default::default()
-        })
-        .collect();
-    encode_server(&ServerMsg::Snapshot(Snapshot { tick, players, ..Default::default() }))
+/// Feeds one frame; the events it gave.
+fn feed(c: &mut Client, frame: &[u8], now_ms: f64) -> Result<Vec<Event>, ClientError> {
+    let mut events = Vec::new();
+    c.on_message(frame, now_ms, &mut events).map(|()| events)
+}
+
+/// Feeds one frame that must give exactly one event.
+fn one(c: &mut Client, frame: &[u8], now_ms: f64) -> Event {
+    let mut events = feed(c, frame, now_ms).expect("accepted");
+    assert_eq!(events.len(), 1, "{events:?}");
+    events.pop().expect("one event")
+}
+
+/// Another ship at (`x`, `y`) world units (which must be whole or half units).
+fn ship(id: PlayerId, x: f32, y: f32) -> ShipEnt {
+    ShipEnt { id, pos: (Vec2::new(x, y) * 2.0).as_ivec2(), aim: 64, health: 100, flags: PlayerState::ALIVE }
+}
+
+/// Our own ship at `x` world units, having consumed input `ack`.
+fn own(id: PlayerId, x: f32, ack: u32) -> OwnState {
+    OwnState {
+        id,
+        pos: IVec2::new((x * 8.0) as i32, 800),
+        vel: IVec2::new(16 * 50, 0),
+        aim: 128,
+        ack,
+        health: 100,
+        flags: PlayerState::ALIVE,
+        cooldown: 0,
+        rapid_ticks: 0,
+    }
+}
+
+fn frame(tick: u64, ships: Vec<ShipEnt>) -> Frame {
+    Frame { tick, ships, ..Frame::default() }
+}
+
+/// A snapshot of `cur` as a delta against `base` (`None`: a full snapshot).
+fn snapshot(base: Option<&Frame>, cur: &Frame, me: Option<OwnState>) -> Vec<u8> {
+    let empty = Frame::default();
+    let mut w = BitWriter::new();
+    delta::encode(&mut w, cur.tick, base.unwrap_or(&empty).lists(), cur.lists());
+    bytes(ServerMsg::Snapshot(Snapshot {
+        tick: cur.tick,
+        base: base.map_or(0, |b| b.tick),
+        phase: Phase::Playing,
+        time_left_ms: 1000,
+        me,
+        ents: w.as_bytes().to_vec(),
+    }))
+}
+
+/// A full snapshot with only our ship (id 7) at `x`, having consumed input `ack`.
+fn own_only(tick: u64, x: f32, ack: u32) -> Vec<u8> {
+    snapshot(None, &frame(tick, vec![]), Some(own(7, x, ack)))
 }
 
 fn joined() -> Client {
     let mut c = Client::new("me", Some("lan".into()));
-    let hello = c.on_open();
-    match decode_client(&hello, MAX_FRAME_BYTES).unwrap() {
-        ClientMsg::Hello(h) => {
-            assert_eq!(h.version, PROTOCOL_VERSION);
-            assert_eq!(h.room.as_deref(), Some("lan"));
-        }
-        other => panic!("expected Hello, got {other:?}"),
-    }
-    assert_eq!(c.on_message(&welcome(7), 0.0).unwrap(), Event::Welcome { id: 7 });
+    c.on_open();
+    assert_eq!(one(&mut c, &welcome_as(7, false), 0.0), Event::Welcome { id: 7 });
     c
+}
+
+fn decoded(frame: Option<Vec<u8>>) -> ClientMsg {
+    decode_client(&frame.expect("a frame"), MAX_FRAME_BYTES).expect("a valid client message")
 }
 
 #[test]
@@ -52,29 +102,45 @@ fn states_follow_the_handshake() {
     assert!(c.input(Vec2::X, 0.0, 0, 0.0).is_none(), "no input before Welcome");
     c.on_open();
     assert_eq!(c.state(), &ConnState::Joining);
-    assert!(c.on_message(&snapshot(1, &[]), 0.0).is_err(), "snapshot before Welcome");
-    c.on_message(&welcome(1), 0.0).unwrap();
+    assert!(feed(&mut c, &own_only(1, 0.0, 0), 0.0).is_err(), "snapshot before Welcome");
+    assert!(c.ack_frame().is_none());
+    one(&mut c, &welcome_as(1, false), 0.0);
     assert_eq!(c.state(), &ConnState::Playing);
-    assert!(c.on_message(&welcome(1), 0.0).is_err(), "second Welcome");
+    assert!(feed(&mut c, &welcome_as(1, false), 0.0).is_err(), "second Welcome");
     c.on_close(1012, "restart");
     assert_eq!(c.state(), &ConnState::Closed { code: 1012, reason: "restart".into() });
 }
 
 #[test]
-fn inputs_are_sequenced_and_clamped() {
+fn hello_names_the_room_and_leaves_the_reserved_fields_empty() {
+    let mut c = Client::new("me", Some("lan".into())).spectate(true);
+    let ClientMsg::Hello(h) = decoded(Some(c.on_open())) else { panic!("not Hello") };
+    assert_eq!(h.version, PROTOCOL_VERSION);
+    assert_eq!(h.room.as_deref(), Some("lan"));
+    assert!(h.spectate && !h.private && h.rejoin.is_none());
+}
+
+#[test]
+fn inputs_are_sequenced_clamped_and_acknowledge_the_newest_snapshot() {
     let mut c = joined();
-    let a = decode_client(&c.input(Vec2::new(5.0, f32::NAN), 100.0, 1, 0.0).unwrap(), MAX_FRAME_BYTES);
-    let b = decode_client(&c.input(Vec2::new(-0.5, 0.5), 1.0, 0, 0.0).unwrap(), MAX_FRAME_BYTES);
-    match (a.unwrap(), b.unwrap()) {
-        (ClientMsg::Input(a), ClientMsg::Input(b)) => {
-            assert_eq!((a.seq, b.seq), (1, 2));
-            assert_eq!(a.mv, Vec2::ZERO, "NaN stick becomes no input");
-            assert!(a.aim.abs() <= std::f32::consts::PI + 1e-4, "aim wrapped: {}", a.aim);
-            assert_eq!(b.mv, Vec2::new(-0.5, 0.5));
-        }
-        other => panic!("{other:?}"),
-    }
+    let (ClientMsg::Input(a), ClientMsg::Input(b)) = (
+        decoded(c.input(Vec2::new(5.0, f32::NAN), 100.0, 1, 0.0)),
+        decoded(c.input(Vec2::new(-0.5, 0.5), 1.0, 0, 0.0)),
+    ) else {
+        panic!("not inputs")
+    };
+    assert_eq!((a.seq, b.seq), (1, 2));
+    assert_eq!(a.mv, Vec2::ZERO, "NaN stick becomes no input");
+    assert!(a.aim.abs() <= std::f32::consts::PI + 1e-4, "aim wrapped: {}", a.aim);
+    assert_eq!(b.mv, Vec2::new(-0.5, 0.5));
+    assert_eq!((a.ack, a.view_tick), (0, 0), "nothing received, nothing drawn");
     assert_eq!(c.stats().inputs_sent, 2);
+
+    one(&mut c, &own_only(10, 0.0, 0), 1000.0);
+    let ClientMsg::Input(i) = decoded(c.input(Vec2::X, 0.0, 0, 1000.0 + 1.5 * TICK_MS)) else { panic!("not input") };
+    assert_eq!(i.ack, 10, "the newest snapshot is the baseline");
+    assert_eq!(i.view_tick, 9, "drawn two ticks behind the newest, which arrived 1.5 ticks ago");
+    assert_eq!(c.newest_tick(), 10);
 }
 
 #[test]
@@ -83,77 +149,346 @@ fn acks_give_latency_once_per_input() {
     c.input(Vec2::X, 0.0, 0, 1000.0);
     c.input(Vec2::X, 0.0, 0, 1033.0);
     c.input(Vec2::X, 0.0, 0, 1066.0);
-    let ev = c.on_message(&snapshot(10, &[(7, 0.0, 2)]), 1070.0).unwrap();
+    let ev = one(&mut c, &own_only(10, 0.0, 2), 1070.0);
     assert_eq!(ev, Event::Snapshot { tick: 10, tick_gap: 1, acked_latency_ms: vec![70.0, 37.0] });
     // The same ack again measures nothing new.
-    let ev = c.on_message(&snapshot(11, &[(7, 0.0, 2)]), 1100.0).unwrap();
+    let ev = one(&mut c, &own_only(11, 0.0, 2), 1100.0);
     assert_eq!(ev, Event::Snapshot { tick: 11, tick_gap: 1, acked_latency_ms: vec![] });
-    let ev = c.on_message(&snapshot(14, &[(7, 0.0, 3)]), 1166.0).unwrap();
+    let ev = one(&mut c, &own_only(14, 0.0, 3), 1166.0);
     assert_eq!(ev, Event::Snapshot { tick: 14, tick_gap: 3, acked_latency_ms: vec![100.0] });
     assert_eq!(c.stats().snapshots, 3);
     assert_eq!(c.stats().ticks_missed, 2);
 }
 
 #[test]
+fn full_then_delta_snapshots_reproduce_the_view() {
+    let mut c = joined();
+    let bullet =
+        BulletEnt { id: 4, owner: 9, origin: IVec2::new(800, 800), vel: IVec2::new(900 * 16, 0), tick: 1, seq: 0 };
+    let pickup = PickupEnt { id: 2, kind: 1, pos: IVec2::new(80, 160) };
+    let f1 = Frame {
+        tick: 1,
+        ships: vec![ship(3, 10.0, 20.0), ship(9, 500.5, 600.0)],
+        bullets: vec![bullet],
+        pickups: vec![pickup],
+    };
+    one(&mut c, &snapshot(None, &f1, Some(own(7, 100.0, 0))), 0.0);
+    let v = c.latest().expect("a view");
+    assert_eq!(v.tick, 1);
+    assert_eq!(v.players.iter().map(|p| p.id).collect::<Vec<_>>(), [3, 7, 9], "by id, our ship included");
+    let me = c.my_state().expect("our ship");
+    assert_eq!((me.pos, me.vel, me.health), (Vec2::new(100.0, 100.0), Vec2::new(50.0, 0.0), 100));
+    assert!((me.aim - std::f32::consts::PI).abs() < 1e-6, "128/256 of a turn");
+    let other = v.player(9).expect("ship 9");
+    assert_eq!((other.pos, other.vel), (Vec2::new(500.5, 600.0), Vec2::ZERO), "no velocity from one view");
+    assert!((other.aim - std::f32::consts::FRAC_PI_2).abs() < 1e-6);
+    assert_eq!(v.bullets, [BulletState { id: 4, owner: 9, pos: Vec2::new(100.0, 100.0), vel: Vec2::new(900.0, 0.0) }]);
+    assert_eq!(v.pickups, [PickupState { id: 2, kind: PickupKind::RapidFire, pos: Vec2::new(10.0, 20.0) }]);
+
+    // Tick 2 against 1: ship 9 moves 10 units right, ship 3 leaves, ship 12 enters, the bullet
+    // flies on, the pickup is taken.
+    let f2 = Frame {
+        tick: 2,
+        ships: vec![ship(9, 510.5, 600.0), ship(12, 1.0, 1.0)],
+        bullets: vec![bullet],
+        pickups: vec![],
+    };
+    one(&mut c, &snapshot(Some(&f1), &f2, Some(own(7, 101.0, 0))), TICK_MS);
+    let v = c.latest().expect("a view");
+    assert_eq!(v.players.iter().map(|p| p.id).collect::<Vec<_>>(), [7, 9, 12]);
+    let other = v.player(9).expect("ship 9");
+    assert_eq!(other.pos, Vec2::new(510.5, 600.0));
+    assert!((other.vel - Vec2::new(300.0, 0.0)).length() < 1e-3, "10 units in a tick: {}", other.vel);
+    assert_eq!(v.player(12).expect("ship 12").vel, Vec2::ZERO, "new in view");
+    assert!((v.bullets[0].pos - Vec2::new(130.0, 100.0)).length() < 1e-3, "{:?}", v.bullets);
+    assert!(v.pickups.is_empty());
+
+    // Tick 4 against 2 (3 was skipped): unchanged ships are carried over; a dead ship has no
+    // velocity.
+    let mut f4 = f2.clone();
+    f4.tick = 4;
+    f4.ships[1] = ShipEnt { flags: 0, health: 0, ..ship(12, 50.0, 1.0) };
+    f4.bullets.clear();
+    let ev = one(&mut c, &snapshot(Some(&f2), &f4, Some(own(7, 102.0, 0))), 3.0 * TICK_MS);
+    assert_eq!(ev, Event::Snapshot { tick: 4, tick_gap: 2, acked_latency_ms: vec![] });
+    let v = c.latest().expect("a view");
+    assert_eq!(v.player(9).map(|p| (p.pos, p.vel)), Some((Vec2::new(510.5, 600.0), Vec2::ZERO)));
+    assert_eq!(v.player(12).map(|p| (p.alive(), p.vel)), Some((false, Vec2::ZERO)));
+    assert!(v.bullets.is_empty());
+    assert_eq!(c.subject(), Some(7));
+}
+
+#[test]
+fn an_unknown_base_asks_for_a_full_snapshot_and_one_recovers() {
+    let mut c = joined();
+    let f1 = frame(1, vec![ship(3, 10.0, 10.0)]);
+    let f2 = frame(2, vec![ship(3, 12.0, 10.0)]);
+    one(&mut c, &snapshot(None, &f1, Some(own(7, 0.0, 0))), 0.0);
+    one(&mut c, &snapshot(Some(&f1), &f2, Some(own(7, 0.0, 0))), TICK_MS);
+    let ClientMsg::Input(i) = decoded(c.input(Vec2::ZERO, 0.0, 0, TICK_MS)) else { panic!("not input") };
+    assert_eq!(i.ack, 2);
+
+    // A delta against tick 99, which this client never had.
+    let f99 = frame(99, vec![]);
+    let f3 = frame(3, vec![ship(3, 14.0, 10.0)]);
+    let bad = snapshot(Some(&f99), &f3, Some(own(7, 0.0, 0)));
+    assert_eq!(feed(&mut c, &bad, 2.0 * TICK_MS), Err(ClientError::UnknownBase));
+    assert_eq!(c.latest().map(|v| v.tick), Some(2), "nothing applied");
+    let ClientMsg::Input(i) = decoded(c.input(Vec2::ZERO, 0.0, 0, 2.0 * TICK_MS)) else { panic!("not input") };
+    assert_eq!(i.ack, 0, "asks for a full snapshot");
+    assert!(c.ack_frame().is_none(), "0 already acknowledged in the input");
+
+    // Deltas against a held baseline still apply meanwhile; the request stands.
+    let f4 = frame(4, vec![ship(3, 16.0, 10.0)]);
+    one(&mut c, &snapshot(Some(&f2), &f4, Some(own(7, 0.0, 0))), 3.0 * TICK_MS);
+    let ClientMsg::Input(i) = decoded(c.input(Vec2::ZERO, 0.0, 0, 3.0 * TICK_MS)) else { panic!("not input") };
+    assert_eq!(i.ack, 0);
+
+    // The full snapshot recovers.
+    let f5 = frame(5, vec![ship(3, 18.0, 10.0), ship(8, 1.0, 1.0)]);
+    one(&mut c, &snapshot(None, &f5, Some(own(7, 0.0, 0))), 4.0 * TICK_MS);
+    assert_eq!(c.latest().map(|v| v.players.len()), Some(3));
+    let ClientMsg::Input(i) = decoded(c.input(Vec2::ZERO, 0.0, 0, 4.0 * TICK_MS)) else { panic!("not input") };
+    assert_eq!(i.ack, 5);
+    let f6 = frame(6, vec![ship(8, 2.0, 1.0)]);
+    one(&mut c, &snapshot(Some(&f5), &f6, Some(own(7, 0.0, 0))), 5.0 * TICK_MS);
+    assert_eq!(c.latest().map(|v| v.players.iter().map(|p| p.id).collect::<Vec<_>>()), Some(vec![7, 8]));
+
+    // Malformed records are refused the same way.
+    let mut broken = Snapshot { tick: 7, base: 6, ..Default::default() };
+    broken.ents = vec![0xff; 3];
+    assert!(matches!(feed(&mut c, &bytes(ServerMsg::Snapshot(broken)), 0.0), Err(ClientError::Records(_))));
+    let ClientMsg::Ack(a) = decoded(c.ack_frame()) else { panic!("not an ack") };
+    assert_eq!(a.tick, 0);
+}
+
+#[test]
+fn a_batch_gives_one_event_per_message() {
+    let mut c = joined();
+    let eve = PlayerInfo { id: 9, name: "Eve".into(), colour: 0x00ff00, spectator: false };
+    let batch = ServerMsg::Batch(vec![
+        ServerMsg::Joined(eve.clone()),
+        ServerMsg::Chat(ChatLine { from: Some(9), text: "hi".into() }),
+        ServerMsg::Kill(Kill { killer: 9, victim: 7 }),
+        ServerMsg::Scores(vec![ScoreLine { id: 9, kills: 1, deaths: 0 }]),
+        ServerMsg::Radar(Radar { width: 2, height: 1, cells: vec![0, 3] }),
+    ]);
+    let events = feed(&mut c, &bytes(batch), 5.0).expect("accepted");
+    assert_eq!(
+        events,
+        [
+            Event::Joined(eve),
+            Event::Chat(ChatEntry { from: Some("Eve".into()), colour: 0x00ff00, text: "hi".into() }),
+            Event::Kill(Kill { killer: 9, victim: 7 }),
+            Event::Scores(vec![ScoreLine { id: 9, kills: 1, deaths: 0 }]),
+            Event::Radar,
+        ]
+    );
+    // A message that makes no sense is refused; the rest of its batch still applies.
+    let batch = ServerMsg::Batch(vec![ServerMsg::Pong(Ping { id: 99 }), ServerMsg::Left(Left { id: 9 })]);
+    let mut events = Vec::new();
+    assert!(c.on_message(&bytes(batch), 6.0, &mut events).is_err());
+    assert_eq!(events, [Event::Left(9)]);
+    assert!(!c.roster().contains_key(&9));
+}
+
+#[test]
+fn scores_follow_the_table_and_restart_with_each_match() {
+    let mut c = joined();
+    let info = |phase| MatchInfo { phase, map: Default::default(), score_limit: 20, match_secs: 300 };
+    // After Welcome: the match and the whole table.
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Playing))), 0.0);
+    let table = vec![ScoreLine { id: 7, kills: 2, deaths: 1 }, ScoreLine { id: 9, kills: 5, deaths: 0 }];
+    one(&mut c, &bytes(ServerMsg::Scores(table)), 0.0);
+    one(&mut c, &snapshot(None, &frame(1, vec![ship(9, 1.0, 1.0), ship(11, 2.0, 2.0)]), Some(own(7, 0.0, 0))), 0.0);
+    let kd = |c: &Client, id| c.latest().and_then(|v| v.player(id)).map(|p| (p.kills, p.deaths));
+    assert_eq!((kd(&c, 7), kd(&c, 9), kd(&c, 11)), (Some((2, 1)), Some((5, 0)), Some((0, 0))));
+
+    // Changes only; the next view shows them, and carries the others' over.
+    one(&mut c, &bytes(ServerMsg::Scores(vec![ScoreLine { id: 7, kills: 3, deaths: 1 }])), 0.0);
+    assert_eq!(c.scores()[&7], ScoreLine { id: 7, kills: 3, deaths: 1 });
+    assert_eq!(c.scores()[&9].kills, 5);
+    let f1 = frame(1, vec![ship(9, 1.0, 1.0), ship(11, 2.0, 2.0)]);
+    let f2 = frame(2, vec![ship(9, 1.0, 1.0), ship(11, 2.0, 2.0), ship(12, 3.0, 3.0)]);
+    one(&mut c, &snapshot(Some(&f1), &f2, Some(own(7, 0.0, 0))), TICK_MS);
+    assert_eq!((kd(&c, 7), kd(&c, 9), kd(&c, 12)), (Some((3, 1)), Some((5, 0)), Some((0, 0))));
+    one(&mut c, &bytes(ServerMsg::Scores(vec![ScoreLine { id: 12, kills: 1, deaths: 0 }])), 0.0);
+    let f3 = frame(3, f2.ships.clone());
+    one(&mut c, &snapshot(Some(&f2), &f3, Some(own(7, 0.0, 0))), 2.0 * TICK_MS);
+    assert_eq!((kd(&c, 7), kd(&c, 9), kd(&c, 12)), (Some((3, 1)), Some((5, 0)), Some((1, 0))));
+    one(&mut c, &bytes(ServerMsg::Left(Left { id: 9 })), 0.0);
+    assert!(!c.scores().contains_key(&9), "who left is off the table");
+
+    // The results keep the table; the next match starts from zero, whether it counts down at
+    // once or waits for players first.
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Results))), 0.0);
+    assert_eq!(c.scores()[&7].kills, 3);
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Countdown))), 0.0);
+    assert_eq!(c.scores()[&7], ScoreLine { id: 7, kills: 0, deaths: 0 });
+    let f4 = frame(4, f3.ships.clone());
+    one(&mut c, &snapshot(Some(&f3), &f4, Some(own(7, 0.0, 0))), 3.0 * TICK_MS);
+    assert_eq!((kd(&c, 7), kd(&c, 12)), (Some((0, 0)), Some((0, 0))), "views follow the reset");
+    one(&mut c, &bytes(ServerMsg::Scores(vec![ScoreLine { id: 7, kills: 0, deaths: 0 }])), 0.0);
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Playing))), 0.0);
+    one(&mut c, &bytes(ServerMsg::Scores(vec![ScoreLine { id: 7, kills: 1, deaths: 0 }])), 0.0);
+    assert_eq!(c.scores()[&7].kills, 1, "countdown to playing is the same match");
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Results))), 0.0);
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Waiting))), 0.0);
+    assert_eq!(c.scores()[&7].kills, 0);
+    // Kills while waiting do not count; the countdown starts from zero again.
+    one(&mut c, &bytes(ServerMsg::Scores(vec![ScoreLine { id: 7, kills: 4, deaths: 0 }])), 0.0);
+    one(&mut c, &bytes(ServerMsg::Match(info(Phase::Countdown))), 0.0);
+    assert_eq!(c.scores()[&7].kills, 0);
+}
+
+#[test]
+fn the_radar_is_kept_until_the_next() {
+    let mut c = joined();
+    assert!(c.radar().is_none());
+    let radar = Radar { width: 3, height: 2, cells: vec![0, 1, 0, 0, 0, 7] };
+    assert_eq!(one(&mut c, &bytes(ServerMsg::Radar(radar.clone())), 0.0), Event::Radar);
+    assert_eq!(c.radar(), Some(&radar));
+    let next = Radar { width: 3, height: 2, cells: vec![0; 6] };
+    one(&mut c, &bytes(ServerMsg::Radar(next.clone())), 0.0);
+    assert_eq!(c.radar(), Some(&next));
+}
+
+#[test]
+fn a_spectator_acknowledges_and_chooses_whom_to_follow() {
+    let mut c = Client::new("eye", None).spectate(true);
+    c.on_open();
+    assert!(c.follow(Some(3)).is_none(), "not before Welcome");
+    one(&mut c, &welcome_as(20, true), 0.0);
+    assert!(c.is_spectator());
+    assert!(c.ack_frame().is_none(), "nothing to acknowledge yet");
+    let ClientMsg::Follow(f) = decoded(c.follow(Some(3))) else { panic!("not Follow") };
+    assert_eq!(f.id, Some(3));
+    let ClientMsg::Follow(f) = decoded(c.follow(None)) else { panic!("not Follow") };
+    assert_eq!(f.id, None);
+
+    // The view is the followed player's; its input acks are not ours to measure (even if the
+    // spectator sent an input of its own, which the server ignores).
+    c.input(Vec2::ZERO, 0.0, 0, 0.0);
+    let f1 = frame(1, vec![ship(5, 1.0, 1.0)]);
+    let ev = one(&mut c, &snapshot(None, &f1, Some(own(3, 10.0, 40))), 0.0);
+    assert_eq!(ev, Event::Snapshot { tick: 1, tick_gap: 1, acked_latency_ms: vec![] });
+    assert_eq!(c.subject(), Some(3));
+    assert!(c.my_state().is_none(), "a spectator has no ship");
+    assert!(c.ships(0.0).iter().any(|s| s.id == 3 && s.me), "the followed ship is the focus");
+    let ClientMsg::Ack(a) = decoded(c.ack_frame()) else { panic!("not an ack") };
+    assert_eq!(a.tick, 1);
+    assert!(c.ack_frame().is_none(), "once per snapshot");
+    let f2 = frame(2, vec![ship(5, 2.0, 1.0)]);
+    one(&mut c, &snapshot(Some(&f1), &f2, Some(own(3, 10.0, 41))), TICK_MS);
+    let ClientMsg::Ack(a) = decoded(c.ack_frame()) else { panic!("not an ack") };
+    assert_eq!(a.tick, 2);
+
+    // Nobody to follow.
+    one(&mut c, &snapshot(Some(&f2), &frame(3, vec![]), None), 2.0 * TICK_MS);
+    assert_eq!((c.subject(), c.latest().map(|v| v.players.len())), (None, Some(0)));
+
+    let mut player = joined();
+    assert!(player.follow(Some(3)).is_none(), "players may not follow: the server would close");
+}
+
+#[test]
+fn views_reuse_their_buffers() {
+    let mut c = joined();
+    let mut base: Option<Frame> = None;
+    let mut buffers = std::collections::BTreeSet::new();
+    for tick in 1..=100u64 {
+        let cur = frame(tick, (1..=30).map(|id| ship(id * 2, tick as f32, id as f32)).collect());
+        let msg = snapshot(base.as_ref(), &cur, Some(own(7, 0.0, 0)));
+        one(&mut c, &msg, tick as f64 * TICK_MS);
+        // Acknowledged at once: the server's next baseline is this tick.
+        base = Some(cur);
+        if tick > 20 {
+            buffers.insert(c.latest().expect("a view").players.as_ptr() as usize);
+        }
+    }
+    assert!(buffers.len() <= 10, "{} player lists for 80 snapshots", buffers.len());
+}
+
+#[test]
 fn roster_follows_joins_and_leaves() {
     let mut c = joined();
     let bob = PlayerInfo { id: 9, name: "bob".into(), colour: 0x00ff00, spectator: false };
-    assert_eq!(c.on_message(&encode_server(&ServerMsg::Joined(bob.clone())), 0.0).unwrap(), Event::Joined(bob));
+    assert_eq!(one(&mut c, &bytes(ServerMsg::Joined(bob.clone())), 0.0), Event::Joined(bob));
     assert_eq!(c.roster().len(), 2);
-    c.on_message(&snapshot(1, &[(7, 10.0, 0), (9, 20.0, 0)]), 0.0).unwrap();
+    one(&mut c, &snapshot(None, &frame(1, vec![ship(9, 20.0, 0.0)]), Some(own(7, 10.0, 0))), 0.0);
     let ships = c.ships(0.0);
     assert_eq!(ships.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["me", "bob"]);
     assert!(ships[0].me && !ships[1].me);
-    assert_eq!(c.on_message(&encode_server(&ServerMsg::Left(Left { id: 9 })), 0.0).unwrap(), Event::Left(9));
+    assert_eq!(one(&mut c, &bytes(ServerMsg::Left(Left { id: 9 })), 0.0), Event::Left(9));
     assert_eq!(c.roster().len(), 1);
 }
 
 #[test]
 fn pong_measures_round_trip() {
     let mut c = joined();
-    let ping = c.ping(500.0).unwrap();
+    let ping = c.ping(500.0);
     assert!(c.ping(600.0).is_none(), "one ping outstanding at a time");
-    let ClientMsg::Ping(p) = decode_client(&ping, MAX_FRAME_BYTES).unwrap() else { panic!("not a ping") };
-    let ev = c.on_message(&encode_server(&ServerMsg::Pong(p)), 542.0).unwrap();
-    assert_eq!(ev, Event::Pong { rtt_ms: 42.0 });
+    let ClientMsg::Ping(p) = decoded(ping) else { panic!("not a ping") };
+    assert_eq!(one(&mut c, &bytes(ServerMsg::Pong(p)), 542.0), Event::Pong { rtt_ms: 42.0 });
     assert_eq!(c.rtt_ms(), Some(42.0));
-    let stray = encode_server(&ServerMsg::Pong(Ping { id: 999 }));
-    assert!(c.on_message(&stray, 600.0).is_err());
+    assert!(feed(&mut c, &bytes(ServerMsg::Pong(Ping { id: 999 })), 600.0).is_err());
 }
 
 #[test]
 fn interpolates_between_snapshots() {
     let mut c = joined();
-    let tick_ms = 1000.0 / 30.0;
+    let mut base: Option<Frame> = None;
     for (i, x) in [0.0f32, 30.0, 60.0, 90.0].iter().enumerate() {
-        c.on_message(&snapshot(i as u64, &[(7, *x, 0)]), i as f64 * tick_ms).unwrap();
+        let cur = frame(i as u64 + 1, vec![ship(9, *x, 0.0)]);
+        one(&mut c, &snapshot(base.as_ref(), &cur, None), i as f64 * TICK_MS);
+        base = Some(cur);
     }
-    // At the newest arrival the draw time is 2 ticks back: tick 1, x = 30.
-    let at_newest = c.ships(3.0 * tick_ms)[0].pos.x;
+    // At the newest arrival the draw time is 2 ticks back: tick 2, x = 30.
+    let at_newest = c.ships(3.0 * TICK_MS)[0].pos.x;
     assert!((at_newest - 30.0).abs() < 1e-3, "{at_newest}");
-    // Half a tick later: halfway between ticks 1 and 2.
-    let half = c.ships(3.5 * tick_ms)[0].pos.x;
+    // Half a tick later: halfway between ticks 2 and 3.
+    let half = c.ships(3.5 * TICK_MS)[0].pos.x;
     assert!((half - 45.0).abs() < 1e-3, "{half}");
     // Long after the last snapshot it holds the newest position instead of running off.
     assert_eq!(c.ships(10_000.0)[0].pos.x, 90.0);
 }
 
 #[test]
+fn bullets_advance_along_their_path() {
+    let mut c = joined();
+    // Fired at tick 1 from x = 0 at 900 units/s: 30 units per tick.
+    let bullet = BulletEnt { id: 1, owner: 7, origin: IVec2::ZERO, vel: IVec2::new(900 * 16, 0), tick: 1, seq: 3 };
+    let mut base: Option<Frame> = None;
+    for tick in 1..=3u64 {
+        let cur = Frame { tick, bullets: vec![bullet], ..Frame::default() };
+        one(&mut c, &snapshot(base.as_ref(), &cur, None), (tick - 1) as f64 * TICK_MS);
+        base = Some(cur);
+    }
+    // Draw time is tick 1.5 at the newest arrival + half a tick: halfway from 0 to 30.
+    let b = c.bullets(2.5 * TICK_MS);
+    assert_eq!(b.len(), 1);
+    assert!((b[0].pos.x - 15.0).abs() < 1e-3, "{:?}", b[0]);
+    assert_eq!(b[0].colour, 0xff0000);
+}
+
+#[test]
 fn garbage_from_the_server_is_an_error() {
     let mut c = joined();
-    assert!(matches!(c.on_message(&[0xc1, 0xff], 0.0), Err(ClientError::Decode(_))));
-    assert!(c.on_message(&vec![0x91; 10_000], 0.0).is_err());
+    let mut events = Vec::new();
+    assert!(matches!(c.on_message(&[0xc1, 0xff], 0.0, &mut events), Err(ClientError::Decode(_))));
+    assert!(c.on_message(&vec![0x91; 10_000], 0.0, &mut events).is_err());
+    assert!(events.is_empty());
 }
 
 #[test]
 fn chat_lines_resolve_names_and_are_bounded() {
     let mut c = joined();
     let line = ServerMsg::Chat(ChatLine { from: Some(7), text: "<b>hi</b>".into() });
-    let Event::Chat(entry) = c.on_message(&encode_server(&line), 0.0).unwrap() else { panic!("not chat") };
+    let Event::Chat(entry) = one(&mut c, &bytes(line), 0.0) else { panic!("not chat") };
     assert_eq!(entry, ChatEntry { from: Some("me".into()), colour: 0xff0000, text: "<b>hi</b>".into() });
-    let system = ServerMsg::Chat(ChatLine { from: None, text: "bob joined".into() });
+    let system = bytes(ServerMsg::Chat(ChatLine { from: None, text: "bob joined".into() }));
     for _ in 0..MAX_CHAT_LOG + 5 {
-        c.on_message(&encode_server(&system), 0.0).unwrap();
+        one(&mut c, &system, 0.0);
     }
     assert_eq!(c.chat_log().len(), MAX_CHAT_LOG);
     assert_eq!(c.chat_log().back().unwrap().from, None);
@@ -162,12 +497,9 @@ fn chat_lines_resolve_names_and_are_bounded() {
 #[test]
 fn outgoing_chat_is_trimmed_cut_and_checked() {
     let mut c = joined();
-    let ClientMsg::Chat(chat) = decode_client(&c.chat("  hello  ").unwrap(), MAX_FRAME_BYTES).unwrap() else {
-        panic!("not chat")
-    };
+    let ClientMsg::Chat(chat) = decoded(c.chat("  hello  ")) else { panic!("not chat") };
     assert_eq!(chat.text, "hello");
-    let long = c.chat(&"y".repeat(500)).unwrap();
-    let ClientMsg::Chat(chat) = decode_client(&long, MAX_FRAME_BYTES).unwrap() else { panic!("not chat") };
+    let ClientMsg::Chat(chat) = decoded(c.chat(&"y".repeat(500))) else { panic!("not chat") };
     assert_eq!(chat.text.chars().count(), MAX_CHAT_CHARS);
     assert!(c.chat("   ").is_none());
     assert!(c.chat("bad\u{202E}").is_none());
@@ -177,30 +509,39 @@ fn outgoing_chat_is_trimmed_cut_and_checked() {
 fn kills_feed_and_results_are_kept() {
     let mut c = joined();
     for victim in 0..20 {
-        c.on_message(&encode_server(&ServerMsg::Kill(Kill { killer: 7, victim })), f64::from(victim)).unwrap();
+        one(&mut c, &bytes(ServerMsg::Kill(Kill { killer: 7, victim })), f64::from(victim));
     }
     assert_eq!(c.kill_feed().count(), MAX_KILL_FEED);
     let results = Results { winner: Some(7), scores: vec![], next_map: "x".into() };
-    c.on_message(&encode_server(&ServerMsg::Results(results.clone())), 0.0).unwrap();
+    one(&mut c, &bytes(ServerMsg::Results(results.clone())), 0.0);
     assert_eq!(c.results(), Some(&results));
     let info = MatchInfo { phase: Phase::Countdown, map: Default::default(), score_limit: 20, match_secs: 300 };
-    c.on_message(&encode_server(&ServerMsg::Match(info)), 0.0).unwrap();
+    one(&mut c, &bytes(ServerMsg::Match(info)), 0.0);
     assert_eq!(c.results(), None, "a new match clears the results");
 }
 
 #[test]
-fn bullets_advance_along_their_path() {
-    let mut c = joined();
-    let tick_ms = 1000.0 / 30.0;
-    for tick in 0..3u64 {
-        let bullet =
-            BulletState { id: 1, owner: 7, pos: Vec2::new(30.0 * tick as f32, 0.0), vel: Vec2::new(900.0, 0.0) };
-        let snap = Snapshot { tick, bullets: vec![bullet], ..Default::default() };
-        c.on_message(&encode_server(&ServerMsg::Snapshot(snap)), tick as f64 * tick_ms).unwrap();
-    }
-    // Draw time is tick 0.5 at the newest arrival + half a tick: halfway from 0 to 30.
-    let b = c.bullets(2.5 * tick_ms);
-    assert_eq!(b.len(), 1);
-    assert!((b[0].pos.x - 15.0).abs() < 1e-3, "{:?}", b[0]);
-    assert_eq!(b[0].colour, 0xff0000);
+fn the_protocol_doc_snapshots_decode_into_views() {
+    let hex = |s: &str| -> Vec<u8> { s.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("hex")).collect() };
+    let mut c = Client::new("Ada", None);
+    c.on_open();
+    one(&mut c, &welcome_as(1, false), 0.0);
+    // PROTOCOL.md: a full snapshot at tick 120, then a delta against it.
+    let full = hex(
+        "81 a1 73 96 78 00 a1 70 ce 00 04 80 58 99 01 92 cd 19 00 cd 0f a0 92 00 00 14 07 64 01 00 00 c4 1e 11 00 01 f4 40 01 32 20 28 22 90 80 06 60 00 03 e8 0e 10 00 00 08 a1 20 00 4b 00 00 32 00",
+    );
+    let delta = hex(
+        "81 a1 73 96 79 78 a1 70 ce 00 04 80 36 99 01 92 cd 19 00 cd 0f a0 92 00 00 14 08 64 01 00 00 c4 05 a0 70 00 03 00",
+    );
+    one(&mut c, &full, 0.0);
+    let v = c.latest().expect("a view");
+    assert_eq!((v.tick, v.phase, v.time_left_ms), (120, Phase::Playing, 295_000));
+    assert_eq!(c.my_state().map(|p| (p.pos, p.ack)), Some((Vec2::new(800.0, 500.0), 7)));
+    assert_eq!((v.players.len(), v.bullets.len(), v.pickups.len()), (2, 1, 1), "{v:?}");
+    let before = v.player(2).expect("ship 2").pos;
+    one(&mut c, &delta, TICK_MS);
+    let v = c.latest().expect("a view");
+    assert_ne!(v.player(2).expect("ship 2").pos, before, "ship 2 moved");
+    assert_eq!((v.bullets.len(), v.pickups.len()), (1, 0), "the bullet flies on, the pickup was taken");
+    assert_eq!(c.my_state().map(|p| p.ack), Some(8));
 }

@@ -21,6 +21,7 @@ use crate::controls::{self, Command};
 use crate::cues::{Cues, Effects};
 use crate::devices::{self, Action, Devices, listen};
 use crate::hud::{self, FpsMeter};
+use crate::minimap::{self, Blip};
 use crate::render::{self, Scene};
 use crate::sound::Sounds;
 use crate::ui::{FrameInfo, Ui, by_id};
@@ -109,11 +110,18 @@ struct App {
     my_screen: Option<Vec2>,
     /// The aim last sent: kept when no device says otherwise (a lifted finger).
     aim: f32,
-    /// Whom a spectator watches.
-    watching: Option<PlayerId>,
+    /// Whom a spectator last asked to follow, until the server's views are of that player: the
+    /// next Q/E steps on from it rather than from a view that is one round trip old.
+    follow_asked: Option<PlayerId>,
     cues: Cues,
     effects: Effects,
     fps: FpsMeter,
+    /// The bytes of the message being handled, and the events it gave: both reused, so the
+    /// 30 Hz path allocates nothing of ours per message.
+    received: Vec<u8>,
+    events: Vec<Event>,
+    /// The radar blips outside the view, rebuilt each frame into the same list.
+    blips: Vec<Blip>,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -146,10 +154,13 @@ pub fn start() -> Result<(), JsValue> {
         camera: Camera::follow(Vec2::ONE, Vec2::ONE, Vec2::ZERO),
         my_screen: None,
         aim: 0.0,
-        watching: None,
+        follow_asked: None,
         cues: Cues::default(),
         effects: Effects::default(),
         fps: FpsMeter::default(),
+        received: Vec::new(),
+        events: Vec::new(),
+        blips: Vec::new(),
     }));
 
     wire_buttons(&app);
@@ -219,7 +230,7 @@ fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
     a.conn = None;
     a.cues = Cues::default();
-    a.watching = None;
+    a.follow_asked = None;
     a.ui.clear_logs();
     // Joining is a user gesture: the moment browsers allow audio to start loading.
     a.sounds.load();
@@ -277,27 +288,55 @@ impl App {
             console::warn_1(&"skirmish: ignoring a non-binary frame".into());
             return;
         };
-        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-        match conn.client.on_message(&bytes, now) {
-            Ok(Event::Snapshot { .. }) => {
-                let client = &conn.client;
-                let Some(snap) = client.latest() else { return };
-                let (sounds, blasts) = self.cues.observe(client.my_id(), snap);
-                // Ships are drawn INTERP_DELAY_TICKS late: the explosion waits as long.
-                let delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
-                for b in blasts {
-                    let colour = client.roster().get(&b.id).map_or(0xffffff, |p| p.colour);
-                    self.effects.add(b.pos, colour, now + delay_ms);
+        let bytes = js_sys::Uint8Array::new(&buf);
+        self.received.resize(bytes.length() as usize, 0);
+        bytes.copy_to(&mut self.received);
+        self.events.clear();
+        if let Err(e) = conn.client.on_message(&self.received, now, &mut self.events) {
+            // The events it did give (the rest of a batch) still apply.
+            console::warn_1(&format!("skirmish: bad message from the server: {e}").into());
+        }
+        // A spectator sends no inputs, which otherwise carry the acknowledgement its deltas are
+        // built against; after a bad snapshot this asks for a full one.
+        if conn.client.is_spectator()
+            && conn.ws.ready_state() == WebSocket::OPEN
+            && let Some(ack) = conn.client.ack_frame()
+        {
+            send(&conn.ws, &ack);
+        }
+        let mut status_changed = false;
+        for event in &self.events {
+            match event {
+                Event::Snapshot { .. } => {
+                    let client = &conn.client;
+                    if client.subject().is_some() && client.subject() == self.follow_asked {
+                        self.follow_asked = None;
+                    }
+                    let Some(view) = client.latest() else { continue };
+                    let (sounds, blasts) = self.cues.observe(client.my_id(), view);
+                    // Ships are drawn INTERP_DELAY_TICKS late: the explosion waits as long.
+                    let delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
+                    for b in blasts {
+                        let colour = client.roster().get(&b.id).map_or(0xffffff, |p| p.colour);
+                        self.effects.add(b.pos, colour, now + delay_ms);
+                    }
+                    for s in sounds {
+                        self.sounds.play(s);
+                    }
                 }
-                for s in sounds {
-                    self.sounds.play(s);
-                }
+                Event::Chat(entry) => self.ui.add_chat(entry),
+                Event::Welcome { .. } | Event::Joined(_) | Event::Left(_) => status_changed = true,
+                // The kill feed, scores, radar and clock are redrawn from the core every frame.
+                Event::Kill(_)
+                | Event::Match(_)
+                | Event::Results(_)
+                | Event::Scores(_)
+                | Event::Radar
+                | Event::Pong { .. } => {}
             }
-            Ok(Event::Chat(entry)) => self.ui.add_chat(&entry),
-            // The kill feed, scores and clock are redrawn from the core every frame.
-            Ok(Event::Kill(_) | Event::Match(_) | Event::Results(_) | Event::Pong { .. }) => {}
-            Ok(Event::Welcome { .. } | Event::Joined(_) | Event::Left(_)) => self.refresh_status(),
-            Err(e) => console::warn_1(&format!("skirmish: bad message from the server: {e}").into()),
+        }
+        if status_changed {
+            self.refresh_status();
         }
     }
 
@@ -380,24 +419,22 @@ impl App {
         self.conn.as_ref().is_some_and(|c| c.client.is_spectator())
     }
 
+    /// A spectator steps to the next or previous player of the room and asks the server to
+    /// follow them; the camera moves when views of that player arrive.
     fn switch_target(&mut self, forward: bool) {
-        if !self.spectating() {
+        let Some(conn) = self.conn.as_mut().filter(|c| c.client.is_spectator()) else { return };
+        if conn.ws.ready_state() != WebSocket::OPEN {
             return;
         }
-        let ids = self.target_ids();
-        self.watching = spectate::cycle(&ids, self.watching, forward);
-    }
-
-    /// Whom a spectator can watch: every ship in the newest snapshot, in id order.
-    fn target_ids(&self) -> Vec<PlayerId> {
-        let mut ids: Vec<PlayerId> = self
-            .conn
-            .as_ref()
-            .and_then(|c| c.client.latest())
-            .map(|s| s.players.iter().map(|p| p.id).collect())
-            .unwrap_or_default();
-        ids.sort_unstable();
-        ids
+        let roster = conn.client.roster();
+        let ids = spectate::targets(roster);
+        // A request the server has not answered yet counts, unless that player left meanwhile.
+        let current = self.follow_asked.filter(|id| roster.contains_key(id)).or(conn.client.subject());
+        let Some(next) = spectate::cycle(&ids, current, forward).filter(|&id| Some(id) != current) else { return };
+        if let Some(bytes) = conn.client.follow(Some(next)) {
+            send(&conn.ws, &bytes);
+            self.follow_asked = Some(next);
+        }
     }
 
     /// Draws one frame at display rate and brings the HUD up to date.
@@ -417,18 +454,22 @@ impl App {
 
         let spectating = self.spectating();
         self.devices.spectating.set(spectating);
-        if spectating {
-            self.watching = spectate::keep(&self.target_ids(), self.watching);
-        }
         let playing = self.conn.as_ref().filter(|c| *c.client.state() == ConnState::Playing);
         let client = playing.map(|c| &c.client);
         let arena = client.map_or(Vec2::new(ARENA_WIDTH, ARENA_HEIGHT), Client::arena);
         let ships = client.map(|c| c.ships(now)).unwrap_or_default();
         let bullets = client.map(|c| c.bullets(now)).unwrap_or_default();
-        let focus = if spectating { self.watching } else { client.and_then(Client::my_id) };
+        // Whose view the server sends: ours, or the player a spectator follows.
+        let focus = client.and_then(Client::subject);
         let target = ships.iter().find(|s| Some(s.id) == focus);
         self.camera = Camera::follow(view, arena, target.map_or(arena / 2.0, |s| s.pos));
-        self.my_screen = ships.iter().find(|s| s.me).map(|s| self.camera.to_screen(s.pos));
+        self.my_screen = target.filter(|_| !spectating).map(|s| self.camera.to_screen(s.pos));
+        self.blips.clear();
+        let radar = client.and_then(Client::radar);
+        if let Some(radar) = radar {
+            let (lo, hi) = self.camera.world_rect(view);
+            minimap::blips_outside_view(radar, arena, lo, hi, &mut self.blips);
+        }
         let blasts: Vec<_> = self.effects.live(now).collect();
         let obstacles = client.and_then(Client::match_info).map_or(&[][..], |m| &m.map.obstacles[..]);
         let scene = Scene {
@@ -441,6 +482,7 @@ impl App {
             pickups: client.map_or(&[][..], Client::pickups),
             blasts: &blasts,
             focus,
+            radar: &self.blips,
             // Spectators tap to switch players: no sticks for them.
             touch: (self.devices.touched.get() && !spectating).then(|| self.devices.touch.get()),
             now_ms: now,
@@ -448,7 +490,8 @@ impl App {
         };
         render::frame(&p.ctx, &scene);
 
-        let watching = target.filter(|_| spectating).map(|s| s.name.as_str());
+        self.ui.set_minimap_blips(radar.map(|_| self.blips.len()));
+        let watching = focus.filter(|_| spectating).and_then(|id| client?.roster().get(&id)).map(|p| p.name.as_str());
         let info = FrameInfo { now_ms: now, fps, scoreboard_held: self.devices.tab.get(), watching };
         if let Some(client) = self.conn.as_ref().map(|c| &c.client) {
             self.ui.update(client, &info);

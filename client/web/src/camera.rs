@@ -3,10 +3,9 @@
 //! map. All in CSS pixels; the renderer scales by `devicePixelRatio` separately so lines stay crisp.
 
 use glam::Vec2;
+// Shared with the server, which builds each player's area of interest around the same span.
+use skirmish_shared::consts::VIEW_WORLD_UNITS;
 
-/// World units visible across the window's longer side: the same field of view on every screen,
-/// so a bigger monitor shows bigger ships rather than more of the map (no zoom advantage).
-pub const VIEW_WORLD_UNITS: f32 = 1400.0;
 /// How far past the arena edge the camera may look, in world units: enough to see the edge.
 pub const EDGE_MARGIN: f32 = 80.0;
 /// Minimap width in CSS pixels on a wide screen; narrower windows get a fraction of their width.
@@ -52,6 +51,12 @@ impl Camera {
         (screen - self.offset) / self.scale
     }
 
+    /// The part of the world a `view`-sized window shows: its top-left and bottom-right corners
+    /// in world units (they may lie past the arena's edges).
+    pub fn world_rect(&self, view: Vec2) -> (Vec2, Vec2) {
+        (self.to_world(Vec2::ZERO), self.to_world(view))
+    }
+
     /// True when a circle of `radius` world units at `world` may show in a `view`-sized window;
     /// everything else is skipped when drawing.
     pub fn sees(&self, view: Vec2, world: Vec2, radius: f32) -> bool {
@@ -95,6 +100,9 @@ mod tests {
         assert_eq!(cam.to_screen(Vec2::new(1500.0, 1000.0)), VIEW / 2.0);
         let p = Vec2::new(321.0, 654.0);
         assert!((cam.to_world(cam.to_screen(p)) - p).length() < 1e-3);
+        // The window shows VIEW_WORLD_UNITS across its longer side, centred on the target.
+        let (lo, hi) = cam.world_rect(VIEW);
+        assert_eq!((lo, hi), (Vec2::new(800.0, 650.0), Vec2::new(2200.0, 1350.0)));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! What changed between two snapshots that deserves a sound or an effect: our shots, hits on us,
 //! pickups we collected, ships that blew up. The protocol sends state, not events, for these, so
-//! they are read off state changes here; explosions then live a moment in [`Effects`].
+//! they are read off state changes between views here; a ship that leaves the view is not a
+//! death. Explosions then live a moment in [`Effects`].
 
 use glam::Vec2;
-use skirmish_shared::{PlayerId, PlayerState, Snapshot};
+use skirmish_client::View;
+use skirmish_shared::{PlayerId, PlayerState};
 
 /// The sound effects (files `assets/sounds/<name>.wav`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,24 +44,30 @@ pub struct Blast {
     pub pos: Vec2,
 }
 
-/// The part of the previous snapshot that changes are measured against.
+/// The part of the previous view that changes are measured against; its lists are reused.
 #[derive(Debug, Default)]
 pub struct Cues {
+    /// The previous view's ships, by id.
     players: Vec<PlayerState>,
+    /// Ids of our bullets in the previous view, and the list being built for this one.
     my_bullets: Vec<u32>,
+    scratch: Vec<u32>,
     seen: bool,
 }
 
 impl Cues {
-    /// Compares `snap` with the previous one: the sounds to play and the ships that blew up.
-    /// The first snapshot only sets the baseline.
-    pub fn observe(&mut self, me: Option<PlayerId>, snap: &Snapshot) -> (Vec<Sound>, Vec<Blast>) {
+    /// Compares `view` with the previous one: the sounds to play and the ships that blew up
+    /// (both empty, allocating nothing, when nothing happened). The first view only sets the
+    /// baseline.
+    pub fn observe(&mut self, me: Option<PlayerId>, view: &View) -> (Vec<Sound>, Vec<Blast>) {
         let mut sounds = Vec::new();
         let mut blasts = Vec::new();
-        let my_bullets: Vec<u32> = snap.bullets.iter().filter(|b| Some(b.owner) == me).map(|b| b.id).collect();
+        self.scratch.clear();
+        self.scratch.extend(view.bullets.iter().filter(|b| Some(b.owner) == me).map(|b| b.id));
         if self.seen {
-            for p in &snap.players {
-                let Some(before) = self.players.iter().find(|q| q.id == p.id) else { continue };
+            for p in &view.players {
+                let Ok(i) = self.players.binary_search_by_key(&p.id, |q| q.id) else { continue };
+                let before = &self.players[i];
                 if before.alive() && !p.alive() {
                     blasts.push(Blast { id: p.id, pos: p.pos });
                 }
@@ -74,15 +82,15 @@ impl Cues {
                     sounds.push(Sound::Pickup);
                 }
             }
-            if my_bullets.iter().any(|id| !self.my_bullets.contains(id)) {
+            if self.scratch.iter().any(|id| !self.my_bullets.contains(id)) {
                 sounds.push(Sound::Shoot);
             }
             if !blasts.is_empty() {
                 sounds.push(Sound::Explosion);
             }
         }
-        self.players.clone_from(&snap.players);
-        self.my_bullets = my_bullets;
+        self.players.clone_from(&view.players);
+        std::mem::swap(&mut self.my_bullets, &mut self.scratch);
         self.seen = true;
         (sounds, blasts)
     }
@@ -125,9 +133,9 @@ mod tests {
         PlayerState { id, pos: Vec2::new(f32::from(health), 7.0), health, flags, ..Default::default() }
     }
 
-    fn snap(players: Vec<PlayerState>, bullets: &[(u32, PlayerId)]) -> Snapshot {
+    fn snap(players: Vec<PlayerState>, bullets: &[(u32, PlayerId)]) -> View {
         let bullets = bullets.iter().map(|&(id, owner)| BulletState { id, owner, ..Default::default() }).collect();
-        Snapshot { players, bullets, ..Default::default() }
+        View { players, bullets, ..Default::default() }
     }
 
     const ALIVE: u8 = PlayerState::ALIVE;
@@ -165,6 +173,16 @@ mod tests {
         assert_eq!(blasts, [Blast { id: 1, pos: Vec2::new(0.0, 7.0) }]);
         let (sounds, blasts) = cues.observe(Some(1), &snap(vec![ship(1, 100, ALIVE), ship(2, 100, ALIVE)], &[]));
         assert!(sounds.is_empty() && blasts.is_empty(), "respawning is not a pickup: {sounds:?}");
+    }
+
+    #[test]
+    fn ships_leaving_and_entering_the_view_are_silent() {
+        let mut cues = Cues::default();
+        cues.observe(Some(1), &snap(vec![ship(1, 100, ALIVE), ship(2, 100, ALIVE)], &[]));
+        let (sounds, blasts) = cues.observe(Some(1), &snap(vec![ship(1, 100, ALIVE)], &[]));
+        assert!(sounds.is_empty() && blasts.is_empty(), "#2 left the view, it did not die");
+        let (sounds, blasts) = cues.observe(Some(1), &snap(vec![ship(1, 100, ALIVE), ship(3, 0, 0)], &[]));
+        assert!(sounds.is_empty() && blasts.is_empty(), "#3 came into view dead: {sounds:?}");
     }
 
     #[test]

@@ -6,7 +6,11 @@
 use std::collections::BTreeMap;
 
 use skirmish_client::ConnState;
-use skirmish_shared::{Phase, PlayerId, PlayerInfo, PlayerState, Results};
+use skirmish_shared::{Phase, PlayerId, PlayerInfo, PlayerState, Results, ScoreLine};
+
+/// Lines the live scoreboard shows (plus ours when it is lower): a room of thousands would
+/// otherwise fill the page and be rebuilt at every kill.
+pub const SCOREBOARD_ROWS: usize = 20;
 
 /// The status line for a connection state.
 pub fn status_text(state: &ConnState, name: &str, room: &str, spectator: bool) -> String {
@@ -63,8 +67,8 @@ pub fn health_text(me: Option<&PlayerState>) -> String {
     me.map_or_else(|| "–".to_owned(), |s| s.health.to_string())
 }
 
-/// `#score`: kills and deaths this match.
-pub fn score_text(me: Option<&PlayerState>) -> String {
+/// `#score`: our kills and deaths this match (none without a score line yet, or spectating).
+pub fn score_text(me: Option<&ScoreLine>) -> String {
     let (k, d) = me.map_or((0, 0), |s| (s.kills, s.deaths));
     let plural = |n: u16, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
     format!("{} · {}", plural(k, "kill"), plural(d, "death"))
@@ -101,6 +105,8 @@ pub fn fps_text(fps: Option<u32>) -> String {
 /// One scoreboard line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// Place on the board, from 1.
+    pub rank: usize,
     /// The player.
     pub id: PlayerId,
     /// Name, as the server accepted it.
@@ -115,25 +121,49 @@ pub struct Row {
     pub me: bool,
 }
 
-/// The live scoreboard: every ship in the snapshot, best first (most kills, then fewest deaths,
-/// then who joined first); spectators have no ship and so no line.
-pub fn scoreboard(players: &[PlayerState], roster: &BTreeMap<PlayerId, PlayerInfo>, me: Option<PlayerId>) -> Vec<Row> {
-    let mut rows: Vec<Row> = players
-        .iter()
-        .filter(|p| roster.get(&p.id).is_none_or(|i| !i.spectator))
-        .map(|p| {
-            let info = roster.get(&p.id);
-            Row {
-                id: p.id,
-                name: info.map_or_else(|| format!("#{}", p.id), |i| i.name.clone()),
-                colour: info.map_or(0xffffff, |i| i.colour),
-                kills: p.kills,
-                deaths: p.deaths,
-                me: Some(p.id) == me,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| b.kills.cmp(&a.kills).then(a.deaths.cmp(&b.deaths)).then(a.id.cmp(&b.id)));
+/// The live scoreboard: every player in the room (not only those in view), with the score table's
+/// kills and deaths (none without a line yet), best first (most kills, then fewest deaths, then
+/// who joined first). Spectators have no line. The first [`SCOREBOARD_ROWS`] lines, and ours
+/// after them when it is lower.
+pub fn scoreboard(
+    scores: &BTreeMap<PlayerId, ScoreLine>,
+    roster: &BTreeMap<PlayerId, PlayerInfo>,
+    me: Option<PlayerId>,
+) -> Vec<Row> {
+    // Each line as one number that orders best first; only the top lines are kept, in order, by
+    // insertion (no general sort: its code would cost the download several kilobytes).
+    let key = |id: PlayerId| {
+        let (kills, deaths) = scores.get(&id).map_or((0, 0), |s| (s.kills, s.deaths));
+        (u64::from(u16::MAX - kills) << 48) | (u64::from(deaths) << 32) | u64::from(id)
+    };
+    let players = || roster.values().filter(|p| !p.spectator).map(|p| key(p.id));
+    let mut top: Vec<u64> = Vec::with_capacity(SCOREBOARD_ROWS + 1);
+    for k in players() {
+        let at = top.partition_point(|&t| t < k);
+        if at < SCOREBOARD_ROWS {
+            top.insert(at, k);
+            top.truncate(SCOREBOARD_ROWS);
+        }
+    }
+    let row = |rank: usize, k: u64| {
+        let id = k as PlayerId;
+        let info = roster.get(&id);
+        Row {
+            rank,
+            id,
+            name: info.map_or_else(|| format!("#{id}"), |i| i.name.clone()),
+            colour: info.map_or(0xffffff, |i| i.colour),
+            kills: u16::MAX - (k >> 48) as u16,
+            deaths: (k >> 32) as u16,
+            me: Some(id) == me,
+        }
+    };
+    let mut rows: Vec<Row> = top.iter().enumerate().map(|(i, &k)| row(i + 1, k)).collect();
+    if let Some(mine) = me.filter(|id| roster.get(id).is_some_and(|p| !p.spectator)).map(key)
+        && !top.contains(&mine)
+    {
+        rows.push(row(players().filter(|&k| k < mine).count() + 1, mine));
+    }
     rows
 }
 
@@ -142,7 +172,9 @@ pub fn results_rows(results: &Results, roster: &BTreeMap<PlayerId, PlayerInfo>, 
     results
         .scores
         .iter()
-        .map(|s| Row {
+        .enumerate()
+        .map(|(i, s)| Row {
+            rank: i + 1,
             id: s.id,
             name: s.name.clone(),
             colour: roster.get(&s.id).map_or(0xffffff, |i| i.colour),
@@ -207,10 +239,11 @@ mod tests {
 
     #[test]
     fn health_and_score() {
-        let me = PlayerState { health: 60, kills: 3, deaths: 1, ..Default::default() };
+        let me = PlayerState { health: 60, ..Default::default() };
         assert_eq!(health_text(Some(&me)), "60");
         assert_eq!(health_text(None), "–");
-        assert_eq!(score_text(Some(&me)), "3 kills · 1 death");
+        assert_eq!(score_text(Some(&ScoreLine { id: 1, kills: 3, deaths: 1 })), "3 kills · 1 death");
+        assert_eq!(score_text(None), "0 kills · 0 deaths");
     }
 
     #[test]
@@ -232,13 +265,36 @@ mod tests {
 
     #[test]
     fn the_scoreboard_ranks_players_and_leaves_out_spectators() {
-        let roster =
-            BTreeMap::from([info(1, "ann", false), info(2, "bob", false), info(3, "cy", false), info(4, "eve", true)]);
-        let st = |id, kills, deaths| PlayerState { id, kills, deaths, ..Default::default() };
-        let rows = scoreboard(&[st(1, 2, 5), st(2, 4, 0), st(3, 2, 1), st(4, 9, 0)], &roster, Some(3));
-        let order: Vec<_> = rows.iter().map(|r| (r.name.as_str(), r.me)).collect();
-        assert_eq!(order, [("bob", false), ("cy", true), ("ann", false)]);
+        let roster = BTreeMap::from([
+            info(1, "ann", false),
+            info(2, "bob", false),
+            info(3, "cy", false),
+            info(4, "eve", true),
+            info(5, "dan", false),
+        ]);
+        let line = |id, kills, deaths| (id, ScoreLine { id, kills, deaths });
+        // Dan has no line yet (0/0); Eve spectates; #7 left (a line, no roster entry).
+        let scores = BTreeMap::from([line(1, 2, 5), line(2, 4, 0), line(3, 2, 1), line(4, 9, 0), line(7, 9, 9)]);
+        let rows = scoreboard(&scores, &roster, Some(3));
+        let order: Vec<_> = rows.iter().map(|r| (r.rank, r.name.as_str(), r.kills, r.deaths, r.me)).collect();
+        assert_eq!(
+            order,
+            [(1, "bob", 4, 0, false), (2, "cy", 2, 1, true), (3, "ann", 2, 5, false), (4, "dan", 0, 0, false)]
+        );
         assert_eq!(css_colour(rows[0].colour), "#112233");
+    }
+
+    #[test]
+    fn a_big_room_shows_the_top_lines_and_ours() {
+        let roster: BTreeMap<_, _> = (1..=100).map(|id| info(id, "p", false)).collect();
+        // Player id k has k kills: the best is #100, and #1 (us) is last.
+        let scores = (1..=100).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
+        let rows = scoreboard(&scores, &roster, Some(1));
+        assert_eq!(rows.len(), SCOREBOARD_ROWS + 1);
+        assert_eq!((rows[0].id, rows[0].rank), (100, 1));
+        let mine = &rows[SCOREBOARD_ROWS];
+        assert_eq!((mine.id, mine.rank, mine.me), (1, 100, true));
+        assert_eq!(scoreboard(&scores, &roster, Some(95)).len(), SCOREBOARD_ROWS, "ours is already shown");
     }
 
     #[test]
@@ -250,5 +306,6 @@ mod tests {
         assert_eq!(winner_text(&Results { winner: None, ..results.clone() }, None), "Match over: no winner");
         let rows = results_rows(&results, &BTreeMap::from([info(1, "ann", false)]), Some(1));
         assert_eq!((rows[1].colour, rows[1].me, rows[0].colour), (0x112233, true, 0xffffff));
+        assert_eq!((rows[0].rank, rows[1].rank), (1, 2));
     }
 }

@@ -1,5 +1,6 @@
 //! Canvas 2D drawing of one frame: the arena floor and edge, obstacles, pickups, bullet streaks,
-//! ships (rotated arrows with names and health), explosions, the touch sticks and the minimap.
+//! ships (rotated arrows with names and health), explosions, the touch sticks and the minimap
+//! (the radar's blips of ships out of view under the ships in view, drawn precisely).
 //! Sizes are in CSS pixels; the caller has already scaled the context by `devicePixelRatio`.
 //! Names are drawn with `fillText`: canvas text is inert, so a hostile name stays text.
 
@@ -13,6 +14,7 @@ use web_sys::CanvasRenderingContext2d;
 
 use crate::camera::{self, Camera};
 use crate::hud::css_colour;
+use crate::minimap::Blip;
 use crate::touch::{STICK_RADIUS_PX, Touch};
 
 /// Grid spacing in world units, and every how many lines one is brighter.
@@ -31,6 +33,8 @@ const HEALTH_GOOD: &str = "#5be37d";
 const HEALTH_LOW: &str = "#ff6b6b";
 const HEALTH_GREEN: &str = "#3ee06a";
 const RAPID_YELLOW: &str = "#ffd23c";
+/// Radar blips: ships out of view, known only to the cell.
+const RADAR_BLIP: &str = "#9fb4e6";
 /// Directions debris flies in: unit vectors, 30° apart (literals: no trigonometry in the wasm).
 const DEBRIS: [(f64, f64); 12] = [
     (1.0, 0.0),
@@ -63,6 +67,8 @@ pub struct Scene<'a> {
     pub blasts: &'a [(Vec2, u32, f32)],
     /// The ship the camera follows (ours, or the spectated one): ringed on the minimap.
     pub focus: Option<PlayerId>,
+    /// Radar cells with ships outside the view, for the minimap.
+    pub radar: &'a [Blip],
     /// Touch sticks to draw, once the player has used touch.
     pub touch: Option<Touch>,
     /// `performance.now()`, for pulsing.
@@ -379,6 +385,15 @@ fn minimap(ctx: &CanvasRenderingContext2d, s: &Scene) {
         let (a, b) = (map(r.min), map(r.max));
         ctx.fill_rect(f(a.x), f(a.y), f((b.x - a.x).max(1.0)), f((b.y - a.y).max(1.0)));
     }
+    // Blips under everything precise: more ships, a bigger and brighter square.
+    ctx.set_fill_style_str(RADAR_BLIP);
+    for b in s.radar {
+        let c = map(b.centre);
+        let side = f((b.size.min_element() * k * b.fill()).max(2.0));
+        ctx.set_global_alpha(f(b.fill()) * 0.8);
+        ctx.fill_rect(f(c.x) - side / 2.0, f(c.y) - side / 2.0, side, side);
+    }
+    ctx.set_global_alpha(1.0);
     for p in s.pickups {
         let c = map(p.pos);
         ctx.set_fill_style_str(if p.kind == PickupKind::Health { HEALTH_GREEN } else { RAPID_YELLOW });
@@ -389,13 +404,16 @@ fn minimap(ctx: &CanvasRenderingContext2d, s: &Scene) {
     ctx.set_stroke_style_str("rgba(255,255,255,0.25)");
     ctx.set_line_width(1.0);
     ctx.stroke_rect(f(v0.x), f(v0.y), f(v1.x - v0.x), f(v1.y - v0.y));
-    for ship in s.ships.iter().filter(|x| x.state.alive()) {
+    // Our own position (or the followed player's) is ringed, even while it waits to respawn.
+    for ship in s.ships.iter().filter(|x| x.state.alive() || Some(x.id) == s.focus) {
         let c = map(ship.pos);
         let focus = Some(ship.id) == s.focus;
-        ctx.set_fill_style_str(&css_colour(ship.colour));
-        ctx.begin_path();
-        let _ = ctx.arc(f(c.x), f(c.y), if focus { 3.5 } else { 2.5 }, 0.0, TAU);
-        ctx.fill();
+        if ship.state.alive() {
+            ctx.set_fill_style_str(&css_colour(ship.colour));
+            ctx.begin_path();
+            let _ = ctx.arc(f(c.x), f(c.y), if focus { 3.5 } else { 2.5 }, 0.0, TAU);
+            ctx.fill();
+        }
         if focus {
             ctx.set_stroke_style_str("#ffffff");
             ctx.set_line_width(1.5);

@@ -1,12 +1,14 @@
-//! Whom a spectator's camera follows: a player id that survives others joining and leaving, and
-//! steps through the players in id order with Q/E, ←/→ or a click.
+//! Whom a spectator asks to follow: Q/E, ←/→ or a click step through the room's players in id
+//! order, all of them (most are out of view in a big room), and the page sends `Follow`. The
+//! server decides, and the camera follows whose view arrives (`Client::subject`).
 
-use skirmish_shared::PlayerId;
+use std::collections::BTreeMap;
 
-/// The player to keep following: `current` while it is still among `candidates` (ids in
-/// ascending order), else the first one.
-pub fn keep(candidates: &[PlayerId], current: Option<PlayerId>) -> Option<PlayerId> {
-    current.filter(|id| candidates.contains(id)).or_else(|| candidates.first().copied())
+use skirmish_shared::{PlayerId, PlayerInfo};
+
+/// Whom a spectator can follow: every player in the roster that is not a spectator, in id order.
+pub fn targets(roster: &BTreeMap<PlayerId, PlayerInfo>) -> Vec<PlayerId> {
+    roster.values().filter(|p| !p.spectator).map(|p| p.id).collect()
 }
 
 /// The next (`forward`) or previous player after `current`, wrapping around. When `current` has
@@ -24,11 +26,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_the_target_while_it_is_there() {
-        assert_eq!(keep(&[3, 5, 9], Some(5)), Some(5));
-        assert_eq!(keep(&[3, 9], Some(5)), Some(3));
-        assert_eq!(keep(&[3, 9], None), Some(3));
-        assert_eq!(keep(&[], Some(5)), None);
+    fn targets_are_the_players_not_the_spectators() {
+        let info = |id, spectator| (id, PlayerInfo { id, name: format!("p{id}"), colour: 0, spectator });
+        let roster = BTreeMap::from([info(9, false), info(3, false), info(4, true), info(5, false)]);
+        assert_eq!(targets(&roster), [3, 5, 9]);
     }
 
     #[test]

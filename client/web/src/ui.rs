@@ -2,6 +2,15 @@
 //! Every string from the network (names, chat, close reasons) enters the page through
 //! `textContent` on elements built with `createElement`, never as markup. Updates run every
 //! frame but touch the DOM only when what they show changed.
+//!
+//! Hooks for tests (the canvas cannot be read over WebDriver), listed in `index.html` too:
+//! - `#status[data-player-id]`: our id once welcomed.
+//! - `#minimap[data-blips-outside-view]`: how many radar cells with ships lie outside the view
+//!   rectangle, i.e. the blips the minimap draws for players we cannot see (`minimap`); absent
+//!   until the first radar arrives.
+//! - `#scorerows` and `#resultrows`: one `<tr data-player-id class="me"?>` per line, with
+//!   `td.rank`, `td.name` (the name as text), `td.kills`, `td.deaths`. The live scoreboard is
+//!   built from the room's score table and roster, so it lists players out of view too.
 
 use skirmish_client::{ChatEntry, Client, ConnState};
 use skirmish_shared::{Phase, PlayerId, PlayerState};
@@ -83,6 +92,9 @@ pub struct Ui {
     chatlog: HtmlElement,
     spectating: HtmlElement,
     watching: Text,
+    /// Carries `data-blips-outside-view`.
+    minimap: HtmlElement,
+    blips_shown: Option<usize>,
     scoreboard: HtmlElement,
     scorerows: HtmlElement,
     scorerows_shown: Vec<Row>,
@@ -114,6 +126,8 @@ impl Ui {
             chatlog: by_id(document, "chatlog")?,
             spectating: by_id(document, "spectating")?,
             watching: Text::find(document, "watching")?,
+            minimap: by_id(document, "minimap")?,
+            blips_shown: None,
             scoreboard: by_id(document, "scoreboard")?,
             scorerows: by_id(document, "scorerows")?,
             scorerows_shown: Vec::new(),
@@ -199,7 +213,8 @@ impl Ui {
     pub fn update(&mut self, client: &Client, frame: &FrameInfo) {
         let me = client.my_state().filter(|_| !client.is_spectator());
         self.set_health(me);
-        self.score.set(hud::score_text(me));
+        let my_score = client.my_id().filter(|_| !client.is_spectator()).and_then(|id| client.scores().get(&id));
+        self.score.set(hud::score_text(my_score));
         let (phase, ms_left) = client.phase();
         self.clock.set(hud::clock_text(phase, ms_left));
         self.ping.set(hud::ping_text(client.rtt_ms()));
@@ -220,13 +235,25 @@ impl Ui {
         let board = frame.scoreboard_held && phase != Phase::Results;
         self.scoreboard.set_hidden(!board);
         if board {
-            let players = client.latest().map_or(&[][..], |s| &s.players);
-            let rows = hud::scoreboard(players, client.roster(), client.my_id());
+            let rows = hud::scoreboard(client.scores(), client.roster(), client.my_id());
             if rows != self.scorerows_shown {
                 self.fill_rows(&self.scorerows, &rows);
                 self.scorerows_shown = rows;
             }
         }
+    }
+
+    /// `#minimap[data-blips-outside-view]`: the number of radar blips drawn outside the view, or
+    /// no attribute while there is no radar.
+    pub fn set_minimap_blips(&mut self, blips: Option<usize>) {
+        if blips == self.blips_shown {
+            return;
+        }
+        let _ = match blips {
+            Some(n) => self.minimap.set_attribute("data-blips-outside-view", &n.to_string()),
+            None => self.minimap.remove_attribute("data-blips-outside-view"),
+        };
+        self.blips_shown = blips;
     }
 
     /// `#health` and the width and colour of its bar (`#healthfill`).
@@ -281,12 +308,14 @@ impl Ui {
         }
     }
 
-    /// Replaces the rows of a `<tbody>`: `<tr data-id class=me?><td class=name>…` per player.
+    /// Replaces the rows of a `<tbody>`: `<tr data-player-id class=me?><td class=rank>…
+    /// <td class=name>…<td class=kills>…<td class=deaths>…` per player.
     fn fill_rows(&self, body: &HtmlElement, rows: &[Row]) {
         body.set_text_content(None);
         for row in rows {
             let tr = self.element("tr", if row.me { "me" } else { "" }, None);
-            let _ = tr.set_attribute("data-id", &row.id.to_string());
+            let _ = tr.set_attribute("data-player-id", &row.id.to_string());
+            let _ = tr.append_child(&self.element("td", "rank", Some(&row.rank.to_string())));
             let name = self.element("td", "name", None);
             let dot = self.element("span", "dot", None);
             let _ = dot.set_attribute("style", &format!("background:{}", hud::css_colour(row.colour)));

@@ -14,7 +14,7 @@ use skirmish_shared::tuning::{
 };
 use skirmish_shared::{Input, Kill, PlayerId, Rect};
 
-use super::{Bullet, GameEvent, World};
+use super::{Bullet, GameEvent, QUERY_MARGIN, World};
 
 impl World {
     /// Every living ship holding fire whose gun is ready shoots one bullet from its nose.
@@ -35,51 +35,54 @@ impl World {
                 tick: self.tick - 1,
                 seq: ship.input.seq,
             };
-            self.bullets.push(Bullet {
-                launch,
-                pos: bullet_pos(origin, vel, 0.0),
-                vel: launch.vel_f(),
-                ticks_left: BULLET_LIFETIME_TICKS,
-            });
+            self.bullets.push(Bullet { launch, pos: bullet_pos(origin, vel, 0.0), ticks_left: BULLET_LIFETIME_TICKS });
             self.next_bullet_id = self.next_bullet_id.wrapping_add(1);
             ship.cooldown = if ship.rapid_ticks > 0 { RAPID_FIRE_COOLDOWN_TICKS } else { FIRE_COOLDOWN_TICKS };
         }
     }
 
     /// Moves every bullet one tick; it dies on the first ship (not its owner's) or obstacle on
-    /// its path, past the arena edge, or when its lifetime runs out.
+    /// its path, past the arena edge, or when its lifetime runs out. Only the obstacles and
+    /// ships near its path are tested (through the grids); the earliest hit wins, an obstacle
+    /// before a ship at the same point, and the ship first in id order among ships.
     pub(super) fn move_bullets(&mut self) {
+        debug_assert!(self.ship_grid_fresh, "ships moved this tick, so the grid was rebuilt");
         let map = self.map.clone();
+        let rect_reach = BULLET_RADIUS + QUERY_MARGIN;
+        let ship_reach = SHIP_RADIUS + BULLET_RADIUS + QUERY_MARGIN;
         for i in 0..self.bullets.len() {
             let bullet = self.bullets[i];
             // Where the launch record puts it at the end of this tick (`pos` is where it was).
             let age = (self.tick - bullet.launch.tick) as f32;
             let to = bullet_pos(bullet.launch.origin, bullet.launch.vel, age);
-            let mut first_hit = f32::INFINITY;
-            for rect in &map.obstacles {
-                if let Some(t) = segment_hits_rect(bullet.pos, to, rect, BULLET_RADIUS) {
-                    first_hit = first_hit.min(t);
+            let (lo, hi) = (bullet.pos.min(to), bullet.pos.max(to));
+            let mut wall = f32::INFINITY;
+            self.obstacles.for_each_near(lo - rect_reach, hi + rect_reach, |k| {
+                if let Some(t) = segment_hits_rect(bullet.pos, to, &map.obstacles[k], BULLET_RADIUS) {
+                    wall = wall.min(t);
                 }
-            }
-            let mut victim = None;
-            for (j, ship) in self.ships.iter().enumerate() {
+            });
+            let ships = &self.ships;
+            let mut victim: Option<(f32, usize)> = None;
+            self.ship_grid.for_each_near(lo - ship_reach, hi + ship_reach, |j| {
+                let (j, ship) = (j as usize, &ships[j as usize]);
                 if !ship.alive || ship.id == bullet.owner() {
-                    continue;
+                    return;
                 }
                 if let Some(t) = segment_hits_circle(bullet.pos, to, ship.pos(), SHIP_RADIUS + BULLET_RADIUS)
-                    && t < first_hit
+                    && t < wall
+                    && victim.is_none_or(|(best, k)| t < best || (t == best && j < k))
                 {
-                    first_hit = t;
-                    victim = Some(j);
+                    victim = Some((t, j));
                 }
-            }
-            if let Some(j) = victim {
+            });
+            if let Some((_, j)) = victim {
                 self.hit(j, bullet.owner());
             }
             let outside = to.x < 0.0 || to.y < 0.0 || to.x > map.size.x || to.y > map.size.y;
             let bullet = &mut self.bullets[i];
             bullet.ticks_left = bullet.ticks_left.saturating_sub(1);
-            if first_hit.is_finite() || outside {
+            if wall.is_finite() || victim.is_some() || outside {
                 bullet.ticks_left = 0;
             }
             bullet.pos = to;
@@ -90,7 +93,7 @@ impl World {
 
     /// Ship `j` takes a bullet from `shooter`; at zero health it dies, and while the match
     /// counts, the shooter gets the kill and the victim the death.
-    fn hit(&mut self, j: usize, shooter: PlayerId) {
+    pub(super) fn hit(&mut self, j: usize, shooter: PlayerId) {
         let scoring = self.flow.scoring();
         let ship = &mut self.ships[j];
         ship.health = ship.health.saturating_sub(BULLET_DAMAGE);

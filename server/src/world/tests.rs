@@ -67,6 +67,7 @@ impl World {
     fn place(&mut self, id: PlayerId, pos: Vec2) {
         let i = self.ships.binary_search_by_key(&id, |s| s.id).unwrap();
         self.ships[i].motion = ShipMotion::at(pos);
+        self.ship_grid_fresh = false;
     }
 
     fn snapshot_into(&self, tick: u64, out: &mut Snapshot) {
@@ -180,7 +181,7 @@ fn when_every_spawn_is_taken_the_freest_is_chosen() {
     w.place(B, Vec2::new(400.0, 300.0));
     // Every point has a living ship within the clearance; 160 is farthest from both (60 and 240
     // away vs 0), so it wins.
-    let p = super::spawn::pick_spawn(&w.map, &w.ships, &mut w.rng);
+    let p = w.pick_spawn();
     assert_eq!(p, Vec2::new(160.0, 300.0));
 }
 
@@ -191,8 +192,9 @@ fn firing_follows_the_cooldown_and_bullets_leave_the_nose_along_the_aim() {
     w.step(&[(A, input(1, Vec2::ZERO, aim, true))]);
     assert_eq!(w.shots_fired(), 1);
     let bullet = w.bullets[0];
-    assert_eq!(bullet.owner, A);
-    assert!((bullet.vel - Vec2::new(0.0, BULLET_SPEED)).length() < 1e-2, "{}", bullet.vel);
+    assert_eq!(bullet.owner(), A);
+    let vel = bullet.launch.vel_f();
+    assert!((vel - Vec2::new(0.0, BULLET_SPEED)).length() < 1e-2, "{vel}");
     // Spawned at the nose, then moved one tick.
     let expected = Vec2::new(300.0, 300.0 + SHIP_RADIUS + BULLET_SPEED * TICK_DT);
     assert!((bullet.pos - expected).length() < 1e-2, "{} vs {expected}", bullet.pos);
@@ -222,7 +224,8 @@ fn bullets_damage_kill_and_credit_the_shooter() {
     let (a, b) = (w.state(A), w.state(B));
     assert_eq!((a.kills, a.deaths), (1, 0));
     assert_eq!((b.kills, b.deaths, b.health, b.flags), (0, 1, 0, 0));
-    assert_eq!(w.drain(), [GameEvent::Kill(Kill { killer: A, victim: B })]);
+    let at = w.position(B).unwrap();
+    assert_eq!(w.drain(), [GameEvent::Kill(Kill { killer: A, victim: B }, at)], "where B died");
 }
 
 #[test]
@@ -267,7 +270,8 @@ fn nothing_is_scored_while_waiting() {
     }
     assert_eq!(w.phase(), Phase::Waiting);
     assert_eq!((w.state(A).kills, w.state(B).deaths), (0, 0), "no score outside a match");
-    assert_eq!(w.drain(), [GameEvent::Kill(Kill { killer: A, victim: B })], "the kill feed still shows it");
+    let at = w.position(B).unwrap();
+    assert_eq!(w.drain(), [GameEvent::Kill(Kill { killer: A, victim: B }, at)], "the kill feed still shows it");
 }
 
 #[test]
@@ -470,7 +474,7 @@ fn the_score_limit_ends_the_match_with_the_winner_first() {
     }
     assert_eq!(w.phase(), Phase::Results);
     let events = w.drain();
-    assert_eq!(events[0], GameEvent::Kill(Kill { killer: A, victim: B }));
+    assert!(matches!(events[0], GameEvent::Kill(Kill { killer: A, victim: B }, _)), "{events:?}");
     let GameEvent::Results(results) = &events[2] else { panic!("{events:?}") };
     assert_eq!(results.winner, Some(A));
     let order: Vec<_> = results.scores.iter().map(|s| (s.name.as_str(), s.kills, s.deaths)).collect();

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test file uses a different subset.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -51,6 +52,9 @@ pub struct TestClient {
     pub ws: Ws,
     pub core: Client,
     start: Instant,
+    /// Events of frames already fed to the core that `next_event` has not returned yet (a
+    /// batch frame gives several).
+    queue: VecDeque<Event>,
 }
 
 impl TestClient {
@@ -64,7 +68,7 @@ impl TestClient {
         let mut ws = raw(url).await;
         let mut core = Client::new(name, room.map(Into::into)).spectate(spectate);
         ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-        let mut client = Self { ws, core, start: Instant::now() };
+        let mut client = Self { ws, core, start: Instant::now(), queue: VecDeque::new() };
         client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
         client
     }
@@ -77,14 +81,47 @@ impl TestClient {
         self.core.my_id().expect("welcomed")
     }
 
-    /// Reads one message and feeds it to the core; panics on close or timeout.
+    /// The next event: from the frame last read if it held more, else from reading frames;
+    /// panics on close or timeout.
     pub async fn next_event(&mut self) -> Event {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return event;
+            }
+            self.read_frame().await;
+        }
+    }
+
+    /// Reads until the next snapshot; its tick.
+    pub async fn next_snapshot(&mut self) -> u64 {
+        loop {
+            if let Event::Snapshot { tick, .. } = self.next_event().await {
+                return tick;
+            }
+        }
+    }
+
+    /// Reads one binary frame (skipping pings), feeds it to the core and queues its events. A
+    /// spectator sends no inputs, which would carry the acknowledgement of each snapshot, so it
+    /// acknowledges every snapshot here at once, as the browser client does; players acknowledge
+    /// only with the inputs a test sends (without them the server sends full snapshots).
+    async fn read_frame(&mut self) {
         loop {
             let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("message within the wait");
             match msg {
                 Some(Ok(Message::Binary(bytes))) => {
                     let now = self.now_ms();
-                    return self.core.on_message(&bytes, now).expect("valid server message");
+                    let mut events = Vec::new();
+                    self.core.on_message(&bytes, now, &mut events).expect("valid server message");
+                    let snapshot = events.iter().any(|e| matches!(e, Event::Snapshot { .. }));
+                    self.queue.extend(events);
+                    if snapshot
+                        && self.core.is_spectator()
+                        && let Some(ack) = self.core.ack_frame()
+                    {
+                        self.ws.send(Message::binary(ack)).await.expect("send Ack");
+                    }
+                    return;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("unexpected {other:?}"),
@@ -121,9 +158,9 @@ impl TestClient {
         self.ws.send(Message::binary(bytes)).await.expect("send chat");
     }
 
-    /// Player `id` in the newest snapshot.
+    /// Player `id` in the newest snapshot (if in view).
     pub fn state_of(&self, id: u32) -> Option<PlayerState> {
-        self.core.latest()?.players.iter().find(|p| p.id == id).copied()
+        self.core.latest()?.player(id).copied()
     }
 
     /// Chat lines received so far as (sender name or None, text).
@@ -131,12 +168,12 @@ impl TestClient {
         self.core.chat_log().iter().map(|e| (e.from.clone(), e.text.clone())).collect()
     }
 
-    /// Position of player `id` in the newest snapshot.
+    /// Position of player `id` in the newest snapshot (if in view).
     pub fn position_of(&self, id: u32) -> Option<Vec2> {
-        self.core.latest()?.players.iter().find(|p| p.id == id).map(|p| p.pos)
+        self.core.latest()?.player(id).map(|p| p.pos)
     }
 
-    /// Ids in the newest snapshot.
+    /// Ids of the ships in the newest snapshot (in view, ours included), ascending.
     pub fn ids(&self) -> Vec<u32> {
         self.core.latest().map(|s| s.players.iter().map(|p| p.id).collect()).unwrap_or_default()
     }

@@ -29,6 +29,22 @@ pub const WAIT: Duration = Duration::from_secs(30);
 pub const MIN_TRAVEL: f32 = 40.0;
 const SKIP: &str = "SKIPPING browser test: chromedriver not found; install chromium chromium-driver";
 
+/// A map small enough that every ship on it is in every player's view wherever it flies: no
+/// side longer than the area of interest's half extent (`AOI_HALF_EXTENT`, 850 units). Out of
+/// the rotation, so it is the only map played.
+const CLOSE_QUARTERS_MAP: &str = r#"{"name": "close-quarters", "rotation": false, "size": [850, 850],
+    "spawns": [[200, 200], [650, 200], [200, 650], [650, 650]], "obstacles": [], "pickups": []}"#;
+
+/// A test server (`Config::for_tests()`) playing only the close-quarters map, for tests where a
+/// native [`Watcher`] must see the browser's ship: since protocol v3 each player receives only
+/// the ships near its own, and the built-in maps are bigger than that.
+pub fn server_in_view(test: &str) -> skirmish_server::ServerHandle {
+    let mut config = skirmish_server::Config::for_tests();
+    config.maps = Some(crate::common::maps_dir(test, &[("close-quarters.json", CLOSE_QUARTERS_MAP)]));
+    config.map = Some("close-quarters".to_owned());
+    crate::common::server_with(config)
+}
+
 /// The chromedriver binary, or `None` after a loud skip message (a panic instead when
 /// `SKIRMISH_REQUIRE_BROWSER=1`, so CI cannot skip silently).
 pub fn chromedriver_or_skip() -> Option<PathBuf> {
