@@ -366,15 +366,18 @@ fn as_sent(mut bullet: BulletEnt, subject: Option<PlayerId>) -> BulletEnt {
 }
 
 /// Copies the entities with `ids` (ascending) out of `all` (by id) into `out`; false if one is
-/// missing. A merge walk: linear in both lists.
+/// missing.
 fn lookup<E: Copy>(all: &[E], ids: &[u32], out: &mut Vec<E>, id: impl Fn(&E) -> u32) -> bool {
-    let mut j = 0;
+    // A binary search in what is left of the frame per wanted id: a view holds tens of
+    // entities, the frame thousands, so walking the frame would cost each member the room.
+    let mut rest = all;
     for &want in ids {
-        while j < all.len() && id(&all[j]) < want {
-            j += 1;
-        }
-        match all.get(j) {
-            Some(e) if id(e) == want => out.push(*e),
+        let at = rest.partition_point(|e| id(e) < want);
+        match rest.get(at) {
+            Some(e) if id(e) == want => {
+                out.push(*e);
+                rest = &rest[at + 1..];
+            }
             _ => return false,
         }
     }

@@ -8,9 +8,13 @@
 /// Appends bits to a reused byte buffer.
 #[derive(Debug, Default)]
 pub struct BitWriter {
+    /// Whole bytes written.
     bytes: Vec<u8>,
-    /// Bits used in the last byte (0 = the last byte is full or there is none).
-    used: u32,
+    /// Bits not yet in `bytes`, in the low `pending` bits (fewer than 8 between calls).
+    acc: u64,
+    pending: u32,
+    /// `bytes` plus the pending bits padded with zeros, for [`BitWriter::as_bytes`].
+    padded: Vec<u8>,
 }
 
 impl BitWriter {
@@ -22,37 +26,43 @@ impl BitWriter {
     /// Forgets what was written but keeps the buffer's capacity.
     pub fn clear(&mut self) {
         self.bytes.clear();
-        self.used = 0;
+        self.acc = 0;
+        self.pending = 0;
     }
 
     /// Bits written so far.
     pub fn bit_len(&self) -> u64 {
-        let full = self.bytes.len() as u64 * 8;
-        if self.used == 0 { full } else { full - 8 + u64::from(self.used) }
+        self.bytes.len() as u64 * 8 + u64::from(self.pending)
     }
 
     /// The bytes written; the last one is padded with zero bits.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+    pub fn as_bytes(&mut self) -> &[u8] {
+        if self.pending == 0 {
+            return &self.bytes;
+        }
+        self.padded.clear();
+        self.padded.extend_from_slice(&self.bytes);
+        self.padded.push((self.acc << (8 - self.pending)) as u8);
+        &self.padded
     }
 
     /// Writes the low `n` bits of `value` (`n` ≤ 64), most significant first.
     pub fn bits(&mut self, value: u64, n: u32) {
         debug_assert!(n <= 64);
-        let mut left = n;
-        while left > 0 {
-            if self.used == 0 {
-                self.bytes.push(0);
-            }
-            let room = 8 - self.used;
-            let take = room.min(left);
-            let chunk = ((value >> (left - take)) & ((1u64 << take) - 1)) as u8;
-            // The last byte exists: pushed above whenever `used` was 0.
-            let last = self.bytes.len() - 1;
-            self.bytes[last] |= chunk << (room - take);
-            self.used = (self.used + take) % 8;
-            left -= take;
+        if n > 56 {
+            // Keep the accumulator from overflowing: the high part first.
+            self.bits(value >> 32, n - 32);
+            return self.bits(value & 0xffff_ffff, 32);
         }
+        let value = if n == 64 { value } else { value & ((1u64 << n) - 1) };
+        // `pending` < 8 and `n` ≤ 56, so the accumulator holds them all.
+        self.acc = (self.acc << n) | value;
+        self.pending += n;
+        while self.pending >= 8 {
+            self.pending -= 8;
+            self.bytes.push((self.acc >> self.pending) as u8);
+        }
+        self.acc &= (1u64 << self.pending) - 1;
     }
 
     /// One bit.
@@ -205,7 +215,8 @@ mod tests {
             w.svar(v);
         }
         let len = w.bit_len();
-        let mut r = BitReader::new(w.as_bytes());
+        let bytes = w.as_bytes().to_vec();
+        let mut r = BitReader::new(&bytes);
         assert_eq!(r.bits(3), Ok(0b101));
         assert_eq!(r.bits(20), Ok(0xABCDE));
         assert_eq!(r.bit(), Ok(true));
@@ -214,7 +225,7 @@ mod tests {
         for v in [0, -1, 1, 31, -32, 32, 255, -256, 256, 2047, -2048, 2048, i64::from(i32::MIN), i64::from(i32::MAX)] {
             assert_eq!(r.svar(), Ok(v));
         }
-        assert_eq!(r.remaining(), w.as_bytes().len() as u64 * 8 - len);
+        assert_eq!(r.remaining(), bytes.len() as u64 * 8 - len);
         assert!(r.at_padding());
     }
 
