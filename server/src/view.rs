@@ -71,7 +71,9 @@ pub struct ClientView {
     acked: u64,
     /// Ticks sent and not yet superseded by an acknowledgement, oldest first.
     sent: VecDeque<Sent>,
-    /// The ids of `sent`, back to back: per tick ships, then bullets, then pickups.
+    /// What `sent` held, back to back: per tick ships, then bullets, then pickups, each as its
+    /// index in that tick's frame of the room's [`History`] (as Quake 3 keeps indices into its
+    /// shared entity ring): the baseline is then read straight out of the ring, with no search.
     ids: Vec<u32>,
     /// For spectators: the player they asked to follow.
     pub follow: Option<PlayerId>,
@@ -102,7 +104,7 @@ impl ClientView {
     }
 
     /// The acknowledged tick, if it is a usable baseline: sent to this client and still held;
-    /// with whose view it was and its ship, bullet and pickup ids.
+    /// with whose view it was and its ships, bullets and pickups (indices into its frame).
     fn baseline(&self) -> Option<Baseline<'_>> {
         let s = self.sent.iter().find(|s| s.tick == self.acked && s.tick != 0)?;
         let ids = &self.ids[s.start..s.start + s.ships + s.bullets + s.pickups];
@@ -111,8 +113,9 @@ impl ClientView {
         Some(Baseline { tick: s.tick, subject: s.subject, ships, bullets, pickups })
     }
 
-    /// Remembers what `tick`'s snapshot held, forgetting the oldest tick beyond the history.
-    fn record(&mut self, tick: u64, subject: Option<PlayerId>, sent: &Frame) {
+    /// Remembers what `tick`'s snapshot held (indices into that tick's frame), forgetting the
+    /// oldest tick beyond the history.
+    fn record(&mut self, tick: u64, subject: Option<PlayerId>, sent: [&[u32]; 3]) {
         if self.sent.len() >= HISTORY_TICKS {
             // Never acknowledged for a whole history: nothing older can be a baseline anyway.
             if let Some(oldest) = self.sent.pop_front() {
@@ -124,16 +127,17 @@ impl ClientView {
             }
         }
         let start = self.ids.len();
-        self.ids.extend(sent.ships.iter().map(|e| e.id));
-        self.ids.extend(sent.bullets.iter().map(|e| e.id));
-        self.ids.extend(sent.pickups.iter().map(|e| e.id));
+        let [ships, bullets, pickups] = sent;
+        self.ids.extend_from_slice(ships);
+        self.ids.extend_from_slice(bullets);
+        self.ids.extend_from_slice(pickups);
         self.sent.push_back(Sent {
             tick,
             subject,
             start,
-            ships: sent.ships.len(),
-            bullets: sent.bullets.len(),
-            pickups: sent.pickups.len(),
+            ships: ships.len(),
+            bullets: bullets.len(),
+            pickups: pickups.len(),
         });
     }
 
@@ -189,8 +193,9 @@ pub struct ViewBuilder {
     pickups: Grid,
     /// Bullet positions at the current tick, for the grid and the exact test.
     bullet_pos: Vec<Vec2>,
-    /// Candidate indices from a grid query.
-    near: Vec<u32>,
+    /// What the current view holds, as indices into the current frame (by id, since the frame's
+    /// lists are): ships, bullets, pickups.
+    near: [Vec<u32>; 3],
     /// The entities in the current view and in the baseline, as sent.
     cur: Frame,
     base: Frame,
@@ -208,7 +213,7 @@ impl ViewBuilder {
             bullets: Grid::new(arena, AOI_CELL_UNITS),
             pickups: Grid::new(arena, AOI_CELL_UNITS),
             bullet_pos: Vec::new(),
-            near: Vec::new(),
+            near: Default::default(),
             cur: Frame::default(),
             base: Frame::default(),
             bits: BitWriter::new(),
@@ -260,7 +265,8 @@ impl ViewBuilder {
         // Writing into a BytesMut cannot fail, and our types always serialise.
         rmp_serde::encode::write(&mut (&mut self.out).writer(), &SnapshotOut::Snapshot(body))
             .expect("snapshot serialises into memory");
-        view.record(frame.tick, subject, &self.cur);
+        let [ships, bullets, pickups] = &self.near;
+        view.record(frame.tick, subject, [ships, bullets, pickups]);
         (self.out.split().freeze(), stats, full)
     }
 
@@ -283,44 +289,45 @@ impl ViewBuilder {
         Some(self.out.split().freeze())
     }
 
-    /// Fills `self.cur` with what a view centred on `centre` contains (all lists by id).
+    /// Fills `self.cur` (and `self.near`) with what a view centred on `centre` contains (all
+    /// lists by id).
     fn select(&mut self, frame: &Frame, centre: Vec2, me: Option<PlayerId>) {
         let (min, max) = (centre - Vec2::splat(AOI_HALF_EXTENT), centre + Vec2::splat(AOI_HALF_EXTENT));
         let inside = |p: Vec2| p.x >= min.x && p.y >= min.y && p.x <= max.x && p.y <= max.y;
         self.cur.clear();
         self.cur.tick = frame.tick;
+        let [ships, bullets, pickups] = &mut self.near;
 
-        self.near.clear();
-        let near = &mut self.near;
+        ships.clear();
         self.ships.for_each_near(min, max, |i| {
             let ship = &frame.ships[i as usize];
             if Some(ship.id) != me && inside(ship.pos_f()) {
-                near.push(i);
+                ships.push(i);
             }
         });
         // Frame lists are by id, so sorted indices give entities by id.
-        near.sort_unstable();
-        self.cur.ships.extend(near.iter().map(|&i| frame.ships[i as usize]));
+        ships.sort_unstable();
+        self.cur.ships.extend(ships.iter().map(|&i| frame.ships[i as usize]));
 
-        near.clear();
+        bullets.clear();
         let positions = &self.bullet_pos;
         self.bullets.for_each_near(min, max, |i| {
             if inside(positions[i as usize]) {
-                near.push(i);
+                bullets.push(i);
             }
         });
-        near.sort_unstable();
+        bullets.sort_unstable();
         // Only the shooter needs to match its shots to its inputs.
-        self.cur.bullets.extend(near.iter().map(|&i| as_sent(frame.bullets[i as usize], me)));
+        self.cur.bullets.extend(bullets.iter().map(|&i| as_sent(frame.bullets[i as usize], me)));
 
-        near.clear();
+        pickups.clear();
         self.pickups.for_each_near(min, max, |i| {
             if inside(frame.pickups[i as usize].pos.as_vec2() / skirmish_shared::sim::POS_SCALE) {
-                near.push(i);
+                pickups.push(i);
             }
         });
-        near.sort_unstable();
-        self.cur.pickups.extend(near.iter().map(|&i| frame.pickups[i as usize]));
+        pickups.sort_unstable();
+        self.cur.pickups.extend(pickups.iter().map(|&i| frame.pickups[i as usize]));
     }
 
     /// Fills `self.base` with the member's baseline as it was sent; false if it has none usable
@@ -335,9 +342,9 @@ impl ViewBuilder {
             return false;
         }
         let Some(frame) = history.get(b.tick) else { return false };
-        let found = lookup(&frame.ships, b.ships, &mut self.base.ships, |e| e.id)
-            && lookup(&frame.bullets, b.bullets, &mut self.base.bullets, |e| e.id)
-            && lookup(&frame.pickups, b.pickups, &mut self.base.pickups, |e| e.id);
+        let found = copy_out(&frame.ships, b.ships, &mut self.base.ships)
+            && copy_out(&frame.bullets, b.bullets, &mut self.base.bullets)
+            && copy_out(&frame.pickups, b.pickups, &mut self.base.pickups);
         for bullet in &mut self.base.bullets {
             *bullet = as_sent(*bullet, subject);
         }
@@ -365,20 +372,13 @@ fn as_sent(mut bullet: BulletEnt, subject: Option<PlayerId>) -> BulletEnt {
     bullet
 }
 
-/// Copies the entities with `ids` (ascending) out of `all` (by id) into `out`; false if one is
-/// missing.
-fn lookup<E: Copy>(all: &[E], ids: &[u32], out: &mut Vec<E>, id: impl Fn(&E) -> u32) -> bool {
-    // A binary search in what is left of the frame per wanted id: a view holds tens of
-    // entities, the frame thousands, so walking the frame would cost each member the room.
-    let mut rest = all;
-    for &want in ids {
-        let at = rest.partition_point(|e| id(e) < want);
-        match rest.get(at) {
-            Some(e) if id(e) == want => {
-                out.push(*e);
-                rest = &rest[at + 1..];
-            }
-            _ => return false,
+/// Copies the entities at `indices` of `all` into `out`; false if an index is out of range
+/// (which a frame that really was sent cannot give).
+fn copy_out<E: Copy>(all: &[E], indices: &[u32], out: &mut Vec<E>) -> bool {
+    for &i in indices {
+        match all.get(i as usize) {
+            Some(e) => out.push(*e),
+            None => return false,
         }
     }
     true
