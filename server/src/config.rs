@@ -7,7 +7,10 @@ use std::time::Duration;
 use clap::Parser;
 use skirmish_shared::consts::MAX_FRAME_BYTES;
 
+use crate::admission::Limits;
+use crate::client_addr::TrustedProxy;
 use crate::match_flow::MatchSettings;
+use crate::origin::AllowedOrigin;
 
 /// Everything an operator can set. Every flag also reads an environment variable, so container
 /// hosts can configure it without a command line.
@@ -101,11 +104,39 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SKIRMISH_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Open WebSockets allowed per client address (IPv6: per /64); past it the upgrade gets 429
+    /// (0 = no cap). A household or LAN party never comes close; one address cannot hold the
+    /// server's sockets.
+    #[arg(long, env = "SKIRMISH_MAX_CONNECTIONS_PER_IP", default_value_t = 32)]
+    pub max_connections_per_ip: u32,
+
+    /// Open WebSockets allowed in all; past it the upgrade gets 503 (0 = no cap).
+    #[arg(long, env = "SKIRMISH_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: u32,
+
+    /// New WebSockets per second per client address, in bursts of twice that; faster ones get
+    /// 429 (0 = no limit). A reconnecting page needs one.
+    #[arg(long, env = "SKIRMISH_CONNECTIONS_PER_IP_PER_SEC", default_value_t = 20)]
+    pub connections_per_ip_per_sec: u32,
+
+    /// Reverse proxies (addresses or blocks such as `10.0.0.0/8`; repeat the flag or separate
+    /// with commas) whose `X-Forwarded-For` names the client. From any other peer the header is
+    /// ignored.
+    #[arg(long = "trusted-proxy", env = "SKIRMISH_TRUSTED_PROXY", value_name = "ADDR", value_delimiter = ',')]
+    pub trusted_proxies: Vec<TrustedProxy>,
+
+    /// Web origins (`https://host[:port]`, comma-separated; `*` for any) whose pages may open a
+    /// WebSocket besides the game's own page (an `Origin` equal to the request's `Host`).
+    /// Clients that send no `Origin` (bots) are always allowed; other origins get 403.
+    #[arg(long, env = "SKIRMISH_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<AllowedOrigin>,
 }
 
 impl Config {
     /// Defaults, bound to 127.0.0.1 on a free port: what integration tests want. No countdown
-    /// (ships move as soon as they join) and a fixed seed (reproducible spawns).
+    /// (ships move as soon as they join), a fixed seed (reproducible spawns), and no connection
+    /// caps (tests open many connections from 127.0.0.1; tests of the caps set them).
     pub fn for_tests() -> Self {
         let mut config = Self::parse_from(["skirmish"]);
         config.bind = IpAddr::from([127, 0, 0, 1]);
@@ -113,7 +144,19 @@ impl Config {
         config.workers = Some(2);
         config.countdown = Duration::ZERO;
         config.seed = Some(1);
+        config.max_connections_per_ip = 0;
+        config.max_connections = 0;
+        config.connections_per_ip_per_sec = 0;
         config
+    }
+
+    /// The connection caps.
+    pub fn connection_limits(&self) -> Limits {
+        Limits {
+            per_ip: self.max_connections_per_ip,
+            global: self.max_connections,
+            per_ip_per_sec: self.connections_per_ip_per_sec,
+        }
     }
 
     /// The match timings and limits, in ticks.
@@ -180,6 +223,35 @@ mod tests {
         assert_eq!(c.maps, Some(PathBuf::from("/tmp/maps")));
         let s = c.match_settings();
         assert_eq!((s.countdown_ticks, s.match_ticks, s.results_ticks, s.min_players), (0, 4500, 90, 1));
+    }
+
+    #[test]
+    fn connection_caps_default_on_and_zero_turns_them_off() {
+        let c = Config::parse_from(["skirmish"]);
+        assert_eq!(c.connection_limits(), Limits { per_ip: 32, global: 10_000, per_ip_per_sec: 20 });
+        assert!(c.trusted_proxies.is_empty() && c.allowed_origins.is_empty());
+        let off = Limits { per_ip: 0, global: 0, per_ip_per_sec: 0 };
+        assert_eq!(Config::for_tests().connection_limits(), off);
+        let c = Config::parse_from([
+            "skirmish",
+            "--max-connections-per-ip",
+            "0",
+            "--max-connections",
+            "0",
+            "--connections-per-ip-per-sec",
+            "0",
+            "--trusted-proxy",
+            "10.0.0.1,10.1.0.0/16",
+            "--trusted-proxy",
+            "::1",
+            "--allowed-origins",
+            "https://a.example,*",
+        ]);
+        assert_eq!(c.connection_limits(), off);
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert_eq!(c.allowed_origins.len(), 2);
+        assert!(Config::try_parse_from(["skirmish", "--trusted-proxy", "proxy.local"]).is_err());
+        assert!(Config::try_parse_from(["skirmish", "--allowed-origins", "example.com"]).is_err());
     }
 
     #[test]

@@ -6,17 +6,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, middleware, web};
 use tokio_util::sync::CancellationToken;
 
-use crate::assets;
+use crate::admission::{Gate, Refusal};
 use crate::config::Config;
 use crate::lobby::{Drain, GameSetup, ListRooms, Lobby};
 use crate::maps::MapList;
 use crate::metrics::{self, Metrics};
-use crate::player_session::PlayerSession;
+use crate::player_session::{Connection, PlayerSession};
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
+use crate::{assets, client_addr, origin};
 
 /// How long a finished connection waits for the client to close before closing it.
 const CLIENT_LINGER: Duration = Duration::from_millis(200);
@@ -35,6 +37,8 @@ struct AppState {
     shutdown: CancellationToken,
     /// This server's registry for `/metrics`.
     metrics: Metrics,
+    /// The connection caps, checked before every upgrade.
+    gate: Arc<Gate>,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -69,6 +73,7 @@ pub async fn run(
         draining: draining.clone(),
         shutdown: token.clone(),
         metrics: Metrics::new(stats.clone()),
+        gate: Gate::new(config.connection_limits()),
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -124,15 +129,32 @@ async fn ws_route(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     if state.draining.load(Ordering::SeqCst) {
-        return Ok(HttpResponse::ServiceUnavailable().body("server restarting"));
+        return Ok(refuse(&state.stats, Refusal::Draining));
     }
+    let headers = req.headers();
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
+    if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
+        tracing::warn!(
+            origin = %refused,
+            peer = ?req.peer_addr(),
+            "WebSocket refused: origin not allowed (see --allowed-origins)"
+        );
+        return Ok(refuse(&state.stats, Refusal::Origin));
+    }
+    let client = client_addr::client_ip(req.peer_addr(), headers, &state.config.trusted_proxies);
+    let permit = match state.gate.admit(client) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            tracing::debug!(client = ?client, reason = refusal.label(), "WebSocket refused");
+            return Ok(refuse(&state.stats, refusal));
+        }
+    };
     let (response, ws, stream) = actix_ws::handle(&req, body)?;
     let stream = stream.max_frame_size(state.config.max_frame_bytes);
-    let socket = req.conn_data::<ConnSocket>().cloned();
+    let conn = Connection { socket: req.conn_data::<ConnSocket>().cloned(), peer: req.peer_addr(), permit };
     let session = PlayerSession::new(
         ws,
-        socket,
-        req.peer_addr(),
+        conn,
         state.lobby.clone(),
         state.config.clone(),
         state.stats.clone(),
@@ -143,6 +165,17 @@ async fn ws_route(
         session
     });
     Ok(response)
+}
+
+/// The response to a refused upgrade, counted by reason.
+fn refuse(stats: &Stats, why: Refusal) -> HttpResponse {
+    stats.refused(why);
+    let status = StatusCode::from_u16(why.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response.insert_header((header::RETRY_AFTER, "1"));
+    }
+    response.body(why.message())
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
@@ -173,7 +206,6 @@ async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Er
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::StatusCode;
     use actix_web::test::{TestRequest, call_service, init_service};
 
     #[actix_web::test]
@@ -190,6 +222,7 @@ mod tests {
         };
         let draining = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {
+            gate: Gate::new(config.connection_limits()),
             config,
             lobby: Lobby::new(setup, 1, stats.clone()).start(),
             stats: stats.clone(),

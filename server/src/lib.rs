@@ -3,16 +3,22 @@
 //!
 //! Layout:
 //! - [`config`]: the command line / environment configuration.
-//! - [`http`]: routes (`/`, `/ws`, `/livez`, `/readyz`, `/metrics`, `/api/rooms`) and [`run`].
-//! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them.
+//! - [`http`]: routes (`/`, `/ws`, `/livez`, `/readyz`, `/metrics`, `/api/rooms`) and [`run`];
+//!   before a WebSocket upgrade, [`origin`] (which pages may connect), [`client_addr`] (whose
+//!   connection it is, behind trusted proxies) and [`admission`] (connection caps).
+//! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them;
+//!   [`close`]: why a connection ends (code, reason, metrics label).
 //! - [`world`]: the game rules, plain Rust, with [`match_flow`] (the match cycle), [`maps`] (map
 //!   files) and [`chat`] (rate limit, system lines).
 //! - [`grid`]: the uniform spatial grid behind area of interest and collisions.
 //! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
 //! - [`assets`]: the embedded client page and wasm.
 
+pub mod admission;
 pub mod assets;
 pub mod chat;
+pub mod client_addr;
+pub mod close;
 pub mod config;
 pub mod grid;
 pub mod http;
@@ -21,6 +27,7 @@ pub mod maps;
 pub mod match_flow;
 pub mod messages;
 pub mod metrics;
+pub mod origin;
 pub mod outbox;
 pub mod palette;
 pub mod player_session;

@@ -124,12 +124,7 @@ pub struct ChatFrom {
     pub text: String,
 }
 
-/// Room or Lobby → PlayerSession: close this connection with a code and reason.
+/// Room or Lobby → PlayerSession: end this connection for this reason.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Kick {
-    /// WebSocket close code.
-    pub code: u16,
-    /// Close reason (≤ 123 bytes).
-    pub reason: &'static str,
-}
+pub struct Kick(pub crate::close::Close);

@@ -12,6 +12,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use crate::admission::Refusal;
 use crate::stats::{DisconnectReason, Stats};
 
 /// The `Content-Type` of the Prometheus text format.
@@ -125,6 +126,16 @@ impl Collector for StatsCollector {
             let labels = [("reason", reason.label())];
             ConstCounter::new(s.disconnects_by(reason)).encode(family.encode_family(&labels)?)?;
         }
+        let mut family = encoder.encode_descriptor(
+            "connections_refused",
+            "WebSocket upgrades refused before a socket existed, by reason",
+            None,
+            MetricType::Counter,
+        )?;
+        for why in Refusal::ALL {
+            let labels = [("reason", why.label())];
+            ConstCounter::new(s.refused_by(why)).encode(family.encode_family(&labels)?)?;
+        }
         Ok(())
     }
 }
@@ -141,6 +152,7 @@ mod tests {
         Stats::inc(&stats.players);
         stats.tick_seconds.observe(0.0004);
         stats.disconnected(DisconnectReason::Stalled);
+        stats.refused(Refusal::PerIp);
         let text = metrics.render();
         for line in [
             "skirmish_snapshots_sent_total 7",
@@ -148,6 +160,8 @@ mod tests {
             "skirmish_tick_duration_seconds_count 1",
             "skirmish_tick_duration_seconds_bucket{le=\"0.0005\"} 1",
             "skirmish_disconnects_total{reason=\"stalled\"} 1",
+            "skirmish_connections_refused_total{reason=\"per_ip\"} 1",
+            "skirmish_connections_refused_total{reason=\"global\"} 0",
             "# TYPE skirmish_tick_duration_seconds histogram",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

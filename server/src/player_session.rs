@@ -15,13 +15,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
+use actix_ws::{Message, ProtocolError};
 use bytes::Bytes;
-use skirmish_shared::consts::{DEFAULT_ROOM, MAX_CLIENT_MSGS_PER_SEC, PROTOCOL_VERSION};
-use skirmish_shared::{ChatLine, ClientMsg, DecodeError, Hello, PlayerId, ServerMsg, decode_client, encode_server};
+use skirmish_shared::consts::{DEFAULT_ROOM, FLOOD_KICK_DROPS, MAX_CLIENT_MSGS_PER_SEC};
+use skirmish_shared::{ChatLine, ClientMsg, Hello, PlayerId, ServerMsg, decode_client, encode_server};
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::Permit;
 use crate::chat;
+use crate::close::Close;
 use crate::config::Config;
 use crate::lobby::Lobby;
 use crate::messages::{AckFrom, ChatFrom, FollowFrom, Join, JoinError, Kick, Leave, PlayerInput};
@@ -41,9 +43,6 @@ const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// After answering a client's Close, the time given to our Close to reach the socket before our
 /// side of the stream is shut (the client waits for the server to end the TCP connection).
 const CLOSE_REPLY_FLUSH: Duration = Duration::from_millis(20);
-/// Messages dropped by the rate limit within one check interval that mean deliberate flooding:
-/// two seconds' worth at the allowed rate.
-const FLOOD_KICK_DROPS: u32 = 2 * MAX_CLIENT_MSGS_PER_SEC;
 
 /// Where this connection is in its life.
 enum Phase {
@@ -84,19 +83,34 @@ pub struct PlayerSession {
     /// Why the connection is ending, once known; counted when the actor stops (a connection
     /// that just vanishes counts as `Lost`).
     ended: Option<DisconnectReason>,
+    /// This connection's place under the connection caps, held for the session's whole life:
+    /// it is freed when the actor is dropped, once, however the connection ended.
+    _permit: Permit,
+}
+
+/// What the HTTP upgrade knows of one connection.
+#[derive(Debug)]
+pub struct Connection {
+    /// A second handle on the TCP socket, to cut what the WebSocket layer cannot close (absent
+    /// only for in-process test requests).
+    pub socket: Option<ConnSocket>,
+    /// The TCP peer, for the logs.
+    pub peer: Option<SocketAddr>,
+    /// The connection's place under the caps, given back when the session ends.
+    pub permit: Permit,
 }
 
 impl PlayerSession {
     /// A session for a freshly upgraded connection; its message stream is added by the caller.
     pub fn new(
         ws: actix_ws::Session,
-        socket: Option<ConnSocket>,
-        peer: Option<SocketAddr>,
+        conn: Connection,
         lobby: Addr<Lobby>,
         config: Arc<Config>,
         stats: Arc<Stats>,
         shutdown: CancellationToken,
     ) -> Self {
+        let Connection { socket, peer, permit } = conn;
         let now = Instant::now();
         Self {
             ws,
@@ -116,6 +130,7 @@ impl PlayerSession {
             chat_warned: false,
             outbox: Arc::new(Outbox::new()),
             ended: None,
+            _permit: permit,
         }
     }
 
@@ -128,7 +143,7 @@ impl PlayerSession {
 
     fn queue_reliable(&mut self, frame: Frame, ctx: &mut Context<Self>) {
         if self.outbox.push_reliable(frame).is_err() {
-            self.abort(ctx, "outgoing queue full: client is not reading");
+            self.end(ctx, Close::QueueFull);
         }
     }
 
@@ -175,23 +190,24 @@ impl PlayerSession {
         }));
     }
 
-    /// Sends a Close frame with `code` and `reason` and ends the connection cleanly: RFC 6455
+    /// Ends the connection for `why`, the one way every close path goes. A client that can read
+    /// gets a Close frame with the code and reason, and the connection ends cleanly: RFC 6455
     /// has the server end the TCP stream after both Close frames, and a server that ends it
     /// while the client is still sending makes the client's kernel discard our Close under a
     /// reset. So our side of the stream is shut (a FIN, never a reset) only once the client's
     /// Close has arrived (or at once, if it closed first), the connection is read and discarded
-    /// until the client ends it, and after `CLOSE_FLUSH_TIMEOUT` it is cut whatever happens.
-    fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: String) {
-        self.close_as(ctx, code, reason, false);
-    }
-
-    /// [`PlayerSession::close`]; `answering` when the client's Close started it.
-    fn close_as(&mut self, ctx: &mut Context<Self>, code: u16, reason: String, answering: bool) {
+    /// until the client ends it, and after `CLOSE_FLUSH_TIMEOUT` it is cut whatever happens. A
+    /// client that stopped reading could never read a Close: it is cut at once.
+    fn end(&mut self, ctx: &mut Context<Self>, why: Close) {
         if matches!(self.phase, Phase::Closing) {
             return;
         }
-        self.ended.get_or_insert(DisconnectReason::from_close_code(code));
-        if code == 1000 || code == 1012 {
+        self.ended = Some(why.label());
+        let Some(frame) = why.frame() else {
+            return self.abort(ctx, &why);
+        };
+        let (code, reason) = (why.code(), why.reason());
+        if why.is_routine() {
             tracing::debug!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing");
         } else {
             tracing::info!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing connection");
@@ -200,9 +216,9 @@ impl PlayerSession {
         self.phase = Phase::Closing;
         self.outbox.close();
         let ws = self.ws.clone();
-        let reason = CloseReason { code: CloseCode::from(code), description: Some(reason) };
+        let answering = why == Close::ClientLeft;
         let close = async move {
-            let sent = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, ws.close(Some(reason))).await;
+            let sent = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, ws.close(Some(frame))).await;
             if answering && sent.is_ok() {
                 tokio::time::sleep(CLOSE_REPLY_FLUSH).await;
             }
@@ -237,10 +253,10 @@ impl PlayerSession {
     }
 
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
-    fn abort(&mut self, ctx: &mut Context<Self>, why: &str) {
+    fn abort(&mut self, ctx: &mut Context<Self>, why: &Close) {
         let dropped = self.outbox.replaced();
-        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped, why, "disconnecting");
-        self.ended = Some(DisconnectReason::Stalled);
+        let why = why.reason();
+        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped, %why, "disconnecting");
         self.leave_room();
         self.phase = Phase::Closing;
         self.outbox.close();
@@ -256,10 +272,6 @@ impl PlayerSession {
         }
     }
 
-    fn protocol_error(&mut self, ctx: &mut Context<Self>, code: u16, reason: String) {
-        self.close(ctx, code, reason);
-    }
-
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
         if !self.limit.allow(Instant::now()) {
             self.drops_this_window += 1;
@@ -268,19 +280,12 @@ impl PlayerSession {
         }
         let msg = match decode_client(bytes, self.config.max_frame_bytes) {
             Ok(msg) => msg,
-            Err(DecodeError::WrongVersion(v)) => {
-                let reason = format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}");
-                return self.protocol_error(ctx, 1008, reason);
-            }
-            Err(DecodeError::TooLarge { len, max }) => {
-                return self.protocol_error(ctx, 1009, format!("message of {len} bytes exceeds {max}"));
-            }
-            Err(e) => return self.protocol_error(ctx, 1007, e.to_string()),
+            Err(e) => return self.end(ctx, Close::Decode(e)),
         };
         match (msg, &self.phase) {
             (ClientMsg::Hello(hello), Phase::AwaitingHello) => self.on_hello(hello, ctx),
-            (ClientMsg::Hello(_), _) => self.protocol_error(ctx, 1008, "Hello sent twice".into()),
-            (_, Phase::AwaitingHello) => self.protocol_error(ctx, 1008, "the first message must be Hello".into()),
+            (ClientMsg::Hello(_), _) => self.end(ctx, Close::HelloTwice),
+            (_, Phase::AwaitingHello) => self.end(ctx, Close::NotHello),
             (ClientMsg::Input(input), Phase::InRoom { id, room, spectator: false, .. }) => {
                 room.do_send(PlayerInput { id: *id, input });
             }
@@ -310,9 +315,7 @@ impl PlayerSession {
             (ClientMsg::Follow(follow), Phase::InRoom { id, room, spectator: true, .. }) => {
                 room.do_send(FollowFrom { id: *id, target: follow.id });
             }
-            (ClientMsg::Follow(_), Phase::InRoom { spectator: false, .. }) => {
-                self.protocol_error(ctx, 1008, "only spectators may choose whom to follow".into());
-            }
+            (ClientMsg::Follow(_), Phase::InRoom { spectator: false, .. }) => self.end(ctx, Close::NotSpectator),
             (ClientMsg::Follow(_), _) => {}
             (ClientMsg::Ping(ping), _) => {
                 let pong = Bytes::from(encode_server(&ServerMsg::Pong(ping)));
@@ -343,11 +346,11 @@ impl PlayerSession {
                     session.lobby.do_send(Leave { id: joined.id, room: room_name });
                 }
             }
-            Ok(Err(JoinError::RoomFull)) => session.close(ctx, 1008, format!("room {room_name} is full")),
-            Ok(Err(JoinError::ShuttingDown)) => session.close(ctx, 1012, "server restarting".into()),
+            Ok(Err(JoinError::RoomFull)) => session.end(ctx, Close::RoomFull { room: room_name }),
+            Ok(Err(JoinError::ShuttingDown)) => session.end(ctx, Close::Restart),
             Err(e) => {
                 tracing::error!(error = %e, "lobby unreachable");
-                session.close(ctx, 1011, "internal error".into());
+                session.end(ctx, Close::ServerError);
             }
         });
         ctx.spawn(reply);
@@ -361,19 +364,16 @@ impl PlayerSession {
         let now = Instant::now();
         if self.outbox.sending_since().is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout)
         {
-            return self.abort(ctx, "send stalled: client is not reading");
+            return self.end(ctx, Close::Stalled);
         }
         if now.duration_since(self.last_heard) >= self.config.client_timeout {
-            self.ended = Some(DisconnectReason::Timeout);
-            return self.close(ctx, 1008, "heartbeat timeout".into());
+            return self.end(ctx, Close::HeartbeatTimeout);
         }
         if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
-            return self.protocol_error(ctx, 1008, "no Hello received".into());
+            return self.end(ctx, Close::NoHello);
         }
         if self.drops_this_window > FLOOD_KICK_DROPS {
-            let reason = format!("flooding: more than {MAX_CLIENT_MSGS_PER_SEC} messages per second");
-            self.ended = Some(DisconnectReason::Flood);
-            return self.protocol_error(ctx, 1008, reason);
+            return self.end(ctx, Close::Flood);
         }
         self.drops_this_window = 0;
         if now.duration_since(self.last_ping_sent) >= self.config.heartbeat_interval {
@@ -394,7 +394,7 @@ impl Actor for PlayerSession {
         ctx.spawn(
             async move { shutdown.cancelled().await }
                 .into_actor(self)
-                .map(|(), session, ctx| session.close(ctx, 1012, "server restarting".into())),
+                .map(|(), session, ctx| session.end(ctx, Close::Restart)),
         );
     }
 
@@ -432,25 +432,16 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
         self.last_heard = Instant::now();
         match item {
             Ok(Message::Binary(bytes)) => self.on_binary(&bytes, ctx),
-            Ok(Message::Text(_)) => self.protocol_error(
-                ctx,
-                1003,
-                "text frames are not accepted: the protocol is binary MessagePack".into(),
-            ),
+            Ok(Message::Text(_)) => self.end(ctx, Close::TextFrame),
             Ok(Message::Ping(bytes)) => self.queue_reliable(Frame::Pong(bytes), ctx),
             Ok(Message::Pong(_) | Message::Nop) => {}
             Ok(Message::Close(reason)) => {
                 tracing::debug!(peer = ?self.peer, ?reason, "client closed");
-                self.close_as(ctx, 1000, "goodbye".into(), true);
+                self.end(ctx, Close::ClientLeft);
             }
-            Ok(Message::Continuation(_)) => {
-                self.protocol_error(ctx, 1003, "fragmented messages are not supported".into())
-            }
-            Err(ProtocolError::Overflow) => {
-                let reason = format!("frame exceeds {} bytes", self.config.max_frame_bytes);
-                self.protocol_error(ctx, 1009, reason)
-            }
-            Err(e) => self.protocol_error(ctx, 1002, format!("websocket protocol error: {e}")),
+            Ok(Message::Continuation(_)) => self.end(ctx, Close::Fragmented),
+            Err(ProtocolError::Overflow) => self.end(ctx, Close::FrameTooBig { max: self.config.max_frame_bytes }),
+            Err(e) => self.end(ctx, Close::WebSocketError(e.to_string())),
         }
     }
 }
@@ -459,6 +450,6 @@ impl Handler<Kick> for PlayerSession {
     type Result = ();
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) {
-        self.close(ctx, msg.code, msg.reason.to_owned());
+        self.end(ctx, msg.0);
     }
 }

@@ -24,6 +24,7 @@ use skirmish_shared::{
 };
 
 use crate::chat;
+use crate::close::Close;
 use crate::lobby::Lobby;
 use crate::messages::{AckFrom, AddPlayer, ChatFrom, FollowFrom, Kick, Leave, PlayerInput, RemovePlayer, StopRoom};
 use crate::outbox::Outbox;
@@ -290,7 +291,7 @@ impl Room {
                 Ok(true) => Stats::inc(&self.stats.snapshots_dropped),
                 Ok(false) => {}
                 Err(overflow) => {
-                    member.session.do_send(Kick { code: 1008, reason: "not reading: outgoing queue full" });
+                    member.session.do_send(Kick(Close::QueueFull));
                     tracing::warn!(room = %self.name, player = id, %overflow, "kicking");
                 }
             }

@@ -6,35 +6,52 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use prometheus_client::metrics::histogram::Histogram;
 
+use crate::admission::Refusal;
+
 /// Upper bounds (seconds) of the tick-duration histogram: fine below a millisecond, where a
 /// healthy room lives, up to a whole tick (33 ms) and beyond, where it is in trouble.
 pub const TICK_BUCKETS_SECONDS: [f64; 14] =
     [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.0333, 0.05, 0.1];
 
-/// Why a connection ended, for `skirmish_disconnects_total{reason}`.
 /// Buckets of the ships-in-view histogram: a view holds 20–40 ships in a full big room.
 pub const SHIPS_IN_VIEW_BUCKETS: [f64; 12] = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 100.0, 200.0, 500.0];
 
+/// How a connection ended, as `skirmish_disconnects_total{reason}` counts it: the label of a
+/// [`crate::close::Close`], or `Lost` when the connection just vanished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisconnectReason {
-    /// The client closed (1000) or the server closed it normally.
+    /// The client closed (1000).
     Normal,
     /// The server is shutting down (1012).
     Restart,
-    /// A text frame or fragmented message (1003).
+    /// A text frame (1003).
     TextFrame,
+    /// A fragmented message (1003).
+    Fragmented,
     /// A payload that did not decode or validate (1007).
     BadPayload,
     /// A frame over the size cap (1009).
     TooBig,
     /// A broken WebSocket frame (1002).
     ProtocolError,
-    /// Wrong version, missing or repeated Hello, room full (1008).
-    Policy,
+    /// `Hello` for another protocol version (1008).
+    WrongVersion,
+    /// A first message other than `Hello`, or none in time (1008).
+    NoHello,
+    /// A second `Hello` (1008).
+    HelloTwice,
+    /// `Follow` from a player (1008).
+    NotSpectator,
+    /// No seat left in the room (1008).
+    RoomFull,
     /// Too many messages per second (1008).
     Flood,
     /// No frame within the client timeout (1008).
     Timeout,
+    /// Ended on another actor's request (`Kick`).
+    Kicked,
+    /// The outgoing queue hit its bound: cut without a close frame.
+    QueueFull,
     /// A send stuck past the stall timeout: cut without a close frame.
     Stalled,
     /// An unexpected server error (1011).
@@ -45,34 +62,27 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Every reason, in label order.
-    pub const ALL: [DisconnectReason; 12] = [
+    pub const ALL: [DisconnectReason; 19] = [
         Self::Normal,
         Self::Restart,
         Self::TextFrame,
+        Self::Fragmented,
         Self::BadPayload,
         Self::TooBig,
         Self::ProtocolError,
-        Self::Policy,
+        Self::WrongVersion,
+        Self::NoHello,
+        Self::HelloTwice,
+        Self::NotSpectator,
+        Self::RoomFull,
         Self::Flood,
         Self::Timeout,
+        Self::Kicked,
+        Self::QueueFull,
         Self::Stalled,
         Self::ServerError,
         Self::Lost,
     ];
-
-    /// The reason implied by a close code the server sends.
-    pub fn from_close_code(code: u16) -> Self {
-        match code {
-            1000 | 1001 => Self::Normal,
-            1012 => Self::Restart,
-            1003 => Self::TextFrame,
-            1007 => Self::BadPayload,
-            1009 => Self::TooBig,
-            1002 => Self::ProtocolError,
-            1008 => Self::Policy,
-            _ => Self::ServerError,
-        }
-    }
 
     /// The metric label.
     pub fn label(self) -> &'static str {
@@ -80,12 +90,19 @@ impl DisconnectReason {
             Self::Normal => "normal",
             Self::Restart => "restart",
             Self::TextFrame => "text_frame",
+            Self::Fragmented => "fragmented",
             Self::BadPayload => "bad_payload",
             Self::TooBig => "too_big",
             Self::ProtocolError => "protocol_error",
-            Self::Policy => "policy",
+            Self::WrongVersion => "wrong_version",
+            Self::NoHello => "no_hello",
+            Self::HelloTwice => "hello_twice",
+            Self::NotSpectator => "not_spectator",
+            Self::RoomFull => "room_full",
             Self::Flood => "flood",
             Self::Timeout => "timeout",
+            Self::Kicked => "kicked",
+            Self::QueueFull => "queue_full",
             Self::Stalled => "stalled",
             Self::ServerError => "server_error",
             Self::Lost => "lost",
@@ -96,7 +113,16 @@ impl DisconnectReason {
     pub fn is_protocol_violation(self) -> bool {
         matches!(
             self,
-            Self::TextFrame | Self::BadPayload | Self::TooBig | Self::ProtocolError | Self::Policy | Self::Flood
+            Self::TextFrame
+                | Self::Fragmented
+                | Self::BadPayload
+                | Self::TooBig
+                | Self::ProtocolError
+                | Self::WrongVersion
+                | Self::NoHello
+                | Self::HelloTwice
+                | Self::NotSpectator
+                | Self::Flood
         )
     }
 }
@@ -139,6 +165,8 @@ pub struct Stats {
     pub inputs_dropped: AtomicU64,
     /// Connections ended, by [`DisconnectReason`] (indexed as in `DisconnectReason::ALL`).
     pub disconnects: [AtomicU64; DisconnectReason::ALL.len()],
+    /// WebSocket upgrades refused, by [`Refusal`] (indexed as in `Refusal::ALL`).
+    pub refused: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl Default for Stats {
@@ -160,6 +188,7 @@ impl Default for Stats {
             snapshots_dropped: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
             disconnects: Default::default(),
+            refused: Default::default(),
         }
     }
 }
@@ -193,6 +222,16 @@ impl Stats {
     /// Connections ended for `reason` so far.
     pub fn disconnects_by(&self, reason: DisconnectReason) -> u64 {
         Self::get(&self.disconnects[reason as usize])
+    }
+
+    /// Counts one refused upgrade.
+    pub fn refused(&self, why: Refusal) {
+        Self::inc(&self.refused[why as usize]);
+    }
+
+    /// Upgrades refused for `why` so far.
+    pub fn refused_by(&self, why: Refusal) -> u64 {
+        Self::get(&self.refused[why as usize])
     }
 
     /// Connections closed because the client broke the protocol.

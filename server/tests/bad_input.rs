@@ -5,6 +5,7 @@ mod common;
 
 use common::{TestClient, expect_close, raw, server};
 use futures_util::SinkExt;
+use skirmish_server::close::Close;
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, encode_client};
 use tokio_tungstenite::tungstenite::Message;
@@ -94,5 +95,5 @@ async fn flooding_gets_1008() {
     let input = encode_client(&ClientMsg::Input(skirmish_shared::Input::default()));
     let frames = (0..3000).map(|_| Message::binary(input.clone())).collect();
     let reason = closes_only_that_client(frames, true, 1008).await;
-    assert!(reason.contains("flood"), "{reason}");
+    assert_eq!(reason, Close::Flood.reason(), "the reason states the documented limit");
 }

@@ -85,19 +85,19 @@ async fn metrics_expose_the_series_and_move_with_play() {
     a.wait_for(|c| c.core.roster().len() == 1).await;
     a.ws.send(tokio_tungstenite::tungstenite::Message::text("not binary")).await.unwrap();
     common::expect_close(&mut a.ws).await;
-    // Both sessions end asynchronously; poll until the counters say so.
+    // Both sessions end asynchronously, and the room and the players go after the connections
+    // (through the lobby): poll until all three are back at 0.
     let deadline = std::time::Instant::now() + common::WAIT;
     loop {
         let (_, after) = scrape(srv.addr).await;
-        if after["skirmish_connections"] == 0.0 {
-            assert_eq!(after["skirmish_players"], 0.0);
-            assert_eq!(after["skirmish_rooms"], 0.0, "the empty room is removed");
+        let gauges = ["skirmish_connections", "skirmish_players", "skirmish_rooms"].map(|g| after[g]);
+        if gauges == [0.0; 3] {
             assert_eq!(after["skirmish_disconnects_total{reason=\"normal\"}"], 1.0);
             assert_eq!(after["skirmish_disconnects_total{reason=\"text_frame\"}"], 1.0);
             assert!(after["skirmish_snapshots_sent_total"] >= during["skirmish_snapshots_sent_total"]);
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "connections never reached 0");
+        assert!(std::time::Instant::now() < deadline, "connections, players, rooms never all reached 0: {gauges:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -77,3 +77,8 @@ pub const RADAR_INTERVAL_TICKS: u64 = 30;
 /// Client messages allowed per second on average: inputs at the tick rate, pings, chat and
 /// spectator acknowledgements, with headroom for jitter. `PROTOCOL.md` quotes this number.
 pub const MAX_CLIENT_MSGS_PER_SEC: u32 = 60;
+
+/// More than this many messages dropped by that limit within one second (the server checks once
+/// a second) closes the connection as flooding (1008): two seconds' worth at the allowed rate.
+/// `PROTOCOL.md` quotes this number, and the close reason states it.
+pub const FLOOD_KICK_DROPS: u32 = 2 * MAX_CLIENT_MSGS_PER_SEC;

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use glam::{IVec2, Vec2};
 use skirmish_shared::bits::BitWriter;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, HISTORY_TICKS, MAX_CLIENT_MSGS_PER_SEC, MAX_DECODE_DEPTH, MAX_FRAME_BYTES, MAX_NAME_CHARS,
-    MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH,
-    TICK_DT, TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
+    AOI_HALF_EXTENT, FLOOD_KICK_DROPS, HISTORY_TICKS, MAX_CLIENT_MSGS_PER_SEC, MAX_DECODE_DEPTH, MAX_FRAME_BYTES,
+    MAX_NAME_CHARS, MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT,
+    RADAR_MAX_WIDTH, TICK_DT, TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
 };
 use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
@@ -227,6 +227,8 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("every {RADAR_INTERVAL_TICKS} ticks"));
     quoted(format!("`HISTORY_TICKS` = {HISTORY_TICKS} ticks"));
     quoted(format!("`MAX_CLIENT_MSGS_PER_SEC` = {MAX_CLIENT_MSGS_PER_SEC} messages per second"));
+    quoted(format!("in bursts of up to {MAX_CLIENT_MSGS_PER_SEC}"));
+    quoted(format!("`FLOOD_KICK_DROPS` = {FLOOD_KICK_DROPS} dropped within one second"));
     quoted(format!("`AOI_HALF_EXTENT` = {AOI_HALF_EXTENT} world units (half the {VIEW_WORLD_UNITS} units"));
     quoted(format!("plus a margin of {VIEW_MARGIN_UNITS})"));
     quoted(format!("0x{:08X}", TICK_DT.to_bits()));

@@ -5,6 +5,7 @@
 //! their slot on the bot's 30 Hz grid, not from when they went out (see [`Bot::play`]).
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,13 +15,15 @@ use rand::{RngExt as _, SeedableRng as _};
 use skirmish_client::{Client, ClientError, Event};
 use skirmish_shared::consts::TICK_NANOS;
 use skirmish_shared::schedule::{TickClock, due_nanos};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::handshake::client::Response;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async_with_config, connect_async_with_config};
 use tokio_util::sync::CancellationToken;
 
 use crate::behaviour::{Behaviour, View};
@@ -77,6 +80,8 @@ pub struct Spec {
     pub live: Arc<Live>,
     /// Permits for connection attempts in flight, held from the TCP connect to `Welcome`.
     pub connecting: Arc<Semaphore>,
+    /// The local address to connect from (`--source-ips`); `None`: the system's choice.
+    pub source: Option<IpAddr>,
 }
 
 /// Why the playing loop ended.
@@ -196,13 +201,20 @@ impl<'a> Bot<'a> {
         // The semaphore is never closed, so an error cannot happen.
         let _permit = self.spec.connecting.acquire().await.map_err(|_| "connection limiter closed".to_owned())?;
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES).write_buffer_size(0);
-        // Nagle off, as browsers do for WebSockets: inputs are small and latency-sensitive.
-        let (mut ws, _response) =
-            match timeout(CONNECT_TIMEOUT, connect_async_with_config(&*self.spec.url, Some(config), true)).await {
-                Err(_) => return Err("connect timeout".into()),
-                Ok(Err(e)) => return Err(error_kind(&e)),
-                Ok(Ok(connected)) => connected,
-            };
+        let connect = async {
+            match self.spec.source {
+                // Nagle off, as browsers do for WebSockets: inputs are small and latency-sensitive.
+                None => {
+                    connect_async_with_config(&*self.spec.url, Some(config), true).await.map_err(|e| error_kind(&e))
+                }
+                Some(source) => connect_from(source, &self.spec.url, config).await,
+            }
+        };
+        let (mut ws, _response) = match timeout(CONNECT_TIMEOUT, connect).await {
+            Err(_) => return Err("connect timeout".into()),
+            Ok(Err(kind)) => return Err(kind),
+            Ok(Ok(connected)) => connected,
+        };
         send(&mut ws, self.client.on_open()).await?;
         let deadline = Instant::now() + WELCOME_TIMEOUT;
         loop {
@@ -452,6 +464,26 @@ async fn close(ws: &mut Socket) {
         Ok::<(), tungstenite::Error>(())
     };
     let _ = timeout(CLOSE_TIMEOUT, handshake).await;
+}
+
+/// Connects to `url` from the local address `source` (the socket is bound to it before
+/// connecting) and shakes hands; the error is a short kind for the report.
+async fn connect_from(source: IpAddr, url: &str, config: WebSocketConfig) -> Result<(Socket, Response), String> {
+    let io = |e: std::io::Error| error_kind(&tungstenite::Error::Io(e));
+    let request = url.into_client_request().map_err(|e| error_kind(&e))?;
+    let host = request.uri().host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = request.uri().port_u16().unwrap_or(80);
+    let server = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(io)?
+        .find(|addr| addr.is_ipv4() == source.is_ipv4())
+        .ok_or_else(|| format!("{host} has no address of the family of {source}"))?;
+    let socket = if source.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(io)?;
+    socket.bind(SocketAddr::new(source, 0)).map_err(io)?;
+    let stream = socket.connect(server).await.map_err(io)?;
+    // Nagle off, as on the usual path.
+    stream.set_nodelay(true).map_err(io)?;
+    client_async_with_config(request, MaybeTlsStream::Plain(stream), Some(config)).await.map_err(|e| error_kind(&e))
 }
 
 fn close_text(frame: Option<CloseFrame>) -> String {

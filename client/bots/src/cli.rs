@@ -3,6 +3,7 @@
 //! Durations take humantime (`10s`, `1m30s`) or a bare number of seconds (`30`, `2.5`), the
 //! form shared with the server's options.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -78,7 +79,22 @@ pub struct Cli {
     /// on loopback 64 still connects thousands of bots a second.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connecting: u32,
+
+    /// Local addresses to connect from, round-robin over the bots: a range
+    /// (`127.0.0.2-127.0.0.40`) or a comma list of addresses and ranges. A server caps the
+    /// connections of one address; on Linux every 127.x.y.z is loopback, so a load test on one
+    /// machine can spread its bots over many addresses instead of turning the caps off.
+    #[arg(long, value_name = "ADDRS", value_parser = parse_source_ips)]
+    pub source_ips: Option<SourceIps>,
 }
+
+/// Most addresses `--source-ips` may name (an IPv4 /16): a mistyped range stays small.
+pub const MAX_SOURCE_IPS: usize = 65_536;
+
+/// The addresses of `--source-ips`, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SourceIps(pub Vec<IpAddr>);
 
 /// Which rooms the bots join.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +161,8 @@ pub struct Params {
     pub thresholds: Limits,
     /// Connection attempts allowed in flight at once.
     pub max_connecting: u32,
+    /// Local addresses the bots connect from, round-robin (empty: the system's choice).
+    pub source_ips: Vec<IpAddr>,
 }
 
 impl Params {
@@ -156,6 +174,14 @@ impl Params {
     /// Ramp-up time as a `Duration`.
     pub fn ramp_up(&self) -> Duration {
         Duration::from_secs_f64(self.ramp_up)
+    }
+
+    /// The local address bot `index` connects from, if `--source-ips` was given.
+    pub fn source_for_bot(&self, index: u32) -> Option<IpAddr> {
+        match self.source_ips.len() {
+            0 => None,
+            n => Some(self.source_ips[index as usize % n]),
+        }
     }
 
     /// Where the bots go, in words: `room main`, `3 rooms bots-0..bots-2`.
@@ -207,8 +233,45 @@ impl Cli {
             seed: self.seed.unwrap_or_else(rand::random),
             thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
             max_connecting: self.max_connecting,
+            source_ips: self.source_ips.clone().map(|s| s.0).unwrap_or_default(),
         })
     }
+}
+
+/// Parses `--source-ips`: comma-separated addresses and ranges `FIRST-LAST` (both ends
+/// included, one address family).
+pub fn parse_source_ips(text: &str) -> Result<SourceIps, String> {
+    let ip = |s: &str| s.trim().parse::<IpAddr>().map_err(|e| format!("{:?} is not an IP address: {e}", s.trim()));
+    let mut ips = Vec::new();
+    for item in text.split(',') {
+        match item.split_once('-') {
+            None => ips.push(ip(item)?),
+            Some((first, last)) => {
+                let (first, last) = (ip(first)?, ip(last)?);
+                let (start, end) = match (first, last) {
+                    (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b))),
+                    (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b)),
+                    _ => return Err(format!("{:?} mixes IPv4 and IPv6", item.trim())),
+                };
+                if end < start {
+                    return Err(format!("{:?}: the range ends before it starts", item.trim()));
+                }
+                if end - start >= MAX_SOURCE_IPS as u128 {
+                    return Err(format!("{:?}: more than {MAX_SOURCE_IPS} addresses", item.trim()));
+                }
+                let v4 = first.is_ipv4();
+                // Both ends are of one family, so every value in between converts back to it.
+                ips.extend((start..=end).map(|n| match u32::try_from(n) {
+                    Ok(n) if v4 => IpAddr::V4(Ipv4Addr::from(n)),
+                    _ => IpAddr::V6(Ipv6Addr::from(n)),
+                }));
+            }
+        }
+        if ips.len() > MAX_SOURCE_IPS {
+            return Err(format!("more than {MAX_SOURCE_IPS} addresses"));
+        }
+    }
+    Ok(SourceIps(ips))
 }
 
 /// Parses a threshold: a finite, non-negative number.
@@ -336,6 +399,25 @@ mod tests {
         }
         // Impossible but well-formed limits are accepted: failing them is the run's job.
         assert!(parse(&["--max-p99-latency", "0.001", "--min-delivery", "1.5"]).is_ok());
+    }
+
+    #[test]
+    fn source_ips_take_ranges_and_lists_and_go_round_robin() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let range = parse_source_ips("127.0.0.2-127.0.0.40").unwrap();
+        assert_eq!(range.0.len(), 39);
+        assert_eq!((range.0[0], range.0[38]), (ip("127.0.0.2"), ip("127.0.0.40")));
+        let list = parse_source_ips("10.0.0.1, 10.0.0.255-10.0.1.1,::1").unwrap();
+        assert_eq!(list.0, ["10.0.0.1", "10.0.0.255", "10.0.1.0", "10.0.1.1", "::1"].map(ip));
+        assert_eq!(parse_source_ips("fd00::1-fd00::3").unwrap().0, ["fd00::1", "fd00::2", "fd00::3"].map(ip));
+        for bad in ["", "127.0.0.1,", "localhost", "127.0.0.9-127.0.0.1", "127.0.0.1-::1", "10.0.0.0-10.1.0.0"] {
+            assert!(parse_source_ips(bad).is_err(), "{bad:?}");
+        }
+
+        let params = parse(&["--source-ips", "127.0.0.2-127.0.0.4"]).unwrap().params().unwrap();
+        let sources: Vec<_> = (0..5).map(|i| params.source_for_bot(i).unwrap()).collect();
+        assert_eq!(sources, ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.2", "127.0.0.3"].map(ip));
+        assert_eq!(parse(&[]).unwrap().params().unwrap().source_for_bot(0), None, "the system chooses");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use skirmish_shared::consts::TICK_RATE_HZ;
 
+use crate::bot::LATE_INPUT_MS;
 use crate::cli::Params;
 use crate::mix::Kind;
 use crate::samples::Histograms;
@@ -211,7 +212,7 @@ pub struct Summary {
     pub send_lag_ms: Percentiles,
     /// Inputs sent by all bots.
     pub inputs_sent: u64,
-    /// Input slots whose input went out `LATE_INPUT_MS` (10 ms) or more late, or never.
+    /// Input slots whose input went out `LATE_INPUT_MS` or more late, or never.
     pub inputs_late: u64,
     /// Input slots passed over without an input (part of `inputs_late`).
     pub inputs_missed: u64,
@@ -453,7 +454,7 @@ impl fmt::Display for Summary {
         writeln!(f, "  ping rtt ms  {}", percentiles_line(&self.rtt_ms))?;
         writeln!(
             f,
-            "  inputs       {} sent, {} slots late (≥ 10 ms), {} missed",
+            "  inputs       {} sent, {} slots late (≥ {LATE_INPUT_MS} ms), {} missed",
             self.inputs_sent, self.inputs_late, self.inputs_missed
         )?;
         writeln!(
@@ -479,7 +480,7 @@ impl fmt::Display for Summary {
         if self.bots_fell_behind() {
             write!(
                 f,
-                "\n  warning      the bots fell behind their own 30 Hz schedule (send lag p99 {:.1} ms, {} of {} \
+                "\n  warning      the bots fell behind their own {TICK_RATE_HZ} Hz schedule (send lag p99 {:.1} ms, {} of {} \
                  input slots late): latency includes that delay; run fewer bots per process or give them a machine \
                  of their own",
                 self.send_lag_ms.p99,
@@ -720,6 +721,7 @@ mod tests {
         let late = Summary::new(params(), &[bot(Outcome::Completed, 1.0, 30)], &h, Duration::from_secs(1));
         assert!(late.bots_fell_behind());
         assert!(late.to_string().contains("fell behind their own 30 Hz schedule (send lag p99 40.0 ms"), "{late}");
+        assert!(late.to_string().contains("slots late (≥ 10 ms)"), "the constants read naturally: {late}");
     }
 
     #[test]

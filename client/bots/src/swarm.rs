@@ -43,6 +43,7 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
                 samples: samples.clone(),
                 live: live.clone(),
                 connecting: connecting.clone(),
+                source: params.source_for_bot(index),
             };
             (kind, tokio::spawn(bot::run(spec)))
         })

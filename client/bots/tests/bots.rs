@@ -184,6 +184,45 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn source_ips_spread_more_bots_than_one_address_may_open_over_loopback() {
+    use clap::Parser as _;
+    // The server's default caps, which `Config::for_tests` turns off.
+    let defaults = skirmish_server::Config::parse_from(["skirmish"]);
+    let config = skirmish_server::Config {
+        max_connections_per_ip: defaults.max_connections_per_ip,
+        max_connections: defaults.max_connections,
+        connections_per_ip_per_sec: defaults.connections_per_ip_per_sec,
+        ..skirmish_server::Config::for_tests()
+    };
+    let server = skirmish_server::spawn_in_thread(config).expect("server starts");
+    let count = defaults.max_connections_per_ip + 8;
+    assert!(count > defaults.max_connections_per_ip && defaults.max_connections_per_ip > 0);
+    let path = json_path("source-ips");
+    let (count_text, url) = (count.to_string(), server.ws_url());
+    let args = [
+        "-c",
+        &count_text,
+        "--duration",
+        "2",
+        "--source-ips",
+        "127.0.0.2-127.0.0.40",
+        "--json",
+        path.to_str().unwrap(),
+        "--url",
+        &url,
+    ];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let json = read_json(&path);
+    assert_eq!((&json["connected"], &json["failed"]), (&json!(count), &json!(0)), "{json:#}");
+    assert_eq!(json["params"]["source_ips"].as_array().map(Vec::len), Some(39), "{json:#}");
+    let refused: u64 = skirmish_server::admission::Refusal::ALL.iter().map(|r| server.stats.refused_by(*r)).sum();
+    assert_eq!(refused, 0, "no upgrade was refused");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn rooms_spread_the_bots_as_the_server_sees_them() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
     let url = server.ws_url();

@@ -47,6 +47,48 @@ pub async fn raw(url: &str) -> Ws {
     connect_async(url).await.expect("websocket connects").0
 }
 
+/// Opens a WebSocket to `srv` from the local address `source` (any 127.x.y.z is loopback)
+/// with extra request `headers`; `Err` holds the HTTP status of a refused upgrade.
+pub async fn upgrade_from(
+    srv: &skirmish_server::ServerHandle,
+    source: std::net::IpAddr,
+    headers: &[(&str, &str)],
+) -> Result<Ws, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+    let mut request = srv.ws_url().into_client_request().expect("a valid url");
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("a header name");
+        request.headers_mut().append(name, HeaderValue::from_str(value).expect("a header value"));
+    }
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind(std::net::SocketAddr::new(source, 0)).expect("bind the source address");
+    let stream = socket.connect(srv.addr).await.expect("the server accepts TCP");
+    match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("handshake failed without an HTTP status: {e}"),
+    }
+}
+
+/// Scrapes `/metrics`: `series → value`.
+pub async fn metrics(addr: std::net::SocketAddr) -> std::collections::HashMap<String, f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("the server accepts");
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: test\r\n\r\n").await.expect("send the request");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.expect("read the response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an http response");
+    assert!(head.contains(" 200 "), "{head}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').expect("name value");
+            (name.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
 /// A player: a socket plus the client core that players' browsers run.
 pub struct TestClient {
     pub ws: Ws,
