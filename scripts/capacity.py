@@ -271,6 +271,9 @@ def main():
     ap.add_argument("--min-delivery", type=float, default=0.999)
     ap.add_argument("--max-p99-latency", type=float, default=40.0)
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="measure every step even past the limits (the capacity is still the last step "
+                         "before the first failure)")
     ap.add_argument("--json", help="write the table as JSON here")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
@@ -325,7 +328,7 @@ def main():
                   f"{'bot µs/s':>8} {'KiB/player':>10}")
         print(header)
         print("-" * len(header))
-        capacity = 0
+        capacity, failed = 0, False
         for n in steps:
             runs = []
             for _ in range(args.runs):
@@ -370,9 +373,14 @@ def main():
                     why.append(f"delivery {row['delivery']:.4f} < {args.min_delivery}")
                 if row["latency_p99_ms"] > args.max_p99_latency:
                     why.append(f"latency p99 {row['latency_p99_ms']:.1f} ms > {args.max_p99_latency} ms")
+                if args.keep_going:
+                    print(f"       over the limits at {n} bots: " + "; ".join(why))
+                    failed = True
+                    continue
                 print(f"\nstopped at {n} bots: " + "; ".join(why))
                 break
-            capacity = n
+            if not failed:
+                capacity = n
         print(f"\ncapacity: {capacity} bots in one room "
               f"(delivery ≥ {args.min_delivery}, latency p99 ≤ {args.max_p99_latency} ms"
               f"{f', medians of {args.runs} runs' if args.runs > 1 else ''})")

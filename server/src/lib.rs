@@ -22,6 +22,7 @@ pub mod close;
 pub mod config;
 pub mod grid;
 pub mod http;
+pub mod inbox;
 pub mod lobby;
 pub mod maps;
 pub mod match_flow;

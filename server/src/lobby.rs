@@ -135,7 +135,8 @@ impl Handler<Join> for Lobby {
         } else {
             entry.players.insert(id);
         }
-        entry.addr.do_send(AddPlayer { id, name: msg.name, spectator, session: msg.session, outbox: msg.outbox });
+        let (session, outbox, inbox) = (msg.session, msg.outbox, msg.inbox);
+        entry.addr.do_send(AddPlayer { id, name: msg.name, spectator, session, outbox, inbox });
         Ok(Joined { id, room: entry.addr.clone(), spectator })
     }
 }

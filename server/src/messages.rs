@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
-use skirmish_shared::{Input, PlayerId};
+use skirmish_shared::PlayerId;
 
+use crate::inbox::Inbox;
 use crate::outbox::Outbox;
 use crate::player_session::PlayerSession;
 use crate::room::Room;
@@ -23,6 +24,8 @@ pub struct Join {
     pub session: Addr<PlayerSession>,
     /// Where the room puts this connection's frames (written by the session's writer task).
     pub outbox: Arc<Outbox>,
+    /// Where the session leaves this connection's newest input and acknowledgement.
+    pub inbox: Arc<Inbox>,
 }
 
 /// Lobby → PlayerSession (reply to [`Join`]): you are in.
@@ -69,6 +72,8 @@ pub struct AddPlayer {
     pub session: Addr<PlayerSession>,
     /// Where the room puts this player's frames.
     pub outbox: Arc<Outbox>,
+    /// Where the room takes this player's newest input and acknowledgement at each tick.
+    pub inbox: Arc<Inbox>,
 }
 
 /// Lobby → Room: remove this player.
@@ -83,26 +88,6 @@ pub struct RemovePlayer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopRoom;
-
-/// PlayerSession → Room: one validated input (which also acknowledges a snapshot tick).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PlayerInput {
-    /// Whose input.
-    pub id: PlayerId,
-    /// The input.
-    pub input: Input,
-}
-
-/// PlayerSession → Room: a spectator acknowledged a snapshot tick (the delta baseline).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct AckFrom {
-    /// Who.
-    pub id: PlayerId,
-    /// The newest snapshot tick it received.
-    pub tick: u64,
-}
 
 /// PlayerSession → Room: a spectator chose whose view to receive (`None`: the room picks).
 #[derive(Message)]

@@ -25,8 +25,9 @@ use crate::admission::Permit;
 use crate::chat;
 use crate::close::Close;
 use crate::config::Config;
+use crate::inbox::Inbox;
 use crate::lobby::Lobby;
-use crate::messages::{AckFrom, ChatFrom, FollowFrom, Join, JoinError, Kick, Leave, PlayerInput};
+use crate::messages::{ChatFrom, FollowFrom, Join, JoinError, Kick, Leave};
 use crate::outbox::{Frame, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::room::Room;
@@ -80,6 +81,9 @@ pub struct PlayerSession {
     chat_warned: bool,
     /// Frames waiting to be written, shared with the room and the writer task.
     outbox: Arc<Outbox>,
+    /// The newest input and acknowledgement, for the room to take at its tick (no message and
+    /// no wake-up per input).
+    inbox: Arc<Inbox>,
     /// Why the connection is ending, once known; counted when the actor stops (a connection
     /// that just vanishes counts as `Lost`).
     ended: Option<DisconnectReason>,
@@ -129,6 +133,7 @@ impl PlayerSession {
             chat_limit: chat::chat_limiter(now),
             chat_warned: false,
             outbox: Arc::new(Outbox::new()),
+            inbox: Arc::new(Inbox::new()),
             ended: None,
             _permit: permit,
         }
@@ -286,15 +291,17 @@ impl PlayerSession {
             (ClientMsg::Hello(hello), Phase::AwaitingHello) => self.on_hello(hello, ctx),
             (ClientMsg::Hello(_), _) => self.end(ctx, Close::HelloTwice),
             (_, Phase::AwaitingHello) => self.end(ctx, Close::NotHello),
-            (ClientMsg::Input(input), Phase::InRoom { id, room, spectator: false, .. }) => {
-                room.do_send(PlayerInput { id: *id, input });
+            (ClientMsg::Input(input), Phase::InRoom { spectator: false, .. }) => {
+                if !self.inbox.input(input) {
+                    Stats::inc(&self.stats.inputs_dropped);
+                }
             }
             // A spectator has no ship: harmless, so counted and ignored rather than closed
             // (a client may keep sending inputs while it switches to watching); its
             // acknowledgement still counts.
-            (ClientMsg::Input(input), Phase::InRoom { id, room, spectator: true, .. }) => {
+            (ClientMsg::Input(input), Phase::InRoom { spectator: true, .. }) => {
                 Stats::inc(&self.stats.inputs_dropped);
-                room.do_send(AckFrom { id: *id, tick: input.ack });
+                self.inbox.ack(input.ack);
             }
             // Inputs before the lobby has placed us have nothing to move yet.
             (ClientMsg::Input(_), _) => {}
@@ -310,7 +317,7 @@ impl PlayerSession {
             }
             // Nobody to talk to before the lobby has placed us.
             (ClientMsg::Chat(_), _) => {}
-            (ClientMsg::Ack(ack), Phase::InRoom { id, room, .. }) => room.do_send(AckFrom { id: *id, tick: ack.tick }),
+            (ClientMsg::Ack(ack), Phase::InRoom { .. }) => self.inbox.ack(ack.tick),
             (ClientMsg::Ack(_), _) => {}
             (ClientMsg::Follow(follow), Phase::InRoom { id, room, spectator: true, .. }) => {
                 room.do_send(FollowFrom { id: *id, target: follow.id });
@@ -335,6 +342,7 @@ impl PlayerSession {
             spectate: hello.spectate,
             session: ctx.address(),
             outbox: self.outbox.clone(),
+            inbox: self.inbox.clone(),
         };
         let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| match reply {
             Ok(Ok(joined)) => {

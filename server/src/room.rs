@@ -25,8 +25,9 @@ use skirmish_shared::{
 
 use crate::chat;
 use crate::close::Close;
+use crate::inbox::Inbox;
 use crate::lobby::Lobby;
-use crate::messages::{AckFrom, AddPlayer, ChatFrom, FollowFrom, Kick, Leave, PlayerInput, RemovePlayer, StopRoom};
+use crate::messages::{AddPlayer, ChatFrom, FollowFrom, Kick, Leave, RemovePlayer, StopRoom};
 use crate::outbox::Outbox;
 use crate::palette::{Palette, palette_colour};
 use crate::player_session::PlayerSession;
@@ -48,13 +49,12 @@ struct Member {
     session: Addr<PlayerSession>,
     /// Where this member's frames go; the session's writer sends them.
     outbox: Arc<Outbox>,
-    /// The newest input not yet consumed. Inputs arriving between two ticks are merged into the
-    /// newest (its `seq` acknowledges the older ones too): with client and server both at 30 Hz
-    /// on different clocks, a queue consumed one per tick would random-walk up to its cap and
-    /// add ticks of latency; latest-wins keeps input latency under one tick.
-    latest: Option<Input>,
-    /// Highest `seq` accepted, so the acknowledgement never moves backwards.
-    last_seq: u32,
+    /// Where its session leaves the newest input and acknowledgement. Inputs arriving between
+    /// two ticks are merged into the newest (its `seq` acknowledges the older ones too): with
+    /// client and server both at 30 Hz on different clocks, a queue consumed one per tick would
+    /// random-walk up to its cap and add ticks of latency; latest-wins keeps input latency
+    /// under one tick.
+    inbox: Arc<Inbox>,
     /// Its acknowledgement and what it was sent: the delta baseline.
     view: ClientView,
     /// Reliable messages for this member alone (its welcome, kills it should hear about),
@@ -168,7 +168,12 @@ impl Room {
     fn step(&mut self) {
         self.tick_inputs.clear();
         for (id, member) in &mut self.members {
-            if let Some(input) = member.latest.take() {
+            let taken = member.inbox.take();
+            if let Some(tick) = taken.ack {
+                member.view.ack(tick);
+            }
+            // Spectators have no ship to steer (their sessions drop inputs already).
+            if let Some(input) = taken.input.filter(|_| !member.info.spectator) {
                 self.tick_inputs.push((*id, input));
             }
         }
@@ -361,8 +366,7 @@ impl Handler<AddPlayer> for Room {
                 info: info.clone(),
                 session: msg.session,
                 outbox: msg.outbox,
-                latest: None,
-                last_seq: 0,
+                inbox: msg.inbox,
                 view: ClientView::default(),
                 pending,
                 colour_slot,
@@ -416,34 +420,6 @@ impl Handler<RemovePlayer> for Room {
                 self.system_line(chat::left_line(&member.info.name));
             }
             tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), "player left");
-        }
-    }
-}
-
-impl Handler<PlayerInput> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: PlayerInput, _ctx: &mut Self::Context) {
-        let Some(member) = self.members.get_mut(&msg.id) else { return };
-        member.view.ack(msg.input.ack);
-        // One TCP stream keeps inputs in order; a lower seq can only come from a confused or
-        // hostile client, and must not move the acknowledgement backwards. Spectators have no
-        // ship to steer (their sessions drop inputs already; this is the backstop).
-        if msg.input.seq <= member.last_seq || member.info.spectator {
-            Stats::inc(&self.stats.inputs_dropped);
-            return;
-        }
-        member.last_seq = msg.input.seq;
-        member.latest = Some(msg.input);
-    }
-}
-
-impl Handler<AckFrom> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: AckFrom, _ctx: &mut Self::Context) {
-        if let Some(member) = self.members.get_mut(&msg.id) {
-            member.view.ack(msg.tick);
         }
     }
 }
