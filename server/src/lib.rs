@@ -7,10 +7,14 @@
 //!   before a WebSocket upgrade, [`origin`] (which pages may connect), [`client_addr`] (whose
 //!   connection it is, behind trusted proxies) and [`admission`] (connection caps).
 //! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them;
-//!   [`close`]: why a connection ends (code, reason, metrics label).
+//!   [`close`]: why a connection ends (code, reason, metrics label). Between a session and its
+//!   room, without messages on the 30 Hz path: [`outbox`] (frames out) and [`inbox`] (the newest
+//!   input in); [`rate_limit`] limits what a client may send.
+//! - [`view`]: area of interest and delta snapshots (the history ring, per-client baselines).
 //! - [`world`]: the game rules, plain Rust, with [`match_flow`] (the match cycle), [`maps`] (map
 //!   files) and [`chat`] (rate limit, system lines).
-//! - [`grid`]: the uniform spatial grid behind area of interest and collisions.
+//! - [`grid`]: the uniform spatial grid behind area of interest and collisions; [`palette`]:
+//!   distinct player colours.
 //! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
 //! - [`assets`]: the embedded client page and wasm.
 
