@@ -19,7 +19,7 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     view p50/p99   skirmish_ships_in_view histogram (bucket upper bounds)
     srv/bots CPU   % of one core over the window
     bot µs/s       bots' CPU µs per bot per second: bots CPU s × 1e6 / (bots × window s)
-    KiB/player     (server RSS in the window − RSS before the bots connected) / players
+    KiB/player     (server RSS in the window − its RSS before any player joined) / players
 
 A metric the server does not export prints "–" (and is null in --json). With --runs N every step
 runs N times and each column is the median of the N runs. Only the standard library; Linux only
@@ -149,12 +149,14 @@ def wait_for_players(port, done, deadline):
     return True
 
 
-def measure(args, n, port, server, bots_bin, pin):
-    """One run of one step: returns the row, or an error text."""
+def measure(args, n, port, server, bots_bin, pin, rss_fresh):
+    """One run of one step: returns the row, or an error text. `rss_fresh` is the server's RSS
+    before any player ever joined: memory per player is measured from it, because the allocator
+    keeps what earlier steps freed, and growth over the previous step's leftovers would hide it."""
     # The previous run's bots must be gone, or their memory and sockets count against this one.
     if not wait_for_players(port, lambda p: p == 0, time.monotonic() + 15):
         time.sleep(2)
-    rss_before = rss_kib(server.pid)
+    rss_before = rss_fresh
     ramp = args.ramp_up if args.ramp_up is not None else max(2.0, n / 200)
     report = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
     cmd = [bots_bin, "--url", f"ws://127.0.0.1:{port}/ws", "-c", str(n), "--ramp-up", str(ramp),
@@ -329,11 +331,12 @@ def main():
         print(header)
         print("-" * len(header))
         capacity, failed = 0, False
+        rss_fresh = rss_kib(server.pid)
         for n in steps:
             runs = []
             for _ in range(args.runs):
                 try:
-                    row, error = measure(args, n, port, server, bots_bin, args.pin)
+                    row, error = measure(args, n, port, server, bots_bin, args.pin, rss_fresh)
                 except OSError as e:  # /metrics stopped answering: show why the server went away
                     server_log.seek(0)
                     log = server_log.read().decode(errors="replace")[-2000:]
