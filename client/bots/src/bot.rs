@@ -33,7 +33,7 @@ use crate::report::{BotReport, EventCounts, Outcome};
 use crate::samples::{Samples, Shared};
 
 /// Longest wait for the TCP connection and the WebSocket handshake.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for `Welcome` once `Hello` is sent.
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a bot pings, as the browser client does for its ping display.
@@ -41,17 +41,17 @@ const PING_PERIOD: Duration = Duration::from_secs(2);
 /// A send blocked this long means the server stopped reading; the bot gives up on it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for the server to answer our close frame.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Socket read buffer: tungstenite's 128 KiB default would cost a thousand bots 128 MiB, and
 /// snapshots are read in a few small reads anyway.
 const READ_BUFFER_BYTES: usize = 4096;
 /// Spreads bot indices over the seed space so neighbouring bots draw unrelated numbers.
-const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
+pub const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 /// An input that goes out this long after its slot counts as late: beyond the timer's usual
 /// millisecond of jitter, and a third of a tick, so the bot process itself is falling behind.
 pub const LATE_INPUT_MS: f64 = 10.0;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What one bot is told by the swarm.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ pub struct Spec {
 }
 
 /// Why the playing loop ended.
-enum End {
+pub enum End {
     /// The run is over (or was stopped): we close.
     RunOver,
     /// The server sent a close frame: code and reason.
@@ -150,10 +150,10 @@ pub async fn run(spec: Spec) -> BotReport {
 }
 
 /// One bot's state while it runs.
-struct Bot<'a> {
+pub struct Bot<'a> {
     spec: &'a Spec,
     /// The client core: all protocol state lives here.
-    client: Client,
+    pub client: Client,
     samples: Samples,
     /// Arrival of the previous snapshot, for the gap between snapshots.
     last_snapshot_ms: Option<f64>,
@@ -170,7 +170,7 @@ struct Bot<'a> {
 }
 
 impl<'a> Bot<'a> {
-    fn new(spec: &'a Spec) -> Self {
+    pub fn new(spec: &'a Spec) -> Self {
         Self {
             spec,
             client: Client::new(format!("bot-{}", spec.index), spec.room.clone()),
@@ -186,7 +186,7 @@ impl<'a> Bot<'a> {
     }
 
     /// The core's clock: ms since the run's epoch.
-    fn now_ms(&self) -> f64 {
+    pub fn now_ms(&self) -> f64 {
         self.ms_at(Instant::now())
     }
 
@@ -196,7 +196,7 @@ impl<'a> Bot<'a> {
     }
 
     /// Connects, sends `Hello` and waits for `Welcome`; the error is a short kind for the report.
-    async fn join(&mut self) -> Result<Socket, String> {
+    pub async fn join(&mut self) -> Result<Socket, String> {
         // Held until this returns; waiting for it does not count against the timeouts below.
         // The semaphore is never closed, so an error cannot happen.
         let _permit = self.spec.connecting.acquire().await.map_err(|_| "connection limiter closed".to_owned())?;
@@ -262,7 +262,7 @@ impl<'a> Bot<'a> {
     /// input → acknowledgement latency starts there and a bot that wakes up late adds its own
     /// delay to the figure instead of hiding it. After a stall the one input sent stands for
     /// every slot passed over and carries the earliest one's time; those slots count as missed.
-    async fn play(&mut self, ws: &mut Socket) -> End {
+    pub async fn play(&mut self, ws: &mut Socket) -> End {
         let seed = self.spec.seed.wrapping_add(u64::from(self.spec.index).wrapping_mul(SEED_STRIDE));
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         // A random phase against the server's ticks, as players' frames have: starting right at
@@ -438,7 +438,7 @@ impl<'a> Bot<'a> {
 }
 
 /// Sends one binary frame (written at once: the write buffer is off).
-async fn send(ws: &mut Socket, frame: Vec<u8>) -> Result<(), String> {
+pub async fn send(ws: &mut Socket, frame: Vec<u8>) -> Result<(), String> {
     match timeout(SEND_TIMEOUT, ws.send(Message::Binary(frame.into()))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(error_kind(&e)),
@@ -452,7 +452,7 @@ async fn send(ws: &mut Socket, frame: Vec<u8>) -> Result<(), String> {
 /// The handshake is complete once the reply arrives, and the socket is dropped then, without
 /// waiting for the server to end the TCP connection as tungstenite's client role otherwise
 /// would (the server may hold it open for a while, which would only stretch the run).
-async fn close(ws: &mut Socket) {
+pub async fn close(ws: &mut Socket) {
     let frame = CloseFrame { code: CloseCode::Normal, reason: "run over".into() };
     let handshake = async {
         ws.close(Some(frame)).await?;
@@ -486,7 +486,7 @@ async fn connect_from(source: IpAddr, url: &str, config: WebSocketConfig) -> Res
     client_async_with_config(request, MaybeTlsStream::Plain(stream), Some(config)).await.map_err(|e| error_kind(&e))
 }
 
-fn close_text(frame: Option<CloseFrame>) -> String {
+pub fn close_text(frame: Option<CloseFrame>) -> String {
     match frame {
         Some(f) => format!("{} {}", u16::from(f.code), f.reason).trim_end().to_owned(),
         None => "1005".to_owned(),

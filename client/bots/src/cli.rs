@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::{
     client::{IntoClientRequest as _, uri_mode},
 };
 
+use crate::misbehave::Misbehave;
 use crate::mix::Mix;
 
 /// Headless Skirmish bots for load testing: each bot joins over WebSocket through the same
@@ -60,6 +61,14 @@ pub struct Cli {
     /// the nearest enemy and fire), chat (roam and talk every 5–15 s), idle (stand still).
     #[arg(long, value_name = "NAME=PCT,...", default_value = "wander=100", value_parser = Mix::parse)]
     pub mix: Mix,
+
+    /// Share of bots that misbehave on purpose instead of playing, in whole percent (at most 100
+    /// together): flood (inputs at ~1000/s), garbage (a frame of random bytes), never-read
+    /// (stops reading its socket), slow-handshake (the upgrade request one byte a second),
+    /// oversized (a frame over 4 KiB), reconnect (plays, reconnecting every few seconds). They
+    /// report what the server did apart; every other figure and threshold is the rest's.
+    #[arg(long, value_name = "KIND=PCT,...", value_parser = Misbehave::parse)]
+    pub misbehave: Option<Misbehave>,
 
     /// Seed for the bots' random choices; random (and printed) when absent, so any run can be
     /// repeated.
@@ -155,6 +164,8 @@ pub struct Params {
     pub placement: Rooms,
     /// Behaviour shares.
     pub mix: Mix,
+    /// Misbehaviour shares (`{}` when none).
+    pub misbehave: Misbehave,
     /// Seed of this run, generated when not given.
     pub seed: u64,
     /// Pass/fail limits.
@@ -230,6 +241,7 @@ impl Cli {
             rooms: self.rooms,
             placement,
             mix: self.mix,
+            misbehave: self.misbehave.unwrap_or_default(),
             seed: self.seed.unwrap_or_else(rand::random),
             thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
             max_connecting: self.max_connecting,
@@ -399,6 +411,15 @@ mod tests {
         }
         // Impossible but well-formed limits are accepted: failing them is the run's job.
         assert!(parse(&["--max-p99-latency", "0.001", "--min-delivery", "1.5"]).is_ok());
+    }
+
+    #[test]
+    fn misbehave_is_optional_and_checked_by_the_parser() {
+        assert!(parse(&[]).unwrap().params().unwrap().misbehave.is_empty());
+        let params = parse(&["--misbehave", "flood=5,reconnect=10"]).unwrap().params().unwrap();
+        assert_eq!(params.misbehave.to_string(), "flood=5,reconnect=10");
+        let err = parse(&["--misbehave", "flood=60,garbage=60"]).unwrap_err().to_string();
+        assert!(err.contains("--misbehave") && err.contains("add up to 120"), "{err}");
     }
 
     #[test]

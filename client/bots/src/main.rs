@@ -3,7 +3,8 @@
 //! Layout: [`cli`] options, [`swarm`] the run, [`bot`] one bot's connection and loop; its
 //! behaviour from [`mix`] via [`behaviour`] ([`wander`], [`fight`], [`chatter`]); [`samples`]
 //! shared timing histograms, [`live`] counters for the [`progress`] line, [`report`] the summary,
-//! its JSON and thresholds, [`nofile`] the open-file limit.
+//! its JSON and thresholds, [`nofile`] the open-file limit; [`misbehave`] picks the bots that
+//! break the rules on purpose and tallies what the server did, [`rogue`] runs them.
 //!
 //! Exit status: 0 passed, 1 no bot connected or the run could not start, 2 a threshold failed.
 
@@ -13,10 +14,12 @@ mod chatter;
 mod cli;
 mod fight;
 mod live;
+mod misbehave;
 mod mix;
 mod nofile;
 mod progress;
 mod report;
+mod rogue;
 mod samples;
 mod swarm;
 mod wander;
@@ -94,8 +97,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
 }
 
 async fn run_swarm(cli: &cli::Cli, params: &cli::Params, open_files: &str) -> anyhow::Result<Verdict> {
+    let misbehave =
+        if params.misbehave.is_empty() { String::new() } else { format!(", misbehaving {}", params.misbehave) };
     println!(
-        "skirmish-bots: {} bots → {} ({}, mix {}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
+        "skirmish-bots: {} bots → {} ({}, mix {}{misbehave}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
          repeats it), open-file limit {open_files}",
         params.count,
         params.url,
@@ -116,7 +121,9 @@ async fn run_swarm(cli: &cli::Cli, params: &cli::Params, open_files: &str) -> an
         let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
         std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
-    if summary.connected == 0 {
+    // A run of misbehaving bots only has no well-behaved bot to connect.
+    let well_behaved: u32 = summary.behaviours.values().sum();
+    if summary.connected == 0 && well_behaved > 0 {
         anyhow::bail!("no bot connected to {}: {}", params.url, summary.failures_line());
     }
     let failed = summary.failed_thresholds();

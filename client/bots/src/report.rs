@@ -12,6 +12,7 @@ use skirmish_shared::consts::TICK_RATE_HZ;
 
 use crate::bot::LATE_INPUT_MS;
 use crate::cli::Params;
+use crate::misbehave::{KindSummary, outcome_line};
 use crate::mix::Kind;
 use crate::samples::Histograms;
 
@@ -168,7 +169,8 @@ impl Percentiles {
     }
 }
 
-/// The result of a run; serialised as the `--json` file, field names are its schema.
+/// The result of a run; serialised as the `--json` file, field names are its schema. Every
+/// figure but `misbehaving` is the well-behaved bots' alone (`--misbehave` bots are left out).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// What was run.
@@ -238,6 +240,8 @@ pub struct Summary {
     pub elapsed_s: f64,
     /// The run was cut short (Ctrl-C): the figures cover only the time it ran.
     pub stopped_early: bool,
+    /// The `--misbehave` bots by kind: how many, and what the server did about them.
+    pub misbehaving: BTreeMap<String, KindSummary>,
 }
 
 impl Summary {
@@ -277,6 +281,7 @@ impl Summary {
             thresholds: BTreeMap::new(),
             elapsed_s: elapsed.as_secs_f64(),
             stopped_early: false,
+            misbehaving: BTreeMap::new(),
         };
         let mut min_snapshots = None::<u64>;
         let mut due_seconds = 0.0;
@@ -491,6 +496,12 @@ impl fmt::Display for Summary {
         for (name, t) in &self.thresholds {
             let verdict = if t.passed { "passed" } else { "FAILED" };
             write!(f, "\n  threshold    {}: {verdict}", threshold_text(name, t))?;
+        }
+        if !self.misbehaving.is_empty() {
+            write!(f, "\n  misbehaving  on purpose, left out of every figure above:")?;
+            for (kind, s) in &self.misbehaving {
+                write!(f, "\n    {kind:<15}{} bots: {}", s.bots, outcome_line(s))?;
+            }
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! A run: assign behaviours and rooms, start the bots staggered over the ramp-up (at most
 //! `--max-connecting` connection attempts at a time), end them together, show progress on a
-//! terminal, and gather what they saw into one [`Summary`].
+//! terminal, and gather what they saw into one [`Summary`]. The `--misbehave` share runs as
+//! [`rogue`] bots with timing samples and live counters of their own, so no figure but their
+//! own tally includes them.
 
 use std::sync::Arc;
 
@@ -11,8 +13,11 @@ use tokio_util::sync::CancellationToken;
 use crate::bot;
 use crate::cli::Params;
 use crate::live::Live;
+use crate::misbehave;
+use crate::mix::Kind;
 use crate::progress;
 use crate::report::{BotReport, Outcome, Summary};
+use crate::rogue;
 use crate::samples::Shared;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
@@ -26,10 +31,22 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
     // Everyone ends together, so the last bot still plays the full duration.
     let end_at = epoch + ramp_up + params.duration();
     let url: Arc<str> = params.url.as_str().into();
-    let kinds = params.mix.assign(params.count, params.seed);
+    let misbehaviours = params.misbehave.assign(params.count);
+    let well_behaved = misbehaviours.iter().filter(|m| m.is_none()).count() as u32;
+    let mut kinds = params.mix.assign(well_behaved, params.seed).into_iter();
+    // Where the misbehaving bots' samples and counters go, never read.
+    let (rogue_samples, rogue_live) = (Arc::new(Shared::default()), Arc::new(Live::default()));
+    let mut rogues = Vec::new();
     let bots: Vec<_> = (0..params.count)
-        .zip(kinds)
-        .map(|(index, kind)| {
+        .zip(misbehaviours)
+        .filter_map(|(index, misbehaviour)| {
+            // `reconnect` bots play as wanderers; the other rogues never get to play.
+            let kind = match misbehaviour {
+                // One behaviour was drawn per well-behaved bot.
+                None => kinds.next().unwrap_or(Kind::Wander),
+                Some(_) => Kind::Wander,
+            };
+            let rogue = misbehaviour.is_some();
             let spec = bot::Spec {
                 index,
                 kind,
@@ -40,12 +57,18 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
                 start_at: epoch + ramp_up.mul_f64(f64::from(index) / f64::from(params.count)),
                 end_at,
                 stop: stop.clone(),
-                samples: samples.clone(),
-                live: live.clone(),
+                samples: if rogue { rogue_samples.clone() } else { samples.clone() },
+                live: if rogue { rogue_live.clone() } else { live.clone() },
                 connecting: connecting.clone(),
                 source: params.source_for_bot(index),
             };
-            (kind, tokio::spawn(bot::run(spec)))
+            match misbehaviour {
+                Some(m) => {
+                    rogues.push(tokio::spawn(rogue::run(spec, m)));
+                    None
+                }
+                None => Some((kind, tokio::spawn(bot::run(spec)))),
+            }
         })
         .collect();
 
@@ -54,7 +77,7 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
         tokio::spawn(progress::run(
             live.clone(),
             samples.clone(),
-            params.count,
+            well_behaved,
             params.ramp_up,
             params.ramp_up + params.duration,
             epoch,
@@ -69,6 +92,14 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
             handle.await.unwrap_or_else(|e| BotReport::new(Outcome::Failed(format!("bot task failed: {e}")), kind));
         reports.push(report);
     }
+    let mut rogue_reports = Vec::with_capacity(rogues.len());
+    for handle in rogues {
+        match handle.await {
+            Ok(report) => rogue_reports.push(report),
+            // Only a panic (a bug) gets here; the tally then lacks that bot.
+            Err(e) => tracing::warn!(error = %e, "misbehaving bot task failed"),
+        }
+    }
     progress_done.cancel();
     if let Some(progress) = progress {
         // It only draws; if it panicked, the summary is still worth printing.
@@ -76,5 +107,6 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
     }
     let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
     summary.stopped_early = stop.is_cancelled();
+    summary.misbehaving = misbehave::summarise(&rogue_reports);
     summary
 }

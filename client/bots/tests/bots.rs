@@ -184,6 +184,66 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn misbehaving_bots_are_cut_by_the_server_and_reported_apart() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let path = json_path("misbehave");
+    let args = [
+        "-c",
+        "12",
+        "--duration",
+        "3",
+        "--misbehave",
+        "flood=25,garbage=25,oversized=25",
+        "--seed",
+        "3",
+        "--json",
+        path.to_str().unwrap(),
+        "--url",
+        &url,
+        // Judged on the three well-behaved bots only: limits they cannot miss.
+        "--max-p99-latency",
+        "60000",
+        "--min-delivery",
+        "0.01",
+    ];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("misbehaving  on purpose"), "listed apart in the human summary:\n{stdout}");
+
+    let json = read_json(&path);
+    assert_eq!(json["params"]["misbehave"], json!({"flood": 25, "garbage": 25, "oversized": 25}), "{json:#}");
+    let misbehaving = json["misbehaving"].as_object().unwrap_or_else(|| panic!("misbehaving is a map: {json:#}"));
+    assert_eq!(misbehaving.len(), 3, "{json:#}");
+    for (kind, code) in [("flood", "1008 "), ("garbage", "1007 "), ("oversized", "1009 ")] {
+        let k = &json["misbehaving"][kind];
+        assert_eq!(k["bots"], 3, "{kind}: {json:#}");
+        let closed = k["closed"].as_object().unwrap_or_else(|| panic!("{kind}: closed is a map: {json:#}"));
+        let total: u64 = closed.values().filter_map(Value::as_u64).sum();
+        assert_eq!(total, 3, "{kind}: every bot was closed by the server: {json:#}");
+        assert!(closed.keys().all(|why| why.starts_with(code)), "{kind} closed with {code}: {json:#}");
+        assert!(f64_at(&json, &format!("/misbehaving/{kind}/took_ms/max")) >= 0.0, "{json:#}");
+    }
+    assert!(json["misbehaving"]["flood"]["closed"].as_object().unwrap().keys().all(|k| k.contains("flooding")));
+
+    // Every other figure is the three well-behaved bots' own.
+    assert_eq!(
+        (&json["connected"], &json["failed"], &json["completed"]),
+        (&json!(3), &json!(0), &json!(3)),
+        "{json:#}"
+    );
+    assert_eq!(json["disconnects"], json!({}), "the kicked bots are not disconnects: {json:#}");
+    assert_eq!(json["behaviours"], json!({"wander": 3}), "{json:#}");
+    let ratio = f64_at(&json, "/delivery_ratio");
+    assert!(ratio > 0.0, "{json:#}");
+    assert_eq!(f64_at(&json, "/thresholds/min_delivery/value"), ratio);
+    assert_eq!(json["thresholds"]["min_delivery"]["passed"], true, "{json:#}");
+    assert!(f64_at(&json, "/expected_snapshots") <= 3.0 * 30.0 * 4.0, "three bots' worth due: {json:#}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn source_ips_spread_more_bots_than_one_address_may_open_over_loopback() {
     use clap::Parser as _;
     // The server's default caps, which `Config::for_tests` turns off.

@@ -1,0 +1,262 @@
+//! A misbehaving bot (`--misbehave`): joins through the client core like a player (except
+//! `slow-handshake`, which never quite gets there), then breaks the rules on purpose and records
+//! what the server did about it and how long that took. Every wait ends with the run.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use glam::Vec2;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt as _, SeedableRng as _};
+use skirmish_shared::consts::{MAX_FRAME_BYTES, TICK_NANOS};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::bot::{self, Bot, CLOSE_TIMEOUT, CONNECT_TIMEOUT, End, SEED_STRIDE, Socket, Spec};
+use crate::misbehave::{Misbehaviour, Reaction, RogueReport};
+
+/// Between two inputs of a flooding bot: about 1000 a second, far over the server's limit.
+const FLOOD_PERIOD: Duration = Duration::from_millis(1);
+/// Length of the `garbage` frame.
+const GARBAGE_BYTES: usize = 64;
+/// Length of the `oversized` frame: over the default cap (`MAX_FRAME_BYTES`, 4 KiB).
+const OVERSIZED_BYTES: usize = MAX_FRAME_BYTES + 1024;
+/// Between two bytes of the `slow-handshake` upgrade request.
+const HANDSHAKE_BYTE_PERIOD: Duration = Duration::from_secs(1);
+/// How long a `reconnect` bot stays on one connection.
+const RECONNECT_PERIOD: Duration = Duration::from_secs(2);
+/// Keeps a rogue bot's random stream apart from a playing bot's of the same index.
+const ROGUE_STREAM: u64 = 0x726F_6775_6532_0001;
+
+/// Runs one misbehaving bot until the server reacts or the run ends, and reports.
+pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
+    let mut report = RogueReport { kind, reaction: Reaction::Endured, took: None, reconnects: 0 };
+    tokio::select! {
+        () = sleep_until(spec.start_at) => {}
+        () = spec.stop.cancelled() => {
+            report.reaction = Reaction::Failed("stopped before starting".into());
+            return report;
+        }
+    }
+    let mut reconnects = 0;
+    let misbehave = async {
+        match kind {
+            Misbehaviour::Flood => flood(&spec).await,
+            Misbehaviour::Garbage => one_bad_frame(&spec, GARBAGE_BYTES).await,
+            Misbehaviour::Oversized => one_bad_frame(&spec, OVERSIZED_BYTES).await,
+            Misbehaviour::NeverRead => never_read(&spec).await,
+            Misbehaviour::SlowHandshake => slow_handshake(&spec).await,
+            Misbehaviour::Reconnect => (reconnect(&spec, &mut reconnects).await, None),
+        }
+    };
+    // The run's end bounds every kind (a server that put up with the bot "endured" it); a
+    // `reconnect` bot is let finish its last clean close.
+    let bound = if kind == Misbehaviour::Reconnect { spec.end_at + CLOSE_TIMEOUT } else { spec.end_at };
+    let ended = tokio::select! {
+        ended = timeout_at(bound, misbehave) => ended.ok(),
+        () = spec.stop.cancelled() => None,
+    };
+    report.reconnects = reconnects;
+    if let Some((reaction, started)) = ended {
+        report.took = match reaction {
+            Reaction::Closed(_) | Reaction::Lost(_) => started.map(|at: Instant| at.elapsed()),
+            Reaction::Endured | Reaction::Failed(_) => None,
+        };
+        report.reaction = reaction;
+    }
+    if let Reaction::Failed(why) = &report.reaction {
+        tracing::debug!(bot = spec.index, misbehaviour = %kind, error = %why, "could not misbehave");
+    }
+    report
+}
+
+/// What a kind's run returns: the reaction and when the misbehaviour began.
+type Ended = (Reaction, Option<Instant>);
+
+/// The bot's own random stream.
+fn rng(spec: &Spec) -> Xoshiro256PlusPlus {
+    let seed = spec.seed.wrapping_add(u64::from(spec.index).wrapping_mul(SEED_STRIDE)) ^ ROGUE_STREAM;
+    Xoshiro256PlusPlus::seed_from_u64(seed)
+}
+
+/// Reads until the server ends the connection; what it said, or how it broke.
+async fn reaction(ws: &mut Socket) -> Reaction {
+    loop {
+        match ws.next().await {
+            // Snapshots and pings keep coming until the server decides.
+            Some(Ok(Message::Close(frame))) => return Reaction::Closed(bot::close_text(frame)),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Reaction::Lost(bot::error_kind(&e)),
+            None => return Reaction::Lost("closed without a close frame".into()),
+        }
+    }
+}
+
+/// After a failed send (`why`): the close frame the server may have sent first, else `why`.
+async fn after_send_error(ws: &mut Socket, why: String) -> Reaction {
+    match timeout(CLOSE_TIMEOUT, reaction(ws)).await {
+        Ok(closed @ Reaction::Closed(_)) => closed,
+        _ => Reaction::Lost(why),
+    }
+}
+
+/// Valid inputs as fast as the socket takes them (~1000/s), reading meanwhile.
+async fn flood(spec: &Spec) -> Ended {
+    let mut bot = Bot::new(spec);
+    let mut ws = match bot.join().await {
+        Ok(ws) => ws,
+        Err(why) => return (Reaction::Failed(why), None),
+    };
+    let started = Instant::now();
+    let mut every = interval(FLOOD_PERIOD);
+    every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            msg = ws.next() => {
+                let reaction = match msg {
+                    Some(Ok(Message::Close(frame))) => Reaction::Closed(bot::close_text(frame)),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => Reaction::Lost(bot::error_kind(&e)),
+                    None => Reaction::Lost("closed without a close frame".into()),
+                };
+                return (reaction, Some(started));
+            }
+            _ = every.tick() => {
+                let now = bot.now_ms();
+                // `Welcome` was seen, so the core builds inputs.
+                if let Some(frame) = bot.client.input(Vec2::ZERO, 0.0, 0, now)
+                    && let Err(why) = bot::send(&mut ws, frame).await
+                {
+                    return (after_send_error(&mut ws, why).await, Some(started));
+                }
+            }
+        }
+    }
+}
+
+/// One frame of `len` random bytes after `Welcome` (garbage, or over the size cap), then waits.
+async fn one_bad_frame(spec: &Spec, len: usize) -> Ended {
+    let mut ws = match Bot::new(spec).join().await {
+        Ok(ws) => ws,
+        Err(why) => return (Reaction::Failed(why), None),
+    };
+    let mut rng = rng(spec);
+    let frame: Vec<u8> = (0..len).map(|_| rng.random::<u8>()).collect();
+    let started = Instant::now();
+    let reaction = match ws.send(Message::Binary(frame.into())).await {
+        Ok(()) => reaction(&mut ws).await,
+        Err(e) => after_send_error(&mut ws, bot::error_kind(&e)).await,
+    };
+    (reaction, Some(started))
+}
+
+/// Joins, then sends inputs at 30 Hz without ever reading again: the server's queue towards it
+/// fills until the server cuts it. Without reading, the cut shows as a failed send.
+async fn never_read(spec: &Spec) -> Ended {
+    let mut bot = Bot::new(spec);
+    let mut ws = match bot.join().await {
+        Ok(ws) => ws,
+        Err(why) => return (Reaction::Failed(why), None),
+    };
+    let started = Instant::now();
+    let mut every = interval(Duration::from_nanos(TICK_NANOS));
+    every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = bot.now_ms();
+        if let Some(frame) = bot.client.input(Vec2::ZERO, 0.0, 0, now)
+            && let Err(why) = bot::send(&mut ws, frame).await
+        {
+            return (after_send_error(&mut ws, why).await, Some(started));
+        }
+    }
+}
+
+/// Opens TCP and sends the WebSocket upgrade request one byte a second, listening for the
+/// server's answer (or its hanging up) meanwhile.
+async fn slow_handshake(spec: &Spec) -> Ended {
+    let (mut stream, request) = match timeout(CONNECT_TIMEOUT, raw_connect(spec)).await {
+        Ok(Ok(connected)) => connected,
+        Ok(Err(why)) => return (Reaction::Failed(why), None),
+        Err(_) => return (Reaction::Failed("connect timeout".into()), None),
+    };
+    let started = Instant::now();
+    let (mut read, mut write) = stream.split();
+    let trickle = async {
+        for byte in request.bytes() {
+            write.write_all(&[byte]).await?;
+            tokio::time::sleep(HANDSHAKE_BYTE_PERIOD).await;
+        }
+        // All sent: wait for the answer (the run's end bounds this).
+        std::future::pending::<std::io::Result<()>>().await
+    };
+    let mut answer = [0u8; 512];
+    let reaction = tokio::select! {
+        read = read.read(&mut answer) => match read {
+            Ok(0) => Reaction::Lost("closed without an answer".into()),
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&answer[..n]);
+                Reaction::Closed(text.lines().next().unwrap_or_default().trim().to_owned())
+            }
+            Err(e) => Reaction::Lost(bot::error_kind(&tungstenite::Error::Io(e))),
+        },
+        Err(e) = trickle => Reaction::Lost(bot::error_kind(&tungstenite::Error::Io(e))),
+    };
+    (reaction, Some(started))
+}
+
+/// A plain TCP connection to the server of `spec.url` (from `spec.source` if given), and the
+/// upgrade request a client would send on it.
+async fn raw_connect(spec: &Spec) -> Result<(TcpStream, String), String> {
+    let io = |e: std::io::Error| bot::error_kind(&tungstenite::Error::Io(e));
+    let request = (*spec.url).into_client_request().map_err(|e| bot::error_kind(&e))?;
+    let uri = request.uri();
+    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let server: SocketAddr = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(io)?
+        .find(|addr| spec.source.is_none_or(|source| addr.is_ipv4() == source.is_ipv4()))
+        .ok_or_else(|| format!("{host} has no usable address"))?;
+    let socket = if server.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(io)?;
+    if let Some(source) = spec.source {
+        socket.bind(SocketAddr::new(source, 0)).map_err(io)?;
+    }
+    let stream = socket.connect(server).await.map_err(io)?;
+    // One byte per segment, as a slow client's would arrive.
+    stream.set_nodelay(true).map_err(io)?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    Ok((stream, request))
+}
+
+/// Plays like a well-behaved bot, but closes cleanly and joins again on a new connection every
+/// `RECONNECT_PERIOD`, for the whole run, counting the new connections in `reconnects`. Its
+/// timings stay out of the run's figures (its spec's samples are not the run's).
+async fn reconnect(spec: &Spec, reconnects: &mut u64) -> Reaction {
+    loop {
+        let cycle = Spec { end_at: spec.end_at.min(Instant::now() + RECONNECT_PERIOD), ..spec.clone() };
+        let mut bot = Bot::new(&cycle);
+        let mut ws = match bot.join().await {
+            Ok(ws) => ws,
+            Err(why) => return Reaction::Failed(why),
+        };
+        match bot.play(&mut ws).await {
+            End::RunOver => bot::close(&mut ws).await,
+            End::ServerClosed(why) => return Reaction::Closed(why),
+            End::Lost(why) => return Reaction::Lost(why),
+        }
+        if Instant::now() >= spec.end_at || spec.stop.is_cancelled() {
+            return Reaction::Endured;
+        }
+        *reconnects += 1;
+    }
+}
