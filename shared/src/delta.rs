@@ -294,11 +294,13 @@ fn decode_section<E: Entity>(
     let mut prev: Option<u32> = None;
     for _ in 0..entered {
         let gap = r.uvar()?;
+        // Checked: a hostile gap near 2^64 must fail, not wrap around to a small id.
         let id = match prev {
-            None => u32::try_from(gap),
-            Some(p) => u32::try_from(u64::from(p) + gap + 1),
+            None => Some(gap),
+            Some(p) => u64::from(p).checked_add(gap).and_then(|v| v.checked_add(1)),
         }
-        .map_err(|_| "entity id out of range")?;
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or("entity id out of range")?;
         out.push(E::read_full(r, id, tick)?);
         prev = Some(id);
     }
@@ -556,6 +558,21 @@ mod tests {
         w.uvar(0);
         w.uvar(0);
         assert_eq!(decode(w.as_bytes(), 1, &base, &mut out), Err("entity sent twice"));
+    }
+
+    #[test]
+    fn a_gap_past_the_id_range_is_refused_not_wrapped() {
+        // Found by fuzzing: ship 5 entered, then a gap of 2^64 − 1 (which used to overflow).
+        let mut w = BitWriter::new();
+        w.uvar(2);
+        w.uvar(5);
+        ship(5, 0, 0).write_full(&mut w, 1);
+        w.uvar(u64::MAX);
+        ship(6, 0, 0).write_full(&mut w, 1);
+        w.uvar(0);
+        w.uvar(0);
+        let mut out = Frame::default();
+        assert_eq!(decode(w.as_bytes(), 1, &Frame::default(), &mut out), Err("entity id out of range"));
     }
 
     #[test]
