@@ -51,11 +51,6 @@ impl Grid {
         }
     }
 
-    /// World units per cell side.
-    pub fn cell_size(&self) -> f32 {
-        self.cell
-    }
-
     fn cell_index(&self, p: Vec2) -> u32 {
         let (x, y) = self.cell_xy(p);
         y * self.cols + x
@@ -136,12 +131,6 @@ impl Grid {
                 }
             }
         }
-    }
-
-    /// Memory held, in bytes (for the per-player budget).
-    pub fn heap_bytes(&self) -> usize {
-        (self.starts.capacity() + self.items.capacity() + self.cell_of.capacity() + self.added_head.capacity()) * 4
-            + self.added.capacity() * 8
     }
 }
 

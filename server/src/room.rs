@@ -258,6 +258,9 @@ impl Room {
         let first_ship = frame.ships.first().map(|s| s.id);
         let sample = tick.is_multiple_of(VIEW_SAMPLE_TICKS);
         let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
+        // What every member gets alike this tick, framed once; a member with nothing of its
+        // own shares these bytes instead of a copy.
+        let shared_batch = self.builder.batch(self.shared.iter());
         for (&id, member) in &mut self.members {
             if !member.session.connected() {
                 self.gone.push(id);
@@ -275,14 +278,18 @@ impl Room {
 
             self.outgoing.clear();
             self.outgoing.append(&mut member.pending);
+            let own = self.outgoing.len();
             self.outgoing.extend(self.shared.iter().cloned());
+            let mut kills = 0;
             for (kill, at, bytes) in &self.kills {
                 let near = (*at - centre).abs().max_element() <= AOI_HALF_EXTENT;
                 if near || kill.killer == id || kill.victim == id {
                     self.outgoing.push(bytes.clone());
+                    kills += 1;
                 }
             }
-            let reliable = self.builder.batch(self.outgoing.iter());
+            let reliable =
+                if own == 0 && kills == 0 { shared_batch.clone() } else { self.builder.batch(self.outgoing.iter()) };
             let (snapshot, delta, full) = self.builder.build(frame, &self.history, &mut member.view, centre, me, head);
             bytes_out += snapshot.len() as u64;
             records += u64::from(delta.ships.changed + delta.ships.entered);

@@ -357,11 +357,6 @@ impl ViewBuilder {
         self.base.tick = tick;
         true
     }
-
-    /// Bytes reserved but not yet used (for tests of the one-buffer-per-tick design).
-    pub fn spare_capacity(&self) -> usize {
-        self.out.capacity() - self.out.len()
-    }
 }
 
 /// A bullet as a view's subject receives it: only the shooter gets the `seq` that fired it.
