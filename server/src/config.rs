@@ -131,6 +131,16 @@ pub struct Config {
     /// Clients that send no `Origin` (bots) are always allowed; other origins get 403.
     #[arg(long, env = "SKIRMISH_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<AllowedOrigin>,
+
+    /// The URL to invite players to (start-up banner, its QR code and `/invite.svg`), when the
+    /// address of the interface holding the default route is not it: behind a reverse proxy, a
+    /// hostname, a port forward.
+    #[arg(long, env = "SKIRMISH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// No QR code in the start-up banner (it is left out anyway when stdout is not a terminal).
+    #[arg(long, env = "SKIRMISH_NO_QR")]
+    pub no_qr: bool,
 }
 
 impl Config {

@@ -27,6 +27,7 @@ pub mod config;
 pub mod grid;
 pub mod http;
 pub mod inbox;
+pub mod invite;
 pub mod lobby;
 pub mod maps;
 pub mod match_flow;

@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
     let listener = skirmish_server::socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
-    print_banner(addr);
+    print_banner(addr, &config);
     actix_web::rt::System::new().block_on(run(
         config,
         maps,
@@ -57,11 +57,24 @@ async fn shutdown_signal() {
     }
 }
 
-/// The start-up banner: the URLs people can open, the LAN ones first for a host to read out.
-fn print_banner(addr: SocketAddr) {
+/// The start-up banner: the URL to invite people to (with its QR code when stdout is a
+/// terminal), then the other URLs this server answers on.
+fn print_banner(addr: SocketAddr, config: &Config) {
+    use std::io::IsTerminal as _;
     let port = addr.port();
+    let invite = skirmish_server::invite::url(addr, config.public_url.as_deref());
     println!();
     println!("  Skirmish is running.");
+    println!();
+    println!("  Invite:  {invite}");
+    if !config.no_qr && std::io::stdout().is_terminal() {
+        println!();
+        for line in skirmish_server::invite::terminal(&invite).lines() {
+            println!("  {line}");
+        }
+        println!();
+        println!("  Scan it with a phone on the same network, or open the page's Invite button.");
+    }
     println!();
     if addr.ip().is_unspecified() {
         println!("  Local:   http://localhost:{port}/");
