@@ -1,5 +1,5 @@
 //! `skirmish`: the game server binary. Thin: parse the config, set up logging, bind, print where
-//! to connect, and run until Ctrl-C or SIGTERM.
+//! to connect, and run until Ctrl-C or SIGTERM (a second Ctrl-C skips the drain).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -53,9 +53,19 @@ async fn shutdown_signal() {
     };
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+        _ = int.recv() => tracing::info!("SIGINT received (Ctrl-C again to exit at once)"),
     }
+    // A host who presses Ctrl-C twice does not want to wait for the drain.
+    actix_web::rt::spawn(async move {
+        if int.recv().await.is_some() {
+            tracing::warn!("second SIGINT: exiting without finishing the drain");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    });
 }
+
+/// The exit status of a second Ctrl-C, as shells report a process ended by SIGINT.
+const EXIT_INTERRUPTED: i32 = 130;
 
 /// The start-up banner: the URL to invite people to (with its QR code when stdout is a
 /// terminal), then the other URLs this server answers on.
