@@ -132,6 +132,12 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<AllowedOrigin>,
 
+    /// Serve the page, style, sounds and other assets from this directory instead of the
+    /// copies built into the binary (files it lacks still come from the binary; the wasm client
+    /// always does). Edits show on reload.
+    #[arg(long, env = "SKIRMISH_ASSETS", value_name = "DIR")]
+    pub assets: Option<PathBuf>,
+
     /// The URL to invite players to (start-up banner, its QR code and `/invite.svg`), when the
     /// address of the interface holding the default route is not it: behind a reverse proxy, a
     /// hostname, a port forward.
@@ -158,6 +164,14 @@ impl Config {
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
         config
+    }
+
+    /// What the options' parsers cannot see: paths that must exist.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.assets {
+            Some(dir) if !dir.is_dir() => Err(format!("--assets {}: not a directory", dir.display())),
+            _ => Ok(()),
+        }
     }
 
     /// The connection caps.

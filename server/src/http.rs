@@ -53,6 +53,7 @@ pub async fn run(
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    config.check().map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let invite_svg = invite::svg(&invite::url(listener.local_addr()?, config.public_url.as_deref()));
     let config = Arc::new(config);
@@ -79,13 +80,14 @@ pub async fn run(
         gate: Gate::new(config.connection_limits()),
         invite_svg,
     });
+    let assets = assets::configure_from(config.assets.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             // Compress skips the WebSocket upgrade, so one wrapper covers everything.
             .wrap(middleware::Compress::default())
             .configure(routes)
-            .configure(assets::configure)
+            .configure(assets.clone())
     })
     .workers(config.workers.unwrap_or(threads))
     .on_connect(socket::on_connect(config.socket_send_buffer))

@@ -15,6 +15,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
+    config.check().map_err(anyhow::Error::msg)?;
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
     let maps = MapList::load(config.maps.as_deref(), config.map.as_deref()).context("cannot load the maps")?;
     match skirmish_server::socket::raise_open_file_limit() {
