@@ -1,4 +1,5 @@
-//! Server configuration: one documented struct, from flags or `SKIRMISH_*` environment variables.
+//! Server configuration: one documented struct, from flags, `SKIRMISH_*` environment variables
+//! or a TOML file (`--config`, read by [`crate::config_file`]).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -57,6 +58,12 @@ pub struct Config {
     /// of a built-in one replaces it. A bad file stops the server at start-up.
     #[arg(long, env = "SKIRMISH_MAPS")]
     pub maps: Option<PathBuf>,
+
+    /// The maps to play, in order, comma-separated (`arena,maze,expanse`): a rotation of your
+    /// own, including maps out of the default one. Without it, every map in the default
+    /// rotation, by name.
+    #[arg(long, env = "SKIRMISH_ROTATION", value_name = "MAPS", value_delimiter = ',')]
+    pub rotation: Vec<String>,
 
     /// Countdown before a match, ships frozen at their spawn points (0 starts at once).
     #[arg(long, env = "SKIRMISH_COUNTDOWN", default_value = "5s", value_parser = duration)]
@@ -147,6 +154,16 @@ pub struct Config {
     /// No QR code in the start-up banner (it is left out anyway when stdout is not a terminal).
     #[arg(long, env = "SKIRMISH_NO_QR")]
     pub no_qr: bool,
+
+    /// A TOML file of options (keys are these long option names; see the README). Flags and
+    /// environment variables override it; it overrides the defaults. A missing file is an error.
+    #[arg(long, env = "SKIRMISH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the configuration in force (flags, environment, file, defaults) as TOML that
+    /// `--config` reads back, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 impl Config {

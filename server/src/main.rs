@@ -5,19 +5,33 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::Parser;
 use skirmish_server::maps::MapList;
 use skirmish_server::{Config, Stats, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let config = match skirmish_server::config_file::load(std::env::args_os()) {
+        Ok(config) => config,
+        Err(skirmish_server::config_file::LoadError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if config.print_config {
+        match skirmish_server::config_file::to_toml(std::env::args_os()) {
+            Ok(text) => print!("{text}"),
+            Err(e) => anyhow::bail!("{e}"),
+        }
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     config.check().map_err(anyhow::Error::msg)?;
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
-    let maps = MapList::load(config.maps.as_deref(), config.map.as_deref()).context("cannot load the maps")?;
+    let maps = MapList::load_rotation(config.maps.as_deref(), config.map.as_deref(), &config.rotation)
+        .context("cannot load the maps")?;
     match skirmish_server::socket::raise_open_file_limit() {
         Ok(limit) if limit < 4096 => tracing::warn!(
             limit,
