@@ -45,6 +45,8 @@ pub enum Close {
         /// The room asked for.
         room: String,
     },
+    /// The room does not exist and the server holds `--max-rooms` rooms: try later (1013).
+    TooManyRooms,
     /// More than `FLOOD_KICK_DROPS` messages over the rate limit within one check second (1008).
     Flood,
     /// Nothing heard, not even a pong, within the client timeout (1008).
@@ -89,6 +91,7 @@ impl Close {
             | Self::Stalled => 1008,
             Self::Kicked { code, .. } => *code,
             Self::ServerError => 1011,
+            Self::TooManyRooms => 1013,
         }
     }
 
@@ -110,6 +113,9 @@ impl Close {
             Self::HelloTwice => "Hello sent twice".to_owned(),
             Self::NotSpectator => "only spectators may choose whom to follow".to_owned(),
             Self::RoomFull { room } => format!("room {room} is full"),
+            Self::TooManyRooms => {
+                "the server has all the rooms it can hold; join a listed room or try later".to_owned()
+            }
             Self::Flood => flood_reason(),
             Self::HeartbeatTimeout => "heartbeat timeout".to_owned(),
             Self::Kicked { reason, .. } => (*reason).to_owned(),
@@ -135,6 +141,7 @@ impl Close {
             Self::HelloTwice => DisconnectReason::HelloTwice,
             Self::NotSpectator => DisconnectReason::NotSpectator,
             Self::RoomFull { .. } => DisconnectReason::RoomFull,
+            Self::TooManyRooms => DisconnectReason::TooManyRooms,
             Self::Flood => DisconnectReason::Flood,
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
             Self::Kicked { .. } => DisconnectReason::Kicked,
@@ -206,6 +213,7 @@ mod tests {
             Close::HelloTwice,
             Close::NotSpectator,
             Close::RoomFull { room: "r".repeat(32) },
+            Close::TooManyRooms,
             Close::Flood,
             Close::HeartbeatTimeout,
             Close::Kicked { code: 1008, reason: "kicked by the host" },
@@ -221,7 +229,7 @@ mod tests {
             let reason = close.reason();
             assert!(!reason.is_empty(), "{close:?}");
             assert!(reason.len() <= MAX_CLOSE_REASON_BYTES, "{close:?}: {} bytes", reason.len());
-            assert!([1000, 1002, 1003, 1007, 1008, 1009, 1011, 1012].contains(&close.code()), "{close:?}");
+            assert!([1000, 1002, 1003, 1007, 1008, 1009, 1011, 1012, 1013].contains(&close.code()), "{close:?}");
         }
     }
 
@@ -239,6 +247,7 @@ mod tests {
             (Close::Flood, 1008, "flood"),
             (Close::HeartbeatTimeout, 1008, "timeout"),
             (Close::RoomFull { room: "main".into() }, 1008, "room_full"),
+            (Close::TooManyRooms, 1013, "too_many_rooms"),
             (Close::Kicked { code: 1008, reason: "bye" }, 1008, "kicked"),
             (Close::ServerError, 1011, "server_error"),
         ];

@@ -38,6 +38,15 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_SPECTATORS_PER_ROOM", default_value_t = 100)]
     pub max_spectators_per_room: usize,
 
+    /// Most rooms at once; a join that would open one more is closed with 1013 (try later).
+    #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 100)]
+    pub max_rooms: usize,
+
+    /// How long a room that everyone left is kept (its match, scores and map) before it is
+    /// removed; 0 removes it at once.
+    #[arg(long, env = "SKIRMISH_EMPTY_ROOM_GRACE", default_value = "30s", value_parser = duration)]
+    pub empty_room_grace: Duration,
+
     /// Above this many players in a room, joins, leaves and kills no longer make system chat
     /// lines and the kill feed only carries kills that involve you or happen in your view: in a
     /// room of thousands, everyone hearing about everything would cost more than the game.
@@ -168,14 +177,16 @@ pub struct Config {
 
 impl Config {
     /// Defaults, bound to 127.0.0.1 on a free port: what integration tests want. No countdown
-    /// (ships move as soon as they join), a fixed seed (reproducible spawns), and no connection
-    /// caps (tests open many connections from 127.0.0.1; tests of the caps set them).
+    /// (ships move as soon as they join), a fixed seed (reproducible spawns), no connection
+    /// caps (tests open many connections from 127.0.0.1; tests of the caps set them) and empty
+    /// rooms removed at once (tests compare the room list with its baseline).
     pub fn for_tests() -> Self {
         let mut config = Self::parse_from(["skirmish"]);
         config.bind = IpAddr::from([127, 0, 0, 1]);
         config.port = 0;
         config.workers = Some(2);
         config.countdown = Duration::ZERO;
+        config.empty_room_grace = Duration::ZERO;
         config.seed = Some(1);
         config.max_connections_per_ip = 0;
         config.max_connections = 0;

@@ -66,6 +66,8 @@ pub async fn run(
         max_players_per_room: config.max_players_per_room,
         max_spectators_per_room: config.max_spectators_per_room,
         big_room_players: config.big_room_players,
+        max_rooms: config.max_rooms,
+        empty_room_grace: config.empty_room_grace,
     };
     let lobby = Lobby::new(setup, threads, stats.clone()).start();
     let draining = Arc::new(AtomicBool::new(false));
@@ -127,7 +129,17 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/api/rooms", web::get().to(rooms))
         .route("/metrics", web::get().to(metrics))
-        .route("/invite.svg", web::get().to(invite_svg));
+        .route("/invite.svg", web::get().to(invite_svg))
+        .route("/r/{room}", web::get().to(room_link));
+}
+
+/// `/r/NAME`, the link to share for a room: the page, joining that room (`/?room=NAME`). A
+/// redirect rather than the page itself, so the page's relative asset paths stay right.
+async fn room_link(room: web::Path<String>) -> HttpResponse {
+    match skirmish_shared::codec::check_room(&room) {
+        Ok(()) => HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/?room={room}"))).finish(),
+        Err(e) => HttpResponse::NotFound().body(format!("no such room link: {e}")),
+    }
 }
 
 /// The invite QR code. Not cached: `--public-url` or the network may differ after a restart.
@@ -213,9 +225,28 @@ async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Er
     let rooms = state.lobby.send(ListRooms).await.map_err(actix_web::error::ErrorInternalServerError)?;
     let rooms: Vec<_> = rooms
         .into_iter()
-        .map(|r| serde_json::json!({"name": r.name, "players": r.players, "spectators": r.spectators}))
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name,
+                "players": r.players,
+                "spectators": r.spectators,
+                "capacity": r.capacity,
+                "map": r.map,
+                "phase": phase_name(r.phase),
+            })
+        })
         .collect();
     Ok(HttpResponse::Ok().json(rooms))
+}
+
+/// A phase as `/api/rooms` names it.
+fn phase_name(phase: skirmish_shared::Phase) -> &'static str {
+    match phase {
+        skirmish_shared::Phase::Waiting => "waiting",
+        skirmish_shared::Phase::Countdown => "countdown",
+        skirmish_shared::Phase::Playing => "playing",
+        skirmish_shared::Phase::Results => "results",
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +265,8 @@ mod tests {
             max_players_per_room: 10,
             max_spectators_per_room: 10,
             big_room_players: 50,
+            max_rooms: 10,
+            empty_room_grace: Duration::ZERO,
         };
         let draining = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {

@@ -1,16 +1,19 @@
-//! The `Lobby` actor: one `Room` actor per room name, created on the first join and stopped when
-//! its last player leaves. Every join and leave passes through here, so the player count per
-//! room is exact and a room is never stopped while a join is on its way to it.
+//! The `Lobby` actor: one `Room` actor per room name, created on the first join and stopped once
+//! it has stayed empty for a grace period (a player whose connection dropped finds it again).
+//! Every join and leave passes through here, so the player count per room is exact and a room is
+//! never stopped while a join is on its way to it. Quick play (a `Hello` with an empty room
+//! name) is decided here: the fullest public room with space, or a new one.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
-use skirmish_shared::PlayerId;
+use skirmish_shared::{Phase, PlayerId};
 
 use crate::maps::MapList;
 use crate::match_flow::MatchSettings;
-use crate::messages::{AddPlayer, Join, JoinError, Joined, Leave, RemovePlayer, StopRoom};
+use crate::messages::{AddPlayer, Join, JoinError, Joined, Leave, RemovePlayer, RoomStatus, StopRoom};
 use crate::room::Room;
 use crate::stats::Stats;
 use crate::world::World;
@@ -23,6 +26,15 @@ struct RoomEntry {
     players: HashSet<PlayerId>,
     /// Spectators joined and not yet left; the room stops when neither set has anyone.
     spectators: HashSet<PlayerId>,
+    /// Created private: not listed, never picked by quick play; joined by name only.
+    private: bool,
+    /// The map being played, as the room last reported.
+    map: String,
+    /// The match phase, as the room last reported.
+    phase: Phase,
+    /// Counts the times the room became empty: a removal timer set then only acts if no
+    /// one came and went since.
+    emptied: u64,
 }
 
 /// What every room's game is made of: shared by all rooms, fixed at start-up.
@@ -40,6 +52,10 @@ pub struct GameSetup {
     pub big_room_players: usize,
     /// Spectators per room; later joiners are refused.
     pub max_spectators_per_room: usize,
+    /// Most rooms at once; a join that would create one more is refused.
+    pub max_rooms: usize,
+    /// How long an empty room is kept before it is removed.
+    pub empty_room_grace: Duration,
 }
 
 impl GameSetup {
@@ -63,6 +79,12 @@ pub struct RoomSummary {
     pub players: usize,
     /// Spectators.
     pub spectators: usize,
+    /// Players with a ship it holds at most (later joiners spectate).
+    pub capacity: usize,
+    /// The map being played.
+    pub map: String,
+    /// The match phase.
+    pub phase: Phase,
 }
 
 /// See the module docs.
@@ -77,13 +99,72 @@ pub struct Lobby {
     next_arbiter: usize,
     stats: Arc<Stats>,
     shutting_down: bool,
+    /// Numbers the rooms quick play creates (`play-1`, `play-2`, …).
+    next_quick: u64,
 }
 
 impl Lobby {
     /// A lobby whose rooms play `setup` on `threads` arbiter threads.
     pub fn new(setup: GameSetup, threads: usize, stats: Arc<Stats>) -> Self {
         let arbiters = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
-        Self { rooms: HashMap::new(), next_id: 1, setup, arbiters, next_arbiter: 0, stats, shutting_down: false }
+        Self {
+            rooms: HashMap::new(),
+            next_id: 1,
+            setup,
+            arbiters,
+            next_arbiter: 0,
+            stats,
+            shutting_down: false,
+            next_quick: 1,
+        }
+    }
+
+    /// Quick play's room: the public room with the most players that has space for one more
+    /// (the first by name among equals), or the name of a new one.
+    fn quick_play_room(&mut self) -> String {
+        let best = self
+            .rooms
+            .iter()
+            .filter(|(_, e)| !e.private && e.players.len() < self.setup.max_players_per_room)
+            .max_by(|(a_name, a), (b_name, b)| a.players.len().cmp(&b.players.len()).then(b_name.cmp(a_name)));
+        if let Some((name, _)) = best {
+            return name.clone();
+        }
+        loop {
+            let name = format!("play-{}", self.next_quick);
+            self.next_quick += 1;
+            if !self.rooms.contains_key(&name) {
+                return name;
+            }
+        }
+    }
+
+    /// Starts room `name` on the next arbiter.
+    fn create_room(&mut self, name: &str, private: bool, lobby: Addr<Lobby>) -> RoomEntry {
+        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
+        self.next_arbiter += 1;
+        let seed = self.setup.room_seed(name);
+        let world = World::new(seed, self.setup.maps.clone(), self.setup.settings);
+        let (map, phase) = (world.map().name.clone(), world.phase());
+        let big = self.setup.big_room_players;
+        let (room_name, stats) = (name.to_owned(), self.stats.clone());
+        let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(room_name, lobby, stats, world, big));
+        Stats::inc(&self.stats.rooms);
+        tracing::info!(room = %name, seed, private, "room created");
+        RoomEntry { addr, players: HashSet::new(), spectators: HashSet::new(), private, map, phase, emptied: 0 }
+    }
+
+    /// Stops room `name` if it is still empty since it became so for the `emptied`-th time.
+    fn remove_if_empty(&mut self, name: &str, emptied: u64) {
+        let still_empty = self
+            .rooms
+            .get(name)
+            .is_some_and(|e| e.emptied == emptied && e.players.is_empty() && e.spectators.is_empty());
+        if still_empty && let Some(entry) = self.rooms.remove(name) {
+            entry.addr.do_send(StopRoom);
+            Stats::dec(&self.stats.rooms);
+            tracing::info!(room = %name, "room empty, removed");
+        }
     }
 }
 
@@ -104,25 +185,18 @@ impl Handler<Join> for Lobby {
         if self.shutting_down {
             return Err(JoinError::ShuttingDown);
         }
-        let entry = match self.rooms.get_mut(&msg.room) {
-            Some(entry) => entry,
-            None => {
-                let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
-                self.next_arbiter += 1;
-                let (name, lobby, stats) = (msg.room.clone(), ctx.address(), self.stats.clone());
-                let seed = self.setup.room_seed(&name);
-                let world = World::new(seed, self.setup.maps.clone(), self.setup.settings);
-                let big = self.setup.big_room_players;
-                let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(name, lobby, stats, world, big));
-                Stats::inc(&self.stats.rooms);
-                tracing::info!(room = %msg.room, seed, "room created");
-                self.rooms.entry(msg.room.clone()).or_insert(RoomEntry {
-                    addr,
-                    players: HashSet::new(),
-                    spectators: HashSet::new(),
-                })
-            }
+        let room = match msg.room {
+            Some(name) => name,
+            None => self.quick_play_room(),
         };
+        if !self.rooms.contains_key(&room) {
+            if self.rooms.len() >= self.setup.max_rooms {
+                return Err(JoinError::TooManyRooms);
+            }
+            let entry = self.create_room(&room, msg.private, ctx.address());
+            self.rooms.insert(room.clone(), entry);
+        }
+        let entry = self.rooms.get_mut(&room).expect("the room was found or created above");
         // A player who finds the room full of players watches instead of being turned away.
         let spectator = msg.spectate || entry.players.len() >= self.setup.max_players_per_room;
         if spectator && entry.spectators.len() >= self.setup.max_spectators_per_room {
@@ -137,26 +211,28 @@ impl Handler<Join> for Lobby {
         }
         let (session, outbox, inbox) = (msg.session, msg.outbox, msg.inbox);
         entry.addr.do_send(AddPlayer { id, name: msg.name, spectator, session, outbox, inbox });
-        Ok(Joined { id, room: entry.addr.clone(), spectator })
+        Ok(Joined { id, room: entry.addr.clone(), room_name: room, spectator })
     }
 }
 
 impl Handler<Leave> for Lobby {
     type Result = ();
 
-    fn handle(&mut self, msg: Leave, _ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return };
         if !entry.players.remove(&msg.id) && !entry.spectators.remove(&msg.id) {
             return;
         }
         entry.addr.do_send(RemovePlayer { id: msg.id });
-        if entry.players.is_empty()
-            && entry.spectators.is_empty()
-            && let Some(entry) = self.rooms.remove(&msg.room)
-        {
-            entry.addr.do_send(StopRoom);
-            Stats::dec(&self.stats.rooms);
-            tracing::info!(room = %msg.room, "room empty, removed");
+        if entry.players.is_empty() && entry.spectators.is_empty() {
+            entry.emptied += 1;
+            let emptied = entry.emptied;
+            let grace = self.setup.empty_room_grace;
+            if grace.is_zero() {
+                self.remove_if_empty(&msg.room, emptied);
+            } else {
+                ctx.run_later(grace, move |lobby, _| lobby.remove_if_empty(&msg.room, emptied));
+            }
         }
     }
 }
@@ -174,7 +250,7 @@ impl Handler<Drain> for Lobby {
     }
 }
 
-/// Anyone → Lobby: the rooms and their head counts, by name (for `/api/rooms` and tests).
+/// Anyone → Lobby: the public rooms and their head counts, by name (for `/api/rooms` and tests).
 #[derive(Message)]
 #[rtype(result = "Vec<RoomSummary>")]
 pub struct ListRooms;
@@ -186,13 +262,27 @@ impl Handler<ListRooms> for Lobby {
         let mut rooms: Vec<_> = self
             .rooms
             .iter()
+            .filter(|(_, e)| !e.private)
             .map(|(name, e)| RoomSummary {
                 name: name.clone(),
                 players: e.players.len(),
                 spectators: e.spectators.len(),
+                capacity: self.setup.max_players_per_room,
+                map: e.map.clone(),
+                phase: e.phase,
             })
             .collect();
         rooms.sort_by(|a, b| a.name.cmp(&b.name));
         MessageResult(rooms)
+    }
+}
+
+impl Handler<RoomStatus> for Lobby {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomStatus, _ctx: &mut Self::Context) {
+        if let Some(entry) = self.rooms.get_mut(&msg.room) {
+            (entry.map, entry.phase) = (msg.map, msg.phase);
+        }
     }
 }

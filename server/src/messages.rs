@@ -16,8 +16,10 @@ use crate::room::Room;
 pub struct Join {
     /// Validated display name.
     pub name: String,
-    /// Validated room name.
-    pub room: String,
+    /// Validated room name; `None` is quick play (the lobby picks the room).
+    pub room: Option<String>,
+    /// Create the room private (unlisted, never picked by quick play) if it does not exist yet.
+    pub private: bool,
     /// Asked to watch rather than play (`Hello.spectate`).
     pub spectate: bool,
     /// The session, for kicks.
@@ -35,6 +37,8 @@ pub struct Joined {
     pub id: PlayerId,
     /// The room to send inputs to.
     pub room: Addr<Room>,
+    /// Its name (the one quick play picked, or the one asked for).
+    pub room_name: String,
     /// Joined as a spectator (asked to, or the room was full of players): inputs are ignored.
     pub spectator: bool,
 }
@@ -46,6 +50,20 @@ pub enum JoinError {
     RoomFull,
     /// The server is shutting down.
     ShuttingDown,
+    /// The room does not exist and the server holds `max_rooms` rooms already.
+    TooManyRooms,
+}
+
+/// Room → Lobby: the room's map or phase changed (for `/api/rooms`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomStatus {
+    /// The room.
+    pub room: String,
+    /// The map being played (or about to be).
+    pub map: String,
+    /// The phase now.
+    pub phase: skirmish_shared::Phase,
 }
 
 /// PlayerSession → Lobby: I am gone (closed, kicked or timed out).

@@ -342,12 +342,17 @@ impl PlayerSession {
 
     fn on_hello(&mut self, hello: Hello, ctx: &mut Context<Self>) {
         self.phase = Phase::Joining;
-        // An empty name asks for quick play, which joins the default room until rooms can be
-        // listed and compared (a reserved meaning in v3).
-        let room_name = hello.room.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+        // No room: the default room. An empty name: quick play, the lobby picks.
+        let room = match hello.room {
+            None => Some(DEFAULT_ROOM.to_owned()),
+            Some(name) if name.is_empty() => None,
+            Some(name) => Some(name),
+        };
+        let asked = room.clone().unwrap_or_else(|| "(quick play)".to_owned());
         let join = Join {
             name: hello.name,
-            room: room_name.clone(),
+            room,
+            private: hello.private,
             spectate: hello.spectate,
             session: ctx.address(),
             outbox: self.outbox.clone(),
@@ -355,6 +360,7 @@ impl PlayerSession {
         };
         let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| match reply {
             Ok(Ok(joined)) => {
+                let room_name = joined.room_name;
                 if matches!(session.phase, Phase::Joining) {
                     session.phase =
                         Phase::InRoom { id: joined.id, room_name, room: joined.room, spectator: joined.spectator };
@@ -363,7 +369,8 @@ impl PlayerSession {
                     session.lobby.do_send(Leave { id: joined.id, room: room_name });
                 }
             }
-            Ok(Err(JoinError::RoomFull)) => session.end(ctx, Close::RoomFull { room: room_name }),
+            Ok(Err(JoinError::RoomFull)) => session.end(ctx, Close::RoomFull { room: asked }),
+            Ok(Err(JoinError::TooManyRooms)) => session.end(ctx, Close::TooManyRooms),
             Ok(Err(JoinError::ShuttingDown)) => session.end(ctx, Close::Restart),
             Err(e) => {
                 tracing::error!(error = %e, "lobby unreachable");

@@ -27,7 +27,7 @@ use crate::chat;
 use crate::close::Close;
 use crate::inbox::Inbox;
 use crate::lobby::Lobby;
-use crate::messages::{AddPlayer, ChatFrom, FollowFrom, Kick, Leave, RemovePlayer, StopRoom};
+use crate::messages::{AddPlayer, ChatFrom, FollowFrom, Kick, Leave, RemovePlayer, RoomStatus, StopRoom};
 use crate::outbox::Outbox;
 use crate::palette::{Palette, palette_colour};
 use crate::player_session::PlayerSession;
@@ -204,6 +204,8 @@ impl Room {
             }
             GameEvent::Match(info) => {
                 tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
+                let status = RoomStatus { room: self.name.clone(), map: info.map.name.clone(), phase: info.phase };
+                self.lobby.do_send(status);
                 self.shared.push(encode(&ServerMsg::Match(info)));
             }
             GameEvent::Results(results) => {

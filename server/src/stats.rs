@@ -44,6 +44,8 @@ pub enum DisconnectReason {
     NotSpectator,
     /// No seat left in the room (1008).
     RoomFull,
+    /// The server held `--max-rooms` rooms, so a new one could not be opened.
+    TooManyRooms,
     /// Too many messages per second (1008).
     Flood,
     /// No frame within the client timeout (1008).
@@ -62,7 +64,7 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Every reason, in label order.
-    pub const ALL: [DisconnectReason; 19] = [
+    pub const ALL: [DisconnectReason; 20] = [
         Self::Normal,
         Self::Restart,
         Self::TextFrame,
@@ -75,6 +77,7 @@ impl DisconnectReason {
         Self::HelloTwice,
         Self::NotSpectator,
         Self::RoomFull,
+        Self::TooManyRooms,
         Self::Flood,
         Self::Timeout,
         Self::Kicked,
@@ -99,6 +102,7 @@ impl DisconnectReason {
             Self::HelloTwice => "hello_twice",
             Self::NotSpectator => "not_spectator",
             Self::RoomFull => "room_full",
+            Self::TooManyRooms => "too_many_rooms",
             Self::Flood => "flood",
             Self::Timeout => "timeout",
             Self::Kicked => "kicked",

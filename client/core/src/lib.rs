@@ -177,6 +177,8 @@ pub struct Client {
     room: Option<String>,
     /// Whether `Hello` asks to spectate.
     spectate: bool,
+    /// Whether `Hello` asks for a private room.
+    private: bool,
     /// Whether `Welcome` made us a spectator (asked for, or the room was full).
     spectator: bool,
     state: ConnState,
@@ -223,6 +225,7 @@ impl Client {
             name: name.into(),
             room,
             spectate: false,
+            private: false,
             spectator: false,
             state: ConnState::Connecting,
             me: None,
@@ -257,6 +260,13 @@ impl Client {
         self
     }
 
+    /// Asks for the room to be created private (unlisted, never picked by quick play) if it
+    /// does not exist yet.
+    pub fn private(mut self, yes: bool) -> Self {
+        self.private = yes;
+        self
+    }
+
     /// The socket opened: returns the `Hello` frame to send.
     pub fn on_open(&mut self) -> Vec<u8> {
         self.state = ConnState::Joining;
@@ -265,7 +275,7 @@ impl Client {
             name: self.name.clone(),
             room: self.room.clone(),
             spectate: self.spectate,
-            private: false,
+            private: self.private,
             rejoin: None,
         });
         self.sent(encode_client(&hello))

@@ -49,6 +49,7 @@ struct Page {
     join: HtmlFormElement,
     name: HtmlInputElement,
     spectate: HtmlInputElement,
+    private: HtmlInputElement,
     play: HtmlButtonElement,
 }
 
@@ -62,6 +63,7 @@ impl Page {
             join: by_id(&document, "join")?,
             name: by_id(&document, "name")?,
             spectate: by_id(&document, "spectate")?,
+            private: by_id(&document, "private")?,
             play: by_id(&document, "play")?,
             window,
             performance,
@@ -225,6 +227,34 @@ fn room_param(window: &Window) -> Option<String> {
     (!room.is_empty()).then_some(room)
 }
 
+/// The room `Hello` asks for: the page's `?room=NAME`; else, for a private game, a fresh random
+/// name nobody can guess (the link to share appears in the address bar once joined); else quick
+/// play (empty: the server picks the fullest public room with space).
+fn room_to_ask(window: &Window, private: bool) -> String {
+    match room_param(window) {
+        Some(room) => room,
+        None if private => {
+            // Unambiguous letters and digits; 31^10 names (about 2^50) are not guessed.
+            const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+            let pick =
+                |_| char::from(ALPHABET[(js_sys::Math::random() * ALPHABET.len() as f64) as usize % ALPHABET.len()]);
+            format!("p-{}", (0..10).map(pick).collect::<String>())
+        }
+        None => String::new(),
+    }
+}
+
+/// Puts the joined room in the address bar (`?room=NAME`, without a reload), so a reload or a
+/// reconnect returns to it and the address is the link to share.
+fn show_room_in_address(window: &Window, room: &str) {
+    if room_param(window).as_deref() == Some(room) {
+        return;
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("?room={room}")));
+    }
+}
+
 /// Opens a fresh socket as `name`, replacing (and closing) any previous one.
 fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
@@ -234,8 +264,9 @@ fn connect(app: &Shared, name: String) {
     a.ui.clear_logs();
     // Joining is a user gesture: the moment browsers allow audio to start loading.
     a.sounds.load();
-    let room = room_param(&a.page.window);
-    let client = Client::new(name, room).spectate(a.page.spectate.checked());
+    let private = a.page.private.checked();
+    let room = room_to_ask(&a.page.window, private);
+    let client = Client::new(name, Some(room)).spectate(a.page.spectate.checked()).private(private);
     let ws = match socket_url(&a.page.window).and_then(|url| WebSocket::new(&url)) {
         Ok(ws) => ws,
         Err(e) => {
@@ -325,7 +356,11 @@ impl App {
                     }
                 }
                 Event::Chat(entry) => self.ui.add_chat(entry),
-                Event::Welcome { .. } | Event::Joined(_) | Event::Left(_) => status_changed = true,
+                Event::Welcome { .. } => {
+                    status_changed = true;
+                    show_room_in_address(&self.page.window, conn.client.room());
+                }
+                Event::Joined(_) | Event::Left(_) => status_changed = true,
                 // The kill feed, scores, radar and clock are redrawn from the core every frame.
                 Event::Kill(_)
                 | Event::Match(_)

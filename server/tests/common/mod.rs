@@ -75,14 +75,20 @@ pub async fn upgrade_from(
 
 /// The body of `GET path`, which must answer 200 (HTTP/1.0: the whole body, then the end).
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let raw = http_get_raw(addr, path).await;
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an http response");
+    assert!(head.contains(" 200 "), "{head}");
+    body.to_owned()
+}
+
+/// The whole response to `GET path` (status line, headers and body), whatever its status.
+pub async fn http_get_raw(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = TcpStream::connect(addr).await.expect("the server accepts");
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes()).await.expect("send the request");
     let mut raw = String::new();
     s.read_to_string(&mut raw).await.expect("read the response");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an http response");
-    assert!(head.contains(" 200 "), "{head}");
-    body.to_owned()
+    raw
 }
 
 /// Scrapes `/metrics`: `series → value`.
@@ -119,9 +125,14 @@ impl TestClient {
         let mut ws = raw(url).await;
         let mut core = Client::new(name, room.map(Into::into)).spectate(spectate);
         ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-        let mut client = Self { ws, core, start: Instant::now(), queue: VecDeque::new() };
+        let mut client = Self::from_parts(ws, core);
         client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
         client
+    }
+
+    /// A client on `ws` driven by `core`, which the caller set up (and sent `Hello` with).
+    pub fn from_parts(ws: Ws, core: Client) -> Self {
+        Self { ws, core, start: Instant::now(), queue: VecDeque::new() }
     }
 
     pub fn now_ms(&self) -> f64 {
