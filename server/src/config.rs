@@ -164,6 +164,15 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_NO_QR")]
     pub no_qr: bool,
 
+    /// Run under Agones: call the SDK sidecar's REST API (ready, health, labels, shutdown) on
+    /// its default port. Implied when `AGONES_SDK_HTTP_PORT` is set, as Agones does in its pods.
+    #[arg(long, env = "SKIRMISH_AGONES")]
+    pub agones: bool,
+
+    /// The Agones SDK sidecar's REST port (Agones sets `AGONES_SDK_HTTP_PORT` in the pod).
+    #[arg(long, env = "AGONES_SDK_HTTP_PORT", value_name = "PORT")]
+    pub agones_sdk_port: Option<u16>,
+
     /// A TOML file of options (keys are these long option names; see the README). Flags and
     /// environment variables override it; it overrides the defaults. A missing file is an error.
     #[arg(long, env = "SKIRMISH_CONFIG", value_name = "FILE")]
@@ -192,6 +201,11 @@ impl Config {
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
         config
+    }
+
+    /// The Agones SDK sidecar's port, when running under Agones.
+    pub fn agones_port(&self) -> Option<u16> {
+        self.agones_sdk_port.or(self.agones.then_some(crate::agones::DEFAULT_SDK_PORT))
     }
 
     /// What the options' parsers cannot see: paths that must exist.

@@ -18,7 +18,7 @@ use crate::metrics::{self, Metrics};
 use crate::player_session::{Connection, PlayerSession};
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
-use crate::{assets, client_addr, invite, origin};
+use crate::{agones, assets, client_addr, invite, origin};
 
 /// How long a finished connection waits for the client to close before closing it.
 const CLIENT_LINGER: Duration = Duration::from_millis(200);
@@ -103,6 +103,12 @@ pub async fn run(
     .run();
     let handle = server.handle();
     let mut serving = actix_web::rt::spawn(server);
+    // Listening: tell Agones (if it runs us) and keep it informed until the drain.
+    let agones = config.agones_port().map(|port| std::rc::Rc::new(agones::Sdk::new(port)));
+    let watchdog = agones.clone().map(|sdk| {
+        tracing::info!("running under Agones: ready, health every 2 s, shutdown when drained");
+        actix_web::rt::spawn(agones::run(sdk, stats.clone(), agones::HEALTH_PERIOD, agones::STALL))
+    });
 
     tokio::select! {
         result = &mut serving => return result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
@@ -115,6 +121,10 @@ pub async fn run(
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     while Stats::get(&stats.connections) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if let Some(sdk) = agones {
+        watchdog.into_iter().for_each(|w| w.abort());
+        sdk.shutdown().await;
     }
     handle.stop(true).await;
     let result = serving.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));

@@ -19,6 +19,7 @@
 //! - [`assets`]: the embedded client page and wasm.
 
 pub mod admission;
+pub mod agones;
 pub mod assets;
 pub mod chat;
 pub mod client_addr;

@@ -101,12 +101,15 @@ pub struct Room {
     gone: Vec<PlayerId>,
     /// Colours in use: each member holds a slot, given back when it leaves.
     palette: Palette,
+    /// This room's entry in the health watchdog's list, stored at every tick.
+    heartbeat: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Room {
     /// A room named `name` playing `world`; it starts ticking when started.
     pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>, world: World, big_room_players: usize) -> Self {
         let builder = ViewBuilder::new(world.arena());
+        let heartbeat = stats.heartbeats.register();
         Self {
             name,
             lobby,
@@ -128,6 +131,7 @@ impl Room {
             radar_cells: Vec::new(),
             gone: Vec::new(),
             palette: Palette::new(),
+            heartbeat,
         }
     }
 
@@ -179,6 +183,7 @@ impl Room {
         }
         self.world.step(&self.tick_inputs);
         Stats::inc(&self.stats.ticks);
+        self.stats.heartbeats.beat(&self.heartbeat);
         self.world.take_events(&mut self.events);
         if !self.events.is_empty() {
             let mut events = std::mem::take(&mut self.events);

@@ -171,6 +171,8 @@ pub struct Stats {
     pub disconnects: [AtomicU64; DisconnectReason::ALL.len()],
     /// WebSocket upgrades refused, by [`Refusal`] (indexed as in `Refusal::ALL`).
     pub refused: [AtomicU64; Refusal::ALL.len()],
+    /// Each room's last tick, for the health watchdog.
+    pub heartbeats: Heartbeats,
 }
 
 impl Default for Stats {
@@ -193,7 +195,54 @@ impl Default for Stats {
             inputs_dropped: AtomicU64::new(0),
             disconnects: Default::default(),
             refused: Default::default(),
+            heartbeats: Heartbeats::default(),
         }
+    }
+}
+
+/// Each room's last tick, for the health watchdog (`crate::agones`): a room registers a beat
+/// when it starts and stores the time of every tick in it; a room that stopped is dropped from
+/// the list with its beat.
+#[derive(Debug)]
+pub struct Heartbeats {
+    /// Beats are milliseconds since this instant.
+    epoch: std::time::Instant,
+    beats: std::sync::Mutex<Vec<std::sync::Weak<AtomicU64>>>,
+}
+
+impl Default for Heartbeats {
+    fn default() -> Self {
+        Self { epoch: std::time::Instant::now(), beats: std::sync::Mutex::new(Vec::new()) }
+    }
+}
+
+impl Heartbeats {
+    /// A new room's beat, set to now.
+    pub fn register(&self) -> std::sync::Arc<AtomicU64> {
+        let beat = std::sync::Arc::new(AtomicU64::new(self.now_ms()));
+        let mut beats = self.beats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        beats.retain(|b| b.strong_count() > 0);
+        beats.push(std::sync::Arc::downgrade(&beat));
+        beat
+    }
+
+    /// Records a tick on `beat`.
+    pub fn beat(&self, beat: &AtomicU64) {
+        beat.store(self.now_ms(), Relaxed);
+    }
+
+    /// The longest any live room has gone without a tick (zero without rooms: an idle server
+    /// is healthy).
+    pub fn oldest(&self) -> std::time::Duration {
+        let now = self.now_ms();
+        let beats = self.beats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let oldest =
+            beats.iter().filter_map(std::sync::Weak::upgrade).map(|b| now.saturating_sub(b.load(Relaxed))).max();
+        std::time::Duration::from_millis(oldest.unwrap_or(0))
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
 
