@@ -49,6 +49,15 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
+    /// Also write the well-behaved bots' figures over time to this file: one JSON line every
+    /// --stats-every (snapshots received and due, delivery ratio, latency p99 of the interval).
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// Interval of the --stats lines (`10s`, `1m`; at least 1 s).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_stats_every, requires = "stats")]
+    pub stats_every: Duration,
+
     /// Room every bot joins (the server's default room when neither this nor --rooms is given).
     #[arg(long, value_name = "NAME", conflicts_with = "rooms")]
     pub room: Option<String>,
@@ -174,6 +183,9 @@ pub struct Params {
     pub max_connecting: u32,
     /// Local addresses the bots connect from, round-robin (empty: the system's choice).
     pub source_ips: Vec<IpAddr>,
+    /// `--stats` file and interval, if given.
+    #[serde(skip)]
+    pub stats: Option<(PathBuf, Duration)>,
 }
 
 impl Params {
@@ -246,6 +258,7 @@ impl Cli {
             thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
             max_connecting: self.max_connecting,
             source_ips: self.source_ips.clone().map(|s| s.0).unwrap_or_default(),
+            stats: self.stats.clone().map(|path| (path, self.stats_every)),
         })
     }
 }
@@ -292,6 +305,16 @@ fn parse_limit(text: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("{text:?} is not a non-negative number")),
     }
+}
+
+/// Parses `--stats-every`: a duration of at least a second (the bots due are counted once a
+/// second).
+fn parse_stats_every(text: &str) -> Result<Duration, String> {
+    let every = parse_duration(text)?;
+    if every < Duration::from_secs(1) {
+        return Err(format!("{text:?}: at least 1 s"));
+    }
+    Ok(every)
 }
 
 /// Parses `30` / `2.5` (seconds) or a humantime duration such as `10s`, `1m`, `1m30s`, `500ms`.
@@ -439,6 +462,17 @@ mod tests {
         let sources: Vec<_> = (0..5).map(|i| params.source_for_bot(i).unwrap()).collect();
         assert_eq!(sources, ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.2", "127.0.0.3"].map(ip));
         assert_eq!(parse(&[]).unwrap().params().unwrap().source_for_bot(0), None, "the system chooses");
+    }
+
+    #[test]
+    fn stats_take_a_file_and_an_interval_of_a_second_or_more() {
+        assert_eq!(parse(&[]).unwrap().params().unwrap().stats, None);
+        let params = parse(&["--stats", "s.jsonl"]).unwrap().params().unwrap();
+        assert_eq!(params.stats, Some((PathBuf::from("s.jsonl"), Duration::from_secs(10))));
+        let params = parse(&["--stats", "s.jsonl", "--stats-every", "1m"]).unwrap().params().unwrap();
+        assert_eq!(params.stats.unwrap().1, Duration::from_secs(60));
+        assert!(parse(&["--stats", "s.jsonl", "--stats-every", "500ms"]).is_err());
+        assert!(parse(&["--stats-every", "5s"]).is_err(), "an interval without a file");
     }
 
     #[test]

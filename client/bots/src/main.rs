@@ -3,8 +3,9 @@
 //! Layout: [`cli`] options, [`swarm`] the run, [`bot`] one bot's connection and loop; its
 //! behaviour from [`mix`] via [`behaviour`] ([`wander`], [`fight`], [`chatter`]); [`samples`]
 //! shared timing histograms, [`live`] counters for the [`progress`] line, [`report`] the summary,
-//! its JSON and thresholds, [`nofile`] the open-file limit; [`misbehave`] picks the bots that
-//! break the rules on purpose and tallies what the server did, [`rogue`] runs them.
+//! its JSON and thresholds, [`stats`] the figures over time of `--stats`, [`nofile`] the
+//! open-file limit; [`misbehave`] picks the bots that break the rules on purpose and tallies what
+//! the server did, [`rogue`] runs them.
 //!
 //! Exit status: 0 passed, 1 no bot connected or the run could not start, 2 a threshold failed.
 
@@ -21,6 +22,7 @@ mod progress;
 mod report;
 mod rogue;
 mod samples;
+mod stats;
 mod swarm;
 mod wander;
 

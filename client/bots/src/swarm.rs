@@ -2,7 +2,7 @@
 //! `--max-connecting` connection attempts at a time), end them together, show progress on a
 //! terminal, and gather what they saw into one [`Summary`]. The `--misbehave` share runs as
 //! [`rogue`] bots with timing samples and live counters of their own, so no figure but their
-//! own tally includes them.
+//! own tally includes them (nor the `--stats` lines).
 
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use crate::progress;
 use crate::report::{BotReport, Outcome, Summary};
 use crate::rogue;
 use crate::samples::Shared;
+use crate::stats;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
 /// is cancelled, and summarises them. `show_progress` draws the live line on stdout.
@@ -85,6 +86,15 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
         ))
     });
 
+    let stats = params.stats.clone().map(|(path, every)| {
+        let (live, samples, done) = (live.clone(), samples.clone(), progress_done.clone());
+        tokio::spawn(async move {
+            if let Err(e) = stats::run(live, samples, &path, every, epoch, done).await {
+                tracing::warn!(error = %e, path = %path.display(), "could not write the --stats file");
+            }
+        })
+    });
+
     let mut reports = Vec::with_capacity(bots.len());
     for (kind, handle) in bots {
         // A bot task only fails by panicking (a bug); count it rather than lose the run.
@@ -104,6 +114,10 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
     if let Some(progress) = progress {
         // It only draws; if it panicked, the summary is still worth printing.
         let _ = progress.await;
+    }
+    if let Some(stats) = stats {
+        // It logs its own errors; a panic would only cost the stats file its last line.
+        let _ = stats.await;
     }
     let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
     summary.stopped_early = stop.is_cancelled();
