@@ -27,7 +27,7 @@ const GARBAGE_BYTES: usize = 64;
 const OVERSIZED_BYTES: usize = MAX_FRAME_BYTES + 1024;
 /// Between two bytes of the `slow-handshake` upgrade request.
 const HANDSHAKE_BYTE_PERIOD: Duration = Duration::from_secs(1);
-/// How long a `reconnect` bot stays on one connection.
+/// How long a `reconnect` bot stays on one connection, on average (each stay is jittered).
 const RECONNECT_PERIOD: Duration = Duration::from_secs(2);
 /// Keeps a rogue bot's random stream apart from a playing bot's of the same index.
 const ROGUE_STREAM: u64 = 0x726F_6775_6532_0001;
@@ -242,8 +242,12 @@ async fn raw_connect(spec: &Spec) -> Result<(TcpStream, String), String> {
 /// `RECONNECT_PERIOD`, for the whole run, counting the new connections in `reconnects`. Its
 /// timings stay out of the run's figures (its spec's samples are not the run's).
 async fn reconnect(spec: &Spec, reconnects: &mut u64) -> Reaction {
+    let mut rng = rng(spec);
     loop {
-        let cycle = Spec { end_at: spec.end_at.min(Instant::now() + RECONNECT_PERIOD), ..spec.clone() };
+        // Each stay lasts half to one and a half periods: a storm of real clients is not in
+        // step, and bots reconnecting in step would measure waves instead.
+        let stay = RECONNECT_PERIOD.mul_f64(rng.random_range(0.5..1.5));
+        let cycle = Spec { end_at: spec.end_at.min(Instant::now() + stay), ..spec.clone() };
         let mut bot = Bot::new(&cycle);
         let mut ws = match bot.join().await {
             Ok(ws) => ws,

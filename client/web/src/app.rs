@@ -25,7 +25,7 @@ use crate::minimap::{self, Blip};
 use crate::render::{self, Scene};
 use crate::sound::Sounds;
 use crate::ui::{FrameInfo, Ui, by_id};
-use crate::{name, spectate};
+use crate::{name, reconnect, spectate};
 
 /// How often inputs go out: the server's tick rate (setInterval rounds, which is harmless for
 /// sending; the server consumes at most one input per tick anyway).
@@ -124,6 +124,11 @@ struct App {
     events: Vec<Event>,
     /// The radar blips outside the view, rebuilt each frame into the same list.
     blips: Vec<Blip>,
+    /// Retries since the connection was last lost (0 once a `Welcome` arrives).
+    retries: u32,
+    /// The timer of the pending automatic reconnect and its callback (kept alive until it
+    /// fires or is cancelled).
+    retry_timer: Option<(i32, Closure<dyn FnMut()>)>,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -163,6 +168,8 @@ pub fn start() -> Result<(), JsValue> {
         received: Vec::new(),
         events: Vec::new(),
         blips: Vec::new(),
+        retries: 0,
+        retry_timer: None,
     }));
 
     wire_buttons(&app);
@@ -256,8 +263,29 @@ fn show_room_in_address(window: &Window, room: &str) {
 }
 
 /// Opens a fresh socket as `name`, replacing (and closing) any previous one.
+/// Reconnects by itself after `delay_ms`, as the same player to the same room (the address bar
+/// names it since the `Welcome`), unless the player does it first.
+fn schedule_retry(app: &Shared, a: &mut App, delay_ms: f64) {
+    a.cancel_retry();
+    let shared = Rc::clone(app);
+    let callback = Closure::<dyn FnMut()>::new(move || {
+        let name = shared.borrow().page.name.value();
+        let name = name::clean_name(&name).unwrap_or_else(|| name::default_name(js_sys::Math::random()));
+        connect(&shared, name);
+    });
+    let handle = a
+        .page
+        .window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.as_ref().unchecked_ref(), delay_ms as i32);
+    match handle {
+        Ok(handle) => a.retry_timer = Some((handle, callback)),
+        Err(e) => console::error_2(&"skirmish: cannot schedule a reconnect".into(), &e),
+    }
+}
+
 fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
+    a.cancel_retry();
     a.conn = None;
     a.cues = Cues::default();
     a.follow_asked = None;
@@ -279,7 +307,12 @@ fn connect(app: &Shared, name: String) {
     ws.set_binary_type(BinaryType::Arraybuffer);
     let on_open = socket_handler(app, |a, _| a.on_open());
     let on_message = socket_handler(app, |a, ev| a.on_message(ev.unchecked_into()));
-    let on_close = socket_handler(app, |a, ev| a.on_close(ev.unchecked_into()));
+    let retry_app = Rc::clone(app);
+    let on_close = socket_handler(app, move |a, ev| {
+        if let Some(delay) = a.on_close(ev.unchecked_into()) {
+            schedule_retry(&retry_app, a, delay);
+        }
+    });
     let on_error = socket_handler(app, |_, _| console::warn_1(&"skirmish: WebSocket error".into()));
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -358,6 +391,7 @@ impl App {
                 Event::Chat(entry) => self.ui.add_chat(entry),
                 Event::Welcome { .. } => {
                     status_changed = true;
+                    self.retries = 0;
                     show_room_in_address(&self.page.window, conn.client.room());
                 }
                 Event::Joined(_) | Event::Left(_) => status_changed = true,
@@ -375,11 +409,28 @@ impl App {
         }
     }
 
-    fn on_close(&mut self, ev: CloseEvent) {
-        let Some(conn) = self.conn.as_mut() else { return };
+    /// The socket closed: shows why, and returns how long to wait before reconnecting by
+    /// itself, if the close is one to retry (see [`reconnect::retries`]).
+    fn on_close(&mut self, ev: CloseEvent) -> Option<f64> {
+        let conn = self.conn.as_mut()?;
         conn.client.on_close(ev.code(), &ev.reason());
         self.devices.held.set(0);
         self.refresh_status();
+        if !reconnect::retries(ev.code()) {
+            return None;
+        }
+        let delay = reconnect::delay_ms(self.retries, js_sys::Math::random());
+        self.retries = self.retries.saturating_add(1);
+        let closed = hud::closed_text(ev.code(), &ev.reason());
+        self.ui.status.set_text_content(Some(&reconnect::waiting_text(&closed, delay)));
+        Some(delay)
+    }
+
+    /// Cancels the pending automatic reconnect, if any (the player reconnected by hand).
+    fn cancel_retry(&mut self) {
+        if let Some((handle, _callback)) = self.retry_timer.take() {
+            self.page.window.clear_timeout_with_handle(handle);
+        }
     }
 
     fn refresh_status(&self) {

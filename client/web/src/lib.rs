@@ -12,6 +12,7 @@ pub mod cues;
 pub mod hud;
 pub mod minimap;
 pub mod name;
+pub mod reconnect;
 pub mod spectate;
 pub mod touch;
 

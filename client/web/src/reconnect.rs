@@ -1,0 +1,62 @@
+//! When and how soon the page reconnects by itself after losing its connection: after the
+//! connection broke or the server went away or restarted, with exponential backoff and jitter
+//! (so a restarted server is not hit by every page at the same instant), and never after the
+//! server closed it for cause (a kick, a protocol error), where trying again would only repeat
+//! the close.
+
+/// The first retry waits about this long.
+const FIRST_DELAY_MS: f64 = 500.0;
+/// Retries never wait longer than this.
+const MAX_DELAY_MS: f64 = 10_000.0;
+
+/// Whether a connection closed with `code` is retried by itself: lost (1006), server going
+/// away (1001), internal error (1011), restarting (1012), try later (1013). Not after our own
+/// leave (1000) or a close for cause (1002, 1003, 1007, 1008, 1009).
+pub fn retries(code: u16) -> bool {
+    matches!(code, 1001 | 1006 | 1011 | 1012 | 1013)
+}
+
+/// How long to wait before retry number `attempt` (0 first): doubling from half a second up to
+/// ten, then spread over ±50 % by `random` (uniform in [0, 1)).
+pub fn delay_ms(attempt: u32, random: f64) -> f64 {
+    let base = (FIRST_DELAY_MS * 2f64.powi(attempt.min(16) as i32)).min(MAX_DELAY_MS);
+    base * (0.5 + random.clamp(0.0, 1.0))
+}
+
+/// The status line while a retry waits: why the connection ended and when the next try comes.
+pub fn waiting_text(closed: &str, delay_ms: f64) -> String {
+    // Whole seconds, rounded up, through an integer: float formatting costs wasm size.
+    let secs = (delay_ms / 1000.0).ceil().max(1.0) as u64;
+    format!("{closed}: reconnecting in {secs} s…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lost_connections_and_server_departures_are_retried() {
+        for code in [1001, 1006, 1011, 1012, 1013] {
+            assert!(retries(code), "{code}");
+        }
+        for code in [1000, 1002, 1003, 1007, 1008, 1009] {
+            assert!(!retries(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn delays_double_up_to_a_cap_and_spread_around_it() {
+        let middle: Vec<f64> = (0..8).map(|n| delay_ms(n, 0.5)).collect();
+        assert_eq!(middle, [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 10_000.0, 10_000.0, 10_000.0]);
+        assert_eq!(delay_ms(0, 0.0), 250.0);
+        assert!(delay_ms(3, 0.999) < 6000.0 && delay_ms(3, 0.999) > 5990.0);
+        assert_eq!(delay_ms(u32::MAX, 0.5), 10_000.0, "no overflow");
+    }
+
+    #[test]
+    fn the_status_says_when() {
+        let closed = "Disconnected (1012: server restarting)";
+        assert_eq!(waiting_text(closed, 1200.0), "Disconnected (1012: server restarting): reconnecting in 2 s…");
+        assert_eq!(waiting_text(closed, 10.0), "Disconnected (1012: server restarting): reconnecting in 1 s…");
+    }
+}
