@@ -47,6 +47,8 @@ pub enum Close {
     },
     /// The room does not exist and the server holds `--max-rooms` rooms: try later (1013).
     TooManyRooms,
+    /// The player rejoined on a new connection, which took over this one's seat (1000).
+    Replaced,
     /// More than `FLOOD_KICK_DROPS` messages over the rate limit within one check second (1008).
     Flood,
     /// Nothing heard, not even a pong, within the client timeout (1008).
@@ -72,7 +74,7 @@ impl Close {
     /// The WebSocket close code.
     pub fn code(&self) -> u16 {
         match self {
-            Self::ClientLeft => 1000,
+            Self::ClientLeft | Self::Replaced => 1000,
             Self::Restart => 1012,
             Self::TextFrame | Self::Fragmented => 1003,
             Self::FrameTooBig { .. } => 1009,
@@ -113,6 +115,7 @@ impl Close {
             Self::HelloTwice => "Hello sent twice".to_owned(),
             Self::NotSpectator => "only spectators may choose whom to follow".to_owned(),
             Self::RoomFull { room } => format!("room {room} is full"),
+            Self::Replaced => "replaced by your new connection".to_owned(),
             Self::TooManyRooms => {
                 "the server has all the rooms it can hold; join a listed room or try later".to_owned()
             }
@@ -142,6 +145,7 @@ impl Close {
             Self::NotSpectator => DisconnectReason::NotSpectator,
             Self::RoomFull { .. } => DisconnectReason::RoomFull,
             Self::TooManyRooms => DisconnectReason::TooManyRooms,
+            Self::Replaced => DisconnectReason::Replaced,
             Self::Flood => DisconnectReason::Flood,
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
             Self::Kicked { .. } => DisconnectReason::Kicked,
@@ -158,6 +162,12 @@ impl Close {
             Self::QueueFull | Self::Stalled => None,
             _ => Some(CloseReason { code: CloseCode::from(self.code()), description: Some(self.reason()) }),
         }
+    }
+
+    /// The connection failed rather than being closed on purpose or for cause: the player's
+    /// seat is kept for a rejoin.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull | Self::WebSocketError(_))
     }
 
     /// True for the ends of a normal life (a leave, a restart), logged quietly.
@@ -214,6 +224,7 @@ mod tests {
             Close::NotSpectator,
             Close::RoomFull { room: "r".repeat(32) },
             Close::TooManyRooms,
+            Close::Replaced,
             Close::Flood,
             Close::HeartbeatTimeout,
             Close::Kicked { code: 1008, reason: "kicked by the host" },
@@ -248,6 +259,7 @@ mod tests {
             (Close::HeartbeatTimeout, 1008, "timeout"),
             (Close::RoomFull { room: "main".into() }, 1008, "room_full"),
             (Close::TooManyRooms, 1013, "too_many_rooms"),
+            (Close::Replaced, 1000, "replaced"),
             (Close::Kicked { code: 1008, reason: "bye" }, 1008, "kicked"),
             (Close::ServerError, 1011, "server_error"),
         ];

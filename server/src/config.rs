@@ -47,6 +47,12 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_EMPTY_ROOM_GRACE", default_value = "30s", value_parser = duration)]
     pub empty_room_grace: Duration,
 
+    /// How long the seat of a player whose connection was lost (not closed on purpose) waits
+    /// for it: a `Hello` with its rejoin token within this time gives back its id, ship, name,
+    /// colour and score. 0 keeps no seats.
+    #[arg(long, env = "SKIRMISH_SEAT_RESERVATION", default_value = "20s", value_parser = duration)]
+    pub seat_reservation: Duration,
+
     /// Above this many players in a room, joins, leaves and kills no longer make system chat
     /// lines and the kill feed only carries kills that involve you or happen in your view: in a
     /// room of thousands, everyone hearing about everything would cost more than the game.
@@ -173,6 +179,11 @@ pub struct Config {
     #[arg(long, env = "AGONES_SDK_HTTP_PORT", value_name = "PORT")]
     pub agones_sdk_port: Option<u16>,
 
+    /// The admin page's token (`/admin`). Without it, a random one is generated and printed
+    /// at start. Never shown by `--print-config`.
+    #[arg(long, env = "SKIRMISH_ADMIN_TOKEN", value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+
     /// A TOML file of options (keys are these long option names; see the README). Flags and
     /// environment variables override it; it overrides the defaults. A missing file is an error.
     #[arg(long, env = "SKIRMISH_CONFIG", value_name = "FILE")]
@@ -187,8 +198,9 @@ pub struct Config {
 impl Config {
     /// Defaults, bound to 127.0.0.1 on a free port: what integration tests want. No countdown
     /// (ships move as soon as they join), a fixed seed (reproducible spawns), no connection
-    /// caps (tests open many connections from 127.0.0.1; tests of the caps set them) and empty
-    /// rooms removed at once (tests compare the room list with its baseline).
+    /// caps (tests open many connections from 127.0.0.1; tests of the caps set them), empty
+    /// rooms removed at once and no seats kept for lost players (tests compare the room list
+    /// with its baseline; tests of rejoining set a reservation).
     pub fn for_tests() -> Self {
         let mut config = Self::parse_from(["skirmish"]);
         config.bind = IpAddr::from([127, 0, 0, 1]);
@@ -196,6 +208,7 @@ impl Config {
         config.workers = Some(2);
         config.countdown = Duration::ZERO;
         config.empty_room_grace = Duration::ZERO;
+        config.seat_reservation = Duration::ZERO;
         config.seed = Some(1);
         config.max_connections_per_ip = 0;
         config.max_connections = 0;

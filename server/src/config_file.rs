@@ -138,7 +138,7 @@ fn line_of(text: &str, key: &str) -> usize {
 
 /// The effective configuration as a TOML file `--config` reads back: every option (the file's
 /// keys), with the values in force after flags, environment, file and defaults. Options not set
-/// at all are shown commented out. Secrets (none yet; the admin token will be one) are redacted.
+/// at all are shown commented out. Secrets (the admin token) are redacted.
 pub fn to_toml<I, T>(args: I) -> Result<String, LoadError>
 where
     I: IntoIterator<Item = T>,
@@ -189,7 +189,7 @@ where
 }
 
 /// Options whose values `--print-config` never shows.
-const SECRETS: &[&str] = &[];
+const SECRETS: &[&str] = &["admin-token"];
 
 /// A value as TOML: numbers bare, everything else a quoted string.
 fn toml_value(raw: &str) -> String {

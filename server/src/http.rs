@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -10,9 +10,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, middleware, web};
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::{self, Access};
 use crate::admission::{Gate, Refusal};
 use crate::config::Config;
-use crate::lobby::{Drain, GameSetup, ListRooms, Lobby};
+use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby};
 use crate::maps::MapList;
 use crate::metrics::{self, Metrics};
 use crate::player_session::{Connection, PlayerSession};
@@ -41,6 +42,12 @@ struct AppState {
     gate: Arc<Gate>,
     /// `/invite.svg`: the QR code of the URL to invite players to, drawn once.
     invite_svg: String,
+    /// The admin token and its logged-in sessions.
+    admin: Access,
+    /// When the server started, for the admin page's uptime.
+    started: Instant,
+    /// Snapshot bytes sent over the last second, sampled every second.
+    bytes_per_s: Arc<AtomicU64>,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -68,6 +75,7 @@ pub async fn run(
         big_room_players: config.big_room_players,
         max_rooms: config.max_rooms,
         empty_room_grace: config.empty_room_grace,
+        seat_reservation: config.seat_reservation,
     };
     let lobby = Lobby::new(setup, threads, stats.clone()).start();
     let draining = Arc::new(AtomicBool::new(false));
@@ -81,7 +89,11 @@ pub async fn run(
         metrics: Metrics::new(stats.clone()),
         gate: Gate::new(config.connection_limits()),
         invite_svg,
+        admin: Access::new(config.admin_token.as_deref()),
+        started: Instant::now(),
+        bytes_per_s: Arc::new(AtomicU64::new(0)),
     });
+    actix_web::rt::spawn(sample_bytes_per_s(stats.clone(), state.bytes_per_s.clone()));
     let assets = assets::configure_from(config.assets.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -140,7 +152,102 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/rooms", web::get().to(rooms))
         .route("/metrics", web::get().to(metrics))
         .route("/invite.svg", web::get().to(invite_svg))
-        .route("/r/{room}", web::get().to(room_link));
+        .route("/r/{room}", web::get().to(room_link))
+        .route("/admin", web::get().to(admin_page))
+        .route("/admin/login", web::post().to(admin_login))
+        .route("/admin/api/status", web::get().to(admin_status))
+        .route("/admin/api/kick", web::post().to(admin_kick))
+        .route("/admin/api/close-room", web::post().to(admin_close_room));
+}
+
+/// Every second, the snapshot bytes sent in the last second (the admin page's rate).
+async fn sample_bytes_per_s(stats: Arc<Stats>, rate: Arc<AtomicU64>) {
+    let mut ticker = actix_web::rt::time::interval(Duration::from_secs(1));
+    let mut last = Stats::get(&stats.snapshot_bytes);
+    loop {
+        ticker.tick().await;
+        let now = Stats::get(&stats.snapshot_bytes);
+        rate.store(now.saturating_sub(last), Ordering::Relaxed);
+        last = now;
+    }
+}
+
+/// `/admin`: the page for a logged-in admin, else 401 with only the login form.
+async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.admin.logged_in(&req) { admin::admin_page() } else { admin::login_page(StatusCode::UNAUTHORIZED) }
+}
+
+/// `POST /admin/login` (a form with the token): a session cookie, or 401 and the form again.
+async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state: web::Data<AppState>) -> HttpResponse {
+    if !admin::same_origin(&req) {
+        return admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
+    }
+    match state.admin.log_in(&form.token) {
+        Some(session) => admin::logged_in_response(&session),
+        None => {
+            tracing::warn!(peer = ?req.peer_addr(), "admin login refused: wrong token");
+            admin::login_page(StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+/// Refuses an API call without a session (401), or a write from another origin (403).
+fn admin_refusal(req: &HttpRequest, state: &AppState, write: bool) -> Option<HttpResponse> {
+    if !state.admin.logged_in(req) {
+        return Some(admin::json_error(StatusCode::UNAUTHORIZED, "log in at /admin"));
+    }
+    if write && !admin::same_origin(req) {
+        return Some(admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+    }
+    None
+}
+
+async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
+    if let Some(refused) = admin_refusal(&req, &state, false) {
+        return Ok(refused);
+    }
+    let rooms = state.lobby.send(AdminRooms).await.map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({
+        "uptime_s": state.started.elapsed().as_secs_f64(),
+        "connections": Stats::get(&state.stats.connections),
+        "players": Stats::get(&state.stats.players),
+        "bytes_per_s": state.bytes_per_s.load(Ordering::Relaxed),
+        "rooms": rooms,
+    })))
+}
+
+async fn admin_kick(
+    req: HttpRequest,
+    body: web::Json<admin::KickRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if let Some(refused) = admin_refusal(&req, &state, true) {
+        return Ok(refused);
+    }
+    let kick = AdminKick { room: body.room.clone(), id: body.id, reason: admin::KICK_REASON };
+    let done = state.lobby.send(kick).await.map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(if done {
+        HttpResponse::Ok().json(serde_json::json!({ "kicked": body.id }))
+    } else {
+        admin::json_error(StatusCode::NOT_FOUND, "no such player in that room")
+    })
+}
+
+async fn admin_close_room(
+    req: HttpRequest,
+    body: web::Json<admin::CloseRoomRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if let Some(refused) = admin_refusal(&req, &state, true) {
+        return Ok(refused);
+    }
+    let close = AdminCloseRoom { room: body.room.clone(), reason: admin::CLOSE_ROOM_REASON };
+    let done = state.lobby.send(close).await.map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(if done {
+        HttpResponse::Ok().json(serde_json::json!({ "closed": body.room }))
+    } else {
+        admin::json_error(StatusCode::NOT_FOUND, "no such room")
+    })
 }
 
 /// `/r/NAME`, the link to share for a room: the page, joining that room (`/?room=NAME`). A
@@ -242,21 +349,11 @@ async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Er
                 "spectators": r.spectators,
                 "capacity": r.capacity,
                 "map": r.map,
-                "phase": phase_name(r.phase),
+                "phase": crate::lobby::phase_name(r.phase),
             })
         })
         .collect();
     Ok(HttpResponse::Ok().json(rooms))
-}
-
-/// A phase as `/api/rooms` names it.
-fn phase_name(phase: skirmish_shared::Phase) -> &'static str {
-    match phase {
-        skirmish_shared::Phase::Waiting => "waiting",
-        skirmish_shared::Phase::Countdown => "countdown",
-        skirmish_shared::Phase::Playing => "playing",
-        skirmish_shared::Phase::Results => "results",
-    }
 }
 
 #[cfg(test)]
@@ -277,6 +374,7 @@ mod tests {
             big_room_players: 50,
             max_rooms: 10,
             empty_room_grace: Duration::ZERO,
+            seat_reservation: Duration::ZERO,
         };
         let draining = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {
@@ -288,6 +386,9 @@ mod tests {
             shutdown: CancellationToken::new(),
             metrics: Metrics::new(stats),
             invite_svg: String::new(),
+            admin: Access::new(None),
+            started: Instant::now(),
+            bytes_per_s: Arc::new(AtomicU64::new(0)),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;
         let get = |uri: &str| {

@@ -18,6 +18,7 @@
 //! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
 //! - [`assets`]: the embedded client page and wasm.
 
+pub mod admin;
 pub mod admission;
 pub mod agones;
 pub mod assets;

@@ -11,9 +11,14 @@ use std::time::Duration;
 use actix::prelude::*;
 use skirmish_shared::{Phase, PlayerId};
 
+use crate::close::Close;
 use crate::maps::MapList;
 use crate::match_flow::MatchSettings;
-use crate::messages::{AddPlayer, Join, JoinError, Joined, Leave, RemovePlayer, RoomStatus, StopRoom};
+use crate::messages::{
+    AddPlayer, Join, JoinError, Joined, Kick, Leave, ReleaseSeat, RemovePlayer, Replace, Report, RoomReport,
+    RoomStatus, StopRoom,
+};
+use crate::player_session::PlayerSession;
 use crate::room::Room;
 use crate::stats::Stats;
 use crate::world::World;
@@ -35,6 +40,19 @@ struct RoomEntry {
     /// Counts the times the room became empty: a removal timer set then only acts if no
     /// one came and went since.
     emptied: u64,
+    /// The session of each player and spectator: a leave from any other is stale.
+    sessions: HashMap<PlayerId, Addr<PlayerSession>>,
+    /// Seats kept for players whose connection was lost, each with its rejoin token and the
+    /// number of its reservation (an expiry timer acts only on the reservation it was set for).
+    reserved: HashMap<PlayerId, (String, u64)>,
+    /// Each player's rejoin token.
+    tokens: HashMap<PlayerId, String>,
+}
+
+impl RoomEntry {
+    fn is_empty(&self) -> bool {
+        self.players.is_empty() && self.spectators.is_empty() && self.reserved.is_empty()
+    }
 }
 
 /// What every room's game is made of: shared by all rooms, fixed at start-up.
@@ -56,6 +74,8 @@ pub struct GameSetup {
     pub max_rooms: usize,
     /// How long an empty room is kept before it is removed.
     pub empty_room_grace: Duration,
+    /// How long a lost player's seat waits for a rejoin (zero: seats are not kept).
+    pub seat_reservation: Duration,
 }
 
 impl GameSetup {
@@ -101,6 +121,10 @@ pub struct Lobby {
     shutting_down: bool,
     /// Numbers the rooms quick play creates (`play-1`, `play-2`, …).
     next_quick: u64,
+    /// Where each rejoin token leads: room and player.
+    seats: HashMap<String, (String, PlayerId)>,
+    /// Numbers seat reservations, so a stale expiry timer does nothing.
+    next_reservation: u64,
 }
 
 impl Lobby {
@@ -116,6 +140,8 @@ impl Lobby {
             stats,
             shutting_down: false,
             next_quick: 1,
+            seats: HashMap::new(),
+            next_reservation: 0,
         }
     }
 
@@ -151,20 +177,78 @@ impl Lobby {
         let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(room_name, lobby, stats, world, big));
         Stats::inc(&self.stats.rooms);
         tracing::info!(room = %name, seed, private, "room created");
-        RoomEntry { addr, players: HashSet::new(), spectators: HashSet::new(), private, map, phase, emptied: 0 }
+        RoomEntry {
+            addr,
+            players: HashSet::new(),
+            spectators: HashSet::new(),
+            private,
+            map,
+            phase,
+            emptied: 0,
+            sessions: HashMap::new(),
+            reserved: HashMap::new(),
+            tokens: HashMap::new(),
+        }
     }
 
     /// Stops room `name` if it is still empty since it became so for the `emptied`-th time.
     fn remove_if_empty(&mut self, name: &str, emptied: u64) {
-        let still_empty = self
-            .rooms
-            .get(name)
-            .is_some_and(|e| e.emptied == emptied && e.players.is_empty() && e.spectators.is_empty());
+        let still_empty = self.rooms.get(name).is_some_and(|e| e.emptied == emptied && e.is_empty());
         if still_empty && let Some(entry) = self.rooms.remove(name) {
             entry.addr.do_send(StopRoom);
             Stats::dec(&self.stats.rooms);
             tracing::info!(room = %name, "room empty, removed");
         }
+    }
+}
+
+impl Lobby {
+    /// Starts the grace period of room `name` if no one is left in it, not even a reserved seat.
+    fn check_empty(&mut self, name: &str, ctx: &mut Context<Self>) {
+        let Some(entry) = self.rooms.get_mut(name) else { return };
+        if !entry.is_empty() {
+            return;
+        }
+        entry.emptied += 1;
+        let emptied = entry.emptied;
+        let grace = self.setup.empty_room_grace;
+        if grace.is_zero() {
+            self.remove_if_empty(name, emptied);
+        } else {
+            let name = name.to_owned();
+            ctx.run_later(grace, move |lobby, _| lobby.remove_if_empty(&name, emptied));
+        }
+    }
+
+    /// A `Hello.rejoin` token's seat, taken back by a new session: `None` when the token leads
+    /// nowhere (unknown, revoked, expired), and the caller joins it as a newcomer.
+    fn rejoin(&mut self, token: &str, msg: &Join) -> Option<Joined> {
+        let (room, id) = self.seats.get(token)?.clone();
+        let entry = self.rooms.get_mut(&room)?;
+        let (session, outbox, inbox) = (msg.session.clone(), msg.outbox.clone(), msg.inbox.clone());
+        if entry.reserved.remove(&id).is_some() {
+            entry.players.insert(id);
+            entry.sessions.insert(id, session.clone());
+            let add = AddPlayer {
+                id,
+                name: msg.name.clone(),
+                spectator: false,
+                session,
+                outbox,
+                inbox,
+                token: token.to_owned(),
+                rejoin: true,
+            };
+            entry.addr.do_send(add);
+        } else if entry.players.contains(&id) {
+            // The old connection has not been noticed gone yet: the new one takes over.
+            entry.sessions.insert(id, session.clone());
+            entry.addr.do_send(Replace { id, session, outbox, inbox, token: token.to_owned() });
+        } else {
+            return None;
+        }
+        tracing::info!(room = %room, player = id, "player rejoined its seat");
+        Some(Joined { id, room: entry.addr.clone(), room_name: room, spectator: false })
     }
 }
 
@@ -185,6 +269,9 @@ impl Handler<Join> for Lobby {
         if self.shutting_down {
             return Err(JoinError::ShuttingDown);
         }
+        if let Some(joined) = msg.rejoin.as_deref().and_then(|token| self.rejoin(token, &msg)) {
+            return Ok(joined);
+        }
         let room = match msg.room {
             Some(name) => name,
             None => self.quick_play_room(),
@@ -204,13 +291,21 @@ impl Handler<Join> for Lobby {
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        if spectator {
+        // A seat to take back after a lost connection, for players (spectators hold none).
+        let token = if spectator {
             entry.spectators.insert(id);
+            String::new()
         } else {
             entry.players.insert(id);
-        }
+            let token = format!("{:032x}", rand::random::<u128>());
+            entry.tokens.insert(id, token.clone());
+            self.seats.insert(token.clone(), (room.clone(), id));
+            token
+        };
+        entry.sessions.insert(id, msg.session.clone());
         let (session, outbox, inbox) = (msg.session, msg.outbox, msg.inbox);
-        entry.addr.do_send(AddPlayer { id, name: msg.name, spectator, session, outbox, inbox });
+        let add = AddPlayer { id, name: msg.name, spectator, session, outbox, inbox, token, rejoin: false };
+        entry.addr.do_send(add);
         Ok(Joined { id, room: entry.addr.clone(), room_name: room, spectator })
     }
 }
@@ -220,20 +315,53 @@ impl Handler<Leave> for Lobby {
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return };
-        if !entry.players.remove(&msg.id) && !entry.spectators.remove(&msg.id) {
+        if entry.sessions.get(&msg.id) != Some(&msg.session) {
+            // A session whose seat a rejoin took over, or a second report of the same leave.
             return;
         }
-        entry.addr.do_send(RemovePlayer { id: msg.id });
-        if entry.players.is_empty() && entry.spectators.is_empty() {
-            entry.emptied += 1;
-            let emptied = entry.emptied;
-            let grace = self.setup.empty_room_grace;
-            if grace.is_zero() {
-                self.remove_if_empty(&msg.room, emptied);
-            } else {
-                ctx.run_later(grace, move |lobby, _| lobby.remove_if_empty(&msg.room, emptied));
-            }
+        entry.sessions.remove(&msg.id);
+        let player = entry.players.remove(&msg.id);
+        if !player && !entry.spectators.remove(&msg.id) {
+            return;
         }
+        let grace = self.setup.seat_reservation;
+        let reserve = player && msg.reserve && !grace.is_zero() && !self.shutting_down;
+        entry.addr.do_send(RemovePlayer { id: msg.id, reserve });
+        let token = entry.tokens.remove(&msg.id);
+        match (reserve, token) {
+            (true, Some(token)) => {
+                self.next_reservation += 1;
+                let number = self.next_reservation;
+                entry.reserved.insert(msg.id, (token.clone(), number));
+                entry.tokens.insert(msg.id, token);
+                let (room, id) = (msg.room.clone(), msg.id);
+                ctx.run_later(grace, move |lobby, ctx| lobby.expire_seat(&room, id, number, ctx));
+            }
+            // A leave on purpose, or a close for cause (a kick): the token is revoked.
+            (_, Some(token)) => {
+                self.seats.remove(&token);
+            }
+            (_, None) => {}
+        }
+        self.check_empty(&msg.room, ctx);
+    }
+}
+
+impl Lobby {
+    /// The `number`-th reservation, of `id`'s seat in `room`, ran out: free the seat and
+    /// refuse its token from now on.
+    fn expire_seat(&mut self, room: &str, id: PlayerId, number: u64, ctx: &mut Context<Self>) {
+        let Some(entry) = self.rooms.get_mut(room) else { return };
+        if entry.reserved.get(&id).is_none_or(|(_, n)| *n != number) {
+            return;
+        }
+        if let Some((token, _)) = entry.reserved.remove(&id) {
+            self.seats.remove(&token);
+        }
+        entry.tokens.remove(&id);
+        entry.addr.do_send(ReleaseSeat { id });
+        tracing::info!(room, player = id, "reserved seat expired");
+        self.check_empty(room, ctx);
     }
 }
 
@@ -284,5 +412,127 @@ impl Handler<RoomStatus> for Lobby {
         if let Some(entry) = self.rooms.get_mut(&msg.room) {
             (entry.map, entry.phase) = (msg.map, msg.phase);
         }
+    }
+}
+
+/// One room on the admin page: what the lobby knows and what the room reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoomAdmin {
+    /// Its name.
+    pub name: String,
+    /// Created private (not listed).
+    pub private: bool,
+    /// The map being played.
+    pub map: String,
+    /// The match phase (as `/api/rooms` names it).
+    pub phase: &'static str,
+    /// Seats kept for lost players.
+    pub reserved_seats: usize,
+    /// Players and tick times, from the room.
+    #[serde(flatten)]
+    pub report: RoomReport,
+}
+
+/// Admin → Lobby: every room, private ones included, with what each room reports.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomAdmin>")]
+pub struct AdminRooms;
+
+impl Handler<AdminRooms> for Lobby {
+    type Result = ResponseFuture<Vec<RoomAdmin>>;
+
+    fn handle(&mut self, _msg: AdminRooms, _ctx: &mut Self::Context) -> Self::Result {
+        let mut rooms: Vec<(RoomAdmin, Addr<Room>)> = self
+            .rooms
+            .iter()
+            .map(|(name, e)| {
+                let admin = RoomAdmin {
+                    name: name.clone(),
+                    private: e.private,
+                    map: e.map.clone(),
+                    phase: phase_name(e.phase),
+                    reserved_seats: e.reserved.len(),
+                    report: RoomReport::default(),
+                };
+                (admin, e.addr.clone())
+            })
+            .collect();
+        rooms.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Box::pin(async move {
+            let reports = futures_util::future::join_all(rooms.iter().map(|(_, addr)| addr.send(Report))).await;
+            rooms
+                .into_iter()
+                .zip(reports)
+                .map(|((mut admin, _), report)| {
+                    // A room that stopped meanwhile reports nothing.
+                    admin.report = report.unwrap_or_default();
+                    admin
+                })
+                .collect()
+        })
+    }
+}
+
+/// A phase as `/api/rooms` and the admin page name it.
+pub fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Waiting => "waiting",
+        Phase::Countdown => "countdown",
+        Phase::Playing => "playing",
+        Phase::Results => "results",
+    }
+}
+
+/// Admin → Lobby: close player `id`'s connection in `room` with 1008 and `reason` (its rejoin
+/// token goes with it). False when there is no such player.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct AdminKick {
+    /// The room.
+    pub room: String,
+    /// The player.
+    pub id: PlayerId,
+    /// What the player reads.
+    pub reason: &'static str,
+}
+
+impl Handler<AdminKick> for Lobby {
+    type Result = bool;
+
+    fn handle(&mut self, msg: AdminKick, _ctx: &mut Self::Context) -> bool {
+        let Some(session) = self.rooms.get(&msg.room).and_then(|e| e.sessions.get(&msg.id)) else { return false };
+        session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+        tracing::info!(room = %msg.room, player = msg.id, "kicked by the admin");
+        true
+    }
+}
+
+/// Admin → Lobby: close every connection in `room` with 1008 and `reason`, and free its kept
+/// seats; the room goes once empty. False when there is no such room.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct AdminCloseRoom {
+    /// The room.
+    pub room: String,
+    /// What its players read.
+    pub reason: &'static str,
+}
+
+impl Handler<AdminCloseRoom> for Lobby {
+    type Result = bool;
+
+    fn handle(&mut self, msg: AdminCloseRoom, ctx: &mut Self::Context) -> bool {
+        let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
+        for session in entry.sessions.values() {
+            session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+        }
+        for (id, (token, _)) in entry.reserved.drain() {
+            self.seats.remove(&token);
+            entry.tokens.remove(&id);
+            entry.addr.do_send(ReleaseSeat { id });
+        }
+        tracing::info!(room = %msg.room, "room closed by the admin");
+        self.check_empty(&msg.room, ctx);
+        true
     }
 }

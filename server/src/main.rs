@@ -10,7 +10,7 @@ use skirmish_server::{Config, Stats, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
-    let config = match skirmish_server::config_file::load(std::env::args_os()) {
+    let mut config = match skirmish_server::config_file::load(std::env::args_os()) {
         Ok(config) => config,
         Err(skirmish_server::config_file::LoadError::Args(e)) => e.exit(),
         Err(e) => {
@@ -44,7 +44,12 @@ fn main() -> anyhow::Result<()> {
     let listener = skirmish_server::socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
-    print_banner(addr, &config);
+    // No token configured: one for this run, shown to whoever started the server.
+    let generated_admin_token = config.admin_token.is_none().then(|| format!("{:032x}", rand::random::<u128>()));
+    if generated_admin_token.is_some() {
+        config.admin_token.clone_from(&generated_admin_token);
+    }
+    print_banner(addr, &config, generated_admin_token.as_deref());
     actix_web::rt::System::new().block_on(run(
         config,
         maps,
@@ -84,7 +89,7 @@ const EXIT_INTERRUPTED: i32 = 130;
 
 /// The start-up banner: the URL to invite people to (with its QR code when stdout is a
 /// terminal), then the other URLs this server answers on.
-fn print_banner(addr: SocketAddr, config: &Config) {
+fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
     use std::io::IsTerminal as _;
     let port = addr.port();
     let invite = skirmish_server::invite::url(addr, config.public_url.as_deref());
@@ -119,6 +124,11 @@ fn print_banner(addr: SocketAddr, config: &Config) {
         println!("  Local:   http://{addr}/");
     } else {
         println!("  Network: http://{addr}/");
+    }
+    let host = if addr.ip().is_unspecified() { format!("localhost:{port}") } else { addr.to_string() };
+    match admin_token {
+        Some(token) => println!("  Admin:   http://{host}/admin  (token for this run: {token})"),
+        None => println!("  Admin:   http://{host}/admin  (token from --admin-token)"),
     }
     println!();
     println!("  Press Ctrl-C to stop.");

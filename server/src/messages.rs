@@ -16,6 +16,8 @@ use crate::room::Room;
 pub struct Join {
     /// Validated display name.
     pub name: String,
+    /// `Hello.rejoin`: the token of a seat to take back, if any.
+    pub rejoin: Option<String>,
     /// Validated room name; `None` is quick play (the lobby picks the room).
     pub room: Option<String>,
     /// Create the room private (unlisted, never picked by quick play) if it does not exist yet.
@@ -74,6 +76,11 @@ pub struct Leave {
     pub id: PlayerId,
     /// The room it was in.
     pub room: String,
+    /// The session that leaves: a player whose seat a newer connection took is not removed by
+    /// its old session's goodbye.
+    pub session: Addr<PlayerSession>,
+    /// The connection was lost (not closed on purpose): keep the seat for a rejoin.
+    pub reserve: bool,
 }
 
 /// Lobby → Room: add this player (the room sends it `Welcome`).
@@ -92,6 +99,35 @@ pub struct AddPlayer {
     pub outbox: Arc<Outbox>,
     /// Where the room takes this player's newest input and acknowledgement at each tick.
     pub inbox: Arc<Inbox>,
+    /// The token for `Welcome.rejoin` (empty for spectators, who hold no seat).
+    pub token: String,
+    /// Takes back the seat the room reserved for this id (its name, colour, ship and score).
+    pub rejoin: bool,
+}
+
+/// Lobby → Room: a rejoin while the player's old connection still lingers: the new session
+/// takes over the live seat (ship and all) and the old one is closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replace {
+    /// The player.
+    pub id: PlayerId,
+    /// The new session.
+    pub session: Addr<PlayerSession>,
+    /// The new session's outbox.
+    pub outbox: Arc<Outbox>,
+    /// The new session's inbox.
+    pub inbox: Arc<Inbox>,
+    /// The player's rejoin token (unchanged).
+    pub token: String,
+}
+
+/// Lobby → Room: the seat reserved for this id was not taken back in time: free it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseSeat {
+    /// The player whose seat expired.
+    pub id: PlayerId,
 }
 
 /// Lobby → Room: remove this player.
@@ -100,6 +136,8 @@ pub struct AddPlayer {
 pub struct RemovePlayer {
     /// The player to remove.
     pub id: PlayerId,
+    /// Keep its seat (name, colour, score) for a rejoin, until [`ReleaseSeat`].
+    pub reserve: bool,
 }
 
 /// Lobby → Room: the room is empty and forgotten; stop.
@@ -131,3 +169,34 @@ pub struct ChatFrom {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Kick(pub crate::close::Close);
+
+/// Lobby → Room: what the admin page shows of this room.
+#[derive(Message)]
+#[rtype(result = "RoomReport")]
+pub struct Report;
+
+/// A room's players and tick times, for the admin page.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RoomReport {
+    /// Everyone in the room, by id.
+    pub players: Vec<PlayerReport>,
+    /// Median time of one wake-up (simulate and send) over the last 10 seconds, ms.
+    pub tick_p50_ms: f64,
+    /// Its 99th percentile, ms.
+    pub tick_p99_ms: f64,
+}
+
+/// One member, for the admin page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlayerReport {
+    /// Its id.
+    pub id: PlayerId,
+    /// Its name.
+    pub name: String,
+    /// Watching, without a ship.
+    pub spectator: bool,
+    /// Kills this match.
+    pub kills: u16,
+    /// Deaths this match.
+    pub deaths: u16,
+}

@@ -222,7 +222,7 @@ impl PlayerSession {
         } else {
             tracing::info!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing connection");
         }
-        self.leave_room();
+        self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
         self.outbox.close();
         let ws = self.ws.clone();
@@ -269,9 +269,9 @@ impl PlayerSession {
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
     fn abort(&mut self, ctx: &mut Context<Self>, why: &Close) {
         let dropped = self.outbox.replaced();
-        let why = why.reason();
-        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped, %why, "disconnecting");
-        self.leave_room();
+        let reason = why.reason();
+        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped, why = %reason, "disconnecting");
+        self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
         self.outbox.close();
         if let Some(socket) = &self.socket {
@@ -280,9 +280,11 @@ impl PlayerSession {
         ctx.stop();
     }
 
-    fn leave_room(&mut self) {
+    /// Tells the lobby we left; `reserve` when the connection was lost rather than closed on
+    /// purpose, so the player's seat waits for a rejoin.
+    fn leave_room(&mut self, reserve: bool, ctx: &Context<Self>) {
         if let Phase::InRoom { id, room_name, .. } = std::mem::replace(&mut self.phase, Phase::Closing) {
-            self.lobby.do_send(Leave { id, room: room_name });
+            self.lobby.do_send(Leave { id, room: room_name, session: ctx.address(), reserve });
         }
     }
 
@@ -350,6 +352,7 @@ impl PlayerSession {
         };
         let asked = room.clone().unwrap_or_else(|| "(quick play)".to_owned());
         let join = Join {
+            rejoin: hello.rejoin.filter(|t| !t.is_empty()),
             name: hello.name,
             room,
             private: hello.private,
@@ -366,7 +369,12 @@ impl PlayerSession {
                         Phase::InRoom { id: joined.id, room_name, room: joined.room, spectator: joined.spectator };
                 } else {
                     // We closed while the join was on its way: undo it.
-                    session.lobby.do_send(Leave { id: joined.id, room: room_name });
+                    session.lobby.do_send(Leave {
+                        id: joined.id,
+                        room: room_name,
+                        session: ctx.address(),
+                        reserve: false,
+                    });
                 }
             }
             Ok(Err(JoinError::RoomFull)) => session.end(ctx, Close::RoomFull { room: asked }),
@@ -435,8 +443,9 @@ impl Actor for PlayerSession {
         );
     }
 
-    fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.leave_room();
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        // Still in the room here means the connection just ended, without a close: lost.
+        self.leave_room(true, ctx);
         // Reason first: whoever sees the connection count drop must also see why.
         self.stats.disconnected(self.ended.unwrap_or(DisconnectReason::Lost));
         Stats::dec(&self.stats.connections);

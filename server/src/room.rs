@@ -27,7 +27,10 @@ use crate::chat;
 use crate::close::Close;
 use crate::inbox::Inbox;
 use crate::lobby::Lobby;
-use crate::messages::{AddPlayer, ChatFrom, FollowFrom, Kick, Leave, RemovePlayer, RoomStatus, StopRoom};
+use crate::messages::{
+    AddPlayer, ChatFrom, FollowFrom, Kick, Leave, PlayerReport, ReleaseSeat, RemovePlayer, Replace, Report, RoomReport,
+    RoomStatus, StopRoom,
+};
 use crate::outbox::Outbox;
 use crate::palette::{Palette, palette_colour};
 use crate::player_session::PlayerSession;
@@ -64,6 +67,15 @@ struct Member {
     colour_slot: u32,
 }
 
+/// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour
+/// and its score (the ship itself left the world; a rejoin spawns it again).
+struct Seat {
+    info: PlayerInfo,
+    colour_slot: u32,
+    kills: u16,
+    deaths: u16,
+}
+
 /// See the module docs.
 pub struct Room {
     name: String,
@@ -97,13 +109,20 @@ pub struct Room {
     /// The newest radar, encoded, for newcomers; refreshed every `RADAR_INTERVAL_TICKS`.
     radar: Option<Bytes>,
     radar_cells: Vec<u8>,
-    /// Reused every tick: members whose session is gone.
-    gone: Vec<PlayerId>,
+    /// Reused every tick: members whose session is gone, with that session.
+    gone: Vec<(PlayerId, Addr<PlayerSession>)>,
     /// Colours in use: each member holds a slot, given back when it leaves.
     palette: Palette,
     /// This room's entry in the health watchdog's list, stored at every tick.
     heartbeat: Arc<std::sync::atomic::AtomicU64>,
+    /// Seats kept for lost players until they rejoin or the lobby releases them.
+    seats: BTreeMap<PlayerId, Seat>,
+    /// The last `TICK_TIMES` wake-ups' durations in microseconds, for the admin page.
+    tick_times: std::collections::VecDeque<u32>,
 }
+
+/// Wake-up durations kept for the admin page: ten seconds' worth.
+const TICK_TIMES: usize = 300;
 
 impl Room {
     /// A room named `name` playing `world`; it starts ticking when started.
@@ -132,6 +151,8 @@ impl Room {
             gone: Vec::new(),
             palette: Palette::new(),
             heartbeat,
+            seats: BTreeMap::new(),
+            tick_times: std::collections::VecDeque::with_capacity(TICK_TIMES),
         }
     }
 
@@ -163,6 +184,10 @@ impl Room {
         self.broadcast();
         let took = work.elapsed();
         self.stats.tick_seconds.observe(took.as_secs_f64());
+        if self.tick_times.len() == TICK_TIMES {
+            self.tick_times.pop_front();
+        }
+        self.tick_times.push_back(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
         if plan.steps > 1 || took >= TICK_DURATION {
             Stats::inc(&self.stats.tick_overruns);
         }
@@ -270,7 +295,7 @@ impl Room {
         let shared_batch = self.builder.batch(self.shared.iter());
         for (&id, member) in &mut self.members {
             if !member.session.connected() {
-                self.gone.push(id);
+                self.gone.push((id, member.session.clone()));
                 continue;
             }
             // A spectator sees what the player it follows sees (the first player if it named
@@ -323,8 +348,8 @@ impl Room {
         self.kills.clear();
         // A session that died without saying goodbye (e.g. before its join reply arrived) is
         // removed through the lobby, which keeps the authoritative membership.
-        for id in self.gone.drain(..) {
-            self.lobby.do_send(Leave { id, room: self.name.clone() });
+        for (id, session) in self.gone.drain(..) {
+            self.lobby.do_send(Leave { id, room: self.name.clone(), session, reserve: true });
         }
     }
 }
@@ -348,32 +373,25 @@ impl Handler<AddPlayer> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: AddPlayer, _ctx: &mut Self::Context) {
-        let name = unique_name(&msg.name, |n| self.members.values().any(|m| m.info.name == n));
-        let colour_slot = self.palette.take();
-        let info = PlayerInfo { id: msg.id, name, colour: palette_colour(colour_slot), spectator: msg.spectator };
+        let seat = if msg.rejoin { self.seats.remove(&msg.id) } else { None };
+        let (info, colour_slot) = match &seat {
+            // The seat kept for it: the same name and colour.
+            Some(seat) => (seat.info.clone(), seat.colour_slot),
+            None => {
+                let name = unique_name(&msg.name, |n| self.taken_name(n));
+                let colour_slot = self.palette.take();
+                let colour = palette_colour(colour_slot);
+                (PlayerInfo { id: msg.id, name, colour, spectator: msg.spectator }, colour_slot)
+            }
+        };
         if !msg.spectator {
             // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
             self.world.add_player(msg.id, &info.name);
         }
-        let mut players: Vec<PlayerInfo> = self.members.values().map(|m| m.info.clone()).collect();
-        players.push(info.clone());
-        players.sort_by_key(|p| p.id);
-        let welcome = ServerMsg::Welcome(Welcome {
-            id: msg.id,
-            arena: self.world.arena(),
-            tick_rate: TICK_RATE_HZ,
-            colour: info.colour,
-            room: self.name.clone(),
-            players,
-            spectator: msg.spectator,
-            rejoin: String::new(),
-        });
-        let mut table = Vec::new();
-        self.world.score_table(&mut table);
-        // What a newcomer needs before its first snapshot, in order, with the next tick.
-        let mut pending = vec![encode(&welcome), encode(&ServerMsg::Match(self.world.match_info()))];
-        pending.push(encode(&ServerMsg::Scores(table)));
-        pending.extend(self.radar.clone());
+        if let Some(seat) = &seat {
+            self.world.restore_score(msg.id, seat.kills, seat.deaths);
+        }
+        let pending = self.welcome_bundle(&info, &msg.token);
         self.members.insert(
             msg.id,
             Member {
@@ -405,6 +423,38 @@ impl Handler<AddPlayer> for Room {
     }
 }
 
+impl Room {
+    /// What a member needs before its first snapshot, in order, encoded: `Welcome` (with every
+    /// member, `info` included, and its rejoin `token`), the match, the scores and the radar.
+    fn welcome_bundle(&self, info: &PlayerInfo, token: &str) -> Vec<Bytes> {
+        let mut players: Vec<PlayerInfo> =
+            self.members.values().filter(|m| m.info.id != info.id).map(|m| m.info.clone()).collect();
+        players.push(info.clone());
+        players.sort_by_key(|p| p.id);
+        let welcome = ServerMsg::Welcome(Welcome {
+            id: info.id,
+            arena: self.world.arena(),
+            tick_rate: TICK_RATE_HZ,
+            colour: info.colour,
+            room: self.name.clone(),
+            players,
+            spectator: info.spectator,
+            rejoin: token.to_owned(),
+        });
+        let mut table = Vec::new();
+        self.world.score_table(&mut table);
+        let mut pending = vec![encode(&welcome), encode(&ServerMsg::Match(self.world.match_info()))];
+        pending.push(encode(&ServerMsg::Scores(table)));
+        pending.extend(self.radar.clone());
+        pending
+    }
+
+    /// A name a member or a kept seat already has.
+    fn taken_name(&self, name: &str) -> bool {
+        self.members.values().any(|m| m.info.name == name) || self.seats.values().any(|s| s.info.name == name)
+    }
+}
+
 /// Two people may not share a name in one room: the later one gets a number appended (cut so
 /// the result still fits `MAX_NAME_CHARS`).
 pub fn unique_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
@@ -426,15 +476,77 @@ impl Handler<RemovePlayer> for Room {
 
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
         if let Some(member) = self.members.remove(&msg.id) {
+            let score = self.world.score_of(msg.id);
             self.world.remove_player(msg.id);
-            self.palette.give_back(member.colour_slot);
+            match score.filter(|_| msg.reserve) {
+                Some((kills, deaths)) => {
+                    let seat = Seat { info: member.info.clone(), colour_slot: member.colour_slot, kills, deaths };
+                    self.seats.insert(msg.id, seat);
+                }
+                None => self.palette.give_back(member.colour_slot),
+            }
             Stats::dec(&self.stats.players);
-            self.shared.push(encode(&ServerMsg::Left(Left { id: msg.id })));
+            // To the members of now only: one who joins later in this tick (the same player
+            // taking its seat back, even) must not hear of this departure after its welcome.
+            let left = encode(&ServerMsg::Left(Left { id: msg.id }));
+            for member in self.members.values_mut() {
+                member.pending.push(left.clone());
+            }
             if self.chatty() {
                 self.system_line(chat::left_line(&member.info.name));
             }
             tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), "player left");
         }
+    }
+}
+
+impl Handler<Report> for Room {
+    type Result = MessageResult<Report>;
+
+    fn handle(&mut self, _msg: Report, _ctx: &mut Self::Context) -> Self::Result {
+        let players = self
+            .members
+            .values()
+            .map(|m| {
+                let (kills, deaths) = self.world.score_of(m.info.id).unwrap_or_default();
+                PlayerReport { id: m.info.id, name: m.info.name.clone(), spectator: m.info.spectator, kills, deaths }
+            })
+            .collect();
+        let mut times: Vec<u32> = self.tick_times.iter().copied().collect();
+        times.sort_unstable();
+        let at = |q: f64| {
+            let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+            times.get(i).map_or(0.0, |us| f64::from(*us) / 1000.0)
+        };
+        MessageResult(RoomReport { players, tick_p50_ms: at(0.5), tick_p99_ms: at(0.99) })
+    }
+}
+
+impl Handler<ReleaseSeat> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReleaseSeat, _ctx: &mut Self::Context) {
+        if let Some(seat) = self.seats.remove(&msg.id) {
+            self.palette.give_back(seat.colour_slot);
+            tracing::debug!(room = %self.name, player = msg.id, "seat released");
+        }
+    }
+}
+
+impl Handler<Replace> for Room {
+    type Result = ();
+
+    /// The player's new connection takes over its live seat: the old session is closed, the
+    /// new one gets a fresh welcome and full snapshots from the next tick.
+    fn handle(&mut self, msg: Replace, _ctx: &mut Self::Context) {
+        let Some(member) = self.members.get(&msg.id) else { return };
+        member.session.do_send(Kick(Close::Replaced));
+        let pending = self.welcome_bundle(&member.info, &msg.token);
+        let Some(member) = self.members.get_mut(&msg.id) else { return };
+        (member.session, member.outbox, member.inbox) = (msg.session, msg.outbox, msg.inbox);
+        member.view = ClientView::default();
+        member.pending = pending;
+        tracing::info!(room = %self.name, player = msg.id, "player's new connection replaced its old one");
     }
 }
 

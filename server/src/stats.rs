@@ -46,6 +46,8 @@ pub enum DisconnectReason {
     RoomFull,
     /// The server held `--max-rooms` rooms, so a new one could not be opened.
     TooManyRooms,
+    /// The player's new connection took over this one's seat.
+    Replaced,
     /// Too many messages per second (1008).
     Flood,
     /// No frame within the client timeout (1008).
@@ -64,7 +66,7 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Every reason, in label order.
-    pub const ALL: [DisconnectReason; 20] = [
+    pub const ALL: [DisconnectReason; 21] = [
         Self::Normal,
         Self::Restart,
         Self::TextFrame,
@@ -78,6 +80,7 @@ impl DisconnectReason {
         Self::NotSpectator,
         Self::RoomFull,
         Self::TooManyRooms,
+        Self::Replaced,
         Self::Flood,
         Self::Timeout,
         Self::Kicked,
@@ -103,6 +106,7 @@ impl DisconnectReason {
             Self::NotSpectator => "not_spectator",
             Self::RoomFull => "room_full",
             Self::TooManyRooms => "too_many_rooms",
+            Self::Replaced => "replaced",
             Self::Flood => "flood",
             Self::Timeout => "timeout",
             Self::Kicked => "kicked",

@@ -341,6 +341,22 @@ impl World {
         self.ships[at].pos()
     }
 
+    /// A ship's kills and deaths this match.
+    pub fn score_of(&self, id: PlayerId) -> Option<(u16, u16)> {
+        let i = self.ships.binary_search_by_key(&id, |s| s.id).ok()?;
+        Some((self.ships[i].kills, self.ships[i].deaths))
+    }
+
+    /// Gives a player who took back its seat its score again (and takes it off the leavers
+    /// kept for the results, where its departure put it).
+    pub fn restore_score(&mut self, id: PlayerId, kills: u16, deaths: u16) {
+        self.departed.retain(|d| d.score.id != id);
+        if let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) {
+            let ship = &mut self.ships[i];
+            (ship.kills, ship.deaths, ship.score_changed) = (kills, deaths, true);
+        }
+    }
+
     /// Removes a ship and its bullets in flight (a kill by someone gone could not be credited);
     /// unknown ids are ignored. Mid-match, a score that counts stays for the results.
     pub fn remove_player(&mut self, id: PlayerId) {

@@ -189,7 +189,8 @@ pub struct Client {
     tick_rate: u32,
     /// The room as the server named it in `Welcome`.
     room_joined: String,
-    /// `Welcome::rejoin`, for a later `Hello::rejoin` (reserved).
+    /// The rejoin token: the one to send in `Hello` (see [`Client::rejoin`]), then the one
+    /// `Welcome` gave, to take the seat back after a lost connection.
     rejoin: String,
     roster: BTreeMap<PlayerId, PlayerInfo>,
     /// Kills and deaths by player: the whole table after `Welcome`, then the changes.
@@ -260,6 +261,14 @@ impl Client {
         self
     }
 
+    /// Asks to take back the seat of an earlier connection, with the token its `Welcome` gave
+    /// ([`Client::rejoin_token`]): within the server's seat reservation it gives back the same
+    /// id, ship, name, colour and score; after it (or an empty token), a newcomer joins.
+    pub fn rejoin(mut self, token: &str) -> Self {
+        token.clone_into(&mut self.rejoin);
+        self
+    }
+
     /// Asks for the room to be created private (unlisted, never picked by quick play) if it
     /// does not exist yet.
     pub fn private(mut self, yes: bool) -> Self {
@@ -276,7 +285,7 @@ impl Client {
             room: self.room.clone(),
             spectate: self.spectate,
             private: self.private,
-            rejoin: None,
+            rejoin: (!self.rejoin.is_empty()).then(|| self.rejoin.clone()),
         });
         self.sent(encode_client(&hello))
     }
@@ -552,7 +561,7 @@ impl Client {
         &self.room_joined
     }
 
-    /// The rejoin token from `Welcome` (reserved: empty today).
+    /// The rejoin token from `Welcome` (empty for spectators, or before `Welcome`).
     pub fn rejoin_token(&self) -> &str {
         &self.rejoin
     }

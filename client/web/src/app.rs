@@ -286,6 +286,8 @@ fn schedule_retry(app: &Shared, a: &mut App, delay_ms: f64) {
 fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
     a.cancel_retry();
+    // After a lost connection, the seat the server keeps for a while goes with the token.
+    let rejoin = a.conn.as_ref().map(|c| c.client.rejoin_token().to_owned()).unwrap_or_default();
     a.conn = None;
     a.cues = Cues::default();
     a.follow_asked = None;
@@ -294,7 +296,7 @@ fn connect(app: &Shared, name: String) {
     a.sounds.load();
     let private = a.page.private.checked();
     let room = room_to_ask(&a.page.window, private);
-    let client = Client::new(name, Some(room)).spectate(a.page.spectate.checked()).private(private);
+    let client = Client::new(name, Some(room)).spectate(a.page.spectate.checked()).private(private).rejoin(&rejoin);
     let ws = match socket_url(&a.page.window).and_then(|url| WebSocket::new(&url)) {
         Ok(ws) => ws,
         Err(e) => {

@@ -1,0 +1,217 @@
+//! The admin page (`/admin`) and the JSON API behind it: what is running (rooms, players, each
+//! room's tick time, uptime, bytes sent per second) and two actions, kick a player (close 1008
+//! with a reason, its rejoin token revoked) and close a room.
+//!
+//! Access: the token comes from `--admin-token` or is generated and printed at start. Logging in
+//! is a form POST of the token (compared in constant time) that sets an `HttpOnly`,
+//! `SameSite=Strict` session cookie; the token never travels in a URL. Without a valid session,
+//! `/admin` answers 401 with only the login form and the API 401 with no data. Every POST must
+//! come from this server's own page (`Origin` host and port equal to `Host`), so another site
+//! cannot make a logged-in browser act.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "skirmish_admin";
+/// The reason a kicked player reads.
+pub const KICK_REASON: &str = "kicked by the host";
+/// The reason the players of a closed room read.
+pub const CLOSE_ROOM_REASON: &str = "room closed by the host";
+
+/// The admin token and the sessions logged in with it.
+#[derive(Debug)]
+pub struct Access {
+    token: String,
+    sessions: Mutex<HashSet<String>>,
+}
+
+impl Access {
+    /// Access with `token`, or a fresh random one when none is configured.
+    pub fn new(token: Option<&str>) -> Access {
+        let token =
+            token.filter(|t| !t.is_empty()).map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
+        Access { token, sessions: Mutex::new(HashSet::new()) }
+    }
+
+    /// The token, for the start-up banner.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Checks `given` against the token in time independent of where they differ, and opens a
+    /// session (its cookie value) when it matches.
+    pub fn log_in(&self, given: &str) -> Option<String> {
+        if !constant_time_eq(given.as_bytes(), self.token.as_bytes()) {
+            return None;
+        }
+        let session = format!("{:032x}", rand::random::<u128>());
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(session.clone());
+        Some(session)
+    }
+
+    /// Whether the request carries a session cookie of ours.
+    pub fn logged_in(&self, req: &HttpRequest) -> bool {
+        let Some(cookie) = req.cookie(COOKIE) else { return false };
+        let sessions = self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.iter().any(|s| constant_time_eq(s.as_bytes(), cookie.value().as_bytes()))
+    }
+}
+
+/// Equal bytes, compared without an early exit, so the time taken does not tell an attacker how
+/// much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A write from this server's own page: an `Origin` whose host and port are the request's
+/// `Host`. A missing `Origin` is refused too (browsers send it on every POST).
+pub fn same_origin(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) else { return false };
+    let (Ok(origin), Ok(host)) = (origin.to_str(), host.to_str()) else { return false };
+    let origin = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    origin.is_some_and(|o| o.eq_ignore_ascii_case(host))
+}
+
+/// 401 with the login form and nothing else.
+pub fn login_page(status: StatusCode) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(LOGIN_HTML)
+}
+
+/// The admin page (its data comes from the API).
+pub fn admin_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(ADMIN_HTML)
+}
+
+/// The login form's fields.
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginForm {
+    /// The admin token.
+    pub token: String,
+}
+
+/// `POST /admin/api/kick`.
+#[derive(Debug, serde::Deserialize)]
+pub struct KickRequest {
+    /// The room the player is in.
+    pub room: String,
+    /// The player.
+    pub id: u32,
+}
+
+/// `POST /admin/api/close-room`.
+#[derive(Debug, serde::Deserialize)]
+pub struct CloseRoomRequest {
+    /// The room.
+    pub room: String,
+}
+
+/// The response to a successful login: the session cookie, and back to `/admin`.
+pub fn logged_in_response(session: &str) -> HttpResponse {
+    let cookie = actix_web::cookie::Cookie::build(COOKIE, session.to_owned())
+        .path("/admin")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .finish();
+    HttpResponse::SeeOther().cookie(cookie).insert_header((header::LOCATION, "/admin")).finish()
+}
+
+/// An API error: `{"error": why}` with `status`, and no data.
+pub fn json_error(status: StatusCode, why: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": why }))
+}
+
+const LOGIN_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Skirmish admin: log in</title>
+<style>body{font:16px system-ui,sans-serif;background:#07090f;color:#e6ebf5;display:grid;place-items:center;min-height:90vh}
+form{display:flex;flex-direction:column;gap:10px;padding:24px;border:1px solid #243049;border-radius:12px;background:#0d1424}
+input,button{font:inherit;padding:8px}</style></head>
+<body><form method="post" action="/admin/login">
+<h1>Skirmish admin</h1>
+<label for="token">Admin token (printed by the server at start, or --admin-token)</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Log in</button>
+</form></body></html>"#;
+
+const ADMIN_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Skirmish admin</title>
+<style>body{font:15px system-ui,sans-serif;background:#07090f;color:#e6ebf5;margin:24px}
+table{border-collapse:collapse;margin:8px 0 24px}td,th{padding:4px 10px;border-bottom:1px solid #243049;text-align:left}
+button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}</style></head>
+<body><h1>Skirmish admin</h1><p id="summary">loading…</p><div id="rooms"></div>
+<script>
+// Everything from the server enters the page as textContent.
+const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
+async function post(path, body) {
+  await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  refresh();
+}
+async function refresh() {
+  const res = await fetch("/admin/api/status", { cache: "no-store" });
+  if (res.status === 401) { location.reload(); return; }
+  const s = await res.json();
+  document.getElementById("summary").textContent =
+    `up ${Math.round(s.uptime_s)} s · ${s.connections} connections · ${s.players} players · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`;
+  const rooms = document.getElementById("rooms");
+  rooms.replaceChildren(...s.rooms.map((r) => {
+    const box = el("section");
+    const close = el("button", "Close room");
+    close.onclick = () => confirm(`Close ${r.name}?`) && post("/admin/api/close-room", { room: r.name });
+    const head = el("h2", `${r.name}${r.private ? " (private)" : ""} · ${r.map} · ${r.phase} · tick p50 ${r.tick_p50_ms.toFixed(2)} ms, p99 ${r.tick_p99_ms.toFixed(2)} ms `);
+    head.append(close);
+    const table = el("table");
+    table.append(...r.players.map((p) => {
+      const tr = el("tr");
+      const kick = el("button", "Kick");
+      kick.onclick = () => post("/admin/api/kick", { room: r.name, id: p.id });
+      const action = el("td"); action.append(kick);
+      tr.append(el("td", p.id), el("td", p.name), el("td", p.spectator ? "spectator" : `${p.kills}/${p.deaths}`), action);
+      return tr;
+    }));
+    box.append(head, table);
+    return box;
+  }));
+}
+refresh();
+setInterval(refresh, 2000);
+</script></body></html>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_compared_whole() {
+        let access = Access::new(Some("s3cret-token"));
+        assert!(access.log_in("s3cret-token").is_some());
+        for wrong in ["", "s3cret", "s3cret-tokeN", "s3cret-token-and-more"] {
+            assert!(access.log_in(wrong).is_none(), "{wrong}");
+        }
+        assert_eq!(Access::new(None).token().len(), 32, "a generated token");
+        assert_ne!(Access::new(None).token(), Access::new(None).token());
+    }
+
+    #[test]
+    fn writes_must_come_from_our_own_page() {
+        let req = |origin: Option<&str>| {
+            let mut r = actix_web::test::TestRequest::post().insert_header((header::HOST, "lan.party:8080"));
+            if let Some(o) = origin {
+                r = r.insert_header((header::ORIGIN, o));
+            }
+            r.to_http_request()
+        };
+        assert!(same_origin(&req(Some("http://lan.party:8080"))));
+        assert!(!same_origin(&req(Some("http://evil.example"))));
+        assert!(!same_origin(&req(Some("http://lan.party:9090"))));
+        assert!(!same_origin(&req(None)));
+    }
+}

@@ -1,0 +1,133 @@
+//! The admin page and its API against the real server: nothing without a login (401, only the
+//! login form), a wrong token or a login from another site refused, an `HttpOnly`,
+//! `SameSite=Strict` session cookie for the right token, then the rooms and players, a kick
+//! (1008 with a reason, and the player's rejoin token revoked) and closing a room; every write
+//! from another origin refused.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{TestClient, expect_close, raw, server_with};
+use futures_util::SinkExt;
+use skirmish_client::{Client, ConnState};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const TOKEN: &str = "correct-horse-battery-staple";
+
+/// One HTTP/1.0 request; the status, the head and the body of the answer.
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
+    let mut text = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        text += &format!("{name}: {value}\r\n");
+    }
+    text += "\r\n";
+    text += body;
+    s.write_all(text.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.expect("read");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status");
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn same_origin(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// Logs in and returns the `Cookie` header value.
+async fn log_in(addr: SocketAddr) -> String {
+    let origin = same_origin(addr);
+    let form = [("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, head, _) = request(addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
+    assert_eq!(status, 303, "{head}");
+    let set_cookie = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(set_cookie.contains(part), "{set_cookie}");
+    }
+    let value = set_cookie.split_once(':').unwrap().1.trim().split(';').next().unwrap();
+    value.to_owned()
+}
+
+fn config() -> skirmish_server::Config {
+    let mut config = skirmish_server::Config::for_tests();
+    config.admin_token = Some(TOKEN.into());
+    config.seat_reservation = Duration::from_secs(30);
+    config
+}
+
+#[tokio::test]
+async fn nothing_without_a_login_and_no_login_with_a_wrong_token_or_from_elsewhere() {
+    let srv = server_with(config());
+    let _player = TestClient::join(&srv.ws_url(), "Visible", Some("secret-room")).await;
+    let (status, _, body) = request(srv.addr, "GET", "/admin", &[], "").await;
+    assert_eq!(status, 401);
+    assert!(body.contains("<form") && !body.contains("secret-room") && !body.contains("/admin/api"), "{body}");
+    let (status, _, body) = request(srv.addr, "GET", "/admin/api/status", &[], "").await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("secret-room") && !body.contains("rooms"), "no data: {body}");
+
+    let origin = same_origin(srv.addr);
+    let form = [("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, head, _) = request(srv.addr, "POST", "/admin/login", &form, "token=not-the-token").await;
+    assert_eq!(status, 401);
+    assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+    let elsewhere = [("Origin", "http://evil.example"), ("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, _, _) = request(srv.addr, "POST", "/admin/login", &elsewhere, &format!("token={TOKEN}")).await;
+    assert_eq!(status, 403, "a login from another site");
+    let (status, _, _) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", "skirmish_admin=guess")], "").await;
+    assert_eq!(status, 401, "a made-up session");
+}
+
+#[tokio::test]
+async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revoked() {
+    let srv = server_with(config());
+    let cookie = log_in(srv.addr).await;
+    let (status, _, page) = request(srv.addr, "GET", "/admin", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("/admin/api/status"), "the admin page");
+
+    let mut player = TestClient::join(&srv.ws_url(), "Troll", Some("arena-1")).await;
+    let (id, token) = (player.id(), player.core.rejoin_token().to_owned());
+    let (status, _, body) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200, "{body}");
+    let status_json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let room = &status_json["rooms"][0];
+    assert_eq!(room["name"], "arena-1");
+    assert_eq!(room["players"][0]["name"], "Troll");
+    assert!(room["tick_p99_ms"].as_f64().is_some() && status_json["uptime_s"].as_f64().is_some(), "{body}");
+
+    let kick = format!(r#"{{"room":"arena-1","id":{id}}}"#);
+    let json = ("Content-Type", "application/json");
+    let (status, _, _) = request(srv.addr, "POST", "/admin/api/kick", &[("Cookie", &cookie), json], &kick).await;
+    assert_eq!(status, 403, "a write without an Origin");
+    let origin = same_origin(srv.addr);
+    let with_origin = [("Cookie", cookie.as_str()), json, ("Origin", origin.as_str())];
+    let (status, _, body) = request(srv.addr, "POST", "/admin/api/kick", &with_origin, &kick).await;
+    assert_eq!(status, 200, "{body}");
+    let (code, reason) = expect_close(&mut player.ws).await;
+    assert_eq!((code, reason.as_str()), (1008, "kicked by the host"));
+
+    // The kicked player's token no longer gives its seat back.
+    let mut ws = raw(&srv.ws_url()).await;
+    let mut core = Client::new("Troll", Some("arena-1".to_owned())).rejoin(&token);
+    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    let mut again = TestClient::from_parts(ws, core);
+    again.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    assert_ne!(again.id(), id, "a newcomer, not the kicked player");
+
+    let close = r#"{"room":"arena-1"}"#;
+    let (status, _, body) = request(srv.addr, "POST", "/admin/api/close-room", &with_origin, close).await;
+    assert_eq!(status, 200, "{body}");
+    let (code, reason) = expect_close(&mut again.ws).await;
+    assert_eq!((code, reason.as_str()), (1008, "room closed by the host"));
+}

@@ -1,0 +1,144 @@
+//! Reconnection that keeps your score: a player whose connection is lost keeps its seat for the
+//! seat reservation, and a `Hello` with its `Welcome.rejoin` token takes back its id, name,
+//! colour, ship and score (closing the old socket if it still lingers); after the window, or
+//! after a close for cause, the token leads nowhere and a newcomer joins instead.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestClient, expect_close, http_get, maps_dir, raw, server_with};
+use futures_util::SinkExt;
+use glam::Vec2;
+use skirmish_client::{Client, ConnState, Event};
+use skirmish_shared::{ClientMsg, Input, Phase, encode_client};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Small, open, two spawn points facing each other 400 units apart.
+const DUEL: &str = r#"{"name": "duel", "size": [800, 400], "obstacles": [],
+    "spawns": [[200, 200], [600, 200]], "pickups": []}"#;
+
+fn config(test: &str, reservation: Duration) -> skirmish_server::Config {
+    let mut config = skirmish_server::Config::for_tests();
+    config.maps = Some(maps_dir(test, &[("duel.json", DUEL)]));
+    config.map = Some("duel".into());
+    config.seed = Some(7);
+    config.seat_reservation = reservation;
+    config
+}
+
+/// Joins `room` as `name`, asking for the seat of `token`.
+async fn rejoin(url: &str, name: &str, room: &str, token: &str) -> TestClient {
+    let mut ws = raw(url).await;
+    let mut core = Client::new(name, Some(room.to_owned())).rejoin(token);
+    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    let mut client = TestClient::from_parts(ws, core);
+    client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    client
+}
+
+/// Shoots `target` (as `shooter`) until the kill is heard.
+async fn kill(shooter: &mut TestClient, target: u32) {
+    let me = shooter.id();
+    shooter.wait_for(|c| c.core.phase().0 == Phase::Playing && c.ids().len() == 2).await;
+    for _ in 0..900 {
+        let (Some(mine), Some(theirs)) = (shooter.position_of(me), shooter.position_of(target)) else {
+            shooter.next_event().await;
+            continue;
+        };
+        let d = theirs - mine;
+        shooter.send_controls(Vec2::ZERO, d.y.atan2(d.x), Input::FIRE).await;
+        if let Event::Kill(k) = shooter.next_event().await
+            && k.victim == target
+        {
+            return;
+        }
+    }
+    panic!("no kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_player_takes_back_its_id_colour_and_score() {
+    let srv = server_with(config("rejoin-score", Duration::from_secs(30)));
+    let url = srv.ws_url();
+    let mut shooter = TestClient::join(&url, "Shooter", Some("duel")).await;
+    let target = TestClient::join(&url, "Target", Some("duel")).await;
+    let (id, target_id) = (shooter.id(), target.id());
+    let colour = shooter.core.roster()[&id].colour;
+    let token = shooter.core.rejoin_token().to_owned();
+    assert_eq!(token.len(), 32, "a token to come back with: {token:?}");
+    let watcher = tokio::spawn(async move {
+        let mut target = target;
+        // The target hears the shooter go and come back, as the same player.
+        while !matches!(target.next_event().await, Event::Left(left) if left == id) {}
+        loop {
+            if let Event::Joined(info) = target.next_event().await
+                && info.id == id
+            {
+                return info;
+            }
+        }
+    });
+    kill(&mut shooter, target_id).await;
+    shooter.wait_for(|c| c.core.my_state().is_some_and(|s| s.kills == 1)).await;
+
+    // The connection is lost: the socket ends with no WebSocket close.
+    drop(shooter);
+    let rooms = http_get(srv.addr, "/api/rooms").await;
+    assert!(rooms.contains(r#""name":"duel""#), "the room stays while a seat is kept: {rooms}");
+
+    let mut back = rejoin(&url, "Someone else", "duel", &token).await;
+    assert_eq!(back.id(), id, "the same id");
+    back.wait_for(|c| c.core.my_state().is_some()).await;
+    let info = &back.core.roster()[&id];
+    assert_eq!((info.name.as_str(), info.colour), ("Shooter", colour), "the same name and colour");
+    assert_eq!(back.core.my_state().map(|s| s.kills), Some(1), "the same score");
+    assert_eq!(back.core.rejoin_token(), token, "the same token, for the next time");
+    let seen = watcher.await.expect("the target saw the shooter leave and come back");
+    assert_eq!((seen.name.as_str(), seen.colour), ("Shooter", colour), "as the others see it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoin_while_the_old_socket_lingers_replaces_it() {
+    let srv = server_with(config("rejoin-replace", Duration::from_secs(30)));
+    let mut old = TestClient::join(&srv.ws_url(), "Twice", Some("duel")).await;
+    let id = old.id();
+    let token = old.core.rejoin_token().to_owned();
+    let new = rejoin(&srv.ws_url(), "Twice", "duel", &token).await;
+    assert_eq!(new.id(), id, "the seat, ship and all");
+    let (code, reason) = expect_close(&mut old.ws).await;
+    assert_eq!((code, reason.as_str()), (1000, "replaced by your new connection"));
+    let rooms = http_get(srv.addr, "/api/rooms").await;
+    assert!(rooms.contains(r#""players":1"#), "one player, not two: {rooms}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_window_the_token_leads_nowhere_and_a_newcomer_joins() {
+    let srv = server_with(config("rejoin-late", Duration::from_millis(500)));
+    let keep = TestClient::join(&srv.ws_url(), "Keeper", Some("duel")).await;
+    let gone = TestClient::join(&srv.ws_url(), "Late", Some("duel")).await;
+    let (id, token) = (gone.id(), gone.core.rejoin_token().to_owned());
+    drop(gone);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let late = rejoin(&srv.ws_url(), "Late", "duel", &token).await;
+    assert_ne!(late.id(), id, "a new player");
+    assert_ne!(late.core.rejoin_token(), token, "with a token of its own");
+    drop(keep);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_closed_for_cause_cannot_take_its_seat_back() {
+    let srv = server_with(config("rejoin-kicked", Duration::from_secs(30)));
+    let mut flooder = TestClient::join(&srv.ws_url(), "Flooder", Some("duel")).await;
+    let (id, token) = (flooder.id(), flooder.core.rejoin_token().to_owned());
+    let input = encode_client(&ClientMsg::Input(Input::default()));
+    for _ in 0..3000 {
+        if flooder.ws.send(Message::binary(input.clone())).await.is_err() {
+            break;
+        }
+    }
+    let (code, _) = expect_close(&mut flooder.ws).await;
+    assert_eq!(code, 1008, "kicked for flooding");
+    let again = rejoin(&srv.ws_url(), "Flooder", "duel", &token).await;
+    assert_ne!(again.id(), id, "the token was revoked with the kick");
+}
