@@ -4,7 +4,9 @@
 //!
 //! Reliable messages (joins, leaves, chat, kills, scores, radar) are collected between ticks
 //! and go out with the tick as one batch frame per member; each is encoded once however many
-//! receive it. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
+//! receive it. A newcomer learns who was already there a chunk per tick (`Welcome`, then
+//! `Roster`): a frame that grew with the room would stay allocated as the connection's write
+//! buffer in the HTTP layer for as long as it lives. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
 //! kills, and each player's kill feed only gets kills that involve it or happen in its view.
 
 use std::collections::BTreeMap;
@@ -15,7 +17,8 @@ use actix::prelude::*;
 use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, TICK_DURATION, TICK_RATE_HZ,
+    AOI_HALF_EXTENT, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, ROSTER_CHUNK_PLAYERS, TICK_DURATION,
+    TICK_RATE_HZ,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
@@ -62,6 +65,12 @@ struct Member {
     pending: Vec<Bytes>,
     /// Its palette slot (its colour), given back when it leaves.
     colour_slot: u32,
+    /// Its `Welcome` has gone out: roster chunks may follow.
+    welcomed: bool,
+    /// Players who were here when it joined and whose roster line and score it has not been
+    /// sent yet, highest id first (each tick's chunk comes off the end); emptied within
+    /// `players / ROSTER_CHUNK_PLAYERS` ticks of joining, then freed.
+    roster_due: Vec<PlayerId>,
 }
 
 /// See the module docs.
@@ -238,9 +247,43 @@ impl Room {
         bytes
     }
 
+    /// Queues the next roster chunk (and its players' scores) for every member that has one
+    /// due: at most `ROSTER_CHUNK_PLAYERS` players per member per tick. A player who left
+    /// before its turn is skipped (the member hears of it through `Left`).
+    fn queue_roster_chunks(&mut self) {
+        let mut infos = Vec::new();
+        let mut scores = Vec::new();
+        let due: Vec<PlayerId> =
+            self.members.iter().filter(|(_, m)| m.welcomed && !m.roster_due.is_empty()).map(|(id, _)| *id).collect();
+        for id in due {
+            let Some(member) = self.members.get_mut(&id) else { continue };
+            let mut ids = std::mem::take(&mut member.roster_due);
+            let chunk = ids.split_off(ids.len().saturating_sub(ROSTER_CHUNK_PLAYERS));
+            infos.clear();
+            scores.clear();
+            for other in chunk.iter().rev() {
+                if let Some(m) = self.members.get(other) {
+                    infos.push(m.info.clone());
+                    scores.extend(self.world.score(*other));
+                }
+            }
+            let Some(member) = self.members.get_mut(&id) else { continue };
+            // Nothing more due: give the list's memory back rather than keep it for the
+            // connection's life.
+            member.roster_due = if ids.is_empty() { Vec::new() } else { ids };
+            if !infos.is_empty() {
+                member.pending.push(encode(&ServerMsg::Roster(std::mem::take(&mut infos))));
+            }
+            if !scores.is_empty() {
+                member.pending.push(encode(&ServerMsg::Scores(std::mem::take(&mut scores))));
+            }
+        }
+    }
+
     /// Builds and hands out every member's frames for the tick just simulated.
     fn broadcast(&mut self) {
         let tick = self.world.tick();
+        self.queue_roster_chunks();
         self.scores.clear();
         self.world.take_score_changes(&mut self.scores);
         if !self.scores.is_empty() {
@@ -290,6 +333,7 @@ impl Room {
             }
             let reliable =
                 if own == 0 && kills == 0 { shared_batch.clone() } else { self.builder.batch(self.outgoing.iter()) };
+            member.welcomed = true;
             let (snapshot, delta, full) = self.builder.build(frame, &self.history, &mut member.view, centre, me, head);
             bytes_out += snapshot.len() as u64;
             records += u64::from(delta.ships.changed + delta.ships.entered);
@@ -348,9 +392,13 @@ impl Handler<AddPlayer> for Room {
             // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
             self.world.add_player(msg.id, &info.name);
         }
-        let mut players: Vec<PlayerInfo> = self.members.values().map(|m| m.info.clone()).collect();
-        players.push(info.clone());
-        players.sort_by_key(|p| p.id);
+        // The newcomer first, then as many of the others (by id) as fit one chunk; the rest
+        // follow a chunk per tick (`queue_roster_chunks`), each with its players' scores.
+        let mut roster_due: Vec<PlayerId> = self.members.keys().rev().copied().collect();
+        let first = roster_due.split_off(roster_due.len().saturating_sub(ROSTER_CHUNK_PLAYERS - 1));
+        let mut players = vec![info.clone()];
+        players.extend(first.iter().rev().filter_map(|id| self.members.get(id)).map(|m| m.info.clone()));
+        let table: Vec<ScoreLine> = players.iter().filter_map(|p| self.world.score(p.id)).collect();
         let welcome = ServerMsg::Welcome(Welcome {
             id: msg.id,
             arena: self.world.arena(),
@@ -361,8 +409,6 @@ impl Handler<AddPlayer> for Room {
             spectator: msg.spectator,
             rejoin: String::new(),
         });
-        let mut table = Vec::new();
-        self.world.score_table(&mut table);
         // What a newcomer needs before its first snapshot, in order, with the next tick.
         let mut pending = vec![encode(&welcome), encode(&ServerMsg::Match(self.world.match_info()))];
         pending.push(encode(&ServerMsg::Scores(table)));
@@ -377,6 +423,8 @@ impl Handler<AddPlayer> for Room {
                 view: ClientView::default(),
                 pending,
                 colour_slot,
+                welcomed: false,
+                roster_due,
             },
         );
         Stats::inc(&self.stats.players);

@@ -412,9 +412,10 @@ impl World {
         }
     }
 
-    /// Every ship's score, by id, into `out` (appended): the table a newcomer receives.
-    pub fn score_table(&self, out: &mut Vec<ScoreLine>) {
-        out.extend(self.ships.iter().map(|s| ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths }));
+    /// One ship's score line as it stands (`None` for a spectator or an unknown id): a newcomer
+    /// receives the table a chunk at a time, each line current when its chunk goes out.
+    pub fn score(&self, id: PlayerId) -> Option<ScoreLine> {
+        self.ship(id).map(|s| ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths })
     }
 
     /// Counts living ships per radar cell into `cells` (`width × height`, row by row, each

@@ -74,6 +74,11 @@ pub const RADAR_MAX_HEIGHT: u32 = 40;
 /// How often the radar goes out, in ticks (once a second).
 pub const RADAR_INTERVAL_TICKS: u64 = 30;
 
+/// Players per roster message (`Welcome::players`, then one `Roster` per tick): at most about
+/// 2.5 KB even with the longest names, so a newcomer's first frames stay small however big the
+/// room (1000 players take 32 ticks, about a second). `PROTOCOL.md` quotes this number.
+pub const ROSTER_CHUNK_PLAYERS: usize = 32;
+
 /// Client messages allowed per second on average: inputs at the tick rate, pings, chat and
 /// spectator acknowledgements, with headroom for jitter. `PROTOCOL.md` quotes this number.
 pub const MAX_CLIENT_MSGS_PER_SEC: u32 = 60;

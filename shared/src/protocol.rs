@@ -140,6 +140,14 @@ pub enum ServerMsg {
     /// Someone joined the room after your `Welcome`. Reliable, in order with `Left`.
     #[serde(rename = "j")]
     Joined(PlayerInfo),
+    /// More of the players who were in the room when you joined: the ones `Welcome::players`
+    /// had no room for, at most [`crate::consts::ROSTER_CHUNK_PLAYERS`] per message, one message
+    /// per tick (in that tick's batch, before anything else in it) until all are sent. A player
+    /// who leaves before its turn is skipped (its `Left` still comes). Reliable. Why not all in
+    /// `Welcome`: in a room of thousands that one frame would be tens of KB, and the server's
+    /// HTTP layer keeps a connection's write buffer as large as the largest frame it ever sent.
+    #[serde(rename = "n")]
+    Roster(Vec<PlayerInfo>),
     /// Someone left the room (closed, timed out or was kicked). Reliable.
     #[serde(rename = "l")]
     Left(Left),
@@ -305,7 +313,9 @@ pub struct Welcome {
     pub colour: Rgb,
     /// The room's name, as joined.
     pub room: String,
-    /// Everyone already in the room, you included. Later changes come as `Joined` / `Left`.
+    /// You first, then the others already in the room, by id, at most
+    /// [`crate::consts::ROSTER_CHUNK_PLAYERS`] in all; the rest follow in `Roster` messages.
+    /// Later changes come as `Joined` / `Left`.
     pub players: Vec<PlayerInfo>,
     /// True if you joined as a spectator (by choice or because the room was full).
     pub spectator: bool,

@@ -83,6 +83,9 @@ pub enum Event {
     },
     /// A player joined.
     Joined(PlayerInfo),
+    /// This many more of the players already in the room when we joined are now in
+    /// [`Client::roster`] (the part `Welcome` had no room for).
+    Roster(usize),
     /// A player left.
     Left(PlayerId),
     /// A ping came back after `rtt_ms`.
@@ -322,6 +325,11 @@ impl Client {
             ServerMsg::Joined(p) => {
                 self.roster.insert(p.id, p.clone());
                 Event::Joined(p)
+            }
+            ServerMsg::Roster(players) => {
+                let added = players.len();
+                self.roster.extend(players.into_iter().map(|p| (p.id, p)));
+                Event::Roster(added)
             }
             ServerMsg::Left(l) => {
                 self.roster.remove(&l.id);

@@ -264,6 +264,7 @@ impl<'a> Reader<'a> {
                 });
             }
             "j" => ServerMsg::Joined(self.player_info()?),
+            "n" => ServerMsg::Roster(self.list(Self::player_info)?),
             "l" => {
                 self.array(1)?;
                 ServerMsg::Left(Left { id: self.num()? })
@@ -474,6 +475,8 @@ mod tests {
             ServerMsg::Snapshot(snapshot.clone()),
             ServerMsg::Snapshot(Snapshot::default()),
             ServerMsg::Joined(info(3, "x")),
+            ServerMsg::Roster(vec![info(4, "Dan"), info(u32::MAX, "Ünïcødé 🚀 name")]),
+            ServerMsg::Roster(vec![]),
             ServerMsg::Left(Left { id: 0 }),
             ServerMsg::Pong(Ping { id: 128 }),
             ServerMsg::Chat(ChatLine { from: Some(65_536), text: "<img src=x onerror=alert(1)>".into() }),
@@ -501,6 +504,7 @@ mod tests {
             ServerMsg::Radar(Radar { width: 3, height: 2, cells: vec![0, 1, 2, 255, 4, 5] }),
             ServerMsg::Radar(Radar { width: 0, height: 0, cells: vec![] }),
             ServerMsg::Batch(vec![
+                ServerMsg::Roster(vec![info(6, "Fay")]),
                 ServerMsg::Joined(info(5, "Eve")),
                 ServerMsg::Chat(ChatLine { from: None, text: "Eve joined".into() }),
                 ServerMsg::Kill(Kill { killer: 5, victim: 1 }),
@@ -521,6 +525,7 @@ mod tests {
             ServerMsg::Welcome(_) => "w",
             ServerMsg::Snapshot(_) => "s",
             ServerMsg::Joined(_) => "j",
+            ServerMsg::Roster(_) => "n",
             ServerMsg::Left(_) => "l",
             ServerMsg::Pong(_) => "o",
             ServerMsg::Chat(_) => "c",
@@ -651,6 +656,7 @@ mod tests {
         let bad = [
             ServerMsg::Joined(info(1, " padded")),
             ServerMsg::Joined(info(1, "bidi\u{202E}")),
+            ServerMsg::Roster(vec![info(1, "Ada"), info(2, "")]),
             ServerMsg::Chat(ChatLine { from: None, text: "x".repeat(MAX_CHAT_CHARS + 1) }),
             ServerMsg::Match(MatchInfo {
                 phase: Phase::Playing,

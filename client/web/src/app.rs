@@ -325,7 +325,7 @@ impl App {
                     }
                 }
                 Event::Chat(entry) => self.ui.add_chat(entry),
-                Event::Welcome { .. } | Event::Joined(_) | Event::Left(_) => status_changed = true,
+                Event::Welcome { .. } | Event::Joined(_) | Event::Roster(_) | Event::Left(_) => status_changed = true,
                 // The kill feed, scores, radar and clock are redrawn from the core every frame.
                 Event::Kill(_)
                 | Event::Match(_)
