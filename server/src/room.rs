@@ -5,7 +5,8 @@
 //! Reliable messages (joins, leaves, chat, kills, scores, radar) are collected between ticks
 //! and go out with the tick as one batch frame per member; each is encoded once however many
 //! receive it. A newcomer learns who was already there a chunk per tick (`Welcome`, then
-//! `Roster`): a frame that grew with the room would stay allocated as the connection's write
+//! `Roster`), and a big map's obstacles a chunk per tick after each `Match` (`Obstacles`): a
+//! frame that grew with the room or the map would stay allocated as the connection's write
 //! buffer in the HTTP layer for as long as it lives. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
 //! kills, and each player's kill feed only gets kills that involve it or happen in its view.
 
@@ -17,13 +18,13 @@ use actix::prelude::*;
 use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, ROSTER_CHUNK_PLAYERS, TICK_DURATION,
-    TICK_RATE_HZ,
+    AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH,
+    ROSTER_CHUNK_PLAYERS, TICK_DURATION, TICK_RATE_HZ,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
 use skirmish_shared::{
-    ChatLine, Input, Kill, Left, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Welcome, encode_server,
+    ChatLine, Input, Kill, Left, MatchInfo, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Welcome, encode_server,
 };
 
 use crate::chat;
@@ -71,6 +72,9 @@ struct Member {
     /// sent yet, highest id first (each tick's chunk comes off the end); emptied within
     /// `players / ROSTER_CHUNK_PLAYERS` ticks of joining, then freed.
     roster_due: Vec<PlayerId>,
+    /// The next of the room's `obstacle_chunks` to send it, one per tick after its `Match`
+    /// (`obstacle_chunks.len()` once all are sent).
+    obstacles_due: usize,
 }
 
 /// See the module docs.
@@ -110,6 +114,9 @@ pub struct Room {
     gone: Vec<PlayerId>,
     /// Colours in use: each member holds a slot, given back when it leaves.
     palette: Palette,
+    /// The current map's obstacles past those a `Match` carries, as encoded `Obstacles`
+    /// messages of `MAP_CHUNK_OBSTACLES` each, shared by every member that is sent them.
+    obstacle_chunks: Vec<Bytes>,
 }
 
 impl Room {
@@ -137,6 +144,7 @@ impl Room {
             radar_cells: Vec::new(),
             gone: Vec::new(),
             palette: Palette::new(),
+            obstacle_chunks: Vec::new(),
         }
     }
 
@@ -213,13 +221,28 @@ impl Room {
             }
             GameEvent::Match(info) => {
                 tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
-                self.shared.push(encode(&ServerMsg::Match(info)));
+                let bytes = self.encode_match(info);
+                self.shared.push(bytes);
+                // The `Match` replaces the client's map: the rest of it follows again.
+                for member in self.members.values_mut() {
+                    member.obstacles_due = 0;
+                }
             }
             GameEvent::Results(results) => {
                 tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
                 self.shared.push(encode(&ServerMsg::Results(results)));
             }
         }
+    }
+
+    /// Encodes a `Match` carrying the first `MAP_CHUNK_OBSTACLES` of its map's obstacles, and
+    /// keeps the rest as the chunks to follow it (the same bytes for every `Match` of a map).
+    fn encode_match(&mut self, mut info: MatchInfo) -> Bytes {
+        let rest = info.map.obstacles.split_off(info.map.obstacles.len().min(MAP_CHUNK_OBSTACLES));
+        self.obstacle_chunks.clear();
+        self.obstacle_chunks
+            .extend(rest.chunks(MAP_CHUNK_OBSTACLES).map(|c| encode(&ServerMsg::Obstacles(c.to_vec()))));
+        encode(&ServerMsg::Match(info))
     }
 
     fn name_of(&self, id: PlayerId) -> &str {
@@ -331,8 +354,21 @@ impl Room {
                     kills += 1;
                 }
             }
-            let reliable =
-                if own == 0 && kills == 0 { shared_batch.clone() } else { self.builder.batch(self.outgoing.iter()) };
+            // The rest of the map, a chunk per tick after its `Match` (which went out in an
+            // earlier batch, or earlier in this one), never in the welcome's own batch.
+            let mut chunks = 0;
+            if member.welcomed
+                && let Some(chunk) = self.obstacle_chunks.get(member.obstacles_due)
+            {
+                self.outgoing.push(chunk.clone());
+                member.obstacles_due += 1;
+                chunks += 1;
+            }
+            let reliable = if own == 0 && kills == 0 && chunks == 0 {
+                shared_batch.clone()
+            } else {
+                self.builder.batch(self.outgoing.iter())
+            };
             member.welcomed = true;
             let (snapshot, delta, full) = self.builder.build(frame, &self.history, &mut member.view, centre, me, head);
             bytes_out += snapshot.len() as u64;
@@ -410,7 +446,8 @@ impl Handler<AddPlayer> for Room {
             rejoin: String::new(),
         });
         // What a newcomer needs before its first snapshot, in order, with the next tick.
-        let mut pending = vec![encode(&welcome), encode(&ServerMsg::Match(self.world.match_info()))];
+        let matched = self.encode_match(self.world.match_info());
+        let mut pending = vec![encode(&welcome), matched];
         pending.push(encode(&ServerMsg::Scores(table)));
         pending.extend(self.radar.clone());
         self.members.insert(
@@ -425,6 +462,7 @@ impl Handler<AddPlayer> for Room {
                 colour_slot,
                 welcomed: false,
                 roster_due,
+                obstacles_due: 0,
             },
         );
         Stats::inc(&self.stats.players);

@@ -79,6 +79,11 @@ pub const RADAR_INTERVAL_TICKS: u64 = 30;
 /// room (1000 players take 32 ticks, about a second). `PROTOCOL.md` quotes this number.
 pub const ROSTER_CHUNK_PLAYERS: usize = 32;
 
+/// Obstacles per map message (`Match::map`, then one `Obstacles` per tick): 64 rectangles are
+/// 1.5 KB (23 B each), where a big map's 500 in one `Match` would be 11 KB. `PROTOCOL.md` quotes
+/// this number.
+pub const MAP_CHUNK_OBSTACLES: usize = 64;
+
 /// Client messages allowed per second on average: inputs at the tick rate, pings, chat and
 /// spectator acknowledgements, with headroom for jitter. `PROTOCOL.md` quotes this number.
 pub const MAX_CLIENT_MSGS_PER_SEC: u32 = 60;

@@ -161,7 +161,9 @@ pub enum ServerMsg {
     /// Someone was killed: for the kill feed and sounds. Reliable.
     #[serde(rename = "k")]
     Kill(Kill),
-    /// The match phase or map changed; also sent right after `Welcome`. Reliable.
+    /// The match phase or map changed; also sent right after `Welcome`. Its map holds at most
+    /// [`crate::consts::MAP_CHUNK_OBSTACLES`] obstacles; `Obstacles` messages bring the rest.
+    /// Reliable.
     #[serde(rename = "m")]
     Match(MatchInfo),
     /// A match ended: final scores, best first. Sent once when the results phase starts. Reliable.
@@ -176,6 +178,13 @@ pub enum ServerMsg {
     /// reliable messages, so it is never dropped.
     #[serde(rename = "d")]
     Radar(Radar),
+    /// More obstacles of the map in the last `Match`: after every `Match` whose map has more
+    /// than [`crate::consts::MAP_CHUNK_OBSTACLES`], one message per tick from the next tick on,
+    /// each with at most that many, in the map's order, until all are sent. Reliable. Why not
+    /// all in `Match`: a big map's obstacles are about 11 KB, and the server's HTTP layer keeps
+    /// a connection's write buffer as large as the largest frame it ever sent.
+    #[serde(rename = "x")]
+    Obstacles(Vec<Rect>),
     /// Several reliable messages in one frame: everything one tick has for a player (joins,
     /// leaves, chat, kills, scores, radar) goes out together. Never nested.
     #[serde(rename = "b")]
@@ -258,7 +267,8 @@ pub struct MapInfo {
     pub name: String,
     /// Arena size in world units.
     pub size: Vec2,
-    /// Solid obstacles: ships and bullets cannot pass them.
+    /// Solid obstacles: ships and bullets cannot pass them. On the wire, `Match` carries the
+    /// first [`crate::consts::MAP_CHUNK_OBSTACLES`] and `Obstacles` messages the rest.
     pub obstacles: Vec<Rect>,
 }
 

@@ -403,6 +403,7 @@ impl<'a> Bot<'a> {
             Event::Welcome { .. }
             | Event::Joined(_)
             | Event::Roster(_)
+            | Event::Obstacles(_)
             | Event::Left(_)
             | Event::Scores(_)
             | Event::Radar => {}

@@ -99,6 +99,8 @@ pub enum Event {
     Kill(Kill),
     /// The match phase or map changed.
     Match(MatchInfo),
+    /// This many more obstacles of the current map arrived (already in [`Client::match_info`]).
+    Obstacles(usize),
     /// A match ended.
     Results(Results),
     /// These score lines changed (already applied to [`Client::scores`]).
@@ -360,6 +362,14 @@ impl Client {
             ServerMsg::Results(results) => {
                 self.results = Some(results.clone());
                 Event::Results(results)
+            }
+            ServerMsg::Obstacles(rects) => {
+                let Some(info) = self.match_info.as_mut() else {
+                    return Err(ClientError::Unexpected("Obstacles before Match"));
+                };
+                let added = rects.len();
+                info.map.obstacles.extend(rects);
+                Event::Obstacles(added)
             }
             ServerMsg::Scores(lines) => {
                 self.scores.apply(&lines);

@@ -326,9 +326,11 @@ impl App {
                 }
                 Event::Chat(entry) => self.ui.add_chat(entry),
                 Event::Welcome { .. } | Event::Joined(_) | Event::Roster(_) | Event::Left(_) => status_changed = true,
-                // The kill feed, scores, radar and clock are redrawn from the core every frame.
+                // The kill feed, scores, radar, clock and obstacles are redrawn from the core
+                // every frame.
                 Event::Kill(_)
                 | Event::Match(_)
+                | Event::Obstacles(_)
                 | Event::Results(_)
                 | Event::Scores(_)
                 | Event::Radar
