@@ -19,7 +19,7 @@ use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
     AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH,
-    ROSTER_CHUNK_PLAYERS, TICK_DURATION, TICK_RATE_HZ,
+    ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
@@ -38,6 +38,11 @@ use crate::player_session::PlayerSession;
 use crate::stats::Stats;
 use crate::view::{ClientView, Head, History, ViewBuilder};
 use crate::world::{GameEvent, World};
+
+/// Messages a member's `pending` queue keeps room for between ticks; more is given back.
+/// During a ramp-up every member hears of dozens of joins per tick, and each of thousands of
+/// members would otherwise keep a queue that long (about 2 KiB each at 1000 players) for good.
+const PENDING_KEPT: usize = 8;
 
 /// Output bytes reserved per member per tick (one buffer for the whole tick; it grows if short).
 const TICK_BYTES_PER_MEMBER: usize = 192;
@@ -308,7 +313,7 @@ impl Room {
         let tick = self.world.tick();
         self.queue_roster_chunks();
         self.scores.clear();
-        self.world.take_score_changes(&mut self.scores);
+        self.world.take_score_changes(&mut self.scores, SCORES_CHUNK_LINES);
         if !self.scores.is_empty() {
             self.shared.push(encode(&ServerMsg::Scores(std::mem::take(&mut self.scores))));
         }
@@ -344,6 +349,11 @@ impl Room {
 
             self.outgoing.clear();
             self.outgoing.append(&mut member.pending);
+            // Shrink only well past the usual size, so a steady trickle of joins does not
+            // reallocate every tick.
+            if member.pending.capacity() > 4 * PENDING_KEPT {
+                member.pending.shrink_to(PENDING_KEPT);
+            }
             let own = self.outgoing.len();
             self.outgoing.extend(self.shared.iter().cloned());
             let mut kills = 0;

@@ -169,8 +169,10 @@ pub enum ServerMsg {
     /// A match ended: final scores, best first. Sent once when the results phase starts. Reliable.
     #[serde(rename = "r")]
     Results(Results),
-    /// Scores that changed this tick (kills, deaths); the whole table right after `Welcome` and
-    /// when a match starts. Reliable: the client keeps the table and applies these.
+    /// Score lines that changed (kills, deaths), at most [`crate::consts::SCORES_CHUNK_LINES`]
+    /// per tick (when a match starts every line changes; they go out over a few ticks); after
+    /// `Welcome` and each `Roster`, the lines of the players they list. Reliable: the client
+    /// keeps the table and applies these.
     #[serde(rename = "t")]
     Scores(Vec<ScoreLine>),
     /// Where every living ship is, coarsely, for the minimap: the same for everyone in the
@@ -304,7 +306,7 @@ pub struct Results {
     /// The winner (most kills; ties go to fewer deaths, then to who joined first), if anyone
     /// played.
     pub winner: Option<PlayerId>,
-    /// Everyone who played, best first.
+    /// The best [`crate::consts::RESULTS_MAX_LINES`] who played, best first.
     pub scores: Vec<Score>,
     /// The map of the next match.
     pub next_map: String,

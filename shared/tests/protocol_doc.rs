@@ -11,8 +11,8 @@ use skirmish_shared::bits::BitWriter;
 use skirmish_shared::consts::{
     AOI_HALF_EXTENT, FLOOD_KICK_DROPS, HISTORY_TICKS, MAP_CHUNK_OBSTACLES, MAX_CLIENT_MSGS_PER_SEC, MAX_DECODE_DEPTH,
     MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_INTERVAL_TICKS,
-    RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, ROSTER_CHUNK_PLAYERS, TICK_DT, TICK_RATE_HZ, VIEW_MARGIN_UNITS,
-    VIEW_WORLD_UNITS,
+    RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, RESULTS_MAX_LINES, ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES, TICK_DT,
+    TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
 };
 use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
@@ -230,6 +230,10 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("every {RADAR_INTERVAL_TICKS} ticks"));
     quoted(format!("`ROSTER_CHUNK_PLAYERS` = {ROSTER_CHUNK_PLAYERS} in all"));
     quoted(format!("at most {ROSTER_CHUNK_PLAYERS} per message"));
+    quoted(format!("`SCORES_CHUNK_LINES` = {SCORES_CHUNK_LINES} lines a tick"));
+    quoted(format!("at most {SCORES_CHUNK_LINES} a tick"));
+    quoted(format!("`RESULTS_MAX_LINES` = {RESULTS_MAX_LINES} who played"));
+    quoted(format!("lists the best {RESULTS_MAX_LINES}, not everyone"));
     quoted(format!("`MAP_CHUNK_OBSTACLES` = {MAP_CHUNK_OBSTACLES} obstacles"));
     quoted(format!("(at most {MAP_CHUNK_OBSTACLES} obstacles)"));
     quoted(format!("more than {MAP_CHUNK_OBSTACLES} obstacles"));

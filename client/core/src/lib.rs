@@ -195,7 +195,8 @@ pub struct Client {
     /// `Welcome::rejoin`, for a later `Hello::rejoin` (reserved).
     rejoin: String,
     roster: BTreeMap<PlayerId, PlayerInfo>,
-    /// Kills and deaths by player: the whole table after `Welcome`, then the changes.
+    /// Kills and deaths by player: the lines of the players in `Welcome` and each `Roster`,
+    /// then the changes.
     scores: ScoreTable,
     radar: Option<Radar>,
     /// Decoded frames kept as delta baselines; the acknowledgement comes from here.
@@ -391,9 +392,9 @@ impl Client {
         let before = self.match_info.as_ref().map(|m| m.phase);
         // Scores restart where the server resets them: when a countdown starts after waiting,
         // and when the results end (the next match, counting down or waiting). The server also
-        // sends everyone's zeroed line then, in the same batch in either order; zeroing here
-        // keeps the table right whichever comes first. The `Match` right after `Welcome` (no
-        // phase before) comes with the current table instead.
+        // sends everyone's zeroed line then, in this batch or (in big rooms, 128 lines a tick)
+        // the next few; zeroing here keeps the table right whatever arrives when. The `Match`
+        // right after `Welcome` (no phase before) comes with the current lines instead.
         let restart = match (before, info.phase) {
             (Some(Phase::Waiting), Phase::Countdown) => true,
             (Some(Phase::Results), phase) => phase != Phase::Results,
