@@ -142,10 +142,10 @@ pub enum ServerMsg {
     Joined(PlayerInfo),
     /// More of the players who were in the room when you joined: the ones `Welcome::players`
     /// had no room for, at most [`crate::consts::ROSTER_CHUNK_PLAYERS`] per message, one message
-    /// per tick (in that tick's batch, before anything else in it) until all are sent. A player
-    /// who leaves before its turn is skipped (its `Left` still comes). Reliable. Why not all in
-    /// `Welcome`: in a room of thousands that one frame would be tens of KB, and the server's
-    /// HTTP layer keeps a connection's write buffer as large as the largest frame it ever sent.
+    /// per tick (inside that tick's batch) until all are sent. A player who leaves before its
+    /// turn is skipped (its `Left` still comes). Reliable. Why not all in `Welcome`: in a room
+    /// of thousands that one frame would be tens of KB, and the server's HTTP layer keeps a
+    /// connection's write buffer as large as the largest frame it ever sent.
     #[serde(rename = "n")]
     Roster(Vec<PlayerInfo>),
     /// Someone left the room (closed, timed out or was kicked). Reliable.
