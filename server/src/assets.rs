@@ -2,14 +2,20 @@
 //! `build.rs` leaves in `$OUT_DIR/pkg/` (with gzip -9 copies in `pkg-gzip/`), all embedded in the
 //! binary (debug builds too, through rust-embed's `debug-embed`), so one copied executable serves
 //! the whole game. Responses carry a strong ETag from the content's SHA-256 (hashed at compile
-//! time) and `Cache-Control: no-cache`: browsers revalidate with a cheap 304.
+//! time) and `Cache-Control: no-cache`: browsers revalidate with a cheap 304. `--assets DIR`
+//! serves a modder's copies from disk instead ([`configure_from`]).
 
 use std::borrow::Cow;
+use std::path::PathBuf;
+
+use actix_files::Files;
+use actix_web::dev::{ServiceRequest, fn_service};
+use actix_web::http::Method;
 
 use actix_web::http::header::{
     self, AcceptEncoding, CacheControl, CacheDirective, ETag, Encoding, EntityTag, Header, IfNoneMatch,
 };
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, guard, middleware, web};
 use rust_embed::{EmbeddedFile, RustEmbed};
 
 /// `assets/` at the workspace root: the page, its stylesheet, icons, later sprites and maps.
@@ -107,6 +113,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
         route(cfg, &format!("/{path}"), file);
     }
+    configure_pkg(cfg);
+}
+
+/// [`configure`], or with `--assets DIR` (`dir`): the page, style, sounds and anything else
+/// from that directory, read at each request so a modder sees a change on reload, and the
+/// embedded copy of any file the directory lacks. The wasm client always comes from the binary:
+/// it must match the server's protocol.
+pub fn configure_from(dir: Option<PathBuf>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg| {
+        let Some(dir) = &dir else { return configure(cfg) };
+        configure_pkg(cfg);
+        let files =
+            Files::new("/", dir).index_file("index.html").use_etag(true).use_last_modified(true).default_handler(
+                fn_service(|req: ServiceRequest| async move {
+                    let response = embedded(req.request());
+                    Ok(req.into_response(response))
+                }),
+            );
+        // Revalidate every time, as the embedded files do, or an edit would hide behind the
+        // browser's heuristic cache.
+        let no_cache = middleware::DefaultHeaders::new().add((header::CACHE_CONTROL, "no-cache"));
+        cfg.service(web::scope("").wrap(no_cache).service(files));
+    }
+}
+
+/// The embedded copy of the asset a request names (`/` is `index.html`), or 404.
+fn embedded(req: &HttpRequest) -> HttpResponse {
+    let path = req.path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    match Assets::get(path) {
+        Some(file) if req.method() == Method::GET || req.method() == Method::HEAD => {
+            StaticFile::new(path, file, None).respond(req)
+        }
+        _ => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// The wasm client's routes.
+fn configure_pkg(cfg: &mut web::ServiceConfig) {
     for path in Pkg::iter() {
         let Some(file) = Pkg::get(&path) else { continue };
         let gzip = PkgGzip::get(&format!("{path}.gz"));

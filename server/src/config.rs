@@ -1,4 +1,5 @@
-//! Server configuration: one documented struct, from flags or `SKIRMISH_*` environment variables.
+//! Server configuration: one documented struct, from flags, `SKIRMISH_*` environment variables
+//! or a TOML file (`--config`, read by [`crate::config_file`]).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -57,6 +58,12 @@ pub struct Config {
     /// of a built-in one replaces it. A bad file stops the server at start-up.
     #[arg(long, env = "SKIRMISH_MAPS")]
     pub maps: Option<PathBuf>,
+
+    /// The maps to play, in order, comma-separated (`arena,maze,expanse`): a rotation of your
+    /// own, including maps out of the default one. Without it, every map in the default
+    /// rotation, by name.
+    #[arg(long, env = "SKIRMISH_ROTATION", value_name = "MAPS", value_delimiter = ',')]
+    pub rotation: Vec<String>,
 
     /// Countdown before a match, ships frozen at their spawn points (0 starts at once).
     #[arg(long, env = "SKIRMISH_COUNTDOWN", default_value = "5s", value_parser = duration)]
@@ -131,6 +138,32 @@ pub struct Config {
     /// Clients that send no `Origin` (bots) are always allowed; other origins get 403.
     #[arg(long, env = "SKIRMISH_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<AllowedOrigin>,
+
+    /// Serve the page, style, sounds and other assets from this directory instead of the
+    /// copies built into the binary (files it lacks still come from the binary; the wasm client
+    /// always does). Edits show on reload.
+    #[arg(long, env = "SKIRMISH_ASSETS", value_name = "DIR")]
+    pub assets: Option<PathBuf>,
+
+    /// The URL to invite players to (start-up banner, its QR code and `/invite.svg`), when the
+    /// address of the interface holding the default route is not it: behind a reverse proxy, a
+    /// hostname, a port forward.
+    #[arg(long, env = "SKIRMISH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// No QR code in the start-up banner (it is left out anyway when stdout is not a terminal).
+    #[arg(long, env = "SKIRMISH_NO_QR")]
+    pub no_qr: bool,
+
+    /// A TOML file of options (keys are these long option names; see the README). Flags and
+    /// environment variables override it; it overrides the defaults. A missing file is an error.
+    #[arg(long, env = "SKIRMISH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the configuration in force (flags, environment, file, defaults) as TOML that
+    /// `--config` reads back, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 impl Config {
@@ -148,6 +181,14 @@ impl Config {
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
         config
+    }
+
+    /// What the options' parsers cannot see: paths that must exist.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.assets {
+            Some(dir) if !dir.is_dir() => Err(format!("--assets {}: not a directory", dir.display())),
+            _ => Ok(()),
+        }
     }
 
     /// The connection caps.

@@ -18,7 +18,7 @@ use crate::metrics::{self, Metrics};
 use crate::player_session::{Connection, PlayerSession};
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
-use crate::{assets, client_addr, origin};
+use crate::{assets, client_addr, invite, origin};
 
 /// How long a finished connection waits for the client to close before closing it.
 const CLIENT_LINGER: Duration = Duration::from_millis(200);
@@ -39,6 +39,8 @@ struct AppState {
     metrics: Metrics,
     /// The connection caps, checked before every upgrade.
     gate: Arc<Gate>,
+    /// `/invite.svg`: the QR code of the URL to invite players to, drawn once.
+    invite_svg: String,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -51,7 +53,9 @@ pub async fn run(
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    config.check().map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let invite_svg = invite::svg(&invite::url(listener.local_addr()?, config.public_url.as_deref()));
     let config = Arc::new(config);
     let seed = config.seed.unwrap_or_else(rand::random);
     tracing::info!(seed, maps = ?maps.names(), first = %maps.get(maps.first()).name, "game set up");
@@ -74,14 +78,16 @@ pub async fn run(
         shutdown: token.clone(),
         metrics: Metrics::new(stats.clone()),
         gate: Gate::new(config.connection_limits()),
+        invite_svg,
     });
+    let assets = assets::configure_from(config.assets.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             // Compress skips the WebSocket upgrade, so one wrapper covers everything.
             .wrap(middleware::Compress::default())
             .configure(routes)
-            .configure(assets::configure)
+            .configure(assets.clone())
     })
     .workers(config.workers.unwrap_or(threads))
     .on_connect(socket::on_connect(config.socket_send_buffer))
@@ -120,7 +126,16 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/livez", web::get().to(livez))
         .route("/readyz", web::get().to(readyz))
         .route("/api/rooms", web::get().to(rooms))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(metrics))
+        .route("/invite.svg", web::get().to(invite_svg));
+}
+
+/// The invite QR code. Not cached: `--public-url` or the network may differ after a restart.
+async fn invite_svg(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(state.invite_svg.clone())
 }
 
 async fn ws_route(
@@ -229,6 +244,7 @@ mod tests {
             draining: draining.clone(),
             shutdown: CancellationToken::new(),
             metrics: Metrics::new(stats),
+            invite_svg: String::new(),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;
         let get = |uri: &str| {

@@ -24,9 +24,11 @@ pub mod chat;
 pub mod client_addr;
 pub mod close;
 pub mod config;
+pub mod config_file;
 pub mod grid;
 pub mod http;
 pub mod inbox;
+pub mod invite;
 pub mod lobby;
 pub mod maps;
 pub mod match_flow;
@@ -99,7 +101,7 @@ impl Drop for ServerHandle {
 /// own actix system. The socket is bound before this returns, so clients may connect at once.
 /// A bad map is an `InvalidInput` error naming the file and the problem.
 pub fn spawn_in_thread(config: Config) -> std::io::Result<ServerHandle> {
-    let maps = maps::MapList::load(config.maps.as_deref(), config.map.as_deref())
+    let maps = maps::MapList::load_rotation(config.maps.as_deref(), config.map.as_deref(), &config.rotation)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let listener = socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)?;
     let addr = listener.local_addr()?;

@@ -1,22 +1,37 @@
 //! `skirmish`: the game server binary. Thin: parse the config, set up logging, bind, print where
-//! to connect, and run until Ctrl-C or SIGTERM.
+//! to connect, and run until Ctrl-C or SIGTERM (a second Ctrl-C skips the drain).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::Parser;
 use skirmish_server::maps::MapList;
 use skirmish_server::{Config, Stats, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let config = match skirmish_server::config_file::load(std::env::args_os()) {
+        Ok(config) => config,
+        Err(skirmish_server::config_file::LoadError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if config.print_config {
+        match skirmish_server::config_file::to_toml(std::env::args_os()) {
+            Ok(text) => print!("{text}"),
+            Err(e) => anyhow::bail!("{e}"),
+        }
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
+    config.check().map_err(anyhow::Error::msg)?;
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
-    let maps = MapList::load(config.maps.as_deref(), config.map.as_deref()).context("cannot load the maps")?;
+    let maps = MapList::load_rotation(config.maps.as_deref(), config.map.as_deref(), &config.rotation)
+        .context("cannot load the maps")?;
     match skirmish_server::socket::raise_open_file_limit() {
         Ok(limit) if limit < 4096 => tracing::warn!(
             limit,
@@ -29,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     let listener = skirmish_server::socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
-    print_banner(addr);
+    print_banner(addr, &config);
     actix_web::rt::System::new().block_on(run(
         config,
         maps,
@@ -53,15 +68,38 @@ async fn shutdown_signal() {
     };
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+        _ = int.recv() => tracing::info!("SIGINT received (Ctrl-C again to exit at once)"),
     }
+    // A host who presses Ctrl-C twice does not want to wait for the drain.
+    actix_web::rt::spawn(async move {
+        if int.recv().await.is_some() {
+            tracing::warn!("second SIGINT: exiting without finishing the drain");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    });
 }
 
-/// The start-up banner: the URLs people can open, the LAN ones first for a host to read out.
-fn print_banner(addr: SocketAddr) {
+/// The exit status of a second Ctrl-C, as shells report a process ended by SIGINT.
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// The start-up banner: the URL to invite people to (with its QR code when stdout is a
+/// terminal), then the other URLs this server answers on.
+fn print_banner(addr: SocketAddr, config: &Config) {
+    use std::io::IsTerminal as _;
     let port = addr.port();
+    let invite = skirmish_server::invite::url(addr, config.public_url.as_deref());
     println!();
     println!("  Skirmish is running.");
+    println!();
+    println!("  Invite:  {invite}");
+    if !config.no_qr && std::io::stdout().is_terminal() {
+        println!();
+        for line in skirmish_server::invite::terminal(&invite).lines() {
+            println!("  {line}");
+        }
+        println!();
+        println!("  Scan it with a phone on the same network, or open the page's Invite button.");
+    }
     println!();
     if addr.ip().is_unspecified() {
         println!("  Local:   http://localhost:{port}/");

@@ -274,6 +274,14 @@ pub enum MapError {
         /// The names there are, comma-separated.
         available: String,
     },
+    /// `--map` names a map that `--rotation` leaves out.
+    #[error("--map {name:?} is not in --rotation ({rotation})")]
+    NotInRotation {
+        /// The name asked for.
+        name: String,
+        /// The rotation, comma-separated.
+        rotation: String,
+    },
     /// Two files in one directory define the same map name.
     #[error("map file {file}: map {name:?} is also defined by {other}")]
     Duplicate {
@@ -300,6 +308,17 @@ impl MapList {
     /// The built-in maps, plus (replacing same-named ones) every `*.json` in `extra_dir`, in
     /// the rotation that `first` (a map name, from `--map`) leads to: see [`MapList::from_files`].
     pub fn load(extra_dir: Option<&Path>, first: Option<&str>) -> Result<MapList, MapError> {
+        MapList::load_rotation(extra_dir, first, &[])
+    }
+
+    /// [`MapList::load`], or with a non-empty `rotation` (`--rotation`, map names) exactly those
+    /// maps in that order, whatever their files' `"rotation"` says, starting from `first` if
+    /// given (it must be one of them).
+    pub fn load_rotation(
+        extra_dir: Option<&Path>,
+        first: Option<&str>,
+        rotation: &[String],
+    ) -> Result<MapList, MapError> {
         let mut files = builtin_maps()?;
         if let Some(dir) = extra_dir {
             for file in load_dir(dir)? {
@@ -307,7 +326,27 @@ impl MapList {
                 files.push(file);
             }
         }
-        MapList::from_files(files, first)
+        if rotation.is_empty() {
+            return MapList::from_files(files, first);
+        }
+        files.sort_by(|a, b| a.map.name.cmp(&b.map.name));
+        let available = files.iter().map(|f| f.map.name.as_str()).collect::<Vec<_>>().join(", ");
+        let maps = rotation
+            .iter()
+            .map(|name| {
+                let file = files.iter().find(|f| &f.map.name == name);
+                file.map(|f| Arc::new(f.map.clone()))
+                    .ok_or_else(|| MapError::UnknownMap { name: name.clone(), available: available.clone() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = match first {
+            None => 0,
+            Some(name) => rotation
+                .iter()
+                .position(|r| r == name)
+                .ok_or_else(|| MapError::NotInRotation { name: name.to_owned(), rotation: rotation.join(", ") })?,
+        };
+        Ok(MapList { maps, first })
     }
 
     /// A rotation of `maps` (sorted by name, all in the rotation) starting at `first`, or the
@@ -628,5 +667,19 @@ mod tests {
         assert_eq!(list.names(), ["a", "b"]);
         assert_eq!(list.get(list.first()).name, "b");
         assert_eq!(list.get(list.first() + 1).name, "a");
+    }
+
+    #[test]
+    fn an_explicit_rotation_plays_those_maps_in_that_order() {
+        let rotation = ["maze".to_owned(), "expanse".to_owned(), "arena".to_owned()];
+        let list = MapList::load_rotation(None, None, &rotation).unwrap();
+        let names: Vec<_> = (0..list.len()).map(|i| list.get(i).name.clone()).collect();
+        assert_eq!(names, ["maze", "expanse", "arena"], "even a map out of the default rotation");
+        assert_eq!(list.first(), 0);
+        assert_eq!(MapList::load_rotation(None, Some("arena"), &rotation).unwrap().first(), 2);
+        let err = MapList::load_rotation(None, Some("expanse"), &rotation[..1]).unwrap_err().to_string();
+        assert_eq!(err, "--map \"expanse\" is not in --rotation (maze)");
+        let err = MapList::load_rotation(None, None, &["atlantis".to_owned()]).unwrap_err().to_string();
+        assert!(err.contains("no map named \"atlantis\""), "{err}");
     }
 }

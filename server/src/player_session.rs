@@ -44,6 +44,10 @@ const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// After answering a client's Close, the time given to our Close to reach the socket before our
 /// side of the stream is shut (the client waits for the server to end the TCP connection).
 const CLOSE_REPLY_FLUSH: Duration = Duration::from_millis(20);
+/// How long a client that fell silent for the whole client timeout is kept for its Close: it has
+/// most likely vanished (a pulled cable, a frozen peer), so its session ends within the client
+/// timeout plus this (the silence is checked right at its deadline).
+const SILENT_CLOSE_WAIT: Duration = Duration::from_millis(500);
 
 /// Where this connection is in its life.
 enum Phase {
@@ -201,8 +205,9 @@ impl PlayerSession {
     /// while the client is still sending makes the client's kernel discard our Close under a
     /// reset. So our side of the stream is shut (a FIN, never a reset) only once the client's
     /// Close has arrived (or at once, if it closed first), the connection is read and discarded
-    /// until the client ends it, and after `CLOSE_FLUSH_TIMEOUT` it is cut whatever happens. A
-    /// client that stopped reading could never read a Close: it is cut at once.
+    /// until the client ends it, and after `CLOSE_FLUSH_TIMEOUT` (`SILENT_CLOSE_WAIT` for a client
+    /// silent past the timeout) it is cut whatever happens. A client that stopped reading could
+    /// never read a Close: it is cut at once.
     fn end(&mut self, ctx: &mut Context<Self>, why: Close) {
         if matches!(self.phase, Phase::Closing) {
             return;
@@ -222,22 +227,26 @@ impl PlayerSession {
         self.outbox.close();
         let ws = self.ws.clone();
         let answering = why == Close::ClientLeft;
+        let wait = if why == Close::HeartbeatTimeout { SILENT_CLOSE_WAIT } else { CLOSE_FLUSH_TIMEOUT };
         let close = async move {
-            let sent = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, ws.close(Some(frame))).await;
+            let sent = tokio::time::timeout(wait, ws.close(Some(frame))).await;
             if answering && sent.is_ok() {
                 tokio::time::sleep(CLOSE_REPLY_FLUSH).await;
             }
             sent.is_ok()
         };
-        ctx.spawn(close.into_actor(self).map(move |sent, session, _ctx| {
+        ctx.spawn(close.into_actor(self).map(move |sent, session, ctx| {
             if !sent {
                 // The client is not reading: the frame cannot get out.
                 session.cut();
             } else if answering {
+                // Both Close frames are out: the handshake is over, so the session is too
+                // (kept to the backstop, every clean leave would hold a connection for 2 s).
                 session.shut_write();
+                ctx.stop();
             }
         }));
-        ctx.run_later(CLOSE_FLUSH_TIMEOUT, |session, ctx| {
+        ctx.run_later(wait, |session, ctx| {
             session.cut();
             ctx.stop();
         });
@@ -374,8 +383,14 @@ impl PlayerSession {
         {
             return self.end(ctx, Close::Stalled);
         }
-        if now.duration_since(self.last_heard) >= self.config.client_timeout {
+        let silent_until = self.last_heard + self.config.client_timeout;
+        if now >= silent_until {
             return self.end(ctx, Close::HeartbeatTimeout);
+        }
+        if silent_until - now < CHECK_INTERVAL {
+            // Due before the next check: look again right at the deadline, so a vanished peer
+            // goes at the timeout, not up to a check interval after it.
+            ctx.run_later(silent_until - now, |session, ctx| session.check_silence(ctx));
         }
         if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
             return self.end(ctx, Close::NoHello);
@@ -387,6 +402,13 @@ impl PlayerSession {
         if now.duration_since(self.last_ping_sent) >= self.config.heartbeat_interval {
             self.last_ping_sent = now;
             self.queue_reliable(Frame::Ping, ctx);
+        }
+    }
+
+    /// Ends a connection silent for the whole client timeout (a deadline set by `check`).
+    fn check_silence(&mut self, ctx: &mut Context<Self>) {
+        if !matches!(self.phase, Phase::Closing) && self.last_heard.elapsed() >= self.config.client_timeout {
+            self.end(ctx, Close::HeartbeatTimeout);
         }
     }
 }
@@ -434,6 +456,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
             // and our side can end.
             if matches!(item, Ok(Message::Close(_))) {
                 self.shut_write();
+                ctx.stop();
             }
             return;
         }
@@ -448,6 +471,13 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
                 self.end(ctx, Close::ClientLeft);
             }
             Ok(Message::Continuation(_)) => self.end(ctx, Close::Fragmented),
+            Err(ProtocolError::Io(error)) => {
+                // The connection broke under us (a reset from a killed process, a read error):
+                // nobody is left to read a Close, so the session ends now, counted as lost.
+                tracing::debug!(peer = ?self.peer, player = ?self.player_id(), %error, "connection lost");
+                self.cut();
+                ctx.stop();
+            }
             Err(ProtocolError::Overflow) => self.end(ctx, Close::FrameTooBig { max: self.config.max_frame_bytes }),
             Err(e) => self.end(ctx, Close::WebSocketError(e.to_string())),
         }

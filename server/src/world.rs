@@ -174,6 +174,15 @@ struct Pickup {
     pos: Vec2,
 }
 
+/// Most leavers a match keeps for its results (see [`World::remove_player`]).
+const MAX_DEPARTED: usize = 100;
+
+/// Where a line goes in the results, smallest first: most kills, then fewest deaths, then who
+/// joined first.
+fn rank(score: &Score, joined: u64) -> (std::cmp::Reverse<u16>, u16, u64) {
+    (std::cmp::Reverse(score.kills), score.deaths, joined)
+}
+
 /// A score kept for a player who left mid-match, so the results still list them.
 #[derive(Debug, Clone)]
 struct Departed {
@@ -334,15 +343,25 @@ impl World {
     }
 
     /// Removes a ship and its bullets in flight (a kill by someone gone could not be credited);
-    /// unknown ids are ignored. Mid-match, the score stays for the results.
+    /// unknown ids are ignored. Mid-match, a score that counts stays for the results.
     pub fn remove_player(&mut self, id: PlayerId) {
         let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
         let ship = self.ships.remove(i);
         self.ship_grid_fresh = false;
         self.bullets.retain(|b| b.owner() != id);
-        if self.flow.scoring() {
+        // A leaver who neither killed nor died changes no one's place in the results; the
+        // rest are kept up to a cap, best first, so a reconnect storm (a new id per
+        // connection) cannot grow the room for the length of a match.
+        if self.flow.scoring() && (ship.kills > 0 || ship.deaths > 0) {
             let score = Score { id, name: ship.name, kills: ship.kills, deaths: ship.deaths };
-            self.departed.push(Departed { score, joined: ship.joined });
+            let leaver = Departed { score, joined: ship.joined };
+            if self.departed.len() < MAX_DEPARTED {
+                self.departed.push(leaver);
+            } else if let Some(worst) = self.departed.iter_mut().max_by_key(|d| rank(&d.score, d.joined))
+                && rank(&leaver.score, leaver.joined) < rank(&worst.score, worst.joined)
+            {
+                *worst = leaver;
+            }
         }
     }
 
@@ -524,7 +543,7 @@ impl World {
             .map(|s| (Score { id: s.id, name: s.name.clone(), kills: s.kills, deaths: s.deaths }, s.joined))
             .chain(self.departed.iter().map(|d| (d.score.clone(), d.joined)))
             .collect();
-        lines.sort_by(|(a, ja), (b, jb)| b.kills.cmp(&a.kills).then(a.deaths.cmp(&b.deaths)).then(ja.cmp(jb)));
+        lines.sort_by_key(|(score, joined)| rank(score, *joined));
         lines.truncate(RESULTS_MAX_LINES);
         Results {
             winner: lines.first().map(|(s, _)| s.id),

@@ -1,5 +1,6 @@
 //! Graceful shutdown of the real binary: on SIGTERM (and Ctrl-C's SIGINT) every connected
-//! client gets Close 1012 with a reason and the process exits promptly and cleanly.
+//! client gets Close 1012 with a reason and the process exits promptly and cleanly; a second
+//! Ctrl-C during the drain exits at once.
 
 mod common;
 
@@ -77,4 +78,18 @@ async fn sigterm_closes_clients_with_1012_and_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_closes_clients_with_1012_and_exits() {
     clients_get_1012_and_process_exits("-INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_exits_at_once_without_finishing_the_drain() {
+    let (mut child, port) = start_binary();
+    // A client that never answers the server's Close holds the drain open for seconds.
+    let _silent = common::raw(&format!("ws://127.0.0.1:{port}/ws")).await;
+    signal(&child, "-INT");
+    // The first signal must have been taken before the second comes, or the two may merge.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(child.try_wait().expect("wait works").is_none(), "still draining after the first Ctrl-C");
+    signal(&child, "-INT");
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child)).await.unwrap();
+    assert_eq!(status.code(), Some(130), "the second Ctrl-C's exit, not the drain's: {status}");
 }

@@ -537,6 +537,33 @@ fn joiners_mid_match_play_at_once_and_leavers_stay_in_the_results() {
 }
 
 #[test]
+fn leavers_kept_for_the_results_are_bounded_and_the_best_of_them_stay() {
+    let mut w = world(duel("duel"), MatchSettings { match_ticks: 10, ..settings(2) });
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Playing);
+    // A storm of short visits: most never scored, some died once, one killed twice.
+    for id in 100..100 + 3 * MAX_DEPARTED as u32 {
+        w.add_player(id, "Visitor");
+        let ship = w.ship_mut(id);
+        ship.deaths = u16::from(id % 2 == 0);
+        ship.kills = if id == 250 { 2 } else { 0 };
+        w.remove_player(id);
+    }
+    assert_eq!(w.departed.len(), MAX_DEPARTED, "bounded");
+    assert!(w.departed.iter().all(|d| d.score.kills > 0 || d.score.deaths > 0), "nobody who never scored");
+    assert!(w.departed.iter().any(|d| d.score.id == 250), "the best leaver stays");
+    while w.phase() == Phase::Playing {
+        w.step(&[]);
+    }
+    let Some(GameEvent::Results(results)) = w.drain().pop() else { panic!("results last") };
+    // The two players and the kept leavers compete for the results' lines; the best win.
+    assert_eq!(results.scores.len(), RESULTS_MAX_LINES.min(MAX_DEPARTED + 2));
+    assert_eq!(results.scores[0].id, 250);
+}
+
+#[test]
 fn a_new_match_resets_scores_and_respawns_everyone() {
     let mut w = world(duel("duel"), MatchSettings { results_ticks: 1, score_limit: 1, ..settings(2) });
     w.add_player(A, "Ada");

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test file uses a different subset.
 
+pub mod fds;
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -71,16 +73,23 @@ pub async fn upgrade_from(
     }
 }
 
-/// Scrapes `/metrics`: `series → value`.
-pub async fn metrics(addr: std::net::SocketAddr) -> std::collections::HashMap<String, f64> {
+/// The body of `GET path`, which must answer 200 (HTTP/1.0: the whole body, then the end).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = TcpStream::connect(addr).await.expect("the server accepts");
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: test\r\n\r\n").await.expect("send the request");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes()).await.expect("send the request");
     let mut raw = String::new();
     s.read_to_string(&mut raw).await.expect("read the response");
     let (head, body) = raw.split_once("\r\n\r\n").expect("an http response");
     assert!(head.contains(" 200 "), "{head}");
-    body.lines()
+    body.to_owned()
+}
+
+/// Scrapes `/metrics`: `series → value`.
+pub async fn metrics(addr: std::net::SocketAddr) -> std::collections::HashMap<String, f64> {
+    http_get(addr, "/metrics")
+        .await
+        .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let (name, value) = l.rsplit_once(' ').expect("name value");

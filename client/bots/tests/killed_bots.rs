@@ -1,0 +1,88 @@
+//! A bots process holding 500 connections is killed with SIGKILL: the kernel closes its sockets
+//! (a FIN each, no WebSocket Close), and every session must be gone within 5 s, with
+//! `/metrics`, `/api/rooms` and the server's descriptors back to their baseline.
+
+#[path = "../../../server/tests/common/fds.rs"]
+mod fds;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
+const BOTS: usize = 500;
+/// Bounds the wait for 500 bots to join; it measures nothing.
+const JOIN_GUARD: Duration = Duration::from_secs(120);
+
+/// The body of `GET path` over HTTP/1.0 (the whole body, then the end of the stream).
+async fn get(addr: SocketAddr, path: &str) -> String {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
+    socket.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
+    assert!(head.contains(" 200 "), "{head}");
+    body.to_owned()
+}
+
+/// Connections, players, `/api/rooms` and the server's descriptors.
+async fn load(addr: SocketAddr) -> (f64, f64, String, usize) {
+    let metrics: HashMap<String, f64> = get(addr, "/metrics")
+        .await
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(k, v)| (k.to_owned(), v.parse().expect("a number"))))
+        .collect();
+    let rooms = get(addr, "/api/rooms").await;
+    (metrics["skirmish_connections"], metrics["skirmish_players"], rooms, fds::sockets_on_port(addr.port()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_bots_process_leaves_nothing_behind_within_5_s() {
+    // Two descriptors per connection on the server's side, in this process.
+    rlimit::increase_nofile_limit(u64::MAX).expect("raise the open-file limit");
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let baseline = load(server.addr).await;
+
+    let url = format!("ws://{}/ws", server.addr);
+    let count = BOTS.to_string();
+    let mut bots = tokio::process::Command::new(BIN)
+        .args(["--url", &url, "--count", &count, "--rooms", "5", "--duration", "10m", "--mix", "idle=100"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("skirmish-bots starts");
+    let deadline = Instant::now() + JOIN_GUARD;
+    loop {
+        let (connections, players, ..) = load(server.addr).await;
+        if connections == BOTS as f64 && players == BOTS as f64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {connections} connections, {players} players");
+        assert!(bots.try_wait().expect("poll the bots").is_none(), "the bots process ended early");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(load(server.addr).await.3 >= BOTS, "the server holds a socket per bot");
+
+    bots.start_kill().expect("SIGKILL the bots");
+    let killed_at = Instant::now();
+    let status = bots.wait().await.expect("reap the bots");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "killed, not exited");
+    let deadline = killed_at + JOIN_GUARD;
+    let back_at = loop {
+        let now = load(server.addr).await;
+        if now == baseline {
+            break Instant::now();
+        }
+        assert!(Instant::now() < deadline, "back to {baseline:?}, but {now:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = back_at.duration_since(killed_at);
+    eprintln!("{BOTS} sessions of a killed process removed {took:?} after SIGKILL");
+    // A reset is no protocol error: the sessions were lost, and counted so.
+    let lost = get(server.addr, "/metrics").await;
+    assert!(lost.lines().any(|l| l == format!("skirmish_disconnects_total{{reason=\"lost\"}} {BOTS}")), "{lost}");
+    assert!(took <= Duration::from_secs(5), "every session of the killed bots went, but only after {took:?}");
+}

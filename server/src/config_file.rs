@@ -1,0 +1,260 @@
+//! `--config FILE`: an optional TOML file for every option, the match rules and the map rotation
+//! included. Keys are the long option names (`max-players-per-room` or `max_players_per_room`),
+//! flat, with TOML values: strings, numbers, booleans for switches, arrays for lists.
+//!
+//! Precedence is flags > environment > file > built-in defaults. The file's values are handed to
+//! clap as flags placed *before* the real command line, and only for options that neither the
+//! command line nor the environment set (clap reports where each value came from), so clap
+//! parses, checks and defaults every value in one place and its defaults never mask the file.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use clap::parser::ValueSource;
+use clap::{ArgAction, CommandFactory as _, FromArgMatches as _, Parser as _};
+
+use crate::config::Config;
+
+/// Options that make no sense in the file itself.
+const NOT_IN_FILE: &[&str] = &["config", "print-config", "help", "version"];
+
+/// Why the configuration could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Bad flags or values (clap's own message; `--help` and `--version` arrive here too).
+    Args(clap::Error),
+    /// The file is missing, unreadable, not TOML, or names an unknown key.
+    File(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Args(e) => write!(f, "{e}"),
+            LoadError::File(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The configuration from `args` (the program name first), the environment and the file that
+/// `--config` (or `SKIRMISH_CONFIG`) names.
+pub fn load<I, T>(args: I) -> Result<Config, LoadError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let command = Config::command();
+    let matches = command.clone().try_get_matches_from(&args).map_err(LoadError::Args)?;
+    let Some(path) = matches.get_one::<std::path::PathBuf>("config") else {
+        return Config::from_arg_matches(&matches).map_err(LoadError::Args);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::File(format!("cannot read the config file {}: {e}", path.display())))?;
+    let file_args = file_flags(&command, &matches, path, &text)?;
+    let mut all = Vec::with_capacity(args.len() + file_args.len());
+    all.extend(args.first().cloned());
+    all.extend(file_args);
+    all.extend(args.into_iter().skip(1));
+    Config::try_parse_from(all).map_err(LoadError::Args)
+}
+
+/// The flags that stand for the file's keys that nothing stronger set.
+fn file_flags(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    path: &Path,
+    text: &str,
+) -> Result<Vec<OsString>, LoadError> {
+    let table: toml::Table = text.parse().map_err(|e| LoadError::File(format!("{}: {e}", path.display())))?;
+    let mut flags = Vec::new();
+    for (key, value) in &table {
+        let long = key.replace('_', "-");
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()) && !NOT_IN_FILE.contains(&long.as_str()))
+            .ok_or_else(|| {
+                LoadError::File(format!(
+                    "{}:{}: unknown key `{key}` (the keys are the long options of `skirmish --help`)",
+                    path.display(),
+                    line_of(text, key)
+                ))
+            })?;
+        let stronger = matches!(
+            matches.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        );
+        if stronger {
+            continue;
+        }
+        let bad =
+            |what: &str| LoadError::File(format!("{}:{}: `{key}` must be {what}", path.display(), line_of(text, key)));
+        let flag = OsString::from(format!("--{long}"));
+        match (arg.get_action(), value) {
+            (ArgAction::SetTrue, toml::Value::Boolean(on)) => {
+                if *on {
+                    flags.push(flag);
+                }
+            }
+            (ArgAction::SetTrue, _) => return Err(bad("true or false")),
+            (_, toml::Value::Array(items)) => {
+                for item in items {
+                    flags.push(flag.clone());
+                    flags.push(scalar(item).ok_or_else(|| bad("a list of strings or numbers"))?.into());
+                }
+            }
+            (_, value) => {
+                flags.push(flag);
+                flags.push(scalar(value).ok_or_else(|| bad("a string, a number or a list"))?.into());
+            }
+        }
+    }
+    Ok(flags)
+}
+
+/// A TOML scalar as the text a flag would carry.
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(n) => Some(n.to_string()),
+        toml::Value::Float(x) => Some(x.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Datetime(_) | toml::Value::Array(_) | toml::Value::Table(_) => None,
+    }
+}
+
+/// The 1-based line where `key` is set (the first line that starts with it), for messages.
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            let line = line.strip_prefix('"').unwrap_or(line);
+            line.starts_with(key) && line[key.len()..].trim_start().starts_with(['=', '"'])
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// The effective configuration as a TOML file `--config` reads back: every option (the file's
+/// keys), with the values in force after flags, environment, file and defaults. Options not set
+/// at all are shown commented out. Secrets (none yet; the admin token will be one) are redacted.
+pub fn to_toml<I, T>(args: I) -> Result<String, LoadError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let command = Config::command();
+    let matches = command.clone().try_get_matches_from(&args).map_err(LoadError::Args)?;
+    // Parse once more with the file's flags in, as `load` does, to read every value in force.
+    let effective = match matches.get_one::<std::path::PathBuf>("config") {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| LoadError::File(format!("cannot read the config file {}: {e}", path.display())))?;
+            let mut all: Vec<OsString> = args.first().cloned().into_iter().collect();
+            all.extend(file_flags(&command, &matches, path, &text)?);
+            all.extend(args.iter().skip(1).cloned());
+            command.clone().try_get_matches_from(all).map_err(LoadError::Args)?
+        }
+        None => matches,
+    };
+    let mut out = String::from("# skirmish --print-config: the configuration in force\n");
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if NOT_IN_FILE.contains(&long) {
+            continue;
+        }
+        let id = arg.get_id().as_str();
+        if arg.get_action().takes_values() {
+            let values: Vec<String> = effective
+                .get_raw(id)
+                .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
+                .unwrap_or_default();
+            if SECRETS.contains(&long) && !values.is_empty() {
+                out += &format!("{long} = \"(redacted)\"\n");
+            } else if values.is_empty() {
+                out += &format!("# {long} =\n");
+            } else if matches!(arg.get_action(), ArgAction::Append) || arg.get_value_delimiter().is_some() {
+                let items: Vec<String> = values.iter().map(|v| toml_value(v)).collect();
+                out += &format!("{long} = [{}]\n", items.join(", "));
+            } else {
+                out += &format!("{long} = {}\n", toml_value(&values[0]));
+            }
+        } else if matches!(arg.get_action(), ArgAction::SetTrue) {
+            out += &format!("{long} = {}\n", effective.get_flag(id));
+        }
+    }
+    Ok(out)
+}
+
+/// Options whose values `--print-config` never shows.
+const SECRETS: &[&str] = &[];
+
+/// A value as TOML: numbers bare, everything else a quoted string.
+fn toml_value(raw: &str) -> String {
+    if raw.parse::<i64>().is_ok() { raw.to_owned() } else { toml::Value::String(raw.to_owned()).to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("skirmish-config-{}-{name}.toml", std::process::id()));
+        std::fs::write(&path, text).expect("write the file");
+        path
+    }
+
+    #[test]
+    fn the_file_sets_what_flags_leave_unset_and_flags_win() {
+        let path = write(
+            "precedence",
+            "port = 9000\nscore_limit = 7\nmatch-duration = \"90s\"\nno-qr = true\n\
+             allowed-origins = [\"https://a.example\", \"https://b.example\"]\n",
+        );
+        let path_arg = path.to_str().unwrap();
+        let config = load(["skirmish", "--config", path_arg, "--port", "9100"]).expect("loads");
+        assert_eq!(config.port, 9100, "a flag beats the file");
+        assert_eq!(config.score_limit, 7, "the file beats the default");
+        assert_eq!(config.match_duration, std::time::Duration::from_secs(90));
+        assert!(config.no_qr);
+        assert_eq!(config.allowed_origins.len(), 2);
+        assert_eq!(config.countdown, std::time::Duration::from_secs(5), "a default where nobody set one");
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_the_line_and_the_key() {
+        let path = write("unknown", "port = 9000\n\n# the rules\nscore-limitt = 3\n");
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains(&format!("{}:4: unknown key `score-limitt`", path.display())), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let err = load(["skirmish", "--config", "/nonexistent/skirmish.toml"]).unwrap_err().to_string();
+        assert!(err.contains("cannot read the config file /nonexistent/skirmish.toml"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_get_clap_messages_and_wrong_kinds_are_named() {
+        let path = write("bad", "port = \"eighty\"\n");
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains("eighty"), "{err}");
+        let path = write("kind", "no-qr = \"yes\"\n");
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains(":1: `no-qr` must be true or false"), "{err}");
+    }
+
+    #[test]
+    fn print_config_reads_back_to_the_same_configuration() {
+        let path = write("print", "score-limit = 9\ntrusted-proxy = [\"10.0.0.0/8\"]\n");
+        let text = to_toml(["skirmish", "--config", path.to_str().unwrap(), "--port", "7000"]).expect("prints");
+        assert!(text.contains("\nport = 7000\n") && text.contains("\nscore-limit = 9\n"), "{text}");
+        assert!(text.contains("\ntrusted-proxy = [\"10.0.0.0/8\"]\n"), "{text}");
+        let again = write("again", &text);
+        let config = load(["skirmish", "--config", again.to_str().unwrap()]).expect("its output loads");
+        assert_eq!((config.port, config.score_limit), (7000, 9));
+        assert_eq!(config.trusted_proxies.len(), 1);
+    }
+}

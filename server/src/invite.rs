@@ -1,0 +1,169 @@
+//! The invite: the URL people on the same network open to play, as a QR code in the start-up
+//! banner and as an SVG the page shows (`/invite.svg`), so a host's friends join from their
+//! phones without typing an address, and a player can bring in the person next to them even
+//! when their own page was opened as `localhost`.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+
+use qrcode::render::unicode::Dense1x2;
+use qrcode::{Color, EcLevel, QrCode};
+
+/// Light modules around the code, as the QR specification asks (scanners need the margin).
+const QUIET_ZONE: usize = 4;
+
+/// The URL to invite people to: `public_url` when the host gave one (behind a proxy, a
+/// hostname), else `http://ADDRESS:PORT/` with the address other machines reach this one at.
+pub fn url(listen: SocketAddr, public_url: Option<&str>) -> String {
+    if let Some(url) = public_url {
+        return url.to_owned();
+    }
+    let ip = if listen.ip().is_unspecified() {
+        default_route_ip(listen.is_ipv6()).or_else(|| first_lan_ip(listen.is_ipv6())).unwrap_or(listen.ip())
+    } else {
+        listen.ip()
+    };
+    let ip = if ip.is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { ip };
+    format!("http://{}/", SocketAddr::new(ip, listen.port()))
+}
+
+/// The address of the interface holding the default route: where a packet to the internet
+/// would leave from. Connecting a UDP socket sends nothing; it only makes the kernel choose a
+/// route and a source address. Sorting the interfaces instead would pick docker's 172.17.0.1
+/// or a VPN's address as often as the Wi-Fi one.
+pub fn default_route_ip(ipv6: bool) -> Option<IpAddr> {
+    // A public resolver's address: never on a LAN, so only the default route leads there (a
+    // documentation range such as 192.0.2.0/24 can be a real local subnet). Nothing is sent.
+    let (bind, probe): (IpAddr, IpAddr) = if ipv6 {
+        (Ipv6Addr::UNSPECIFIED.into(), Ipv6Addr::new(0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1111).into())
+    } else {
+        (Ipv4Addr::UNSPECIFIED.into(), Ipv4Addr::new(1, 1, 1, 1).into())
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(bind, 0)).ok()?;
+    socket.connect(SocketAddr::new(probe, 9)).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
+}
+
+/// Without a default route (an offline LAN party), the first address of a real interface.
+fn first_lan_ip(ipv6: bool) -> Option<IpAddr> {
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .filter(|i| !i.is_loopback() && !i.name.starts_with("docker") && !i.name.starts_with("br-"))
+        .map(|i| i.ip())
+        .filter(|ip| ip.is_ipv4() != ipv6)
+        .collect();
+    ips.sort();
+    ips.into_iter().next()
+}
+
+fn code(url: &str) -> QrCode {
+    // Medium error correction survives a scratched screen or glare; a URL always fits.
+    QrCode::with_error_correction_level(url, EcLevel::M)
+        .unwrap_or_else(|_| QrCode::new("http://localhost/").expect("a short URL always fits in a QR code"))
+}
+
+/// The QR code of `url` in half-height block characters, for the banner. Light modules are
+/// drawn as blocks: on the usual dark terminal they show light, so the code has the polarity
+/// scanners expect, quiet zone included.
+pub fn terminal(url: &str) -> String {
+    code(url).render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build()
+}
+
+/// The QR code of `url` as an SVG, with the URL written under it: one path of dark runs per
+/// row (`M x y h n v 1 h -n z`, in module units) on a white background.
+pub fn svg(url: &str) -> String {
+    let code = code(url);
+    let width = code.width();
+    let colors = code.to_colors();
+    let side = width + 2 * QUIET_ZONE;
+    let text_band = 4;
+    let mut path = String::new();
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] == Color::Dark {
+                let run = row[x..].iter().take_while(|c| **c == Color::Dark).count();
+                let _ = write!(path, "M{} {}h{run}v1h-{run}z", x + QUIET_ZONE, y + QUIET_ZONE);
+                x += run;
+            } else {
+                x += 1;
+            }
+        }
+    }
+    let escaped = url.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {height}\" \
+         shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"QR code of {escaped}\">\
+         <rect width=\"{side}\" height=\"{height}\" fill=\"#fff\"/>\
+         <path fill=\"#000\" d=\"{path}\"/>\
+         <text x=\"{mid}\" y=\"{text_y}\" font-family=\"sans-serif\" font-size=\"{font}\" \
+         text-anchor=\"middle\" fill=\"#000\">{escaped}</text></svg>",
+        height = side + text_band,
+        mid = side as f32 / 2.0,
+        text_y = side + 1,
+        font = (side as f32 / escaped.len().max(1) as f32 * 1.6).min(2.5),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_wins() {
+        let listen: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(url(listen, Some("https://play.example.org/")), "https://play.example.org/");
+    }
+
+    #[test]
+    fn a_specific_address_is_used_as_bound() {
+        assert_eq!(url("192.168.1.20:9000".parse().unwrap(), None), "http://192.168.1.20:9000/");
+        assert_eq!(url("127.0.0.1:8080".parse().unwrap(), None), "http://127.0.0.1:8080/");
+        assert_eq!(url("[fe80::1]:8080".parse().unwrap(), None), "http://[fe80::1]:8080/");
+    }
+
+    /// The UDP probe agrees with the routing table: the address it finds belongs to the
+    /// interface that `/proc/net/route` names for the default route (when there is one).
+    #[test]
+    fn the_default_route_interface_is_the_one_in_the_routing_table() {
+        let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+        let default_if = routes
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|f| f.get(1) == Some(&"00000000") && f.get(7) == Some(&"00000000"))
+            .min_by_key(|f| f.get(6).and_then(|m| m.parse::<u32>().ok()).unwrap_or(u32::MAX))
+            .map(|f| f[0].to_owned());
+        let found = default_route_ip(false);
+        let Some(name) = default_if else {
+            assert_eq!(found, None, "no default route, so no default-route address");
+            return;
+        };
+        let found = found.expect("a default route gives an address");
+        let of_interface: Vec<IpAddr> =
+            if_addrs::get_if_addrs().unwrap().into_iter().filter(|i| i.name == name).map(|i| i.ip()).collect();
+        assert!(of_interface.contains(&found), "{found} is not on the default route's {name}: {of_interface:?}");
+        let listen = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 8080);
+        assert_eq!(url(listen, None), format!("http://{found}:8080/"));
+    }
+
+    #[test]
+    fn the_terminal_code_is_square_with_its_quiet_zone() {
+        let text = terminal("http://192.168.1.20:8080/");
+        let lines: Vec<&str> = text.lines().collect();
+        let width = lines[0].chars().count();
+        assert!(lines.iter().all(|l| l.chars().count() == width), "rows of one width");
+        // Two module rows per line.
+        assert_eq!(lines.len(), width.div_ceil(2));
+        assert!(lines[0].chars().all(|c| c == '█'), "the quiet zone shows light on a dark terminal");
+    }
+
+    #[test]
+    fn the_svg_escapes_the_url_it_shows() {
+        let svg = svg("http://host/?a=<b>&c=\"d\"");
+        assert!(svg.contains("?a=&lt;b&gt;&amp;c=&quot;d&quot;"), "{svg}");
+        assert!(!svg.contains("<b>"));
+    }
+}

@@ -1,0 +1,228 @@
+//! The close handshake, seen from a raw socket as an outside client sees it: a client that
+//! closes first gets the server's Close and the end of the TCP stream at once, and a client
+//! that is still sending when the server closes it (a flood, a fragmented message sent back to
+//! back) reads the Close code and reason every time instead of a connection reset.
+//!
+//! The client here is hand-written on a `TcpStream` on purpose: a WebSocket library answers
+//! Close frames and buffers reads on its own, which would hide exactly what is tested.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{WAIT, server};
+use skirmish_server::close::Close;
+use skirmish_shared::consts::PROTOCOL_VERSION;
+use skirmish_shared::{ClientMsg, Hello, Input, encode_client};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+const OP_CONTINUATION: u8 = 0x0;
+const OP_BINARY: u8 = 0x2;
+const OP_CLOSE: u8 = 0x8;
+/// How many times each abuse is repeated, as the issue that found the lost Close asked.
+const TRIES: usize = 100;
+/// Connections misbehaving at once (the tries run in waves of this many).
+const WAVE: usize = 25;
+
+/// A masked client frame (RFC 6455 §5.2); the mask is fixed, which the protocol allows.
+fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![(u8::from(fin) << 7) | opcode];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend((n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend((n as u64).to_be_bytes());
+        }
+    }
+    out.extend(mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+fn close_frame(code: u16) -> Vec<u8> {
+    frame(OP_CLOSE, true, &code.to_be_bytes())
+}
+
+fn hello() -> Vec<u8> {
+    let hello = Hello {
+        version: PROTOCOL_VERSION,
+        name: "Raw".into(),
+        room: None,
+        spectate: false,
+        private: false,
+        rejoin: None,
+    };
+    frame(OP_BINARY, true, &encode_client(&ClientMsg::Hello(hello)))
+}
+
+/// Connects and upgrades by hand; returns the two halves of the socket, positioned at the first
+/// WebSocket frame.
+async fn open(addr: SocketAddr) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+    let stream = TcpStream::connect(addr).await.expect("the server accepts TCP");
+    stream.set_nodelay(true).expect("nodelay");
+    let (read, mut write) = stream.into_split();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    write.write_all(request.as_bytes()).await.expect("send the upgrade");
+    let mut read = BufReader::new(read);
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(read.read_u8().await.expect("the upgrade response"));
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "upgraded: {head}");
+    (read, write)
+}
+
+/// One server frame: opcode and payload (server frames are never masked).
+async fn read_frame(read: &mut BufReader<OwnedReadHalf>) -> std::io::Result<(u8, Vec<u8>)> {
+    let b0 = read.read_u8().await?;
+    let b1 = read.read_u8().await?;
+    assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+    let len = match b1 & 0x7f {
+        126 => u64::from(read.read_u16().await?),
+        127 => read.read_u64().await?,
+        n => u64::from(n),
+    };
+    let mut payload = vec![0; usize::try_from(len).expect("a frame that fits")];
+    read.read_exact(&mut payload).await?;
+    Ok((b0 & 0x0f, payload))
+}
+
+/// How a connection ended, as its reader saw it.
+#[derive(Debug)]
+struct Ending {
+    /// The Close frame's code and reason, if one was read.
+    close: Option<(u16, String)>,
+    /// The stream ended with a FIN (`true`), not a reset or other error.
+    clean_end: bool,
+    /// When the Close frame was read.
+    close_at: Option<Instant>,
+    /// When the stream ended.
+    end_at: Instant,
+}
+
+/// Reads (discarding everything else) until the stream ends; `saw_close` is set once a Close
+/// frame has been read.
+async fn read_to_end(mut read: BufReader<OwnedReadHalf>, saw_close: Arc<AtomicBool>) -> Ending {
+    let mut close = None;
+    let mut close_at = None;
+    loop {
+        match tokio::time::timeout(WAIT, read_frame(&mut read)).await.expect("the connection ends within the wait") {
+            Ok((OP_CLOSE, payload)) if close.is_none() => {
+                let code = payload.get(..2).map_or(1005, |c| u16::from_be_bytes([c[0], c[1]]));
+                let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
+                close = Some((code, reason));
+                close_at = Some(Instant::now());
+                saw_close.store(true, Ordering::SeqCst);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let clean_end = e.kind() == std::io::ErrorKind::UnexpectedEof;
+                return Ending { close, clean_end, close_at, end_at: Instant::now() };
+            }
+        }
+    }
+}
+
+/// Opens a connection, says Hello, then keeps writing `abuse()` frames (about `per_ms` bursts
+/// of them a millisecond apart) until it has read the server's Close; answers that Close as a
+/// client library would, and returns how the connection ended.
+async fn abuse_until_closed(addr: SocketAddr, first: Vec<u8>, abuse: Vec<u8>) -> Ending {
+    let (read, mut write) = open(addr).await;
+    write.write_all(&hello()).await.expect("send Hello");
+    let saw_close = Arc::new(AtomicBool::new(false));
+    let reader = tokio::spawn(read_to_end(read, saw_close.clone()));
+    // What the outside client did: no pause between the first frame and the rest, then about
+    // a thousand frames a second while the server is already closing.
+    let mut burst = first;
+    burst.extend_from_slice(&abuse);
+    let deadline = Instant::now() + WAIT;
+    while !saw_close.load(Ordering::SeqCst) && Instant::now() < deadline {
+        if write.write_all(&burst).await.is_err() {
+            break;
+        }
+        burst.clear();
+        burst.extend_from_slice(&abuse);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    if saw_close.load(Ordering::SeqCst) {
+        let _ = write.write_all(&close_frame(1000)).await;
+    }
+    let ending = reader.await.expect("the reader finishes");
+    drop(write);
+    ending
+}
+
+/// Runs `TRIES` abusive connections in waves and checks each read the expected Close.
+async fn every_try_reads_the_close(first: Vec<u8>, abuse: Vec<u8>, code: u16, reason: &str) {
+    let srv = server();
+    let mut endings = Vec::new();
+    for _ in 0..TRIES / WAVE {
+        let wave: Vec<_> =
+            (0..WAVE).map(|_| tokio::spawn(abuse_until_closed(srv.addr, first.clone(), abuse.clone()))).collect();
+        for task in wave {
+            endings.push(task.await.expect("a try finishes"));
+        }
+    }
+    let missed: Vec<_> = endings.iter().filter(|e| e.close.is_none()).collect();
+    assert!(missed.is_empty(), "{} of {TRIES} never read the Close: {:?}", missed.len(), missed.first());
+    for ending in &endings {
+        let (got_code, got_reason) = ending.close.as_ref().expect("checked above");
+        assert_eq!((*got_code, got_reason.as_str()), (code, reason));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_client_reads_its_close_every_time() {
+    let input = encode_client(&ClientMsg::Input(Input::default()));
+    let one = frame(OP_BINARY, true, &input);
+    every_try_reads_the_close(Vec::new(), one, 1008, &Close::Flood.reason()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sending_fragments_back_to_back_reads_its_close_every_time() {
+    let input = encode_client(&ClientMsg::Input(Input::default()));
+    let (head, tail) = input.split_at(input.len() / 2);
+    // A message begun without FIN, then continuation frames that never finish it.
+    let first = frame(OP_BINARY, false, head);
+    let more: Vec<u8> = (0..4).flat_map(|_| frame(OP_CONTINUATION, false, tail)).collect();
+    every_try_reads_the_close(first, more, 1003, &Close::Fragmented.reason()).await;
+}
+
+#[tokio::test]
+async fn the_connection_ends_within_100_ms_of_the_clients_close() {
+    let srv = server();
+    let mut took = Vec::new();
+    // The best of five: a loaded machine may delay one try, but the handshake itself must not
+    // keep the client waiting (actix alone would linger, or wait for its 2 s backstop).
+    for _ in 0..5 {
+        let (mut read, mut write) = open(srv.addr).await;
+        write.write_all(&hello()).await.expect("send Hello");
+        // Wait until the server has placed us (the first frame is the join's reliable batch).
+        let (opcode, _) = tokio::time::timeout(WAIT, read_frame(&mut read)).await.expect("a frame").expect("read");
+        assert_eq!(opcode, OP_BINARY);
+        write.write_all(&close_frame(1000)).await.expect("send Close");
+        let sent = Instant::now();
+        let ending = read_to_end(read, Arc::new(AtomicBool::new(false))).await;
+        assert_eq!(ending.close.as_ref().map(|c| c.0), Some(1000), "the server answers our Close: {ending:?}");
+        assert!(ending.clean_end, "the server ends the stream with a FIN, not a reset: {ending:?}");
+        assert!(ending.close_at.is_some_and(|at| at <= ending.end_at));
+        took.push(ending.end_at.duration_since(sent));
+    }
+    let best = took.iter().min().expect("five tries");
+    assert!(*best <= Duration::from_millis(100), "the connection ended {took:?} after the client's Close");
+    assert!(took.iter().all(|t| *t < Duration::from_secs(2)), "no try waited for the backstop: {took:?}");
+}

@@ -1,0 +1,53 @@
+//! `--config FILE` on the real binary, through `--print-config`: flags beat the environment,
+//! which beats the file, which beats the defaults; environment variables that are not ours are
+//! ignored; a missing file and an unknown key stop the server with a clear message.
+
+use std::process::{Command, Output};
+
+fn skirmish(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_skirmish"));
+    command.args(args).env("RUST_LOG", "off");
+    // The runner's own SKIRMISH_* settings must not leak into what is tested.
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SKIRMISH_") || k == "PORT") {
+        command.env_remove(key);
+    }
+    command.envs(env.iter().copied()).output().expect("the binary runs")
+}
+
+fn file(name: &str, text: &str) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("skirmish-config-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).expect("write the config file");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn flags_beat_environment_beats_file_beats_defaults() {
+    let path =
+        file("precedence", "score-limit = 9\ncountdown = \"2s\"\nmin-players = 3\nrotation = [\"maze\", \"arena\"]\n");
+    let out = skirmish(
+        &["--config", &path, "--min-players", "4", "--print-config"],
+        &[("SKIRMISH_COUNTDOWN", "7s"), ("SKIRMISH_MIN_PLAYERS", "5"), ("SKIRMISH_NOT_AN_OPTION", "x")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("\nscore-limit = 9\n"), "the file beats the default:\n{text}");
+    assert!(text.contains("\ncountdown = \"7s\"\n"), "the environment beats the file:\n{text}");
+    assert!(text.contains("\nmin-players = 4\n"), "a flag beats both:\n{text}");
+    assert!(text.contains("\nmatch-duration = \"5m\"\n"), "a default where nobody set one:\n{text}");
+    assert!(text.contains("\nrotation = [\"maze\", \"arena\"]\n"), "the map rotation:\n{text}");
+}
+
+#[test]
+fn a_missing_file_and_an_unknown_key_stop_the_server_with_their_names() {
+    let out = skirmish(&["--config", "/nonexistent/skirmish.toml"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read the config file /nonexistent/skirmish.toml"), "{err}");
+
+    let path = file("unknown", "port = 0\nmax-player = 5\n");
+    let out = skirmish(&["--config", &path], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{path}:2: unknown key `max-player`")), "{err}");
+}

@@ -1,0 +1,50 @@
+//! `/invite.svg` is a QR code that decodes back to the URL to invite players to: the served SVG
+//! is rasterised and read with a real QR decoder.
+
+mod common;
+
+use common::{http_get, server_with};
+
+/// Rasterises the invite SVG (the path of dark runs `M x y h n v 1 h -n z` on a white square of
+/// `side` modules, as `server/src/invite.rs` draws it) at 4 pixels per module and decodes it.
+fn decode(svg: &str) -> String {
+    let view_box = svg.split("viewBox=\"").nth(1).and_then(|v| v.split('"').next()).expect("a viewBox");
+    let side: usize = view_box.split(' ').nth(2).and_then(|w| w.parse().ok()).expect("the viewBox width");
+    let path = svg.split(" d=\"").nth(1).and_then(|d| d.split('"').next()).expect("the path of dark modules");
+    let mut dark = vec![false; side * side];
+    for run in path.split('M').filter(|r| !r.is_empty()) {
+        let (x, rest) = run.split_once(' ').expect("x y");
+        let (y, rest) = rest.split_once('h').expect("h");
+        let n = rest.split('v').next().expect("a run length");
+        let (x, y, n): (usize, usize, usize) = (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
+        for i in x..x + n {
+            dark[y * side + i] = true;
+        }
+    }
+    const SCALE: usize = 4;
+    let pixels = side * SCALE;
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(pixels, pixels, |x, y| {
+        if dark[(y / SCALE) * side + x / SCALE] { 0 } else { 255 }
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().expect("the code decodes").1
+}
+
+#[tokio::test]
+async fn the_invite_code_decodes_to_the_servers_url() {
+    let srv = server_with(skirmish_server::Config::for_tests());
+    let svg = http_get(srv.addr, "/invite.svg").await;
+    // The test server listens on 127.0.0.1, which is the address it can be reached at.
+    let url = format!("http://{}/", srv.addr);
+    assert_eq!(decode(&svg), url);
+    assert!(svg.contains(&format!(">{url}</text>")), "the URL is written under the code");
+}
+
+#[tokio::test]
+async fn a_public_url_is_what_the_code_holds() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.public_url = Some("https://skirmish.example.org/r/friday".into());
+    let srv = server_with(config);
+    assert_eq!(decode(&http_get(srv.addr, "/invite.svg").await), "https://skirmish.example.org/r/friday");
+}
