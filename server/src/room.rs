@@ -4,7 +4,10 @@
 //!
 //! Reliable messages (joins, leaves, chat, kills, scores, radar) are collected between ticks
 //! and go out with the tick as one batch frame per member; each is encoded once however many
-//! receive it. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
+//! receive it. A newcomer learns who was already there a chunk per tick (`Welcome`, then
+//! `Roster`), and a big map's obstacles a chunk per tick after each `Match` (`Obstacles`): a
+//! frame that grew with the room or the map would stay allocated as the connection's write
+//! buffer in the HTTP layer for as long as it lives. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
 //! kills, and each player's kill feed only gets kills that involve it or happen in its view.
 
 use std::collections::BTreeMap;
@@ -15,12 +18,13 @@ use actix::prelude::*;
 use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, TICK_DURATION, TICK_RATE_HZ,
+    AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH,
+    ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
 use skirmish_shared::{
-    ChatLine, Input, Kill, Left, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Welcome, encode_server,
+    ChatLine, Input, Kill, Left, MatchInfo, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Welcome, encode_server,
 };
 
 use crate::chat;
@@ -37,6 +41,11 @@ use crate::player_session::PlayerSession;
 use crate::stats::Stats;
 use crate::view::{ClientView, Head, History, ViewBuilder};
 use crate::world::{GameEvent, World};
+
+/// Messages a member's `pending` queue keeps room for between ticks; more is given back.
+/// During a ramp-up every member hears of dozens of joins per tick, and each of thousands of
+/// members would otherwise keep a queue that long (about 2 KiB each at 1000 players) for good.
+const PENDING_KEPT: usize = 8;
 
 /// Output bytes reserved per member per tick (one buffer for the whole tick; it grows if short).
 const TICK_BYTES_PER_MEMBER: usize = 192;
@@ -65,6 +74,15 @@ struct Member {
     pending: Vec<Bytes>,
     /// Its palette slot (its colour), given back when it leaves.
     colour_slot: u32,
+    /// Its `Welcome` has gone out: roster chunks may follow.
+    welcomed: bool,
+    /// Players who were here when it joined and whose roster line and score it has not been
+    /// sent yet, highest id first (each tick's chunk comes off the end); emptied within
+    /// `players / ROSTER_CHUNK_PLAYERS` ticks of joining, then freed.
+    roster_due: Vec<PlayerId>,
+    /// The next of the room's `obstacle_chunks` to send it, one per tick after its `Match`
+    /// (`obstacle_chunks.len()` once all are sent).
+    obstacles_due: usize,
 }
 
 /// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour
@@ -119,6 +137,9 @@ pub struct Room {
     seats: BTreeMap<PlayerId, Seat>,
     /// The last `TICK_TIMES` wake-ups' durations in microseconds, for the admin page.
     tick_times: std::collections::VecDeque<u32>,
+    /// The current map's obstacles past those a `Match` carries, as encoded `Obstacles`
+    /// messages of `MAP_CHUNK_OBSTACLES` each, shared by every member that is sent them.
+    obstacle_chunks: Vec<Bytes>,
 }
 
 /// Wake-up durations kept for the admin page: ten seconds' worth.
@@ -153,6 +174,7 @@ impl Room {
             heartbeat,
             seats: BTreeMap::new(),
             tick_times: std::collections::VecDeque::with_capacity(TICK_TIMES),
+            obstacle_chunks: Vec::new(),
         }
     }
 
@@ -236,13 +258,28 @@ impl Room {
                 tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
                 let status = RoomStatus { room: self.name.clone(), map: info.map.name.clone(), phase: info.phase };
                 self.lobby.do_send(status);
-                self.shared.push(encode(&ServerMsg::Match(info)));
+                let bytes = self.encode_match(info);
+                self.shared.push(bytes);
+                // The `Match` replaces the client's map: the rest of it follows again.
+                for member in self.members.values_mut() {
+                    member.obstacles_due = 0;
+                }
             }
             GameEvent::Results(results) => {
                 tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
                 self.shared.push(encode(&ServerMsg::Results(results)));
             }
         }
+    }
+
+    /// Encodes a `Match` carrying the first `MAP_CHUNK_OBSTACLES` of its map's obstacles, and
+    /// keeps the rest as the chunks to follow it (the same bytes for every `Match` of a map).
+    fn encode_match(&mut self, mut info: MatchInfo) -> Bytes {
+        let rest = info.map.obstacles.split_off(info.map.obstacles.len().min(MAP_CHUNK_OBSTACLES));
+        self.obstacle_chunks.clear();
+        self.obstacle_chunks
+            .extend(rest.chunks(MAP_CHUNK_OBSTACLES).map(|c| encode(&ServerMsg::Obstacles(c.to_vec()))));
+        encode(&ServerMsg::Match(info))
     }
 
     fn name_of(&self, id: PlayerId) -> &str {
@@ -270,11 +307,45 @@ impl Room {
         bytes
     }
 
+    /// Queues the next roster chunk (and its players' scores) for every member that has one
+    /// due: at most `ROSTER_CHUNK_PLAYERS` players per member per tick. A player who left
+    /// before its turn is skipped (the member hears of it through `Left`).
+    fn queue_roster_chunks(&mut self) {
+        let mut infos = Vec::new();
+        let mut scores = Vec::new();
+        let due: Vec<PlayerId> =
+            self.members.iter().filter(|(_, m)| m.welcomed && !m.roster_due.is_empty()).map(|(id, _)| *id).collect();
+        for id in due {
+            let Some(member) = self.members.get_mut(&id) else { continue };
+            let mut ids = std::mem::take(&mut member.roster_due);
+            let chunk = ids.split_off(ids.len().saturating_sub(ROSTER_CHUNK_PLAYERS));
+            infos.clear();
+            scores.clear();
+            for other in chunk.iter().rev() {
+                if let Some(m) = self.members.get(other) {
+                    infos.push(m.info.clone());
+                    scores.extend(self.world.score(*other));
+                }
+            }
+            let Some(member) = self.members.get_mut(&id) else { continue };
+            // Nothing more due: give the list's memory back rather than keep it for the
+            // connection's life.
+            member.roster_due = if ids.is_empty() { Vec::new() } else { ids };
+            if !infos.is_empty() {
+                member.pending.push(encode(&ServerMsg::Roster(std::mem::take(&mut infos))));
+            }
+            if !scores.is_empty() {
+                member.pending.push(encode(&ServerMsg::Scores(std::mem::take(&mut scores))));
+            }
+        }
+    }
+
     /// Builds and hands out every member's frames for the tick just simulated.
     fn broadcast(&mut self) {
         let tick = self.world.tick();
+        self.queue_roster_chunks();
         self.scores.clear();
-        self.world.take_score_changes(&mut self.scores);
+        self.world.take_score_changes(&mut self.scores, SCORES_CHUNK_LINES);
         if !self.scores.is_empty() {
             self.shared.push(encode(&ServerMsg::Scores(std::mem::take(&mut self.scores))));
         }
@@ -310,6 +381,11 @@ impl Room {
 
             self.outgoing.clear();
             self.outgoing.append(&mut member.pending);
+            // Shrink only well past the usual size, so a steady trickle of joins does not
+            // reallocate every tick.
+            if member.pending.capacity() > 4 * PENDING_KEPT {
+                member.pending.shrink_to(PENDING_KEPT);
+            }
             let own = self.outgoing.len();
             self.outgoing.extend(self.shared.iter().cloned());
             let mut kills = 0;
@@ -320,8 +396,22 @@ impl Room {
                     kills += 1;
                 }
             }
-            let reliable =
-                if own == 0 && kills == 0 { shared_batch.clone() } else { self.builder.batch(self.outgoing.iter()) };
+            // The rest of the map, a chunk per tick after its `Match` (which went out in an
+            // earlier batch, or earlier in this one), never in the welcome's own batch.
+            let mut chunks = 0;
+            if member.welcomed
+                && let Some(chunk) = self.obstacle_chunks.get(member.obstacles_due)
+            {
+                self.outgoing.push(chunk.clone());
+                member.obstacles_due += 1;
+                chunks += 1;
+            }
+            let reliable = if own == 0 && kills == 0 && chunks == 0 {
+                shared_batch.clone()
+            } else {
+                self.builder.batch(self.outgoing.iter())
+            };
+            member.welcomed = true;
             let (snapshot, delta, full) = self.builder.build(frame, &self.history, &mut member.view, centre, me, head);
             bytes_out += snapshot.len() as u64;
             records += u64::from(delta.ships.changed + delta.ships.entered);
@@ -391,7 +481,7 @@ impl Handler<AddPlayer> for Room {
         if let Some(seat) = &seat {
             self.world.restore_score(msg.id, seat.kills, seat.deaths);
         }
-        let pending = self.welcome_bundle(&info, &msg.token);
+        let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
         self.members.insert(
             msg.id,
             Member {
@@ -402,6 +492,9 @@ impl Handler<AddPlayer> for Room {
                 view: ClientView::default(),
                 pending,
                 colour_slot,
+                welcomed: false,
+                roster_due,
+                obstacles_due: 0,
             },
         );
         Stats::inc(&self.stats.players);
@@ -424,13 +517,16 @@ impl Handler<AddPlayer> for Room {
 }
 
 impl Room {
-    /// What a member needs before its first snapshot, in order, encoded: `Welcome` (with every
-    /// member, `info` included, and its rejoin `token`), the match, the scores and the radar.
-    fn welcome_bundle(&self, info: &PlayerInfo, token: &str) -> Vec<Bytes> {
-        let mut players: Vec<PlayerInfo> =
-            self.members.values().filter(|m| m.info.id != info.id).map(|m| m.info.clone()).collect();
-        players.push(info.clone());
-        players.sort_by_key(|p| p.id);
+    /// What a member needs before its first snapshot, in order, encoded: `Welcome` (it first,
+    /// then as many of the others by id as fit one chunk, and its rejoin `token`), the match,
+    /// those players' scores and the radar; and the others, whose roster lines follow a chunk
+    /// per tick (`queue_roster_chunks`), each with its players' scores.
+    fn welcome_bundle(&mut self, info: &PlayerInfo, token: &str) -> (Vec<Bytes>, Vec<PlayerId>) {
+        let mut roster_due: Vec<PlayerId> = self.members.keys().rev().copied().filter(|id| *id != info.id).collect();
+        let first = roster_due.split_off(roster_due.len().saturating_sub(ROSTER_CHUNK_PLAYERS - 1));
+        let mut players = vec![info.clone()];
+        players.extend(first.iter().rev().filter_map(|id| self.members.get(id)).map(|m| m.info.clone()));
+        let table: Vec<ScoreLine> = players.iter().filter_map(|p| self.world.score(p.id)).collect();
         let welcome = ServerMsg::Welcome(Welcome {
             id: info.id,
             arena: self.world.arena(),
@@ -441,12 +537,11 @@ impl Room {
             spectator: info.spectator,
             rejoin: token.to_owned(),
         });
-        let mut table = Vec::new();
-        self.world.score_table(&mut table);
-        let mut pending = vec![encode(&welcome), encode(&ServerMsg::Match(self.world.match_info()))];
+        let matched = self.encode_match(self.world.match_info());
+        let mut pending = vec![encode(&welcome), matched];
         pending.push(encode(&ServerMsg::Scores(table)));
         pending.extend(self.radar.clone());
-        pending
+        (pending, roster_due)
     }
 
     /// A name a member or a kept seat already has.
@@ -541,11 +636,13 @@ impl Handler<Replace> for Room {
     fn handle(&mut self, msg: Replace, _ctx: &mut Self::Context) {
         let Some(member) = self.members.get(&msg.id) else { return };
         member.session.do_send(Kick(Close::Replaced));
-        let pending = self.welcome_bundle(&member.info, &msg.token);
+        let info = member.info.clone();
+        let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
         let Some(member) = self.members.get_mut(&msg.id) else { return };
         (member.session, member.outbox, member.inbox) = (msg.session, msg.outbox, msg.inbox);
         member.view = ClientView::default();
         member.pending = pending;
+        (member.welcomed, member.roster_due, member.obstacles_due) = (false, roster_due, 0);
         tracing::info!(room = %self.name, player = msg.id, "player's new connection replaced its old one");
     }
 }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use glam::{IVec2, Vec2};
 use rand::{SeedableRng, rngs::SmallRng};
+use skirmish_shared::consts::RESULTS_MAX_LINES;
 use skirmish_shared::delta::{BulletEnt, Frame, PickupEnt, ShipEnt, aim_to_byte, ship_wire_pos};
 use skirmish_shared::sim::{ShipMotion, quantise_pos};
 use skirmish_shared::tuning::SHIP_MAX_HEALTH;
@@ -439,17 +440,19 @@ impl World {
         self.ship(id).map(Ship::own_state)
     }
 
-    /// Moves the scores that changed since the last call into `out` (appended).
-    pub fn take_score_changes(&mut self, out: &mut Vec<ScoreLine>) {
-        for ship in self.ships.iter_mut().filter(|s| s.score_changed) {
+    /// Moves up to `max` of the scores that changed since the last call into `out` (appended);
+    /// the rest stay changed for the next call, and go out then as they stand.
+    pub fn take_score_changes(&mut self, out: &mut Vec<ScoreLine>, max: usize) {
+        for ship in self.ships.iter_mut().filter(|s| s.score_changed).take(max) {
             ship.score_changed = false;
             out.push(ScoreLine { id: ship.id, kills: ship.kills, deaths: ship.deaths });
         }
     }
 
-    /// Every ship's score, by id, into `out` (appended): the table a newcomer receives.
-    pub fn score_table(&self, out: &mut Vec<ScoreLine>) {
-        out.extend(self.ships.iter().map(|s| ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths }));
+    /// One ship's score line as it stands (`None` for a spectator or an unknown id): a newcomer
+    /// receives the table a chunk at a time, each line current when its chunk goes out.
+    pub fn score(&self, id: PlayerId) -> Option<ScoreLine> {
+        self.ship(id).map(|s| ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths })
     }
 
     /// Counts living ships per radar cell into `cells` (`width × height`, row by row, each
@@ -547,8 +550,8 @@ impl World {
         }
     }
 
-    /// The final table: everyone who played, best first (most kills, then fewest deaths, then
-    /// who joined first), and the map that comes next.
+    /// The final table: the best `RESULTS_MAX_LINES` who played, best first (most kills, then
+    /// fewest deaths, then who joined first), and the map that comes next.
     fn results(&self) -> Results {
         let mut lines: Vec<(Score, u64)> = self
             .ships
@@ -557,6 +560,7 @@ impl World {
             .chain(self.departed.iter().map(|d| (d.score.clone(), d.joined)))
             .collect();
         lines.sort_by_key(|(score, joined)| rank(score, *joined));
+        lines.truncate(RESULTS_MAX_LINES);
         Results {
             winner: lines.first().map(|(s, _)| s.id),
             scores: lines.into_iter().map(|(s, _)| s).collect(),

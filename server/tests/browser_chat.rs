@@ -36,7 +36,7 @@ async fn chat_goes_between_browsers_as_text_only() {
         })
         .await;
         assert_eq!(line.0.as_deref(), Some("Alice"));
-        // The page's one image of its own is the invite QR code.
+        // The page's own invite QR code is an image; markup from chat must add none.
         let images = browser.find_all(Locator::Css("img:not(#invitecode)")).await.expect("query img elements");
         assert!(images.is_empty(), "{who}'s page has {} img elements", images.len());
         let in_log = browser

@@ -156,7 +156,9 @@ fn validate_server(msg: &ServerMsg) -> Result<(), DecodeError> {
         ServerMsg::Snapshot(_) => true,
         ServerMsg::Radar(r) => radar_ok(r),
         ServerMsg::Joined(p) => info_ok(p),
+        ServerMsg::Roster(players) => players.iter().all(info_ok),
         ServerMsg::Match(m) => finite_vec(m.map.size) && m.map.obstacles.iter().all(rect_ok),
+        ServerMsg::Obstacles(rects) => rects.iter().all(rect_ok),
         // Chat and result names come from players but were checked by the server; a client
         // shows them as text whatever they hold, so only their size matters here.
         ServerMsg::Chat(c) => c.text.chars().count() <= MAX_CHAT_CHARS,

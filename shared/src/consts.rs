@@ -74,6 +74,26 @@ pub const RADAR_MAX_HEIGHT: u32 = 40;
 /// How often the radar goes out, in ticks (once a second).
 pub const RADAR_INTERVAL_TICKS: u64 = 30;
 
+/// Players per roster message (`Welcome::players`, then one `Roster` per tick): at most about
+/// 2.5 KB even with the longest names, so a newcomer's first frames stay small however big the
+/// room (1000 players take 32 ticks, about a second). `PROTOCOL.md` quotes this number.
+pub const ROSTER_CHUNK_PLAYERS: usize = 32;
+
+/// Obstacles per map message (`Match::map`, then one `Obstacles` per tick): 64 rectangles are
+/// 1.5 KB (23 B each), where a big map's 500 in one `Match` would be 11 KB. `PROTOCOL.md` quotes
+/// this number.
+pub const MAP_CHUNK_OBSTACLES: usize = 64;
+
+/// Score lines per `Scores` message: when a match starts every line changes at once, and a room
+/// of 1000 would get one 9 KB table; 128 lines (at most 1.2 KB) a tick spread it over a few
+/// ticks instead. `PROTOCOL.md` quotes this number.
+pub const SCORES_CHUNK_LINES: usize = 128;
+
+/// Lines in `Results`: the best this many (at most about 2.4 KB with the longest names), not
+/// everyone who played: a room of 1000 would get a 25 KB frame at every match end. The whole
+/// table is the client's from `Scores`. `PROTOCOL.md` quotes this number.
+pub const RESULTS_MAX_LINES: usize = 32;
+
 /// Client messages allowed per second on average: inputs at the tick rate, pings, chat and
 /// spectator acknowledgements, with headroom for jitter. `PROTOCOL.md` quotes this number.
 pub const MAX_CLIENT_MSGS_PER_SEC: u32 = 60;

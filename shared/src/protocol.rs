@@ -140,6 +140,14 @@ pub enum ServerMsg {
     /// Someone joined the room after your `Welcome`. Reliable, in order with `Left`.
     #[serde(rename = "j")]
     Joined(PlayerInfo),
+    /// More of the players who were in the room when you joined: the ones `Welcome::players`
+    /// had no room for, at most [`crate::consts::ROSTER_CHUNK_PLAYERS`] per message, one message
+    /// per tick (inside that tick's batch) until all are sent. A player who leaves before its
+    /// turn is skipped (its `Left` still comes). Reliable. Why not all in `Welcome`: in a room
+    /// of thousands that one frame would be tens of KB, and the server's HTTP layer keeps a
+    /// connection's write buffer as large as the largest frame it ever sent.
+    #[serde(rename = "n")]
+    Roster(Vec<PlayerInfo>),
     /// Someone left the room (closed, timed out or was kicked). Reliable.
     #[serde(rename = "l")]
     Left(Left),
@@ -153,14 +161,18 @@ pub enum ServerMsg {
     /// Someone was killed: for the kill feed and sounds. Reliable.
     #[serde(rename = "k")]
     Kill(Kill),
-    /// The match phase or map changed; also sent right after `Welcome`. Reliable.
+    /// The match phase or map changed; also sent right after `Welcome`. Its map holds at most
+    /// [`crate::consts::MAP_CHUNK_OBSTACLES`] obstacles; `Obstacles` messages bring the rest.
+    /// Reliable.
     #[serde(rename = "m")]
     Match(MatchInfo),
     /// A match ended: final scores, best first. Sent once when the results phase starts. Reliable.
     #[serde(rename = "r")]
     Results(Results),
-    /// Scores that changed this tick (kills, deaths); the whole table right after `Welcome` and
-    /// when a match starts. Reliable: the client keeps the table and applies these.
+    /// Score lines that changed (kills, deaths), at most [`crate::consts::SCORES_CHUNK_LINES`]
+    /// per tick (when a match starts every line changes; they go out over a few ticks); after
+    /// `Welcome` and each `Roster`, the lines of the players they list. Reliable: the client
+    /// keeps the table and applies these.
     #[serde(rename = "t")]
     Scores(Vec<ScoreLine>),
     /// Where every living ship is, coarsely, for the minimap: the same for everyone in the
@@ -168,6 +180,13 @@ pub enum ServerMsg {
     /// reliable messages, so it is never dropped.
     #[serde(rename = "d")]
     Radar(Radar),
+    /// More obstacles of the map in the last `Match`: after every `Match` whose map has more
+    /// than [`crate::consts::MAP_CHUNK_OBSTACLES`], one message per tick from the next tick on,
+    /// each with at most that many, in the map's order, until all are sent. Reliable. Why not
+    /// all in `Match`: a big map's obstacles are about 11 KB, and the server's HTTP layer keeps
+    /// a connection's write buffer as large as the largest frame it ever sent.
+    #[serde(rename = "x")]
+    Obstacles(Vec<Rect>),
     /// Several reliable messages in one frame: everything one tick has for a player (joins,
     /// leaves, chat, kills, scores, radar) goes out together. Never nested.
     #[serde(rename = "b")]
@@ -250,7 +269,8 @@ pub struct MapInfo {
     pub name: String,
     /// Arena size in world units.
     pub size: Vec2,
-    /// Solid obstacles: ships and bullets cannot pass them.
+    /// Solid obstacles: ships and bullets cannot pass them. On the wire, `Match` carries the
+    /// first [`crate::consts::MAP_CHUNK_OBSTACLES`] and `Obstacles` messages the rest.
     pub obstacles: Vec<Rect>,
 }
 
@@ -286,7 +306,7 @@ pub struct Results {
     /// The winner (most kills; ties go to fewer deaths, then to who joined first), if anyone
     /// played.
     pub winner: Option<PlayerId>,
-    /// Everyone who played, best first.
+    /// The best [`crate::consts::RESULTS_MAX_LINES`] who played, best first.
     pub scores: Vec<Score>,
     /// The map of the next match.
     pub next_map: String,
@@ -305,7 +325,9 @@ pub struct Welcome {
     pub colour: Rgb,
     /// The room's name, as joined.
     pub room: String,
-    /// Everyone already in the room, you included. Later changes come as `Joined` / `Left`.
+    /// You first, then the others already in the room, by id, at most
+    /// [`crate::consts::ROSTER_CHUNK_PLAYERS`] in all; the rest follow in `Roster` messages.
+    /// Later changes come as `Joined` / `Left`.
     pub players: Vec<PlayerInfo>,
     /// True if you joined as a spectator (by choice or because the room was full).
     pub spectator: bool,

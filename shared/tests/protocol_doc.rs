@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 use glam::{IVec2, Vec2};
 use skirmish_shared::bits::BitWriter;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, FLOOD_KICK_DROPS, HISTORY_TICKS, MAX_CLIENT_MSGS_PER_SEC, MAX_DECODE_DEPTH, MAX_FRAME_BYTES,
-    MAX_NAME_CHARS, MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT,
-    RADAR_MAX_WIDTH, TICK_DT, TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
+    AOI_HALF_EXTENT, FLOOD_KICK_DROPS, HISTORY_TICKS, MAP_CHUNK_OBSTACLES, MAX_CLIENT_MSGS_PER_SEC, MAX_DECODE_DEPTH,
+    MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_INTERVAL_TICKS,
+    RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, RESULTS_MAX_LINES, ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES, TICK_DT,
+    TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
 };
 use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
@@ -91,6 +92,7 @@ fn server_key(msg: &ServerMsg) -> &'static str {
         ServerMsg::Welcome(_) => "w",
         ServerMsg::Snapshot(_) => "s",
         ServerMsg::Joined(_) => "j",
+        ServerMsg::Roster(_) => "n",
         ServerMsg::Left(_) => "l",
         ServerMsg::Pong(_) => "o",
         ServerMsg::Chat(_) => "c",
@@ -99,6 +101,7 @@ fn server_key(msg: &ServerMsg) -> &'static str {
         ServerMsg::Results(_) => "r",
         ServerMsg::Scores(_) => "t",
         ServerMsg::Radar(_) => "d",
+        ServerMsg::Obstacles(_) => "x",
         ServerMsg::Batch(_) => "b",
     }
 }
@@ -142,7 +145,7 @@ fn every_hex_example_round_trips_through_its_own_decoder() {
     let doc = doc();
     let (client, server) = (client_examples(&doc), server_examples(&doc));
     // Two chat lines (a player's and a system one) and two snapshots (full and delta).
-    assert_eq!((client.len(), server.len()), (6, 14), "examples per section");
+    assert_eq!((client.len(), server.len()), (6, 16), "examples per section");
 }
 
 #[test]
@@ -151,7 +154,7 @@ fn every_message_has_an_example() {
     let client: BTreeSet<_> = client_examples(&doc).iter().map(client_key).collect();
     let server: BTreeSet<_> = server_examples(&doc).iter().map(server_key).collect();
     assert_eq!(client, BTreeSet::from(["h", "i", "p", "c", "a", "f"]));
-    assert_eq!(server, BTreeSet::from(["w", "s", "j", "l", "o", "c", "k", "m", "r", "t", "d", "b"]));
+    assert_eq!(server, BTreeSet::from(["w", "s", "j", "n", "l", "o", "c", "k", "m", "r", "t", "d", "x", "b"]));
 }
 
 #[test]
@@ -225,6 +228,16 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("ticks (and snapshots) per second, {TICK_RATE_HZ}"));
     quoted(format!("at most {RADAR_MAX_WIDTH} × {RADAR_MAX_HEIGHT}"));
     quoted(format!("every {RADAR_INTERVAL_TICKS} ticks"));
+    quoted(format!("`ROSTER_CHUNK_PLAYERS` = {ROSTER_CHUNK_PLAYERS} in all"));
+    quoted(format!("at most {ROSTER_CHUNK_PLAYERS} per message"));
+    quoted(format!("`SCORES_CHUNK_LINES` = {SCORES_CHUNK_LINES} lines a tick"));
+    quoted(format!("at most {SCORES_CHUNK_LINES} a tick"));
+    quoted(format!("`RESULTS_MAX_LINES` = {RESULTS_MAX_LINES} who played"));
+    quoted(format!("lists the best {RESULTS_MAX_LINES}, not everyone"));
+    quoted(format!("`MAP_CHUNK_OBSTACLES` = {MAP_CHUNK_OBSTACLES} obstacles"));
+    quoted(format!("(at most {MAP_CHUNK_OBSTACLES} obstacles)"));
+    quoted(format!("more than {MAP_CHUNK_OBSTACLES} obstacles"));
+    quoted(format!("then at most {} others", ROSTER_CHUNK_PLAYERS - 1));
     quoted(format!("`HISTORY_TICKS` = {HISTORY_TICKS} ticks"));
     quoted(format!("`MAX_CLIENT_MSGS_PER_SEC` = {MAX_CLIENT_MSGS_PER_SEC} messages per second"));
     quoted(format!("in bursts of up to {MAX_CLIENT_MSGS_PER_SEC}"));

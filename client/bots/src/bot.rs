@@ -400,7 +400,13 @@ impl<'a> Bot<'a> {
             Event::Kill(_) => self.events.kills += 1,
             Event::Match(_) => self.events.matches += 1,
             Event::Results(_) => self.events.results += 1,
-            Event::Welcome { .. } | Event::Joined(_) | Event::Left(_) | Event::Scores(_) | Event::Radar => {}
+            Event::Welcome { .. }
+            | Event::Joined(_)
+            | Event::Roster(_)
+            | Event::Obstacles(_)
+            | Event::Left(_)
+            | Event::Scores(_)
+            | Event::Radar => {}
         }
     }
 

@@ -83,6 +83,9 @@ pub enum Event {
     },
     /// A player joined.
     Joined(PlayerInfo),
+    /// This many more of the players already in the room when we joined are now in
+    /// [`Client::roster`] (the part `Welcome` had no room for).
+    Roster(usize),
     /// A player left.
     Left(PlayerId),
     /// A ping came back after `rtt_ms`.
@@ -96,6 +99,8 @@ pub enum Event {
     Kill(Kill),
     /// The match phase or map changed.
     Match(MatchInfo),
+    /// This many more obstacles of the current map arrived (already in [`Client::match_info`]).
+    Obstacles(usize),
     /// A match ended.
     Results(Results),
     /// These score lines changed (already applied to [`Client::scores`]).
@@ -193,7 +198,8 @@ pub struct Client {
     /// `Welcome` gave, to take the seat back after a lost connection.
     rejoin: String,
     roster: BTreeMap<PlayerId, PlayerInfo>,
-    /// Kills and deaths by player: the whole table after `Welcome`, then the changes.
+    /// Kills and deaths by player: the lines of the players in `Welcome` and each `Roster`,
+    /// then the changes.
     scores: ScoreTable,
     radar: Option<Radar>,
     /// Decoded frames kept as delta baselines; the acknowledgement comes from here.
@@ -342,6 +348,11 @@ impl Client {
                 self.roster.insert(p.id, p.clone());
                 Event::Joined(p)
             }
+            ServerMsg::Roster(players) => {
+                let added = players.len();
+                self.roster.extend(players.into_iter().map(|p| (p.id, p)));
+                Event::Roster(added)
+            }
             ServerMsg::Left(l) => {
                 self.roster.remove(&l.id);
                 self.scores.remove(l.id);
@@ -372,6 +383,14 @@ impl Client {
                 self.results = Some(results.clone());
                 Event::Results(results)
             }
+            ServerMsg::Obstacles(rects) => {
+                let Some(info) = self.match_info.as_mut() else {
+                    return Err(ClientError::Unexpected("Obstacles before Match"));
+                };
+                let added = rects.len();
+                info.map.obstacles.extend(rects);
+                Event::Obstacles(added)
+            }
             ServerMsg::Scores(lines) => {
                 self.scores.apply(&lines);
                 Event::Scores(lines)
@@ -392,9 +411,9 @@ impl Client {
         let before = self.match_info.as_ref().map(|m| m.phase);
         // Scores restart where the server resets them: when a countdown starts after waiting,
         // and when the results end (the next match, counting down or waiting). The server also
-        // sends everyone's zeroed line then, in the same batch in either order; zeroing here
-        // keeps the table right whichever comes first. The `Match` right after `Welcome` (no
-        // phase before) comes with the current table instead.
+        // sends everyone's zeroed line then, in this batch or (in big rooms, 128 lines a tick)
+        // the next few; zeroing here keeps the table right whatever arrives when. The `Match`
+        // right after `Welcome` (no phase before) comes with the current lines instead.
         let restart = match (before, info.phase) {
             (Some(Phase::Waiting), Phase::Countdown) => true,
             (Some(Phase::Results), phase) => phase != Phase::Results,

@@ -424,6 +424,22 @@ fn roster_follows_joins_and_leaves() {
 }
 
 #[test]
+fn roster_chunks_after_welcome_name_the_ships_already_there() {
+    let mut c = joined();
+    one(&mut c, &snapshot(None, &frame(1, vec![ship(9, 20.0, 0.0)]), Some(own(7, 10.0, 0))), 0.0);
+    // A ship whose roster line has not come yet is drawn, unnamed.
+    assert_eq!(c.ships(0.0).iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["me", "?"]);
+    let ada = PlayerInfo { id: 9, name: "Ada".into(), colour: 0x112233, spectator: false };
+    let eve = PlayerInfo { id: 10, name: "Eve".into(), colour: 0x445566, spectator: true };
+    let chunk = ServerMsg::Roster(vec![ada.clone(), eve.clone()]);
+    assert_eq!(one(&mut c, &bytes(chunk), 0.0), Event::Roster(2));
+    assert_eq!(c.roster().get(&9), Some(&ada));
+    assert_eq!(c.roster().get(&10), Some(&eve));
+    let ships = c.ships(0.0);
+    assert_eq!((ships[1].name.as_str(), ships[1].colour), ("Ada", 0x112233));
+}
+
+#[test]
 fn pong_measures_round_trip() {
     let mut c = joined();
     let ping = c.ping(500.0);

@@ -264,6 +264,7 @@ impl<'a> Reader<'a> {
                 });
             }
             "j" => ServerMsg::Joined(self.player_info()?),
+            "n" => ServerMsg::Roster(self.list(Self::player_info)?),
             "l" => {
                 self.array(1)?;
                 ServerMsg::Left(Left { id: self.num()? })
@@ -302,6 +303,7 @@ impl<'a> Reader<'a> {
                 })
             }
             "t" => ServerMsg::Scores(self.list(Self::score_line)?),
+            "x" => ServerMsg::Obstacles(self.list(Self::rect)?),
             "d" => {
                 self.array(3)?;
                 let radar = Radar { width: self.num()?, height: self.num()?, cells: self.bin()?.to_vec() };
@@ -474,6 +476,10 @@ mod tests {
             ServerMsg::Snapshot(snapshot.clone()),
             ServerMsg::Snapshot(Snapshot::default()),
             ServerMsg::Joined(info(3, "x")),
+            ServerMsg::Roster(vec![info(4, "Dan"), info(u32::MAX, "Ünïcødé 🚀 name")]),
+            ServerMsg::Roster(vec![]),
+            ServerMsg::Obstacles(vec![Rect { min: Vec2::new(-5.5, 0.0), max: Vec2::new(7.25, 1e6) }]),
+            ServerMsg::Obstacles(vec![]),
             ServerMsg::Left(Left { id: 0 }),
             ServerMsg::Pong(Ping { id: 128 }),
             ServerMsg::Chat(ChatLine { from: Some(65_536), text: "<img src=x onerror=alert(1)>".into() }),
@@ -501,12 +507,14 @@ mod tests {
             ServerMsg::Radar(Radar { width: 3, height: 2, cells: vec![0, 1, 2, 255, 4, 5] }),
             ServerMsg::Radar(Radar { width: 0, height: 0, cells: vec![] }),
             ServerMsg::Batch(vec![
+                ServerMsg::Roster(vec![info(6, "Fay")]),
                 ServerMsg::Joined(info(5, "Eve")),
                 ServerMsg::Chat(ChatLine { from: None, text: "Eve joined".into() }),
                 ServerMsg::Kill(Kill { killer: 5, victim: 1 }),
                 ServerMsg::Scores(vec![ScoreLine { id: 5, kills: 1, deaths: 0 }]),
                 ServerMsg::Radar(full_radar),
                 ServerMsg::Match(MatchInfo { phase: Phase::Results, map, score_limit: 5, match_secs: 60 }),
+                ServerMsg::Obstacles(vec![Rect::default()]),
                 ServerMsg::Snapshot(snapshot),
             ]),
             ServerMsg::Batch(vec![]),
@@ -521,6 +529,7 @@ mod tests {
             ServerMsg::Welcome(_) => "w",
             ServerMsg::Snapshot(_) => "s",
             ServerMsg::Joined(_) => "j",
+            ServerMsg::Roster(_) => "n",
             ServerMsg::Left(_) => "l",
             ServerMsg::Pong(_) => "o",
             ServerMsg::Chat(_) => "c",
@@ -529,6 +538,7 @@ mod tests {
             ServerMsg::Results(_) => "r",
             ServerMsg::Scores(_) => "t",
             ServerMsg::Radar(_) => "d",
+            ServerMsg::Obstacles(_) => "x",
             ServerMsg::Batch(_) => "b",
         }
     }
@@ -651,6 +661,9 @@ mod tests {
         let bad = [
             ServerMsg::Joined(info(1, " padded")),
             ServerMsg::Joined(info(1, "bidi\u{202E}")),
+            ServerMsg::Roster(vec![info(1, "Ada"), info(2, "")]),
+            ServerMsg::Obstacles(vec![Rect { min: Vec2::ONE, max: Vec2::ZERO }]),
+            ServerMsg::Obstacles(vec![Rect { min: Vec2::ZERO, max: Vec2::new(f32::INFINITY, 1.0) }]),
             ServerMsg::Chat(ChatLine { from: None, text: "x".repeat(MAX_CHAT_CHARS + 1) }),
             ServerMsg::Match(MatchInfo {
                 phase: Phase::Playing,

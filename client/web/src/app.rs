@@ -396,10 +396,12 @@ impl App {
                     self.retries = 0;
                     show_room_in_address(&self.page.window, conn.client.room());
                 }
-                Event::Joined(_) | Event::Left(_) => status_changed = true,
-                // The kill feed, scores, radar and clock are redrawn from the core every frame.
+                Event::Joined(_) | Event::Roster(_) | Event::Left(_) => status_changed = true,
+                // The kill feed, scores, radar, clock and obstacles are redrawn from the core
+                // every frame.
                 Event::Kill(_)
                 | Event::Match(_)
+                | Event::Obstacles(_)
                 | Event::Results(_)
                 | Event::Scores(_)
                 | Event::Radar

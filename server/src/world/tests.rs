@@ -1,6 +1,6 @@
 //! Rules of the game, driven tick by tick with a seeded world on small hand-made maps.
 
-use skirmish_shared::consts::TICK_DT;
+use skirmish_shared::consts::{RESULTS_MAX_LINES, TICK_DT};
 use skirmish_shared::tuning::{
     BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_SPEED, FIRE_COOLDOWN_TICKS, PICKUP_HEALTH_AMOUNT,
     PICKUP_SPAWN_INTERVAL_TICKS, RAPID_FIRE_COOLDOWN_TICKS, RAPID_FIRE_TICKS, RESPAWN_DELAY_TICKS, SHIP_RADIUS,
@@ -558,7 +558,8 @@ fn leavers_kept_for_the_results_are_bounded_and_the_best_of_them_stay() {
         w.step(&[]);
     }
     let Some(GameEvent::Results(results)) = w.drain().pop() else { panic!("results last") };
-    assert_eq!(results.scores.len(), MAX_DEPARTED + 2);
+    // The two players and the kept leavers compete for the results' lines; the best win.
+    assert_eq!(results.scores.len(), RESULTS_MAX_LINES.min(MAX_DEPARTED + 2));
     assert_eq!(results.scores[0].id, 250);
 }
 
@@ -607,4 +608,39 @@ fn the_same_seed_and_inputs_replay_the_same_game() {
         trace
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn score_changes_go_out_a_chunk_at_a_time() {
+    let mut w = world(duel("duel"), settings(2));
+    for id in 1..=10 {
+        w.add_player(id, "x");
+    }
+    let mut out = Vec::new();
+    w.take_score_changes(&mut out, 4);
+    assert_eq!(out.len(), 4, "at most the chunk");
+    w.take_score_changes(&mut out, 4);
+    w.take_score_changes(&mut out, 4);
+    assert_eq!(out.len(), 10, "the rest over the next calls");
+    let mut ids: Vec<_> = out.iter().map(|l| l.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "each line once");
+    w.take_score_changes(&mut out, 4);
+    assert_eq!(out.len(), 10, "nothing left");
+}
+
+#[test]
+fn results_list_only_the_best() {
+    let mut w = world(duel("duel"), settings(2));
+    let n = RESULTS_MAX_LINES as u32 + 5;
+    for id in 1..=n {
+        w.add_player(id, "x");
+    }
+    // The last to join has the most kills: the ranking, not the joining order, decides who is in.
+    let last = w.ships.len() - 1;
+    w.ships[last].kills = 3;
+    let results = w.results();
+    assert_eq!(results.scores.len(), RESULTS_MAX_LINES);
+    assert_eq!((results.winner, results.scores[0].id), (Some(n), n));
 }

@@ -1,0 +1,66 @@
+//! A newcomer to a crowded room learns who is there a chunk at a time, against the real server:
+//! `Welcome` lists at most `ROSTER_CHUNK_PLAYERS`, `Roster` messages bring the rest with their
+//! scores, and no frame grows with the room (the HTTP layer would keep a connection's write
+//! buffer that large for as long as it lives).
+
+mod common;
+
+use common::{TestClient, WAIT, raw, server_with};
+use futures_util::{SinkExt, StreamExt};
+use skirmish_client::{Client, ConnState, Event};
+use skirmish_shared::consts::ROSTER_CHUNK_PLAYERS;
+use skirmish_shared::{PlayerInfo, ServerMsg, encode_server};
+use tokio_tungstenite::tungstenite::Message;
+
+/// actix-http's initial per-connection write buffer: a frame larger than this makes it grow,
+/// and it keeps what it grew to.
+const HTTP_WRITE_BUFFER_BYTES: usize = 8 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_gets_the_roster_in_bounded_chunks() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.max_players_per_room = 200;
+    let srv = server_with(config);
+
+    // Long names in four-byte characters: the whole roster in one frame would pass the buffer
+    // size above, each chunk stays well under it.
+    let crowd = 4 * ROSTER_CHUNK_PLAYERS + 5;
+    let name = |i: usize| format!("{}{i:03}", "🚀".repeat(13));
+    let mut here = Vec::new();
+    for i in 0..crowd {
+        here.push(TestClient::join(&srv.ws_url(), &name(i), Some("crowd")).await);
+    }
+    let ids: Vec<u32> = here.iter().map(TestClient::id).collect();
+    let whole = (0..crowd).map(|i| PlayerInfo { id: ids[i], name: name(i), colour: 0xffffff, spectator: false });
+    let whole = encode_server(&ServerMsg::Roster(whole.collect())).len();
+    assert!(whole > HTTP_WRITE_BUFFER_BYTES, "the test room is big enough to matter: {whole} B");
+
+    let mut ws = raw(&srv.ws_url()).await;
+    let mut core = Client::new("Late", Some("crowd".into()));
+    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    let (mut largest, mut welcome_players, mut chunks) = (0, None, 0);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !ids.iter().all(|id| core.roster().contains_key(id) && core.scores().contains_key(id)) {
+        assert!(std::time::Instant::now() < deadline, "roster incomplete within {WAIT:?}: {}", core.roster().len());
+        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("a frame in time");
+        let Some(Ok(Message::Binary(bytes))) = msg else { continue };
+        largest = largest.max(bytes.len());
+        let mut events = Vec::new();
+        core.on_message(&bytes, 0.0, &mut events).expect("valid server message");
+        for event in events {
+            match event {
+                Event::Welcome { .. } => welcome_players = Some(core.roster().len()),
+                Event::Roster(n) => {
+                    assert!((1..=ROSTER_CHUNK_PLAYERS).contains(&n), "a chunk of {n}");
+                    chunks += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(core.state(), &ConnState::Playing);
+    assert_eq!(welcome_players, Some(ROSTER_CHUNK_PLAYERS), "Welcome: the newcomer and 31 others");
+    assert_eq!(chunks, (crowd + 1 - ROSTER_CHUNK_PLAYERS).div_ceil(ROSTER_CHUNK_PLAYERS), "Roster messages");
+    assert_eq!(core.roster().len(), crowd + 1, "everyone, the newcomer included, once");
+    assert!(largest < HTTP_WRITE_BUFFER_BYTES, "largest frame {largest} B");
+}
