@@ -113,6 +113,26 @@ async fn a_rejoin_while_the_old_socket_lingers_replaces_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_whose_only_player_was_lost_waits_for_it_then_goes() {
+    let srv = server_with(config("rejoin-room", Duration::from_millis(1500)));
+    let alone = TestClient::join(&srv.ws_url(), "Alone", Some("duel")).await;
+    drop(alone);
+    // Nobody is connected, but the seat keeps the room (the tests' empty-room grace is zero).
+    let deadline = std::time::Instant::now() + common::WAIT;
+    let mut kept = false;
+    loop {
+        let rooms = http_get(srv.addr, "/api/rooms").await;
+        if rooms == "[]" {
+            break;
+        }
+        kept |= rooms.contains(r#""players":0"#);
+        assert!(std::time::Instant::now() < deadline, "the room never went: {rooms}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(kept, "the room was listed, empty, while the seat waited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_window_the_token_leads_nowhere_and_a_newcomer_joins() {
     let srv = server_with(config("rejoin-late", Duration::from_millis(500)));
     let keep = TestClient::join(&srv.ws_url(), "Keeper", Some("duel")).await;

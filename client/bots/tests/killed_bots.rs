@@ -1,6 +1,7 @@
 //! A bots process holding 500 connections is killed with SIGKILL: the kernel closes its sockets
-//! (a FIN each, no WebSocket Close), and every session must be gone within 5 s, with
-//! `/metrics`, `/api/rooms` and the server's descriptors back to their baseline.
+//! (a FIN each, no WebSocket Close), and every session must be gone within 5 s; once the seats
+//! kept for the lost players expire, `/metrics`, `/api/rooms` and the server's descriptors are
+//! back to their baseline.
 
 #[path = "../../../server/tests/common/fds.rs"]
 mod fds;
@@ -13,6 +14,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
 const BOTS: usize = 500;
+/// How long the server keeps a lost player's seat in this test.
+const SEAT_RESERVATION: Duration = Duration::from_secs(2);
 /// Bounds the wait for 500 bots to join; it measures nothing.
 const JOIN_GUARD: Duration = Duration::from_secs(120);
 
@@ -43,7 +46,11 @@ async fn load(addr: SocketAddr) -> (f64, f64, String, usize) {
 async fn a_killed_bots_process_leaves_nothing_behind_within_5_s() {
     // Two descriptors per connection on the server's side, in this process.
     rlimit::increase_nofile_limit(u64::MAX).expect("raise the open-file limit");
-    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    // Seats are kept for lost players, as by default (shorter, to keep the test short): the
+    // sessions must go at once, the rooms and seats once the reservation ran out.
+    let mut config = skirmish_server::Config::for_tests();
+    config.seat_reservation = SEAT_RESERVATION;
+    let server = skirmish_server::spawn_in_thread(config).expect("server starts");
     let baseline = load(server.addr).await;
 
     let url = format!("ws://{}/ws", server.addr);
@@ -70,19 +77,30 @@ async fn a_killed_bots_process_leaves_nothing_behind_within_5_s() {
     let killed_at = Instant::now();
     let status = bots.wait().await.expect("reap the bots");
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "killed, not exited");
+    // Every session goes within 5 s: no connection, no player.
     let deadline = killed_at + JOIN_GUARD;
-    let back_at = loop {
+    let gone_at = loop {
+        let (connections, players, ..) = load(server.addr).await;
+        if connections == 0.0 && players == 0.0 {
+            break Instant::now();
+        }
+        assert!(Instant::now() < deadline, "{connections} connections, {players} players left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = gone_at.duration_since(killed_at);
+    eprintln!("{BOTS} sessions of a killed process removed {took:?} after SIGKILL");
+    assert!(took <= Duration::from_secs(5), "every session of the killed bots went, but only after {took:?}");
+    // Then, the kept seats expired, the rooms and the descriptors are back to the baseline.
+    loop {
         let now = load(server.addr).await;
         if now == baseline {
-            break Instant::now();
+            break;
         }
         assert!(Instant::now() < deadline, "back to {baseline:?}, but {now:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let took = back_at.duration_since(killed_at);
-    eprintln!("{BOTS} sessions of a killed process removed {took:?} after SIGKILL");
+    }
+    assert!(killed_at.elapsed() >= SEAT_RESERVATION, "the rooms waited for their kept seats");
     // A reset is no protocol error: the sessions were lost, and counted so.
     let lost = get(server.addr, "/metrics").await;
     assert!(lost.lines().any(|l| l == format!("skirmish_disconnects_total{{reason=\"lost\"}} {BOTS}")), "{lost}");
-    assert!(took <= Duration::from_secs(5), "every session of the killed bots went, but only after {took:?}");
 }
