@@ -351,6 +351,7 @@ mod tests {
             total += gz.data.len();
         }
         assert!(files.iter().any(|f| f.starts_with("pkg/skirmish_web_bg.wasm")), "{files:?}");
+        eprintln!("the page is {total} bytes gzipped: {files:?}");
         assert!(total <= 100 * 1000, "the page is {total} bytes gzipped: {files:?}");
     }
 }
