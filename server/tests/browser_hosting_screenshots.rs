@@ -57,7 +57,7 @@ async fn screenshots_of_the_room_list_the_admin_page_and_a_reconnect() {
     }
     tokio::task::spawn_blocking(move || server.stop()).await.expect("the server stops");
     poll("the page to say it reconnects", async || {
-        content(&browser, "#status").await.filter(|s| s.contains("reconnecting in"))
+        content(&browser, "#status").await.filter(|s| s.starts_with("Reconnecting in"))
     })
     .await;
     save(&browser.screenshot().await.expect("screenshot"), "reconnecting.png");

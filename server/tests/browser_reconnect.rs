@@ -22,7 +22,7 @@ async fn the_page_rejoins_by_itself_after_a_server_restart() {
     // find nobody listening: 1006, and it keeps trying).
     tokio::task::spawn_blocking(move || first.stop()).await.expect("the first server stops");
     poll("the page to say it reconnects", async || {
-        content(&browser, "#status").await.filter(|s| s.contains("reconnecting in"))
+        content(&browser, "#status").await.filter(|s| s.starts_with("Reconnecting in"))
     })
     .await;
 

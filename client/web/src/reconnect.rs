@@ -23,11 +23,14 @@ pub fn delay_ms(attempt: u32, random: f64) -> f64 {
     base * (0.5 + random.clamp(0.0, 1.0))
 }
 
-/// The status line while a retry waits: why the connection ended and when the next try comes.
+/// The status line while a retry waits: when the next try comes first (the status may be cut
+/// short on a narrow screen), then why the connection ended (`closed`, as
+/// `hud::closed_text` says it).
 pub fn waiting_text(closed: &str, delay_ms: f64) -> String {
     // Whole seconds, rounded up, through an integer: float formatting costs wasm size.
     let secs = (delay_ms / 1000.0).ceil().max(1.0) as u64;
-    format!("{closed}: reconnecting in {secs} s…")
+    let why = closed.strip_prefix("Disconnected ").unwrap_or(closed);
+    format!("Reconnecting in {secs} s… {why}")
 }
 
 #[cfg(test)]
@@ -56,7 +59,7 @@ mod tests {
     #[test]
     fn the_status_says_when() {
         let closed = "Disconnected (1012: server restarting)";
-        assert_eq!(waiting_text(closed, 1200.0), "Disconnected (1012: server restarting): reconnecting in 2 s…");
-        assert_eq!(waiting_text(closed, 10.0), "Disconnected (1012: server restarting): reconnecting in 1 s…");
+        assert_eq!(waiting_text(closed, 1200.0), "Reconnecting in 2 s… (1012: server restarting)");
+        assert_eq!(waiting_text(closed, 10.0), "Reconnecting in 1 s… (1012: server restarting)");
     }
 }
