@@ -247,6 +247,13 @@ mod tests {
     }
 
     #[test]
+    fn print_config_redacts_the_admin_token() {
+        let text = to_toml(["skirmish", "--admin-token", "hunter2-secret"]).expect("prints");
+        assert!(text.contains("\nadmin-token = \"(redacted)\"\n"), "{text}");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+    }
+
+    #[test]
     fn print_config_reads_back_to_the_same_configuration() {
         let path = write("print", "score-limit = 9\ntrusted-proxy = [\"10.0.0.0/8\"]\n");
         let text = to_toml(["skirmish", "--config", path.to_str().unwrap(), "--port", "7000"]).expect("prints");
