@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use clap::parser::ValueSource;
-use clap::{ArgAction, CommandFactory as _, FromArgMatches as _, Parser as _};
+use clap::{ArgAction, CommandFactory as _, FromArgMatches as _};
 
 use crate::config::Config;
 
@@ -45,20 +45,26 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    Config::from_arg_matches(&effective_matches(args)?).map_err(LoadError::Args)
+}
+
+/// What clap makes of `args` with the `--config` file's flags placed before them (or of `args`
+/// alone without a file): every value in force, and where it came from.
+fn effective_matches<I, T>(args: I) -> Result<clap::ArgMatches, LoadError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let command = Config::command();
     let matches = command.clone().try_get_matches_from(&args).map_err(LoadError::Args)?;
-    let Some(path) = matches.get_one::<std::path::PathBuf>("config") else {
-        return Config::from_arg_matches(&matches).map_err(LoadError::Args);
-    };
+    let Some(path) = matches.get_one::<std::path::PathBuf>("config") else { return Ok(matches) };
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::File(format!("cannot read the config file {}: {e}", path.display())))?;
-    let file_args = file_flags(&command, &matches, path, &text)?;
-    let mut all = Vec::with_capacity(args.len() + file_args.len());
-    all.extend(args.first().cloned());
-    all.extend(file_args);
+    let mut all: Vec<OsString> = args.first().cloned().into_iter().collect();
+    all.extend(file_flags(&command, &matches, path, &text)?);
     all.extend(args.into_iter().skip(1));
-    Config::try_parse_from(all).map_err(LoadError::Args)
+    command.try_get_matches_from(all).map_err(LoadError::Args)
 }
 
 /// The flags that stand for the file's keys that nothing stronger set.
@@ -144,21 +150,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let command = Config::command();
-    let matches = command.clone().try_get_matches_from(&args).map_err(LoadError::Args)?;
-    // Parse once more with the file's flags in, as `load` does, to read every value in force.
-    let effective = match matches.get_one::<std::path::PathBuf>("config") {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| LoadError::File(format!("cannot read the config file {}: {e}", path.display())))?;
-            let mut all: Vec<OsString> = args.first().cloned().into_iter().collect();
-            all.extend(file_flags(&command, &matches, path, &text)?);
-            all.extend(args.iter().skip(1).cloned());
-            command.clone().try_get_matches_from(all).map_err(LoadError::Args)?
-        }
-        None => matches,
-    };
+    let effective = effective_matches(args)?;
     let mut out = String::from("# skirmish --print-config: the configuration in force\n");
     for arg in command.get_arguments() {
         let Some(long) = arg.get_long() else { continue };

@@ -3,12 +3,13 @@
 //! sees them, thresholds set the exit status, and start-up problems fail the run clearly.
 //! Timing figures are only checked for consistency here; their size is a benchmark, not a test.
 
+mod http;
+
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Bounds a hung run; a normal one takes the `--duration` plus a second or two.
 const WALL_CLOCK_GUARD: Duration = Duration::from_secs(60);
@@ -44,35 +45,10 @@ fn texts(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// `GET /api/rooms` over a plain socket: `[{"name": ..., "players": ...}, ...]`.
+/// `GET /api/rooms`: `[{"name": ..., "players": ...}, ...]`.
 async fn get_rooms(addr: std::net::SocketAddr) -> Value {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
-    // HTTP/1.0: the server answers with the whole body and closes, no chunking to undo.
-    socket.write_all(b"GET /api/rooms HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
-    let mut response = Vec::new();
-    socket.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8(response).expect("a text response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
-    assert!(head.starts_with("HTTP/1.") && head.contains(" 200 "), "{head}");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("/api/rooms is JSON ({e}): {body}"))
-}
-
-/// `GET /metrics` over a plain socket: `series → value` from the Prometheus text format.
-async fn get_metrics(addr: std::net::SocketAddr) -> std::collections::HashMap<String, f64> {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
-    socket.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
-    let mut response = Vec::new();
-    socket.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8(response).expect("a text response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
-    assert!(head.contains(" 200 "), "{head}");
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (name, value) = l.rsplit_once(' ').expect("series value");
-            (name.to_owned(), value.parse().expect("a number"))
-        })
-        .collect()
+    let body = http::get(addr, "/api/rooms").await;
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/rooms is JSON ({e}): {body}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,7 +75,7 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
         "--min-delivery",
         "0.01",
     ];
-    let before = get_metrics(server.addr).await;
+    let before = http::metrics(server.addr).await;
     assert_eq!(before["skirmish_snapshots_sent_total"], 0.0);
     let out = run_bots(&args).await;
     let (stdout, stderr) = texts(&out);
@@ -163,7 +139,7 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     // every bot's leave was a clean close (counted once its session ends).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let after = loop {
-        let m = get_metrics(server.addr).await;
+        let m = http::metrics(server.addr).await;
         if m["skirmish_connections"] == 0.0 || std::time::Instant::now() > deadline {
             break m;
         }

@@ -5,12 +5,10 @@
 
 #[path = "../../../server/tests/common/fds.rs"]
 mod fds;
+mod http;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
 const BOTS: usize = 500;
@@ -19,26 +17,10 @@ const SEAT_RESERVATION: Duration = Duration::from_secs(2);
 /// Bounds the wait for 500 bots to join; it measures nothing.
 const JOIN_GUARD: Duration = Duration::from_secs(120);
 
-/// The body of `GET path` over HTTP/1.0 (the whole body, then the end of the stream).
-async fn get(addr: SocketAddr, path: &str) -> String {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
-    socket.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).await.unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
-    assert!(head.contains(" 200 "), "{head}");
-    body.to_owned()
-}
-
 /// Connections, players, `/api/rooms` and the server's descriptors.
 async fn load(addr: SocketAddr) -> (f64, f64, String, usize) {
-    let metrics: HashMap<String, f64> = get(addr, "/metrics")
-        .await
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| l.rsplit_once(' ').map(|(k, v)| (k.to_owned(), v.parse().expect("a number"))))
-        .collect();
-    let rooms = get(addr, "/api/rooms").await;
+    let metrics = http::metrics(addr).await;
+    let rooms = http::get(addr, "/api/rooms").await;
     (metrics["skirmish_connections"], metrics["skirmish_players"], rooms, fds::sockets_on_port(addr.port()))
 }
 
@@ -101,6 +83,6 @@ async fn a_killed_bots_process_leaves_nothing_behind_within_5_s() {
     }
     assert!(killed_at.elapsed() >= SEAT_RESERVATION, "the rooms waited for their kept seats");
     // A reset is no protocol error: the sessions were lost, and counted so.
-    let lost = get(server.addr, "/metrics").await;
+    let lost = http::get(server.addr, "/metrics").await;
     assert!(lost.lines().any(|l| l == format!("skirmish_disconnects_total{{reason=\"lost\"}} {BOTS}")), "{lost}");
 }

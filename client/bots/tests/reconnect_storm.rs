@@ -8,13 +8,12 @@
 
 #[path = "../../../server/tests/common/fds.rs"]
 mod fds;
+mod http;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::Parser as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
 const BOTS: u32 = 300;
@@ -23,25 +22,6 @@ const STORM: Duration = Duration::from_secs(180);
 const MINUTE_ONE: Duration = Duration::from_secs(60);
 /// Bounds waits; measures nothing.
 const GUARD: Duration = Duration::from_secs(60);
-
-async fn get(addr: SocketAddr, path: &str) -> String {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
-    socket.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).await.unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
-    assert!(head.contains(" 200 "), "{head}");
-    body.to_owned()
-}
-
-async fn metrics(addr: SocketAddr) -> HashMap<String, f64> {
-    get(addr, "/metrics")
-        .await
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| l.rsplit_once(' ').map(|(k, v)| (k.to_owned(), v.parse().expect("a number"))))
-        .collect()
-}
 
 /// This process's resident memory in KiB (the server runs in it).
 fn rss_kib() -> u64 {
@@ -52,8 +32,13 @@ fn rss_kib() -> u64 {
 
 /// Connections, players, `/api/rooms` and the server's descriptors.
 async fn load(addr: SocketAddr) -> (f64, f64, String, usize) {
-    let m = metrics(addr).await;
-    (m["skirmish_connections"], m["skirmish_players"], get(addr, "/api/rooms").await, fds::sockets_on_port(addr.port()))
+    let m = http::metrics(addr).await;
+    (
+        m["skirmish_connections"],
+        m["skirmish_players"],
+        http::get(addr, "/api/rooms").await,
+        fds::sockets_on_port(addr.port()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +69,7 @@ async fn a_reconnect_storm_leaves_the_server_as_it_found_it() {
     let mut samples = Vec::new();
     while started.elapsed() < STORM {
         tokio::time::sleep(Duration::from_secs(10)).await;
-        let m = metrics(server.addr).await;
+        let m = http::metrics(server.addr).await;
         let sample = (started.elapsed().as_secs(), rss_kib(), m["skirmish_connections"], m["skirmish_players"]);
         eprintln!("t={}s rss={} KiB connections={} players={}", sample.0, sample.1, sample.2, sample.3);
         if at_minute_one.is_none() && started.elapsed() >= MINUTE_ONE {
@@ -95,7 +80,7 @@ async fn a_reconnect_storm_leaves_the_server_as_it_found_it() {
     }
     // The last sample is taken while the storm still runs.
     let (at_one, at_end) = (at_minute_one.expect("a sample at minute one"), samples.last().expect("samples").1);
-    let churned = metrics(server.addr).await[r#"skirmish_disconnects_total{reason="normal"}"#];
+    let churned = http::metrics(server.addr).await[r#"skirmish_disconnects_total{reason="normal"}"#];
     assert!(churned >= f64::from(BOTS) * 10.0, "a storm: only {churned} clean leaves");
     assert!(
         at_end as f64 <= at_one as f64 * 1.05,
