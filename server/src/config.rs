@@ -100,7 +100,8 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MIN_PLAYERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub min_players: u16,
 
-    /// A snapshot send stuck this long means the client stopped reading: disconnect it.
+    /// Output waiting this long (the client's socket backed up, or a write stuck) means the
+    /// client stopped reading: disconnect it.
     #[arg(long, env = "SKIRMISH_SEND_STALL_TIMEOUT", default_value = "5s", value_parser = duration)]
     pub send_stall_timeout: Duration,
 
@@ -111,6 +112,17 @@ pub struct Config {
     /// A client silent (no frame, not even a pong) this long is dropped.
     #[arg(long, env = "SKIRMISH_CLIENT_TIMEOUT", default_value = "15s", value_parser = duration)]
     pub client_timeout: Duration,
+
+    /// Simulate this much network round trip on every connection, for trying the netcode at
+    /// internet latencies on one machine: each direction is delayed by half of it, in order.
+    /// Development only (logged loudly when on); 0 = off.
+    #[arg(long, env = "SKIRMISH_SIM_LATENCY", default_value = "0s", value_parser = duration)]
+    pub sim_latency: Duration,
+
+    /// With `--sim-latency`: vary each message's delay by up to half this either way (the
+    /// round trip by up to this), never reordering.
+    #[arg(long, env = "SKIRMISH_SIM_JITTER", default_value = "0s", value_parser = duration)]
+    pub sim_jitter: Duration,
 
     /// Kernel send buffer per connection in bytes (0 = the OS default, which autotunes up to
     /// megabytes). Snapshots are latest-wins; a big kernel buffer would hide a backlog of stale
@@ -221,12 +233,20 @@ impl Config {
         self.agones_sdk_port.or(self.agones.then_some(crate::agones::DEFAULT_SDK_PORT))
     }
 
-    /// What the options' parsers cannot see: paths that must exist.
+    /// What the options' parsers cannot see: paths that must exist, a simulated latency that
+    /// fits the snapshot history.
     pub fn check(&self) -> Result<(), String> {
-        match &self.assets {
-            Some(dir) if !dir.is_dir() => Err(format!("--assets {}: not a directory", dir.display())),
-            _ => Ok(()),
+        if let Some(dir) = &self.assets
+            && !dir.is_dir()
+        {
+            return Err(format!("--assets {}: not a directory", dir.display()));
         }
+        crate::sim_latency::check(self.sim_latency, self.sim_jitter)
+    }
+
+    /// True when `--sim-latency` or `--sim-jitter` delays every connection.
+    pub fn simulates_latency(&self) -> bool {
+        !(self.sim_latency.is_zero() && self.sim_jitter.is_zero())
     }
 
     /// The connection caps.

@@ -66,6 +66,13 @@ pub async fn run(
     let config = Arc::new(config);
     let seed = config.seed.unwrap_or_else(rand::random);
     tracing::info!(seed, maps = ?maps.names(), first = %maps.get(maps.first()).name, "game set up");
+    if config.simulates_latency() {
+        tracing::warn!(
+            round_trip = ?config.sim_latency,
+            jitter = ?config.sim_jitter,
+            "SIMULATED LATENCY IS ON: every connection is delayed on purpose (--sim-latency/--sim-jitter);              for development only, never for a real match"
+        );
+    }
     let setup = GameSetup {
         maps: Arc::new(maps),
         settings: config.match_settings(),

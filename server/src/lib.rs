@@ -16,6 +16,7 @@
 //! - [`grid`]: the uniform spatial grid behind area of interest and collisions; [`palette`]:
 //!   distinct player colours.
 //! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
+//! - [`sim_latency`]: simulated network latency for development (`--sim-latency`).
 //! - [`assets`]: the embedded client page and wasm.
 
 pub mod admin;
@@ -42,6 +43,7 @@ pub mod palette;
 pub mod player_session;
 pub mod rate_limit;
 pub mod room;
+pub mod sim_latency;
 pub mod socket;
 pub mod stats;
 pub mod view;

@@ -116,6 +116,12 @@ impl Collector for StatsCollector {
         )?;
         Self::counter(
             &mut encoder,
+            "writes_held",
+            "Times a session held its output back because the client's socket was backed up",
+            &s.writes_held,
+        )?;
+        Self::counter(
+            &mut encoder,
             "inputs_dropped",
             "Client messages dropped: over the rate limit, out of order or from spectators",
             &s.inputs_dropped,

@@ -6,7 +6,8 @@
 //! and no future per frame. The writer takes everything waiting and writes it; while a write
 //! is stuck on a client that does not read, snapshots keep replacing each other here and the
 //! reliable queue is bounded, so a slow reader costs a fixed amount of memory until the stall
-//! timeout cuts it.
+//! timeout cuts it. Nor does a slow reader fill actix's buffers: the writer holds everything
+//! here while the client's kernel send queue is backed up (see `ConnSocket::backed_up`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -108,8 +109,20 @@ impl Outbox {
         Ok(replaced)
     }
 
+    /// Reliable frames waiting, and their bytes.
+    pub fn waiting(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.reliable.len(), state.reliable_bytes)
+    }
+
+    /// True if a frame or a snapshot is waiting to be taken.
+    pub fn has_waiting(&self) -> bool {
+        let state = self.lock();
+        !state.reliable.is_empty() || state.snapshot.is_some()
+    }
+
     /// Moves everything waiting into `out` (reliable frames first, in order, then the snapshot)
-    /// and marks a write as started now.
+    /// and marks a write as started now, unless one was already waiting ([`Outbox::hold`]).
     pub fn take(&self, out: &mut Vec<Frame>) -> Taken {
         let mut state = self.lock();
         out.extend(state.reliable.drain(..));
@@ -118,9 +131,21 @@ impl Outbox {
         let taken = Taken { snapshot_bytes: snapshot.as_ref().map(Bytes::len) };
         out.extend(snapshot.map(Frame::Binary));
         if !out.is_empty() {
-            state.sending_since = Some(Instant::now());
+            state.sending_since.get_or_insert_with(Instant::now);
         }
         taken
+    }
+
+    /// The writer leaves everything here for now: the client's socket is backed up. What waits
+    /// stays bounded (latest-wins, the reliable bound), and the time it has waited counts
+    /// towards the stall timeout as a stuck write does, until a write goes through.
+    pub fn hold(&self) {
+        self.lock().sending_since.get_or_insert_with(Instant::now);
+    }
+
+    /// Wakes the writer to try again, without pushing anything.
+    pub fn retry(&self) {
+        self.ready.notify_one();
     }
 
     /// The writer finished writing what it took.
@@ -162,13 +187,22 @@ impl Outbox {
     }
 }
 
-fn push(state: &mut State, frame: Frame) -> Result<(), Overflow> {
+fn push(state: &mut State, mut frame: Frame) -> Result<(), Overflow> {
     let len = match &frame {
         Frame::Binary(b) | Frame::Pong(b) => b.len(),
         Frame::Ping => 0,
     };
     if state.reliable.len() >= MAX_RELIABLE_FRAMES || state.reliable_bytes + len > MAX_RELIABLE_BYTES {
         return Err(Overflow);
+    }
+    // The room splits every frame of a tick off one buffer, so a frame keeps that whole
+    // buffer (every member's snapshot of the tick) alive until it is written. One frame waiting
+    // is the usual case and costs nothing; behind others, the client is not keeping up and the
+    // frame may wait seconds, one tick's buffer pinned per frame: it gets its own copy.
+    if !state.reliable.is_empty()
+        && let Frame::Binary(bytes) = &mut frame
+    {
+        *bytes = Bytes::copy_from_slice(bytes);
     }
     state.reliable_bytes += len;
     state.reliable.push_back(frame);
@@ -217,6 +251,23 @@ mod tests {
         let chunk = Bytes::from(vec![0u8; MAX_RELIABLE_BYTES / 2 + 1]);
         big.push_reliable(Frame::Binary(chunk.clone())).unwrap();
         assert_eq!(big.push_reliable(Frame::Binary(chunk)), Err(Overflow), "bytes are bounded too");
+    }
+
+    #[test]
+    fn holding_keeps_the_stall_clock_running_until_a_write_goes_through() {
+        let outbox = Outbox::new();
+        outbox.push_tick(None, b("s1")).unwrap();
+        assert!(outbox.has_waiting());
+        outbox.hold();
+        let held_since = outbox.sending_since().expect("holding counts as a write waiting");
+        outbox.push_tick(None, b("s2")).unwrap();
+        let mut out = Vec::new();
+        outbox.take(&mut out);
+        assert_eq!(out, [Frame::Binary(b("s2"))], "only the newest snapshot goes once the socket drains");
+        assert_eq!(outbox.sending_since(), Some(held_since), "taking does not restart the clock");
+        assert!(!outbox.has_waiting());
+        outbox.sent();
+        assert_eq!(outbox.sending_since(), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Chat is rate-limited here, per connection, before it costs the room anything: lines over the
 //! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use crate::messages::{ChatFrom, FollowFrom, Join, JoinError, Kick, Leave};
 use crate::outbox::{Frame, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::room::Room;
+use crate::sim_latency::Link;
 use crate::socket::ConnSocket;
 use crate::stats::{DisconnectReason, Stats};
 
@@ -91,6 +93,10 @@ pub struct PlayerSession {
     /// Why the connection is ending, once known; counted when the actor stops (a connection
     /// that just vanishes counts as `Lost`).
     ended: Option<DisconnectReason>,
+    /// The simulated link's way in (`--sim-latency`; `None` when off), and the frames in it:
+    /// (due, frame), in order.
+    link_in: Option<Link>,
+    in_link: VecDeque<(Instant, Bytes)>,
     /// This connection's place under the connection caps, held for the session's whole life:
     /// it is freed when the actor is dropped, once, however the connection ended.
     _permit: Permit,
@@ -120,6 +126,7 @@ impl PlayerSession {
     ) -> Self {
         let Connection { socket, peer, permit } = conn;
         let now = Instant::now();
+        let link_in = Link::new(config.sim_latency, config.sim_jitter, rand::random());
         Self {
             ws,
             socket,
@@ -139,6 +146,8 @@ impl PlayerSession {
             outbox: Arc::new(Outbox::new()),
             inbox: Arc::new(Inbox::new()),
             ended: None,
+            link_in,
+            in_link: VecDeque::new(),
             _permit: permit,
         }
     }
@@ -157,14 +166,48 @@ impl PlayerSession {
     }
 
     /// Spawns the task that writes what the outbox holds, woken by every push. Ends when the
-    /// outbox closes or a write fails (the connection is gone: the actor stops too).
+    /// outbox closes or a write fails (the connection is gone: the actor stops too). While the
+    /// client's socket is backed up it writes nothing and tries again at the next wake-up (the
+    /// next tick), so a slow reader gets the newest snapshot when it catches up, not a queue of
+    /// stale ones, and one that stopped reading costs no buffer in actix. With `--sim-latency`,
+    /// what it takes waits in the simulated link until due.
     fn start_writer(&mut self, ctx: &mut Context<Self>) {
         let (outbox, mut ws, stats) = (self.outbox.clone(), self.ws.clone(), self.stats.clone());
+        let socket = self.socket.clone();
+        let mut link = Link::new(self.config.sim_latency, self.config.sim_jitter, rand::random());
         let writer = async move {
             let mut frames = Vec::new();
+            // Frames in the simulated link: (due, frame), due times in order.
+            let mut in_link: VecDeque<(Instant, Frame)> = VecDeque::new();
             loop {
-                outbox.ready().await;
+                match in_link.front() {
+                    Some(&(due, _)) => tokio::select! {
+                        () = outbox.ready() => {}
+                        () = tokio::time::sleep_until(due.into()) => {}
+                    },
+                    None => outbox.ready().await,
+                }
+                let now = Instant::now();
+                if in_link.front().is_some_and(|(due, _)| *due <= now) {
+                    while in_link.front().is_some_and(|(due, _)| *due <= now) {
+                        let Some((_, frame)) = in_link.pop_front() else { break };
+                        if write(&mut ws, frame).await.is_err() {
+                            outbox.sent();
+                            return false;
+                        }
+                    }
+                    // What was due is written; what is still in the link is on the wire.
+                    outbox.sent();
+                }
                 loop {
+                    if !outbox.has_waiting() {
+                        break;
+                    }
+                    if socket.as_ref().is_some_and(ConnSocket::backed_up) {
+                        Stats::inc(&stats.writes_held);
+                        outbox.hold();
+                        break;
+                    }
                     let taken = outbox.take(&mut frames);
                     if frames.is_empty() {
                         break;
@@ -173,13 +216,15 @@ impl PlayerSession {
                         Stats::inc(&stats.snapshots_sent);
                         Stats::add(&stats.snapshot_bytes, bytes as u64);
                     }
+                    if let Some(link) = &mut link {
+                        // Written when due; until then the write counts as under way (the
+                        // stall clock runs).
+                        let due = link.due(Instant::now());
+                        in_link.extend(frames.drain(..).map(|frame| (due, frame)));
+                        break;
+                    }
                     for frame in frames.drain(..) {
-                        let written = match frame {
-                            Frame::Binary(bytes) => ws.binary(bytes).await,
-                            Frame::Ping => ws.ping(b"").await,
-                            Frame::Pong(bytes) => ws.pong(&bytes).await,
-                        };
-                        if written.is_err() {
+                        if write(&mut ws, frame).await.is_err() {
                             outbox.sent();
                             return false;
                         }
@@ -197,6 +242,35 @@ impl PlayerSession {
                 ctx.stop();
             }
         }));
+    }
+
+    /// A binary frame from the client: handled now, or once the simulated link delivers it.
+    fn receive(&mut self, bytes: Bytes, ctx: &mut Context<Self>) {
+        let Some(link) = &mut self.link_in else {
+            return self.on_binary(&bytes, ctx);
+        };
+        let now = Instant::now();
+        let due = link.due(now);
+        if self.in_link.is_empty() {
+            ctx.run_later(due.saturating_duration_since(now), |session, ctx| session.deliver(ctx));
+        }
+        self.in_link.push_back((due, bytes));
+    }
+
+    /// Handles what the simulated inbound link has delivered by now, in order.
+    fn deliver(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        while self.in_link.front().is_some_and(|(due, _)| *due <= now) {
+            if matches!(self.phase, Phase::Closing) {
+                self.in_link.clear();
+                return;
+            }
+            let Some((_, bytes)) = self.in_link.pop_front() else { break };
+            self.on_binary(&bytes, ctx);
+        }
+        if let Some(&(due, _)) = self.in_link.front() {
+            ctx.run_later(due.saturating_duration_since(now), |session, ctx| session.deliver(ctx));
+        }
     }
 
     /// Ends the connection for `why`, the one way every close path goes. A client that can read
@@ -269,8 +343,12 @@ impl PlayerSession {
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
     fn abort(&mut self, ctx: &mut Context<Self>, why: &Close) {
         let dropped = self.outbox.replaced();
+        let (waiting_frames, waiting_bytes) = self.outbox.waiting();
         let reason = why.reason();
-        tracing::warn!(peer = ?self.peer, player = ?self.player_id(), dropped, why = %reason, "disconnecting");
+        tracing::warn!(
+            peer = ?self.peer, player = ?self.player_id(), dropped, waiting_frames, waiting_bytes, why = %reason,
+            "disconnecting"
+        );
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
         self.outbox.close();
@@ -398,6 +476,11 @@ impl PlayerSession {
         {
             return self.end(ctx, Close::Stalled);
         }
+        if self.outbox.sending_since().is_some() {
+            // A writer holding back for a backed-up socket looks again even if nothing new
+            // is pushed meanwhile.
+            self.outbox.retry();
+        }
         let silent_until = self.last_heard + self.config.client_timeout;
         if now >= silent_until {
             return self.end(ctx, Close::HeartbeatTimeout);
@@ -478,7 +561,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
         }
         self.last_heard = Instant::now();
         match item {
-            Ok(Message::Binary(bytes)) => self.on_binary(&bytes, ctx),
+            Ok(Message::Binary(bytes)) => self.receive(bytes, ctx),
             Ok(Message::Text(_)) => self.end(ctx, Close::TextFrame),
             Ok(Message::Ping(bytes)) => self.queue_reliable(Frame::Pong(bytes), ctx),
             Ok(Message::Pong(_) | Message::Nop) => {}
@@ -505,5 +588,14 @@ impl Handler<Kick> for PlayerSession {
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) {
         self.end(ctx, msg.0);
+    }
+}
+
+/// Writes one frame to the client.
+async fn write(ws: &mut actix_ws::Session, frame: Frame) -> Result<(), actix_ws::Closed> {
+    match frame {
+        Frame::Binary(bytes) => ws.binary(bytes).await,
+        Frame::Ping => ws.ping(b"").await,
+        Frame::Pong(bytes) => ws.pong(&bytes).await,
     }
 }

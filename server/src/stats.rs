@@ -169,6 +169,9 @@ pub struct Stats {
     pub snapshot_bytes: AtomicU64,
     /// Snapshots replaced by a newer one before they could be sent (latest-wins).
     pub snapshots_dropped: AtomicU64,
+    /// Times a session's writer held its output back because the client's socket was backed
+    /// up (it reads slower than we send, or not at all).
+    pub writes_held: AtomicU64,
     /// Inputs dropped: out of order, over the flood limit, or sent by a spectator.
     pub inputs_dropped: AtomicU64,
     /// Connections ended, by [`DisconnectReason`] (indexed as in `DisconnectReason::ALL`).
@@ -196,6 +199,7 @@ impl Default for Stats {
             snapshots_sent: AtomicU64::new(0),
             snapshot_bytes: AtomicU64::new(0),
             snapshots_dropped: AtomicU64::new(0),
+            writes_held: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
             disconnects: Default::default(),
             refused: Default::default(),

@@ -1,6 +1,7 @@
 //! `skirmish-bots`: headless bots that load-test a Skirmish server through the client core.
 //!
-//! Layout: [`cli`] options, [`swarm`] the run, [`bot`] one bot's connection and loop; its
+//! Layout: [`cli`] options, [`swarm`] the run, [`shards`] the threads the bots run on, [`bot`]
+//! one bot's connection and loop; its
 //! behaviour from [`mix`] via [`behaviour`] ([`wander`], [`fight`], [`chatter`]); [`samples`]
 //! shared timing histograms, [`live`] counters for the [`progress`] line, [`report`] the summary,
 //! its JSON and thresholds, [`stats`] the figures over time of `--stats`, [`nofile`] the
@@ -22,6 +23,7 @@ mod progress;
 mod report;
 mod rogue;
 mod samples;
+mod shards;
 mod stats;
 mod swarm;
 mod wander;
@@ -89,16 +91,20 @@ fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
             "unknown".to_owned()
         }
     };
-    // One worker thread per core: thousands of bots are mostly waiting on their sockets.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("bots")
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(run_swarm(&cli, &params, &open_files))
+    // The bots play on one single-threaded runtime per core (see `shards`); this one only
+    // starts them, draws progress and gathers the reports.
+    let shards = shards::Shards::per_core().context("starting the bots' threads")?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(run_swarm(&cli, &params, &shards, &open_files))
 }
 
-async fn run_swarm(cli: &cli::Cli, params: &cli::Params, open_files: &str) -> anyhow::Result<Verdict> {
+async fn run_swarm(
+    cli: &cli::Cli,
+    params: &cli::Params,
+    shards: &shards::Shards,
+    open_files: &str,
+) -> anyhow::Result<Verdict> {
     let misbehave =
         if params.misbehave.is_empty() { String::new() } else { format!(", misbehaving {}", params.misbehave) };
     println!(
@@ -116,7 +122,7 @@ async fn run_swarm(cli: &cli::Cli, params: &cli::Params, open_files: &str) -> an
 
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_ctrl_c(stop.clone()));
-    let summary = swarm::run(params, stop, std::io::stdout().is_terminal()).await;
+    let summary = swarm::run(params, shards, stop, std::io::stdout().is_terminal()).await;
     println!("{summary}");
 
     if let Some(path) = &cli.json {

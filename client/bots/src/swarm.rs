@@ -19,11 +19,13 @@ use crate::progress;
 use crate::report::{BotReport, Outcome, Summary};
 use crate::rogue;
 use crate::samples::Shared;
+use crate::shards::Shards;
 use crate::stats;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
-/// is cancelled, and summarises them. `show_progress` draws the live line on stdout.
-pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) -> Summary {
+/// is cancelled, and summarises them. `show_progress` draws the live line on stdout. The bots
+/// run on `shards`; this task, the progress line and the stats only wait and count.
+pub async fn run(params: &Params, shards: &Shards, stop: CancellationToken, show_progress: bool) -> Summary {
     let samples = Arc::new(Shared::default());
     let live = Arc::new(Live::default());
     let connecting = Arc::new(Semaphore::new(params.max_connecting as usize));
@@ -65,10 +67,10 @@ pub async fn run(params: &Params, stop: CancellationToken, show_progress: bool) 
             };
             match misbehaviour {
                 Some(m) => {
-                    rogues.push(tokio::spawn(rogue::run(spec, m)));
+                    rogues.push(shards.spawn(index, rogue::run(spec, m)));
                     None
                 }
-                None => Some((kind, tokio::spawn(bot::run(spec)))),
+                None => Some((kind, shards.spawn(index, bot::run(spec)))),
             }
         })
         .collect();
