@@ -48,7 +48,13 @@ def wait_ready(port, deadline):
 
 def reaction(summary):
     """The server's answers to one kind's bots, most frequent first."""
-    parts = [f"{n}× {why}" for why, n in sorted(summary.get("closed", {}).items(), key=lambda kv: -kv[1])]
+    # "1007 malformed message: <the decoder's complaint>" → "1007 malformed message": the table
+    # groups by code and reason; the JSON keeps every detail.
+    closed = {}
+    for why, n in summary.get("closed", {}).items():
+        head = why.split(":")[0]
+        closed[head] = closed.get(head, 0) + n
+    parts = [f"{n}× {why}" for why, n in sorted(closed.items(), key=lambda kv: -kv[1])]
     parts += [f"{n}× reset/lost ({why})" for why, n in summary.get("lost", {}).items()]
     if summary.get("endured"):
         parts.append(f"{summary['endured']}× endured")
