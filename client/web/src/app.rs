@@ -8,7 +8,7 @@ use std::rc::Rc;
 use glam::Vec2;
 use skirmish_client::{Client, ConnState, Event, INTERP_DELAY_TICKS};
 use skirmish_shared::PlayerId;
-use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH};
+use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, TICK_RATE_HZ};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -22,6 +22,7 @@ use crate::cues::{Cues, Effects};
 use crate::devices::{self, Action, Devices, listen};
 use crate::hud::{self, FpsMeter};
 use crate::minimap::{self, Blip};
+use crate::netstats::{Extra, NetMeter, Totals};
 use crate::render::{self, Scene};
 use crate::sound::Sounds;
 use crate::ui::{FrameInfo, Ui, by_id};
@@ -32,6 +33,8 @@ use crate::{name, reconnect, spectate};
 const INPUT_PERIOD_MS: i32 = 33;
 /// How often the round trip is measured.
 const PING_PERIOD_MS: f64 = 2000.0;
+/// How often the network overlay's text is refreshed while shown.
+const NETSTATS_REFRESH_MS: f64 = 250.0;
 /// Where the chosen name is remembered between visits.
 const NAME_STORAGE_KEY: &str = "skirmish.name";
 /// Where the mute choice is remembered ("1" muted).
@@ -118,6 +121,11 @@ struct App {
     cues: Cues,
     effects: Effects,
     fps: FpsMeter,
+    /// The network overlay's figures, kept whether it shows or not (jitter needs history).
+    net: NetMeter,
+    /// Whether the overlay shows (F3), and when its text is next refreshed.
+    net_shown: bool,
+    net_next_ms: f64,
     /// The bytes of the message being handled, and the events it gave: both reused, so the
     /// 30 Hz path allocates nothing of ours per message.
     received: Vec<u8>,
@@ -165,6 +173,9 @@ pub fn start() -> Result<(), JsValue> {
         cues: Cues::default(),
         effects: Effects::default(),
         fps: FpsMeter::default(),
+        net: NetMeter::new(1000.0 / f64::from(TICK_RATE_HZ)),
+        net_shown: false,
+        net_next_ms: 0.0,
         received: Vec::new(),
         events: Vec::new(),
         blips: Vec::new(),
@@ -290,6 +301,7 @@ fn connect(app: &Shared, name: String) {
     let rejoin = a.conn.as_ref().map(|c| c.client.rejoin_token().to_owned()).unwrap_or_default();
     a.conn = None;
     a.cues = Cues::default();
+    a.net = NetMeter::new(1000.0 / f64::from(TICK_RATE_HZ));
     a.follow_asked = None;
     a.ui.clear_logs();
     // Joining is a user gesture: the moment browsers allow audio to start loading.
@@ -373,7 +385,8 @@ impl App {
         let mut status_changed = false;
         for event in &self.events {
             match event {
-                Event::Snapshot { .. } => {
+                Event::Snapshot { tick_gap, .. } => {
+                    self.net.on_snapshot(now, *tick_gap);
                     let client = &conn.client;
                     if client.subject().is_some() && client.subject() == self.follow_asked {
                         self.follow_asked = None;
@@ -498,6 +511,14 @@ impl App {
                     send(&conn.ws, &bytes);
                 }
             }
+            Action::Key(Command::NetStats) => {
+                self.net_shown = !self.net_shown;
+                // Shown at the next frame; hidden now.
+                self.net_next_ms = 0.0;
+                if !self.net_shown {
+                    self.ui.set_netstats(None);
+                }
+            }
             Action::Key(Command::PrevTarget) => self.switch_target(false),
             Action::Key(Command::NextTarget) => self.switch_target(true),
             Action::Click if self.spectating() => self.switch_target(true),
@@ -585,6 +606,18 @@ impl App {
         let info = FrameInfo { now_ms: now, fps, scoreboard_held: self.devices.tab.get(), watching };
         if let Some(client) = self.conn.as_ref().map(|c| &c.client) {
             self.ui.update(client, &info);
+            if self.net_shown && now >= self.net_next_ms {
+                self.net_next_ms = now + NETSTATS_REFRESH_MS;
+                let stats = client.stats();
+                self.net.sample(Totals {
+                    at_ms: now,
+                    snapshots: stats.snapshots,
+                    down: stats.bytes_received,
+                    up: stats.bytes_sent,
+                });
+                let interp_delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
+                self.ui.set_netstats(Some(self.net.text(Extra { ping_ms: client.rtt_ms(), interp_delay_ms })));
+            }
         }
     }
 }

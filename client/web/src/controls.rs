@@ -56,6 +56,8 @@ pub enum Command {
     PrevTarget,
     /// Spectators: watch the next player (E, →).
     NextTarget,
+    /// F3: show or hide the network overlay.
+    NetStats,
 }
 
 /// The page command for a key; `spectating` frees the arrows, which otherwise steer.
@@ -66,6 +68,7 @@ pub fn key_command(code: &str, key: &str, spectating: bool) -> Option<Command> {
         ("KeyM", _) | ("", "m" | "M") => Some(Command::Mute),
         ("KeyQ", _) | ("", "q" | "Q") => Some(Command::PrevTarget),
         ("KeyE", _) | ("", "e" | "E") => Some(Command::NextTarget),
+        ("F3", _) | ("", "F3") => Some(Command::NetStats),
         ("ArrowLeft", _) if spectating => Some(Command::PrevTarget),
         ("ArrowRight", _) if spectating => Some(Command::NextTarget),
         _ => None,
@@ -111,6 +114,7 @@ mod tests {
         assert_eq!(key_command("KeyM", "m", false), Some(Command::Mute));
         assert_eq!(key_command("KeyQ", "a", false), Some(Command::PrevTarget));
         assert_eq!(key_command("KeyE", "e", true), Some(Command::NextTarget));
+        assert_eq!(key_command("F3", "F3", false), Some(Command::NetStats));
         assert_eq!(key_command("ArrowRight", "ArrowRight", false), None, "arrows steer players");
         assert_eq!(key_command("ArrowRight", "ArrowRight", true), Some(Command::NextTarget));
         assert_eq!(key_command("KeyW", "w", true), None);

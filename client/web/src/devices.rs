@@ -101,6 +101,12 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
                 ev.prevent_default(); // Tab would move the focus
                 dev.tab.set(true);
             }
+            Some(Command::NetStats) => {
+                ev.prevent_default(); // the browser's "find next"
+                if !ev.repeat() {
+                    dev.push(Action::Key(Command::NetStats));
+                }
+            }
             Some(command) if !ev.repeat() => dev.push(Action::Key(command)),
             Some(_) => {}
             None => {

@@ -8,6 +8,8 @@
 //! - `#minimap[data-blips-outside-view]`: how many radar cells with ships lie outside the view
 //!   rectangle, i.e. the blips the minimap draws for players we cannot see (`minimap`); absent
 //!   until the first radar arrives.
+//! - `#netstats` (F3, hidden until then): the network overlay, one `name  value` line per
+//!   figure (`netstats`).
 //! - `#scorerows` and `#resultrows`: one `<tr data-player-id class="me"?>` per line, with
 //!   `td.rank`, `td.name` (the name as text), `td.kills`, `td.deaths`. The live scoreboard is
 //!   built from the room's score table and roster, so it lists players out of view too.
@@ -83,6 +85,8 @@ pub struct Ui {
     score: Text,
     clock: Text,
     ping: Text,
+    /// The network overlay (F3).
+    netstats: Text,
     fps: Text,
     players: Text,
     banner: Text,
@@ -118,6 +122,7 @@ impl Ui {
             score: Text::find(document, "score")?,
             clock: Text::find(document, "clock")?,
             ping: Text::find(document, "ping")?,
+            netstats: Text::find(document, "netstats")?,
             fps: Text::find(document, "fps")?,
             players: Text::find(document, "players")?,
             banner: Text::find(document, "banner")?,
@@ -138,6 +143,14 @@ impl Ui {
             resultrows_shown: Vec::new(),
             document: document.clone(),
         })
+    }
+
+    /// Shows the network overlay with `text`, or hides it (`None`).
+    pub fn set_netstats(&mut self, text: Option<String>) {
+        self.netstats.el.set_hidden(text.is_none());
+        if let Some(text) = text {
+            self.netstats.set(text);
+        }
     }
 
     /// A new element with a class and, optionally, text.
