@@ -106,8 +106,8 @@ async fn two_room_names_are_isolated() {
         assert!(!red.ids().contains(&b), "red room sees no blue player");
         assert_eq!(blue.ids(), vec![b], "blue room has only its own player");
     }
-    assert_eq!(red.core.room(), "red");
-    assert_eq!(blue.core.room(), "blue");
+    assert_eq!(red.core.room_name(), "red");
+    assert_eq!(blue.core.room_name(), "blue");
     assert!(!red.core.roster().contains_key(&b));
 }
 

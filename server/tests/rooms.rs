@@ -54,13 +54,13 @@ async fn quick_play_fills_the_fullest_public_room_then_opens_a_new_one() {
         TestClient::join(&url, "P3", Some("secret")).await,
     ];
     let q1 = TestClient::join(&url, "Quick1", Some("")).await;
-    assert_eq!(q1.core.room(), "alpha", "the fullest public room with space");
+    assert_eq!(q1.core.room_name(), "alpha", "the fullest public room with space");
     let q2 = TestClient::join(&url, "Quick2", Some("")).await;
-    assert_eq!(q2.core.room(), "bravo", "alpha is full now");
+    assert_eq!(q2.core.room_name(), "bravo", "alpha is full now");
     let q3 = TestClient::join(&url, "Quick3", Some("")).await;
-    assert_eq!(q3.core.room(), "bravo");
+    assert_eq!(q3.core.room_name(), "bravo");
     let q4 = TestClient::join(&url, "Quick4", Some("")).await;
-    assert_eq!(q4.core.room(), "play-1", "every public room full: a new one");
+    assert_eq!(q4.core.room_name(), "play-1", "every public room full: a new one");
     assert!(!q4.core.is_spectator());
     assert_eq!(
         heads(srv.addr).await,

@@ -13,7 +13,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt as _, SeedableRng as _};
 use skirmish_client::{Client, ClientError, Event};
-use skirmish_shared::consts::TICK_NANOS;
+use skirmish_shared::consts::{PING_PERIOD, TICK_NANOS};
 use skirmish_shared::schedule::{TickClock, due_nanos};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
@@ -36,8 +36,6 @@ use crate::samples::{Samples, Shared};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for `Welcome` once `Hello` is sent.
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a bot pings, as the browser client does for its ping display.
-const PING_PERIOD: Duration = Duration::from_secs(2);
 /// A send blocked this long means the server stopped reading; the bot gives up on it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for the server to answer our close frame.
@@ -254,8 +252,8 @@ impl<'a> Bot<'a> {
         }
     }
 
-    /// Sends inputs at 30 Hz (and chat lines when the behaviour speaks) and pings every 2 s,
-    /// feeds every message to the core, until the run ends or the connection does.
+    /// Sends inputs at 30 Hz (and chat lines when the behaviour speaks) and pings every
+    /// [`PING_PERIOD`], feeds every message to the core, until the run ends or the connection does.
     ///
     /// Latency is measured without coordinated omission: every input is handed to the core
     /// with its *scheduled* time, the slot on the bot's 30 Hz grid it belongs to, so the core's
@@ -425,7 +423,7 @@ impl<'a> Bot<'a> {
         BotReport {
             outcome,
             kind: self.spec.kind,
-            room: welcomed.then(|| self.client.room().to_owned()),
+            room: welcomed.then(|| self.client.room_name().to_owned()),
             spectator: welcomed && self.client.is_spectator(),
             connected,
             due,

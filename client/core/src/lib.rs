@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
-use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION, TICK_RATE_HZ};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
@@ -120,33 +120,26 @@ pub struct ChatEntry {
     pub text: String,
 }
 
-/// Why a message from the server was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a message from the server was not accepted. The messages are what the bots count
+/// errors by in their report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
-    /// The bytes did not decode or validate.
+    /// The bytes did not decode or validate. Shown as the decode error alone (no `source`: the
+    /// message already says it all, and a chain would repeat it).
+    #[error("{0}")]
     Decode(DecodeError),
     /// A snapshot's entity records did not decode against their baseline. The next
     /// acknowledgements are 0, so the server sends a full snapshot.
+    #[error("bad entity records: {0}")]
     Records(&'static str),
     /// A snapshot was a delta against a tick this client does not hold (a server bug). The next
     /// acknowledgements are 0, so the server sends a full snapshot and the client recovers.
+    #[error("snapshot against a baseline not held")]
     UnknownBase,
     /// A message that makes no sense in the current state (e.g. a snapshot before `Welcome`).
+    #[error("unexpected message: {0}")]
     Unexpected(&'static str),
 }
-
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientError::Decode(e) => write!(f, "{e}"),
-            ClientError::Records(why) => write!(f, "bad entity records: {why}"),
-            ClientError::UnknownBase => write!(f, "snapshot against a baseline not held"),
-            ClientError::Unexpected(what) => write!(f, "unexpected message: {what}"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
 
 impl From<Refused> for ClientError {
     fn from(refused: Refused) -> Self {
@@ -176,31 +169,38 @@ pub struct Stats {
 /// The sans-IO client. See the module docs.
 #[derive(Debug)]
 pub struct Client {
-    /// Name for `Hello`.
+    /// The name `Hello` asks for.
     name: String,
-    /// Room for `Hello` (`None`: the server's default).
-    room: Option<String>,
-    /// Whether `Hello` asks to spectate.
-    spectate: bool,
-    /// Whether `Hello` asks for a private room.
+    /// The room `Hello` asks for (`None`: the server picks one). What we got is `room_name`.
+    room_asked: Option<String>,
+    /// Whether `Hello` asks to spectate. Whether we are one is `is_spectator`.
+    spectate_asked: bool,
+    /// Whether `Hello` asks for the room to be created private.
     private: bool,
-    /// Whether `Welcome` made us a spectator (asked for, or the room was full).
-    spectator: bool,
+    /// Whether `Welcome` made us a spectator: asked for, or the room had no seat left. Decides
+    /// whether inputs or `Follow` make sense.
+    is_spectator: bool,
+    /// Where the connection is: decides which messages are accepted and which frames are built.
     state: ConnState,
     /// Our id, from `Welcome`.
     me: Option<PlayerId>,
     /// Arena size: from `Welcome`, then from each `Match`.
     arena: Vec2,
+    /// Snapshots per second, to turn ticks into milliseconds for interpolation and `view_tick`:
+    /// the server's own from `Welcome`, the shared default before.
     tick_rate: u32,
-    /// The room as the server named it in `Welcome`.
-    room_joined: String,
+    /// The room the server put us in, as `Welcome` named it (empty before `Welcome`).
+    room_name: String,
     /// The rejoin token: the one to send in `Hello` (see [`Client::rejoin`]), then the one
     /// `Welcome` gave, to take the seat back after a lost connection.
     rejoin: String,
+    /// Everyone in the room by id (`Welcome`, `Roster`, `Joined`, `Left`): the names and
+    /// colours that ships, bullets and chat lines are drawn with.
     roster: BTreeMap<PlayerId, PlayerInfo>,
     /// Kills and deaths by player: the lines of the players in `Welcome` and each `Roster`,
     /// then the changes.
     scores: ScoreTable,
+    /// The newest radar (minimap) of the whole room; `None` until the first arrives.
     radar: Option<Radar>,
     /// Decoded frames kept as delta baselines; the acknowledgement comes from here.
     history: History,
@@ -208,6 +208,7 @@ pub struct Client {
     views: Views,
     /// Whose view the newest snapshot is (`Snapshot::me`): us, or whom a spectator follows.
     subject: Option<PlayerId>,
+    /// Seq of the next input. Never 0 (it wraps to 1): an acknowledgement of 0 means "none yet".
     next_seq: u32,
     /// Inputs sent and not acknowledged yet: (seq, time given to `input`).
     pending_inputs: VecDeque<(u32, f64)>,
@@ -215,30 +216,42 @@ pub struct Client {
     last_ack: u32,
     /// The snapshot tick last acknowledged to the server (in an input or an `Ack`).
     ack_sent: Option<u64>,
+    /// Id of the next ping, so that a `Pong` can be matched to its ping.
     next_ping_id: u32,
+    /// The ping awaiting its `Pong`: (id, time sent). One at a time, so each `Pong` measures
+    /// one round trip; one older than 5 s counts as lost.
     ping_sent: Option<(u32, f64)>,
+    /// The last measured round trip; `None` until the first `Pong`.
     rtt_ms: Option<f64>,
+    /// Counters for the front-end's display and the bots' report.
     stats: Stats,
+    /// The current match (phase, map, limits) from the last `Match`, its map completed by the
+    /// `Obstacles` that follow; `None` until the first `Match`.
     match_info: Option<MatchInfo>,
+    /// The last match's results, kept while the results phase lasts.
     results: Option<Results>,
+    /// Chat and system lines, oldest first, at most [`MAX_CHAT_LOG`]. Senders are resolved on
+    /// arrival, so a line keeps its name after the sender leaves.
     chat_log: VecDeque<ChatEntry>,
+    /// Recent kills with the time (ms) each arrived, for the front-end to show them a while;
+    /// at most [`MAX_KILL_FEED`], emptied when the map changes.
     kill_feed: VecDeque<(Kill, f64)>,
 }
 
 impl Client {
-    /// A client that will join `room` (or the default room) as `name`.
+    /// A client that will ask to join `room` (or any room the server picks) as `name`.
     pub fn new(name: impl Into<String>, room: Option<String>) -> Self {
         Self {
             name: name.into(),
-            room,
-            spectate: false,
+            room_asked: room,
+            spectate_asked: false,
             private: false,
-            spectator: false,
+            is_spectator: false,
             state: ConnState::Connecting,
             me: None,
             arena: Vec2::ZERO,
-            tick_rate: 30,
-            room_joined: String::new(),
+            tick_rate: TICK_RATE_HZ,
+            room_name: String::new(),
             rejoin: String::new(),
             roster: BTreeMap::new(),
             scores: ScoreTable::default(),
@@ -261,9 +274,10 @@ impl Client {
         }
     }
 
-    /// Asks to join as a spectator (no ship, no inputs).
-    pub fn spectate(mut self, yes: bool) -> Self {
-        self.spectate = yes;
+    /// Asks to join as a spectator (no ship, no inputs). Whether the server made us one (it
+    /// also does when the room is full) is [`Client::is_spectator`].
+    pub fn ask_to_spectate(mut self, yes: bool) -> Self {
+        self.spectate_asked = yes;
         self
     }
 
@@ -288,8 +302,8 @@ impl Client {
         let hello = ClientMsg::Hello(Hello {
             version: PROTOCOL_VERSION,
             name: self.name.clone(),
-            room: self.room.clone(),
-            spectate: self.spectate,
+            room: self.room_asked.clone(),
+            spectate: self.spectate_asked,
             private: self.private,
             rejoin: (!self.rejoin.is_empty()).then(|| self.rejoin.clone()),
         });
@@ -335,9 +349,9 @@ impl Client {
                 self.me = Some(w.id);
                 self.arena = w.arena;
                 self.tick_rate = w.tick_rate;
-                self.room_joined = w.room;
+                self.room_name = w.room;
                 self.rejoin = w.rejoin;
-                self.spectator = w.spectator;
+                self.is_spectator = w.spectator;
                 self.roster = w.players.into_iter().map(|p| (p.id, p)).collect();
                 Event::Welcome { id: w.id }
             }
@@ -514,7 +528,7 @@ impl Client {
     /// A spectator chooses whom to watch (`None`: the server's choice). `None` (no frame) for a
     /// player, whom the server would disconnect for it, and before `Welcome`.
     pub fn follow(&mut self, id: Option<PlayerId>) -> Option<Vec<u8>> {
-        if self.state != ConnState::Playing || !self.spectator {
+        if self.state != ConnState::Playing || !self.is_spectator {
             return None;
         }
         Some(self.sent(encode_client(&ClientMsg::Follow(Follow { id }))))
@@ -575,9 +589,10 @@ impl Client {
         self.tick_rate
     }
 
-    /// The room we are in (empty before `Welcome`).
-    pub fn room(&self) -> &str {
-        &self.room_joined
+    /// The room the server put us in, as `Welcome` named it (empty before `Welcome`). Not always
+    /// the one asked for: quick play (none asked) gets the server's pick, a rejoin its seat's.
+    pub fn room_name(&self) -> &str {
+        &self.room_name
     }
 
     /// The rejoin token from `Welcome` (empty for spectators, or before `Welcome`).
@@ -622,9 +637,10 @@ impl Client {
         &self.stats
     }
 
-    /// True once welcomed as a spectator.
+    /// True once welcomed as a spectator (asked for with [`Client::ask_to_spectate`], or the
+    /// room was full).
     pub fn is_spectator(&self) -> bool {
-        self.spectator
+        self.is_spectator
     }
 
     /// The current match: phase, map, limits (after `Welcome`).

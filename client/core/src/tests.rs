@@ -113,7 +113,7 @@ fn states_follow_the_handshake() {
 
 #[test]
 fn hello_names_the_room_and_leaves_the_reserved_fields_empty() {
-    let mut c = Client::new("me", Some("lan".into())).spectate(true);
+    let mut c = Client::new("me", Some("lan".into())).ask_to_spectate(true);
     let ClientMsg::Hello(h) = decoded(Some(c.on_open())) else { panic!("not Hello") };
     assert_eq!(h.version, PROTOCOL_VERSION);
     assert_eq!(h.room.as_deref(), Some("lan"));
@@ -355,7 +355,7 @@ fn the_radar_is_kept_until_the_next() {
 
 #[test]
 fn a_spectator_acknowledges_and_chooses_whom_to_follow() {
-    let mut c = Client::new("eye", None).spectate(true);
+    let mut c = Client::new("eye", None).ask_to_spectate(true);
     c.on_open();
     assert!(c.follow(Some(3)).is_none(), "not before Welcome");
     one(&mut c, &welcome_as(20, true), 0.0);

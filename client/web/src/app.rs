@@ -8,7 +8,7 @@ use std::rc::Rc;
 use glam::Vec2;
 use skirmish_client::{Client, ConnState, Event, INTERP_DELAY_TICKS};
 use skirmish_shared::PlayerId;
-use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, TICK_RATE_HZ};
+use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, INPUT_PERIOD_MS, PING_PERIOD_MS, TICK_RATE_HZ};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -28,11 +28,6 @@ use crate::sound::Sounds;
 use crate::ui::{FrameInfo, Ui, by_id};
 use crate::{name, reconnect, spectate};
 
-/// How often inputs go out: the server's tick rate (setInterval rounds, which is harmless for
-/// sending; the server consumes at most one input per tick anyway).
-const INPUT_PERIOD_MS: i32 = 33;
-/// How often the round trip is measured.
-const PING_PERIOD_MS: f64 = 2000.0;
 /// How often the network overlay's text is refreshed while shown.
 const NETSTATS_REFRESH_MS: f64 = 250.0;
 /// Where the chosen name is remembered between visits.
@@ -308,7 +303,8 @@ fn connect(app: &Shared, name: String) {
     a.sounds.load();
     let private = a.page.private.checked();
     let room = room_to_ask(&a.page.window, private);
-    let client = Client::new(name, Some(room)).spectate(a.page.spectate.checked()).private(private).rejoin(&rejoin);
+    let client =
+        Client::new(name, Some(room)).ask_to_spectate(a.page.spectate.checked()).private(private).rejoin(&rejoin);
     let ws = match socket_url(&a.page.window).and_then(|url| WebSocket::new(&url)) {
         Ok(ws) => ws,
         Err(e) => {
@@ -407,7 +403,7 @@ impl App {
                 Event::Welcome { .. } => {
                     status_changed = true;
                     self.retries = 0;
-                    show_room_in_address(&self.page.window, conn.client.room());
+                    show_room_in_address(&self.page.window, conn.client.room_name());
                 }
                 Event::Joined(_) | Event::Roster(_) | Event::Left(_) => status_changed = true,
                 // The kill feed, scores, radar, clock and obstacles are redrawn from the core
@@ -485,7 +481,7 @@ impl App {
         {
             send(&conn.ws, &bytes);
         }
-        if now - conn.last_ping_ms >= PING_PERIOD_MS
+        if now - conn.last_ping_ms >= PING_PERIOD_MS as f64
             && let Some(bytes) = conn.client.ping(now)
         {
             conn.last_ping_ms = now;
@@ -630,6 +626,8 @@ fn send(ws: &WebSocket, bytes: &[u8]) {
     }
 }
 
+/// Calls [`App::tick`] every [`INPUT_PERIOD_MS`] (one tick, rounded down to the whole
+/// milliseconds `setInterval` takes) for the life of the page.
 fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
     let shared = Rc::clone(app);
     let tick = Closure::<dyn FnMut()>::new(move || {
@@ -637,10 +635,10 @@ fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
             a.tick();
         }
     });
-    app.borrow()
-        .page
-        .window
-        .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), INPUT_PERIOD_MS)?;
+    app.borrow().page.window.set_interval_with_callback_and_timeout_and_arguments_0(
+        tick.as_ref().unchecked_ref(),
+        INPUT_PERIOD_MS as i32,
+    )?;
     tick.forget(); // runs for the life of the page
     Ok(())
 }

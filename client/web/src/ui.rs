@@ -209,7 +209,7 @@ impl Ui {
         let me = client.my_id();
         // The roster holds the name as the server accepted it.
         let name = me.and_then(|id| client.roster().get(&id)).map_or("", |info| info.name.as_str());
-        let status = hud::status_text(client.state(), name, client.room(), client.is_spectator());
+        let status = hud::status_text(client.state(), name, client.room_name(), client.is_spectator());
         self.status.set_text_content(Some(&status));
         let _ = match me {
             Some(id) => self.status.set_attribute("data-player-id", &id.to_string()),

@@ -123,7 +123,7 @@ impl TestClient {
     /// Connects, says Hello (asking to spectate or not) and waits for Welcome.
     pub async fn join_as(url: &str, name: &str, room: Option<&str>, spectate: bool) -> Self {
         let mut ws = raw(url).await;
-        let mut core = Client::new(name, room.map(Into::into)).spectate(spectate);
+        let mut core = Client::new(name, room.map(Into::into)).ask_to_spectate(spectate);
         ws.send(Message::binary(core.on_open())).await.expect("send Hello");
         let mut client = Self::from_parts(ws, core);
         client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
