@@ -1,6 +1,6 @@
 //! The real browser end to end: headless Chromium (over chromedriver) loads the page from the
 //! real server, joins and steers with the keyboard while a native client in the same room watches
-//! the ship move, with the HUD, scoreboard, sounds and mute button working; and sees a server restart, reconnects, and remembers its
+//! the ship move, with the HUD, scoreboard, sounds, mute button and network overlay (F3) working; and sees a server restart, reconnects, and remembers its
 //! name. Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
 
 mod common;
@@ -92,6 +92,25 @@ async fn browser_player_joins_and_moves_with_the_keyboard() {
     assert_eq!(stored, "1");
     mute.click().await.expect("click #mute");
     poll("#mute to show sound on", async || (mute.attr("aria-pressed").await.ok()?? == "false").then_some(())).await;
+
+    // F3 shows the network overlay: the round trip, the snapshot rate (30 a second, give or
+    // take a window's edge), bytes both ways and the interpolation delay; F3 again hides it.
+    let f3 = || keys().then(KeyAction::Down { value: '\u{E033}' }).then(KeyAction::Up { value: '\u{E033}' });
+    browser.perform_actions(f3()).await.expect("F3");
+    let overlay = poll("#netstats to show rates", async || {
+        text(&browser, "#netstats").await.filter(|t| t.contains("/s") && t.contains("KB/s"))
+    })
+    .await;
+    let figure = |name: &str| -> f64 {
+        let line = overlay.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {overlay:?}"));
+        let value = line[name.len()..].split_whitespace().next().unwrap_or_default();
+        value.parse().unwrap_or_else(|_| panic!("{name}: {line:?}"))
+    };
+    assert!(figure("ping") >= 0.0 && figure("snapshots") > 10.0, "{overlay:?}");
+    assert!(figure("down") > 0.0 && figure("up") > 0.0, "{overlay:?}");
+    assert!(figure("interp") > 0.0 && overlay.contains("prediction  off"), "{overlay:?}");
+    browser.perform_actions(f3()).await.expect("F3 again");
+    poll("#netstats to hide", async || text(&browser, "#netstats").await.filter(String::is_empty)).await;
 
     // The wasm arrived compressed (pre-gzipped by the build), as players will download it.
     let sizes = browser

@@ -102,20 +102,35 @@ impl NetMeter {
 
     /// The overlay's text, one figure per line.
     pub fn text(&self, extra: Extra) -> String {
-        let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} ms"));
-        let rate = |f: fn(&Rates) -> f64, unit: &str, scale: f64, digits: usize| {
-            self.rates.map_or_else(|| "–".to_owned(), |r| format!("{:.digits$} {unit}", f(&r) / scale))
+        let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{} ms", whole(v)));
+        let rate = |f: fn(&Rates) -> f64, unit: &str, scale: f64| {
+            self.rates.map_or_else(|| "–".to_owned(), |r| format!("{} {unit}", tenths(f(&r) / scale)))
         };
         format!(
-            "ping        {}\njitter      {:.1} ms\nsnapshots   {}\ndown        {}\nup          {}\ninterp      {:.0} ms\nprediction  off",
+            "ping        {}\njitter      {} ms\nsnapshots   {}\ndown        {}\nup          {}\ninterp      {} ms\n\
+             prediction  off",
             ms(extra.ping_ms),
-            self.jitter_ms,
-            rate(|r| r.snapshots, "/s", 1.0, 1),
-            rate(|r| r.down, "KB/s", 1000.0, 1),
-            rate(|r| r.up, "KB/s", 1000.0, 1),
-            extra.interp_delay_ms,
+            tenths(self.jitter_ms),
+            rate(|r| r.snapshots, "/s", 1.0),
+            rate(|r| r.down, "KB/s", 1000.0),
+            rate(|r| r.up, "KB/s", 1000.0),
+            whole(extra.interp_delay_ms),
         )
     }
+}
+
+// Numbers are written through integers: Rust's float formatting would add about 10 KB to the
+// gzipped page, which has a 100 KB budget.
+
+/// `v` rounded to a whole number (negative reads as 0).
+fn whole(v: f64) -> u64 {
+    v.max(0.0).round() as u64
+}
+
+/// `v` with one decimal (negative reads as 0).
+fn tenths(v: f64) -> String {
+    let t = whole(v * 10.0);
+    format!("{}.{}", t / 10, t % 10)
 }
 
 #[cfg(test)]

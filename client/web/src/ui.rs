@@ -3,7 +3,7 @@
 //! `textContent` on elements built with `createElement`, never as markup. Updates run every
 //! frame but touch the DOM only when what they show changed.
 //!
-//! Hooks for tests (the canvas cannot be read over WebDriver), listed in `index.html` too:
+//! Hooks for tests (the canvas cannot be read over WebDriver; `index.html` points here):
 //! - `#status[data-player-id]`: our id once welcomed.
 //! - `#minimap[data-blips-outside-view]`: how many radar cells with ships lie outside the view
 //!   rectangle, i.e. the blips the minimap draws for players we cannot see (`minimap`); absent
