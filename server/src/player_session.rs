@@ -4,8 +4,9 @@
 //! Outbound goes through the connection's [`Outbox`]: the room puts each tick's reliable batch
 //! and snapshot there directly, the session adds pongs and pings, and one writer task (spawned
 //! in this actor's context) writes whatever is waiting, so a session wakes at most once per tick
-//! for the room's output. A write stuck past the stall timeout means the client stopped
-//! reading; it is cut off.
+//! for the room's output. While the client's socket is backed up the writer holds everything
+//! in the outbox (latest-wins for snapshots); output waiting past the stall timeout means the
+//! client stopped reading, and it is cut off. `--sim-latency` delays both directions here.
 //!
 //! Chat is rate-limited here, per connection, before it costs the room anything: lines over the
 //! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.
