@@ -509,8 +509,9 @@ impl App {
             }
             Action::Key(Command::NetStats) => {
                 self.net_shown = !self.net_shown;
-                // Shown at the next frame; hidden now.
+                // Shown at the next frame, with rates from now on; hidden now.
                 self.net_next_ms = 0.0;
+                self.net.restart_rates();
                 if !self.net_shown {
                     self.ui.set_netstats(None);
                 }

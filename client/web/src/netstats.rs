@@ -90,6 +90,12 @@ impl NetMeter {
         self.mark = Some(now);
     }
 
+    /// Starts the rates afresh (the overlay was hidden: a window spanning that time would show
+    /// an average of minutes).
+    pub fn restart_rates(&mut self) {
+        (self.mark, self.rates) = (None, None);
+    }
+
     /// The smoothed snapshot arrival jitter, in ms.
     pub fn jitter_ms(&self) -> f64 {
         self.jitter_ms
@@ -176,6 +182,8 @@ mod tests {
             "ping        42 ms\njitter      0.0 ms\nsnapshots   30.0 /s\ndown        3.0 KB/s\nup          1.2 KB/s\n\
              interp      67 ms\nprediction  off"
         );
+        m.restart_rates();
+        assert_eq!(m.rates(), None, "after a restart, no rate until a new window closes");
     }
 
     #[test]
