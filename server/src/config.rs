@@ -246,7 +246,7 @@ impl Config {
 
     /// True when `--sim-latency` or `--sim-jitter` delays every connection.
     pub fn simulates_latency(&self) -> bool {
-        !(self.sim_latency.is_zero() && self.sim_jitter.is_zero())
+        crate::sim_latency::is_on(self.sim_latency, self.sim_jitter)
     }
 
     /// The connection caps.

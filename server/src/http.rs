@@ -70,7 +70,8 @@ pub async fn run(
         tracing::warn!(
             round_trip = ?config.sim_latency,
             jitter = ?config.sim_jitter,
-            "SIMULATED LATENCY IS ON: every connection is delayed on purpose (--sim-latency/--sim-jitter);              for development only, never for a real match"
+            "SIMULATED LATENCY IS ON: every connection is delayed on purpose (--sim-latency/--sim-jitter); \
+             for development only, never for a real match"
         );
     }
     let setup = GameSetup {

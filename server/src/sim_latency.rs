@@ -35,7 +35,7 @@ pub struct Link {
 impl Link {
     /// A link adding `round_trip / 2 ± jitter / 2` each way, or `None` when both are zero.
     pub fn new(round_trip: Duration, jitter: Duration, seed: u64) -> Option<Self> {
-        if round_trip.is_zero() && jitter.is_zero() {
+        if !is_on(round_trip, jitter) {
             return None;
         }
         Some(Self {
@@ -55,6 +55,11 @@ impl Link {
         self.last_due = Some(due);
         due
     }
+}
+
+/// True when the options delay anything: either is not zero.
+pub fn is_on(round_trip: Duration, jitter: Duration) -> bool {
+    !(round_trip.is_zero() && jitter.is_zero())
 }
 
 /// Checks the options: the round trip and jitter must fit in the snapshot history.
