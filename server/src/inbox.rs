@@ -1,29 +1,53 @@
-//! One connection's incoming controls: the newest input and the newest acknowledged snapshot
-//! tick, left by the session for the room to take at its next tick.
+//! One connection's incoming controls: a small buffer of inputs, consumed one per tick in
+//! sequence order, and the newest acknowledged snapshot tick, left by the session for the room
+//! to take at its next tick.
 //!
 //! Why not an actor message per input: at 30 inputs a second per player, every message would
 //! wake the room's thread between ticks (about 30 000 wake-ups and context switches a second
-//! at 1000 players, the largest cost the profiler found); the room only needs what is newest
-//! when it steps, so the session writes it here under a short lock and nobody is woken.
+//! at 1000 players, the largest cost the profiler found); the session writes here under a
+//! short lock and nobody is woken.
+//!
+//! Why one input per tick, buffered: a predicting client replays every input it sent, so each
+//! one must be simulated exactly once, for exactly one tick. The client sends one per server
+//! tick, paced by the server's tick clock as its snapshots show it (see the client core), so on
+//! a clean link the buffer holds one input at each tick and an input waits at most one tick.
+//! Jitter is absorbed by [`INPUT_BUFFER_INPUTS`]; beyond that the oldest input goes (latency
+//! must not build up), and a tick with nothing new repeats the input in force.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use skirmish_shared::Input;
 
+/// Inputs a player may have waiting for their tick. Three ticks (100 ms) of jitter is absorbed
+/// without losing an input; more than that would only add latency that a player feels.
+pub const INPUT_BUFFER_INPUTS: usize = 3;
+
 /// What the room takes from an [`Inbox`] at a tick.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Taken {
-    /// The newest input since the last tick, if one came. Inputs that arrived between two
-    /// ticks merge into the newest: its `seq` acknowledges the older ones too.
+    /// The oldest buffered input, the one this tick applies (its `seq` is what the snapshot
+    /// acknowledges). `None` when the buffer is empty: the input in force stays.
     pub input: Option<Input>,
+    /// True when the buffer was empty although inputs have come before: the tick repeats the
+    /// last input (counted in `/metrics`).
+    pub repeated: bool,
+    /// Inputs pushed out of the full buffer since the last take (counted in `/metrics`).
+    pub overflowed: u32,
     /// The newest snapshot tick the client acknowledged since the last tick, if it sent one.
+    /// Taken from the newest message received, never delayed by the input buffer: it is the
+    /// delta baseline, and an older one would only make snapshots bigger.
     pub ack: Option<u64>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    taken: Taken,
-    /// Highest `seq` accepted, so the acknowledgement never moves backwards.
+    /// Inputs waiting for their tick, oldest first, at most `INPUT_BUFFER_INPUTS`.
+    queue: VecDeque<Input>,
+    overflowed: u32,
+    ack: Option<u64>,
+    /// Highest `seq` accepted, so inputs are queued in order and each at most once (0: none
+    /// accepted yet, as `seq` 0 is never sent).
     last_seq: u32,
 }
 
@@ -45,28 +69,39 @@ impl Inbox {
     }
 
     /// A player's input (which also acknowledges a snapshot). False if its `seq` is not newer
-    /// than one already accepted: one TCP stream keeps inputs in order, so an older one can
-    /// only come from a confused or hostile client, and it must not move the acknowledgement
-    /// of inputs backwards. Its snapshot acknowledgement counts either way.
+    /// than one already accepted: one TCP stream keeps inputs in order, so an older or repeated
+    /// one can only come from a confused or hostile client, and applying it would move the
+    /// acknowledgement of inputs backwards. Its snapshot acknowledgement counts either way.
     pub fn input(&self, input: Input) -> bool {
         let mut state = self.lock();
-        state.taken.ack = Some(input.ack);
+        state.ack = Some(input.ack);
         if input.seq <= state.last_seq {
             return false;
         }
         state.last_seq = input.seq;
-        state.taken.input = Some(input);
+        if state.queue.len() == INPUT_BUFFER_INPUTS {
+            state.queue.pop_front();
+            state.overflowed += 1;
+        }
+        state.queue.push_back(input);
         true
     }
 
     /// A snapshot acknowledgement alone (spectators, or a player's `Ack`).
     pub fn ack(&self, tick: u64) {
-        self.lock().taken.ack = Some(tick);
+        self.lock().ack = Some(tick);
     }
 
-    /// What came since the last take.
+    /// What one tick consumes: the oldest buffered input and what came since the last take.
     pub fn take(&self) -> Taken {
-        std::mem::take(&mut self.lock().taken)
+        let mut state = self.lock();
+        let input = state.queue.pop_front();
+        Taken {
+            input,
+            repeated: input.is_none() && state.last_seq != 0,
+            overflowed: std::mem::take(&mut state.overflowed),
+            ack: state.ack.take(),
+        }
     }
 }
 
@@ -78,25 +113,59 @@ mod tests {
         Input { seq, ack, ..Input::default() }
     }
 
-    #[test]
-    fn the_newest_input_and_ack_win_and_are_taken_once() {
-        let inbox = Inbox::new();
-        assert_eq!(inbox.take(), Taken::default());
-        assert!(inbox.input(input(1, 10)));
-        assert!(inbox.input(input(2, 11)));
-        assert_eq!(inbox.take(), Taken { input: Some(input(2, 11)), ack: Some(11) });
-        assert_eq!(inbox.take(), Taken::default(), "taken once");
-        inbox.ack(12);
-        assert_eq!(inbox.take(), Taken { input: None, ack: Some(12) });
+    /// The seq each of `ticks` takes applies (0 for a repeat).
+    fn applied(inbox: &Inbox, ticks: usize) -> Vec<u32> {
+        (0..ticks).map(|_| inbox.take().input.map_or(0, |i| i.seq)).collect()
     }
 
     #[test]
-    fn an_older_seq_is_refused_but_its_ack_counts() {
+    fn one_input_per_tick_in_sequence_order() {
+        let inbox = Inbox::new();
+        assert_eq!(inbox.take(), Taken::default(), "nothing came: nothing to repeat yet");
+        assert!(inbox.input(input(1, 10)));
+        assert!(inbox.input(input(2, 11)));
+        let first = inbox.take();
+        assert_eq!(first.input, Some(input(1, 10)), "the oldest first");
+        assert_eq!(first.ack, Some(11), "the newest acknowledgement at once, not the buffered one's");
+        assert!(!first.repeated);
+        let second = inbox.take();
+        assert_eq!((second.input, second.ack), (Some(input(2, 11)), None), "the next tick, the next input");
+    }
+
+    #[test]
+    fn an_empty_buffer_repeats_the_input_in_force() {
+        let inbox = Inbox::new();
+        assert!(inbox.input(input(1, 1)));
+        assert!(!inbox.take().repeated);
+        let empty = inbox.take();
+        assert_eq!((empty.input, empty.repeated), (None, true));
+        assert!(inbox.input(input(2, 2)));
+        assert_eq!(inbox.take().input.map(|i| i.seq), Some(2), "a fresh input ends the repeats");
+    }
+
+    #[test]
+    fn a_full_buffer_drops_the_oldest() {
+        let inbox = Inbox::new();
+        for seq in 1..=5 {
+            assert!(inbox.input(input(seq, 0)));
+        }
+        let first = inbox.take();
+        assert_eq!((first.input.map(|i| i.seq), first.overflowed), (Some(3), 2), "1 and 2 made way");
+        assert_eq!(applied(&inbox, 3), [4, 5, 0]);
+        assert_eq!(inbox.take().overflowed, 0, "counted once");
+    }
+
+    #[test]
+    fn out_of_order_and_repeated_inputs_are_discarded_but_their_ack_counts() {
         let inbox = Inbox::new();
         assert!(inbox.input(input(5, 1)));
-        inbox.take();
         assert!(!inbox.input(input(5, 2)), "repeated seq");
         assert!(!inbox.input(input(3, 3)), "older seq");
-        assert_eq!(inbox.take(), Taken { input: None, ack: Some(3) });
+        assert!(inbox.input(input(6, 4)));
+        let taken = inbox.take();
+        assert_eq!((taken.input.map(|i| i.seq), taken.ack), (Some(5), Some(4)));
+        assert_eq!(applied(&inbox, 2), [6, 0], "only 5 and 6 were queued");
+        inbox.ack(12);
+        assert_eq!(inbox.take().ack, Some(12));
     }
 }

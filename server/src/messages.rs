@@ -28,7 +28,8 @@ pub struct Join {
     pub session: Addr<PlayerSession>,
     /// Where the room puts this connection's frames (written by the session's writer task).
     pub outbox: Arc<Outbox>,
-    /// Where the session leaves this connection's newest input and acknowledgement.
+    /// Where the session leaves this connection's inputs (buffered, one per tick) and newest
+    /// acknowledgement.
     pub inbox: Arc<Inbox>,
 }
 
@@ -97,7 +98,7 @@ pub struct AddPlayer {
     pub session: Addr<PlayerSession>,
     /// Where the room puts this player's frames.
     pub outbox: Arc<Outbox>,
-    /// Where the room takes this player's newest input and acknowledgement at each tick.
+    /// Where the room takes this player's next input and newest acknowledgement at each tick.
     pub inbox: Arc<Inbox>,
     /// The token for `Welcome.rejoin` (empty for spectators, who hold no seat).
     pub token: String,

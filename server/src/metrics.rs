@@ -126,6 +126,18 @@ impl Collector for StatsCollector {
             "Client messages dropped: over the rate limit, out of order or from spectators",
             &s.inputs_dropped,
         )?;
+        Self::counter(
+            &mut encoder,
+            "inputs_repeated",
+            "Player ticks with no buffered input, which repeated the input in force",
+            &s.inputs_repeated,
+        )?;
+        Self::counter(
+            &mut encoder,
+            "inputs_overflowed",
+            "Inputs dropped from a full input buffer (the oldest goes) before their tick",
+            &s.inputs_overflowed,
+        )?;
         let mut family =
             encoder.encode_descriptor("disconnects", "Connections ended, by reason", None, MetricType::Counter)?;
         for reason in DisconnectReason::ALL {
@@ -159,6 +171,8 @@ mod tests {
         stats.tick_seconds.observe(0.0004);
         stats.disconnected(DisconnectReason::Stalled);
         stats.refused(Refusal::PerIp);
+        Stats::add(&stats.inputs_repeated, 3);
+        Stats::inc(&stats.inputs_overflowed);
         let text = metrics.render();
         for line in [
             "skirmish_snapshots_sent_total 7",
@@ -168,6 +182,8 @@ mod tests {
             "skirmish_disconnects_total{reason=\"stalled\"} 1",
             "skirmish_connections_refused_total{reason=\"per_ip\"} 1",
             "skirmish_connections_refused_total{reason=\"global\"} 0",
+            "skirmish_inputs_repeated_total 3",
+            "skirmish_inputs_overflowed_total 1",
             "# TYPE skirmish_tick_duration_seconds histogram",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

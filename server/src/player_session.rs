@@ -88,8 +88,8 @@ pub struct PlayerSession {
     chat_warned: bool,
     /// Frames waiting to be written, shared with the room and the writer task.
     outbox: Arc<Outbox>,
-    /// The newest input and acknowledgement, for the room to take at its tick (no message and
-    /// no wake-up per input).
+    /// The buffered inputs and newest acknowledgement, for the room to take at its ticks (no
+    /// message and no wake-up per input).
     inbox: Arc<Inbox>,
     /// Why the connection is ending, once known; counted when the actor stops (a connection
     /// that just vanishes counts as `Lost`).

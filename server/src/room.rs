@@ -61,11 +61,10 @@ struct Member {
     session: Addr<PlayerSession>,
     /// Where this member's frames go; the session's writer sends them.
     outbox: Arc<Outbox>,
-    /// Where its session leaves the newest input and acknowledgement. Inputs arriving between
-    /// two ticks are merged into the newest (its `seq` acknowledges the older ones too): with
-    /// client and server both at 30 Hz on different clocks, a queue consumed one per tick would
-    /// random-walk up to its cap and add ticks of latency; latest-wins keeps input latency
-    /// under one tick.
+    /// Where its session leaves its inputs and newest acknowledgement: each tick applies the
+    /// oldest buffered input (one per tick, none skipped, so a predicting client can replay
+    /// them). The client paces its inputs by the server's ticks, which keeps the buffer from
+    /// creeping up to its cap and adding latency (see `inbox`).
     inbox: Arc<Inbox>,
     /// Its acknowledgement and what it was sent: the delta baseline.
     view: ClientView,
@@ -218,15 +217,28 @@ impl Room {
 
     fn step(&mut self) {
         self.tick_inputs.clear();
+        let (mut repeated, mut overflowed) = (0, 0);
         for (id, member) in &mut self.members {
             let taken = member.inbox.take();
             if let Some(tick) = taken.ack {
                 member.view.ack(tick);
             }
             // Spectators have no ship to steer (their sessions drop inputs already).
-            if let Some(input) = taken.input.filter(|_| !member.info.spectator) {
+            if member.info.spectator {
+                continue;
+            }
+            repeated += u64::from(taken.repeated);
+            overflowed += u64::from(taken.overflowed);
+            if let Some(input) = taken.input {
                 self.tick_inputs.push((*id, input));
             }
+        }
+        // Only when there is something to add: the counters are shared by every room.
+        if repeated > 0 {
+            Stats::add(&self.stats.inputs_repeated, repeated);
+        }
+        if overflowed > 0 {
+            Stats::add(&self.stats.inputs_overflowed, overflowed);
         }
         self.world.step(&self.tick_inputs);
         Stats::inc(&self.stats.ticks);

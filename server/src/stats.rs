@@ -174,6 +174,12 @@ pub struct Stats {
     pub writes_held: AtomicU64,
     /// Inputs dropped: out of order, over the flood limit, or sent by a spectator.
     pub inputs_dropped: AtomicU64,
+    /// Player ticks that found the player's input buffer empty and repeated the input in force
+    /// (the input was late or lost, or the client sends slower than the ticks).
+    pub inputs_repeated: AtomicU64,
+    /// Inputs pushed out of a full input buffer before their tick (a burst after a stall, or a
+    /// client that sends faster than the ticks).
+    pub inputs_overflowed: AtomicU64,
     /// Connections ended, by [`DisconnectReason`] (indexed as in `DisconnectReason::ALL`).
     pub disconnects: [AtomicU64; DisconnectReason::ALL.len()],
     /// WebSocket upgrades refused, by [`Refusal`] (indexed as in `Refusal::ALL`).
@@ -201,6 +207,8 @@ impl Default for Stats {
             snapshots_dropped: AtomicU64::new(0),
             writes_held: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
+            inputs_repeated: AtomicU64::new(0),
+            inputs_overflowed: AtomicU64::new(0),
             disconnects: Default::default(),
             refused: Default::default(),
             heartbeats: Heartbeats::default(),

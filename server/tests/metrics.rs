@@ -33,7 +33,7 @@ async fn scrape(addr: std::net::SocketAddr) -> (String, HashMap<String, f64>) {
     (content_type, values)
 }
 
-const SERIES: [&str; 14] = [
+const SERIES: [&str; 16] = [
     "skirmish_connections",
     "skirmish_players",
     "skirmish_rooms",
@@ -46,6 +46,8 @@ const SERIES: [&str; 14] = [
     "skirmish_snapshot_bytes_total",
     "skirmish_snapshots_dropped_total",
     "skirmish_inputs_dropped_total",
+    "skirmish_inputs_repeated_total",
+    "skirmish_inputs_overflowed_total",
     "skirmish_disconnects_total{reason=\"normal\"}",
     "skirmish_disconnects_total{reason=\"stalled\"}",
 ];

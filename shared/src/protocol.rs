@@ -24,11 +24,12 @@ pub enum ClientMsg {
     /// gives up after its connect timeout.
     #[serde(rename = "h")]
     Hello(Hello),
-    /// The player's controls, sent once per client frame or tick (nominally 30 Hz) after
-    /// `Welcome`. Each tick applies the newest input received since the last tick and
-    /// acknowledges its `seq` in snapshots. A lost or late input just means the previous one
-    /// stays in force. It also acknowledges the newest snapshot received (`ack`), which the
-    /// server uses as the delta baseline.
+    /// The player's controls, one per server tick (30 Hz) after `Welcome`, paced by the ticks
+    /// the snapshots show. Each tick applies one input from a small per-player buffer, in
+    /// `seq` order, and acknowledges its `seq` in snapshots; with the buffer empty the last
+    /// input stays in force, and when it is full the oldest is dropped. It also acknowledges
+    /// the newest snapshot received (`ack`), which the server uses as the delta baseline at
+    /// once, whatever the buffer holds.
     #[serde(rename = "i")]
     Input(Input),
     /// Round-trip probe, sent every second or two; the server answers `Pong` with the same id
