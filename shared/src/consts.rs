@@ -47,11 +47,10 @@ pub const AIM_LIMIT_RAD: f32 = 7.0;
 /// How long a tick lasts as a `Duration` (for display and timeouts, not for scheduling).
 pub const TICK_DURATION: Duration = Duration::from_nanos(TICK_NANOS);
 
-/// How often a client on a millisecond timer (the browser's `setInterval`) sends its input: one
-/// tick in whole milliseconds, rounded down (33 at 30 Hz). Down, so the inputs come a little
-/// faster than the ticks (30.3 a second) rather than slower: no tick goes without a fresh input,
-/// and the extra one now and then is harmless (the server uses only the newest per tick). The
-/// bots need no such rounding: they send on the exact tick grid of `schedule`.
+/// One tick in whole milliseconds, rounded down (33 at 30 Hz): how often a client sends inputs
+/// before its first snapshot. After it, inputs follow the server's ticks as the snapshots show
+/// them (the client core's `pace`): the server applies one input per tick, and a free-running
+/// 33 ms timer (30.3 a second) would overfill its buffer now and then.
 pub const INPUT_PERIOD_MS: u32 = (TICK_NANOS / 1_000_000) as u32;
 
 /// How often a client pings to measure the round trip it shows, in milliseconds. The bots ping

@@ -1,8 +1,9 @@
 //! One bot's life: connect, join through the client core, play until the run ends, close, report.
 //!
 //! The bot only carries bytes and time between its socket and [`Client`]; every protocol
-//! decision is the core's, so a load test exercises the code players run. Inputs are timed from
-//! their slot on the bot's 30 Hz grid, not from when they went out (see [`Bot::play`]).
+//! decision is the core's, so a load test exercises the code players run. Inputs go out when the
+//! core says (one per server tick) and are timed from then, not from when they went out (see
+//! [`Bot::play`]).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,11 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
+use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt as _, SeedableRng as _};
 use skirmish_client::{Client, ClientError, Event};
-use skirmish_shared::consts::{PING_PERIOD, TICK_NANOS};
-use skirmish_shared::schedule::{TickClock, due_nanos};
+use skirmish_shared::consts::PING_PERIOD;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout, timeout_at};
@@ -193,6 +193,11 @@ impl<'a> Bot<'a> {
         at.saturating_duration_since(self.spec.epoch).as_secs_f64() * 1000.0
     }
 
+    /// The instant at `ms` on the core's clock (the epoch for anything before it).
+    fn instant_at(&self, ms: f64) -> Instant {
+        self.spec.epoch + Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+    }
+
     /// Connects, sends `Hello` and waits for `Welcome`; the error is a short kind for the report.
     pub async fn join(&mut self) -> Result<Socket, String> {
         // Held until this returns; waiting for it does not count against the timeouts below.
@@ -252,31 +257,31 @@ impl<'a> Bot<'a> {
         }
     }
 
-    /// Sends inputs at 30 Hz (and chat lines when the behaviour speaks) and pings every
-    /// [`PING_PERIOD`], feeds every message to the core, until the run ends or the connection does.
+    /// Sends inputs when the core says, one per server tick (and chat lines when the behaviour
+    /// speaks), pings every [`PING_PERIOD`], feeds every message to the core, until the run ends
+    /// or the connection does. A spectator (seated as one because the room was full) sends no
+    /// inputs; it acknowledges each snapshot instead, as the browser does.
     ///
     /// Latency is measured without coordinated omission: every input is handed to the core
-    /// with its *scheduled* time, the slot on the bot's 30 Hz grid it belongs to, so the core's
-    /// input → acknowledgement latency starts there and a bot that wakes up late adds its own
-    /// delay to the figure instead of hiding it. After a stall the one input sent stands for
-    /// every slot passed over and carries the earliest one's time; those slots count as missed.
+    /// with the time it was *due*, so the core's input → acknowledgement latency starts there
+    /// and a bot that wakes up late adds its own delay to the figure instead of hiding it. After
+    /// a stall the one input sent stands for every tick passed over and carries the earliest
+    /// one's time; those ticks count as missed.
     pub async fn play(&mut self, ws: &mut Socket) -> End {
         let seed = self.spec.seed.wrapping_add(u64::from(self.spec.index).wrapping_mul(SEED_STRIDE));
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        // A random phase against the server's ticks, as players' frames have: starting right at
-        // `Welcome` would lock every bot to the phase of the room's first tick when the room is
-        // created by the swarm, and make every input wait a whole tick.
-        let start = Instant::now() + Duration::from_nanos(rng.random_range(0..TICK_NANOS));
-        let start_ms = self.ms_at(start);
-        // Input slots are due on the tick grid from `start` (no drift); after a stall the bot
-        // sends one input, not a burst: the server keeps only the newest input per tick anyway.
-        let mut input_clock = TickClock::new(1);
-        let input_due = sleep_until(start);
+        let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let tick_ms = 1000.0 / f64::from(self.client.tick_rate().max(1));
+        // Re-armed whenever a frame moves the due time (the core's estimate of the server's
+        // tick clock follows the snapshots).
+        let mut due_ms = self.client.input_due_ms();
+        let input_due = sleep_until(self.instant_at(due_ms));
         tokio::pin!(input_due);
+        let spectator = self.client.is_spectator();
         let mut ping = tokio::time::interval(PING_PERIOD);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let run_over = sleep_until(self.spec.end_at);
         tokio::pin!(run_over);
+        let start_ms = self.now_ms();
         let mut behaviour = Behaviour::new(self.spec.kind, rng, start_ms);
         loop {
             // Timers first: they fire at most 30 times a second, so they cannot starve reading,
@@ -285,17 +290,15 @@ impl<'a> Bot<'a> {
                 biased;
                 () = &mut run_over => return End::RunOver,
                 () = self.spec.stop.cancelled() => return End::RunOver,
-                () = &mut input_due => {
-                    let first_unsent = input_clock.next_tick();
-                    let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    let plan = input_clock.advance(elapsed);
-                    if plan.steps > 0 {
-                        let slot_ms = start_ms + due_nanos(first_unsent) as f64 / 1e6;
-                        if let Err(kind) = self.send_input(ws, &mut behaviour, slot_ms, plan.skipped).await {
-                            return End::Lost(kind);
-                        }
+                () = &mut input_due, if !spectator => {
+                    // Nothing was due before we were in (the first input is due at once).
+                    let slot_ms = due_ms.max(start_ms);
+                    let skipped = ((self.now_ms() - slot_ms) / tick_ms) as u64;
+                    if let Err(kind) = self.send_input(ws, &mut behaviour, slot_ms, skipped).await {
+                        return End::Lost(kind);
                     }
-                    input_due.as_mut().reset(start + Duration::from_nanos(input_clock.next_due_nanos()));
+                    due_ms = self.client.input_due_ms();
+                    input_due.as_mut().reset(self.instant_at(due_ms));
                 }
                 _ = ping.tick() => {
                     if let Some(frame) = self.client.ping(self.now_ms())
@@ -308,15 +311,25 @@ impl<'a> Bot<'a> {
                     if let Some(end) = self.on_frame(msg) {
                         return end;
                     }
+                    // Spectators' snapshots stay deltas only if acknowledged.
+                    if spectator
+                        && let Some(frame) = self.client.ack_frame()
+                        && let Err(kind) = send(ws, frame).await
+                    {
+                        return End::Lost(kind);
+                    }
+                    let next = self.client.input_due_ms();
+                    if next != due_ms {
+                        due_ms = next;
+                        input_due.as_mut().reset(self.instant_at(due_ms));
+                    }
                 }
             }
         }
     }
 
-    /// Sends the input for the slot due at `slot_ms` (and a chat line if the behaviour says
-    /// one), `skipped` slots after the previous input. Spectators (bots the server seated as
-    /// such because the room was full) have no ship: they send only an acknowledgement of the
-    /// newest snapshot, which inputs otherwise carry, so their snapshots stay deltas.
+    /// Sends the input that was due at `slot_ms` (and a chat line if the behaviour says one),
+    /// `skipped` ticks after the one the previous input should have gone out in.
     async fn send_input(
         &mut self,
         ws: &mut Socket,
@@ -324,13 +337,8 @@ impl<'a> Bot<'a> {
         slot_ms: f64,
         skipped: u64,
     ) -> Result<(), String> {
-        if self.client.is_spectator() {
-            if let Some(frame) = self.client.ack_frame() {
-                send(ws, frame).await?;
-            }
-            return Ok(());
-        }
-        let lag_ms = self.now_ms() - slot_ms;
+        let now = self.now_ms();
+        let lag_ms = now - slot_ms;
         self.samples.send_lag_ms(lag_ms);
         self.inputs_missed += skipped;
         self.inputs_late += skipped + u64::from(lag_ms >= LATE_INPUT_MS);
@@ -340,7 +348,7 @@ impl<'a> Bot<'a> {
             arena: self.client.arena(),
         };
         let action = behaviour.act(slot_ms, &view);
-        if let Some(frame) = self.client.input(action.mv, action.aim, action.buttons, slot_ms) {
+        if let Some(frame) = self.client.input_for_slot(action.mv, action.aim, action.buttons, slot_ms, now) {
             send(ws, frame).await?;
         }
         if let Some(frame) = action.say.and_then(|line| self.client.chat(line)) {

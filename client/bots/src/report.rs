@@ -206,7 +206,8 @@ pub struct Summary {
     pub ticks_missed: u64,
     /// Time between consecutive snapshots of one bot.
     pub snapshot_gap_ms: Percentiles,
-    /// Input scheduled (its slot on the bot's 30 Hz grid) → first snapshot acknowledging it.
+    /// Input due (one per server tick, as the client core paces them) → first snapshot
+    /// acknowledging it.
     pub latency_ms: Percentiles,
     /// Ping round trips.
     pub rtt_ms: Percentiles,

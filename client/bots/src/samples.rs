@@ -21,8 +21,8 @@ const BATCH_LEN: usize = 128;
 pub struct Histograms {
     /// Time between consecutive snapshots of one bot.
     pub gap_us: Histogram<u64>,
-    /// From an input's scheduled send time (its slot on the bot's 30 Hz grid) to the first
-    /// snapshot acknowledging it.
+    /// From the time an input was due (one per server tick, as the client core paces them) to
+    /// the first snapshot acknowledging it.
     pub latency_us: Histogram<u64>,
     /// Ping round trips.
     pub rtt_us: Histogram<u64>,

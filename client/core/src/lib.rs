@@ -7,6 +7,7 @@
 //! Layout:
 //! - [`Client`] (here): the connection state machine, roster, score table, radar, chat log, kill
 //!   feed, input sequencing, acknowledgements and the input → acknowledgement latency.
+//! - `pace`: when the next input is due, one per server tick on the server's tick clock.
 //! - [`wire`]: the compact decoder of server messages (the download-size reason is there).
 //! - `history`: the decoded entity frames kept as delta baselines, recycled.
 //! - `scores`: the score table, and which lines changed since the last view.
@@ -26,11 +27,13 @@ use skirmish_shared::{
 pub use view::{DrawBullet, DrawShip, INTERP_DELAY_TICKS, View};
 
 mod history;
+mod pace;
 mod scores;
 pub mod view;
 pub mod wire;
 
 use history::{History, Refused};
+use pace::Pace;
 use scores::ScoreTable;
 use view::Views;
 use wire::{Msg, SnapshotRef};
@@ -76,8 +79,8 @@ pub enum Event {
         /// Ticks between this snapshot and the previous one received (1 when none were missed).
         tick_gap: u64,
         /// Latency in ms of each input this snapshot acknowledged for the first time,
-        /// measured from the `now_ms` given to [`Client::input`] for it (bots pass the input's
-        /// scheduled slot, so a late bot cannot hide its delay). Empty (no allocation) when it
+        /// measured from the `now_ms` given to [`Client::input`] for it (bots give the time it was
+        /// due to [`Client::input_for_slot`], so a late bot cannot hide its delay). Empty (no allocation) when it
         /// acknowledged nothing new; always empty for a spectator.
         acked_latency_ms: Vec<f64>,
     },
@@ -210,10 +213,13 @@ pub struct Client {
     subject: Option<PlayerId>,
     /// Seq of the next input. Never 0 (it wraps to 1): an acknowledgement of 0 means "none yet".
     next_seq: u32,
-    /// Inputs sent and not acknowledged yet: (seq, time given to `input`).
+    /// Inputs sent and not acknowledged yet: (seq, when it was due: the time given to `input`,
+    /// or the slot given to `input_for_slot`).
     pending_inputs: VecDeque<(u32, f64)>,
     /// The newest input seq the server acknowledged.
     last_ack: u32,
+    /// When the next input is due: the server's tick clock as the snapshots show it.
+    pace: Pace,
     /// The snapshot tick last acknowledged to the server (in an input or an `Ack`).
     ack_sent: Option<u64>,
     /// Id of the next ping, so that a `Pong` can be matched to its ping.
@@ -262,6 +268,7 @@ impl Client {
             next_seq: 1,
             pending_inputs: VecDeque::new(),
             last_ack: 0,
+            pace: Pace::default(),
             ack_sent: None,
             next_ping_id: 1,
             ping_sent: None,
@@ -463,6 +470,7 @@ impl Client {
         if self.state != ConnState::Playing {
             return Err(ClientError::Unexpected("message before Welcome"));
         }
+        let tick_ms = self.tick_ms();
         let frame = self.history.apply(snap.tick, snap.base, snap.ents)?;
         let tick = snap.tick;
         let tick_gap = self.views.latest().map_or(1, |v| tick.saturating_sub(v.tick));
@@ -483,15 +491,41 @@ impl Client {
             }
         }
         self.subject = snap.me.map(|own| own.id);
+        self.pace.snapshot(tick, now_ms, tick_ms);
         self.views.push(snap, frame, &self.scores, now_ms);
         self.scores.settle();
         events.push(Event::Snapshot { tick, tick_gap, acked_latency_ms });
         Ok(())
     }
 
+    /// When the next input is due (ms on the caller's clock; in the past when one is due now):
+    /// one per server tick, on the tick clock the snapshots show, half a tick after a tick's
+    /// snapshot arrives at the earliest; every [`INPUT_PERIOD_MS`] before the first snapshot.
+    /// The server applies one input per tick, so an input sent on a free-running timer would
+    /// now and then be dropped or leave a tick without one. Spectators send no inputs.
+    ///
+    /// [`INPUT_PERIOD_MS`]: skirmish_shared::consts::INPUT_PERIOD_MS
+    pub fn input_due_ms(&self) -> f64 {
+        self.pace.due_ms(self.tick_ms())
+    }
+
+    /// A tick's length in ms at the server's tick rate.
+    fn tick_ms(&self) -> f64 {
+        1000.0 / f64::from(self.tick_rate.max(1))
+    }
+
     /// Builds the next input frame, or `None` before `Welcome` (inputs then mean nothing). It
-    /// acknowledges the newest snapshot held and names the tick being drawn at `now_ms`.
+    /// acknowledges the newest snapshot held and names the tick being drawn at `now_ms`. Send
+    /// one when [`Client::input_due_ms`] says.
     pub fn input(&mut self, mv: Vec2, aim: f32, buttons: u8, now_ms: f64) -> Option<Vec<u8>> {
+        self.input_for_slot(mv, aim, buttons, now_ms, now_ms)
+    }
+
+    /// [`Client::input`] for a caller that measures latency without coordinated omission (the
+    /// bots): the input's latency counts from `slot_ms`, when it was due, while the pacing and
+    /// `view_tick` take `now_ms`, when it goes out; so after a stall the one input sent stands
+    /// for every slot passed over, and the next is due at the next tick, not at once.
+    pub fn input_for_slot(&mut self, mv: Vec2, aim: f32, buttons: u8, slot_ms: f64, now_ms: f64) -> Option<Vec<u8>> {
         if self.state != ConnState::Playing {
             return None;
         }
@@ -502,7 +536,8 @@ impl Client {
         if self.pending_inputs.len() == MAX_PENDING_INPUTS {
             self.pending_inputs.pop_front();
         }
-        self.pending_inputs.push_back((seq, now_ms));
+        self.pending_inputs.push_back((seq, slot_ms));
+        self.pace.sent(now_ms, self.tick_ms());
         self.stats.inputs_sent += 1;
         let ack = self.history.ack();
         self.ack_sent = Some(ack);

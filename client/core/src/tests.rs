@@ -561,3 +561,69 @@ fn the_protocol_doc_snapshots_decode_into_views() {
     assert_eq!((v.bullets.len(), v.pickups.len()), (1, 0), "the bullet flies on, the pickup was taken");
     assert_eq!(c.my_state().map(|p| p.ack), Some(8));
 }
+
+/// A server ticking at 30 Hz and a client whose clock runs `rate` times as fast, on a link with
+/// `latency_ms` each way and no jitter, for `seconds`: snapshot `n` leaves at `n` ticks of
+/// server time; the client looks every `poll_ms` of its own time and sends when
+/// [`Client::input_due_ms`] says. Returns how many inputs reached the server between each two
+/// ticks (index `n`: after tick `n`, up to tick `n + 1`, the one that applies them).
+fn inputs_per_tick(rate: f64, latency_ms: f64, poll_ms: f64, seconds: f64) -> Vec<u32> {
+    let mut c = joined();
+    // Local time = offset + rate × server time.
+    let offset = 12_345.6;
+    let (local, server) = (|t: f64| offset + rate * t, |l: f64| (l - offset) / rate);
+    let ticks = (seconds * 30.0) as u64;
+    let mut counts = vec![0u32; ticks as usize + 10];
+    let mut next_snapshot = 1u64;
+    let mut now = local(0.0);
+    while server(now) < ticks as f64 * TICK_MS {
+        while (next_snapshot as f64) * TICK_MS + latency_ms <= server(now) {
+            feed(&mut c, &own_only(next_snapshot, 0.0, 0), now).expect("snapshot");
+            next_snapshot += 1;
+        }
+        if now >= c.input_due_ms() {
+            c.input(Vec2::X, 0.0, 0, now).expect("playing");
+            let arrives = server(now) + latency_ms;
+            counts[(arrives / TICK_MS).floor() as usize] += 1;
+        }
+        now += poll_ms;
+    }
+    counts.truncate(ticks as usize - 1);
+    counts
+}
+
+#[test]
+fn the_client_sends_one_input_per_server_tick_whatever_its_clock_does() {
+    for (rate, latency_ms, poll_ms) in [
+        (1.001, 0.2, 1.0),  // loopback, client clock 0.1 % fast
+        (0.999, 0.2, 1.0),  // loopback, 0.1 % slow
+        (1.01, 75.0, 4.0),  // a distant server, a clock 1 % fast, a coarse timer
+        (0.99, 75.0, 0.25), // and 1 % slow
+    ] {
+        let counts = inputs_per_tick(rate, latency_ms, poll_ms, 120.0);
+        // From 5 s on (the estimate settles within a few snapshots): every tick gets exactly
+        // one input, so none is dropped or repeated, and each waits less than a tick.
+        let settled = &counts[150..];
+        let wrong: Vec<(usize, u32)> =
+            settled.iter().enumerate().filter(|(_, n)| **n != 1).map(|(i, n)| (i + 150, *n)).collect();
+        assert!(wrong.is_empty(), "rate {rate}, latency {latency_ms} ms: ticks without exactly one input: {wrong:?}");
+    }
+}
+
+#[test]
+fn before_the_first_snapshot_inputs_follow_the_input_period() {
+    let mut c = joined();
+    assert!(c.input_due_ms() < 0.0, "the first input is due at once");
+    c.input(Vec2::X, 0.0, 0, 500.0);
+    assert_eq!(c.input_due_ms(), 500.0 + f64::from(skirmish_shared::consts::INPUT_PERIOD_MS));
+    // Snapshot 10 arrives at 1000 ms: an input is due (the timer's was); after it, the next is
+    // due half a tick after that arrival, then one a tick.
+    one(&mut c, &own_only(10, 0.0, 0), 1000.0);
+    assert!(c.input_due_ms() <= 1000.0);
+    c.input(Vec2::X, 0.0, 0, 1000.0);
+    assert!((c.input_due_ms() - (1000.0 + 0.5 * TICK_MS)).abs() < 1e-6, "{}", c.input_due_ms());
+    c.input(Vec2::X, 0.0, 0, c.input_due_ms());
+    assert!((c.input_due_ms() - (1000.0 + 1.5 * TICK_MS)).abs() < 1e-6, "sent exactly when due: the next tick's");
+    c.input(Vec2::X, 0.0, 0, c.input_due_ms() - 1.0);
+    assert!((c.input_due_ms() - (1000.0 + 1.5 * TICK_MS)).abs() < 1e-6, "sent early: the same slot again");
+}

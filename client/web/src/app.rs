@@ -452,8 +452,8 @@ impl App {
         }
     }
 
-    /// Runs every [`INPUT_PERIOD_MS`]: handles queued page actions, sends the controls, and a
-    /// ping when one is due.
+    /// Runs every [`POLL_MS`]: handles queued page actions, sends the controls when the core
+    /// says an input is due (one per server tick), and a ping when one is due.
     fn tick(&mut self) {
         for action in self.devices.take_actions() {
             self.act(action);
@@ -477,6 +477,7 @@ impl App {
         }
         if !conn.client.is_spectator()
             && conn.ws.buffered_amount() <= MAX_BUFFERED_BYTES
+            && now >= conn.client.input_due_ms()
             && let Some(bytes) = conn.client.input(mv, self.aim, buttons, now)
         {
             send(&conn.ws, &bytes);
@@ -627,7 +628,11 @@ fn send(ws: &WebSocket, bytes: &[u8]) {
     }
 }
 
-/// Calls [`App::tick`] every [`INPUT_PERIOD_MS`] (one tick, rounded down to the whole
+/// How often the page looks whether an input is due (ms): a quarter of a tick, so an input goes
+/// out within a few ms of when the core says, well inside the half tick it has in hand.
+const POLL_MS: u32 = INPUT_PERIOD_MS / 4;
+
+/// Calls [`App::tick`] every [`POLL_MS`] (a quarter tick, in the whole
 /// milliseconds `setInterval` takes) for the life of the page.
 fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
     let shared = Rc::clone(app);
@@ -636,10 +641,10 @@ fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
             a.tick();
         }
     });
-    app.borrow().page.window.set_interval_with_callback_and_timeout_and_arguments_0(
-        tick.as_ref().unchecked_ref(),
-        INPUT_PERIOD_MS as i32,
-    )?;
+    app.borrow()
+        .page
+        .window
+        .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), POLL_MS as i32)?;
     tick.forget(); // runs for the life of the page
     Ok(())
 }
