@@ -10,6 +10,9 @@
 //! Nothing in a tick scans all pairs: ships move against the obstacles near them (a static grid
 //! per map, `obstacles`), and bullets, pickups and spawn checks find ships through a grid of ship
 //! positions rebuilt once per tick into reused buffers.
+//!
+//! Shots are lag-compensated (`combat`): the world keeps the ships as clients saw them over the
+//! last `LAG_COMP_MAX_TICKS` ticks, and a shot starts at the tick its shooter was showing.
 
 mod combat;
 #[cfg(test)]
@@ -19,11 +22,12 @@ mod spawn;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use glam::{IVec2, Vec2};
 use rand::{SeedableRng, rngs::SmallRng};
-use skirmish_shared::consts::RESULTS_MAX_LINES;
+use skirmish_shared::consts::{LAG_COMP_MAX_TICKS, RESULTS_MAX_LINES};
 use skirmish_shared::delta::{BulletEnt, Frame, PickupEnt, ShipEnt, aim_to_byte, ship_wire_pos};
 use skirmish_shared::sim::{ShipMotion, quantise_pos};
 use skirmish_shared::tuning::SHIP_MAX_HEALTH;
@@ -174,6 +178,14 @@ struct Pickup {
     pos: Vec2,
 }
 
+/// The ships at one past tick, as that tick's snapshots showed them (wire-quantised positions,
+/// alive flags), by id: what a shooter saw, for lag compensation.
+#[derive(Debug, Clone, Default)]
+struct PastShips {
+    tick: u64,
+    ships: Vec<ShipEnt>,
+}
+
 /// Most leavers a match keeps for its results (see [`World::remove_player`]).
 const MAX_DEPARTED: usize = 100;
 
@@ -229,6 +241,13 @@ pub struct World {
     next_join: u64,
     /// Ticks stepped so far: the tick number snapshots carry (the first step makes it 1).
     tick: u64,
+    /// The ships of the last `LAG_COMP_MAX_TICKS` simulated ticks, oldest first, consecutive
+    /// and ending at the newest (emptied when a match resets, and left behind by a freeze):
+    /// where a lag-compensated shot looks for its targets. Kept here rather than read from the
+    /// room's snapshot history so the world stays whole on its own (and testable): that ring
+    /// holds only the ticks broadcast, while a stall steps several ticks per broadcast. It
+    /// costs a copy of the ships' wire records per tick, a few microseconds at 1000 ships.
+    past: VecDeque<PastShips>,
     /// Queued for the room; see [`World::take_events`].
     events: Vec<GameEvent>,
 }
@@ -260,6 +279,7 @@ impl World {
             pickup_timer: 0,
             next_join: 0,
             tick: 0,
+            past: VecDeque::with_capacity(LAG_COMP_MAX_TICKS as usize),
             events: Vec::new(),
         }
     }
@@ -398,6 +418,7 @@ impl World {
             self.move_bullets();
             self.collect_pickups();
             self.spawn_pickups();
+            self.remember_ships();
         }
         self.flow.tick();
         for _ in 0..MAX_TRANSITIONS_PER_TICK {
@@ -495,6 +516,20 @@ impl World {
         self.refresh_ship_grid();
     }
 
+    /// Keeps this tick's ships for lag compensation, recycling the oldest tick's buffer.
+    fn remember_ships(&mut self) {
+        // Ticks must follow on: after a freeze the old ones show a different moment.
+        if self.past.back().is_some_and(|p| p.tick + 1 != self.tick) {
+            self.past.clear();
+        }
+        let mut entry = if self.past.len() == LAG_COMP_MAX_TICKS as usize { self.past.pop_front() } else { None }
+            .unwrap_or_default();
+        entry.tick = self.tick;
+        entry.ships.clear();
+        entry.ships.extend(self.ships.iter().map(Ship::entity));
+        self.past.push_back(entry);
+    }
+
     /// Puts every ship in the ship grid at its current position.
     fn refresh_ship_grid(&mut self) {
         self.ship_grid.rebuild(self.ships.iter().map(Ship::pos));
@@ -535,6 +570,8 @@ impl World {
     /// A fresh start: scores to zero, the field cleared, every ship alive at a new spawn point.
     fn reset_match(&mut self) {
         self.departed.clear();
+        // Everyone moves to a spawn point: no shot may start in the old positions.
+        self.past.clear();
         self.bullets.clear();
         self.pickups.clear();
         self.pickup_timer = 0;

@@ -79,6 +79,14 @@ pub const AOI_HALF_EXTENT: f32 = VIEW_WORLD_UNITS / 2.0 + VIEW_MARGIN_UNITS;
 /// full snapshot.
 pub const HISTORY_TICKS: usize = 32;
 
+/// How far back, in ticks, the server rewinds a shot to the tick its shooter was showing
+/// (`Input::view_tick`, lag compensation): 6 ticks, 200 ms. That covers what a player on a
+/// decent link is behind by: the page draws others two ticks (67 ms) in the past, plus a round
+/// trip of up to about 130 ms. It is a cap because the cost falls on the target: the further
+/// back a shot may start, the longer after reaching cover a player can still be hit by someone
+/// who saw them before. A shooter on a worse link gets the cap and must lead the rest.
+pub const LAG_COMP_MAX_TICKS: u64 = 6;
+
 /// The radar (minimap) grid is at most this many cells across…
 pub const RADAR_MAX_WIDTH: u32 = 64;
 /// …and this many down; the arena's aspect ratio decides the exact size within the limits.

@@ -4,85 +4,174 @@
 //!
 //! A bullet's flight is its launch record (`shared::sim::bullet_launch`, `bullet_pos`, with
 //! `libm` trigonometry), so clients draw it, and can later predict it, from the same formula.
+//!
+//! Shots are lag-compensated: a shooter sees the others where they were a few ticks ago
+//! (`Input::view_tick`), so a shot starts at that tick (at most `LAG_COMP_MAX_TICKS` back) and is
+//! swept tick by tick through the ships as they were then (`World::past`) up to the present,
+//! with the obstacles (which never move) blocking as usual. A hit on the way counts now. The
+//! launch record carries the earlier tick, so clients draw the bullet already that far along.
 
 use glam::Vec2;
+use skirmish_shared::consts::{LAG_COMP_MAX_TICKS, TICK_DT};
 use skirmish_shared::delta::BulletEnt;
 use skirmish_shared::sim::{bullet_launch, bullet_pos};
 use skirmish_shared::tuning::{
     BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_RADIUS, FIRE_COOLDOWN_TICKS, RAPID_FIRE_COOLDOWN_TICKS,
-    RESPAWN_DELAY_TICKS, SHIP_RADIUS,
+    RESPAWN_DELAY_TICKS, SHIP_MAX_SPEED, SHIP_RADIUS,
 };
-use skirmish_shared::{Input, Kill, PlayerId, Rect};
+use skirmish_shared::{Input, Kill, PlayerId, PlayerState, Rect};
 
-use super::{Bullet, GameEvent, QUERY_MARGIN, World};
+use super::{Bullet, GameEvent, PastShips, QUERY_MARGIN, Ship, World};
+
+/// The farthest a ship can be from where it was one tick earlier, in world units: its top
+/// speed for a tick, plus slack for obstacles pushing it out and the wire's half-unit rounding.
+/// Past positions are found through the present ship grid, searched this much wider per tick.
+const SHIP_REACH_PER_TICK: f32 = SHIP_MAX_SPEED * TICK_DT + 2.0;
+
+/// What a bullet's path in one tick meets first.
+struct Trace {
+    /// It ends on an obstacle (before any ship).
+    wall: bool,
+    /// The ship it hits (an index into `ships`), if it hits one before any obstacle.
+    victim: Option<usize>,
+    /// It ends past the arena edge.
+    outside: bool,
+}
+
+impl Trace {
+    /// The bullet stops here.
+    fn ends(&self) -> bool {
+        self.wall || self.victim.is_some() || self.outside
+    }
+}
 
 impl World {
-    /// Every living ship holding fire whose gun is ready shoots one bullet from its nose.
+    /// Every living ship holding fire whose gun is ready shoots one bullet from its nose, at the
+    /// tick its input says the shooter was showing (see the module docs).
     pub(super) fn fire(&mut self) {
-        for ship in &mut self.ships {
+        let mut rewound = Vec::new();
+        for i in 0..self.ships.len() {
+            let ship = &mut self.ships[i];
             ship.cooldown = ship.cooldown.saturating_sub(1);
             if !ship.alive || ship.input.buttons & Input::FIRE == 0 || ship.cooldown > 0 {
                 continue;
             }
+            ship.cooldown = if ship.rapid_ticks > 0 { RAPID_FIRE_COOLDOWN_TICKS } else { FIRE_COOLDOWN_TICKS };
             let (origin, vel) = bullet_launch(ship.motion.pos, ship.input.aim);
+            let (owner, seq, view_tick) = (ship.id, ship.input.seq, ship.input.view_tick);
+            let rewind = self.rewind(view_tick);
             let launch = BulletEnt {
                 id: self.next_bullet_id,
-                owner: ship.id,
+                owner,
                 origin,
                 vel,
                 // The tick it was at its origin: it leaves the nose and moves one step during
-                // this tick, like every bullet already in flight.
-                tick: self.tick - 1,
-                seq: ship.input.seq,
+                // this tick, like every bullet already in flight; `rewind` ticks earlier when
+                // compensated.
+                tick: self.tick - 1 - rewind,
+                seq,
             };
-            self.bullets.push(Bullet { launch, pos: bullet_pos(origin, vel, 0.0), ticks_left: BULLET_LIFETIME_TICKS });
             self.next_bullet_id = self.next_bullet_id.wrapping_add(1);
-            ship.cooldown = if ship.rapid_ticks > 0 { RAPID_FIRE_COOLDOWN_TICKS } else { FIRE_COOLDOWN_TICKS };
+            let bullet = Bullet { launch, pos: bullet_pos(origin, vel, 0.0), ticks_left: BULLET_LIFETIME_TICKS };
+            if rewind == 0 {
+                self.bullets.push(bullet);
+            } else {
+                rewound.push(bullet);
+            }
         }
+        // After the loop, as catching up may hit (and change) any ship. In firing order, so
+        // the outcome does not depend on anything but the inputs.
+        for bullet in rewound {
+            if let Some(bullet) = self.catch_up(bullet) {
+                self.bullets.push(bullet);
+            }
+        }
+    }
+
+    /// How many ticks to rewind a shot made while showing `view_tick`: none for 0 (unknown)
+    /// or a tick not before the previous one (an uncompensated shot starts there); otherwise
+    /// back to it, but at most `LAG_COMP_MAX_TICKS` and never before the ticks kept (a freeze
+    /// or a new match in between, or a world just started).
+    pub(super) fn rewind(&self, view_tick: u64) -> u64 {
+        let newest = self.tick - 1;
+        if view_tick == 0 || view_tick >= newest || self.past.back().is_none_or(|p| p.tick != newest) {
+            return 0;
+        }
+        (newest - view_tick).min(LAG_COMP_MAX_TICKS).min(self.past.len() as u64)
+    }
+
+    /// Sweeps a rewound bullet from its launch tick up to the previous tick through the ships
+    /// as they were at each tick (this tick's step is `move_bullets`', as for every bullet);
+    /// `None` when it hit something on the way (a ship takes the hit now) or left the arena.
+    fn catch_up(&mut self, mut bullet: Bullet) -> Option<Bullet> {
+        let (origin, vel, owner) = (bullet.launch.origin, bullet.launch.vel, bullet.owner());
+        let first = self.past.len() - (self.tick - 1 - bullet.launch.tick) as usize;
+        for k in first..self.past.len() {
+            let past = &self.past[k];
+            let to = bullet_pos(origin, vel, (past.tick - bullet.launch.tick) as f32);
+            let slack = (self.tick - past.tick) as f32 * SHIP_REACH_PER_TICK;
+            let trace = self.trace(bullet.pos, to, owner, slack, |ship| past_position(past, ship));
+            bullet.ticks_left -= 1;
+            bullet.pos = to;
+            if let Some(j) = trace.victim {
+                self.hit(j, owner);
+            }
+            if trace.ends() {
+                return None;
+            }
+        }
+        Some(bullet)
+    }
+
+    /// What a bullet of `owner` moving from `from` to `to` meets first: the obstacles near its
+    /// path and the living ships other than its owner's whose position `at` gives (searched
+    /// through the present ship grid, `slack` wider). The earliest hit wins, an obstacle before
+    /// a ship at the same point, and the ship first in id order among ships.
+    fn trace(&self, from: Vec2, to: Vec2, owner: PlayerId, slack: f32, at: impl Fn(&Ship) -> Option<Vec2>) -> Trace {
+        let rect_reach = BULLET_RADIUS + QUERY_MARGIN;
+        let ship_reach = SHIP_RADIUS + BULLET_RADIUS + QUERY_MARGIN + slack;
+        let (lo, hi) = (from.min(to), from.max(to));
+        let map = &*self.map;
+        let mut wall = f32::INFINITY;
+        self.obstacles.for_each_near(lo - rect_reach, hi + rect_reach, |k| {
+            if let Some(t) = segment_hits_rect(from, to, &map.obstacles[k], BULLET_RADIUS) {
+                wall = wall.min(t);
+            }
+        });
+        let mut victim: Option<(f32, usize)> = None;
+        self.ship_grid.for_each_near(lo - ship_reach, hi + ship_reach, |j| {
+            let (j, ship) = (j as usize, &self.ships[j as usize]);
+            if !ship.alive || ship.id == owner {
+                return;
+            }
+            if let Some(t) = at(ship).and_then(|p| segment_hits_circle(from, to, p, SHIP_RADIUS + BULLET_RADIUS))
+                && t < wall
+                && victim.is_none_or(|(best, k)| t < best || (t == best && j < k))
+            {
+                victim = Some((t, j));
+            }
+        });
+        let outside = to.x < 0.0 || to.y < 0.0 || to.x > map.size.x || to.y > map.size.y;
+        Trace { wall: wall.is_finite(), victim: victim.map(|(_, j)| j), outside }
     }
 
     /// Moves every bullet one tick; it dies on the first ship (not its owner's) or obstacle on
     /// its path, past the arena edge, or when its lifetime runs out. Only the obstacles and
-    /// ships near its path are tested (through the grids); the earliest hit wins, an obstacle
-    /// before a ship at the same point, and the ship first in id order among ships.
+    /// ships near its path are tested (through the grids).
     pub(super) fn move_bullets(&mut self) {
         debug_assert!(self.ship_grid_fresh, "ships moved this tick, so the grid was rebuilt");
-        let map = self.map.clone();
-        let rect_reach = BULLET_RADIUS + QUERY_MARGIN;
-        let ship_reach = SHIP_RADIUS + BULLET_RADIUS + QUERY_MARGIN;
         for i in 0..self.bullets.len() {
             let bullet = self.bullets[i];
             // Where the launch record puts it at the end of this tick (`pos` is where it was).
             let age = (self.tick - bullet.launch.tick) as f32;
             let to = bullet_pos(bullet.launch.origin, bullet.launch.vel, age);
-            let (lo, hi) = (bullet.pos.min(to), bullet.pos.max(to));
-            let mut wall = f32::INFINITY;
-            self.obstacles.for_each_near(lo - rect_reach, hi + rect_reach, |k| {
-                if let Some(t) = segment_hits_rect(bullet.pos, to, &map.obstacles[k], BULLET_RADIUS) {
-                    wall = wall.min(t);
-                }
-            });
-            let ships = &self.ships;
-            let mut victim: Option<(f32, usize)> = None;
-            self.ship_grid.for_each_near(lo - ship_reach, hi + ship_reach, |j| {
-                let (j, ship) = (j as usize, &ships[j as usize]);
-                if !ship.alive || ship.id == bullet.owner() {
-                    return;
-                }
-                if let Some(t) = segment_hits_circle(bullet.pos, to, ship.pos(), SHIP_RADIUS + BULLET_RADIUS)
-                    && t < wall
-                    && victim.is_none_or(|(best, k)| t < best || (t == best && j < k))
-                {
-                    victim = Some((t, j));
-                }
-            });
-            if let Some((_, j)) = victim {
+            let trace = self.trace(bullet.pos, to, bullet.owner(), 0.0, |ship| Some(ship.pos()));
+            if let Some(j) = trace.victim {
                 self.hit(j, bullet.owner());
             }
-            let outside = to.x < 0.0 || to.y < 0.0 || to.x > map.size.x || to.y > map.size.y;
             let bullet = &mut self.bullets[i];
             bullet.ticks_left = bullet.ticks_left.saturating_sub(1);
-            if wall.is_finite() || victim.is_some() || outside {
+            if trace.ends() {
                 bullet.ticks_left = 0;
             }
             bullet.pos = to;
@@ -115,6 +204,14 @@ impl World {
         }
         self.events.push(GameEvent::Kill(Kill { killer: shooter, victim }, at));
     }
+}
+
+/// Where `ship` was at a past tick, if it was alive then (and is in the record: a ship that
+/// joined since was not there to be seen).
+fn past_position(past: &PastShips, ship: &Ship) -> Option<Vec2> {
+    let i = past.ships.binary_search_by_key(&ship.id, |s| s.id).ok()?;
+    let seen = &past.ships[i];
+    (seen.flags & PlayerState::ALIVE != 0).then(|| seen.pos_f())
 }
 
 /// Where (as a fraction 0..=1 of the way from `from` to `to`) a point moving along the segment

@@ -644,3 +644,115 @@ fn results_list_only_the_best() {
     assert_eq!(results.scores.len(), RESULTS_MAX_LINES);
     assert_eq!((results.winner, results.scores[0].id), (Some(n), n));
 }
+
+/// Ticks between the tick a shooter was showing and the tick its shot is applied, in the lag
+/// compensation tests: 4 ticks, 133 ms, what a view about 120 ms old names (ticks are whole).
+const SHOWN_TICKS_AGO: u64 = 4;
+
+/// B flies down at full speed along x = 260 from y = 150 for 15 ticks (A waits at the left).
+/// Returns the world and where B was at each tick (index = tick).
+fn b_flies_down(map: Map) -> (World, Vec<Vec2>) {
+    let mut w = world(map, settings(2));
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    w.place(A, Vec2::new(100.0, 300.0));
+    w.place(B, Vec2::new(260.0, 150.0));
+    let mut seen = vec![Vec2::new(260.0, 150.0); w.tick() as usize + 1];
+    for seq in 1..=15 {
+        w.step(&[(B, input(seq, Vec2::Y, 0.0, false))]);
+        seen.push(w.position(B).unwrap());
+    }
+    (w, seen)
+}
+
+/// The tick the next step applies, the tick a shooter then shows, and where B will be at the
+/// next step (it flies straight at full speed).
+fn shot_ticks(w: &World, seen: &[Vec2]) -> (u64, u64, Vec2) {
+    let next = w.tick() + 1;
+    let last = seen[w.tick() as usize];
+    (next, next - SHOWN_TICKS_AGO, last + (last - seen[w.tick() as usize - 1]))
+}
+
+/// A, moved to `from`, fires once at `target` having been shown tick `view_tick`, while B flies
+/// on; B's health once the bullet is gone.
+fn a_shoots(w: &mut World, from: Vec2, target: Vec2, view_tick: u64) -> u8 {
+    w.place(A, from);
+    let aim = (target - from).to_angle();
+    let fire = Input { view_tick, ..input(1, Vec2::ZERO, aim, true) };
+    w.step(&[(A, fire), (B, input(16, Vec2::Y, 0.0, false))]);
+    for _ in 0..10 {
+        w.step(&[(A, input(2, Vec2::ZERO, aim, false))]);
+    }
+    w.state(B).health
+}
+
+/// 45 units left of `target`, level with it: a shot at it is a straight line across B's path.
+fn level_with(target: Vec2) -> Vec2 {
+    target - Vec2::new(45.0, 0.0)
+}
+
+#[test]
+fn a_shot_at_where_the_target_was_shown_hits() {
+    let (mut w, seen) = b_flies_down(duel("open"));
+    let (_, shown, now) = shot_ticks(&w, &seen);
+    let was = seen[shown as usize];
+    assert!(now.distance(was) > 40.0, "B moved two ship radii from where it was shown");
+    assert_eq!(a_shoots(&mut w, level_with(was), was, shown), SHIP_MAX_HEALTH - BULLET_DAMAGE, "a hit");
+    // Without compensation the same shot misses: B has moved on.
+    let (mut w, _) = b_flies_down(duel("open"));
+    assert_eq!(a_shoots(&mut w, level_with(was), was, 0), SHIP_MAX_HEALTH, "uncompensated, a miss");
+}
+
+#[test]
+fn a_shot_at_where_the_target_is_now_misses_when_it_was_shown_elsewhere() {
+    let (mut w, seen) = b_flies_down(duel("open"));
+    let (_, shown, now) = shot_ticks(&w, &seen);
+    assert_eq!(a_shoots(&mut w, level_with(now), now, shown), SHIP_MAX_HEALTH, "the shooter saw B elsewhere");
+    // The control: a shooter showing the present (no compensation) hits it.
+    let (mut w, _) = b_flies_down(duel("open"));
+    assert_eq!(a_shoots(&mut w, level_with(now), now, 0), SHIP_MAX_HEALTH - BULLET_DAMAGE, "uncompensated, a hit");
+}
+
+#[test]
+fn obstacles_block_a_compensated_shot() {
+    let wall = Rect { min: Vec2::new(225.0, 0.0), max: Vec2::new(230.0, 600.0) };
+    let (mut w, seen) = b_flies_down(Map { obstacles: vec![wall], ..duel("walled") });
+    let (_, shown, _) = shot_ticks(&w, &seen);
+    let was = seen[shown as usize];
+    assert_eq!(a_shoots(&mut w, was - Vec2::new(60.0, 0.0), was, shown), SHIP_MAX_HEALTH, "the wall took it");
+    assert!(w.bullets.is_empty());
+    // The same shot with no wall hits.
+    let (mut w, _) = b_flies_down(duel("open"));
+    assert_eq!(a_shoots(&mut w, was - Vec2::new(60.0, 0.0), was, shown), SHIP_MAX_HEALTH - BULLET_DAMAGE);
+}
+
+#[test]
+fn a_claimed_view_older_than_the_cap_is_clamped_to_it_and_none_or_the_future_is_not_rewound() {
+    use skirmish_shared::consts::LAG_COMP_MAX_TICKS;
+    let launched = |view_tick: u64| {
+        let (mut w, _) = b_flies_down(duel("open"));
+        // Aimed up, away from B: the bullet stays in flight to be looked at.
+        w.step(&[(A, Input { view_tick, ..input(1, Vec2::ZERO, -std::f32::consts::FRAC_PI_2, true) })]);
+        let bullet = w.bullets.iter().find(|b| b.owner() == A).expect("in flight");
+        (w.tick(), bullet.launch.tick)
+    };
+    let (now, start) = launched(3);
+    assert_eq!(start, now - 1 - LAG_COMP_MAX_TICKS, "a view 14 ticks old starts the shot at the cap");
+    let (now, start) = launched(now - 1 - 2);
+    assert_eq!(start, now - 1 - 2, "within the cap: the tick shown");
+    for view_tick in [0, now - 1, now, now + 5] {
+        let (now, start) = launched(view_tick);
+        assert_eq!(start, now - 1, "view {view_tick}: not rewound");
+    }
+}
+
+#[test]
+fn a_shot_is_not_rewound_into_the_previous_match() {
+    let (mut w, _) = b_flies_down(duel("open"));
+    let at = w.tick();
+    w.reset_match();
+    w.step(&[(A, Input { view_tick: at - 2, ..input(1, Vec2::ZERO, std::f32::consts::PI, true) })]);
+    let bullet = w.bullets.iter().find(|b| b.owner() == A).expect("in flight");
+    assert_eq!(bullet.launch.tick, w.tick() - 1, "the ships were elsewhere then");
+}
