@@ -110,8 +110,10 @@ pub struct Input {
     /// The newest `Snapshot::tick` received (0: none yet): the delta baseline the client can
     /// decode against.
     pub ack: u64,
-    /// Reserved (lag compensation): the (whole) server tick the client was showing when this
-    /// input was made. 0 = unknown; ignored today.
+    /// Lag compensation: the (whole) server tick the client was showing when this input was
+    /// made, 0 = unknown. A shot this input fires starts at that tick (no further back than
+    /// [`crate::consts::LAG_COMP_MAX_TICKS`]) and is swept against the ships as they were
+    /// then, so what the shooter saw hit is hit. 0, the present or the future: no rewind.
     pub view_tick: u64,
 }
 
