@@ -39,7 +39,7 @@ fn lead(shooter: Vec2, target: Vec2, vel: Vec2) -> f32 {
 /// `compensated`. True if the target was hit.
 async fn shot_hits(url: &str, room: &str, compensated: bool) -> bool {
     let mut a = TestClient::join(url, "A", Some(room)).await;
-    let mut b = TestClient::join(url, "B", Some(room)).await;
+    let b = TestClient::join(url, "B", Some(room)).await;
     a.wait_for(|c| c.core.phase().0 == Phase::Playing && c.ids().len() == 2).await;
     // The target is whoever spawned at the top.
     let top = |c: &TestClient, id: u32| c.position_of(id).is_some_and(|p| p.y < 400.0);
