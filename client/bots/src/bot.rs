@@ -272,7 +272,9 @@ impl<'a> Bot<'a> {
         let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let tick_ms = 1000.0 / f64::from(self.client.tick_rate().max(1));
         // Re-armed whenever a frame moves the due time (the core's estimate of the server's
-        // tick clock follows the snapshots).
+        // tick clock follows the snapshots). Each bot's phase within the tick comes from when
+        // its own snapshots arrive, as a player's does, so a swarm is spread over the time the
+        // server takes to hand a tick's snapshots out.
         let mut due_ms = self.client.input_due_ms();
         let input_due = sleep_until(self.instant_at(due_ms));
         tokio::pin!(input_due);
