@@ -12,7 +12,7 @@
 //! - `scores`: the score table, and which lines changed since the last view.
 //! - [`view`]: snapshots in world units ([`View`]) and the interpolation buffer.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
@@ -607,7 +607,7 @@ impl Client {
 
     /// Kills and deaths this match, by player, for everyone in the room (not only those in
     /// view). Players with no line yet have none of either.
-    pub fn scores(&self) -> &BTreeMap<PlayerId, ScoreLine> {
+    pub fn scores(&self) -> &HashMap<PlayerId, ScoreLine> {
         self.scores.lines()
     }
 
