@@ -23,8 +23,10 @@ use skirmish_shared::{
     PlayerId, PlayerInfo, PlayerState, Radar, Results, ScoreLine, ServerMsg, encode_client,
 };
 
-pub use view::{DrawBullet, DrawShip, INTERP_DELAY_TICKS, View};
+pub use clock::TickClock;
+pub use view::{DrawBullet, DrawShip, MAX_EXTRAPOLATION_TICKS, View};
 
+pub mod clock;
 mod history;
 mod scores;
 pub mod view;
@@ -257,7 +259,7 @@ impl Client {
             scores: ScoreTable::default(),
             radar: None,
             history: History::default(),
-            views: Views::default(),
+            views: Views::new(TICK_RATE_HZ),
             subject: None,
             next_seq: 1,
             pending_inputs: VecDeque::new(),
@@ -349,6 +351,7 @@ impl Client {
                 self.me = Some(w.id);
                 self.arena = w.arena;
                 self.tick_rate = w.tick_rate;
+                self.views = Views::new(w.tick_rate);
                 self.room_name = w.room;
                 self.rejoin = w.rejoin;
                 self.is_spectator = w.spectator;
@@ -679,11 +682,12 @@ impl Client {
         self.latest().map_or(&[], |v| &v.pickups)
     }
 
-    /// Ships to draw at `now_ms`: positions interpolated [`INTERP_DELAY_TICKS`] behind the
-    /// newest snapshot, between the two snapshots around that time. `me` marks the
-    /// [`Client::subject`].
+    /// Ships to draw at `now_ms`: positions interpolated at the draw clock's tick (behind the
+    /// newest snapshot by a delay that follows the jitter; see [`TickClock`]), between the two
+    /// snapshots around that time, or extrapolated a little past the newest when it is late.
+    /// `me` marks the [`Client::subject`].
     pub fn ships(&self, now_ms: f64) -> Vec<DrawShip> {
-        self.views.ships(now_ms, self.tick_rate, &self.roster, self.subject)
+        self.views.ships(now_ms, &self.roster, self.subject)
     }
 
     /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`].
@@ -691,9 +695,20 @@ impl Client {
         self.views.bullets(now_ms, self.tick_rate, &self.roster)
     }
 
+    /// The server's tick clock as this client sees it: jitter, interpolation delay.
+    pub fn clock(&self) -> &TickClock {
+        &self.views.clock
+    }
+
+    /// How far behind the newest snapshot others are drawn at `now_ms`, in milliseconds (0
+    /// before the first snapshot).
+    pub fn interp_delay_ms(&self, now_ms: f64) -> f64 {
+        self.views.clock.delay(now_ms).unwrap_or(0.0) * 1000.0 / f64::from(self.tick_rate.max(1))
+    }
+
     /// The whole server tick drawn at `now_ms` (0 before any snapshot): `Input::view_tick`.
     pub fn view_tick(&self, now_ms: f64) -> u64 {
-        self.views.render_tick(now_ms, self.tick_rate).map_or(0, |t| if t >= 1.0 { t.floor() as u64 } else { 0 })
+        self.views.render_tick(now_ms).map_or(0, |t| if t >= 1.0 { t.floor() as u64 } else { 0 })
     }
 }
 

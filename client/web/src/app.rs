@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use glam::Vec2;
-use skirmish_client::{Client, ConnState, Event, INTERP_DELAY_TICKS};
+use skirmish_client::{Client, ConnState, Event};
 use skirmish_shared::PlayerId;
 use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, INPUT_PERIOD_MS, PING_PERIOD_MS, TICK_RATE_HZ};
 use wasm_bindgen::JsCast;
@@ -389,8 +389,8 @@ impl App {
                     }
                     let Some(view) = client.latest() else { continue };
                     let (sounds, blasts) = self.cues.observe(client.my_id(), view);
-                    // Ships are drawn INTERP_DELAY_TICKS late: the explosion waits as long.
-                    let delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
+                    // Ships are drawn the interpolation delay late: the explosion waits as long.
+                    let delay_ms = client.interp_delay_ms(now);
                     for b in blasts {
                         let colour = client.roster().get(&b.id).map_or(0xffffff, |p| p.colour);
                         self.effects.add(b.pos, colour, now + delay_ms);
@@ -612,7 +612,7 @@ impl App {
                     down: stats.bytes_received,
                     up: stats.bytes_sent,
                 });
-                let interp_delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
+                let interp_delay_ms = client.interp_delay_ms(now);
                 self.ui.set_netstats(Some(self.net.text(Extra { ping_ms: client.rtt_ms(), interp_delay_ms })));
             }
         }
