@@ -20,19 +20,22 @@ use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION, TICK_RATE_HZ};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
-    PlayerId, PlayerInfo, PlayerState, Radar, Results, ScoreLine, ServerMsg, encode_client,
+    PlayerId, PlayerInfo, PlayerState, Radar, Rect, Results, ScoreLine, ServerMsg,
 };
 
 pub use clock::TickClock;
 pub use view::{DrawBullet, DrawShip, MAX_EXTRAPOLATION_TICKS, View};
 
 pub mod clock;
+pub mod encode;
 mod history;
+pub mod predict;
 mod scores;
 pub mod view;
 pub mod wire;
 
 use history::{History, Refused};
+use predict::{Predictor, Terrain};
 use scores::ScoreTable;
 use view::Views;
 use wire::{Msg, SnapshotRef};
@@ -184,6 +187,10 @@ pub struct Client {
     is_spectator: bool,
     /// Where the connection is: decides which messages are accepted and which frames are built.
     state: ConnState,
+    /// Whether our own ship is predicted ([`Client::predict`]).
+    predict: bool,
+    /// Our own ship's prediction (idle unless `predict`).
+    predictor: Predictor,
     /// Our id, from `Welcome`.
     me: Option<PlayerId>,
     /// Arena size: from `Welcome`, then from each `Match`.
@@ -250,6 +257,8 @@ impl Client {
             private: false,
             is_spectator: false,
             state: ConnState::Connecting,
+            predict: false,
+            predictor: Predictor::default(),
             me: None,
             arena: Vec2::ZERO,
             tick_rate: TICK_RATE_HZ,
@@ -291,6 +300,13 @@ impl Client {
         self
     }
 
+    /// Predicts our own ship (see [`predict`]): on in the browser; the bots leave it off unless
+    /// asked, as it costs a replay of the unacknowledged inputs per snapshot.
+    pub fn predict(mut self, yes: bool) -> Self {
+        self.predict = yes;
+        self
+    }
+
     /// Asks for the room to be created private (unlisted, never picked by quick play) if it
     /// does not exist yet.
     pub fn private(mut self, yes: bool) -> Self {
@@ -309,7 +325,7 @@ impl Client {
             private: self.private,
             rejoin: (!self.rejoin.is_empty()).then(|| self.rejoin.clone()),
         });
-        self.sent(encode_client(&hello))
+        self.sent(encode::client_msg(&hello))
     }
 
     /// The socket closed (by either side).
@@ -485,6 +501,17 @@ impl Client {
                 self.pending_inputs.pop_front();
             }
         }
+        if self.predict {
+            match snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator) {
+                Some(own) => {
+                    let active =
+                        own.flags & PlayerState::ALIVE != 0 && !matches!(snap.phase, Phase::Countdown | Phase::Results);
+                    let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
+                    self.predictor.reconcile(&own, active, now_ms, terrain);
+                }
+                None => self.predictor.reset(),
+            }
+        }
         self.subject = snap.me.map(|own| own.id);
         self.views.push(snap, frame, &self.scores, now_ms);
         self.scores.settle();
@@ -507,10 +534,14 @@ impl Client {
         }
         self.pending_inputs.push_back((seq, now_ms));
         self.stats.inputs_sent += 1;
+        if self.predict {
+            let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
+            self.predictor.on_input(seq, mv, now_ms, terrain);
+        }
         let ack = self.history.ack();
         self.ack_sent = Some(ack);
         let view_tick = self.view_tick(now_ms);
-        Some(self.sent(encode_client(&ClientMsg::Input(Input { seq, mv, aim, buttons, ack, view_tick }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Input(Input { seq, mv, aim, buttons, ack, view_tick }))))
     }
 
     /// An `Ack` frame for the newest snapshot if it was not acknowledged yet (or for 0 when a
@@ -525,7 +556,7 @@ impl Client {
             return None;
         }
         self.ack_sent = Some(tick);
-        Some(self.sent(encode_client(&ClientMsg::Ack(Ack { tick }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Ack(Ack { tick }))))
     }
 
     /// A spectator chooses whom to watch (`None`: the server's choice). `None` (no frame) for a
@@ -534,7 +565,7 @@ impl Client {
         if self.state != ConnState::Playing || !self.is_spectator {
             return None;
         }
-        Some(self.sent(encode_client(&ClientMsg::Follow(Follow { id }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Follow(Follow { id }))))
     }
 
     /// Builds a chat frame from what the player typed: trimmed and cut to `MAX_CHAT_CHARS`;
@@ -545,7 +576,7 @@ impl Client {
         }
         let text: String = text.trim().chars().take(MAX_CHAT_CHARS).collect();
         check_chat(&text).ok()?;
-        Some(self.sent(encode_client(&ClientMsg::Chat(Chat { text }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Chat(Chat { text }))))
     }
 
     /// Builds a ping frame, or `None` before `Welcome` or while one is outstanding (unless it
@@ -557,7 +588,7 @@ impl Client {
         let id = self.next_ping_id;
         self.next_ping_id = self.next_ping_id.wrapping_add(1);
         self.ping_sent = Some((id, now_ms));
-        Some(self.sent(encode_client(&ClientMsg::Ping(Ping { id }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Ping(Ping { id }))))
     }
 
     fn sent(&mut self, bytes: Vec<u8>) -> Vec<u8> {
@@ -687,7 +718,25 @@ impl Client {
     /// snapshots around that time, or extrapolated a little past the newest when it is late.
     /// `me` marks the [`Client::subject`].
     pub fn ships(&self, now_ms: f64) -> Vec<DrawShip> {
-        self.views.ships(now_ms, &self.roster, self.subject)
+        let mut ships = self.views.ships(now_ms, &self.roster, self.subject);
+        // Our own ship where the prediction has it (only while predicting).
+        let tick_ms = 1000.0 / f64::from(self.tick_rate.max(1));
+        if let Some(pos) = self.predictor.draw_pos(now_ms, tick_ms)
+            && let Some(me) = ships.iter_mut().find(|s| Some(s.id) == self.me)
+        {
+            me.pos = pos;
+        }
+        ships
+    }
+
+    /// The seq of the newest input sent and of the newest the server acknowledged (0: none).
+    pub fn input_seqs(&self) -> (u32, u32) {
+        (self.next_seq.wrapping_sub(1), self.last_ack)
+    }
+
+    /// Our own ship's prediction: its state and corrections so far.
+    pub fn prediction(&self) -> &Predictor {
+        &self.predictor
     }
 
     /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`].
@@ -710,6 +759,12 @@ impl Client {
     pub fn view_tick(&self, now_ms: f64) -> u64 {
         self.views.render_tick(now_ms).map_or(0, |t| if t >= 1.0 { t.floor() as u64 } else { 0 })
     }
+}
+
+/// The current map's obstacles as received so far (none before the first `Match`). Not a
+/// method: the predictor borrows them while `self` is borrowed mutably elsewhere.
+fn obstacles(info: Option<&MatchInfo>) -> &[Rect] {
+    info.map_or(&[], |m| &m.map.obstacles)
 }
 
 /// Wraps an angle into `[-π, π]` using only arithmetic (no trig), so it validates server-side.
