@@ -86,14 +86,16 @@ pub fn step_ship_with<'a>(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacle
         vel *= SHIP_MAX_SPEED / speed_sq.sqrt();
     }
     let mut pos = ship.pos_f() + vel * TICK_DT;
-    // Walls stop the ship along the axis it hit, so sliding along an edge still works.
+    // Walls stop the ship along the axis it hit, so sliding along an edge still works. (What
+    // `f32::clamp` would give, without its assertion: formatting the floats of its panic
+    // message would add 10 KB to the browser client, which steps this to predict.)
     let (min, max) = (Vec2::splat(SHIP_RADIUS), arena - Vec2::splat(SHIP_RADIUS));
     if pos.x < min.x || pos.x > max.x {
-        pos.x = pos.x.clamp(min.x, max.x);
+        pos.x = if pos.x < min.x { min.x } else { max.x };
         vel.x = 0.0;
     }
     if pos.y < min.y || pos.y > max.y {
-        pos.y = pos.y.clamp(min.y, max.y);
+        pos.y = if pos.y < min.y { min.y } else { max.y };
         vel.y = 0.0;
     }
     for rect in obstacles {

@@ -7,13 +7,14 @@
 //! Layout:
 //! - [`Client`] (here): the connection state machine, roster, score table, radar, chat log, kill
 //!   feed, input sequencing, acknowledgements and the input → acknowledgement latency.
-//! - `pace`: when the next input is due, one per server tick on the server's tick clock.
+//! - `pace`: when the next input is due, one per server tick on the server's tick clock as
+//!   [`clock`] estimates it from snapshot arrivals.
 //! - [`wire`]: the compact decoder of server messages (the download-size reason is there).
 //! - `history`: the decoded entity frames kept as delta baselines, recycled.
 //! - `scores`: the score table, and which lines changed since the last view.
 //! - [`view`]: snapshots in world units ([`View`]) and the interpolation buffer.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
@@ -21,19 +22,24 @@ use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION, TICK_RATE_HZ};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
-    PlayerId, PlayerInfo, PlayerState, Radar, Results, ScoreLine, ServerMsg, encode_client,
+    PlayerId, PlayerInfo, PlayerState, Radar, Rect, Results, ScoreLine, ServerMsg,
 };
 
-pub use view::{DrawBullet, DrawShip, INTERP_DELAY_TICKS, View};
+pub use clock::TickClock;
+pub use view::{DrawBullet, DrawShip, MAX_EXTRAPOLATION_TICKS, View};
 
+pub mod clock;
+pub mod encode;
 mod history;
 mod pace;
+pub mod predict;
 mod scores;
 pub mod view;
 pub mod wire;
 
 use history::{History, Refused};
 use pace::Pace;
+use predict::{Predictor, Terrain};
 use scores::ScoreTable;
 use view::Views;
 use wire::{Msg, SnapshotRef};
@@ -185,6 +191,10 @@ pub struct Client {
     is_spectator: bool,
     /// Where the connection is: decides which messages are accepted and which frames are built.
     state: ConnState,
+    /// Whether our own ship is predicted ([`Client::predict`]).
+    predict: bool,
+    /// Our own ship's prediction (idle unless `predict`).
+    predictor: Predictor,
     /// Our id, from `Welcome`.
     me: Option<PlayerId>,
     /// Arena size: from `Welcome`, then from each `Match`.
@@ -254,6 +264,8 @@ impl Client {
             private: false,
             is_spectator: false,
             state: ConnState::Connecting,
+            predict: false,
+            predictor: Predictor::default(),
             me: None,
             arena: Vec2::ZERO,
             tick_rate: TICK_RATE_HZ,
@@ -263,7 +275,7 @@ impl Client {
             scores: ScoreTable::default(),
             radar: None,
             history: History::default(),
-            views: Views::default(),
+            views: Views::new(TICK_RATE_HZ),
             subject: None,
             next_seq: 1,
             pending_inputs: VecDeque::new(),
@@ -296,6 +308,13 @@ impl Client {
         self
     }
 
+    /// Predicts our own ship (see [`predict`]): on in the browser; the bots leave it off unless
+    /// asked, as it costs a replay of the unacknowledged inputs per snapshot.
+    pub fn predict(mut self, yes: bool) -> Self {
+        self.predict = yes;
+        self
+    }
+
     /// Asks for the room to be created private (unlisted, never picked by quick play) if it
     /// does not exist yet.
     pub fn private(mut self, yes: bool) -> Self {
@@ -314,7 +333,7 @@ impl Client {
             private: self.private,
             rejoin: (!self.rejoin.is_empty()).then(|| self.rejoin.clone()),
         });
-        self.sent(encode_client(&hello))
+        self.sent(encode::client_msg(&hello))
     }
 
     /// The socket closed (by either side).
@@ -356,6 +375,7 @@ impl Client {
                 self.me = Some(w.id);
                 self.arena = w.arena;
                 self.tick_rate = w.tick_rate;
+                self.views = Views::new(w.tick_rate);
                 self.room_name = w.room;
                 self.rejoin = w.rejoin;
                 self.is_spectator = w.spectator;
@@ -470,7 +490,6 @@ impl Client {
         if self.state != ConnState::Playing {
             return Err(ClientError::Unexpected("message before Welcome"));
         }
-        let tick_ms = self.tick_ms();
         let frame = self.history.apply(snap.tick, snap.base, snap.ents)?;
         let tick = snap.tick;
         let tick_gap = self.views.latest().map_or(1, |v| tick.saturating_sub(v.tick));
@@ -490,8 +509,18 @@ impl Client {
                 self.pending_inputs.pop_front();
             }
         }
+        if self.predict {
+            match snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator) {
+                Some(own) => {
+                    let active =
+                        own.flags & PlayerState::ALIVE != 0 && !matches!(snap.phase, Phase::Countdown | Phase::Results);
+                    let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
+                    self.predictor.reconcile(&own, active, now_ms, terrain);
+                }
+                None => self.predictor.reset(),
+            }
+        }
         self.subject = snap.me.map(|own| own.id);
-        self.pace.snapshot(tick, now_ms, tick_ms);
         self.views.push(snap, frame, &self.scores, now_ms);
         self.scores.settle();
         events.push(Event::Snapshot { tick, tick_gap, acked_latency_ms });
@@ -499,19 +528,14 @@ impl Client {
     }
 
     /// When the next input is due (ms on the caller's clock; in the past when one is due now):
-    /// one per server tick, on the tick clock the snapshots show, half a tick after a tick's
-    /// snapshot arrives at the earliest; every [`INPUT_PERIOD_MS`] before the first snapshot.
+    /// one per server tick, on the tick clock the snapshots show ([`Client::clock`]), half a
+    /// tick after a tick's snapshot arrives on average; every [`INPUT_PERIOD_MS`] before the first snapshot.
     /// The server applies one input per tick, so an input sent on a free-running timer would
     /// now and then be dropped or leave a tick without one. Spectators send no inputs.
     ///
     /// [`INPUT_PERIOD_MS`]: skirmish_shared::consts::INPUT_PERIOD_MS
     pub fn input_due_ms(&self) -> f64 {
-        self.pace.due_ms(self.tick_ms())
-    }
-
-    /// A tick's length in ms at the server's tick rate.
-    fn tick_ms(&self) -> f64 {
-        1000.0 / f64::from(self.tick_rate.max(1))
+        self.pace.due_ms(&self.views.clock)
     }
 
     /// Builds the next input frame, or `None` before `Welcome` (inputs then mean nothing). It
@@ -537,12 +561,16 @@ impl Client {
             self.pending_inputs.pop_front();
         }
         self.pending_inputs.push_back((seq, slot_ms));
-        self.pace.sent(now_ms, self.tick_ms());
+        self.pace.sent(now_ms, &self.views.clock);
         self.stats.inputs_sent += 1;
+        if self.predict {
+            let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
+            self.predictor.on_input(seq, mv, now_ms, terrain);
+        }
         let ack = self.history.ack();
         self.ack_sent = Some(ack);
         let view_tick = self.view_tick(now_ms);
-        Some(self.sent(encode_client(&ClientMsg::Input(Input { seq, mv, aim, buttons, ack, view_tick }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Input(Input { seq, mv, aim, buttons, ack, view_tick }))))
     }
 
     /// An `Ack` frame for the newest snapshot if it was not acknowledged yet (or for 0 when a
@@ -557,7 +585,7 @@ impl Client {
             return None;
         }
         self.ack_sent = Some(tick);
-        Some(self.sent(encode_client(&ClientMsg::Ack(Ack { tick }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Ack(Ack { tick }))))
     }
 
     /// A spectator chooses whom to watch (`None`: the server's choice). `None` (no frame) for a
@@ -566,7 +594,7 @@ impl Client {
         if self.state != ConnState::Playing || !self.is_spectator {
             return None;
         }
-        Some(self.sent(encode_client(&ClientMsg::Follow(Follow { id }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Follow(Follow { id }))))
     }
 
     /// Builds a chat frame from what the player typed: trimmed and cut to `MAX_CHAT_CHARS`;
@@ -577,7 +605,7 @@ impl Client {
         }
         let text: String = text.trim().chars().take(MAX_CHAT_CHARS).collect();
         check_chat(&text).ok()?;
-        Some(self.sent(encode_client(&ClientMsg::Chat(Chat { text }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Chat(Chat { text }))))
     }
 
     /// Builds a ping frame, or `None` before `Welcome` or while one is outstanding (unless it
@@ -589,7 +617,7 @@ impl Client {
         let id = self.next_ping_id;
         self.next_ping_id = self.next_ping_id.wrapping_add(1);
         self.ping_sent = Some((id, now_ms));
-        Some(self.sent(encode_client(&ClientMsg::Ping(Ping { id }))))
+        Some(self.sent(encode::client_msg(&ClientMsg::Ping(Ping { id }))))
     }
 
     fn sent(&mut self, bytes: Vec<u8>) -> Vec<u8> {
@@ -642,7 +670,7 @@ impl Client {
 
     /// Kills and deaths this match, by player, for everyone in the room (not only those in
     /// view). Players with no line yet have none of either.
-    pub fn scores(&self) -> &BTreeMap<PlayerId, ScoreLine> {
+    pub fn scores(&self) -> &HashMap<PlayerId, ScoreLine> {
         self.scores.lines()
     }
 
@@ -714,11 +742,30 @@ impl Client {
         self.latest().map_or(&[], |v| &v.pickups)
     }
 
-    /// Ships to draw at `now_ms`: positions interpolated [`INTERP_DELAY_TICKS`] behind the
-    /// newest snapshot, between the two snapshots around that time. `me` marks the
-    /// [`Client::subject`].
+    /// Ships to draw at `now_ms`: positions interpolated at the draw clock's tick (behind the
+    /// newest snapshot by a delay that follows the jitter; see [`TickClock`]), between the two
+    /// snapshots around that time, or extrapolated a little past the newest when it is late.
+    /// `me` marks the [`Client::subject`].
     pub fn ships(&self, now_ms: f64) -> Vec<DrawShip> {
-        self.views.ships(now_ms, self.tick_rate, &self.roster, self.subject)
+        let mut ships = self.views.ships(now_ms, &self.roster, self.subject);
+        // Our own ship where the prediction has it (only while predicting).
+        let tick_ms = 1000.0 / f64::from(self.tick_rate.max(1));
+        if let Some(pos) = self.predictor.draw_pos(now_ms, tick_ms)
+            && let Some(me) = ships.iter_mut().find(|s| Some(s.id) == self.me)
+        {
+            me.pos = pos;
+        }
+        ships
+    }
+
+    /// The seq of the newest input sent and of the newest the server acknowledged (0: none).
+    pub fn input_seqs(&self) -> (u32, u32) {
+        (self.next_seq.wrapping_sub(1), self.last_ack)
+    }
+
+    /// Our own ship's prediction: its state and corrections so far.
+    pub fn prediction(&self) -> &Predictor {
+        &self.predictor
     }
 
     /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`].
@@ -726,10 +773,27 @@ impl Client {
         self.views.bullets(now_ms, self.tick_rate, &self.roster)
     }
 
+    /// The server's tick clock as this client sees it: jitter, interpolation delay.
+    pub fn clock(&self) -> &TickClock {
+        &self.views.clock
+    }
+
+    /// How far behind the newest snapshot others are drawn at `now_ms`, in milliseconds (0
+    /// before the first snapshot).
+    pub fn interp_delay_ms(&self, now_ms: f64) -> f64 {
+        self.views.clock.delay(now_ms).unwrap_or(0.0) * 1000.0 / f64::from(self.tick_rate.max(1))
+    }
+
     /// The whole server tick drawn at `now_ms` (0 before any snapshot): `Input::view_tick`.
     pub fn view_tick(&self, now_ms: f64) -> u64 {
-        self.views.render_tick(now_ms, self.tick_rate).map_or(0, |t| if t >= 1.0 { t.floor() as u64 } else { 0 })
+        self.views.render_tick(now_ms).map_or(0, |t| if t >= 1.0 { t.floor() as u64 } else { 0 })
     }
+}
+
+/// The current map's obstacles as received so far (none before the first `Match`). Not a
+/// method: the predictor borrows them while `self` is borrowed mutably elsewhere.
+fn obstacles(info: Option<&MatchInfo>) -> &[Rect] {
+    info.map_or(&[], |m| &m.map.obstacles)
 }
 
 /// Wraps an angle into `[-π, π]` using only arithmetic (no trig), so it validates server-side.

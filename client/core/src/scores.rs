@@ -5,7 +5,7 @@
 //! the cost of building a view; knowing what changed lets a view copy the previous view's numbers
 //! for everyone else.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use skirmish_shared::{PlayerId, ScoreLine};
 
@@ -13,9 +13,14 @@ use skirmish_shared::{PlayerId, ScoreLine};
 const MAX_CHANGED: usize = 64;
 
 /// Kills and deaths by player.
+///
+/// A hash map, not an ordered map: a bot applies every line of every `Scores` message (about ten
+/// a tick in a 1000-player fight), and a line's insert into a `BTreeMap` the size of the room
+/// walked three cold nodes, 13 % of a bot's CPU; a hash map touches two cache lines. Nothing
+/// needs the lines in id order (the scoreboard ranks by kills).
 #[derive(Debug, Default)]
 pub struct ScoreTable {
-    lines: BTreeMap<PlayerId, ScoreLine>,
+    lines: HashMap<PlayerId, ScoreLine>,
     /// Players whose line changed since the last [`ScoreTable::settle`].
     changed: Vec<PlayerId>,
     /// Too many changed to list (or all were reset): treat every line as changed.
@@ -24,7 +29,7 @@ pub struct ScoreTable {
 
 impl ScoreTable {
     /// The table.
-    pub fn lines(&self) -> &BTreeMap<PlayerId, ScoreLine> {
+    pub fn lines(&self) -> &HashMap<PlayerId, ScoreLine> {
         &self.lines
     }
 

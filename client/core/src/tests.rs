@@ -465,8 +465,38 @@ fn interpolates_between_snapshots() {
     // Half a tick later: halfway between ticks 2 and 3.
     let half = c.ships(3.5 * TICK_MS)[0].pos.x;
     assert!((half - 45.0).abs() < 1e-3, "{half}");
-    // Long after the last snapshot it holds the newest position instead of running off.
-    assert_eq!(c.ships(10_000.0)[0].pos.x, 90.0);
+    // Past the newest snapshot it goes on along its motion a little (3 ticks of 30 units),
+    // then holds instead of running off.
+    let late = c.ships(6.0 * TICK_MS)[0].pos.x;
+    assert!((late - 120.0).abs() < 1e-3, "{late}");
+    assert_eq!(c.ships(10_000.0)[0].pos.x, 90.0 + MAX_EXTRAPOLATION_TICKS as f32 * 30.0);
+}
+
+#[test]
+fn with_jittered_arrivals_a_ship_at_constant_speed_never_goes_backwards() {
+    // 20 s of snapshots of a ship flying +x at 10 units a tick, each arriving 0–80 ms late
+    // (in order, as over TCP), drawn at 60 frames a second.
+    let mut c = joined();
+    let mut base: Option<Frame> = None;
+    let mut noise = 7_u64;
+    let (mut arrival, mut frame_at, mut last_x) = (0.0_f64, 0.0_f64, f32::MIN);
+    for tick in 1..=600_u64 {
+        noise = noise.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let late_ms = (noise >> 40) as f64 / f64::from(1u32 << 24) * 80.0;
+        arrival = arrival.max(tick as f64 * TICK_MS + late_ms);
+        while frame_at < arrival {
+            if let Some(s) = c.ships(frame_at).first() {
+                assert!(s.pos.x >= last_x, "drawn backwards at {frame_at} ms: {last_x} → {}", s.pos.x);
+                last_x = s.pos.x;
+            }
+            frame_at += 1000.0 / 60.0;
+        }
+        let cur = frame(tick, vec![ship(9, tick as f32 * 10.0, 0.0)]);
+        one(&mut c, &snapshot(base.as_ref(), &cur, None), arrival);
+        base = Some(cur);
+    }
+    assert!(last_x > 5000.0, "{last_x}");
+    assert!(c.clock().jitter_ms() > 5.0 && c.clock().target_delay() > 2.0, "{:?}", c.clock());
 }
 
 #[test]

@@ -12,14 +12,17 @@ use skirmish_shared::delta::{Frame, ShipEnt, aim_from_byte};
 use skirmish_shared::sim::{POS_SCALE, ShipMotion};
 use skirmish_shared::{BulletState, OwnState, Phase, PickupKind, PickupState, PlayerId, PlayerInfo, PlayerState};
 
+use crate::clock::TickClock;
 use crate::scores::ScoreTable;
 use crate::wire::SnapshotRef;
 
-/// Views kept for interpolation (a third of a second at 30 Hz).
+/// Views kept for interpolation (a third of a second at 30 Hz: the longest delay the clock
+/// asks for, [`crate::clock::MAX_DELAY_TICKS`], plus one).
 const VIEW_BUFFER_LEN: usize = 10;
-/// How far behind the newest snapshot others are drawn, in ticks: enough to have a snapshot on
-/// each side of the draw time despite one late or dropped snapshot.
-pub const INTERP_DELAY_TICKS: f64 = 2.0;
+/// When the next snapshot is late, ships and bullets go on along their last motion for at
+/// most this many ticks past the newest view (100 ms), then wait: guessing further would
+/// mostly be corrected with a jump.
+pub const MAX_EXTRAPOLATION_TICKS: f64 = 3.0;
 
 /// One snapshot in world units: what the client draws.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -195,15 +198,23 @@ struct Arrived {
 }
 
 /// The last few views, oldest first, for interpolation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Views {
     buf: VecDeque<Arrived>,
+    /// The server's tick clock from the arrivals, and the draw time.
+    pub clock: TickClock,
 }
 
 impl Views {
+    /// No views yet, for a server ticking `tick_rate` times a second.
+    pub fn new(tick_rate: u32) -> Self {
+        Self { buf: VecDeque::new(), clock: TickClock::new(tick_rate) }
+    }
+
     /// Builds the view of a snapshot that arrived at `now_ms` and keeps it as the newest,
     /// recycling the oldest view's buffers once the buffer is full.
     pub fn push(&mut self, snap: &SnapshotRef<'_>, frame: &Frame, scores: &ScoreTable, now_ms: f64) -> &View {
+        self.clock.on_snapshot(snap.tick, now_ms);
         let mut slot = if self.buf.len() >= VIEW_BUFFER_LEN { self.buf.pop_front() } else { None }.unwrap_or_default();
         slot.at_ms = now_ms;
         slot.own_at = slot.view.fill(snap, frame, self.buf.back().map(|a| &a.view), scores);
@@ -223,12 +234,11 @@ impl Views {
         newest.view.players.get(newest.own_at?)
     }
 
-    /// The (fractional) server tick to draw at `now_ms`: [`INTERP_DELAY_TICKS`] behind the
-    /// newest snapshot, extrapolated from when it arrived.
-    pub fn render_tick(&self, now_ms: f64, tick_rate: u32) -> Option<f64> {
-        let newest = self.buf.back()?;
-        let tick_ms = 1000.0 / f64::from(tick_rate.max(1));
-        Some(newest.view.tick as f64 + (now_ms - newest.at_ms) / tick_ms - INTERP_DELAY_TICKS)
+    /// The (fractional) server tick to draw at `now_ms`, from the tick clock: behind the
+    /// newest snapshot by a delay that follows the measured jitter.
+    pub fn render_tick(&self, now_ms: f64) -> Option<f64> {
+        self.buf.back()?;
+        self.clock.draw_tick(now_ms)
     }
 
     /// Ships to draw at `now_ms`: positions interpolated between the two views around the draw
@@ -236,11 +246,10 @@ impl Views {
     pub fn ships(
         &self,
         now_ms: f64,
-        tick_rate: u32,
         roster: &BTreeMap<PlayerId, PlayerInfo>,
         subject: Option<PlayerId>,
     ) -> Vec<DrawShip> {
-        let Some(render_tick) = self.render_tick(now_ms, tick_rate) else { return Vec::new() };
+        let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
         let (from, to, t) = self.bracket(render_tick);
         to.players
             .iter()
@@ -267,7 +276,7 @@ impl Views {
     /// Bullets to draw at `now_ms`, at the same delayed time as [`Views::ships`]: each is taken
     /// from the older bracketing view and advanced along its straight path.
     pub fn bullets(&self, now_ms: f64, tick_rate: u32, roster: &BTreeMap<PlayerId, PlayerInfo>) -> Vec<DrawBullet> {
-        let Some(render_tick) = self.render_tick(now_ms, tick_rate) else { return Vec::new() };
+        let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
         let (from, to, t) = self.bracket(render_tick);
         let dt_s = (to.tick - from.tick) as f32 * t / tick_rate.max(1) as f32;
         from.bullets
@@ -280,10 +289,17 @@ impl Views {
             .collect()
     }
 
-    /// The views just before and after `tick` and the blend factor between them; clamps to the
-    /// oldest or newest when `tick` is outside the buffer. Only called with a view held.
+    /// The views just before and after `tick` and the blend factor between them; past the
+    /// newest, the last two and a factor over 1 (extrapolation, at most
+    /// [`MAX_EXTRAPOLATION_TICKS`]); before the oldest, the oldest. Only called with a view held.
     fn bracket(&self, tick: f64) -> (&View, &View, f32) {
         let views = &self.buf;
+        let n = views.len();
+        if n >= 2 && tick > views[n - 1].view.tick as f64 {
+            let (a, b) = (&views[n - 2].view, &views[n - 1].view);
+            let tick = tick.min(b.tick as f64 + MAX_EXTRAPOLATION_TICKS);
+            return (a, b, ((tick - a.tick as f64) / (b.tick - a.tick) as f64) as f32);
+        }
         for i in 1..views.len() {
             let (a, b) = (&views[i - 1].view, &views[i].view);
             if (a.tick as f64) <= tick && tick <= b.tick as f64 {

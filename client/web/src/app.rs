@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use glam::Vec2;
-use skirmish_client::{Client, ConnState, Event, INTERP_DELAY_TICKS};
+use skirmish_client::{Client, ConnState, Event};
 use skirmish_shared::PlayerId;
 use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, INPUT_PERIOD_MS, PING_PERIOD_MS, TICK_RATE_HZ};
 use wasm_bindgen::JsCast;
@@ -303,8 +303,11 @@ fn connect(app: &Shared, name: String) {
     a.sounds.load();
     let private = a.page.private.checked();
     let room = room_to_ask(&a.page.window, private);
-    let client =
-        Client::new(name, Some(room)).ask_to_spectate(a.page.spectate.checked()).private(private).rejoin(&rejoin);
+    let client = Client::new(name, Some(room))
+        .ask_to_spectate(a.page.spectate.checked())
+        .private(private)
+        .rejoin(&rejoin)
+        .predict(true);
     let ws = match socket_url(&a.page.window).and_then(|url| WebSocket::new(&url)) {
         Ok(ws) => ws,
         Err(e) => {
@@ -389,8 +392,8 @@ impl App {
                     }
                     let Some(view) = client.latest() else { continue };
                     let (sounds, blasts) = self.cues.observe(client.my_id(), view);
-                    // Ships are drawn INTERP_DELAY_TICKS late: the explosion waits as long.
-                    let delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
+                    // Ships are drawn the interpolation delay late: the explosion waits as long.
+                    let delay_ms = client.interp_delay_ms(now);
                     for b in blasts {
                         let colour = client.roster().get(&b.id).map_or(0xffffff, |p| p.colour);
                         self.effects.add(b.pos, colour, now + delay_ms);
@@ -573,6 +576,7 @@ impl App {
         let target = ships.iter().find(|s| Some(s.id) == focus);
         self.camera = Camera::follow(view, arena, target.map_or(arena / 2.0, |s| s.pos));
         self.my_screen = target.filter(|_| !spectating).map(|s| self.camera.to_screen(s.pos));
+        let own_x = target.filter(|_| !spectating).map(|s| s.pos.x);
         self.blips.clear();
         let radar = client.and_then(Client::radar);
         if let Some(radar) = radar {
@@ -604,6 +608,7 @@ impl App {
         let info = FrameInfo { now_ms: now, fps, scoreboard_held: self.devices.tab.get(), watching };
         if let Some(client) = self.conn.as_ref().map(|c| &c.client) {
             self.ui.update(client, &info);
+            self.ui.set_motion(own_x, client);
             if self.net_shown && now >= self.net_next_ms {
                 self.net_next_ms = now + NETSTATS_REFRESH_MS;
                 let stats = client.stats();
@@ -612,9 +617,15 @@ impl App {
                     snapshots: stats.snapshots,
                     down: stats.bytes_received,
                     up: stats.bytes_sent,
+                    corrections: client.prediction().corrections,
+                    correction_units: client.prediction().correction_units,
                 });
-                let interp_delay_ms = INTERP_DELAY_TICKS * 1000.0 / f64::from(client.tick_rate().max(1));
-                self.ui.set_netstats(Some(self.net.text(Extra { ping_ms: client.rtt_ms(), interp_delay_ms })));
+                let extra = Extra {
+                    ping_ms: client.rtt_ms(),
+                    interp_delay_ms: client.interp_delay_ms(now),
+                    predicting: client.prediction().state().is_some(),
+                };
+                self.ui.set_netstats(Some(self.net.text(extra)));
             }
         }
     }

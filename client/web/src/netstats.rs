@@ -23,6 +23,9 @@ pub struct Totals {
     pub down: u64,
     /// Bytes sent (client messages).
     pub up: u64,
+    /// Prediction corrections so far, and their total length in world units.
+    pub corrections: u64,
+    pub correction_units: f64,
 }
 
 /// Per-second rates over the last complete window.
@@ -34,6 +37,9 @@ pub struct Rates {
     pub down: f64,
     /// Bytes per second sent.
     pub up: f64,
+    /// Prediction corrections per second, and their mean length in world units.
+    pub corrections: f64,
+    pub correction_size: f64,
 }
 
 /// See the module docs.
@@ -48,12 +54,14 @@ pub struct NetMeter {
 }
 
 /// What the overlay shows besides the meter's own figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Extra {
     /// The last measured round trip, if any.
     pub ping_ms: Option<f64>,
     /// How far behind the newest snapshot other ships are drawn, in ms.
     pub interp_delay_ms: f64,
+    /// Whether our own ship is being predicted (not while dead, frozen or spectating).
+    pub predicting: bool,
 }
 
 impl NetMeter {
@@ -86,6 +94,9 @@ impl NetMeter {
             snapshots: per_s(now.snapshots, mark.snapshots),
             down: per_s(now.down, mark.down),
             up: per_s(now.up, mark.up),
+            corrections: per_s(now.corrections, mark.corrections),
+            correction_size: (now.correction_units - mark.correction_units)
+                / now.corrections.saturating_sub(mark.corrections).max(1) as f64,
         });
         self.mark = Some(now);
     }
@@ -114,13 +125,18 @@ impl NetMeter {
         };
         format!(
             "ping        {}\njitter      {} ms\nsnapshots   {}\ndown        {}\nup          {}\ninterp      {} ms\n\
-             prediction  off",
+             corrections {}",
             ms(extra.ping_ms),
             tenths(self.jitter_ms),
             rate(|r| r.snapshots, "/s", 1.0),
             rate(|r| r.down, "KB/s", 1000.0),
             rate(|r| r.up, "KB/s", 1000.0),
             whole(extra.interp_delay_ms),
+            match self.rates {
+                Some(r) if extra.predicting => format!("{} /s, {} u", tenths(r.corrections), tenths(r.correction_size)),
+                _ if extra.predicting => "–".to_owned(),
+                _ => "off".to_owned(),
+            },
         )
     }
 }
@@ -171,24 +187,36 @@ mod tests {
     #[test]
     fn rates_count_over_a_second_or_more() {
         let mut m = NetMeter::new(TICK);
-        m.sample(Totals { at_ms: 0.0, snapshots: 0, down: 0, up: 0 });
-        m.sample(Totals { at_ms: 500.0, snapshots: 15, down: 1500, up: 600 });
+        let totals = |at_ms, snapshots, down, up, corrections, correction_units| Totals {
+            at_ms,
+            snapshots,
+            down,
+            up,
+            corrections,
+            correction_units,
+        };
+        m.sample(totals(0.0, 0, 0, 0, 0, 0.0));
+        m.sample(totals(500.0, 15, 1500, 600, 1, 4.0));
         assert_eq!(m.rates(), None, "half a second is not a window yet");
-        m.sample(Totals { at_ms: 2000.0, snapshots: 60, down: 6000, up: 2400 });
-        assert_eq!(m.rates(), Some(Rates { snapshots: 30.0, down: 3000.0, up: 1200.0 }));
-        let text = m.text(Extra { ping_ms: Some(41.6), interp_delay_ms: 66.7 });
+        m.sample(totals(2000.0, 60, 6000, 2400, 3, 10.0));
+        assert_eq!(
+            m.rates(),
+            Some(Rates { snapshots: 30.0, down: 3000.0, up: 1200.0, corrections: 1.5, correction_size: 10.0 / 3.0 })
+        );
+        let text = m.text(Extra { ping_ms: Some(41.6), interp_delay_ms: 66.7, predicting: true });
         assert_eq!(
             text,
             "ping        42 ms\njitter      0.0 ms\nsnapshots   30.0 /s\ndown        3.0 KB/s\nup          1.2 KB/s\n\
-             interp      67 ms\nprediction  off"
+             interp      67 ms\ncorrections 1.5 /s, 3.3 u"
         );
+        assert!(m.text(Extra { predicting: false, ..Extra::default() }).ends_with("corrections off"));
         m.restart_rates();
         assert_eq!(m.rates(), None, "after a restart, no rate until a new window closes");
     }
 
     #[test]
     fn before_any_figure_the_overlay_says_so() {
-        let text = NetMeter::new(TICK).text(Extra { ping_ms: None, interp_delay_ms: 66.7 });
+        let text = NetMeter::new(TICK).text(Extra { ping_ms: None, interp_delay_ms: 66.7, predicting: true });
         assert!(text.starts_with("ping        –\n"), "{text}");
         assert!(text.contains("snapshots   –\n"), "{text}");
     }

@@ -5,6 +5,10 @@
 //!
 //! Hooks for tests (the canvas cannot be read over WebDriver; `index.html` points here):
 //! - `#status[data-player-id]`: our id once welcomed.
+//! - `#status[data-motion]`: `"x sent acked"` while we have a ship: where our ship is drawn (x,
+//!   whole world units, predicted), the seq of the newest input sent and of the newest input
+//!   the server acknowledged. Shows prediction at work: x moves before `acked` reaches the input
+//!   that moved it.
 //! - `#minimap[data-blips-outside-view]`: how many radar cells with ships lie outside the view
 //!   rectangle, i.e. the blips the minimap draws for players we cannot see (`minimap`); absent
 //!   until the first radar arrives.
@@ -99,6 +103,8 @@ pub struct Ui {
     /// Carries `data-blips-outside-view`.
     minimap: HtmlElement,
     blips_shown: Option<usize>,
+    /// What `#status[data-motion]` shows.
+    motion_shown: String,
     scoreboard: HtmlElement,
     scorerows: HtmlElement,
     scorerows_shown: Vec<Row>,
@@ -133,6 +139,7 @@ impl Ui {
             watching: Text::find(document, "watching")?,
             minimap: by_id(document, "minimap")?,
             blips_shown: None,
+            motion_shown: String::new(),
             scoreboard: by_id(document, "scoreboard")?,
             scorerows: by_id(document, "scorerows")?,
             scorerows_shown: Vec::new(),
@@ -253,6 +260,16 @@ impl Ui {
                 self.fill_rows(&self.scorerows, &rows);
                 self.scorerows_shown = rows;
             }
+        }
+    }
+
+    /// `#status[data-motion]` (see the module docs) for our ship drawn at `x`.
+    pub fn set_motion(&mut self, x: Option<f32>, client: &Client) {
+        let (sent, acked) = client.input_seqs();
+        let motion = x.map_or_else(String::new, |x| format!("{} {sent} {acked}", x.max(0.0) as u32));
+        if motion != self.motion_shown {
+            let _ = self.status.set_attribute("data-motion", &motion);
+            self.motion_shown = motion;
         }
     }
 
