@@ -136,6 +136,14 @@ struct App {
 
 type Shared = Rc<RefCell<App>>;
 
+/// The cross-platform determinism check (`shared::sim::replay_hash`) run in the page's wasm,
+/// as 16 hex digits; the page exposes it as `window.skirmishSimCheck` for the browser test,
+/// which compares it with the same steps run natively.
+#[wasm_bindgen]
+pub fn sim_check(seed: u32, steps: u32) -> String {
+    format!("{:016x}", skirmish_shared::sim::replay_hash(seed.into(), steps))
+}
+
 /// Entry point, called by the page's module script after `init()`.
 #[wasm_bindgen]
 pub fn start() -> Result<(), JsValue> {
