@@ -163,10 +163,54 @@ fn push_out_of_rect(pos: &mut Vec2, vel: &mut Vec2, rect: &Rect, radius: f32) {
     }
 }
 
+/// Steps one ship through `steps` pseudo-random inputs (stick and aim, from `seed`) in a small
+/// arena with overlapping obstacles, and hashes every state on the way: position and velocity
+/// after each step, and each step's bullet launch (through `libm`'s trigonometry). The
+/// cross-platform determinism check: the browser test runs it in the page's wasm and natively,
+/// and the hashes must be equal, or prediction would drift from the server.
+pub fn replay_hash(seed: u64, steps: u32) -> u64 {
+    const ARENA: Vec2 = Vec2::new(900.0, 700.0);
+    let obstacles = [
+        Rect { min: Vec2::new(300.0, 200.0), max: Vec2::new(420.0, 500.0) },
+        Rect { min: Vec2::new(380.0, 450.0), max: Vec2::new(700.0, 520.0) },
+        Rect { min: Vec2::new(600.0, 100.0), max: Vec2::new(640.0, 300.0) },
+    ];
+    let mut rng = seed;
+    let mut unit = || {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (rng >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    // FNV-1a, 64 bits, over every 32-bit word of every state.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |word: u32| {
+        for byte in word.to_le_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    let mut ship = ShipMotion::at(Vec2::new(150.0, 150.0));
+    for _ in 0..steps {
+        let (mv, aim) = (Vec2::new(unit(), unit()), unit() * 4.0);
+        step_ship(&mut ship, mv, ARENA, &obstacles);
+        let (origin, vel) = bullet_launch(ship.pos, aim);
+        for v in [ship.pos, ship.vel, origin, vel] {
+            mix(v.x as u32);
+            mix(v.y as u32);
+        }
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::consts::{ARENA_HEIGHT, ARENA_WIDTH};
+
+    #[test]
+    fn the_replay_hash_depends_on_every_step() {
+        assert_eq!(replay_hash(7, 1000), replay_hash(7, 1000));
+        assert_ne!(replay_hash(7, 1000), replay_hash(7, 1001));
+        assert_ne!(replay_hash(7, 1000), replay_hash(8, 1000));
+    }
 
     fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2) {
         super::step_ship(ship, mv, arena, &[]);

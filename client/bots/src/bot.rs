@@ -64,6 +64,8 @@ pub struct Spec {
     pub room: Option<String>,
     /// The run's seed.
     pub seed: u64,
+    /// Predict our own ship (`--predict`).
+    pub predict: bool,
     /// Zero of the millisecond clock handed to the client core.
     pub epoch: Instant,
     /// When to connect (the ramp-up staggers this).
@@ -171,7 +173,7 @@ impl<'a> Bot<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         Self {
             spec,
-            client: Client::new(format!("bot-{}", spec.index), spec.room.clone()),
+            client: Client::new(format!("bot-{}", spec.index), spec.room.clone()).predict(spec.predict),
             samples: Samples::new(spec.samples.clone()),
             last_snapshot_ms: None,
             inputs_late: 0,
@@ -440,6 +442,8 @@ impl<'a> Bot<'a> {
             snapshots: stats.snapshots,
             ticks_missed: stats.ticks_missed,
             inputs_sent: stats.inputs_sent,
+            corrections: self.client.prediction().corrections,
+            correction_units: self.client.prediction().correction_units,
             inputs_late: self.inputs_late,
             inputs_missed: self.inputs_missed,
             chat_sent: self.chat_sent,

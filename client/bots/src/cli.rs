@@ -79,6 +79,11 @@ pub struct Cli {
     #[arg(long, value_name = "KIND=PCT,...", value_parser = Misbehave::parse)]
     pub misbehave: Option<Misbehave>,
 
+    /// Predict each bot's own ship as the browser does, and count the corrections (off by
+    /// default: the replay on every snapshot costs the bots CPU a load test wants elsewhere).
+    #[arg(long)]
+    pub predict: bool,
+
     /// Seed for the bots' random choices; random (and printed) when absent, so any run can be
     /// repeated.
     #[arg(long)]
@@ -177,6 +182,8 @@ pub struct Params {
     pub misbehave: Misbehave,
     /// Seed of this run, generated when not given.
     pub seed: u64,
+    /// `--predict`: the bots predict their own ships.
+    pub predict: bool,
     /// Pass/fail limits.
     pub thresholds: Limits,
     /// Connection attempts allowed in flight at once.
@@ -255,6 +262,7 @@ impl Cli {
             mix: self.mix,
             misbehave: self.misbehave.unwrap_or_default(),
             seed: self.seed.unwrap_or_else(rand::random),
+            predict: self.predict,
             thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
             max_connecting: self.max_connecting,
             source_ips: self.source_ips.clone().map(|s| s.0).unwrap_or_default(),

@@ -50,6 +50,9 @@ pub struct BotReport {
     pub ticks_missed: u64,
     /// Inputs sent.
     pub inputs_sent: u64,
+    /// Prediction corrections (`--predict`), and their total length in world units.
+    pub corrections: u64,
+    pub correction_units: f64,
     /// Input slots whose input went out `LATE_INPUT_MS` or more after the slot, or never (a
     /// starved bot process shows here rather than as a server problem).
     pub inputs_late: u64,
@@ -80,6 +83,8 @@ impl BotReport {
             snapshots: 0,
             ticks_missed: 0,
             inputs_sent: 0,
+            corrections: 0,
+            correction_units: 0.0,
             inputs_late: 0,
             inputs_missed: 0,
             chat_sent: 0,
@@ -215,6 +220,12 @@ pub struct Summary {
     pub send_lag_ms: Percentiles,
     /// Inputs sent by all bots.
     pub inputs_sent: u64,
+    /// Prediction corrections summed over bots (`--predict`; 0 without it).
+    pub corrections: u64,
+    /// Corrections per connected bot per minute.
+    pub corrections_per_bot_minute: f64,
+    /// Mean length of a correction, world units (0 when there were none).
+    pub mean_correction_units: f64,
     /// Input slots whose input went out `LATE_INPUT_MS` or more late, or never.
     pub inputs_late: u64,
     /// Input slots passed over without an input (part of `inputs_late`).
@@ -269,6 +280,9 @@ impl Summary {
             rtt_ms: Percentiles::from_us(&timings.rtt_us),
             send_lag_ms: Percentiles::from_us(&timings.send_lag_us),
             inputs_sent: 0,
+            corrections: 0,
+            corrections_per_bot_minute: 0.0,
+            mean_correction_units: 0.0,
             inputs_late: 0,
             inputs_missed: 0,
             chat_sent: 0,
@@ -286,6 +300,7 @@ impl Summary {
         };
         let mut min_snapshots = None::<u64>;
         let mut due_seconds = 0.0;
+        let mut correction_units = 0.0;
         for bot in bots {
             *s.behaviours.entry(bot.kind.name().to_owned()).or_default() += 1;
             match &bot.outcome {
@@ -310,6 +325,8 @@ impl Summary {
             due_seconds += bot.due.as_secs_f64();
             s.ticks_missed += bot.ticks_missed;
             s.inputs_sent += bot.inputs_sent;
+            s.corrections += bot.corrections;
+            correction_units += bot.correction_units;
             s.inputs_late += bot.inputs_late;
             s.inputs_missed += bot.inputs_missed;
             s.chat_sent += bot.chat_sent;
@@ -324,7 +341,11 @@ impl Summary {
         s.expected_snapshots = due_seconds * f64::from(TICK_RATE_HZ);
         s.delivery_ratio =
             if s.expected_snapshots > 0.0 { s.snapshots_received as f64 / s.expected_snapshots } else { 0.0 };
+        if s.corrections > 0 {
+            s.mean_correction_units = correction_units / s.corrections as f64;
+        }
         if s.connected_seconds > 0.0 {
+            s.corrections_per_bot_minute = s.corrections as f64 * 60.0 / s.connected_seconds;
             s.bytes_down_per_sec = s.bytes_down as f64 / s.connected_seconds;
             s.bytes_up_per_sec = s.bytes_up as f64 / s.connected_seconds;
         }
@@ -463,6 +484,13 @@ impl fmt::Display for Summary {
             "  inputs       {} sent, {} slots late (≥ {LATE_INPUT_MS} ms), {} missed",
             self.inputs_sent, self.inputs_late, self.inputs_missed
         )?;
+        if p.predict {
+            writeln!(
+                f,
+                "  prediction   {} corrections, {:.2} per bot-minute, {:.1} units on average",
+                self.corrections, self.corrections_per_bot_minute, self.mean_correction_units
+            )?;
+        }
         writeln!(
             f,
             "  traffic      {} down, {} up (payload); per bot {}/s down, {}/s up",

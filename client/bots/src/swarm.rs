@@ -56,6 +56,7 @@ pub async fn run(params: &Params, shards: &Shards, stop: CancellationToken, show
                 url: url.clone(),
                 room: params.placement.for_bot(index),
                 seed: params.seed,
+                predict: params.predict,
                 epoch,
                 start_at: epoch + ramp_up.mul_f64(f64::from(index) / f64::from(params.count)),
                 end_at,

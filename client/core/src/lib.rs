@@ -515,7 +515,8 @@ impl Client {
                     let active =
                         own.flags & PlayerState::ALIVE != 0 && !matches!(snap.phase, Phase::Countdown | Phase::Results);
                     let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
-                    self.predictor.reconcile(&own, active, now_ms, terrain);
+                    let fired = |seq: u32| frame.bullets.iter().any(|b| b.owner == own.id && b.seq == seq);
+                    self.predictor.reconcile(&own, fired, active, now_ms, terrain);
                 }
                 None => self.predictor.reset(),
             }
@@ -563,14 +564,15 @@ impl Client {
         self.pending_inputs.push_back((seq, slot_ms));
         self.pace.sent(now_ms, &self.views.clock);
         self.stats.inputs_sent += 1;
-        if self.predict {
-            let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
-            self.predictor.on_input(seq, mv, now_ms, terrain);
-        }
         let ack = self.history.ack();
         self.ack_sent = Some(ack);
         let view_tick = self.view_tick(now_ms);
-        Some(self.sent(encode::client_msg(&ClientMsg::Input(Input { seq, mv, aim, buttons, ack, view_tick }))))
+        let input = Input { seq, mv, aim, buttons, ack, view_tick };
+        if self.predict {
+            let terrain = Terrain { arena: self.arena, obstacles: obstacles(self.match_info.as_ref()) };
+            self.predictor.on_input(&input, now_ms, terrain);
+        }
+        Some(self.sent(encode::client_msg(&ClientMsg::Input(input))))
     }
 
     /// An `Ack` frame for the newest snapshot if it was not acknowledged yet (or for 0 when a
@@ -770,7 +772,22 @@ impl Client {
 
     /// Bullets to draw at `now_ms`, at the same delayed time as [`Client::ships`].
     pub fn bullets(&self, now_ms: f64) -> Vec<DrawBullet> {
-        self.views.bullets(now_ms, self.tick_rate, &self.roster)
+        // While predicting, our own bullets are the predictor's shots, drawn on our own
+        // timeline (fired the moment the trigger was pulled); the server's copies, a round trip
+        // and the interpolation delay later, are left out.
+        let predicting = self.predictor.state().is_some();
+        let mine = self.me.filter(|_| predicting);
+        let mut bullets = self.views.bullets(now_ms, self.tick_rate, &self.roster, mine);
+        if let Some(me) = mine {
+            let tick_ms = 1000.0 / f64::from(self.tick_rate.max(1));
+            let colour = self.roster.get(&me).map_or(0xffffff, |p| p.colour);
+            bullets.extend(self.predictor.shots().iter().map(|s| DrawBullet {
+                pos: s.pos(now_ms, tick_ms),
+                vel: s.vel_f(),
+                colour,
+            }));
+        }
+        bullets
     }
 
     /// The server's tick clock as this client sees it: jitter, interpolation delay.

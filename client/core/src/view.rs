@@ -274,13 +274,21 @@ impl Views {
     }
 
     /// Bullets to draw at `now_ms`, at the same delayed time as [`Views::ships`]: each is taken
-    /// from the older bracketing view and advanced along its straight path.
-    pub fn bullets(&self, now_ms: f64, tick_rate: u32, roster: &BTreeMap<PlayerId, PlayerInfo>) -> Vec<DrawBullet> {
+    /// from the older bracketing view and advanced along its straight path. Those of
+    /// `skip_owner` are left out (a predicting client draws its own).
+    pub fn bullets(
+        &self,
+        now_ms: f64,
+        tick_rate: u32,
+        roster: &BTreeMap<PlayerId, PlayerInfo>,
+        skip_owner: Option<PlayerId>,
+    ) -> Vec<DrawBullet> {
         let Some(render_tick) = self.render_tick(now_ms) else { return Vec::new() };
         let (from, to, t) = self.bracket(render_tick);
         let dt_s = (to.tick - from.tick) as f32 * t / tick_rate.max(1) as f32;
         from.bullets
             .iter()
+            .filter(|b| Some(b.owner) != skip_owner)
             .map(|b| DrawBullet {
                 pos: b.pos + b.vel * dt_s,
                 vel: b.vel,

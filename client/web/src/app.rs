@@ -18,7 +18,7 @@ use web_sys::{
 
 use crate::camera::Camera;
 use crate::controls::{self, Command};
-use crate::cues::{Cues, Effects};
+use crate::cues::{Cues, Effects, Sound};
 use crate::devices::{self, Action, Devices, listen};
 use crate::hud::{self, FpsMeter};
 use crate::minimap::{self, Blip};
@@ -135,6 +135,14 @@ struct App {
 }
 
 type Shared = Rc<RefCell<App>>;
+
+/// The cross-platform determinism check (`shared::sim::replay_hash`) run in the page's wasm,
+/// as 16 hex digits; the page exposes it as `window.skirmishSimCheck` for the browser test,
+/// which compares it with the same steps run natively.
+#[wasm_bindgen]
+pub fn sim_check(seed: u32, steps: u32) -> String {
+    format!("{:016x}", skirmish_shared::sim::replay_hash(seed.into(), steps))
+}
 
 /// Entry point, called by the page's module script after `init()`.
 #[wasm_bindgen]
@@ -398,7 +406,9 @@ impl App {
                         let colour = client.roster().get(&b.id).map_or(0xffffff, |p| p.colour);
                         self.effects.add(b.pos, colour, now + delay_ms);
                     }
-                    for s in sounds {
+                    // While predicting, our shots have sounded already (see `tick`).
+                    let predicting = client.prediction().state().is_some();
+                    for s in sounds.into_iter().filter(|s| !(predicting && *s == Sound::Shoot)) {
                         self.sounds.play(s);
                     }
                 }
@@ -484,6 +494,11 @@ impl App {
             && let Some(bytes) = conn.client.input(mv, self.aim, buttons, now)
         {
             send(&conn.ws, &bytes);
+            // A predicted shot sounds when the trigger fires it, not a round trip later.
+            let (sent, _) = conn.client.input_seqs();
+            if conn.client.prediction().shots().last().is_some_and(|s| s.seq == sent) {
+                self.sounds.play(Sound::Shoot);
+            }
         }
         if now - conn.last_ping_ms >= PING_PERIOD_MS as f64
             && let Some(bytes) = conn.client.ping(now)
