@@ -12,7 +12,12 @@
 //! tick, paced by the server's tick clock as its snapshots show it (see the client core), so on
 //! a clean link the buffer holds one input at each tick and an input waits at most one tick.
 //! Jitter is absorbed by [`INPUT_BUFFER_INPUTS`]; beyond that the oldest input goes (latency
-//! must not build up), and a tick with nothing new repeats the input in force.
+//! must not build up), and a tick with nothing new repeats the input in force. A backlog that
+//! stands (once two inputs land in one tick, at the switch from the client's start-up timer to
+//! its paced sending, say, one input per tick in and out keeps an extra tick of delay forever)
+//! is drained like a jitter buffer's: after [`STANDING_BACKLOG_TICKS`] ticks in a row that left
+//! an input waiting, the oldest waiting one goes, so the buffer runs empty on a clean link
+//! again.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -22,6 +27,9 @@ use skirmish_shared::Input;
 /// Inputs a player may have waiting for their tick. Three ticks (100 ms) of jitter is absorbed
 /// without losing an input; more than that would only add latency that a player feels.
 pub const INPUT_BUFFER_INPUTS: usize = 3;
+/// Ticks in a row that leave an input waiting before one is dropped to drain the backlog: a
+/// second. Jitter empties the buffer now and then; only a standing backlog lasts this long.
+pub const STANDING_BACKLOG_TICKS: u32 = 30;
 
 /// What the room takes from an [`Inbox`] at a tick.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -32,7 +40,8 @@ pub struct Taken {
     /// True when the buffer was empty although inputs have come before: the tick repeats the
     /// last input (counted in `/metrics`).
     pub repeated: bool,
-    /// Inputs pushed out of the full buffer since the last take (counted in `/metrics`).
+    /// Inputs pushed out of the full buffer, or dropped to drain a standing backlog, since the
+    /// last take (counted in `/metrics`).
     pub overflowed: u32,
     /// The newest snapshot tick the client acknowledged since the last tick, if it sent one.
     /// Taken from the newest message received, never delayed by the input buffer: it is the
@@ -45,6 +54,8 @@ struct State {
     /// Inputs waiting for their tick, oldest first, at most `INPUT_BUFFER_INPUTS`.
     queue: VecDeque<Input>,
     overflowed: u32,
+    /// Takes in a row that left an input waiting.
+    backlogged: u32,
     ack: Option<u64>,
     /// Highest `seq` accepted, so inputs are queued in order and each at most once (0: none
     /// accepted yet, as `seq` 0 is never sent).
@@ -96,6 +107,12 @@ impl Inbox {
     pub fn take(&self) -> Taken {
         let mut state = self.lock();
         let input = state.queue.pop_front();
+        state.backlogged = if state.queue.is_empty() { 0 } else { state.backlogged + 1 };
+        if state.backlogged >= STANDING_BACKLOG_TICKS {
+            state.queue.pop_front();
+            state.overflowed += 1;
+            state.backlogged = 0;
+        }
         Taken {
             input,
             repeated: input.is_none() && state.last_seq != 0,
@@ -111,6 +128,45 @@ mod tests {
 
     fn input(seq: u32, ack: u64) -> Input {
         Input { seq, ack, ..Input::default() }
+    }
+
+    #[test]
+    fn a_standing_backlog_is_drained() {
+        // Two inputs landed in one tick; then one a tick: one always waits.
+        let inbox = Inbox::new();
+        inbox.input(input(1, 0));
+        let mut seq = 1;
+        let mut overflowed = 0;
+        for tick in 0..(STANDING_BACKLOG_TICKS + 5) {
+            seq += 1;
+            inbox.input(input(seq, 0));
+            let taken = inbox.take();
+            overflowed += taken.overflowed;
+            if tick + 1 == STANDING_BACKLOG_TICKS {
+                assert_eq!(taken.overflowed, 1, "dropped at tick {tick}");
+            }
+        }
+        assert_eq!(overflowed, 1);
+        // Now each input is applied in the tick it arrives: nothing waits.
+        inbox.input(input(seq + 1, 0));
+        assert_eq!(inbox.take().input.map(|i| i.seq), Some(seq + 1));
+        // Jitter that empties the buffer now and then never drops anything.
+        let inbox = Inbox::new();
+        let mut seq = 0;
+        for tick in 0..300 {
+            let arriving = if tick % 10 == 0 {
+                0
+            } else if tick % 10 == 1 {
+                2
+            } else {
+                1
+            };
+            for _ in 0..arriving {
+                seq += 1;
+                inbox.input(input(seq, 0));
+            }
+            assert_eq!(inbox.take().overflowed, 0);
+        }
     }
 
     /// The seq each of `ticks` takes applies (0 for a repeat).

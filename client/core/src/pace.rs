@@ -32,18 +32,29 @@ impl Default for Pace {
 }
 
 impl Pace {
-    /// An input went out at `now_ms`: it fills the current slot. A caller sending exactly at
-    /// `due_ms` fills that slot despite rounding (hence the millionth of a tick); never
-    /// backwards: a clock estimate that moved later must not make a slot due twice.
+    /// An input went out at `now_ms`: it fills the slot nearest to it, so the next one is due
+    /// at least half a tick later. (Not the slot it is past: an input sent off the phase, the
+    /// start-up timer's last or a late one, would leave the next slot due within the same
+    /// tick, and the two would reach the server together and stand in its buffer, a tick of
+    /// delay on every input after.) Never backwards: a clock estimate that moved later must
+    /// not make a slot due twice.
     pub fn sent(&mut self, now_ms: f64, clock: &TickClock) {
         self.sent_ms = now_ms;
         if let Some(tick) = clock.newest(now_ms) {
-            self.slot = self.slot.max((tick - SEND_PHASE_TICKS + 1e-6).floor());
+            self.slot = self.slot.max((tick - SEND_PHASE_TICKS + 0.5).floor());
         }
     }
 
     /// When the next input is due (ms; in the past when one is due now).
     pub fn due_ms(&self, clock: &TickClock) -> f64 {
-        clock.arrival_ms(self.slot + 1.0 + SEND_PHASE_TICKS).unwrap_or(self.sent_ms + f64::from(INPUT_PERIOD_MS))
+        let timer = self.sent_ms + f64::from(INPUT_PERIOD_MS);
+        match clock.arrival_ms(self.slot + 1.0 + SEND_PHASE_TICKS) {
+            // The first paced input: not sooner than the start-up timer would have sent it, or
+            // it and the timer's last could reach the server in one tick and stand in its
+            // buffer from then on, a tick of delay on every input.
+            Some(due) if self.slot == 0.0 => due.max(timer),
+            Some(due) => due,
+            None => timer,
+        }
     }
 }

@@ -646,14 +646,15 @@ fn before_the_first_snapshot_inputs_follow_the_input_period() {
     assert!(c.input_due_ms() < 0.0, "the first input is due at once");
     c.input(Vec2::X, 0.0, 0, 500.0);
     assert_eq!(c.input_due_ms(), 500.0 + f64::from(skirmish_shared::consts::INPUT_PERIOD_MS));
-    // Snapshot 10 arrives at 1000 ms: an input is due (the timer's was); after it, the next is
-    // due half a tick after that arrival, then one a tick.
+    // Snapshot 10 arrives at 1000 ms: an input is due (the timer's was). Sent then, at the
+    // tick's edge, it fills the slot nearest to it, so the next is due at the following
+    // tick's half (not half a tick later, which the server would get in the same tick).
     one(&mut c, &own_only(10, 0.0, 0), 1000.0);
     assert!(c.input_due_ms() <= 1000.0);
     c.input(Vec2::X, 0.0, 0, 1000.0);
-    assert!((c.input_due_ms() - (1000.0 + 0.5 * TICK_MS)).abs() < 1e-6, "{}", c.input_due_ms());
+    assert!((c.input_due_ms() - (1000.0 + 1.5 * TICK_MS)).abs() < 1e-6, "{}", c.input_due_ms());
     c.input(Vec2::X, 0.0, 0, c.input_due_ms());
-    assert!((c.input_due_ms() - (1000.0 + 1.5 * TICK_MS)).abs() < 1e-6, "sent exactly when due: the next tick's");
+    assert!((c.input_due_ms() - (1000.0 + 2.5 * TICK_MS)).abs() < 1e-6, "sent exactly when due: the next tick's");
     c.input(Vec2::X, 0.0, 0, c.input_due_ms() - 1.0);
-    assert!((c.input_due_ms() - (1000.0 + 1.5 * TICK_MS)).abs() < 1e-6, "sent early: the same slot again");
+    assert!((c.input_due_ms() - (1000.0 + 3.5 * TICK_MS)).abs() < 1e-6, "sent a little early: that slot's input");
 }
