@@ -43,6 +43,15 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Socket read buffer: tungstenite's 128 KiB default would cost a thousand bots 128 MiB, and
 /// snapshots are read in a few small reads anyway.
 const READ_BUFFER_BYTES: usize = 4096;
+/// Where in the tick bot `index` sends its inputs: spread evenly over the range the core allows
+/// (golden-ratio steps), so a swarm on one machine does not send in one burst each tick as
+/// bots all a few microseconds from the server would; players' different distances spread
+/// theirs.
+fn send_phase(index: u32) -> f64 {
+    let (lo, hi) = skirmish_client::pace::SEND_PHASE_RANGE;
+    lo + (hi - lo) * (f64::from(index) * 0.618_033_988_749_895).fract()
+}
+
 /// Spreads bot indices over the seed space so neighbouring bots draw unrelated numbers.
 pub const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 /// An input that goes out this long after its slot counts as late: beyond the timer's usual
@@ -173,7 +182,9 @@ impl<'a> Bot<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         Self {
             spec,
-            client: Client::new(format!("bot-{}", spec.index), spec.room.clone()).predict(spec.predict),
+            client: Client::new(format!("bot-{}", spec.index), spec.room.clone())
+                .predict(spec.predict)
+                .send_phase(send_phase(spec.index)),
             samples: Samples::new(spec.samples.clone()),
             last_snapshot_ms: None,
             inputs_late: 0,
@@ -274,9 +285,8 @@ impl<'a> Bot<'a> {
         let rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let tick_ms = 1000.0 / f64::from(self.client.tick_rate().max(1));
         // Re-armed whenever a frame moves the due time (the core's estimate of the server's
-        // tick clock follows the snapshots). Each bot's phase within the tick comes from when
-        // its own snapshots arrive, as a player's does, so a swarm is spread over the time the
-        // server takes to hand a tick's snapshots out.
+        // tick clock follows the snapshots). Each bot's phase within the tick is its own
+        // (`send_phase`) after its own snapshots arrive, as a player's is set by its distance.
         let mut due_ms = self.client.input_due_ms();
         let input_due = sleep_until(self.instant_at(due_ms));
         tokio::pin!(input_due);

@@ -31,7 +31,7 @@ pub use view::{DrawBullet, DrawShip, MAX_EXTRAPOLATION_TICKS, View};
 pub mod clock;
 pub mod encode;
 mod history;
-mod pace;
+pub mod pace;
 pub mod predict;
 mod scores;
 pub mod view;
@@ -305,6 +305,16 @@ impl Client {
     /// id, ship, name, colour and score; after it (or an empty token), a newcomer joins.
     pub fn rejoin(mut self, token: &str) -> Self {
         token.clone_into(&mut self.rejoin);
+        self
+    }
+
+    /// Where in each tick inputs go out, in ticks after the tick's snapshot arrives (clamped
+    /// to [`pace::SEND_PHASE_RANGE`]; [`pace::SEND_PHASE_TICKS`] by default). A swarm of bots on
+    /// one machine, all a few microseconds from the server, would otherwise send in one burst
+    /// each tick, which players spread over the internet never do.
+    pub fn send_phase(mut self, phase: f64) -> Self {
+        let (lo, hi) = pace::SEND_PHASE_RANGE;
+        self.pace.phase = if phase.is_finite() { phase.clamp(lo, hi) } else { pace::SEND_PHASE_TICKS };
         self
     }
 

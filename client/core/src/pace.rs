@@ -8,11 +8,14 @@ use skirmish_shared::consts::INPUT_PERIOD_MS;
 
 use crate::clock::TickClock;
 
-/// Where in a tick inputs go out, in ticks after the tick's snapshot arrives (on the clock's
-/// average). On a short link an input then reaches the server half a tick before the step that
-/// applies it: it waits about half a tick, and jitter up to half a tick either way neither
-/// leaves a tick without an input nor brings one tick two.
-const SEND_PHASE_TICKS: f64 = 0.5;
+/// Where in a tick inputs go out by default, in ticks after the tick's snapshot arrives (on the
+/// clock's average). On a short link an input then reaches the server half a tick before the
+/// step that applies it: it waits about half a tick, and jitter up to half a tick either way
+/// neither leaves a tick without an input nor brings one tick two.
+pub const SEND_PHASE_TICKS: f64 = 0.5;
+/// The range a client may choose its phase in ([`crate::Client::send_phase`]): a quarter of a
+/// tick away from the tick's edges, where jitter would move an input into the neighbouring tick.
+pub const SEND_PHASE_RANGE: (f64, f64) = (0.25, 0.75);
 
 /// See the module docs. Plain floats, no `Option` or integer casts: this runs in the page,
 /// whose download is counted in bytes.
@@ -23,11 +26,13 @@ pub(crate) struct Pace {
     slot: f64,
     /// When the last input went out, for the timer used before the first snapshot.
     sent_ms: f64,
+    /// Where in the tick inputs go out, in ticks after the tick's snapshot arrives.
+    pub phase: f64,
 }
 
 impl Default for Pace {
     fn default() -> Self {
-        Self { slot: 0.0, sent_ms: f64::NEG_INFINITY }
+        Self { slot: 0.0, sent_ms: f64::NEG_INFINITY, phase: SEND_PHASE_TICKS }
     }
 }
 
@@ -41,14 +46,14 @@ impl Pace {
     pub fn sent(&mut self, now_ms: f64, clock: &TickClock) {
         self.sent_ms = now_ms;
         if let Some(tick) = clock.newest(now_ms) {
-            self.slot = self.slot.max((tick - SEND_PHASE_TICKS + 0.5).floor());
+            self.slot = self.slot.max((tick - self.phase + 0.5).floor());
         }
     }
 
     /// When the next input is due (ms; in the past when one is due now).
     pub fn due_ms(&self, clock: &TickClock) -> f64 {
         let timer = self.sent_ms + f64::from(INPUT_PERIOD_MS);
-        match clock.arrival_ms(self.slot + 1.0 + SEND_PHASE_TICKS) {
+        match clock.arrival_ms(self.slot + 1.0 + self.phase) {
             // The first paced input: not sooner than the start-up timer would have sent it, or
             // it and the timer's last could reach the server in one tick and stand in its
             // buffer from then on, a tick of delay on every input.
