@@ -13,9 +13,14 @@ use crate::clock::TickClock;
 /// step that applies it: it waits about half a tick, and jitter up to half a tick either way
 /// neither leaves a tick without an input nor brings one tick two.
 pub const SEND_PHASE_TICKS: f64 = 0.5;
-/// The range a client may choose its phase in ([`crate::Client::send_phase`]): a quarter of a
-/// tick away from the tick's edges, where jitter would move an input into the neighbouring tick.
-pub const SEND_PHASE_RANGE: (f64, f64) = (0.25, 0.75);
+/// The range a client may choose its phase in ([`crate::Client::send_phase`]). Not later than
+/// the default: the phase counts from this client's snapshot arriving, which in a big room can
+/// leave the server several milliseconds after the tick began (it hands a whole room's
+/// snapshots out), and an input sent late in the tick after that would now and then miss the
+/// next tick, leaving the server nothing to apply (a repeat) and then two inputs at once (a tick
+/// of delay until the backlog drains). Not earlier than a fifth of a tick, where a snapshot a
+/// little late would move the input back into the current tick.
+pub const SEND_PHASE_RANGE: (f64, f64) = (0.2, 0.5);
 
 /// See the module docs. Plain floats, no `Option` or integer casts: this runs in the page,
 /// whose download is counted in bytes.
