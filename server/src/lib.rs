@@ -48,6 +48,7 @@ pub mod socket;
 pub mod stats;
 pub mod view;
 pub mod world;
+pub mod ws_writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

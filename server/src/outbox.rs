@@ -32,6 +32,8 @@ pub enum Frame {
     Ping,
     /// A WebSocket pong answering the client's ping.
     Pong(Bytes),
+    /// The WebSocket Close frame's payload (code and reason): the last frame of a connection.
+    Close(Bytes),
 }
 
 /// The reliable queue is over its bound: the client has stopped reading.
@@ -175,7 +177,21 @@ impl Outbox {
         self.ready.notify_one();
     }
 
-    /// True once [`Outbox::close`] was called.
+    /// Like [`Outbox::close`], but leaves `last` to be written (the Close frame): the writer
+    /// ends once it is out.
+    pub fn close_with(&self, last: Frame) {
+        {
+            let mut state = self.lock();
+            state.closed = true;
+            state.reliable.clear();
+            state.snapshot = None;
+            state.reliable_bytes = 0;
+            state.reliable.push_back(last);
+        }
+        self.ready.notify_one();
+    }
+
+    /// True once [`Outbox::close`] or [`Outbox::close_with`] was called.
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }
@@ -189,7 +205,7 @@ impl Outbox {
 
 fn push(state: &mut State, mut frame: Frame) -> Result<(), Overflow> {
     let len = match &frame {
-        Frame::Binary(b) | Frame::Pong(b) => b.len(),
+        Frame::Binary(b) | Frame::Pong(b) | Frame::Close(b) => b.len(),
         Frame::Ping => 0,
     };
     if state.reliable.len() >= MAX_RELIABLE_FRAMES || state.reliable_bytes + len > MAX_RELIABLE_BYTES {
@@ -279,6 +295,18 @@ mod tests {
         let mut out = Vec::new();
         outbox.take(&mut out);
         assert!(out.is_empty() && outbox.is_closed());
+    }
+
+    #[test]
+    fn closing_with_a_last_frame_keeps_only_that_frame() {
+        let outbox = Outbox::new();
+        outbox.push_tick(Some(b("r")), b("s")).unwrap();
+        outbox.close_with(Frame::Close(b("bye")));
+        outbox.push_tick(Some(b("r2")), b("s2")).unwrap();
+        let mut out = Vec::new();
+        outbox.take(&mut out);
+        assert_eq!(out, [Frame::Close(b("bye"))]);
+        assert!(outbox.is_closed() && !outbox.has_waiting());
     }
 
     #[tokio::test]

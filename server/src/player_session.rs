@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -36,6 +37,7 @@ use crate::room::Room;
 use crate::sim_latency::Link;
 use crate::socket::ConnSocket;
 use crate::stats::{DisconnectReason, Stats};
+use crate::ws_writer::{self, WsWriter};
 
 /// How often timers (stall, heartbeat, Hello deadline, flood window) are checked.
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -98,6 +100,11 @@ pub struct PlayerSession {
     /// (due, frame), in order.
     link_in: Option<Link>,
     in_link: VecDeque<(Instant, Bytes)>,
+    /// The client has sent a frame, so the writer writes into the socket itself (see
+    /// [`crate::ws_writer`]).
+    armed: Arc<AtomicBool>,
+    /// Our Close answers the client's: once the writer has written it, the session ends.
+    answered_close: bool,
     /// This connection's place under the connection caps, held for the session's whole life:
     /// it is freed when the actor is dropped, once, however the connection ended.
     _permit: Permit,
@@ -149,6 +156,8 @@ impl PlayerSession {
             ended: None,
             link_in,
             in_link: VecDeque::new(),
+            armed: Arc::new(AtomicBool::new(false)),
+            answered_close: false,
             _permit: permit,
         }
     }
@@ -168,45 +177,82 @@ impl PlayerSession {
 
     /// Spawns the task that writes what the outbox holds, woken by every push. Ends when the
     /// outbox closes or a write fails (the connection is gone: the actor stops too). While the
-    /// client's socket is backed up it writes nothing and tries again at the next wake-up (the
-    /// next tick), so a slow reader gets the newest snapshot when it catches up, not a queue of
-    /// stale ones, and one that stopped reading costs no buffer in actix. With `--sim-latency`,
-    /// what it takes waits in the simulated link until due.
+    /// client's socket is backed up it writes nothing and waits for the socket to drain, so a
+    /// slow reader gets the newest snapshot when it catches up, not a queue of stale ones, and
+    /// one that stopped reading costs no buffer beyond the outbox's bound. With
+    /// `--sim-latency`, what it takes waits in the simulated link until due.
+    ///
+    /// Once the client has sent a frame (see [`crate::ws_writer`]) the task writes into the
+    /// socket itself; before that, nothing but a close is written (through actix-ws).
     fn start_writer(&mut self, ctx: &mut Context<Self>) {
-        let (outbox, mut ws, stats) = (self.outbox.clone(), self.ws.clone(), self.stats.clone());
+        let (outbox, ws, stats) = (self.outbox.clone(), self.ws.clone(), self.stats.clone());
         let socket = self.socket.clone();
-        let mut link = Link::new(self.config.sim_latency, self.config.sim_jitter, rand::random());
+        let armed = self.armed.clone();
+        let link = Link::new(self.config.sim_latency, self.config.sim_jitter, rand::random());
+        let mut out = Out { ws, raw: socket.map(WsWriter::new), armed };
         let writer = async move {
+            let mut link = link;
             let mut frames = Vec::new();
             // Frames in the simulated link: (due, frame), due times in order.
             let mut in_link: VecDeque<(Instant, Frame)> = VecDeque::new();
+            // The socket refused bytes or is backed up: wait until it drains.
+            let mut blocked = false;
             loop {
-                match in_link.front() {
-                    Some(&(due, _)) => tokio::select! {
-                        () = outbox.ready() => {}
-                        () = tokio::time::sleep_until(due.into()) => {}
+                let due = in_link.front().map(|&(due, _)| due);
+                tokio::select! {
+                    () = outbox.ready() => {}
+                    () = sleep_until_some(due), if due.is_some() => {}
+                    drained = out.writable(), if blocked => if drained.is_err() {
+                        outbox.sent();
+                        return false;
                     },
-                    None => outbox.ready().await,
+                }
+                blocked = false;
+                if !out.may_write() {
+                    // Nothing goes out before the client has spoken, except through a close.
+                    if outbox.is_closed() {
+                        return true;
+                    }
+                    continue;
+                }
+                match out.flush() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        blocked = true;
+                        continue;
+                    }
+                    Err(()) => {
+                        outbox.sent();
+                        return false;
+                    }
                 }
                 let now = Instant::now();
                 if in_link.front().is_some_and(|(due, _)| *due <= now) {
                     while in_link.front().is_some_and(|(due, _)| *due <= now) {
                         let Some((_, frame)) = in_link.pop_front() else { break };
-                        if write(&mut ws, frame).await.is_err() {
+                        frames.push(frame);
+                    }
+                    match out.write(&mut frames).await {
+                        // What was due is written; what is still in the link is on the wire.
+                        Ok(true) => outbox.sent(),
+                        Ok(false) => {
+                            blocked = true;
+                            continue;
+                        }
+                        Err(()) => {
                             outbox.sent();
                             return false;
                         }
                     }
-                    // What was due is written; what is still in the link is on the wire.
-                    outbox.sent();
                 }
                 loop {
                     if !outbox.has_waiting() {
                         break;
                     }
-                    if socket.as_ref().is_some_and(ConnSocket::backed_up) {
+                    if out.backed_up() {
                         Stats::inc(&stats.writes_held);
                         outbox.hold();
+                        blocked = true;
                         break;
                     }
                     let taken = outbox.take(&mut frames);
@@ -224,15 +270,20 @@ impl PlayerSession {
                         in_link.extend(frames.drain(..).map(|frame| (due, frame)));
                         break;
                     }
-                    for frame in frames.drain(..) {
-                        if write(&mut ws, frame).await.is_err() {
+                    match out.write(&mut frames).await {
+                        Ok(true) => outbox.sent(),
+                        // The rest waits in the writer; the stall clock runs until it is out.
+                        Ok(false) => {
+                            blocked = true;
+                            break;
+                        }
+                        Err(()) => {
                             outbox.sent();
                             return false;
                         }
                     }
-                    outbox.sent();
                 }
-                if outbox.is_closed() {
+                if outbox.is_closed() && !outbox.has_waiting() && in_link.is_empty() && !blocked {
                     return true;
                 }
             }
@@ -240,6 +291,12 @@ impl PlayerSession {
         ctx.spawn(writer.into_actor(self).map(|closed_by_us, session, ctx| {
             if !closed_by_us && !matches!(session.phase, Phase::Closing) {
                 // The connection is gone; the stream end will follow, but stop now anyway.
+                ctx.stop();
+            } else if closed_by_us && session.answered_close {
+                // Our Close answering the client's is in the kernel: the handshake is over, so
+                // the session is too (kept to the backstop, every clean leave would hold a
+                // connection for 2 s).
+                session.shut_write();
                 ctx.stop();
             }
         }));
@@ -299,10 +356,21 @@ impl PlayerSession {
         }
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
-        self.outbox.close();
-        let ws = self.ws.clone();
         let answering = why == Close::ClientLeft;
         let wait = if why == Close::HeartbeatTimeout { SILENT_CLOSE_WAIT } else { CLOSE_FLUSH_TIMEOUT };
+        ctx.run_later(wait, |session, ctx| {
+            session.cut();
+            ctx.stop();
+        });
+        if self.socket.is_some() && self.armed.load(Ordering::Relaxed) {
+            // The writer owns the socket: the Close goes out after what it is writing, and
+            // when it is out the writer ends (see `start_writer`).
+            self.answered_close = answering;
+            self.outbox.close_with(Frame::Close(ws_writer::close_payload(code, &reason)));
+            return;
+        }
+        self.outbox.close();
+        let ws = self.ws.clone();
         let close = async move {
             let sent = tokio::time::timeout(wait, ws.close(Some(frame))).await;
             if answering && sent.is_ok() {
@@ -321,10 +389,6 @@ impl PlayerSession {
                 ctx.stop();
             }
         }));
-        ctx.run_later(wait, |session, ctx| {
-            session.cut();
-            ctx.stop();
-        });
     }
 
     /// Ends our side of the TCP stream (a FIN after what is already written); reading goes on.
@@ -561,6 +625,10 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
             return;
         }
         self.last_heard = Instant::now();
+        if !self.armed.swap(true, Ordering::Relaxed) {
+            // The client has read our whole upgrade response: the writer may take the socket.
+            self.outbox.retry();
+        }
         match item {
             Ok(Message::Binary(bytes)) => self.receive(bytes, ctx),
             Ok(Message::Text(_)) => self.end(ctx, Close::TextFrame),
@@ -592,11 +660,63 @@ impl Handler<Kick> for PlayerSession {
     }
 }
 
-/// Writes one frame to the client.
-async fn write(ws: &mut actix_ws::Session, frame: Frame) -> Result<(), actix_ws::Closed> {
-    match frame {
-        Frame::Binary(bytes) => ws.binary(bytes).await,
-        Frame::Ping => ws.ping(b"").await,
-        Frame::Pong(bytes) => ws.pong(&bytes).await,
+/// Where the writer task writes: into the socket itself once armed, else through actix-ws
+/// (in-process test requests have no socket of their own).
+struct Out {
+    ws: actix_ws::Session,
+    raw: Option<WsWriter>,
+    /// Set by the session when the client's first frame arrives.
+    armed: Arc<AtomicBool>,
+}
+
+impl Out {
+    /// False while the socket is ours to write but not yet safe to (the client has not spoken).
+    fn may_write(&self) -> bool {
+        self.raw.is_none() || self.armed.load(Ordering::Relaxed)
+    }
+
+    /// True when the client's socket is backed up (never without a socket of our own).
+    fn backed_up(&self) -> bool {
+        self.raw.as_ref().is_some_and(WsWriter::backed_up)
+    }
+
+    /// Writes what an earlier write left: `Ok(true)` once nothing waits.
+    fn flush(&mut self) -> Result<bool, ()> {
+        self.raw.as_mut().map_or(Ok(true), |raw| raw.flush().map_err(drop))
+    }
+
+    /// Writes `frames` in order and empties the vector; `Ok(false)` when the socket took only
+    /// part (the rest waits in the writer), `Err` when the connection is gone.
+    async fn write(&mut self, frames: &mut Vec<Frame>) -> Result<bool, ()> {
+        if let Some(raw) = &mut self.raw {
+            return raw.write(frames).map_err(drop);
+        }
+        for frame in frames.drain(..) {
+            let sent = match frame {
+                Frame::Binary(bytes) => self.ws.binary(bytes).await,
+                Frame::Ping => self.ws.ping(b"").await,
+                Frame::Pong(bytes) => self.ws.pong(&bytes).await,
+                // Without a socket of our own, a close goes through `Session::close` instead.
+                Frame::Close(_) => Ok(()),
+            };
+            sent.map_err(drop)?;
+        }
+        Ok(true)
+    }
+
+    /// Waits until the socket drains (at once without a socket of our own).
+    async fn writable(&mut self) -> std::io::Result<()> {
+        match &mut self.raw {
+            Some(raw) => raw.writable().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sleeps until `due`; never wakes for `None`.
+async fn sleep_until_some(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due.into()).await,
+        None => std::future::pending().await,
     }
 }

@@ -7,6 +7,7 @@
 //! and actix drops the connection. `on_connect` duplicates the descriptor for that purpose.
 
 use std::any::Any;
+use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -36,6 +37,30 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
 pub struct ConnSocket(Arc<OwnedFd>);
 
 impl ConnSocket {
+    /// Wraps a connected TCP socket's descriptor.
+    pub fn new(fd: OwnedFd) -> Self {
+        Self(Arc::new(fd))
+    }
+
+    /// Another descriptor of the same socket.
+    pub fn try_clone_fd(&self) -> io::Result<OwnedFd> {
+        self.0.try_clone()
+    }
+
+    /// One non-blocking `sendmsg` of `bufs`, in order; returns the bytes the kernel took
+    /// (`WouldBlock` when it took none). No `SIGPIPE` on a connection the peer has reset: the
+    /// error comes back instead.
+    pub fn send(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+        loop {
+            let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+            match sendmsg(&*self.0, bufs, &mut SendAncillaryBuffer::default(), flags) {
+                Err(rustix::io::Errno::INTR) => {}
+                result => return result.map_err(io::Error::from),
+            }
+        }
+    }
+
     /// Cuts the connection in both directions. Errors (already closed) are irrelevant.
     pub fn shutdown(&self) {
         self.shutdown_how(Shutdown::Both);
