@@ -105,6 +105,9 @@ pub struct PlayerSession {
     armed: Arc<AtomicBool>,
     /// Our Close answers the client's: once the writer has written it, the session ends.
     answered_close: bool,
+    /// Cancelled when the actor stops: the writer task ends then, whatever it was waiting for
+    /// (it holds a descriptor of the socket).
+    writer_stop: CancellationToken,
     /// This connection's place under the connection caps, held for the session's whole life:
     /// it is freed when the actor is dropped, once, however the connection ended.
     _permit: Permit,
@@ -158,6 +161,7 @@ impl PlayerSession {
             in_link: VecDeque::new(),
             armed: Arc::new(AtomicBool::new(false)),
             answered_close: false,
+            writer_stop: CancellationToken::new(),
             _permit: permit,
         }
     }
@@ -188,6 +192,7 @@ impl PlayerSession {
         let (outbox, ws, stats) = (self.outbox.clone(), self.ws.clone(), self.stats.clone());
         let socket = self.socket.clone();
         let armed = self.armed.clone();
+        let gone = self.writer_stop.clone();
         let link = Link::new(self.config.sim_latency, self.config.sim_jitter, rand::random());
         let mut out = Out { ws, raw: socket.map(WsWriter::new), armed };
         let writer = async move {
@@ -197,13 +202,15 @@ impl PlayerSession {
             let mut in_link: VecDeque<(Instant, Frame)> = VecDeque::new();
             // The socket refused bytes or is backed up: wait until it drains.
             let mut blocked = false;
+            let gone = gone.cancelled_owned();
+            tokio::pin!(gone);
             loop {
                 let due = in_link.front().map(|&(due, _)| due);
                 tokio::select! {
+                    () = &mut gone => return false,
                     () = outbox.ready() => {}
                     () = sleep_until_some(due), if due.is_some() => {}
                     drained = out.writable(), if blocked => if drained.is_err() {
-                        outbox.sent();
                         return false;
                     },
                 }
@@ -215,16 +222,16 @@ impl PlayerSession {
                     }
                     continue;
                 }
+                let had_pending = out.has_pending();
                 match out.flush() {
+                    // What a refused write left is out: the write is over.
+                    Ok(true) if had_pending => outbox.sent(),
                     Ok(true) => {}
                     Ok(false) => {
                         blocked = true;
                         continue;
                     }
-                    Err(()) => {
-                        outbox.sent();
-                        return false;
-                    }
+                    Err(()) => return false,
                 }
                 let now = Instant::now();
                 if in_link.front().is_some_and(|(due, _)| *due <= now) {
@@ -236,29 +243,15 @@ impl PlayerSession {
                         // What was due is written; what is still in the link is on the wire.
                         Ok(true) => outbox.sent(),
                         Ok(false) => {
+                            Stats::inc(&stats.writes_held);
                             blocked = true;
                             continue;
                         }
-                        Err(()) => {
-                            outbox.sent();
-                            return false;
-                        }
+                        Err(()) => return false,
                     }
                 }
-                loop {
-                    if !outbox.has_waiting() {
-                        break;
-                    }
-                    if out.backed_up() {
-                        Stats::inc(&stats.writes_held);
-                        outbox.hold();
-                        blocked = true;
-                        break;
-                    }
+                while outbox.has_waiting() {
                     let taken = outbox.take(&mut frames);
-                    if frames.is_empty() {
-                        break;
-                    }
                     if let Some(bytes) = taken.snapshot_bytes {
                         Stats::inc(&stats.snapshots_sent);
                         Stats::add(&stats.snapshot_bytes, bytes as u64);
@@ -272,15 +265,14 @@ impl PlayerSession {
                     }
                     match out.write(&mut frames).await {
                         Ok(true) => outbox.sent(),
-                        // The rest waits in the writer; the stall clock runs until it is out.
+                        // The socket is full: the rest waits in the writer, newer output in
+                        // the outbox (latest-wins), and the stall clock runs until it drains.
                         Ok(false) => {
+                            Stats::inc(&stats.writes_held);
                             blocked = true;
                             break;
                         }
-                        Err(()) => {
-                            outbox.sent();
-                            return false;
-                        }
+                        Err(()) => return false,
                     }
                 }
                 if outbox.is_closed() && !outbox.has_waiting() && in_link.is_empty() && !blocked {
@@ -288,18 +280,13 @@ impl PlayerSession {
                 }
             }
         };
-        ctx.spawn(writer.into_actor(self).map(|closed_by_us, session, ctx| {
-            if !closed_by_us && !matches!(session.phase, Phase::Closing) {
-                // The connection is gone; the stream end will follow, but stop now anyway.
-                ctx.stop();
-            } else if closed_by_us && session.answered_close {
-                // Our Close answering the client's is in the kernel: the handshake is over, so
-                // the session is too (kept to the backstop, every clean leave would hold a
-                // connection for 2 s).
-                session.shut_write();
-                ctx.stop();
-            }
-        }));
+        // A task of its own, not a future in the actor's context: a wake-up per tick then
+        // polls just this, not every timer and stream of the actor.
+        let session = ctx.address();
+        actix::spawn(async move {
+            let closed_by_us = writer.await;
+            session.do_send(WriterDone { closed_by_us });
+        });
     }
 
     /// A binary frame from the client: handled now, or once the simulated link delivers it.
@@ -598,6 +585,7 @@ impl Actor for PlayerSession {
         self.stats.disconnected(self.ended.unwrap_or(DisconnectReason::Lost));
         Stats::dec(&self.stats.connections);
         self.outbox.close();
+        self.writer_stop.cancel();
         let dropped = self.outbox.replaced();
         if dropped > 0 {
             tracing::debug!(peer = ?self.peer, dropped, "session ended");
@@ -652,6 +640,31 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
     }
 }
 
+/// The writer task ended: `closed_by_us` once the outbox closed and everything in it is out,
+/// else the connection failed under it.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriterDone {
+    closed_by_us: bool,
+}
+
+impl Handler<WriterDone> for PlayerSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: WriterDone, ctx: &mut Self::Context) {
+        if !msg.closed_by_us && !matches!(self.phase, Phase::Closing) {
+            // The connection is gone; the stream end will follow, but stop now anyway.
+            ctx.stop();
+        } else if msg.closed_by_us && self.answered_close {
+            // Our Close answering the client's is in the kernel: the handshake is over, so the
+            // session is too (kept to the backstop, every clean leave would hold a connection
+            // for 2 s).
+            self.shut_write();
+            ctx.stop();
+        }
+    }
+}
+
 impl Handler<Kick> for PlayerSession {
     type Result = ();
 
@@ -675,9 +688,9 @@ impl Out {
         self.raw.is_none() || self.armed.load(Ordering::Relaxed)
     }
 
-    /// True when the client's socket is backed up (never without a socket of our own).
-    fn backed_up(&self) -> bool {
-        self.raw.as_ref().is_some_and(WsWriter::backed_up)
+    /// True while bytes of a frame already begun wait for the socket.
+    fn has_pending(&self) -> bool {
+        self.raw.as_ref().is_some_and(WsWriter::has_pending)
     }
 
     /// Writes what an earlier write left: `Ok(true)` once nothing waits.

@@ -58,11 +58,6 @@ impl WsWriter {
         Self { socket, ready: None, pending: BytesMut::new(), headers: Vec::new() }
     }
 
-    /// True when the kernel would not take a write now (see [`ConnSocket::backed_up`]).
-    pub fn backed_up(&self) -> bool {
-        self.socket.backed_up()
-    }
-
     /// True while bytes of a frame already begun wait for the socket.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
