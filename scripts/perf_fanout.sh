@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Where the server's time goes under load: starts a release server on the expanse map, runs
 # N bots (default 1000, wander=60,fight=40) against it, and samples the server with
-# `perf record -e cpu-clock -g` for 20 s of steady play. Prints the top symbols by self time.
-# Usage: scripts/perf_fanout.sh [BOTS] [OUT.perf]   (needs `perf` and a release build)
+# `perf record -e cpu-clock -g` for 20 s of steady play. Prints the top symbols by self time and
+# the number of samples (CPU time at perf's default 4000 Hz: comparable between runs).
+# Usage: scripts/perf_fanout.sh [BOTS] [OUT.perf] [server|bots]   (needs `perf` and a release
+# build; the third argument samples the bots' process instead of the server's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BOTS=${1:-1000}
 OUT=${2:-/tmp/skirmish-fanout.perf}
+WHAT=${3:-server}
 TARGET=${CARGO_TARGET_DIR:-target}
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$TARGET/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse --max-players-per-room 10000 \
@@ -20,9 +23,11 @@ RAMP=$(( BOTS / 200 > 2 ? BOTS / 200 : 2 ))
     --duration 30 --mix wander=60,fight=40 --seed 1 >/tmp/skirmish-fanout-bots.txt 2>&1 &
 BOTS_PID=$!
 sleep $(( RAMP + 5 ))
-perf record -e cpu-clock -g -p "$SERVER" -o "$OUT" -- sleep 20 >/dev/null 2>&1
+if [ "$WHAT" = bots ]; then SAMPLED=$BOTS_PID; else SAMPLED=$SERVER; fi
+perf record -e cpu-clock -g -p "$SAMPLED" -o "$OUT" -- sleep 20 >/dev/null 2>&1
 wait $BOTS_PID || true
 perf report -i "$OUT" --no-children --sort dso,symbol --percent-limit 1 --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -40
+echo "--- samples of the $WHAT: $(perf script -i "$OUT" -F comm 2>/dev/null | wc -l)"
 echo "--- by object"
 perf report -i "$OUT" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8
 grep -E "snapshots|latency|bots " /tmp/skirmish-fanout-bots.txt | head -5

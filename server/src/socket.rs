@@ -1,10 +1,10 @@
-//! A second handle on each connection's TCP socket, to cut a connection the WebSocket layer
-//! cannot close.
+//! A second handle on each connection's TCP socket: the session writes its frames through it
+//! (`crate::ws_writer`), and cuts through it a connection the WebSocket layer cannot close.
 //!
 //! actix-ws writes through a 32-message channel into the HTTP response body; when a client stops
 //! reading, the channel fills, every send waits forever and a Close frame can never get out. The
 //! only way to free that connection is `shutdown(2)` on the socket: the stuck write then fails
-//! and actix drops the connection. `on_connect` duplicates the descriptor for that purpose.
+//! and actix drops the connection. `on_connect` duplicates the descriptor for both purposes.
 
 use std::any::Any;
 use std::io::{self, IoSlice};
@@ -68,11 +68,10 @@ impl ConnSocket {
 
     /// True when the kernel would not take a write now: the send queue is over two thirds of
     /// its buffer (the point where `poll(2)` stops reporting `POLLOUT`), because the client
-    /// reads slower than we send or not at all. Asked before each write so that a backlog
-    /// stays in the kernel, where the socket's send buffer bounds it, instead of piling up in
-    /// actix's buffers in our memory (about 170 KiB per client that stopped reading, seen in the
-    /// soak). One `poll` with a zero timeout; an error (the socket is gone) reads as not backed
-    /// up, so the write goes ahead and fails the usual way.
+    /// reads slower than we send or not at all. Asked after a refused write, when the runtime
+    /// reports the socket writable, to tell a drained socket from a stale readiness. One `poll`
+    /// with a zero timeout; an error (the socket is gone) reads as not backed up, so the write
+    /// goes ahead and fails the usual way.
     pub fn backed_up(&self) -> bool {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let mut fds = [PollFd::new(&*self.0, PollFlags::OUT)];
