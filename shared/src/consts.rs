@@ -57,6 +57,10 @@ pub const INPUT_PERIOD_MS: u32 = (TICK_NANOS / 1_000_000) as u32;
 /// as often, so a load test sends what players send.
 pub const PING_PERIOD_MS: u64 = 2_000;
 
+/// A ping unanswered this long (milliseconds) counts as lost, and the next one may go: a client
+/// keeps one ping outstanding so that each `Pong` measures one round trip.
+pub const PING_LOST_AFTER_MS: u64 = 5_000;
+
 /// [`PING_PERIOD_MS`] as a `Duration`, for timers.
 pub const PING_PERIOD: Duration = Duration::from_millis(PING_PERIOD_MS);
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
-use skirmish_shared::consts::{MAX_FRAME_BYTES, PROTOCOL_VERSION, TICK_RATE_HZ};
+use skirmish_shared::consts::{MAX_FRAME_BYTES, PING_LOST_AFTER_MS, PROTOCOL_VERSION, TICK_RATE_HZ};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
@@ -235,7 +235,7 @@ pub struct Client {
     /// Id of the next ping, so that a `Pong` can be matched to its ping.
     next_ping_id: u32,
     /// The ping awaiting its `Pong`: (id, time sent). One at a time, so each `Pong` measures
-    /// one round trip; one older than 5 s counts as lost.
+    /// one round trip; one older than `PING_LOST_AFTER_MS` counts as lost.
     ping_sent: Option<(u32, f64)>,
     /// The last measured round trip; `None` until the first `Pong`.
     rtt_ms: Option<f64>,
@@ -621,9 +621,11 @@ impl Client {
     }
 
     /// Builds a ping frame, or `None` before `Welcome` or while one is outstanding (unless it
-    /// is older than 5 s, which counts as lost).
+    /// is older than `PING_LOST_AFTER_MS`, which counts as lost).
     pub fn ping(&mut self, now_ms: f64) -> Option<Vec<u8>> {
-        if self.state != ConnState::Playing || self.ping_sent.is_some_and(|(_, at)| now_ms - at < 5000.0) {
+        if self.state != ConnState::Playing
+            || self.ping_sent.is_some_and(|(_, at)| now_ms - at < PING_LOST_AFTER_MS as f64)
+        {
             return None;
         }
         let id = self.next_ping_id;

@@ -451,6 +451,20 @@ fn pong_measures_round_trip() {
 }
 
 #[test]
+fn an_unanswered_ping_counts_as_lost_after_the_shared_limit() {
+    use skirmish_shared::consts::PING_LOST_AFTER_MS;
+    let mut c = joined();
+    let lost = PING_LOST_AFTER_MS as f64;
+    let first = decoded(c.ping(1000.0));
+    assert!(c.ping(1000.0 + lost - 1.0).is_none(), "still outstanding");
+    let ClientMsg::Ping(second) = decoded(c.ping(1000.0 + lost)) else { panic!("not a ping") };
+    let ClientMsg::Ping(first) = first else { panic!("not a ping") };
+    assert_ne!(first.id, second.id);
+    // The late answer to the lost one is not taken for the new one's round trip.
+    assert!(feed(&mut c, &bytes(ServerMsg::Pong(first)), 1000.0 + lost + 10.0).is_err());
+}
+
+#[test]
 fn interpolates_between_snapshots() {
     let mut c = joined();
     let mut base: Option<Frame> = None;
