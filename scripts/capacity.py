@@ -12,6 +12,8 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     delivery       snapshots received / due (bots' report)
     lat p50/p99    input latency, ms (bots' report)
     tick p99       skirmish_tick_duration_seconds histogram, ms (bucket upper bound)
+    cpu p99        skirmish_tick_cpu_seconds histogram: the room thread's CPU time per tick, ms
+                   (the tick without the time it waited for a core)
     B/snap         skirmish_snapshot_bytes_total / skirmish_snapshots_sent_total
     B/ship         skirmish_ship_record_bits_total / 8 / skirmish_ship_records_total: bytes per
                    ship record (records: ships that entered the view or changed; the bits also
@@ -205,6 +207,7 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
     in_room = players(after) or connected
     bots_cpu = None if bots0 is None or bots1 is None else bots1 - bots0
     tick_p99 = histogram_quantile(before, after, "skirmish_tick_duration_seconds", 0.99)
+    tick_cpu_p99 = histogram_quantile(before, after, "skirmish_tick_cpu_seconds", 0.99)
     view = "skirmish_ships_in_view"
     row = {
         "bots": n,
@@ -213,6 +216,7 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         "latency_p50_ms": r["latency_ms"]["p50"],
         "latency_p99_ms": r["latency_ms"]["p99"],
         "tick_p99_ms": None if tick_p99 is None else tick_p99 * 1000,
+        "tick_cpu_p99_ms": None if tick_cpu_p99 is None else tick_cpu_p99 * 1000,
         "bytes_per_snapshot": ratio(delta(before, after, "skirmish_snapshot_bytes_total"),
                                     delta(before, after, "skirmish_snapshots_sent_total")),
         "bytes_per_ship_record": ratio(delta(before, after, "skirmish_ship_record_bits_total"),
@@ -325,7 +329,7 @@ def main():
         if args.runs > 1:
             print(f"each row is the median of {args.runs} runs of that step")
         print()
-        header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} "
+        header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} {'cpu p99':>8} "
                   f"{'B/snap':>7} {'B/ship':>6} {'view p50':>8} {'view p99':>8} {'srv CPU':>7} {'bots CPU':>8} "
                   f"{'bot µs/s':>8} {'KiB/player':>10}")
         print(header)
@@ -353,7 +357,8 @@ def main():
             print(f"{n:>6} {fmt(row['connected'], '.0f'):>6} {fmt(row['delivery'], '.4f'):>8} "
                   f"{fmt(row['latency_p50_ms'], '.1f', suffix='ms'):>8} "
                   f"{fmt(row['latency_p99_ms'], '.1f', suffix='ms'):>8} "
-                  f"{fmt(row['tick_p99_ms'], '.1f', '≤', 'ms'):>9} {fmt(row['bytes_per_snapshot'], '.0f'):>7} "
+                  f"{fmt(row['tick_p99_ms'], '.1f', '≤', 'ms'):>9} {fmt(row['tick_cpu_p99_ms'], '.1f', '≤', 'ms'):>8} "
+                  f"{fmt(row['bytes_per_snapshot'], '.0f'):>7} "
                   f"{fmt(row['bytes_per_ship_record'], '.2f'):>6} {fmt(row['ships_in_view_p50'], 'g', '≤'):>8} "
                   f"{fmt(row['ships_in_view_p99'], 'g', '≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
                   f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} {fmt(row['bots_cpu_us_per_bot_s'], '.0f'):>8} "

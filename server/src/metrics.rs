@@ -34,6 +34,11 @@ impl Metrics {
             stats.tick_seconds.clone(),
         );
         registry.register(
+            "tick_cpu_seconds",
+            "CPU time of the room's thread per wake-up (the duration without waits for a core)",
+            stats.tick_cpu_seconds.clone(),
+        );
+        registry.register(
             "ships_in_view",
             "Other ships in each snapshot's area of interest",
             stats.ships_in_view.clone(),
@@ -169,6 +174,7 @@ mod tests {
         Stats::add(&stats.snapshots_sent, 7);
         Stats::inc(&stats.players);
         stats.tick_seconds.observe(0.0004);
+        stats.tick_cpu_seconds.observe(0.003);
         stats.disconnected(DisconnectReason::Stalled);
         stats.refused(Refusal::PerIp);
         Stats::add(&stats.inputs_repeated, 3);
@@ -179,6 +185,8 @@ mod tests {
             "skirmish_players 1",
             "skirmish_tick_duration_seconds_count 1",
             "skirmish_tick_duration_seconds_bucket{le=\"0.0005\"} 1",
+            "skirmish_tick_cpu_seconds_bucket{le=\"0.002\"} 0",
+            "skirmish_tick_cpu_seconds_bucket{le=\"0.003\"} 1",
             "skirmish_disconnects_total{reason=\"stalled\"} 1",
             "skirmish_connections_refused_total{reason=\"per_ip\"} 1",
             "skirmish_connections_refused_total{reason=\"global\"} 0",

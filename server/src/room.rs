@@ -199,12 +199,14 @@ impl Room {
             return self.schedule(ctx);
         }
         let work = Instant::now();
+        let cpu = thread_cpu_seconds();
         for _ in 0..plan.steps {
             self.step();
         }
         self.broadcast();
         let took = work.elapsed();
         self.stats.tick_seconds.observe(took.as_secs_f64());
+        self.stats.tick_cpu_seconds.observe((thread_cpu_seconds() - cpu).max(0.0));
         if self.tick_times.len() == TICK_TIMES {
             self.tick_times.pop_front();
         }
@@ -687,6 +689,12 @@ impl Handler<StopRoom> for Room {
     fn handle(&mut self, _msg: StopRoom, ctx: &mut Self::Context) {
         ctx.stop();
     }
+}
+
+/// CPU time this thread has used, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu_seconds() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 #[cfg(test)]

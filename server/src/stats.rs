@@ -154,6 +154,9 @@ pub struct Stats {
     pub tick_overruns: AtomicU64,
     /// Time one room spends on one wake-up: simulate, build and hand out the snapshot.
     pub tick_seconds: Histogram,
+    /// CPU time the room's thread spent on that wake-up: the duration without the time the
+    /// thread waited for a core (a busy machine shows as a gap between the two).
+    pub tick_cpu_seconds: Histogram,
     /// Other ships in each snapshot's area of interest: how full views are.
     pub ships_in_view: Histogram,
     /// Ship records that entered or changed (unchanged ships cost a bit and are not counted):
@@ -198,6 +201,7 @@ impl Default for Stats {
             ticks_skipped: AtomicU64::new(0),
             tick_overruns: AtomicU64::new(0),
             tick_seconds: Histogram::new(TICK_BUCKETS_SECONDS),
+            tick_cpu_seconds: Histogram::new(TICK_BUCKETS_SECONDS),
             ships_in_view: Histogram::new(SHIPS_IN_VIEW_BUCKETS),
             ship_records: AtomicU64::new(0),
             ship_record_bits: AtomicU64::new(0),

@@ -33,7 +33,7 @@ async fn scrape(addr: std::net::SocketAddr) -> (String, HashMap<String, f64>) {
     (content_type, values)
 }
 
-const SERIES: [&str; 16] = [
+const SERIES: [&str; 17] = [
     "skirmish_connections",
     "skirmish_players",
     "skirmish_rooms",
@@ -42,6 +42,7 @@ const SERIES: [&str; 16] = [
     "skirmish_tick_overruns_total",
     "skirmish_tick_duration_seconds_count",
     "skirmish_tick_duration_seconds_bucket{le=\"+Inf\"}",
+    "skirmish_tick_cpu_seconds_count",
     "skirmish_snapshots_sent_total",
     "skirmish_snapshot_bytes_total",
     "skirmish_snapshots_dropped_total",
@@ -76,6 +77,9 @@ async fn metrics_expose_the_series_and_move_with_play() {
     assert_eq!(during["skirmish_connections"], 2.0);
     assert!(during["skirmish_ticks_total"] > 0.0);
     assert!(during["skirmish_tick_duration_seconds_count"] > 0.0);
+    // One CPU time per wake-up (a scrape may fall between the two observations of one).
+    let (cpu, wall) = (during["skirmish_tick_cpu_seconds_count"], during["skirmish_tick_duration_seconds_count"]);
+    assert!((wall - cpu).abs() <= 1.0, "{cpu} CPU times for {wall} wake-ups");
     assert!(during["skirmish_snapshots_sent_total"] >= 20.0);
     assert!(during["skirmish_snapshot_bytes_total"] > during["skirmish_snapshots_sent_total"]);
 
