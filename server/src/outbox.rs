@@ -168,25 +168,23 @@ impl Outbox {
     /// Drops everything waiting and refuses more: the connection is closing. Wakes the writer
     /// so it can end.
     pub fn close(&self) {
-        {
-            let mut state = self.lock();
-            state.closed = true;
-            state.reliable.clear();
-            state.snapshot = None;
-        }
-        self.ready.notify_one();
+        self.close_leaving(None);
     }
 
     /// Like [`Outbox::close`], but leaves `last` to be written (the Close frame): the writer
     /// ends once it is out.
     pub fn close_with(&self, last: Frame) {
+        self.close_leaving(Some(last));
+    }
+
+    fn close_leaving(&self, last: Option<Frame>) {
         {
             let mut state = self.lock();
             state.closed = true;
             state.reliable.clear();
-            state.snapshot = None;
             state.reliable_bytes = 0;
-            state.reliable.push_back(last);
+            state.snapshot = None;
+            state.reliable.extend(last);
         }
         self.ready.notify_one();
     }

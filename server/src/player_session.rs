@@ -195,7 +195,7 @@ impl PlayerSession {
         let armed = self.armed.clone();
         let gone = self.writer_stop.clone();
         let link = Link::new(self.config.sim_latency, self.config.sim_jitter, rand::random());
-        let mut out = Out { ws, raw: socket.map(WsWriter::new), armed };
+        let mut out = Out { ws, raw: socket.map(WsWriter::new), armed, stats: stats.clone() };
         let writer = async move {
             let mut link = link;
             let mut frames = Vec::new();
@@ -244,15 +244,17 @@ impl PlayerSession {
                         // What was due is written; what is still in the link is on the wire.
                         Ok(true) => outbox.sent(),
                         Ok(false) => {
-                            Stats::inc(&stats.writes_held);
                             blocked = true;
                             continue;
                         }
                         Err(()) => return false,
                     }
                 }
-                while outbox.has_waiting() {
+                loop {
                     let taken = outbox.take(&mut frames);
+                    if frames.is_empty() {
+                        break;
+                    }
                     if let Some(bytes) = taken.snapshot_bytes {
                         Stats::inc(&stats.snapshots_sent);
                         Stats::add(&stats.snapshot_bytes, bytes as u64);
@@ -269,7 +271,6 @@ impl PlayerSession {
                         // The socket is full: the rest waits in the writer, newer output in
                         // the outbox (latest-wins), and the stall clock runs until it drains.
                         Ok(false) => {
-                            Stats::inc(&stats.writes_held);
                             blocked = true;
                             break;
                         }
@@ -681,6 +682,8 @@ struct Out {
     raw: Option<WsWriter>,
     /// Set by the session when the client's first frame arrives.
     armed: Arc<AtomicBool>,
+    /// For `skirmish_writes_held_total`.
+    stats: Arc<Stats>,
 }
 
 impl Out {
@@ -700,10 +703,14 @@ impl Out {
     }
 
     /// Writes `frames` in order and empties the vector; `Ok(false)` when the socket took only
-    /// part (the rest waits in the writer), `Err` when the connection is gone.
+    /// part (the rest waits in the writer; counted as held), `Err` when the connection is gone.
     async fn write(&mut self, frames: &mut Vec<Frame>) -> Result<bool, ()> {
         if let Some(raw) = &mut self.raw {
-            return raw.write(frames).map_err(drop);
+            let complete = raw.write(frames).map_err(drop)?;
+            if !complete {
+                Stats::inc(&self.stats.writes_held);
+            }
+            return Ok(complete);
         }
         for frame in frames.drain(..) {
             let sent = match frame {
