@@ -47,6 +47,7 @@ pub mod sim_latency;
 pub mod socket;
 pub mod stats;
 pub mod view;
+pub mod wake;
 pub mod world;
 pub mod ws_writer;
 

@@ -1,20 +1,23 @@
 //! One connection's outgoing frames: reliable frames in order ahead of at most one snapshot,
 //! which a newer one replaces (latest-wins).
 //!
-//! The room writes here directly, once per tick and under one short lock, and wakes the
-//! session's writer task through a `Notify`: one wake-up per session per tick, no actor message
-//! and no future per frame. The writer takes everything waiting and writes it; while a write
+//! The room writes here directly, once per tick and under one short lock, and the session's
+//! writer task is woken through a `Notify`: one wake-up per session per tick, no actor message
+//! and no future per frame. The room's tick pushes do not wake the writer themselves: the room
+//! hands each worker thread the list of its outboxes once (`crate::wake`). The writer takes everything waiting and writes it; while a write
 //! is stuck on a client that does not read, snapshots keep replacing each other here and the
 //! reliable queue is bounded, so a slow reader costs a fixed amount of memory until the stall
 //! timeout cuts it. Nor does a slow reader fill actix's buffers: the writer holds everything
 //! here while the client's socket is full (see `crate::ws_writer`).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
+
+use crate::wake::WorkerWake;
 
 /// Reliable frames allowed to wait: a memory bound, not the stall detector (that is the
 /// send-stall timeout). The room sends at most one reliable frame per tick (a batch), so this
@@ -65,6 +68,9 @@ struct State {
 pub struct Outbox {
     state: Mutex<State>,
     ready: Notify,
+    /// The worker thread the writer task runs on; the room wakes it through that worker's
+    /// [`WorkerWake`]. Unset (tests, or before the session started): pushes wake it themselves.
+    worker: OnceLock<Arc<WorkerWake>>,
 }
 
 impl Outbox {
@@ -92,8 +98,26 @@ impl Outbox {
         Ok(())
     }
 
+    /// Names the worker thread whose task wakes the writer after [`Outbox::push_tick`] (set
+    /// once, by the session when it starts on that thread).
+    pub fn set_worker(&self, worker: Arc<WorkerWake>) {
+        // Set once when the session starts; a second call could only repeat the same worker.
+        let _ = self.worker.set(worker);
+    }
+
+    /// See [`Outbox::set_worker`].
+    pub fn worker(&self) -> Option<&Arc<WorkerWake>> {
+        self.worker.get()
+    }
+
+    /// Wakes the writer task (the worker's task does, after [`Outbox::push_tick`]).
+    pub fn wake_writer(&self) {
+        self.ready.notify_one();
+    }
+
     /// One tick's output: an optional reliable frame and the snapshot, which replaces any
-    /// snapshot not yet taken. Returns true if one was replaced.
+    /// snapshot not yet taken. Returns true if one was replaced. Wakes the writer only if no
+    /// worker is set: otherwise the room lists the outbox in its `crate::wake::Wakes`.
     pub fn push_tick(&self, reliable: Option<Bytes>, snapshot: Bytes) -> Result<bool, Overflow> {
         let replaced = {
             let mut state = self.lock();
@@ -107,7 +131,9 @@ impl Outbox {
             state.replaced += u64::from(replaced);
             replaced
         };
-        self.ready.notify_one();
+        if self.worker.get().is_none() {
+            self.ready.notify_one();
+        }
         Ok(replaced)
     }
 

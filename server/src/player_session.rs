@@ -38,6 +38,7 @@ use crate::room::Room;
 use crate::sim_latency::Link;
 use crate::socket::ConnSocket;
 use crate::stats::{DisconnectReason, Stats};
+use crate::wake::WorkerWake;
 use crate::ws_writer::{self, WsWriter};
 
 /// How often timers (stall, heartbeat, Hello deadline, flood window) are checked.
@@ -570,6 +571,8 @@ impl Actor for PlayerSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         Stats::inc(&self.stats.connections);
+        // The writer task runs on this thread: the room wakes it through this thread's task.
+        self.outbox.set_worker(WorkerWake::current());
         self.start_writer(ctx);
         ctx.run_interval(CHECK_INTERVAL, |session, ctx| session.check(ctx));
         let shutdown = self.shutdown.clone();

@@ -40,6 +40,7 @@ use crate::palette::{Palette, palette_colour};
 use crate::player_session::PlayerSession;
 use crate::stats::Stats;
 use crate::view::{ClientView, Head, History, ViewBuilder};
+use crate::wake::Wakes;
 use crate::world::{GameEvent, World};
 
 /// Messages a member's `pending` queue keeps room for between ticks; more is given back.
@@ -128,6 +129,8 @@ pub struct Room {
     radar_cells: Vec<u8>,
     /// Reused every tick: members whose session is gone, with that session.
     gone: Vec<(PlayerId, Addr<PlayerSession>)>,
+    /// The outboxes filled this tick, by worker thread: one wake-up per worker.
+    wakes: Wakes,
     /// Colours in use: each member holds a slot, given back when it leaves.
     palette: Palette,
     /// This room's entry in the health watchdog's list, stored at every tick.
@@ -169,6 +172,7 @@ impl Room {
             radar: None,
             radar_cells: Vec::new(),
             gone: Vec::new(),
+            wakes: Wakes::default(),
             palette: Palette::new(),
             heartbeat,
             seats: BTreeMap::new(),
@@ -443,7 +447,10 @@ impl Room {
                     tracing::warn!(room = %self.name, player = id, %overflow, "kicking");
                 }
             }
+            self.wakes.add(&member.outbox);
         }
+        // One wake-up per worker thread, which wakes its writers (see `crate::wake`).
+        self.wakes.send();
         Stats::add(&self.stats.ship_records, records);
         Stats::add(&self.stats.ship_record_bits, bits);
         Stats::add(&self.stats.full_snapshots, fulls);

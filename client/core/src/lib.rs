@@ -14,7 +14,7 @@
 //! - `scores`: the score table, and which lines changed since the last view.
 //! - [`view`]: snapshots in world units ([`View`]) and the interpolation buffer.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
@@ -26,6 +26,7 @@ use skirmish_shared::{
 };
 
 pub use clock::TickClock;
+pub use scores::{IdHasher, IdMap};
 pub use view::{DrawBullet, DrawShip, MAX_EXTRAPOLATION_TICKS, View};
 
 pub mod clock;
@@ -684,7 +685,7 @@ impl Client {
 
     /// Kills and deaths this match, by player, for everyone in the room (not only those in
     /// view). Players with no line yet have none of either.
-    pub fn scores(&self) -> &HashMap<PlayerId, ScoreLine> {
+    pub fn scores(&self) -> &IdMap<ScoreLine> {
         self.scores.lines()
     }
 

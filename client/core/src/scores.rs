@@ -6,8 +6,36 @@
 //! for everyone else.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use skirmish_shared::{PlayerId, ScoreLine};
+
+/// The score table's map: ids are the server's, so no attacker picks them to collide, and
+/// SipHash (std's default, made for keys an attacker chooses) was half the cost of a line's
+/// insert.
+pub type IdMap<V> = HashMap<PlayerId, V, BuildHasherDefault<IdHasher>>;
+
+/// Hashes a player id with one multiplication (Fibonacci hashing): ids are consecutive, and the
+/// product spreads them over the high bits, which the map's control bytes use.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `PlayerId` (a `u32`) is hashed with this; any other key still hashes whole.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Changed lines remembered one by one; beyond this, every line counts as changed.
 const MAX_CHANGED: usize = 64;
@@ -20,7 +48,7 @@ const MAX_CHANGED: usize = 64;
 /// needs the lines in id order (the scoreboard ranks by kills).
 #[derive(Debug, Default)]
 pub struct ScoreTable {
-    lines: HashMap<PlayerId, ScoreLine>,
+    lines: IdMap<ScoreLine>,
     /// Players whose line changed since the last [`ScoreTable::settle`].
     changed: Vec<PlayerId>,
     /// Too many changed to list (or all were reset): treat every line as changed.
@@ -29,7 +57,7 @@ pub struct ScoreTable {
 
 impl ScoreTable {
     /// The table.
-    pub fn lines(&self) -> &HashMap<PlayerId, ScoreLine> {
+    pub fn lines(&self) -> &IdMap<ScoreLine> {
         &self.lines
     }
 
@@ -56,6 +84,8 @@ impl ScoreTable {
     }
 
     fn mark(&mut self, id: PlayerId) {
+        // A `Scores` message of a busy room has a hundred lines: once they overflow the list,
+        // the rest of the tick's lines cost no search.
         if self.all_changed || self.changed.contains(&id) {
             return;
         }
@@ -105,5 +135,14 @@ mod tests {
         t.settle();
         t.zero();
         assert!(t.changed(3) && t.get(3) == (0, 0));
+    }
+
+    #[test]
+    fn consecutive_ids_spread_over_the_high_bits() {
+        use std::hash::BuildHasher as _;
+        // The map's control bytes are the hash's top 7 bits: consecutive ids must not share them.
+        let build = BuildHasherDefault::<IdHasher>::default();
+        let tops: std::collections::HashSet<u64> = (1..=128u32).map(|id| build.hash_one(id) >> 57).collect();
+        assert!(tops.len() > 64, "only {} of 128 distinct", tops.len());
     }
 }

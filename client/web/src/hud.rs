@@ -3,9 +3,9 @@
 //! `textContent`. Tests read these elements over WebDriver, so their wording is an interface:
 //! `#status` always contains "connecting", "joining", "playing", "spectating" or "Disconnected".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use skirmish_client::ConnState;
+use skirmish_client::{ConnState, IdMap};
 use skirmish_shared::{Phase, PlayerId, PlayerInfo, PlayerState, Results, ScoreLine};
 
 /// Lines the live scoreboard shows (plus ours when it is lower): a room of thousands would
@@ -126,7 +126,7 @@ pub struct Row {
 /// who joined first). Spectators have no line. The first [`SCOREBOARD_ROWS`] lines, and ours
 /// after them when it is lower.
 pub fn scoreboard(
-    scores: &HashMap<PlayerId, ScoreLine>,
+    scores: &IdMap<ScoreLine>,
     roster: &BTreeMap<PlayerId, PlayerInfo>,
     me: Option<PlayerId>,
 ) -> Vec<Row> {
@@ -274,7 +274,8 @@ mod tests {
         ]);
         let line = |id, kills, deaths| (id, ScoreLine { id, kills, deaths });
         // Dan has no line yet (0/0); Eve spectates; #7 left (a line, no roster entry).
-        let scores = HashMap::from([line(1, 2, 5), line(2, 4, 0), line(3, 2, 1), line(4, 9, 0), line(7, 9, 9)]);
+        let scores: IdMap<ScoreLine> =
+            [line(1, 2, 5), line(2, 4, 0), line(3, 2, 1), line(4, 9, 0), line(7, 9, 9)].into_iter().collect();
         let rows = scoreboard(&scores, &roster, Some(3));
         let order: Vec<_> = rows.iter().map(|r| (r.rank, r.name.as_str(), r.kills, r.deaths, r.me)).collect();
         assert_eq!(
