@@ -14,6 +14,8 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     tick p99       skirmish_tick_duration_seconds histogram, ms (bucket upper bound)
     cpu p99        skirmish_tick_cpu_seconds histogram: the room thread's CPU time per tick, ms
                    (the tick without the time it waited for a core)
+    cpu mean       the same, mean: skirmish_tick_cpu_seconds_sum / _count, ms (the JSON also has
+                   inputs_repeated_per_tick: players whose input missed its tick, per tick)
     B/snap         skirmish_snapshot_bytes_total / skirmish_snapshots_sent_total
     B/ship         skirmish_ship_record_bits_total / 8 / skirmish_ship_records_total: bytes per
                    ship record (records: ships that entered the view or changed; the bits also
@@ -217,6 +219,10 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         "latency_p99_ms": r["latency_ms"]["p99"],
         "tick_p99_ms": None if tick_p99 is None else tick_p99 * 1000,
         "tick_cpu_p99_ms": None if tick_cpu_p99 is None else tick_cpu_p99 * 1000,
+        "tick_cpu_mean_ms": ratio(delta(before, after, "skirmish_tick_cpu_seconds_sum"),
+                                  delta(before, after, "skirmish_tick_cpu_seconds_count"), 1000),
+        "inputs_repeated_per_tick": ratio(delta(before, after, "skirmish_inputs_repeated_total"),
+                                          delta(before, after, "skirmish_ticks_total")),
         "bytes_per_snapshot": ratio(delta(before, after, "skirmish_snapshot_bytes_total"),
                                     delta(before, after, "skirmish_snapshots_sent_total")),
         "bytes_per_ship_record": ratio(delta(before, after, "skirmish_ship_record_bits_total"),
@@ -329,7 +335,7 @@ def main():
         if args.runs > 1:
             print(f"each row is the median of {args.runs} runs of that step")
         print()
-        header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} {'cpu p99':>8} "
+        header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} {'cpu p99':>8} {'cpu mean':>8} "
                   f"{'B/snap':>7} {'B/ship':>6} {'view p50':>8} {'view p99':>8} {'srv CPU':>7} {'bots CPU':>8} "
                   f"{'bot µs/s':>8} {'KiB/player':>10}")
         print(header)
@@ -358,6 +364,7 @@ def main():
                   f"{fmt(row['latency_p50_ms'], '.1f', suffix='ms'):>8} "
                   f"{fmt(row['latency_p99_ms'], '.1f', suffix='ms'):>8} "
                   f"{fmt(row['tick_p99_ms'], '.1f', '≤', 'ms'):>9} {fmt(row['tick_cpu_p99_ms'], '.1f', '≤', 'ms'):>8} "
+                  f"{fmt(row['tick_cpu_mean_ms'], '.2f', suffix='ms'):>8} "
                   f"{fmt(row['bytes_per_snapshot'], '.0f'):>7} "
                   f"{fmt(row['bytes_per_ship_record'], '.2f'):>6} {fmt(row['ships_in_view_p50'], 'g', '≤'):>8} "
                   f"{fmt(row['ships_in_view_p99'], 'g', '≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "

@@ -28,6 +28,9 @@ perf record -e cpu-clock -g -p "$SAMPLED" -o "$OUT" -- sleep 20 >/dev/null 2>&1
 wait $BOTS_PID || true
 perf report -i "$OUT" --no-children --sort dso,symbol --percent-limit 1 --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -40
 echo "--- samples of the $WHAT: $(perf script -i "$OUT" -F comm 2>/dev/null | wc -l)"
+echo "--- samples by thread (the server: the room thread is the busy one with the fewest; the two"
+echo "    with the most are the workers; perf report -i OUT --tid TID shows one)"
+perf script -i "$OUT" -F tid 2>/dev/null | sort | uniq -c | sort -rn | head -4
 echo "--- by object"
 perf report -i "$OUT" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8
 grep -E "snapshots|latency|bots " /tmp/skirmish-fanout-bots.txt | head -5
