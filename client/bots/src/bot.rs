@@ -297,6 +297,11 @@ impl<'a> Bot<'a> {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let run_over = sleep_until(self.spec.end_at);
         tokio::pin!(run_over);
+        // Made once, not per turn of the loop: every bot waits on the one token, and each new
+        // wait took the token's lock (shared by the bots' threads) to join and leave its list.
+        let stop = self.spec.stop.clone();
+        let stopped = stop.cancelled();
+        tokio::pin!(stopped);
         let start_ms = self.now_ms();
         let mut behaviour = Behaviour::new(self.spec.kind, rng, start_ms);
         loop {
@@ -305,7 +310,7 @@ impl<'a> Bot<'a> {
             tokio::select! {
                 biased;
                 () = &mut run_over => return End::RunOver,
-                () = self.spec.stop.cancelled() => return End::RunOver,
+                () = &mut stopped => return End::RunOver,
                 () = &mut input_due, if !spectator => {
                     // Nothing was due before we were in (the first input is due at once).
                     let slot_ms = due_ms.max(start_ms);
