@@ -139,6 +139,13 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_WORKERS")]
     pub workers: Option<usize>,
 
+    /// Nice value of the room threads, −20 to 19: lower runs sooner when the machine is busy, so
+    /// ticks start on time (see `crate::priority`). Below 0 needs CAP_SYS_NICE; without it the
+    /// threads keep their priority and a line says so. 0 leaves them alone.
+    #[arg(long, env = "SKIRMISH_ROOM_NICE", default_value_t = -10, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-20..=19))]
+    pub room_nice: i32,
+
     /// Open WebSockets allowed per client address (IPv6: per /64); past it the upgrade gets 429
     /// (0 = no cap). A household or LAN party never comes close; one address cannot hold the
     /// server's sockets.

@@ -41,6 +41,7 @@ pub mod origin;
 pub mod outbox;
 pub mod palette;
 pub mod player_session;
+pub mod priority;
 pub mod rate_limit;
 pub mod room;
 pub mod sim_latency;

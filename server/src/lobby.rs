@@ -128,9 +128,16 @@ pub struct Lobby {
 }
 
 impl Lobby {
-    /// A lobby whose rooms play `setup` on `threads` arbiter threads.
-    pub fn new(setup: GameSetup, threads: usize, stats: Arc<Stats>) -> Self {
-        let arbiters = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
+    /// A lobby whose rooms play `setup` on `threads` arbiter threads of nice value `room_nice`
+    /// (see `crate::priority`).
+    pub fn new(setup: GameSetup, threads: usize, room_nice: i32, stats: Arc<Stats>) -> Self {
+        let arbiters = (0..threads.max(1))
+            .map(|_| {
+                let handle = Arbiter::new().handle();
+                handle.spawn_fn(move || crate::priority::apply_room_nice(room_nice));
+                handle
+            })
+            .collect();
         Self {
             rooms: HashMap::new(),
             next_id: 1,

@@ -1,0 +1,58 @@
+//! `--room-nice`: the room threads of a real server take the nice value asked for, and no other
+//! thread does (Linux keeps one per thread). Without the privilege to lower it, nothing changes.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::server_with;
+use skirmish_server::priority::set_thread_nice;
+
+/// Nice values of this process's threads, by thread id.
+fn thread_nices() -> Vec<(u32, i32)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task").expect("Linux /proc") {
+        let path = entry.expect("task").path();
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else { continue };
+        let tid = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok()).expect("tid");
+        // Field 19, the 17th after the command name's closing parenthesis.
+        let nice = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(16)?.parse().ok());
+        out.push((tid, nice.expect("nice field")));
+    }
+    out
+}
+
+#[test]
+fn the_room_threads_and_only_they_run_at_the_nice_value_asked_for() {
+    const NICE: i32 = -7;
+    // Can this process lower a thread's nice value (root or CAP_SYS_NICE)? Asked of a
+    // throwaway thread, so this one keeps its own.
+    let privileged = std::thread::spawn(|| set_thread_nice(-1).is_ok()).join().expect("thread");
+    let before = thread_nices();
+    let mut config = skirmish_server::Config::for_tests();
+    config.room_nice = NICE;
+    assert!(before.iter().all(|&(_, nice)| nice == 0), "the test's threads start at 0: {before:?}");
+    let srv = server_with(config);
+    let lowered = || thread_nices().into_iter().filter(|&(_, nice)| nice != 0).collect::<Vec<_>>();
+    if !privileged {
+        // The server logs that the threads keep their priority, and serves.
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(lowered().is_empty(), "without the privilege nothing changes: {:?}", lowered());
+        assert!(std::net::TcpStream::connect(srv.addr).is_ok(), "still serving");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lowered = lowered();
+        if !lowered.is_empty() {
+            // `Config::for_tests` runs one room thread per core, each spawned at start.
+            assert!(lowered.iter().all(|&(_, nice)| nice == NICE), "only {NICE}: {lowered:?}");
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if lowered.len() == cores {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "room threads at {NICE}: {:?}", thread_nices());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
