@@ -10,9 +10,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use skirmish_shared::{PlayerId, ScoreLine};
 
-/// The score table's map: ids are the server's, so no attacker picks them to collide, and
-/// SipHash (std's default, made for keys an attacker chooses) was half the cost of a line's
-/// insert.
+/// The score table's map. std's default hasher, SipHash, is made for keys an attacker chooses;
+/// these ids come from the server the player chose to join (one that picked colliding ids could
+/// only slow its own players' pages, which it can do anyway). A bot applies about 90 lines a
+/// tick in a 1000-player fight: with this hasher `ScoreTable::apply` went from 6.2 % to 4.7 % of
+/// the bots' CPU (perf, 2026-12-03).
 pub type IdMap<V> = HashMap<PlayerId, V, BuildHasherDefault<IdHasher>>;
 
 /// Hashes a player id with one multiplication (Fibonacci hashing): ids are consecutive, and the
