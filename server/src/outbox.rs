@@ -7,8 +7,9 @@
 //! hands each worker thread the list of its outboxes once (`crate::wake`). The writer takes
 //! everything waiting and writes it; while a write is stuck on a client that does not read,
 //! snapshots keep replacing each other here and the reliable queue is bounded, so a slow reader
-//! costs a fixed amount of memory until the stall timeout cuts it. Nor does a slow reader fill actix's buffers: the writer holds everything
-//! here while the client's socket is full (see `crate::ws_writer`).
+//! costs a fixed amount of memory until the stall timeout cuts it. Nor does a slow reader fill
+//! actix's buffers: the writer holds everything here while the client's socket is full (see
+//! `crate::ws_writer`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -23,7 +23,11 @@ pub fn set_thread_nice(nice: i32) -> io::Result<()> {
 
 /// The calling thread's nice value, from `/proc/thread-self/stat` (`None` where there is none).
 pub fn thread_nice() -> Option<i32> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    nice_in_stat(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// The nice value in the text of a `/proc/…/stat` file.
+pub fn nice_in_stat(stat: &str) -> Option<i32> {
     // The command name (field 2) may hold spaces; the fields after its closing parenthesis are
     // plain. Nice is field 19, the 17th after the name.
     stat.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok()

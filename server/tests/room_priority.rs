@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::server_with;
-use skirmish_server::priority::set_thread_nice;
+use skirmish_server::priority::{nice_in_stat, set_thread_nice};
 
 /// Nice values of this process's threads, by thread id.
 fn thread_nices() -> Vec<(u32, i32)> {
@@ -15,9 +15,7 @@ fn thread_nices() -> Vec<(u32, i32)> {
         let path = entry.expect("task").path();
         let Ok(stat) = std::fs::read_to_string(path.join("stat")) else { continue };
         let tid = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok()).expect("tid");
-        // Field 19, the 17th after the command name's closing parenthesis.
-        let nice = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(16)?.parse().ok());
-        out.push((tid, nice.expect("nice field")));
+        out.push((tid, nice_in_stat(&stat).expect("nice field")));
     }
     out
 }
