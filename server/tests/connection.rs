@@ -114,7 +114,7 @@ async fn two_room_names_are_isolated() {
 #[tokio::test]
 async fn welcome_comes_in_one_batch_with_the_match_state_scores_radar_and_a_join_line() {
     use futures_util::{SinkExt, StreamExt};
-    use skirmish_shared::consts::PROTOCOL_VERSION;
+    use skirmish_shared::consts::{PROTOCOL_VERSION, RADAR_INTERVAL_TICKS};
     use skirmish_shared::{ClientMsg, Hello, Phase, ServerMsg, decode_server, encode_client};
     use tokio_tungstenite::tungstenite::Message;
 
@@ -145,16 +145,31 @@ async fn welcome_comes_in_one_batch_with_the_match_state_scores_radar_and_a_join
     assert!(info.score_limit > 0 && info.match_secs > 0);
     let ServerMsg::Scores(scores) = &batch[2] else { panic!("then the score table") };
     assert_eq!(scores.iter().map(|s| (s.id, s.kills, s.deaths)).collect::<Vec<_>>(), [(welcome.id, 0, 0)]);
-    assert!(
-        batch
-            .iter()
-            .any(|m| matches!(m, ServerMsg::Radar(r) if r.cells.iter().map(|&c| u32::from(c)).sum::<u32>() == 1))
-    );
+    // The newest radar comes with the welcome. It may have been drawn before our ship spawned
+    // (the room ticked once before our join reached it), so it shows no ship or ours.
+    let ships_on = |r: &skirmish_shared::Radar| r.cells.iter().map(|&c| u32::from(c)).sum::<u32>();
+    let radar = batch.iter().find_map(|m| match m {
+        ServerMsg::Radar(r) => Some(r),
+        _ => None,
+    });
+    let radar = radar.expect("a radar in the welcome's batch");
+    assert_eq!(radar.cells.len(), usize::from(radar.width) * usize::from(radar.height));
+    assert!(ships_on(radar) <= 1, "one ship in the room: {radar:?}");
     assert!(batch.iter().any(|m| matches!(m, ServerMsg::Chat(l) if l.from.is_none() && l.text == "Early joined")));
     // Then the first snapshot: whole (no baseline yet), our ship in `me`.
     let ServerMsg::Snapshot(snap) = next().await else { panic!("then snapshots") };
     assert_eq!((snap.phase, snap.time_left_ms, snap.base), (Phase::Waiting, 0, 0));
     assert_eq!(snap.me.map(|m| m.id), Some(welcome.id));
+    // Within a radar interval (a second) the radar shows our ship.
+    let mut seen = 0;
+    loop {
+        match next().await {
+            ServerMsg::Radar(r) if ships_on(&r) == 1 => break,
+            ServerMsg::Batch(b) if b.iter().any(|m| matches!(m, ServerMsg::Radar(r) if ships_on(r) == 1)) => break,
+            _ => seen += 1,
+        }
+        assert!(seen < 4 * RADAR_INTERVAL_TICKS, "no radar with our ship after {seen} messages");
+    }
 }
 
 #[tokio::test]
