@@ -76,6 +76,10 @@ struct Member {
     colour_slot: u32,
     /// Its `Welcome` has gone out: roster chunks may follow.
     welcomed: bool,
+    /// Where in the room's `announced` (this tick's joins and leaves) its news starts: 0 for a
+    /// member from before this tick, past its own `Joined` for one who joined in it (its
+    /// welcome lists everyone here then).
+    hears_from: usize,
     /// Players who were here when it joined and whose roster line and score it has not been
     /// sent yet, highest id first (each tick's chunk comes off the end); emptied within
     /// `players / ROSTER_CHUNK_PLAYERS` ticks of joining, then freed.
@@ -117,6 +121,11 @@ pub struct Room {
     events: Vec<GameEvent>,
     /// Messages every member gets with the next tick, each encoded once.
     shared: Vec<Bytes>,
+    /// This tick's `Joined` and `Left`, in order, each encoded once: each member hears those
+    /// from its `hears_from` on. A log rather than a copy in every member's `pending`, so a
+    /// ramp-up or a mass leave costs one entry per arrival, not one per arrival per member, and
+    /// the members from before the tick still share one batch.
+    announced: Vec<Bytes>,
     /// Kills since the last tick, where they happened and encoded: in big rooms each member
     /// gets only those that concern it.
     kills: Vec<(Kill, Vec2, Bytes)>,
@@ -166,6 +175,7 @@ impl Room {
             tick_inputs: Vec::new(),
             events: Vec::new(),
             shared: Vec::new(),
+            announced: Vec::new(),
             kills: Vec::new(),
             outgoing: Vec::new(),
             scores: Vec::new(),
@@ -381,7 +391,7 @@ impl Room {
         let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
         // What every member gets alike this tick, framed once; a member with nothing of its
         // own shares these bytes instead of a copy.
-        let shared_batch = self.builder.batch(self.shared.iter());
+        let shared_batch = self.builder.batch(self.announced.iter().chain(&self.shared));
         for (&id, member) in &mut self.members {
             if !member.session.connected() {
                 self.gone.push((id, member.session.clone()));
@@ -404,7 +414,9 @@ impl Room {
             if member.pending.capacity() > 4 * PENDING_KEPT {
                 member.pending.shrink_to(PENDING_KEPT);
             }
-            let own = self.outgoing.len();
+            let own = self.outgoing.len() + member.hears_from;
+            self.outgoing.extend(self.announced.iter().skip(member.hears_from).cloned());
+            member.hears_from = 0;
             self.outgoing.extend(self.shared.iter().cloned());
             let mut kills = 0;
             for (kill, at, bytes) in &self.kills {
@@ -456,6 +468,7 @@ impl Room {
         Stats::add(&self.stats.full_snapshots, fulls);
         tracing::trace!(room = %self.name, tick, bytes_out, "tick sent");
         self.shared.clear();
+        self.announced.clear();
         self.kills.clear();
         // A session that died without saying goodbye (e.g. before its join reply arrived) is
         // removed through the lobby, which keeps the authoritative membership.
@@ -514,6 +527,7 @@ impl Handler<AddPlayer> for Room {
                 pending,
                 colour_slot,
                 welcomed: false,
+                hears_from: 0,
                 roster_due,
                 obstacles_due: 0,
             },
@@ -521,11 +535,10 @@ impl Handler<AddPlayer> for Room {
         Stats::inc(&self.stats.players);
         // Everyone else learns of the newcomer with the next tick (the newcomer's own welcome
         // already lists it).
-        let joined = encode(&ServerMsg::Joined(info.clone()));
-        for (id, member) in &mut self.members {
-            if *id != msg.id {
-                member.pending.push(joined.clone());
-            }
+        self.announced.push(encode(&ServerMsg::Joined(info.clone())));
+        let hears_from = self.announced.len();
+        if let Some(member) = self.members.get_mut(&msg.id) {
+            member.hears_from = hears_from;
         }
         if self.chatty() {
             self.system_line(chat::joined_line(&info.name));
@@ -603,11 +616,9 @@ impl Handler<RemovePlayer> for Room {
             }
             Stats::dec(&self.stats.players);
             // To the members of now only: one who joins later in this tick (the same player
-            // taking its seat back, even) must not hear of this departure after its welcome.
-            let left = encode(&ServerMsg::Left(Left { id: msg.id }));
-            for member in self.members.values_mut() {
-                member.pending.push(left.clone());
-            }
+            // taking its seat back, even) starts past it (`hears_from`), so it does not hear of
+            // this departure after its welcome.
+            self.announced.push(encode(&ServerMsg::Left(Left { id: msg.id })));
             if self.chatty() {
                 self.system_line(chat::left_line(&member.info.name));
             }

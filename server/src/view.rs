@@ -272,8 +272,8 @@ impl ViewBuilder {
 
     /// `{"b": [...]}` around already-encoded messages (or the one message alone), split off the
     /// tick's buffer: a tick's reliable messages as one frame.
-    pub fn batch<'a>(&mut self, messages: impl ExactSizeIterator<Item = &'a Bytes>) -> Option<Bytes> {
-        match messages.len() {
+    pub fn batch<'a>(&mut self, messages: impl Iterator<Item = &'a Bytes> + Clone) -> Option<Bytes> {
+        match messages.clone().count() {
             0 => return None,
             1 => {}
             n => {

@@ -209,3 +209,38 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+#[tokio::test]
+async fn players_joining_and_leaving_together_keep_every_roster_right() {
+    use futures_util::future::join_all;
+    use std::collections::BTreeSet;
+
+    let srv = server();
+    let url = srv.ws_url();
+    let join = |name: String| {
+        let url = url.clone();
+        async move { TestClient::join(&url, &name, Some("crowd")).await }
+    };
+    let roster = |c: &TestClient| c.core.roster().keys().copied().collect::<BTreeSet<u32>>();
+    let mut watcher = join("Watcher".into()).await;
+    // Eight arrive at once, so several join in the same tick: each must hear of those who
+    // came after it and not of itself or those before it (its welcome lists them).
+    let mut first = join_all((0..8).map(|i| join(format!("First{i}")))).await;
+    let mut everyone: BTreeSet<u32> = first.iter().map(TestClient::id).collect();
+    everyone.insert(watcher.id());
+    for c in first.iter_mut().chain([&mut watcher]) {
+        c.wait_for(|c| roster(c) == everyone).await;
+    }
+    // Half of them leave while eight more arrive, all at once: those who stay hear every
+    // departure and arrival once, and no newcomer hears of a departure from before its welcome.
+    let leaving = first.split_off(4);
+    for c in &leaving {
+        everyone.remove(&c.id());
+    }
+    let (mut second, ()) =
+        tokio::join!(join_all((0..8).map(|i| join(format!("Second{i}")))), async move { drop(leaving) });
+    everyone.extend(second.iter().map(TestClient::id));
+    for c in first.iter_mut().chain(second.iter_mut()).chain([&mut watcher]) {
+        c.wait_for(|c| roster(c) == everyone).await;
+    }
+}
