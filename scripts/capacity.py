@@ -15,7 +15,8 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     cpu p99        skirmish_tick_cpu_seconds histogram: the room thread's CPU time per tick, ms
                    (the tick without the time it waited for a core)
     cpu mean       the same, mean: skirmish_tick_cpu_seconds_sum / _count, ms (the JSON also has
-                   inputs_repeated_per_tick: players whose input missed its tick, per tick)
+                   inputs_repeated_per_tick: players whose input missed its tick, per tick, and
+                   inputs_waiting_per_tick: players with an input left waiting for a later tick)
     B/snap         skirmish_snapshot_bytes_total / skirmish_snapshots_sent_total
     B/ship         skirmish_ship_record_bits_total / 8 / skirmish_ship_records_total: bytes per
                    ship record (records: ships that entered the view or changed; the bits also
@@ -223,6 +224,8 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
                                   delta(before, after, "skirmish_tick_cpu_seconds_count"), 1000),
         "inputs_repeated_per_tick": ratio(delta(before, after, "skirmish_inputs_repeated_total"),
                                           delta(before, after, "skirmish_ticks_total")),
+        "inputs_waiting_per_tick": ratio(delta(before, after, "skirmish_inputs_waiting_total"),
+                                         delta(before, after, "skirmish_ticks_total")),
         "bytes_per_snapshot": ratio(delta(before, after, "skirmish_snapshot_bytes_total"),
                                     delta(before, after, "skirmish_snapshots_sent_total")),
         "bytes_per_ship_record": ratio(delta(before, after, "skirmish_ship_record_bits_total"),

@@ -43,6 +43,10 @@ pub struct Taken {
     /// Inputs pushed out of the full buffer, or dropped to drain a standing backlog, since the
     /// last take (counted in `/metrics`).
     pub overflowed: u32,
+    /// True when an input is still waiting after this take: it will be applied a tick or more
+    /// after the one it came for (counted in `/metrics`: how much of the input latency is the
+    /// buffer's).
+    pub waiting: bool,
     /// The newest snapshot tick the client acknowledged since the last tick, if it sent one.
     /// Taken from the newest message received, never delayed by the input buffer: it is the
     /// delta baseline, and an older one would only make snapshots bigger.
@@ -117,6 +121,7 @@ impl Inbox {
             input,
             repeated: input.is_none() && state.last_seq != 0,
             overflowed: std::mem::take(&mut state.overflowed),
+            waiting: !state.queue.is_empty(),
             ack: state.ack.take(),
         }
     }
@@ -144,12 +149,17 @@ mod tests {
             overflowed += taken.overflowed;
             if tick + 1 == STANDING_BACKLOG_TICKS {
                 assert_eq!(taken.overflowed, 1, "dropped at tick {tick}");
+                assert!(!taken.waiting, "the drop empties the buffer");
+            } else if tick + 1 < STANDING_BACKLOG_TICKS {
+                assert!(taken.waiting, "one input waits at tick {tick}");
             }
         }
         assert_eq!(overflowed, 1);
         // Now each input is applied in the tick it arrives: nothing waits.
         inbox.input(input(seq + 1, 0));
-        assert_eq!(inbox.take().input.map(|i| i.seq), Some(seq + 1));
+        let taken = inbox.take();
+        assert_eq!(taken.input.map(|i| i.seq), Some(seq + 1));
+        assert!(!taken.waiting);
         // Jitter that empties the buffer now and then never drops anything.
         let inbox = Inbox::new();
         let mut seq = 0;

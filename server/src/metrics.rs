@@ -143,6 +143,12 @@ impl Collector for StatsCollector {
             "Inputs dropped from a full input buffer (the oldest goes) before their tick",
             &s.inputs_overflowed,
         )?;
+        Self::counter(
+            &mut encoder,
+            "inputs_waiting",
+            "Player ticks that left an input waiting in the buffer, to be applied a tick late or more",
+            &s.inputs_waiting,
+        )?;
         let mut family =
             encoder.encode_descriptor("disconnects", "Connections ended, by reason", None, MetricType::Counter)?;
         for reason in DisconnectReason::ALL {

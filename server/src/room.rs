@@ -233,7 +233,7 @@ impl Room {
 
     fn step(&mut self) {
         self.tick_inputs.clear();
-        let (mut repeated, mut overflowed) = (0, 0);
+        let (mut repeated, mut overflowed, mut waiting) = (0, 0, 0);
         for (id, member) in &mut self.members {
             let taken = member.inbox.take();
             if let Some(tick) = taken.ack {
@@ -245,6 +245,7 @@ impl Room {
             }
             repeated += u64::from(taken.repeated);
             overflowed += u64::from(taken.overflowed);
+            waiting += u64::from(taken.waiting);
             if let Some(input) = taken.input {
                 self.tick_inputs.push((*id, input));
             }
@@ -255,6 +256,9 @@ impl Room {
         }
         if overflowed > 0 {
             Stats::add(&self.stats.inputs_overflowed, overflowed);
+        }
+        if waiting > 0 {
+            Stats::add(&self.stats.inputs_waiting, waiting);
         }
         self.world.step(&self.tick_inputs);
         Stats::inc(&self.stats.ticks);

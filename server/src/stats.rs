@@ -183,6 +183,9 @@ pub struct Stats {
     /// Inputs pushed out of a full input buffer before their tick (a burst after a stall, or a
     /// client that sends faster than the ticks).
     pub inputs_overflowed: AtomicU64,
+    /// Player ticks that left an input waiting in the buffer for a later tick (a backlog: the
+    /// next input is applied a tick late or more).
+    pub inputs_waiting: AtomicU64,
     /// Connections ended, by [`DisconnectReason`] (indexed as in `DisconnectReason::ALL`).
     pub disconnects: [AtomicU64; DisconnectReason::ALL.len()],
     /// WebSocket upgrades refused, by [`Refusal`] (indexed as in `Refusal::ALL`).
@@ -212,6 +215,7 @@ impl Default for Stats {
             writes_held: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
             inputs_repeated: AtomicU64::new(0),
+            inputs_waiting: AtomicU64::new(0),
             inputs_overflowed: AtomicU64::new(0),
             disconnects: Default::default(),
             refused: Default::default(),

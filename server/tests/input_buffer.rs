@@ -64,5 +64,7 @@ async fn a_burst_is_applied_one_input_per_tick_in_order_and_counted() {
     assert_eq!(overflowed, f64::from(BURST) - applied.len() as f64, "every input applied or counted as dropped");
     assert!(overflowed >= 1.0, "a burst of {BURST} overflows a buffer of 3");
     assert!(after["skirmish_inputs_repeated_total"] >= 4.0, "the ticks after the burst repeated the last input");
+    // The buffer held three after the burst: the first two takes each left an input waiting.
+    assert!(after["skirmish_inputs_waiting_total"] >= 2.0, "the burst's inputs waited for later ticks");
     assert_eq!(after["skirmish_inputs_dropped_total"], 0.0, "nothing was out of order or over the rate limit");
 }

@@ -33,7 +33,7 @@ async fn scrape(addr: std::net::SocketAddr) -> (String, HashMap<String, f64>) {
     (content_type, values)
 }
 
-const SERIES: [&str; 17] = [
+const SERIES: [&str; 18] = [
     "skirmish_connections",
     "skirmish_players",
     "skirmish_rooms",
@@ -49,6 +49,7 @@ const SERIES: [&str; 17] = [
     "skirmish_inputs_dropped_total",
     "skirmish_inputs_repeated_total",
     "skirmish_inputs_overflowed_total",
+    "skirmish_inputs_waiting_total",
     "skirmish_disconnects_total{reason=\"normal\"}",
     "skirmish_disconnects_total{reason=\"stalled\"}",
 ];

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Where the server's memory per player goes: starts a release server under heaptrack on the
+# expanse map, runs N bots (default 1000, wander=60,fight=40) against it for 20 s, stops the
+# server and prints heaptrack's summary and its largest allocation sites at the peak, each with
+# the first frames of its stack. Divide a site's bytes by N for its cost per connection.
+# Usage: scripts/heap_profile.sh [BOTS] [OUT-prefix]   (needs `heaptrack` (apt install heaptrack)
+# and a release build: cargo build --release -p skirmish-server -p skirmish-bots)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BOTS=${1:-1000}
+OUT=${2:-/tmp/skirmish-heap}
+TARGET=${CARGO_TARGET_DIR:-target}
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rm -f "$OUT".zst "$OUT".gz
+heaptrack -o "$OUT" "$TARGET/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse \
+    --max-players-per-room 10000 --min-players 1 --countdown 0 --score-limit 0 --match-duration 24h \
+    --max-connections-per-ip 0 --max-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
+trap 'pkill -INT -f "release/skirmish --bind 127.0.0.1 --port $PORT" 2>/dev/null || true' EXIT
+sleep 3
+RAMP=$(( BOTS / 200 > 2 ? BOTS / 200 : 2 ))
+"$TARGET/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$BOTS" --ramp-up "$RAMP" \
+    --duration 20 --mix wander=60,fight=40 --seed 1 >/dev/null 2>&1 || true
+# A graceful stop (SIGINT) lets heaptrack write its data out.
+pkill -INT -f "release/skirmish --bind 127.0.0.1 --port $PORT" || true
+for _ in $(seq 1 100); do
+    pgrep -f "release/skirmish --bind 127.0.0.1 --port $PORT" >/dev/null || break
+    sleep 0.2
+done
+sleep 2
+DATA=""
+for f in "$OUT".zst "$OUT".gz; do [ -f "$f" ] && DATA=$f; done
+[ -n "$DATA" ] || { echo "heaptrack wrote no data ($OUT.zst)" >&2; exit 1; }
+heaptrack_print -f "$DATA" --print-peaks 0 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
+    --print-histogram 0 2>/dev/null | grep -E 'peak heap|peak RSS|total runtime'
+echo "--- largest sites at the peak (bytes, calls, the first frames of the stack):"
+heaptrack_print -f "$DATA" --print-peaks 1 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
+    --print-histogram 0 --peak-limit 12 2>/dev/null \
+    | awk '/consumed over/ {n = 4; print "----"} n > 0 && !/^ +in \// && !/^ +at / {print; n--}' \
+    | cut -c1-160
