@@ -38,7 +38,10 @@ async fn a_killed_bots_process_leaves_nothing_behind_within_5_s() {
     let url = format!("ws://{}/ws", server.addr);
     let count = BOTS.to_string();
     let mut bots = tokio::process::Command::new(BIN)
+        // Spread over 5 s: 500 handshakes at once can outlast a bot's 10 s connect timeout on a
+        // slow machine (this debug-built server), and a bot that gave up never comes back.
         .args(["--url", &url, "--count", &count, "--rooms", "5", "--duration", "10m", "--mix", "idle=100"])
+        .args(["--ramp-up", "5"])
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
