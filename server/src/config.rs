@@ -146,6 +146,15 @@ pub struct Config {
           value_parser = clap::value_parser!(i32).range(-20..=19))]
     pub room_nice: i32,
 
+    /// Real-time priority of the room threads (`SCHED_FIFO`, 1–99; 0 = off): a tick then starts
+    /// the moment it is due, however busy the machine. A room thread busy for over half of a
+    /// second leaves real-time scheduling until ten calm seconds pass, so an overloaded room
+    /// cannot starve the connections (see `crate::priority`). Needs CAP_SYS_NICE; without it the
+    /// threads keep the normal scheduler and a line says so.
+    #[arg(long, env = "SKIRMISH_ROOM_REALTIME", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub room_realtime: u8,
+
     /// Open WebSockets allowed per client address (IPv6: per /64); past it the upgrade gets 429
     /// (0 = no cap). A household or LAN party never comes close; one address cannot hold the
     /// server's sockets.

@@ -85,7 +85,7 @@ pub async fn run(
         empty_room_grace: config.empty_room_grace,
         seat_reservation: config.seat_reservation,
     };
-    let lobby = Lobby::new(setup, threads, config.room_nice, stats.clone()).start();
+    let lobby = Lobby::new(setup, threads, config.room_nice, config.room_realtime, stats.clone()).start();
     let draining = Arc::new(AtomicBool::new(false));
     let token = CancellationToken::new();
     let state = web::Data::new(AppState {
@@ -388,7 +388,7 @@ mod tests {
         let state = web::Data::new(AppState {
             gate: Gate::new(config.connection_limits()),
             config,
-            lobby: Lobby::new(setup, 1, 0, stats.clone()).start(),
+            lobby: Lobby::new(setup, 1, 0, 0, stats.clone()).start(),
             stats: stats.clone(),
             draining: draining.clone(),
             shutdown: CancellationToken::new(),

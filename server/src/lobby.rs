@@ -129,12 +129,12 @@ pub struct Lobby {
 
 impl Lobby {
     /// A lobby whose rooms play `setup` on `threads` arbiter threads of nice value `room_nice`
-    /// (see `crate::priority`).
-    pub fn new(setup: GameSetup, threads: usize, room_nice: i32, stats: Arc<Stats>) -> Self {
+    /// and real-time priority `room_realtime` (0: none; see `crate::priority`).
+    pub fn new(setup: GameSetup, threads: usize, room_nice: i32, room_realtime: u8, stats: Arc<Stats>) -> Self {
         let arbiters = (0..threads.max(1))
             .map(|_| {
                 let handle = Arbiter::new().handle();
-                handle.spawn_fn(move || crate::priority::apply_room_nice(room_nice));
+                handle.spawn_fn(move || crate::priority::apply_room_priority(room_nice, room_realtime));
                 handle
             })
             .collect();

@@ -219,6 +219,7 @@ impl Room {
         }
         self.broadcast();
         let took = work.elapsed();
+        crate::priority::room_ticked(took);
         self.stats.tick_seconds.observe(took.as_secs_f64());
         self.stats.tick_cpu_seconds.observe((thread_cpu_seconds() - cpu).max(0.0));
         if self.tick_times.len() == TICK_TIMES {
