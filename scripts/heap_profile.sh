@@ -31,9 +31,9 @@ DATA=""
 for f in "$OUT".zst "$OUT".gz; do [ -f "$f" ] && DATA=$f; done
 [ -n "$DATA" ] || { echo "heaptrack wrote no data ($OUT.zst)" >&2; exit 1; }
 heaptrack_print -f "$DATA" --print-peaks 0 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
-    --print-histogram 0 2>/dev/null | grep -E 'peak heap|peak RSS|total runtime'
+    2>/dev/null | grep -E 'peak heap|peak RSS|total runtime'
 echo "--- largest sites at the peak (bytes, calls, the first frames of the stack):"
 heaptrack_print -f "$DATA" --print-peaks 1 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
-    --print-histogram 0 --peak-limit 12 2>/dev/null \
+    --peak-limit 12 2>/dev/null \
     | awk '/consumed over/ {n = 4; print "----"} n > 0 && !/^ +in \// && !/^ +at / {print; n--}' \
     | cut -c1-160
