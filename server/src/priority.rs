@@ -19,7 +19,7 @@
 //! machine, so each room thread keeps [`RealtimeGuard`]: a thread busy for more than half of a
 //! second leaves real-time scheduling (an overloaded room must not starve the connections'
 //! threads that carry its snapshots) and comes back after ten calm seconds. Real-time scheduling
-//! needs `CAP_SYS_NICE` (or an `RLIMIT_RTPRIO`); without it the threads keep their nice value.
+//! needs `CAP_SYS_NICE`; without it the threads keep their nice value.
 
 use std::cell::RefCell;
 use std::io;
@@ -80,10 +80,11 @@ pub fn set_thread_realtime(priority: u8, nice: i32) -> io::Result<()> {
         return set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Crossplatform(value), fifo)
             .map_err(os);
     }
-    // The library sets a nice value along with the normal policy: the highest (19), which
-    // never needs a privilege; then the one the thread is to have.
+    // The library sets a nice value along with the normal policy: its `Min` (19, the lowest
+    // priority, which never needs a privilege); then the one the thread is to have (lowering it
+    // again needs `CAP_SYS_NICE`, which a thread allowed real-time scheduling has).
     let normal = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
-    set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Max, normal).map_err(os)?;
+    set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, normal).map_err(os)?;
     set_thread_nice(nice)
 }
 
@@ -145,10 +146,16 @@ pub fn room_ticked(took: Duration) {
                  the connections' threads keep their share (back after {} calm seconds)",
                 CALM_WINDOWS
             ),
-            // Taking real-time scheduling back, or the nice value, can fail (the privilege was
-            // revoked): the thread stays under the normal scheduler, unguarded.
+            // Taking real-time scheduling back can fail (the privilege was revoked): the thread
+            // stays under the normal scheduler, unguarded from then on.
+            Err(e) if realtime => {
+                tracing::warn!(error = %e, "room thread cannot return to real-time scheduling");
+                *t = None;
+            }
+            // Out of real-time scheduling, but its nice value could not be lowered again
+            // (real-time allowed by `RLIMIT_RTPRIO` alone): it runs at nice 19.
             Err(e) => {
-                tracing::warn!(error = %e, realtime, "room thread cannot change its scheduling");
+                tracing::warn!(error = %e, nice = state.nice, "room thread left real-time scheduling at nice 19");
                 *t = None;
             }
         }
