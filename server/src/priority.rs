@@ -37,11 +37,17 @@ pub fn thread_nice() -> Option<i32> {
     nice_in_stat(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
 }
 
-/// The nice value in the text of a `/proc/…/stat` file.
+/// The nice value in the text of a `/proc/…/stat` file (field 19).
 pub fn nice_in_stat(stat: &str) -> Option<i32> {
-    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are
-    // plain. Nice is field 19, the 17th after the name.
-    stat.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok()
+    stat_field(stat, 19)?.parse().ok()
+}
+
+/// Field `n` (numbered from 1, as in `proc(5)`) of the text of a `/proc/…/stat` file, for `n`
+/// past the command name.
+pub fn stat_field(stat: &str, n: usize) -> Option<&str> {
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis
+    // (from field 3 on) are plain.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(n.checked_sub(3)?)
 }
 
 /// Called on each room thread as it starts: applies `--room-nice` (0 leaves the thread alone).
@@ -86,12 +92,6 @@ pub fn set_thread_realtime(priority: u8, nice: i32) -> io::Result<()> {
     let normal = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
     set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, normal).map_err(os)?;
     set_thread_nice(nice)
-}
-
-/// True if the calling thread runs under `SCHED_FIFO`.
-pub fn thread_is_realtime() -> bool {
-    use thread_priority::{RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy};
-    thread_schedule_policy().is_ok_and(|p| p == ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo))
 }
 
 /// What the calling room thread asked for at start, and its guard (see the module docs).
@@ -215,6 +215,12 @@ impl RealtimeGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// True if the calling thread runs under `SCHED_FIFO`.
+    fn thread_is_realtime() -> bool {
+        use thread_priority::{RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy};
+        thread_schedule_policy().is_ok_and(|p| p == ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo))
+    }
 
     #[test]
     fn a_busy_room_thread_leaves_realtime_and_comes_back_when_calm() {

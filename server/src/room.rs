@@ -419,6 +419,7 @@ impl Room {
             if member.pending.capacity() > 4 * PENDING_KEPT {
                 member.pending.shrink_to(PENDING_KEPT);
             }
+            // A member that joined this tick hears only part of the log: its batch is its own.
             let own = self.outgoing.len() + member.hears_from;
             self.outgoing.extend(self.announced.iter().skip(member.hears_from).cloned());
             member.hears_from = 0;

@@ -7,17 +7,16 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::server_with;
-use skirmish_server::priority::{nice_in_stat, set_thread_nice};
+use skirmish_server::priority::{nice_in_stat, set_thread_nice, stat_field};
 
 /// Nice values of this process's threads, by thread id.
 fn thread_nices() -> Vec<(u32, i32)> {
     thread_stats().into_iter().map(|(tid, stat)| (tid, nice_in_stat(&stat).expect("nice field"))).collect()
 }
 
-/// Thread ids under `SCHED_FIFO` (policy 1: field 41 of `/proc/…/stat`, the 39th after the name).
+/// Thread ids under `SCHED_FIFO` (policy 1, field 41 of `/proc/…/stat`).
 fn realtime_threads() -> Vec<u32> {
-    let policy = |stat: &str| stat.rsplit_once(')')?.1.split_whitespace().nth(38)?.parse::<u32>().ok();
-    thread_stats().into_iter().filter(|(_, stat)| policy(stat) == Some(1)).map(|(tid, _)| tid).collect()
+    thread_stats().into_iter().filter(|(_, stat)| stat_field(stat, 41) == Some("1")).map(|(tid, _)| tid).collect()
 }
 
 /// The `stat` text of each of this process's threads, by thread id.
