@@ -13,11 +13,13 @@
 //! a clean link the buffer holds one input at each tick and an input waits at most one tick.
 //! Jitter is absorbed by [`INPUT_BUFFER_INPUTS`]; beyond that the oldest input goes (latency
 //! must not build up), and a tick with nothing new repeats the input in force. A backlog that
-//! stands (once two inputs land in one tick, at the switch from the client's start-up timer to
-//! its paced sending, say, one input per tick in and out keeps an extra tick of delay forever)
-//! is drained like a jitter buffer's: after [`STANDING_BACKLOG_TICKS`] ticks in a row that left
-//! an input waiting, the oldest waiting one goes, so the buffer runs empty on a clean link
-//! again.
+//! stands (once two inputs land in one tick, after an input that missed its tick, say, one
+//! input per tick in and out keeps an extra tick of delay forever) is the client's to drain:
+//! the player's own state says an input waits ([`Taken::waiting`], sent as
+//! `PlayerState::INPUT_WAITING`), and a pacing client leaves a slot out, so the waiting input
+//! fills that tick and none is lost. For a client that does not, the buffer drains like a jitter
+//! buffer's: after [`STANDING_BACKLOG_TICKS`] ticks in a row that left an input waiting, the
+//! oldest waiting one goes, so the buffer runs empty on a clean link again.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

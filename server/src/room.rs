@@ -24,7 +24,8 @@ use skirmish_shared::consts::{
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
 use skirmish_shared::{
-    ChatLine, Input, Kill, Left, MatchInfo, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Welcome, encode_server,
+    ChatLine, Input, Kill, Left, MatchInfo, PlayerId, PlayerInfo, PlayerState, Radar, ScoreLine, ServerMsg, Welcome,
+    encode_server,
 };
 
 use crate::chat;
@@ -117,6 +118,9 @@ pub struct Room {
     builder: ViewBuilder,
     /// Reused every tick: the inputs the step consumes.
     tick_inputs: Vec<(PlayerId, Input)>,
+    /// Players with an input still waiting in their buffer after the last step, ascending: their
+    /// own state says so ([`PlayerState::INPUT_WAITING`]), and their client leaves a slot out.
+    inputs_waiting: Vec<PlayerId>,
     /// Reused every tick: what the step produced for players to hear about.
     events: Vec<GameEvent>,
     /// Messages every member gets with the next tick, each encoded once.
@@ -173,6 +177,7 @@ impl Room {
             history: History::default(),
             builder,
             tick_inputs: Vec::new(),
+            inputs_waiting: Vec::new(),
             events: Vec::new(),
             shared: Vec::new(),
             announced: Vec::new(),
@@ -234,6 +239,7 @@ impl Room {
 
     fn step(&mut self) {
         self.tick_inputs.clear();
+        self.inputs_waiting.clear();
         let (mut repeated, mut overflowed, mut waiting) = (0, 0, 0);
         for (id, member) in &mut self.members {
             let taken = member.inbox.take();
@@ -247,6 +253,9 @@ impl Room {
             repeated += u64::from(taken.repeated);
             overflowed += u64::from(taken.overflowed);
             waiting += u64::from(taken.waiting);
+            if taken.waiting {
+                self.inputs_waiting.push(*id);
+            }
             if let Some(input) = taken.input {
                 self.tick_inputs.push((*id, input));
             }
@@ -261,6 +270,7 @@ impl Room {
         if waiting > 0 {
             Stats::add(&self.stats.inputs_waiting, waiting);
         }
+        self.inputs_waiting.sort_unstable();
         self.world.step(&self.tick_inputs);
         Stats::inc(&self.stats.ticks);
         self.stats.heartbeats.beat(&self.heartbeat);
@@ -409,7 +419,14 @@ impl Room {
             } else {
                 Some(id)
             };
-            let me = subject.and_then(|s| self.world.own_state(s));
+            let mut me = subject.and_then(|s| self.world.own_state(s));
+            // Whose inputs wait is news for the subject's client; a spectator sees it too, as it
+            // sees everything else its player does.
+            if let Some(own) = &mut me
+                && self.inputs_waiting.binary_search(&own.id).is_ok()
+            {
+                own.flags |= PlayerState::INPUT_WAITING;
+            }
             let centre = me.map_or(arena / 2.0, |m| m.pos.as_vec2() / POS_SCALE);
 
             self.outgoing.clear();

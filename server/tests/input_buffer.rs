@@ -1,12 +1,14 @@
 //! One input per tick against the real server: a burst of inputs is applied one per tick in
 //! `seq` order (snapshots acknowledge each in turn), the buffer's overflow drops the oldest,
-//! an empty buffer repeats the input in force, and `/metrics` counts both.
+//! an empty buffer repeats the input in force, `/metrics` counts both, and the player's own
+//! state says while an input waits (so its client can leave a slot out).
 
 mod common;
 
 use common::{TestClient, metrics, server};
 use futures_util::SinkExt;
 use glam::Vec2;
+use skirmish_shared::PlayerState;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Inputs in the burst: more than the server's buffer of 3 holds.
@@ -33,14 +35,16 @@ async fn a_burst_is_applied_one_input_per_tick_in_order_and_counted() {
     // few more ticks in which the buffer is empty.
     let me = player.id();
     let mut seen = Vec::new();
+    let mut waiting = Vec::new();
     let mut extra = 0;
     while extra < 5 {
         let tick = player.next_snapshot().await;
-        let ack = player.state_of(me).expect("own ship").ack;
+        let own = player.state_of(me).expect("own ship");
         if seen.last().is_some_and(|&(_, last)| last == BURST) {
             extra += 1;
         }
-        seen.push((tick, ack));
+        seen.push((tick, own.ack));
+        waiting.push((own.ack, own.flags & PlayerState::INPUT_WAITING != 0));
     }
     for pair in seen.windows(2) {
         assert_eq!(pair[1].0, pair[0].0 + 1, "a snapshot was missed: {seen:?}");
@@ -58,6 +62,12 @@ async fn a_burst_is_applied_one_input_per_tick_in_order_and_counted() {
             assert!(a == 0 || j == i.map(|i| i + 1), "two inputs in one tick: {seen:?}");
         }
     }
+
+    // While the burst drains, its own state says an input waits (but maybe at the first
+    // input applied, if the burst straddled a tick); once the last is applied, it does not.
+    let draining: Vec<bool> = waiting.iter().filter(|&&(ack, _)| ack != 0 && ack < BURST).map(|&(_, w)| w).collect();
+    assert!(draining.len() >= 2 && draining[1..].iter().all(|&w| w), "{waiting:?}");
+    assert!(waiting.iter().filter(|&&(ack, _)| ack == BURST).all(|&(_, w)| !w), "{waiting:?}");
 
     let after = metrics(srv.addr).await;
     let overflowed = after["skirmish_inputs_overflowed_total"];

@@ -397,7 +397,7 @@ pub struct OwnState {
     pub ack: u32,
     /// Health, 0 to `SHIP_MAX_HEALTH`; 0 while dead.
     pub health: u8,
-    /// Bits: [`PlayerState::ALIVE`], [`PlayerState::RAPID_FIRE`].
+    /// Bits: [`PlayerState::ALIVE`], [`PlayerState::RAPID_FIRE`], [`PlayerState::INPUT_WAITING`].
     pub flags: u8,
     /// Reserved for prediction: ticks until the gun may fire again.
     pub cooldown: u8,
@@ -434,6 +434,11 @@ impl PlayerState {
     pub const ALIVE: u8 = 1;
     /// Flag: the rapid-fire power-up is active.
     pub const RAPID_FIRE: u8 = 2;
+    /// Flag, in a player's own state only (`OwnState::flags`, never in entity records): after
+    /// this tick an input of the player's is still waiting in the server's buffer for a later
+    /// tick, so inputs are arriving faster than they are applied (see `inbox` in the server).
+    /// A client pacing its inputs leaves one slot out to let it drain.
+    pub const INPUT_WAITING: u8 = 4;
 
     /// True if the ship is alive.
     pub fn alive(&self) -> bool {

@@ -463,6 +463,7 @@ impl<'a> Bot<'a> {
             correction_units: self.client.prediction().correction_units,
             inputs_late: self.inputs_late,
             inputs_missed: self.inputs_missed,
+            inputs_left_out: self.client.inputs_left_out(),
             chat_sent: self.chat_sent,
             events: self.events,
             bytes_down: stats.bytes_received,

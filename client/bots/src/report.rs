@@ -58,6 +58,9 @@ pub struct BotReport {
     pub inputs_late: u64,
     /// Input slots passed over without an input (part of `inputs_late`).
     pub inputs_missed: u64,
+    /// Input slots the core left out on purpose: an input had waited a tick in the server's
+    /// buffer, and the slot lets it drain (see `skirmish_client::pace`).
+    pub inputs_left_out: u64,
     /// Chat lines sent.
     pub chat_sent: u64,
     /// Game events received.
@@ -87,6 +90,7 @@ impl BotReport {
             correction_units: 0.0,
             inputs_late: 0,
             inputs_missed: 0,
+            inputs_left_out: 0,
             chat_sent: 0,
             events: EventCounts::default(),
             bytes_down: 0,
@@ -230,6 +234,8 @@ pub struct Summary {
     pub inputs_late: u64,
     /// Input slots passed over without an input (part of `inputs_late`).
     pub inputs_missed: u64,
+    /// Input slots left out to drain a backlog in the server's input buffer.
+    pub inputs_left_out: u64,
     /// Chat lines sent by the chatting bots.
     pub chat_sent: u64,
     /// Game events received, summed over bots.
@@ -285,6 +291,7 @@ impl Summary {
             mean_correction_units: 0.0,
             inputs_late: 0,
             inputs_missed: 0,
+            inputs_left_out: 0,
             chat_sent: 0,
             events: EventCounts::default(),
             bytes_down: 0,
@@ -329,6 +336,7 @@ impl Summary {
             correction_units += bot.correction_units;
             s.inputs_late += bot.inputs_late;
             s.inputs_missed += bot.inputs_missed;
+            s.inputs_left_out += bot.inputs_left_out;
             s.chat_sent += bot.chat_sent;
             s.events.add(&bot.events);
             s.bytes_down += bot.bytes_down;
@@ -481,8 +489,8 @@ impl fmt::Display for Summary {
         writeln!(f, "  ping rtt ms  {}", percentiles_line(&self.rtt_ms))?;
         writeln!(
             f,
-            "  inputs       {} sent, {} slots late (≥ {LATE_INPUT_MS} ms), {} missed",
-            self.inputs_sent, self.inputs_late, self.inputs_missed
+            "  inputs       {} sent, {} slots late (≥ {LATE_INPUT_MS} ms), {} missed, {} left out to drain the server's buffer",
+            self.inputs_sent, self.inputs_late, self.inputs_missed, self.inputs_left_out
         )?;
         if p.predict {
             writeln!(
@@ -561,6 +569,7 @@ mod tests {
             inputs_sent: snapshots,
             inputs_late: 2,
             inputs_missed: 1,
+            inputs_left_out: 3,
             bytes_down: 100 * snapshots,
             bytes_up: 10 * snapshots,
             ..BotReport::new(outcome, Kind::Wander)
@@ -586,6 +595,7 @@ mod tests {
         assert!((s.delivery_ratio - 645.0 / 900.0).abs() < 1e-12);
         assert_eq!((s.min_snapshots_per_bot, s.max_snapshots_per_bot), (55, 300));
         assert_eq!((s.ticks_missed, s.inputs_sent, s.inputs_late, s.inputs_missed), (4, 645, 8, 4));
+        assert_eq!(s.inputs_left_out, 12, "summed like the other input counters");
         assert_eq!((s.bytes_down, s.bytes_up), (64_500, 6_450));
         assert!((s.bytes_down_per_sec - 64_500.0 / 22.0).abs() < 1e-9, "per connected bot-second");
         assert!((s.bytes_up_per_sec - 6_450.0 / 22.0).abs() < 1e-9);
@@ -650,6 +660,7 @@ mod tests {
             "events",
             "inputs_late",
             "inputs_missed",
+            "inputs_left_out",
             "send_lag_ms",
         ] {
             assert!(json.get(key).is_some(), "{key} missing in {json}");

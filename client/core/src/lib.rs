@@ -520,6 +520,10 @@ impl Client {
                 self.pending_inputs.pop_front();
             }
         }
+        if let Some(own) = snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator) {
+            let waiting = own.flags & PlayerState::INPUT_WAITING != 0;
+            self.pace.on_own_state(waiting, own.ack, self.next_seq.wrapping_sub(1));
+        }
         if self.predict {
             match snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator) {
                 Some(own) => {
@@ -713,6 +717,11 @@ impl Client {
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Input slots left out to drain a backlog in the server's input buffer (see [`pace`]).
+    pub fn inputs_left_out(&self) -> u64 {
+        self.pace.skipped
     }
 
     /// True once welcomed as a spectator (asked for with [`Client::ask_to_spectate`], or the

@@ -3,6 +3,18 @@
 //! per tick from a small buffer; a 33 ms timer runs 1 % fast (and a browser's drifts further),
 //! so it would overfill that buffer now and then and leave a tick without an input at other
 //! times.
+//!
+//! And when to leave a slot out: an input that misses its tick (a late send, a hiccup on the
+//! way) leaves the server a tick with nothing new, and then two inputs at the next, so from then
+//! on every input waits a tick in the server's buffer: a tick of latency that the server's own
+//! slow drain (a second, and it drops an input) would be the only end of. The server says so in
+//! every snapshot ([`PlayerState::INPUT_WAITING`] in our own state's flags), and the client
+//! then sends nothing for one slot: the server applies the waiting input in that tick, and the
+//! backlog is gone within a round trip with no input lost. (This is the input-buffer feedback
+//! Overwatch's netcode gives its clients.) Leaving a slot out while an input waits can never
+//! leave the server a tick without one.
+//!
+//! [`PlayerState::INPUT_WAITING`]: skirmish_shared::PlayerState::INPUT_WAITING
 
 use skirmish_shared::consts::INPUT_PERIOD_MS;
 
@@ -33,11 +45,16 @@ pub(crate) struct Pace {
     sent_ms: f64,
     /// Where in the tick inputs go out, in ticks after the tick's snapshot arrives.
     pub phase: f64,
+    /// The last input sent before the last slot left out: until a snapshot acknowledges it,
+    /// the inputs sent before are still draining, and "an input waits" says nothing new.
+    guard: u32,
+    /// Slots left out since the start.
+    pub skipped: u64,
 }
 
 impl Default for Pace {
     fn default() -> Self {
-        Self { slot: 0.0, sent_ms: f64::NEG_INFINITY, phase: SEND_PHASE_TICKS }
+        Self { slot: 0.0, sent_ms: f64::NEG_INFINITY, phase: SEND_PHASE_TICKS, guard: 0, skipped: 0 }
     }
 }
 
@@ -55,15 +72,31 @@ impl Pace {
         }
     }
 
+    /// A snapshot of our own ship: `waiting` if an input of ours was left in the server's
+    /// buffer by its tick, `ack` the newest input it applied, `last_sent` the seq of the newest
+    /// input sent. Leaves the next slot out when that is a new backlog (see the module docs).
+    pub fn on_own_state(&mut self, waiting: bool, ack: u32, last_sent: u32) {
+        // Not before the first paced input: the start-up timer's inputs have no slots to leave.
+        if waiting && ack >= self.guard && self.slot > 0.0 {
+            self.slot += 1.0;
+            self.skipped += 1;
+            self.guard = last_sent;
+        }
+    }
+
     /// When the next input is due (ms; in the past when one is due now).
     pub fn due_ms(&self, clock: &TickClock) -> f64 {
         let timer = self.sent_ms + f64::from(INPUT_PERIOD_MS);
-        match clock.arrival_ms(self.slot + 1.0 + self.phase) {
-            // The first paced input: not sooner than the start-up timer would have sent it, or
-            // it and the timer's last could reach the server in one tick and stand in its
-            // buffer from then on, a tick of delay on every input.
-            Some(due) if self.slot == 0.0 => due.max(timer),
-            Some(due) => due,
+        match clock.newest(timer) {
+            // The first paced input: at the first phase point not sooner than the start-up
+            // timer would have sent it, or it and the timer's last could reach the server in one
+            // tick and stand in its buffer from then on, a tick of delay on every input. (Sent
+            // at the timer's time instead, off the phase, it could land near a tick's edge and
+            // the next, on the phase, in the same tick.)
+            Some(tick) if self.slot == 0.0 => {
+                clock.arrival_ms((tick - self.phase).ceil() + self.phase).unwrap_or(timer)
+            }
+            Some(_) => clock.arrival_ms(self.slot + 1.0 + self.phase).unwrap_or(timer),
             None => timer,
         }
     }

@@ -672,3 +672,112 @@ fn before_the_first_snapshot_inputs_follow_the_input_period() {
     c.input(Vec2::X, 0.0, 0, c.input_due_ms() - 1.0);
     assert!((c.input_due_ms() - (1000.0 + 3.5 * TICK_MS)).abs() < 1e-6, "sent a little early: that slot's input");
 }
+
+/// What [`buffered_server`] saw, tick by tick.
+#[derive(Debug, Default)]
+struct ServerSide {
+    /// Seqs in the order the server applied them.
+    applied: Vec<u32>,
+    /// Ticks that found the buffer empty and repeated the input in force.
+    repeats: Vec<u64>,
+    /// Ticks that left an input waiting for a later tick.
+    waiting: Vec<u64>,
+}
+
+/// A server that applies one input per tick from its buffer, as the room does (without its
+/// one-second drain), and a client sending when [`Client::input_due_ms`] says, for `seconds`.
+/// Snapshot `n` leaves at `n` ticks and carries the seq tick `n` applied and whether an input
+/// was left waiting; it arrives 0.2 ms later. An input sent at server time `t` with seq `s` arrives `up_ms(t, s)` later, never
+/// before the one sent before it (one TCP stream).
+fn buffered_server(seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> ServerSide {
+    let mut c = joined();
+    let offset = 777.7; // the client's clock = server time + offset
+    let ticks = (seconds * 30.0) as u64;
+    let mut side = ServerSide::default();
+    let (mut in_flight, mut buffer) = (VecDeque::<(f64, u32)>::new(), VecDeque::<u32>::new());
+    let mut snapshots = VecDeque::<(f64, u64, u32, bool)>::new();
+    let (mut next_seq, mut last_applied, mut t) = (1u32, 0u32, 0.0);
+    for tick in 1..=ticks {
+        let tick_at = tick as f64 * TICK_MS;
+        while t < tick_at {
+            while let Some(&(at, n, ack, waiting)) = snapshots.front()
+                && at <= t
+            {
+                let mut me = own(7, 0.0, ack);
+                if waiting {
+                    me.flags |= PlayerState::INPUT_WAITING;
+                }
+                feed(&mut c, &snapshot(None, &frame(n, vec![]), Some(me)), t + offset).expect("snapshot");
+                snapshots.pop_front();
+            }
+            if t + offset >= c.input_due_ms() {
+                c.input(Vec2::X, 0.0, 0, t + offset).expect("playing");
+                let after = in_flight.back().map_or(0.0, |&(at, _)| at);
+                in_flight.push_back(((t + up_ms(t, next_seq)).max(after), next_seq));
+                next_seq += 1;
+            }
+            t += 0.25;
+        }
+        while let Some(&(at, seq)) = in_flight.front()
+            && at <= tick_at
+        {
+            buffer.push_back(seq);
+            in_flight.pop_front();
+        }
+        match buffer.pop_front() {
+            Some(seq) => {
+                side.applied.push(seq);
+                last_applied = seq;
+            }
+            None if last_applied > 0 => side.repeats.push(tick),
+            None => {}
+        }
+        if !buffer.is_empty() {
+            side.waiting.push(tick);
+        }
+        snapshots.push_back((tick_at + 0.2, tick, last_applied, !buffer.is_empty()));
+    }
+    side
+}
+
+/// Ticks from `from` on in `ticks`.
+fn from(ticks: &[u64], from: u64) -> Vec<u64> {
+    ticks.iter().copied().filter(|&t| t >= from).collect()
+}
+
+#[test]
+fn an_input_that_missed_its_tick_leaves_no_backlog_behind() {
+    // On a clean 1 ms link, input 300 (10 s in) is held up 40 ms: it misses its tick.
+    let side = buffered_server(20.0, |_, seq| if seq == 300 { 41.0 } else { 1.0 });
+    assert_eq!(side.applied, (1..=side.applied.len() as u32).collect::<Vec<_>>(), "every input once, in order");
+    let settled = 150;
+    let repeats = from(&side.repeats, settled);
+    assert_eq!(repeats.len(), 1, "the tick it missed repeats: {repeats:?}");
+    // That tick's input and the next land together, and one waits; the client sees it in the
+    // next snapshot and leaves a slot out, so the next tick takes the waiting one: one
+    // waiting tick, or two if the snapshot came too late for the slot (not thirty).
+    let waiting = from(&side.waiting, settled);
+    assert!(!waiting.is_empty() && waiting.len() <= 2, "waiting at {waiting:?}, repeat at {repeats:?}");
+    assert!(waiting[0] > repeats[0] && waiting[waiting.len() - 1] <= repeats[0] + 3, "{waiting:?}");
+}
+
+#[test]
+fn a_link_that_slows_down_then_speeds_up_leaves_no_backlog() {
+    // The one-way delay goes from 1 ms to 60 ms 10 s in, and back to 1 ms 10 s later. Slowing
+    // down leaves the server a couple of ticks without an input (repeats), nothing waits.
+    // Speeding up brings the inputs still on the slow path and the first on the fast one
+    // together: two wait, and the client drains them a slot per round trip.
+    let up = |t: f64, _| if (10_000.0..20_000.0).contains(&t) { 60.0 } else { 1.0 };
+    let side = buffered_server(30.0, up);
+    assert_eq!(side.applied, (1..=side.applied.len() as u32).collect::<Vec<_>>(), "every input once, in order");
+    let repeats = from(&side.repeats, 150);
+    assert!(!repeats.is_empty() && repeats.iter().all(|&t| (300..310).contains(&t)), "{repeats:?}");
+    let waiting = from(&side.waiting, 150);
+    assert!(!waiting.is_empty() && waiting.iter().all(|&t| (600..610).contains(&t)), "{waiting:?}");
+}
+
+#[test]
+fn on_a_steady_link_no_slot_is_left_out() {
+    let side = buffered_server(20.0, |_, _| 1.0);
+    assert!(from(&side.repeats, 150).is_empty() && from(&side.waiting, 150).is_empty(), "{side:?}");
+}
