@@ -240,7 +240,7 @@ impl Room {
     fn step(&mut self) {
         self.tick_inputs.clear();
         self.inputs_waiting.clear();
-        let (mut repeated, mut overflowed, mut waiting) = (0, 0, 0);
+        let (mut repeated, mut overflowed) = (0, 0);
         for (id, member) in &mut self.members {
             let taken = member.inbox.take();
             if let Some(tick) = taken.ack {
@@ -252,7 +252,6 @@ impl Room {
             }
             repeated += u64::from(taken.repeated);
             overflowed += u64::from(taken.overflowed);
-            waiting += u64::from(taken.waiting);
             if taken.waiting {
                 self.inputs_waiting.push(*id);
             }
@@ -267,8 +266,8 @@ impl Room {
         if overflowed > 0 {
             Stats::add(&self.stats.inputs_overflowed, overflowed);
         }
-        if waiting > 0 {
-            Stats::add(&self.stats.inputs_waiting, waiting);
+        if !self.inputs_waiting.is_empty() {
+            Stats::add(&self.stats.inputs_waiting, self.inputs_waiting.len() as u64);
         }
         self.inputs_waiting.sort_unstable();
         self.world.step(&self.tick_inputs);

@@ -520,12 +520,13 @@ impl Client {
                 self.pending_inputs.pop_front();
             }
         }
-        if let Some(own) = snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator) {
+        let mine = snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator);
+        if let Some(own) = mine {
             let waiting = own.flags & PlayerState::INPUT_WAITING != 0;
             self.pace.on_own_state(waiting, own.ack, self.next_seq.wrapping_sub(1));
         }
         if self.predict {
-            match snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator) {
+            match mine {
                 Some(own) => {
                     let active =
                         own.flags & PlayerState::ALIVE != 0 && !matches!(snap.phase, Phase::Countdown | Phase::Results);
