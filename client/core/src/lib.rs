@@ -310,12 +310,14 @@ impl Client {
     }
 
     /// Where in each tick inputs go out, in ticks after the tick's snapshot arrives (clamped
-    /// to [`pace::SEND_PHASE_RANGE`]; [`pace::SEND_PHASE_TICKS`] by default). A swarm of bots on
+    /// to [`pace::SEND_PHASE_RANGE`]; [`pace::SEND_PHASE_TICKS`] by default): the phase the client
+    /// keeps while its inputs make their ticks, and returns to after misses moved it earlier. A swarm of bots on
     /// one machine, all a few microseconds from the server, would otherwise send in one burst
     /// each tick, which players spread over the internet never do.
     pub fn send_phase(mut self, phase: f64) -> Self {
         let (lo, hi) = pace::SEND_PHASE_RANGE;
         self.pace.phase = if phase.is_finite() { phase.clamp(lo, hi) } else { pace::SEND_PHASE_TICKS };
+        self.pace.chosen = self.pace.phase;
         self
     }
 
@@ -506,6 +508,12 @@ impl Client {
         let tick_gap = self.views.latest().map_or(1, |v| tick.saturating_sub(v.tick));
         self.stats.snapshots += 1;
         self.stats.ticks_missed += tick_gap.saturating_sub(1);
+        let mine = snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator);
+        // The tick after the last snapshot's applied no input of ours though one was on its
+        // way (sent and not acknowledged): it came too late for that tick.
+        let missed = mine.is_some_and(|own| {
+            tick_gap == 1 && self.last_ack != 0 && own.ack == self.last_ack && !self.pending_inputs.is_empty()
+        });
         let mut acked_latency_ms = Vec::new();
         // Only our own ship's `ack` counts our inputs (a spectator's `me` is someone else).
         if let Some(own) = snap.me.filter(|own| Some(own.id) == self.me)
@@ -520,10 +528,9 @@ impl Client {
                 self.pending_inputs.pop_front();
             }
         }
-        let mine = snap.me.filter(|own| Some(own.id) == self.me && !self.is_spectator);
         if let Some(own) = mine {
             let waiting = own.flags & PlayerState::INPUT_WAITING != 0;
-            self.pace.on_own_state(waiting, own.ack, self.next_seq.wrapping_sub(1));
+            self.pace.on_own_state(waiting, missed, own.ack, self.next_seq.wrapping_sub(1));
         }
         if self.predict {
             match mine {

@@ -14,6 +14,14 @@
 //! Overwatch's netcode gives its clients.) Leaving a slot out while an input waits can never
 //! leave the server a tick without one.
 //!
+//! And how early in the tick: a tick of ours that applied no input although one was on its way
+//! (the snapshot's acknowledged seq did not move) means our input missed it, and the server
+//! repeated the last one, which the prediction then corrects. Each miss moves the phase earlier
+//! by [`MISS_STEP`] (to [`PHASE_FLOOR`] at most), and every [`CALM_TICKS`] ticks without one it
+//! creeps back by [`RELAX_STEP`] towards the phase chosen: so a client whose inputs arrive with
+//! jitter sends early enough to miss about one tick in `CALM_TICKS × MISS_STEP / RELAX_STEP`
+//! (300), and one on a clean link keeps the latency of its chosen phase.
+//!
 //! [`PlayerState::INPUT_WAITING`]: skirmish_shared::PlayerState::INPUT_WAITING
 
 use skirmish_shared::consts::INPUT_PERIOD_MS;
@@ -33,6 +41,15 @@ pub const SEND_PHASE_TICKS: f64 = 0.5;
 /// of delay until the backlog drains). Not earlier than a fifth of a tick, where a snapshot a
 /// little late would move the input back into the current tick.
 pub const SEND_PHASE_RANGE: (f64, f64) = (0.2, 0.5);
+/// How much earlier (in ticks) inputs go out after one missed its tick.
+const MISS_STEP: f64 = 0.05;
+/// The earliest phase misses can bring it to: an input sent earlier could reach the server
+/// before a tick that started a few milliseconds late, and wait a tick.
+const PHASE_FLOOR: f64 = 0.1;
+/// Ticks without a miss before the phase moves back by [`RELAX_STEP`] (two seconds).
+const CALM_TICKS: u32 = 60;
+/// How much later (in ticks) inputs go out after [`CALM_TICKS`] without a miss.
+const RELAX_STEP: f64 = 0.01;
 
 /// See the module docs. Plain floats, no `Option` or integer casts: this runs in the page,
 /// whose download is counted in bytes.
@@ -43,8 +60,12 @@ pub(crate) struct Pace {
     slot: f64,
     /// When the last input went out, for the timer used before the first snapshot.
     sent_ms: f64,
-    /// Where in the tick inputs go out, in ticks after the tick's snapshot arrives.
+    /// Where in the tick inputs go out now, in ticks after the tick's snapshot arrives…
     pub phase: f64,
+    /// …and where the client chose them to, which `phase` returns to while none misses.
+    pub chosen: f64,
+    /// Ticks since the last miss or the last step back.
+    calm: u32,
     /// The last input sent before the last slot left out: until a snapshot acknowledges it,
     /// the inputs sent before are still draining, and "an input waits" says nothing new.
     guard: u32,
@@ -54,7 +75,15 @@ pub(crate) struct Pace {
 
 impl Default for Pace {
     fn default() -> Self {
-        Self { slot: 0.0, sent_ms: f64::NEG_INFINITY, phase: SEND_PHASE_TICKS, guard: 0, skipped: 0 }
+        Self {
+            slot: 0.0,
+            sent_ms: f64::NEG_INFINITY,
+            phase: SEND_PHASE_TICKS,
+            chosen: SEND_PHASE_TICKS,
+            calm: 0,
+            guard: 0,
+            skipped: 0,
+        }
     }
 }
 
@@ -73,14 +102,29 @@ impl Pace {
     }
 
     /// A snapshot of our own ship: `waiting` if an input of ours was left in the server's
-    /// buffer by its tick, `ack` the newest input it applied, `last_sent` the seq of the newest
-    /// input sent. Leaves the next slot out when that is a new backlog (see the module docs).
-    pub fn on_own_state(&mut self, waiting: bool, ack: u32, last_sent: u32) {
-        // Not before the first paced input: the start-up timer's inputs have no slots to leave.
-        if waiting && ack >= self.guard && self.slot > 0.0 {
+    /// buffer by its tick, `missed` if its tick (the one after the last snapshot's) applied
+    /// none though one was on its way, `ack` the newest input it applied, `last_sent` the seq of
+    /// the newest input sent. Leaves the next slot out when an input waits, and moves the phase
+    /// (see the module docs).
+    pub fn on_own_state(&mut self, waiting: bool, missed: bool, ack: u32, last_sent: u32) {
+        // Not before the first paced input: the start-up timer's inputs have no slots.
+        if self.slot == 0.0 {
+            return;
+        }
+        if waiting && ack >= self.guard {
             self.slot += 1.0;
             self.skipped += 1;
             self.guard = last_sent;
+        }
+        if missed {
+            self.phase = (self.phase - MISS_STEP).max(PHASE_FLOOR.min(self.chosen));
+            self.calm = 0;
+        } else {
+            self.calm += 1;
+            if self.calm >= CALM_TICKS {
+                self.phase = (self.phase + RELAX_STEP).min(self.chosen);
+                self.calm = 0;
+            }
         }
     }
 

@@ -690,7 +690,11 @@ struct ServerSide {
 /// was left waiting; it arrives 0.2 ms later. An input sent at server time `t` with seq `s` arrives `up_ms(t, s)` later, never
 /// before the one sent before it (one TCP stream).
 fn buffered_server(seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> ServerSide {
-    let mut c = joined();
+    buffered_server_with(joined(), seconds, up_ms).0
+}
+
+/// [`buffered_server`] with a given client, returned at the end.
+fn buffered_server_with(mut c: Client, seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> (ServerSide, Client) {
     let offset = 777.7; // the client's clock = server time + offset
     let ticks = (seconds * 30.0) as u64;
     let mut side = ServerSide::default();
@@ -737,7 +741,7 @@ fn buffered_server(seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> ServerSide 
         }
         snapshots.push_back((tick_at + 0.2, tick, last_applied, !buffer.is_empty()));
     }
-    side
+    (side, c)
 }
 
 /// Ticks from `from` on in `ticks`.
@@ -780,4 +784,25 @@ fn a_link_that_slows_down_then_speeds_up_leaves_no_backlog() {
 fn on_a_steady_link_no_slot_is_left_out() {
     let side = buffered_server(20.0, |_, _| 1.0);
     assert!(from(&side.repeats, 150).is_empty() && from(&side.waiting, 150).is_empty(), "{side:?}");
+}
+
+#[test]
+fn inputs_that_miss_their_tick_move_the_phase_earlier_until_they_make_it() {
+    // One input in twenty is held up 20 ms on the way: sent half a tick after the snapshot
+    // (the default phase), it misses its tick. Each miss moves the phase earlier, until even
+    // the held-up ones make it; then it creeps back a little and misses now and then.
+    let spiky = |_, seq: u32| if seq.wrapping_mul(2_654_435_761).is_multiple_of(20) { 21.0 } else { 1.0 };
+    let (side, c) = buffered_server_with(joined(), 60.0, spiky);
+    assert_eq!(side.applied, (1..=side.applied.len() as u32).collect::<Vec<_>>(), "every input once, in order");
+    let settled = 30 * 10;
+    let repeats = from(&side.repeats, settled).len();
+    let ticks = 30 * 50;
+    // At the default phase every held-up input would miss: 75 repeats in these 50 s.
+    assert!(repeats * 100 < ticks, "{repeats} repeats in {ticks} ticks");
+    assert!(c.pace.phase < 0.4 && c.pace.phase >= 0.1, "phase {}", c.pace.phase);
+    assert!(from(&side.waiting, settled).len() <= repeats * 2, "{:?}", from(&side.waiting, settled));
+
+    // On a clean link the phase stays where it was chosen.
+    let (side, c) = buffered_server_with(joined(), 20.0, |_, _| 1.0);
+    assert!(side.repeats.is_empty() && c.pace.phase == pace::SEND_PHASE_TICKS, "{}", c.pace.phase);
 }
