@@ -26,6 +26,10 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     bot µs/s       bots' CPU µs per bot per second: bots CPU s × 1e6 / (bots × window s)
     KiB/player     (server RSS in the window − its RSS before any player joined) / players
 
+Before the server starts and after the last step it times a fixed single-threaded loop ("machine
+speed", `calibration` in --json): a shared host's speed swings by about 1.8x between hours, so
+only runs with a similar figure compare.
+
 A metric the server does not export prints "–" (and is null in --json). With --runs N every step
 runs N times and each column is the median of the N runs. Only the standard library; Linux only
 (/proc, and taskset for --pin).
@@ -273,6 +277,20 @@ def fmt(value, spec, prefix="", suffix=""):
     return f"{prefix}{value:{spec}}{suffix}"
 
 
+def calibrate():
+    """Wall-clock ms of a fixed piece of single-threaded work, best of 3, run while the machine is
+    otherwise idle: how fast this machine runs right now. A shared host's speed swings by about
+    1.8x between hours, so only runs with a similar calibration compare."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", default="100,250,500,1000,2000,3000", help="bots per step, comma-separated")
@@ -304,6 +322,7 @@ def main():
     server_bin = os.path.join(target, "release", "skirmish")
     bots_bin = os.path.join(target, "release", "skirmish-bots")
 
+    calibration = {"before_ms": calibrate()}
     port = free_port()
     server_cmd = [server_bin, "--bind", "127.0.0.1", "--port", str(port), "--map", args.map,
                   "--max-players-per-room", str(max([MIN_PLAYERS_PER_ROOM] + steps))]
@@ -335,6 +354,8 @@ def main():
         else:
             where = f"not pinned: bots and server share all {cores} cores"
         print(f"server pid {server.pid} on port {port}, map {args.map}, mix {args.mix}; {cores} cores; {where}")
+        print(f"machine speed: a fixed loop took {calibration['before_ms']:.0f} ms (lower is faster; only runs "
+              "with a similar figure compare)")
         if args.runs > 1:
             print(f"each row is the median of {args.runs} runs of that step")
         print()
@@ -402,9 +423,12 @@ def main():
         print(f"\ncapacity: {capacity} bots in one room "
               f"(delivery ≥ {args.min_delivery}, latency p99 ≤ {args.max_p99_latency} ms"
               f"{f', medians of {args.runs} runs' if args.runs > 1 else ''})")
+        calibration["after_ms"] = calibrate()
+        print(f"machine speed at the end: the fixed loop took {calibration['after_ms']:.0f} ms")
         if args.json:
             with open(args.json, "w") as f:
-                report = {"capacity": capacity, "steps": rows, "params": vars(args), "server_command": server_cmd}
+                report = {"capacity": capacity, "steps": rows, "params": vars(args), "server_command": server_cmd,
+                          "calibration": calibration}
                 json.dump(strict_json(report), f, indent=2)
     finally:
         server.terminate()

@@ -43,8 +43,10 @@ pub const SEND_PHASE_TICKS: f64 = 0.5;
 pub const SEND_PHASE_RANGE: (f64, f64) = (0.2, 0.5);
 /// How much earlier (in ticks) inputs go out after one missed its tick.
 const MISS_STEP: f64 = 0.05;
-/// The earliest phase misses can bring it to: an input sent earlier could reach the server
-/// before a tick that started a few milliseconds late, and wait a tick.
+/// The earliest phase misses can bring it to, below the range a client chooses from: this
+/// early, an input now and then reaches the server before a tick that started a few
+/// milliseconds late, lands a tick early and waits, which the waiting flag drains at once; any
+/// earlier and that would be the rule.
 const PHASE_FLOOR: f64 = 0.1;
 /// Ticks without a miss before the phase moves back by [`RELAX_STEP`] (two seconds).
 const CALM_TICKS: u32 = 60;
