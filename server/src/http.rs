@@ -1,17 +1,25 @@
 //! HTTP routes and the server's life cycle: start, serve, drain on shutdown.
 
 use std::future::Future;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix_codec::Framed;
+use actix_http::body::BodySize;
+use actix_http::{ConnectionType, HttpService, h1};
+use actix_service::map_config;
+use actix_web::dev::{AppConfig, RequestHead, fn_service};
 use actix_web::http::{StatusCode, header};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, middleware, web};
+use actix_web::{App, HttpRequest, HttpResponse, ResponseError, middleware, web};
+use futures_util::SinkExt as _;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, Access};
-use crate::admission::{Gate, Refusal};
+use crate::admission::{Gate, Permit, Refusal};
 use crate::config::Config;
 use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby};
 use crate::maps::MapList;
@@ -19,6 +27,7 @@ use crate::metrics::{self, Metrics};
 use crate::player_session::{Connection, PlayerSession};
 use crate::socket::{self, ConnSocket};
 use crate::stats::Stats;
+use crate::ws_reader::WsReader;
 use crate::{agones, assets, client_addr, invite, origin};
 
 /// How long a finished connection waits for the client to close before closing it.
@@ -103,24 +112,38 @@ pub async fn run(
     });
     actix_web::rt::spawn(sample_bytes_per_s(stats.clone(), state.bytes_per_s.clone()));
     let assets = assets::configure_from(config.assets.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            // Compress skips the WebSocket upgrade, so one wrapper covers everything.
-            .wrap(middleware::Compress::default())
-            .configure(routes)
-            .configure(assets.clone())
-    })
-    .workers(config.workers.unwrap_or(threads))
-    .on_connect(socket::on_connect(config.socket_send_buffer))
-    .disable_signals()
-    // After a WebSocket close handshake the client waits for us to close TCP (RFC 6455), while
-    // actix lingers for this long waiting for the client to close first. The default 1 s made
-    // every clean leave take a second; a short linger still absorbs the client's late bytes.
-    .client_disconnect_timeout(CLIENT_LINGER)
-    .shutdown_timeout(DRAIN_TIMEOUT.as_secs() + 1)
-    .listen(listener)?
-    .run();
+    let addr = listener.local_addr()?;
+    let send_buffer = config.socket_send_buffer;
+    // actix-web's `HttpServer` has no hook for the WebSocket upgrade, so the HTTP service is
+    // put together here as `HttpServer` would, plus [`upgrade`]: actix-http hands every
+    // WebSocket upgrade request to it with the connection, instead of to the app.
+    let server = actix_web::dev::Server::build()
+        .workers(config.workers.unwrap_or(threads))
+        .disable_signals()
+        .shutdown_timeout(DRAIN_TIMEOUT.as_secs() + 1)
+        .listen("skirmish", listener, move || {
+            let app_state = state.clone();
+            let assets = assets.clone();
+            let app = App::new()
+                .app_data(app_state)
+                // Compress skips the WebSocket upgrade, so one wrapper covers everything.
+                .wrap(middleware::Compress::default())
+                .configure(routes)
+                .configure(assets);
+            let state = state.clone();
+            HttpService::build()
+                // After a WebSocket close handshake the client waits for us to close TCP (RFC
+                // 6455), while actix lingers for this long waiting for the client to close
+                // first. The default 1 s made every clean leave take a second; a short linger
+                // still absorbs the client's late bytes.
+                .client_disconnect_timeout(CLIENT_LINGER)
+                .local_addr(addr)
+                .on_connect_ext(socket::on_connect(send_buffer))
+                .upgrade(fn_service(move |upgraded| upgrade(state.clone(), upgraded)))
+                .finish(map_config(app, |()| AppConfig::default()))
+                .tcp()
+        })?
+        .run();
     let handle = server.handle();
     let mut serving = actix_web::rt::spawn(server);
     // Listening: tell Agones (if it runs us) and keep it informed until the drain.
@@ -275,37 +298,70 @@ async fn invite_svg(state: web::Data<AppState>) -> HttpResponse {
         .body(state.invite_svg.clone())
 }
 
-async fn ws_route(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, actix_web::Error> {
-    if state.draining.load(Ordering::SeqCst) {
-        return Ok(refuse(&state.stats, Refusal::Draining));
+/// `/ws` reached the app: a request without the WebSocket upgrade (those go to [`upgrade`]).
+/// It gets the answer an upgrade would, refusal first, else why it is not a handshake.
+async fn ws_route(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(why) = admit(&state, req.head()) {
+        return refuse(&state.stats, why);
     }
-    let headers = req.headers();
-    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
-    if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
-        tracing::warn!(
-            origin = %refused,
-            peer = ?req.peer_addr(),
-            "WebSocket refused: origin not allowed (see --allowed-origins)"
-        );
-        return Ok(refuse(&state.stats, Refusal::Origin));
+    match actix_http::ws::verify_handshake(req.head()) {
+        Err(e) => e.error_response(),
+        // Only an in-process test request gets here with a valid handshake.
+        Ok(()) => HttpResponse::InternalServerError().body("WebSocket upgrades are served by the connection layer"),
     }
-    let client = client_addr::client_ip(req.peer_addr(), headers, &state.config.trusted_proxies);
-    let permit = match state.gate.admit(client) {
-        Ok(permit) => permit,
-        Err(refusal) => {
-            tracing::debug!(client = ?client, reason = refusal.label(), "WebSocket refused");
-            return Ok(refuse(&state.stats, refusal));
+}
+
+/// A WebSocket upgrade request and its connection, as actix-http hands them over.
+type Upgrade = (actix_http::Request, Framed<TcpStream, h1::Codec>);
+
+/// Every WebSocket upgrade request, with its connection, from actix-http: refused with an HTTP
+/// answer, or answered `101 Switching Protocols` and the socket handed to a new
+/// [`PlayerSession`] that reads and writes it itself (`crate::ws_reader`, `crate::ws_writer`).
+/// Either way actix-http's connection task ends here, and its buffers with it.
+async fn upgrade(state: web::Data<AppState>, (req, mut framed): Upgrade) -> Result<(), actix_web::Error> {
+    // Never an error: each way out is logged here (actix-http would log an error as a fault).
+    let head = req.head();
+    let refused = if head.uri.path() == "/ws" {
+        match admit(&state, head) {
+            Err(why) => refuse(&state.stats, why),
+            Ok(permit) => match actix_http::ws::handshake(head) {
+                Err(e) => e.error_response(),
+                Ok(mut switching) => {
+                    let switching = switching.finish().drop_body();
+                    hand_over(&state, (req, framed), permit, switching).await;
+                    return Ok(());
+                }
+            },
+        }
+    } else {
+        HttpResponse::NotFound().body("WebSocket connections are served at /ws")
+    };
+    if let Err(e) = respond(&mut framed, refused).await {
+        tracing::debug!(peer = ?head.peer_addr, error = %e, "refused WebSocket gone before its answer");
+    }
+    Ok(())
+}
+
+/// Writes `switching` (the 101) and starts the connection's session on its socket.
+async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit, switching: actix_http::Response<()>) {
+    let peer = req.head().peer_addr;
+    if let Err(e) = framed.send(h1::Message::Item((switching, BodySize::None))).await {
+        tracing::debug!(peer = ?peer, error = %e, "WebSocket gone during its upgrade");
+        return;
+    }
+    let parts = framed.into_parts();
+    let socket = match parts.io.as_fd().try_clone_to_owned() {
+        Ok(fd) => ConnSocket::new(fd),
+        Err(e) => {
+            tracing::warn!(peer = ?peer, error = %e, "WebSocket dropped: cannot duplicate its socket");
+            return;
         }
     };
-    let (response, ws, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream.max_frame_size(state.config.max_frame_bytes);
-    let conn = Connection { socket: req.conn_data::<ConnSocket>().cloned(), peer: req.peer_addr(), permit };
+    // What the client sent right after its request (its first frames, if it did not wait for
+    // our answer) was read into actix-http's buffer: it goes first.
+    let reader = WsReader::new(parts.io, &parts.read_buf, state.config.max_frame_bytes, CLIENT_LINGER);
+    let conn = Connection { socket, peer, permit };
     let session = PlayerSession::new(
-        ws,
         conn,
         state.lobby.clone(),
         state.config.clone(),
@@ -313,10 +369,45 @@ async fn ws_route(
         state.shutdown.clone(),
     );
     PlayerSession::create(move |ctx| {
-        ctx.add_stream(stream);
+        ctx.add_stream(reader);
         session
     });
-    Ok(response)
+}
+
+/// The checks before a WebSocket is accepted (draining, origin, connection caps): the
+/// connection's place under the caps, or why it is refused (see [`refuse`]).
+fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
+    if state.draining.load(Ordering::SeqCst) {
+        return Err(Refusal::Draining);
+    }
+    let headers = &head.headers;
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
+    if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
+        tracing::warn!(
+            origin = %refused,
+            peer = ?head.peer_addr,
+            "WebSocket refused: origin not allowed (see --allowed-origins)"
+        );
+        return Err(Refusal::Origin);
+    }
+    let client = client_addr::client_ip(head.peer_addr, headers, &state.config.trusted_proxies);
+    state.gate.admit(client).inspect_err(|refusal| {
+        tracing::debug!(client = ?client, reason = refusal.label(), "WebSocket refused");
+    })
+}
+
+/// Writes `response` on a connection actix-http handed over, then ends the connection.
+async fn respond(framed: &mut Framed<TcpStream, h1::Codec>, response: HttpResponse) -> std::io::Result<()> {
+    let (mut head, body) = actix_http::Response::from(response).into_parts();
+    head.head_mut().set_connection_type(ConnectionType::Close);
+    let body = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let length = BodySize::Sized(body.len() as u64);
+    framed.feed(h1::Message::Item((head, length))).await?;
+    framed.feed(h1::Message::Chunk(Some(body))).await?;
+    framed.feed(h1::Message::Chunk(None)).await?;
+    // actix-codec's `close` shuts the socket without writing what `feed` buffered: flush first.
+    framed.flush().await?;
+    framed.close().await
 }
 
 /// The response to a refused upgrade, counted by reason.

@@ -15,7 +15,9 @@
 //!   files) and [`chat`] (rate limit, system lines).
 //! - [`grid`]: the uniform spatial grid behind area of interest and collisions; [`palette`]:
 //!   distinct player colours.
-//! - [`stats`]: counters, exposed by [`metrics`]. [`socket`]: cutting dead peers.
+//! - [`stats`]: counters, exposed by [`metrics`].
+//! - [`socket`]: the TCP sockets; after the upgrade a session reads its socket through
+//!   [`ws_reader`] and writes it through [`ws_writer`], with buffers of its own.
 //! - [`sim_latency`]: simulated network latency for development (`--sim-latency`).
 //! - [`assets`]: the embedded client page and wasm.
 
@@ -50,6 +52,7 @@ pub mod stats;
 pub mod view;
 pub mod wake;
 pub mod world;
+pub mod ws_reader;
 pub mod ws_writer;
 
 use std::net::SocketAddr;

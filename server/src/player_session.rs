@@ -3,8 +3,7 @@
 //!
 //! Outbound goes through the connection's [`Outbox`]: the room puts each tick's reliable batch
 //! and snapshot there directly, the session adds pongs and pings, and one writer task (a task
-//! of its own, writing into the socket once the client has spoken: `crate::ws_writer`) writes
-//! whatever is waiting, so a session wakes at most once per tick for the room's output. While
+//! of its own, writing into the socket: `crate::ws_writer`) writes whatever is waiting, so a session wakes at most once per tick for the room's output. While
 //! the client's socket is full the writer holds everything in the outbox (latest-wins for
 //! snapshots); output waiting past the stall timeout means the client stopped reading, and it is
 //! cut off. `--sim-latency` delays both directions here.
@@ -15,11 +14,10 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{Message, ProtocolError};
+use actix_http::ws::{self as websocket, ProtocolError};
 use bytes::Bytes;
 use skirmish_shared::consts::{DEFAULT_ROOM, FLOOD_KICK_DROPS, MAX_CLIENT_MSGS_PER_SEC};
 use skirmish_shared::{ChatLine, ClientMsg, Hello, PlayerId, ServerMsg, decode_client, encode_server};
@@ -48,9 +46,6 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closing connection is kept for the client's Close or end of stream (reading and
 /// discarding meanwhile) before the socket is cut.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// After answering a client's Close, the time given to our Close to reach the socket before our
-/// side of the stream is shut (the client waits for the server to end the TCP connection).
-const CLOSE_REPLY_FLUSH: Duration = Duration::from_millis(20);
 /// How long a client that fell silent for the whole client timeout is kept for its Close: it has
 /// most likely vanished (a pulled cable, a frozen peer), so its session ends within the client
 /// timeout plus this (the silence is checked right at its deadline).
@@ -70,8 +65,7 @@ enum Phase {
 
 /// See the module docs.
 pub struct PlayerSession {
-    ws: actix_ws::Session,
-    socket: Option<ConnSocket>,
+    socket: ConnSocket,
     peer: Option<SocketAddr>,
     lobby: Addr<Lobby>,
     config: Arc<Config>,
@@ -102,9 +96,6 @@ pub struct PlayerSession {
     /// (due, frame), in order.
     link_in: Option<Link>,
     in_link: VecDeque<(Instant, Bytes)>,
-    /// The client has sent a frame, so the writer writes into the socket itself (see
-    /// [`crate::ws_writer`]).
-    armed: Arc<AtomicBool>,
     /// Our Close answers the client's: once the writer has written it, the session ends.
     answered_close: bool,
     /// Cancelled when the actor stops: the writer task ends then, whatever it was waiting for
@@ -118,9 +109,9 @@ pub struct PlayerSession {
 /// What the HTTP upgrade knows of one connection.
 #[derive(Debug)]
 pub struct Connection {
-    /// A second handle on the TCP socket, to cut what the WebSocket layer cannot close (absent
-    /// only for in-process test requests).
-    pub socket: Option<ConnSocket>,
+    /// The writer's handle on the TCP socket, also the one that shuts or cuts it (the reader
+    /// has the other).
+    pub socket: ConnSocket,
     /// The TCP peer, for the logs.
     pub peer: Option<SocketAddr>,
     /// The connection's place under the caps, given back when the session ends.
@@ -130,7 +121,6 @@ pub struct Connection {
 impl PlayerSession {
     /// A session for a freshly upgraded connection; its message stream is added by the caller.
     pub fn new(
-        ws: actix_ws::Session,
         conn: Connection,
         lobby: Addr<Lobby>,
         config: Arc<Config>,
@@ -141,7 +131,6 @@ impl PlayerSession {
         let now = Instant::now();
         let link_in = Link::new(config.sim_latency, config.sim_jitter, rand::random());
         Self {
-            ws,
             socket,
             peer,
             lobby,
@@ -161,7 +150,6 @@ impl PlayerSession {
             ended: None,
             link_in,
             in_link: VecDeque::new(),
-            armed: Arc::new(AtomicBool::new(false)),
             answered_close: false,
             writer_stop: CancellationToken::new(),
             _permit: permit,
@@ -187,16 +175,11 @@ impl PlayerSession {
     /// slow reader gets the newest snapshot when it catches up, not a queue of stale ones, and
     /// one that stopped reading costs no buffer beyond the outbox's bound. With
     /// `--sim-latency`, what it takes waits in the simulated link until due.
-    ///
-    /// Once the client has sent a frame (see [`crate::ws_writer`]) the task writes into the
-    /// socket itself; before that, nothing but a close is written (through actix-ws).
     fn start_writer(&mut self, ctx: &mut Context<Self>) {
-        let (outbox, ws, stats) = (self.outbox.clone(), self.ws.clone(), self.stats.clone());
-        let socket = self.socket.clone();
-        let armed = self.armed.clone();
+        let (outbox, stats) = (self.outbox.clone(), self.stats.clone());
         let gone = self.writer_stop.clone();
         let link = Link::new(self.config.sim_latency, self.config.sim_jitter, rand::random());
-        let mut out = Out { ws, raw: socket.map(WsWriter::new), armed, stats: stats.clone() };
+        let mut out = Out { raw: WsWriter::new(self.socket.clone()), stats: stats.clone() };
         let writer = async move {
             let mut link = link;
             let mut frames = Vec::new();
@@ -217,13 +200,6 @@ impl PlayerSession {
                     },
                 }
                 blocked = false;
-                if !out.may_write() {
-                    // Nothing goes out before the client has spoken, except through a close.
-                    if outbox.is_closed() {
-                        return true;
-                    }
-                    continue;
-                }
                 let had_pending = out.has_pending();
                 match out.flush() {
                     // What a refused write left is out: the write is over.
@@ -241,7 +217,7 @@ impl PlayerSession {
                         let Some((_, frame)) = in_link.pop_front() else { break };
                         frames.push(frame);
                     }
-                    match out.write(&mut frames).await {
+                    match out.write(&mut frames) {
                         // What was due is written; what is still in the link is on the wire.
                         Ok(true) => outbox.sent(),
                         Ok(false) => {
@@ -267,7 +243,7 @@ impl PlayerSession {
                         in_link.extend(frames.drain(..).map(|frame| (due, frame)));
                         break;
                     }
-                    match out.write(&mut frames).await {
+                    match out.write(&mut frames) {
                         Ok(true) => outbox.sent(),
                         // The socket is full: the rest waits in the writer, newer output in
                         // the outbox (latest-wins), and the stall clock runs until it drains.
@@ -335,9 +311,9 @@ impl PlayerSession {
             return;
         }
         self.ended = Some(why.label());
-        let Some(frame) = why.frame() else {
+        if why.frame().is_none() {
             return self.abort(ctx, &why);
-        };
+        }
         let (code, reason) = (why.code(), why.reason());
         if why.is_routine() {
             tracing::debug!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing");
@@ -352,47 +328,20 @@ impl PlayerSession {
             session.cut();
             ctx.stop();
         });
-        if self.socket.is_some() && self.armed.load(Ordering::Relaxed) {
-            // The writer owns the socket: the Close goes out after what it is writing, and
-            // when it is out the writer ends (see `start_writer`).
-            self.answered_close = answering;
-            self.outbox.close_with(Frame::Close(ws_writer::close_payload(code, &reason)));
-            return;
-        }
-        self.outbox.close();
-        let ws = self.ws.clone();
-        let close = async move {
-            let sent = tokio::time::timeout(wait, ws.close(Some(frame))).await;
-            if answering && sent.is_ok() {
-                tokio::time::sleep(CLOSE_REPLY_FLUSH).await;
-            }
-            sent.is_ok()
-        };
-        ctx.spawn(close.into_actor(self).map(move |sent, session, ctx| {
-            if !sent {
-                // The client is not reading: the frame cannot get out.
-                session.cut();
-            } else if answering {
-                // Both Close frames are out: the handshake is over, so the session is too
-                // (kept to the backstop, every clean leave would hold a connection for 2 s).
-                session.shut_write();
-                ctx.stop();
-            }
-        }));
+        // The writer owns the socket: the Close goes out after what it is writing, and when it
+        // is out the writer ends (see `start_writer`).
+        self.answered_close = answering;
+        self.outbox.close_with(Frame::Close(ws_writer::close_payload(code, &reason)));
     }
 
     /// Ends our side of the TCP stream (a FIN after what is already written); reading goes on.
     fn shut_write(&self) {
-        if let Some(socket) = &self.socket {
-            socket.shutdown_write();
-        }
+        self.socket.shutdown_write();
     }
 
     /// Cuts the TCP connection both ways.
     fn cut(&self) {
-        if let Some(socket) = &self.socket {
-            socket.shutdown();
-        }
+        self.socket.shutdown();
     }
 
     /// Cuts the connection at once, without a Close frame: for clients that cannot read one.
@@ -407,9 +356,7 @@ impl PlayerSession {
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
         self.outbox.close();
-        if let Some(socket) = &self.socket {
-            socket.shutdown();
-        }
+        self.socket.shutdown();
         ctx.stop();
     }
 
@@ -598,40 +545,36 @@ impl Actor for PlayerSession {
     }
 }
 
-impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
-    /// The message stream ended: the client went away, or our Close went out (actix-ws ends
-    /// the stream then). While closing, the close path decides when the connection ends.
+impl StreamHandler<Result<websocket::Frame, ProtocolError>> for PlayerSession {
+    /// The client ended its stream, or reading failed. While closing, the close path decides
+    /// when the connection ends.
     fn finished(&mut self, ctx: &mut Self::Context) {
         if !matches!(self.phase, Phase::Closing) {
             ctx.stop();
         }
     }
 
-    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
+    fn handle(&mut self, item: Result<websocket::Frame, ProtocolError>, ctx: &mut Self::Context) {
         if matches!(self.phase, Phase::Closing) {
             // Everything else is discarded; the client's Close answers ours, so it has read it
             // and our side can end.
-            if matches!(item, Ok(Message::Close(_))) {
+            if matches!(item, Ok(websocket::Frame::Close(_))) {
                 self.shut_write();
                 ctx.stop();
             }
             return;
         }
         self.last_heard = Instant::now();
-        if !self.armed.swap(true, Ordering::Relaxed) {
-            // The client has read our whole upgrade response: the writer may take the socket.
-            self.outbox.retry();
-        }
         match item {
-            Ok(Message::Binary(bytes)) => self.receive(bytes, ctx),
-            Ok(Message::Text(_)) => self.end(ctx, Close::TextFrame),
-            Ok(Message::Ping(bytes)) => self.queue_reliable(Frame::Pong(bytes), ctx),
-            Ok(Message::Pong(_) | Message::Nop) => {}
-            Ok(Message::Close(reason)) => {
+            Ok(websocket::Frame::Binary(bytes)) => self.receive(bytes, ctx),
+            Ok(websocket::Frame::Text(_)) => self.end(ctx, Close::TextFrame),
+            Ok(websocket::Frame::Ping(bytes)) => self.queue_reliable(Frame::Pong(bytes), ctx),
+            Ok(websocket::Frame::Pong(_)) => {}
+            Ok(websocket::Frame::Close(reason)) => {
                 tracing::debug!(peer = ?self.peer, ?reason, "client closed");
                 self.end(ctx, Close::ClientLeft);
             }
-            Ok(Message::Continuation(_)) => self.end(ctx, Close::Fragmented),
+            Ok(websocket::Frame::Continuation(_)) => self.end(ctx, Close::Fragmented),
             Err(ProtocolError::Io(error)) => {
                 // The connection broke under us (a reset from a killed process, a read error):
                 // nobody is left to read a Close, so the session ends now, counted as lost.
@@ -678,62 +621,37 @@ impl Handler<Kick> for PlayerSession {
     }
 }
 
-/// Where the writer task writes: into the socket itself once armed, else through actix-ws
-/// (in-process test requests have no socket of their own).
+/// Where the writer task writes: the socket, through the connection's [`WsWriter`].
 struct Out {
-    ws: actix_ws::Session,
-    raw: Option<WsWriter>,
-    /// Set by the session when the client's first frame arrives.
-    armed: Arc<AtomicBool>,
+    raw: WsWriter,
     /// For `skirmish_writes_held_total`.
     stats: Arc<Stats>,
 }
 
 impl Out {
-    /// False while the socket is ours to write but not yet safe to (the client has not spoken).
-    fn may_write(&self) -> bool {
-        self.raw.is_none() || self.armed.load(Ordering::Relaxed)
-    }
-
     /// True while bytes of a frame already begun wait for the socket.
     fn has_pending(&self) -> bool {
-        self.raw.as_ref().is_some_and(WsWriter::has_pending)
+        self.raw.has_pending()
     }
 
     /// Writes what an earlier write left: `Ok(true)` once nothing waits.
     fn flush(&mut self) -> Result<bool, ()> {
-        self.raw.as_mut().map_or(Ok(true), |raw| raw.flush().map_err(drop))
+        self.raw.flush().map_err(drop)
     }
 
     /// Writes `frames` in order and empties the vector; `Ok(false)` when the socket took only
     /// part (the rest waits in the writer; counted as held), `Err` when the connection is gone.
-    async fn write(&mut self, frames: &mut Vec<Frame>) -> Result<bool, ()> {
-        if let Some(raw) = &mut self.raw {
-            let complete = raw.write(frames).map_err(drop)?;
-            if !complete {
-                Stats::inc(&self.stats.writes_held);
-            }
-            return Ok(complete);
+    fn write(&mut self, frames: &mut Vec<Frame>) -> Result<bool, ()> {
+        let complete = self.raw.write(frames).map_err(drop)?;
+        if !complete {
+            Stats::inc(&self.stats.writes_held);
         }
-        for frame in frames.drain(..) {
-            let sent = match frame {
-                Frame::Binary(bytes) => self.ws.binary(bytes).await,
-                Frame::Ping => self.ws.ping(b"").await,
-                Frame::Pong(bytes) => self.ws.pong(&bytes).await,
-                // Without a socket of our own, a close goes through `Session::close` instead.
-                Frame::Close(_) => Ok(()),
-            };
-            sent.map_err(drop)?;
-        }
-        Ok(true)
+        Ok(complete)
     }
 
-    /// Waits until the socket drains (at once without a socket of our own).
+    /// Waits until the socket drains.
     async fn writable(&mut self) -> std::io::Result<()> {
-        match &mut self.raw {
-            Some(raw) => raw.writable().await,
-            None => Ok(()),
-        }
+        self.raw.writable().await
     }
 }
 

@@ -1,18 +1,15 @@
-//! A second handle on each connection's TCP socket: the session writes its frames through it
-//! (`crate::ws_writer`), and cuts through it a connection the WebSocket layer cannot close.
-//!
-//! actix-ws writes through a 32-message channel into the HTTP response body; when a client stops
-//! reading, the channel fills, every send waits forever and a Close frame can never get out. The
-//! only way to free that connection is `shutdown(2)` on the socket: the stuck write then fails
-//! and actix drops the connection. `on_connect` duplicates the descriptor for both purposes.
+//! The server's TCP sockets: the listener, the options every connection gets, and a second
+//! handle on each WebSocket's socket ([`ConnSocket`]), through which the session's writer task
+//! writes its frames (`crate::ws_writer`) while the session reads through the first
+//! (`crate::ws_reader`), and through which a connection is shut or cut.
 
-use std::any::Any;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use actix_web::dev::Extensions;
+use tokio::net::TcpStream;
 
 /// Binds a listening socket with `backlog` (std's `TcpListener::bind` fixes it at 128) and
 /// `SO_REUSEADDR`, so a restarted server can bind while old connections sit in TIME_WAIT.
@@ -26,13 +23,13 @@ pub fn listen(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<std::
 }
 
 /// Raises this process's soft open-file limit to its hard limit and returns the limit now in
-/// force. Each connection holds two descriptors (actix's and the duplicate in [`ConnSocket`]),
+/// force. Each WebSocket holds two descriptors (the reader's and the writer's [`ConnSocket`]),
 /// so the usual soft limit of 1024 would cap a server near 500 players.
 pub fn raise_open_file_limit() -> std::io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
 
-/// The duplicated socket of one connection, stored in the connection's extensions.
+/// The writer's descriptor of one WebSocket's socket.
 #[derive(Debug, Clone)]
 pub struct ConnSocket(Arc<OwnedFd>);
 
@@ -97,11 +94,10 @@ impl ConnSocket {
     }
 }
 
-/// `HttpServer::on_connect` hook: turns Nagle off, caps the kernel send buffer at `send_buffer` bytes (0 leaves
-/// the OS default) and remembers a duplicate of each TCP socket.
-pub fn on_connect(send_buffer: usize) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + Clone + 'static {
-    move |conn, ext| {
-        let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() else { return };
+/// The HTTP service's `on_connect_ext` hook: turns Nagle off and caps the kernel send buffer at
+/// `send_buffer` bytes (0 leaves the OS default).
+pub fn on_connect(send_buffer: usize) -> impl Fn(&TcpStream, &mut Extensions) + Clone + 'static {
+    move |tcp, _| {
         // Snapshots are small and time-critical: without this, Nagle holds each one back until
         // the client's delayed ACK (which rides on its next input), adding up to a tick.
         if let Err(e) = tcp.set_nodelay(true) {
@@ -111,9 +107,6 @@ pub fn on_connect(send_buffer: usize) -> impl Fn(&dyn Any, &mut Extensions) + Se
             && let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer)
         {
             tracing::debug!(error = %e, "cannot set SO_SNDBUF");
-        }
-        if let Ok(fd) = tcp.as_fd().try_clone_to_owned() {
-            ext.insert(ConnSocket(Arc::new(fd)));
         }
     }
 }

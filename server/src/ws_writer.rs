@@ -3,8 +3,7 @@
 //! actix-ws hands every frame to a channel that the HTTP dispatcher drains into its own 8 KiB
 //! write buffer and then into the socket: per snapshot a channel send, a second task woken, the
 //! frame encoded and copied, a `write(2)`. perf put that plumbing at a third of the server's
-//! time in a room of 1000. Once the upgrade is done, nothing else writes to the socket, so the
-//! session's writer task can write the frames itself: each frame's header (2–10 bytes: a
+//! time in a room of 1000. Here the session's writer task writes the frames itself: each frame's header (2–10 bytes: a
 //! server's frames are not masked, RFC 6455 §5.1) goes beside the payload in one non-blocking
 //! `sendmsg` per wake-up, every frame waiting gathered into it, with no copy.
 //!
@@ -12,10 +11,9 @@
 //! is copied here and written first once the socket is writable again, so the byte stream
 //! stays whole; the writer holds newer output in the outbox meanwhile (latest-wins).
 //!
-//! Reading stays with actix-ws; only the write side moves here. The session switches to this
-//! writer once the client has sent its first frame: a client can only send after reading the
-//! whole `101 Switching Protocols` response, so by then actix has written everything it ever
-//! will, and no byte of ours can overtake it.
+//! The upgrade hands the socket over once our `101 Switching Protocols` is written whole
+//! (`crate::http`), so from the session's first moment nothing else writes to it; reading is
+//! `crate::ws_reader`'s, on a descriptor of its own.
 
 use std::io::{self, IoSlice};
 

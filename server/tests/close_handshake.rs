@@ -1,4 +1,6 @@
-//! The close handshake, seen from a raw socket as an outside client sees it: a client that
+//! The upgrade and the close handshake, seen from a raw socket as an outside client sees it:
+//! frames sent in the same write as the upgrade request are read, an upgrade anywhere but `/ws`
+//! gets 404, and for the close handshake a client that
 //! closes first gets the server's Close and the end of the TCP stream at once, and a client
 //! that is still sending when the server closes it (a flood, a fragmented message sent back to
 //! back) reads the Close code and reason every time instead of a connection reset.
@@ -68,22 +70,64 @@ fn hello() -> Vec<u8> {
 /// Connects and upgrades by hand; returns the two halves of the socket, positioned at the first
 /// WebSocket frame.
 async fn open(addr: SocketAddr) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+    let (read, write, head) = request_upgrade(addr, "/ws", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "upgraded: {head}");
+    (read, write)
+}
+
+/// Sends an upgrade request for `path` with `then` in the same write (frames a client sends
+/// without waiting for the answer); returns the socket's halves after the response head, and
+/// the head.
+async fn request_upgrade(
+    addr: SocketAddr,
+    path: &str,
+    then: &[u8],
+) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf, String) {
     let stream = TcpStream::connect(addr).await.expect("the server accepts TCP");
     stream.set_nodelay(true).expect("nodelay");
     let (read, mut write) = stream.into_split();
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    write.write_all(request.as_bytes()).await.expect("send the upgrade");
+    )
+    .into_bytes();
+    request.extend_from_slice(then);
+    write.write_all(&request).await.expect("send the upgrade");
     let mut read = BufReader::new(read);
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         head.push(read.read_u8().await.expect("the upgrade response"));
     }
-    let head = String::from_utf8_lossy(&head);
+    (read, write, String::from_utf8_lossy(&head).into_owned())
+}
+
+/// The server takes the socket over at the upgrade: bytes the client sent right behind its
+/// request (read by the HTTP layer along with it) must reach the session, first.
+#[tokio::test]
+async fn a_hello_sent_with_the_upgrade_request_is_answered() {
+    let srv = server();
+    let (mut read, _write, head) = request_upgrade(srv.addr, "/ws", &hello()).await;
     assert!(head.starts_with("HTTP/1.1 101"), "upgraded: {head}");
-    (read, write)
+    let (opcode, payload) =
+        tokio::time::timeout(WAIT, read_frame(&mut read)).await.expect("a frame in time").expect("a frame");
+    assert_eq!(opcode, OP_BINARY, "the welcome batch, not a close: {payload:?}");
+    use skirmish_shared::ServerMsg;
+    let welcomed = match skirmish_shared::decode_server(&payload).expect("a message from the server") {
+        ServerMsg::Batch(messages) => messages.iter().any(|m| matches!(m, ServerMsg::Welcome(_))),
+        message => matches!(message, ServerMsg::Welcome(_)),
+    };
+    assert!(welcomed, "the first frame welcomes us");
+}
+
+/// WebSockets are served at `/ws` only: an upgrade elsewhere gets 404 and the connection ends.
+#[tokio::test]
+async fn an_upgrade_elsewhere_gets_404() {
+    let srv = server();
+    let (mut read, _write, head) = request_upgrade(srv.addr, "/", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let mut rest = Vec::new();
+    tokio::time::timeout(WAIT, read.read_to_end(&mut rest)).await.expect("the end in time").expect("a clean end");
+    assert!(String::from_utf8_lossy(&rest).contains("/ws"), "the body says where: {rest:?}");
 }
 
 /// One server frame: opcode and payload (server frames are never masked).

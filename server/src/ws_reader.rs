@@ -1,0 +1,188 @@
+//! Reads a connection's incoming WebSocket frames straight from its TCP socket, with a buffer
+//! sized for what clients send.
+//!
+//! actix-http's connection task keeps an 8 KiB read buffer and an 8 KiB write buffer for as long
+//! as the connection lives, fixed sizes it does not let us change, and actix-ws reads through it:
+//! 16 of the 33 KiB a player cost the server in a room of 1000 (heaptrack). A client sends an
+//! input of about 30 bytes a tick, so after the upgrade ([`crate::http`] takes the socket from
+//! actix-http, which then lets its buffers go) the session reads with a buffer of its own that
+//! starts at [`READ_CHUNK`] bytes and grows only for a frame that needs it (at most the frame
+//! limit). Frames are decoded by actix-http's WebSocket codec, the one actix-ws uses.
+//!
+//! Dropping the reader ends the connection as actix-http did: our side of the stream is shut
+//! (a FIN after what is written) and what the client still sends is read and discarded for a
+//! short linger, so closing with unread data never turns into a reset that makes the client's
+//! kernel throw away our Close frame.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use actix_http::ws::ProtocolError;
+use actix_http::ws::{Codec, Frame};
+use bytes::BytesMut;
+use futures_util::Stream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::Decoder;
+
+/// Free space the buffer keeps for a read: a few inputs' worth. A bigger frame grows the buffer
+/// as far as it needs (the codec refuses frames over the limit before reading them whole).
+const READ_CHUNK: usize = 256;
+
+/// The incoming half of one WebSocket connection (see the module docs).
+pub struct WsReader {
+    /// `None` only once dropped (the linger task has it).
+    io: Option<TcpStream>,
+    buf: BytesMut,
+    codec: Codec,
+    /// The client ended its stream or the read failed: decode what is left, then end.
+    eof: bool,
+    /// How long a dropped reader reads and discards before the socket closes.
+    linger: Duration,
+}
+
+impl WsReader {
+    /// A reader on `io`, starting with `already_read` (bytes the HTTP layer read past the
+    /// upgrade request: a client may send its first frame without waiting for our answer),
+    /// refusing frames over `max_frame` bytes.
+    pub fn new(io: TcpStream, already_read: &[u8], max_frame: usize, linger: Duration) -> Self {
+        let mut buf = BytesMut::with_capacity(already_read.len().max(READ_CHUNK));
+        buf.extend_from_slice(already_read);
+        Self { io: Some(io), buf, codec: Codec::new().max_size(max_frame), eof: false, linger }
+    }
+}
+
+impl Stream for WsReader {
+    type Item = Result<Frame, ProtocolError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match this.codec.decode(&mut this.buf) {
+                Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
+                Ok(None) => {}
+                Err(e) => {
+                    // Nothing after a protocol error is trustworthy.
+                    this.eof = true;
+                    this.buf.clear();
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            if this.eof {
+                return Poll::Ready(None);
+            }
+            let Some(io) = &this.io else { return Poll::Ready(None) };
+            // Room for the rest of a frame begun, or a fresh chunk; given back to the same
+            // allocation once the frames decoded from it are dropped.
+            this.buf.reserve(READ_CHUNK);
+            match io.try_read_buf(&mut this.buf) {
+                Ok(0) => this.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Registers for the next readiness edge; ready at once if data came since.
+                    if let Err(e) = ready!(io.poll_read_ready(cx)) {
+                        this.eof = true;
+                        return Poll::Ready(Some(Err(ProtocolError::Io(e))));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    this.eof = true;
+                    return Poll::Ready(Some(Err(ProtocolError::Io(e))));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for WsReader {
+    fn drop(&mut self) {
+        let Some(io) = self.io.take() else { return };
+        let linger = self.linger;
+        // Outside a runtime (a server stopping) the socket just closes.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(linger_then_close(io, linger));
+        }
+    }
+}
+
+/// Shuts our side of `io` and reads and discards until the client ends its side or `linger`
+/// passes; then the socket closes.
+async fn linger_then_close(mut io: TcpStream, linger: Duration) {
+    let discard = async {
+        let _ = io.shutdown().await;
+        let mut sink = [0u8; 512];
+        while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(linger, discard).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::{WebSocketStream, tungstenite};
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (server, client)
+    }
+
+    /// A real client (tungstenite, masking its frames) sends frames of every kind, one of them
+    /// bigger than a read; the reader gives each whole and in order, the bytes read before it
+    /// existed first, then ends with the client's stream.
+    #[tokio::test]
+    async fn frames_from_a_real_client_arrive_whole_and_in_order() {
+        let (server, client) = pair().await;
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let big = vec![9u8; 3000];
+        ws.send(tungstenite::Message::binary(vec![1u8, 2, 3])).await.unwrap();
+        ws.send(tungstenite::Message::binary(big.clone())).await.unwrap();
+        ws.send(tungstenite::Message::Ping(vec![7u8].into())).await.unwrap();
+        ws.send(tungstenite::Message::text("hi")).await.unwrap();
+        ws.close(None).await.unwrap();
+        drop(ws);
+
+        // What the HTTP layer read already: an empty binary frame, masked as a client's must be.
+        let masked_empty_binary = [0x82u8, 0x80, 1, 2, 3, 4];
+        let mut reader = WsReader::new(server, &masked_empty_binary, 4096, Duration::from_millis(50));
+        let mut got = Vec::new();
+        while let Some(message) = reader.next().await {
+            got.push(message.unwrap());
+        }
+        assert!(matches!(&got[0], Frame::Binary(b) if b.is_empty()), "{:?}", got[0]);
+        assert!(matches!(&got[1], Frame::Binary(b) if b[..] == [1, 2, 3]));
+        assert!(matches!(&got[2], Frame::Binary(b) if b[..] == big[..]));
+        assert!(matches!(&got[3], Frame::Ping(b) if b[..] == [7]));
+        assert!(matches!(&got[4], Frame::Text(t) if t[..] == *b"hi"));
+        assert!(matches!(&got[5], Frame::Close(_)));
+        assert_eq!(got.len(), 6);
+        assert!(reader.buf.capacity() < 8192, "the buffer grew to {}", reader.buf.capacity());
+    }
+
+    /// A frame over the limit is refused as an overflow, not read whole.
+    #[tokio::test]
+    async fn a_frame_over_the_limit_is_an_overflow() {
+        let (server, client) = pair().await;
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        ws.send(tungstenite::Message::binary(vec![0u8; 5000])).await.unwrap();
+        let mut reader = WsReader::new(server, &[], 4096, Duration::from_millis(50));
+        assert!(matches!(reader.next().await, Some(Err(ProtocolError::Overflow))));
+        assert!(reader.next().await.is_none(), "nothing after a protocol error");
+    }
+
+    /// Dropping the reader shuts our side: the client reads the end of the stream.
+    #[tokio::test]
+    async fn dropping_the_reader_ends_the_stream_for_the_client() {
+        let (server, mut client) = pair().await;
+        drop(WsReader::new(server, &[], 4096, Duration::from_secs(5)));
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(10), client.read(&mut byte)).await;
+        assert!(matches!(read, Ok(Ok(0))), "{read:?}");
+    }
+}
