@@ -30,7 +30,10 @@ use crate::stats::Stats;
 use crate::ws_reader::WsReader;
 use crate::{agones, assets, client_addr, invite, origin};
 
-/// How long a finished connection waits for the client to close before closing it.
+/// How long a finished connection waits for the client to close before closing it: actix-http's
+/// for HTTP, [`WsReader`]'s for a WebSocket. After a WebSocket close handshake the client waits
+/// for us to end TCP (RFC 6455), so this is how long a clean leave can take; 1 s made every one
+/// take a second.
 const CLIENT_LINGER: Duration = Duration::from_millis(200);
 
 /// How long sessions get to deliver their Close 1012 before the HTTP server stops.
@@ -132,10 +135,8 @@ pub async fn run(
                 .configure(assets);
             let state = state.clone();
             HttpService::build()
-                // After a WebSocket close handshake the client waits for us to close TCP (RFC
-                // 6455), while actix lingers for this long waiting for the client to close
-                // first. The default 1 s made every clean leave take a second; a short linger
-                // still absorbs the client's late bytes.
+                // An HTTP connection we close lingers this long for the client to close first,
+                // absorbing its late bytes (the default is 1 s).
                 .client_disconnect_timeout(CLIENT_LINGER)
                 .local_addr(addr)
                 .on_connect_ext(socket::on_connect(send_buffer))
