@@ -177,8 +177,11 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
     t0 = time.monotonic()
     bots = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        # Steady state: every bot in (or the ramp-up long over), then a moment to settle.
-        if not wait_for_players(port, lambda p: p >= n or bots.poll() is not None, t0 + ramp + max(5.0, ramp)):
+        # Steady state: every bot in (or the ramp-up long over), then a moment to settle. The wait
+        # ends by half the run at the latest: a saturated server may never hold every bot at once,
+        # and the window must still fall inside the run.
+        wait_until = t0 + ramp + min(max(5.0, ramp), args.duration / 2)
+        if not wait_for_players(port, lambda p: p >= n or bots.poll() is not None, wait_until):
             time.sleep(max(0.0, t0 + ramp - time.monotonic()))
         time.sleep(settle)
         end_at = max(time.monotonic() + 1.0, t0 + ramp + args.duration - tail)
