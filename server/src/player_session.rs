@@ -3,10 +3,11 @@
 //!
 //! Outbound goes through the connection's [`Outbox`]: the room puts each tick's reliable batch
 //! and snapshot there directly, the session adds pongs and pings, and one writer task (a task
-//! of its own, writing into the socket: `crate::ws_writer`) writes whatever is waiting, so a session wakes at most once per tick for the room's output. While
-//! the client's socket is full the writer holds everything in the outbox (latest-wins for
-//! snapshots); output waiting past the stall timeout means the client stopped reading, and it is
-//! cut off. `--sim-latency` delays both directions here.
+//! of its own, writing into the socket: `crate::ws_writer`) writes whatever is waiting, so a
+//! session wakes at most once per tick for the room's output. Inbound frames come from
+//! `crate::ws_reader`, the session's own reader on the socket. While the client's socket is
+//! full the writer holds everything in the outbox (latest-wins for snapshots); output waiting
+//! past the stall timeout means the client stopped reading, and it is cut off. `--sim-latency` delays both directions here.
 //!
 //! Chat is rate-limited here, per connection, before it costs the room anything: lines over the
 //! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.

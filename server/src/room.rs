@@ -5,10 +5,11 @@
 //! Reliable messages (joins, leaves, chat, kills, scores, radar) are collected between ticks
 //! and go out with the tick as one batch frame per member; each is encoded once however many
 //! receive it. A newcomer learns who was already there a chunk per tick (`Welcome`, then
-//! `Roster`), and a big map's obstacles a chunk per tick after each `Match` (`Obstacles`): a
-//! frame that grew with the room or the map would stay allocated as the connection's write
-//! buffer in the HTTP layer for as long as it lives. Rooms above `big_room_players` go quiet: no system lines for joins, leaves and
-//! kills, and each player's kill feed only gets kills that involve it or happen in its view.
+//! `Roster`), and a big map's obstacles a chunk per tick after each `Match` (`Obstacles`), so
+//! no frame grows with the room or the map (a write the socket cannot take at once is copied
+//! and held by the session's writer). Rooms above `big_room_players` go quiet: no system lines
+//! for joins, leaves and kills, and each player's kill feed only gets kills that involve it or
+//! happen in its view.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -3,9 +3,10 @@
 //! actix-ws hands every frame to a channel that the HTTP dispatcher drains into its own 8 KiB
 //! write buffer and then into the socket: per snapshot a channel send, a second task woken, the
 //! frame encoded and copied, a `write(2)`. perf put that plumbing at a third of the server's
-//! time in a room of 1000. Here the session's writer task writes the frames itself: each frame's header (2–10 bytes: a
-//! server's frames are not masked, RFC 6455 §5.1) goes beside the payload in one non-blocking
-//! `sendmsg` per wake-up, every frame waiting gathered into it, with no copy.
+//! time in a room of 1000. Here the session's writer task writes the frames itself: each
+//! frame's header (2–10 bytes: a server's frames are not masked, RFC 6455 §5.1) goes beside the
+//! payload in one non-blocking `sendmsg` per wake-up, every frame waiting gathered into it, with
+//! no copy.
 //!
 //! What the kernel does not take (a full send buffer: the client reads slower than we send)
 //! is copied here and written first once the socket is writable again, so the byte stream
