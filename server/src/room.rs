@@ -119,8 +119,9 @@ pub struct Room {
     builder: ViewBuilder,
     /// Reused every tick: the inputs the step consumes.
     tick_inputs: Vec<(PlayerId, Input)>,
-    /// Players with an input still waiting in their buffer after the last step, ascending: their
-    /// own state says so ([`PlayerState::INPUT_WAITING`]), and their client leaves a slot out.
+    /// Players with an input still waiting in their buffer after the last step, ascending (filled
+    /// in `members`' id order): their own state says so ([`PlayerState::INPUT_WAITING`]), and
+    /// their client leaves a slot out.
     inputs_waiting: Vec<PlayerId>,
     /// Reused every tick: what the step produced for players to hear about.
     events: Vec<GameEvent>,
@@ -270,7 +271,6 @@ impl Room {
         if !self.inputs_waiting.is_empty() {
             Stats::add(&self.stats.inputs_waiting, self.inputs_waiting.len() as u64);
         }
-        self.inputs_waiting.sort_unstable();
         self.world.step(&self.tick_inputs);
         Stats::inc(&self.stats.ticks);
         self.stats.heartbeats.beat(&self.heartbeat);

@@ -310,10 +310,10 @@ impl Client {
     }
 
     /// Where in each tick inputs go out, in ticks after the tick's snapshot arrives (clamped
-    /// to [`pace::SEND_PHASE_RANGE`]; [`pace::SEND_PHASE_TICKS`] by default): the phase the client
-    /// keeps while its inputs make their ticks, and returns to after misses moved it earlier. A swarm of bots on
-    /// one machine, all a few microseconds from the server, would otherwise send in one burst
-    /// each tick, which players spread over the internet never do.
+    /// to [`pace::SEND_PHASE_RANGE`]; [`pace::SEND_PHASE_TICKS`] by default): the phase the
+    /// client keeps while its inputs make their ticks, and returns to after misses moved it
+    /// earlier. A swarm of bots on one machine, all a few microseconds from the server, would
+    /// otherwise send in one burst each tick, which players spread over the internet never do.
     pub fn send_phase(mut self, phase: f64) -> Self {
         let (lo, hi) = pace::SEND_PHASE_RANGE;
         self.pace.phase = if phase.is_finite() { phase.clamp(lo, hi) } else { pace::SEND_PHASE_TICKS };
