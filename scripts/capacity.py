@@ -23,7 +23,9 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
                    carry what the unchanged ships cost)
     view p50/p99   skirmish_ships_in_view histogram (bucket upper bounds)
     srv/bots CPU   % of one core over the window
-    bot µs/s       bots' CPU µs per bot per second: bots CPU s × 1e6 / (bots × window s)
+    bot µs/s (sys) bots' CPU µs per bot per second: bots CPU s × 1e6 / (bots × window s)
+                   and in brackets the part of it spent in the kernel (the bots' sockets: sending
+                   30 inputs and reading 30 snapshots a second; `bots_sys_us_per_bot_s` in --json)
     KiB/player     (server RSS in the window − its RSS before any player joined) / players
 
 Before the server starts and after the last step it times a fixed single-threaded loop ("machine
@@ -74,10 +76,13 @@ def free_port():
 
 
 def cpu_seconds(pid):
-    """User + system CPU seconds of a process (all its threads) and its reaped children."""
+    """CPU seconds of a process (all its threads) and its reaped children: (user + system,
+    system alone)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / TICKS
+    # utime, stime, cutime, cstime: fields 14 to 17 of proc(5), counted from the pid.
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / TICKS, (stime + cstime) / TICKS
 
 
 def try_cpu_seconds(pid):
@@ -215,7 +220,8 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
 
     connected = r["connected"]
     in_room = players(after) or connected
-    bots_cpu = None if bots0 is None or bots1 is None else bots1 - bots0
+    bots_cpu, bots_sys = (None, None) if bots0 is None or bots1 is None else (bots1[0] - bots0[0],
+                                                                              bots1[1] - bots0[1])
     tick_p99 = histogram_quantile(before, after, "skirmish_tick_duration_seconds", 0.99)
     tick_cpu_p99 = histogram_quantile(before, after, "skirmish_tick_cpu_seconds", 0.99)
     view = "skirmish_ships_in_view"
@@ -239,9 +245,11 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
                                        delta(before, after, "skirmish_ship_records_total"), 1 / 8),
         "ships_in_view_p50": histogram_quantile(before, after, view, 0.50),
         "ships_in_view_p99": histogram_quantile(before, after, view, 0.99),
-        "server_cpu_pct": 100 * (srv1 - srv0) / wall,
+        "server_cpu_pct": 100 * (srv1[0] - srv0[0]) / wall,
+        "server_sys_pct": 100 * (srv1[1] - srv0[1]) / wall,
         "bots_cpu_pct": ratio(bots_cpu, wall, 100),
         "bots_cpu_us_per_bot_s": ratio(bots_cpu, connected * wall, 1e6),
+        "bots_sys_us_per_bot_s": ratio(bots_sys, connected * wall, 1e6),
         "server_rss_kib_per_player": ratio(rss[-1] - rss_before, in_room),
         "server_rss_mib": max(rss) / 1024,
         "server_rss_before_mib": rss_before / 1024,
@@ -364,7 +372,7 @@ def main():
         print()
         header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} {'cpu p99':>8} {'cpu mean':>8} "
                   f"{'B/snap':>7} {'B/ship':>6} {'view p50':>8} {'view p99':>8} {'srv CPU':>7} {'bots CPU':>8} "
-                  f"{'bot µs/s':>8} {'KiB/player':>10}")
+                  f"{'bot µs/s (sys)':>14} {'KiB/player':>10}")
         print(header)
         print("-" * len(header))
         capacity, failed = 0, False
@@ -395,7 +403,8 @@ def main():
                   f"{fmt(row['bytes_per_snapshot'], '.0f'):>7} "
                   f"{fmt(row['bytes_per_ship_record'], '.2f'):>6} {fmt(row['ships_in_view_p50'], 'g', '≤'):>8} "
                   f"{fmt(row['ships_in_view_p99'], 'g', '≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
-                  f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} {fmt(row['bots_cpu_us_per_bot_s'], '.0f'):>8} "
+                  f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} "
+                  f"{fmt(row['bots_cpu_us_per_bot_s'], '.0f') + ' (' + fmt(row['bots_sys_us_per_bot_s'], '.0f') + ')':>14} "
                   f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10}", flush=True)
             ok = (row["connected"] == n and row["delivery"] >= args.min_delivery
                   and row["latency_p99_ms"] <= args.max_p99_latency)
