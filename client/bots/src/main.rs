@@ -36,15 +36,6 @@ use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-/// jemalloc, not the system's malloc: the bots allocate per message (tungstenite's frames, the
-/// core's encoded inputs), and jemalloc's per-thread caches made that about 8 % cheaper in user
-/// CPU at 1000 bots (3 alternating runs, 2026-12-03), with the same latency figures. Its
-/// transparent huge pages (`thp:always`) saved another 3 % but added about 1 ms to the latency
-/// p99 the bots measure: an instrument should not, so they stay off.
-#[cfg(not(target_env = "msvc"))]
-#[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// Exit status of a run whose thresholds failed; 1 stays for runs that could not measure.
 const EXIT_THRESHOLD_FAILED: u8 = 2;
 
