@@ -10,19 +10,8 @@ cd "$(dirname "$0")/.."
 BOTS=${1:-1000}
 OUT=${2:-/tmp/skirmish-fanout.perf}
 WHAT=${3:-server}
-TARGET=${CARGO_TARGET_DIR:-target}
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$TARGET/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse --max-players-per-room 10000 \
-    --min-players 1 --countdown 0 --score-limit 0 --match-duration 24h \
-    --max-connections-per-ip 0 --max-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-sleep 1
-RAMP=$(( BOTS / 200 > 2 ? BOTS / 200 : 2 ))
-"$TARGET/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$BOTS" --ramp-up "$RAMP" \
-    --duration 30 --mix wander=60,fight=40 --seed 1 >/tmp/skirmish-fanout-bots.txt 2>&1 &
-BOTS_PID=$!
-sleep $(( RAMP + 5 ))
+. scripts/load.sh
+start_load "$BOTS" 30 /tmp/skirmish-fanout-bots.txt
 if [ "$WHAT" = bots ]; then SAMPLED=$BOTS_PID; else SAMPLED=$SERVER; fi
 perf record -e cpu-clock -g -p "$SAMPLED" -o "$OUT" -- sleep 20 >/dev/null 2>&1
 wait $BOTS_PID || true

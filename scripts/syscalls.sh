@@ -10,19 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BOTS=${1:-1000}
 SECONDS_COUNTED=10
-TARGET=${CARGO_TARGET_DIR:-target}
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$TARGET/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse --max-players-per-room 10000 \
-    --min-players 1 --countdown 0 --score-limit 0 --match-duration 24h \
-    --max-connections-per-ip 0 --max-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-sleep 1
-RAMP=$(( BOTS / 200 > 2 ? BOTS / 200 : 2 ))
-"$TARGET/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$BOTS" --ramp-up "$RAMP" \
-    --duration $(( 2 * SECONDS_COUNTED + 10 )) --mix wander=60,fight=40 --seed 1 >/tmp/skirmish-syscalls-bots.txt 2>&1 &
-BOTS_PID=$!
-sleep $(( RAMP + 5 ))
+. scripts/load.sh
+start_load "$BOTS" $(( 2 * SECONDS_COUNTED + 10 )) /tmp/skirmish-syscalls-bots.txt
 EVENTS=context-switches
 for call in recvfrom sendto sendmsg read write readv writev epoll_wait futex; do
     EVENTS="$EVENTS,syscalls:sys_enter_$call"
