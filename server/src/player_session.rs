@@ -7,7 +7,8 @@
 //! session wakes at most once per tick for the room's output. Inbound frames come from
 //! `crate::ws_reader`, the session's own reader on the socket. While the client's socket is
 //! full the writer holds everything in the outbox (latest-wins for snapshots); output waiting
-//! past the stall timeout means the client stopped reading, and it is cut off. `--sim-latency` delays both directions here.
+//! past the stall timeout means the client stopped reading, and it is cut off.
+//! `--sim-latency` delays both directions here.
 //!
 //! Chat is rate-limited here, per connection, before it costs the room anything: lines over the
 //! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.
@@ -312,10 +313,9 @@ impl PlayerSession {
             return;
         }
         self.ended = Some(why.label());
-        if why.frame().is_none() {
-            return self.abort(ctx, &why);
-        }
-        let (code, reason) = (why.code(), why.reason());
+        // The frame's code and reason are the ones logged: built once.
+        let Some(frame) = why.frame() else { return self.abort(ctx, &why) };
+        let (code, reason) = (u16::from(frame.code), frame.description.unwrap_or_default());
         if why.is_routine() {
             tracing::debug!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing");
         } else {
