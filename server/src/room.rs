@@ -137,8 +137,10 @@ pub struct Room {
     kills: Vec<(Kill, Vec2, Bytes)>,
     /// Reused per member: its reliable messages this tick.
     outgoing: Vec<Bytes>,
-    /// Reused every tick: scores that changed.
+    /// Reused every tick: score lines for everyone (see `world::scores`).
     scores: Vec<ScoreLine>,
+    /// Reused every tick: changed score lines for their owners alone.
+    own_scores: Vec<ScoreLine>,
     /// The newest radar, encoded, for newcomers; refreshed every `RADAR_INTERVAL_TICKS`.
     radar: Option<Bytes>,
     radar_cells: Vec<u8>,
@@ -186,6 +188,7 @@ impl Room {
             kills: Vec::new(),
             outgoing: Vec::new(),
             scores: Vec::new(),
+            own_scores: Vec::new(),
             radar: None,
             radar_cells: Vec::new(),
             gone: Vec::new(),
@@ -350,9 +353,10 @@ impl Room {
         bytes
     }
 
-    /// Queues the next roster chunk (and its players' scores) for every member that has one
-    /// due: at most `ROSTER_CHUNK_PLAYERS` players per member per tick. A player who left
-    /// before its turn is skipped (the member hears of it through `Left`).
+    /// Queues the next roster chunk (and its players' scores, as the room holds them: see
+    /// `world::scores`) for every member that has one due: at most `ROSTER_CHUNK_PLAYERS`
+    /// players per member per tick. A player who left before its turn is skipped (the member
+    /// hears of it through `Left`).
     fn queue_roster_chunks(&mut self) {
         let mut infos = Vec::new();
         let mut scores = Vec::new();
@@ -367,7 +371,7 @@ impl Room {
             for other in chunk.iter().rev() {
                 if let Some(m) = self.members.get(other) {
                     infos.push(m.info.clone());
-                    scores.extend(self.world.score(*other));
+                    scores.extend(self.world.shown_score(*other));
                 }
             }
             let Some(member) = self.members.get_mut(&id) else { continue };
@@ -386,12 +390,19 @@ impl Room {
     /// Builds and hands out every member's frames for the tick just simulated.
     fn broadcast(&mut self) {
         let tick = self.world.tick();
-        self.queue_roster_chunks();
         self.scores.clear();
-        self.world.take_score_changes(&mut self.scores, SCORES_CHUNK_LINES);
+        self.own_scores.clear();
+        self.world.publish_scores(SCORES_CHUNK_LINES, &mut self.scores, &mut self.own_scores);
         if !self.scores.is_empty() {
             self.shared.push(encode(&ServerMsg::Scores(std::mem::take(&mut self.scores))));
         }
+        for line in &self.own_scores {
+            if let Some(member) = self.members.get_mut(&line.id) {
+                member.pending.push(encode(&ServerMsg::Scores(vec![*line])));
+            }
+        }
+        // After the scores: a chunk's lines are then the ones the room holds from this tick on.
+        self.queue_roster_chunks();
         if tick.is_multiple_of(RADAR_INTERVAL_TICKS) || self.radar.is_none() {
             let radar = self.refresh_radar();
             self.shared.push(radar);
@@ -583,7 +594,13 @@ impl Room {
         let first = roster_due.split_off(roster_due.len().saturating_sub(ROSTER_CHUNK_PLAYERS - 1));
         let mut players = vec![info.clone()];
         players.extend(first.iter().rev().filter_map(|id| self.members.get(id)).map(|m| m.info.clone()));
-        let table: Vec<ScoreLine> = players.iter().filter_map(|p| self.world.score(p.id)).collect();
+        // Its own line as it stands, the others' as the room holds them (see `world::scores`).
+        let table: Vec<ScoreLine> = self
+            .world
+            .score(info.id)
+            .into_iter()
+            .chain(players[1..].iter().filter_map(|p| self.world.shown_score(p.id)))
+            .collect();
         let welcome = ServerMsg::Welcome(Welcome {
             id: info.id,
             arena: self.world.arena(),

@@ -18,6 +18,7 @@ mod combat;
 #[cfg(test)]
 mod equivalence;
 mod obstacles;
+mod scores;
 mod spawn;
 #[cfg(test)]
 mod tests;
@@ -85,8 +86,10 @@ struct Ship {
     rapid_ticks: u32,
     kills: u16,
     deaths: u16,
-    /// Kills or deaths changed since the room last took the changes (`World::take_score_changes`).
+    /// Kills or deaths changed since the room last took the changes (`World::publish_scores`).
     score_changed: bool,
+    /// Kills and deaths as last published to the whole room (`None`: never); see `scores`.
+    shown: Option<(u16, u16)>,
 }
 
 impl Ship {
@@ -250,6 +253,8 @@ pub struct World {
     past: VecDeque<PastShips>,
     /// Queued for the room; see [`World::take_events`].
     events: Vec<GameEvent>,
+    /// Scratch for `publish_scores`: the best rank keys of the tick.
+    score_top: Vec<u64>,
 }
 
 impl World {
@@ -281,6 +286,7 @@ impl World {
             tick: 0,
             past: VecDeque::with_capacity(LAG_COMP_MAX_TICKS as usize),
             events: Vec::new(),
+            score_top: Vec::new(),
         }
     }
 
@@ -351,6 +357,7 @@ impl World {
             kills: 0,
             deaths: 0,
             score_changed: true,
+            shown: None,
         };
         self.next_join += 1;
         self.ships.insert(at, ship);
@@ -459,15 +466,6 @@ impl World {
     /// The whole state of one ship, for its owner's (and spectators') snapshots.
     pub fn own_state(&self, id: PlayerId) -> Option<OwnState> {
         self.ship(id).map(Ship::own_state)
-    }
-
-    /// Moves up to `max` of the scores that changed since the last call into `out` (appended);
-    /// the rest stay changed for the next call, and go out then as they stand.
-    pub fn take_score_changes(&mut self, out: &mut Vec<ScoreLine>, max: usize) {
-        for ship in self.ships.iter_mut().filter(|s| s.score_changed).take(max) {
-            ship.score_changed = false;
-            out.push(ScoreLine { id: ship.id, kills: ship.kills, deaths: ship.deaths });
-        }
     }
 
     /// One ship's score line as it stands (`None` for a spectator or an unknown id): a newcomer
@@ -579,6 +577,9 @@ impl World {
             ship.kills = 0;
             ship.deaths = 0;
             ship.score_changed = true;
+            // Every client zeroes its table now: as it holds no line. A small room still sends
+            // every zeroed line (`scores`), as it always did; a big room only the top.
+            ship.shown = None;
             // Dead for a moment, so that each respawn below avoids the ships placed before it.
             ship.alive = false;
         }

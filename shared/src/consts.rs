@@ -114,6 +114,20 @@ pub const MAP_CHUNK_OBSTACLES: usize = 64;
 /// ticks instead. `PROTOCOL.md` quotes this number.
 pub const SCORES_CHUNK_LINES: usize = 128;
 
+/// Rooms with at most this many players (with a ship) keep every score line current for
+/// everyone. Above it the lines of everyone but the best [`SCOREBOARD_TOP`] and yourself may be
+/// out of date: each kill changes two lines that every player would otherwise receive, so the
+/// score traffic to each player grew with the room (about 2 KB/s each at 1000 players, 14 % of
+/// a bot's CPU) while nobody reads more than the top of a board that long. A constant, not a
+/// server setting, because the client must know when its own rank can be counted.
+/// `PROTOCOL.md` quotes this number.
+pub const SCORES_ALL_MAX_PLAYERS: usize = 100;
+
+/// Lines at the top of the scoreboard that every member of a room is kept current on, ranked by
+/// [`crate::ScoreLine::rank_key`]: the rows the browser's board shows. `PROTOCOL.md` quotes this
+/// number.
+pub const SCOREBOARD_TOP: usize = 20;
+
 /// Lines in `Results`: the best this many (at most about 2.4 KB with the longest names), not
 /// everyone who played: a room of 1000 would get a 25 KB frame at every match end. The whole
 /// table is the client's from `Scores`. `PROTOCOL.md` quotes this number.

@@ -207,6 +207,16 @@ pub struct ScoreLine {
     pub deaths: u16,
 }
 
+impl ScoreLine {
+    /// The line's place on the scoreboard as one number, smaller first: most kills, then fewest
+    /// deaths, then the smaller id (who joined first). The server's choice of the lines a big
+    /// room keeps current ([`crate::consts::SCOREBOARD_TOP`]) and the client's board rank alike,
+    /// so the top the server keeps current is the top every client draws.
+    pub fn rank_key(&self) -> u64 {
+        (u64::from(u16::MAX - self.kills) << 48) | (u64::from(self.deaths) << 32) | u64::from(self.id)
+    }
+}
+
 /// See [`ServerMsg::Radar`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Radar {

@@ -11,8 +11,8 @@ use skirmish_shared::bits::BitWriter;
 use skirmish_shared::consts::{
     AOI_HALF_EXTENT, FLOOD_KICK_DROPS, HISTORY_TICKS, MAP_CHUNK_OBSTACLES, MAX_CLIENT_MSGS_PER_SEC, MAX_DECODE_DEPTH,
     MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_CHARS, MAX_TOKEN_CHARS, PROTOCOL_VERSION, RADAR_INTERVAL_TICKS,
-    RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, RESULTS_MAX_LINES, ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES, TICK_DT,
-    TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
+    RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, RESULTS_MAX_LINES, ROSTER_CHUNK_PLAYERS, SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS,
+    SCORES_CHUNK_LINES, TICK_DT, TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
 };
 use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
@@ -232,6 +232,15 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("at most {ROSTER_CHUNK_PLAYERS} per message"));
     quoted(format!("`SCORES_CHUNK_LINES` = {SCORES_CHUNK_LINES} lines a tick"));
     quoted(format!("at most {SCORES_CHUNK_LINES} a tick"));
+    quoted(format!("`SCORES_ALL_MAX_PLAYERS` = {SCORES_ALL_MAX_PLAYERS} players with a ship"));
+    quoted(format!("`SCOREBOARD_TOP` = {SCOREBOARD_TOP}, and sends you your own line"));
+    quoted(format!(
+        "in rooms of more than {SCORES_ALL_MAX_PLAYERS} players only the top {SCOREBOARD_TOP} and your own"
+    ));
+    quoted(format!("the room's true best {SCOREBOARD_TOP}"));
+    quoted(format!("Up to {SCORES_ALL_MAX_PLAYERS} players, every line"));
+    quoted(format!("more than {SCORES_ALL_MAX_PLAYERS} players with a ship, a fixed number"));
+    quoted(format!("(the browser's board writes `{}+`)", SCOREBOARD_TOP + 1));
     quoted(format!("`RESULTS_MAX_LINES` = {RESULTS_MAX_LINES} who played"));
     quoted(format!("lists the best {RESULTS_MAX_LINES}, not everyone"));
     quoted(format!("`MAP_CHUNK_OBSTACLES` = {MAP_CHUNK_OBSTACLES} obstacles"));

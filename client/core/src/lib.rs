@@ -696,7 +696,9 @@ impl Client {
     }
 
     /// Kills and deaths this match, by player, for everyone in the room (not only those in
-    /// view). Players with no line yet have none of either.
+    /// view). Players with no line yet have none of either. In a room of more than
+    /// `SCORES_ALL_MAX_PLAYERS` players only the best `SCOREBOARD_TOP` (ranked by
+    /// [`ScoreLine::rank_key`]) and our own line are sure to be current; the others rank below them.
     pub fn scores(&self) -> &IdMap<ScoreLine> {
         self.scores.lines()
     }

@@ -12,9 +12,9 @@ use skirmish_shared::{PlayerId, ScoreLine};
 
 /// The score table's map. std's default hasher, SipHash, is made for keys an attacker chooses;
 /// these ids come from the server the player chose to join (one that picked colliding ids could
-/// only slow its own players' pages, which it can do anyway). A bot applies about 90 lines a
-/// tick in a 1000-player fight: with this hasher `ScoreTable::apply` went from 6.2 % to 4.7 % of
-/// the bots' CPU (perf, 2026-12-03).
+/// only slow its own players' pages, which it can do anyway). Before big rooms kept only the top
+/// current, a bot applied about ten lines a tick in a 1000-player fight: with this hasher
+/// `ScoreTable::apply` went from 6.2 % to 4.7 % of the bots' CPU (perf, 2026-12-03).
 pub type IdMap<V> = HashMap<PlayerId, V, BuildHasherDefault<IdHasher>>;
 
 /// Hashes a player id with one multiplication (Fibonacci hashing): ids are consecutive, and the
@@ -44,10 +44,12 @@ const MAX_CHANGED: usize = 64;
 
 /// Kills and deaths by player.
 ///
-/// A hash map, not an ordered map: a bot applies every line of every `Scores` message (about ten
-/// a tick in a 1000-player fight), and a line's insert into a `BTreeMap` the size of the room
-/// walked three cold nodes, 13 % of a bot's CPU; a hash map touches two cache lines. Nothing
-/// needs the lines in id order (the scoreboard ranks by kills).
+/// A hash map, not an ordered map: a client applies every line of every `Scores` message, and a
+/// line's insert into a `BTreeMap` the size of the room walked three cold nodes, 13 % of a bot's
+/// CPU when every change reached everyone; a hash map touches two cache lines. Nothing needs the
+/// lines in id order (the scoreboard ranks by kills). In a room of more than
+/// `SCORES_ALL_MAX_PLAYERS` only the top of the table and our own line are sure to be current
+/// (`PROTOCOL.md`, Scores).
 #[derive(Debug, Default)]
 pub struct ScoreTable {
     lines: IdMap<ScoreLine>,

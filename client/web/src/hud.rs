@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 
 use skirmish_client::{ConnState, IdMap};
+use skirmish_shared::consts::{SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS};
 use skirmish_shared::{Phase, PlayerId, PlayerInfo, PlayerState, Results, ScoreLine};
 
 /// Lines the live scoreboard shows (plus ours when it is lower): a room of thousands would
-/// otherwise fill the page and be rebuilt at every kill.
-pub const SCOREBOARD_ROWS: usize = 20;
+/// otherwise fill the page and be rebuilt at every kill. The server keeps exactly these lines
+/// current for everyone in a big room.
+pub const SCOREBOARD_ROWS: usize = SCOREBOARD_TOP;
 
 /// The status line for a connection state.
 pub fn status_text(state: &ConnState, name: &str, room: &str, spectator: bool) -> String {
@@ -105,8 +107,9 @@ pub fn fps_text(fps: Option<u32>) -> String {
 /// One scoreboard line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// Place on the board, from 1.
-    pub rank: usize,
+    /// Place on the board, from 1; `None` below the top of a big room, where the others' lines
+    /// are not all current and only "below the top" is known.
+    pub rank: Option<usize>,
     /// The player.
     pub id: PlayerId,
     /// Name, as the server accepted it.
@@ -123,8 +126,10 @@ pub struct Row {
 
 /// The live scoreboard: every player in the room (not only those in view), with the score table's
 /// kills and deaths (none without a line yet), best first (most kills, then fewest deaths, then
-/// who joined first). Spectators have no line. The first [`SCOREBOARD_ROWS`] lines, and ours
-/// after them when it is lower.
+/// who joined first: [`ScoreLine::rank_key`]). Spectators have no line. The first
+/// [`SCOREBOARD_ROWS`] lines, and ours after them when it is lower, without its place in a room
+/// of more than [`SCORES_ALL_MAX_PLAYERS`] players, where the server keeps only the top and our
+/// own line current (the top is still exact).
 pub fn scoreboard(
     scores: &IdMap<ScoreLine>,
     roster: &BTreeMap<PlayerId, PlayerInfo>,
@@ -132,10 +137,7 @@ pub fn scoreboard(
 ) -> Vec<Row> {
     // Each line as one number that orders best first; only the top lines are kept, in order, by
     // insertion (no general sort: its code would cost the download several kilobytes).
-    let key = |id: PlayerId| {
-        let (kills, deaths) = scores.get(&id).map_or((0, 0), |s| (s.kills, s.deaths));
-        (u64::from(u16::MAX - kills) << 48) | (u64::from(deaths) << 32) | u64::from(id)
-    };
+    let key = |id: PlayerId| scores.get(&id).copied().unwrap_or(ScoreLine { id, kills: 0, deaths: 0 }).rank_key();
     let players = || roster.values().filter(|p| !p.spectator).map(|p| key(p.id));
     let mut top: Vec<u64> = Vec::with_capacity(SCOREBOARD_ROWS + 1);
     for k in players() {
@@ -145,7 +147,7 @@ pub fn scoreboard(
             top.truncate(SCOREBOARD_ROWS);
         }
     }
-    let row = |rank: usize, k: u64| {
+    let row = |rank: Option<usize>, k: u64| {
         let id = k as PlayerId;
         let info = roster.get(&id);
         Row {
@@ -158,13 +160,19 @@ pub fn scoreboard(
             me: Some(id) == me,
         }
     };
-    let mut rows: Vec<Row> = top.iter().enumerate().map(|(i, &k)| row(i + 1, k)).collect();
+    let mut rows: Vec<Row> = top.iter().enumerate().map(|(i, &k)| row(Some(i + 1), k)).collect();
     if let Some(mine) = me.filter(|id| roster.get(id).is_some_and(|p| !p.spectator)).map(key)
         && !top.contains(&mine)
     {
-        rows.push(row(players().filter(|&k| k < mine).count() + 1, mine));
+        let all_current = players().count() <= SCORES_ALL_MAX_PLAYERS;
+        rows.push(row(all_current.then(|| players().filter(|&k| k < mine).count() + 1), mine));
     }
     rows
+}
+
+/// A row's place as the board writes it: below the top of a big room only that it is below.
+pub fn rank_text(rank: Option<usize>) -> String {
+    rank.map_or_else(|| format!("{}+", SCOREBOARD_ROWS + 1), |r| r.to_string())
 }
 
 /// The final scoreboard from `Results` (already best first), colours from the roster.
@@ -174,7 +182,7 @@ pub fn results_rows(results: &Results, roster: &BTreeMap<PlayerId, PlayerInfo>, 
         .iter()
         .enumerate()
         .map(|(i, s)| Row {
-            rank: i + 1,
+            rank: Some(i + 1),
             id: s.id,
             name: s.name.clone(),
             colour: roster.get(&s.id).map_or(0xffffff, |i| i.colour),
@@ -277,7 +285,7 @@ mod tests {
         let scores: IdMap<ScoreLine> =
             [line(1, 2, 5), line(2, 4, 0), line(3, 2, 1), line(4, 9, 0), line(7, 9, 9)].into_iter().collect();
         let rows = scoreboard(&scores, &roster, Some(3));
-        let order: Vec<_> = rows.iter().map(|r| (r.rank, r.name.as_str(), r.kills, r.deaths, r.me)).collect();
+        let order: Vec<_> = rows.iter().map(|r| (r.rank.unwrap(), r.name.as_str(), r.kills, r.deaths, r.me)).collect();
         assert_eq!(
             order,
             [(1, "bob", 4, 0, false), (2, "cy", 2, 1, true), (3, "ann", 2, 5, false), (4, "dan", 0, 0, false)]
@@ -286,16 +294,30 @@ mod tests {
     }
 
     #[test]
-    fn a_big_room_shows_the_top_lines_and_ours() {
-        let roster: BTreeMap<_, _> = (1..=100).map(|id| info(id, "p", false)).collect();
-        // Player id k has k kills: the best is #100, and #1 (us) is last.
-        let scores = (1..=100).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
+    fn a_long_board_shows_the_top_lines_and_ours() {
+        let n = SCORES_ALL_MAX_PLAYERS as u32;
+        let roster: BTreeMap<_, _> = (1..=n).map(|id| info(id, "p", false)).collect();
+        // Player id k has k kills: the best is the last, and #1 (us) is last on the board.
+        let scores = (1..=n).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
         let rows = scoreboard(&scores, &roster, Some(1));
         assert_eq!(rows.len(), SCOREBOARD_ROWS + 1);
-        assert_eq!((rows[0].id, rows[0].rank), (100, 1));
+        assert_eq!((rows[0].id, rows[0].rank), (n, Some(1)));
         let mine = &rows[SCOREBOARD_ROWS];
-        assert_eq!((mine.id, mine.rank, mine.me), (1, 100, true));
-        assert_eq!(scoreboard(&scores, &roster, Some(95)).len(), SCOREBOARD_ROWS, "ours is already shown");
+        assert_eq!((mine.id, mine.rank, mine.me), (1, Some(n as usize), true), "every line is current: our place");
+        assert_eq!(scoreboard(&scores, &roster, Some(n - 5)).len(), SCOREBOARD_ROWS, "ours is already shown");
+    }
+
+    #[test]
+    fn a_big_room_shows_our_line_without_a_place_below_the_top() {
+        let n = SCORES_ALL_MAX_PLAYERS as u32 + 1;
+        let roster: BTreeMap<_, _> = (1..=n).map(|id| info(id, "p", false)).collect();
+        let scores = (1..=n).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
+        let rows = scoreboard(&scores, &roster, Some(1));
+        assert_eq!(rows.len(), SCOREBOARD_ROWS + 1);
+        assert_eq!((rows[0].id, rows[0].rank), (n, Some(1)), "the top keeps its places");
+        let mine = &rows[SCOREBOARD_ROWS];
+        assert_eq!((mine.id, mine.rank, mine.kills), (1, None, 1), "our line, place unknown");
+        assert_eq!(rank_text(mine.rank), format!("{}+", SCOREBOARD_ROWS + 1));
     }
 
     #[test]
@@ -307,6 +329,6 @@ mod tests {
         assert_eq!(winner_text(&Results { winner: None, ..results.clone() }, None), "Match over: no winner");
         let rows = results_rows(&results, &BTreeMap::from([info(1, "ann", false)]), Some(1));
         assert_eq!((rows[1].colour, rows[1].me, rows[0].colour), (0x112233, true, 0xffffff));
-        assert_eq!((rows[0].rank, rows[1].rank), (1, 2));
+        assert_eq!((rows[0].rank, rows[1].rank), (Some(1), Some(2)));
     }
 }

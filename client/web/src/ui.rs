@@ -16,7 +16,8 @@
 //!   figure (`netstats`).
 //! - `#scorerows` and `#resultrows`: one `<tr data-player-id class="me"?>` per line, with
 //!   `td.rank`, `td.name` (the name as text), `td.kills`, `td.deaths`. The live scoreboard is
-//!   built from the room's score table and roster, so it lists players out of view too.
+//!   built from the room's score table and roster, so it lists players out of view too. Our own
+//!   row below the top of a big room has `21+` for a rank (`hud::rank_text`).
 
 use skirmish_client::{ChatEntry, Client, ConnState};
 use skirmish_shared::{Phase, PlayerId, PlayerState};
@@ -345,7 +346,7 @@ impl Ui {
         for row in rows {
             let tr = self.element("tr", if row.me { "me" } else { "" }, None);
             let _ = tr.set_attribute("data-player-id", &row.id.to_string());
-            let _ = tr.append_child(&self.element("td", "rank", Some(&row.rank.to_string())));
+            let _ = tr.append_child(&self.element("td", "rank", Some(&hud::rank_text(row.rank))));
             let name = self.element("td", "name", None);
             let dot = self.element("span", "dot", None);
             let _ = dot.set_attribute("style", &format!("background:{}", hud::css_colour(row.colour)));

@@ -611,23 +611,177 @@ fn the_same_seed_and_inputs_replay_the_same_game() {
 }
 
 #[test]
-fn score_changes_go_out_a_chunk_at_a_time() {
+fn score_lines_go_out_a_chunk_at_a_time() {
     let mut w = world(duel("duel"), settings(2));
     for id in 1..=10 {
         w.add_player(id, "x");
     }
-    let mut out = Vec::new();
-    w.take_score_changes(&mut out, 4);
-    assert_eq!(out.len(), 4, "at most the chunk");
-    w.take_score_changes(&mut out, 4);
-    w.take_score_changes(&mut out, 4);
-    assert_eq!(out.len(), 10, "the rest over the next calls");
-    let mut ids: Vec<_> = out.iter().map(|l| l.id).collect();
+    let (mut shared, mut own) = (Vec::new(), Vec::new());
+    w.publish_scores(4, &mut shared, &mut own);
+    assert_eq!(shared.len(), 4, "at most the chunk");
+    assert_eq!(own.len(), 6, "the others hear of their own line at once");
+    w.publish_scores(4, &mut shared, &mut own);
+    w.publish_scores(4, &mut shared, &mut own);
+    assert_eq!(shared.len(), 10, "the rest over the next calls");
+    let mut ids: Vec<_> = shared.iter().map(|l| l.id).collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 10, "each line once");
-    w.take_score_changes(&mut out, 4);
-    assert_eq!(out.len(), 10, "nothing left");
+    w.publish_scores(4, &mut shared, &mut own);
+    assert_eq!((shared.len(), own.len()), (10, 6), "nothing left");
+}
+
+/// One client's score table, kept as the client core keeps it: lines replaced as they come,
+/// dropped when their player leaves, zeroed when a match restarts.
+struct Table {
+    id: PlayerId,
+    lines: std::collections::HashMap<PlayerId, (u16, u16)>,
+}
+
+impl Table {
+    /// What a newcomer receives: its own line as it stands, the others' as the room holds them.
+    fn join(w: &World, id: PlayerId) -> Self {
+        let mut lines: std::collections::HashMap<_, _> =
+            w.ships.iter().filter_map(|s| w.shown_score(s.id)).map(|l| (l.id, (l.kills, l.deaths))).collect();
+        let me = w.score(id).unwrap();
+        lines.insert(id, (me.kills, me.deaths));
+        Self { id, lines }
+    }
+
+    fn apply(&mut self, shared: &[ScoreLine], own: &[ScoreLine]) {
+        for l in shared.iter().chain(own.iter().filter(|l| l.id == self.id)) {
+            self.lines.insert(l.id, (l.kills, l.deaths));
+        }
+    }
+
+    /// The board's top as this client ranks it (a player without a line has no kills or deaths).
+    fn top(&self, w: &World) -> Vec<ScoreLine> {
+        top_of(w.ships.iter().map(|s| {
+            let (kills, deaths) = self.lines.get(&s.id).copied().unwrap_or((0, 0));
+            ScoreLine { id: s.id, kills, deaths }
+        }))
+    }
+}
+
+fn top_of(lines: impl Iterator<Item = ScoreLine>) -> Vec<ScoreLine> {
+    let mut all: Vec<ScoreLine> = lines.collect();
+    all.sort_by_key(ScoreLine::rank_key);
+    all.truncate(skirmish_shared::consts::SCOREBOARD_TOP);
+    all
+}
+
+/// What happens to the room between two ticks (indices pick among the ships there).
+#[derive(Debug, Clone)]
+enum ScoreOp {
+    Kill(usize, usize),
+    Join,
+    Leave(usize),
+    Restart,
+}
+
+fn score_op() -> impl proptest::strategy::Strategy<Value = ScoreOp> {
+    use proptest::prelude::*;
+    prop_oneof![
+        40 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| ScoreOp::Kill(a, b)),
+        2 => Just(ScoreOp::Join),
+        2 => any::<usize>().prop_map(ScoreOp::Leave),
+        1 => Just(ScoreOp::Restart),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Over random histories around the size where a room stops sending everyone every line,
+    /// every client's board shows the true top, line for line, and its own line is true: the
+    /// score lines a big room leaves out never reach a board.
+    #[test]
+    fn every_board_shows_the_true_top_and_its_own_line(
+        start in (skirmish_shared::consts::SCORES_ALL_MAX_PLAYERS - 8)..(skirmish_shared::consts::SCORES_ALL_MAX_PLAYERS + 24),
+        ticks in proptest::collection::vec(proptest::collection::vec(score_op(), 0..8), 1..60),
+    ) {
+        let mut w = world(duel("duel"), settings(1));
+        let mut next_id = 1;
+        for _ in 0..start {
+            w.add_player(next_id, "x");
+            next_id += 1;
+        }
+        let (mut shared, mut own) = (Vec::new(), Vec::new());
+        w.publish_scores(usize::MAX, &mut shared, &mut own);
+        let mut clients: Vec<Table> = [1, 2, 3].iter().map(|&id| Table::join(&w, id)).collect();
+        for ops in ticks {
+            for op in ops {
+                let n = w.ships.len();
+                match op {
+                    ScoreOp::Kill(a, b) if n > 1 => {
+                        let (killer, victim) = (w.ships[a % n].id, w.ships[b % n].id);
+                        let k = w.ship_mut(killer);
+                        (k.kills, k.score_changed) = (k.kills + 1, true);
+                        let v = w.ship_mut(victim);
+                        (v.deaths, v.score_changed) = (v.deaths + 1, true);
+                    }
+                    ScoreOp::Kill(..) => {}
+                    ScoreOp::Join => {
+                        w.add_player(next_id, "x");
+                        clients.push(Table::join(&w, next_id));
+                        next_id += 1;
+                    }
+                    ScoreOp::Leave(i) if n > 1 => {
+                        let id = w.ships[i % n].id;
+                        w.remove_player(id);
+                        clients.retain(|c| c.id != id);
+                        for c in &mut clients {
+                            c.lines.remove(&id);
+                        }
+                    }
+                    ScoreOp::Leave(_) => {}
+                    ScoreOp::Restart => {
+                        w.reset_match();
+                        for c in &mut clients {
+                            c.lines.values_mut().for_each(|l| *l = (0, 0));
+                        }
+                    }
+                }
+            }
+            shared.clear();
+            own.clear();
+            w.publish_scores(usize::MAX, &mut shared, &mut own);
+            let truth = top_of(w.ships.iter().map(|s| w.score(s.id).unwrap()));
+            for c in &mut clients {
+                c.apply(&shared, &own);
+                proptest::prop_assert_eq!(c.top(&w), truth.clone(), "client {}'s board, {} ships", c.id, w.ships.len());
+                let mine = w.score(c.id).unwrap();
+                proptest::prop_assert_eq!(c.lines.get(&c.id).copied(), Some((mine.kills, mine.deaths)));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_big_room_sends_everyone_the_top_and_each_player_its_own_line() {
+    use skirmish_shared::consts::{SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS};
+    let mut w = world(duel("duel"), settings(1));
+    let n = SCORES_ALL_MAX_PLAYERS as u32 + 20;
+    for id in 1..=n {
+        w.add_player(id, "x");
+    }
+    let (mut shared, mut own) = (Vec::new(), Vec::new());
+    w.publish_scores(usize::MAX, &mut shared, &mut own);
+    assert_eq!(shared.len(), SCOREBOARD_TOP, "a big room sends only the top's lines: {shared:?}");
+    assert_eq!(own.len(), n as usize - SCOREBOARD_TOP, "and each of the others its own");
+
+    // A kill far down the board: the killer enters the top, the victim's death reaches only it.
+    let (killer, victim) = (n, n - 1);
+    w.ship_mut(killer).kills = 1;
+    w.ship_mut(killer).score_changed = true;
+    w.ship_mut(victim).deaths = 1;
+    w.ship_mut(victim).score_changed = true;
+    shared.clear();
+    own.clear();
+    w.publish_scores(usize::MAX, &mut shared, &mut own);
+    assert_eq!(shared, [ScoreLine { id: killer, kills: 1, deaths: 0 }], "the new leader, for everyone");
+    assert_eq!(own, [ScoreLine { id: victim, kills: 0, deaths: 1 }], "the victim's death, for it alone");
+    assert_eq!(w.shown_score(victim), None, "the room never held the victim's line");
 }
 
 #[test]

@@ -1,0 +1,104 @@
+//! The scoreboard of a room too big to send everyone every line, against the real server: over
+//! 100 players fire at random in a small arena until the match ends, and then every player's
+//! board shows the top 20 of the match's results, line for line, and its own line as the results
+//! have it, although the lines of the others below the top were not all kept current for everyone.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{TestClient, maps_dir, server_with};
+use glam::Vec2;
+use skirmish_shared::consts::{SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS, TICK_DURATION};
+use skirmish_shared::{Input, PlayerId, ScoreLine};
+
+/// A small open arena: a crowd firing at random hits someone often.
+const PEN: &str = r#"{"name": "pen", "size": [1000, 700], "obstacles": [],
+    "spawns": [[150, 150], [500, 150], [850, 150], [150, 550], [500, 550], [850, 550]], "pickups": []}"#;
+
+/// Players in the room: over the size where every line is kept current for everyone.
+const PLAYERS: usize = SCORES_ALL_MAX_PLAYERS + 6;
+/// The match: everyone fires until it ends.
+const MATCH: Duration = Duration::from_secs(5);
+/// Read on after the results: nothing scores then, and the last lines have arrived.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// The best `SCOREBOARD_TOP` of `lines`, best first, as every board ranks them.
+fn top(lines: impl Iterator<Item = ScoreLine>) -> Vec<ScoreLine> {
+    let mut all: Vec<ScoreLine> = lines.collect();
+    all.sort_by_key(ScoreLine::rank_key);
+    all.truncate(SCOREBOARD_TOP);
+    all
+}
+
+/// Fires in a direction that turns with the tick and the player until the match's results
+/// arrive, then reads on for `SETTLE`.
+async fn fight(mut c: TestClient) -> TestClient {
+    let mut turn = f32::from(u16::try_from(c.id()).unwrap_or(0)) * 0.7;
+    let mut last_input: Option<Instant> = None;
+    let mut results_at: Option<Instant> = None;
+    while results_at.is_none_or(|t| t.elapsed() < SETTLE) {
+        // At the tick rate, not per frame read: a backlog read in a burst would be a flood.
+        if results_at.is_none() && last_input.is_none_or(|t| t.elapsed() >= TICK_DURATION) {
+            turn += 0.37;
+            c.send_controls(Vec2::from_angle(turn * 0.5), turn, Input::FIRE).await;
+            last_input = Some(Instant::now());
+        }
+        c.next_event().await;
+        if results_at.is_none() && c.core.results().is_some() {
+            results_at = Some(Instant::now());
+        }
+    }
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_board_in_a_big_room_shows_the_true_top() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.maps = Some(maps_dir("big-room-scores", &[("pen.json", PEN)]));
+    config.map = Some("pen".into());
+    config.max_players_per_room = PLAYERS;
+    config.score_limit = 0;
+    // The match starts when the last player is in, and ends while all are still firing.
+    config.min_players = PLAYERS as u16;
+    config.match_duration = MATCH;
+    config.results_duration = Duration::from_secs(60);
+    let srv = server_with(config);
+
+    let mut clients = Vec::new();
+    for i in 0..PLAYERS {
+        clients.push(TestClient::join(&srv.ws_url(), &format!("p{i}"), Some("crowd")).await);
+    }
+    let fights: Vec<_> = clients.into_iter().map(|c| tokio::spawn(fight(c))).collect();
+    let mut clients = Vec::new();
+    for f in fights {
+        clients.push(f.await.expect("a player's task"));
+    }
+
+    // The results are the server's own account of the match, best first, board order (the ids
+    // grow with joining, the results' last tie-break).
+    let results = clients[0].core.results().expect("the match ended").clone();
+    let truth: BTreeMap<PlayerId, ScoreLine> =
+        results.scores.iter().map(|s| (s.id, ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths })).collect();
+    let true_top: Vec<ScoreLine> = top(truth.values().copied());
+    assert!(true_top.iter().any(|l| l.kills > 0), "the crowd scored no kill: the test saw nothing");
+
+    let mut stale = 0;
+    for c in &clients {
+        let roster: Vec<PlayerId> = c.core.roster().values().filter(|p| !p.spectator).map(|p| p.id).collect();
+        assert_eq!(roster.len(), PLAYERS, "player {} knows the whole room", c.id());
+        let held = |id: PlayerId| c.core.scores().get(&id).copied().unwrap_or(ScoreLine { id, kills: 0, deaths: 0 });
+        assert_eq!(top(roster.iter().map(|&id| held(id))), true_top, "player {}'s board", c.id());
+        if let Some(mine) = truth.get(&c.id()) {
+            assert_eq!(held(c.id()), *mine, "player {}'s own line", c.id());
+        }
+        stale += roster.iter().filter(|&&id| truth.get(&id).is_some_and(|t| held(id) != *t)).count();
+    }
+    let kills: u32 = truth.values().map(|l| u32::from(l.kills)).sum();
+    eprintln!(
+        "{kills} kills by the best {} of {PLAYERS} players; {stale} of their lines out of date across {} boards",
+        truth.len(),
+        clients.len()
+    );
+}
