@@ -27,6 +27,8 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
                    and in brackets the part of it spent in the kernel (the bots' sockets: sending
                    30 inputs and reading 30 snapshots a second; `bots_sys_us_per_bot_s` in --json)
     KiB/player     (server RSS in the window − its RSS before any player joined) / players
+    down KiB/s     what a bot receives a second: snapshots, radar, scores and the rest (the bots'
+                   payload bytes over their whole run; `bot_down_kib_s` in --json)
 
 Before the server starts and after the last step it times a fixed single-threaded loop ("machine
 speed", `calibration` in --json): a shared host's speed swings by about 1.8x between hours, so
@@ -252,6 +254,7 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         "bots_sys_us_per_bot_s": ratio(bots_sys, connected * wall, 1e6),
         "server_rss_kib_per_player": ratio(rss[-1] - rss_before, in_room),
         "server_rss_mib": max(rss) / 1024,
+        "bot_down_kib_s": r["bytes_down_per_sec"] / 1024,
         "server_rss_before_mib": rss_before / 1024,
         "players_in_window": in_room,
         "window_s": wall,
@@ -372,7 +375,7 @@ def main():
         print()
         header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} {'cpu p99':>8} {'cpu mean':>8} "
                   f"{'B/snap':>7} {'B/ship':>6} {'view p50':>8} {'view p99':>8} {'srv CPU':>7} {'bots CPU':>8} "
-                  f"{'bot µs/s (sys)':>14} {'KiB/player':>10}")
+                  f"{'bot µs/s (sys)':>14} {'KiB/player':>10} {'down KiB/s':>10}")
         print(header)
         print("-" * len(header))
         capacity, failed = 0, False
@@ -405,7 +408,7 @@ def main():
                   f"{fmt(row['ships_in_view_p99'], 'g', '≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
                   f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} "
                   f"{fmt(row['bots_cpu_us_per_bot_s'], '.0f') + ' (' + fmt(row['bots_sys_us_per_bot_s'], '.0f') + ')':>14} "
-                  f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10}", flush=True)
+                  f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10} {fmt(row['bot_down_kib_s'], '.2f'):>10}", flush=True)
             ok = (row["connected"] == n and row["delivery"] >= args.min_delivery
                   and row["latency_p99_ms"] <= args.max_p99_latency)
             bots_pct, srv_pct = row["bots_cpu_pct"] or 0, row["server_cpu_pct"]
