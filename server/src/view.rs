@@ -6,7 +6,7 @@
 //! entities it was sent in each of those ticks. A snapshot is the client's area of interest now,
 //! encoded against the frame it acknowledged (its baseline) as it was sent to it; with no usable
 //! baseline it is encoded against nothing (a full snapshot). The encoded frames of all players
-//! share one buffer per tick ([`ViewBuilder::out`]), so the 30 Hz path allocates once per tick,
+//! share one buffer per tick (`ViewBuilder::out`), so the 30 Hz path allocates once per tick,
 //! not once per player.
 
 use std::collections::VecDeque;

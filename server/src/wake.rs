@@ -6,7 +6,7 @@
 //! worker's remote run queue under its lock, and the waker's bookkeeping, together about a
 //! sixth of the room thread's time in a room of 1000 (perf, 2026-12-03). Instead, the room lists
 //! the outboxes it filled by worker ([`Wakes`]) and hands each worker its list with one wake-up
-//! ([`WorkerWake::hand`]); a task on that worker ([`run`]) then wakes the writers there, which
+//! ([`WorkerWake::hand`]); a task on that worker (`run`) then wakes the writers there, which
 //! is a push onto the thread's own run queue. Each writer still wakes at most once per tick.
 
 use std::cell::RefCell;

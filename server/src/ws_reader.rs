@@ -6,7 +6,7 @@
 //! 16 of the 33 KiB a player cost the server in a room of 1000 (heaptrack). A client sends an
 //! input of about 30 bytes a tick, so after the upgrade ([`crate::http`] takes the socket from
 //! actix-http, which then lets its buffers go) the session reads with a buffer of its own that
-//! starts at [`READ_CHUNK`] bytes and grows only for a frame that needs it (at most the frame
+//! starts at `READ_CHUNK` bytes and grows only for a frame that needs it (at most the frame
 //! limit). Frames are decoded by actix-http's WebSocket codec, the one actix-ws uses.
 //!
 //! Dropping the reader ends the connection as actix-http did: our side of the stream is shut

@@ -12,7 +12,7 @@
 //!   ticks plus three times that (capped), so a jittery link buffers more;
 //! - the draw clock never jumps: it runs at 1 ± at most [`MAX_SLEW`] of real time, faster
 //!   when it is behind its target (newest − delay) and slower when ahead, so corrections are
-//!   smooth and the drawn time only moves forward. Only an error of over [`RESYNC_TICKS`] (the
+//!   smooth and the drawn time only moves forward. Only an error of over `RESYNC_TICKS` (the
 //!   first snapshot, a stalled tab, a restarted server) resets it.
 
 /// Weight of each new arrival in the averaged offset and jitter: about 20 snapshots (⅔ s) of

@@ -17,8 +17,8 @@
 //! And how early in the tick: a tick of ours that applied no input although one was on its way
 //! (the snapshot's acknowledged seq did not move) means our input missed it, and the server
 //! repeated the last one, which the prediction then corrects. Each miss moves the phase earlier
-//! by [`MISS_STEP`] (to [`PHASE_FLOOR`] at most), and every [`CALM_TICKS`] ticks without one it
-//! creeps back by [`RELAX_STEP`] towards the phase chosen: so a client whose inputs arrive with
+//! by `MISS_STEP` (to `PHASE_FLOOR` at most), and every `CALM_TICKS` ticks without one it
+//! creeps back by `RELAX_STEP` towards the phase chosen: so a client whose inputs arrive with
 //! jitter sends early enough to miss about one tick in `CALM_TICKS × MISS_STEP / RELAX_STEP`
 //! (300), and one on a clean link keeps the latency of its chosen phase.
 //!
