@@ -465,9 +465,10 @@ impl Client {
         let before = self.match_info.as_ref().map(|m| m.phase);
         // Scores restart where the server resets them: when a countdown starts after waiting,
         // and when the results end (the next match, counting down or waiting). The server also
-        // sends everyone's zeroed line then, in this batch or (in big rooms, 128 lines a tick)
-        // the next few; zeroing here keeps the table right whatever arrives when. The `Match`
-        // right after `Welcome` (no phase before) comes with the current lines instead.
+        // sends the zeroed lines then, in this batch or (128 lines a tick) the next few, but in
+        // a room of more than `SCORES_ALL_MAX_PLAYERS` only the top's and ours: zeroing here is
+        // what keeps the rest right. The `Match` right after `Welcome` (no phase before) comes
+        // with the current lines instead.
         let restart = match (before, info.phase) {
             (Some(Phase::Waiting), Phase::Countdown) => true,
             (Some(Phase::Results), phase) => phase != Phase::Results,
