@@ -1,7 +1,7 @@
 //! A newcomer to a crowded room learns who is there a chunk at a time, against the real server:
 //! `Welcome` lists at most `ROSTER_CHUNK_PLAYERS`, `Roster` messages bring the rest with their
-//! scores (those the room keeps for everyone), and no frame grows with the room (the HTTP layer would keep a connection's write
-//! buffer that large for as long as it lives).
+//! scores (those the room keeps for everyone), and no frame grows with the room (the HTTP layer
+//! would keep a connection's write buffer that large for as long as it lives).
 
 mod common;
 

@@ -129,8 +129,9 @@ pub const SCORES_ALL_MAX_PLAYERS: usize = 100;
 pub const SCOREBOARD_TOP: usize = 20;
 
 /// Lines in `Results`: the best this many (at most about 2.4 KB with the longest names), not
-/// everyone who played: a room of 1000 would get a 25 KB frame at every match end. The whole
-/// table is the client's from `Scores`. `PROTOCOL.md` quotes this number.
+/// everyone who played: a room of 1000 would get a 25 KB frame at every match end. The rest is
+/// in the client's table from `Scores` (of a room over [`SCORES_ALL_MAX_PLAYERS`], only the top
+/// and the player's own line are sure to be current). `PROTOCOL.md` quotes this number.
 pub const RESULTS_MAX_LINES: usize = 32;
 
 /// Client messages allowed per second on average: inputs at the tick rate, pings, chat and
