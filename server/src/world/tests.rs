@@ -1,6 +1,6 @@
 //! Rules of the game, driven tick by tick with a seeded world on small hand-made maps.
 
-use skirmish_shared::consts::{RESULTS_MAX_LINES, TICK_DT};
+use skirmish_shared::consts::{RESULTS_MAX_LINES, SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS, TICK_DT};
 use skirmish_shared::tuning::{
     BULLET_DAMAGE, BULLET_LIFETIME_TICKS, BULLET_SPEED, FIRE_COOLDOWN_TICKS, PICKUP_HEALTH_AMOUNT,
     PICKUP_SPAWN_INTERVAL_TICKS, RAPID_FIRE_COOLDOWN_TICKS, RAPID_FIRE_TICKS, RESPAWN_DELAY_TICKS, SHIP_RADIUS,
@@ -666,7 +666,7 @@ impl Table {
 fn top_of(lines: impl Iterator<Item = ScoreLine>) -> Vec<ScoreLine> {
     let mut all: Vec<ScoreLine> = lines.collect();
     all.sort_by_key(ScoreLine::rank_key);
-    all.truncate(skirmish_shared::consts::SCOREBOARD_TOP);
+    all.truncate(SCOREBOARD_TOP);
     all
 }
 
@@ -697,7 +697,7 @@ proptest::proptest! {
     /// score lines a big room leaves out never reach a board.
     #[test]
     fn every_board_shows_the_true_top_and_its_own_line(
-        start in (skirmish_shared::consts::SCORES_ALL_MAX_PLAYERS - 8)..(skirmish_shared::consts::SCORES_ALL_MAX_PLAYERS + 24),
+        start in (SCORES_ALL_MAX_PLAYERS - 8)..(SCORES_ALL_MAX_PLAYERS + 24),
         ticks in proptest::collection::vec(proptest::collection::vec(score_op(), 0..8), 1..60),
     ) {
         let mut w = world(duel("duel"), settings(1));
@@ -759,7 +759,6 @@ proptest::proptest! {
 
 #[test]
 fn a_big_room_sends_everyone_the_top_and_each_player_its_own_line() {
-    use skirmish_shared::consts::{SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS};
     let mut w = world(duel("duel"), settings(1));
     let n = SCORES_ALL_MAX_PLAYERS as u32 + 20;
     for id in 1..=n {
