@@ -117,6 +117,8 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     let gap = |p: &str| f64_at(&json, &format!("/snapshot_gap_ms/{p}"));
     assert!(gap("p50") <= gap("p99") && gap("p99") <= gap("max"), "{json:#}");
     assert!(f64_at(&json, "/send_lag_ms/count") > 0.0, "{json:#}");
+    // Each bot pings as it starts playing (then every 2 s): every bot's first one was answered.
+    assert!(f64_at(&json, "/rtt_ms/count") >= 20.0, "{json:#}");
     let inputs_sent = f64_at(&json, "/inputs_sent");
     assert!(inputs_sent > 0.0 && f64_at(&json, "/inputs_missed") <= f64_at(&json, "/inputs_late"), "{json:#}");
 
