@@ -3,6 +3,10 @@
 //! the next input (which carries the acknowledgement). Every tenth tick also brings a batch of
 //! reliable messages (a kill and the changed scores), as in a busy big room.
 //!
+//! Two figures: one client alone, its state always in the cache (a browser tab), and a thousand
+//! clients taking turns (a bot process), each one's state cold by its next turn; the gap is what
+//! the cold state costs.
+//!
 //! Run: `cargo bench -p skirmish-client --bench snapshot`. The bots' budget is about 250 CPU-µs
 //! per bot-second, about 8 µs per tick for everything a bot does.
 
@@ -183,9 +187,54 @@ fn per_tick(c: &mut Criterion) {
     });
 }
 
+/// The same play for `CLIENTS` clients in turn, each taking its tick before the next takes its
+/// own, as a bot process's thousand clients do: every client's state is cold by its next turn.
+/// The figure is per client and tick.
+fn per_tick_in_a_crowd(c: &mut Criterion) {
+    const CLIENTS: usize = 1000;
+    let frames = play();
+    c.bench_function("snapshot_and_input_1000_clients", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let mut clients: Vec<(Client, Vec<Event>)> = (0..CLIENTS)
+                    .map(|_| {
+                        let mut client = Client::new("bench", None);
+                        client.on_open();
+                        let mut events: Vec<Event> = Vec::new();
+                        client.on_message(&frames[0], 0.0, &mut events).expect("welcome");
+                        client.on_message(&frames[1], 0.0, &mut events).expect("scores");
+                        (client, events)
+                    })
+                    .collect();
+                let start = Instant::now();
+                let mut now = 0.0;
+                for frame in &frames[2..] {
+                    let mut snapshot = false;
+                    for (client, events) in &mut clients {
+                        events.clear();
+                        client.on_message(frame, now, events).expect("accepted");
+                        if let Some(Event::Snapshot { .. }) = events.first() {
+                            snapshot = true;
+                            black_box(client.input(Vec2::X, 0.5, 0, now + 1000.0 / 30.0));
+                        }
+                    }
+                    if snapshot {
+                        now += 1000.0 / 30.0;
+                    }
+                }
+                spent += start.elapsed();
+                done += TICKS * CLIENTS as u64;
+            }
+            spent.mul_f64(iters as f64 / done as f64)
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5));
-    targets = per_tick
+    targets = per_tick, per_tick_in_a_crowd
 }
 criterion_main!(benches);
