@@ -5,7 +5,8 @@
 //! previous tick as a client on a fast link does.
 //!
 //! Run: `cargo bench -p skirmish-server --bench tick`. It prints, per size, the average snapshot
-//! size and ships in view, so the figures can be checked against the byte budget.
+//! size and ships in view, so the figures can be checked against the byte budget, and the size of
+//! the radar.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use skirmish_server::match_flow::MatchSettings;
 use skirmish_server::view::{ClientView, Head, History, ViewBuilder};
 use skirmish_server::world::World;
 use skirmish_shared::sim::POS_SCALE;
-use skirmish_shared::{Input, PlayerId};
+use skirmish_shared::{Input, PlayerId, Radar, ServerMsg, encode_server};
 
 const SIZES: [u32; 2] = [1000, 3000];
 /// Ticks played before measuring, so ships are spread and bullets fly (10 s).
@@ -121,10 +122,16 @@ fn whole_tick(c: &mut Criterion) {
     for n in SIZES {
         let mut room = Room::new(n);
         let (bytes, in_view) = room.tick();
+        // The radar the room sends everyone once a second, as it goes on the wire.
+        let (width, height) = room.world.radar_grid();
+        let mut cells = Vec::new();
+        room.world.radar_into(width, height, &mut cells);
+        let radar = encode_server(&ServerMsg::Radar(Radar { width: width as u8, height: height as u8, cells }));
         eprintln!(
-            "tick/{n}: {:.0} B per snapshot, {:.1} ships in view on average",
+            "tick/{n}: {:.0} B per snapshot, {:.1} ships in view on average; radar {} B",
             bytes as f64 / f64::from(n),
-            in_view as f64 / f64::from(n)
+            in_view as f64 / f64::from(n),
+            radar.len()
         );
         group.throughput(Throughput::Elements(u64::from(n)));
         group.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| black_box(room.tick())));

@@ -19,8 +19,8 @@ use actix::prelude::*;
 use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH,
-    ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ,
+    AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES,
+    TICK_DURATION, TICK_RATE_HZ,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
@@ -339,12 +339,7 @@ impl Room {
 
     /// The radar of living ships, encoded (for everyone, and for newcomers until the next one).
     fn refresh_radar(&mut self) -> Bytes {
-        let arena = self.world.arena();
-        // Fit the arena's aspect ratio inside the size limits.
-        let (max_w, max_h) = (RADAR_MAX_WIDTH as f32, RADAR_MAX_HEIGHT as f32);
-        let scale = (max_w / arena.x).min(max_h / arena.y);
-        let width = ((arena.x * scale).round() as u32).clamp(1, RADAR_MAX_WIDTH);
-        let height = ((arena.y * scale).round() as u32).clamp(1, RADAR_MAX_HEIGHT);
+        let (width, height) = self.world.radar_grid();
         self.world.radar_into(width, height, &mut self.radar_cells);
         // Both fit in a byte: the limits are 64 and 40.
         let radar = Radar { width: width as u8, height: height as u8, cells: self.radar_cells.clone() };

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use glam::{IVec2, Vec2};
 use rand::{SeedableRng, rngs::SmallRng};
-use skirmish_shared::consts::{LAG_COMP_MAX_TICKS, RESULTS_MAX_LINES};
+use skirmish_shared::consts::{LAG_COMP_MAX_TICKS, RADAR_MAX_HEIGHT, RADAR_MAX_WIDTH, RESULTS_MAX_LINES};
 use skirmish_shared::delta::{BulletEnt, Frame, PickupEnt, ShipEnt, aim_to_byte, ship_wire_pos};
 use skirmish_shared::sim::{ShipMotion, quantise_pos};
 use skirmish_shared::tuning::SHIP_MAX_HEALTH;
@@ -472,6 +472,16 @@ impl World {
     /// receives the table a chunk at a time, each line current when its chunk goes out.
     pub fn score(&self, id: PlayerId) -> Option<ScoreLine> {
         self.ship(id).map(|s| ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths })
+    }
+
+    /// The radar's grid for this arena: its aspect ratio, fitted inside the size limits.
+    pub fn radar_grid(&self) -> (u32, u32) {
+        let arena = self.arena();
+        let (max_w, max_h) = (RADAR_MAX_WIDTH as f32, RADAR_MAX_HEIGHT as f32);
+        let scale = (max_w / arena.x).min(max_h / arena.y);
+        let width = ((arena.x * scale).round() as u32).clamp(1, RADAR_MAX_WIDTH);
+        let height = ((arena.y * scale).round() as u32).clamp(1, RADAR_MAX_HEIGHT);
+        (width, height)
     }
 
     /// Counts living ships per radar cell into `cells` (`width × height`, row by row, each

@@ -1,9 +1,10 @@
 //! A bit stream for the packed entity records of delta snapshots (see [`crate::delta`]).
 //!
 //! MSB-first within each byte, so a hex dump reads left to right as `PROTOCOL.md` describes it.
-//! Besides plain fixed-width fields it has two variable-length integer codes, chosen for what
-//! snapshots carry: [`BitWriter::uvar`] (ids, counts) and [`BitWriter::svar`] (small signed
-//! changes such as a ship's movement since the baseline).
+//! Besides plain fixed-width fields it has three variable-length integer codes, chosen for what
+//! snapshots and the radar carry: [`BitWriter::uvar`] (ids, counts), [`BitWriter::svar`] (small
+//! signed changes such as a ship's movement since the baseline) and [`BitWriter::gamma`] (small
+//! positive numbers, mostly 1, in the radar: see [`crate::radar`]).
 
 /// Appends bits to a reused byte buffer.
 #[derive(Debug, Default)]
@@ -104,6 +105,17 @@ impl BitWriter {
             self.bits(z, 32);
         }
     }
+
+    /// A positive integer in Elias gamma code: as many `0` bits as its binary form has digits
+    /// after the leading 1, then the binary form. 1 is `1`, 2–3 take 3 bits, 4–7 take 5, and so
+    /// on; `value` ≤ `u32::MAX` (0 cannot be written: callers add 1 to what can be 0).
+    pub fn gamma(&mut self, value: u32) {
+        debug_assert!(value >= 1, "gamma codes start at 1");
+        let value = value.max(1);
+        let digits = 32 - value.leading_zeros();
+        self.bits(0, digits - 1);
+        self.bits(u64::from(value), digits);
+    }
 }
 
 /// Reads bits written by [`BitWriter`]; every read fails cleanly at the end of the input.
@@ -180,6 +192,19 @@ impl<'a> BitReader<'a> {
         Ok(unzigzag(z))
     }
 
+    /// See [`BitWriter::gamma`]. More than 31 leading zeros is malformed.
+    pub fn gamma(&mut self) -> Result<u32, &'static str> {
+        let mut zeros = 0;
+        while !self.bit()? {
+            zeros += 1;
+            if zeros > 31 {
+                return Err("gamma code too long");
+            }
+        }
+        // The leading 1 was just read.
+        Ok(((1u64 << zeros) | self.bits(zeros)?) as u32)
+    }
+
     /// True when only zero padding (less than a byte) is left: what a well-formed record
     /// stream ends with.
     pub fn at_padding(&self) -> bool {
@@ -243,6 +268,10 @@ mod tests {
         assert_eq!(size(&|w| w.svar(-256)), 11);
         assert_eq!(size(&|w| w.svar(2047)), 15);
         assert_eq!(size(&|w| w.svar(2048)), 35);
+        assert_eq!(size(&|w| w.gamma(1)), 1);
+        assert_eq!(size(&|w| w.gamma(3)), 3);
+        assert_eq!(size(&|w| w.gamma(4)), 5);
+        assert_eq!(size(&|w| w.gamma(u32::MAX)), 63);
     }
 
     /// One call of the writer, for the property test.
@@ -251,6 +280,7 @@ mod tests {
         Bits(u64, u32),
         Uvar(u64),
         Svar(i64),
+        Gamma(u32),
     }
 
     fn op() -> impl proptest::strategy::Strategy<Value = Op> {
@@ -260,6 +290,7 @@ mod tests {
             // Mostly small values, where the codes' size classes change.
             prop_oneof![0u64..300, any::<u64>()].prop_map(Op::Uvar),
             prop_oneof![-5000i64..5000, any::<i32>().prop_map(i64::from)].prop_map(Op::Svar),
+            prop_oneof![1u32..20, 1u32..=u32::MAX].prop_map(Op::Gamma),
         ]
     }
 
@@ -290,6 +321,11 @@ mod tests {
                     put(prefix.0, prefix.1);
                     put(z, width);
                 }
+                Op::Gamma(v) => {
+                    let digits = 64 - u64::from(v).leading_zeros();
+                    put(0, digits - 1);
+                    put(u64::from(v), digits);
+                }
             }
         }
         out.chunks(8).map(|c| c.iter().enumerate().fold(0u8, |b, (i, &on)| b | (u8::from(on) << (7 - i)))).collect()
@@ -306,6 +342,7 @@ mod tests {
                     Op::Bits(v, n) => w.bits(v, n),
                     Op::Uvar(v) => w.uvar(v),
                     Op::Svar(v) => w.svar(v),
+                    Op::Gamma(v) => w.gamma(v),
                 }
             }
             let bytes = w.as_bytes().to_vec();
@@ -319,6 +356,7 @@ mod tests {
                     }
                     Op::Uvar(v) => proptest::prop_assert_eq!(r.uvar(), Ok(v)),
                     Op::Svar(v) => proptest::prop_assert_eq!(r.svar(), Ok(v)),
+                    Op::Gamma(v) => proptest::prop_assert_eq!(r.gamma(), Ok(v)),
                 }
             }
             proptest::prop_assert!(r.at_padding());
@@ -332,5 +370,9 @@ mod tests {
         assert_eq!(r.uvar(), Err(END_OF_BITS));
         let mut r = BitReader::new(&[0xff; 20]);
         assert!(r.uvar().is_err(), "an endless uvar is refused");
+        let mut r = BitReader::new(&[0; 20]);
+        assert_eq!(r.gamma(), Err("gamma code too long"));
+        let mut r = BitReader::new(&[0x00, 0x01]);
+        assert_eq!(r.gamma(), Err(END_OF_BITS), "15 zeros ask for 15 more bits than there are");
     }
 }

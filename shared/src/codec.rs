@@ -172,7 +172,7 @@ fn validate_server(msg: &ServerMsg) -> Result<(), DecodeError> {
     if ok { Ok(()) } else { Err(DecodeError::Invalid("non-finite number or bad name from server")) }
 }
 
-/// A radar no bigger than the limits, with exactly one byte per cell.
+/// A radar no bigger than the limits, with exactly one byte per cell (as decoded).
 pub fn radar_ok(r: &Radar) -> bool {
     u32::from(r.width) <= RADAR_MAX_WIDTH
         && u32::from(r.height) <= RADAR_MAX_HEIGHT

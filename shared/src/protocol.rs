@@ -217,8 +217,10 @@ impl ScoreLine {
     }
 }
 
-/// See [`ServerMsg::Radar`].
+/// See [`ServerMsg::Radar`]. On the wire the cells are packed ([`crate::radar`]); here they
+/// are one byte each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "RadarWire", try_from = "RadarWire")]
 pub struct Radar {
     /// Cells across (at most `RADAR_MAX_WIDTH`); each covers `arena.x / width` world units.
     pub width: u8,
@@ -226,8 +228,36 @@ pub struct Radar {
     pub height: u8,
     /// `width × height` bytes, row by row from the top-left: living ships in each cell, capped
     /// at 255.
-    #[serde(with = "serde_bytes")]
     pub cells: Vec<u8>,
+}
+
+/// A [`Radar`] as it is sent: the cells packed by [`crate::radar::pack`].
+#[derive(Serialize, Deserialize)]
+struct RadarWire {
+    width: u8,
+    height: u8,
+    #[serde(with = "serde_bytes")]
+    cells: Vec<u8>,
+}
+
+impl From<Radar> for RadarWire {
+    fn from(r: Radar) -> Self {
+        let mut w = crate::bits::BitWriter::new();
+        crate::radar::pack(&r.cells, &mut w);
+        Self { width: r.width, height: r.height, cells: w.as_bytes().to_vec() }
+    }
+}
+
+impl TryFrom<RadarWire> for Radar {
+    type Error = &'static str;
+
+    fn try_from(r: RadarWire) -> Result<Self, Self::Error> {
+        // A grid over the limits is refused after decoding (`codec::radar_ok`: out of range,
+        // not malformed); the most it can cost is 255 × 255 bytes.
+        let mut cells = Vec::new();
+        crate::radar::unpack(&r.cells, usize::from(r.width) * usize::from(r.height), &mut cells)?;
+        Ok(Self { width: r.width, height: r.height, cells })
+    }
 }
 
 /// See [`ServerMsg::Chat`].

@@ -139,9 +139,10 @@ fn structs_are_arrays_and_variants_short() {
     assert_eq!(encode_client(&ClientMsg::Ping(Ping { id: 7 })), vec![0x81, 0xa1, b'p', 0x91, 0x07]);
     // {"a": [300]}: the tick as the shortest integer form (u16).
     assert_eq!(encode_client(&ClientMsg::Ack(Ack { tick: 300 })), vec![0x81, 0xa1, b'a', 0x91, 0xcd, 0x01, 0x2c]);
-    // Packed bytes are MessagePack bin, not an array of integers.
+    // Packed bytes are MessagePack bin, not an array of integers. The radar's: one occupied cell
+    // (uvar 1: `0001 0`), none skipped before it (gamma 1: `1`), three ships (gamma 3: `011`).
     let radar = encode_server(&ServerMsg::Radar(Radar { width: 1, height: 1, cells: vec![3] }));
-    assert_eq!(radar, vec![0x81, 0xa1, b'd', 0x93, 0x01, 0x01, 0xc4, 0x01, 0x03]);
+    assert_eq!(radar, vec![0x81, 0xa1, b'd', 0x93, 0x01, 0x01, 0xc4, 0x02, 0x15, 0x80]);
 }
 
 #[test]
@@ -223,7 +224,10 @@ fn mutated_valid_messages_never_panic() {
             let _ = decode_client(b, MAX_FRAME_BYTES);
         });
     }
-    for msg in all_server().into_iter().filter(|m| !matches!(m, ServerMsg::Radar(_))) {
+    // The full radar of `all_server` is mutated below in a smaller, varied one.
+    let radar =
+        ServerMsg::Radar(Radar { width: 5, height: 3, cells: vec![0, 0, 1, 4, 0, 0, 0, 0, 0, 2, 255, 0, 0, 0, 1] });
+    for msg in all_server().into_iter().filter(|m| !matches!(m, ServerMsg::Radar(_))).chain([radar]) {
         mutate(&encode_server(&msg), &|b| {
             let _ = decode_server(b);
         });
@@ -396,16 +400,23 @@ fn nested_batches_are_refused() {
 }
 
 #[test]
-fn radars_must_have_one_byte_per_cell_within_the_limits() {
-    let radar = |width: u8, height: u8, cells: usize| ServerMsg::Radar(Radar { width, height, cells: vec![0; cells] });
+fn radars_must_fit_their_grid_within_the_limits() {
+    // The last of `cells` holds a ship, so the packed form lists it: past the grid if there
+    // are more cells than width × height.
+    let radar = |width: u8, height: u8, cells: usize| {
+        let mut cells = vec![0; cells];
+        if let Some(last) = cells.last_mut() {
+            *last = 1;
+        }
+        ServerMsg::Radar(Radar { width, height, cells })
+    };
     assert!(server_ok(&radar(6, 4, 24)));
-    assert!(!server_ok(&radar(6, 4, 23)), "a cell short");
-    assert!(!server_ok(&radar(6, 4, 25)), "a cell too many");
+    assert!(!server_ok(&radar(6, 4, 25)), "a ship past the grid");
     let too_wide = u8::try_from(RADAR_MAX_WIDTH + 1).expect("fits a byte");
     assert!(!server_ok(&radar(too_wide, 1, usize::from(too_wide))), "wider than the limit");
     assert!(!server_ok(&radar(1, 41, 41)), "taller than the limit");
     // Inside a batch as well.
-    assert!(!server_ok(&ServerMsg::Batch(vec![radar(2, 2, 3)])));
+    assert!(!server_ok(&ServerMsg::Batch(vec![radar(2, 2, 5)])));
 }
 
 #[test]

@@ -161,12 +161,24 @@ fn every_message_has_an_example() {
 fn annotated_bits_are_the_example_snapshots_bytes() {
     let doc = doc();
     let snaps = snapshots(&doc);
-    assert_eq!(doc.bits.len(), 2, "one annotation for the full snapshot, one for the delta");
-    assert_eq!(snaps.len(), doc.bits.len(), "one annotated snapshot per annotation");
-    for (snap, bits) in snaps.iter().zip(&doc.bits) {
+    assert_eq!(doc.bits.len(), 3, "one annotation for the radar, the full snapshot and the delta");
+    // The radar comes first in the document.
+    let (radar, snapshot_bits) = doc.bits.split_first().expect("three annotations");
+    assert_eq!(snaps.len(), snapshot_bits.len(), "one annotated snapshot per annotation");
+    for (snap, bits) in snaps.iter().zip(snapshot_bits) {
         let actual: String = snap.ents.iter().map(|b| format!("{b:08b}")).collect();
         assert_eq!(bits, &actual, "annotation of the ents of tick {}", snap.tick);
     }
+    // The radar example's packed cells, bit for bit, and what they stand for.
+    let example = doc.server.iter().find(|b| b.starts_with(&[0x81, 0xa1, b'd'])).expect("a radar example");
+    let packed = &example[example.len() - 3..];
+    assert_eq!(example[example.len() - 5..example.len() - 3], [0xc4, 3], "a bin of 3 bytes ends the example");
+    let actual: String = packed.iter().map(|b| format!("{b:08b}")).collect();
+    assert_eq!(radar, &actual, "annotation of the radar's cells");
+    let Ok(ServerMsg::Radar(decoded)) = decode_server(example) else { panic!("the radar example decodes") };
+    let mut cells = vec![0u8; 24];
+    (cells[9], cells[10], cells[17]) = (1, 2, 1);
+    assert_eq!((decoded.width, decoded.height, decoded.cells), (6, 4, cells), "ships in (3, 1), (4, 1) twice, (5, 2)");
 }
 
 /// The packed records that turn `base` into `cur` at `tick`.

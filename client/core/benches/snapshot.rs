@@ -5,7 +5,7 @@
 //!
 //! Two figures: one client alone, its state always in the cache (a browser tab), and a thousand
 //! clients taking turns (a bot process), each one's state cold by its next turn; the gap is what
-//! the cold state costs.
+//! the cold state costs. A third times the radar message a client gets once a second.
 //!
 //! Run: `cargo bench -p skirmish-client --bench snapshot`. The bots' budget is about 250 CPU-µs
 //! per bot-second, about 8 µs per tick for everything a bot does.
@@ -19,7 +19,7 @@ use skirmish_client::{Client, Event};
 use skirmish_shared::bits::BitWriter;
 use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
 use skirmish_shared::{
-    Kill, OwnState, Phase, PlayerId, PlayerInfo, ScoreLine, ServerMsg, Snapshot, Welcome, encode_server,
+    Kill, OwnState, Phase, PlayerId, PlayerInfo, Radar, ScoreLine, ServerMsg, Snapshot, Welcome, encode_server,
 };
 
 /// Ticks of play pre-encoded per run of the client (10 s).
@@ -232,9 +232,31 @@ fn per_tick_in_a_crowd(c: &mut Criterion) {
     });
 }
 
+/// A radar message of a 1000-player room on `expanse` (40 × 40 cells, 930 living ships at
+/// random), as the client handles it once a second: decoded, unpacked and kept.
+fn radar(c: &mut Criterion) {
+    let mut rng = Lcg(11);
+    let mut cells = vec![0u8; 1600];
+    for _ in 0..930 {
+        let cell = &mut cells[rng.below(1600) as usize];
+        *cell = cell.saturating_add(1);
+    }
+    let frame = encode_server(&ServerMsg::Radar(Radar { width: 40, height: 40, cells }));
+    let mut client = Client::new("bench", None);
+    client.on_open();
+    let mut events: Vec<Event> = Vec::new();
+    client.on_message(&play()[0], 0.0, &mut events).expect("welcome");
+    c.bench_function("radar_message", |b| {
+        b.iter(|| {
+            events.clear();
+            client.on_message(black_box(&frame), 0.0, &mut events).expect("accepted");
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5));
-    targets = per_tick, per_tick_in_a_crowd
+    targets = per_tick, per_tick_in_a_crowd, radar
 }
 criterion_main!(benches);

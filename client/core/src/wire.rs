@@ -18,6 +18,7 @@ use rmp::decode::{
     read_f64, read_int, read_marker, read_nil, read_str_from_slice,
 };
 use skirmish_shared::codec::{check_name, check_token, radar_ok};
+use skirmish_shared::radar;
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     ChatLine, DecodeError, Kill, Left, MapInfo, MatchInfo, OwnState, Phase, Ping, PlayerInfo, Radar, Rect, Results,
@@ -306,7 +307,10 @@ impl<'a> Reader<'a> {
             "x" => ServerMsg::Obstacles(self.list(Self::rect)?),
             "d" => {
                 self.array(3)?;
-                let radar = Radar { width: self.num()?, height: self.num()?, cells: self.bin()?.to_vec() };
+                let (width, height): (u8, u8) = (self.num()?, self.num()?);
+                let mut cells = Vec::new();
+                radar::unpack(self.bin()?, usize::from(width) * usize::from(height), &mut cells)?;
+                let radar = Radar { width, height, cells };
                 if !radar_ok(&radar) {
                     return Err(INVALID);
                 }
@@ -683,8 +687,6 @@ mod tests {
             ServerMsg::Welcome(welcome(&"x".repeat(MAX_TOKEN_CHARS + 1))),
             bad_radar(RADAR_MAX_WIDTH + 1, 1, RADAR_MAX_WIDTH as usize + 1),
             bad_radar(1, RADAR_MAX_HEIGHT + 1, RADAR_MAX_HEIGHT as usize + 1),
-            bad_radar(4, 4, 15),
-            bad_radar(4, 4, 17),
             ServerMsg::Batch(vec![ServerMsg::Pong(Ping { id: 1 }), ServerMsg::Batch(vec![])]),
             ServerMsg::Batch(vec![ServerMsg::Left(Left { id: 1 }), ServerMsg::Joined(info(1, ""))]),
         ];
@@ -710,6 +712,10 @@ mod tests {
         // So does a bin claiming four gigabytes.
         let huge_bin = [0x81, 0xa1, b'd', 0x93, 0x01, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00];
         assert!(matches!(decode_server(&huge_bin), Err(DecodeError::Malformed(_))));
+        // Radar cells that do not fit their grid: 17 ships in a 4 × 4 one, in both decoders.
+        let overfull = encode_server(&ServerMsg::Radar(Radar { width: 4, height: 4, cells: vec![1; 17] }));
+        assert!(matches!(decode_server(&overfull), Err(DecodeError::Malformed(_))));
+        assert!(matches!(skirmish_shared::decode_server(&overfull), Err(DecodeError::Malformed(_))));
         // Wider integer forms are fine when the value fits; negative or too big is not.
         assert_eq!(
             decode_server(&[0x81, 0xa1, b'o', 0x91, 0xcf, 0, 0, 0, 0, 0, 0, 0, 5]),
