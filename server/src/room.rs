@@ -19,8 +19,8 @@ use actix::prelude::*;
 use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
-    AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, ROSTER_CHUNK_PLAYERS, SCORES_CHUNK_LINES,
-    TICK_DURATION, TICK_RATE_HZ,
+    AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, ROSTER_CHUNK_PLAYERS, SCOREBOARD_TOP,
+    SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
@@ -581,14 +581,31 @@ impl Handler<AddPlayer> for Room {
 
 impl Room {
     /// What a member needs before its first snapshot, in order, encoded: `Welcome` (it first,
-    /// then as many of the others by id as fit one chunk, and its rejoin `token`), the match,
-    /// those players' scores and the radar; and the others, whose roster lines follow a chunk
-    /// per tick (`queue_roster_chunks`), each with its players' scores.
+    /// then the top of the scoreboard, then as many of the others by id as fit one chunk, and
+    /// its rejoin `token`), the match, those players' scores and the radar; and the others,
+    /// whose roster lines follow a chunk per tick (`queue_roster_chunks`), each with its
+    /// players' scores.
+    ///
+    /// The top comes first because in a big room a member's board shows the best
+    /// `SCOREBOARD_TOP` of the lines it holds, and its place among them: with the rest a chunk a
+    /// tick, the newcomer's board and place would be wrong for as long as the chunks take (a
+    /// second at 1000 players).
     fn welcome_bundle(&mut self, info: &PlayerInfo, token: &str) -> (Vec<Bytes>, Vec<PlayerId>) {
-        let mut roster_due: Vec<PlayerId> = self.members.keys().rev().copied().filter(|id| *id != info.id).collect();
-        let first = roster_due.split_off(roster_due.len().saturating_sub(ROSTER_CHUNK_PLAYERS - 1));
+        const { assert!(SCOREBOARD_TOP < ROSTER_CHUNK_PLAYERS, "the top fits the first chunk") };
+        let top: Vec<PlayerId> = self
+            .world
+            .top_players(SCOREBOARD_TOP + 1)
+            .into_iter()
+            .filter(|id| *id != info.id && self.members.contains_key(id))
+            .take(SCOREBOARD_TOP)
+            .collect();
+        let mut roster_due: Vec<PlayerId> =
+            self.members.keys().rev().copied().filter(|id| *id != info.id && !top.contains(id)).collect();
+        let room_left = ROSTER_CHUNK_PLAYERS - 1 - top.len();
+        let first = roster_due.split_off(roster_due.len().saturating_sub(room_left));
         let mut players = vec![info.clone()];
-        players.extend(first.iter().rev().filter_map(|id| self.members.get(id)).map(|m| m.info.clone()));
+        players
+            .extend(top.iter().chain(first.iter().rev()).filter_map(|id| self.members.get(id)).map(|m| m.info.clone()));
         // Its own line as it stands, the others' as the room holds them (see `world::scores`).
         let table: Vec<ScoreLine> = self
             .world

@@ -1,7 +1,8 @@
 //! The scoreboard of a room too big to send everyone every line, against the real server: over
 //! 100 players fire at random in a small arena until the match ends, and then every player's
 //! board shows the top 20 of the match's results, line for line, and its own line as the results
-//! have it, although the lines of the others below the top were not all kept current for everyone.
+//! have it, although the lines of the others below the top were not all kept current for everyone;
+//! and a newcomer's board shows that top from its first frame.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestClient, maps_dir, server_with};
 use glam::Vec2;
-use skirmish_shared::consts::{SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS, TICK_DURATION};
+use skirmish_shared::consts::{ROSTER_CHUNK_PLAYERS, SCOREBOARD_TOP, SCORES_ALL_MAX_PLAYERS, TICK_DURATION};
 use skirmish_shared::{Input, PlayerId, ScoreLine};
 
 /// A small open arena: a crowd firing at random hits someone often.
@@ -83,6 +84,13 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
         results.scores.iter().map(|s| (s.id, ScoreLine { id: s.id, kills: s.kills, deaths: s.deaths })).collect();
     let true_top: Vec<ScoreLine> = top(truth.values().copied());
     assert!(true_top.iter().any(|l| l.kills > 0), "the crowd scored no kill: the test saw nothing");
+
+    // A newcomer (the room is full, so it watches) has the top of the board in its first frame:
+    // the players `Welcome` lists and their lines. Its board is right before any `Roster` chunk
+    // brings the rest of the room.
+    let late = TestClient::join(&srv.ws_url(), "late", Some("crowd")).await;
+    assert!(late.core.roster().len() <= ROSTER_CHUNK_PLAYERS, "only what one frame holds so far");
+    assert_eq!(top(late.core.scores().values().copied()), true_top, "the newcomer's board from its first frame");
 
     let mut stale = 0;
     for c in &clients {

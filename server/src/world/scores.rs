@@ -102,6 +102,19 @@ impl World {
         top[SCOREBOARD_TOP - 1]
     }
 
+    /// The best `n` ships by their lines as they stand, best first: the top of the board,
+    /// whose players a newcomer's first frame lists so that its board is right from the start.
+    pub fn top_players(&self, n: usize) -> Vec<PlayerId> {
+        let mut keys: Vec<(u64, PlayerId)> = self.ships.iter().map(|s| (s.score_line().rank_key(), s.id)).collect();
+        if keys.len() > n {
+            // The `n` smallest keys end up before position `n`, unordered.
+            keys.select_nth_unstable(n);
+            keys.truncate(n);
+        }
+        keys.sort_unstable();
+        keys.into_iter().map(|(_, id)| id).collect()
+    }
+
     /// `id`'s line as every member of the room holds it (`None`: never published), for a
     /// newcomer's table; [`World::score`] is the line as it stands.
     pub fn shown_score(&self, id: PlayerId) -> Option<ScoreLine> {

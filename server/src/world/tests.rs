@@ -784,6 +784,21 @@ fn a_big_room_sends_everyone_the_top_and_each_player_its_own_line() {
 }
 
 #[test]
+fn the_top_players_are_the_best_lines_in_board_order() {
+    let mut w = world(duel("duel"), settings(1));
+    for id in 1..=30 {
+        w.add_player(id, "x");
+    }
+    assert_eq!(w.top_players(3), [1, 2, 3], "no scores yet: who joined first");
+    (w.ship_mut(30).kills, w.ship_mut(30).deaths) = (2, 1);
+    (w.ship_mut(10).kills, w.ship_mut(10).deaths) = (2, 0);
+    w.ship_mut(1).deaths = 1;
+    assert_eq!(w.top_players(4), [10, 30, 2, 3], "kills, then fewer deaths, then joining order");
+    assert_eq!(w.top_players(40).len(), 30, "no more than there are");
+    assert_eq!(w.top_players(0), Vec::<PlayerId>::new());
+}
+
+#[test]
 fn results_list_only_the_best() {
     let mut w = world(duel("duel"), settings(2));
     let n = RESULTS_MAX_LINES as u32 + 5;
