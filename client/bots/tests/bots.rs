@@ -162,6 +162,74 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
+    // Room for 5 players: the other 3 bots watch, and a spectator sends no inputs, so between
+    // its pings only the stop token wakes it.
+    let mut config = skirmish_server::Config::for_tests();
+    config.max_players_per_room = 5;
+    let server = skirmish_server::spawn_in_thread(config).expect("server starts");
+    let url = server.ws_url();
+    let path = json_path("ctrl-c");
+    // A run far longer than the wall-clock guard: only the stop can end it in time. The bots
+    // are dealt to every shard (each shard has its own child of the stop token).
+    let args = [
+        "-c",
+        "8",
+        "--duration",
+        "600",
+        "--mix",
+        "wander=50,fight=50",
+        "--json",
+        path.to_str().unwrap(),
+        "--url",
+        &url,
+    ];
+    let child = tokio::process::Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("skirmish-bots starts");
+    // Stop once everyone is playing.
+    let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
+    let members = |rooms: &Value| {
+        ["/0/players", "/0/spectators"]
+            .iter()
+            .map(|p| rooms.pointer(p).and_then(Value::as_u64).unwrap_or(0))
+            .sum::<u64>()
+    };
+    while members(&get_rooms(server.addr).await) != 8 {
+        assert!(tokio::time::Instant::now() < deadline, "the bots never all joined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().expect("running");
+    // `sh`'s own `kill`, so no `procps` is needed.
+    let sent = std::process::Command::new("sh").arg("-c").arg(format!("kill -INT {pid}")).status().expect("sh runs");
+    assert!(sent.success());
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())
+        .await
+        .expect("the run ends soon after Ctrl-C, not after its 600 s")
+        .expect("skirmish-bots ran");
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("stopping: bots are closing"), "{stderr}");
+    assert!(stdout.contains("(stopped early)"), "{stdout}");
+    let json = read_json(&path);
+    assert_eq!(json["stopped_early"], true, "{json:#}");
+    assert_eq!(json["completed"], 8, "every bot closed as at the end of a run: {json:#}");
+    assert_eq!(json["spectators"], 3, "{json:#}");
+    assert!(f64_at(&json, "/elapsed_s") < 600.0, "{json:#}");
+    // The server saw them all close normally.
+    let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
+    while members(&get_rooms(server.addr).await) != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the bots' connections did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn misbehaving_bots_are_cut_by_the_server_and_reported_apart() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
     let url = server.ws_url();
