@@ -305,9 +305,8 @@ impl<'a> Bot<'a> {
         let mut wake_at = next_wake(due_ms, ping_at, self);
         let wake = sleep_until(wake_at);
         tokio::pin!(wake);
-        // Made once, not per turn of the loop: each new wait took the token's lock to join and
-        // leave its list. (The token is its shard's, touched by no other thread: see
-        // `swarm::run`.)
+        // Made once, not per turn of the loop: every bot waits on the one token, and each new
+        // wait took the token's lock (shared by the bots' threads) to join and leave its list.
         let stop = self.spec.stop.clone();
         let stopped = stop.cancelled();
         tokio::pin!(stopped);

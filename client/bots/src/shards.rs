@@ -49,23 +49,13 @@ impl Shards {
         Self::start(std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN))
     }
 
-    /// How many shards there are.
-    pub fn len(&self) -> usize {
-        self.handles.len()
-    }
-
-    /// The shard that runs the task for `index` (round-robin).
-    pub fn shard_of(&self, index: u32) -> usize {
-        index as usize % self.handles.len()
-    }
-
-    /// Runs `task` on the shard for `index` ([`Shards::shard_of`]), for its whole life.
+    /// Runs `task` on the shard for `index` (round-robin), for its whole life.
     pub fn spawn<F>(&self, index: u32, task: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handles[self.shard_of(index)].spawn(task)
+        self.handles[index as usize % self.handles.len()].spawn(task)
     }
 }
 

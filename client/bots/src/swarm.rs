@@ -39,12 +39,6 @@ pub async fn run(params: &Params, shards: &Shards, stop: CancellationToken, show
     let mut kinds = params.mix.assign(well_behaved, params.seed).into_iter();
     // Where the misbehaving bots' samples and counters go, never read.
     let (rogue_samples, rogue_live) = (Arc::new(Shared::default()), Arc::new(Live::default()));
-    // One child of `stop` per shard, for the bots of that shard alone. A bot polls its stop
-    // token at every turn of its loop (60 a second), and each poll takes the token's lock and
-    // that of its wait list: on one token shared by every bot, both shards' threads took the
-    // same two locks, and their cache lines went back and forth between the cores. A shard's
-    // own token is only ever touched by its thread. Cancelling `stop` cancels them all.
-    let shard_stops: Vec<CancellationToken> = (0..shards.len()).map(|_| stop.child_token()).collect();
     let mut rogues = Vec::new();
     let bots: Vec<_> = (0..params.count)
         .zip(misbehaviours)
@@ -66,7 +60,7 @@ pub async fn run(params: &Params, shards: &Shards, stop: CancellationToken, show
                 epoch,
                 start_at: epoch + ramp_up.mul_f64(f64::from(index) / f64::from(params.count)),
                 end_at,
-                stop: shard_stops[shards.shard_of(index)].clone(),
+                stop: stop.clone(),
                 samples: if rogue { rogue_samples.clone() } else { samples.clone() },
                 live: if rogue { rogue_live.clone() } else { live.clone() },
                 connecting: connecting.clone(),

@@ -171,7 +171,7 @@ async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
     let url = server.ws_url();
     let path = json_path("ctrl-c");
     // A run far longer than the wall-clock guard: only the stop can end it in time. The bots
-    // are dealt to every shard (each shard has its own child of the stop token).
+    // are dealt to every shard.
     let args = [
         "-c",
         "8",
