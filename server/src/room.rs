@@ -82,10 +82,13 @@ struct Member {
     /// member from before this tick, past its own `Joined` for one who joined in it (its
     /// welcome lists everyone here then).
     hears_from: usize,
-    /// Players who were here when it joined and whose roster line and score it has not been
-    /// sent yet, highest id first (each tick's chunk comes off the end); emptied within
-    /// `players / ROSTER_CHUNK_PLAYERS` ticks of joining, then freed.
-    roster_due: Vec<PlayerId>,
+    /// While its roster is open: the players who were here when it joined and whose roster
+    /// line and score it has not been sent yet, highest id first (each tick's chunk comes off
+    /// the end), possibly none when only the closing short `Roster` is owed. `None` once it was
+    /// sent a `Welcome` or `Roster` of fewer than `ROSTER_CHUNK_PLAYERS` players: that is how a
+    /// client knows its roster is whole (`PROTOCOL.md`, Roster), within `players /
+    /// ROSTER_CHUNK_PLAYERS + 1` ticks of joining.
+    roster_due: Option<Vec<PlayerId>>,
     /// The next of the room's `obstacle_chunks` to send it, one per tick after its `Match`
     /// (`obstacle_chunks.len()` once all are sent).
     obstacles_due: usize,
@@ -349,33 +352,34 @@ impl Room {
     }
 
     /// Queues the next roster chunk (and its players' scores, as the room holds them: see
-    /// `world::scores`) for every member that has one due: at most `ROSTER_CHUNK_PLAYERS`
-    /// players per member per tick. A player who left before its turn is skipped (the member
-    /// hears of it through `Left`).
+    /// `world::scores`) for every member whose roster is open: `ROSTER_CHUNK_PLAYERS` players
+    /// per member per tick, fewer only in the last chunk, which closes the roster (an empty one
+    /// when the players due ran out on a full chunk). A player who left before its turn is
+    /// skipped and the chunk filled from those after it (the member hears of the departure
+    /// through `Left`), so a short chunk always means the end.
     fn queue_roster_chunks(&mut self) {
         let mut infos = Vec::new();
         let mut scores = Vec::new();
         let due: Vec<PlayerId> =
-            self.members.iter().filter(|(_, m)| m.welcomed && !m.roster_due.is_empty()).map(|(id, _)| *id).collect();
+            self.members.iter().filter(|(_, m)| m.welcomed && m.roster_due.is_some()).map(|(id, _)| *id).collect();
         for id in due {
             let Some(member) = self.members.get_mut(&id) else { continue };
-            let mut ids = std::mem::take(&mut member.roster_due);
-            let chunk = ids.split_off(ids.len().saturating_sub(ROSTER_CHUNK_PLAYERS));
+            let Some(mut ids) = member.roster_due.take() else { continue };
             infos.clear();
             scores.clear();
-            for other in chunk.iter().rev() {
-                if let Some(m) = self.members.get(other) {
+            while infos.len() < ROSTER_CHUNK_PLAYERS
+                && let Some(other) = ids.pop()
+            {
+                if let Some(m) = self.members.get(&other) {
                     infos.push(m.info.clone());
-                    scores.extend(self.world.shown_score(*other));
+                    scores.extend(self.world.shown_score(other));
                 }
             }
             let Some(member) = self.members.get_mut(&id) else { continue };
-            // Nothing more due: give the list's memory back rather than keep it for the
-            // connection's life.
-            member.roster_due = if ids.is_empty() { Vec::new() } else { ids };
-            if !infos.is_empty() {
-                member.pending.push(encode(&ServerMsg::Roster(std::mem::take(&mut infos))));
-            }
+            // A full chunk leaves the roster open (the next may be empty); a short one closes
+            // it, and the list's memory goes back rather than stay for the connection's life.
+            member.roster_due = (infos.len() == ROSTER_CHUNK_PLAYERS).then_some(ids);
+            member.pending.push(encode(&ServerMsg::Roster(std::mem::take(&mut infos))));
             if !scores.is_empty() {
                 member.pending.push(encode(&ServerMsg::Scores(std::mem::take(&mut scores))));
             }
@@ -584,13 +588,14 @@ impl Room {
     /// then the top of the scoreboard, then as many of the others by id as fit one chunk, and
     /// its rejoin `token`), the match, those players' scores and the radar; and the others,
     /// whose roster lines follow a chunk per tick (`queue_roster_chunks`), each with its
-    /// players' scores.
+    /// players' scores: `Some` (possibly empty) while the roster stays open, `None` when the
+    /// `Welcome` lists everyone and, being short, closes it.
     ///
     /// The top comes first because in a big room a member's board shows the best
     /// `SCOREBOARD_TOP` of the lines it holds, and its place among them: with the rest a chunk a
     /// tick, the newcomer's board and place would be wrong for as long as the chunks take (a
     /// second at 1000 players).
-    fn welcome_bundle(&mut self, info: &PlayerInfo, token: &str) -> (Vec<Bytes>, Vec<PlayerId>) {
+    fn welcome_bundle(&mut self, info: &PlayerInfo, token: &str) -> (Vec<Bytes>, Option<Vec<PlayerId>>) {
         const { assert!(SCOREBOARD_TOP < ROSTER_CHUNK_PLAYERS, "the top fits the first chunk") };
         let top: Vec<PlayerId> = self
             .world
@@ -613,6 +618,7 @@ impl Room {
             .into_iter()
             .chain(players[1..].iter().filter_map(|p| self.world.shown_score(p.id)))
             .collect();
+        let players_listed = players.len();
         let welcome = ServerMsg::Welcome(Welcome {
             id: info.id,
             arena: self.world.arena(),
@@ -627,7 +633,9 @@ impl Room {
         let mut pending = vec![encode(&welcome), matched];
         pending.push(encode(&ServerMsg::Scores(table)));
         pending.extend(self.radar.clone());
-        (pending, roster_due)
+        // A full `Welcome` leaves the roster open: `Roster` chunks follow, the last one short.
+        let open = players_listed == ROSTER_CHUNK_PLAYERS;
+        (pending, open.then_some(roster_due))
     }
 
     /// A name a member or a kept seat already has.

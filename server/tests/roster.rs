@@ -38,14 +38,14 @@ async fn a_newcomer_gets_the_roster_in_bounded_chunks() {
     let mut ws = raw(&srv.ws_url()).await;
     let mut core = Client::new("Late", Some("crowd".into()));
     ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-    let (mut largest, mut welcome_players, mut chunks) = (0, None, 0);
+    let (mut largest, mut welcome_players, mut chunks) = (0, None, Vec::new());
     let deadline = std::time::Instant::now() + WAIT;
     // Past `SCORES_ALL_MAX_PLAYERS` the room keeps everyone current only on the top of the
     // board: here the first to join (no one has scored). The line of a player who came when the
     // room was already that big (no kills, no deaths, below the top) goes to it alone, and a
     // missing line means just that.
     let top = &ids[..SCOREBOARD_TOP];
-    while !ids.iter().all(|id| core.roster().contains_key(id)) || !top.iter().all(|id| core.scores().contains_key(id)) {
+    while !core.roster_complete() || !top.iter().all(|id| core.scores().contains_key(id)) {
         assert!(std::time::Instant::now() < deadline, "roster incomplete within {WAIT:?}: {}", core.roster().len());
         let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("a frame in time");
         let Some(Ok(Message::Binary(bytes))) = msg else { continue };
@@ -54,20 +54,47 @@ async fn a_newcomer_gets_the_roster_in_bounded_chunks() {
         core.on_message(&bytes, 0.0, &mut events).expect("valid server message");
         for event in events {
             match event {
-                Event::Welcome { .. } => welcome_players = Some(core.roster().len()),
-                Event::Roster(n) => {
-                    assert!((1..=ROSTER_CHUNK_PLAYERS).contains(&n), "a chunk of {n}");
-                    chunks += 1;
+                Event::Welcome { .. } => {
+                    welcome_players = Some(core.roster().len());
+                    assert!(!core.roster_complete(), "a full Welcome leaves the roster open");
                 }
+                Event::Roster(n) => chunks.push(n),
                 _ => {}
             }
         }
     }
     assert_eq!(core.state(), &ConnState::Playing);
     assert_eq!(welcome_players, Some(ROSTER_CHUNK_PLAYERS), "Welcome: the newcomer and 31 others");
-    assert_eq!(chunks, (crowd + 1 - ROSTER_CHUNK_PLAYERS).div_ceil(ROSTER_CHUNK_PLAYERS), "Roster messages");
+    // Full chunks, then a short one that tells the client the roster is whole.
+    let rest = crowd + 1 - ROSTER_CHUNK_PLAYERS;
+    let mut expected = vec![ROSTER_CHUNK_PLAYERS; rest / ROSTER_CHUNK_PLAYERS];
+    expected.push(rest % ROSTER_CHUNK_PLAYERS);
+    assert_eq!(chunks, expected, "Roster messages");
     assert_eq!(core.roster().len(), crowd + 1, "everyone, the newcomer included, once");
+    assert!(ids.iter().all(|id| core.roster().contains_key(id)), "the whole roster");
     assert!(ids.len() > SCORES_ALL_MAX_PLAYERS, "the test room is big enough to keep only its top current");
     assert!(!core.scores().contains_key(ids.last().unwrap()), "no line for the last to come, below the top");
     assert!(largest < HTTP_WRITE_BUFFER_BYTES, "largest frame {largest} B");
+}
+
+/// A room whose players just fill `Welcome`: the client cannot tell from it that nobody is left,
+/// so an empty `Roster` closes the roster on the next tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_welcome_is_closed_by_an_empty_roster() {
+    let srv = server_with(skirmish_server::Config::for_tests());
+    let mut here = Vec::new();
+    for i in 0..ROSTER_CHUNK_PLAYERS - 1 {
+        here.push(TestClient::join(&srv.ws_url(), &format!("p{i}"), Some("full")).await);
+    }
+    let mut late = TestClient::join(&srv.ws_url(), "late", Some("full")).await;
+    assert_eq!(late.core.roster().len(), ROSTER_CHUNK_PLAYERS, "everyone in the Welcome");
+    assert!(!late.core.roster_complete(), "a full Welcome: more might come");
+    let mut rosters = Vec::new();
+    while !late.core.roster_complete() {
+        if let Event::Roster(n) = late.next_event().await {
+            rosters.push(n);
+        }
+    }
+    assert_eq!(rosters, [0], "one empty Roster, nothing more");
+    assert_eq!(late.core.roster().len(), ROSTER_CHUNK_PLAYERS);
 }

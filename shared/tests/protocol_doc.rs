@@ -241,7 +241,8 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("at most {RADAR_MAX_WIDTH} × {RADAR_MAX_HEIGHT}"));
     quoted(format!("every {RADAR_INTERVAL_TICKS} ticks"));
     quoted(format!("`ROSTER_CHUNK_PLAYERS` = {ROSTER_CHUNK_PLAYERS} in all"));
-    quoted(format!("at most {ROSTER_CHUNK_PLAYERS} per message"));
+    quoted(format!("by id, {ROSTER_CHUNK_PLAYERS} per message"));
+    quoted(format!("a `Roster` of fewer than {ROSTER_CHUNK_PLAYERS} players"));
     quoted(format!("`SCORES_CHUNK_LINES` = {SCORES_CHUNK_LINES} lines a tick"));
     quoted(format!("at most {SCORES_CHUNK_LINES} a tick"));
     quoted(format!("`SCORES_ALL_MAX_PLAYERS` = {SCORES_ALL_MAX_PLAYERS} players with a ship"));

@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
-use skirmish_shared::consts::{MAX_FRAME_BYTES, PING_LOST_AFTER_MS, PROTOCOL_VERSION, TICK_RATE_HZ};
+use skirmish_shared::consts::{
+    MAX_FRAME_BYTES, PING_LOST_AFTER_MS, PROTOCOL_VERSION, ROSTER_CHUNK_PLAYERS, TICK_RATE_HZ,
+};
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
@@ -211,6 +213,9 @@ pub struct Client {
     /// Everyone in the room by id (`Welcome`, `Roster`, `Joined`, `Left`): the names and
     /// colours that ships, bullets and chat lines are drawn with.
     roster: BTreeMap<PlayerId, PlayerInfo>,
+    /// The roster lists everyone who was in the room when we joined: a `Welcome` or `Roster` of
+    /// fewer than `ROSTER_CHUNK_PLAYERS` players came (`PROTOCOL.md`, Roster).
+    roster_complete: bool,
     /// Kills and deaths by player: the lines of the players in `Welcome` and each `Roster`,
     /// then the changes.
     scores: ScoreTable,
@@ -273,6 +278,7 @@ impl Client {
             room_name: String::new(),
             rejoin: String::new(),
             roster: BTreeMap::new(),
+            roster_complete: false,
             scores: ScoreTable::default(),
             radar: None,
             history: History::default(),
@@ -392,6 +398,7 @@ impl Client {
                 self.room_name = w.room;
                 self.rejoin = w.rejoin;
                 self.is_spectator = w.spectator;
+                self.roster_complete = w.players.len() < ROSTER_CHUNK_PLAYERS;
                 self.roster = w.players.into_iter().map(|p| (p.id, p)).collect();
                 Event::Welcome { id: w.id }
             }
@@ -404,6 +411,7 @@ impl Client {
             }
             ServerMsg::Roster(players) => {
                 let added = players.len();
+                self.roster_complete |= added < ROSTER_CHUNK_PLAYERS;
                 self.roster.extend(players.into_iter().map(|p| (p.id, p)));
                 Event::Roster(added)
             }
@@ -694,6 +702,13 @@ impl Client {
     /// Everyone in the room, by id.
     pub fn roster(&self) -> &BTreeMap<PlayerId, PlayerInfo> {
         &self.roster
+    }
+
+    /// True once the roster lists everyone who was in the room when we joined (a room of more
+    /// than `ROSTER_CHUNK_PLAYERS` players takes a few ticks of `Roster` chunks): until then
+    /// the room may be bigger than the roster says.
+    pub fn roster_complete(&self) -> bool {
+        self.roster_complete
     }
 
     /// Kills and deaths this match, by player, for everyone in the room (not only those in

@@ -342,6 +342,35 @@ fn scores_follow_the_table_and_restart_with_each_match() {
 }
 
 #[test]
+fn the_roster_is_complete_after_a_short_welcome_or_roster() {
+    let info = |id: PlayerId| PlayerInfo { id, name: format!("p{id}"), colour: 1, spectator: false };
+    let c = joined();
+    assert!(c.roster_complete(), "a Welcome of one player lists everyone");
+
+    // A full Welcome: chunks follow until a short one, which may be empty.
+    let full = |ids: std::ops::RangeInclusive<PlayerId>| ids.map(info).collect::<Vec<_>>();
+    let mut c = Client::new("me", None);
+    c.on_open();
+    let welcome = Welcome {
+        id: 7,
+        arena: Vec2::splat(1000.0),
+        tick_rate: 30,
+        colour: 1,
+        room: "main".into(),
+        players: full(7..=7 + ROSTER_CHUNK_PLAYERS as u32 - 1),
+        spectator: false,
+        rejoin: String::new(),
+    };
+    one(&mut c, &bytes(ServerMsg::Welcome(welcome)), 0.0);
+    assert!(!c.roster_complete(), "a full Welcome: more may come");
+    assert_eq!(one(&mut c, &bytes(ServerMsg::Roster(full(100..=131))), 0.0), Event::Roster(32));
+    assert!(!c.roster_complete(), "a full chunk: more may come");
+    assert_eq!(one(&mut c, &bytes(ServerMsg::Roster(vec![])), 0.0), Event::Roster(0));
+    assert!(c.roster_complete(), "a short chunk, here empty, ends it");
+    assert_eq!(c.roster().len(), 64);
+}
+
+#[test]
 fn the_radar_is_kept_until_the_next() {
     let mut c = joined();
     assert!(c.radar().is_none());

@@ -129,10 +129,13 @@ pub struct Row {
 /// who joined first: [`ScoreLine::rank_key`]). Spectators have no line. The first
 /// [`SCOREBOARD_ROWS`] lines, and ours after them when it is lower, without its place in a room
 /// of more than [`SCORES_ALL_MAX_PLAYERS`] players, where the server keeps only the top and our
-/// own line current (the top is still exact).
+/// own line current (the top is still exact), or while `roster_complete` is false: a newcomer's
+/// roster of a big room comes in chunks, and until the last one the room looks smaller than it
+/// is (the top is in the first chunk, so it is exact from the start).
 pub fn scoreboard(
     scores: &IdMap<ScoreLine>,
     roster: &BTreeMap<PlayerId, PlayerInfo>,
+    roster_complete: bool,
     me: Option<PlayerId>,
 ) -> Vec<Row> {
     // Each line as one number that orders best first; only the top lines are kept, in order, by
@@ -164,7 +167,7 @@ pub fn scoreboard(
     if let Some(mine) = me.filter(|id| roster.get(id).is_some_and(|p| !p.spectator)).map(key)
         && !top.contains(&mine)
     {
-        let all_current = players().count() <= SCORES_ALL_MAX_PLAYERS;
+        let all_current = roster_complete && players().count() <= SCORES_ALL_MAX_PLAYERS;
         rows.push(row(all_current.then(|| players().filter(|&k| k < mine).count() + 1), mine));
     }
     rows
@@ -284,7 +287,7 @@ mod tests {
         // Dan has no line yet (0/0); Eve spectates; #7 left (a line, no roster entry).
         let scores: IdMap<ScoreLine> =
             [line(1, 2, 5), line(2, 4, 0), line(3, 2, 1), line(4, 9, 0), line(7, 9, 9)].into_iter().collect();
-        let rows = scoreboard(&scores, &roster, Some(3));
+        let rows = scoreboard(&scores, &roster, true, Some(3));
         let order: Vec<_> = rows.iter().map(|r| (r.rank.unwrap(), r.name.as_str(), r.kills, r.deaths, r.me)).collect();
         assert_eq!(
             order,
@@ -299,12 +302,12 @@ mod tests {
         let roster: BTreeMap<_, _> = (1..=n).map(|id| info(id, "p", false)).collect();
         // Player id k has k kills: the best is the last, and #1 (us) is last on the board.
         let scores = (1..=n).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
-        let rows = scoreboard(&scores, &roster, Some(1));
+        let rows = scoreboard(&scores, &roster, true, Some(1));
         assert_eq!(rows.len(), SCOREBOARD_ROWS + 1);
         assert_eq!((rows[0].id, rows[0].rank), (n, Some(1)));
         let mine = &rows[SCOREBOARD_ROWS];
         assert_eq!((mine.id, mine.rank, mine.me), (1, Some(n as usize), true), "every line is current: our place");
-        assert_eq!(scoreboard(&scores, &roster, Some(n - 5)).len(), SCOREBOARD_ROWS, "ours is already shown");
+        assert_eq!(scoreboard(&scores, &roster, true, Some(n - 5)).len(), SCOREBOARD_ROWS, "ours is already shown");
     }
 
     #[test]
@@ -312,12 +315,24 @@ mod tests {
         let n = SCORES_ALL_MAX_PLAYERS as u32 + 1;
         let roster: BTreeMap<_, _> = (1..=n).map(|id| info(id, "p", false)).collect();
         let scores = (1..=n).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
-        let rows = scoreboard(&scores, &roster, Some(1));
+        let rows = scoreboard(&scores, &roster, true, Some(1));
         assert_eq!(rows.len(), SCOREBOARD_ROWS + 1);
         assert_eq!((rows[0].id, rows[0].rank), (n, Some(1)), "the top keeps its places");
         let mine = &rows[SCOREBOARD_ROWS];
         assert_eq!((mine.id, mine.rank, mine.kills), (1, None, 1), "our line, place unknown");
         assert_eq!(rank_text(mine.rank), format!("{}+", SCOREBOARD_ROWS + 1));
+    }
+
+    #[test]
+    fn our_place_waits_for_the_whole_roster() {
+        // The first chunks of a big room's roster: it looks like a room of 64.
+        let n = 64;
+        let roster: BTreeMap<_, _> = (1..=n).map(|id| info(id, "p", false)).collect();
+        let scores = (1..=n).map(|id| (id, ScoreLine { id, kills: id as u16, deaths: 0 })).collect();
+        let mine = scoreboard(&scores, &roster, false, Some(1)).pop().expect("our row");
+        assert_eq!((mine.id, mine.rank), (1, None), "below the top, place not known yet");
+        let mine = scoreboard(&scores, &roster, true, Some(1)).pop().expect("our row");
+        assert_eq!((mine.id, mine.rank), (1, Some(n as usize)), "the whole roster: a room of 64");
     }
 
     #[test]

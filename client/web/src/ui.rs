@@ -256,7 +256,7 @@ impl Ui {
         let board = frame.scoreboard_held && phase != Phase::Results;
         self.scoreboard.set_hidden(!board);
         if board {
-            let rows = hud::scoreboard(client.scores(), client.roster(), client.my_id());
+            let rows = hud::scoreboard(client.scores(), client.roster(), client.roster_complete(), client.my_id());
             if rows != self.scorerows_shown {
                 self.fill_rows(&self.scorerows, &rows);
                 self.scorerows_shown = rows;
