@@ -62,6 +62,8 @@ struct State {
     /// Snapshots replaced before they were taken.
     replaced: u64,
     closed: bool,
+    /// The session is gone: the writer ends at once, whatever it was writing or waiting for.
+    abandoned: bool,
 }
 
 /// See the module docs. Shared (`Arc`) by the room, the session actor and its writer task.
@@ -204,6 +206,18 @@ impl Outbox {
         self.close_leaving(Some(last));
     }
 
+    /// Closes the outbox for good when the session is gone: the writer task ends at its next
+    /// wake-up (this wakes it), even one stuck on a socket that does not drain.
+    pub fn abandon(&self) {
+        self.lock().abandoned = true;
+        self.close_leaving(None);
+    }
+
+    /// True once [`Outbox::abandon`] was called.
+    pub fn is_abandoned(&self) -> bool {
+        self.lock().abandoned
+    }
+
     fn close_leaving(&self, last: Option<Frame>) {
         {
             let mut state = self.lock();
@@ -341,5 +355,24 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), outbox.ready())
             .await
             .expect("woken by the earlier push");
+    }
+
+    #[tokio::test]
+    async fn abandoning_wakes_the_writer_and_drops_even_a_last_frame() {
+        let outbox = Arc::new(Outbox::new());
+        outbox.close_with(Frame::Close(b("bye")));
+        // Consume the close's wake-up: the writer is now waiting (say, for the socket).
+        tokio::time::timeout(std::time::Duration::from_secs(5), outbox.ready()).await.unwrap();
+        assert!(!outbox.is_abandoned());
+        let waiting = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.ready().await }
+        });
+        outbox.abandon();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiting writer is woken")
+            .unwrap();
+        assert!(outbox.is_abandoned() && outbox.is_closed() && !outbox.has_waiting());
     }
 }
