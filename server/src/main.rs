@@ -9,6 +9,14 @@ use skirmish_server::maps::MapList;
 use skirmish_server::{Config, Stats, run};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc, not the system's malloc: a room's thread builds each tick's snapshots in buffers
+/// that the connection threads free once written, and per-thread caches suit that traffic. With
+/// glibc's malloc a tick at 1000 bots cost 11 % more of the room thread's CPU (2.29–2.32 ms
+/// against 2.01–2.09, alternating runs of `scripts/capacity.py --steps 1000`).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> anyhow::Result<()> {
     let mut config = match skirmish_server::config_file::load(std::env::args_os()) {
         Ok(config) => config,
