@@ -4,15 +4,19 @@
 # server and prints heaptrack's summary and its largest allocation sites at the peak, each with
 # the first frames of its stack. Divide a site's bytes by N for its cost per connection.
 # Usage: scripts/heap_profile.sh [BOTS] [OUT-prefix]   (needs `heaptrack` (apt install heaptrack)
-# and a release build: cargo build --release -p skirmish-server -p skirmish-bots)
+# and a release build of the bots: cargo build --release -p skirmish-bots). The server is built
+# here on the system's malloc (`--no-default-features`, in target/heaptrack): heaptrack sees only
+# malloc's calls, not the jemalloc the server normally runs on; the sizes it reports are the
+# program's requests either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BOTS=${1:-1000}
 OUT=${2:-/tmp/skirmish-heap}
 TARGET=${CARGO_TARGET_DIR:-target}
+cargo build --release --locked -p skirmish-server --no-default-features --target-dir target/heaptrack
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 rm -f "$OUT".zst "$OUT".gz
-heaptrack -o "$OUT" "$TARGET/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse \
+heaptrack -o "$OUT" target/heaptrack/release/skirmish --bind 127.0.0.1 --port "$PORT" --map expanse \
     --max-players-per-room 10000 --min-players 1 --countdown 0 --score-limit 0 --match-duration 24h \
     --max-connections-per-ip 0 --max-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
 trap 'pkill -INT -f "release/skirmish --bind 127.0.0.1 --port $PORT" 2>/dev/null || true' EXIT

@@ -13,7 +13,8 @@ use tracing_subscriber::EnvFilter;
 /// that the connection threads free once written, and per-thread caches suit that traffic. With
 /// glibc's malloc a tick at 1000 bots cost 11 % more of the room thread's CPU (2.29–2.32 ms
 /// against 2.01–2.09, alternating runs of `scripts/capacity.py --steps 1000`).
-#[cfg(not(target_env = "msvc"))]
+/// `--no-default-features` leaves it out (`scripts/heap_profile.sh`: heaptrack sees only malloc).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
