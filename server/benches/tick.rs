@@ -21,6 +21,11 @@ use skirmish_server::world::World;
 use skirmish_shared::sim::POS_SCALE;
 use skirmish_shared::{Input, PlayerId, Radar, ServerMsg, encode_server};
 
+/// The server binary's allocator (`src/main.rs`), so the bench measures the tick as it runs.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const SIZES: [u32; 2] = [1000, 3000];
 /// Ticks played before measuring, so ships are spread and bullets fly (10 s).
 const WARM_UP_TICKS: u32 = 300;

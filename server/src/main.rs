@@ -9,10 +9,12 @@ use skirmish_server::maps::MapList;
 use skirmish_server::{Config, Stats, run};
 use tracing_subscriber::EnvFilter;
 
-/// jemalloc, not the system's malloc: a room's thread builds each tick's snapshots in buffers
-/// that the connection threads free once written, and per-thread caches suit that traffic. With
-/// glibc's malloc a tick at 1000 bots cost 11 % more of the room thread's CPU (2.29–2.32 ms
-/// against 2.01–2.09, alternating runs of `scripts/capacity.py --steps 1000`).
+/// jemalloc, not the system's malloc: with glibc's malloc a tick at 1000 bots cost 11 % more of
+/// the room thread's CPU (2.29–2.33 ms against 1.97–2.07, alternating runs of
+/// `scripts/capacity.py --steps 1000`). The tick bench, which frees everything on the thread
+/// that allocated it, does not move; in the server the connection threads free what the room's
+/// thread allocated (each tick's snapshot buffer), which jemalloc's
+/// per-thread caches handle more cheaply.
 /// `--no-default-features` leaves it out (`scripts/heap_profile.sh`: heaptrack sees only malloc).
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
