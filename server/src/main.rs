@@ -13,8 +13,8 @@ use tracing_subscriber::EnvFilter;
 /// the room thread's CPU (2.29–2.33 ms against 1.97–2.07, alternating runs of
 /// `scripts/capacity.py --steps 1000`). The tick bench, which frees everything on the thread
 /// that allocated it, does not move; in the server the connection threads free what the room's
-/// thread allocated (each tick's snapshot buffer), which jemalloc's
-/// per-thread caches handle more cheaply.
+/// thread allocated (each tick's snapshot buffer), probably where jemalloc gains (not
+/// measured directly).
 /// `--no-default-features` leaves it out (`scripts/heap_profile.sh`: heaptrack sees only malloc).
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
