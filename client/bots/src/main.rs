@@ -46,9 +46,9 @@ enum Verdict {
     ThresholdsFailed(Vec<String>),
 }
 
-/// jemalloc, not the system's malloc: a thousand bots' small buffers on two threads, the
-/// machine's CPU shared with the server they measure; it took about 5 % off the bots' CPU at
-/// 1000 bots (`scripts/capacity.py --steps 1000`, alternating runs).
+/// jemalloc, the server's allocator too (see `server/src/main.rs`). For the bots themselves its
+/// gain is within the noise: a median 523 → 489 µs per bot-second at 1000 bots, in runs that
+/// spread wider (`scripts/capacity.py --steps 1000`, three alternating pairs).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
