@@ -49,9 +49,9 @@ impl Live {
         }
     }
 
-    /// A bot received a snapshot.
-    pub fn snapshot(&self) {
-        self.snapshots.fetch_add(1, Relaxed);
+    /// A bot received `n` snapshots (bots add theirs in batches).
+    pub fn snapshots(&self, n: u64) {
+        self.snapshots.fetch_add(n, Relaxed);
     }
 
     /// The counters now.
@@ -75,7 +75,7 @@ mod tests {
         live.welcomed();
         live.welcomed();
         live.failed();
-        live.snapshot();
+        live.snapshots(1);
         live.gone(true);
         assert_eq!(live.counts(), Counts { connected: 1, failed: 1, disconnected: 1, snapshots: 1 });
         live.gone(false);

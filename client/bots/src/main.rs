@@ -25,6 +25,7 @@ mod rogue;
 mod samples;
 mod shards;
 mod stats;
+mod stop;
 mod swarm;
 mod wander;
 
@@ -33,8 +34,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+
+use crate::stop::Stop;
 
 /// Exit status of a run whose thresholds failed; 1 stays for runs that could not measure.
 const EXIT_THRESHOLD_FAILED: u8 = 2;
@@ -127,7 +129,7 @@ async fn run_swarm(
         params.seed
     );
 
-    let stop = CancellationToken::new();
+    let stop = Stop::new();
     tokio::spawn(stop_on_ctrl_c(stop.clone()));
     let summary = swarm::run(params, shards, stop, std::io::stdout().is_terminal()).await;
     println!("{summary}");
@@ -146,12 +148,12 @@ async fn run_swarm(
 }
 
 /// First Ctrl-C: end the run early, still with a summary. Second: quit at once.
-async fn stop_on_ctrl_c(stop: CancellationToken) {
+async fn stop_on_ctrl_c(stop: Stop) {
     if tokio::signal::ctrl_c().await.is_err() {
         return; // No signal handling available: Ctrl-C keeps its default effect.
     }
     eprintln!("\nstopping: bots are closing (Ctrl-C again to quit at once)");
-    stop.cancel();
+    stop.stop();
     if tokio::signal::ctrl_c().await.is_ok() {
         std::process::exit(130);
     }

@@ -37,7 +37,7 @@ pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
     let mut report = RogueReport { kind, reaction: Reaction::Endured, took: None, reconnects: 0 };
     tokio::select! {
         () = sleep_until(spec.start_at) => {}
-        () = spec.stop.cancelled() => {
+        () = spec.stop.stopped() => {
             report.reaction = Reaction::Failed("stopped before starting".into());
             return report;
         }
@@ -58,7 +58,7 @@ pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
     let bound = if kind == Misbehaviour::Reconnect { spec.end_at + CLOSE_TIMEOUT } else { spec.end_at };
     let ended = tokio::select! {
         ended = timeout_at(bound, misbehave) => ended.ok(),
-        () = spec.stop.cancelled() => None,
+        () = spec.stop.stopped() => None,
     };
     report.reconnects = reconnects;
     if let Some((reaction, started)) = ended {
@@ -258,7 +258,7 @@ async fn reconnect(spec: &Spec, reconnects: &mut u64) -> Reaction {
             End::ServerClosed(why) => return Reaction::Closed(why),
             End::Lost(why) => return Reaction::Lost(why),
         }
-        if Instant::now() >= spec.end_at || spec.stop.is_cancelled() {
+        if Instant::now() >= spec.end_at || spec.stop.is_stopped() {
             return Reaction::Endured;
         }
         *reconnects += 1;

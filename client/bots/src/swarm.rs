@@ -21,11 +21,12 @@ use crate::rogue;
 use crate::samples::Shared;
 use crate::shards::Shards;
 use crate::stats;
+use crate::stop::Stop;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
 /// is cancelled, and summarises them. `show_progress` draws the live line on stdout. The bots
 /// run on `shards`; this task, the progress line and the stats only wait and count.
-pub async fn run(params: &Params, shards: &Shards, stop: CancellationToken, show_progress: bool) -> Summary {
+pub async fn run(params: &Params, shards: &Shards, stop: Stop, show_progress: bool) -> Summary {
     let samples = Arc::new(Shared::default());
     let live = Arc::new(Live::default());
     let connecting = Arc::new(Semaphore::new(params.max_connecting as usize));
@@ -123,7 +124,7 @@ pub async fn run(params: &Params, shards: &Shards, stop: CancellationToken, show
         let _ = stats.await;
     }
     let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
-    summary.stopped_early = stop.is_cancelled();
+    summary.stopped_early = stop.is_stopped();
     summary.misbehaving = misbehave::summarise(&rogue_reports);
     summary
 }
