@@ -3,18 +3,20 @@
 # connection caps), then BOTS bots (wander=60,fight=40, seed 1) playing DURATION seconds after a
 # ramp-up of BOTS/200 s (at least 2), their summary to OUT; it returns once they are all in and
 # settled. Sets PORT, SERVER and BOTS_PID; the server is killed when the script exits.
+# SERVER_WRAP and BOTS_WRAP, if set, go before each binary's command (`chrt -b 0`, `env X=1`):
+# they must exec it, so that the pid is the binary's.
 start_load() {
     local bots=$1 duration=$2 out=$3
     local target=${CARGO_TARGET_DIR:-target}
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$target/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse --max-players-per-room 10000 \
+    ${SERVER_WRAP:-} "$target/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse --max-players-per-room 10000 \
         --min-players 1 --countdown 0 --score-limit 0 --match-duration 24h \
         --max-connections-per-ip 0 --max-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
     SERVER=$!
     trap 'kill $SERVER 2>/dev/null || true' EXIT
     sleep 1
     local ramp=$(( bots / 200 > 2 ? bots / 200 : 2 ))
-    "$target/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$bots" --ramp-up "$ramp" \
+    ${BOTS_WRAP:-} "$target/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$bots" --ramp-up "$ramp" \
         --duration "$duration" --mix wander=60,fight=40 --seed 1 >"$out" 2>&1 &
     BOTS_PID=$!
     sleep $(( ramp + 5 ))

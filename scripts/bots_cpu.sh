@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The bots' CPU without a profiler attached: starts a release server on the expanse map and N
+# bots (default 1000, wander=60,fight=40; scripts/load.sh), then over 20 s of steady play reads
+# /proc for the bots' CPU per bot-second (all, and the kernel's part), the server's CPU, and the
+# voluntary and involuntary context switches of both processes (summed over their threads).
+# `perf record` adds to every context switch, so its profiles overstate their cost; this does not.
+# SERVER_WRAP / BOTS_WRAP put a command before a binary (SERVER_WRAP="chrt -b 0",
+# BOTS_WRAP="env X=1"), CARGO_TARGET_DIR picks the build. Needs a release build:
+# cargo build --release -p skirmish-server -p skirmish-bots
+# Usage: scripts/bots_cpu.sh [BOTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BOTS=${1:-1000}
+WINDOW=20
+OUT=/tmp/skirmish-bots-cpu.txt
+. scripts/load.sh
+start_load "$BOTS" $((WINDOW + 15)) "$OUT"
+ticks() { awk '{print $14 + $15, $15}' "/proc/$1/stat"; }
+switches() { awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v, n}' /proc/"$1"/task/*/status; }
+read -r b0 bk0 < <(ticks "$BOTS_PID"); read -r s0 _ < <(ticks "$SERVER")
+read -r bv0 bn0 < <(switches "$BOTS_PID"); read -r sv0 sn0 < <(switches "$SERVER")
+sleep "$WINDOW"
+read -r b1 bk1 < <(ticks "$BOTS_PID"); read -r s1 _ < <(ticks "$SERVER")
+read -r bv1 bn1 < <(switches "$BOTS_PID"); read -r sv1 sn1 < <(switches "$SERVER")
+wait "$BOTS_PID" || true
+HZ=$(getconf CLK_TCK)
+awk -v n="$BOTS" -v w="$WINDOW" -v hz="$HZ" -v b="$((b1 - b0))" -v bk="$((bk1 - bk0))" -v s="$((s1 - s0))" \
+    -v bv="$((bv1 - bv0))" -v bn="$((bn1 - bn0))" -v sv="$((sv1 - sv0))" -v sn="$((sn1 - sn0))" 'BEGIN {
+    printf "bots: %.0f µs per bot-second (kernel %.0f), %.0f %% of a core\n", b / hz * 1e6 / (n * w), bk / hz * 1e6 / (n * w), 100 * b / hz / w
+    printf "server: %.0f %% of a core\n", 100 * s / hz / w
+    printf "context switches a second: bots %.0f voluntary, %.0f involuntary (%.2f, %.2f per bot); server %.0f, %.0f\n", bv / w, bn / w, bv / w / n, bn / w / n, sv / w, sn / w
+}'
+grep -E "snapshots|latency" "$OUT" | head -2
