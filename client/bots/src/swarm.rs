@@ -24,7 +24,7 @@ use crate::stats;
 use crate::stop::Stop;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
-/// is cancelled, and summarises them. `show_progress` draws the live line on stdout. The bots
+/// is given, and summarises them. `show_progress` draws the live line on stdout. The bots
 /// run on `shards`; this task, the progress line and the stats only wait and count.
 pub async fn run(params: &Params, shards: &Shards, stop: Stop, show_progress: bool) -> Summary {
     let samples = Arc::new(Shared::default());
