@@ -7,22 +7,49 @@
 use glam::Vec2;
 use rand::rngs::Xoshiro256PlusPlus;
 use skirmish_shared::PlayerState;
+use skirmish_shared::delta::ShipEnt;
 
 use crate::chatter::Chatter;
 use crate::fight::Fight;
 use crate::mix::Kind;
 use crate::wander::Wander;
 
-/// What the bot sees when it decides.
+/// What the bot sees when it decides. The other ships are the client core's decoded frames,
+/// borrowed, never copied: a bot builds no views to draw from (`Client::draws`).
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     /// Our own ship in the newest snapshot, if we have one yet.
     pub me: Option<&'a PlayerState>,
-    /// Every ship in view in the newest snapshot (ours included), by id: borrowed from the
-    /// client core's view, never copied.
-    pub players: &'a [PlayerState],
+    /// The other ships in view in the newest snapshot, by id.
+    pub others: &'a [ShipEnt],
+    /// The other ships in the snapshot received before it, by id, and the seconds between the
+    /// two: what velocities are estimated from.
+    pub before: (&'a [ShipEnt], f32),
     /// Arena size in world units.
     pub arena: Vec2,
+}
+
+impl<'a> View<'a> {
+    /// Our ship (or none yet) and nobody else in view.
+    #[cfg(test)]
+    pub fn alone(me: Option<&'a PlayerState>, arena: Vec2) -> Self {
+        Self { me, others: &[], before: (&[], 0.0), arena }
+    }
+
+    /// The velocity of `ship` (one of `others`) in world units a second, from where it was in
+    /// the snapshot before; zero if it was not in view then, or died or respawned since (a jump).
+    pub fn velocity(&self, ship: &ShipEnt) -> Vec2 {
+        let (before, dt) = self.before;
+        match before.binary_search_by_key(&ship.id, |s| s.id) {
+            Ok(i) if dt > 0.0 && alive(&before[i]) == alive(ship) => (ship.pos_f() - before[i].pos_f()) / dt,
+            _ => Vec2::ZERO,
+        }
+    }
+}
+
+/// Whether a decoded ship is alive.
+pub fn alive(ship: &ShipEnt) -> bool {
+    ship.flags & PlayerState::ALIVE != 0
 }
 
 /// The controls for one input, plus an optional chat line to send with it.
@@ -102,9 +129,9 @@ mod tests {
             assert!(matches, "{kind}: {b:?}");
         }
         let me = PlayerState { id: 1, pos: Vec2::new(100.0, 100.0), flags: PlayerState::ALIVE, ..Default::default() };
-        let enemy = PlayerState { id: 2, pos: Vec2::new(200.0, 100.0), ..me };
-        let players = [me, enemy];
-        let view = View { me: Some(&me), players: &players, arena: Vec2::new(1600.0, 1000.0) };
+        let enemy = ShipEnt { id: 2, pos: glam::IVec2::new(400, 200), aim: 0, health: 100, flags: PlayerState::ALIVE };
+        let others = [enemy];
+        let view = View { others: &others, ..View::alone(Some(&me), Vec2::new(1600.0, 1000.0)) };
         let mut idle = Behaviour::new(Kind::Idle, rng(), 0.0);
         for tick in 0..300 {
             let action = idle.act(f64::from(tick) * 33.3, &view);
@@ -115,7 +142,7 @@ mod tests {
     #[test]
     fn wanderers_move_and_never_fire() {
         let mut b = Behaviour::new(Kind::Wander, Xoshiro256PlusPlus::seed_from_u64(5), 0.0);
-        let view = View { me: None, players: &[], arena: Vec2::new(1600.0, 1000.0) };
+        let view = View::alone(None, Vec2::new(1600.0, 1000.0));
         for tick in 0..300 {
             let action = b.act(f64::from(tick) * 33.3, &view);
             assert!((action.mv.length() - 1.0).abs() < 1e-5);

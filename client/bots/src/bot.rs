@@ -14,7 +14,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
 use skirmish_client::{Client, ClientError, Event};
-use skirmish_shared::consts::PING_PERIOD;
+use skirmish_shared::consts::{PING_PERIOD, TICK_DT};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
@@ -191,7 +191,9 @@ impl<'a> Bot<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         Self {
             spec,
+            // A bot draws nothing: its behaviour reads the decoded frames instead of views.
             client: Client::new(format!("bot-{}", spec.index), spec.room.clone())
+                .draws(false)
                 .predict(spec.predict)
                 .send_phase(send_phase(spec.index)),
             samples: Samples::new(spec.samples.clone()),
@@ -388,9 +390,14 @@ impl<'a> Bot<'a> {
         self.samples.send_lag_ms(lag_ms);
         self.inputs_missed += skipped;
         self.inputs_late += skipped + u64::from(lag_ms >= LATE_INPUT_MS);
+        let (newest, before) = self.client.frames();
         let view = View {
             me: self.client.my_state(),
-            players: self.client.latest().map_or(&[], |v| &v.players),
+            others: newest.map_or(&[], |f| &f.ships),
+            before: match (newest, before) {
+                (Some(n), Some(b)) => (&b.ships, n.tick.saturating_sub(b.tick) as f32 * TICK_DT),
+                _ => (&[], 0.0),
+            },
             arena: self.client.arena(),
         };
         let action = behaviour.act(slot_ms, &view);

@@ -70,7 +70,7 @@ mod tests {
 
     /// Acts at 30 Hz for `secs` of fake time; returns (time, line) of each line said.
     fn talk(c: &mut Chatter, secs: u32) -> Vec<(f64, &'static str)> {
-        let view = View { me: None, players: &[], arena: Vec2::new(1600.0, 1000.0) };
+        let view = View::alone(None, Vec2::new(1600.0, 1000.0));
         (0..secs * 30)
             .filter_map(|tick| {
                 let now = f64::from(tick) * 1000.0 / 30.0;

@@ -63,6 +63,13 @@ impl History {
         self.frames.back()
     }
 
+    /// The frame before the newest, if held: the snapshot received before it. Always held in
+    /// steady state, since a delta's baseline is at most that old and frames from the newest
+    /// baseline on are kept.
+    pub fn previous(&self) -> Option<&Frame> {
+        self.frames.len().checked_sub(2).and_then(|i| self.frames.get(i))
+    }
+
     /// Frames held.
     #[cfg(test)]
     pub fn len(&self) -> usize {

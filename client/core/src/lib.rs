@@ -21,6 +21,7 @@ use skirmish_shared::codec::check_chat;
 use skirmish_shared::consts::{
     MAX_FRAME_BYTES, PING_LOST_AFTER_MS, PROTOCOL_VERSION, ROSTER_CHUNK_PLAYERS, TICK_RATE_HZ,
 };
+use skirmish_shared::delta::Frame;
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
 use skirmish_shared::{
     Ack, Chat, ChatLine, ClientMsg, DecodeError, Follow, Hello, Input, Kill, MatchInfo, Phase, PickupState, Ping,
@@ -282,7 +283,7 @@ impl Client {
             scores: ScoreTable::default(),
             radar: None,
             history: History::default(),
-            views: Views::new(TICK_RATE_HZ),
+            views: Views::new(TICK_RATE_HZ, true),
             subject: None,
             next_seq: 1,
             pending_inputs: VecDeque::new(),
@@ -331,6 +332,16 @@ impl Client {
     /// asked, as it costs a replay of the unacknowledged inputs per snapshot.
     pub fn predict(mut self, yes: bool) -> Self {
         self.predict = yes;
+        self
+    }
+
+    /// Builds views to draw from (the default). A client that draws nothing, such as a bot,
+    /// turns this off: each snapshot then still updates the history, the clock, the scores and
+    /// the pacing of inputs, but [`Client::latest`] and [`Client::ships`] hold only the view's own
+    /// ship (without its kills and deaths), and [`Client::bullets`] and [`Client::pickups`] are
+    /// empty. The ships in view are then read from the decoded frames ([`Client::frames`]).
+    pub fn draws(mut self, yes: bool) -> Self {
+        self.views = Views::new(self.tick_rate, yes);
         self
     }
 
@@ -394,7 +405,7 @@ impl Client {
                 self.me = Some(w.id);
                 self.arena = w.arena;
                 self.tick_rate = w.tick_rate;
-                self.views = Views::new(w.tick_rate);
+                self.views = Views::new(w.tick_rate, self.views.draws());
                 self.room_name = w.room;
                 self.rejoin = w.rejoin;
                 self.is_spectator = w.spectator;
@@ -733,6 +744,13 @@ impl Client {
     /// full snapshot is needed), 0 before the first.
     pub fn newest_tick(&self) -> u64 {
         self.history.newest().map_or(0, |f| f.tick)
+    }
+
+    /// The newest snapshot's decoded entities (in the wire's fixed point, the view's own ship not
+    /// among them) and those of the snapshot received before it, if still held: what a client
+    /// that does not build views ([`Client::draws`]) reads the ships in view from.
+    pub fn frames(&self) -> (Option<&Frame>, Option<&Frame>) {
+        (self.history.newest(), self.history.previous())
     }
 
     /// Last measured round trip.

@@ -835,3 +835,38 @@ fn inputs_that_miss_their_tick_move_the_phase_earlier_until_they_make_it() {
     let (side, c) = buffered_server_with(joined(), 20.0, |_, _| 1.0);
     assert!(side.repeats.is_empty() && c.pace.phase == pace::SEND_PHASE_TICKS, "{}", c.pace.phase);
 }
+
+#[test]
+fn a_client_that_does_not_draw_keeps_the_frames_and_its_own_ship_only() {
+    let mut drawing = joined();
+    let mut headless = Client::new("me", Some("lan".into())).draws(false);
+    headless.on_open();
+    one(&mut headless, &welcome_as(7, false), 0.0);
+    let f1 = frame(1, vec![ship(2, 100.0, 100.0), ship(3, 300.0, 100.0)]);
+    let f2 = frame(2, vec![ship(2, 110.0, 100.0)]);
+    let f3 = frame(3, vec![ship(2, 120.0, 100.0), ship(4, 500.0, 500.0)]);
+    let frames = [
+        snapshot(None, &f1, Some(own(7, 50.0, 0))),
+        snapshot(Some(&f1), &f2, Some(own(7, 60.0, 0))),
+        snapshot(Some(&f2), &f3, Some(own(7, 70.0, 0))),
+    ];
+    for (i, bytes) in frames.iter().enumerate() {
+        let now = i as f64 * TICK_MS;
+        assert_eq!(feed(&mut drawing, bytes, now), feed(&mut headless, bytes, now), "the same events");
+    }
+    // The protocol side is the same: acknowledgement, clock, own ship.
+    assert_eq!(headless.newest_tick(), 3);
+    assert_eq!(decoded(headless.ack_frame()), decoded(drawing.ack_frame()));
+    assert_eq!(headless.input_due_ms(), drawing.input_due_ms());
+    assert_eq!(headless.my_state().map(|p| p.pos), drawing.my_state().map(|p| p.pos));
+    assert_eq!(headless.my_state().map(|p| p.id), Some(7));
+    // The drawing client has every ship in its view; the other keeps only its own ...
+    assert_eq!(drawing.latest().map(|v| v.players.len()), Some(3));
+    assert_eq!(headless.latest().map(|v| v.players.len()), Some(1));
+    assert!(headless.ships(3.0 * TICK_MS).iter().all(|s| s.me));
+    // ... and reads the others from the newest frame and the one before, in both clients.
+    let (newest, before) = headless.frames();
+    assert_eq!(newest, Some(&f3));
+    assert_eq!(before, Some(&f2));
+    assert_eq!(drawing.frames(), (Some(&f3), Some(&f2)));
+}
