@@ -20,6 +20,10 @@ echo "--- samples of the $WHAT: $(perf script -i "$OUT" -F comm 2>/dev/null | wc
 echo "--- samples by thread (the server: the room thread is the busy one with the fewest; the two"
 echo "    with the most are the workers; perf report -i OUT --tid TID shows one)"
 perf script -i "$OUT" -F tid 2>/dev/null | sort | uniq -c | sort -rn | head -4
+echo "--- the kernel's paths, inclusive (% of all samples): a send, the receiver's softirq run inside"
+echo "    it (loopback delivers in the sender's context), its wake-up of the reader, reads, epoll, switches"
+perf report -i "$OUT" --children --sort symbol --stdio 2>/dev/null \
+    | awk '$3 == "[k]" && $4 ~ /^(__sys_sendto|__sys_sendmsg|handle_softirqs|sock_def_readable|__sys_recvfrom|do_epoll_wait|__schedule)$/ {print "   ", $1, $4}'
 echo "--- by object"
 perf report -i "$OUT" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8
 grep -E "snapshots|latency|bots " /tmp/skirmish-fanout-bots.txt | head -5
