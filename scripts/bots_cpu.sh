@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The bots' CPU without a profiler attached: starts a release server on the expanse map and N
 # bots (default 1000, wander=60,fight=40; scripts/load.sh), then over 20 s of steady play reads
-# /proc for the bots' CPU per bot-second (all, and the kernel's part), the server's CPU, and the
-# voluntary and involuntary context switches of both processes (summed over their threads).
+# /proc for the bots' CPU per bot-second (all, and the kernel's part), their memory per bot, the
+# server's CPU, and the voluntary and involuntary context switches of both processes (summed over
+# their threads).
 # `perf record` adds to every context switch, so its profiles overstate their cost; this does not.
 # SERVER_WRAP / BOTS_WRAP put a command before a binary (SERVER_WRAP="chrt -b 0",
 # BOTS_WRAP="env X=1"), CARGO_TARGET_DIR picks the build. Needs a release build:
@@ -22,11 +23,13 @@ read -r bv0 bn0 < <(switches "$BOTS_PID"); read -r sv0 sn0 < <(switches "$SERVER
 sleep "$WINDOW"
 read -r b1 bk1 < <(ticks "$BOTS_PID"); read -r s1 _ < <(ticks "$SERVER")
 read -r bv1 bn1 < <(switches "$BOTS_PID"); read -r sv1 sn1 < <(switches "$SERVER")
+RSS_KIB=$(awk '/^VmRSS/ {print $2}' "/proc/$BOTS_PID/status")
 wait "$BOTS_PID" || true
 HZ=$(getconf CLK_TCK)
 awk -v n="$BOTS" -v w="$WINDOW" -v hz="$HZ" -v b="$((b1 - b0))" -v bk="$((bk1 - bk0))" -v s="$((s1 - s0))" \
-    -v bv="$((bv1 - bv0))" -v bn="$((bn1 - bn0))" -v sv="$((sv1 - sv0))" -v sn="$((sn1 - sn0))" 'BEGIN {
+    -v rss="$RSS_KIB" -v bv="$((bv1 - bv0))" -v bn="$((bn1 - bn0))" -v sv="$((sv1 - sv0))" -v sn="$((sn1 - sn0))" 'BEGIN {
     printf "bots: %.0f µs per bot-second (kernel %.0f), %.0f %% of a core\n", b / hz * 1e6 / (n * w), bk / hz * 1e6 / (n * w), 100 * b / hz / w
+    printf "bots memory: %.0f KiB per bot (the process RSS at the end of the window)\n", rss / n
     printf "server: %.0f %% of a core\n", 100 * s / hz / w
     printf "context switches a second: bots %.0f voluntary, %.0f involuntary (%.2f, %.2f per bot); server %.0f, %.0f\n", bv / w, bn / w, bv / w / n, bn / w / n, sv / w, sn / w
 }'

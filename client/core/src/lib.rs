@@ -339,7 +339,10 @@ impl Client {
     /// turns this off: each snapshot then still updates the history, the clock, the scores and
     /// the pacing of inputs, but [`Client::latest`] and [`Client::ships`] hold only the view's own
     /// ship (without its kills and deaths), and [`Client::bullets`] and [`Client::pickups`] are
-    /// empty. The ships in view are then read from the decoded frames ([`Client::frames`]).
+    /// empty. The ships in view are then read from the decoded frames ([`Client::frames`]). Nor
+    /// does it keep the names and colours of the room or its score table ([`Client::roster`] and
+    /// [`Client::scores`] stay empty, chat lines name their sender `#id`): a bot in a room of n
+    /// players would hold n of each, n² for a swarm. The events still carry every message.
     pub fn draws(mut self, yes: bool) -> Self {
         self.views = Views::new(self.tick_rate, yes);
         self
@@ -410,20 +413,26 @@ impl Client {
                 self.rejoin = w.rejoin;
                 self.is_spectator = w.spectator;
                 self.roster_complete = w.players.len() < ROSTER_CHUNK_PLAYERS;
-                self.roster = w.players.into_iter().map(|p| (p.id, p)).collect();
+                if self.views.draws() {
+                    self.roster = w.players.into_iter().map(|p| (p.id, p)).collect();
+                }
                 Event::Welcome { id: w.id }
             }
             _ if self.state != ConnState::Playing => return Err(ClientError::Unexpected("message before Welcome")),
             ServerMsg::Snapshot(snap) => return self.on_snapshot(&SnapshotRef::of(&snap), now_ms, events),
             ServerMsg::Batch(_) => return Err(ClientError::Unexpected("nested batch")),
             ServerMsg::Joined(p) => {
-                self.roster.insert(p.id, p.clone());
+                if self.views.draws() {
+                    self.roster.insert(p.id, p.clone());
+                }
                 Event::Joined(p)
             }
             ServerMsg::Roster(players) => {
                 let added = players.len();
                 self.roster_complete |= added < ROSTER_CHUNK_PLAYERS;
-                self.roster.extend(players.into_iter().map(|p| (p.id, p)));
+                if self.views.draws() {
+                    self.roster.extend(players.into_iter().map(|p| (p.id, p)));
+                }
                 Event::Roster(added)
             }
             ServerMsg::Left(l) => {
@@ -465,7 +474,9 @@ impl Client {
                 Event::Obstacles(added)
             }
             ServerMsg::Scores(lines) => {
-                self.scores.apply(&lines);
+                if self.views.draws() {
+                    self.scores.apply(&lines);
+                }
                 Event::Scores(lines)
             }
             ServerMsg::Radar(radar) => {

@@ -869,4 +869,16 @@ fn a_client_that_does_not_draw_keeps_the_frames_and_its_own_ship_only() {
     assert_eq!(newest, Some(&f3));
     assert_eq!(before, Some(&f2));
     assert_eq!(drawing.frames(), (Some(&f3), Some(&f2)));
+    // Nor does it keep the room's names or scores; the events are the same.
+    let eve = PlayerInfo { id: 9, name: "eve".into(), colour: 0x00ff00, spectator: false };
+    let batch = bytes(ServerMsg::Batch(vec![
+        ServerMsg::Joined(eve.clone()),
+        ServerMsg::Roster(vec![PlayerInfo { id: 10, ..eve.clone() }]),
+        ServerMsg::Scores(vec![ScoreLine { id: 9, kills: 1, deaths: 0 }]),
+    ]));
+    assert_eq!(feed(&mut drawing, &batch, 100.0), feed(&mut headless, &batch, 100.0));
+    assert_eq!(drawing.roster().len(), 3);
+    assert_eq!(drawing.scores().get(&9), Some(&ScoreLine { id: 9, kills: 1, deaths: 0 }));
+    assert!(headless.roster().is_empty());
+    assert!(headless.scores().get(&9).is_none());
 }
