@@ -336,8 +336,8 @@ impl Client {
     }
 
     /// Builds views to draw from (the default). A client that draws nothing, such as a bot,
-    /// turns this off: each snapshot then still updates the history, the clock, the scores and
-    /// the pacing of inputs, but [`Client::latest`] and [`Client::ships`] hold only the view's own
+    /// turns this off: each snapshot then still updates the history, the clock and the pacing
+    /// of inputs, but [`Client::latest`] and [`Client::ships`] hold only the view's own
     /// ship (without its kills and deaths), and [`Client::bullets`] and [`Client::pickups`] are
     /// empty. The ships in view are then read from the decoded frames ([`Client::frames`]). Nor
     /// does it keep the names and colours of the room or its score table ([`Client::roster`] and
