@@ -29,6 +29,8 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     KiB/player     (server RSS in the window − its RSS before any player joined) / players
     down KiB/s     what a bot receives a second: snapshots, radar, scores and the rest (the bots'
                    payload bytes over their whole run; `bot_down_kib_s` in --json)
+and in --json only: `bots_rss_kib_per_bot`, the bots' process RSS at its largest in the window
+÷ bots connected (what a load test needs in memory per bot).
 
 Before the server starts and after the last step it times a fixed single-threaded loop ("machine
 speed", `calibration` in --json): a shared host's speed swings by about 1.8x between hours, so
@@ -101,6 +103,14 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def try_rss_kib(pid):
+    """`rss_kib`, or 0 once the process is gone."""
+    try:
+        return rss_kib(pid)
+    except OSError:
+        return 0
 
 
 def scrape(port):
@@ -194,11 +204,12 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         end_at = max(time.monotonic() + 1.0, t0 + ramp + args.duration - tail)
         before = scrape(port)
         srv0, bots0, w0 = cpu_seconds(server.pid), try_cpu_seconds(bots.pid), time.monotonic()
-        rss, bots1 = [], bots0
+        rss, bots1, bots_rss = [], bots0, 0
         while True:
             # Read the bots' CPU before `poll`, which reaps an exited process and its /proc entry.
             now = try_cpu_seconds(bots.pid)
             bots1 = bots1 if now is None else now
+            bots_rss = max(bots_rss, try_rss_kib(bots.pid))
             rss.append(rss_kib(server.pid))
             if time.monotonic() >= end_at or bots.poll() is not None:
                 break
@@ -255,6 +266,7 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         "server_rss_kib_per_player": ratio(rss[-1] - rss_before, in_room),
         "server_rss_mib": max(rss) / 1024,
         "bot_down_kib_s": r["bytes_down_per_sec"] / 1024,
+        "bots_rss_kib_per_bot": ratio(bots_rss or None, connected),
         "server_rss_before_mib": rss_before / 1024,
         "players_in_window": in_room,
         "window_s": wall,
