@@ -67,13 +67,7 @@ impl View {
         prev: Option<&View>,
         scores: &ScoreTable,
     ) -> Option<usize> {
-        self.tick = snap.tick;
-        self.phase = snap.phase;
-        self.time_left_ms = snap.time_left_ms;
-        self.own = snap.me;
-        self.players.clear();
-        self.bullets.clear();
-        self.pickups.clear();
+        self.reset(snap);
         // Merge the view's own ship into the others, which come sorted by id. The server never
         // sends it among them; if it did, the exact state wins.
         let (mut own, mut own_at) = (snap.me, None);
@@ -129,9 +123,8 @@ impl View {
         own_at
     }
 
-    /// Refills this view with only the snapshot's header and the ship it is for (kills and
-    /// deaths left at 0): what a client that draws nothing needs. Returns where that ship is.
-    fn fill_own(&mut self, snap: &SnapshotRef<'_>) -> Option<usize> {
+    /// Takes the snapshot's header and empties the lists, keeping their capacity.
+    fn reset(&mut self, snap: &SnapshotRef<'_>) {
         self.tick = snap.tick;
         self.phase = snap.phase;
         self.time_left_ms = snap.time_left_ms;
@@ -139,6 +132,12 @@ impl View {
         self.players.clear();
         self.bullets.clear();
         self.pickups.clear();
+    }
+
+    /// Refills this view with only the snapshot's header and the ship it is for (kills and
+    /// deaths left at 0): what a client that draws nothing needs. Returns where that ship is.
+    fn fill_own(&mut self, snap: &SnapshotRef<'_>) -> Option<usize> {
+        self.reset(snap);
         let me = snap.me?;
         self.players.push(own_player(&me));
         Some(0)
@@ -228,7 +227,8 @@ pub(crate) struct Views {
 impl Views {
     /// No views yet, for a server ticking `tick_rate` times a second; `draws`: build views of
     /// everything in view to draw from, or (a client that draws nothing) keep only the newest
-    /// snapshot's header and own ship, so that [`Views::ships`] and [`Views::bullets`] are empty.
+    /// snapshot's header and own ship, so that [`Views::ships`] holds only that ship and
+    /// [`Views::bullets`] is empty.
     pub fn new(tick_rate: u32, draws: bool) -> Self {
         Self { buf: VecDeque::new(), clock: TickClock::new(tick_rate), draws }
     }
