@@ -4,6 +4,7 @@
 //! form shared with the server's options.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -109,6 +110,13 @@ pub struct Cli {
     /// machine can spread its bots over many addresses instead of turning the caps off.
     #[arg(long, value_name = "ADDRS", value_parser = parse_source_ips)]
     pub source_ips: Option<SourceIps>,
+
+    /// Threads the bots play on, each an event loop of its own with its share of the bots
+    /// (default: one per core this process may run on; `taskset` narrows that). Fewer threads
+    /// than cores leave the rest to a server on the same machine, at the price of the bots'
+    /// latency once a thread is busy.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
 }
 
 /// Most addresses `--source-ips` may name (an IPv4 /16): a mistyped range stays small.
@@ -190,6 +198,8 @@ pub struct Params {
     pub max_connecting: u32,
     /// Local addresses the bots connect from, round-robin (empty: the system's choice).
     pub source_ips: Vec<IpAddr>,
+    /// Threads the bots play on: `--threads`, or one per core this process may run on.
+    pub threads: NonZeroU32,
     /// `--stats` file and interval, if given.
     #[serde(skip)]
     pub stats: Option<(PathBuf, Duration)>,
@@ -266,9 +276,16 @@ impl Cli {
             thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
             max_connecting: self.max_connecting,
             source_ips: self.source_ips.clone().map(|s| s.0).unwrap_or_default(),
+            threads: self.threads.and_then(NonZeroU32::new).unwrap_or_else(usable_cores),
             stats: self.stats.clone().map(|path| (path, self.stats_every)),
         })
     }
+}
+
+/// Cores this process may run on (its CPU affinity), at least one.
+fn usable_cores() -> NonZeroU32 {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    NonZeroU32::new(u32::try_from(cores).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN)
 }
 
 /// Parses `--source-ips`: comma-separated addresses and ranges `FIRST-LAST` (both ends
@@ -383,6 +400,7 @@ mod tests {
         assert_eq!(params.mix, Mix::default());
         assert_eq!(params.thresholds, Limits::default());
         assert_eq!(params.max_connecting, 64);
+        assert_eq!(params.threads, usable_cores(), "one thread per core");
 
         let cli = parse(&[
             "-c",
@@ -481,6 +499,14 @@ mod tests {
         assert_eq!(params.stats.unwrap().1, Duration::from_secs(60));
         assert!(parse(&["--stats", "s.jsonl", "--stats-every", "500ms"]).is_err());
         assert!(parse(&["--stats-every", "5s"]).is_err(), "an interval without a file");
+    }
+
+    #[test]
+    fn threads_are_counted_from_one() {
+        let params = parse(&["--threads", "3"]).unwrap().params().unwrap();
+        assert_eq!(params.threads.get(), 3);
+        assert!(parse(&["--threads", "0"]).is_err(), "at least one thread");
+        assert!(parse(&["--threads", "many"]).is_err());
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod swarm;
 mod wander;
 
 use std::io::IsTerminal as _;
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -100,9 +101,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
             "unknown".to_owned()
         }
     };
-    // The bots play on one single-threaded runtime per core (see `shards`); this one only
-    // starts them, draws progress and gathers the reports.
-    let shards = shards::Shards::per_core().context("starting the bots' threads")?;
+    // The bots play on single-threaded runtimes, one per core unless `--threads` says (see
+    // `shards`); this one only starts them, draws progress and gathers the reports.
+    let threads = NonZeroUsize::try_from(params.threads).context("--threads")?;
+    let shards = shards::Shards::start(threads).context("starting the bots' threads")?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(run_swarm(&cli, &params, &shards, &open_files))
@@ -118,7 +120,7 @@ async fn run_swarm(
         if params.misbehave.is_empty() { String::new() } else { format!(", misbehaving {}", params.misbehave) };
     println!(
         "skirmish-bots: {} bots → {} ({}, mix {}{misbehave}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
-         repeats it), open-file limit {open_files}",
+         repeats it), {} thread{}, open-file limit {open_files}",
         params.count,
         params.url,
         params.rooms_text(),
@@ -126,7 +128,9 @@ async fn run_swarm(
         params.duration,
         params.ramp_up,
         params.seed,
-        params.seed
+        params.seed,
+        params.threads,
+        if params.threads.get() == 1 { "" } else { "s" }
     );
 
     let stop = Stop::new();

@@ -1,4 +1,4 @@
-//! The bots' event loops: one single-threaded tokio runtime per core, each on a thread of its
+//! The bots' event loops: one single-threaded tokio runtime per core (or per `--threads`), each on a thread of its
 //! own, with the bots dealt out among them.
 //!
 //! Why not tokio's multi-threaded runtime: thousands of bots are thousands of small tasks, each
@@ -42,11 +42,6 @@ impl Shards {
             shards.threads.push(thread);
         }
         Ok(shards)
-    }
-
-    /// One shard per core this process may run on (`taskset` narrows it).
-    pub fn per_core() -> std::io::Result<Self> {
-        Self::start(std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN))
     }
 
     /// Runs `task` on the shard for `index` (round-robin), for its whole life.
