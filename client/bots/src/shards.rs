@@ -1,5 +1,5 @@
-//! The bots' event loops: one single-threaded tokio runtime per core (or per `--threads`), each on a thread of its
-//! own, with the bots dealt out among them.
+//! The bots' event loops: one single-threaded tokio runtime per core (or as many as
+//! `--threads` says), each on a thread of its own, with the bots dealt out among them.
 //!
 //! Why not tokio's multi-threaded runtime: thousands of bots are thousands of small tasks, each
 //! woken by its socket and its 30 Hz timer. Under a work-stealing scheduler every wake-up may
