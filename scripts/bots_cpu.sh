@@ -6,7 +6,8 @@
 # their threads).
 # `perf record` adds to every context switch, so its profiles overstate their cost; this does not.
 # SERVER_WRAP / BOTS_WRAP put a command before a binary (SERVER_WRAP="chrt -b 0",
-# BOTS_WRAP="env X=1"), CARGO_TARGET_DIR picks the build. Needs a release build:
+# BOTS_WRAP="env X=1"), BOTS_ARGS adds to the bots' options (BOTS_ARGS="--threads 1"),
+# CARGO_TARGET_DIR picks the build. Needs a release build:
 # cargo build --release -p skirmish-server -p skirmish-bots
 # Usage: scripts/bots_cpu.sh [BOTS]
 set -euo pipefail

@@ -4,7 +4,8 @@
 # ramp-up of BOTS/200 s (at least 2), their summary to OUT; it returns once they are all in and
 # settled. Sets PORT, SERVER and BOTS_PID; the server is killed when the script exits.
 # SERVER_WRAP and BOTS_WRAP, if set, go before each binary's command (`chrt -b 0`, `env X=1`):
-# they must exec it, so that the pid is the binary's.
+# they must exec it, so that the pid is the binary's. BOTS_ARGS, if set, is added to the bots'
+# options (`--threads 1`).
 start_load() {
     local bots=$1 duration=$2 out=$3
     local target=${CARGO_TARGET_DIR:-target}
@@ -17,7 +18,7 @@ start_load() {
     sleep 1
     local ramp=$(( bots / 200 > 2 ? bots / 200 : 2 ))
     ${BOTS_WRAP:-} "$target/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$bots" --ramp-up "$ramp" \
-        --duration "$duration" --mix wander=60,fight=40 --seed 1 >"$out" 2>&1 &
+        --duration "$duration" --mix wander=60,fight=40 --seed 1 ${BOTS_ARGS:-} >"$out" 2>&1 &
     BOTS_PID=$!
     sleep $(( ramp + 5 ))
 }
