@@ -112,12 +112,16 @@ pub struct Cli {
     pub source_ips: Option<SourceIps>,
 
     /// Threads the bots play on, each an event loop of its own with its share of the bots
-    /// (default: one per core this process may run on; `taskset` narrows that). Fewer threads
-    /// than cores leave the rest to a server on the same machine, at the price of the bots'
-    /// latency once a thread is busy.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// (default: one per core this process may run on; `taskset` narrows that; at most 1024 and
+    /// one per bot). Fewer threads than cores leave the rest to a server on the same machine, at
+    /// the price of the bots' latency once a thread is busy.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_THREADS)))]
     pub threads: Option<u32>,
 }
+
+/// Most `--threads`: each is an OS thread with a runtime of its own, and past the cores more only
+/// add switches.
+pub const MAX_THREADS: u32 = 1024;
 
 /// Most addresses `--source-ips` may name (an IPv4 /16): a mistyped range stays small.
 pub const MAX_SOURCE_IPS: usize = 65_536;
@@ -261,6 +265,8 @@ impl Cli {
             Rooms::Named(name) => Some(name.clone()),
             Rooms::Spread(_) => None,
         };
+        // `count` is at least 1 (its parser says so); 1 if a caller built `Cli` by hand with 0.
+        let count = NonZeroU32::new(self.count).unwrap_or(NonZeroU32::MIN);
         Ok(Params {
             url: self.url.clone(),
             count: self.count,
@@ -276,7 +282,8 @@ impl Cli {
             thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
             max_connecting: self.max_connecting,
             source_ips: self.source_ips.clone().map(|s| s.0).unwrap_or_default(),
-            threads: self.threads.and_then(NonZeroU32::new).unwrap_or_else(usable_cores),
+            // No thread without a bot to run.
+            threads: self.threads.and_then(NonZeroU32::new).unwrap_or_else(usable_cores).min(count),
             stats: self.stats.clone().map(|path| (path, self.stats_every)),
         })
     }
@@ -400,7 +407,7 @@ mod tests {
         assert_eq!(params.mix, Mix::default());
         assert_eq!(params.thresholds, Limits::default());
         assert_eq!(params.max_connecting, 64);
-        assert_eq!(params.threads, usable_cores(), "one thread per core");
+        assert_eq!(params.threads, usable_cores().min(NonZeroU32::new(10).unwrap()), "one thread per core");
 
         let cli = parse(&[
             "-c",
@@ -505,6 +512,10 @@ mod tests {
     fn threads_are_counted_from_one() {
         let params = parse(&["--threads", "3"]).unwrap().params().unwrap();
         assert_eq!(params.threads.get(), 3);
+        let params = parse(&["--threads", "8", "-c", "5"]).unwrap().params().unwrap();
+        assert_eq!(params.threads.get(), 5, "no more threads than bots");
+        assert!(parse(&["--threads", "1024"]).is_ok());
+        assert!(parse(&["--threads", "1025"]).is_err(), "at most MAX_THREADS");
         assert!(parse(&["--threads", "0"]).is_err(), "at least one thread");
         assert!(parse(&["--threads", "many"]).is_err());
     }
