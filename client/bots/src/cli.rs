@@ -202,7 +202,8 @@ pub struct Params {
     pub max_connecting: u32,
     /// Local addresses the bots connect from, round-robin (empty: the system's choice).
     pub source_ips: Vec<IpAddr>,
-    /// Threads the bots play on: `--threads`, or one per core this process may run on.
+    /// Threads the bots play on: `--threads`, or one per core this process may run on; never more
+    /// than the bots.
     pub threads: NonZeroU32,
     /// `--stats` file and interval, if given.
     #[serde(skip)]
