@@ -1,0 +1,157 @@
+//! The floor under the bots' CPU: the same traffic as a room of bots on loopback, with nothing
+//! of Skirmish in it. `serve` plays the server (every connection gets `--down` bytes in one write
+//! each tick, all connections in one burst, as the room's fan-out does, and whatever arrives is
+//! read and dropped); `play` plays the bots (one tokio task per connection on a single-threaded
+//! runtime per core, as `skirmish-bots` runs them, each writing `--up` bytes once a tick at its
+//! own phase within the tick and reading what comes). No WebSocket framing, no MessagePack, no
+//! game: what `play` costs per connection-second is what a bot costs at the least on this
+//! machine and kernel, with tokio as its event loop. `scripts/loopback_floor.sh` runs both and
+//! measures them as `scripts/bots_cpu.sh` measures the real ones.
+//!
+//! Defaults are the real bots' traffic at 1000 bots on `expanse` (`scripts/syscalls.sh`: about
+//! 31 reads and 31 sends a second per bot; 4.0 KiB a second down and 871 B up of payload).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    role: Role,
+    /// Messages a second each way per connection (the server's tick rate).
+    #[arg(long, default_value_t = 30, global = true)]
+    rate: u32,
+}
+
+#[derive(Subcommand)]
+enum Role {
+    /// Listen on ADDR (port 0 picks one; the address is printed on stdout) and send to
+    /// every connection each tick until killed.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+        /// Bytes sent to each connection each tick (a snapshot with its 2-byte frame header,
+        /// the radar once a second averaged in).
+        #[arg(long, default_value_t = 136)]
+        down: usize,
+    },
+    /// Open COUNT connections to ADDR and play for DURATION seconds.
+    Play {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(short = 'c', long, default_value_t = 1000)]
+        count: u32,
+        /// Bytes sent each tick (an input: 29 bytes of MessagePack and a masked frame's 6-byte
+        /// header).
+        #[arg(long, default_value_t = 35)]
+        up: usize,
+        #[arg(long, default_value_t = 40)]
+        duration: u64,
+    },
+}
+
+fn main() -> std::io::Result<()> {
+    let cli = Cli::parse();
+    let period = Duration::from_secs(1) / cli.rate.max(1);
+    match cli.role {
+        Role::Serve { addr, down } => {
+            // A worker per core, as the server's actix workers run.
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(serve(addr, down, period))
+        }
+        Role::Play { addr, count, up, duration } => {
+            // As `skirmish-bots` plays (client/bots/src/shards.rs): a single-threaded runtime per
+            // core on a thread of its own, the connections dealt out among them.
+            let shards = std::thread::available_parallelism().map_or(1, |n| n.get() as u32).min(count.max(1));
+            let end = Instant::now() + Duration::from_secs(duration);
+            let threads: Vec<_> = (0..shards)
+                .map(|shard| {
+                    std::thread::spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                        let indices = (shard..count).step_by(shards as usize);
+                        runtime.block_on(play(addr, indices, up, period, end))
+                    })
+                })
+                .collect();
+            let mut received = 0;
+            for thread in threads {
+                received += thread.join().map_err(|_| std::io::Error::other("a shard panicked"))??;
+            }
+            println!("{count} connections received {received} bytes in {duration} s");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(addr: SocketAddr, down: usize, period: Duration) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    println!("{}", listener.local_addr()?);
+    // Every connection's timer on the same grid: one burst of writes a tick, like the fan-out.
+    let epoch = Instant::now();
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        tokio::spawn(async move {
+            let message = vec![0x5a_u8; down];
+            let mut buf = [0_u8; 512];
+            let (mut reader, mut writer) = stream.into_split();
+            let elapsed = epoch.elapsed().as_nanos() / period.as_nanos() + 1;
+            let mut tick = interval_at(epoch + period * u32::try_from(elapsed).unwrap_or(0), period);
+            tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => if writer.write_all(&message).await.is_err() { return },
+                    read = reader.read(&mut buf) => if !matches!(read, Ok(n) if n > 0) { return },
+                }
+            }
+        });
+    }
+}
+
+/// Plays connections `indices` until `end`; returns the bytes they received.
+async fn play(
+    addr: SocketAddr,
+    indices: impl Iterator<Item = u32>,
+    up: usize,
+    period: Duration,
+    end: Instant,
+) -> std::io::Result<u64> {
+    let mut tasks = Vec::new();
+    for index in indices {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        tasks.push(tokio::spawn(async move {
+            let message = vec![0xa5_u8; up];
+            // The same 512-byte read buffer as the bots (`READ_BUFFER_BYTES`).
+            let mut buf = [0_u8; 512];
+            let (mut reader, mut writer) = stream.into_split();
+            // Golden-ratio phases within the tick, as the bots spread their sends.
+            let phase = period.mul_f64((f64::from(index) * 0.618_033_988_749_895).fract());
+            let mut tick = interval_at(Instant::now() + phase, period);
+            tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            let mut received = 0_u64;
+            // One timer, as a bot has: the end of the run is read when it fires.
+            loop {
+                tokio::select! {
+                    at = tick.tick() => if at >= end || writer.write_all(&message).await.is_err() {
+                        return received;
+                    },
+                    read = reader.read(&mut buf) => match read {
+                        Ok(n) if n > 0 => received += n as u64,
+                        _ => return received,
+                    },
+                }
+            }
+        }));
+    }
+    let mut received = 0;
+    for task in tasks {
+        received += task.await.unwrap_or(0);
+    }
+    Ok(received)
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The least a bot can cost on this machine: runs client/bots/examples/loopback_floor.rs, which
+# moves the real bots' traffic at N connections (default 1000: 30 messages a second each way per
+# connection, the server's side in one burst a tick) over loopback TCP with tokio and nothing of
+# Skirmish, and over 20 s reads /proc for its two processes' CPU as scripts/bots_cpu.sh does for
+# the real ones. What the `play` side costs per connection-second is the floor under
+# `skirmish-bots`' CPU per bot-second; the kernel's part of it is what no bot code can remove.
+# Extra options go to both roles (--rate 60). Usage: scripts/loopback_floor.sh [N] [OPTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000}
+shift || true
+WINDOW=20
+target=${CARGO_TARGET_DIR:-target}
+cargo build --release --locked -q -p skirmish-bots --example loopback_floor
+floor=$target/release/examples/loopback_floor
+OUT=$(mktemp)
+"$floor" serve "$@" >"$OUT" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -f "$OUT"' EXIT
+for _ in $(seq 50); do [ -s "$OUT" ] && break; sleep 0.1; done
+ADDR=$(head -1 "$OUT")
+"$floor" play --addr "$ADDR" -c "$N" --duration $((WINDOW + 10)) "$@" &
+PLAY=$!
+sleep 5
+ticks() { awk '{print $14 + $15, $15}' "/proc/$1/stat"; }
+switches() { awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + n}' /proc/"$1"/task/*/status; }
+read -r p0 pk0 < <(ticks "$PLAY"); read -r s0 sk0 < <(ticks "$SERVER")
+pc0=$(switches "$PLAY")
+sleep "$WINDOW"
+read -r p1 pk1 < <(ticks "$PLAY"); read -r s1 sk1 < <(ticks "$SERVER")
+pc1=$(switches "$PLAY")
+wait "$PLAY"
+HZ=$(getconf CLK_TCK)
+awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0))" -v s="$((s1 - s0))" \
+    -v sk="$((sk1 - sk0))" -v pc="$((pc1 - pc0))" 'BEGIN {
+    printf "play (the bots'"'"' floor): %.0f µs per connection-second (kernel %.0f), %.0f %% of a core, %.2f context switches per connection-second\n", p / hz * 1e6 / (n * w), pk / hz * 1e6 / (n * w), 100 * p / hz / w, pc / w / n
+    printf "serve: %.0f µs per connection-second (kernel %.0f), %.0f %% of a core\n", s / hz * 1e6 / (n * w), sk / hz * 1e6 / (n * w), 100 * s / hz / w
+}'
