@@ -29,6 +29,13 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     KiB/player     (server RSS in the window − its RSS before any player joined) / players
     down KiB/s     what a bot receives a second: snapshots, radar, scores and the rest (the bots'
                    payload bytes over their whole run; `bot_down_kib_s` in --json)
+    floor µs/s     with --floor, a line under each step: the same traffic with nothing of Skirmish
+                   in it (client/bots/examples/loopback_floor.rs: tokio sockets on loopback, 30
+                   messages a second each way per connection), its client side's CPU µs per
+                   connection-second (kernel in brackets), measured right after each run of the
+                   step, and what the bots cost over it: the part of the bots' figure that is
+                   this machine's, and the part that is the bots' code
+                   (`floor_us_per_conn_s`, `floor_sys_us_per_conn_s` in --json)
 and in --json only: `bots_rss_kib_per_bot`, the bots' process RSS at its largest in the window
 ÷ bots connected (what a load test needs in memory per bot).
 
@@ -274,6 +281,41 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
     return row, None
 
 
+def measure_floor(args, n, floor_bin, pin):
+    """The floor under the bots' CPU for `n` connections: runs loopback_floor's `serve` and `play`
+    (the bots' traffic, nothing of Skirmish) and returns the `play` side's CPU µs per
+    connection-second, all and the kernel's part, over a steady window; (None, None) if it failed."""
+    serve_cmd, play_cmd = [floor_bin, "serve"], [floor_bin, "play"]
+    if pin:
+        serve_cmd = ["taskset", "-c", str(SERVER_CPU)] + serve_cmd
+        play_cmd = ["taskset", "-c", str(BOTS_CPU)] + play_cmd
+    window = max(5.0, args.duration * 0.75)
+    settle = 2.0 + n / 1000
+    serve = subprocess.Popen(serve_cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        addr = serve.stdout.readline().strip()
+        if not addr:
+            return None, None
+        play = subprocess.Popen(play_cmd + ["--addr", addr, "-c", str(n), "--duration", str(int(settle + window + 3))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(settle)
+            c0, w0 = try_cpu_seconds(play.pid), time.monotonic()
+            time.sleep(window)
+            c1, wall = try_cpu_seconds(play.pid), time.monotonic() - w0
+            play.wait(timeout=settle + window + 60)
+        except BaseException:
+            play.kill()
+            play.wait()
+            raise
+    finally:
+        serve.terminate()
+        serve.wait()
+    if play.returncode != 0 or c0 is None or c1 is None:
+        return None, None
+    return (c1[0] - c0[0]) * 1e6 / (n * wall), (c1[1] - c0[1]) * 1e6 / (n * wall)
+
+
 def strict_json(value):
     """`value` with infinities (a quantile past the last bucket) as the string "+Inf": plain JSON
     has no infinity."""
@@ -333,6 +375,9 @@ def main():
     ap.add_argument("--keep-going", action="store_true",
                     help="measure every step even past the limits (the capacity is still the last step "
                          "before the first failure)")
+    ap.add_argument("--floor", action="store_true",
+                    help="after each run, measure the same traffic without Skirmish (loopback_floor): "
+                         "the floor under the bots' CPU on this machine")
     ap.add_argument("--json", help="write the table as JSON here")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
@@ -342,11 +387,16 @@ def main():
         ap.error("--pin needs taskset (util-linux) and at least 2 CPUs")
 
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "skirmish-server", "-p", "skirmish-bots"],
-                       cwd=ROOT, check=True)
+        build = ["cargo", "build", "--release", "--locked", "-p", "skirmish-server", "-p", "skirmish-bots"]
+        subprocess.run(build, cwd=ROOT, check=True)
+        if args.floor:
+            subprocess.run(build[:4] + ["-p", "skirmish-bots", "--example", "loopback_floor"], cwd=ROOT, check=True)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     server_bin = os.path.join(target, "release", "skirmish")
     bots_bin = os.path.join(target, "release", "skirmish-bots")
+    floor_bin = os.path.join(target, "release", "examples", "loopback_floor")
+    if args.floor and not os.access(floor_bin, os.X_OK):
+        ap.error(f"--floor needs {floor_bin}: cargo build --release -p skirmish-bots --example loopback_floor")
 
     calibration = {"before_ms": calibrate()}
     port = free_port()
@@ -404,6 +454,9 @@ def main():
                 if error:
                     print(f"{n:>6} {error}")
                     break
+                if args.floor:
+                    row["floor_us_per_conn_s"], row["floor_sys_us_per_conn_s"] = measure_floor(
+                        args, n, floor_bin, args.pin)
                 runs.append(row)
             if len(runs) < args.runs:
                 break
@@ -421,6 +474,11 @@ def main():
                   f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} "
                   f"{fmt(row['bots_cpu_us_per_bot_s'], '.0f') + ' (' + fmt(row['bots_sys_us_per_bot_s'], '.0f') + ')':>14} "
                   f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10} {fmt(row['bot_down_kib_s'], '.2f'):>10}", flush=True)
+            if args.floor:
+                floor, bots_us = row["floor_us_per_conn_s"], row["bots_cpu_us_per_bot_s"]
+                over = "" if floor is None or bots_us is None else f"; bots − floor {bots_us - floor:+.0f}"
+                print(f"       floor (the same traffic without Skirmish): {fmt(floor, '.0f')} "
+                      f"({fmt(row['floor_sys_us_per_conn_s'], '.0f')}) µs per connection-second{over}", flush=True)
             ok = (row["connected"] == n and row["delivery"] >= args.min_delivery
                   and row["latency_p99_ms"] <= args.max_p99_latency)
             bots_pct, srv_pct = row["bots_cpu_pct"] or 0, row["server_cpu_pct"]

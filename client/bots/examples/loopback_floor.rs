@@ -57,6 +57,8 @@ enum Role {
 
 fn main() -> std::io::Result<()> {
     let cli = Cli::parse();
+    // A socket per connection on each side: thousands, past the usual soft limit of 1024.
+    rlimit::increase_nofile_limit(u64::MAX)?;
     let period = Duration::from_secs(1) / cli.rate.max(1);
     match cli.role {
         Role::Serve { addr, down } => {
