@@ -33,7 +33,8 @@ pc1=$(switches "$PLAY")
 wait "$PLAY"
 HZ=$(getconf CLK_TCK)
 awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0))" -v s="$((s1 - s0))" \
-    -v sk="$((sk1 - sk0))" -v pc="$((pc1 - pc0))" 'BEGIN {
+    -v sk="$((sk1 - sk0))" -v pc="$((pc1 - pc0))" -v cores="$(nproc)" 'BEGIN {
     printf "play (the bots'"'"' floor): %.0f µs per connection-second (kernel %.0f), %.0f %% of a core, %.2f context switches per connection-second\n", p / hz * 1e6 / (n * w), pk / hz * 1e6 / (n * w), 100 * p / hz / w, pc / w / n
     printf "serve: %.0f µs per connection-second (kernel %.0f), %.0f %% of a core\n", s / hz * 1e6 / (n * w), sk / hz * 1e6 / (n * w), 100 * s / hz / w
+    printf "both: %.0f %% of the machine'"'"'s %d cores, for the traffic alone\n", 100 * (p + s) / hz / w / cores, cores
 }'
