@@ -5,7 +5,8 @@
 # Skirmish, and over 20 s reads /proc for its two processes' CPU as scripts/bots_cpu.sh does for
 # the real ones. What the `play` side costs per connection-second is the floor under
 # `skirmish-bots`' CPU per bot-second; the kernel's part of it is what no bot code can remove.
-# Extra options go to both roles (--rate 60). Usage: scripts/loopback_floor.sh [N] [OPTIONS]
+# Extra options go to both roles: --websocket puts the bots' WebSocket library on both sides,
+# --rate 60 doubles the messages. Usage: scripts/loopback_floor.sh [N] [OPTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}

@@ -5,8 +5,10 @@
 //! runtime per core, as `skirmish-bots` runs them, each writing `--up` bytes once a tick at its
 //! own phase within the tick and reading what comes). No WebSocket framing, no MessagePack, no
 //! game: what `play` costs per connection-second is what a bot costs at the least on this
-//! machine and kernel, with tokio as its event loop. `scripts/loopback_floor.sh` runs both and
-//! measures them as `scripts/bots_cpu.sh` measures the real ones.
+//! machine and kernel, with tokio as its event loop. `--websocket` puts the bots' WebSocket
+//! library (tokio-tungstenite, configured as the bots configure it) on both sides, the same bytes
+//! on the wire, to tell its share apart. `scripts/loopback_floor.sh` runs both and measures them
+//! as `scripts/bots_cpu.sh` measures the real ones.
 //!
 //! Defaults are the real bots' traffic at 1000 bots on `expanse` (`scripts/syscalls.sh`: about
 //! 31 reads and 31 sends a second per bot; 4.0 KiB a second down and 871 B up of payload).
@@ -15,9 +17,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 #[derive(Parser)]
 struct Cli {
@@ -26,6 +33,9 @@ struct Cli {
     /// Messages a second each way per connection (the server's tick rate).
     #[arg(long, default_value_t = 30, global = true)]
     rate: u32,
+    /// Speak WebSocket over the connections (binary messages, the same bytes on the wire).
+    #[arg(long, global = true)]
+    websocket: bool,
 }
 
 #[derive(Subcommand)]
@@ -64,19 +74,20 @@ fn main() -> std::io::Result<()> {
         Role::Serve { addr, down } => {
             // A worker per core, as the server's actix workers run.
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(serve(addr, down, period))
+            runtime.block_on(serve(addr, down, period, cli.websocket))
         }
         Role::Play { addr, count, up, duration } => {
             // As `skirmish-bots` plays (client/bots/src/shards.rs): a single-threaded runtime per
             // core on a thread of its own, the connections dealt out among them.
             let shards = std::thread::available_parallelism().map_or(1, |n| n.get() as u32).min(count.max(1));
             let end = Instant::now() + Duration::from_secs(duration);
+            let websocket = cli.websocket;
             let threads: Vec<_> = (0..shards)
                 .map(|shard| {
                     std::thread::spawn(move || {
                         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                         let indices = (shard..count).step_by(shards as usize);
-                        runtime.block_on(play(addr, indices, up, period, end))
+                        runtime.block_on(play(addr, indices, up, period, end, websocket))
                     })
                 })
                 .collect();
@@ -90,48 +101,114 @@ fn main() -> std::io::Result<()> {
     }
 }
 
-async fn serve(addr: SocketAddr, down: usize, period: Duration) -> std::io::Result<()> {
+/// The bots' WebSocket settings (client/bots/src/bot.rs): a 512-byte read buffer, writes flushed
+/// at once.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(512).write_buffer_size(0)
+}
+
+/// One end of a connection: bare TCP, or WebSocket over it.
+enum Link {
+    Tcp(OwnedReadHalf, OwnedWriteHalf),
+    Ws(Box<WebSocketStream<TcpStream>>),
+}
+
+impl Link {
+    /// Sends `message`: as it is, or as one binary WebSocket message (see [`payload`]).
+    async fn send(&mut self, message: &Bytes) -> bool {
+        match self {
+            Self::Tcp(_, writer) => writer.write_all(message).await.is_ok(),
+            Self::Ws(ws) => ws.send(Message::Binary(message.clone())).await.is_ok(),
+        }
+    }
+
+    /// Waits for what comes next and returns its size, or `None` once the connection is over.
+    /// Cancel-safe, as the `select!` in the loops needs: a read, or a stream's `next`.
+    async fn recv(&mut self, buf: &mut [u8]) -> Option<usize> {
+        match self {
+            Self::Tcp(reader, _) => reader.read(buf).await.ok().filter(|&n| n > 0),
+            Self::Ws(ws) => loop {
+                match ws.next().await? {
+                    Ok(Message::Binary(bytes)) => return Some(bytes.len()),
+                    Ok(Message::Close(_)) | Err(_) => return None,
+                    Ok(_) => {}
+                }
+            },
+        }
+    }
+}
+
+/// The payload that puts `wire` bytes on the wire with a frame header of `header` bytes.
+fn payload(wire: usize, header: usize, websocket: bool, fill: u8) -> Bytes {
+    let len = if websocket { wire.saturating_sub(header) } else { wire };
+    Bytes::from(vec![fill; len])
+}
+
+async fn serve(addr: SocketAddr, down: usize, period: Duration, websocket: bool) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     println!("{}", listener.local_addr()?);
     // Every connection's timer on the same grid: one burst of writes a tick, like the fan-out.
     let epoch = Instant::now();
+    // A server's frame header for a message of under 126 bytes is 2 bytes, 4 up to 64 KiB.
+    let message = payload(down, if down < 128 { 2 } else { 4 }, websocket, 0x5a);
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
+        let message = message.clone();
         tokio::spawn(async move {
-            let message = vec![0x5a_u8; down];
+            let mut link = if websocket {
+                match tokio_tungstenite::accept_async_with_config(stream, Some(ws_config())).await {
+                    Ok(ws) => Link::Ws(Box::new(ws)),
+                    Err(_) => return,
+                }
+            } else {
+                let (reader, writer) = stream.into_split();
+                Link::Tcp(reader, writer)
+            };
             let mut buf = [0_u8; 512];
-            let (mut reader, mut writer) = stream.into_split();
             let elapsed = epoch.elapsed().as_nanos() / period.as_nanos() + 1;
             let mut tick = interval_at(epoch + period * u32::try_from(elapsed).unwrap_or(0), period);
             tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
             loop {
                 tokio::select! {
-                    _ = tick.tick() => if writer.write_all(&message).await.is_err() { return },
-                    read = reader.read(&mut buf) => if !matches!(read, Ok(n) if n > 0) { return },
+                    _ = tick.tick() => if !link.send(&message).await { return },
+                    read = link.recv(&mut buf) => if read.is_none() { return },
                 }
             }
         });
     }
 }
 
-/// Plays connections `indices` until `end`; returns the bytes they received.
+/// Plays connections `indices` until `end`; returns the bytes they received (payload bytes with
+/// `--websocket`).
 async fn play(
     addr: SocketAddr,
     indices: impl Iterator<Item = u32>,
     up: usize,
     period: Duration,
     end: Instant,
+    websocket: bool,
 ) -> std::io::Result<u64> {
+    // A client's frame header for a message of under 126 bytes: 2 bytes and a 4-byte mask.
+    let message = payload(up, 6, websocket, 0xa5);
     let mut tasks = Vec::new();
     for index in indices {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        let mut link = if websocket {
+            let url = format!("ws://{addr}/");
+            let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
+                .await
+                .map_err(std::io::Error::other)?;
+            Link::Ws(Box::new(ws))
+        } else {
+            let (reader, writer) = stream.into_split();
+            Link::Tcp(reader, writer)
+        };
+        let message = message.clone();
         tasks.push(tokio::spawn(async move {
-            let message = vec![0xa5_u8; up];
             // The same 512-byte read buffer as the bots (`READ_BUFFER_BYTES`).
             let mut buf = [0_u8; 512];
-            let (mut reader, mut writer) = stream.into_split();
             // Golden-ratio phases within the tick, as the bots spread their sends.
             let phase = period.mul_f64((f64::from(index) * 0.618_033_988_749_895).fract());
             let mut tick = interval_at(Instant::now() + phase, period);
@@ -140,12 +217,12 @@ async fn play(
             // One timer, as a bot has: the end of the run is read when it fires.
             loop {
                 tokio::select! {
-                    at = tick.tick() => if at >= end || writer.write_all(&message).await.is_err() {
+                    at = tick.tick() => if at >= end || !link.send(&message).await {
                         return received;
                     },
-                    read = reader.read(&mut buf) => match read {
-                        Ok(n) if n > 0 => received += n as u64,
-                        _ => return received,
+                    read = link.recv(&mut buf) => match read {
+                        Some(n) => received += n as u64,
+                        None => return received,
                     },
                 }
             }
