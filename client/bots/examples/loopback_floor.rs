@@ -45,21 +45,24 @@ enum Role {
     Serve {
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: SocketAddr,
-        /// Bytes sent to each connection each tick (a snapshot with its 2-byte frame header,
-        /// the radar once a second averaged in).
+        /// Bytes sent to each connection each tick, frame header included (a snapshot, with the
+        /// radar once a second averaged in).
         #[arg(long, default_value_t = 136)]
         down: usize,
     },
     /// Open COUNT connections to ADDR and play for DURATION seconds.
     Play {
+        /// The `serve` side's address, as it printed it.
         #[arg(long)]
         addr: SocketAddr,
+        /// Connections to open.
         #[arg(short = 'c', long, default_value_t = 1000)]
         count: u32,
         /// Bytes sent each tick (an input: 29 bytes of MessagePack and a masked frame's 6-byte
         /// header).
         #[arg(long, default_value_t = 35)]
         up: usize,
+        /// Seconds from the start until every connection stops sending and reading.
         #[arg(long, default_value_t = 40)]
         duration: u64,
     },
