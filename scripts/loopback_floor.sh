@@ -6,7 +6,9 @@
 # the real ones. What the `play` side costs per connection-second is the floor under
 # `skirmish-bots`' CPU per bot-second; the kernel's part of it is what no bot code can remove.
 # Extra options go to both roles: --websocket puts the bots' WebSocket library on both sides,
-# --rate 60 doubles the messages. Usage: scripts/loopback_floor.sh [N] [OPTIONS]
+# --rate 60 doubles the messages. COUNT_SYSCALLS=1 also counts the `play` side's socket system
+# calls over the window with `perf stat` (as scripts/syscalls.sh does for the real bots; perf
+# then adds to its CPU). Usage: scripts/loopback_floor.sh [N] [OPTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -28,7 +30,13 @@ ticks() { awk '{print $14 + $15, $15}' "/proc/$1/stat"; }
 switches() { awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + n}' /proc/"$1"/task/*/status; }
 read -r p0 pk0 < <(ticks "$PLAY"); read -r s0 sk0 < <(ticks "$SERVER")
 pc0=$(switches "$PLAY")
-sleep "$WINDOW"
+if [ -n "${COUNT_SYSCALLS:-}" ]; then
+    CALLS=$(mktemp)
+    perf stat -x, -e syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait \
+        -p "$PLAY" -o "$CALLS" -- sleep "$WINDOW"
+else
+    sleep "$WINDOW"
+fi
 read -r p1 pk1 < <(ticks "$PLAY"); read -r s1 sk1 < <(ticks "$SERVER")
 pc1=$(switches "$PLAY")
 wait "$PLAY"
@@ -39,3 +47,8 @@ awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0
     printf "serve: %.0f µs per connection-second (kernel %.0f), %.0f %% of a core\n", s / hz * 1e6 / (n * w), sk / hz * 1e6 / (n * w), 100 * s / hz / w
     printf "both: %.0f %% of the machine'"'"'s %d cores, for the traffic alone\n", 100 * (p + s) / hz / w / cores, cores
 }'
+if [ -n "${COUNT_SYSCALLS:-}" ]; then
+    awk -F, -v n="$N" -v w="$WINDOW" '$1 ~ /^[0-9]+$/ {sub("syscalls:sys_enter_", "", $3);
+        printf "play %-10s %.1f per connection-second\n", $3, $1 / w / n}' "$CALLS"
+    rm -f "$CALLS"
+fi
