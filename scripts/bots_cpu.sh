@@ -17,13 +17,11 @@ WINDOW=20
 OUT=/tmp/skirmish-bots-cpu.txt
 . scripts/load.sh
 start_load "$BOTS" $((WINDOW + 15)) "$OUT"
-ticks() { awk '{print $14 + $15, $15}' "/proc/$1/stat"; }
-switches() { awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v, n}' /proc/"$1"/task/*/status; }
-read -r b0 bk0 < <(ticks "$BOTS_PID"); read -r s0 _ < <(ticks "$SERVER")
-read -r bv0 bn0 < <(switches "$BOTS_PID"); read -r sv0 sn0 < <(switches "$SERVER")
+read -r b0 bk0 < <(cpu_ticks "$BOTS_PID"); read -r s0 _ < <(cpu_ticks "$SERVER")
+read -r bv0 bn0 < <(ctx_switches "$BOTS_PID"); read -r sv0 sn0 < <(ctx_switches "$SERVER")
 sleep "$WINDOW"
-read -r b1 bk1 < <(ticks "$BOTS_PID"); read -r s1 _ < <(ticks "$SERVER")
-read -r bv1 bn1 < <(switches "$BOTS_PID"); read -r sv1 sn1 < <(switches "$SERVER")
+read -r b1 bk1 < <(cpu_ticks "$BOTS_PID"); read -r s1 _ < <(cpu_ticks "$SERVER")
+read -r bv1 bn1 < <(ctx_switches "$BOTS_PID"); read -r sv1 sn1 < <(ctx_switches "$SERVER")
 RSS_KIB=$(awk '/^VmRSS/ {print $2}' "/proc/$BOTS_PID/status")
 wait "$BOTS_PID" || true
 HZ=$(getconf CLK_TCK)

@@ -1,4 +1,5 @@
-# Sourced by the profiling scripts (perf_fanout.sh, syscalls.sh): `start_load BOTS DURATION OUT`
+# Sourced by the profiling scripts (perf_fanout.sh, syscalls.sh, bots_cpu.sh, loopback_floor.sh).
+# `start_load BOTS DURATION OUT`
 # starts a release server on a free loopback port on the expanse map (one endless match, no
 # connection caps), then BOTS bots (wander=60,fight=40, seed 1) playing DURATION seconds after a
 # ramp-up of BOTS/200 s (at least 2), their summary to OUT; it returns once they are all in and
@@ -21,4 +22,13 @@ start_load() {
         --duration "$duration" --mix wander=60,fight=40 --seed 1 ${BOTS_ARGS:-} >"$out" 2>&1 &
     BOTS_PID=$!
     sleep $(( ramp + 5 ))
+}
+
+# CPU clock ticks of process PID, all its threads: "user+system system" (proc(5) fields 14, 15).
+cpu_ticks() { awk '{print $14 + $15, $15}' "/proc/$1/stat"; }
+
+# Context switches of process PID, summed over its threads: "voluntary involuntary".
+ctx_switches() {
+    awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v, n}' \
+        /proc/"$1"/task/*/status
 }

@@ -11,6 +11,7 @@
 # then adds to its CPU). Usage: scripts/loopback_floor.sh [N] [OPTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/load.sh
 N=${1:-1000}
 shift || true
 WINDOW=20
@@ -26,10 +27,8 @@ ADDR=$(head -1 "$OUT")
 "$floor" play --addr "$ADDR" -c "$N" --duration $((WINDOW + 10)) "$@" &
 PLAY=$!
 sleep 5
-ticks() { awk '{print $14 + $15, $15}' "/proc/$1/stat"; }
-switches() { awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + n}' /proc/"$1"/task/*/status; }
-read -r p0 pk0 < <(ticks "$PLAY"); read -r s0 sk0 < <(ticks "$SERVER")
-pc0=$(switches "$PLAY")
+read -r p0 pk0 < <(cpu_ticks "$PLAY"); read -r s0 sk0 < <(cpu_ticks "$SERVER")
+read -r pv0 pn0 < <(ctx_switches "$PLAY")
 if [ -n "${COUNT_SYSCALLS:-}" ]; then
     CALLS=$(mktemp)
     perf stat -x, -e syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait \
@@ -37,12 +36,12 @@ if [ -n "${COUNT_SYSCALLS:-}" ]; then
 else
     sleep "$WINDOW"
 fi
-read -r p1 pk1 < <(ticks "$PLAY"); read -r s1 sk1 < <(ticks "$SERVER")
-pc1=$(switches "$PLAY")
+read -r p1 pk1 < <(cpu_ticks "$PLAY"); read -r s1 sk1 < <(cpu_ticks "$SERVER")
+read -r pv1 pn1 < <(ctx_switches "$PLAY")
 wait "$PLAY"
 HZ=$(getconf CLK_TCK)
 awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0))" -v s="$((s1 - s0))" \
-    -v sk="$((sk1 - sk0))" -v pc="$((pc1 - pc0))" -v cores="$(nproc)" 'BEGIN {
+    -v sk="$((sk1 - sk0))" -v pc="$((pv1 + pn1 - pv0 - pn0))" -v cores="$(nproc)" 'BEGIN {
     printf "play (the bots'"'"' floor): %.0f µs per connection-second (kernel %.0f), %.0f %% of a core, %.2f context switches per connection-second\n", p / hz * 1e6 / (n * w), pk / hz * 1e6 / (n * w), 100 * p / hz / w, pc / w / n
     printf "serve: %.0f µs per connection-second (kernel %.0f), %.0f %% of a core\n", s / hz * 1e6 / (n * w), sk / hz * 1e6 / (n * w), 100 * s / hz / w
     printf "both: %.0f %% of the machine'"'"'s %d cores, for the traffic alone\n", 100 * (p + s) / hz / w / cores, cores
