@@ -8,7 +8,11 @@
 # Extra options go to both roles: --websocket puts the bots' WebSocket library on both sides,
 # --rate 60 doubles the messages. COUNT_SYSCALLS=1 also counts the `play` side's socket system
 # calls over the window with `perf stat` (as scripts/syscalls.sh does for the real bots; perf
-# then adds to its CPU). Usage: scripts/loopback_floor.sh [N] [OPTIONS]
+# then adds to its CPU). COUNT_SEGMENTS=1 counts the TCP segments the machine sent over the window
+# (`nstat`, both sides together, so the machine must be otherwise idle), the delayed ACKs sent
+# and the pure ACKs received, against the 60 messages per connection-second: as many segments
+# as messages means acknowledgements ride on the messages, so no ACK setting can save a trip.
+# Usage: scripts/loopback_floor.sh [N] [OPTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/load.sh
@@ -16,6 +20,10 @@ N=${1:-1000}
 shift || true
 WINDOW=20
 target=${CARGO_TARGET_DIR:-target}
+if [ -n "${COUNT_SEGMENTS:-}" ] && ! command -v nstat >/dev/null; then
+    echo "COUNT_SEGMENTS needs nstat (Debian: apt-get install iproute2)" >&2
+    exit 1
+fi
 cargo build --release --locked -q -p skirmish-bots --example loopback_floor
 floor=$target/release/examples/loopback_floor
 OUT=$(mktemp)
@@ -29,6 +37,7 @@ PLAY=$!
 sleep 5
 read -r p0 pk0 < <(cpu_ticks "$PLAY"); read -r s0 sk0 < <(cpu_ticks "$SERVER")
 read -r pv0 pn0 < <(ctx_switches "$PLAY")
+[ -z "${COUNT_SEGMENTS:-}" ] || nstat -n
 if [ -n "${COUNT_SYSCALLS:-}" ]; then
     CALLS=$(mktemp)
     perf stat -x, -e syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait \
@@ -38,6 +47,7 @@ else
 fi
 read -r p1 pk1 < <(cpu_ticks "$PLAY"); read -r s1 sk1 < <(cpu_ticks "$SERVER")
 read -r pv1 pn1 < <(ctx_switches "$PLAY")
+[ -z "${COUNT_SEGMENTS:-}" ] || SEGMENTS=$(nstat -z TcpOutSegs TcpExtDelayedACKs TcpExtTCPPureAcks)
 wait "$PLAY"
 HZ=$(getconf CLK_TCK)
 awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0))" -v s="$((s1 - s0))" \
@@ -50,4 +60,9 @@ if [ -n "${COUNT_SYSCALLS:-}" ]; then
     awk -F, -v n="$N" -v w="$WINDOW" '$1 ~ /^[0-9]+$/ {sub("syscalls:sys_enter_", "", $3);
         printf "play %-10s %.1f per connection-second\n", $3, $1 / w / n}' "$CALLS"
     rm -f "$CALLS"
+fi
+if [ -n "${COUNT_SEGMENTS:-}" ]; then
+    # The messages: 30 a second each way per connection at the default --rate.
+    echo "$SEGMENTS" | awk -v n="$N" -v w="$WINDOW" '$1 ~ /^Tcp/ {
+        printf "machine %-18s %.1f per connection-second%s\n", $1, $2 / w / n, $1 == "TcpOutSegs" ? " (messages: 60)" : ""}'
 fi
