@@ -10,8 +10,9 @@
 # calls over the window with `perf stat` (as scripts/syscalls.sh does for the real bots; perf
 # then adds to its CPU). COUNT_SEGMENTS=1 counts the TCP segments the machine sent over the window
 # (`nstat`, both sides together, so the machine must be otherwise idle), the delayed ACKs sent
-# and the pure ACKs received, against the 60 messages per connection-second: as many segments
-# as messages means acknowledgements ride on the messages, so no ACK setting can save a trip.
+# and the pure ACKs received, against the messages (60 per connection-second at the default
+# --rate): as many segments as messages means acknowledgements ride on the messages, so no ACK
+# setting can save a trip.
 # Usage: scripts/loopback_floor.sh [N] [OPTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,14 @@ N=${1:-1000}
 shift || true
 WINDOW=20
 target=${CARGO_TARGET_DIR:-target}
+# Messages a second each way per connection: the example's --rate, 30 unless given.
+RATE=30
+prev=
+for arg in "$@"; do
+    [ "$prev" != --rate ] || RATE=$arg
+    case $arg in --rate=*) RATE=${arg#--rate=} ;; esac
+    prev=$arg
+done
 if [ -n "${COUNT_SEGMENTS:-}" ] && ! command -v nstat >/dev/null; then
     echo "COUNT_SEGMENTS needs nstat (Debian: apt-get install iproute2)" >&2
     exit 1
@@ -62,7 +71,6 @@ if [ -n "${COUNT_SYSCALLS:-}" ]; then
     rm -f "$CALLS"
 fi
 if [ -n "${COUNT_SEGMENTS:-}" ]; then
-    # The messages: 30 a second each way per connection at the default --rate.
-    echo "$SEGMENTS" | awk -v n="$N" -v w="$WINDOW" '$1 ~ /^Tcp/ {
-        printf "machine %-18s %.1f per connection-second%s\n", $1, $2 / w / n, $1 == "TcpOutSegs" ? " (messages: 60)" : ""}'
+    echo "$SEGMENTS" | awk -v n="$N" -v w="$WINDOW" -v m="$((2 * RATE))" '$1 ~ /^Tcp/ {
+        printf "machine %-18s %.1f per connection-second%s\n", $1, $2 / w / n, $1 == "TcpOutSegs" ? " (messages: " m ")" : ""}'
 fi
