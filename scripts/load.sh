@@ -32,3 +32,15 @@ ctx_switches() {
     awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v, n}' \
         /proc/"$1"/task/*/status
 }
+
+# Counts perf events of process PID over SECONDS (`perf stat` on tracepoints, so it needs access
+# to them) and prints "COUNT NAME" per event that happened, a system call's tracepoint named by the
+# call: `perf_counts PID SECONDS context-switches syscalls:sys_enter_sendto ...`.
+perf_counts() {
+    local pid=$1 secs=$2
+    shift 2
+    local events
+    events=$(IFS=,; echo "$*")
+    perf stat -x, -e "$events" -p "$pid" -- sleep "$secs" 2>&1 >/dev/null \
+        | awk -F, '$1 ~ /^[0-9]+$/ && $1 > 0 {sub("syscalls:sys_enter_", "", $3); print $1, $3}'
+}

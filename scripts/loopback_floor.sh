@@ -48,9 +48,8 @@ read -r p0 pk0 < <(cpu_ticks "$PLAY"); read -r s0 sk0 < <(cpu_ticks "$SERVER")
 read -r pv0 pn0 < <(ctx_switches "$PLAY")
 [ -z "${COUNT_SEGMENTS:-}" ] || nstat -n
 if [ -n "${COUNT_SYSCALLS:-}" ]; then
-    CALLS=$(mktemp)
-    perf stat -x, -e syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait \
-        -p "$PLAY" -o "$CALLS" -- sleep "$WINDOW"
+    CALLS=$(perf_counts "$PLAY" "$WINDOW" syscalls:sys_enter_recvfrom syscalls:sys_enter_sendto \
+        syscalls:sys_enter_epoll_wait)
 else
     sleep "$WINDOW"
 fi
@@ -66,9 +65,7 @@ awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0
     printf "both: %.0f %% of the machine'"'"'s %d cores, for the traffic alone\n", 100 * (p + s) / hz / w / cores, cores
 }'
 if [ -n "${COUNT_SYSCALLS:-}" ]; then
-    awk -F, -v n="$N" -v w="$WINDOW" '$1 ~ /^[0-9]+$/ {sub("syscalls:sys_enter_", "", $3);
-        printf "play %-10s %.1f per connection-second\n", $3, $1 / w / n}' "$CALLS"
-    rm -f "$CALLS"
+    echo "$CALLS" | awk -v n="$N" -v w="$WINDOW" '{printf "play %-10s %.1f per connection-second\n", $2, $1 / w / n}'
 fi
 if [ -n "${COUNT_SEGMENTS:-}" ]; then
     echo "$SEGMENTS" | awk -v n="$N" -v w="$WINDOW" -v m="$((2 * RATE))" '$1 ~ /^Tcp/ {

@@ -12,15 +12,13 @@ BOTS=${1:-1000}
 SECONDS_COUNTED=10
 . scripts/load.sh
 start_load "$BOTS" $(( 2 * SECONDS_COUNTED + 10 )) /tmp/skirmish-syscalls-bots.txt
-EVENTS=context-switches
+EVENTS=(context-switches)
 for call in recvfrom sendto sendmsg read write readv writev epoll_wait futex; do
-    EVENTS="$EVENTS,syscalls:sys_enter_$call"
+    EVENTS+=("syscalls:sys_enter_$call")
 done
 count() {  # count NAME PID: one line per event, per second and per player
-    perf stat -x, -e "$EVENTS" -p "$2" -- sleep "$SECONDS_COUNTED" 2>&1 >/dev/null \
-        | awk -F, -v name="$1" -v s="$SECONDS_COUNTED" -v n="$BOTS" \
-            '$1 ~ /^[0-9]+$/ && $1 > 0 {sub("syscalls:sys_enter_", "", $3);
-             printf "%-7s %-17s %9.0f /s %7.1f /s per player\n", name, $3, $1 / s, $1 / s / n}'
+    perf_counts "$2" "$SECONDS_COUNTED" "${EVENTS[@]}" | awk -v name="$1" -v s="$SECONDS_COUNTED" -v n="$BOTS" \
+        '{printf "%-7s %-17s %9.0f /s %7.1f /s per player\n", name, $2, $1 / s, $1 / s / n}'
 }
 count server "$SERVER" &
 COUNTING=$!
