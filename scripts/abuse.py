@@ -18,32 +18,13 @@ latency p99 from the same run. Only the standard library; Linux only (127.x.y.z 
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import free_port, release_dir, stop_process, wait_serving
+
 KINDS = ["flood", "garbage", "never-read", "slow-handshake", "oversized", "reconnect"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port, deadline):
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def reaction(summary):
@@ -75,19 +56,17 @@ def main():
     ap.add_argument("--json", help="write the table as JSON here")
     args = ap.parse_args()
 
-    if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "skirmish-server", "-p", "skirmish-bots"],
-                       cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    server_bin, bots_bin = (os.path.join(target, "release", b) for b in ("skirmish", "skirmish-bots"))
+    release = release_dir(not args.no_build)
+    server_bin, bots_bin = (os.path.join(release, b) for b in ("skirmish", "skirmish-bots"))
     port = free_port()
     server = subprocess.Popen([server_bin, "--bind", "127.0.0.1", "--port", str(port), "--no-qr",
                                "--min-players", "1", "--countdown", "0", "--match-duration", "1h"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
     try:
-        if not wait_ready(port, time.monotonic() + 30):
-            sys.exit("the server did not become ready")
+        failed = wait_serving(server, port, 30)
+        if failed:
+            sys.exit(failed)
         print(f"{'kind':<15} {'server reaction':<70} {'took':>11} {'delivery':>9} {'p99 ms':>7}")
         for kind in args.kinds.split(","):
             report = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
@@ -116,11 +95,7 @@ def main():
             p99 = f"{row['latency_p99_ms']:.1f}" if row["latency_p99_ms"] is not None else "–"
             print(f"{kind:<15} {row['reaction'][:70]:<70} {took_text:>11} {delivery:>9} {p99:>7}", flush=True)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -54,18 +54,15 @@ runs N times and each column is the median of the N runs. Only the standard libr
 import argparse
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKS = os.sysconf("SC_CLK_TCK")
+from harness import (cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib, scrape, stop_process,
+                     strict_json, try_cpu_seconds, try_rss_kib, wait_serving)
 
 # Flags that turn off the server's protective caps for a load test (all bots come from one IP,
 # thousands of them within seconds).
@@ -80,57 +77,6 @@ MIN_PLAYERS_PER_ROOM = 10000
 SERVER_CPU, BOTS_CPU = 0, 1
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    """CPU seconds of a process (all its threads) and its reaped children: (user + system,
-    system alone)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime, stime, cutime, cstime: fields 14 to 17 of proc(5), counted from the pid.
-    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
-    return (utime + stime + cutime + cstime) / TICKS, (stime + cstime) / TICKS
-
-
-def try_cpu_seconds(pid):
-    """`cpu_seconds`, or None once the process is gone."""
-    try:
-        return cpu_seconds(pid)
-    except OSError:
-        return None
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def try_rss_kib(pid):
-    """`rss_kib`, or 0 once the process is gone."""
-    try:
-        return rss_kib(pid)
-    except OSError:
-        return 0
-
-
-def scrape(port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, value = line.rsplit(" ", 1)
-        values[name] = float(value)
-    return values
-
-
 def delta(before, after, name):
     """How much counter `name` grew between two scrapes; None if the server does not export it."""
     if name not in after:
@@ -142,26 +88,6 @@ def ratio(numerator, denominator, scale=1.0):
     if numerator is None or not denominator:
         return None
     return numerator * scale / denominator
-
-
-def histogram_quantile(before, after, name, q):
-    """Quantile of the observations between two scrapes, from cumulative `le` buckets: the upper
-    bound of the bucket it falls in (inf past the last finite bucket). None without data."""
-    pattern = re.compile(re.escape(name) + r'_bucket\{le="([^"]+)"\}')
-    buckets = []
-    for key, value in after.items():
-        m = pattern.fullmatch(key)
-        if m:
-            le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
-            buckets.append((le, value - before.get(key, 0.0)))
-    buckets.sort()
-    total = buckets[-1][1] if buckets else 0
-    if total <= 0:
-        return None
-    for le, count in buckets:
-        if count >= q * total:
-            return le
-    return float("inf")
 
 
 def players(values):
@@ -316,18 +242,6 @@ def measure_floor(args, n, floor_bin, pin):
     return (c1[0] - c0[0]) * 1e6 / (n * wall), (c1[1] - c0[1]) * 1e6 / (n * wall)
 
 
-def strict_json(value):
-    """`value` with infinities (a quantile past the last bucket) as the string "+Inf": plain JSON
-    has no infinity."""
-    if isinstance(value, float) and value == float("inf"):
-        return "+Inf"
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strict_json(v) for v in value]
-    return value
-
-
 def median_row(rows):
     """Each column's median over the runs (None where no run measured it)."""
     out = {}
@@ -335,14 +249,6 @@ def median_row(rows):
         values = [r[key] for r in rows if r[key] is not None]
         out[key] = statistics.median(values) if values else None
     return out
-
-
-def fmt(value, spec, prefix="", suffix=""):
-    if value is None:
-        return "–"
-    if value == float("inf"):
-        return "+Inf"
-    return f"{prefix}{value:{spec}}{suffix}"
 
 
 def calibrate():
@@ -386,15 +292,10 @@ def main():
     if args.pin and (shutil.which("taskset") is None or (os.cpu_count() or 1) < 2):
         ap.error("--pin needs taskset (util-linux) and at least 2 CPUs")
 
-    if not args.no_build:
-        build = ["cargo", "build", "--release", "--locked", "-p", "skirmish-server", "-p", "skirmish-bots"]
-        subprocess.run(build, cwd=ROOT, check=True)
-        if args.floor:
-            subprocess.run(build[:4] + ["-p", "skirmish-bots", "--example", "loopback_floor"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    server_bin = os.path.join(target, "release", "skirmish")
-    bots_bin = os.path.join(target, "release", "skirmish-bots")
-    floor_bin = os.path.join(target, "release", "examples", "loopback_floor")
+    release = release_dir(not args.no_build, examples=["loopback_floor"] if args.floor else [])
+    server_bin = os.path.join(release, "skirmish")
+    bots_bin = os.path.join(release, "skirmish-bots")
+    floor_bin = os.path.join(release, "examples", "loopback_floor")
     if args.floor and not os.access(floor_bin, os.X_OK):
         ap.error(f"--floor needs {floor_bin}: cargo build --release -p skirmish-bots --example loopback_floor")
 
@@ -410,19 +311,10 @@ def main():
                               env={**os.environ, "RUST_LOG": "warn"})
     rows = []
     try:
-        for _ in range(100):
-            if server.poll() is not None:
-                server_log.seek(0)
-                print(f"the server exited ({server.returncode}):\n{server_log.read().decode(errors='replace')[-2000:]}",
-                      file=sys.stderr)
-                return 1
-            try:
-                scrape(port)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            print("the server did not answer /metrics within 10 s", file=sys.stderr)
+        failed = wait_serving(server, port)
+        if failed:
+            server_log.seek(0)
+            print(f"{failed}:\n{server_log.read().decode(errors='replace')[-2000:]}", file=sys.stderr)
             return 1
         cores = os.cpu_count() or 1
         if args.pin:
@@ -466,11 +358,11 @@ def main():
             print(f"{n:>6} {fmt(row['connected'], '.0f'):>6} {fmt(row['delivery'], '.4f'):>8} "
                   f"{fmt(row['latency_p50_ms'], '.1f', suffix='ms'):>8} "
                   f"{fmt(row['latency_p99_ms'], '.1f', suffix='ms'):>8} "
-                  f"{fmt(row['tick_p99_ms'], '.1f', '≤', 'ms'):>9} {fmt(row['tick_cpu_p99_ms'], '.1f', '≤', 'ms'):>8} "
+                  f"{fmt(row['tick_p99_ms'], '.1f', 'ms', '≤'):>9} {fmt(row['tick_cpu_p99_ms'], '.1f', 'ms', '≤'):>8} "
                   f"{fmt(row['tick_cpu_mean_ms'], '.2f', suffix='ms'):>8} "
                   f"{fmt(row['bytes_per_snapshot'], '.0f'):>7} "
-                  f"{fmt(row['bytes_per_ship_record'], '.2f'):>6} {fmt(row['ships_in_view_p50'], 'g', '≤'):>8} "
-                  f"{fmt(row['ships_in_view_p99'], 'g', '≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
+                  f"{fmt(row['bytes_per_ship_record'], '.2f'):>6} {fmt(row['ships_in_view_p50'], 'g', prefix='≤'):>8} "
+                  f"{fmt(row['ships_in_view_p99'], 'g', prefix='≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
                   f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} "
                   f"{fmt(row['bots_cpu_us_per_bot_s'], '.0f') + ' (' + fmt(row['bots_sys_us_per_bot_s'], '.0f') + ')':>14} "
                   f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10} {fmt(row['bot_down_kib_s'], '.2f'):>10}", flush=True)
@@ -516,11 +408,7 @@ def main():
                           "calibration": calibration}
                 json.dump(strict_json(report), f, indent=2)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
     return 0
 
 

@@ -48,17 +48,14 @@ import argparse
 import csv
 import json
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKS = os.sysconf("SC_CLK_TCK")
+from harness import (cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib, scrape, stop_process,
+                     strict_json, wait_serving)
 
 # Matches that end on the clock (score limit 0: the fighting bots' aim does not decide how often
 # rooms reset), short enough to cycle ten times in a 20-minute run, so per-match state that leaks
@@ -77,66 +74,14 @@ BASELINE_MIN = (5, 10)
 FINAL_WINDOW_MIN = 5
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process (all its threads)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:13]) / TICKS
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def scrape(port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, value = line.rsplit(" ", 1)
-        values[name] = float(value)
-    return values
 
 
 def family_delta(before, after, name):
     """Growth of every series of counter family `name` between two scrapes, summed."""
     prefix = name + "{"
     return sum(v - before.get(k, 0.0) for k, v in after.items() if k == name or k.startswith(prefix))
-
-
-def histogram_quantile(before, after, name, q):
-    """Quantile of the observations between two scrapes, from cumulative `le` buckets: the upper
-    bound of the bucket it falls in (inf past the last finite bucket). None without data."""
-    pattern = re.compile(re.escape(name) + r'_bucket\{le="([^"]+)"\}')
-    buckets = []
-    for key, value in after.items():
-        m = pattern.fullmatch(key)
-        if m:
-            le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
-            buckets.append((le, value - before.get(key, 0.0)))
-    buckets.sort()
-    total = buckets[-1][1] if buckets else 0
-    if total <= 0:
-        return None
-    for le, count in buckets:
-        if count >= q * total:
-            return le
-    return float("inf")
 
 
 class StatsReader:
@@ -195,14 +140,6 @@ def rss_check(samples, minutes, tolerance_pct):
     }
 
 
-def fmt(value, spec, suffix=""):
-    if value is None:
-        return "–"
-    if value == float("inf"):
-        return "+Inf"
-    return f"{value:{spec}}{suffix}"
-
-
 HEADER = (f"{'t':>6} {'RSS MiB':>8} {'fds':>5} {'conn':>5} {'players':>7} {'tick p99':>9} {'CPU':>5} "
           f"{'delivery':>8} {'lat p99':>8} {'drops':>5} {'refused':>7}")
 
@@ -216,17 +153,6 @@ def row_text(s):
             f"{fmt(s['players'], '.0f'):>7} {fmt(s['tick_p99_ms'], '.1f', 'ms'):>9} "
             f"{fmt(s['cpu_pct'], '.0f', '%'):>5} {fmt(s['delivery'], '.4f'):>8} "
             f"{fmt(s['latency_p99_ms'], '.1f', 'ms'):>8} {fmt(s['drops'], '.0f'):>5} {fmt(s['refused'], '.0f'):>7}")
-
-
-def strict_json(value):
-    """`value` with infinities as the string "+Inf": plain JSON has no infinity."""
-    if isinstance(value, float) and value == float("inf"):
-        return "+Inf"
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def plot(report, path):
@@ -378,23 +304,10 @@ class Rogues:
             self.log.close()
 
 
-def stop_process(proc, grace=10):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def run(args):
-    if not args.no_build:
-        subprocess.run(["nice", "-n", "10", "cargo", "build", "--release", "--locked", "-p", "skirmish-server",
-                        "-p", "skirmish-bots"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    server_bin = os.path.join(target, "release", "skirmish")
-    bots_bin = os.path.join(target, "release", "skirmish-bots")
+    release = release_dir(not args.no_build, nice=True)
+    server_bin = os.path.join(release, "skirmish")
+    bots_bin = os.path.join(release, "skirmish-bots")
     logdir = tempfile.mkdtemp(prefix="skirmish-soak-")
     well_behaved = args.bots - args.misbehaving
     run_s = args.minutes * 60
@@ -407,17 +320,9 @@ def run(args):
     procs, rogues = [server], []
     samples = []
     try:
-        for _ in range(100):
-            if server.poll() is not None:
-                print(f"the server exited ({server.returncode}); log in {logdir}/server.log", file=sys.stderr)
-                return 1
-            try:
-                scrape(port)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            print("the server did not answer /metrics within 10 s", file=sys.stderr)
+        failed = wait_serving(server, port)
+        if failed:
+            print(f"{failed}; log in {logdir}/server.log", file=sys.stderr)
             return 1
         print(f"server pid {server.pid} on 127.0.0.1:{port} (default connection caps), "
               f"{' '.join(SERVER_MATCH_FLAGS)}; logs in {logdir}")
@@ -442,7 +347,7 @@ def run(args):
 
         def sample(t_s, phase, before, cpu_before, wall_before, stats_lines):
             values = scrape(port)
-            cpu, wall = cpu_seconds(server.pid), time.monotonic()
+            cpu, wall = cpu_seconds(server.pid)[0], time.monotonic()
             tick = histogram_quantile(before, values, "skirmish_tick_duration_seconds", 0.99) if before else None
             delivery, lat = delivery_of(stats_lines)
             s = {
