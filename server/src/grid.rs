@@ -5,7 +5,8 @@
 //! items, no allocation once warm, and each cell's items end up contiguous and in the order they
 //! were given (so items given by ascending id come out by ascending id within a cell). Between
 //! rebuilds, [`Grid::insert`] adds an item in O(1) (the world's respawns, which must see the ships
-//! placed just before them).
+//! placed just before them). Things with a size (the map's obstacles, built once per map) go in
+//! every cell they overlap with [`Grid::rebuild_boxes`].
 
 use glam::Vec2;
 
@@ -20,8 +21,8 @@ pub struct Grid {
     starts: Vec<u32>,
     /// Item indices, grouped by cell.
     items: Vec<u32>,
-    /// Scratch: each item's cell, between the two passes of a rebuild.
-    cell_of: Vec<u32>,
+    /// Scratch: `(item, cell)` as placed, between the two passes of a rebuild.
+    placed: Vec<(u32, u32)>,
     /// Items inserted since the last rebuild, chained per cell: `added_head[c]` is the newest in
     /// cell `c` (or [`NONE`]) and each entry is `(item, the one inserted before it)`. Empty until
     /// the first insert, so grids that never insert pay nothing.
@@ -45,7 +46,7 @@ impl Grid {
             rows,
             starts: vec![0; (cols * rows + 1) as usize],
             items: Vec::new(),
-            cell_of: Vec::new(),
+            placed: Vec::new(),
             added_head: Vec::new(),
             added: Vec::new(),
         }
@@ -64,27 +65,60 @@ impl Grid {
 
     /// Puts item `i` at `positions[i]` for every `i`, replacing what the grid held.
     pub fn rebuild(&mut self, positions: impl ExactSizeIterator<Item = Vec2>) {
-        self.cell_of.clear();
+        self.clear();
+        for (i, p) in positions.enumerate() {
+            let c = self.cell_index(p);
+            self.place(i as u32, c);
+        }
+        self.settle();
+    }
+
+    /// Puts item `i` in every cell that box `boxes[i]` (`min..=max`) overlaps, replacing what the
+    /// grid held: for things with a size, such as the map's obstacles. A query over several of
+    /// those cells meets the item once per cell.
+    pub fn rebuild_boxes(&mut self, boxes: impl Iterator<Item = (Vec2, Vec2)>) {
+        self.clear();
+        for (i, (min, max)) in boxes.enumerate() {
+            let (x0, y0) = self.cell_xy(min);
+            let (x1, y1) = self.cell_xy(max);
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    self.place(i as u32, y * self.cols + x);
+                }
+            }
+        }
+        self.settle();
+    }
+
+    /// First step of a rebuild: forgets every item.
+    fn clear(&mut self) {
+        self.placed.clear();
         self.starts.iter_mut().for_each(|s| *s = 0);
         if !self.added.is_empty() {
             self.added.clear();
             self.added_head.fill(NONE);
         }
-        for p in positions {
-            let c = self.cell_index(p);
-            self.cell_of.push(c);
-            self.starts[c as usize + 1] += 1;
-        }
+    }
+
+    /// Second step: item `i` goes in cell `c` (counted, shifted by one cell, for `settle`).
+    fn place(&mut self, i: u32, c: u32) {
+        self.placed.push((i, c));
+        self.starts[c as usize + 1] += 1;
+    }
+
+    /// Last step, a counting sort: the counts become ranges and every placed item goes into its
+    /// cell's range, in the order it was placed.
+    fn settle(&mut self) {
         for c in 1..self.starts.len() {
             self.starts[c] += self.starts[c - 1];
         }
         self.items.clear();
-        self.items.resize(self.cell_of.len(), 0);
+        self.items.resize(self.placed.len(), 0);
         // `starts[c]` walks forward as cell `c` fills; afterwards it has reached the next cell's
         // start, so shifting everything back by one cell restores the ranges.
-        for (i, &c) in self.cell_of.iter().enumerate() {
+        for &(i, c) in &self.placed {
             let slot = &mut self.starts[c as usize];
-            self.items[*slot as usize] = i as u32;
+            self.items[*slot as usize] = i;
             *slot += 1;
         }
         for c in (1..self.starts.len()).rev() {
@@ -185,5 +219,32 @@ mod tests {
         assert_eq!(near(&grid, Vec2::new(200.0, 200.0), Vec2::new(499.0, 499.0)), [] as [u32; 0]);
         grid.rebuild([Vec2::new(50.0, 50.0)].into_iter());
         assert_eq!(near(&grid, Vec2::ZERO, Vec2::splat(1000.0)), [0], "a rebuild forgets the inserts");
+    }
+
+    #[test]
+    fn a_box_is_listed_in_every_cell_it_overlaps() {
+        let mut grid = Grid::new(Vec2::new(1000.0, 1000.0), 100.0);
+        // Box 0 spans cells (1..=2, 1..=1), box 1 sits inside cell (5, 5), box 2 reaches past
+        // the area and is clamped into the border cells.
+        let boxes = [
+            (Vec2::new(150.0, 120.0), Vec2::new(250.0, 180.0)),
+            (Vec2::new(510.0, 510.0), Vec2::new(520.0, 520.0)),
+            (Vec2::new(950.0, -50.0), Vec2::new(1200.0, 40.0)),
+        ];
+        grid.rebuild_boxes(boxes.into_iter());
+        let near = |grid: &Grid, min: Vec2, max: Vec2| {
+            let mut found = Vec::new();
+            grid.for_each_near(min, max, |i| found.push(i));
+            found
+        };
+        assert_eq!(near(&grid, Vec2::new(100.0, 100.0), Vec2::new(199.0, 199.0)), [0]);
+        assert_eq!(near(&grid, Vec2::new(200.0, 100.0), Vec2::new(299.0, 199.0)), [0]);
+        assert_eq!(near(&grid, Vec2::new(100.0, 100.0), Vec2::new(299.0, 199.0)), [0, 0], "once per cell");
+        assert_eq!(near(&grid, Vec2::new(0.0, 0.0), Vec2::new(99.0, 99.0)), [] as [u32; 0]);
+        assert_eq!(near(&grid, Vec2::new(500.0, 500.0), Vec2::new(599.0, 599.0)), [1]);
+        assert_eq!(near(&grid, Vec2::new(900.0, 0.0), Vec2::new(999.0, 99.0)), [2]);
+        // Rebuilding from points replaces the boxes.
+        grid.rebuild([Vec2::new(50.0, 50.0)].into_iter());
+        assert_eq!(near(&grid, Vec2::ZERO, Vec2::splat(1000.0)), [0]);
     }
 }

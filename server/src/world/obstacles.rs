@@ -12,6 +12,7 @@ use skirmish_shared::consts::TICK_DT;
 use skirmish_shared::sim::{ShipMotion, step_ship_with};
 use skirmish_shared::tuning::{SHIP_MAX_SPEED, SHIP_RADIUS};
 
+use crate::grid::Grid;
 use crate::maps::Map;
 
 /// World units per cell side: a ship's reach in one tick and a bullet's path span one to four
@@ -27,78 +28,25 @@ const PUSH_SLACK: f32 = SHIP_RADIUS;
 /// compared in `f32`.
 const MARGIN: f32 = 1.0;
 
-/// See the module docs. Indices are into the map's `obstacles`.
+/// See the module docs. Items are indices into the map's `obstacles`, each listed in every cell
+/// it overlaps.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ObstacleGrid {
-    cols: u32,
-    rows: u32,
-    /// `starts[c]..starts[c + 1]` is cell `c`'s range in `items`.
-    starts: Vec<u32>,
-    /// Obstacle indices, grouped by cell, ascending within each: every cell a rectangle
-    /// overlaps lists it.
-    items: Vec<u32>,
+    grid: Grid,
 }
 
 impl ObstacleGrid {
     /// The grid of `map`'s obstacles.
     pub(super) fn new(map: &Map) -> Self {
-        let cols = ((map.size.x / CELL).ceil() as u32).clamp(1, 4096);
-        let rows = ((map.size.y / CELL).ceil() as u32).clamp(1, 4096);
-        let mut grid = Self { cols, rows, starts: vec![0; (cols * rows + 1) as usize], items: Vec::new() };
-        // A counting sort: count per cell (shifted by one), sum into starts, place in map order.
-        let mut cells = Vec::new();
-        for rect in &map.obstacles {
-            grid.cells_of(rect, &mut cells);
-            for &c in &cells {
-                grid.starts[c + 1] += 1;
-            }
-        }
-        for c in 1..grid.starts.len() {
-            grid.starts[c] += grid.starts[c - 1];
-        }
-        let mut fill = grid.starts.clone();
-        grid.items.resize(grid.starts[grid.starts.len() - 1] as usize, 0);
-        for (i, rect) in map.obstacles.iter().enumerate() {
-            grid.cells_of(rect, &mut cells);
-            for &c in &cells {
-                grid.items[fill[c] as usize] = i as u32;
-                fill[c] += 1;
-            }
-        }
-        grid
-    }
-
-    fn cell_xy(&self, p: Vec2) -> (u32, u32) {
-        let x = ((p.x / CELL) as i64).clamp(0, i64::from(self.cols) - 1) as u32;
-        let y = ((p.y / CELL) as i64).clamp(0, i64::from(self.rows) - 1) as u32;
-        (x, y)
-    }
-
-    /// Every cell `rect` overlaps, into `out` (replaced).
-    fn cells_of(&self, rect: &Rect, out: &mut Vec<usize>) {
-        out.clear();
-        let (x0, y0) = self.cell_xy(rect.min);
-        let (x1, y1) = self.cell_xy(rect.max);
-        for y in y0..=y1 {
-            out.extend((x0..=x1).map(|x| (y * self.cols + x) as usize));
-        }
+        let mut grid = Grid::new(map.size, CELL);
+        grid.rebuild_boxes(map.obstacles.iter().map(|r| (r.min, r.max)));
+        Self { grid }
     }
 
     /// Calls `f` with every obstacle listed in a cell that overlaps `min..=max`: a superset of
     /// those overlapping it, and one spanning several of the cells comes once per cell.
     pub(super) fn for_each_near(&self, min: Vec2, max: Vec2, mut f: impl FnMut(usize)) {
-        if self.items.is_empty() {
-            return;
-        }
-        let (x0, y0) = self.cell_xy(min);
-        let (x1, y1) = self.cell_xy(max);
-        for y in y0..=y1 {
-            let row = y * self.cols;
-            let (a, b) = (self.starts[(row + x0) as usize], self.starts[(row + x1 + 1) as usize]);
-            for &i in &self.items[a as usize..b as usize] {
-                f(i as usize);
-            }
-        }
+        self.grid.for_each_near(min, max, |i| f(i as usize));
     }
 
     /// The obstacles of `rects` (the map's) overlapping `min..=max`, each once, in map order,
