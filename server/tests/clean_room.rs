@@ -1,0 +1,291 @@
+//! A client written from `PROTOCOL.md` alone plays against the real server, and everything it
+//! decoded must equal what the reference decoders in `skirmish_shared` make of the same bytes.
+//!
+//! `clean_room/client.py` was written by someone who read the protocol document and nothing
+//! else (Python, standard library only: its own MessagePack, WebSocket, bit reader and delta
+//! decoder). Three of them play in one room for a few seconds, firing, one of them
+//! acknowledging badly on purpose (stalled, never-sent, zero and too-old acknowledgements).
+//! Each logs every message as received (hex) with its decoding; this test decodes the same
+//! bytes with the shared crate, following baselines as a client does, and compares message by
+//! message: snapshot frames and `me` to the integer, radar cells, scores, roster, kills. A
+//! mismatch is a place where the document and the server disagree, or where the document is
+//! not precise enough to write a client from. The client's own messages must decode too.
+//!
+//! Needs `python3` (3.8 or newer) on the PATH, as CI installs it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use skirmish_shared::delta::{self, Frame};
+use skirmish_shared::{OwnState, Phase, PlayerInfo, ServerMsg, decode_client, decode_server};
+
+/// How long each client plays: past the first pickup's appearance (`PICKUP_SPAWN_INTERVAL_TICKS`,
+/// 8 s after the match starts) by a few seconds.
+const PLAY_SECONDS: u32 = 11;
+/// Smaller than a view (`AOI_HALF_EXTENT` 850 each way from the ship), so every ship, bullet and
+/// pickup is in every client's view and each kind of record is decoded; an obstacle in the
+/// middle, a spawn in each corner, two pickup spots.
+const COURT: &str = r#"{"name": "court", "size": [800, 800], "obstacles": [[360, 360, 80, 80]],
+    "spawns": [[100, 100], [700, 100], [100, 700], [700, 700]], "pickups": [[400, 150], [400, 650]]}"#;
+
+#[test]
+fn a_client_written_from_the_protocol_document_decodes_what_the_reference_decodes() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.min_players = 1;
+    config.maps = Some(common::maps_dir("clean-room", &[("court.json", COURT)]));
+    config.map = Some("court".to_owned());
+    let srv = common::server_with(config);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clean_room/client.py");
+    // Its codec against its author's copies of the document's examples, before it plays.
+    let selftest = Command::new("python3")
+        .arg(&script)
+        .arg("--selftest")
+        .output()
+        .expect("python3 runs (the clean-room client needs it on the PATH)");
+    assert!(selftest.status.success(), "the self-test failed:\n{}", String::from_utf8_lossy(&selftest.stdout));
+    let clients = [("Ada", "normal", 1), ("Bob", "normal", 2), ("Eve", "hostile", 3)];
+    let runs: Vec<(&str, &str, PathBuf, std::process::Child)> = clients
+        .iter()
+        .map(|&(name, acks, seed)| {
+            let out =
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("clean-room-{}-{name}.jsonl", std::process::id()));
+            let child = Command::new("python3")
+                .arg(&script)
+                .args(["--url", &srv.ws_url(), "--name", name, "--room", "clean-room", "--acks", acks])
+                .args(["--seconds", &PLAY_SECONDS.to_string(), "--seed", &seed.to_string()])
+                .arg("--out")
+                .arg(&out)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("python3 runs (the clean-room client needs it on the PATH)");
+            (name, acks, out, child)
+        })
+        .collect();
+
+    let mut seen = Totals::default();
+    for (name, acks, out, child) in runs {
+        let output = wait_bounded(child, Duration::from_secs(u64::from(PLAY_SECONDS) + 60));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{name}'s client failed ({}):\n{stdout}\n{}\nits log: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            out.display()
+        );
+        let log = std::fs::read_to_string(&out).expect("the client wrote its log");
+        let totals = check_log(name, &log);
+        eprintln!("{name} ({acks}): {totals:?}; the client said: {}", stdout.trim());
+        assert!(totals.snapshots >= 60, "{name}: {totals:?}");
+        assert!(totals.deltas > totals.full, "{name} mostly gets deltas: {totals:?}");
+        if acks == "hostile" {
+            // Joining, then in each cycle a never-sent, a zero and a too-old acknowledgement.
+            assert!(totals.full >= 4, "{name}'s bad acknowledgements bring full snapshots: {totals:?}");
+        }
+        seen.add(&totals);
+        let _ = std::fs::remove_file(&out);
+    }
+    assert!(seen.other_ships > 0 && seen.bullets > 0 && seen.pickups > 0, "ships, shots and pickups: {seen:?}");
+    assert!(seen.radars > 0 && seen.scores > 0, "{seen:?}");
+    assert_eq!(srv.stats.protocol_disconnects(), 0, "the server took every message of theirs");
+    srv.stop();
+}
+
+/// What one client's log held, counted while checking it.
+#[derive(Debug, Default)]
+struct Totals {
+    snapshots: u32,
+    full: u32,
+    deltas: u32,
+    other_ships: usize,
+    bullets: usize,
+    pickups: usize,
+    radars: u32,
+    scores: u32,
+    sent: u32,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.snapshots += o.snapshots;
+        self.full += o.full;
+        self.deltas += o.deltas;
+        self.other_ships += o.other_ships;
+        self.bullets += o.bullets;
+        self.pickups += o.pickups;
+        self.radars += o.radars;
+        self.scores += o.scores;
+        self.sent += o.sent;
+    }
+}
+
+/// Checks one client's log line by line against the reference decoders; panics at the first
+/// disagreement.
+fn check_log(name: &str, log: &str) -> Totals {
+    let mut t = Totals::default();
+    // Every decoded frame by tick: more than a client must keep, as the clean-room client does.
+    let mut frames: BTreeMap<u64, Frame> = BTreeMap::new();
+    for (n, line) in log.lines().enumerate() {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{name} line {n}: {e}: {line}"));
+        assert!(entry.get("error").is_none(), "{name} line {n}: the client reported an error: {line}");
+        let bytes = unhex(entry["hex"].as_str().unwrap_or_else(|| panic!("{name} line {n}: no hex")));
+        let at = format!("{name} line {n}");
+        match entry["dir"].as_str() {
+            Some("in") => {
+                let msg = decode_server(&bytes).unwrap_or_else(|e| panic!("{at}: the reference rejects it: {e}"));
+                compare(&at, &msg, &entry["msg"], &mut frames, &mut t);
+            }
+            Some("out") => {
+                decode_client(&bytes, usize::MAX)
+                    .unwrap_or_else(|e| panic!("{at}: the server's decoder rejects what it sent: {e}"));
+                t.sent += 1;
+            }
+            other => panic!("{at}: unknown dir {other:?}"),
+        }
+    }
+    t
+}
+
+/// `msg` (the reference's reading) against `theirs` (the clean-room client's).
+fn compare(at: &str, msg: &ServerMsg, theirs: &Value, frames: &mut BTreeMap<u64, Frame>, t: &mut Totals) {
+    let key = serde_json::to_value(msg).expect("a message serialises");
+    let key = key.as_object().and_then(|o| o.keys().next().cloned()).expect("one key");
+    assert_eq!(theirs["type"].as_str(), Some(key.as_str()), "{at}: the message's type; theirs: {theirs}");
+    let eq = |what: &str, ours: Value| assert_eq!(theirs[what], ours, "{at}: {what} of {key}; theirs: {theirs}");
+    match msg {
+        ServerMsg::Batch(items) => {
+            let list = theirs["items"].as_array().unwrap_or_else(|| panic!("{at}: a batch without items"));
+            assert_eq!(list.len(), items.len(), "{at}: the batch's length");
+            for (i, (m, v)) in items.iter().zip(list).enumerate() {
+                compare(&format!("{at}, batch item {i}"), m, v, frames, t);
+            }
+        }
+        ServerMsg::Snapshot(s) => {
+            eq("tick", s.tick.into());
+            eq("base", s.base.into());
+            eq("phase", phase(s.phase).into());
+            eq("time_left_ms", s.time_left_ms.into());
+            eq("me", s.me.map_or(Value::Null, own_state));
+            let empty = Frame::default();
+            let base = if s.base == 0 {
+                &empty
+            } else {
+                frames.get(&s.base).unwrap_or_else(|| panic!("{at}: base {} was never decoded", s.base))
+            };
+            let mut frame = Frame::default();
+            delta::decode(&s.ents, s.tick, base, &mut frame).unwrap_or_else(|e| panic!("{at}: ents: {e}"));
+            eq("frame", frame_json(&frame));
+            t.snapshots += 1;
+            if s.base == 0 {
+                t.full += 1;
+            } else {
+                t.deltas += 1;
+            }
+            t.other_ships += frame.ships.len();
+            t.bullets += frame.bullets.len();
+            t.pickups += frame.pickups.len();
+            frames.insert(s.tick, frame);
+            // Bounded like the client's own store.
+            while frames.len() > 200 {
+                frames.pop_first();
+            }
+        }
+        ServerMsg::Radar(r) => {
+            // The reference decoder unpacks the cells (one byte per cell, row by row).
+            eq("width", r.width.into());
+            eq("height", r.height.into());
+            eq("cells", r.cells.clone().into());
+            t.radars += 1;
+        }
+        ServerMsg::Scores(lines) => {
+            eq("lines", lines.iter().map(|l| Value::from(vec![l.id, l.kills.into(), l.deaths.into()])).collect());
+            t.scores += 1;
+        }
+        ServerMsg::Welcome(w) => {
+            eq("id", w.id.into());
+            eq("room", w.room.as_str().into());
+            eq("colour", w.colour.into());
+            eq("spectator", w.spectator.into());
+            eq("players", w.players.iter().map(player).collect());
+        }
+        ServerMsg::Roster(players) => eq("players", players.iter().map(player).collect()),
+        ServerMsg::Joined(p) => eq("player", player(p)),
+        ServerMsg::Left(l) => eq("id", l.id.into()),
+        ServerMsg::Kill(k) => {
+            eq("killer", k.killer.into());
+            eq("victim", k.victim.into());
+        }
+        ServerMsg::Chat(c) => {
+            eq("from", c.from.map_or(Value::Null, Value::from));
+            eq("text", c.text.as_str().into());
+        }
+        ServerMsg::Match(m) => {
+            eq("phase", phase(m.phase).into());
+            eq("map_name", m.map.name.as_str().into());
+            eq("obstacles", m.map.obstacles.len().into());
+        }
+        ServerMsg::Obstacles(rects) => eq("count", rects.len().into()),
+        ServerMsg::Pong(p) => eq("id", p.id.into()),
+        ServerMsg::Results(r) => {
+            eq("winner", r.winner.map_or(Value::Null, Value::from));
+            eq("next_map", r.next_map.as_str().into());
+        }
+    }
+}
+
+fn phase(p: Phase) -> &'static str {
+    match p {
+        Phase::Waiting => "w",
+        Phase::Countdown => "c",
+        Phase::Playing => "p",
+        Phase::Results => "r",
+    }
+}
+
+fn player(p: &PlayerInfo) -> Value {
+    serde_json::json!([p.id, p.name, p.colour, p.spectator])
+}
+
+fn own_state(m: OwnState) -> Value {
+    serde_json::json!({
+        "id": m.id, "pos": [m.pos.x, m.pos.y], "vel": [m.vel.x, m.vel.y], "aim": m.aim, "ack": m.ack,
+        "health": m.health, "flags": m.flags, "cooldown": m.cooldown, "rapid_ticks": m.rapid_ticks,
+    })
+}
+
+/// A frame as the clean-room client logs it: integers as on the wire, lists by id.
+fn frame_json(f: &Frame) -> Value {
+    serde_json::json!({
+        "ships": f.ships.iter().map(|s| serde_json::json!([s.id, s.pos.x, s.pos.y, s.aim, s.health, s.flags]))
+            .collect::<Vec<_>>(),
+        "bullets": f.bullets.iter()
+            .map(|b| serde_json::json!([b.id, b.owner, b.origin.x, b.origin.y, b.vel.x, b.vel.y, b.tick, b.seq]))
+            .collect::<Vec<_>>(),
+        "pickups": f.pickups.iter().map(|p| serde_json::json!([p.id, p.kind, p.pos.x, p.pos.y])).collect::<Vec<_>>(),
+    })
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len().is_multiple_of(2), "odd hex: {s}");
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits")).collect()
+}
+
+/// The child's output once it exits; killed (and the test failed) if it outlives `limit`.
+fn wait_bounded(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    let start = Instant::now();
+    while child.try_wait().expect("wait for the client").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("the killed client's output");
+            panic!("the clean-room client ran past {limit:?}:\n{}", String::from_utf8_lossy(&out.stdout));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("the client's output")
+}
