@@ -52,6 +52,13 @@ async fn a_big_map_arrives_in_bounded_chunks_after_every_match() {
     let srv = server_with(config);
     let whole = expanse_obstacles();
     assert!(whole.len() > 2 * MAP_CHUNK_OBSTACLES, "expanse is a big map: {} obstacles", whole.len());
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../PROTOCOL.md")).expect("read PROTOCOL.md");
+    let quoted = format!("the {} obstacles of the `expanse` map", whole.len());
+    assert!(
+        doc.split_whitespace().collect::<Vec<_>>().join(" ").contains(&quoted),
+        "PROTOCOL.md should say {quoted:?}"
+    );
     let chunks = (whole.len() - MAP_CHUNK_OBSTACLES).div_ceil(MAP_CHUNK_OBSTACLES);
 
     let mut ws = raw(&srv.ws_url()).await;

@@ -238,7 +238,10 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("1–{MAX_CHAT_CHARS} characters"));
     quoted(format!("nesting deeper than {MAX_DECODE_DEPTH} levels"));
     quoted(format!("ticks (and snapshots) per second, {TICK_RATE_HZ}"));
-    quoted(format!("at most {RADAR_MAX_WIDTH} × {RADAR_MAX_HEIGHT}"));
+    quoted(format!("fitted into {RADAR_MAX_WIDTH} × {RADAR_MAX_HEIGHT}"));
+    quoted(format!("`k = min({RADAR_MAX_WIDTH} / size.x, {RADAR_MAX_HEIGHT} / size.y)`"));
+    quoted(format!("A `width` over {RADAR_MAX_WIDTH} or a `height` over {RADAR_MAX_HEIGHT} never comes"));
+    quoted(format!("while it is younger than {HISTORY_TICKS} ticks"));
     quoted(format!("every {RADAR_INTERVAL_TICKS} ticks"));
     quoted(format!("`ROSTER_CHUNK_PLAYERS` = {ROSTER_CHUNK_PLAYERS} in all"));
     quoted(format!("by id, {ROSTER_CHUNK_PLAYERS} per message"));
