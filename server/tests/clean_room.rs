@@ -4,7 +4,8 @@
 //! `clean_room/client.py` was written by someone who read the protocol document and nothing
 //! else (Python, standard library only: its own MessagePack, WebSocket, bit reader and delta
 //! decoder). Three of them play in one room for a few seconds, firing, one of them
-//! acknowledging badly on purpose (stalled, never-sent, zero and too-old acknowledgements).
+//! acknowledging badly on purpose (stalled, never-sent, zero and too-old acknowledgements), and
+//! a fourth watches as a spectator.
 //! Each logs every message as received (hex) with its decoding; this test decodes the same
 //! bytes with the shared crate, following baselines as a client does, and compares message by
 //! message: snapshot frames and `me` to the integer, radar cells, scores, roster, kills. A
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use skirmish_shared::delta::{self, Frame};
-use skirmish_shared::{OwnState, Phase, PlayerInfo, ServerMsg, decode_client, decode_server};
+use skirmish_shared::{ClientMsg, OwnState, Phase, PlayerInfo, ServerMsg, decode_client, decode_server};
 
 /// How long each client plays: past the first pickup's appearance (`PICKUP_SPAWN_INTERVAL_TICKS`,
 /// 8 s after the match starts) by a few seconds.
@@ -48,28 +49,31 @@ fn a_client_written_from_the_protocol_document_decodes_what_the_reference_decode
         .output()
         .expect("python3 runs (the clean-room client needs it on the PATH)");
     assert!(selftest.status.success(), "the self-test failed:\n{}", String::from_utf8_lossy(&selftest.stdout));
-    let clients = [("Ada", "normal", 1), ("Bob", "normal", 2), ("Eve", "hostile", 3)];
-    let runs: Vec<(&str, &str, PathBuf, std::process::Child)> = clients
+    // Sam watches: a spectator acknowledges with `Ack`, and its snapshots are another's view.
+    let clients = [("Ada", "normal", 1), ("Bob", "normal", 2), ("Eve", "hostile", 3), ("Sam", "spectate", 4)];
+    let runs: Vec<(&str, &str, bool, PathBuf, std::process::Child)> = clients
         .iter()
         .map(|&(name, acks, seed)| {
+            let (acks, spectate) = if acks == "spectate" { ("normal", true) } else { (acks, false) };
             let out =
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("clean-room-{}-{name}.jsonl", std::process::id()));
             let child = Command::new("python3")
                 .arg(&script)
                 .args(["--url", &srv.ws_url(), "--name", name, "--room", "clean-room", "--acks", acks])
                 .args(["--seconds", &PLAY_SECONDS.to_string(), "--seed", &seed.to_string()])
+                .args(spectate.then_some("--spectate"))
                 .arg("--out")
                 .arg(&out)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("python3 runs (the clean-room client needs it on the PATH)");
-            (name, acks, out, child)
+            (name, acks, spectate, out, child)
         })
         .collect();
 
     let mut seen = Totals::default();
-    for (name, acks, out, child) in runs {
+    for (name, acks, spectate, out, child) in runs {
         let output = wait_bounded(child, Duration::from_secs(u64::from(PLAY_SECONDS) + 60));
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
@@ -84,6 +88,14 @@ fn a_client_written_from_the_protocol_document_decodes_what_the_reference_decode
         eprintln!("{name} ({acks}): {totals:?}; the client said: {}", stdout.trim());
         assert!(totals.snapshots >= 60, "{name}: {totals:?}");
         assert!(totals.deltas > totals.full, "{name} mostly gets deltas: {totals:?}");
+        if spectate {
+            assert!(totals.spectator && totals.acks_sent > 0, "{name} watches and acknowledges with Ack: {totals:?}");
+            // Until a player comes, nobody is there to follow.
+            assert!(totals.others_view > 0, "{name} sees through a player's eyes: {totals:?}");
+            assert_eq!(totals.others_view + totals.no_me, totals.snapshots, "{name} never has a ship: {totals:?}");
+        } else {
+            assert!(!totals.spectator && totals.others_view == 0 && totals.no_me == 0, "{name} plays: {totals:?}");
+        }
         if acks == "hostile" {
             // Joining, then in each cycle a never-sent, a zero and a too-old acknowledgement.
             assert!(totals.full >= 4, "{name}'s bad acknowledgements bring full snapshots: {totals:?}");
@@ -109,6 +121,15 @@ struct Totals {
     radars: u32,
     scores: u32,
     sent: u32,
+    /// `Ack` messages among those sent.
+    acks_sent: u32,
+    /// From `Welcome`.
+    id: u32,
+    spectator: bool,
+    /// Snapshots whose `me` is another player's (a spectator's view), and with no `me` at all
+    /// (a spectator with nobody to follow yet).
+    others_view: u32,
+    no_me: u32,
 }
 
 impl Totals {
@@ -142,9 +163,10 @@ fn check_log(name: &str, log: &str) -> Totals {
                 compare(&at, &msg, &entry["msg"], &mut frames, &mut t);
             }
             Some("out") => {
-                decode_client(&bytes, usize::MAX)
+                let msg = decode_client(&bytes, usize::MAX)
                     .unwrap_or_else(|e| panic!("{at}: the server's decoder rejects what it sent: {e}"));
                 t.sent += 1;
+                t.acks_sent += u32::from(matches!(msg, ClientMsg::Ack(_)));
             }
             other => panic!("{at}: unknown dir {other:?}"),
         }
@@ -172,6 +194,8 @@ fn compare(at: &str, msg: &ServerMsg, theirs: &Value, frames: &mut BTreeMap<u64,
             eq("phase", phase(s.phase).into());
             eq("time_left_ms", s.time_left_ms.into());
             eq("me", s.me.map_or(Value::Null, own_state));
+            t.others_view += u32::from(s.me.is_some_and(|m| m.id != t.id));
+            t.no_me += u32::from(s.me.is_none());
             let empty = Frame::default();
             let base = if s.base == 0 {
                 &empty
@@ -208,6 +232,7 @@ fn compare(at: &str, msg: &ServerMsg, theirs: &Value, frames: &mut BTreeMap<u64,
             t.scores += 1;
         }
         ServerMsg::Welcome(w) => {
+            (t.id, t.spectator) = (w.id, w.spectator);
             eq("id", w.id.into());
             eq("room", w.room.as_str().into());
             eq("colour", w.colour.into());

@@ -1012,9 +1012,9 @@ def run(args):
         log({"dir": "out", "hex": payload.hex(), "msg": js})
         ws.send(2, payload)
 
-    send({"h": [PROTOCOL_VERSION, args.name, args.room, False, False, None]},
+    send({"h": [PROTOCOL_VERSION, args.name, args.room, args.spectate, False, None]},
          {"type": "h", "version": PROTOCOL_VERSION, "name": args.name, "room": args.room,
-          "spectate": False, "private": False, "rejoin": None})
+          "spectate": args.spectate, "private": False, "rejoin": None})
 
     start = time.monotonic()
     deadline = start + args.seconds
@@ -1245,6 +1245,7 @@ def main():
     ap.add_argument("--room", default=None)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--acks", choices=("normal", "hostile"), default="normal")
+    ap.add_argument("--spectate", action="store_true", help="join without a ship (acknowledges with Ack)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="client.jsonl")
     ap.add_argument("--selftest", action="store_true", help="check the codec against the doc's examples")
