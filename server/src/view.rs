@@ -471,6 +471,25 @@ mod tests {
     }
 
     #[test]
+    fn the_last_ack_received_counts_and_an_older_one_than_before_gives_a_full_snapshot() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let at = Vec2::new(100.0, 100.0);
+        let f = |t| frame(t, vec![ship(1, 100.0, 100.0), ship(2, 200.0, 100.0)], vec![]);
+        for t in 1..=3 {
+            snapshot(&mut b, &mut h, &mut v, &f(t), at, 1);
+        }
+        v.ack(3);
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(4), at, 1).0.base, 3);
+        // Repeating it keeps the baseline; going back to tick 2, freed by the ack of 3, cannot.
+        v.ack(3);
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(5), at, 1).0.base, 3);
+        v.ack(2);
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(6), at, 1).0.base, 0, "arrival order, not the highest tick");
+        v.ack(5);
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(7), at, 1).0.base, 5);
+    }
+
+    #[test]
     fn others_bullets_carry_over_and_a_switched_spectator_starts_afresh() {
         let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
         let at = Vec2::new(100.0, 100.0);
