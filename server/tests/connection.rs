@@ -200,6 +200,25 @@ async fn ping_gets_pong_and_health_endpoints_answer() {
     assert!(rooms.contains(r#""name":"main""#) && rooms.contains(r#""players":1"#), "{rooms}");
 }
 
+#[tokio::test]
+async fn websocket_pings_do_not_count_towards_the_message_limit() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let srv = server();
+    let mut c = TestClient::join(&srv.ws_url(), "Pinger", None).await;
+    // Several times the burst of 60 and the 120 drops a second that close a flooder, as control
+    // frames: PROTOCOL.md (Limits) says only binary messages count.
+    for i in 0..400_u32 {
+        c.ws.feed(Message::Ping(i.to_be_bytes().to_vec().into())).await.unwrap();
+    }
+    c.ws.flush().await.unwrap();
+    // Two seconds: past the server's once-a-second flood check, the connection plays on.
+    let before = c.core.stats().snapshots;
+    c.wait_for(|c| c.core.stats().snapshots >= before + 60).await;
+    assert_eq!(skirmish_server::Stats::get(&srv.stats.inputs_dropped), 0, "nothing dropped over the limit");
+    assert_eq!(srv.stats.protocol_disconnects(), 0);
+}
+
 /// A minimal HTTP/1.1 GET over a real socket.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
