@@ -5,7 +5,8 @@
 //! else (Python, standard library only: its own MessagePack, WebSocket, bit reader and delta
 //! decoder). Three of them play in one room for a few seconds, firing, one of them
 //! acknowledging badly on purpose (stalled, never-sent, zero and too-old acknowledgements), and
-//! a fourth watches as a spectator.
+//! a fourth watches as a spectator. The match on a small map ends after 9 s, and the next one is
+//! on `expanse`, whose obstacles come in chunks.
 //! Each logs every message as received (hex) with its decoding; this test decodes the same
 //! bytes with the shared crate, following baselines as a client does, and compares message by
 //! message: snapshot frames and `me` to the integer, radar cells, scores, roster, kills. A
@@ -25,9 +26,12 @@ use serde_json::Value;
 use skirmish_shared::delta::{self, Frame};
 use skirmish_shared::{ClientMsg, OwnState, Phase, PlayerInfo, ServerMsg, decode_client, decode_server};
 
-/// How long each client plays: past the first pickup's appearance (`PICKUP_SPAWN_INTERVAL_TICKS`,
-/// 8 s after the match starts) by a few seconds.
-const PLAY_SECONDS: u32 = 11;
+/// The first match: past the first pickup's appearance (`PICKUP_SPAWN_INTERVAL_TICKS`, 8 s after
+/// the match starts). A second of results follows, then a match on `expanse`, whose 498
+/// obstacles come as `Match` and `Obstacles` chunks.
+const MATCH_SECONDS: u64 = 9;
+/// How long each client plays: into the match on `expanse`.
+const PLAY_SECONDS: u32 = 13;
 /// Smaller than a view (`AOI_HALF_EXTENT` 850 each way from the ship), so every ship, bullet and
 /// pickup is in every client's view and each kind of record is decoded; an obstacle in the
 /// middle, a spawn in each corner, two pickup spots.
@@ -40,6 +44,9 @@ fn a_client_written_from_the_protocol_document_decodes_what_the_reference_decode
     config.min_players = 1;
     config.maps = Some(common::maps_dir("clean-room", &[("court.json", COURT)]));
     config.map = Some("court".to_owned());
+    config.rotation = vec!["court".to_owned(), "expanse".to_owned()];
+    config.match_duration = Duration::from_secs(MATCH_SECONDS);
+    config.results_duration = Duration::from_secs(1);
     let srv = common::server_with(config);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clean_room/client.py");
     // Its codec against its author's copies of the document's examples, before it plays.
@@ -89,6 +96,9 @@ fn a_client_written_from_the_protocol_document_decodes_what_the_reference_decode
         // The court is smaller than a view: everyone sees every ship, shot and pickup.
         let kinds = [totals.other_ships, totals.bullets, totals.pickups, totals.radars, totals.scores];
         assert!(kinds.iter().all(|&n| n > 0), "{name} saw ships, shots, pickups, radars and scores: {totals:?}");
+        // The first match ended, and the next map came in chunks.
+        let ends = [totals.results, totals.expanse, totals.obstacle_chunks];
+        assert!(ends.iter().all(|&n| n > 0), "{name} saw the results, the next map and its chunks: {totals:?}");
         assert!(totals.deltas > totals.full, "{name} mostly gets deltas: {totals:?}");
         if spectate {
             assert!(totals.spectator && totals.acks_sent > 0, "{name} watches and acknowledges with Ack: {totals:?}");
@@ -119,6 +129,10 @@ struct Totals {
     pickups: u32,
     radars: u32,
     scores: u32,
+    results: u32,
+    /// `Obstacles` messages, and `Match` messages of `expanse`.
+    obstacle_chunks: u32,
+    expanse: u32,
     sent: u32,
     /// `Ack` messages among those sent.
     acks_sent: u32,
@@ -239,10 +253,15 @@ fn compare(at: &str, msg: &ServerMsg, theirs: &Value, frames: &mut BTreeMap<u64,
             eq("phase", phase(m.phase).into());
             eq("map_name", m.map.name.as_str().into());
             eq("obstacles", m.map.obstacles.len().into());
+            t.expanse += u32::from(m.map.name == "expanse");
         }
-        ServerMsg::Obstacles(rects) => eq("count", rects.len().into()),
+        ServerMsg::Obstacles(rects) => {
+            eq("count", rects.len().into());
+            t.obstacle_chunks += 1;
+        }
         ServerMsg::Pong(p) => eq("id", p.id.into()),
         ServerMsg::Results(r) => {
+            t.results += 1;
             eq("winner", r.winner.map_or(Value::Null, Value::from));
             eq("next_map", r.next_map.as_str().into());
         }
