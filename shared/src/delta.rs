@@ -377,9 +377,7 @@ impl Entity for ShipEnt {
     fn write_change(&self, base: &Self, w: &mut BitWriter) {
         let (moved, turned) = (self.pos != base.pos, self.aim != base.aim);
         let status = self.health != base.health || self.flags != base.flags;
-        w.bit(moved);
-        w.bit(turned);
-        w.bit(status);
+        w.bits(u64::from(moved) << 2 | u64::from(turned) << 1 | u64::from(status), 3);
         if moved {
             w.svar(i64::from(self.pos.x) - i64::from(base.pos.x));
             w.svar(i64::from(self.pos.y) - i64::from(base.pos.y));
