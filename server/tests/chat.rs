@@ -1,10 +1,16 @@
 //! Chat against the real server: lines reach everyone in the room (the sender too), joins get a
-//! system line, and a burst over the limit is cut with a warning to the sender alone.
+//! system line, a burst over the limit is cut with a warning to the sender alone, and what comes
+//! between `Hello` and `Welcome` is ignored.
 
 mod common;
 
-use common::{TestClient, server};
+use common::{TestClient, raw, server};
+use futures_util::SinkExt;
+use glam::Vec2;
+use skirmish_client::{Client, ConnState};
 use skirmish_server::chat::TOO_FAST;
+use skirmish_shared::{Ack, Chat, ClientMsg, Follow, Input, encode_client};
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_reaches_everyone_in_the_room_and_a_burst_is_limited() {
@@ -62,4 +68,47 @@ async fn leaving_is_announced() {
     stay.wait_for(|c| c.chat_lines().contains(&(None, "Leaver joined".into()))).await;
     leave.ws.close(None).await.expect("close");
     stay.wait_for(|c| c.chat_lines().contains(&(None, "Leaver left".into()))).await;
+}
+
+/// PROTOCOL.md: `Input`, `Chat`, `Ack` and `Follow` that arrive after `Hello` but before the
+/// server has placed the client in a room are ignored. They go out in the same write as the
+/// `Hello`, so the server reads them while the lobby is still placing the player (and the
+/// `Welcome` itself waits for the room's next tick). Were they kept, everyone would hear
+/// the early line before the later one, the early input would be consumed (the player's state
+/// acknowledges its `seq`), and the `Follow` from a player would close the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_comes_between_hello_and_welcome_is_ignored() {
+    let srv = server();
+    let mut ada = TestClient::join(&srv.ws_url(), "Ada", Some("early")).await;
+    let mut ws = raw(&srv.ws_url()).await;
+    let mut core = Client::new("Bob", Some("early".into()));
+    let early = [
+        ClientMsg::Input(Input { seq: 7, mv: Vec2::X, ack: 0, ..Input::default() }),
+        ClientMsg::Chat(Chat { text: "too early".into() }),
+        ClientMsg::Ack(Ack { tick: 1 }),
+        ClientMsg::Follow(Follow { id: None }),
+    ];
+    ws.feed(Message::binary(core.on_open())).await.expect("queue Hello");
+    for msg in &early {
+        ws.feed(Message::binary(encode_client(msg))).await.expect("queue an early message");
+    }
+    ws.flush().await.expect("send Hello and the early messages in one write");
+    let mut bob = TestClient::from_parts(ws, core);
+    bob.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    let bob_id = bob.id();
+
+    bob.send_chat("in time").await;
+    let line = |text: &str| (Some("Bob".to_owned()), text.to_owned());
+    ada.wait_for(|c| c.chat_lines().contains(&line("in time"))).await;
+    bob.wait_for(|c| c.chat_lines().contains(&line("in time"))).await;
+    for client in [&ada, &bob] {
+        assert!(!client.chat_lines().contains(&line("too early")), "{:?}", client.chat_lines());
+    }
+    // Bob has sent no input since his Welcome: his state acknowledges none, and he is still
+    // connected (the chat round trip above went through after the `Follow`).
+    for _ in 0..5 {
+        bob.next_snapshot().await;
+    }
+    let me = bob.state_of(bob_id).expect("his own state");
+    assert_eq!(me.ack, 0, "the early input was not consumed");
 }
