@@ -2,10 +2,11 @@
 # Instructions the room's tick executes, counted rather than timed: this machine's speed drifts
 # by tens of percent from hour to hour (see "machine speed" in scripts/capacity.py), too much for
 # criterion to see a change of a few percent in the tick, while an instruction count repeats to
-# within a few parts in a hundred thousand. Runs the tick bench's set-up under valgrind's cachegrind with a filter that
-# matches no benchmark, so what is counted is exactly its warm-up: 300 ticks of a room of 1000
-# players, then 300 of a room of 3000, each tick stepping the world and building every player's
-# snapshot (server/benches/tick.rs). Prints the total and the functions with the most.
+# within a few parts in a hundred thousand. Runs the tick bench's set-up under valgrind's
+# cachegrind with a filter that matches no benchmark, so what is counted is exactly its warm-up:
+# 300 ticks of a room of 1000 players, then 300 of a room of 3000, each tick stepping the world
+# and building every player's snapshot (server/benches/tick.rs). Prints the total and the
+# functions with the most.
 # Compare two commits by running it on each. Instructions are not time (a cache miss costs far
 # more than an add), so a gain here still wants the criterion bench or the bots to confirm it.
 # Usage: scripts/tick_instructions.sh [TOP]   (needs valgrind: apt-get install valgrind)

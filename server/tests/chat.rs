@@ -83,7 +83,7 @@ async fn what_comes_between_hello_and_welcome_is_ignored() {
     let mut ws = raw(&srv.ws_url()).await;
     let mut core = Client::new("Bob", Some("early".into()));
     let early = [
-        ClientMsg::Input(Input { seq: 7, mv: Vec2::X, ack: 0, ..Input::default() }),
+        ClientMsg::Input(Input { seq: 7, mv: Vec2::X, ..Input::default() }),
         ClientMsg::Chat(Chat { text: "too early".into() }),
         ClientMsg::Ack(Ack { tick: 1 }),
         ClientMsg::Follow(Follow { id: None }),
