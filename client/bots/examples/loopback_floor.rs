@@ -5,7 +5,7 @@
 //! runtime per core, as `skirmish-bots` runs them, each writing `--up` bytes once a tick at its
 //! own phase within the tick and reading what comes). No WebSocket framing, no MessagePack, no
 //! game: what `play` costs per connection-second is what a bot costs at the least on this
-//! machine and kernel, with tokio as its event loop. `--websocket` puts the bots' WebSocket
+//! machine and kernel, with tokio as its event loop (the bots' own shards, `src/shards.rs`). `--websocket` puts the bots' WebSocket
 //! library (tokio-tungstenite, configured as the bots configure it) on both sides, the same bytes
 //! on the wire, to tell its share apart. `scripts/loopback_floor.sh` runs both and measures them
 //! as `scripts/bots_cpu.sh` measures the real ones.
@@ -14,6 +14,7 @@
 //! 31 reads and 31 sends a second per bot; 4.0 KiB a second down and 871 B up of payload).
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,11 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+// The bots' event loops, shared with `skirmish-bots` (a binary crate, so included by path).
+#[path = "../src/shards.rs"]
+mod shards;
+use shards::Shards;
 
 #[derive(Parser)]
 struct Cli {
@@ -80,23 +86,23 @@ fn main() -> std::io::Result<()> {
             runtime.block_on(serve(addr, down, period, cli.websocket))
         }
         Role::Play { addr, count, up, duration } => {
-            // As `skirmish-bots` plays (client/bots/src/shards.rs): a single-threaded runtime per
-            // core on a thread of its own, the connections dealt out among them.
-            let shards = std::thread::available_parallelism().map_or(1, |n| n.get() as u32).min(count.max(1));
+            // On the bots' own event loops (client/bots/src/shards.rs): a single-threaded runtime
+            // per core on a thread of its own, the connections dealt out among them.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count.max(1) as usize);
+            let shards = Shards::start(NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN))?;
             let end = Instant::now() + Duration::from_secs(duration);
             let websocket = cli.websocket;
-            let threads: Vec<_> = (0..shards)
+            // Each shard opens its own connections one after another, as a shard of bots ramps up.
+            let plays: Vec<_> = (0..threads as u32)
                 .map(|shard| {
-                    std::thread::spawn(move || {
-                        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                        let indices = (shard..count).step_by(shards as usize);
-                        runtime.block_on(play(addr, indices, up, period, end, websocket))
-                    })
+                    let indices = (shard..count).step_by(threads);
+                    shards.spawn(shard, play(addr, indices, up, period, end, websocket))
                 })
                 .collect();
+            let waiter = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let mut received = 0;
-            for thread in threads {
-                received += thread.join().map_err(|_| std::io::Error::other("a shard panicked"))??;
+            for result in waiter.block_on(futures_util::future::join_all(plays)) {
+                received += result.map_err(|_| std::io::Error::other("a shard panicked"))??;
             }
             println!("{count} connections received {received} bytes in {duration} s");
             Ok(())
