@@ -5,10 +5,11 @@
 //! runtime per core, as `skirmish-bots` runs them, each writing `--up` bytes once a tick at its
 //! own phase within the tick and reading what comes). No WebSocket framing, no MessagePack, no
 //! game: what `play` costs per connection-second is what a bot costs at the least on this
-//! machine and kernel, with tokio as its event loop (the bots' own shards, `src/shards.rs`). `--websocket` puts the bots' WebSocket
-//! library (tokio-tungstenite, configured as the bots configure it) on both sides, the same bytes
-//! on the wire, to tell its share apart. `scripts/loopback_floor.sh` runs both and measures them
-//! as `scripts/bots_cpu.sh` measures the real ones.
+//! machine and kernel, with tokio as its event loop (the bots' own shards, `src/shards.rs`).
+//! `--websocket` puts the bots' WebSocket library (tokio-tungstenite, configured as the bots
+//! configure it) on both sides, the same bytes on the wire, to tell its share apart.
+//! `scripts/loopback_floor.sh` runs both and measures them as `scripts/bots_cpu.sh` measures the
+//! real ones.
 //!
 //! Defaults are the real bots' traffic at 1000 bots on `expanse` (`scripts/syscalls.sh`: about
 //! 31 reads and 31 sends a second per bot; 4.0 KiB a second down and 871 B up of payload).
