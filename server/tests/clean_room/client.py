@@ -61,6 +61,20 @@ def f32(x):
     return F32(struct.unpack(">f", struct.pack(">f", x))[0])
 
 
+def mp_len(out, n, fix, fix_below, sized):
+    """Writes a length header in its shortest form: the fix form below fix_below, else the first
+    of the sized forms, (type byte, struct format) from the narrowest, that holds n."""
+    if n < fix_below:
+        out.append(fix | n)
+        return
+    for code, fmt in sized:
+        if n < 1 << (8 * struct.calcsize(fmt)):
+            out.append(code)
+            out += struct.pack(fmt, n)
+            return
+    raise ValueError(n)
+
+
 def mp_encode(v, out):
     if v is None:
         out.append(0xC0)
@@ -94,37 +108,17 @@ def mp_encode(v, out):
             out += b"\xd3" + struct.pack(">q", v)
     elif isinstance(v, str):
         b = v.encode("utf-8")
-        if len(b) < 32:
-            out.append(0xA0 | len(b))
-        elif len(b) < 0x100:
-            out += b"\xd9" + struct.pack(">B", len(b))
-        elif len(b) < 0x10000:
-            out += b"\xda" + struct.pack(">H", len(b))
-        else:
-            out += b"\xdb" + struct.pack(">I", len(b))
+        mp_len(out, len(b), 0xA0, 32, ((0xD9, ">B"), (0xDA, ">H"), (0xDB, ">I")))
         out += b
     elif isinstance(v, (bytes, bytearray)):
-        if len(v) < 0x100:
-            out += b"\xc4" + struct.pack(">B", len(v))
-        elif len(v) < 0x10000:
-            out += b"\xc5" + struct.pack(">H", len(v))
-        else:
-            out += b"\xc6" + struct.pack(">I", len(v))
+        mp_len(out, len(v), 0, 0, ((0xC4, ">B"), (0xC5, ">H"), (0xC6, ">I")))
         out += v
     elif isinstance(v, (list, tuple)):
-        if len(v) < 16:
-            out.append(0x90 | len(v))
-        elif len(v) < 0x10000:
-            out += b"\xdc" + struct.pack(">H", len(v))
-        else:
-            out += b"\xdd" + struct.pack(">I", len(v))
+        mp_len(out, len(v), 0x90, 16, ((0xDC, ">H"), (0xDD, ">I")))
         for x in v:
             mp_encode(x, out)
     elif isinstance(v, dict):
-        if len(v) < 16:
-            out.append(0x80 | len(v))
-        else:
-            out += b"\xde" + struct.pack(">H", len(v))
+        mp_len(out, len(v), 0x80, 16, ((0xDE, ">H"), (0xDF, ">I")))
         for k, x in v.items():
             mp_encode(k, out)
             mp_encode(x, out)
