@@ -29,6 +29,11 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
     KiB/player     (server RSS in the window − its RSS before any player joined) / players
     down KiB/s     what a bot receives a second: snapshots, radar, scores and the rest (the bots'
                    payload bytes over their whole run; `bot_down_kib_s` in --json)
+    ended          connections that ended for any reason but a normal close, over the whole run
+                   from the first connect (ramp-up included) to the last bot gone: the server's
+                   skirmish_disconnects_total{reason}, so a session queue overrun (`queue_full`),
+                   a stalled reader or a timeout shows here, with its reasons on a line below
+                   (`ended_abnormally`, `ended_reasons` in --json); 0 is the healthy figure
     floor µs/s     with --floor, a line under each step: the same traffic with nothing of Skirmish
                    in it (client/bots/examples/loopback_floor.rs: tokio sockets on loopback, 30
                    messages a second each way per connection), its client side's CPU µs per
@@ -90,6 +95,20 @@ def ratio(numerator, denominator, scale=1.0):
     return numerator * scale / denominator
 
 
+def abnormal_ends(before, after):
+    """Connections that ended between two scrapes for any reason but `normal` (the bots' own
+    close at the end of their run), as {reason: count}."""
+    prefix = 'skirmish_disconnects_total{reason="'
+    ends = {}
+    for series, value in after.items():
+        if series.startswith(prefix):
+            reason = series[len(prefix):].split('"', 1)[0]
+            grew = value - before.get(series, 0.0)
+            if reason != "normal" and grew > 0:
+                ends[reason] = int(grew)
+    return ends
+
+
 def players(values):
     """The server's players gauge (players and spectators in rooms), None if not exported."""
     value = values.get("skirmish_players")
@@ -124,6 +143,7 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         cmd = ["taskset", "-c", str(BOTS_CPU)] + cmd
     settle = min(2.0, args.duration * 0.2)
     tail = min(1.0, args.duration * 0.1)
+    start = scrape(port)
     t0 = time.monotonic()
     bots = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -150,6 +170,9 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         after = scrape(port)
         srv1, wall = cpu_seconds(server.pid), time.monotonic() - w0
         bots.wait(timeout=ramp + args.duration + 120)
+        # Every bot's connection ended and counted by the server, so the run's ends are all in.
+        wait_for_players(port, lambda p: p == 0, time.monotonic() + 15)
+        ends = abnormal_ends(start, scrape(port))
     except BaseException:
         bots.kill()
         bots.wait()
@@ -200,6 +223,8 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         "server_rss_mib": max(rss) / 1024,
         "bot_down_kib_s": r["bytes_down_per_sec"] / 1024,
         "bots_rss_kib_per_bot": ratio(bots_rss or None, connected),
+        "ended_abnormally": sum(ends.values()),
+        "ended_reasons": ", ".join(f"{reason} {count}" for reason, count in sorted(ends.items())),
         "server_rss_before_mib": rss_before / 1024,
         "players_in_window": in_room,
         "window_s": wall,
@@ -247,6 +272,10 @@ def median_row(rows):
     out = {}
     for key in rows[0]:
         values = [r[key] for r in rows if r[key] is not None]
+        if values and isinstance(values[0], str):
+            # Texts (the reasons connections ended) are listed run by run, not averaged.
+            out[key] = "; ".join(values) if any(values) else ""
+            continue
         out[key] = statistics.median(values) if values else None
     return out
 
@@ -329,7 +358,7 @@ def main():
         print()
         header = (f"{'bots':>6} {'conn':>6} {'delivery':>8} {'lat p50':>8} {'lat p99':>8} {'tick p99':>9} {'cpu p99':>8} {'cpu mean':>8} "
                   f"{'B/snap':>7} {'B/ship':>6} {'view p50':>8} {'view p99':>8} {'srv CPU':>7} {'bots CPU':>8} "
-                  f"{'bot µs/s (sys)':>14} {'KiB/player':>10} {'down KiB/s':>10}")
+                  f"{'bot µs/s (sys)':>14} {'KiB/player':>10} {'down KiB/s':>10} {'ended':>5}")
         print(header)
         print("-" * len(header))
         capacity, failed = 0, False
@@ -365,7 +394,11 @@ def main():
                   f"{fmt(row['ships_in_view_p99'], 'g', prefix='≤'):>8} {fmt(row['server_cpu_pct'], '.0f', suffix='%'):>7} "
                   f"{fmt(row['bots_cpu_pct'], '.0f', suffix='%'):>8} "
                   f"{fmt(row['bots_cpu_us_per_bot_s'], '.0f') + ' (' + fmt(row['bots_sys_us_per_bot_s'], '.0f') + ')':>14} "
-                  f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10} {fmt(row['bot_down_kib_s'], '.2f'):>10}", flush=True)
+                  f"{fmt(row['server_rss_kib_per_player'], '.1f'):>10} {fmt(row['bot_down_kib_s'], '.2f'):>10} "
+                  f"{fmt(row['ended_abnormally'], '.0f'):>5}", flush=True)
+            if any(r["ended_abnormally"] for r in runs):
+                print("       ended other than normally (run by run): "
+                      + "; ".join(r["ended_reasons"] or "none" for r in runs), flush=True)
             if args.floor:
                 floor, bots_us = row["floor_us_per_conn_s"], row["bots_cpu_us_per_bot_s"]
                 over = "" if floor is None or bots_us is None else f"; bots − floor {bots_us - floor:+.0f}"
