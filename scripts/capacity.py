@@ -33,7 +33,8 @@ they leave): two /metrics scrapes and CPU readings from /proc. Per step it print
                    from the first connect (ramp-up included) to the last bot gone: the server's
                    skirmish_disconnects_total{reason}, so a session queue overrun (`queue_full`),
                    a stalled reader or a timeout shows here, with its reasons on a line below
-                   (`ended_abnormally`, `ended_reasons` in --json); 0 is the healthy figure
+                   (`ended_abnormally`, `ended_reasons` in --json); with --runs, the most of any
+                   run, not the median; 0 is the healthy figure
     floor µs/s     with --floor, a line under each step: the same traffic with nothing of Skirmish
                    in it (client/bots/examples/loopback_floor.rs: tokio sockets on loopback, 30
                    messages a second each way per connection), its client side's CPU µs per
@@ -275,6 +276,10 @@ def median_row(rows):
         if values and isinstance(values[0], str):
             # Texts (the reasons connections ended) are listed run by run, not averaged.
             out[key] = "; ".join(values) if any(values) else ""
+            continue
+        if key == "ended_abnormally":
+            # Connections lost are the worst run's, not a median that one clean run can hide.
+            out[key] = max(values)
             continue
         out[key] = statistics.median(values) if values else None
     return out
