@@ -81,11 +81,9 @@ impl BitWriter {
     /// An unsigned integer in groups of four bits, each followed by a continuation bit:
     /// 0–15 take 5 bits, up to 255 take 10, and so on.
     pub fn uvar(&mut self, mut value: u64) {
-        // The common sizes (ids' gaps, counts) as one write: the group, then its flag bit.
-        if value < 16 {
-            return self.bits(value << 1, 5);
-        }
-        if value < 256 {
+        // Two groups (ids' gaps, counts up to 255) as one write; one group is the loop's one
+        // write already.
+        if (16..256).contains(&value) {
             return self.bits(((value & 15) << 6) | 0b10_0000 | ((value >> 4) << 1), 10);
         }
         loop {
