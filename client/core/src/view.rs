@@ -4,8 +4,8 @@
 //! The buffer recycles its oldest view's lists for the next one, so building views allocates
 //! nothing once it is full. A client that draws nothing (a bot) keeps one view holding only its
 //! own ship ([`Views::new`]): refilling a view of every ship, bullet and pickup each tick cost a
-//! bot 15 to 30 CPU-µs a second (README, capacity benchmark), in cache misses across a thousand
-//! bots' views.
+//! bot 15 to 30 CPU-µs a second, in cache misses across a thousand bots' views
+//! (`docs/performance.md`, "Where the rest of the bots' CPU goes").
 
 use std::collections::{BTreeMap, VecDeque};
 
