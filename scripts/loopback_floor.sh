@@ -13,12 +13,24 @@
 # and the pure ACKs received, against the messages (60 per connection-second at the default
 # --rate): as many segments as messages means acknowledgements ride on the messages, so no ACK
 # setting can save a trip.
-# Usage: scripts/loopback_floor.sh [N] [OPTIONS]
+# --node replaces the `serve` side by a hand-written Node.js server on the `ws` library
+# (scripts/node_floor/serve.mjs; the client side then speaks WebSocket): what the same room's
+# traffic costs such a server per connection-second, to set beside the `skirmish` server's CPU
+# per player-second (`scripts/bots_cpu.sh`). It needs node and npm; the first run installs `ws`
+# from scripts/node_floor/package-lock.json.
+# Usage: scripts/loopback_floor.sh [N] [--node] [OPTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/load.sh
 N=${1:-1000}
 shift || true
+SERVE_NAME=serve
+NODE=
+args=()
+for arg in "$@"; do
+    if [ "$arg" = --node ]; then NODE=1; else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 WINDOW=20
 target=${CARGO_TARGET_DIR:-target}
 # Messages a second each way per connection: the example's --rate, 30 unless given.
@@ -36,7 +48,18 @@ fi
 cargo build --release --locked -q -p skirmish-bots --example loopback_floor
 floor=$target/release/examples/loopback_floor
 OUT=$(mktemp)
-"$floor" serve "$@" >"$OUT" &
+if [ -n "$NODE" ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "--node needs node and npm (Debian: apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+    [ -d scripts/node_floor/node_modules/ws ] || npm ci --prefix scripts/node_floor --no-audit --no-fund --silent
+    SERVE_NAME="serve (Node.js ws $(node -p 'require("./scripts/node_floor/node_modules/ws/package.json").version'), node $(node --version))"
+    node scripts/node_floor/serve.mjs "$@" >"$OUT" &
+    set -- "$@" --websocket
+else
+    "$floor" serve "$@" >"$OUT" &
+fi
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -f "$OUT"' EXIT
 for _ in $(seq 50); do [ -s "$OUT" ] && break; sleep 0.1; done
@@ -59,9 +82,9 @@ read -r pv1 pn1 < <(ctx_switches "$PLAY")
 wait "$PLAY"
 HZ=$(getconf CLK_TCK)
 awk -v n="$N" -v w="$WINDOW" -v hz="$HZ" -v p="$((p1 - p0))" -v pk="$((pk1 - pk0))" -v s="$((s1 - s0))" \
-    -v sk="$((sk1 - sk0))" -v pc="$((pv1 + pn1 - pv0 - pn0))" -v cores="$(nproc)" 'BEGIN {
+    -v sk="$((sk1 - sk0))" -v pc="$((pv1 + pn1 - pv0 - pn0))" -v cores="$(nproc)" -v name="$SERVE_NAME" 'BEGIN {
     printf "play (the bots'"'"' floor): %.0f µs per connection-second (kernel %.0f), %.0f %% of a core, %.2f context switches per connection-second\n", p / hz * 1e6 / (n * w), pk / hz * 1e6 / (n * w), 100 * p / hz / w, pc / w / n
-    printf "serve: %.0f µs per connection-second (kernel %.0f), %.0f %% of a core\n", s / hz * 1e6 / (n * w), sk / hz * 1e6 / (n * w), 100 * s / hz / w
+    printf "%s: %.0f µs per connection-second (kernel %.0f), %.0f %% of a core\n", name, s / hz * 1e6 / (n * w), sk / hz * 1e6 / (n * w), 100 * s / hz / w
     printf "both: %.0f %% of the machine'"'"'s %d cores, for the traffic alone\n", 100 * (p + s) / hz / w / cores, cores
 }'
 if [ -n "${COUNT_SYSCALLS:-}" ]; then
