@@ -53,19 +53,34 @@ A metric the server does not export prints "–" (and is null in --json). With -
 runs N times and each column is the median of the N runs. Only the standard library; Linux only
 (/proc, and taskset for --pin).
 
+With --server HOST:PORT the bots run here against a server already running on another machine,
+so neither side's CPU is the other's: on one machine the bots' sends also pay for the server's
+receiving (loopback delivers in the sender's context), and the two share the cores. Start that
+server with the command --print-server-command prints (the same flags as here, on port 8080 of
+every address), once per benchmark, so that its memory before the first step is a fresh server's;
+the script checks the room's map and size. The server's CPU, the kernel's part of it and its RSS
+then come from its /metrics (`process_cpu_seconds_total`,
+`skirmish_process_cpu_system_seconds_total`, `process_resident_memory_bytes`; Linux servers), not
+/proc. The machines' clocks need not agree: latency is the bots' own round trip. --pin and --floor
+are for one machine and are refused.
+
     python3 scripts/capacity.py                 # the default ladder
     python3 scripts/capacity.py --steps 100,200 --duration 20 --runs 3 --pin --json capacity.json
+    python3 scripts/capacity.py --print-server-command            # on the bots' machine: copy it
+    python3 scripts/capacity.py --server 192.168.1.20:8080 --steps 1000,2000,3000 --runs 3
 """
 
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from harness import (cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib, scrape, stop_process,
                      strict_json, try_cpu_seconds, try_rss_kib, wait_serving)
@@ -81,6 +96,56 @@ SERVER_MATCH_FLAGS = ["--min-players", "1", "--countdown", "0", "--score-limit",
 MIN_PLAYERS_PER_ROOM = 10000
 # With --pin: the server on one core, the bots on another.
 SERVER_CPU, BOTS_CPU = 0, 1
+# The room every step's bots join.
+ROOM = "capacity"
+# The port --print-server-command serves on.
+REMOTE_PORT = 8080
+
+
+def server_command(server_bin, args, steps, bind, port):
+    """The server's command line for this benchmark."""
+    return ([server_bin, "--bind", bind, "--port", str(port), "--map", args.map,
+             "--max-players-per-room", str(max([MIN_PLAYERS_PER_ROOM] + steps))]
+            + SERVER_MATCH_FLAGS + SERVER_LOAD_TEST_FLAGS)
+
+
+def server_cpu(server, values):
+    """The server's CPU seconds, (all, the kernel's part): from /proc when it runs here (`server`
+    is its Popen), else from the process series of its /metrics scrape `values` (None where it
+    does not export them)."""
+    if server is not None:
+        return cpu_seconds(server.pid)
+    total = values.get("process_cpu_seconds_total")
+    return None if total is None else (total, values.get("skirmish_process_cpu_system_seconds_total"))
+
+
+def server_rss_kib(server, values):
+    """The server's RSS in KiB, from /proc or from its /metrics as `server_cpu`; None if unknown."""
+    if server is not None:
+        return rss_kib(server.pid)
+    rss = values.get("process_resident_memory_bytes")
+    return None if rss is None else rss / 1024
+
+
+def room_mismatch(addr, args, n):
+    """Why the server's benchmark room cannot measure `n` bots on `args.map` (another map, or too
+    few seats: the rest would watch), from its /api/rooms; None if it can, or if the room is not
+    listed (everyone left already)."""
+    with urllib.request.urlopen(f"http://{addr}/api/rooms", timeout=10) as r:
+        rooms = json.load(r)
+    room = next((room for room in rooms if room.get("name") == ROOM), None)
+    if room is None:
+        return None
+    if room.get("map") != args.map:
+        return f"the room is on map {room.get('map')!r}, not {args.map!r}"
+    if room.get("capacity", n) < n:
+        return f"the room seats {room.get('capacity')} players, fewer than {n}"
+    return None
+
+
+def sub(after, before):
+    """`after − before` of two readings that may be missing (None)."""
+    return None if after is None or before is None else after - before
 
 
 def delta(before, after, name):
@@ -129,17 +194,20 @@ def wait_for_players(port, done, deadline):
 
 
 def measure(args, n, port, server, bots_bin, pin, rss_fresh):
-    """One run of one step: returns the row, or an error text. `rss_fresh` is the server's RSS
-    before any player ever joined: memory per player is measured from it, because the allocator
-    keeps what earlier steps freed, and growth over the previous step's leftovers would hide it."""
+    """One run of one step: returns the row, or an error text. `port` is the server's port on
+    loopback, or "HOST:PORT" of one elsewhere; `server` is its Popen, None when it is elsewhere.
+    `rss_fresh` is the server's RSS before any player ever joined: memory per player is measured
+    from it, because the allocator keeps what earlier steps freed, and growth over the previous
+    step's leftovers would hide it."""
     # The previous run's bots must be gone, or their memory and sockets count against this one.
     if not wait_for_players(port, lambda p: p == 0, time.monotonic() + 15):
         time.sleep(2)
     rss_before = rss_fresh
     ramp = args.ramp_up if args.ramp_up is not None else max(2.0, n / 200)
     report = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
-    cmd = [bots_bin, "--url", f"ws://127.0.0.1:{port}/ws", "-c", str(n), "--ramp-up", str(ramp),
-           "--duration", str(args.duration), "--room", "capacity", "--mix", args.mix, "--json", report]
+    addr = port if isinstance(port, str) else f"127.0.0.1:{port}"
+    cmd = [bots_bin, "--url", f"ws://{addr}/ws", "-c", str(n), "--ramp-up", str(ramp),
+           "--duration", str(args.duration), "--room", ROOM, "--mix", args.mix, "--json", report]
     if pin:
         cmd = ["taskset", "-c", str(BOTS_CPU)] + cmd
     settle = min(2.0, args.duration * 0.2)
@@ -155,21 +223,31 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         if not wait_for_players(port, lambda p: p >= n or bots.poll() is not None, wait_until):
             time.sleep(max(0.0, t0 + ramp - time.monotonic()))
         time.sleep(settle)
+        mismatch = room_mismatch(addr, args, n)
+        if mismatch:
+            bots.kill()
+            bots.wait()
+            os.unlink(report)
+            return None, (f"{mismatch}: start the server with the command "
+                          "`python3 scripts/capacity.py --print-server-command` prints")
         end_at = max(time.monotonic() + 1.0, t0 + ramp + args.duration - tail)
         before = scrape(port)
-        srv0, bots0, w0 = cpu_seconds(server.pid), try_cpu_seconds(bots.pid), time.monotonic()
+        srv0, bots0, w0 = server_cpu(server, before), try_cpu_seconds(bots.pid), time.monotonic()
         rss, bots1, bots_rss = [], bots0, 0
         while True:
             # Read the bots' CPU before `poll`, which reaps an exited process and its /proc entry.
             now = try_cpu_seconds(bots.pid)
             bots1 = bots1 if now is None else now
             bots_rss = max(bots_rss, try_rss_kib(bots.pid))
-            rss.append(rss_kib(server.pid))
+            if server is not None:
+                rss.append(rss_kib(server.pid))
             if time.monotonic() >= end_at or bots.poll() is not None:
                 break
             time.sleep(min(0.25, max(0.0, end_at - time.monotonic())))
         after = scrape(port)
-        srv1, wall = cpu_seconds(server.pid), time.monotonic() - w0
+        srv1, wall = server_cpu(server, after), time.monotonic() - w0
+        if server is None:
+            rss = [r for r in (server_rss_kib(None, before), server_rss_kib(None, after)) if r is not None]
         bots.wait(timeout=ramp + args.duration + 120)
         # Every bot's connection ended and counted by the server, so the run's ends are all in.
         wait_for_players(port, lambda p: p == 0, time.monotonic() + 15)
@@ -215,18 +293,18 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
                                        delta(before, after, "skirmish_ship_records_total"), 1 / 8),
         "ships_in_view_p50": histogram_quantile(before, after, view, 0.50),
         "ships_in_view_p99": histogram_quantile(before, after, view, 0.99),
-        "server_cpu_pct": 100 * (srv1[0] - srv0[0]) / wall,
-        "server_sys_pct": 100 * (srv1[1] - srv0[1]) / wall,
+        "server_cpu_pct": ratio(sub(srv1 and srv1[0], srv0 and srv0[0]), wall, 100),
+        "server_sys_pct": ratio(sub(srv1 and srv1[1], srv0 and srv0[1]), wall, 100),
         "bots_cpu_pct": ratio(bots_cpu, wall, 100),
         "bots_cpu_us_per_bot_s": ratio(bots_cpu, connected * wall, 1e6),
         "bots_sys_us_per_bot_s": ratio(bots_sys, connected * wall, 1e6),
-        "server_rss_kib_per_player": ratio(rss[-1] - rss_before, in_room),
-        "server_rss_mib": max(rss) / 1024,
+        "server_rss_kib_per_player": ratio(sub(rss[-1] if rss else None, rss_before), in_room),
+        "server_rss_mib": ratio(max(rss) if rss else None, 1024),
         "bot_down_kib_s": r["bytes_down_per_sec"] / 1024,
         "bots_rss_kib_per_bot": ratio(bots_rss or None, connected),
         "ended_abnormally": sum(ends.values()),
         "ended_reasons": ", ".join(f"{reason} {count}" for reason, count in sorted(ends.items())),
-        "server_rss_before_mib": rss_before / 1024,
+        "server_rss_before_mib": ratio(rss_before, 1024),
         "players_in_window": in_room,
         "window_s": wall,
     }
@@ -319,12 +397,24 @@ def main():
                     help="after each run, measure the same traffic without Skirmish (loopback_floor): "
                          "the floor under the bots' CPU on this machine")
     ap.add_argument("--json", help="write the table as JSON here")
+    ap.add_argument("--server", metavar="HOST:PORT",
+                    help="measure a server already running there (another machine; start it with the "
+                         "command --print-server-command prints); the bots run here")
+    ap.add_argument("--print-server-command", action="store_true",
+                    help="print the command that starts the server for --server, and exit")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     if args.pin and (shutil.which("taskset") is None or (os.cpu_count() or 1) < 2):
         ap.error("--pin needs taskset (util-linux) and at least 2 CPUs")
+    if args.server and (args.pin or args.floor):
+        ap.error("--pin and --floor measure one machine; with --server the server is on another")
+    if args.print_server_command:
+        # Run from a checkout on the server's machine: it builds the server too.
+        flags = server_command("skirmish", args, steps, "0.0.0.0", REMOTE_PORT)[1:]
+        print(shlex.join(["cargo", "run", "--release", "--locked", "--bin", "skirmish", "--"] + flags))
+        return 0
 
     release = release_dir(not args.no_build, examples=["loopback_floor"] if args.floor else [])
     server_bin = os.path.join(release, "skirmish")
@@ -334,28 +424,42 @@ def main():
         ap.error(f"--floor needs {floor_bin}: cargo build --release -p skirmish-bots --example loopback_floor")
 
     calibration = {"before_ms": calibrate()}
-    port = free_port()
-    server_cmd = [server_bin, "--bind", "127.0.0.1", "--port", str(port), "--map", args.map,
-                  "--max-players-per-room", str(max([MIN_PLAYERS_PER_ROOM] + steps))]
-    server_cmd += SERVER_MATCH_FLAGS + SERVER_LOAD_TEST_FLAGS
-    if args.pin:
-        server_cmd = ["taskset", "-c", str(SERVER_CPU)] + server_cmd
     server_log = tempfile.TemporaryFile()
-    server = subprocess.Popen(server_cmd, stdout=subprocess.DEVNULL, stderr=server_log,
-                              env={**os.environ, "RUST_LOG": "warn"})
+    if args.server:
+        port, server = args.server, None
+        server_cmd = server_command("skirmish", args, steps, "0.0.0.0", REMOTE_PORT)
+    else:
+        port = free_port()
+        server_cmd = server_command(server_bin, args, steps, "127.0.0.1", port)
+        if args.pin:
+            server_cmd = ["taskset", "-c", str(SERVER_CPU)] + server_cmd
+        server = subprocess.Popen(server_cmd, stdout=subprocess.DEVNULL, stderr=server_log,
+                                  env={**os.environ, "RUST_LOG": "warn"})
     rows = []
     try:
-        failed = wait_serving(server, port)
-        if failed:
-            server_log.seek(0)
-            print(f"{failed}:\n{server_log.read().decode(errors='replace')[-2000:]}", file=sys.stderr)
-            return 1
         cores = os.cpu_count() or 1
-        if args.pin:
-            where = f"server pinned to CPU {SERVER_CPU}, bots to CPU {BOTS_CPU} (taskset)"
+        if server is None:
+            try:
+                values = scrape(port)
+            except (OSError, ValueError) as e:
+                print(f"no /metrics at http://{port}/metrics ({e}): is the server running there, started with "
+                      "the command `python3 scripts/capacity.py --print-server-command` prints?", file=sys.stderr)
+                return 1
+            if server_cpu(None, values) is None:
+                print("note: the server exports no process_* series (not on Linux?): its CPU and memory print –")
+            print(f"server at {port} (elsewhere: its CPU and memory from its /metrics), map {args.map}, "
+                  f"mix {args.mix}; the bots on this machine's {cores} cores")
         else:
-            where = f"not pinned: bots and server share all {cores} cores"
-        print(f"server pid {server.pid} on port {port}, map {args.map}, mix {args.mix}; {cores} cores; {where}")
+            failed = wait_serving(server, port)
+            if failed:
+                server_log.seek(0)
+                print(f"{failed}:\n{server_log.read().decode(errors='replace')[-2000:]}", file=sys.stderr)
+                return 1
+            if args.pin:
+                where = f"server pinned to CPU {SERVER_CPU}, bots to CPU {BOTS_CPU} (taskset)"
+            else:
+                where = f"not pinned: bots and server share all {cores} cores"
+            print(f"server pid {server.pid} on port {port}, map {args.map}, mix {args.mix}; {cores} cores; {where}")
         print(f"machine speed: a fixed loop took {calibration['before_ms']:.0f} ms (lower is faster; only runs "
               "with a similar figure compare)")
         if args.runs > 1:
@@ -366,19 +470,25 @@ def main():
                   f"{'bot µs/s (sys)':>14} {'KiB/player':>10} {'down KiB/s':>10} {'ended':>5}")
         print(header)
         print("-" * len(header))
-        capacity, failed = 0, False
-        rss_fresh = rss_kib(server.pid)
+        # `failed`: a step over the limits; `broken`: one that could not be measured (the bots or
+        # the server failed, or the server is not set up for the benchmark), which exits 1.
+        capacity, failed, broken = 0, False, False
+        rss_fresh = server_rss_kib(server, None if server else scrape(port))
         for n in steps:
             runs = []
             for _ in range(args.runs):
                 try:
                     row, error = measure(args, n, port, server, bots_bin, args.pin, rss_fresh)
                 except OSError as e:  # /metrics stopped answering: show why the server went away
-                    server_log.seek(0)
-                    log = server_log.read().decode(errors="replace")[-2000:]
-                    row, error = None, f"the server stopped answering ({e}); exit {server.poll()}; log:\n{log}"
+                    if server is None:
+                        row, error = None, f"the server stopped answering ({e})"
+                    else:
+                        server_log.seek(0)
+                        log = server_log.read().decode(errors="replace")[-2000:]
+                        row, error = None, f"the server stopped answering ({e}); exit {server.poll()}; log:\n{log}"
                 if error:
                     print(f"{n:>6} {error}")
+                    broken = True
                     break
                 if args.floor:
                     row["floor_us_per_conn_s"], row["floor_sys_us_per_conn_s"] = measure_floor(
@@ -411,8 +521,12 @@ def main():
                       f"({fmt(row['floor_sys_us_per_conn_s'], '.0f')}) µs per connection-second{over}", flush=True)
             ok = (row["connected"] == n and row["delivery"] >= args.min_delivery
                   and row["latency_p99_ms"] <= args.max_p99_latency)
-            bots_pct, srv_pct = row["bots_cpu_pct"] or 0, row["server_cpu_pct"]
-            if args.pin:
+            bots_pct, srv_pct = row["bots_cpu_pct"] or 0, row["server_cpu_pct"] or 0
+            if server is None:
+                if bots_pct > 80 * cores:
+                    print(f"       warning: the bots used {bots_pct:.0f}% of a core on this machine's {cores}: "
+                          "the bots, not the server, may be the limit")
+            elif args.pin:
                 if bots_pct > 90:
                     print(f"       warning: the bots used {row['bots_cpu_pct']:.0f}% of their one core: "
                           "the bots, not the server, may be the limit")
@@ -446,8 +560,9 @@ def main():
                           "calibration": calibration}
                 json.dump(strict_json(report), f, indent=2)
     finally:
-        stop_process(server)
-    return 0
+        if server is not None:
+            stop_process(server)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -71,8 +71,10 @@ def try_rss_kib(pid):
 
 
 def scrape(port):
-    """The server's /metrics as {series: value}, the series with its labels as printed."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    """The server's /metrics as {series: value}, the series with its labels as printed. `port` is
+    a port on loopback, or a "HOST:PORT" text for a server elsewhere."""
+    addr = port if isinstance(port, str) else f"127.0.0.1:{port}"
+    text = urllib.request.urlopen(f"http://{addr}/metrics", timeout=10).read().decode()
     values = {}
     for line in text.splitlines():
         if line.startswith("#") or not line.strip():

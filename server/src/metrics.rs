@@ -1,6 +1,10 @@
 //! `GET /metrics` in the Prometheus text format (0.0.4), rendered by an actix route on the game
 //! port. Each server owns its registry, reading that server's [`Stats`] at scrape time, so
-//! several servers in one process (tests) never mix their numbers.
+//! several servers in one process (tests) never mix their numbers. On Linux the standard
+//! `process_*` series (CPU, memory, file descriptors, start time) come too, read from `/proc` at
+//! scrape time as Prometheus's own clients do: they let a dashboard, or `scripts/capacity.py
+//! --server` running the bots on another machine, see what the server costs without a shell on
+//! its host.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -25,9 +29,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers every series of `stats` under the `skirmish_` prefix.
+    /// Registers every series of `stats` under the `skirmish_` prefix, and the process's own.
     pub fn new(stats: Arc<Stats>) -> Self {
-        let mut registry = Registry::with_prefix("skirmish");
+        let mut root = Registry::default();
+        root.register_collector(Box::new(ProcessCollector));
+        let registry = root.sub_registry_with_prefix("skirmish");
         registry.register(
             "tick_duration_seconds",
             "Time one room spends per wake-up: simulate, build and hand out the snapshot",
@@ -44,7 +50,7 @@ impl Metrics {
             stats.ships_in_view.clone(),
         );
         registry.register_collector(Box::new(StatsCollector { stats }));
-        Self { registry }
+        Self { registry: root }
     }
 
     /// The text exposition of every series.
@@ -169,6 +175,97 @@ impl Collector for StatsCollector {
     }
 }
 
+/// The process's own figures under Prometheus's standard names (what its Go and Python clients
+/// export), plus `skirmish_process_cpu_system_seconds_total`: the kernel's part of the CPU time,
+/// which for this server is mostly its sockets. Nothing is written where `/proc` is missing.
+#[derive(Debug)]
+struct ProcessCollector;
+
+/// What `/proc/self/stat` and its neighbours say about the process at one moment.
+#[derive(Debug, PartialEq)]
+struct ProcessFigures {
+    user_seconds: f64,
+    system_seconds: f64,
+    resident_bytes: u64,
+    virtual_bytes: u64,
+    /// Seconds after the boot that the process started.
+    start_after_boot_seconds: f64,
+}
+
+impl ProcessFigures {
+    /// Parses a `/proc/<pid>/stat` line (proc(5)), times in `ticks_per_second`, the resident set in
+    /// pages of `page_size` bytes; `None` if it is not one.
+    fn parse(stat: &str, ticks_per_second: u64, page_size: u64) -> Option<Self> {
+        // The command name (field 2) may hold spaces and parentheses: the fields after it start
+        // after its last `)`, with field 3 (the state) first.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+        let ticks = ticks_per_second.max(1) as f64;
+        Some(Self {
+            user_seconds: field(14)? as f64 / ticks,
+            system_seconds: field(15)? as f64 / ticks,
+            start_after_boot_seconds: field(22)? as f64 / ticks,
+            virtual_bytes: field(23)?,
+            resident_bytes: field(24)? * page_size,
+        })
+    }
+
+    fn read() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        Self::parse(&stat, rustix::param::clock_ticks_per_second(), rustix::param::page_size() as u64)
+    }
+}
+
+/// The boot time, in seconds since the Unix epoch (`btime` in `/proc/stat`).
+fn boot_time() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    stat.lines().find_map(|line| line.strip_prefix("btime ")?.trim().parse().ok())
+}
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let Some(p) = ProcessFigures::read() else { return Ok(()) };
+        let counter = |encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64| {
+            let metric = ConstCounter::new(value);
+            metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+        };
+        let gauge = |encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64| {
+            let metric = ConstGauge::new(value);
+            metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+        };
+        counter(
+            &mut encoder,
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds",
+            p.user_seconds + p.system_seconds,
+        )?;
+        counter(
+            &mut encoder,
+            "skirmish_process_cpu_system_seconds",
+            "The kernel's part of process_cpu_seconds_total (mostly the sockets')",
+            p.system_seconds,
+        )?;
+        gauge(&mut encoder, "process_resident_memory_bytes", "Resident memory size in bytes", p.resident_bytes as f64)?;
+        gauge(&mut encoder, "process_virtual_memory_bytes", "Virtual memory size in bytes", p.virtual_bytes as f64)?;
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            gauge(&mut encoder, "process_open_fds", "Number of open file descriptors", fds.count() as f64)?;
+        }
+        let max_fds = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        if let Some(max) = max_fds {
+            gauge(&mut encoder, "process_max_fds", "Maximum number of open file descriptors", max as f64)?;
+        }
+        if let Some(boot) = boot_time() {
+            gauge(
+                &mut encoder,
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds",
+                boot as f64 + p.start_after_boot_seconds,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +304,47 @@ mod tests {
         let text = metrics.render();
         assert!(text.contains("skirmish_snapshots_sent_total 8"), "{text}");
         assert!(text.contains("skirmish_disconnects_total{reason=\"stalled\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn parses_a_proc_stat_line_whose_name_holds_parentheses_and_spaces() {
+        // A real line of `cat /proc/self/stat`, its name changed to one that would misplace every
+        // field if split on the first `)`.
+        let stat = "2418 (a) b (c)) S 2388 2418 2388 34816 2418 4194304 101 0 0 0 250 75 0 0 20 0 3 0 \
+                    12345 9445376 1968 18446744073709551615 1 1 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        let p = ProcessFigures::parse(stat, 100, 4096).expect("a stat line");
+        assert_eq!(
+            p,
+            ProcessFigures {
+                user_seconds: 2.5,
+                system_seconds: 0.75,
+                resident_bytes: 1968 * 4096,
+                virtual_bytes: 9_445_376,
+                start_after_boot_seconds: 123.45,
+            }
+        );
+        assert_eq!(ProcessFigures::parse("2418 (cut short) S 1 2", 100, 4096), None);
+        assert_eq!(ProcessFigures::parse("", 100, 4096), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn exports_the_process_series_under_their_standard_names() {
+        let text = Metrics::new(Arc::new(Stats::default())).render();
+        let value = |name: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+            line.rsplit_once(' ').and_then(|(_, v)| v.parse().ok()).expect("a number")
+        };
+        assert!(value("process_resident_memory_bytes") > 0.0);
+        assert!(value("process_cpu_seconds_total") >= value("skirmish_process_cpu_system_seconds_total"));
+        assert!(value("process_open_fds") >= 3.0, "stdin, stdout and stderr at least");
+        assert!(value("process_max_fds") >= value("process_open_fds"));
+        let started = value("process_start_time_seconds");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs_f64();
+        assert!(started <= now + 1.0 && started > now - 86_400.0 * 365.0, "started at {started}, now {now}");
+        assert!(text.contains("# TYPE process_cpu_seconds_total counter"), "{text}");
     }
 }
