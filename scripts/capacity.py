@@ -54,8 +54,8 @@ runs N times and each column is the median of the N runs. Only the standard libr
 (/proc, and taskset for --pin).
 
 With --server HOST:PORT the bots run here against a server already running on another machine,
-so neither side's CPU is the other's: on one machine the bots' sends also pay for the server's
-receiving (loopback delivers in the sender's context), and the two share the cores. Start that
+so neither side's CPU is the other's: on one machine they share the cores, and each side's sends
+also pay for the other's receiving (loopback delivers in the sender's context). Start that
 server with the command --print-server-command prints (the same flags as here, on port 8080 of
 every address), once per benchmark, so that its memory before the first step is a fresh server's;
 the script checks the room's map and size. The server's CPU, the kernel's part of it and its RSS
