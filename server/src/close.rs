@@ -165,9 +165,10 @@ impl Close {
     }
 
     /// The connection failed rather than being closed on purpose or for cause: the player's
-    /// seat is kept for a rejoin.
+    /// seat is kept for a rejoin. A WebSocket protocol error is the client's doing (TCP delivers
+    /// what was sent, or nothing), a close for cause like a malformed message.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull | Self::WebSocketError(_))
+        matches!(self, Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull)
     }
 
     /// True for the ends of a normal life (a leave, a restart), logged quietly.

@@ -39,6 +39,7 @@ use crate::sim_latency::Link;
 use crate::socket::ConnSocket;
 use crate::stats::{DisconnectReason, Stats};
 use crate::wake::WorkerWake;
+use crate::ws_reader::ReadError;
 use crate::ws_writer::{self, WsWriter};
 
 /// How often timers (stall, heartbeat, Hello deadline, flood window) are checked.
@@ -554,7 +555,7 @@ impl Actor for PlayerSession {
     }
 }
 
-impl StreamHandler<Result<websocket::Frame, ProtocolError>> for PlayerSession {
+impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
     /// The client ended its stream, or reading failed. While closing, the close path decides
     /// when the connection ends.
     fn finished(&mut self, ctx: &mut Self::Context) {
@@ -563,7 +564,7 @@ impl StreamHandler<Result<websocket::Frame, ProtocolError>> for PlayerSession {
         }
     }
 
-    fn handle(&mut self, item: Result<websocket::Frame, ProtocolError>, ctx: &mut Self::Context) {
+    fn handle(&mut self, item: Result<websocket::Frame, ReadError>, ctx: &mut Self::Context) {
         if matches!(self.phase, Phase::Closing) {
             // Everything else is discarded; the client's Close answers ours, so it has read it
             // and our side can end.
@@ -584,15 +585,17 @@ impl StreamHandler<Result<websocket::Frame, ProtocolError>> for PlayerSession {
                 self.end(ctx, Close::ClientLeft);
             }
             Ok(websocket::Frame::Continuation(_)) => self.end(ctx, Close::Fragmented),
-            Err(ProtocolError::Io(error)) => {
+            Err(ReadError::Io(error)) => {
                 // The connection broke under us (a reset from a killed process, a read error):
                 // nobody is left to read a Close, so the session ends now, counted as lost.
                 tracing::debug!(peer = ?self.peer, player = ?self.player_id(), %error, "connection lost");
                 self.cut();
                 ctx.stop();
             }
-            Err(ProtocolError::Overflow) => self.end(ctx, Close::FrameTooBig { max: self.config.max_frame_bytes }),
-            Err(e) => self.end(ctx, Close::WebSocketError(e.to_string())),
+            Err(ReadError::Protocol(ProtocolError::Overflow)) => {
+                self.end(ctx, Close::FrameTooBig { max: self.config.max_frame_bytes });
+            }
+            Err(ReadError::Protocol(e)) => self.end(ctx, Close::WebSocketError(e.to_string())),
         }
     }
 }

@@ -7,7 +7,10 @@
 //! input of about 30 bytes a tick, so after the upgrade ([`crate::http`] takes the socket from
 //! actix-http, which then lets its buffers go) the session reads with a buffer of its own that
 //! starts at `READ_CHUNK` bytes and grows only for a frame that needs it (at most the frame
-//! limit). Frames are decoded by actix-http's WebSocket codec, the one actix-ws uses.
+//! limit). Frames are decoded by actix-http's WebSocket codec, the one actix-ws uses; a frame
+//! whose header declares more than the limit is refused here as soon as the header is in, because
+//! the codec (3.20) only says so once the whole declared payload has been buffered: a client
+//! declaring 2^40 bytes could otherwise grow a session's buffer as fast as it can send.
 //!
 //! Dropping the reader ends the connection as actix-http did: our side of the stream is shut
 //! (a FIN after what is written) and what the client still sends is read and discarded for a
@@ -29,8 +32,28 @@ use tokio_util::codec::Decoder;
 use tokio_util::io::poll_read_buf;
 
 /// Free space the buffer keeps for a read: a few inputs' worth. A bigger frame grows the buffer
-/// as far as it needs (the codec refuses frames over the limit before reading them whole).
+/// as far as it needs, never past the limit: one declaring more is refused from its header.
 const READ_CHUNK: usize = 256;
+
+/// Why reading a connection ended.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The client broke RFC 6455 (a frame over the limit is [`ProtocolError::Overflow`]). The
+    /// codec's `Io` variant lands here too: it uses it for reserved bits set, not for the socket.
+    Protocol(ProtocolError),
+    /// The socket failed (a reset, a read error): nobody is left to read a Close.
+    Io(io::Error),
+}
+
+/// The payload length the header at the start of `buf` declares, once enough of it is there
+/// (RFC 6455 §5.2: 7 bits, or 126 and 16 more, or 127 and 64 more).
+fn declared_len(buf: &[u8]) -> Option<u64> {
+    match buf.get(1)? & 0x7F {
+        126 => Some(u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?))),
+        127 => Some(u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?)),
+        short => Some(u64::from(short)),
+    }
+}
 
 /// The incoming half of one WebSocket connection (see the module docs).
 pub struct WsReader {
@@ -38,6 +61,8 @@ pub struct WsReader {
     io: Option<TcpStream>,
     buf: BytesMut,
     codec: Codec,
+    /// The largest payload accepted, in bytes.
+    max_frame: usize,
     /// The client ended its stream or the read failed: decode what is left, then end.
     eof: bool,
     /// How long a dropped reader reads and discards before the socket closes.
@@ -51,25 +76,30 @@ impl WsReader {
     pub fn new(io: TcpStream, already_read: &[u8], max_frame: usize, linger: Duration) -> Self {
         let mut buf = BytesMut::with_capacity(already_read.len().max(READ_CHUNK));
         buf.extend_from_slice(already_read);
-        Self { io: Some(io), buf, codec: Codec::new().max_size(max_frame), eof: false, linger }
+        Self { io: Some(io), buf, codec: Codec::new().max_size(max_frame), max_frame, eof: false, linger }
     }
 }
 
 impl Stream for WsReader {
-    type Item = Result<Frame, ProtocolError>;
+    type Item = Result<Frame, ReadError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            match this.codec.decode(&mut this.buf) {
+            // What is left after the frames decoded is the start of one frame at most.
+            let error = match this.codec.decode(&mut this.buf) {
                 Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
-                Ok(None) => {}
-                Err(e) => {
-                    // Nothing after a protocol error is trustworthy.
-                    this.eof = true;
-                    this.buf.clear();
-                    return Poll::Ready(Some(Err(e)));
+                Ok(None) if declared_len(&this.buf).is_some_and(|len| len > this.max_frame as u64) => {
+                    Some(ProtocolError::Overflow)
                 }
+                Ok(None) => None,
+                Err(e) => Some(e),
+            };
+            if let Some(e) = error {
+                // Nothing after a protocol error is trustworthy.
+                this.eof = true;
+                this.buf = BytesMut::new();
+                return Poll::Ready(Some(Err(ReadError::Protocol(e))));
             }
             if this.eof {
                 return Poll::Ready(None);
@@ -88,7 +118,7 @@ impl Stream for WsReader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     this.eof = true;
-                    return Poll::Ready(Some(Err(ProtocolError::Io(e))));
+                    return Poll::Ready(Some(Err(ReadError::Io(e))));
                 }
             }
         }
@@ -170,8 +200,43 @@ mod tests {
         let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
         ws.send(tungstenite::Message::binary(vec![0u8; 5000])).await.unwrap();
         let mut reader = WsReader::new(server, &[], 4096, Duration::from_millis(50));
-        assert!(matches!(reader.next().await, Some(Err(ProtocolError::Overflow))));
+        assert!(matches!(reader.next().await, Some(Err(ReadError::Protocol(ProtocolError::Overflow)))));
         assert!(reader.next().await.is_none(), "nothing after a protocol error");
+    }
+
+    /// A header declaring more than the limit is refused as soon as it is in, whatever follows:
+    /// the payload is never waited for, so it cannot grow the buffer.
+    #[tokio::test]
+    async fn a_header_declaring_too_much_is_refused_before_its_payload() {
+        for declared in [4097u64, 1 << 40] {
+            let (server, mut client) = pair().await;
+            // Masked binary, a 64-bit length, the mask, then a little of the promised payload.
+            let mut frame = vec![0x82u8, 0x80 | 127];
+            frame.extend_from_slice(&declared.to_be_bytes());
+            frame.extend_from_slice(&[1, 2, 3, 4]);
+            frame.extend_from_slice(&[0u8; 100]);
+            client.write_all(&frame).await.unwrap();
+            let mut reader = WsReader::new(server, &[], 4096, Duration::from_millis(50));
+            let next = tokio::time::timeout(Duration::from_secs(10), reader.next()).await.expect("refused at once");
+            assert!(matches!(next, Some(Err(ReadError::Protocol(ProtocolError::Overflow)))), "{declared}: {next:?}");
+            assert!(reader.buf.capacity() < 4096, "{declared}: the buffer grew to {}", reader.buf.capacity());
+        }
+        // A 16-bit length at the limit is still read whole.
+        let (server, client) = pair().await;
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        ws.send(tungstenite::Message::binary(vec![5u8; 4096])).await.unwrap();
+        let mut reader = WsReader::new(server, &[], 4096, Duration::from_millis(50));
+        assert!(matches!(reader.next().await, Some(Ok(Frame::Binary(b))) if b.len() == 4096));
+    }
+
+    /// Reserved bits set (no extension is negotiated) are the client's protocol error, which the
+    /// codec reports as `Io`: not taken for a broken socket.
+    #[tokio::test]
+    async fn reserved_bits_are_a_protocol_error_not_a_lost_socket() {
+        let (server, _client) = pair().await;
+        // FIN + RSV1 + binary, masked, empty.
+        let mut reader = WsReader::new(server, &[0xC2, 0x80, 1, 2, 3, 4], 4096, Duration::from_millis(50));
+        assert!(matches!(reader.next().await, Some(Err(ReadError::Protocol(_)))));
     }
 
     /// Dropping the reader shuts our side: the client reads the end of the stream.

@@ -8,6 +8,7 @@ use futures_util::SinkExt;
 use skirmish_server::close::Close;
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, encode_client};
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
 fn hello(version: u16) -> Vec<u8> {
@@ -24,6 +25,18 @@ fn hello(version: u16) -> Vec<u8> {
 /// Sends `frames` on a fresh socket (after a valid Hello when `join` is set), expects a close
 /// with `code`, and checks the bystander is still in the room and still receiving.
 async fn closes_only_that_client(frames: Vec<Message>, join: bool, code: u16) -> String {
+    closes_only_that_client_after(Sent::Frames(frames), join, code).await
+}
+
+/// What the bad client sends.
+enum Sent {
+    /// WebSocket messages, framed by tungstenite.
+    Frames(Vec<Message>),
+    /// Bytes written straight to the socket: frames no WebSocket library would make.
+    Raw(Vec<u8>),
+}
+
+async fn closes_only_that_client_after(sent: Sent, join: bool, code: u16) -> String {
     let srv = server();
     let mut bystander = TestClient::join(&srv.ws_url(), "Bystander", None).await;
     let mut bad = raw(&srv.ws_url()).await;
@@ -31,9 +44,18 @@ async fn closes_only_that_client(frames: Vec<Message>, join: bool, code: u16) ->
         bad.send(Message::binary(hello(PROTOCOL_VERSION))).await.unwrap();
         bystander.wait_for(|c| c.core.roster().len() == 2).await;
     }
-    for frame in frames {
-        // The server may already have closed; later sends failing is fine.
-        let _ = bad.send(frame).await;
+    match sent {
+        Sent::Frames(frames) => {
+            for frame in frames {
+                // The server may already have closed; later sends failing is fine.
+                let _ = bad.send(frame).await;
+            }
+        }
+        Sent::Raw(bytes) => {
+            use tokio::io::AsyncWriteExt as _;
+            let MaybeTlsStream::Plain(socket) = bad.get_mut() else { unreachable!("plain ws://") };
+            let _ = socket.write_all(&bytes).await;
+        }
     }
     let (got, reason) = expect_close(&mut bad).await;
     assert_eq!(got, code, "close code (reason: {reason:?})");
@@ -62,6 +84,29 @@ async fn text_frame_gets_1003() {
 #[tokio::test]
 async fn oversized_frame_gets_1009() {
     closes_only_that_client(vec![Message::binary(vec![0x90u8; 5000])], true, 1009).await;
+}
+
+/// A header declaring a huge payload is refused from the header: the close comes while the
+/// payload is still arriving, not once it is all in (or at a timeout), and the server never
+/// buffers it.
+#[tokio::test]
+async fn a_frame_header_declaring_a_terabyte_gets_1009_at_once() {
+    // Binary, masked, a 64-bit length of 2^40, the mask, then 64 KiB of the promised payload.
+    let mut bytes = vec![0x82u8, 0x80 | 127];
+    bytes.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    bytes.extend_from_slice(&[1, 2, 3, 4]);
+    bytes.resize(bytes.len() + 65_536, 0x5a);
+    let reason = closes_only_that_client_after(Sent::Raw(bytes), true, 1009).await;
+    assert!(reason.contains("4096"), "{reason}");
+}
+
+/// Reserved bits set without a negotiated extension break RFC 6455: 1002 with a reason, not a
+/// connection cut without a Close (actix's codec reports them as an I/O error).
+#[tokio::test]
+async fn reserved_bits_get_1002() {
+    // FIN + RSV1 + binary, masked, an empty payload.
+    let reason = closes_only_that_client_after(Sent::Raw(vec![0xC2, 0x80, 1, 2, 3, 4]), true, 1002).await;
+    assert!(reason.contains("reserved bits"), "{reason}");
 }
 
 #[tokio::test]

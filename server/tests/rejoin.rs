@@ -146,19 +146,47 @@ async fn after_the_window_the_token_leads_nowhere_and_a_newcomer_joins() {
     drop(keep);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_player_closed_for_cause_cannot_take_its_seat_back() {
-    let srv = server_with(config("rejoin-kicked", Duration::from_secs(30)));
-    let mut flooder = TestClient::join(&srv.ws_url(), "Flooder", Some("duel")).await;
-    let (id, token) = (flooder.id(), flooder.core.rejoin_token().to_owned());
-    let input = encode_client(&ClientMsg::Input(Input::default()));
-    for _ in 0..3000 {
-        if flooder.ws.send(Message::binary(input.clone())).await.is_err() {
-            break;
+/// How a player breaks the rules in [`closed_for_cause_then_rejoin`].
+enum Cause {
+    /// Inputs far over the rate limit: 1008.
+    Flood,
+    /// A frame with a reserved bit set: a WebSocket protocol error, 1002.
+    ReservedBits,
+}
+
+/// A player closed for `cause` gets `code`, and its token then leads nowhere.
+async fn closed_for_cause_then_rejoin(test: &str, cause: Cause, code: u16) {
+    let srv = server_with(config(test, Duration::from_secs(30)));
+    let mut bad = TestClient::join(&srv.ws_url(), "Bad", Some("duel")).await;
+    let (id, token) = (bad.id(), bad.core.rejoin_token().to_owned());
+    match cause {
+        Cause::Flood => {
+            let input = encode_client(&ClientMsg::Input(Input::default()));
+            for _ in 0..3000 {
+                if bad.ws.send(Message::binary(input.clone())).await.is_err() {
+                    break;
+                }
+            }
+        }
+        Cause::ReservedBits => {
+            use tokio::io::AsyncWriteExt as _;
+            let tokio_tungstenite::MaybeTlsStream::Plain(socket) = bad.ws.get_mut() else { unreachable!("ws://") };
+            // FIN + RSV1 + binary, masked, an empty payload.
+            socket.write_all(&[0xC2, 0x80, 1, 2, 3, 4]).await.expect("send the frame");
         }
     }
-    let (code, _) = expect_close(&mut flooder.ws).await;
-    assert_eq!(code, 1008, "kicked for flooding");
-    let again = rejoin(&srv.ws_url(), "Flooder", "duel", &token).await;
-    assert_ne!(again.id(), id, "the token was revoked with the kick");
+    let (got, reason) = expect_close(&mut bad.ws).await;
+    assert_eq!(got, code, "{reason}");
+    let again = rejoin(&srv.ws_url(), "Bad", "duel", &token).await;
+    assert_ne!(again.id(), id, "the token was revoked with the close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_closed_for_cause_cannot_take_its_seat_back() {
+    closed_for_cause_then_rejoin("rejoin-kicked", Cause::Flood, 1008).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_closed_for_a_websocket_protocol_error_cannot_take_its_seat_back() {
+    closed_for_cause_then_rejoin("rejoin-1002", Cause::ReservedBits, 1002).await;
 }
