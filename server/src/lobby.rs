@@ -53,6 +53,12 @@ impl RoomEntry {
     fn is_empty(&self) -> bool {
         self.players.is_empty() && self.spectators.is_empty() && self.reserved.is_empty()
     }
+
+    /// Seats taken: players with a ship, and the seats kept for lost players to take back (a
+    /// newcomer given one would leave its owner's rejoin over the room's limit).
+    fn seats_taken(&self) -> usize {
+        self.players.len() + self.reserved.len()
+    }
 }
 
 /// What every room's game is made of: shared by all rooms, fixed at start-up.
@@ -158,8 +164,8 @@ impl Lobby {
         let best = self
             .rooms
             .iter()
-            .filter(|(_, e)| !e.private && e.players.len() < self.setup.max_players_per_room)
-            .max_by(|(a_name, a), (b_name, b)| a.players.len().cmp(&b.players.len()).then(b_name.cmp(a_name)));
+            .filter(|(_, e)| !e.private && e.seats_taken() < self.setup.max_players_per_room)
+            .max_by(|(a_name, a), (b_name, b)| a.seats_taken().cmp(&b.seats_taken()).then(b_name.cmp(a_name)));
         if let Some((name, _)) = best {
             return name.clone();
         }
@@ -292,7 +298,7 @@ impl Handler<Join> for Lobby {
         }
         let entry = self.rooms.get_mut(&room).expect("the room was found or created above");
         // A player who finds the room full of players watches instead of being turned away.
-        let spectator = msg.spectate || entry.players.len() >= self.setup.max_players_per_room;
+        let spectator = msg.spectate || entry.seats_taken() >= self.setup.max_players_per_room;
         if spectator && entry.spectators.len() >= self.setup.max_spectators_per_room {
             return Err(JoinError::RoomFull);
         }

@@ -98,6 +98,29 @@ async fn a_lost_player_takes_back_its_id_colour_and_score() {
     assert_eq!((seen.name.as_str(), seen.colour), ("Shooter", colour), "as the others see it");
 }
 
+/// A kept seat counts against the room's players: a newcomer to a full room watches while the
+/// seat waits, and the lost player comes back to its ship, never past the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_seat_is_not_given_to_a_newcomer() {
+    let mut config = config("rejoin-full", Duration::from_secs(30));
+    config.max_players_per_room = 2;
+    let srv = server_with(config);
+    let url = srv.ws_url();
+    let mut keeper = TestClient::join(&url, "Keeper", Some("duel")).await;
+    let lost = TestClient::join(&url, "Lost", Some("duel")).await;
+    let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
+    drop(lost);
+    while !matches!(keeper.next_event().await, Event::Left(left) if left == id) {}
+
+    let newcomer = TestClient::join(&url, "Newcomer", Some("duel")).await;
+    assert!(newcomer.core.is_spectator(), "the lost player's seat is not free");
+    let back = rejoin(&url, "Lost", "duel", &token).await;
+    assert_eq!(back.id(), id);
+    assert!(!back.core.is_spectator(), "its seat waited for it");
+    let rooms = http_get(srv.addr, "/api/rooms").await;
+    assert!(rooms.contains(r#""players":2"#) && rooms.contains(r#""capacity":2"#), "{rooms}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejoin_while_the_old_socket_lingers_replaces_it() {
     let srv = server_with(config("rejoin-replace", Duration::from_secs(30)));
