@@ -198,6 +198,13 @@ impl<C: Clock> std::fmt::Debug for Permit<C> {
     }
 }
 
+impl<C: Clock> Permit<C> {
+    /// The client's address as the caps count it (IPv6: its /64), if known.
+    pub fn key(&self) -> Option<IpAddr> {
+        self.key
+    }
+}
+
 impl<C: Clock> Drop for Permit<C> {
     fn drop(&mut self) {
         self.gate.release(self.key);

@@ -47,6 +47,9 @@ pub enum Close {
     },
     /// The room does not exist and the server holds `--max-rooms` rooms: try later (1013).
     TooManyRooms,
+    /// The room does not exist and the client's address has `--max-rooms-per-ip` rooms open
+    /// (1008).
+    TooManyRoomsFromAddress,
     /// The player rejoined on a new connection, which took over this one's seat (1000).
     Replaced,
     /// More than `FLOOD_KICK_DROPS` messages over the rate limit within one check second (1008).
@@ -94,6 +97,7 @@ impl Close {
             Self::Kicked { code, .. } => *code,
             Self::ServerError => 1011,
             Self::TooManyRooms => 1013,
+            Self::TooManyRoomsFromAddress => 1008,
         }
     }
 
@@ -118,6 +122,9 @@ impl Close {
             Self::Replaced => "replaced by your new connection".to_owned(),
             Self::TooManyRooms => {
                 "the server has all the rooms it can hold; join a listed room or try later".to_owned()
+            }
+            Self::TooManyRoomsFromAddress => {
+                "your address has opened all the rooms it may; join one of them or a listed room".to_owned()
             }
             Self::Flood => flood_reason(),
             Self::HeartbeatTimeout => "heartbeat timeout".to_owned(),
@@ -145,6 +152,7 @@ impl Close {
             Self::NotSpectator => DisconnectReason::NotSpectator,
             Self::RoomFull { .. } => DisconnectReason::RoomFull,
             Self::TooManyRooms => DisconnectReason::TooManyRooms,
+            Self::TooManyRoomsFromAddress => DisconnectReason::TooManyRoomsPerIp,
             Self::Replaced => DisconnectReason::Replaced,
             Self::Flood => DisconnectReason::Flood,
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
@@ -225,6 +233,7 @@ mod tests {
             Close::NotSpectator,
             Close::RoomFull { room: "r".repeat(32) },
             Close::TooManyRooms,
+            Close::TooManyRoomsFromAddress,
             Close::Replaced,
             Close::Flood,
             Close::HeartbeatTimeout,
@@ -260,6 +269,7 @@ mod tests {
             (Close::HeartbeatTimeout, 1008, "timeout"),
             (Close::RoomFull { room: "main".into() }, 1008, "room_full"),
             (Close::TooManyRooms, 1013, "too_many_rooms"),
+            (Close::TooManyRoomsFromAddress, 1008, "too_many_rooms_per_ip"),
             (Close::Replaced, 1000, "replaced"),
             (Close::Kicked { code: 1008, reason: "bye" }, 1008, "kicked"),
             (Close::ServerError, 1011, "server_error"),

@@ -38,9 +38,15 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_SPECTATORS_PER_ROOM", default_value_t = 100)]
     pub max_spectators_per_room: usize,
 
-    /// Most rooms at once; a join that would open one more is closed with 1013 (try later).
+    /// Most rooms at once; a join that would open one more is closed with 1013 (try later). The
+    /// default room is always opened.
     #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 100)]
     pub max_rooms: usize,
+
+    /// Rooms one client address (IPv6: its /64) may have opened and still alive; a join that
+    /// would open one more is closed with 1008, so one address cannot hold every room. 0: no cap.
+    #[arg(long, env = "SKIRMISH_MAX_ROOMS_PER_IP", default_value_t = 8)]
+    pub max_rooms_per_ip: usize,
 
     /// How long a room that everyone left is kept (its match, scores and map) before it is
     /// removed; 0 removes it at once.
@@ -226,7 +232,7 @@ pub struct Config {
 impl Config {
     /// Defaults, bound to 127.0.0.1 on a free port: what integration tests want. No countdown
     /// (ships move as soon as they join), a fixed seed (reproducible spawns), no connection
-    /// caps (tests open many connections from 127.0.0.1; tests of the caps set them), empty
+    /// caps (tests open many connections and rooms from 127.0.0.1; tests of the caps set them), empty
     /// rooms removed at once and no seats kept for lost players (tests compare the room list
     /// with its baseline; tests of rejoining set a reservation).
     pub fn for_tests() -> Self {
@@ -241,6 +247,7 @@ impl Config {
         config.max_connections_per_ip = 0;
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
+        config.max_rooms_per_ip = 0;
         config
     }
 

@@ -94,6 +94,7 @@ pub async fn run(
         max_spectators_per_room: config.max_spectators_per_room,
         big_room_players: config.big_room_players,
         max_rooms: config.max_rooms,
+        max_rooms_per_ip: config.max_rooms_per_ip,
         empty_room_grace: config.empty_room_grace,
         seat_reservation: config.seat_reservation,
     };
@@ -473,6 +474,7 @@ mod tests {
             max_spectators_per_room: 10,
             big_room_players: 50,
             max_rooms: 10,
+            max_rooms_per_ip: 0,
             empty_room_grace: Duration::ZERO,
             seat_reservation: Duration::ZERO,
         };

@@ -5,10 +5,12 @@
 //! name) is decided here: the fullest public room with space, or a new one.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use skirmish_shared::consts::DEFAULT_ROOM;
 use skirmish_shared::{Phase, PlayerId};
 
 use crate::close::Close;
@@ -47,6 +49,8 @@ struct RoomEntry {
     reserved: HashMap<PlayerId, (String, u64)>,
     /// Each player's rejoin token.
     tokens: HashMap<PlayerId, String>,
+    /// The address that opened it, counted against `max_rooms_per_ip` while it lives.
+    opened_by: Option<IpAddr>,
 }
 
 impl RoomEntry {
@@ -76,8 +80,11 @@ pub struct GameSetup {
     pub big_room_players: usize,
     /// Spectators per room; later joiners are refused.
     pub max_spectators_per_room: usize,
-    /// Most rooms at once; a join that would create one more is refused.
+    /// Most rooms at once; a join that would create one more is refused (the default room is
+    /// always created).
     pub max_rooms: usize,
+    /// Rooms alive that one client address may have opened (0: no cap).
+    pub max_rooms_per_ip: usize,
     /// How long an empty room is kept before it is removed.
     pub empty_room_grace: Duration,
     /// How long a lost player's seat waits for a rejoin (zero: seats are not kept).
@@ -131,6 +138,8 @@ pub struct Lobby {
     seats: HashMap<String, (String, PlayerId)>,
     /// Numbers seat reservations, so a stale expiry timer does nothing.
     next_reservation: u64,
+    /// Rooms alive per address that opened them (only addresses with one).
+    opened_per_ip: HashMap<IpAddr, usize>,
 }
 
 impl Lobby {
@@ -155,6 +164,7 @@ impl Lobby {
             next_quick: 1,
             seats: HashMap::new(),
             next_reservation: 0,
+            opened_per_ip: HashMap::new(),
         }
     }
 
@@ -179,7 +189,7 @@ impl Lobby {
     }
 
     /// Starts room `name` on the next arbiter.
-    fn create_room(&mut self, name: &str, private: bool, lobby: Addr<Lobby>) -> RoomEntry {
+    fn create_room(&mut self, name: &str, private: bool, opened_by: Option<IpAddr>, lobby: Addr<Lobby>) -> RoomEntry {
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
         let seed = self.setup.room_seed(name);
@@ -189,7 +199,10 @@ impl Lobby {
         let (room_name, stats) = (name.to_owned(), self.stats.clone());
         let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(room_name, lobby, stats, world, big));
         Stats::inc(&self.stats.rooms);
-        tracing::info!(room = %name, seed, private, "room created");
+        if let Some(ip) = opened_by {
+            *self.opened_per_ip.entry(ip).or_default() += 1;
+        }
+        tracing::info!(room = %name, seed, private, ?opened_by, "room created");
         RoomEntry {
             addr,
             players: HashSet::new(),
@@ -201,7 +214,25 @@ impl Lobby {
             sessions: HashMap::new(),
             reserved: HashMap::new(),
             tokens: HashMap::new(),
+            opened_by,
         }
+    }
+
+    /// Why opening room `name` for `client` is refused, if it is.
+    fn may_open(&self, name: &str, client: Option<IpAddr>) -> Result<(), JoinError> {
+        // The default room is where the plain URL leads: nobody can take it away by filling the
+        // server with rooms.
+        if name == DEFAULT_ROOM {
+            return Ok(());
+        }
+        if self.rooms.len() >= self.setup.max_rooms {
+            return Err(JoinError::TooManyRooms);
+        }
+        let opened = client.and_then(|ip| self.opened_per_ip.get(&ip)).copied().unwrap_or(0);
+        if self.setup.max_rooms_per_ip > 0 && opened >= self.setup.max_rooms_per_ip {
+            return Err(JoinError::TooManyRoomsFromAddress);
+        }
+        Ok(())
     }
 
     /// Stops room `name` if it is still empty since it became so for the `emptied`-th time.
@@ -210,6 +241,14 @@ impl Lobby {
         if still_empty && let Some(entry) = self.rooms.remove(name) {
             entry.addr.do_send(StopRoom);
             Stats::dec(&self.stats.rooms);
+            if let Some(ip) = entry.opened_by
+                && let Some(opened) = self.opened_per_ip.get_mut(&ip)
+            {
+                *opened -= 1;
+                if *opened == 0 {
+                    self.opened_per_ip.remove(&ip);
+                }
+            }
             tracing::info!(room = %name, "room empty, removed");
         }
     }
@@ -290,10 +329,8 @@ impl Handler<Join> for Lobby {
             None => self.quick_play_room(),
         };
         if !self.rooms.contains_key(&room) {
-            if self.rooms.len() >= self.setup.max_rooms {
-                return Err(JoinError::TooManyRooms);
-            }
-            let entry = self.create_room(&room, msg.private, ctx.address());
+            self.may_open(&room, msg.client)?;
+            let entry = self.create_room(&room, msg.private, msg.client, ctx.address());
             self.rooms.insert(room.clone(), entry);
         }
         let entry = self.rooms.get_mut(&room).expect("the room was found or created above");

@@ -1,5 +1,6 @@
 //! Messages between actors. Each doc says sender → receiver.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -24,6 +25,8 @@ pub struct Join {
     pub private: bool,
     /// Asked to watch rather than play (`Hello.spectate`).
     pub spectate: bool,
+    /// The client's address as the connection caps count it, for the rooms it opens.
+    pub client: Option<IpAddr>,
     /// The session, for kicks.
     pub session: Addr<PlayerSession>,
     /// Where the room puts this connection's frames (written by the session's writer task).
@@ -55,6 +58,9 @@ pub enum JoinError {
     ShuttingDown,
     /// The room does not exist and the server holds `max_rooms` rooms already.
     TooManyRooms,
+    /// The room does not exist and the client's address has opened `max_rooms_per_ip` rooms
+    /// that are still alive.
+    TooManyRoomsFromAddress,
 }
 
 /// Room → Lobby: the room's map or phase changed (for `/api/rooms`).

@@ -104,8 +104,9 @@ pub struct PlayerSession {
     /// The task that kicks this session when the server shuts down; aborted when it stops.
     shutdown_watch: Option<tokio::task::JoinHandle<()>>,
     /// This connection's place under the connection caps, held for the session's whole life:
-    /// it is freed when the actor is dropped, once, however the connection ended.
-    _permit: Permit,
+    /// it is freed when the actor is dropped, once, however the connection ended. Its address
+    /// also counts the rooms this connection opens.
+    permit: Permit,
 }
 
 /// What the HTTP upgrade knows of one connection.
@@ -154,7 +155,7 @@ impl PlayerSession {
             in_link: VecDeque::new(),
             answered_close: false,
             shutdown_watch: None,
-            _permit: permit,
+            permit,
         }
     }
 
@@ -441,6 +442,7 @@ impl PlayerSession {
             room,
             private: hello.private,
             spectate: hello.spectate,
+            client: self.permit.key(),
             session: ctx.address(),
             outbox: self.outbox.clone(),
             inbox: self.inbox.clone(),
@@ -463,6 +465,7 @@ impl PlayerSession {
             }
             Ok(Err(JoinError::RoomFull)) => session.end(ctx, Close::RoomFull { room: asked }),
             Ok(Err(JoinError::TooManyRooms)) => session.end(ctx, Close::TooManyRooms),
+            Ok(Err(JoinError::TooManyRoomsFromAddress)) => session.end(ctx, Close::TooManyRoomsFromAddress),
             Ok(Err(JoinError::ShuttingDown)) => session.end(ctx, Close::Restart),
             Err(e) => {
                 tracing::error!(error = %e, "lobby unreachable");

@@ -46,6 +46,8 @@ pub enum DisconnectReason {
     RoomFull,
     /// The server held `--max-rooms` rooms, so a new one could not be opened.
     TooManyRooms,
+    /// The client's address had `--max-rooms-per-ip` rooms open, so a new one could not be (1008).
+    TooManyRoomsPerIp,
     /// The player's new connection took over this one's seat.
     Replaced,
     /// Too many messages per second (1008).
@@ -66,7 +68,7 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Every reason, in label order.
-    pub const ALL: [DisconnectReason; 21] = [
+    pub const ALL: [DisconnectReason; 22] = [
         Self::Normal,
         Self::Restart,
         Self::TextFrame,
@@ -80,6 +82,7 @@ impl DisconnectReason {
         Self::NotSpectator,
         Self::RoomFull,
         Self::TooManyRooms,
+        Self::TooManyRoomsPerIp,
         Self::Replaced,
         Self::Flood,
         Self::Timeout,
@@ -106,6 +109,7 @@ impl DisconnectReason {
             Self::NotSpectator => "not_spectator",
             Self::RoomFull => "room_full",
             Self::TooManyRooms => "too_many_rooms",
+            Self::TooManyRoomsPerIp => "too_many_rooms_per_ip",
             Self::Replaced => "replaced",
             Self::Flood => "flood",
             Self::Timeout => "timeout",

@@ -105,6 +105,79 @@ async fn one_room_too_many_is_refused_with_1013() {
     assert!(reason.contains("try later"), "{reason}");
 }
 
+/// The default room is where the plain URL leads: a server holding all its rooms still opens it.
+#[tokio::test]
+async fn the_default_room_opens_even_when_the_server_holds_all_its_rooms() {
+    let mut config = config(8);
+    config.max_rooms = 1;
+    let srv = server_with(config);
+    let _first = TestClient::join(&srv.ws_url(), "First", Some("one")).await;
+    let main = TestClient::join(&srv.ws_url(), "Plain", None).await;
+    assert!(!main.core.is_spectator());
+    assert_eq!(heads(srv.addr).await, [("main".to_owned(), 1), ("one".to_owned(), 1)]);
+}
+
+/// Joins room `name` from the local address `source`; the close code and reason if refused.
+async fn join_from(
+    srv: &skirmish_server::ServerHandle,
+    source: [u8; 4],
+    name: &str,
+) -> Result<TestClient, (u16, String)> {
+    let mut ws = common::upgrade_from(srv, source.into(), &[]).await.expect("upgraded");
+    let mut core = Client::new("Opener", Some(name.to_owned()));
+    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    let mut client = TestClient::from_parts(ws, core);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "neither joined nor closed");
+        if client.core.state() == &ConnState::Playing {
+            return Ok(client);
+        }
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut client.ws)).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return Err((frame.code.into(), frame.reason.to_string())),
+            Ok(Some(Ok(Message::Binary(bytes)))) => {
+                let now = client.now_ms();
+                let _ = client.core.on_message(&bytes, now, &mut Vec::new());
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the connection ended without a close: {other:?}"),
+        }
+    }
+}
+
+/// One address may keep only `--max-rooms-per-ip` rooms open, so it cannot hold every room of
+/// the server: the next one it opens is refused (1008), while it may still join rooms that exist,
+/// another address may still open rooms, and a room of its that closes gives its place back.
+#[tokio::test]
+async fn one_address_may_open_only_its_share_of_rooms() {
+    let mut config = config(8);
+    config.max_rooms_per_ip = 2;
+    let srv = server_with(config);
+    let a = join_from(&srv, [127, 0, 0, 5], "a").await.expect("a first room");
+    let _b = join_from(&srv, [127, 0, 0, 5], "b").await.expect("a second room");
+    let (code, reason) = join_from(&srv, [127, 0, 0, 5], "c").await.err().expect("a third refused");
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("your address has opened all the rooms it may"), "{reason}");
+    let _in_a = join_from(&srv, [127, 0, 0, 5], "a").await.expect("joining a room that exists");
+    let _other = join_from(&srv, [127, 0, 0, 6], "c").await.expect("another address opens one");
+
+    // Room a empties (the tests' grace is zero): the address may open another.
+    drop((a, _in_a));
+    let deadline = Instant::now() + WAIT;
+    while heads(srv.addr).await.iter().any(|(name, _)| name == "a") {
+        assert!(Instant::now() < deadline, "room a never went");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    join_from(&srv, [127, 0, 0, 5], "d").await.expect("a place freed by the room that went");
+    // Counted when the refused session ends, which may be just after its close went out.
+    let series = "skirmish_disconnects_total{reason=\"too_many_rooms_per_ip\"}";
+    while common::metrics(srv.addr).await[series] < 1.0 {
+        assert!(Instant::now() < deadline, "the refusal was never counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(common::metrics(srv.addr).await[series], 1.0);
+}
+
 #[tokio::test]
 async fn an_empty_room_waits_out_its_grace_period() {
     let mut config = config(8);
