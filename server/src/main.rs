@@ -1,6 +1,7 @@
 //! `skirmish`: the game server binary. Thin: parse the config, set up logging, bind, print where
 //! to connect, and run until Ctrl-C or SIGTERM (a second Ctrl-C skips the drain).
 
+use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -36,8 +37,12 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    // Logs to stderr, so stdout holds only the banner (the URLs to share); colours only on a
+    // terminal, so a log file or journal gets plain text.
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     config.check().map_err(anyhow::Error::msg)?;
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
@@ -60,39 +65,42 @@ fn main() -> anyhow::Result<()> {
     if generated_admin_token.is_some() {
         config.admin_token.clone_from(&generated_admin_token);
     }
-    print_banner(addr, &config, generated_admin_token.as_deref());
-    actix_web::rt::System::new().block_on(run(
-        config,
-        maps,
-        listener,
-        Arc::new(Stats::default()),
-        shutdown_signal(),
-    ))?;
+    actix_web::rt::System::new().block_on(async move {
+        // Handlers first: whoever reads the banner may stop the server at once, and a SIGTERM
+        // before them would kill it undrained.
+        let stop = shutdown_signal();
+        print_banner(addr, &config, generated_admin_token.as_deref());
+        run(config, maps, listener, Arc::new(Stats::default()), stop).await
+    })?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+/// Catches SIGINT (Ctrl-C) and SIGTERM from the call on (inside the runtime); the future
+/// resolves on the first.
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(term), Ok(int)) => (term, int),
-        _ => {
-            tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
-            return std::future::pending().await;
+    let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (mut term, mut int) = match handlers {
+            (Ok(term), Ok(int)) => (term, int),
+            _ => {
+                tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+                return std::future::pending().await;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received (Ctrl-C again to exit at once)"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received (Ctrl-C again to exit at once)"),
+        // A host who presses Ctrl-C twice does not want to wait for the drain.
+        actix_web::rt::spawn(async move {
+            if int.recv().await.is_some() {
+                tracing::warn!("second SIGINT: exiting without finishing the drain");
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        });
     }
-    // A host who presses Ctrl-C twice does not want to wait for the drain.
-    actix_web::rt::spawn(async move {
-        if int.recv().await.is_some() {
-            tracing::warn!("second SIGINT: exiting without finishing the drain");
-            std::process::exit(EXIT_INTERRUPTED);
-        }
-    });
 }
 
 /// The exit status of a second Ctrl-C, as shells report a process ended by SIGINT.
