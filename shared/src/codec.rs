@@ -63,9 +63,31 @@ fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 
 /// Decodes and validates a message from a client; `max_len` is the frame cap in bytes.
 pub fn decode_client(bytes: &[u8], max_len: usize) -> Result<ClientMsg, DecodeError> {
-    let msg: ClientMsg = decode(bytes, max_len)?;
+    let msg: ClientMsg = match decode(bytes, max_len) {
+        Ok(msg) => msg,
+        // Another version's `Hello` may have another shape: its version still comes first.
+        Err(e @ DecodeError::Malformed(_)) => {
+            return Err(hello_version(bytes).filter(|v| *v != PROTOCOL_VERSION).map_or(e, DecodeError::WrongVersion));
+        }
+        Err(e) => return Err(e),
+    };
     validate_client(&msg)?;
     Ok(msg)
+}
+
+/// The version of a frame shaped like a `Hello` of any version, `{"h": [version, …]}`: the
+/// version stays the first field in every version, so a client of another one is told so
+/// rather than that its `Hello` has the wrong number of fields.
+fn hello_version(bytes: &[u8]) -> Option<u16> {
+    let mut rd = bytes;
+    if rmp::decode::read_map_len(&mut rd).ok()? != 1 {
+        return None;
+    }
+    let mut key = [0u8; 1];
+    if rmp::decode::read_str(&mut rd, &mut key).ok()? != "h" || rmp::decode::read_array_len(&mut rd).ok()? == 0 {
+        return None;
+    }
+    rmp::decode::read_int(&mut rd).ok()
 }
 
 /// Decodes and validates a message from the server: the reference decoder. The server's tests,

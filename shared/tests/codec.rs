@@ -185,9 +185,10 @@ fn wrong_field_counts_are_rejected() {
     let seven = [0x81, 0xa1, b'i', 0x97, 0x07, 0x92, 0x00, 0x00, 0x00, 0x01, 0x78, 0x00, 0x00];
     assert!(decode_client(&five, MAX_FRAME_BYTES).is_err());
     assert!(decode_client(&seven, MAX_FRAME_BYTES).is_err());
-    // A v2 Hello (four fields) is refused as malformed, not mistaken for v3.
+    // A v2 Hello (four fields) is not mistaken for v3: its version is refused (see
+    // `another_versions_hello_is_told_the_version_whatever_its_shape`).
     let v2 = [0x81, 0xa1, b'h', 0x94, 0x02, 0xa3, b'A', b'd', b'a', 0xc0, 0xc2];
-    assert!(matches!(decode_client(&v2, MAX_FRAME_BYTES), Err(DecodeError::Malformed(_))));
+    assert_eq!(decode_client(&v2, MAX_FRAME_BYTES), Err(DecodeError::WrongVersion(2)));
 }
 
 #[test]
@@ -443,6 +444,25 @@ fn wrong_version_is_its_own_error() {
     assert_eq!(client_result(&msg), Err(DecodeError::WrongVersion(PROTOCOL_VERSION + 1)));
     let v2 = ClientMsg::Hello(Hello { version: 2, ..hello("Ada", None) });
     assert_eq!(client_result(&v2), Err(DecodeError::WrongVersion(2)));
+}
+
+/// Another version's `Hello` has another shape, but its version is still read first: a v2
+/// client's four fields, or a future one's seven, are told the version, not the field count.
+#[test]
+fn another_versions_hello_is_told_the_version_whatever_its_shape() {
+    // {"h": [2, "A", nil, false]}: v2's Hello.
+    let v2 = [0x81, 0xa1, b'h', 0x94, 0x02, 0xa1, b'A', 0xc0, 0xc2];
+    assert_eq!(decode_client(&v2, MAX_FRAME_BYTES), Err(DecodeError::WrongVersion(2)));
+    // {"h": [4, 1, 2, 3, 4, 5, 6]}: a later version's, with fields this one cannot read.
+    let v4 = [0x81, 0xa1, b'h', 0x97, 0x04, 1, 2, 3, 4, 5, 6];
+    assert_eq!(decode_client(&v4, MAX_FRAME_BYTES), Err(DecodeError::WrongVersion(4)));
+    // This version with the wrong shape is malformed; so is a version that is no number.
+    let v3 = [0x81, 0xa1, b'h', 0x94, PROTOCOL_VERSION as u8, 0xa1, b'A', 0xc0, 0xc2];
+    assert!(matches!(decode_client(&v3, MAX_FRAME_BYTES), Err(DecodeError::Malformed(_))));
+    let text = [0x81, 0xa1, b'h', 0x91, 0xa1, b'2'];
+    assert!(matches!(decode_client(&text, MAX_FRAME_BYTES), Err(DecodeError::Malformed(_))));
+    // Not a Hello at all: {"z": [2]}.
+    assert!(matches!(decode_client(&[0x81, 0xa1, b'z', 0x91, 0x02], MAX_FRAME_BYTES), Err(DecodeError::Malformed(_))));
 }
 
 #[test]
