@@ -209,22 +209,58 @@ fn finite_vec(v: Vec2) -> bool {
     v.x.is_finite() && v.y.is_finite()
 }
 
-/// Characters never allowed in a name: they hide text, reorder it or break layout.
+/// Characters never allowed in a name or a chat line: they hide text, reorder it or break
+/// layout. Controls (Cc); every format character (Cf: bidi marks, embeddings, overrides and
+/// isolates, zero-width characters, invisible operators, tags, interlinear annotations, and the
+/// rest of the category as of Unicode 15); the line and paragraph separators; and every other
+/// Default_Ignorable_Code_Point (the combining grapheme joiner, the Hangul fillers, Mongolian
+/// and Khmer invisibles, unassigned ignorables) except the variation selectors, which only pick
+/// how the character before them looks (an emoji's colour form). Written out rather than taken
+/// from a Unicode crate: the tables would cost the browser client more than its size budget has.
 fn is_forbidden_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
-            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}' // bidi isolates
-            | '\u{FEFF}' // zero-width no-break space
-            | '\u{00AD}' // soft hyphen
-            | '\u{180E}' // Mongolian vowel separator
-        )
+    c.is_control() || FORBIDDEN.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
-/// A display name: 1 to `MAX_NAME_CHARS` characters, no leading or trailing whitespace, nothing
-/// invisible or direction-changing.
+/// The ranges of [`is_forbidden_char`] besides the controls. The browser client runs this check
+/// too (`client/web/src/name.rs`): the whole of it costs the page about 0.4 KB gzipped.
+const FORBIDDEN: [(char, char); 26] = [
+    ('\u{00AD}', '\u{00AD}'),   // soft hyphen
+    ('\u{034F}', '\u{034F}'),   // combining grapheme joiner
+    ('\u{0600}', '\u{0605}'),   // Arabic number signs (format)
+    ('\u{061C}', '\u{061C}'),   // Arabic letter mark (bidi)
+    ('\u{06DD}', '\u{06DD}'),   // Arabic end of ayah
+    ('\u{070F}', '\u{070F}'),   // Syriac abbreviation mark
+    ('\u{0890}', '\u{0891}'),   // Arabic pound and piastre marks above
+    ('\u{08E2}', '\u{08E2}'),   // Arabic disputed end of ayah
+    ('\u{115F}', '\u{1160}'),   // Hangul choseong and jungseong fillers: blank
+    ('\u{17B4}', '\u{17B5}'),   // Khmer inherent vowels
+    ('\u{180B}', '\u{180F}'),   // Mongolian free variation selectors, vowel separator
+    ('\u{200B}', '\u{200F}'),   // zero-width space and joiners, LRM, RLM
+    ('\u{2028}', '\u{2029}'),   // line and paragraph separators
+    ('\u{202A}', '\u{202E}'),   // bidi embeddings and overrides
+    ('\u{2060}', '\u{206F}'),   // word joiner, invisible operators, bidi isolates, deprecated format
+    ('\u{3164}', '\u{3164}'),   // Hangul filler: blank
+    ('\u{FEFF}', '\u{FEFF}'),   // zero-width no-break space
+    ('\u{FFA0}', '\u{FFA0}'),   // halfwidth Hangul filler: blank
+    ('\u{FFF0}', '\u{FFFB}'),   // unassigned ignorables, interlinear annotations
+    ('\u{110BD}', '\u{110BD}'), // Kaithi number sign
+    ('\u{110CD}', '\u{110CD}'), // Kaithi number sign above
+    ('\u{13430}', '\u{1343F}'), // Egyptian hieroglyph format controls
+    ('\u{1BCA0}', '\u{1BCA3}'), // shorthand format controls
+    ('\u{1D173}', '\u{1D17A}'), // musical format controls
+    ('\u{E0000}', '\u{E00FF}'), // tags and unassigned ignorables
+    ('\u{E01F0}', '\u{E0FFF}'), // unassigned ignorables after the variation selectors supplement
+];
+
+/// Characters that draw nothing but are not whitespace: the braille blank, and the variation
+/// selectors (allowed, but only after a character they modify). A name or chat line may not
+/// start with one, nor a name end with the braille blank, so none is all blanks.
+fn is_blank(c: char) -> bool {
+    matches!(c, '\u{2800}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// A display name: 1 to `MAX_NAME_CHARS` characters, no leading or trailing whitespace or blank,
+/// nothing invisible or direction-changing.
 pub fn check_name(name: &str) -> Result<(), DecodeError> {
     let chars = name.chars().count();
     if chars == 0 || name.trim().is_empty() {
@@ -233,7 +269,8 @@ pub fn check_name(name: &str) -> Result<(), DecodeError> {
     if chars > MAX_NAME_CHARS {
         return Err(DecodeError::Invalid("name too long"));
     }
-    if name.trim() != name {
+    let mut ends = name.chars();
+    if name.trim() != name || ends.next().is_some_and(is_blank) || ends.next_back() == Some('\u{2800}') {
         return Err(DecodeError::Invalid("name has leading or trailing spaces"));
     }
     if name.chars().any(is_forbidden_char) {
@@ -242,11 +279,15 @@ pub fn check_name(name: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// A chat line: 1 to `MAX_CHAT_CHARS` characters, not only spaces, nothing invisible or
-/// direction-changing.
+/// A chat line: 1 to `MAX_CHAT_CHARS` characters, not only spaces, not starting with a blank,
+/// nothing invisible or direction-changing.
 pub fn check_chat(text: &str) -> Result<(), DecodeError> {
-    if text.trim().is_empty() {
+    let text_proper = text.trim();
+    if text_proper.is_empty() {
         return Err(DecodeError::Invalid("empty chat line"));
+    }
+    if text_proper.chars().next().is_some_and(is_blank) {
+        return Err(DecodeError::Invalid("chat line starts with a blank character"));
     }
     if text.chars().count() > MAX_CHAT_CHARS {
         return Err(DecodeError::Invalid("chat line too long"));

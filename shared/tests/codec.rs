@@ -361,6 +361,33 @@ fn names_and_rooms_are_checked() {
     assert!(check("zero\u{200B}width", None).is_err());
     assert!(check("bell\u{7}", None).is_err());
     assert!(check("seventeen chars!!", None).is_err());
+    // Every invisible or reordering kind an outside attack tried, alone and inside a name.
+    for bad in [
+        '\u{061C}',  // Arabic letter mark
+        '\u{E0041}', // a tag character
+        '\u{034F}',  // combining grapheme joiner
+        '\u{FFF9}',  // interlinear annotation anchor
+        '\u{2028}',  // line separator
+        '\u{3164}',  // Hangul filler
+        '\u{115F}',  // Hangul choseong filler
+        '\u{FFA0}',  // halfwidth Hangul filler
+        '\u{180E}',  // Mongolian vowel separator
+        '\u{2066}',  // left-to-right isolate
+    ] {
+        assert!(check(&bad.to_string(), None).is_err(), "{:04X} alone", u32::from(bad));
+        assert!(check(&format!("A{bad}da"), None).is_err(), "{:04X} inside", u32::from(bad));
+        let chat = client_result(&ClientMsg::Chat(Chat { text: format!("gg{bad}") }));
+        assert!(chat.is_err(), "{:04X} in chat", u32::from(bad));
+    }
+    // Blank characters: not a name alone, nor at its edges; fine inside.
+    assert!(check("\u{2800}", None).is_err(), "the braille blank alone draws nothing");
+    assert!(check("\u{2800}Ada", None).is_err());
+    assert!(check("\u{FE0F}", None).is_err(), "a variation selector alone draws nothing");
+    assert!(client_result(&ClientMsg::Chat(Chat { text: "\u{2800}\u{2800}".into() })).is_err());
+    // What real names hold: accents, other scripts, an emoji in its colour form.
+    for good in ["Zoë", "Łukasz", "山田", "Алёна", "محمد", "\u{2764}\u{FE0F}", "a\u{2800}b"] {
+        assert!(check(good, None).is_ok(), "{good:?}");
+    }
     assert!(check("Ada", Some("room 1")).is_err());
     assert!(check("Ada", Some("r-1_ok")).is_ok());
     let longest = "r".repeat(MAX_ROOM_CHARS);

@@ -8,8 +8,9 @@ use skirmish_shared::consts::MAX_NAME_CHARS;
 /// spaces) and cuts it to [`MAX_NAME_CHARS`]; `None` when nothing usable is left.
 pub fn clean_name(raw: &str) -> Option<String> {
     let mut buf = [0u8; 4];
-    // A single character passes `check_name` exactly when the server accepts it inside a name;
-    // plain spaces are fine inside, only not at the ends (trimmed below).
+    // A single character passes `check_name` when the server accepts it inside a name, except
+    // the blanks (a variation selector, the braille blank), which go too: nothing is lost but an
+    // emoji's colour form. Plain spaces are fine inside, only not at the ends (trimmed below).
     let kept: String = raw.chars().filter(|&c| c == ' ' || check_name(c.encode_utf8(&mut buf)).is_ok()).collect();
     let cut: String = kept.trim().chars().take(MAX_NAME_CHARS).collect();
     let name = cut.trim_end();
