@@ -373,10 +373,18 @@ impl PlayerSession {
         }
     }
 
+    /// Takes one message from the rate limit; false, counted toward the flood close, when over it.
+    fn allow_message(&mut self) -> bool {
+        if self.limit.allow(Instant::now()) {
+            return true;
+        }
+        self.drops_this_window += 1;
+        Stats::inc(&self.stats.inputs_dropped);
+        false
+    }
+
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
-        if !self.limit.allow(Instant::now()) {
-            self.drops_this_window += 1;
-            Stats::inc(&self.stats.inputs_dropped);
+        if !self.allow_message() {
             return;
         }
         let msg = match decode_client(bytes, self.config.max_frame_bytes) {
@@ -581,8 +589,17 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
         match item {
             Ok(websocket::Frame::Binary(bytes)) => self.receive(bytes, ctx),
             Ok(websocket::Frame::Text(_)) => self.end(ctx, Close::TextFrame),
-            Ok(websocket::Frame::Ping(bytes)) => self.queue_reliable(Frame::Pong(bytes), ctx),
-            Ok(websocket::Frame::Pong(_)) => {}
+            // Pings and pongs count against the message limit like binary messages: without it, a
+            // client sending millions of empty control frames a second held a core for as long as
+            // it liked. One every 5 s (our pings' answers, a library's keepalive) costs nothing.
+            Ok(websocket::Frame::Ping(bytes)) => {
+                if self.allow_message() {
+                    self.queue_reliable(Frame::Pong(bytes), ctx);
+                }
+            }
+            Ok(websocket::Frame::Pong(_)) => {
+                self.allow_message();
+            }
             Ok(websocket::Frame::Close(reason)) => {
                 tracing::debug!(peer = ?self.peer, ?reason, "client closed");
                 self.end(ctx, Close::ClientLeft);

@@ -135,6 +135,14 @@ async fn input_before_hello_gets_1008() {
     closes_only_that_client(vec![Message::binary(input)], false, 1008).await;
 }
 
+/// Control frames count against the message limit: a flood of pongs (or pings) is a flood.
+#[tokio::test]
+async fn a_flood_of_pongs_gets_1008() {
+    let frames = (0..3000).map(|_| Message::Pong(Vec::new().into())).collect();
+    let reason = closes_only_that_client(frames, true, 1008).await;
+    assert_eq!(reason, Close::Flood.reason());
+}
+
 #[tokio::test]
 async fn flooding_gets_1008() {
     let input = encode_client(&ClientMsg::Input(skirmish_shared::Input::default()));
