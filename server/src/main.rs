@@ -38,9 +38,14 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     // Logs to stderr, so stdout holds only the banner (the URLs to share); colours only on a
-    // terminal, so a log file or journal gets plain text.
+    // terminal, so a log file or journal gets plain text. actix-http's WebSocket codec logs some
+    // client errors (a control frame inside a fragmented message) at ERROR, which any client
+    // could then write at will: off by default, since the session logs every close with its
+    // reason.
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,actix_http::ws::codec=off")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
