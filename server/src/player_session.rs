@@ -615,6 +615,10 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             Err(ReadError::Protocol(ProtocolError::Overflow)) => {
                 self.end(ctx, Close::FrameTooBig { max: self.config.max_frame_bytes });
             }
+            // actix-http (3.20) reports a bad close payload as "Bad opcode".
+            Err(ReadError::Protocol(ProtocolError::BadOpCode)) => {
+                self.end(ctx, Close::WebSocketError("an invalid close code, or a close reason not UTF-8".into()));
+            }
             Err(ReadError::Protocol(e)) => self.end(ctx, Close::WebSocketError(e.to_string())),
         }
     }

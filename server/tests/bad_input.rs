@@ -109,6 +109,15 @@ async fn reserved_bits_get_1002() {
     assert!(reason.contains("reserved bits"), "{reason}");
 }
 
+/// A Close whose code RFC 6455 reserves is a protocol error, and the reason says so rather than
+/// actix's "Bad opcode".
+#[tokio::test]
+async fn a_close_with_a_reserved_code_gets_1002_naming_it() {
+    // Close, masked with a zero mask, code 999.
+    let reason = closes_only_that_client_after(Sent::Raw(vec![0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE7]), true, 1002).await;
+    assert!(reason.contains("invalid close code"), "{reason}");
+}
+
 #[tokio::test]
 async fn garbage_gets_1007() {
     closes_only_that_client(vec![Message::binary(vec![0xc1, 0xff, 0x00, 0x13])], true, 1007).await;
