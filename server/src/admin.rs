@@ -3,17 +3,25 @@
 //! with a reason, its rejoin token revoked) and close a room.
 //!
 //! Access: the token comes from `--admin-token` or is generated and printed at start. Logging in
-//! is a form POST of the token (compared in constant time) that sets an `HttpOnly`,
+//! is a form POST of the token (compared in constant time; [`LOGIN_ATTEMPTS_PER_MINUTE`] tries
+//! per client address, so a short token chosen by hand cannot be guessed by brute force) that
+//! sets an `HttpOnly`,
 //! `SameSite=Strict` session cookie; the token never travels in a URL. Without a valid session,
 //! `/admin` answers 401 with only the login form and the API 401 with no data. Every POST must
 //! come from this server's own page (`Origin` host and port equal to `Host`), so another site
 //! cannot make a logged-in browser act.
 
 use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
+use governor::clock::DefaultClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "skirmish_admin";
@@ -22,11 +30,31 @@ pub const KICK_REASON: &str = "kicked by the host";
 /// The reason the players of a closed room read.
 pub const CLOSE_ROOM_REASON: &str = "room closed by the host";
 
+/// Login attempts one client address may make a minute, in bursts of as many; right or wrong,
+/// each counts. Enough for a host who mistypes; a guesser gets 14 400 tries a day.
+pub const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// Not the token (401).
+    WrongToken,
+    /// The address tried [`LOGIN_ATTEMPTS_PER_MINUTE`] times within the minute (429).
+    TooManyAttempts,
+}
+
 /// The admin token and the sessions logged in with it.
-#[derive(Debug)]
 pub struct Access {
     token: String,
     sessions: Mutex<HashSet<String>>,
+    /// Login attempts per client address (all unknown addresses share one bucket).
+    attempts: RateLimiter<IpAddr, HashMapStateStore<IpAddr>, DefaultClock, NoOpMiddleware>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access").finish_non_exhaustive()
+    }
 }
 
 impl Access {
@@ -34,7 +62,9 @@ impl Access {
     pub fn new(token: Option<&str>) -> Access {
         let token =
             token.filter(|t| !t.is_empty()).map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
-        Access { token, sessions: Mutex::new(HashSet::new()) }
+        let per_minute = NonZeroU32::new(LOGIN_ATTEMPTS_PER_MINUTE).expect("not zero");
+        let attempts = RateLimiter::hashmap(Quota::per_minute(per_minute));
+        Access { token, sessions: Mutex::new(HashSet::new()), attempts }
     }
 
     /// The token, for the start-up banner.
@@ -42,15 +72,22 @@ impl Access {
         &self.token
     }
 
-    /// Checks `given` against the token in time independent of where they differ, and opens a
-    /// session (its cookie value) when it matches.
-    pub fn log_in(&self, given: &str) -> Option<String> {
+    /// Checks `given`, from the client address `client` (as the connection caps count it),
+    /// against the token in time independent of where they differ, and opens a session (its
+    /// cookie value) when it matches; refused past the address's attempts.
+    pub fn log_in(&self, given: &str, client: Option<IpAddr>) -> Result<String, LoginRefused> {
+        let key = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if self.attempts.check_key(&key).is_err() {
+            return Err(LoginRefused::TooManyAttempts);
+        }
+        // Keeps the table to the addresses of the last minute.
+        self.attempts.retain_recent();
         if !constant_time_eq(given.as_bytes(), self.token.as_bytes()) {
-            return None;
+            return Err(LoginRefused::WrongToken);
         }
         let session = format!("{:032x}", rand::random::<u128>());
         self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(session.clone());
-        Some(session)
+        Ok(session)
     }
 
     /// Whether the request carries a session cookie of ours.
@@ -192,12 +229,24 @@ mod tests {
     #[test]
     fn the_token_is_compared_whole() {
         let access = Access::new(Some("s3cret-token"));
-        assert!(access.log_in("s3cret-token").is_some());
+        assert!(access.log_in("s3cret-token", None).is_ok());
         for wrong in ["", "s3cret", "s3cret-tokeN", "s3cret-token-and-more"] {
-            assert!(access.log_in(wrong).is_none(), "{wrong}");
+            assert_eq!(access.log_in(wrong, None), Err(LoginRefused::WrongToken), "{wrong}");
         }
         assert_eq!(Access::new(None).token().len(), 32, "a generated token");
         assert_ne!(Access::new(None).token(), Access::new(None).token());
+    }
+
+    /// Past its attempts an address is refused even the right token; another address is not.
+    #[test]
+    fn each_address_has_its_attempts_a_minute() {
+        let access = Access::new(Some("s3cret-token"));
+        let guesser = Some(IpAddr::from([192, 0, 2, 7]));
+        for _ in 0..LOGIN_ATTEMPTS_PER_MINUTE {
+            assert_eq!(access.log_in("guess", guesser), Err(LoginRefused::WrongToken));
+        }
+        assert_eq!(access.log_in("s3cret-token", guesser), Err(LoginRefused::TooManyAttempts));
+        assert!(access.log_in("s3cret-token", Some(IpAddr::from([192, 0, 2, 8]))).is_ok());
     }
 
     #[test]

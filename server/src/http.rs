@@ -215,11 +215,18 @@ async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state:
     if !admin::same_origin(&req) {
         return admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
-    match state.admin.log_in(&form.token) {
-        Some(session) => admin::logged_in_response(&session),
-        None => {
-            tracing::warn!(peer = ?req.peer_addr(), "admin login refused: wrong token");
+    let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
+    match state.admin.log_in(&form.token, client.map(client_addr::cap_key)) {
+        Ok(session) => admin::logged_in_response(&session),
+        Err(admin::LoginRefused::WrongToken) => {
+            tracing::warn!(client = ?client, "admin login refused: wrong token");
             admin::login_page(StatusCode::UNAUTHORIZED)
+        }
+        Err(admin::LoginRefused::TooManyAttempts) => {
+            tracing::debug!(client = ?client, "admin login refused: too many attempts");
+            let mut page = admin::login_page(StatusCode::TOO_MANY_REQUESTS);
+            page.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+            page
         }
     }
 }

@@ -86,6 +86,15 @@ async fn nothing_without_a_login_and_no_login_with_a_wrong_token_or_from_elsewhe
     assert_eq!(status, 403, "a login from another site");
     let (status, _, _) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", "skirmish_admin=guess")], "").await;
     assert_eq!(status, 401, "a made-up session");
+
+    // A guesser gets its attempts a minute (one is spent above), then not even the right token.
+    for _ in 1..skirmish_server::admin::LOGIN_ATTEMPTS_PER_MINUTE {
+        let (status, _, _) = request(srv.addr, "POST", "/admin/login", &form, "token=guess").await;
+        assert_eq!(status, 401);
+    }
+    let (status, head, _) = request(srv.addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
+    assert_eq!(status, 429, "{head}");
+    assert!(head.to_ascii_lowercase().contains("retry-after: 60"), "{head}");
 }
 
 #[tokio::test]
