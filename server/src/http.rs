@@ -95,6 +95,7 @@ pub async fn run(
         big_room_players: config.big_room_players,
         max_rooms: config.max_rooms,
         max_rooms_per_ip: config.max_rooms_per_ip,
+        max_kept_seats_per_ip: config.max_connections_per_ip as usize,
         empty_room_grace: config.empty_room_grace,
         seat_reservation: config.seat_reservation,
     };
@@ -482,6 +483,7 @@ mod tests {
             big_room_players: 50,
             max_rooms: 10,
             max_rooms_per_ip: 0,
+            max_kept_seats_per_ip: 0,
             empty_room_grace: Duration::ZERO,
             seat_reservation: Duration::ZERO,
         };

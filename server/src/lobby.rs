@@ -46,11 +46,34 @@ struct RoomEntry {
     sessions: HashMap<PlayerId, Addr<PlayerSession>>,
     /// Seats kept for players whose connection was lost, each with its rejoin token and the
     /// number of its reservation (an expiry timer acts only on the reservation it was set for).
-    reserved: HashMap<PlayerId, (String, u64)>,
+    reserved: HashMap<PlayerId, KeptSeat>,
+    /// The client address of each player (as the connection caps count it), for its kept seat.
+    clients: HashMap<PlayerId, IpAddr>,
     /// Each player's rejoin token.
     tokens: HashMap<PlayerId, String>,
     /// The address that opened it, counted against `max_rooms_per_ip` while it lives.
     opened_by: Option<IpAddr>,
+}
+
+/// A lost player's seat, waiting for its rejoin.
+struct KeptSeat {
+    token: String,
+    /// The reservation's number (an expiry timer acts only on the reservation it was set for).
+    number: u64,
+    /// The player's address, whose kept seats are capped.
+    client: Option<IpAddr>,
+}
+
+/// One kept seat of `client` fewer in `kept_per_ip`.
+fn release_kept(kept_per_ip: &mut HashMap<IpAddr, usize>, client: Option<IpAddr>) {
+    if let Some(ip) = client
+        && let Some(kept) = kept_per_ip.get_mut(&ip)
+    {
+        *kept -= 1;
+        if *kept == 0 {
+            kept_per_ip.remove(&ip);
+        }
+    }
 }
 
 impl RoomEntry {
@@ -85,6 +108,9 @@ pub struct GameSetup {
     pub max_rooms: usize,
     /// Rooms alive that one client address may have opened (0: no cap).
     pub max_rooms_per_ip: usize,
+    /// Seats kept for one client address's lost players at once (0: no cap): the open
+    /// connections it may hold, so that dropping them cannot hold more seats than keeping them.
+    pub max_kept_seats_per_ip: usize,
     /// How long an empty room is kept before it is removed.
     pub empty_room_grace: Duration,
     /// How long a lost player's seat waits for a rejoin (zero: seats are not kept).
@@ -140,6 +166,8 @@ pub struct Lobby {
     next_reservation: u64,
     /// Rooms alive per address that opened them (only addresses with one).
     opened_per_ip: HashMap<IpAddr, usize>,
+    /// Seats kept per address of their lost players (only addresses with one).
+    kept_per_ip: HashMap<IpAddr, usize>,
 }
 
 impl Lobby {
@@ -165,6 +193,7 @@ impl Lobby {
             seats: HashMap::new(),
             next_reservation: 0,
             opened_per_ip: HashMap::new(),
+            kept_per_ip: HashMap::new(),
         }
     }
 
@@ -213,6 +242,7 @@ impl Lobby {
             emptied: 0,
             sessions: HashMap::new(),
             reserved: HashMap::new(),
+            clients: HashMap::new(),
             tokens: HashMap::new(),
             opened_by,
         }
@@ -278,7 +308,11 @@ impl Lobby {
         let (room, id) = self.seats.get(token)?.clone();
         let entry = self.rooms.get_mut(&room)?;
         let (session, outbox, inbox) = (msg.session.clone(), msg.outbox.clone(), msg.inbox.clone());
-        if entry.reserved.remove(&id).is_some() {
+        if let Some(kept) = entry.reserved.remove(&id) {
+            release_kept(&mut self.kept_per_ip, kept.client);
+            if let Some(ip) = msg.client {
+                entry.clients.insert(id, ip);
+            }
             entry.players.insert(id);
             entry.sessions.insert(id, session.clone());
             let add = AddPlayer {
@@ -294,6 +328,9 @@ impl Lobby {
             entry.addr.do_send(add);
         } else if entry.players.contains(&id) {
             // The old connection has not been noticed gone yet: the new one takes over.
+            if let Some(ip) = msg.client {
+                entry.clients.insert(id, ip);
+            }
             entry.sessions.insert(id, session.clone());
             entry.addr.do_send(Replace { id, session, outbox, inbox, token: token.to_owned() });
         } else {
@@ -330,7 +367,9 @@ impl Handler<Join> for Lobby {
         };
         if !self.rooms.contains_key(&room) {
             self.may_open(&room, msg.client)?;
-            let entry = self.create_room(&room, msg.private, msg.client, ctx.address());
+            // The default room is everyone's: nobody may hide it from the list and from quick play.
+            let private = msg.private && room != DEFAULT_ROOM;
+            let entry = self.create_room(&room, private, msg.client, ctx.address());
             self.rooms.insert(room.clone(), entry);
         }
         let entry = self.rooms.get_mut(&room).expect("the room was found or created above");
@@ -347,6 +386,9 @@ impl Handler<Join> for Lobby {
             String::new()
         } else {
             entry.players.insert(id);
+            if let Some(ip) = msg.client {
+                entry.clients.insert(id, ip);
+            }
             let token = format!("{:032x}", rand::random::<u128>());
             entry.tokens.insert(id, token.clone());
             self.seats.insert(token.clone(), (room.clone(), id));
@@ -375,14 +417,23 @@ impl Handler<Leave> for Lobby {
             return;
         }
         let grace = self.setup.seat_reservation;
-        let reserve = player && msg.reserve && !grace.is_zero() && !self.shutting_down;
+        let client = entry.clients.remove(&msg.id);
+        let kept = client.and_then(|ip| self.kept_per_ip.get(&ip)).copied().unwrap_or(0);
+        let over_cap = self.setup.max_kept_seats_per_ip > 0 && kept >= self.setup.max_kept_seats_per_ip;
+        if player && msg.reserve && over_cap {
+            tracing::info!(room = %msg.room, player = msg.id, ?client, kept, "seat not kept: its address holds its share");
+        }
+        let reserve = player && msg.reserve && !grace.is_zero() && !self.shutting_down && !over_cap;
         entry.addr.do_send(RemovePlayer { id: msg.id, reserve });
         let token = entry.tokens.remove(&msg.id);
         match (reserve, token) {
             (true, Some(token)) => {
                 self.next_reservation += 1;
                 let number = self.next_reservation;
-                entry.reserved.insert(msg.id, (token.clone(), number));
+                entry.reserved.insert(msg.id, KeptSeat { token: token.clone(), number, client });
+                if let Some(ip) = client {
+                    *self.kept_per_ip.entry(ip).or_default() += 1;
+                }
                 entry.tokens.insert(msg.id, token);
                 let (room, id) = (msg.room.clone(), msg.id);
                 ctx.run_later(grace, move |lobby, ctx| lobby.expire_seat(&room, id, number, ctx));
@@ -402,11 +453,12 @@ impl Lobby {
     /// refuse its token from now on.
     fn expire_seat(&mut self, room: &str, id: PlayerId, number: u64, ctx: &mut Context<Self>) {
         let Some(entry) = self.rooms.get_mut(room) else { return };
-        if entry.reserved.get(&id).is_none_or(|(_, n)| *n != number) {
+        if entry.reserved.get(&id).is_none_or(|kept| kept.number != number) {
             return;
         }
-        if let Some((token, _)) = entry.reserved.remove(&id) {
-            self.seats.remove(&token);
+        if let Some(kept) = entry.reserved.remove(&id) {
+            self.seats.remove(&kept.token);
+            release_kept(&mut self.kept_per_ip, kept.client);
         }
         entry.tokens.remove(&id);
         entry.addr.do_send(ReleaseSeat { id });
@@ -549,9 +601,20 @@ pub struct AdminKick {
 impl Handler<AdminKick> for Lobby {
     type Result = bool;
 
-    fn handle(&mut self, msg: AdminKick, _ctx: &mut Self::Context) -> bool {
-        let Some(session) = self.rooms.get(&msg.room).and_then(|e| e.sessions.get(&msg.id)) else { return false };
-        session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+    fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> bool {
+        let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
+        if let Some(session) = entry.sessions.get(&msg.id) {
+            session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+        } else if let Some(kept) = entry.reserved.remove(&msg.id) {
+            // A lost player's kept seat: freed, and its token leads nowhere.
+            self.seats.remove(&kept.token);
+            release_kept(&mut self.kept_per_ip, kept.client);
+            entry.tokens.remove(&msg.id);
+            entry.addr.do_send(ReleaseSeat { id: msg.id });
+            self.check_empty(&msg.room, ctx);
+        } else {
+            return false;
+        }
         tracing::info!(room = %msg.room, player = msg.id, "kicked by the admin");
         true
     }
@@ -576,8 +639,9 @@ impl Handler<AdminCloseRoom> for Lobby {
         for session in entry.sessions.values() {
             session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
         }
-        for (id, (token, _)) in entry.reserved.drain() {
-            self.seats.remove(&token);
+        for (id, kept) in entry.reserved.drain() {
+            self.seats.remove(&kept.token);
+            release_kept(&mut self.kept_per_ip, kept.client);
             entry.tokens.remove(&id);
             entry.addr.do_send(ReleaseSeat { id });
         }

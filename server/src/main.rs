@@ -38,13 +38,14 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     // Logs to stderr, so stdout holds only the banner (the URLs to share); colours only on a
-    // terminal, so a log file or journal gets plain text. actix-http's WebSocket codec logs some
-    // client errors (a control frame inside a fragmented message) at ERROR, which any client
-    // could then write at will: off by default, since the session logs every close with its
-    // reason.
+    // terminal, so a log file or journal gets plain text. actix-http logs some client errors at
+    // ERROR, which any client could then write at will: its WebSocket codec (a control frame
+    // inside a fragmented message) and its HTTP/1 dispatcher (a request that does not parse,
+    // answered 400). Off by default; the session logs every close with its reason.
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,actix_http::ws::codec=off")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,actix_http::ws::codec=off,actix_http::h1::dispatcher=off")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -140,3 +140,27 @@ async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revo
     let (code, reason) = expect_close(&mut again.ws).await;
     assert_eq!((code, reason.as_str()), (1008, "room closed by the host"));
 }
+
+/// A lost player's kept seat can be kicked too: freed, and its token leads nowhere.
+#[tokio::test]
+async fn the_admin_kicks_a_kept_seat() {
+    let srv = server_with(config());
+    let cookie = log_in(srv.addr).await;
+    let mut keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("evade")).await;
+    let lost = TestClient::join(&srv.ws_url(), "Evader", Some("evade")).await;
+    let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
+    drop(lost);
+    while !matches!(keeper.next_event().await, skirmish_client::Event::Left(left) if left == id) {}
+
+    let origin = same_origin(srv.addr);
+    let headers = [("Cookie", cookie.as_str()), ("Content-Type", "application/json"), ("Origin", origin.as_str())];
+    let kick = format!(r#"{{"room":"evade","id":{id}}}"#);
+    let (status, _, body) = request(srv.addr, "POST", "/admin/api/kick", &headers, &kick).await;
+    assert_eq!(status, 200, "{body}");
+    let mut ws = raw(&srv.ws_url()).await;
+    let mut core = Client::new("Evader", Some("evade".to_owned())).rejoin(&token);
+    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    let mut again = TestClient::from_parts(ws, core);
+    again.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    assert_ne!(again.id(), id, "a newcomer: the kept seat was kicked");
+}

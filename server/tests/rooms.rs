@@ -117,6 +117,18 @@ async fn the_default_room_opens_even_when_the_server_holds_all_its_rooms() {
     assert_eq!(heads(srv.addr).await, [("main".to_owned(), 1), ("one".to_owned(), 1)]);
 }
 
+/// The default room is everyone's: a `Hello` asking to open it private opens it public.
+#[tokio::test]
+async fn the_default_room_cannot_be_made_private() {
+    let srv = server_with(config(8));
+    let mut ws = raw(&srv.ws_url()).await;
+    let mut core = Client::new("Hider", None).private(true);
+    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    let mut hider = TestClient::from_parts(ws, core);
+    hider.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    assert_eq!(heads(srv.addr).await, [("main".to_owned(), 1)], "listed");
+}
+
 /// Joins room `name` from the local address `source`; the close code and reason if refused.
 async fn join_from(
     srv: &skirmish_server::ServerHandle,

@@ -118,9 +118,18 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, Decode
     Ok(value)
 }
 
-/// rmp-serde's messages can quote input; keep them short enough for a close reason.
+/// rmp-serde's messages can quote input (an unknown variant's name): its control characters are
+/// escaped, so a client cannot put a line break or a terminal escape into the close reason and
+/// the server's log line of it; and it is kept short enough for a close reason.
 fn short(e: &rmp_serde::decode::Error) -> String {
-    let mut s = e.to_string();
+    let mut s = String::new();
+    for c in e.to_string().chars() {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
     if s.len() > 80 {
         let mut cut = 80;
         while !s.is_char_boundary(cut) {

@@ -465,6 +465,21 @@ fn unknown_variants_are_rejected() {
     assert!(decode_client(&encode_server(&ServerMsg::Welcome(welcome())), MAX_FRAME_BYTES).is_err());
 }
 
+/// An error quoting the client's input (an unknown variant's name) escapes its control
+/// characters: a close reason, and the server's log line of it, get no line break or terminal
+/// escape from a client.
+#[test]
+fn errors_quoting_input_escape_its_control_characters() {
+    // {"\nFAKE\u{1b}[2J": [1]}
+    let key = "\nFAKE\u{1b}[2J";
+    let mut bytes = vec![0x81, 0xa0 | key.len() as u8];
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.extend_from_slice(&[0x91, 0x01]);
+    let Err(DecodeError::Malformed(why)) = decode_client(&bytes, MAX_FRAME_BYTES) else { panic!("malformed") };
+    assert!(!why.chars().any(char::is_control), "{why:?}");
+    assert!(why.contains("\\nFAKE\\u{1b}[2J"), "{why:?}");
+}
+
 #[test]
 fn wrong_version_is_its_own_error() {
     let msg = ClientMsg::Hello(Hello { version: PROTOCOL_VERSION + 1, ..hello("\u{202E}", None) });
