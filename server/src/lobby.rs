@@ -44,8 +44,7 @@ struct RoomEntry {
     emptied: u64,
     /// The session of each player and spectator: a leave from any other is stale.
     sessions: HashMap<PlayerId, Addr<PlayerSession>>,
-    /// Seats kept for players whose connection was lost, each with its rejoin token and the
-    /// number of its reservation (an expiry timer acts only on the reservation it was set for).
+    /// Seats kept for players whose connection was lost.
     reserved: HashMap<PlayerId, KeptSeat>,
     /// The client address of each player (as the connection caps count it), for its kept seat.
     clients: HashMap<PlayerId, IpAddr>,
@@ -64,14 +63,15 @@ struct KeptSeat {
     client: Option<IpAddr>,
 }
 
-/// One kept seat of `client` fewer in `kept_per_ip`.
-fn release_kept(kept_per_ip: &mut HashMap<IpAddr, usize>, client: Option<IpAddr>) {
+/// One fewer for `client` in a per-address count (rooms opened, seats kept), which holds only
+/// addresses with at least one.
+fn count_down(per_ip: &mut HashMap<IpAddr, usize>, client: Option<IpAddr>) {
     if let Some(ip) = client
-        && let Some(kept) = kept_per_ip.get_mut(&ip)
+        && let Some(count) = per_ip.get_mut(&ip)
     {
-        *kept -= 1;
-        if *kept == 0 {
-            kept_per_ip.remove(&ip);
+        *count -= 1;
+        if *count == 0 {
+            per_ip.remove(&ip);
         }
     }
 }
@@ -271,14 +271,7 @@ impl Lobby {
         if still_empty && let Some(entry) = self.rooms.remove(name) {
             entry.addr.do_send(StopRoom);
             Stats::dec(&self.stats.rooms);
-            if let Some(ip) = entry.opened_by
-                && let Some(opened) = self.opened_per_ip.get_mut(&ip)
-            {
-                *opened -= 1;
-                if *opened == 0 {
-                    self.opened_per_ip.remove(&ip);
-                }
-            }
+            count_down(&mut self.opened_per_ip, entry.opened_by);
             tracing::info!(room = %name, "room empty, removed");
         }
     }
@@ -309,7 +302,7 @@ impl Lobby {
         let entry = self.rooms.get_mut(&room)?;
         let (session, outbox, inbox) = (msg.session.clone(), msg.outbox.clone(), msg.inbox.clone());
         if let Some(kept) = entry.reserved.remove(&id) {
-            release_kept(&mut self.kept_per_ip, kept.client);
+            count_down(&mut self.kept_per_ip, kept.client);
             if let Some(ip) = msg.client {
                 entry.clients.insert(id, ip);
             }
@@ -458,7 +451,7 @@ impl Lobby {
         }
         if let Some(kept) = entry.reserved.remove(&id) {
             self.seats.remove(&kept.token);
-            release_kept(&mut self.kept_per_ip, kept.client);
+            count_down(&mut self.kept_per_ip, kept.client);
         }
         entry.tokens.remove(&id);
         entry.addr.do_send(ReleaseSeat { id });
@@ -608,7 +601,7 @@ impl Handler<AdminKick> for Lobby {
         } else if let Some(kept) = entry.reserved.remove(&msg.id) {
             // A lost player's kept seat: freed, and its token leads nowhere.
             self.seats.remove(&kept.token);
-            release_kept(&mut self.kept_per_ip, kept.client);
+            count_down(&mut self.kept_per_ip, kept.client);
             entry.tokens.remove(&msg.id);
             entry.addr.do_send(ReleaseSeat { id: msg.id });
             self.check_empty(&msg.room, ctx);
@@ -641,7 +634,7 @@ impl Handler<AdminCloseRoom> for Lobby {
         }
         for (id, kept) in entry.reserved.drain() {
             self.seats.remove(&kept.token);
-            release_kept(&mut self.kept_per_ip, kept.client);
+            count_down(&mut self.kept_per_ip, kept.client);
             entry.tokens.remove(&id);
             entry.addr.do_send(ReleaseSeat { id });
         }
