@@ -9,11 +9,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{TestClient, expect_close, raw, server_with};
-use futures_util::SinkExt;
-use skirmish_client::{Client, ConnState};
+use common::{TestClient, expect_close, server_with};
+use skirmish_client::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
 
 const TOKEN: &str = "correct-horse-battery-staple";
 
@@ -127,11 +125,8 @@ async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revo
     assert_eq!((code, reason.as_str()), (1008, "kicked by the host"));
 
     // The kicked player's token no longer gives its seat back.
-    let mut ws = raw(&srv.ws_url()).await;
-    let mut core = Client::new("Troll", Some("arena-1".to_owned())).rejoin(&token);
-    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-    let mut again = TestClient::from_parts(ws, core);
-    again.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    let mut again =
+        TestClient::join_with(&srv.ws_url(), Client::new("Troll", Some("arena-1".to_owned())).rejoin(&token)).await;
     assert_ne!(again.id(), id, "a newcomer, not the kicked player");
 
     let close = r#"{"room":"arena-1"}"#;
@@ -147,20 +142,14 @@ async fn the_admin_kicks_a_kept_seat() {
     let srv = server_with(config());
     let cookie = log_in(srv.addr).await;
     let mut keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("evade")).await;
-    let lost = TestClient::join(&srv.ws_url(), "Evader", Some("evade")).await;
-    let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
-    drop(lost);
-    while !matches!(keeper.next_event().await, skirmish_client::Event::Left(left) if left == id) {}
+    let (id, token) = keeper.see_lost(&srv.ws_url(), "Evader", "evade").await;
 
     let origin = same_origin(srv.addr);
     let headers = [("Cookie", cookie.as_str()), ("Content-Type", "application/json"), ("Origin", origin.as_str())];
     let kick = format!(r#"{{"room":"evade","id":{id}}}"#);
     let (status, _, body) = request(srv.addr, "POST", "/admin/api/kick", &headers, &kick).await;
     assert_eq!(status, 200, "{body}");
-    let mut ws = raw(&srv.ws_url()).await;
-    let mut core = Client::new("Evader", Some("evade".to_owned())).rejoin(&token);
-    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-    let mut again = TestClient::from_parts(ws, core);
-    again.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    let again =
+        TestClient::join_with(&srv.ws_url(), Client::new("Evader", Some("evade".to_owned())).rejoin(&token)).await;
     assert_ne!(again.id(), id, "a newcomer: the kept seat was kicked");
 }

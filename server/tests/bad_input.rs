@@ -8,7 +8,6 @@ use futures_util::SinkExt;
 use skirmish_server::close::Close;
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, encode_client};
-use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
 fn hello(version: u16) -> Vec<u8> {
@@ -51,10 +50,9 @@ async fn closes_only_that_client_after(sent: Sent, join: bool, code: u16) -> Str
                 let _ = bad.send(frame).await;
             }
         }
+        // The server may already have closed; a failed write is fine.
         Sent::Raw(bytes) => {
-            use tokio::io::AsyncWriteExt as _;
-            let MaybeTlsStream::Plain(socket) = bad.get_mut() else { unreachable!("plain ws://") };
-            let _ = socket.write_all(&bytes).await;
+            let _ = common::write_raw(&mut bad, &bytes).await;
         }
     }
     let (got, reason) = expect_close(&mut bad).await;

@@ -7,10 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestClient, expect_close, http_get, maps_dir, raw, server_with};
+use common::{TestClient, expect_close, http_get, maps_dir, server_with};
 use futures_util::SinkExt;
 use glam::Vec2;
-use skirmish_client::{Client, ConnState, Event};
+use skirmish_client::{Client, Event};
 use skirmish_shared::{ClientMsg, Input, Phase, encode_client};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -29,12 +29,7 @@ fn config(test: &str, reservation: Duration) -> skirmish_server::Config {
 
 /// Joins `room` as `name`, asking for the seat of `token`.
 async fn rejoin(url: &str, name: &str, room: &str, token: &str) -> TestClient {
-    let mut ws = raw(url).await;
-    let mut core = Client::new(name, Some(room.to_owned())).rejoin(token);
-    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-    let mut client = TestClient::from_parts(ws, core);
-    client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
-    client
+    TestClient::join_with(url, Client::new(name, Some(room.to_owned())).rejoin(token)).await
 }
 
 /// Shoots `target` (as `shooter`) until the kill is heard.
@@ -107,10 +102,7 @@ async fn a_kept_seat_is_not_given_to_a_newcomer() {
     let srv = server_with(config);
     let url = srv.ws_url();
     let mut keeper = TestClient::join(&url, "Keeper", Some("duel")).await;
-    let lost = TestClient::join(&url, "Lost", Some("duel")).await;
-    let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
-    drop(lost);
-    while !matches!(keeper.next_event().await, Event::Left(left) if left == id) {}
+    let (id, token) = keeper.see_lost(&url, "Lost", "duel").await;
 
     let newcomer = TestClient::join(&url, "Newcomer", Some("duel")).await;
     assert!(newcomer.core.is_spectator(), "the lost player's seat is not free");
@@ -132,11 +124,7 @@ async fn an_address_keeps_no_more_seats_than_it_may_open_connections() {
     let mut keeper = TestClient::join(&url, "Keeper", Some("duel")).await;
     let mut tokens = Vec::new();
     for name in ["One", "Two", "Three", "Four"] {
-        let lost = TestClient::join(&url, name, Some("duel")).await;
-        let id = lost.id();
-        tokens.push((id, lost.core.rejoin_token().to_owned()));
-        drop(lost);
-        while !matches!(keeper.next_event().await, Event::Left(left) if left == id) {}
+        tokens.push(keeper.see_lost(&url, name, "duel").await);
     }
     drop(keeper);
     // The first three seats were kept; the fourth was over the address's share.
@@ -220,10 +208,8 @@ async fn closed_for_cause_then_rejoin(test: &str, cause: Cause, code: u16) {
             }
         }
         Cause::ReservedBits => {
-            use tokio::io::AsyncWriteExt as _;
-            let tokio_tungstenite::MaybeTlsStream::Plain(socket) = bad.ws.get_mut() else { unreachable!("ws://") };
             // FIN + RSV1 + binary, masked, an empty payload.
-            socket.write_all(&[0xC2, 0x80, 1, 2, 3, 4]).await.expect("send the frame");
+            common::write_raw(&mut bad.ws, &[0xC2, 0x80, 1, 2, 3, 4]).await.expect("send the frame");
         }
     }
     let (got, reason) = expect_close(&mut bad.ws).await;

@@ -32,12 +32,7 @@ async fn heads(addr: std::net::SocketAddr) -> Vec<(String, u64)> {
 
 /// Joins through the client core as a player would, with `private` set as asked.
 async fn join_private(url: &str, name: &str, room: &str) -> TestClient {
-    let mut ws = raw(url).await;
-    let mut core = Client::new(name, Some(room.to_owned())).private(true);
-    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-    let mut client = TestClient::from_parts(ws, core);
-    client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
-    client
+    TestClient::join_with(url, Client::new(name, Some(room.to_owned())).private(true)).await
 }
 
 #[tokio::test]
@@ -121,11 +116,7 @@ async fn the_default_room_opens_even_when_the_server_holds_all_its_rooms() {
 #[tokio::test]
 async fn the_default_room_cannot_be_made_private() {
     let srv = server_with(config(8));
-    let mut ws = raw(&srv.ws_url()).await;
-    let mut core = Client::new("Hider", None).private(true);
-    ws.send(Message::binary(core.on_open())).await.expect("send Hello");
-    let mut hider = TestClient::from_parts(ws, core);
-    hider.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    let _hider = TestClient::join_with(&srv.ws_url(), Client::new("Hider", None).private(true)).await;
     assert_eq!(heads(srv.addr).await, [("main".to_owned(), 1)], "listed");
 }
 

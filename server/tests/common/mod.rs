@@ -49,6 +49,14 @@ pub async fn raw(url: &str) -> Ws {
     connect_async(url).await.expect("websocket connects").0
 }
 
+/// Writes `bytes` straight to the socket under `ws` (frames no WebSocket library would make);
+/// an error if the server already closed it.
+pub async fn write_raw(ws: &mut Ws, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let MaybeTlsStream::Plain(socket) = ws.get_mut() else { unreachable!("the tests use plain ws://") };
+    socket.write_all(bytes).await
+}
+
 /// Opens a WebSocket to `srv` from the local address `source` (any 127.x.y.z is loopback)
 /// with extra request `headers`; `Err` holds the HTTP status of a refused upgrade.
 pub async fn upgrade_from(
@@ -122,12 +130,28 @@ impl TestClient {
 
     /// Connects, says Hello (asking to spectate or not) and waits for Welcome.
     pub async fn join_as(url: &str, name: &str, room: Option<&str>, spectate: bool) -> Self {
+        Self::join_with(url, Client::new(name, room.map(Into::into)).ask_to_spectate(spectate)).await
+    }
+
+    /// Connects, says the Hello of `core` (set up by the caller: private, a rejoin token…) and
+    /// waits for Welcome.
+    pub async fn join_with(url: &str, mut core: Client) -> Self {
         let mut ws = raw(url).await;
-        let mut core = Client::new(name, room.map(Into::into)).ask_to_spectate(spectate);
         ws.send(Message::binary(core.on_open())).await.expect("send Hello");
         let mut client = Self::from_parts(ws, core);
         client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
         client
+    }
+
+    /// Joins `room` as `name`, then loses the connection (the socket ends with no WebSocket
+    /// close, so the seat is kept) and waits until `self`, in the same room, hears it left.
+    /// Returns the lost player's id and rejoin token.
+    pub async fn see_lost(&mut self, url: &str, name: &str, room: &str) -> (skirmish_shared::PlayerId, String) {
+        let lost = Self::join(url, name, Some(room)).await;
+        let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
+        drop(lost);
+        while !matches!(self.next_event().await, Event::Left(left) if left == id) {}
+        (id, token)
     }
 
     /// A client on `ws` driven by `core`, which the caller set up (and sent `Hello` with).
