@@ -85,6 +85,14 @@ async fn a_second_sigint_exits_at_once_without_finishing_the_drain() {
     let (mut child, port) = start_binary();
     // A client that never answers the server's Close holds the drain open for seconds.
     let _silent = common::raw(&format!("ws://127.0.0.1:{port}/ws")).await;
+    // Its session counts once its actor has started, a moment after the upgrade: a signal before
+    // that would find nothing to drain.
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + WAIT;
+    while common::metrics(addr).await["skirmish_connections"] < 1.0 {
+        assert!(Instant::now() < deadline, "the connection was never counted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     signal(&child, "-INT");
     // The first signal must have been taken before the second comes, or the two may merge.
     tokio::time::sleep(Duration::from_millis(500)).await;
