@@ -172,6 +172,15 @@ pub struct ChatFrom {
     pub text: String,
 }
 
+/// PlayerSession → Room: the sender's chat went over its rate limit (once per burst). The room
+/// warns it after the lines it let through, which this message follows in the room's mailbox.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChatTooFast {
+    /// The sender.
+    pub id: PlayerId,
+}
+
 /// Room or Lobby → PlayerSession: end this connection for this reason.
 #[derive(Message)]
 #[rtype(result = "()")]

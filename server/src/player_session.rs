@@ -22,7 +22,7 @@ use actix::prelude::*;
 use actix_http::ws::{self as websocket, ProtocolError};
 use bytes::Bytes;
 use skirmish_shared::consts::{DEFAULT_ROOM, FLOOD_KICK_DROPS, MAX_CLIENT_MSGS_PER_SEC};
-use skirmish_shared::{ChatLine, ClientMsg, Hello, PlayerId, ServerMsg, decode_client, encode_server};
+use skirmish_shared::{ClientMsg, Hello, PlayerId, ServerMsg, decode_client, encode_server};
 use tokio_util::sync::CancellationToken;
 
 use crate::admission::Permit;
@@ -31,7 +31,7 @@ use crate::close::Close;
 use crate::config::Config;
 use crate::inbox::Inbox;
 use crate::lobby::Lobby;
-use crate::messages::{ChatFrom, FollowFrom, Join, JoinError, Kick, Leave};
+use crate::messages::{ChatFrom, ChatTooFast, FollowFrom, Join, JoinError, Kick, Leave};
 use crate::outbox::{Frame, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::room::Room;
@@ -414,9 +414,9 @@ impl PlayerSession {
                     self.chat_warned = false;
                     room.do_send(ChatFrom { id: *id, text: line.text });
                 } else if !std::mem::replace(&mut self.chat_warned, true) {
-                    let warning = ChatLine { from: None, text: chat::TOO_FAST.to_owned() };
-                    let bytes = Bytes::from(encode_server(&ServerMsg::Chat(warning)));
-                    self.queue_reliable(Frame::Binary(bytes), ctx);
+                    // Through the room, not straight to the socket: the lines it let through
+                    // go out with its next tick, and the warning must come after them.
+                    room.do_send(ChatTooFast { id: *id });
                 }
             }
             // Nobody to talk to before the lobby has placed us.

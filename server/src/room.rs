@@ -34,8 +34,8 @@ use crate::close::Close;
 use crate::inbox::Inbox;
 use crate::lobby::Lobby;
 use crate::messages::{
-    AddPlayer, ChatFrom, FollowFrom, Kick, Leave, PlayerReport, ReleaseSeat, RemovePlayer, Replace, Report, RoomReport,
-    RoomStatus, StopRoom,
+    AddPlayer, ChatFrom, ChatTooFast, FollowFrom, Kick, Leave, PlayerReport, ReleaseSeat, RemovePlayer, Replace,
+    Report, RoomReport, RoomStatus, StopRoom,
 };
 use crate::outbox::Outbox;
 use crate::palette::{Palette, palette_colour};
@@ -138,6 +138,8 @@ pub struct Room {
     /// Kills since the last tick, where they happened and encoded: in big rooms each member
     /// gets only those that concern it.
     kills: Vec<(Kill, Vec2, Bytes)>,
+    /// Members told this tick that their chat is too fast, and the warning, encoded once.
+    too_fast: (Vec<PlayerId>, Bytes),
     /// Reused per member: its reliable messages this tick.
     outgoing: Vec<Bytes>,
     /// Reused every tick: score lines for everyone (see `world::scores`).
@@ -189,6 +191,7 @@ impl Room {
             shared: Vec::new(),
             announced: Vec::new(),
             kills: Vec::new(),
+            too_fast: (Vec::new(), encode(&ServerMsg::Chat(ChatLine { from: None, text: chat::TOO_FAST.to_owned() }))),
             outgoing: Vec::new(),
             scores: Vec::new(),
             own_scores: Vec::new(),
@@ -459,6 +462,11 @@ impl Room {
                     kills += 1;
                 }
             }
+            // After the chat lines of this tick, among them the sender's own let through.
+            let warned = self.too_fast.0.contains(&id);
+            if warned {
+                self.outgoing.push(self.too_fast.1.clone());
+            }
             // The rest of the map, a chunk per tick after its `Match` (which went out in an
             // earlier batch, or earlier in this one), never in the welcome's own batch.
             let mut chunks = 0;
@@ -469,7 +477,7 @@ impl Room {
                 member.obstacles_due += 1;
                 chunks += 1;
             }
-            let reliable = if own == 0 && kills == 0 && chunks == 0 {
+            let reliable = if own == 0 && kills == 0 && chunks == 0 && !warned {
                 shared_batch.clone()
             } else {
                 self.builder.batch(self.outgoing.iter())
@@ -503,6 +511,7 @@ impl Room {
         self.shared.clear();
         self.announced.clear();
         self.kills.clear();
+        self.too_fast.0.clear();
         // A session that died without saying goodbye (e.g. before its join reply arrived) is
         // removed through the lobby, which keeps the authoritative membership.
         for (id, session) in self.gone.drain(..) {
@@ -757,6 +766,16 @@ impl Handler<ChatFrom> for Room {
     fn handle(&mut self, msg: ChatFrom, _ctx: &mut Self::Context) {
         if self.members.contains_key(&msg.id) {
             self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text })));
+        }
+    }
+}
+
+impl Handler<ChatTooFast> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: ChatTooFast, _ctx: &mut Self::Context) {
+        if self.members.contains_key(&msg.id) {
+            self.too_fast.0.push(msg.id);
         }
     }
 }

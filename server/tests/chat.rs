@@ -1,5 +1,6 @@
 //! Chat against the real server: lines reach everyone in the room (the sender too), joins get a
-//! system line, a burst over the limit is cut with a warning to the sender alone, and what comes
+//! system line, a burst over the limit is cut with a warning to the sender alone (after the lines
+//! of the burst that passed), and what comes
 //! between `Hello` and `Welcome` is ignored.
 
 mod common;
@@ -41,6 +42,11 @@ async fn a_line_reaches_everyone_in_the_room_and_a_burst_is_limited() {
     let passed = spam(&ada);
     assert_eq!(warnings(&ada), 1, "one warning for the run: {:?}", ada.chat_lines());
     assert!((1..SENT).contains(&passed), "{passed} of {SENT} lines passed");
+    // The warning follows the lines of the burst that passed, as they were sent.
+    let heard = ada.chat_lines();
+    let warned_at = heard.iter().position(|(from, t)| from.is_none() && t == TOO_FAST);
+    let last_spam = heard.iter().rposition(|(_, t)| t.starts_with("spam "));
+    assert!(warned_at > last_spam, "the warning came before her own lines: {heard:?}");
 
     // Bob gets exactly the lines that passed, in order, and no warning. His own line, broadcast
     // after all of Ada's, marks the end of what he can receive from her.
