@@ -455,6 +455,7 @@ async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Er
             serde_json::json!({
                 "name": r.name,
                 "players": r.players,
+                "kept": r.kept,
                 "spectators": r.spectators,
                 "capacity": r.capacity,
                 "map": r.map,

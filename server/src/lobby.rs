@@ -136,6 +136,8 @@ pub struct RoomSummary {
     pub name: String,
     /// Players with a ship.
     pub players: usize,
+    /// Seats kept for lost players to take back: taken, like `players`, for a newcomer.
+    pub kept: usize,
     /// Spectators.
     pub spectators: usize,
     /// Players with a ship it holds at most (later joiners spectate).
@@ -489,6 +491,7 @@ impl Handler<ListRooms> for Lobby {
             .map(|(name, e)| RoomSummary {
                 name: name.clone(),
                 players: e.players.len(),
+                kept: e.reserved.len(),
                 spectators: e.spectators.len(),
                 capacity: self.setup.max_players_per_room,
                 map: e.map.clone(),

@@ -74,7 +74,7 @@ async fn api_rooms_reports_capacity_map_and_phase() {
     let list = rooms(srv.addr).await;
     assert_eq!(
         list,
-        json!([{"name": "lonely", "players": 1, "spectators": 0, "capacity": 8, "map": "maze", "phase": "waiting"}])
+        json!([{"name": "lonely", "players": 1, "kept": 0, "spectators": 0, "capacity": 8, "map": "maze", "phase": "waiting"}])
     );
     // A second player starts the match (no countdown in tests): the phase follows.
     let _two = TestClient::join(&srv.ws_url(), "Duo", Some("lonely")).await;
