@@ -39,6 +39,12 @@ fn main() {
     for dir in folders(&workspace.join("assets")) {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
+    // Their gzipped copies are made here, so an edit to one reruns this script too.
+    let assets = workspace.join("assets");
+    for file in files(&assets) {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    gzip_tree(&assets, &out_dir.join("assets-gzip"));
 
     check_wasm_target();
 
@@ -68,30 +74,39 @@ fn main() {
     if let Err(e) = generated {
         die(&format!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
     }
-    gzip_dir(&pkg, &out_dir.join("pkg-gzip"));
+    gzip_tree(&pkg, &out_dir.join("pkg-gzip"));
 }
 
-/// Writes `<file>.gz` for every file in `from` into `to`, at the best compression level: done
-/// once here instead of by the `Compress` middleware per request, whose fast gzip setting
-/// leaves the wasm about a quarter bigger.
-fn gzip_dir(from: &Path, to: &Path) {
+/// Writes `<path>.gz` for every file under `from` into the same place under `to`, at the best
+/// compression level, where that is smaller. Done once here instead of per request: the
+/// `Compress` middleware's fast gzip leaves the wasm about a quarter bigger, and compressing a
+/// file on every download (brotli for a client that asks only for that) costs milliseconds of
+/// CPU each time, which anyone could ask for in a loop.
+fn gzip_tree(from: &Path, to: &Path) {
     let result = (|| -> std::io::Result<()> {
         if to.exists() {
             std::fs::remove_dir_all(to)?;
         }
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let path = entry?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|_| path.is_file()) else { continue };
+        for path in files(from) {
+            let Ok(relative) = path.strip_prefix(from) else { continue };
             // Zopfli writes ordinary gzip about 6 % smaller than zlib's best level, once per
-            // client build (a couple of seconds), which keeps the page within its 100 KB.
+            // build (a couple of seconds), which keeps the page within its 100 KB.
             // The header carries no name or time: the output depends on the input only.
             let mut gz = Vec::new();
             let input = std::fs::read(&path)?;
             zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, &input[..], &mut gz)?;
-            std::fs::write(to.join(format!("{name}.gz")), gz)?;
+            if gz.len() >= input.len() {
+                continue;
+            }
+            let mut name = relative.as_os_str().to_owned();
+            name.push(".gz");
+            let out = to.join(name);
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(out, gz)?;
         }
-        Ok(())
+        std::fs::create_dir_all(to)
     })();
     if let Err(e) = result {
         die(&format!("cannot gzip {} into {}: {e}", from.display(), to.display()));
@@ -173,6 +188,15 @@ fn folders(root: &Path) -> Vec<PathBuf> {
         i += 1;
     }
     found
+}
+
+/// Every file under `root`, at any depth.
+fn files(root: &Path) -> Vec<PathBuf> {
+    folders(root)
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_file()))
+        .collect()
 }
 
 fn env_or_die(name: &str) -> OsString {

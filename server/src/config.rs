@@ -176,6 +176,13 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_CONNECTIONS_PER_IP_PER_SEC", default_value_t = 20)]
     pub connections_per_ip_per_sec: u32,
 
+    /// Open TCP connections allowed per client address (IPv6: per /64) besides its WebSockets:
+    /// page loads, API calls, upgrades not yet done. Past it a new connection is closed at once,
+    /// unanswered (0 = no cap). A browser opens at most six at a time; a `--trusted-proxy` is
+    /// not counted (it carries everyone's).
+    #[arg(long, env = "SKIRMISH_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_http_connections_per_ip: u32,
+
     /// Reverse proxies (addresses or blocks such as `10.0.0.0/8`; repeat the flag or separate
     /// with commas) whose `X-Forwarded-For` names the client. From any other peer the header is
     /// ignored.
@@ -247,6 +254,7 @@ impl Config {
         config.max_connections_per_ip = 0;
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
+        config.max_http_connections_per_ip = 0;
         config.max_rooms_per_ip = 0;
         config
     }

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use actix_codec::Framed;
 use actix_http::body::BodySize;
 use actix_http::{ConnectionType, HttpService, h1};
-use actix_service::map_config;
+use actix_service::{Service, apply_fn_factory, map_config};
 use actix_web::dev::{AppConfig, RequestHead, fn_service};
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, middleware, web};
@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, Access};
-use crate::admission::{Gate, Permit, Refusal};
+use crate::admission::{Gate, Limits, Permit, Refusal};
 use crate::config::Config;
 use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby};
 use crate::maps::MapList;
@@ -35,6 +35,10 @@ use crate::{agones, assets, client_addr, invite, origin};
 /// for us to end TCP (RFC 6455), so this is how long a clean leave can take; 1 s made every one
 /// take a second.
 const CLIENT_LINGER: Duration = Duration::from_millis(200);
+
+/// How long a request may take from its head to its answer (its body included) before it gets
+/// 408 and its connection is closed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long sessions get to deliver their Close 1012 before the HTTP server stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,6 +64,10 @@ struct AppState {
     started: Instant,
     /// Snapshot bytes sent over the last second, sampled every second.
     bytes_per_s: Arc<AtomicU64>,
+    /// The second since `started` of the last refused origin logged at `WARN`: one a second at
+    /// most, the rest at `DEBUG`, so refused upgrades (which no limit counts) cannot flood the
+    /// log.
+    origin_warned: AtomicU64,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -114,11 +122,14 @@ pub async fn run(
         admin: Access::new(config.admin_token.as_deref()),
         started: Instant::now(),
         bytes_per_s: Arc::new(AtomicU64::new(0)),
+        origin_warned: AtomicU64::new(0),
     });
     actix_web::rt::spawn(sample_bytes_per_s(stats.clone(), state.bytes_per_s.clone()));
     let assets = assets::configure_from(config.assets.clone());
     let addr = listener.local_addr()?;
     let send_buffer = config.socket_send_buffer;
+    let user_timeout = socket::user_timeout(&config);
+    let sockets = Sockets::new(&config, stats.clone());
     // actix-web's `HttpServer` has no hook for the WebSocket upgrade, so the HTTP service is
     // put together here as `HttpServer` would, plus [`upgrade`]: actix-http hands every
     // WebSocket upgrade request to it with the connection, instead of to the app.
@@ -131,20 +142,30 @@ pub async fn run(
             let assets = assets.clone();
             let app = App::new()
                 .app_data(app_state)
-                // Compress skips the WebSocket upgrade, so one wrapper covers everything.
-                .wrap(middleware::Compress::default())
+                // actix-http times out only a request's head (`client_request_timeout`, 5 s):
+                // a request whose body never comes would hold its connection for ever.
+                .wrap_fn(|req, app| {
+                    let served = app.call(req);
+                    async move {
+                        tokio::time::timeout(REQUEST_TIMEOUT, served).await.unwrap_or_else(|_| {
+                            Err(actix_web::error::ErrorRequestTimeout("the request's body did not come in time"))
+                        })
+                    }
+                })
                 .configure(routes)
                 .configure(assets);
             let state = state.clone();
-            HttpService::build()
+            let http = HttpService::build()
                 // An HTTP connection we close lingers this long for the client to close first,
                 // absorbing its late bytes (the default is 1 s).
                 .client_disconnect_timeout(CLIENT_LINGER)
                 .local_addr(addr)
-                .on_connect_ext(socket::on_connect(send_buffer))
+                .on_connect_ext(socket::on_connect(send_buffer, user_timeout))
                 .upgrade(fn_service(move |upgraded| upgrade(state.clone(), upgraded)))
                 .finish(map_config(app, |()| AppConfig::default()))
-                .tcp()
+                .tcp();
+            let sockets = sockets.clone();
+            apply_fn_factory(http, move |io: TcpStream, http: &_| sockets.serve(io, http))
         })?
         .run();
     let handle = server.handle();
@@ -178,18 +199,69 @@ pub async fn run(
     result
 }
 
+/// Every TCP connection's place under `--max-http-connections-per-ip`, from accept until its
+/// HTTP service ends (for a WebSocket, when the upgrade hands it to its session, which counts
+/// under the WebSocket caps instead). Without it, one address could hold every descriptor the
+/// process may open with idle requests, and nobody could join.
+#[derive(Clone)]
+struct Sockets {
+    gate: Arc<Gate>,
+    trusted: Arc<[client_addr::TrustedProxy]>,
+    stats: Arc<Stats>,
+}
+
+impl Sockets {
+    fn new(config: &Config, stats: Arc<Stats>) -> Self {
+        let limits = Limits { per_ip: config.max_http_connections_per_ip, global: 0, per_ip_per_sec: 0 };
+        Self { gate: Gate::new(limits), trusted: config.trusted_proxies.clone().into(), stats }
+    }
+
+    /// Serves `io` with `http`, or closes it at once, unanswered, when its address holds its
+    /// share: answering would mean reading its request, the very thing it has too many of.
+    fn serve<S: Service<TcpStream>>(
+        &self,
+        io: TcpStream,
+        http: &S,
+    ) -> impl Future<Output = Result<S::Response, S::Error>> + use<S>
+    where
+        S::Response: Default,
+    {
+        // A trusted proxy carries everyone's connections: it is not counted (`None`).
+        let peer = io.peer_addr().ok().map(|a| a.ip().to_canonical());
+        let key = peer.filter(|ip| !self.trusted.iter().any(|t| t.contains(*ip)));
+        let call = match self.gate.admit(key) {
+            Ok(permit) => Some((permit, http.call(io))),
+            Err(_) => {
+                Stats::inc(&self.stats.http_refused);
+                tracing::debug!(?peer, "connection closed unanswered: its address has all its HTTP connections open");
+                None
+            }
+        };
+        async move {
+            let Some((permit, call)) = call else { return Ok(S::Response::default()) };
+            let served = call.await;
+            drop(permit);
+            served
+        }
+    }
+}
+
 /// The game's own routes (the static files come from [`assets::configure`]).
 fn routes(cfg: &mut web::ServiceConfig) {
+    // The answers made per request that can be long (the room list, the metrics, the admin's
+    // pages and status, the QR code) are compressed as the client asks; the static files never
+    // are (see `assets`).
+    let compressed = |path: &str| web::resource(path).wrap(middleware::Compress::default());
     cfg.route("/ws", web::get().to(ws_route))
         .route("/livez", web::get().to(livez))
         .route("/readyz", web::get().to(readyz))
-        .route("/api/rooms", web::get().to(rooms))
-        .route("/metrics", web::get().to(metrics))
-        .route("/invite.svg", web::get().to(invite_svg))
+        .service(compressed("/api/rooms").route(web::get().to(rooms)))
+        .service(compressed("/metrics").route(web::get().to(metrics)))
+        .service(compressed("/invite.svg").route(web::get().to(invite_svg)))
         .route("/r/{room}", web::get().to(room_link))
-        .route("/admin", web::get().to(admin_page))
-        .route("/admin/login", web::post().to(admin_login))
-        .route("/admin/api/status", web::get().to(admin_status))
+        .service(compressed("/admin").route(web::get().to(admin_page)))
+        .service(compressed("/admin/login").route(web::post().to(admin_login)))
+        .service(compressed("/admin/api/status").route(web::get().to(admin_status)))
         .route("/admin/api/kick", web::post().to(admin_kick))
         .route("/admin/api/close-room", web::post().to(admin_close_room));
 }
@@ -316,8 +388,11 @@ async fn ws_route(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     }
     match actix_http::ws::verify_handshake(req.head()) {
         Err(e) => e.error_response(),
-        // Only an in-process test request gets here with a valid handshake.
-        Ok(()) => HttpResponse::InternalServerError().body("WebSocket upgrades are served by the connection layer"),
+        // The handshake's checks passed, yet the connection layer did not take it as an
+        // upgrade: it takes `Upgrade: websocket` alone, on a request without a body, while the
+        // checks accept any `Upgrade` that mentions websocket (`websocket, foo`, `websockets`).
+        Ok(()) => HttpResponse::BadRequest()
+            .body("not a WebSocket upgrade: send `Upgrade: websocket` alone, and no request body"),
     }
 }
 
@@ -393,11 +468,16 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     let headers = &head.headers;
     let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
     if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
-        tracing::warn!(
-            origin = %refused,
-            peer = ?head.peer_addr,
-            "WebSocket refused: origin not allowed (see --allowed-origins)"
-        );
+        let second = state.started.elapsed().as_secs() + 1;
+        if state.origin_warned.swap(second, Ordering::Relaxed) == second {
+            tracing::debug!(origin = %refused, peer = ?head.peer_addr, "WebSocket refused: origin not allowed");
+        } else {
+            tracing::warn!(
+                origin = %refused,
+                peer = ?head.peer_addr,
+                "WebSocket refused: origin not allowed (see --allowed-origins)"
+            );
+        }
         return Err(Refusal::Origin);
     }
     let client = client_addr::client_ip(head.peer_addr, headers, &state.config.trusted_proxies);
@@ -501,6 +581,7 @@ mod tests {
             admin: Access::new(None),
             started: Instant::now(),
             bytes_per_s: Arc::new(AtomicU64::new(0)),
+            origin_warned: AtomicU64::new(0),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;
         let get = |uri: &str| {

@@ -155,6 +155,12 @@ impl Collector for StatsCollector {
             "Player ticks that left an input waiting in the buffer, to be applied a tick late or more",
             &s.inputs_waiting,
         )?;
+        Self::counter(
+            &mut encoder,
+            "http_connections_refused",
+            "TCP connections closed unanswered at accept: their address had all its HTTP connections open",
+            &s.http_refused,
+        )?;
         let mut family =
             encoder.encode_descriptor("disconnects", "Connections ended, by reason", None, MetricType::Counter)?;
         for reason in DisconnectReason::ALL {

@@ -100,8 +100,11 @@ fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
     valid.then(|| (host.to_ascii_lowercase(), port))
 }
 
+/// The most of a refused origin's text a log line quotes.
+const LOGGED_CHARS: usize = 100;
+
 /// The check of one handshake: `Ok` to go on, `Err` with the refused origin's text (for the
-/// log line).
+/// log line; its first [`LOGGED_CHARS`] characters, as a client may send kilobytes).
 pub fn check(origin: Option<&str>, host: Option<&str>, allowed: &[AllowedOrigin]) -> Result<(), String> {
     let Some(text) = origin else { return Ok(()) };
     if allowed.contains(&AllowedOrigin::Any) {
@@ -111,7 +114,14 @@ pub fn check(origin: Option<&str>, host: Option<&str>, allowed: &[AllowedOrigin]
     let ok = parsed.as_ref().is_some_and(|o| {
         host.is_some_and(|h| o.is_host(h)) || allowed.iter().any(|a| matches!(a, AllowedOrigin::Exact(x) if x == o))
     });
-    if ok { Ok(()) } else { Err(text.to_owned()) }
+    if ok {
+        return Ok(());
+    }
+    let mut quoted: String = text.chars().take(LOGGED_CHARS).collect();
+    if quoted.len() < text.len() {
+        quoted.push('…');
+    }
+    Err(quoted)
 }
 
 #[cfg(test)]
@@ -149,6 +159,11 @@ mod tests {
         assert!(check(Some("http://friends.example"), host, &list).is_err(), "another scheme is another origin");
         assert!(check(Some("http://evil.example"), host, &allowed(&["*"])).is_ok(), "* allows all");
         assert!(check(Some("null"), host, &allowed(&["*"])).is_ok());
+        // A long origin is quoted in part.
+        let long = format!("http://{}.example", "é".repeat(30_000));
+        let quoted = check(Some(&long), host, &[]).expect_err("another site");
+        assert_eq!(quoted.chars().count(), LOGGED_CHARS + 1);
+        assert!(long.starts_with(quoted.trim_end_matches('…')) && quoted.ends_with('…'), "{quoted}");
     }
 
     #[test]

@@ -94,10 +94,29 @@ impl ConnSocket {
     }
 }
 
-/// The HTTP service's `on_connect_ext` hook: turns Nagle off and caps the kernel send buffer at
-/// `send_buffer` bytes (0 leaves the OS default).
-pub fn on_connect(send_buffer: usize) -> impl Fn(&TcpStream, &mut Extensions) + Clone + 'static {
+/// How long the kernel lets our bytes wait for a peer that acknowledges none of them, or keeps a
+/// zero window, before it resets the connection (`TCP_USER_TIMEOUT`): twice the longer of the
+/// send stall timeout and the client timeout, so for a WebSocket the session's own checks
+/// answer first, with a close code. It is what ends an HTTP response the client never reads,
+/// which actix-http would otherwise hold, buffer and descriptor, for as long as the client
+/// likes.
+pub fn user_timeout(config: &crate::config::Config) -> std::time::Duration {
+    config.send_stall_timeout.max(config.client_timeout) * 2
+}
+
+/// The HTTP service's `on_connect_ext` hook: turns Nagle off, caps the kernel send buffer at
+/// `send_buffer` bytes (0 leaves the OS default) and sets [`user_timeout`] (0 leaves it off).
+pub fn on_connect(
+    send_buffer: usize,
+    user_timeout: std::time::Duration,
+) -> impl Fn(&TcpStream, &mut Extensions) + Clone + 'static {
+    let user_timeout_ms = u32::try_from(user_timeout.as_millis()).unwrap_or(u32::MAX);
     move |tcp, _| {
+        if user_timeout_ms > 0
+            && let Err(e) = rustix::net::sockopt::set_tcp_user_timeout(tcp, user_timeout_ms)
+        {
+            tracing::debug!(error = %e, "cannot set TCP_USER_TIMEOUT");
+        }
         // Snapshots are small and time-critical: without this, Nagle holds each one back until
         // the client's delayed ACK (which rides on its next input), adding up to a tick.
         if let Err(e) = tcp.set_nodelay(true) {

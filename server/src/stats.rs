@@ -194,6 +194,9 @@ pub struct Stats {
     pub disconnects: [AtomicU64; DisconnectReason::ALL.len()],
     /// WebSocket upgrades refused, by [`Refusal`] (indexed as in `Refusal::ALL`).
     pub refused: [AtomicU64; Refusal::ALL.len()],
+    /// TCP connections closed unanswered at accept: their address had
+    /// `--max-http-connections-per-ip` open.
+    pub http_refused: AtomicU64,
     /// Each room's last tick, for the health watchdog.
     pub heartbeats: Heartbeats,
 }
@@ -223,6 +226,7 @@ impl Default for Stats {
             inputs_overflowed: AtomicU64::new(0),
             disconnects: Default::default(),
             refused: Default::default(),
+            http_refused: AtomicU64::new(0),
             heartbeats: Heartbeats::default(),
         }
     }
