@@ -183,6 +183,13 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = 64)]
     pub max_http_connections_per_ip: u32,
 
+    /// The longest a connection may stay plain HTTP: then it is closed, wherever it is (a
+    /// browser opens another). It ends what the per-request limits cannot, such as a chunked
+    /// body that never ends, which actix-http reads with no timer after its answer. WebSockets
+    /// are not affected. 0: no limit.
+    #[arg(long, env = "SKIRMISH_HTTP_CONNECTION_LIFETIME", default_value = "60s", value_parser = duration)]
+    pub http_connection_lifetime: Duration,
+
     /// Reverse proxies (addresses or blocks such as `10.0.0.0/8`; repeat the flag or separate
     /// with commas) whose `X-Forwarded-For` names the client. From any other peer the header is
     /// ignored.

@@ -203,17 +203,21 @@ pub async fn run(
 /// HTTP service ends (for a WebSocket, when the upgrade hands it to its session, which counts
 /// under the WebSocket caps instead). Without it, one address could hold every descriptor the
 /// process may open with idle requests, and nobody could join.
+/// It also ends a connection still plain HTTP after `--http-connection-lifetime`.
 #[derive(Clone)]
 struct Sockets {
     gate: Arc<Gate>,
     trusted: Arc<[client_addr::TrustedProxy]>,
     stats: Arc<Stats>,
+    /// `None`: no limit.
+    lifetime: Option<Duration>,
 }
 
 impl Sockets {
     fn new(config: &Config, stats: Arc<Stats>) -> Self {
         let limits = Limits { per_ip: config.max_http_connections_per_ip, global: 0, per_ip_per_sec: 0 };
-        Self { gate: Gate::new(limits), trusted: config.trusted_proxies.clone().into(), stats }
+        let lifetime = Some(config.http_connection_lifetime).filter(|l| !l.is_zero());
+        Self { gate: Gate::new(limits), trusted: config.trusted_proxies.clone().into(), stats, lifetime }
     }
 
     /// Serves `io` with `http`, or closes it at once, unanswered, when its address holds its
@@ -237,9 +241,15 @@ impl Sockets {
                 None
             }
         };
+        let lifetime = self.lifetime;
         async move {
             let Some((permit, call)) = call else { return Ok(S::Response::default()) };
-            let served = call.await;
+            let Some(lifetime) = lifetime else { return call.await };
+            // Dropping actix-http's connection task closes the socket.
+            let served = tokio::time::timeout(lifetime, call).await.unwrap_or_else(|_| {
+                tracing::debug!(?peer, "HTTP connection closed: open for --http-connection-lifetime");
+                Ok(S::Response::default())
+            });
             drop(permit);
             served
         }

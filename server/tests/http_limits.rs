@@ -106,6 +106,24 @@ async fn a_request_whose_body_never_comes_gets_408_and_the_connection_closes() {
     srv.stop();
 }
 
+/// A chunked body whose chunks never come: actix-http keeps reading it after the 408, with no
+/// timer of its own, so the connection ends at `--http-connection-lifetime`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_stays_plain_http_only_for_its_lifetime() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.http_connection_lifetime = Duration::from_secs(1);
+    let srv = server_with(config);
+    let mut s = TcpStream::connect(srv.addr).await.expect("the server accepts");
+    let head = "POST /admin/login HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    s.write_all(head.as_bytes()).await.expect("send the head");
+    read_until_closed(&mut s).await;
+    // A WebSocket outlives it.
+    let mut ws = common::TestClient::join(&srv.ws_url(), "Stays", None).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    ws.next_snapshot().await;
+    srv.stop();
+}
+
 /// True while the kernel holds an established TCP connection from local port `local` to remote
 /// port `remote` on 127.0.0.1 (`/proc/net/tcp`: ports in hex, state `01` is ESTABLISHED).
 fn established(local: u16, remote: u16) -> bool {
