@@ -60,12 +60,16 @@ fn masked(value: u128, prefix: u8, width: u32) -> u128 {
     if host_bits >= 128 { 0 } else { value >> host_bits }
 }
 
+/// True if `ip` is one of the `trusted` proxies (or in one of their blocks).
+pub fn is_trusted(ip: IpAddr, trusted: &[TrustedProxy]) -> bool {
+    trusted.iter().any(|t| t.contains(ip))
+}
+
 /// The client's address: see the module docs. `None` when the connection has no peer address
 /// (only in-process test requests).
 pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[TrustedProxy]) -> Option<IpAddr> {
     let peer = peer?.ip().to_canonical();
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.contains(ip));
-    if !is_trusted(peer) {
+    if !is_trusted(peer, trusted) {
         return Some(peer);
     }
     // Several headers count as one list, in order; the right-most entries are the nearest hops.
@@ -80,7 +84,7 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[Trust
         // An entry that is not an address cannot be vouched for: the nearest trusted hop stands.
         let Some(ip) = parse_hop(hop) else { break };
         client = ip;
-        if !is_trusted(ip) {
+        if !is_trusted(ip, trusted) {
             break;
         }
     }

@@ -232,7 +232,7 @@ impl Sockets {
     {
         // A trusted proxy carries everyone's connections: it is not counted (`None`).
         let peer = io.peer_addr().ok().map(|a| a.ip().to_canonical());
-        let key = peer.filter(|ip| !self.trusted.iter().any(|t| t.contains(*ip)));
+        let key = peer.filter(|ip| !client_addr::is_trusted(*ip, &self.trusted));
         let call = match self.gate.admit(key) {
             Ok(permit) => Some((permit, http.call(io))),
             Err(_) => {
