@@ -120,6 +120,21 @@ async fn a_kept_seat_is_not_given_to_a_newcomer() {
     assert_eq!(seats(srv.addr).await, Some((2, 0)), "two players, no seat kept");
 }
 
+/// A rejoin takes its seat back whatever else its `Hello` asks: `spectate` is ignored with the
+/// room and the name (PROTOCOL.md, `rejoin`), so a reconnecting page never loses its ship.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoin_asking_to_spectate_still_takes_its_seat() {
+    let srv = server_with(config("rejoin-spectate", Duration::from_secs(30)));
+    let url = srv.ws_url();
+    let mut keeper = TestClient::join(&url, "Keeper", Some("duel")).await;
+    let (id, token) = keeper.see_lost(&url, "Lost", "duel").await;
+    let core = Client::new("Lost", Some("duel".into())).rejoin(&token).ask_to_spectate(true);
+    let back = TestClient::join_with(&url, core).await;
+    assert_eq!(back.id(), id, "the seat's id");
+    assert!(!back.core.is_spectator(), "a player again, with its ship");
+    assert_eq!(seats(srv.addr).await, Some((2, 0)), "two players, no seat kept");
+}
+
 /// An address keeps at most `--max-connections-per-ip` seats for its lost players: dropping
 /// connections holds no more seats than keeping them open would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,7 +88,7 @@ pub struct BulletEnt {
     /// `origin + vel × (t − tick) × TICK_DT`.
     pub tick: u64,
     /// The `Input::seq` that fired it, for the shooter's own bullets (0 for everyone else's).
-    /// Reserved for client-side prediction, which matches predicted shots to the server's.
+    /// Client-side prediction matches its predicted shots to the server's by it.
     pub seq: u32,
 }
 

@@ -83,16 +83,18 @@ pub struct Hello {
     /// Display name: 1 to `MAX_NAME_CHARS` characters, no control, bidi or zero-width ones.
     pub name: String,
     /// Room to join; `None` joins [`crate::consts::DEFAULT_ROOM`]. ASCII letters, digits,
-    /// `-` and `_`, at most `MAX_ROOM_CHARS`. The empty string means quick play (reserved: it
-    /// joins the default room until room listing lands).
+    /// `-` and `_`, at most `MAX_ROOM_CHARS`. The empty string means quick play: the server
+    /// picks a public room with a free ship, or opens one.
     pub room: Option<String>,
     /// Join as a spectator: no ship, no inputs, not on the scoreboard. Players also become
     /// spectators when the room is full of players.
     pub spectate: bool,
-    /// Reserved (hosting): create the room as private, unlisted. Ignored today.
+    /// Create the room as private (never listed, never picked by quick play) if it does not
+    /// exist yet; ignored for a room that exists and for the default room.
     pub private: bool,
-    /// Reserved (hosting): the `Welcome::rejoin` token of a dropped connection, to take back its
-    /// seat within the reservation window. At most 64 of `A-Z a-z 0-9 - _`. Ignored today.
+    /// The `Welcome::rejoin` token of a lost connection, to take back its seat within the
+    /// seat reservation. At most 64 of `A-Z a-z 0-9 - _`. When it leads to a seat, `room`,
+    /// `name`, `spectate` and `private` are ignored.
     pub rejoin: Option<String>,
 }
 
@@ -374,8 +376,8 @@ pub struct Welcome {
     pub players: Vec<PlayerInfo>,
     /// True if you joined as a spectator (by choice or because the room was full).
     pub spectator: bool,
-    /// Reserved (hosting): a token to rejoin this seat after a dropped connection (`Hello::rejoin`).
-    /// Empty today.
+    /// The token to take this seat back after a lost connection (`Hello::rejoin`); empty for a
+    /// spectator, who holds no seat.
     pub rejoin: String,
 }
 
@@ -439,9 +441,9 @@ pub struct OwnState {
     pub health: u8,
     /// Bits: [`PlayerState::ALIVE`], [`PlayerState::RAPID_FIRE`], [`PlayerState::INPUT_WAITING`].
     pub flags: u8,
-    /// Reserved for prediction: ticks until the gun may fire again.
+    /// Ticks until the gun may fire again (the client predicts its own shots from it).
     pub cooldown: u8,
-    /// Reserved for prediction: ticks of rapid fire left.
+    /// Ticks of rapid fire left (the client predicts its own shots from it).
     pub rapid_ticks: u16,
 }
 

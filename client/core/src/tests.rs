@@ -112,7 +112,7 @@ fn states_follow_the_handshake() {
 }
 
 #[test]
-fn hello_names_the_room_and_leaves_the_reserved_fields_empty() {
+fn hello_names_the_room_and_leaves_private_and_rejoin_unset_unless_asked() {
     let mut c = Client::new("me", Some("lan".into())).ask_to_spectate(true);
     let ClientMsg::Hello(h) = decoded(Some(c.on_open())) else { panic!("not Hello") };
     assert_eq!(h.version, PROTOCOL_VERSION);
