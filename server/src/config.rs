@@ -183,6 +183,15 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = 64)]
     pub max_http_connections_per_ip: u32,
 
+    /// Plain HTTP connections open at once in all (page loads, API calls, upgrades under way;
+    /// WebSockets count under `--max-connections` instead), split between the HTTP workers and
+    /// rounded up to a multiple of them. At the cap the server stops accepting: new connections
+    /// wait in the kernel's listen queue (`--backlog`) until one ends, so many addresses
+    /// together, each within its own share, still cannot take every descriptor or the memory
+    /// of downloads nobody reads. 0: actix-server's own limit, 25 000 per worker.
+    #[arg(long, env = "SKIRMISH_MAX_HTTP_CONNECTIONS", default_value_t = 2048)]
+    pub max_http_connections: u32,
+
     /// The longest a connection may stay plain HTTP: then it is closed, wherever it is (a
     /// browser opens another). It ends what the per-request limits cannot, such as a chunked
     /// body that never ends, which actix-http reads with no timer after its answer. WebSockets
@@ -262,6 +271,7 @@ impl Config {
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
         config.max_http_connections_per_ip = 0;
+        config.max_http_connections = 0;
         config.max_rooms_per_ip = 0;
         config
     }

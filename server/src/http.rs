@@ -129,12 +129,14 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let send_buffer = config.socket_send_buffer;
     let user_timeout = socket::user_timeout(&config);
-    let sockets = Sockets::new(&config, stats.clone());
+    let sockets = Sockets::new(&config, stats.clone(), config.workers.unwrap_or(threads));
     // actix-web's `HttpServer` has no hook for the WebSocket upgrade, so the HTTP service is
     // put together here as `HttpServer` would, plus [`upgrade`]: actix-http hands every
     // WebSocket upgrade request to it with the connection, instead of to the app.
+    let workers = config.workers.unwrap_or(threads);
     let server = actix_web::dev::Server::build()
-        .workers(config.workers.unwrap_or(threads))
+        .workers(workers)
+        .max_concurrent_connections(http_connections_per_worker(config.max_http_connections, workers))
         .disable_signals()
         .shutdown_timeout(DRAIN_TIMEOUT.as_secs() + 1)
         .listen("skirmish", listener, move || {
@@ -199,10 +201,25 @@ pub async fn run(
     result
 }
 
+/// actix-server's limit of connections per worker when `--max-http-connections` is 0.
+const ACTIX_CONNECTIONS_PER_WORKER: usize = 25_000;
+
+/// `--max-http-connections` as actix-server takes it: per worker, rounded up (0: its own).
+/// actix-server counts a connection from accept until its service ends, which for a WebSocket
+/// is the hand-over to its session ([`upgrade`]): the plain HTTP connections, as the flag says.
+fn http_connections_per_worker(total: u32, workers: usize) -> usize {
+    match usize::try_from(total) {
+        Ok(0) | Err(_) => ACTIX_CONNECTIONS_PER_WORKER,
+        Ok(total) => total.div_ceil(workers.max(1)),
+    }
+}
+
 /// Every TCP connection's place under `--max-http-connections-per-ip`, from accept until its
 /// HTTP service ends (for a WebSocket, when the upgrade hands it to its session, which counts
 /// under the WebSocket caps instead). Without it, one address could hold every descriptor the
-/// process may open with idle requests, and nobody could join.
+/// process may open with idle requests, and nobody could join. (The cap in all,
+/// `--max-http-connections`, is actix-server's own: it stops accepting, see
+/// [`http_connections_per_worker`]; this counts the connections for the metrics and the log.)
 /// It also ends a connection still plain HTTP after `--http-connection-lifetime`.
 #[derive(Clone)]
 struct Sockets {
@@ -211,13 +228,46 @@ struct Sockets {
     stats: Arc<Stats>,
     /// `None`: no limit.
     lifetime: Option<Duration>,
+    /// The connections at which actix-server stops accepting; `None` for no cap of ours.
+    cap: Option<u64>,
+    /// When the cap was last reported at `WARN` (seconds since `started`): once a minute at most.
+    cap_warned: Arc<AtomicU64>,
+    started: Instant,
 }
 
 impl Sockets {
-    fn new(config: &Config, stats: Arc<Stats>) -> Self {
+    fn new(config: &Config, stats: Arc<Stats>, workers: usize) -> Self {
         let limits = Limits { per_ip: config.max_http_connections_per_ip, global: 0, per_ip_per_sec: 0 };
         let lifetime = Some(config.http_connection_lifetime).filter(|l| !l.is_zero());
-        Self { gate: Gate::new(limits), trusted: config.trusted_proxies.clone().into(), stats, lifetime }
+        let cap = (config.max_http_connections > 0)
+            .then(|| (http_connections_per_worker(config.max_http_connections, workers) * workers.max(1)) as u64);
+        Self {
+            gate: Gate::new(limits),
+            trusted: config.trusted_proxies.clone().into(),
+            stats,
+            lifetime,
+            cap,
+            cap_warned: Arc::new(AtomicU64::new(0)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts a connection in `skirmish_http_connections` until the returned guard drops, and
+    /// says so once a minute when that fills the cap: the server then accepts no more until
+    /// some end, and a host who sees it often should look at who holds them (or raise it).
+    fn open(&self, peer: Option<std::net::IpAddr>) -> HttpOpen {
+        let open = self.stats.http_connections.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(cap) = self.cap.filter(|&cap| open >= cap) {
+            let minute = self.started.elapsed().as_secs() / 60 + 1;
+            if self.cap_warned.swap(minute, Ordering::Relaxed) != minute {
+                tracing::warn!(
+                    open,
+                    ?peer,
+                    "HTTP connections at --max-http-connections ({cap}): new ones wait in the listen queue until some end"
+                );
+            }
+        }
+        HttpOpen(self.stats.clone())
     }
 
     /// Serves `io` with `http`, or closes it at once, unanswered, when its address holds its
@@ -234,7 +284,7 @@ impl Sockets {
         let peer = io.peer_addr().ok().map(|a| a.ip().to_canonical());
         let key = peer.filter(|ip| !client_addr::is_trusted(*ip, &self.trusted));
         let call = match self.gate.admit(key) {
-            Ok(permit) => Some((permit, http.call(io))),
+            Ok(permit) => Some(((permit, self.open(peer)), http.call(io))),
             Err(_) => {
                 Stats::inc(&self.stats.http_refused);
                 tracing::debug!(?peer, "connection closed unanswered: its address has all its HTTP connections open");
@@ -253,6 +303,15 @@ impl Sockets {
             drop(permit);
             served
         }
+    }
+}
+
+/// One connection counted in `skirmish_http_connections`, until it drops.
+struct HttpOpen(Arc<Stats>);
+
+impl Drop for HttpOpen {
+    fn drop(&mut self) {
+        Stats::dec(&self.0.http_connections);
     }
 }
 
@@ -560,6 +619,14 @@ async fn rooms(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Er
 mod tests {
     use super::*;
     use actix_web::test::{TestRequest, call_service, init_service};
+
+    #[test]
+    fn the_cap_on_http_connections_is_split_between_the_workers_rounded_up() {
+        assert_eq!(http_connections_per_worker(2048, 2), 1024);
+        assert_eq!(http_connections_per_worker(5, 2), 3);
+        assert_eq!(http_connections_per_worker(5, 0), 5);
+        assert_eq!(http_connections_per_worker(0, 4), ACTIX_CONNECTIONS_PER_WORKER);
+    }
 
     #[actix_web::test]
     async fn draining_turns_readyz_and_new_websockets_away() {

@@ -84,6 +84,12 @@ impl Collector for StatsCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let s = &self.stats;
         Self::gauge(&mut encoder, "connections", "Open WebSocket connections", &s.connections)?;
+        Self::gauge(
+            &mut encoder,
+            "http_connections",
+            "Open TCP connections still plain HTTP: page loads, API calls, upgrades under way",
+            &s.http_connections,
+        )?;
         Self::gauge(&mut encoder, "players", "Players and spectators in rooms", &s.players)?;
         Self::gauge(&mut encoder, "rooms", "Rooms alive", &s.rooms)?;
         Self::counter(&mut encoder, "ticks", "Simulation ticks run, all rooms", &s.ticks)?;

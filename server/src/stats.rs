@@ -197,6 +197,9 @@ pub struct Stats {
     /// TCP connections closed unanswered at accept: their address had
     /// `--max-http-connections-per-ip` open.
     pub http_refused: AtomicU64,
+    /// TCP connections accepted and still plain HTTP (gauge): page loads, API calls, upgrades
+    /// under way.
+    pub http_connections: AtomicU64,
     /// Each room's last tick, for the health watchdog.
     pub heartbeats: Heartbeats,
 }
@@ -227,6 +230,7 @@ impl Default for Stats {
             disconnects: Default::default(),
             refused: Default::default(),
             http_refused: AtomicU64::new(0),
+            http_connections: AtomicU64::new(0),
             heartbeats: Heartbeats::default(),
         }
     }

@@ -1,5 +1,6 @@
 //! The HTTP side against hostile clients, on the real server: one address holds only its share
-//! of connections, a request body that never comes gets 408, a response nobody reads is cut by
+//! of connections, all addresses together only the server's (the rest wait to be accepted), a
+//! request body that never comes gets 408, a response nobody reads is cut by
 //! the kernel, static files are never compressed per request, and a handshake the connection
 //! layer does not take as an upgrade gets 400, not 500.
 
@@ -59,14 +60,7 @@ async fn an_address_holds_only_its_share_of_http_connections() {
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut s = connect_from(srv.addr, greedy).await;
-        s.write_all(b"GET /livez HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("send");
-        let mut got = Vec::new();
-        while !got.ends_with(b"\r\n\r\nok") {
-            let mut buf = [0u8; 512];
-            let n = tokio::time::timeout(WAIT, s.read(&mut buf)).await.expect("an answer").expect("read");
-            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
-            got.extend_from_slice(&buf[..n]);
-        }
+        served_once(&mut s).await;
         held.push(s);
     }
     // The fourth is closed at once, unanswered, whatever it sends.
@@ -90,6 +84,59 @@ async fn an_address_holds_only_its_share_of_http_connections() {
         }
         // The server notices the dropped connection a moment after we drop it.
         assert!(Instant::now() < deadline, "never served again: {}", String::from_utf8_lossy(&answer));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    srv.stop();
+}
+
+/// Sends `GET /livez` on `s`, keeping it alive, and reads the answer: the server has
+/// accepted the connection.
+async fn served_once(s: &mut TcpStream) {
+    s.write_all(b"GET /livez HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("send");
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n\r\nok") {
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(WAIT, s.read(&mut buf)).await.expect("an answer").expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// At `--max-http-connections` the server accepts no more, whatever their addresses: the next
+/// connection waits in the listen queue, unanswered, not refused, and is served when one ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_in_all_a_connection_waits_for_a_place() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.workers = Some(1);
+    config.max_http_connections = 2;
+    let srv = server_with(config);
+    // Two addresses, one connection each, each accepted and then busy with a request whose
+    // body is late (the server waits 10 s for it).
+    let mut held = Vec::new();
+    for source in [Ipv4Addr::new(127, 0, 0, 8), Ipv4Addr::new(127, 0, 0, 9)] {
+        let mut s = connect_from(srv.addr, source).await;
+        served_once(&mut s).await;
+        s.write_all(BODY_PENDING).await.expect("send the head");
+        held.push(s);
+    }
+    let mut waiting = connect_from(srv.addr, Ipv4Addr::new(127, 0, 0, 10)).await;
+    waiting.write_all(b"GET /livez HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await.expect("send");
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_secs(1), waiting.read(&mut buf)).await;
+    assert!(early.is_err(), "answered or closed while the server was full: {early:?}");
+
+    // A place comes free: the waiting connection is accepted and served.
+    drop(held.remove(0));
+    let answer = read_until_closed(&mut waiting).await;
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    // The gauge counts what is open: the held connection and the metrics request itself.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let open = common::metrics(srv.addr).await["skirmish_http_connections"];
+        if open == 2.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{open} connections counted, not 2");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     srv.stop();
