@@ -145,11 +145,18 @@ pub async fn run(
             let app = App::new()
                 .app_data(app_state)
                 // actix-http times out only a request's head (`client_request_timeout`, 5 s):
-                // a request whose body never comes would hold its connection for ever.
+                // a request whose body never comes would hold its connection for ever. After
+                // the 408 actix-http would still read the rest of that body, with no timer: the
+                // end of our reading side ends the connection instead, at once rather than at
+                // `--http-connection-lifetime`, which gives its place under the caps back.
                 .wrap_fn(|req, app| {
+                    let socket = req.conn_data::<ConnSocket>().cloned();
                     let served = app.call(req);
                     async move {
                         tokio::time::timeout(REQUEST_TIMEOUT, served).await.unwrap_or_else(|_| {
+                            if let Some(socket) = socket {
+                                socket.stop_reading();
+                            }
                             Err(actix_web::error::ErrorRequestTimeout("the request's body did not come in time"))
                         })
                     }

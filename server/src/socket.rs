@@ -5,7 +5,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use actix_web::dev::Extensions;
@@ -87,6 +87,13 @@ impl ConnSocket {
         self.shutdown_how(Shutdown::Write);
     }
 
+    /// Ends our reading side: reads return end of stream from now on. What an HTTP connection
+    /// whose request ran out of time gets, so that actix-http, which would go on reading the
+    /// request's body after answering with no timer of its own, sees the end and closes it.
+    pub fn stop_reading(&self) {
+        self.shutdown_how(Shutdown::Read);
+    }
+
     fn shutdown_how(&self, how: Shutdown) {
         if let Ok(fd) = self.0.try_clone() {
             let _ = std::net::TcpStream::from(fd).shutdown(how);
@@ -111,7 +118,15 @@ pub fn on_connect(
     user_timeout: std::time::Duration,
 ) -> impl Fn(&TcpStream, &mut Extensions) + Clone + 'static {
     let user_timeout_ms = u32::try_from(user_timeout.as_millis()).unwrap_or(u32::MAX);
-    move |tcp, _| {
+    move |tcp, extensions| {
+        // A second descriptor of the socket for the request timeout to end its reading side
+        // (`ConnSocket::stop_reading`); it goes with actix-http's connection data.
+        match tcp.as_fd().try_clone_to_owned() {
+            Ok(fd) => {
+                extensions.insert(ConnSocket::new(fd));
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot duplicate an HTTP connection's socket"),
+        }
         if user_timeout_ms > 0
             && let Err(e) = rustix::net::sockopt::set_tcp_user_timeout(tcp, user_timeout_ms)
         {

@@ -142,14 +142,23 @@ async fn at_the_cap_in_all_a_connection_waits_for_a_place() {
     srv.stop();
 }
 
+/// Whether the body was promised by length or in chunks, the 408 ends the connection, long
+/// before `--http-connection-lifetime` (60 s; actix-http alone would read a chunked body on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_whose_body_never_comes_gets_408_and_the_connection_closes() {
     let srv = server_with(skirmish_server::Config::for_tests());
-    let mut s = TcpStream::connect(srv.addr).await.expect("the server accepts");
-    s.write_all(BODY_PENDING).await.expect("send the head");
-    let answer = read_until_closed(&mut s).await;
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let chunked = b"POST /admin/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nto";
+    let (mut by_length, mut by_chunks) = (
+        TcpStream::connect(srv.addr).await.expect("the server accepts"),
+        TcpStream::connect(srv.addr).await.expect("the server accepts"),
+    );
+    by_length.write_all(BODY_PENDING).await.expect("send the head");
+    by_chunks.write_all(chunked).await.expect("send the head");
+    for s in [&mut by_length, &mut by_chunks] {
+        let answer = read_until_closed(s).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
     srv.stop();
 }
 
