@@ -162,8 +162,9 @@ async fn a_request_whose_body_never_comes_gets_408_and_the_connection_closes() {
     srv.stop();
 }
 
-/// A chunked body whose chunks never come: actix-http keeps reading it after the 408, with no
-/// timer of its own, so the connection ends at `--http-connection-lifetime`.
+/// A chunked body whose chunks never come, on a request answered at once (415: no content
+/// type): actix-http keeps reading the body after the answer, with no timer of its own, so the
+/// connection ends at `--http-connection-lifetime`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_stays_plain_http_only_for_its_lifetime() {
     let mut config = skirmish_server::Config::for_tests();
