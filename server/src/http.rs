@@ -56,7 +56,9 @@ struct AppState {
     metrics: Metrics,
     /// The connection caps, checked before every upgrade.
     gate: Arc<Gate>,
-    /// `/invite.svg`: the QR code of the URL to invite players to, drawn once.
+    /// The URL to invite players to (`invite::url`).
+    invite_url: String,
+    /// `/invite.svg`: the QR code of `invite_url`, drawn once.
     invite_svg: String,
     /// The admin token and its logged-in sessions.
     admin: Access,
@@ -82,7 +84,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     config.check().map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let invite_svg = invite::svg(&invite::url(listener.local_addr()?, config.public_url.as_deref()));
+    let invite_url = invite::url(listener.local_addr()?, config.public_url.as_deref());
+    let invite_svg = invite::svg(&invite_url);
     let config = Arc::new(config);
     let seed = config.seed.unwrap_or_else(rand::random);
     tracing::info!(seed, maps = ?maps.names(), first = %maps.get(maps.first()).name, "game set up");
@@ -118,6 +121,7 @@ pub async fn run(
         shutdown: token.clone(),
         metrics: Metrics::new(stats.clone()),
         gate: Gate::new(config.connection_limits()),
+        invite_url,
         invite_svg,
         admin: Access::new(config.admin_token.as_deref()),
         started: Instant::now(),
@@ -448,12 +452,24 @@ async fn room_link(room: web::Path<String>) -> HttpResponse {
     }
 }
 
-/// The invite QR code. Not cached: `--public-url` or the network may differ after a restart.
-async fn invite_svg(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(state.invite_svg.clone())
+/// `/invite.svg`'s query: the room to invite to, if any.
+#[derive(serde::Deserialize)]
+struct InviteQuery {
+    room: Option<String>,
+}
+
+/// The invite QR code: of the server's page, or with `?room=NAME` of that room's link
+/// (`/r/NAME`), which a friend scanning it from a private room needs. Not cached:
+/// `--public-url` or the network may differ after a restart.
+async fn invite_svg(query: web::Query<InviteQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let svg = match query.into_inner().room {
+        None => state.invite_svg.clone(),
+        Some(room) => match skirmish_shared::codec::check_room(&room) {
+            Ok(()) => invite::svg(&invite::room_url(&state.invite_url, &room)),
+            Err(e) => return HttpResponse::BadRequest().body(format!("no invite to that room: {e}")),
+        },
+    };
+    HttpResponse::Ok().content_type("image/svg+xml").insert_header((header::CACHE_CONTROL, "no-cache")).body(svg)
 }
 
 /// `/ws` reached the app: a request without the WebSocket upgrade (those go to [`upgrade`]).
@@ -661,6 +677,7 @@ mod tests {
             draining: draining.clone(),
             shutdown: CancellationToken::new(),
             metrics: Metrics::new(stats),
+            invite_url: String::new(),
             invite_svg: String::new(),
             admin: Access::new(None),
             started: Instant::now(),

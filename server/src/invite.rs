@@ -27,6 +27,12 @@ pub fn url(listen: SocketAddr, public_url: Option<&str>) -> String {
     format!("http://{}/", SocketAddr::new(ip, listen.port()))
 }
 
+/// The link to room `room` on the server at `url` (`invite::url`): `/r/NAME` under it, which
+/// redirects to the page joining that room. `room` must be a valid room name.
+pub fn room_url(url: &str, room: &str) -> String {
+    format!("{}/r/{room}", url.trim_end_matches('/'))
+}
+
 /// The address of the interface holding the default route: where a packet to the internet
 /// would leave from. Connecting a UDP socket sends nothing; it only makes the kernel choose a
 /// route and a source address. Sorting the interfaces instead would pick docker's 172.17.0.1
@@ -110,6 +116,12 @@ pub fn svg(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_room_link_goes_under_the_invite_url() {
+        assert_eq!(room_url("http://192.168.1.20:8080/", "lan"), "http://192.168.1.20:8080/r/lan");
+        assert_eq!(room_url("https://play.example/skirmish", "a-b_1"), "https://play.example/skirmish/r/a-b_1");
+    }
 
     #[test]
     fn a_public_url_wins() {

@@ -1,5 +1,5 @@
 //! `/invite.svg` is a QR code that decodes back to the URL to invite players to: the served SVG
-//! is rasterised and read with a real QR decoder.
+//! is rasterised and read with a real QR decoder. With `?room=NAME` it holds that room's link.
 
 mod common;
 
@@ -47,4 +47,15 @@ async fn a_public_url_is_what_the_code_holds() {
     config.public_url = Some("https://skirmish.example.org/r/friday".into());
     let srv = server_with(config);
     assert_eq!(decode(&http_get(srv.addr, "/invite.svg").await), "https://skirmish.example.org/r/friday");
+}
+
+#[tokio::test]
+async fn a_room_invite_decodes_to_that_rooms_link() {
+    let srv = server_with(skirmish_server::Config::for_tests());
+    let url = format!("http://{}/r/friday-2", srv.addr);
+    let svg = http_get(srv.addr, "/invite.svg?room=friday-2").await;
+    assert_eq!(decode(&svg), url);
+    assert!(svg.contains(&format!(">{url}</text>")), "the link is written under the code");
+    let refused = common::http_get_raw(srv.addr, "/invite.svg?room=no%20such").await;
+    assert_eq!(refused.split(' ').nth(1), Some("400"), "{refused}");
 }
