@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::BoolishValueParser;
 use skirmish_shared::consts::MAX_FRAME_BYTES;
 
 use crate::admission::Limits;
@@ -220,16 +221,18 @@ pub struct Config {
     /// The URL to invite players to (start-up banner, its QR code and `/invite.svg`), when the
     /// address of the interface holding the default route is not it: behind a reverse proxy, a
     /// hostname, a port forward.
-    #[arg(long, env = "SKIRMISH_PUBLIC_URL", value_name = "URL")]
+    #[arg(long, env = "SKIRMISH_PUBLIC_URL", value_name = "URL", value_parser = public_url)]
     pub public_url: Option<String>,
 
     /// No QR code in the start-up banner (it is left out anyway when stdout is not a terminal).
-    #[arg(long, env = "SKIRMISH_NO_QR")]
+    /// From the environment: `1`, `true`, `yes`, `on` (or `0`, `false`, `no`, `off`).
+    #[arg(long, env = "SKIRMISH_NO_QR", value_parser = BoolishValueParser::new())]
     pub no_qr: bool,
 
     /// Run under Agones: call the SDK sidecar's REST API (ready, health, labels, shutdown) on
     /// its default port. Implied when `AGONES_SDK_HTTP_PORT` is set, as Agones does in its pods.
-    #[arg(long, env = "SKIRMISH_AGONES")]
+    /// From the environment: `1`, `true`, `yes`, `on` (or `0`, `false`, `no`, `off`).
+    #[arg(long, env = "SKIRMISH_AGONES", value_parser = BoolishValueParser::new())]
     pub agones: bool,
 
     /// The Agones SDK sidecar's REST port (Agones sets `AGONES_SDK_HTTP_PORT` in the pod).
@@ -318,6 +321,18 @@ impl Config {
     }
 }
 
+/// `--public-url`: an `http://` or `https://` URL with a host, since a phone reads anything
+/// else in the QR code as text, not a link.
+fn public_url(s: &str) -> Result<String, String> {
+    let host = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
+    match host {
+        Some(rest) if !rest.is_empty() && !rest.starts_with(['/', ':']) && !s.contains(char::is_whitespace) => {
+            Ok(s.to_owned())
+        }
+        _ => Err("must be the http:// or https:// URL players open, such as http://192.168.1.20:8080/".into()),
+    }
+}
+
 /// A duration such as `90s`, `5m` or `1m 30s`; a bare number means seconds.
 fn duration(s: &str) -> Result<Duration, String> {
     match s.trim().parse::<u64>() {
@@ -334,6 +349,17 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_url_must_be_a_link() {
+        let parse = |url: &str| Config::try_parse_from(["skirmish", "--public-url", url]).map(|c| c.public_url);
+        assert_eq!(parse("http://party.lan:8080/").unwrap().as_deref(), Some("http://party.lan:8080/"));
+        assert_eq!(parse("https://play.example.org").unwrap().as_deref(), Some("https://play.example.org"));
+        for bad in ["party.lan:8080", "", "http://", "https:///x", "ftp://x", "http://a b/"] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains("must be the http:// or https:// URL players open"), "{bad:?}: {err}");
+        }
+    }
 
     #[test]
     fn game_options_parse_with_defaults_and_units() {

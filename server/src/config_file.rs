@@ -62,20 +62,40 @@ where
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::File(format!("cannot read the config file {}: {e}", path.display())))?;
     let mut all: Vec<OsString> = args.first().cloned().into_iter().collect();
-    all.extend(file_flags(&command, &matches, path, &text)?);
+    let (flags, from_file) = file_flags(&command, &matches, path, &text)?;
+    all.extend(flags);
     all.extend(args.into_iter().skip(1));
-    command.try_get_matches_from(all).map_err(LoadError::Args)
+    command.try_get_matches_from(all).map_err(|e| match bad_file_value(&e, &from_file) {
+        // A value only the file gave: say where it is, not which flag it stood for.
+        Some(key) => {
+            let why = e.to_string();
+            let why = why.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            LoadError::File(format!("{}:{}: `{key}`: {why}", path.display(), line_of(&text, key)))
+        }
+        None => LoadError::Args(e),
+    })
 }
 
-/// The flags that stand for the file's keys that nothing stronger set.
+/// The file's key whose value clap refused in `error`, if the value came from the file.
+fn bad_file_value<'k>(error: &clap::Error, from_file: &'k [(String, String)]) -> Option<&'k str> {
+    let clap::error::ContextValue::String(arg) = error.get(clap::error::ContextKind::InvalidArg)? else { return None };
+    let long = arg.strip_prefix("--")?.split([' ', '=']).next()?;
+    from_file.iter().find(|(l, _)| l == long).map(|(_, key)| key.as_str())
+}
+
+/// The file's keys that flags stand for: the long option, and the key as written.
+type FileKeys = Vec<(String, String)>;
+
+/// The flags that stand for the file's keys that nothing stronger set, and those keys.
 fn file_flags(
     command: &clap::Command,
     matches: &clap::ArgMatches,
     path: &Path,
     text: &str,
-) -> Result<Vec<OsString>, LoadError> {
+) -> Result<(Vec<OsString>, FileKeys), LoadError> {
     let table: toml::Table = text.parse().map_err(|e| LoadError::File(format!("{}: {e}", path.display())))?;
     let mut flags = Vec::new();
+    let mut keys = Vec::new();
     for (key, value) in &table {
         let long = key.replace('_', "-");
         let arg = command
@@ -98,6 +118,7 @@ fn file_flags(
         let bad =
             |what: &str| LoadError::File(format!("{}:{}: `{key}` must be {what}", path.display(), line_of(text, key)));
         let flag = OsString::from(format!("--{long}"));
+        keys.push((long.clone(), key.clone()));
         match (arg.get_action(), value) {
             (ArgAction::SetTrue, toml::Value::Boolean(on)) => {
                 if *on {
@@ -117,7 +138,7 @@ fn file_flags(
             }
         }
     }
-    Ok(flags)
+    Ok((flags, keys))
 }
 
 /// A TOML scalar as the text a flag would carry.
@@ -165,7 +186,10 @@ where
                 .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
                 .unwrap_or_default();
             if SECRETS.contains(&long) && !values.is_empty() {
-                out += &format!("{long} = \"(redacted)\"\n");
+                // A comment, so this output used as the config leaves the secret unset rather
+                // than set to a placeholder anyone could type.
+                out +=
+                    &format!("# {long} = (set, not shown: give it with --{long}, its environment variable or here)\n");
             } else if values.is_empty() {
                 out += &format!("# {long} =\n");
             } else if matches!(arg.get_action(), ArgAction::Append) || arg.get_value_delimiter().is_some() {
@@ -240,10 +264,28 @@ mod tests {
     }
 
     #[test]
-    fn print_config_redacts_the_admin_token() {
+    fn print_config_redacts_the_admin_token_and_its_output_sets_none() {
         let text = to_toml(["skirmish", "--admin-token", "hunter2-secret"]).expect("prints");
-        assert!(text.contains("\nadmin-token = \"(redacted)\"\n"), "{text}");
+        assert!(text.contains("\n# admin-token = (set, not shown"), "{text}");
         assert!(!text.contains("hunter2-secret"), "{text}");
+        let again = write("secret", &text);
+        let config = load(["skirmish", "--config", again.to_str().unwrap()]).expect("its output loads");
+        assert_eq!(config.admin_token, None, "no token from the printed file, so a fresh one is made");
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_names_the_file_the_line_and_the_key() {
+        let path = write(
+            "badvalue",
+            "port = 0
+
+match-duration = \"soon\"\n",
+        );
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}:3: `match-duration`: invalid value 'soon'", path.display())), "{err}");
+        // The same value from a flag is the flag's error, as clap words it.
+        let err = load(["skirmish", "--config", path.to_str().unwrap(), "--port", "x"]).unwrap_err().to_string();
+        assert!(err.contains("'--port <PORT>'"), "{err}");
     }
 
     #[test]

@@ -14,12 +14,16 @@ const QUIET_ZONE: usize = 4;
 
 /// The URL to invite people to: `public_url` when the host gave one (behind a proxy, a
 /// hostname), else `http://ADDRESS:PORT/` with the address other machines reach this one at.
+/// Listening on every address (`0.0.0.0`, or `::`, which takes IPv4 too), that is the LAN
+/// address [`lan_ip`] picks, IPv4 first: every phone on a LAN has one.
 pub fn url(listen: SocketAddr, public_url: Option<&str>) -> String {
     if let Some(url) = public_url {
         return url.to_owned();
     }
     let ip = if listen.ip().is_unspecified() {
-        default_route_ip(listen.is_ipv6()).or_else(|| first_lan_ip(listen.is_ipv6())).unwrap_or(listen.ip())
+        let v4 = lan_ip(false);
+        let ip = if listen.is_ipv6() { v4.or_else(|| lan_ip(true)) } else { v4 };
+        ip.unwrap_or(listen.ip())
     } else {
         listen.ip()
     };
@@ -51,17 +55,62 @@ pub fn default_route_ip(ipv6: bool) -> Option<IpAddr> {
     (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
 }
 
-/// Without a default route (an offline LAN party), the first address of a real interface.
-fn first_lan_ip(ipv6: bool) -> Option<IpAddr> {
-    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .ok()?
+/// The address of this machine on its LAN, of one family: see [`pick`].
+fn lan_ip(ipv6: bool) -> Option<IpAddr> {
+    let interfaces: Vec<(String, IpAddr)> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
         .into_iter()
-        .filter(|i| !i.is_loopback() && !i.name.starts_with("docker") && !i.name.starts_with("br-"))
-        .map(|i| i.ip())
-        .filter(|ip| ip.is_ipv4() != ipv6)
+        .map(|i| (i.name.clone(), i.ip()))
+        .filter(|(_, ip)| ip.is_ipv6() == ipv6)
         .collect();
-    ips.sort();
-    ips.into_iter().next()
+    pick(default_route_ip(ipv6), &interfaces)
+}
+
+/// Interfaces of containers and virtual machines on this host (docker, podman, libvirt,
+/// LXC, VirtualBox, VMware, Kubernetes' networks): nobody on the LAN reaches them.
+pub fn is_virtual(interface: &str) -> bool {
+    const PREFIXES: &[&str] =
+        &["docker", "br-", "veth", "virbr", "lxc", "lxd", "vboxnet", "vmnet", "cni", "flannel", "cali", "podman"];
+    PREFIXES.iter().any(|p| interface.starts_with(p))
+}
+
+/// VPN interfaces (OpenVPN's tun and tap, WireGuard, PPP, Tailscale, ZeroTier, macOS' utun):
+/// their address is the tunnel's, which a phone on the LAN cannot reach.
+fn is_vpn(interface: &str) -> bool {
+    const PREFIXES: &[&str] = &["tun", "tap", "wg", "ppp", "tailscale", "zt", "utun", "nordlynx", "proton"];
+    PREFIXES.iter().any(|p| interface.starts_with(p))
+}
+
+/// The address to invite a LAN to, among `interfaces` (name, address): the default route's
+/// (`route`) when it leaves through a real interface, since that is the Wi-Fi or Ethernet one.
+/// When a VPN holds the default route, or there is none (an offline LAN party), the address of
+/// a real interface, private ranges first (192.168/16, then 10/8, then 172.16/12), not
+/// link-local; the VPN's own address only when there is nothing else.
+fn pick(route: Option<IpAddr>, interfaces: &[(String, IpAddr)]) -> Option<IpAddr> {
+    let through = |ip: IpAddr| interfaces.iter().find(|(_, a)| *a == ip).map(|(name, _)| name.as_str());
+    if let Some(route) = route
+        && !through(route).is_some_and(|name| is_vpn(name) || is_virtual(name))
+    {
+        return Some(route);
+    }
+    let rank = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) if v4.octets()[..2] == [192, 168] => 0,
+        IpAddr::V4(v4) if v4.octets()[0] == 10 => 1,
+        IpAddr::V4(v4) if v4.is_private() => 2,
+        IpAddr::V6(v6) if v6.is_unique_local() => 3,
+        _ => 4,
+    };
+    let link_local = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
+    };
+    interfaces
+        .iter()
+        .filter(|(_, ip)| !ip.is_loopback() && !ip.is_unspecified() && !link_local(ip))
+        .filter(|(name, _)| !is_virtual(name) && !is_vpn(name))
+        .map(|(_, ip)| *ip)
+        .min_by_key(|ip| (rank(ip), *ip))
+        .or(route)
 }
 
 fn code(url: &str) -> QrCode {
@@ -123,6 +172,34 @@ mod tests {
         assert_eq!(room_url("https://play.example/skirmish", "a-b_1"), "https://play.example/skirmish/r/a-b_1");
     }
 
+    fn interfaces(list: &[(&str, &str)]) -> Vec<(String, IpAddr)> {
+        list.iter().map(|(name, ip)| ((*name).to_owned(), ip.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn the_lan_address_is_the_default_routes_unless_a_vpn_or_a_bridge_holds_it() {
+        let host = interfaces(&[
+            ("lo", "127.0.0.1"),
+            ("docker0", "172.17.0.1"),
+            ("tun0", "10.8.0.2"),
+            ("wlan0", "192.168.1.20"),
+            ("eth1", "169.254.3.3"),
+        ]);
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(pick(ip("192.168.1.20"), &host), ip("192.168.1.20"), "the Wi-Fi holds the route");
+        assert_eq!(pick(ip("10.8.0.2"), &host), ip("192.168.1.20"), "a full-tunnel VPN holds it");
+        assert_eq!(pick(None, &host), ip("192.168.1.20"), "offline: the LAN, not docker's or the VPN's");
+        // A route through an interface the list does not show is trusted as it is.
+        assert_eq!(pick(ip("203.0.113.5"), &host), ip("203.0.113.5"));
+        // Only a VPN: better than nothing.
+        assert_eq!(pick(ip("10.8.0.2"), &interfaces(&[("tun0", "10.8.0.2")])), ip("10.8.0.2"));
+        assert_eq!(pick(None, &interfaces(&[("lo", "127.0.0.1"), ("docker0", "172.17.0.1")])), None);
+        // Private ranges first, in the order home routers use them.
+        let lab = interfaces(&[("eth0", "172.20.0.5"), ("eth1", "10.0.0.9"), ("eth2", "192.168.50.2")]);
+        assert_eq!(pick(None, &lab), ip("192.168.50.2"));
+        assert!(is_virtual("br-1a2b3c") && is_virtual("veth12ab") && !is_virtual("enp3s0") && !is_virtual("wlp2s0"));
+    }
+
     #[test]
     fn a_public_url_wins() {
         let listen: SocketAddr = "0.0.0.0:8080".parse().unwrap();
@@ -157,8 +234,10 @@ mod tests {
         let of_interface: Vec<IpAddr> =
             if_addrs::get_if_addrs().unwrap().into_iter().filter(|i| i.name == name).map(|i| i.ip()).collect();
         assert!(of_interface.contains(&found), "{found} is not on the default route's {name}: {of_interface:?}");
-        let listen = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 8080);
-        assert_eq!(url(listen, None), format!("http://{found}:8080/"));
+        if !is_vpn(&name) && !is_virtual(&name) {
+            let listen = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 8080);
+            assert_eq!(url(listen, None), format!("http://{found}:8080/"));
+        }
     }
 
     #[test]

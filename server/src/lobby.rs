@@ -52,6 +52,9 @@ struct RoomEntry {
     tokens: HashMap<PlayerId, String>,
     /// The address that opened it, counted against `max_rooms_per_ip` while it lives.
     opened_by: Option<IpAddr>,
+    /// Closed by the admin (the reason its players read): nobody joins it any more, and it
+    /// goes as soon as its sessions have left, with no grace period.
+    closing: Option<&'static str>,
 }
 
 /// A lost player's seat, waiting for its rejoin.
@@ -247,6 +250,7 @@ impl Lobby {
             clients: HashMap::new(),
             tokens: HashMap::new(),
             opened_by,
+            closing: None,
         }
     }
 
@@ -288,7 +292,7 @@ impl Lobby {
         }
         entry.emptied += 1;
         let emptied = entry.emptied;
-        let grace = self.setup.empty_room_grace;
+        let grace = if entry.closing.is_some() { Duration::ZERO } else { self.setup.empty_room_grace };
         if grace.is_zero() {
             self.remove_if_empty(name, emptied);
         } else {
@@ -368,6 +372,9 @@ impl Handler<Join> for Lobby {
             self.rooms.insert(room.clone(), entry);
         }
         let entry = self.rooms.get_mut(&room).expect("the room was found or created above");
+        if let Some(reason) = entry.closing {
+            return Err(JoinError::Closed(reason));
+        }
         // A player who finds the room full of players watches instead of being turned away.
         let spectator = msg.spectate || entry.seats_taken() >= self.setup.max_players_per_room;
         if spectator && entry.spectators.len() >= self.setup.max_spectators_per_room {
@@ -632,8 +639,13 @@ impl Handler<AdminCloseRoom> for Lobby {
 
     fn handle(&mut self, msg: AdminCloseRoom, ctx: &mut Self::Context) -> bool {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
+        entry.closing = Some(msg.reason);
         for session in entry.sessions.values() {
             session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+        }
+        // No seat of this room may be taken back while its sessions are on their way out.
+        for token in entry.tokens.values() {
+            self.seats.remove(token);
         }
         for (id, kept) in entry.reserved.drain() {
             self.seats.remove(&kept.token);

@@ -66,8 +66,10 @@ fn main() -> anyhow::Result<()> {
     let listener = skirmish_server::socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
-    // No token configured: one for this run, shown to whoever started the server.
-    let generated_admin_token = config.admin_token.is_none().then(|| format!("{:032x}", rand::random::<u128>()));
+    // No token configured (an empty one, as `SKIRMISH_ADMIN_TOKEN=` gives, is none, as the
+    // admin page takes it): one for this run, shown to whoever started the server.
+    let generated_admin_token =
+        config.admin_token.as_deref().is_none_or(str::is_empty).then(|| format!("{:032x}", rand::random::<u128>()));
     if generated_admin_token.is_some() {
         config.admin_token.clone_from(&generated_admin_token);
     }
@@ -76,6 +78,7 @@ fn main() -> anyhow::Result<()> {
         // before them would kill it undrained.
         let stop = shutdown_signal();
         print_banner(addr, &config, generated_admin_token.as_deref());
+        warn_of_a_container_address(addr, &config);
         run(config, maps, listener, Arc::new(Stats::default()), stop).await
     })?;
     tracing::info!("stopped");
@@ -112,6 +115,20 @@ fn shutdown_signal() -> impl Future<Output = ()> {
 /// The exit status of a second Ctrl-C, as shells report a process ended by SIGINT.
 const EXIT_INTERRUPTED: i32 = 130;
 
+/// In a container (docker's `/.dockerenv`, podman's `/run/.containerenv`) the address the
+/// server sees is the container's own, which nobody outside reaches: the invite needs
+/// `--public-url`. Not under Agones, whose players get their address from the allocator.
+fn warn_of_a_container_address(addr: SocketAddr, config: &Config) {
+    let in_container = ["/.dockerenv", "/run/.containerenv"].iter().any(|f| std::path::Path::new(f).exists());
+    if in_container && config.public_url.is_none() && config.agones_port().is_none() && !addr.ip().is_loopback() {
+        let invite = skirmish_server::invite::url(addr, None);
+        tracing::warn!(
+            "running in a container: the invite {invite} is probably the container's own address; \
+             set --public-url (SKIRMISH_PUBLIC_URL) to the one players reach, such as http://HOST-LAN-IP:PORT/"
+        );
+    }
+}
+
 /// The start-up banner: the URL to invite people to (with its QR code when stdout is a
 /// terminal), then the other URLs this server answers on.
 fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
@@ -136,7 +153,7 @@ fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
         let mut lan: Vec<IpAddr> = if_addrs::get_if_addrs()
             .unwrap_or_default()
             .into_iter()
-            .filter(|i| !i.is_loopback())
+            .filter(|i| !i.is_loopback() && !skirmish_server::invite::is_virtual(&i.name))
             .map(|i| i.ip())
             .filter(|ip| ip.is_ipv4() || addr.is_ipv6())
             .collect();

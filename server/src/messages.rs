@@ -61,6 +61,8 @@ pub enum JoinError {
     /// The room does not exist and the client's address has opened `max_rooms_per_ip` rooms
     /// that are still alive.
     TooManyRoomsFromAddress,
+    /// The admin closed the room (the reason its players read); it goes once they have left.
+    Closed(&'static str),
 }
 
 /// Room → Lobby: the room's map or phase changed (for `/api/rooms`).

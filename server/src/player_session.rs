@@ -475,6 +475,7 @@ impl PlayerSession {
             Ok(Err(JoinError::TooManyRooms)) => session.end(ctx, Close::TooManyRooms),
             Ok(Err(JoinError::TooManyRoomsFromAddress)) => session.end(ctx, Close::TooManyRoomsFromAddress),
             Ok(Err(JoinError::ShuttingDown)) => session.end(ctx, Close::Restart),
+            Ok(Err(JoinError::Closed(reason))) => session.end(ctx, Close::Kicked { code: 1008, reason }),
             Err(e) => {
                 tracing::error!(error = %e, "lobby unreachable");
                 session.end(ctx, Close::ServerError);

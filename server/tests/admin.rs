@@ -153,3 +153,35 @@ async fn the_admin_kicks_a_kept_seat() {
         TestClient::join_with(&srv.ws_url(), Client::new("Evader", Some("evade".to_owned())).rejoin(&token)).await;
     assert_ne!(again.id(), id, "a newcomer: the kept seat was kicked");
 }
+
+/// Closing a room ends it at once, with no empty-room grace: whoever comes next opens a new
+/// room of that name, not the closed one's match.
+#[tokio::test]
+async fn a_closed_room_goes_at_once() {
+    let mut config = config();
+    config.empty_room_grace = Duration::from_secs(60);
+    let srv = server_with(config);
+    let cookie = log_in(srv.addr).await;
+    let mut first = TestClient::join(&srv.ws_url(), "First", Some("closeme")).await;
+    let mut second = TestClient::join(&srv.ws_url(), "Second", Some("closeme")).await;
+
+    let origin = same_origin(srv.addr);
+    let headers = [("Cookie", cookie.as_str()), ("Content-Type", "application/json"), ("Origin", origin.as_str())];
+    let (status, _, body) = request(srv.addr, "POST", "/admin/api/close-room", &headers, r#"{"room":"closeme"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    for player in [&mut first, &mut second] {
+        let (code, reason) = expect_close(&mut player.ws).await;
+        assert_eq!((code, reason.as_str()), (1008, "room closed by the host"));
+    }
+    let deadline = std::time::Instant::now() + common::WAIT;
+    loop {
+        let rooms = common::http_get(srv.addr, "/api/rooms").await;
+        if !rooms.contains(r#""name":"closeme""#) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still listed: {rooms}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let newcomer = TestClient::join(&srv.ws_url(), "Third", Some("closeme")).await;
+    assert_eq!(newcomer.core.roster().len(), 1, "alone in a new room");
+}

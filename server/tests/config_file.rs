@@ -51,3 +51,41 @@ fn a_missing_file_and_an_unknown_key_stop_the_server_with_their_names() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{path}:2: unknown key `max-player`")), "{err}");
 }
+
+#[test]
+fn switches_from_the_environment_take_the_usual_words() {
+    for (value, on) in [("1", true), ("yes", true), ("on", true), ("true", true), ("0", false), ("off", false)] {
+        let out = skirmish(&["--print-config"], &[("SKIRMISH_NO_QR", value)]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "SKIRMISH_NO_QR={value}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains(&format!("\nno-qr = {on}\n")), "SKIRMISH_NO_QR={value}:\n{text}");
+    }
+}
+
+/// `SKIRMISH_ADMIN_TOKEN=` (empty, as a compose file's blank setting gives) is no token: the
+/// banner prints the one made for this run, which the admin page takes.
+#[test]
+fn an_empty_admin_token_gets_one_made_and_printed() {
+    use std::io::{BufRead as _, BufReader};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_skirmish"));
+    command.args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"]).env("RUST_LOG", "off");
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SKIRMISH_")) {
+        command.env_remove(key);
+    }
+    let mut child = command
+        .env("SKIRMISH_ADMIN_TOKEN", "")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut out = String::new();
+    while !out.contains("Admin:") {
+        let read = stdout.read_line(&mut out).expect("utf-8 stdout");
+        assert!(read > 0, "stdout ended before the banner:\n{out}");
+    }
+    child.kill().expect("stop the server");
+    child.wait().expect("the server exits");
+    let admin = out.lines().find(|l| l.contains("Admin:")).expect("the admin line");
+    let token = admin.split("token for this run: ").nth(1).and_then(|t| t.strip_suffix(')'));
+    assert!(token.is_some_and(|t| t.len() == 32), "a made token, printed: {admin}");
+}
