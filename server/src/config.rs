@@ -76,8 +76,8 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAP")]
     pub map: Option<String>,
 
-    /// A directory of extra maps (`*.json`, format in the README's *Maps* section); a map with the name
-    /// of a built-in one replaces it. A bad file stops the server at start-up.
+    /// A directory of extra maps (`*.json`, format in the README's *Maps* section); a map with
+    /// the name of a built-in one replaces it. A bad file stops the server at start-up.
     #[arg(long, env = "SKIRMISH_MAPS")]
     pub maps: Option<PathBuf>,
 
