@@ -209,7 +209,7 @@ async function refresh() {
     table.append(...r.players.map((p) => {
       const tr = el("tr");
       const kick = el("button", "Kick");
-      kick.onclick = () => post("/admin/api/kick", { room: r.name, id: p.id });
+      kick.onclick = () => confirm(`Kick ${p.name} from ${r.name}?`) && post("/admin/api/kick", { room: r.name, id: p.id });
       const action = el("td"); action.append(kick);
       tr.append(el("td", p.id), el("td", p.name), el("td", p.spectator ? "spectator" : `${p.kills}/${p.deaths}`), action);
       return tr;
