@@ -12,8 +12,8 @@ use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, INPUT_PERIOD_MS, PING_P
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
-    BinaryType, CanvasRenderingContext2d, CloseEvent, HtmlButtonElement, HtmlCanvasElement, HtmlFormElement,
-    HtmlInputElement, MessageEvent, Performance, Storage, WebSocket, Window, console,
+    BinaryType, CanvasRenderingContext2d, CloseEvent, HtmlButtonElement, HtmlCanvasElement, HtmlElement,
+    HtmlFormElement, HtmlInputElement, MessageEvent, Performance, Storage, WebSocket, Window, console,
 };
 
 use crate::camera::Camera;
@@ -26,7 +26,7 @@ use crate::netstats::{Extra, NetMeter, Totals};
 use crate::render::{self, Scene};
 use crate::sound::Sounds;
 use crate::ui::{FrameInfo, Ui, by_id};
-use crate::{name, reconnect, spectate};
+use crate::{name, reconnect, room, spectate};
 
 /// How often the network overlay's text is refreshed while shown.
 const NETSTATS_REFRESH_MS: f64 = 250.0;
@@ -49,6 +49,8 @@ struct Page {
     spectate: HtmlInputElement,
     private: HtmlInputElement,
     play: HtmlButtonElement,
+    /// Why the link's `?room=` cannot be joined, shown in the form instead of connecting.
+    roomcheck: HtmlElement,
 }
 
 impl Page {
@@ -63,6 +65,7 @@ impl Page {
             spectate: by_id(&document, "spectate")?,
             private: by_id(&document, "private")?,
             play: by_id(&document, "play")?,
+            roomcheck: by_id(&document, "roomcheck")?,
             window,
             performance,
             canvas,
@@ -191,6 +194,13 @@ pub fn start() -> Result<(), JsValue> {
     start_render_loop(&app)?;
 
     let a = app.borrow();
+    if let Some(why) = link_problem(&a.page.window) {
+        // Play stays disabled: the form's room list and the lobby link are the ways on.
+        a.ui.status.set_text_content(Some("not joining: the link's room name is not valid"));
+        a.page.roomcheck.insert_adjacent_text("afterbegin", &why)?;
+        a.page.roomcheck.set_hidden(false);
+        return Ok(());
+    }
     a.ui.status.set_text_content(Some("ready: pick a name and press Play"));
     a.page.play.set_disabled(false);
     Ok(())
@@ -213,6 +223,10 @@ fn wire_buttons(app: &Shared) {
         ev.prevent_default(); // no page reload
         let name = {
             let a = shared.borrow();
+            // Play is disabled then, but a script or an old browser may still submit.
+            if link_problem(&a.page.window).is_some() {
+                return;
+            }
             let name = name::clean_name(&a.page.name.value())
                 .or_else(|| name::clean_name(&a.page.name.placeholder()))
                 .unwrap_or_else(|| name::default_name(js_sys::Math::random()));
@@ -246,6 +260,11 @@ fn room_param(window: &Window) -> Option<String> {
     let search = window.location().search().ok()?;
     let room = web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("room")?;
     (!room.is_empty()).then_some(room)
+}
+
+/// Why the page's `?room=NAME` cannot be joined (`room::link_problem`), if it cannot.
+fn link_problem(window: &Window) -> Option<String> {
+    room_param(window).and_then(|room| room::link_problem(&room))
 }
 
 /// The room `Hello` asks for: the page's `?room=NAME`; else, for a private game, a fresh random
@@ -416,7 +435,9 @@ impl App {
                 Event::Welcome { .. } => {
                     status_changed = true;
                     self.retries = 0;
-                    show_room_in_address(&self.page.window, conn.client.room_name());
+                    let room = conn.client.room_name();
+                    show_room_in_address(&self.page.window, room);
+                    self.ui.set_invite(Some(room).filter(|r| !r.is_empty()));
                 }
                 Event::Joined(_) | Event::Roster(_) | Event::Left(_) => status_changed = true,
                 // The kill feed, scores, radar, clock and obstacles are redrawn from the core

@@ -1,10 +1,10 @@
 //! Skirmish in the browser: a thin wasm32 front-end that drives the sans-IO client core.
 //!
-//! Layout: [`name`], [`controls`], [`touch`], [`camera`], [`minimap`], [`spectate`], [`cues`],
-//! [`netstats`] and [`hud`] are plain Rust (unit-tested natively); `app` (the socket, timers and wiring), `devices` (keyboard,
-//! mouse, touch listeners), `ui` (the DOM HUD, chat, scoreboard), `render` (Canvas 2D) and
-//! `sound` exist only on wasm32. Game and network logic stay in `skirmish_client`; this crate
-//! moves bytes, keys, pixels and text.
+//! Layout: [`name`], [`room`], [`controls`], [`touch`], [`camera`], [`minimap`], [`spectate`],
+//! [`cues`], [`netstats`] and [`hud`] are plain Rust (unit-tested natively); `app` (the socket,
+//! timers and wiring), `devices` (keyboard, mouse, touch listeners), `ui` (the DOM HUD, chat,
+//! scoreboard), `render` (Canvas 2D) and `sound` exist only on wasm32. Game and network logic
+//! stay in `skirmish_client`; this crate moves bytes, keys, pixels and text.
 
 pub mod camera;
 pub mod controls;
@@ -14,6 +14,7 @@ pub mod minimap;
 pub mod name;
 pub mod netstats;
 pub mod reconnect;
+pub mod room;
 pub mod spectate;
 pub mod touch;
 

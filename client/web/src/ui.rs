@@ -18,6 +18,8 @@
 //!   `td.rank`, `td.name` (the name as text), `td.kills`, `td.deaths`. The live scoreboard is
 //!   built from the room's score table and roster, so it lists players out of view too. Our own
 //!   row below the top of a big room has `21+` for a rank (`hud::rank_text`).
+//! - `#invitecode[src]` and `#invitetitle`: the Invite panel's QR code and heading, of the room
+//!   the server welcomed us to, or of the server's page in the lobby (`room`).
 
 use skirmish_client::{ChatEntry, Client, ConnState};
 use skirmish_shared::{Phase, PlayerId, PlayerState};
@@ -26,6 +28,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
 
 use crate::hud::{self, Row};
+use crate::room;
 
 /// Chat lines kept in `#chatlog`; older ones are removed (the CSS shows the newest few).
 const CHAT_LINES: u32 = 40;
@@ -84,6 +87,9 @@ pub struct Ui {
     pub reconnect: HtmlButtonElement,
     pub mute: HtmlButtonElement,
     pub chatinput: HtmlInputElement,
+    /// The Invite panel's QR code and heading.
+    invitecode: HtmlElement,
+    invitetitle: Text,
     health: Text,
     healthfill: HtmlElement,
     health_shown: Option<u8>,
@@ -123,6 +129,8 @@ impl Ui {
             reconnect: by_id(document, "reconnect")?,
             mute: by_id(document, "mute")?,
             chatinput: by_id(document, "chatinput")?,
+            invitecode: by_id(document, "invitecode")?,
+            invitetitle: Text::find(document, "invitetitle")?,
             health: Text::find(document, "health")?,
             healthfill: by_id(document, "healthfill")?,
             health_shown: None,
@@ -210,6 +218,12 @@ impl Ui {
         // Plain text, not an emoji: not every desktop has an emoji font.
         self.mute.set_text_content(Some(if muted { "♪ off" } else { "♪ on" }));
         let _ = self.mute.set_attribute("aria-pressed", if muted { "true" } else { "false" });
+    }
+
+    /// Points the Invite panel at `room` (the room we are in), or at the lobby (`None`).
+    pub fn set_invite(&mut self, room: Option<&str>) {
+        let _ = self.invitecode.set_attribute("src", &room::invite_src(room));
+        self.invitetitle.set(room::invite_title(room));
     }
 
     /// The status line, the player id tests read, and the Reconnect button.
