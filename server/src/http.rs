@@ -133,11 +133,11 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let send_buffer = config.socket_send_buffer;
     let user_timeout = socket::user_timeout(&config);
-    let sockets = Sockets::new(&config, stats.clone(), config.workers.unwrap_or(threads));
+    let workers = config.workers.unwrap_or(threads);
+    let sockets = Sockets::new(&config, stats.clone(), workers);
     // actix-web's `HttpServer` has no hook for the WebSocket upgrade, so the HTTP service is
     // put together here as `HttpServer` would, plus [`upgrade`]: actix-http hands every
     // WebSocket upgrade request to it with the connection, instead of to the app.
-    let workers = config.workers.unwrap_or(threads);
     let server = actix_web::dev::Server::build()
         .workers(workers)
         .max_concurrent_connections(http_connections_per_worker(config.max_http_connections, workers))

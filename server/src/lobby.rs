@@ -425,7 +425,9 @@ impl Handler<Leave> for Lobby {
         if player && msg.reserve && over_cap {
             tracing::info!(room = %msg.room, player = msg.id, ?client, kept, "seat not kept: its address holds its share");
         }
-        let reserve = player && msg.reserve && !grace.is_zero() && !self.shutting_down && !over_cap;
+        // A room the admin closed keeps no seat: one lost as the kick went out would hold it.
+        let reserve =
+            player && msg.reserve && !grace.is_zero() && !self.shutting_down && !over_cap && entry.closing.is_none();
         entry.addr.do_send(RemovePlayer { id: msg.id, reserve });
         let token = entry.tokens.remove(&msg.id);
         match (reserve, token) {
