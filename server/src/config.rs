@@ -322,10 +322,12 @@ impl Config {
 }
 
 /// `--public-url`: an `http://` or `https://` URL with a host, since a phone reads anything
-/// else in the QR code as text, not a link.
+/// else in the QR code as text, not a link. Empty means none (`invite::url`), as a compose
+/// file's `SKIRMISH_PUBLIC_URL=${UNSET}` gives.
 fn public_url(s: &str) -> Result<String, String> {
     let host = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
     match host {
+        _ if s.is_empty() => Ok(String::new()),
         Some(rest) if !rest.is_empty() && !rest.starts_with(['/', ':']) && !s.contains(char::is_whitespace) => {
             Ok(s.to_owned())
         }
@@ -355,7 +357,8 @@ mod tests {
         let parse = |url: &str| Config::try_parse_from(["skirmish", "--public-url", url]).map(|c| c.public_url);
         assert_eq!(parse("http://party.lan:8080/").unwrap().as_deref(), Some("http://party.lan:8080/"));
         assert_eq!(parse("https://play.example.org").unwrap().as_deref(), Some("https://play.example.org"));
-        for bad in ["party.lan:8080", "", "http://", "https:///x", "ftp://x", "http://a b/"] {
+        assert_eq!(parse("").unwrap().as_deref(), Some(""), "none, as the invite takes it");
+        for bad in ["party.lan:8080", " ", "http://", "https:///x", "ftp://x", "http://a b/"] {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains("must be the http:// or https:// URL players open"), "{bad:?}: {err}");
         }

@@ -13,11 +13,12 @@ use qrcode::{Color, EcLevel, QrCode};
 const QUIET_ZONE: usize = 4;
 
 /// The URL to invite people to: `public_url` when the host gave one (behind a proxy, a
-/// hostname), else `http://ADDRESS:PORT/` with the address other machines reach this one at.
+/// hostname; empty is none), else `http://ADDRESS:PORT/` with the address other machines reach
+/// this one at.
 /// Listening on every address (`0.0.0.0`, or `::`, which takes IPv4 too), that is the LAN
 /// address [`lan_ip`] picks, IPv4 first: every phone on a LAN has one.
 pub fn url(listen: SocketAddr, public_url: Option<&str>) -> String {
-    if let Some(url) = public_url {
+    if let Some(url) = public_url.filter(|u| !u.is_empty()) {
         return url.to_owned();
     }
     let ip = if listen.ip().is_unspecified() {
@@ -204,6 +205,7 @@ mod tests {
     fn a_public_url_wins() {
         let listen: SocketAddr = "0.0.0.0:8080".parse().unwrap();
         assert_eq!(url(listen, Some("https://play.example.org/")), "https://play.example.org/");
+        assert_eq!(url("192.168.1.20:9000".parse().unwrap(), Some("")), "http://192.168.1.20:9000/", "empty: none");
     }
 
     #[test]

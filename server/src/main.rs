@@ -120,7 +120,11 @@ const EXIT_INTERRUPTED: i32 = 130;
 /// `--public-url`. Not under Agones, whose players get their address from the allocator.
 fn warn_of_a_container_address(addr: SocketAddr, config: &Config) {
     let in_container = ["/.dockerenv", "/run/.containerenv"].iter().any(|f| std::path::Path::new(f).exists());
-    if in_container && config.public_url.is_none() && config.agones_port().is_none() && !addr.ip().is_loopback() {
+    if in_container
+        && config.public_url.as_deref().is_none_or(str::is_empty)
+        && config.agones_port().is_none()
+        && !addr.ip().is_loopback()
+    {
         let invite = skirmish_server::invite::url(addr, None);
         tracing::warn!(
             "running in a container: the invite {invite} is probably the container's own address; \
