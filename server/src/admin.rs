@@ -58,10 +58,12 @@ impl std::fmt::Debug for Access {
 }
 
 impl Access {
-    /// Access with `token`, or a fresh random one when none is configured.
+    /// Access with `token`, or a fresh random one when none is configured (empty or blank: a
+    /// stray space in an env file must not become a token anyone can guess).
     pub fn new(token: Option<&str>) -> Access {
-        let token =
-            token.filter(|t| !t.is_empty()).map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
+        let token = token
+            .filter(|t| !t.trim().is_empty())
+            .map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
         let per_minute = NonZeroU32::new(LOGIN_ATTEMPTS_PER_MINUTE).expect("not zero");
         let attempts = RateLimiter::hashmap(Quota::per_minute(per_minute));
         Access { token, sessions: Mutex::new(HashSet::new()), attempts }
@@ -225,6 +227,15 @@ setInterval(refresh, 2000);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_or_blank_token_is_none_and_one_is_made() {
+        for none in [None, Some(""), Some("  ")] {
+            let token = Access::new(none).token().to_owned();
+            assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{none:?}: {token:?}");
+        }
+        assert_eq!(Access::new(Some(" set ")).token(), " set ", "a token is kept as given");
+    }
 
     #[test]
     fn the_token_is_compared_whole() {

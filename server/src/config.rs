@@ -321,18 +321,30 @@ impl Config {
     }
 }
 
-/// `--public-url`: an `http://` or `https://` URL with a host, since a phone reads anything
-/// else in the QR code as text, not a link. Empty means none (`invite::url`), as a compose
-/// file's `SKIRMISH_PUBLIC_URL=${UNSET}` gives.
+/// The longest `--public-url`: a room's link under it (`/r/` and 32 characters more) always
+/// fits in the invite's QR code, and stays easy to scan.
+const MAX_PUBLIC_URL: usize = 200;
+
+/// `--public-url`: an `http://` or `https://` URL with a host and no query or fragment (a
+/// room's link is made by adding `/r/NAME` to its path), since a phone reads anything else in
+/// the QR code as text, not a link. Kept as `url` writes it (`http://party.lan:8080/`). Empty
+/// means none (`invite::url`), as a compose file's `SKIRMISH_PUBLIC_URL=${UNSET}` gives.
 fn public_url(s: &str) -> Result<String, String> {
-    let host = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
-    match host {
-        _ if s.is_empty() => Ok(String::new()),
-        Some(rest) if !rest.is_empty() && !rest.starts_with(['/', ':']) && !s.contains(char::is_whitespace) => {
-            Ok(s.to_owned())
-        }
-        _ => Err("must be the http:// or https:// URL players open, such as http://192.168.1.20:8080/".into()),
+    if s.is_empty() {
+        return Ok(String::new());
     }
+    let bad = || {
+        format!(
+            "must be the http:// or https:// URL players open, such as http://192.168.1.20:8080/ (at most {MAX_PUBLIC_URL} characters, no ? or #)"
+        )
+    };
+    let url = url::Url::parse(s).map_err(|_| bad())?;
+    let fits = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.as_str().len() <= MAX_PUBLIC_URL;
+    if fits { Ok(url.into()) } else { Err(bad()) }
 }
 
 /// A duration such as `90s`, `5m` or `1m 30s`; a bare number means seconds.
@@ -356,9 +368,28 @@ mod tests {
     fn a_public_url_must_be_a_link() {
         let parse = |url: &str| Config::try_parse_from(["skirmish", "--public-url", url]).map(|c| c.public_url);
         assert_eq!(parse("http://party.lan:8080/").unwrap().as_deref(), Some("http://party.lan:8080/"));
-        assert_eq!(parse("https://play.example.org").unwrap().as_deref(), Some("https://play.example.org"));
+        assert_eq!(parse("https://play.example.org").unwrap().as_deref(), Some("https://play.example.org/"));
         assert_eq!(parse("").unwrap().as_deref(), Some(""), "none, as the invite takes it");
-        for bad in ["party.lan:8080", " ", "http://", "https:///x", "ftp://x", "http://a b/"] {
+        assert_eq!(
+            parse("http://Party.LAN:8080").unwrap().as_deref(),
+            Some("http://party.lan:8080/"),
+            "as url writes it"
+        );
+        let long = format!("http://party.lan/{}", "x".repeat(200));
+        for bad in [
+            "party.lan:8080",
+            " ",
+            "http://?",
+            "http://#",
+            "http://host:99999/",
+            "http://[::1",
+            "http://party.lan/?x=1",
+            "http://party.lan/#top",
+            &long,
+            "http://",
+            "ftp://x",
+            "http://a b/",
+        ] {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains("must be the http:// or https:// URL players open"), "{bad:?}: {err}");
         }

@@ -126,15 +126,17 @@ fn file_flags(
                 }
             }
             (ArgAction::SetTrue, _) => return Err(bad("true or false")),
+            // `--key=value`, one argument: a value starting with `-` (a token, a negative
+            // number) must not read as a flag of its own.
             (_, toml::Value::Array(items)) => {
                 for item in items {
-                    flags.push(flag.clone());
-                    flags.push(scalar(item).ok_or_else(|| bad("a list of strings or numbers"))?.into());
+                    let item = scalar(item).ok_or_else(|| bad("a list of strings or numbers"))?;
+                    flags.push(format!("--{long}={item}").into());
                 }
             }
             (_, value) => {
-                flags.push(flag);
-                flags.push(scalar(value).ok_or_else(|| bad("a string, a number or a list"))?.into());
+                let value = scalar(value).ok_or_else(|| bad("a string, a number or a list"))?;
+                flags.push(format!("--{long}={value}").into());
             }
         }
     }
@@ -271,6 +273,16 @@ mod tests {
         let again = write("secret", &text);
         let config = load(["skirmish", "--config", again.to_str().unwrap()]).expect("its output loads");
         assert_eq!(config.admin_token, None, "no token from the printed file, so a fresh one is made");
+    }
+
+    #[test]
+    fn values_starting_with_a_dash_are_values() {
+        let path = write("dash", "admin-token = \"-abc123\"\nroom-nice = -5\npublic-url = \"\"\n");
+        let config = load(["skirmish", "--config", path.to_str().unwrap()]).expect("loads");
+        assert_eq!((config.admin_token.as_deref(), config.room_nice), (Some("-abc123"), -5));
+        let path = write("negative", "port = 0\nseed = -3\n");
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}:2: `seed`: invalid value '-3'", path.display())), "{err}");
     }
 
     #[test]

@@ -241,7 +241,8 @@ struct Sockets {
     lifetime: Option<Duration>,
     /// The connections at which actix-server stops accepting; `None` for no cap of ours.
     cap: Option<u64>,
-    /// When the cap was last reported at `WARN` (seconds since `started`): once a minute at most.
+    /// When the cap was last reported at `WARN` (milliseconds since `started`; `u64::MAX`:
+    /// never): once a minute at most.
     cap_warned: Arc<AtomicU64>,
     started: Instant,
 }
@@ -258,7 +259,7 @@ impl Sockets {
             stats,
             lifetime,
             cap,
-            cap_warned: Arc::new(AtomicU64::new(0)),
+            cap_warned: Arc::new(AtomicU64::new(u64::MAX)),
             started: Instant::now(),
         }
     }
@@ -269,8 +270,11 @@ impl Sockets {
     fn open(&self, peer: Option<std::net::IpAddr>) -> HttpOpen {
         let open = self.stats.http_connections.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(cap) = self.cap.filter(|&cap| open >= cap) {
-            let minute = self.started.elapsed().as_secs() / 60 + 1;
-            if self.cap_warned.swap(minute, Ordering::Relaxed) != minute {
+            let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+            let last = self.cap_warned.load(Ordering::Relaxed);
+            let due = last == u64::MAX || now.saturating_sub(last) >= 60_000;
+            // One worker wins the exchange, so a burst at the cap logs one line.
+            if due && self.cap_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
                 tracing::warn!(
                     open,
                     ?peer,

@@ -66,10 +66,13 @@ fn main() -> anyhow::Result<()> {
     let listener = skirmish_server::socket::listen(SocketAddr::new(config.bind, config.port), config.backlog)
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let addr = listener.local_addr().context("listening socket has no address")?;
-    // No token configured (an empty one, as `SKIRMISH_ADMIN_TOKEN=` gives, is none, as the
-    // admin page takes it): one for this run, shown to whoever started the server.
-    let generated_admin_token =
-        config.admin_token.as_deref().is_none_or(str::is_empty).then(|| format!("{:032x}", rand::random::<u128>()));
+    // No token configured (an empty or blank one, as `SKIRMISH_ADMIN_TOKEN=` gives, is none, as
+    // the admin page takes it): one for this run, shown to whoever started the server.
+    let generated_admin_token = config
+        .admin_token
+        .as_deref()
+        .is_none_or(|t| t.trim().is_empty())
+        .then(|| format!("{:032x}", rand::random::<u128>()));
     if generated_admin_token.is_some() {
         config.admin_token.clone_from(&generated_admin_token);
     }
