@@ -57,13 +57,16 @@ impl std::fmt::Debug for Access {
     }
 }
 
+/// The admin token `--admin-token` really sets: an empty or blank one is none (a stray space in
+/// an env file must not become a token anyone can guess), and one is made for the run.
+pub fn configured(token: Option<&str>) -> Option<&str> {
+    token.filter(|t| !t.trim().is_empty())
+}
+
 impl Access {
-    /// Access with `token`, or a fresh random one when none is configured (empty or blank: a
-    /// stray space in an env file must not become a token anyone can guess).
+    /// Access with `token`, or a fresh random one when none is configured ([`configured`]).
     pub fn new(token: Option<&str>) -> Access {
-        let token = token
-            .filter(|t| !t.trim().is_empty())
-            .map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
+        let token = configured(token).map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
         let per_minute = NonZeroU32::new(LOGIN_ATTEMPTS_PER_MINUTE).expect("not zero");
         let attempts = RateLimiter::hashmap(Quota::per_minute(per_minute));
         Access { token, sessions: Mutex::new(HashSet::new()), attempts }

@@ -1,7 +1,6 @@
 //! HTTP routes and the server's life cycle: start, serve, drain on shutdown.
 
 use std::future::Future;
-use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -530,14 +529,12 @@ async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit,
         tracing::debug!(peer = ?peer, error = %e, "WebSocket gone during its upgrade");
         return;
     }
-    let parts = framed.into_parts();
-    let socket = match parts.io.as_fd().try_clone_to_owned() {
-        Ok(fd) => ConnSocket::new(fd),
-        Err(e) => {
-            tracing::warn!(peer = ?peer, error = %e, "WebSocket dropped: cannot duplicate its socket");
-            return;
-        }
+    // The writer's descriptor is the one `socket::on_connect` made for every connection.
+    let Some(socket) = req.conn_data::<ConnSocket>().cloned() else {
+        tracing::warn!(peer = ?peer, "WebSocket dropped: its socket could not be duplicated");
+        return;
     };
+    let parts = framed.into_parts();
     // What the client sent right after its request (its first frames, if it did not wait for
     // our answer) was read into actix-http's buffer: it goes first.
     let reader = WsReader::new(parts.io, &parts.read_buf, state.config.max_frame_bytes, CLIENT_LINGER);

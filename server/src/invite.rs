@@ -15,6 +15,7 @@ const QUIET_ZONE: usize = 4;
 /// The URL to invite people to: `public_url` when the host gave one (behind a proxy, a
 /// hostname; empty is none), else `http://ADDRESS:PORT/` with the address other machines reach
 /// this one at.
+///
 /// Listening on every address (`0.0.0.0`, or `::`, which takes IPv4 too), that is the LAN
 /// address [`lan_ip`] picks, IPv4 first: every phone on a LAN has one.
 pub fn url(listen: SocketAddr, public_url: Option<&str>) -> String {

@@ -68,10 +68,8 @@ fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr().context("listening socket has no address")?;
     // No token configured (an empty or blank one, as `SKIRMISH_ADMIN_TOKEN=` gives, is none, as
     // the admin page takes it): one for this run, shown to whoever started the server.
-    let generated_admin_token = config
-        .admin_token
-        .as_deref()
-        .is_none_or(|t| t.trim().is_empty())
+    let generated_admin_token = skirmish_server::admin::configured(config.admin_token.as_deref())
+        .is_none()
         .then(|| format!("{:032x}", rand::random::<u128>()));
     if generated_admin_token.is_some() {
         config.admin_token.clone_from(&generated_admin_token);

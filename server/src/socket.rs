@@ -119,8 +119,9 @@ pub fn on_connect(
 ) -> impl Fn(&TcpStream, &mut Extensions) + Clone + 'static {
     let user_timeout_ms = u32::try_from(user_timeout.as_millis()).unwrap_or(u32::MAX);
     move |tcp, extensions| {
-        // A second descriptor of the socket for the request timeout to end its reading side
-        // (`ConnSocket::stop_reading`); it goes with actix-http's connection data.
+        // A second descriptor of the socket, in actix-http's connection data: the request
+        // timeout ends its reading side through it (`ConnSocket::stop_reading`), and a
+        // WebSocket's writer takes it over at the upgrade.
         match tcp.as_fd().try_clone_to_owned() {
             Ok(fd) => {
                 extensions.insert(ConnSocket::new(fd));
