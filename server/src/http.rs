@@ -13,6 +13,7 @@ use actix_service::{Service, apply_fn_factory, map_config};
 use actix_web::dev::{AppConfig, RequestHead, fn_service};
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, middleware, web};
+use bytes::Bytes;
 use futures_util::SinkExt as _;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::{self, Access};
 use crate::admission::{Gate, Limits, Permit, Refusal};
 use crate::config::Config;
+use crate::invite::RoomCodes;
 use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby};
 use crate::maps::MapList;
 use crate::metrics::{self, Metrics};
@@ -55,10 +57,10 @@ struct AppState {
     metrics: Metrics,
     /// The connection caps, checked before every upgrade.
     gate: Arc<Gate>,
-    /// The URL to invite players to (`invite::url`).
-    invite_url: String,
     /// `/invite.svg`: the QR code of `invite_url`, drawn once.
-    invite_svg: String,
+    invite_svg: Bytes,
+    /// `/invite.svg?room=NAME`: the rooms' codes, drawn when asked for.
+    room_codes: RoomCodes,
     /// The admin token and its logged-in sessions.
     admin: Access,
     /// When the server started, for the admin page's uptime.
@@ -84,7 +86,7 @@ pub async fn run(
     config.check().map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let invite_url = invite::url(listener.local_addr()?, config.public_url.as_deref());
-    let invite_svg = invite::svg(&invite_url);
+    let invite_svg = Bytes::from(invite::svg(&invite_url));
     let config = Arc::new(config);
     let seed = config.seed.unwrap_or_else(rand::random);
     tracing::info!(seed, maps = ?maps.names(), first = %maps.get(maps.first()).name, "game set up");
@@ -120,7 +122,7 @@ pub async fn run(
         shutdown: token.clone(),
         metrics: Metrics::new(stats.clone()),
         gate: Gate::new(config.connection_limits()),
-        invite_url,
+        room_codes: RoomCodes::new(invite_url),
         invite_svg,
         admin: Access::new(config.admin_token.as_deref()),
         started: Instant::now(),
@@ -462,13 +464,21 @@ struct InviteQuery {
 }
 
 /// The invite QR code: of the server's page, or with `?room=NAME` of that room's link
-/// (`/r/NAME`), which a friend scanning it from a private room needs. Not cached:
+/// (`/r/NAME`), which a friend scanning it from a private room needs; 429 while new rooms'
+/// codes are asked for faster than [`RoomCodes`] draws them. Not cached by the browser:
 /// `--public-url` or the network may differ after a restart.
 async fn invite_svg(query: web::Query<InviteQuery>, state: web::Data<AppState>) -> HttpResponse {
     let svg = match query.into_inner().room {
         None => state.invite_svg.clone(),
         Some(room) => match skirmish_shared::codec::check_room(&room) {
-            Ok(()) => invite::svg(&invite::room_url(&state.invite_url, &room)),
+            Ok(()) => match state.room_codes.get(&room) {
+                Some(svg) => svg,
+                None => {
+                    return HttpResponse::TooManyRequests()
+                        .insert_header((header::RETRY_AFTER, "1"))
+                        .body("too many new rooms' invite codes asked for: try again in a second");
+                }
+            },
             Err(e) => return HttpResponse::BadRequest().body(format!("no invite to that room: {e}")),
         },
     };
@@ -678,8 +688,8 @@ mod tests {
             draining: draining.clone(),
             shutdown: CancellationToken::new(),
             metrics: Metrics::new(stats),
-            invite_url: String::new(),
-            invite_svg: String::new(),
+            invite_svg: Bytes::new(),
+            room_codes: RoomCodes::new(String::new()),
             admin: Access::new(None),
             started: Instant::now(),
             bytes_per_s: Arc::new(AtomicU64::new(0)),

@@ -3,9 +3,14 @@
 //! phones without typing an address, and a player can bring in the person next to them even
 //! when their own page was opened as `localhost`.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
 
+use bytes::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use qrcode::render::unicode::Dense1x2;
 use qrcode::{Color, EcLevel, QrCode};
 
@@ -31,6 +36,61 @@ pub fn url(listen: SocketAddr, public_url: Option<&str>) -> String {
     };
     let ip = if ip.is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { ip };
     format!("http://{}/", SocketAddr::new(ip, listen.port()))
+}
+
+/// Room codes drawn a second, for all clients together, beyond those kept: drawing one costs
+/// about a millisecond of a worker's CPU (1.2 ms measured, against 60–80 µs for a plain
+/// request), so unbounded, a client asking for a new room's code on every request would cost
+/// the server twenty times what its requests cost otherwise, on the threads that also write the
+/// players' snapshots. Twenty a second is 2–3 % of a core.
+const ROOM_CODES_PER_SECOND: u32 = 20;
+
+/// Room codes that may be drawn at once before the rate applies: a party opening their pages
+/// together in as many rooms.
+const ROOM_CODES_BURST: u32 = 40;
+
+/// Room codes kept drawn. A page asks for the code of the room it is in, so a server's rooms
+/// are mostly a few; past this many the kept ones are dropped and drawn again when asked.
+const ROOM_CODES_KEPT: usize = 64;
+
+/// The QR codes of rooms' invite links (`/invite.svg?room=NAME`), drawn when first asked for
+/// and kept, with the drawing of new ones rate-limited for all clients together (see
+/// [`ROOM_CODES_PER_SECOND`]).
+pub struct RoomCodes {
+    /// The invite URL the rooms' links are under ([`url`]).
+    base: String,
+    kept: Mutex<HashMap<String, Bytes>>,
+    draws: DefaultDirectRateLimiter,
+}
+
+impl RoomCodes {
+    pub fn new(base: String) -> Self {
+        let quota = Quota::per_second(NonZeroU32::new(ROOM_CODES_PER_SECOND).expect("not zero"))
+            .allow_burst(NonZeroU32::new(ROOM_CODES_BURST).expect("not zero"));
+        Self::with_quota(base, quota)
+    }
+
+    fn with_quota(base: String, quota: Quota) -> Self {
+        Self { base, kept: Mutex::new(HashMap::new()), draws: RateLimiter::direct(quota) }
+    }
+
+    /// The SVG of room `room`'s invite code (`room` a valid room name), or `None` when a new
+    /// code would have to be drawn and the drawing rate is spent: ask again in a second.
+    pub fn get(&self, room: &str) -> Option<Bytes> {
+        if let Some(svg) = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(room) {
+            return Some(svg.clone());
+        }
+        self.draws.check().ok()?;
+        // Drawn outside the lock: two requests for one new room may both draw it, which the
+        // rate bounds, rather than every request waiting a millisecond for the lock.
+        let svg = Bytes::from(svg(&room_url(&self.base, room)));
+        let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() >= ROOM_CODES_KEPT {
+            kept.clear();
+        }
+        kept.insert(room.to_owned(), svg.clone());
+        Some(svg)
+    }
 }
 
 /// The link to room `room` on the server at `url` (`invite::url`): `/r/NAME` under it, which
@@ -167,6 +227,32 @@ pub fn svg(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_codes_are_drawn_once_and_new_ones_at_a_bounded_rate() {
+        // Two draws at once, then one an hour: the test never waits for the rate.
+        let quota = Quota::per_hour(NonZeroU32::new(1).unwrap()).allow_burst(NonZeroU32::new(2).unwrap());
+        let codes = RoomCodes::with_quota("http://10.0.0.2:8080/".to_owned(), quota);
+        let a = codes.get("a").expect("the first draw is within the burst");
+        assert_eq!(a, Bytes::from(svg("http://10.0.0.2:8080/r/a")));
+        assert!(codes.get("b").is_some(), "the second draw is within the burst");
+        assert_eq!(codes.get("c"), None, "a third new room waits for the rate");
+        // Kept codes cost no draw and are served while the rate is spent.
+        for _ in 0..10 {
+            assert_eq!(codes.get("a").as_ref(), Some(&a));
+            assert!(codes.get("b").is_some());
+        }
+    }
+
+    #[test]
+    fn room_codes_kept_are_bounded() {
+        let quota = Quota::per_hour(NonZeroU32::new(1).unwrap()).allow_burst(NonZeroU32::new(1000).unwrap());
+        let codes = RoomCodes::with_quota("http://10.0.0.2/".to_owned(), quota);
+        for i in 0..3 * ROOM_CODES_KEPT {
+            assert!(codes.get(&format!("room-{i}")).is_some());
+            assert!(codes.kept.lock().unwrap().len() <= ROOM_CODES_KEPT);
+        }
+    }
 
     #[test]
     fn a_room_link_goes_under_the_invite_url() {
