@@ -20,7 +20,7 @@ use bytes::Bytes;
 use glam::Vec2;
 use skirmish_shared::consts::{
     AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, ROSTER_CHUNK_PLAYERS, SCOREBOARD_TOP,
-    SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ,
+    SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ, view_centre,
 };
 use skirmish_shared::schedule::{MAX_CATCHUP_STEPS, TickClock};
 use skirmish_shared::sim::POS_SCALE;
@@ -440,7 +440,7 @@ impl Room {
             {
                 own.flags |= PlayerState::INPUT_WAITING;
             }
-            let centre = me.map_or(arena / 2.0, |m| m.pos.as_vec2() / POS_SCALE);
+            let centre = me.map_or(arena / 2.0, |m| view_centre(m.pos.as_vec2() / POS_SCALE, arena));
 
             self.outgoing.clear();
             self.outgoing.append(&mut member.pending);

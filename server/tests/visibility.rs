@@ -21,6 +21,11 @@ const ENDS: &str = r#"{"name": "ends", "size": [12000, 1000], "obstacles": [],
 const NEAR: &str = r#"{"name": "near", "size": [6000, 1000], "obstacles": [],
     "spawns": [[500, 500], [900, 500]], "pickups": []}"#;
 
+/// A wide arena with a spawn point 100 units from its left wall and one 1150 units further:
+/// beyond 850 units of the first ship, but on its screen, as the camera stops at the wall.
+const WALL: &str = r#"{"name": "wall", "size": [6000, 1000], "obstacles": [],
+    "spawns": [[100, 500], [1250, 500]], "pickups": []}"#;
+
 fn server_on(test: &str, name: &str, map: &str) -> skirmish_server::ServerHandle {
     let mut config = skirmish_server::Config::for_tests();
     config.maps = Some(maps_dir(test, &[(&format!("{name}.json"), map)]));
@@ -125,6 +130,31 @@ async fn ships_enter_and_leave_the_view_as_they_move() {
         }
     }
     assert!(back, "Bob entered Ada's view again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_a_wall_the_view_holds_what_the_camera_shows() {
+    let srv = server_on("wall", "wall", WALL);
+    let mut a = TestClient::join(&srv.ws_url(), "Ada", Some("wall")).await;
+    let mut b = TestClient::join(&srv.ws_url(), "Bob", Some("wall")).await;
+    let (ida, idb) = (a.id(), b.id());
+    a.wait_for(|c| c.position_of(ida).is_some()).await;
+    b.wait_for(|c| c.position_of(idb).is_some()).await;
+    // Whoever spawned by the wall sees the other, 1150 units off; the other, its view centred
+    // on its ship, does not see back.
+    let (mut walled, mut open, other, walled_id) =
+        if a.position_of(ida).unwrap().x < b.position_of(idb).unwrap().x { (a, b, idb, ida) } else { (b, a, ida, idb) };
+    let (pw, po) = (walled.position_of(walled_id).unwrap(), open.position_of(other).unwrap());
+    assert!(pw.x < 200.0 && po.x - pw.x > AOI_HALF_EXTENT + 200.0, "spawned at {pw} and {po}");
+    walled.wait_for(|c| others(c).0.contains(&other)).await;
+    for _ in 0..10 {
+        walled.send_input(Vec2::ZERO).await;
+        open.send_input(Vec2::ZERO).await;
+        walled.next_snapshot().await;
+        open.next_snapshot().await;
+        assert!(others(&walled).0.contains(&other), "on the walled ship's screen");
+        assert!(!others(&open).0.contains(&walled_id), "off the other ship's screen");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,9 +74,30 @@ pub const VIEW_WORLD_UNITS: f32 = 1400.0;
 /// drawn from its first frame.
 pub const VIEW_MARGIN_UNITS: f32 = 150.0;
 
-/// Half the side of the square area of interest around a player's ship (or the player a
-/// spectator follows): everything whose centre is within this distance on both axes is sent.
+/// Half the side of the square area of interest around its centre ([`view_centre`]: a player's
+/// ship, or the player a spectator follows, away from the walls): everything whose centre is
+/// within this distance on both axes is sent.
 pub const AOI_HALF_EXTENT: f32 = VIEW_WORLD_UNITS / 2.0 + VIEW_MARGIN_UNITS;
+
+/// World units the camera may look past the arena's edge, so that the edge shows: near a wall
+/// it stops following the ship there.
+pub const VIEW_EDGE_MARGIN_UNITS: f32 = 80.0;
+
+/// The centre of the area of interest of a ship at `pos` in an arena of `arena` world units:
+/// where the camera centres along the window's longer side. Near a wall the camera stops
+/// following the ship ([`VIEW_EDGE_MARGIN_UNITS`] past the edge), so a view centred on the ship
+/// would miss up to 460 units of the screen on the far side. Along a shorter side the camera
+/// stops nearer the wall than this centre, by less than the view's margin covers: the area of
+/// interest holds the whole window on any screen. An arena narrower than the view is centred,
+/// as the camera centres it.
+pub fn view_centre(pos: glam::Vec2, arena: glam::Vec2) -> glam::Vec2 {
+    let half = VIEW_WORLD_UNITS / 2.0;
+    let axis = |p: f32, size: f32| {
+        let (lo, hi) = (half - VIEW_EDGE_MARGIN_UNITS, size + VIEW_EDGE_MARGIN_UNITS - half);
+        if lo <= hi { p.clamp(lo, hi) } else { size / 2.0 }
+    };
+    glam::Vec2::new(axis(pos.x, arena.x), axis(pos.y, arena.y))
+}
 
 /// Ticks of world state the server keeps for delta baselines (about a second). An
 /// acknowledgement older than this, or for a tick the server never sent that client, gets a

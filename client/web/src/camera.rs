@@ -4,10 +4,7 @@
 
 use glam::Vec2;
 // Shared with the server, which builds each player's area of interest around the same span.
-use skirmish_shared::consts::VIEW_WORLD_UNITS;
-
-/// How far past the arena edge the camera may look, in world units: enough to see the edge.
-pub const EDGE_MARGIN: f32 = 80.0;
+use skirmish_shared::consts::{VIEW_EDGE_MARGIN_UNITS as EDGE_MARGIN, VIEW_WORLD_UNITS};
 /// Minimap width in CSS pixels on a wide screen; narrower windows get a fraction of their width.
 pub const MINIMAP_MAX_PX: f32 = 200.0;
 /// Gap between the minimap and the window's corner, in CSS pixels.
@@ -112,6 +109,39 @@ mod tests {
         assert_eq!(cam.to_screen(Vec2::ZERO).x, EDGE_MARGIN);
         // …and its bottom edge EDGE_MARGIN up from the window's bottom.
         assert_eq!(cam.to_screen(ARENA).y, VIEW.y - EDGE_MARGIN);
+    }
+
+    /// What any window shows lies inside the area of interest the server sends (around
+    /// `view_centre`), near the walls too, where the camera stops following the ship.
+    #[test]
+    fn every_window_shows_only_what_the_view_holds() {
+        use skirmish_shared::consts::{AOI_HALF_EXTENT, view_centre};
+        let windows =
+            [(1400.0, 700.0), (1920.0, 1080.0), (390.0, 844.0), (844.0, 390.0), (800.0, 800.0), (3440.0, 1440.0)];
+        let arenas = [ARENA, Vec2::new(12_000.0, 8_000.0), Vec2::new(1000.0, 1200.0), Vec2::new(6000.0, 1000.0)];
+        for (w, h) in windows {
+            let view = Vec2::new(w, h);
+            for arena in arenas {
+                for fx in [0.0, 0.01, 0.1, 0.3, 0.5, 0.9, 0.99, 1.0] {
+                    for fy in [0.0, 0.02, 0.2, 0.5, 0.8, 1.0] {
+                        let ship = arena * Vec2::new(fx, fy);
+                        let (lo, hi) = Camera::follow(view, arena, ship).world_rect(view);
+                        let centre = view_centre(ship, arena);
+                        let (min, max) = (centre - AOI_HALF_EXTENT, centre + AOI_HALF_EXTENT);
+                        let slack = 1e-2;
+                        assert!(
+                            lo.x >= min.x - slack
+                                && lo.y >= min.y - slack
+                                && hi.x <= max.x + slack
+                                && hi.y <= max.y + slack,
+                            "window {view} on arena {arena}, ship at {ship}: it shows {lo}..{hi}, the view holds {min}..{max}"
+                        );
+                        // The ship itself is inside its view.
+                        assert!((ship - centre).abs().max_element() <= AOI_HALF_EXTENT, "{ship} {centre}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

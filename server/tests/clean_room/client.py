@@ -756,9 +756,13 @@ class Game:
 
     def check_view(self, tick, frame, me, notes):
         # Doc (What a snapshot shows): an entity is in view when its centre is within 850 units
-        # of the view's centre on both axes. Tolerance of one unit for quantisation.
+        # of the view's centre on both axes; the centre is the ship's coordinate clamped to
+        # [620, size - 620] on each axis, or the middle of an axis shorter than 1240. Tolerance
+        # of one unit for quantisation.
+        def axis(p, size):
+            return min(max(p, 620.0), size - 620.0) if size >= 1240.0 else size / 2
         if me is not None:
-            cx, cy = me["pos"][0] / 8, me["pos"][1] / 8
+            cx, cy = axis(me["pos"][0] / 8, self.arena[0]), axis(me["pos"][1] / 8, self.arena[1])
         else:
             cx, cy = self.arena[0] / 2, self.arena[1] / 2
         lim = AOI_HALF_EXTENT + 1.0
