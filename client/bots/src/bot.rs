@@ -114,11 +114,12 @@ pub async fn run(spec: Spec) -> BotReport {
     let mut bot = Bot::new(&spec);
     tokio::select! {
         () = sleep_until(spec.start_at) => {}
-        () = spec.stop.stopped() => return bot.report(Outcome::Failed("stopped before starting".into()), None),
+        () = spec.stop.stopped() => return bot.report(Outcome::NotStarted, None),
     }
     let joined = tokio::select! {
         joined = bot.join() => joined,
-        () = spec.stop.stopped() => Err("stopped while joining".into()),
+        // Stopped by the run, not refused by the server: not a failure to join.
+        () = spec.stop.stopped() => return bot.report(Outcome::NotStarted, None),
     };
     let mut ws = match joined {
         Ok(ws) => ws,

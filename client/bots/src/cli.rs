@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde::Serialize;
-use skirmish_shared::codec::check_room;
+use skirmish_shared::codec::{DecodeError, check_room};
 use skirmish_shared::consts::DEFAULT_ROOM;
 use tokio_tungstenite::tungstenite::stream::Mode;
 use tokio_tungstenite::tungstenite::{
@@ -39,11 +39,11 @@ pub struct Cli {
     pub count: u32,
 
     /// How long every bot plays once the ramp-up is over (`30`, `10s`, `1m`; a bare number is seconds).
-    #[arg(long, default_value = "30", value_parser = parse_duration)]
+    #[arg(long, default_value = "30", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Duration,
 
     /// Spread the bots' connection starts evenly over this long (`0` starts them all at once).
-    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    #[arg(long, default_value = "0", value_parser = parse_duration, allow_hyphen_values = true)]
     pub ramp_up: Duration,
 
     /// Also write the summary as JSON to this file.
@@ -97,6 +97,12 @@ pub struct Cli {
     /// Fail the run (exit 2) when fewer than this fraction of due snapshots arrive (e.g. 0.999).
     #[arg(long, value_name = "RATIO", value_parser = parse_limit)]
     pub min_delivery: Option<f64>,
+
+    /// Fail the run (exit 2) when more than this share of the bots that started failed to join
+    /// (refused by a cap, a full server, an error) or were dropped before the end (0: any such
+    /// bot fails the run; 1 never fails it). The `--misbehave` bots are not counted.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.0, value_parser = parse_ratio)]
+    pub max_failed: f64,
 
     /// Most connection attempts in flight at once (TCP, WebSocket handshake, join). Kept under
     /// a listen backlog of 128 (the usual default), whose overflow costs second-long SYN retries;
@@ -165,6 +171,8 @@ pub struct Limits {
     pub max_p99_latency_ms: Option<f64>,
     /// `--min-delivery`, a ratio.
     pub min_delivery: Option<f64>,
+    /// `--max-failed`, a ratio; always judged.
+    pub max_failed: f64,
 }
 
 /// What one run does, resolved from the command line; also echoed in the JSON summary.
@@ -244,7 +252,12 @@ impl Cli {
     /// Checks the URL and room up front (one clear error instead of `count` identical failures)
     /// and draws a seed if none was given.
     pub fn params(&self) -> Result<Params, String> {
-        let bad_url = |e: tungstenite::Error| format!("invalid --url {:?}: {e}", self.url);
+        // The server prints its page's http:// address; its game socket is ws://…/ws.
+        let bad_url = |e: tungstenite::Error| format!("invalid --url {:?}: {e} (expected ws://HOST:PORT/ws)", self.url);
+        if let Some(rest) = self.url.strip_prefix("http://") {
+            let ws = format!("ws://{}/ws", rest.split('/').next().unwrap_or(rest));
+            return Err(format!("invalid --url {:?}: that is the page's address; the game socket is {ws}", self.url));
+        }
         let request = self.url.as_str().into_client_request().map_err(bad_url)?;
         // No TLS stack is compiled in (load tests run next to the server or behind its proxy).
         match uri_mode(request.uri()).map_err(bad_url)? {
@@ -253,7 +266,10 @@ impl Cli {
         }
         let placement = match (&self.room, self.rooms) {
             (Some(room), None) => {
-                check_room(room).map_err(|e| format!("invalid --room {room:?}: {e}"))?;
+                check_room(room).map_err(|e| match e {
+                    DecodeError::Invalid(rule) => format!("invalid --room {room:?}: {rule}"),
+                    other => format!("invalid --room {room:?}: {other}"),
+                })?;
                 Rooms::Named(room.clone())
             }
             (None, Some(n)) => Rooms::Spread(n),
@@ -278,9 +294,15 @@ impl Cli {
             placement,
             mix: self.mix,
             misbehave: self.misbehave.unwrap_or_default(),
-            seed: self.seed.unwrap_or_else(rand::random),
+            // Drawn below 2^53, so that JSON tools that read numbers as doubles (jq, JavaScript)
+            // give back the exact seed to repeat the run with.
+            seed: self.seed.unwrap_or_else(|| rand::random::<u64>() >> 11),
             predict: self.predict,
-            thresholds: Limits { max_p99_latency_ms: self.max_p99_latency, min_delivery: self.min_delivery },
+            thresholds: Limits {
+                max_p99_latency_ms: self.max_p99_latency,
+                min_delivery: self.min_delivery,
+                max_failed: self.max_failed,
+            },
             max_connecting: self.max_connecting,
             source_ips: self.source_ips.clone().map(|s| s.0).unwrap_or_default(),
             // No thread without a bot to run.
@@ -340,6 +362,14 @@ fn parse_limit(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a share from 0 to 1.
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{text:?} is not a share from 0 to 1 (e.g. 0.01 for 1 %)")),
+    }
+}
+
 /// Parses `--stats-every`: a duration of at least a second (the bots due are counted once a
 /// second).
 fn parse_stats_every(text: &str) -> Result<Duration, String> {
@@ -353,6 +383,9 @@ fn parse_stats_every(text: &str) -> Result<Duration, String> {
 /// Parses `30` / `2.5` (seconds) or a humantime duration such as `10s`, `1m`, `1m30s`, `500ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("{text:?}: a duration cannot be negative"));
+    }
     let bare_number = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if bare_number {
         let secs: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
@@ -434,7 +467,10 @@ mod tests {
         assert_eq!(params.placement.for_bot(7).as_deref(), Some("arena-2"));
         assert_eq!(params.rooms_text(), "room arena-2");
         assert_eq!(params.mix, Mix { wander: 50, fight: 50, chat: 0, idle: 0 });
-        assert_eq!(params.thresholds, Limits { max_p99_latency_ms: Some(40.0), min_delivery: Some(0.999) });
+        assert_eq!(
+            params.thresholds,
+            Limits { max_p99_latency_ms: Some(40.0), min_delivery: Some(0.999), max_failed: 0.0 }
+        );
     }
 
     #[test]
@@ -524,11 +560,30 @@ mod tests {
     #[test]
     fn bad_values_are_refused_up_front() {
         assert!(parse(&["-c", "0"]).is_err());
-        let bad_url = parse(&["--url", "http://x/ws"]).unwrap();
-        assert!(bad_url.params().unwrap_err().contains("--url"));
+        let page = parse(&["--url", "http://127.0.0.1:8080/"]).unwrap().params().unwrap_err();
+        assert!(page.contains("--url") && page.contains("the game socket is ws://127.0.0.1:8080/ws"), "{page}");
+        let bare = parse(&["--url", "127.0.0.1:8080"]).unwrap().params().unwrap_err();
+        assert!(bare.contains("expected ws://HOST:PORT/ws"), "{bare}");
         let tls_url = parse(&["--url", "wss://x/ws"]).unwrap();
         assert!(tls_url.params().unwrap_err().contains("ws://"));
-        let bad_room = parse(&["--room", "no spaces"]).unwrap();
-        assert!(bad_room.params().unwrap_err().contains("--room"));
+        let bad_room = parse(&["--room", "no spaces"]).unwrap().params().unwrap_err();
+        assert_eq!(bad_room, "invalid --room \"no spaces\": room name may hold only A-Z a-z 0-9 - _");
+        for option in ["--duration", "--ramp-up"] {
+            let negative = parse(&[option, "-5"]).unwrap_err().to_string();
+            assert!(negative.contains(option) && negative.contains("cannot be negative"), "{negative}");
+        }
+        for bad in ["1.5", "-0.1", "5%"] {
+            assert!(parse(&["--max-failed", bad]).is_err(), "{bad}");
+        }
+        assert_eq!(parse(&["--max-failed", "0.05"]).unwrap().params().unwrap().thresholds.max_failed, 0.05);
+    }
+
+    #[test]
+    fn a_drawn_seed_survives_a_json_double() {
+        for _ in 0..100 {
+            let seed = parse(&[]).unwrap().params().unwrap().seed;
+            assert!(seed < 1 << 53, "{seed}");
+            assert_eq!(seed as f64 as u64, seed);
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! open-file limit; [`misbehave`] picks the bots that break the rules on purpose and tallies what
 //! the server did, [`rogue`] runs them.
 //!
-//! Exit status: 0 passed, 1 no bot connected or the run could not start, 2 a threshold failed.
+//! Exit status: 0 passed, 1 no bot connected or the run could not start, 2 a threshold failed,
+//! 130 or 143 stopped early by SIGINT (Ctrl-C) or SIGTERM, after the summary and `--json`.
 
 mod behaviour;
 mod bot;
@@ -29,9 +30,13 @@ mod stop;
 mod swarm;
 mod wander;
 
-use std::io::IsTerminal as _;
+use std::fs::File;
+use std::io::{IsTerminal as _, Write as _};
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -47,6 +52,38 @@ enum Verdict {
     Passed,
     /// The failed thresholds, one line each.
     ThresholdsFailed(Vec<String>),
+    /// A signal stopped it early (its number): the figures cover only part of the run, so it
+    /// neither passed nor failed. The exit status is the shell's for that signal, 128 + n.
+    Stopped(u8),
+}
+
+/// Where `--json` goes. Opened before the bots start, so a path that cannot be written is
+/// reported at once rather than after the whole run.
+enum JsonOut {
+    File(PathBuf, File),
+    /// `--json -`: the JSON alone on stdout; the human output moves to stderr.
+    Stdout,
+}
+
+impl JsonOut {
+    fn open(path: &Path) -> anyhow::Result<Self> {
+        if path.as_os_str() == "-" {
+            return Ok(JsonOut::Stdout);
+        }
+        let file = File::create(path).with_context(|| format!("cannot write --json {}", path.display()))?;
+        Ok(JsonOut::File(path.to_owned(), file))
+    }
+
+    fn write(self, json: &str) -> anyhow::Result<()> {
+        match self {
+            JsonOut::File(path, mut file) => {
+                file.write_all(json.as_bytes()).with_context(|| format!("writing {}", path.display()))
+            }
+            JsonOut::Stdout => {
+                std::io::stdout().lock().write_all(json.as_bytes()).context("writing the JSON to stdout")
+            }
+        }
+    }
 }
 
 /// jemalloc, the server's allocator too (see `server/src/main.rs`). For the bots themselves its
@@ -81,6 +118,10 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_THRESHOLD_FAILED)
         }
+        Ok(Verdict::Stopped(signal)) => {
+            eprintln!("stopped early by {}: the run neither passed nor failed", signal_name(signal));
+            ExitCode::from(128 + signal)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -90,6 +131,7 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
     let params = cli.params().map_err(anyhow::Error::msg)?;
+    let json = cli.json.as_deref().map(JsonOut::open).transpose()?;
     let open_files = match nofile::raise() {
         Ok(limit) => {
             nofile::check(limit, params.count).map_err(anyhow::Error::msg)?;
@@ -107,18 +149,21 @@ fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
     let shards = shards::Shards::start(threads).context("starting the bots' threads")?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(run_swarm(&cli, &params, &shards, &open_files))
+    runtime.block_on(run_swarm(json, &params, &shards, &open_files))
 }
 
 async fn run_swarm(
-    cli: &cli::Cli,
+    json: Option<JsonOut>,
     params: &cli::Params,
     shards: &shards::Shards,
     open_files: &str,
 ) -> anyhow::Result<Verdict> {
+    // The human output: stdout, unless the JSON takes it.
+    let to_stderr = matches!(json, Some(JsonOut::Stdout));
+    let human = |text: &str| if to_stderr { eprintln!("{text}") } else { println!("{text}") };
     let misbehave =
         if params.misbehave.is_empty() { String::new() } else { format!(", misbehaving {}", params.misbehave) };
-    println!(
+    human(&format!(
         "skirmish-bots: {} bots → {} ({}, mix {}{misbehave}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
          repeats it), {} thread{}, open-file limit {open_files}",
         params.count,
@@ -131,16 +176,26 @@ async fn run_swarm(
         params.seed,
         params.threads,
         if params.threads.get() == 1 { "" } else { "s" }
-    );
+    ));
 
     let stop = Stop::new();
-    tokio::spawn(stop_on_ctrl_c(stop.clone()));
-    let summary = swarm::run(params, shards, stop, std::io::stdout().is_terminal()).await;
-    println!("{summary}");
+    let stopped_by = Arc::new(AtomicU8::new(0));
+    tokio::spawn(stop_on_signals(stop.clone(), stopped_by.clone()));
+    let progress = if to_stderr {
+        std::io::stderr().is_terminal().then_some(progress::Terminal::Stderr)
+    } else {
+        std::io::stdout().is_terminal().then_some(progress::Terminal::Stdout)
+    };
+    let summary = swarm::run(params, shards, stop, progress).await;
+    human(&summary.to_string());
 
-    if let Some(path) = &cli.json {
-        let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
-        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+    if let Some(out) = json {
+        let text = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
+        out.write(&(text + "\n"))?;
+    }
+    let signal = stopped_by.load(Ordering::Relaxed);
+    if signal != 0 {
+        return Ok(Verdict::Stopped(signal));
     }
     // A run of misbehaving bots only has no well-behaved bot to connect.
     let well_behaved: u32 = summary.behaviours.values().sum();
@@ -151,14 +206,58 @@ async fn run_swarm(
     Ok(if failed.is_empty() { Verdict::Passed } else { Verdict::ThresholdsFailed(failed) })
 }
 
-/// First Ctrl-C: end the run early, still with a summary. Second: quit at once.
-async fn stop_on_ctrl_c(stop: Stop) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return; // No signal handling available: Ctrl-C keeps its default effect.
-    }
-    eprintln!("\nstopping: bots are closing (Ctrl-C again to quit at once)");
+const SIGINT: u8 = 2;
+const SIGTERM: u8 = 15;
+
+fn signal_name(signal: u8) -> &'static str {
+    if signal == SIGTERM { "SIGTERM" } else { "SIGINT (Ctrl-C)" }
+}
+
+/// The first SIGINT (Ctrl-C) or SIGTERM (what `timeout`, CI cancels, `docker stop` and
+/// Kubernetes send) ends the run early, still with its summary and `--json`, and is noted in
+/// `stopped_by`; a second signal of either kind quits at once.
+async fn stop_on_signals(stop: Stop, stopped_by: Arc<AtomicU8>) {
+    let mut signals = Signals::new();
+    // `None`: no signal can be watched, and they keep their default effect.
+    let Some(first) = signals.next().await else { return };
+    stopped_by.store(first, Ordering::Relaxed);
+    eprintln!("\nstopping on {}: bots are closing (Ctrl-C again to quit at once)", signal_name(first));
     stop.stop();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
+    if let Some(second) = signals.next().await {
+        std::process::exit(128 + i32::from(second));
+    }
+}
+
+/// SIGINT and SIGTERM as one stream of signal numbers.
+struct Signals {
+    /// SIGTERM's stream; `None` where it cannot be watched (or does not exist).
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals { term: signal(SignalKind::terminate()).ok() }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
+    }
+
+    /// The next signal's number; `None` when neither can be watched.
+    async fn next(&mut self) -> Option<u8> {
+        let interrupt = async { tokio::signal::ctrl_c().await.ok().map(|()| SIGINT) };
+        #[cfg(unix)]
+        if let Some(term) = &mut self.term {
+            return tokio::select! {
+                Some(signal) = interrupt => Some(signal),
+                _ = term.recv() => Some(SIGTERM),
+            };
+        }
+        interrupt.await
     }
 }

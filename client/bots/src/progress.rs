@@ -1,4 +1,5 @@
-//! The live progress line, shown only when stdout is a terminal: refreshed twice a second in
+//! The live progress line, shown only when the human output (stdout, or stderr with `--json -`)
+//! is a terminal: refreshed twice a second in
 //! place (`\r`), it shows connected bots, snapshots per second, the latency p99 of the last two
 //! seconds and the errors so far. A pipe or a CI log gets no progress output at all.
 
@@ -63,21 +64,50 @@ impl Line {
     }
 }
 
-/// Redraws the line until `done` is cancelled, then erases it so the summary starts clean.
+/// The terminal the line is drawn on: the one the summary goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terminal {
+    Stdout,
+    /// With `--json -`, whose JSON takes stdout.
+    Stderr,
+}
+
+impl Terminal {
+    fn writer(self) -> Box<dyn std::io::Write + Send> {
+        match self {
+            Terminal::Stdout => Box::new(std::io::stdout()),
+            Terminal::Stderr => Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// What the run is to be: the fixed part of every line.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Bots asked for.
+    pub target: u32,
+    /// Ramp-up seconds.
+    pub ramp_up_s: f64,
+    /// Ramp-up plus duration, in seconds.
+    pub total_s: f64,
+}
+
+/// Redraws the line on `terminal` until `done` is cancelled, then erases it so the summary
+/// starts clean.
 pub async fn run(
+    terminal: Terminal,
     live: Arc<Live>,
     samples: Arc<Shared>,
-    target: u32,
-    ramp_up_s: f64,
-    total_s: f64,
+    plan: Plan,
     epoch: Instant,
     done: CancellationToken,
 ) {
+    let Plan { target, ramp_up_s, total_s } = plan;
     let mut refresh = interval_at(Instant::now() + REFRESH, REFRESH);
     refresh.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut windows: VecDeque<Histogram<u64>> = VecDeque::with_capacity(LATENCY_WINDOWS + 1);
     let (mut last_at, mut last_snapshots) = (Instant::now(), 0);
-    let mut out = std::io::stdout();
+    let mut out = terminal.writer();
     loop {
         tokio::select! {
             _ = refresh.tick() => {}

@@ -25,6 +25,8 @@ pub enum Outcome {
     Completed,
     /// Welcomed, then lost before the end: the close code and reason, or the error kind.
     Disconnected(String),
+    /// The run was stopped (Ctrl-C, SIGTERM) before its start time in the ramp-up came.
+    NotStarted,
 }
 
 /// One bot's counters. Its timing samples go to the shared [`Histograms`] instead.
@@ -101,7 +103,7 @@ impl BotReport {
 
     /// Whether the bot got `Welcome`.
     pub fn was_connected(&self) -> bool {
-        !matches!(self.outcome, Outcome::Failed(_))
+        matches!(self.outcome, Outcome::Completed | Outcome::Disconnected(_))
     }
 }
 
@@ -145,6 +147,8 @@ const MAX_ROOMS_LISTED: usize = 6;
 pub const MAX_P99_LATENCY: &str = "max_p99_latency_ms";
 /// Name of the delivery threshold in the JSON.
 pub const MIN_DELIVERY: &str = "min_delivery";
+/// Name of the failed-bots threshold in the JSON.
+pub const MAX_FAILED: &str = "max_failed";
 
 /// Percentiles of one histogram, in ms. All zero when there were no samples (`count` says so).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -186,8 +190,10 @@ pub struct Summary {
     pub params: Params,
     /// Bots that got `Welcome`.
     pub connected: u32,
-    /// Bots that did not.
+    /// Bots that tried to join and did not get `Welcome`.
     pub failed: u32,
+    /// Bots whose start in the ramp-up never came: the run was stopped before (Ctrl-C, SIGTERM).
+    pub not_started: u32,
     /// Connected bots that stayed until the end.
     pub completed: u32,
     /// Connected bots the server made spectators (room full): they sent no inputs.
@@ -252,7 +258,8 @@ pub struct Summary {
     pub connected_seconds: f64,
     /// Messages the client core rejected, by reason, summed over bots.
     pub client_errors: BTreeMap<String, u64>,
-    /// Verdicts of the thresholds given, by name ([`MAX_P99_LATENCY`], [`MIN_DELIVERY`]).
+    /// Verdicts of the thresholds, by name: [`MAX_FAILED`] always, [`MAX_P99_LATENCY`] and
+    /// [`MIN_DELIVERY`] when given.
     pub thresholds: BTreeMap<&'static str, Threshold>,
     /// Wall-clock length of the run, in seconds.
     pub elapsed_s: f64,
@@ -269,6 +276,7 @@ impl Summary {
             params,
             connected: 0,
             failed: 0,
+            not_started: 0,
             completed: 0,
             spectators: 0,
             failures: BTreeMap::new(),
@@ -317,6 +325,7 @@ impl Summary {
                 }
                 Outcome::Completed => s.completed += 1,
                 Outcome::Disconnected(why) => *s.disconnects.entry(why.clone()).or_default() += 1,
+                Outcome::NotStarted => s.not_started += 1,
             }
             if bot.was_connected() {
                 s.connected += 1;
@@ -361,10 +370,29 @@ impl Summary {
         s
     }
 
-    /// The verdict of each threshold given in the parameters.
+    /// Bots that failed to join or were dropped before the end: the load a run meant to put on
+    /// the server and did not.
+    pub fn failed_or_dropped(&self) -> u32 {
+        self.failed + (self.connected - self.completed)
+    }
+
+    /// Bots that started: those a run's figures are about.
+    pub fn started(&self) -> u32 {
+        self.failed + self.connected
+    }
+
+    /// The verdict of each threshold in the parameters.
     fn judge(&self) -> BTreeMap<&'static str, Threshold> {
         let limits = self.params.thresholds;
         let mut verdicts = BTreeMap::new();
+        // Always judged: a run that put only part of its load on the server (bots refused by a
+        // cap, or dropped when the server died) must not pass on the figures of the rest.
+        let value =
+            if self.started() == 0 { 0.0 } else { f64::from(self.failed_or_dropped()) / f64::from(self.started()) };
+        verdicts.insert(
+            MAX_FAILED,
+            Threshold { limit: limits.max_failed, value: Some(value), passed: value <= limits.max_failed },
+        );
         if let Some(limit) = limits.max_p99_latency_ms {
             // Without a single acknowledged input the latency is unknown: that cannot pass.
             let value = (self.latency_ms.count > 0).then_some(self.latency_ms.p99);
@@ -403,6 +431,7 @@ fn threshold_text(name: &str, t: &Threshold) -> String {
     match name {
         MAX_P99_LATENCY => format!("--max-p99-latency {} ms: latency p99 {}", t.limit, measured(" ms", 1)),
         MIN_DELIVERY => format!("--min-delivery {}: delivery ratio {}", t.limit, measured("", 4)),
+        MAX_FAILED => format!("--max-failed {}: share of bots failed to join or dropped {}", t.limit, measured("", 3)),
         other => format!("{other} {}: {}", t.limit, measured("", 3)),
     }
 }
@@ -457,9 +486,14 @@ impl fmt::Display for Summary {
         } else {
             String::new()
         };
+        let not_started = if self.not_started > 0 {
+            format!(", {} not started (stopped early)", self.not_started)
+        } else {
+            String::new()
+        };
         writeln!(
             f,
-            "  bots         {} connected{spectators}, {} failed, {} stayed to the end; {}",
+            "  bots         {} connected{spectators}, {} failed{not_started}, {} stayed to the end; {}",
             self.connected,
             self.failed,
             self.completed,
@@ -559,7 +593,7 @@ mod tests {
     }
 
     fn bot(outcome: Outcome, connected_s: f64, snapshots: u64) -> BotReport {
-        let welcomed = !matches!(outcome, Outcome::Failed(_));
+        let welcomed = matches!(outcome, Outcome::Completed | Outcome::Disconnected(_));
         BotReport {
             room: welcomed.then(|| "main".to_owned()),
             connected: Duration::from_secs_f64(connected_s),
@@ -601,7 +635,9 @@ mod tests {
         assert!((s.bytes_up_per_sec - 6_450.0 / 22.0).abs() < 1e-9);
         assert_eq!(s.rooms, BTreeMap::from([("main".to_owned(), 3)]), "connected bots only");
         assert_eq!(s.behaviours, BTreeMap::from([("wander".to_owned(), 4)]), "every bot, connected or not");
-        assert!(s.thresholds.is_empty(), "none given");
+        // None given but the failed bots': one refused and one dropped of the four.
+        assert_eq!(s.thresholds.keys().copied().collect::<Vec<_>>(), [MAX_FAILED]);
+        assert_eq!(s.thresholds[MAX_FAILED], Threshold { limit: 0.0, value: Some(0.5), passed: false });
         assert_eq!(s.failures, BTreeMap::from([("connection refused".to_owned(), 1)]));
         assert_eq!(s.disconnects, BTreeMap::from([("1008 flooding".to_owned(), 1)]));
         assert_eq!(s.client_errors, BTreeMap::from([("unexpected message".to_owned(), 2)]));
@@ -678,7 +714,10 @@ mod tests {
         assert_eq!(json["params"]["url"], "ws://127.0.0.1:1/ws");
         assert_eq!(json["params"]["count"], 4);
         assert_eq!(json["params"]["mix"], serde_json::json!({"wander": 100, "fight": 0, "chat": 0, "idle": 0}));
-        assert_eq!(json["params"]["thresholds"], serde_json::json!({"max_p99_latency_ms": null, "min_delivery": null}));
+        assert_eq!(
+            json["params"]["thresholds"],
+            serde_json::json!({"max_p99_latency_ms": null, "min_delivery": null, "max_failed": 0.0})
+        );
     }
 
     #[test]
@@ -745,9 +784,10 @@ mod tests {
         assert!(failed[1].starts_with("--min-delivery 0.999: delivery ratio measured 0.9500"), "{failed:?}");
         assert!(s.to_string().contains("FAILED"));
 
-        // Only the given thresholds are judged; one that measured nothing fails.
+        // Only the given thresholds are judged, and the failed bots' always; one that measured
+        // nothing fails.
         let s = judged(&["--min-delivery", "0.9"]);
-        assert_eq!(s.thresholds.keys().copied().collect::<Vec<_>>(), [MIN_DELIVERY]);
+        assert_eq!(s.thresholds.keys().copied().collect::<Vec<_>>(), [MAX_FAILED, MIN_DELIVERY]);
         let s = Summary::new(params_with(&["--max-p99-latency", "1000"]), &bots, &Histograms::new(), Duration::ZERO);
         assert_eq!(s.thresholds[MAX_P99_LATENCY], Threshold { limit: 1000.0, value: None, passed: false });
         assert!(s.failed_thresholds()[0].contains("nothing measured"));
@@ -756,6 +796,43 @@ mod tests {
             json["thresholds"]["max_p99_latency_ms"],
             serde_json::json!({"limit": 1000.0, "value": null, "passed": false})
         );
+    }
+
+    #[test]
+    fn bots_refused_or_dropped_fail_the_run_unless_allowed() {
+        let refused = bot(Outcome::Failed("http 429 Too Many Requests".into()), 0.0, 0);
+        let dropped = BotReport { due: Duration::from_secs(10), ..bot(Outcome::Disconnected("lost".into()), 2.0, 60) };
+        // 3 of 10 refused, 1 dropped: the other 6 alone pass a delivery threshold.
+        let mut bots = vec![bot(Outcome::Completed, 10.0, 300); 6];
+        bots.extend([refused.clone(), refused.clone(), refused, dropped]);
+        let judged =
+            |extra: &[&str]| Summary::new(params_with(extra), &bots, &Histograms::new(), Duration::from_secs(10));
+        let s = judged(&[]);
+        assert_eq!((s.failed_or_dropped(), s.started()), (4, 10));
+        assert_eq!(s.thresholds[MAX_FAILED], Threshold { limit: 0.0, value: Some(0.4), passed: false });
+        assert_eq!(
+            s.failed_thresholds(),
+            ["--max-failed 0: share of bots failed to join or dropped measured 0.400"],
+            "{s}"
+        );
+        assert!(judged(&["--max-failed", "0.4"]).failed_thresholds().is_empty());
+        assert!(!judged(&["--max-failed", "0.39"]).failed_thresholds().is_empty());
+        assert!(judged(&["--max-failed", "1"]).failed_thresholds().is_empty(), "1 turns it off");
+    }
+
+    #[test]
+    fn bots_a_stop_kept_from_starting_are_not_failures() {
+        let mut bots = vec![bot(Outcome::Completed, 5.0, 150); 2];
+        bots.extend(vec![BotReport::new(Outcome::NotStarted, Kind::Wander); 3]);
+        let s = Summary::new(params(), &bots, &Histograms::new(), Duration::from_secs(5));
+        assert_eq!((s.connected, s.failed, s.not_started, s.completed), (2, 0, 3, 2));
+        assert!(s.failures.is_empty());
+        assert_eq!(s.started(), 2);
+        assert!(s.thresholds[MAX_FAILED].passed, "{:?}", s.thresholds);
+        assert!(s.to_string().contains("2 connected, 0 failed, 3 not started (stopped early), 2 stayed"), "{s}");
+        // Nobody started at all: nothing failed either.
+        let s = Summary::new(params(), &bots[2..], &Histograms::new(), Duration::ZERO);
+        assert_eq!(s.thresholds[MAX_FAILED].value, Some(0.0));
     }
 
     #[test]

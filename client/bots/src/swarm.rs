@@ -24,9 +24,9 @@ use crate::stats;
 use crate::stop::Stop;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
-/// is given, and summarises them. `show_progress` draws the live line on stdout. The bots
+/// is given, and summarises them. `progress` names the terminal to draw the live line on, if any. The bots
 /// run on `shards`; this task, the progress line and the stats only wait and count.
-pub async fn run(params: &Params, shards: &Shards, stop: Stop, show_progress: bool) -> Summary {
+pub async fn run(params: &Params, shards: &Shards, stop: Stop, progress: Option<progress::Terminal>) -> Summary {
     let samples = Arc::new(Shared::default());
     let live = Arc::new(Live::default());
     let connecting = Arc::new(Semaphore::new(params.max_connecting as usize));
@@ -78,13 +78,16 @@ pub async fn run(params: &Params, shards: &Shards, stop: Stop, show_progress: bo
         .collect();
 
     let progress_done = CancellationToken::new();
-    let progress = show_progress.then(|| {
+    let progress = progress.map(|terminal| {
         tokio::spawn(progress::run(
+            terminal,
             live.clone(),
             samples.clone(),
-            well_behaved,
-            params.ramp_up,
-            params.ramp_up + params.duration,
+            progress::Plan {
+                target: well_behaved,
+                ramp_up_s: params.ramp_up,
+                total_s: params.ramp_up + params.duration,
+            },
             epoch,
             progress_done.clone(),
         ))

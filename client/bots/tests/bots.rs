@@ -101,7 +101,7 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     assert_eq!(params["room"], "main");
     assert_eq!(params["rooms"], Value::Null);
     assert_eq!(params["mix"], json!({"wander": 50, "fight": 25, "chat": 15, "idle": 10}));
-    assert_eq!(params["thresholds"], json!({"max_p99_latency_ms": 60000.0, "min_delivery": 0.01}));
+    assert_eq!(params["thresholds"], json!({"max_p99_latency_ms": 60000.0, "min_delivery": 0.01, "max_failed": 0.0}));
 
     let received = f64_at(&json, "/snapshots_received");
     let expected = f64_at(&json, "/expected_snapshots");
@@ -212,8 +212,9 @@ async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
         .expect("the run ends soon after Ctrl-C, not after its 600 s")
         .expect("skirmish-bots ran");
     let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stderr.contains("stopping: bots are closing"), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "a run cut short neither passes nor fails:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("stopping on SIGINT (Ctrl-C): bots are closing"), "{stderr}");
+    assert!(stderr.contains("stopped early by SIGINT (Ctrl-C)"), "{stderr}");
     assert!(stdout.contains("(stopped early)"), "{stdout}");
     let json = read_json(&path);
     assert_eq!(json["stopped_early"], true, "{json:#}");
@@ -226,6 +227,83 @@ async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
         assert!(tokio::time::Instant::now() < deadline, "the bots' connections did not end");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_in_the_ramp_up_stops_the_run_with_its_json_on_stdout() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    // One bot starts at once, the next after 100 s: SIGTERM finds five not started yet.
+    let args = ["-c", "6", "--ramp-up", "600", "--duration", "600", "--json", "-", "--url", &url];
+    let child = tokio::process::Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("skirmish-bots starts");
+    let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
+    while get_rooms(server.addr).await.pointer("/0/players").and_then(Value::as_u64) != Some(1) {
+        assert!(tokio::time::Instant::now() < deadline, "the first bot never joined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().expect("running");
+    let sent = std::process::Command::new("sh").arg("-c").arg(format!("kill -TERM {pid}")).status().expect("sh runs");
+    assert!(sent.success());
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())
+        .await
+        .expect("the run ends soon after SIGTERM")
+        .expect("skirmish-bots ran");
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(143), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // With `--json -` stdout holds the JSON alone; the start line and summary go to stderr.
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is JSON ({e}):\n{stdout}"));
+    assert_eq!(json["stopped_early"], true, "{json:#}");
+    assert_eq!((&json["connected"], &json["failed"], &json["not_started"]), (&json!(1), &json!(0), &json!(5)));
+    assert_eq!(json["thresholds"]["max_failed"]["passed"], true, "bots never started did not fail: {json:#}");
+    assert!(stderr.contains("skirmish-bots: 6 bots"), "{stderr}");
+    assert!(stderr.contains("5 not started (stopped early)"), "{stderr}");
+    assert!(stderr.contains("stopped early by SIGTERM"), "{stderr}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bots_refused_by_the_server_fail_the_run_unless_allowed() {
+    // Two connections per address: of five bots from one address, three are refused (429).
+    let config = skirmish_server::Config { max_connections_per_ip: 2, ..skirmish_server::Config::for_tests() };
+    let server = skirmish_server::spawn_in_thread(config).expect("server starts");
+    let url = server.ws_url();
+    let path = json_path("refused-some");
+    let args = ["-c", "5", "--duration", "2", "--min-delivery", "0.5", "--json", path.to_str().unwrap(), "--url", &url];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains("threshold failed: --max-failed 0: share of bots failed to join or dropped measured 0.600")
+    );
+    let json = read_json(&path);
+    assert_eq!((&json["connected"], &json["failed"]), (&json!(2), &json!(3)), "{json:#}");
+    assert_eq!(json["thresholds"]["min_delivery"]["passed"], true, "the two that got in were served: {json:#}");
+
+    // Allowed: the same run passes.
+    let args = ["-c", "5", "--duration", "1", "--max-failed", "0.6", "--url", &url];
+    let out = run_bots(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{:?}", texts(&out));
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_path_that_cannot_be_written_stops_the_run_before_it_starts() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let out = run_bots(&["-c", "2", "--duration", "30", "--json", "/nonexistent-dir/run.json", "--url", &url]).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("cannot write --json /nonexistent-dir/run.json"), "{stderr}");
+    assert!(!stdout.contains("snapshots"), "no run, no summary:\n{stdout}");
+    let sent = server.stats.snapshots_sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(sent, 0, "no bot played");
     server.stop();
 }
 
