@@ -25,9 +25,11 @@ async fn a_spectator_watches_players_and_switches_between_them() {
 
     let status = text(&browser, "#status").await.unwrap_or_default();
     assert!(status.starts_with("spectating as Eve"), "{status:?}");
-    assert_eq!(text(&browser, "#health").await.as_deref(), Some("–"), "a spectator has no health");
     let first = poll("the spectator label", async || text(&browser, "#watching").await.filter(|t| t.len() > 11)).await;
     assert!(first == "Spectating Ann" || first == "Spectating Bob", "{first:?}");
+    // The HUD is the followed player's: its ship's health (whole: nobody fires), its score.
+    poll("the followed ship's health", async || text(&browser, "#health").await.filter(|t| t == "100")).await;
+    assert_eq!(text(&browser, "#score").await.as_deref(), Some("0 kills · 0 deaths"));
     // The players see no ship of the spectator's.
     assert!(!ann.seen().positions.contains_key(&me), "a spectator has no ship");
 

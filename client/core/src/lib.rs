@@ -811,6 +811,12 @@ impl Client {
         self.views.own().filter(|p| Some(p.id) == self.me)
     }
 
+    /// The ship the view is centred on in the newest snapshot: ours, or the one a spectator
+    /// follows.
+    pub fn subject_state(&self) -> Option<&PlayerState> {
+        self.views.own().filter(|p| Some(p.id) == self.subject)
+    }
+
     /// Phase and milliseconds left in it, from the newest snapshot.
     pub fn phase(&self) -> (Phase, u32) {
         self.latest().map_or((Phase::Waiting, 0), |v| (v.phase, v.time_left_ms))

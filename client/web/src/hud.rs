@@ -69,7 +69,8 @@ pub fn health_text(me: Option<&PlayerState>) -> String {
     me.map_or_else(|| "–".to_owned(), |s| s.health.to_string())
 }
 
-/// `#score`: our kills and deaths this match (none without a score line yet, or spectating).
+/// `#score`: our kills and deaths this match, or those of the player a spectator follows (none
+/// without a score line yet).
 pub fn score_text(me: Option<&ScoreLine>) -> String {
     let (k, d) = me.map_or((0, 0), |s| (s.kills, s.deaths));
     let plural = |n: u16, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
@@ -173,14 +174,23 @@ pub fn scoreboard(
     rows
 }
 
-/// A row's place as the board writes it: below the top of a big room only that it is below.
-pub fn rank_text(rank: Option<usize>) -> String {
-    rank.map_or_else(|| format!("{}+", SCOREBOARD_ROWS + 1), |r| r.to_string())
+/// A row's place as a board of `rows` rows writes it: our own row below the top of a big room
+/// (the last row, without a rank) only says that it is below.
+pub fn rank_text(rank: Option<usize>, rows: usize) -> String {
+    rank.map_or_else(|| format!("{rows}+"), |r| r.to_string())
 }
 
-/// The final scoreboard from `Results` (already best first), colours from the roster.
-pub fn results_rows(results: &Results, roster: &BTreeMap<PlayerId, PlayerInfo>, me: Option<PlayerId>) -> Vec<Row> {
-    results
+/// The final scoreboard from `Results` (already best first), colours from the roster. A big
+/// room's results hold only the best lines; when ours is not among them, `mine` (our line of the
+/// score table, current for our own player) follows them without a rank, as on the live board.
+pub fn results_rows(
+    results: &Results,
+    roster: &BTreeMap<PlayerId, PlayerInfo>,
+    me: Option<PlayerId>,
+    mine: Option<ScoreLine>,
+) -> Vec<Row> {
+    let colour = |id: PlayerId| roster.get(&id).map_or(0xffffff, |i| i.colour);
+    let mut rows: Vec<Row> = results
         .scores
         .iter()
         .enumerate()
@@ -188,12 +198,18 @@ pub fn results_rows(results: &Results, roster: &BTreeMap<PlayerId, PlayerInfo>, 
             rank: Some(i + 1),
             id: s.id,
             name: s.name.clone(),
-            colour: roster.get(&s.id).map_or(0xffffff, |i| i.colour),
+            colour: colour(s.id),
             kills: s.kills,
             deaths: s.deaths,
             me: Some(s.id) == me,
         })
-        .collect()
+        .collect();
+    if let Some(line) = mine.filter(|l| Some(l.id) == me && !rows.iter().any(|r| r.me)) {
+        let name = roster.get(&line.id).map_or_else(|| format!("#{}", line.id), |i| i.name.clone());
+        let (id, kills, deaths) = (line.id, line.kills, line.deaths);
+        rows.push(Row { rank: None, id, name, colour: colour(id), kills, deaths, me: true });
+    }
+    rows
 }
 
 /// The results headline.
@@ -320,7 +336,7 @@ mod tests {
         assert_eq!((rows[0].id, rows[0].rank), (n, Some(1)), "the top keeps its places");
         let mine = &rows[SCOREBOARD_ROWS];
         assert_eq!((mine.id, mine.rank, mine.kills), (1, None, 1), "our line, place unknown");
-        assert_eq!(rank_text(mine.rank), format!("{}+", SCOREBOARD_ROWS + 1));
+        assert_eq!(rank_text(mine.rank, SCOREBOARD_ROWS + 1), format!("{}+", SCOREBOARD_ROWS + 1));
     }
 
     #[test]
@@ -342,8 +358,27 @@ mod tests {
         assert_eq!(winner_text(&results, Some(1)), "bob wins!");
         assert_eq!(winner_text(&results, Some(2)), "You win!");
         assert_eq!(winner_text(&Results { winner: None, ..results.clone() }, None), "Match over: no winner");
-        let rows = results_rows(&results, &BTreeMap::from([info(1, "ann", false)]), Some(1));
+        let ann = ScoreLine { id: 1, kills: 1, deaths: 0 };
+        let rows = results_rows(&results, &BTreeMap::from([info(1, "ann", false)]), Some(1), Some(ann));
+        assert_eq!(rows.len(), 2, "our line is among the results: not again");
         assert_eq!((rows[1].colour, rows[1].me, rows[0].colour), (0x112233, true, 0xffffff));
         assert_eq!((rows[0].rank, rows[1].rank), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn in_a_big_room_our_line_follows_the_best_in_the_results() {
+        let score = |id| Score { id, name: format!("p{id}"), kills: 100 - id as u16, deaths: 0 };
+        let best: Vec<Score> = (2..=33).map(score).collect();
+        let results = Results { winner: Some(2), scores: best, next_map: "x".into() };
+        let roster = BTreeMap::from([info(40, "ann", false)]);
+        let mine = ScoreLine { id: 40, kills: 3, deaths: 7 };
+        let rows = results_rows(&results, &roster, Some(40), Some(mine));
+        assert_eq!(rows.len(), 33);
+        let last = rows.last().unwrap();
+        assert_eq!((last.id, last.name.as_str(), last.kills, last.deaths, last.me), (40, "ann", 3, 7, true));
+        assert_eq!(rank_text(last.rank, rows.len()), "33+");
+        assert!(rows[..32].iter().all(|r| !r.me && r.rank.is_some()));
+        // A spectator has no line of its own.
+        assert_eq!(results_rows(&results, &roster, Some(41), None).len(), 32);
     }
 }

@@ -17,12 +17,13 @@
 //! - `#scorerows` and `#resultrows`: one `<tr data-player-id class="me"?>` per line, with
 //!   `td.rank`, `td.name` (the name as text), `td.kills`, `td.deaths`. The live scoreboard is
 //!   built from the room's score table and roster, so it lists players out of view too. Our own
-//!   row below the top of a big room has `21+` for a rank (`hud::rank_text`).
+//!   row below the top of a big room has `21+` for a rank (`hud::rank_text`); on the results
+//!   screen of a big room, below the best 32, `33+`.
 //! - `#invitecode[src]` and `#invitetitle`: the Invite panel's QR code and heading, of the room
 //!   the server welcomed us to, or of the server's page in the lobby (`room`).
 
 use skirmish_client::{ChatEntry, Client, ConnState};
-use skirmish_shared::{Phase, PlayerId, PlayerState};
+use skirmish_shared::{Phase, PlayerId, PlayerState, ScoreLine};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
@@ -246,10 +247,12 @@ impl Ui {
 
     /// Brings everything but the chat log up to date for this frame.
     pub fn update(&mut self, client: &Client, frame: &FrameInfo) {
-        let me = client.my_state().filter(|_| !client.is_spectator());
-        self.set_health(me);
-        let my_score = client.my_id().filter(|_| !client.is_spectator()).and_then(|id| client.scores().get(&id));
-        self.score.set(hud::score_text(my_score));
+        // A spectator's HUD is the followed player's: its ship, and its score line as the room
+        // holds it (as on the scoreboard).
+        let shown = if client.is_spectator() { client.subject() } else { client.my_id() };
+        let me = client.my_state();
+        self.set_health(if client.is_spectator() { client.subject_state() } else { me });
+        self.score.set(hud::score_text(shown.and_then(|id| client.scores().get(&id))));
         let (phase, ms_left) = client.phase();
         self.clock.set(hud::clock_text(phase, ms_left));
         self.ping.set(hud::ping_text(client.rtt_ms()));
@@ -346,7 +349,10 @@ impl Ui {
         let Some(results) = results else { return };
         self.winner.set(hud::winner_text(results, client.my_id()));
         self.nextmap.set(format!("Next map: {}", results.next_map));
-        let rows = hud::results_rows(results, client.roster(), client.my_id());
+        // Our line of the score table, when we play (a spectator has none): current at the end.
+        let me = client.my_id().filter(|id| client.roster().get(id).is_some_and(|p| !p.spectator));
+        let mine = me.map(|id| client.scores().get(&id).copied().unwrap_or(ScoreLine { id, kills: 0, deaths: 0 }));
+        let rows = hud::results_rows(results, client.roster(), client.my_id(), mine);
         if rows != self.resultrows_shown {
             self.fill_rows(&self.resultrows, &rows);
             self.resultrows_shown = rows;
@@ -360,7 +366,7 @@ impl Ui {
         for row in rows {
             let tr = self.element("tr", if row.me { "me" } else { "" }, None);
             let _ = tr.set_attribute("data-player-id", &row.id.to_string());
-            let _ = tr.append_child(&self.element("td", "rank", Some(&hud::rank_text(row.rank))));
+            let _ = tr.append_child(&self.element("td", "rank", Some(&hud::rank_text(row.rank, rows.len()))));
             let name = self.element("td", "name", None);
             let dot = self.element("span", "dot", None);
             let _ = dot.set_attribute("style", &format!("background:{}", hud::css_colour(row.colour)));
