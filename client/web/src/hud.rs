@@ -60,7 +60,8 @@ pub fn clock_text(phase: Phase, ms_left: u32) -> String {
         Phase::Waiting => "Waiting for players".to_owned(),
         Phase::Countdown => format!("Starting in {secs}"),
         Phase::Playing => format!("{}:{:02}", secs / 60, secs % 60),
-        Phase::Results => "Results".to_owned(),
+        // Also for whoever joined during the results, who got no `Results` to show.
+        Phase::Results => format!("Next match in {secs}"),
     }
 }
 
@@ -261,7 +262,7 @@ mod tests {
         assert_eq!(clock_text(Phase::Playing, 300_000), "5:00");
         assert_eq!(clock_text(Phase::Playing, 65_500), "1:06");
         assert_eq!(clock_text(Phase::Playing, 0), "0:00");
-        assert_eq!(clock_text(Phase::Results, 9000), "Results");
+        assert_eq!(clock_text(Phase::Results, 9000), "Next match in 9");
     }
 
     #[test]
