@@ -18,6 +18,7 @@ use skirmish_server::maps::MapList;
 use skirmish_server::match_flow::MatchSettings;
 use skirmish_server::view::{ClientView, Head, History, ViewBuilder};
 use skirmish_server::world::World;
+use skirmish_shared::consts::view_centre;
 use skirmish_shared::sim::POS_SCALE;
 use skirmish_shared::{Input, PlayerId, Radar, ServerMsg, encode_server};
 
@@ -111,7 +112,7 @@ impl Room {
         let (mut bytes, mut in_view) = (0, 0);
         for (i, view) in self.views.iter_mut().enumerate() {
             let me = self.world.own_state(i as PlayerId + 1);
-            let centre = me.map_or(Vec2::ZERO, |m| m.pos.as_vec2() / POS_SCALE);
+            let centre = me.map_or(Vec2::ZERO, |m| view_centre(m.pos.as_vec2() / POS_SCALE, self.world.arena()));
             let (snapshot, delta, _) = self.builder.build(frame, &self.history, view, centre, me, head);
             bytes += snapshot.len();
             in_view += (delta.ships.carried + delta.ships.changed + delta.ships.entered) as usize;
