@@ -30,6 +30,28 @@ async fn run_bots(args: &[&str]) -> Output {
         .expect("skirmish-bots starts")
 }
 
+/// Starts the bots binary with `args`, its stdout and stderr piped, for a test that stops it.
+fn spawn_bots(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("skirmish-bots starts")
+}
+
+/// Sends `signal` (`INT`, `TERM`) to the running bots and waits for their output; `why` names
+/// what the run must end soon after.
+async fn stop_bots(child: tokio::process::Child, signal: &str, why: &str) -> Output {
+    let pid = child.id().expect("running");
+    // `sh`'s own `kill`, so no `procps` is needed.
+    let sent =
+        std::process::Command::new("sh").arg("-c").arg(format!("kill -{signal} {pid}")).status().expect("sh runs");
+    assert!(sent.success());
+    tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output()).await.expect(why).expect("skirmish-bots ran")
+}
+
 fn read_json(path: &PathBuf) -> Value {
     let text = std::fs::read_to_string(path).expect("the JSON summary was written");
     // Best effort: a leftover file in the target dir is harmless.
@@ -184,13 +206,7 @@ async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
         "--url",
         &url,
     ];
-    let child = tokio::process::Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("skirmish-bots starts");
+    let child = spawn_bots(&args);
     // Stop once everyone is playing.
     let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
     let members = |rooms: &Value| {
@@ -203,14 +219,7 @@ async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
         assert!(tokio::time::Instant::now() < deadline, "the bots never all joined");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let pid = child.id().expect("running");
-    // `sh`'s own `kill`, so no `procps` is needed.
-    let sent = std::process::Command::new("sh").arg("-c").arg(format!("kill -INT {pid}")).status().expect("sh runs");
-    assert!(sent.success());
-    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())
-        .await
-        .expect("the run ends soon after Ctrl-C, not after its 600 s")
-        .expect("skirmish-bots ran");
+    let out = stop_bots(child, "INT", "the run ends soon after Ctrl-C, not after its 600 s").await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(130), "a run cut short neither passes nor fails:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("stopping on SIGINT (Ctrl-C): bots are closing"), "{stderr}");
@@ -236,25 +245,13 @@ async fn sigterm_in_the_ramp_up_stops_the_run_with_its_json_on_stdout() {
     let url = server.ws_url();
     // One bot starts at once, the next after 100 s: SIGTERM finds five not started yet.
     let args = ["-c", "6", "--ramp-up", "600", "--duration", "600", "--json", "-", "--url", &url];
-    let child = tokio::process::Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("skirmish-bots starts");
+    let child = spawn_bots(&args);
     let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
     while get_rooms(server.addr).await.pointer("/0/players").and_then(Value::as_u64) != Some(1) {
         assert!(tokio::time::Instant::now() < deadline, "the first bot never joined");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let pid = child.id().expect("running");
-    let sent = std::process::Command::new("sh").arg("-c").arg(format!("kill -TERM {pid}")).status().expect("sh runs");
-    assert!(sent.success());
-    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())
-        .await
-        .expect("the run ends soon after SIGTERM")
-        .expect("skirmish-bots ran");
+    let out = stop_bots(child, "TERM", "the run ends soon after SIGTERM").await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(143), "stdout:\n{stdout}\nstderr:\n{stderr}");
     // With `--json -` stdout holds the JSON alone; the start line and summary go to stderr.
