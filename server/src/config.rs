@@ -55,8 +55,9 @@ pub struct Config {
     pub empty_room_grace: Duration,
 
     /// How long the seat of a player whose connection was lost (not closed on purpose) waits
-    /// for it: a `Hello` with its rejoin token within this time gives back its id, name, colour
-    /// and score, with a ship spawned anew. 0 keeps no seats.
+    /// for it: a `Hello` with its rejoin token within this time gives back its id, name, colour,
+    /// score and ship, where it was with the health it had (a new one if a match began since).
+    /// 0 keeps no seats.
     #[arg(long, env = "SKIRMISH_SEAT_RESERVATION", default_value = "20s", value_parser = duration)]
     pub seat_reservation: Duration,
 

@@ -43,7 +43,7 @@ use crate::player_session::PlayerSession;
 use crate::stats::Stats;
 use crate::view::{ClientView, Head, History, ViewBuilder};
 use crate::wake::Wakes;
-use crate::world::{GameEvent, World};
+use crate::world::{GameEvent, KeptShip, World};
 
 /// Messages a member's `pending` queue keeps room for between ticks; more is given back.
 /// During a ramp-up every member hears of dozens of joins per tick, and each of thousands of
@@ -94,13 +94,13 @@ struct Member {
     obstacles_due: usize,
 }
 
-/// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour
-/// and its score (the ship itself left the world; a rejoin spawns it again).
+/// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour,
+/// and its ship as it was, with its score (the ship itself left the world; a rejoin puts it
+/// back where it was, see [`KeptShip`]).
 struct Seat {
     info: PlayerInfo,
     colour_slot: u32,
-    kills: u16,
-    deaths: u16,
+    ship: KeptShip,
 }
 
 /// See the module docs.
@@ -555,7 +555,7 @@ impl Handler<AddPlayer> for Room {
             self.world.add_player(msg.id, &info.name);
         }
         if let Some(seat) = &seat {
-            self.world.restore_score(msg.id, seat.kills, seat.deaths);
+            self.world.restore_ship(msg.id, &seat.ship);
         }
         let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
         self.members.insert(
@@ -674,11 +674,11 @@ impl Handler<RemovePlayer> for Room {
 
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
         if let Some(member) = self.members.remove(&msg.id) {
-            let score = self.world.score_of(msg.id);
+            let ship = self.world.kept_ship(msg.id);
             self.world.remove_player(msg.id);
-            match score.filter(|_| msg.reserve) {
-                Some((kills, deaths)) => {
-                    let seat = Seat { info: member.info.clone(), colour_slot: member.colour_slot, kills, deaths };
+            match ship.filter(|_| msg.reserve) {
+                Some(ship) => {
+                    let seat = Seat { info: member.info.clone(), colour_slot: member.colour_slot, ship };
                     self.seats.insert(msg.id, seat);
                 }
                 None => self.palette.give_back(member.colour_slot),

@@ -198,6 +198,32 @@ fn rank(score: &Score, joined: u64) -> (std::cmp::Reverse<u16>, u16, u64) {
     (std::cmp::Reverse(score.kills), score.deaths, joined)
 }
 
+/// A lost player's ship as it was when its connection was lost, kept with its seat (see
+/// [`World::kept_ship`] and [`World::restore_ship`]): a rejoin takes back this ship, at this
+/// place and health, rather than a new one at a spawn point, so dropping the connection is no
+/// way out of a losing fight.
+#[derive(Debug, Clone)]
+pub struct KeptShip {
+    /// The match it was lost in (`World::matches`): once a later match has begun, the rejoin
+    /// gets a new ship at a spawn point, as every ship was at that match's start, with no score.
+    match_no: u64,
+    motion: ShipMotion,
+    alive: bool,
+    health: u8,
+    respawn_in: u32,
+    cooldown: u32,
+    rapid_ticks: u32,
+    kills: u16,
+    deaths: u16,
+}
+
+impl KeptShip {
+    /// Kills and deaths, in the match it was lost in.
+    pub fn score(&self) -> (u16, u16) {
+        (self.kills, self.deaths)
+    }
+}
+
 /// A score kept for a player who left mid-match, so the results still list them.
 #[derive(Debug, Clone)]
 struct Departed {
@@ -242,6 +268,8 @@ pub struct World {
     /// Ticks since the last pickup appeared.
     pickup_timer: u32,
     next_join: u64,
+    /// Matches begun (a fresh start: scores zeroed, every ship respawned); see [`KeptShip`].
+    matches: u64,
     /// Ticks stepped so far: the tick number snapshots carry (the first step makes it 1).
     tick: u64,
     /// The ships of the last `LAG_COMP_MAX_TICKS` simulated ticks, oldest first, consecutive
@@ -283,6 +311,7 @@ impl World {
             next_pickup_id: 1,
             pickup_timer: 0,
             next_join: 0,
+            matches: 0,
             tick: 0,
             past: VecDeque::with_capacity(LAG_COMP_MAX_TICKS as usize),
             events: Vec::new(),
@@ -375,14 +404,46 @@ impl World {
         Some((self.ships[i].kills, self.ships[i].deaths))
     }
 
-    /// Gives a player who took back its seat its score again (and takes it off the leavers
-    /// kept for the results, where its departure put it).
-    pub fn restore_score(&mut self, id: PlayerId, kills: u16, deaths: u16) {
+    /// A ship as it is now, to keep for its player's rejoin ([`World::restore_ship`]).
+    pub fn kept_ship(&self, id: PlayerId) -> Option<KeptShip> {
+        let i = self.ships.binary_search_by_key(&id, |s| s.id).ok()?;
+        let ship = &self.ships[i];
+        Some(KeptShip {
+            match_no: self.matches,
+            motion: ship.motion,
+            alive: ship.alive,
+            health: ship.health,
+            respawn_in: ship.respawn_in,
+            cooldown: ship.cooldown,
+            rapid_ticks: ship.rapid_ticks,
+            kills: ship.kills,
+            deaths: ship.deaths,
+        })
+    }
+
+    /// Gives a player who took back its seat the ship it had (just added by `add_player`,
+    /// which spawned it anew): in the same match, its place, motion, health (or its wait to
+    /// respawn), gun and score, and it comes off the leavers kept for the results, where its
+    /// departure put it. A match begun since had moved every ship to a spawn point and zeroed
+    /// every score, so then the new ship stands, with no score. Ships are frozen only between
+    /// matches, and a frozen ship keeps no speed.
+    pub fn restore_ship(&mut self, id: PlayerId, kept: &KeptShip) {
         self.departed.retain(|d| d.score.id != id);
-        if let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) {
-            let ship = &mut self.ships[i];
-            (ship.kills, ship.deaths, ship.score_changed) = (kills, deaths, true);
+        let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
+        if kept.match_no != self.matches {
+            return;
         }
+        let frozen = self.flow.frozen();
+        let ship = &mut self.ships[i];
+        ship.motion = kept.motion;
+        if frozen {
+            ship.motion.vel = IVec2::ZERO;
+        }
+        (ship.alive, ship.health, ship.respawn_in) = (kept.alive, kept.health, kept.respawn_in);
+        (ship.cooldown, ship.rapid_ticks) = (kept.cooldown, kept.rapid_ticks);
+        (ship.kills, ship.deaths, ship.score_changed) = (kept.kills, kept.deaths, true);
+        // It moved from where `add_player` put it in the grid.
+        self.ship_grid_fresh = false;
     }
 
     /// Removes a ship and its bullets in flight (a kill by someone gone could not be credited);
@@ -577,6 +638,7 @@ impl World {
 
     /// A fresh start: scores to zero, the field cleared, every ship alive at a new spawn point.
     fn reset_match(&mut self) {
+        self.matches += 1;
         self.departed.clear();
         // Everyone moves to a spawn point: no shot may start in the old positions.
         self.past.clear();

@@ -11,6 +11,7 @@ use common::{TestClient, expect_close, http_get, maps_dir, server_with};
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_client::{Client, Event};
+use skirmish_shared::tuning::SHIP_MAX_HEALTH;
 use skirmish_shared::{ClientMsg, Input, Phase, encode_client};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -98,6 +99,58 @@ async fn a_lost_player_takes_back_its_id_colour_and_score() {
     assert_eq!(back.core.rejoin_token(), token, "the same token, for the next time");
     let seen = watcher.await.expect("the target saw the shooter leave and come back");
     assert_eq!((seen.name.as_str(), seen.colour), ("Shooter", colour), "as the others see it");
+}
+
+/// Dropping the connection is no way out of a losing fight: a rejoin takes back the ship where
+/// it was lost, with the health it had, not a new one at a spawn point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_ship_comes_back_where_it_was_with_its_health() {
+    let srv = server_with(config("rejoin-ship", Duration::from_secs(30)));
+    let url = srv.ws_url();
+    let mut shooter = TestClient::join(&url, "Shooter", Some("duel")).await;
+    let mut target = TestClient::join(&url, "Target", Some("duel")).await;
+    let (me, target_id) = (shooter.id(), target.id());
+    let token = target.core.rejoin_token().to_owned();
+
+    // One hit or a few, then the shooter holds fire.
+    shooter.wait_for(|c| c.core.phase().0 == Phase::Playing && c.ids().len() == 2).await;
+    for _ in 0..900 {
+        let (Some(mine), Some(theirs)) = (shooter.position_of(me), shooter.state_of(target_id)) else {
+            shooter.next_event().await;
+            continue;
+        };
+        if theirs.health < SHIP_MAX_HEALTH {
+            break;
+        }
+        let d = theirs.pos - mine;
+        shooter.send_controls(Vec2::ZERO, d.y.atan2(d.x), Input::FIRE).await;
+        shooter.next_snapshot().await;
+    }
+    shooter.send_controls(Vec2::ZERO, 0.0, 0).await;
+    // The target flies off its spawn point, out of the line of fire, and comes to rest there.
+    for _ in 0..20 {
+        target.send_input(Vec2::new(0.0, 1.0)).await;
+        target.next_snapshot().await;
+    }
+    target.send_input(Vec2::ZERO).await;
+    target.wait_for(|c| c.core.my_state().is_some_and(|s| s.vel == Vec2::ZERO)).await;
+    let before = *target.core.my_state().expect("playing");
+    assert!(before.alive() && before.health < SHIP_MAX_HEALTH, "hurt, alive: {before:?}");
+    assert!(before.pos.y > 260.0, "off its spawn point (y 200): {:?}", before.pos);
+
+    // The connection is lost; the server keeps the seat (wait for it, or the rejoin would take
+    // over a live connection instead).
+    drop(target);
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while seats(srv.addr).await != Some((1, 1)) {
+        assert!(std::time::Instant::now() < deadline, "the seat was never kept");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut back = rejoin(&url, "Target", "duel", &token).await;
+    assert_eq!(back.id(), target_id);
+    back.wait_for(|c| c.core.my_state().is_some()).await;
+    let now = *back.core.my_state().expect("playing");
+    assert_eq!((now.pos, now.health), (before.pos, before.health), "the same ship: {now:?}, was {before:?}");
 }
 
 /// A kept seat counts against the room's players: a newcomer to a full room watches while the

@@ -564,6 +564,79 @@ fn leavers_kept_for_the_results_are_bounded_and_the_best_of_them_stay() {
 }
 
 #[test]
+fn a_lost_ship_comes_back_as_it_was_in_the_same_match() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(640.0, 420.0));
+    // B is hurt, moving, between shots and scored once; A kills nothing here.
+    let b = w.ship_mut(B);
+    (b.health, b.cooldown, b.rapid_ticks, b.kills, b.deaths) = (BULLET_DAMAGE, 3, 40, 1, 2);
+    b.motion.vel = IVec2::new(160, -80);
+    let before = w.state(B);
+    let kept = w.kept_ship(B).expect("B plays");
+    assert_eq!(kept.score(), (1, 2));
+    w.remove_player(B);
+    assert!(w.departed.iter().any(|d| d.score.id == B), "kept for the results while away");
+    for _ in 0..5 {
+        w.step(&[]);
+    }
+
+    w.add_player(B, "Bob");
+    assert!(w.map.spawns.contains(&w.state(B).pos), "add_player alone spawns anew");
+    w.restore_ship(B, &kept);
+    let back = w.state(B);
+    assert_eq!((back.pos, back.vel, back.health), (before.pos, before.vel, before.health), "same place, health");
+    assert_eq!((back.kills, back.deaths, back.flags), (1, 2, before.flags), "same score and rapid fire");
+    let ship = w.ship_mut(B);
+    assert_eq!((ship.cooldown, ship.rapid_ticks), (3, 40), "same gun");
+    assert!(!w.departed.iter().any(|d| d.score.id == B), "no longer a leaver");
+    // The ship grid follows it: a bullet at where it is now still hits it.
+    w.place(A, back.pos - Vec2::new(200.0, 0.0));
+    let mut seq = 0;
+    a_fires(&mut w, 30, &mut seq);
+    assert!(w.state(B).health < BULLET_DAMAGE || !w.state(B).alive(), "shot where it came back");
+}
+
+#[test]
+fn a_ship_lost_dead_waits_out_its_respawn_and_one_lost_in_an_older_match_starts_afresh() {
+    let mut w = world(duel("duel"), MatchSettings { results_ticks: 1, score_limit: 1, ..settings(2) });
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.step(&[]);
+    w.place(A, Vec2::new(300.0, 300.0));
+    w.place(B, Vec2::new(600.0, 300.0));
+    let b = w.ship_mut(B);
+    (b.alive, b.health, b.respawn_in, b.deaths) = (false, 0, 17, 1);
+    let dead = w.kept_ship(B).unwrap();
+    w.remove_player(B);
+    w.add_player(B, "Bob");
+    w.restore_ship(B, &dead);
+    let ship = w.ship_mut(B);
+    assert!(!ship.alive && ship.respawn_in == 17, "still dead, the same wait: no early respawn");
+
+    // Kept now, taken back after the next match began: that match moved every ship to a spawn
+    // point and zeroed every score, so the ship is a fresh one.
+    w.ship_mut(B).kills = 0;
+    w.place(B, Vec2::new(600.0, 300.0));
+    let b = w.ship_mut(B);
+    (b.alive, b.health, b.respawn_in) = (true, BULLET_DAMAGE, 0);
+    let old = w.kept_ship(B).unwrap();
+    w.remove_player(B);
+    let mut seq = 0;
+    w.add_player(C, "Cy");
+    w.place(C, Vec2::new(600.0, 300.0));
+    while w.phase() == Phase::Playing {
+        a_fires(&mut w, 1, &mut seq);
+    }
+    while w.phase() != Phase::Playing {
+        w.step(&[]);
+    }
+    w.add_player(B, "Bob");
+    w.restore_ship(B, &old);
+    let s = w.state(B);
+    assert_eq!((s.kills, s.deaths, s.health), (0, 0, SHIP_MAX_HEALTH));
+    assert!(s.alive() && w.map.spawns.contains(&s.pos), "fresh at a spawn point");
+}
+
+#[test]
 fn a_new_match_resets_scores_and_respawns_everyone() {
     let mut w = world(duel("duel"), MatchSettings { results_ticks: 1, score_limit: 1, ..settings(2) });
     w.add_player(A, "Ada");
