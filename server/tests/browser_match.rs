@@ -1,5 +1,5 @@
 //! The match around the player, in a real browser: a spectator watches (no ship, not on the
-//! scoreboard, the camera on a player it can switch with E), and when a short match ends the
+//! scoreboard, the camera on a player it can switch with E or by clicking its ship), and when a short match ends the
 //! results screen names the winner and lists the final scores. Skips loudly without
 //! chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
 
@@ -8,7 +8,7 @@ mod webdriver;
 
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client as Browser, Locator};
 use webdriver::{ChromeDriver, Flight, Watcher, chromedriver_or_skip, open_and_join, poll, text};
 
@@ -52,6 +52,79 @@ async fn a_spectator_watches_players_and_switches_between_them() {
     drop(driver);
     ann.stop().await;
     bob.stop().await;
+    server.stop();
+}
+
+/// A wide open map with its three spawn points near the middle, so the camera on any of the
+/// ships is not held back by a wall and the others are on screen at known offsets.
+const PLAZA: &str = r#"{"name": "plaza", "size": [4000, 4000], "obstacles": [],
+    "spawns": [[2000, 2000], [2240, 2100], [1800, 2150]], "pickups": []}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spectator_clicks_a_ship_to_follow_it() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let room = "click-test";
+    let config = skirmish_server::Config {
+        maps: Some(common::maps_dir("browser-click", &[("plaza.json", PLAZA)])),
+        map: Some("plaza".into()),
+        ..skirmish_server::Config::for_tests()
+    };
+    let server = skirmish_server::spawn_in_thread(config).expect("server starts");
+    let mut players = Vec::new();
+    for name in ["Ann", "Bob", "Cy"] {
+        players.push((Watcher::join(&server.ws_url(), name, room, Flight::Still).await, name));
+    }
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    open_and_join(&browser, &server.http_url(), room, "Eve", true).await;
+    let label = |i: usize| format!("Spectating {}", players[i].1);
+    let first = poll("the spectator label", async || text(&browser, "#watching").await.filter(|t| t.len() > 11)).await;
+    let followed = (0..3).find(|&i| first == label(i)).expect("one of the three");
+    // The one before it in id order (joined in that order): a click that only stepped to the
+    // next player, as clicks once did, would not land on it.
+    let target = (followed + 2) % 3;
+    let seen = poll("every ship", async || Some(players[0].0.seen()).filter(|s| s.positions.len() == 3)).await;
+    let offset = seen.positions[&players[target].0.id] - seen.positions[&players[followed].0.id];
+
+    // The camera is centred on the followed ship (nowhere near a wall) at the page's fixed zoom
+    // (`VIEW_WORLD_UNITS` across the window's longer side), so the target is drawn at the
+    // canvas's centre plus the offset between them, scaled.
+    let size = browser
+        .execute("const c = document.getElementById('arena'); return [c.clientWidth, c.clientHeight];", vec![])
+        .await
+        .expect("read the canvas size");
+    let (w, h) = (size[0].as_f64().expect("width"), size[1].as_f64().expect("height"));
+    let scale = w.max(h) / f64::from(skirmish_shared::consts::VIEW_WORLD_UNITS);
+    let click = async |x: f64, y: f64| {
+        let canvas = browser.find(Locator::Css("#arena")).await.expect("#arena");
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element: canvas, duration: None, x: x.round(), y: y.round() })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        browser.perform_actions(mouse).await.expect("click the arena");
+    };
+    click(f64::from(offset.x) * scale, f64::from(offset.y) * scale).await;
+    let clicked = label(target);
+    poll(&format!("{clicked:?} after a click on its ship"), async || {
+        text(&browser, "#watching").await.filter(|t| *t == clicked)
+    })
+    .await;
+
+    // A click beside every ship steps to the next player in id order, as before: from the
+    // last, the first; from another, the one after it. (The camera is on the target now; this
+    // point is far from every ship.)
+    click(-0.3 * w, -0.05 * h).await;
+    let next = label((target + 1) % 3);
+    poll(&format!("{next:?} after a click beside the ships"), async || {
+        text(&browser, "#watching").await.filter(|t| *t == next)
+    })
+    .await;
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    for (player, _) in players {
+        player.stop().await;
+    }
     server.stop();
 }
 

@@ -558,8 +558,11 @@ impl App {
             }
             Action::Key(Command::PrevTarget) => self.switch_target(false),
             Action::Key(Command::NextTarget) => self.switch_target(true),
-            Action::Click if self.spectating() => self.switch_target(true),
-            Action::Key(_) | Action::Click => {}
+            Action::Click(at) if self.spectating() => match self.ship_under(at) {
+                Some(id) => self.ask_to_follow(id),
+                None => self.switch_target(true),
+            },
+            Action::Key(_) | Action::Click(_) => {}
         }
     }
 
@@ -578,10 +581,29 @@ impl App {
         let ids = spectate::targets(roster);
         // A request the server has not answered yet counts, unless that player left meanwhile.
         let current = self.follow_asked.filter(|id| roster.contains_key(id)).or(conn.client.subject());
-        let Some(next) = spectate::cycle(&ids, current, forward).filter(|&id| Some(id) != current) else { return };
-        if let Some(bytes) = conn.client.follow(Some(next)) {
+        if let Some(next) = spectate::cycle(&ids, current, forward).filter(|&id| Some(id) != current) {
+            self.ask_to_follow(next);
+        }
+    }
+
+    /// The living ship drawn nearest to `at` (CSS pixels) within a finger's reach, where the
+    /// last frame drew it: the one a spectator's click or tap means to follow.
+    fn ship_under(&self, at: Vec2) -> Option<PlayerId> {
+        let conn = self.conn.as_ref().filter(|c| *c.client.state() == ConnState::Playing)?;
+        let ships = conn.client.ships(self.page.performance.now());
+        let drawn = ships.iter().filter(|s| s.state.alive()).map(|s| (s.id, self.camera.to_screen(s.pos)));
+        spectate::under(drawn, at, spectate::reach_px(self.camera.scale))
+    }
+
+    /// Asks the server to send a spectator the views of `id`; the camera moves when they arrive.
+    fn ask_to_follow(&mut self, id: PlayerId) {
+        let Some(conn) = self.conn.as_mut().filter(|c| c.client.is_spectator()) else { return };
+        if conn.ws.ready_state() != WebSocket::OPEN {
+            return;
+        }
+        if let Some(bytes) = conn.client.follow(Some(id)) {
             send(&conn.ws, &bytes);
-            self.follow_asked = Some(next);
+            self.follow_asked = Some(id);
         }
     }
 

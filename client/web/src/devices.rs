@@ -24,8 +24,9 @@ pub enum Action {
     Key(Command),
     /// Send this chat line.
     Say(String),
-    /// The canvas was clicked or tapped (spectators switch target).
-    Click,
+    /// The canvas was clicked or tapped here, in CSS pixels (spectators follow the ship under
+    /// it, or step to the next player).
+    Click(Vec2),
     /// The mute button was pressed.
     ToggleMute,
 }
@@ -179,7 +180,7 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
             // Back to the game: a tap or click on the arena leaves the chat box.
             let _ = field.blur();
         }
-        dev.push(Action::Click);
+        dev.push(Action::Click(at));
     });
     let dev = Rc::clone(d);
     let c = canvas.clone();
