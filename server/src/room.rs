@@ -92,6 +92,9 @@ struct Member {
     /// The next of the room's `obstacle_chunks` to send it, one per tick after its `Match`
     /// (`obstacle_chunks.len()` once all are sent).
     obstacles_due: usize,
+    /// For a spectator: the player it watches whose true score line it was sent, and is sent
+    /// again at each change (see `Room::subject_scores`).
+    scored: Option<PlayerId>,
 }
 
 /// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour,
@@ -454,6 +457,13 @@ impl Room {
             self.outgoing.extend(self.announced.iter().skip(member.hears_from).cloned());
             member.hears_from = 0;
             self.outgoing.extend(self.shared.iter().cloned());
+            let mut watched = false;
+            if member.info.spectator
+                && let Some(lines) = subject_scores(&self.world, &self.own_scores, member, subject)
+            {
+                self.outgoing.push(encode(&ServerMsg::Scores(lines)));
+                watched = true;
+            }
             let mut kills = 0;
             for (kill, at, bytes) in &self.kills {
                 let near = (*at - centre).abs().max_element() <= AOI_HALF_EXTENT;
@@ -477,7 +487,7 @@ impl Room {
                 member.obstacles_due += 1;
                 chunks += 1;
             }
-            let reliable = if own == 0 && kills == 0 && chunks == 0 && !warned {
+            let reliable = if own == 0 && kills == 0 && chunks == 0 && !warned && !watched {
                 shared_batch.clone()
             } else {
                 self.builder.batch(self.outgoing.iter())
@@ -518,6 +528,33 @@ impl Room {
             self.lobby.do_send(Leave { id, room: self.name.clone(), session, reserve: true });
         }
     }
+}
+
+/// The score lines a spectator needs this tick, if any. Its HUD shows the line of the player it
+/// watches (`subject`), which a big room keeps current for that player alone
+/// (`world::scores`): so it gets that player's true line when it starts watching them and
+/// again at each change no one else hears of, and, for the player it stopped watching, the line
+/// the whole room holds, so that its table's top stays the true top.
+fn subject_scores(
+    world: &World,
+    own_scores: &[ScoreLine],
+    member: &mut Member,
+    subject: Option<PlayerId>,
+) -> Option<Vec<ScoreLine>> {
+    let mut lines = Vec::new();
+    if member.scored == subject {
+        let subject = subject?;
+        lines.extend(own_scores.iter().find(|l| l.id == subject));
+    } else {
+        if let Some(old) = member.scored
+            && world.position(old).is_some()
+        {
+            lines.push(world.shown_score(old).unwrap_or(ScoreLine { id: old, kills: 0, deaths: 0 }));
+        }
+        lines.extend(subject.and_then(|s| world.score(s)));
+        member.scored = subject;
+    }
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// Encodes a message once, for any number of receivers.
@@ -572,6 +609,7 @@ impl Handler<AddPlayer> for Room {
                 hears_from: 0,
                 roster_due,
                 obstacles_due: 0,
+                scored: None,
             },
         );
         Stats::inc(&self.stats.players);
@@ -744,6 +782,7 @@ impl Handler<Replace> for Room {
         member.view = ClientView::default();
         member.pending = pending;
         (member.welcomed, member.roster_due, member.obstacles_due) = (false, roster_due, 0);
+        member.scored = None;
         tracing::info!(room = %self.name, player = msg.id, "player's new connection replaced its old one");
     }
 }

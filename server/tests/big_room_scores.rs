@@ -2,7 +2,8 @@
 //! 100 players fire at random in a small arena until the match ends, and then every player's
 //! board shows the top 20 of the match's results, line for line, and its own line as the results
 //! have it, although the lines of the others below the top were not all kept current for everyone;
-//! and a newcomer's board shows that top from its first frame.
+//! a spectator's board shows the line of the player it watches as the results have it, before and
+//! after it switches to another; and a newcomer's board shows that top from its first frame.
 
 mod common;
 
@@ -54,6 +55,30 @@ async fn fight(mut c: TestClient) -> TestClient {
     c
 }
 
+/// Reads as a spectator until the match's results arrive, then for `SETTLE`.
+async fn watch(mut c: TestClient) -> TestClient {
+    let mut results_at: Option<Instant> = None;
+    while results_at.is_none_or(|t| t.elapsed() < SETTLE) {
+        c.next_event().await;
+        if results_at.is_none() && c.core.results().is_some() {
+            results_at = Some(Instant::now());
+        }
+    }
+    c
+}
+
+/// Asks the server, as spectator `c`, to show it `target`'s views.
+async fn follow(c: &mut TestClient, target: PlayerId) {
+    use futures_util::SinkExt;
+    let bytes = c.core.follow(Some(target)).expect("a spectator may follow");
+    c.ws.send(tokio_tungstenite::tungstenite::Message::binary(bytes)).await.expect("send Follow");
+}
+
+/// `c`'s line for `id`: none reads as no kills and no deaths.
+fn held(c: &TestClient, id: PlayerId) -> ScoreLine {
+    c.core.scores().get(&id).copied().unwrap_or(ScoreLine { id, kills: 0, deaths: 0 })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_board_in_a_big_room_shows_the_true_top() {
     let mut config = skirmish_server::Config::for_tests();
@@ -71,11 +96,18 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
     for i in 0..PLAYERS {
         clients.push(TestClient::join(&srv.ws_url(), &format!("p{i}"), Some("crowd")).await);
     }
+    // A spectator watches one of the crowd through the match.
+    let mut eve = TestClient::join_as(&srv.ws_url(), "eve", Some("crowd"), true).await;
+    let watched = clients[PLAYERS / 2].id();
+    follow(&mut eve, watched).await;
+    eve.wait_for(|c| c.core.subject() == Some(watched)).await;
+    let eve = tokio::spawn(watch(eve));
     let fights: Vec<_> = clients.into_iter().map(|c| tokio::spawn(fight(c))).collect();
     let mut clients = Vec::new();
     for f in fights {
         clients.push(f.await.expect("a player's task"));
     }
+    let mut eve = eve.await.expect("the spectator's task");
 
     // The results are the server's own account of the match, best first, board order (the ids
     // grow with joining, the results' last tie-break).
@@ -91,6 +123,26 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
     let late = TestClient::join(&srv.ws_url(), "late", Some("crowd")).await;
     assert!(late.core.roster().len() <= ROSTER_CHUNK_PLAYERS, "only what one frame holds so far");
     assert_eq!(top(late.core.scores().values().copied()), true_top, "the newcomer's board from its first frame");
+
+    // The spectator's HUD shows the watched player's line: true, in or out of the top. (The
+    // results list only the best, so the truth of every line is its owner's: checked below
+    // against the results where they have it.)
+    let line_of = |id: PlayerId| {
+        let owner = clients.iter().find(|c| c.id() == id).expect("a player of the crowd");
+        held(owner, id)
+    };
+    let roster: Vec<PlayerId> = eve.core.roster().values().filter(|p| !p.spectator).map(|p| p.id).collect();
+    assert_eq!(held(&eve, watched), line_of(watched), "the watched player's line on the spectator's board");
+    assert_eq!(top(roster.iter().map(|&id| held(&eve, id))), true_top, "the spectator's board");
+    // It switches to a player whose line it holds out of date (nothing scores after the
+    // match): that line comes true with the first view of the new player, and the board's top
+    // stays the true top.
+    let out_of_date = roster.iter().copied().find(|&id| held(&eve, id) != line_of(id));
+    let switch_to = out_of_date.expect("every line on the spectator's board was current: the test saw nothing");
+    follow(&mut eve, switch_to).await;
+    eve.wait_for(|c| c.core.subject() == Some(switch_to)).await;
+    assert_eq!(held(&eve, switch_to), line_of(switch_to), "the newly watched player's line");
+    assert_eq!(top(roster.iter().map(|&id| held(&eve, id))), true_top, "the spectator's board after the switch");
 
     let mut stale = 0;
     for c in &clients {

@@ -11,7 +11,8 @@
 //! - a published line that no longer tells the truth and would rank into the top as it stands
 //!   (a player who fell out of it by dying more than those below) is published again, now
 //!   ranking below the top;
-//! - every other change goes to its owner alone.
+//! - every other change goes to its owner alone (and, from the room, to the spectators watching
+//!   that owner: `room::subject_scores`).
 //!
 //! So the top of every member's table is the true top, line for line, and its own line is true;
 //! the rest may be out of date and always ranks below the top. The property test in
