@@ -6,13 +6,15 @@ the threads that also write the players' snapshots; `/livez` is the baseline.
 
     python3 scripts/request_cpu.py [--no-build] [-n 1000] [PATH ...]
 
-`{i}` in a path is replaced by the request's number. Default paths: /livez, /invite.svg, a room's
-invite code asked for again and again (drawn once, then kept), and a new room's at every request
-(`?room=new-{i}`: each one drawn, until the server's drawing rate answers 429). Only the
-standard library; Linux only."""
+`{i}` in a path is replaced by the request's number. Default paths: /livez, /invite.svg, the
+invite code of a room that is open (one bot holds room `cpu-a` for the run) asked for again and
+again (drawn once, then kept), and a made-up room's at every request (`?room=new-{i}`: 404, as
+codes are drawn only for open rooms; a drawing costs about 1.2 ms, see docs/performance.md).
+Only the standard library; Linux only."""
 
 import argparse
 import http.client
+import json
 import subprocess
 import time
 
@@ -28,11 +30,21 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
     args = ap.parse_args()
     port = free_port()
-    binary = f"{release_dir(not args.no_build)}/skirmish"
-    server = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--no-qr"],
+    release = release_dir(not args.no_build)
+    server = subprocess.Popen([f"{release}/skirmish", "--bind", "127.0.0.1", "--port", str(port), "--no-qr"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bot = None
     try:
         wait_serving(server, port)
+        # Room codes are drawn only for open rooms: one bot keeps `cpu-a` open for the run.
+        bot = subprocess.Popen([f"{release}/skirmish-bots", "--url", f"ws://127.0.0.1:{port}/ws", "-c", "1",
+                                "--duration", "3600", "--room", "cpu-a", "--max-failed", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not any(r["name"] == "cpu-a" for r in rooms(port)):
+            if time.monotonic() > deadline:
+                raise SystemExit("the bot never opened room cpu-a")
+            time.sleep(0.1)
         print(f"{'path':<34} {'status':>6} {'bytes':>6} {'server CPU µs/req':>18} {'wall µs/req':>12}")
         for path in args.paths:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -51,7 +63,19 @@ def main():
             status = ",".join(str(s) for s in sorted(statuses))
             print(f"{path:<34} {status:>6} {len(body):>6} {cpu / args.n * 1e6:>18.0f} {wall / args.n * 1e6:>12.0f}")
     finally:
+        if bot is not None:
+            stop_process(bot)
         stop_process(server)
+
+
+def rooms(port):
+    """The server's public rooms (`/api/rooms`)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/api/rooms")
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ use crate::admin::{self, Access};
 use crate::admission::{Gate, Limits, Permit, Refusal};
 use crate::config::Config;
 use crate::invite::RoomCodes;
-use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby};
+use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby, RoomExists};
 use crate::maps::MapList;
 use crate::metrics::{self, Metrics};
 use crate::player_session::{Connection, PlayerSession};
@@ -464,23 +464,35 @@ struct InviteQuery {
 }
 
 /// The invite QR code: of the server's page, or with `?room=NAME` of that room's link
-/// (`/r/NAME`), which a friend scanning it from a private room needs; 429 while new rooms'
-/// codes are asked for faster than [`RoomCodes`] draws them. Not cached by the browser:
-/// `--public-url` or the network may differ after a restart.
+/// (`/r/NAME`), which a friend scanning it from a private room needs. A room's code is drawn
+/// only while the room is open (404 otherwise: the page asks for the code of the room it is
+/// in), so names made up by the thousand cannot spend the drawing rate that pages need; 429
+/// while open rooms' new codes are asked for faster than [`RoomCodes`] draws them. Not cached
+/// by the browser: `--public-url` or the network may differ after a restart.
 async fn invite_svg(query: web::Query<InviteQuery>, state: web::Data<AppState>) -> HttpResponse {
     let svg = match query.into_inner().room {
         None => state.invite_svg.clone(),
-        Some(room) => match skirmish_shared::codec::check_room(&room) {
-            Ok(()) => match state.room_codes.get(&room) {
+        Some(room) => {
+            if let Err(e) = skirmish_shared::codec::check_room(&room) {
+                return HttpResponse::BadRequest().body(format!("no invite to that room: {e}"));
+            }
+            match state.room_codes.kept(&room) {
                 Some(svg) => svg,
                 None => {
-                    return HttpResponse::TooManyRequests()
-                        .insert_header((header::RETRY_AFTER, "1"))
-                        .body("too many new rooms' invite codes asked for: try again in a second");
+                    if !state.lobby.send(RoomExists(room.clone())).await.unwrap_or(false) {
+                        return HttpResponse::NotFound().body("no room of that name is open: no invite to it");
+                    }
+                    match state.room_codes.get(&room) {
+                        Some(svg) => svg,
+                        None => {
+                            return HttpResponse::TooManyRequests()
+                                .insert_header((header::RETRY_AFTER, "1"))
+                                .body("too many new rooms' invite codes asked for: try again in a second");
+                        }
+                    }
                 }
-            },
-            Err(e) => return HttpResponse::BadRequest().body(format!("no invite to that room: {e}")),
-        },
+            }
+        }
     };
     HttpResponse::Ok().content_type("image/svg+xml").insert_header((header::CACHE_CONTROL, "no-cache")).body(svg)
 }

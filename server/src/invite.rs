@@ -74,11 +74,17 @@ impl RoomCodes {
         Self { base, kept: Mutex::new(HashMap::new()), draws: RateLimiter::direct(quota) }
     }
 
+    /// The SVG of room `room`'s invite code as drawn before, if it is kept.
+    pub fn kept(&self, room: &str) -> Option<Bytes> {
+        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(room).cloned()
+    }
+
     /// The SVG of room `room`'s invite code (`room` a valid room name), or `None` when a new
-    /// code would have to be drawn and the drawing rate is spent: ask again in a second.
+    /// code would have to be drawn and the drawing rate is spent: ask again in a second. The
+    /// caller draws only for rooms that exist, so that the rate is spent only on those.
     pub fn get(&self, room: &str) -> Option<Bytes> {
-        if let Some(svg) = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(room) {
-            return Some(svg.clone());
+        if let Some(svg) = self.kept(room) {
+            return Some(svg);
         }
         self.draws.check().ok()?;
         // Drawn outside the lock: two requests for one new room may both draw it, which the

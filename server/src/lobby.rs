@@ -484,6 +484,20 @@ impl Handler<Drain> for Lobby {
     }
 }
 
+/// Anyone → Lobby: whether a room of this name is open now, private ones included (for room
+/// invite codes, drawn only for rooms that exist).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct RoomExists(pub String);
+
+impl Handler<RoomExists> for Lobby {
+    type Result = bool;
+
+    fn handle(&mut self, msg: RoomExists, _ctx: &mut Self::Context) -> bool {
+        self.rooms.contains_key(&msg.0)
+    }
+}
+
 /// Anyone → Lobby: the public rooms and their head counts, by name (for `/api/rooms` and tests).
 #[derive(Message)]
 #[rtype(result = "Vec<RoomSummary>")]

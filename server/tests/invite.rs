@@ -1,9 +1,10 @@
 //! `/invite.svg` is a QR code that decodes back to the URL to invite players to: the served SVG
-//! is rasterised and read with a real QR decoder. With `?room=NAME` it holds that room's link.
+//! is rasterised and read with a real QR decoder. With `?room=NAME` it holds that room's link,
+//! for a room that is open.
 
 mod common;
 
-use common::{http_get, server_with};
+use common::{TestClient, http_get, server_with};
 
 /// Rasterises the invite SVG (the path of dark runs `M x y h n v 1 h -n z` on a white square of
 /// `side` modules, as `server/src/invite.rs` draws it) at 4 pixels per module and decodes it.
@@ -52,6 +53,13 @@ async fn a_public_url_is_what_the_code_holds() {
 #[tokio::test]
 async fn a_room_invite_decodes_to_that_rooms_link() {
     let srv = server_with(skirmish_server::Config::for_tests());
+    // No room of that name yet: no code. Names made up, more than the drawing rate's burst
+    // (40), spend nothing of it: the open room's code below is drawn at once.
+    for name in (0..60).map(|i| format!("made-up-{i}")).chain(["friday-2".into()]) {
+        let none = common::http_get_raw(srv.addr, &format!("/invite.svg?room={name}")).await;
+        assert_eq!(none.split(' ').nth(1), Some("404"), "{none}");
+    }
+    let _host = TestClient::join(&srv.ws_url(), "Host", Some("friday-2")).await;
     let url = format!("http://{}/r/friday-2", srv.addr);
     let svg = http_get(srv.addr, "/invite.svg?room=friday-2").await;
     assert_eq!(decode(&svg), url);
