@@ -9,7 +9,8 @@ the threads that also write the players' snapshots; `/livez` is the baseline.
 `{i}` in a path is replaced by the request's number. Default paths: /livez, /invite.svg, the
 invite code of a room that is open (one bot holds room `cpu-a` for the run) asked for again and
 again (drawn once, then kept), and a made-up room's at every request (`?room=new-{i}`: 404, as
-codes are drawn only for open rooms; a drawing costs about 1.2 ms, see docs/performance.md).
+codes are drawn only for open rooms, then 429 once the address's connection rate is spent, as
+each look-up costs a new connection's token; a drawing costs about 1.2 ms).
 Only the standard library; Linux only."""
 
 import argparse

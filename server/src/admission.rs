@@ -166,6 +166,17 @@ impl<C: Clock> Gate<C> {
         Ok(Permit { gate: self.clone(), key })
     }
 
+    /// Spends one of `client`'s new-connection tokens on a request that tells as much as a
+    /// connection would, without opening one: a room's invite code looked up says whether the
+    /// room is open, as a join does, so it may not be asked faster. False when the address is
+    /// over its rate; always true with no address known or no rate set.
+    pub fn charge(&self, client: Option<IpAddr>) -> bool {
+        match (&self.rate, client) {
+            (Some(rate), Some(client)) => rate.check_key(&cap_key(client)).is_ok(),
+            _ => true,
+        }
+    }
+
     /// Open connections in all, and from `client`'s address (its /64 for IPv6).
     pub fn open(&self, client: IpAddr) -> (u32, u32) {
         let open = self.lock();
@@ -275,6 +286,25 @@ mod tests {
         assert!(gate.admit(Some(a)).is_ok(), "one more after 1/20 s");
         assert_eq!(gate.admit(Some(a)).unwrap_err(), Refusal::PerIpRate);
         assert_eq!(gate.open(a), (0, 0), "permits dropped at once: the rate, not the count, refused");
+    }
+
+    #[test]
+    fn a_charge_spends_the_same_rate_as_a_connection() {
+        let (gate, clock) = gate(0, 0, 20);
+        let a = ip("192.0.2.1");
+        for i in 0..30 {
+            assert!(gate.charge(Some(a)), "charge {i} of the burst");
+        }
+        for i in 30..40 {
+            assert!(gate.admit(Some(a)).is_ok(), "connection {i}: the rest of the burst");
+        }
+        assert!(!gate.charge(Some(a)), "over the rate");
+        assert_eq!(gate.admit(Some(a)).unwrap_err(), Refusal::PerIpRate);
+        assert!(gate.charge(Some(ip("192.0.2.2"))) && gate.charge(None), "per address; none known: free");
+        clock.advance(Duration::from_millis(50));
+        assert!(gate.charge(Some(a)), "one more after 1/20 s");
+        let (off, _) = self::gate(0, 0, 0);
+        assert!((0..100).all(|_| off.charge(Some(a))), "no rate set: free");
     }
 
     #[test]

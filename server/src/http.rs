@@ -466,10 +466,12 @@ struct InviteQuery {
 /// The invite QR code: of the server's page, or with `?room=NAME` of that room's link
 /// (`/r/NAME`), which a friend scanning it from a private room needs. A room's code is drawn
 /// only while the room is open (404 otherwise: the page asks for the code of the room it is
-/// in), so names made up by the thousand cannot spend the drawing rate that pages need; 429
-/// while open rooms' new codes are asked for faster than [`RoomCodes`] draws them. Not cached
-/// by the browser: `--public-url` or the network may differ after a restart.
-async fn invite_svg(query: web::Query<InviteQuery>, state: web::Data<AppState>) -> HttpResponse {
+/// in), so names made up by the thousand cannot spend the drawing rate that pages need. A code
+/// not drawn yet costs the address one of its new connections' tokens (429 past that rate:
+/// whether a private room is open is no quicker to find out here than by joining), and 429
+/// too while open rooms' new codes are asked for faster than [`RoomCodes`] draws them. Not
+/// cached by the browser: `--public-url` or the network may differ after a restart.
+async fn invite_svg(req: HttpRequest, query: web::Query<InviteQuery>, state: web::Data<AppState>) -> HttpResponse {
     let svg = match query.into_inner().room {
         None => state.invite_svg.clone(),
         Some(room) => {
@@ -479,6 +481,15 @@ async fn invite_svg(query: web::Query<InviteQuery>, state: web::Data<AppState>) 
             match state.room_codes.kept(&room) {
                 Some(svg) => svg,
                 None => {
+                    // Whether a room is open is what a join would tell, so asking costs the
+                    // address what a join does: private rooms' names are not found out faster.
+                    let client =
+                        client_addr::client_ip(req.head().peer_addr, req.headers(), &state.config.trusted_proxies);
+                    if !state.gate.charge(client) {
+                        return HttpResponse::TooManyRequests()
+                            .insert_header((header::RETRY_AFTER, "1"))
+                            .body("asking for rooms' invite codes too fast from your address: try again in a second");
+                    }
                     if !state.lobby.send(RoomExists(room.clone())).await.unwrap_or(false) {
                         return HttpResponse::NotFound().body("no room of that name is open: no invite to it");
                     }

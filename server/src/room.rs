@@ -371,6 +371,7 @@ impl Room {
         for id in due {
             let Some(member) = self.members.get_mut(&id) else { continue };
             let Some(mut ids) = member.roster_due.take() else { continue };
+            let mut scored = member.scored;
             infos.clear();
             scores.clear();
             while infos.len() < ROSTER_CHUNK_PLAYERS
@@ -379,9 +380,13 @@ impl Room {
                 if let Some(m) = self.members.get(&other) {
                     infos.push(m.info.clone());
                     scores.extend(self.world.shown_score(other));
+                    // The chunk carries the line the room holds: a spectator watching that
+                    // player is sent its true line again after it (`subject_scores`).
+                    scored = scored.filter(|&s| s != other);
                 }
             }
             let Some(member) = self.members.get_mut(&id) else { continue };
+            member.scored = scored;
             // A full chunk leaves the roster open (the next may be empty); a short one closes
             // it, and the list's memory goes back rather than stay for the connection's life.
             member.roster_due = (infos.len() == ROSTER_CHUNK_PLAYERS).then_some(ids);

@@ -67,3 +67,27 @@ async fn a_room_invite_decodes_to_that_rooms_link() {
     let refused = common::http_get_raw(srv.addr, "/invite.svg?room=no%20such").await;
     assert_eq!(refused.split(' ').nth(1), Some("400"), "{refused}");
 }
+
+/// Whether a room is open is what a join would tell: a code not drawn yet costs the address one
+/// of its new connections (`--connections-per-ip-per-sec`, in bursts of twice that), so a
+/// private room's name is no quicker to find out here than by joining.
+#[tokio::test]
+async fn asking_for_room_codes_costs_an_address_what_joining_does() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.connections_per_ip_per_sec = 1;
+    let srv = server_with(config);
+    let status = async |path: &str| {
+        let response = common::http_get_raw(srv.addr, path).await;
+        response.split(' ').nth(1).map(str::to_owned).unwrap_or_default()
+    };
+    // Twenty guesses: the first two are the burst; the rest, unless this machine took over 18 s
+    // for them, run into the rate.
+    let mut answers = Vec::new();
+    for i in 0..20 {
+        answers.push(status(&format!("/invite.svg?room=guess-{i}")).await);
+    }
+    assert_eq!(answers[..2], ["404", "404"], "{answers:?}");
+    assert!(answers.iter().any(|a| a == "429"), "past the burst of 2: {answers:?}");
+    assert!(answers.iter().all(|a| a == "404" || a == "429"), "{answers:?}");
+    assert_eq!(status("/invite.svg").await, "200", "the server's own code costs nothing");
+}
