@@ -207,6 +207,8 @@ pub struct KeptShip {
     /// The match it was lost in (`World::matches`): once a later match has begun, the rejoin
     /// gets a new ship at a spawn point, as every ship was at that match's start, with no score.
     match_no: u64,
+    /// Its order of arrival, the results' last tie-break: a rejoin is no new arrival.
+    joined: u64,
     motion: ShipMotion,
     alive: bool,
     health: u8,
@@ -410,6 +412,7 @@ impl World {
         let ship = &self.ships[i];
         Some(KeptShip {
             match_no: self.matches,
+            joined: ship.joined,
             motion: ship.motion,
             alive: ship.alive,
             health: ship.health,
@@ -425,11 +428,13 @@ impl World {
     /// which spawned it anew): in the same match, its place, motion, health (or its wait to
     /// respawn), gun and score, and it comes off the leavers kept for the results, where its
     /// departure put it. A match begun since had moved every ship to a spawn point and zeroed
-    /// every score, so then the new ship stands, with no score. Ships are frozen only between
+    /// every score, so then the new ship stands, with no score. Its order of arrival (the
+    /// results' last tie-break) is always its first. Ships are frozen only between
     /// matches, and a frozen ship keeps no speed.
     pub fn restore_ship(&mut self, id: PlayerId, kept: &KeptShip) {
         self.departed.retain(|d| d.score.id != id);
         let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
+        self.ships[i].joined = kept.joined;
         if kept.match_no != self.matches {
             return;
         }

@@ -119,6 +119,13 @@ async fn a_spectator_clicks_a_ship_to_follow_it() {
         text(&browser, "#watching").await.filter(|t| *t == next)
     })
     .await;
+    // So does a click on the followed ship, at the canvas's centre.
+    click(0.0, 0.0).await;
+    let after = label((target + 2) % 3);
+    poll(&format!("{after:?} after a click on the followed ship"), async || {
+        text(&browser, "#watching").await.filter(|t| *t == after)
+    })
+    .await;
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);

@@ -587,11 +587,17 @@ impl App {
     }
 
     /// The living ship drawn nearest to `at` (CSS pixels) within a finger's reach, where the
-    /// last frame drew it: the one a spectator's click or tap means to follow.
+    /// last frame drew it: the one a spectator's click or tap means to follow. The one it
+    /// follows (or asked to) is left out: a click on it steps to the next player, as a click
+    /// beside every ship does.
     fn ship_under(&self, at: Vec2) -> Option<PlayerId> {
         let conn = self.conn.as_ref().filter(|c| *c.client.state() == ConnState::Playing)?;
+        let current = self.follow_asked.or(conn.client.subject());
         let ships = conn.client.ships(self.page.performance.now());
-        let drawn = ships.iter().filter(|s| s.state.alive()).map(|s| (s.id, self.camera.to_screen(s.pos)));
+        let drawn = ships
+            .iter()
+            .filter(|s| s.state.alive() && Some(s.id) != current)
+            .map(|s| (s.id, self.camera.to_screen(s.pos)));
         spectate::under(drawn, at, spectate::reach_px(self.camera.scale))
     }
 

@@ -588,11 +588,21 @@ fn a_lost_ship_comes_back_as_it_was_in_the_same_match() {
     let ship = w.ship_mut(B);
     assert_eq!((ship.cooldown, ship.rapid_ticks), (3, 40), "same gun");
     assert!(!w.departed.iter().any(|d| d.score.id == B), "no longer a leaver");
-    // The ship grid follows it: a bullet at where it is now still hits it.
-    w.place(A, back.pos - Vec2::new(200.0, 0.0));
-    let mut seq = 0;
-    a_fires(&mut w, 30, &mut seq);
-    assert!(w.state(B).health < BULLET_DAMAGE || !w.state(B).alive(), "shot where it came back");
+    assert_eq!(w.ship_mut(B).joined, 1, "still the second to arrive, for the results' tie-break");
+
+    // The ship grid follows it: with A away from both spawn points, B comes back onto the one
+    // `add_player` did not put it on; a spawn picked now takes the other.
+    w.place(A, Vec2::new(500.0, 100.0));
+    w.remove_player(B);
+    w.add_player(B, "Bob");
+    let spawned = w.state(B).pos;
+    let other = *w.map.spawns.iter().find(|&&s| s != spawned).expect("two spawn points");
+    let at_other = KeptShip { motion: ShipMotion::at(other), ..kept };
+    w.restore_ship(B, &at_other);
+    assert_eq!(w.state(B).pos, other);
+    for _ in 0..8 {
+        assert_eq!(w.pick_spawn(), spawned, "the point it left is free, the one it is on is not");
+    }
 }
 
 #[test]
