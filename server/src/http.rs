@@ -474,38 +474,36 @@ struct InviteQuery {
 async fn invite_svg(req: HttpRequest, query: web::Query<InviteQuery>, state: web::Data<AppState>) -> HttpResponse {
     let svg = match query.into_inner().room {
         None => state.invite_svg.clone(),
-        Some(room) => {
-            if let Err(e) = skirmish_shared::codec::check_room(&room) {
-                return HttpResponse::BadRequest().body(format!("no invite to that room: {e}"));
-            }
-            match state.room_codes.kept(&room) {
-                Some(svg) => svg,
-                None => {
-                    // Whether a room is open is what a join would tell, so asking costs the
-                    // address what a join does: private rooms' names are not found out faster.
-                    let client =
-                        client_addr::client_ip(req.head().peer_addr, req.headers(), &state.config.trusted_proxies);
-                    if !state.gate.charge(client) {
-                        return HttpResponse::TooManyRequests()
-                            .insert_header((header::RETRY_AFTER, "1"))
-                            .body("asking for rooms' invite codes too fast from your address: try again in a second");
-                    }
-                    if !state.lobby.send(RoomExists(room.clone())).await.unwrap_or(false) {
-                        return HttpResponse::NotFound().body("no room of that name is open: no invite to it");
-                    }
-                    match state.room_codes.get(&room) {
-                        Some(svg) => svg,
-                        None => {
-                            return HttpResponse::TooManyRequests()
-                                .insert_header((header::RETRY_AFTER, "1"))
-                                .body("too many new rooms' invite codes asked for: try again in a second");
-                        }
-                    }
-                }
-            }
-        }
+        Some(room) => match room_code(&req, &state, room).await {
+            Ok(svg) => svg,
+            Err(refused) => return refused,
+        },
     };
     HttpResponse::Ok().content_type("image/svg+xml").insert_header((header::CACHE_CONTROL, "no-cache")).body(svg)
+}
+
+/// Room `room`'s invite code for [`invite_svg`], or the answer refusing it.
+async fn room_code(req: &HttpRequest, state: &AppState, room: String) -> Result<Bytes, HttpResponse> {
+    let retry = |why: &'static str| HttpResponse::TooManyRequests().insert_header((header::RETRY_AFTER, "1")).body(why);
+    if let Err(e) = skirmish_shared::codec::check_room(&room) {
+        return Err(HttpResponse::BadRequest().body(format!("no invite to that room: {e}")));
+    }
+    if let Some(svg) = state.room_codes.kept(&room) {
+        return Ok(svg);
+    }
+    // Whether a room is open is what a join would tell, so asking costs the address what a
+    // join does: private rooms' names are not found out faster.
+    let client = client_addr::client_ip(req.head().peer_addr, req.headers(), &state.config.trusted_proxies);
+    if !state.gate.charge(client) {
+        return Err(retry("asking for rooms' invite codes too fast from your address: try again in a second"));
+    }
+    if !state.lobby.send(RoomExists(room.clone())).await.unwrap_or(false) {
+        return Err(HttpResponse::NotFound().body("no room of that name is open: no invite to it"));
+    }
+    state
+        .room_codes
+        .get(&room)
+        .ok_or_else(|| retry("too many new rooms' invite codes asked for: try again in a second"))
 }
 
 /// `/ws` reached the app: a request without the WebSocket upgrade (those go to [`upgrade`]).

@@ -207,23 +207,7 @@ pub struct KeptShip {
     /// The match it was lost in (`World::matches`): once a later match has begun, the rejoin
     /// gets a new ship at a spawn point, as every ship was at that match's start, with no score.
     match_no: u64,
-    /// Its order of arrival, the results' last tie-break: a rejoin is no new arrival.
-    joined: u64,
-    motion: ShipMotion,
-    alive: bool,
-    health: u8,
-    respawn_in: u32,
-    cooldown: u32,
-    rapid_ticks: u32,
-    kills: u16,
-    deaths: u16,
-}
-
-impl KeptShip {
-    /// Kills and deaths, in the match it was lost in.
-    pub fn score(&self) -> (u16, u16) {
-        (self.kills, self.deaths)
-    }
+    ship: Ship,
 }
 
 /// A score kept for a player who left mid-match, so the results still list them.
@@ -409,19 +393,7 @@ impl World {
     /// A ship as it is now, to keep for its player's rejoin ([`World::restore_ship`]).
     pub fn kept_ship(&self, id: PlayerId) -> Option<KeptShip> {
         let i = self.ships.binary_search_by_key(&id, |s| s.id).ok()?;
-        let ship = &self.ships[i];
-        Some(KeptShip {
-            match_no: self.matches,
-            joined: ship.joined,
-            motion: ship.motion,
-            alive: ship.alive,
-            health: ship.health,
-            respawn_in: ship.respawn_in,
-            cooldown: ship.cooldown,
-            rapid_ticks: ship.rapid_ticks,
-            kills: ship.kills,
-            deaths: ship.deaths,
-        })
+        Some(KeptShip { match_no: self.matches, ship: self.ships[i].clone() })
     }
 
     /// Gives a player who took back its seat the ship it had (just added by `add_player`,
@@ -434,19 +406,21 @@ impl World {
     pub fn restore_ship(&mut self, id: PlayerId, kept: &KeptShip) {
         self.departed.retain(|d| d.score.id != id);
         let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
-        self.ships[i].joined = kept.joined;
+        let (frozen, old) = (self.flow.frozen(), &kept.ship);
+        let ship = &mut self.ships[i];
+        ship.joined = old.joined;
         if kept.match_no != self.matches {
             return;
         }
-        let frozen = self.flow.frozen();
-        let ship = &mut self.ships[i];
-        ship.motion = kept.motion;
+        // Not its input (the new connection's come from `seq` 1) nor what the room was shown
+        // of its score (`add_player` made that none, and the score is news again).
+        ship.motion = old.motion;
         if frozen {
             ship.motion.vel = IVec2::ZERO;
         }
-        (ship.alive, ship.health, ship.respawn_in) = (kept.alive, kept.health, kept.respawn_in);
-        (ship.cooldown, ship.rapid_ticks) = (kept.cooldown, kept.rapid_ticks);
-        (ship.kills, ship.deaths, ship.score_changed) = (kept.kills, kept.deaths, true);
+        (ship.alive, ship.health, ship.respawn_in) = (old.alive, old.health, old.respawn_in);
+        (ship.cooldown, ship.rapid_ticks) = (old.cooldown, old.rapid_ticks);
+        (ship.kills, ship.deaths, ship.score_changed) = (old.kills, old.deaths, true);
         // It moved from where `add_player` put it in the grid.
         self.ship_grid_fresh = false;
     }

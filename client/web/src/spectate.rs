@@ -1,7 +1,7 @@
 //! Whom a spectator asks to follow: a click or tap on a ship follows that ship; Q/E, ←/→, or a
 //! click on the followed ship or beside every ship step through the room's players in id
-//! order, all of them (most are out of view in a big room). The page sends `Follow`; the server decides, and the camera
-//! follows whose view arrives (`Client::subject`).
+//! order, all of them (most are out of view in a big room). The page sends `Follow`; the
+//! server decides, and the camera follows whose view arrives (`Client::subject`).
 
 use std::collections::BTreeMap;
 
