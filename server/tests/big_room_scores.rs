@@ -117,13 +117,6 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
     let true_top: Vec<ScoreLine> = top(truth.values().copied());
     assert!(true_top.iter().any(|l| l.kills > 0), "the crowd scored no kill: the test saw nothing");
 
-    // A newcomer (the room is full, so it watches) has the top of the board in its first frame:
-    // the players `Welcome` lists and their lines. Its board is right before any `Roster` chunk
-    // brings the rest of the room.
-    let mut late = TestClient::join(&srv.ws_url(), "late", Some("crowd")).await;
-    assert!(late.core.roster().len() <= ROSTER_CHUNK_PLAYERS, "only what one frame holds so far");
-    assert_eq!(top(late.core.scores().values().copied()), true_top, "the newcomer's board from its first frame");
-
     // The spectator's HUD shows the watched player's line: true, in or out of the top. (The
     // results list only the best, so the truth of every line is its owner's: checked below
     // against the results where they have it.)
@@ -134,6 +127,24 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
     let roster: Vec<PlayerId> = eve.core.roster().values().filter(|p| !p.spectator).map(|p| p.id).collect();
     assert_eq!(held(&eve, watched), line_of(watched), "the watched player's line on the spectator's board");
     assert_eq!(top(roster.iter().map(|&id| held(&eve, id))), true_top, "the spectator's board");
+
+    // A newcomer (the room is full, so it watches) has the top of the board in its first frame:
+    // the players `Welcome` lists and their lines. Its board is right before any `Roster` chunk
+    // brings the rest of the room.
+    let mut late = TestClient::join(&srv.ws_url(), "late", Some("crowd")).await;
+    assert!(late.core.roster().len() <= ROSTER_CHUNK_PLAYERS, "only what one frame holds so far");
+    assert_eq!(top(late.core.scores().values().copied()), true_top, "the newcomer's board from its first frame");
+    // And it watches at once a player whose line the room holds out of date (the spectator's
+    // board holds the room's lines but for the one it watches), while the rest of its roster
+    // still comes a chunk a tick, lowest ids first, with the lines the room holds. The last such
+    // player by id comes in the last chunk, a few ticks after this follow has taken effect
+    // (unless the machine is very slow): checked below once its roster is whole.
+    let published_stale =
+        roster.iter().copied().rev().find(|&id| eve.core.scores().contains_key(&id) && held(&eve, id) != line_of(id));
+    if let Some(target) = published_stale {
+        follow(&mut late, target).await;
+    }
+
     // It switches to a player whose line it holds out of date (nothing scores after the
     // match): that line comes true with the first view of the new player, and the board's top
     // stays the true top.
@@ -144,15 +155,9 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
     eve.wait_for(|c| c.core.subject() == Some(switch_to)).await;
     assert_eq!(held(&eve, switch_to), line_of(switch_to), "the newly watched player's line");
     assert_eq!(top(roster.iter().map(|&id| held(&eve, id))), true_top, "the spectator's board after the switch");
-    // The newcomer (a spectator: the room is full) watches at once a player whose line the room
-    // holds out of date, while the rest of its roster still comes a chunk a tick, lowest ids
-    // first, with the lines the room holds: once its roster is whole, the line it holds for the
-    // player it watches is still the true one. (The last such player by id comes in the last
-    // chunk, after the follow has taken effect unless the machine is slow.)
-    let published_stale =
-        roster.iter().copied().rev().find(|&id| eve.core.scores().contains_key(&id) && held(&eve, id) != line_of(id));
+    // Once the newcomer's roster is whole, the line it holds for the player it watches is still
+    // the true one: the chunk that brought that player did not overwrite it.
     if let Some(target) = published_stale {
-        follow(&mut late, target).await;
         late.wait_for(|c| c.core.subject() == Some(target) && c.core.roster().len() == PLAYERS + 2).await;
         assert_eq!(held(&late, target), line_of(target), "the line of the player the newcomer watches");
     } else {
