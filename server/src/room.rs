@@ -784,6 +784,7 @@ impl Handler<Replace> for Room {
         let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
         let Some(member) = self.members.get_mut(&msg.id) else { return };
         (member.session, member.outbox, member.inbox) = (msg.session, msg.outbox, msg.inbox);
+        self.world.reset_input(msg.id);
         member.view = ClientView::default();
         member.pending = pending;
         (member.welcomed, member.roster_due, member.obstacles_due) = (false, roster_due, 0);

@@ -412,9 +412,11 @@ impl World {
         if kept.match_no != self.matches {
             return;
         }
-        // Not its input (the new connection's come from `seq` 1) nor what the room was shown
-        // of its score (`add_player` made that none, and the score is news again).
+        // Not its input (the new connection's come from `seq` 1: none is in force until the
+        // first, see `reset_input`) but its aim, so it faces where it did; nor what the room was
+        // shown of its score (`add_player` made that none, and the score is news again).
         ship.motion = old.motion;
+        ship.input.aim = old.input.aim;
         if frozen {
             ship.motion.vel = IVec2::ZERO;
         }
@@ -423,6 +425,17 @@ impl World {
         (ship.kills, ship.deaths, ship.score_changed) = (old.kills, old.deaths, true);
         // It moved from where `add_player` put it in the grid.
         self.ship_grid_fresh = false;
+    }
+
+    /// A player's new connection took over its ship from one still open: that connection's
+    /// input stops (the ship coasts and holds its fire, facing where it did) and `ack` reads 0
+    /// until the new connection's first input, whose `seq` starts again from 1. Unknown ids
+    /// are ignored.
+    pub fn reset_input(&mut self, id: PlayerId) {
+        if let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) {
+            let ship = &mut self.ships[i];
+            ship.input = Input { aim: ship.input.aim, ..Input::default() };
+        }
     }
 
     /// Removes a ship and its bullets in flight (a kill by someone gone could not be credited);

@@ -216,8 +216,23 @@ async fn a_rejoin_while_the_old_socket_lingers_replaces_it() {
     let mut old = TestClient::join(&srv.ws_url(), "Twice", Some("duel")).await;
     let id = old.id();
     let token = old.core.rejoin_token().to_owned();
-    let new = rejoin(&srv.ws_url(), "Twice", "duel", &token).await;
+    // The old connection steers and fires until a snapshot acknowledges its input.
+    for _ in 0..300 {
+        old.send_controls(Vec2::new(0.0, 1.0), 0.5, Input::FIRE).await;
+        old.next_snapshot().await;
+        if old.core.my_state().is_some_and(|s| s.ack >= 3) {
+            break;
+        }
+    }
+    assert!(old.core.my_state().is_some_and(|s| s.ack >= 3), "the old connection's inputs were applied");
+    let mut new = rejoin(&srv.ws_url(), "Twice", "duel", &token).await;
     assert_eq!(new.id(), id, "the seat, ship and all");
+    // Its inputs stop with it: the new connection's first snapshots acknowledge nothing (its
+    // `seq` start again from 1), and its first input is acknowledged as 1.
+    new.wait_for(|c| c.core.my_state().is_some()).await;
+    assert_eq!(new.core.my_state().map(|s| s.ack), Some(0), "the old connection's input is no longer in force");
+    new.send_input(Vec2::ZERO).await;
+    new.wait_for(|c| c.core.my_state().is_some_and(|s| s.ack == 1)).await;
     let (code, reason) = expect_close(&mut old.ws).await;
     assert_eq!((code, reason.as_str()), (1000, "replaced by your new connection"));
     let rooms = http_get(srv.addr, "/api/rooms").await;

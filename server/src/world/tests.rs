@@ -570,6 +570,7 @@ fn a_lost_ship_comes_back_as_it_was_in_the_same_match() {
     let b = w.ship_mut(B);
     (b.health, b.cooldown, b.rapid_ticks, b.kills, b.deaths) = (BULLET_DAMAGE, 3, 40, 1, 2);
     b.motion.vel = IVec2::new(160, -80);
+    b.input = input(9, Vec2::X, 1.25, true);
     let before = w.state(B);
     let kept = w.kept_ship(B).expect("B plays");
     w.remove_player(B);
@@ -586,6 +587,8 @@ fn a_lost_ship_comes_back_as_it_was_in_the_same_match() {
     assert_eq!((back.kills, back.deaths, back.flags), (1, 2, before.flags), "same score and rapid fire");
     let ship = w.ship_mut(B);
     assert_eq!((ship.cooldown, ship.rapid_ticks), (3, 40), "same gun");
+    // Facing where it did, but under no input until the new connection's first (`seq` 1).
+    assert_eq!(ship.input, Input { aim: 1.25, ..Input::default() }, "its aim, no stick, no fire, no seq");
     assert!(!w.departed.iter().any(|d| d.score.id == B), "no longer a leaver");
     assert_eq!(w.ship_mut(B).joined, 1, "still the second to arrive, for the results' tie-break");
 
@@ -603,6 +606,23 @@ fn a_lost_ship_comes_back_as_it_was_in_the_same_match() {
     for _ in 0..8 {
         assert_eq!(w.pick_spawn(), spawned, "the point it left is free, the one it is on is not");
     }
+}
+
+#[test]
+fn a_connection_taking_over_a_ship_starts_with_no_input_in_force() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(640.0, 420.0));
+    w.step(&[(B, input(30, Vec2::X, -0.5, true))]);
+    assert_eq!(w.own_state(B).expect("B plays").ack, 30);
+    w.reset_input(B);
+    assert_eq!(w.ship_mut(B).input, Input { aim: -0.5, ..Input::default() }, "its aim, no stick, no fire");
+    let bullets = w.bullets.len();
+    for _ in 0..60 {
+        w.step(&[]);
+    }
+    let b = w.own_state(B).expect("B plays");
+    assert_eq!((b.ack, b.vel), (0, IVec2::ZERO), "nothing acknowledged yet, and drag brought it to rest");
+    assert!(w.bullets.len() <= bullets, "it held its fire");
+    w.reset_input(999);
 }
 
 /// A playing world where the first kill ends the match, A at (300, 300) aiming along +x at B at
