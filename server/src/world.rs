@@ -409,14 +409,15 @@ impl World {
         let (frozen, old) = (self.flow.frozen(), &kept.ship);
         let ship = &mut self.ships[i];
         ship.joined = old.joined;
+        // Not its input (the new connection's come from `seq` 1: none is in force until the
+        // first, see `reset_input`) but its aim, so it faces where it did.
+        ship.input.aim = old.input.aim;
         if kept.match_no != self.matches {
             return;
         }
-        // Not its input (the new connection's come from `seq` 1: none is in force until the
-        // first, see `reset_input`) but its aim, so it faces where it did; nor what the room was
-        // shown of its score (`add_player` made that none, and the score is news again).
+        // Nor what the room was shown of its score (`add_player` made that none, and the score
+        // is news again).
         ship.motion = old.motion;
-        ship.input.aim = old.input.aim;
         if frozen {
             ship.motion.vel = IVec2::ZERO;
         }

@@ -655,6 +655,7 @@ fn a_ship_lost_dead_waits_out_its_respawn_and_one_lost_in_an_older_match_starts_
     w.place(B, Vec2::new(600.0, 300.0));
     let b = w.ship_mut(B);
     (b.alive, b.health, b.respawn_in) = (true, BULLET_DAMAGE, 0);
+    b.input = input(4, Vec2::X, 2.0, true);
     let old = w.kept_ship(B).unwrap();
     w.remove_player(B);
     let mut seq = 0;
@@ -671,6 +672,7 @@ fn a_ship_lost_dead_waits_out_its_respawn_and_one_lost_in_an_older_match_starts_
     let s = w.state(B);
     assert_eq!((s.kills, s.deaths, s.health), (0, 0, SHIP_MAX_HEALTH));
     assert!(s.alive() && w.map.spawns.contains(&s.pos), "fresh at a spawn point");
+    assert_eq!(w.ship_mut(B).input, Input { aim: 2.0, ..Input::default() }, "facing as it did, under no input");
 }
 
 #[test]
