@@ -415,14 +415,14 @@ impl World {
         if kept.match_no != self.matches {
             return;
         }
-        // Nor what the room was shown of its score (`add_player` made that none, and the score
-        // is news again).
         ship.motion = old.motion;
         if frozen {
             ship.motion.vel = IVec2::ZERO;
         }
         (ship.alive, ship.health, ship.respawn_in) = (old.alive, old.health, old.respawn_in);
         (ship.cooldown, ship.rapid_ticks) = (old.cooldown, old.rapid_ticks);
+        // Its score, but not what the room was shown of it (`add_player` made that none, and
+        // the score is news again).
         (ship.kills, ship.deaths, ship.score_changed) = (old.kills, old.deaths, true);
         // It moved from where `add_player` put it in the grid.
         self.ship_grid_fresh = false;
