@@ -557,6 +557,9 @@ impl Actor for PlayerSession {
         self.stats.disconnected(self.ended.unwrap_or(DisconnectReason::Lost));
         Stats::dec(&self.stats.connections);
         self.outbox.abandon();
+        // The writer writes nothing more: end our side of the stream (a FIN after what it
+        // wrote), which the reader no longer does when it is dropped.
+        self.shut_write();
         if let Some(watch) = self.shutdown_watch.take() {
             watch.abort();
         }
@@ -640,12 +643,16 @@ impl Handler<WriterDone> for PlayerSession {
         if !msg.closed_by_us && !matches!(self.phase, Phase::Closing) {
             // The connection is gone; the stream end will follow, but stop now anyway.
             ctx.stop();
-        } else if msg.closed_by_us && self.answered_close {
-            // Our Close answering the client's is in the kernel: the handshake is over, so the
-            // session is too (kept to the backstop, every clean leave would hold a connection
-            // for 2 s).
+        } else if msg.closed_by_us {
+            // Our Close is in the kernel, behind everything written before it: the end of our
+            // stream goes after it, never ahead (nothing else ends our side while the writer
+            // may still write: `ws_reader`).
             self.shut_write();
-            ctx.stop();
+            if self.answered_close {
+                // It answered the client's: the handshake is over, so the session is too (kept
+                // to the backstop, every clean leave would hold a connection for 2 s).
+                ctx.stop();
+            }
         }
     }
 }

@@ -12,10 +12,12 @@
 //! the codec (3.20) only says so once the whole declared payload has been buffered: a client
 //! declaring 2^40 bytes could otherwise grow a session's buffer as fast as it can send.
 //!
-//! Dropping the reader ends the connection as actix-http did: our side of the stream is shut
-//! (a FIN after what is written) and what the client still sends is read and discarded for a
-//! short linger, so closing with unread data never turns into a reset that makes the client's
-//! kernel throw away our Close frame.
+//! Dropping the reader does not end our side of the stream: the reader ends at a bad frame while
+//! the session's writer still has the Close that says why to write (behind a backed-up socket,
+//! a simulated link or a busy thread), and a FIN sent ahead of it makes the client see the stream
+//! end with no Close. The session ends our side once its writer is done (`player_session.rs`).
+//! What the client still sends is read and discarded for a short linger, so closing with unread
+//! data never turns into a reset that makes the client's kernel throw away our Close frame.
 
 use std::io;
 use std::pin::Pin;
@@ -26,7 +28,7 @@ use actix_http::ws::ProtocolError;
 use actix_http::ws::{Codec, Frame};
 use bytes::BytesMut;
 use futures_util::Stream;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
 use tokio_util::io::poll_read_buf;
@@ -136,11 +138,11 @@ impl Drop for WsReader {
     }
 }
 
-/// Shuts our side of `io` and reads and discards until the client ends its side or `linger`
-/// passes; then the socket closes.
+/// Reads and discards until the client ends its side or `linger` passes; then this descriptor
+/// closes (the socket itself once the writer's is closed too). Our side is not shut here: see
+/// the module's documentation.
 async fn linger_then_close(mut io: TcpStream, linger: Duration) {
     let discard = async {
-        let _ = io.shutdown().await;
         let mut sink = [0u8; 512];
         while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {}
     };
@@ -151,6 +153,7 @@ async fn linger_then_close(mut io: TcpStream, linger: Duration) {
 mod tests {
     use super::*;
     use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio::io::AsyncWriteExt as _;
     use tokio_tungstenite::tungstenite::protocol::Role;
     use tokio_tungstenite::{WebSocketStream, tungstenite};
 

@@ -48,3 +48,21 @@ async fn simulated_latency_delays_both_ways_and_keeps_the_order() {
     }
     assert_eq!(Stats::get(&srv.stats.inputs_dropped), 0, "the link reordered inputs and the server dropped some");
 }
+
+/// A Close the server sends goes through the simulated link like every frame, and the end of
+/// our stream (the FIN) follows it rather than overtaking it: the client reads why it was closed.
+/// (Until the session's reader, which ends at the bad frame, stopped ending our side of the
+/// stream when it was dropped, the FIN went out at once, 100 ms ahead of the Close, and the
+/// client saw the stream end without one. Without the simulated link the same race was lost
+/// only when the writer ran late, 3 times in 1752 oversized-frame bots of a busy room's soak.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_the_server_sends_arrives_through_the_simulated_link() {
+    let mut config = Config::for_tests();
+    config.sim_latency = Duration::from_millis(200);
+    let max_frame = config.max_frame_bytes;
+    let srv = common::server_with(config);
+    let mut c = TestClient::join(&srv.ws_url(), "Faraway", Some("lag")).await;
+    c.ws.send(Message::binary(vec![0u8; max_frame + 1])).await.unwrap();
+    let (code, reason) = common::expect_close(&mut c.ws).await;
+    assert_eq!(code, 1009, "closed with {code} {reason}");
+}
