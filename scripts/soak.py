@@ -42,6 +42,14 @@ Ctrl-C included. Linux only (/proc, 127.x.y.z source addresses).
 
     python3 scripts/soak.py --minutes 22 --json soak.json --plot docs/soak.png
     python3 scripts/soak.py --plot-only soak.json --plot docs/soak.png    # redraw
+
+One big room instead (the v3 paths: area of interest, per-client delta history, radar, scores
+sent when they change, match changes with hundreds of ships): --map names the server's map and
+--room-size raises its players-a-room cap (the connection caps stay on); the misbehaving share is
+of --bots as before:
+
+    python3 scripts/soak.py --minutes 22 --bots 800 --misbehaving-share 8 --rooms 1 \
+        --map expanse --room-size 800 --json big.json --plot big.png
 """
 
 import argparse
@@ -175,7 +183,11 @@ def plot(report, path):
     t = [s["t_s"] / 60 for s in samples]
     fig, axes = plt.subplots(4, 1, figsize=(10, 11), sharex=True)
     p = report["params"]
-    fig.suptitle(f"Skirmish soak: {p['bots']} bots ({p['misbehaving_share']} % misbehaving), "
+    # Reports of before --room-size and --map have neither key.
+    where = (f"one room of up to {p['room_size']}" if p.get("rooms") == 1 and p.get("room_size")
+             else f"{p['rooms']} rooms")
+    where += f" on {p['map']}" if p.get("map") else ""
+    fig.suptitle(f"Skirmish soak: {p['bots']} bots ({p['misbehaving_share']} % misbehaving), {where}, "
                  f"{p['minutes']} min, default connection caps", fontsize=12)
     ax = axes[0]
     ax.plot(t, [s["rss_mib"] for s in samples], color="tab:blue", label="server RSS")
@@ -314,6 +326,10 @@ def run(args):
 
     port = free_port()
     server_cmd = [server_bin, "--bind", "127.0.0.1", "--port", str(port)] + SERVER_MATCH_FLAGS
+    if args.map:
+        server_cmd += ["--map", args.map]
+    if args.room_size:
+        server_cmd += ["--max-players-per-room", str(args.room_size)]
     server_log = open(os.path.join(logdir, "server.log"), "ab")
     server = subprocess.Popen(server_cmd, stdout=subprocess.DEVNULL, stderr=server_log,
                               env={**os.environ, "RUST_LOG": "warn"})
@@ -325,12 +341,13 @@ def run(args):
             print(f"{failed}; log in {logdir}/server.log", file=sys.stderr)
             return 1
         print(f"server pid {server.pid} on 127.0.0.1:{port} (default connection caps), "
-              f"{' '.join(SERVER_MATCH_FLAGS)}; logs in {logdir}")
+              f"{' '.join(server_cmd[5:])}; logs in {logdir}")
         print(f"{args.bots} bots for {args.minutes:g} min: {well_behaved} well-behaved from {WELL_BEHAVED_IPS} "
               f"({args.reconnect_share} % of them reconnecting every 2 s), {args.misbehaving} misbehaving from "
               f"{MISBEHAVING_IPS} ({QUICK_MISBEHAVIOURS} in launches of at most {args.rogue_cycle:g} s, "
               f"never-read of at most {args.never_read_cycle:g} s, relaunched until the end); "
-              f"{args.rooms} rooms; {os.cpu_count()} cores shared by everything\n")
+              f"{args.rooms} rooms of at most {args.room_size or 'the default'} players"
+              f"{' on ' + args.map if args.map else ''}; {os.cpu_count()} cores shared by everything\n")
         print(HEADER)
         print("-" * len(HEADER), flush=True)
 
@@ -420,7 +437,8 @@ def run(args):
             "params": {"minutes": args.minutes, "bots": args.bots, "well_behaved": well_behaved,
                        "reconnect_share": args.reconnect_share, "misbehaving": args.misbehaving,
                        "misbehaving_share": round(100 * args.misbehaving / args.bots), "rooms": args.rooms,
-                       "mix": args.mix, "interval_s": args.interval, "cores": os.cpu_count()},
+                       "room_size": args.room_size, "map": args.map, "mix": args.mix,
+                       "interval_s": args.interval, "cores": os.cpu_count()},
             "server_command": server_cmd,
             "well_behaved_command": bots_cmd,
             "samples": samples,
@@ -499,6 +517,8 @@ def main():
     ap.add_argument("--reconnect-share", type=int, default=10,
                     help="%% of the well-behaved bots that reconnect every 2 s (not in the delivery figures)")
     ap.add_argument("--rooms", type=int, default=4, help="rooms the bots spread over (default room size 100)")
+    ap.add_argument("--room-size", type=int, help="the server's --max-players-per-room (default: its own, 100)")
+    ap.add_argument("--map", help="the server's --map (default: its rotation of the normal maps)")
     ap.add_argument("--mix", default="wander=60,fight=40", help="well-behaved behaviours (skirmish-bots --mix)")
     ap.add_argument("--interval", type=float, default=10, help="seconds between samples")
     ap.add_argument("--ramp-up", type=float, default=10, help="seconds to connect the well-behaved bots")
