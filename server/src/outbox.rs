@@ -32,12 +32,27 @@ pub const MAX_RELIABLE_BYTES: usize = 4 * 1024 * 1024;
 pub enum Frame {
     /// A binary message (reliable, or the snapshot).
     Binary(Bytes),
+    /// A binary message whose payload is its three parts one after the other: a member's own
+    /// start of a tick's batch, the messages of the tick every member gets (one buffer shared
+    /// by all), and its own end. Written with no copy, as one message.
+    Gathered([Bytes; 3]),
     /// A WebSocket ping (heartbeat).
     Ping,
     /// A WebSocket pong answering the client's ping.
     Pong(Bytes),
     /// The WebSocket Close frame's payload (code and reason): the last frame of a connection.
     Close(Bytes),
+}
+
+impl Frame {
+    /// Payload bytes.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Self::Binary(b) | Self::Pong(b) | Self::Close(b) => b.len(),
+            Self::Gathered(parts) => parts.iter().map(Bytes::len).sum(),
+            Self::Ping => 0,
+        }
+    }
 }
 
 /// The reliable queue is over its bound: the client has stopped reading.
@@ -121,14 +136,14 @@ impl Outbox {
     /// One tick's output: an optional reliable frame and the snapshot, which replaces any
     /// snapshot not yet taken. Returns true if one was replaced. Wakes the writer only if no
     /// worker is set: otherwise the room lists the outbox in its `crate::wake::Wakes`.
-    pub fn push_tick(&self, reliable: Option<Bytes>, snapshot: Bytes) -> Result<bool, Overflow> {
+    pub fn push_tick(&self, reliable: Option<Frame>, snapshot: Bytes) -> Result<bool, Overflow> {
         let replaced = {
             let mut state = self.lock();
             if state.closed {
                 return Ok(false);
             }
-            if let Some(bytes) = reliable {
-                push(&mut state, Frame::Binary(bytes))?;
+            if let Some(frame) = reliable {
+                push(&mut state, frame)?;
             }
             let replaced = state.snapshot.replace(snapshot).is_some();
             state.replaced += u64::from(replaced);
@@ -243,10 +258,7 @@ impl Outbox {
 }
 
 fn push(state: &mut State, mut frame: Frame) -> Result<(), Overflow> {
-    let len = match &frame {
-        Frame::Binary(b) | Frame::Pong(b) | Frame::Close(b) => b.len(),
-        Frame::Ping => 0,
-    };
+    let len = frame.payload_len();
     if state.reliable.len() >= MAX_RELIABLE_FRAMES || state.reliable_bytes + len > MAX_RELIABLE_BYTES {
         return Err(Overflow);
     }
@@ -254,10 +266,12 @@ fn push(state: &mut State, mut frame: Frame) -> Result<(), Overflow> {
     // buffer (every member's snapshot of the tick) alive until it is written. One frame waiting
     // is the usual case and costs nothing; behind others, the client is not keeping up and the
     // frame may wait seconds, one tick's buffer pinned per frame: it gets its own copy.
-    if !state.reliable.is_empty()
-        && let Frame::Binary(bytes) = &mut frame
-    {
-        *bytes = Bytes::copy_from_slice(bytes);
+    if !state.reliable.is_empty() {
+        match &mut frame {
+            Frame::Binary(bytes) => *bytes = Bytes::copy_from_slice(bytes),
+            Frame::Gathered(parts) => frame = Frame::Binary(parts.concat().into()),
+            Frame::Ping | Frame::Pong(_) | Frame::Close(_) => {}
+        }
     }
     state.reliable_bytes += len;
     state.reliable.push_back(frame);
@@ -275,7 +289,7 @@ mod tests {
     #[test]
     fn reliable_frames_go_first_and_the_newest_snapshot_wins() {
         let outbox = Outbox::new();
-        assert_eq!(outbox.push_tick(Some(b("r1")), b("s1")), Ok(false));
+        assert_eq!(outbox.push_tick(Some(Frame::Binary(b("r1"))), b("s1")), Ok(false));
         outbox.push_reliable(Frame::Ping).unwrap();
         assert_eq!(outbox.push_tick(None, b("s2")), Ok(true), "s1 replaced");
         let mut out = Vec::new();
@@ -296,7 +310,7 @@ mod tests {
     fn a_client_that_never_reads_hits_the_bound_instead_of_growing() {
         let outbox = Outbox::new();
         let mut pushed = 0;
-        while outbox.push_tick(Some(b("reliable")), b("snapshot")).is_ok() {
+        while outbox.push_tick(Some(Frame::Binary(b("reliable"))), b("snapshot")).is_ok() {
             pushed += 1;
             assert!(pushed <= MAX_RELIABLE_FRAMES);
         }
@@ -328,9 +342,9 @@ mod tests {
     #[test]
     fn closing_drops_and_refuses() {
         let outbox = Outbox::new();
-        outbox.push_tick(Some(b("r")), b("s")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r"))), b("s")).unwrap();
         outbox.close();
-        outbox.push_tick(Some(b("r")), b("s")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r"))), b("s")).unwrap();
         let mut out = Vec::new();
         outbox.take(&mut out);
         assert!(out.is_empty() && outbox.is_closed());
@@ -339,9 +353,9 @@ mod tests {
     #[test]
     fn closing_with_a_last_frame_keeps_only_that_frame() {
         let outbox = Outbox::new();
-        outbox.push_tick(Some(b("r")), b("s")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r"))), b("s")).unwrap();
         outbox.close_with(Frame::Close(b("bye")));
-        outbox.push_tick(Some(b("r2")), b("s2")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r2"))), b("s2")).unwrap();
         let mut out = Vec::new();
         outbox.take(&mut out);
         assert_eq!(out, [Frame::Close(b("bye"))]);

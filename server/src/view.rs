@@ -293,6 +293,29 @@ impl ViewBuilder {
         Some(self.out.split().freeze())
     }
 
+    /// Already-encoded messages back to back, split off the tick's buffer: the middle of
+    /// batches that [`ViewBuilder::batch_head`] starts (`None` when there are none).
+    pub fn concat<'a>(&mut self, messages: impl Iterator<Item = &'a Bytes>) -> Option<Bytes> {
+        for m in messages {
+            self.out.put_slice(m);
+        }
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    /// The start of a batch of `count` messages (at least two) whose first ones are
+    /// `messages`, split off the tick's buffer: `{"b": [` and those messages; the rest of the
+    /// batch follows it in the same frame ([`crate::outbox::Frame::Gathered`]).
+    pub fn batch_head<'a>(&mut self, count: usize, messages: impl Iterator<Item = &'a Bytes>) -> Bytes {
+        debug_assert!(count >= 2, "a lone message goes without the batch around it");
+        self.out.put_slice(&[0x81, 0xa1, b'b']);
+        // Writing into a BytesMut cannot fail.
+        rmp::encode::write_array_len(&mut (&mut self.out).writer(), count as u32).expect("in memory");
+        for m in messages {
+            self.out.put_slice(m);
+        }
+        self.out.split().freeze()
+    }
+
     /// Fills `self.cur` (and `self.near`) with what a view centred on `centre` contains (all
     /// lists by id).
     fn select(&mut self, frame: &Frame, centre: Vec2, me: Option<PlayerId>) {
@@ -623,5 +646,15 @@ mod tests {
         assert_eq!(&batch[..], &encode_server(&ServerMsg::Batch(msgs.to_vec()))[..]);
         assert_eq!(b.batch(encoded[..1].iter()).unwrap(), encoded[0], "one message goes alone");
         assert!(b.batch([].iter()).is_none());
+
+        // A batch in parts (a member's own start, the shared middle, its own end) is, put
+        // together, the batch of all its messages.
+        let msgs: Vec<ServerMsg> = (0..5).map(|id| ServerMsg::Left(skirmish_shared::Left { id })).collect();
+        let encoded: Vec<Bytes> = msgs.iter().map(|m| Bytes::from(encode_server(m))).collect();
+        let middle = b.concat(encoded[1..3].iter()).unwrap();
+        let head = b.batch_head(5, encoded[..1].iter());
+        let tail = b.concat(encoded[3..].iter()).unwrap();
+        assert_eq!([head, middle, tail].concat(), &encode_server(&ServerMsg::Batch(msgs))[..]);
+        assert!(b.concat([].iter()).is_none());
     }
 }
