@@ -24,6 +24,8 @@ use crate::wake::WorkerWake;
 /// send-stall timeout). The room sends at most one reliable frame per tick (a batch), so this
 /// is minutes of a client that reads nothing.
 pub const MAX_RELIABLE_FRAMES: usize = 4096;
+/// Reliable frames an outbox keeps room for between takes: a tick or two of them.
+const RELIABLE_KEPT: usize = 4;
 /// Bytes of reliable frames allowed to wait (a welcome into a room of thousands is ~60 KB).
 pub const MAX_RELIABLE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -172,6 +174,11 @@ impl Outbox {
     pub fn take(&self, out: &mut Vec<Frame>) -> Taken {
         let mut state = self.lock();
         out.extend(state.reliable.drain(..));
+        // Room for the frames of a backlog (a client that stalled for seconds) goes back once
+        // they are out, rather than stay with the connection.
+        if state.reliable.capacity() > 4 * RELIABLE_KEPT {
+            state.reliable.shrink_to(RELIABLE_KEPT);
+        }
         state.reliable_bytes = 0;
         let snapshot = state.snapshot.take();
         let taken = Taken { snapshot_bytes: snapshot.as_ref().map(Bytes::len) };

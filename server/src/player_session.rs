@@ -42,6 +42,8 @@ use crate::wake::WorkerWake;
 use crate::ws_reader::ReadError;
 use crate::ws_writer::{self, WsWriter};
 
+/// Frames the writer task keeps room for between wake-ups: a tick's reliable frame and snapshot.
+const WRITER_FRAMES_KEPT: usize = 4;
 /// How often timers (stall, heartbeat, Hello deadline, flood window) are checked.
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// A connection must say `Hello` within this time.
@@ -262,6 +264,10 @@ impl PlayerSession {
                 }
                 if outbox.is_closed() && !outbox.has_waiting() && in_link.is_empty() && !blocked {
                     return true;
+                }
+                // Room for a backlog's frames (after a stall of the client) goes back once out.
+                if frames.capacity() > 4 * WRITER_FRAMES_KEPT {
+                    frames.shrink_to(WRITER_FRAMES_KEPT);
                 }
             }
         };

@@ -23,6 +23,11 @@ use crate::grid::Grid;
 
 /// Grid cell side for area-of-interest queries: a view spans about four cells each way.
 const AOI_CELL_UNITS: f32 = AOI_HALF_EXTENT / 2.0;
+/// Entity indices a [`ClientView`] keeps room for whatever it holds: about two ticks of a view.
+const IDS_KEPT: usize = 64;
+/// Ticks a [`ClientView`] keeps room for whatever it holds: a client acknowledges a tick or two
+/// behind the newest.
+const SENT_KEPT: usize = 4;
 
 /// The last `HISTORY_TICKS` frames of the whole room, by tick.
 #[derive(Debug)]
@@ -100,6 +105,21 @@ impl ClientView {
             for s in &mut self.sent {
                 s.start -= drop_ids;
             }
+            self.trim();
+        }
+    }
+
+    /// Gives back room far beyond what is held: a client whose acknowledgements fell a whole
+    /// history behind (a stall of its own, or of its network) leaves `ids` the size of
+    /// `HISTORY_TICKS` views, which it need not keep once it has caught up.
+    fn trim(&mut self) {
+        let kept = self.ids.len().max(IDS_KEPT);
+        if self.ids.capacity() > 4 * kept {
+            self.ids.shrink_to(2 * kept);
+        }
+        let kept = self.sent.len().max(SENT_KEPT);
+        if self.sent.capacity() > 4 * kept {
+            self.sent.shrink_to(2 * kept);
         }
     }
 
@@ -624,6 +644,31 @@ mod tests {
         }
         assert!(v.sent.len() <= HISTORY_TICKS);
         assert_eq!(v.heap_bytes(), high_water, "no growth after the history filled");
+    }
+
+    /// A client that fell a whole history behind and then acknowledges again gives back the
+    /// room its history took (a thousand such clients kept 4 MB after a 3 s stall).
+    #[test]
+    fn a_client_that_catches_up_gives_back_its_history_room() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let ships: Vec<ShipEnt> = (1..=40).map(|i| ship(i, 100.0 + i as f32 * 10.0, 100.0)).collect();
+        let centre = Vec2::new(300.0, 100.0);
+        for t in 1..=3 {
+            snapshot(&mut b, &mut h, &mut v, &frame(t, ships.clone(), vec![]), centre, 1);
+            v.ack(t);
+        }
+        let steady = v.heap_bytes();
+        for t in 4..=60 {
+            snapshot(&mut b, &mut h, &mut v, &frame(t, ships.clone(), vec![]), centre, 1);
+        }
+        let behind = v.heap_bytes();
+        assert!(behind > 4 * steady, "a history's room: {behind} B against {steady} B");
+        for t in 61..=64 {
+            v.ack(t - 1);
+            snapshot(&mut b, &mut h, &mut v, &frame(t, ships.clone(), vec![]), centre, 1);
+        }
+        assert!(v.sent.len() <= 2);
+        assert!(v.heap_bytes() <= 2 * steady.max(64 * 4), "kept {} B, steady {steady} B", v.heap_bytes());
     }
 
     #[test]

@@ -65,6 +65,9 @@ impl WsWriter {
 
     /// Writes what waits from an earlier write. `Ok(true)` once nothing does.
     pub fn flush(&mut self) -> io::Result<bool> {
+        if self.pending.is_empty() {
+            return Ok(true);
+        }
         while !self.pending.is_empty() {
             match self.socket.send(&[IoSlice::new(&self.pending)]) {
                 Ok(n) => self.pending.advance(n),
@@ -72,6 +75,9 @@ impl WsWriter {
                 Err(e) => return Err(e),
             }
         }
+        // Written out: its buffer goes back rather than stay the size of the largest backlog
+        // this connection ever had (most connections never need one again).
+        self.pending = BytesMut::new();
         Ok(true)
     }
 
