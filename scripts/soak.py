@@ -17,7 +17,8 @@ production would not have. Then, for --minutes (default 20), 300 bots:
                         as the last one is over (every bot dealt with, or its time up): the quick
                         kinds for at most 40 s (--rogue-cycle), never-read for at most 4 minutes
                         (--never-read-cycle: the kernel buffers between it and the server hold
-                        about a minute of snapshots before the server's send stalls and it is cut)
+                        one to several minutes of snapshots before the server's send stalls and
+                        it is cut, so many last their whole launch)
 
 Every --interval (10 s) it samples and prints:
 
