@@ -11,11 +11,14 @@
 # MATCH=25s cycles matches that long (with the default countdown and results) instead of one
 # endless match, and PLAY=70 plays that many seconds: the timeline printed at the end (the heap's
 # peak in each second) then shows what each phase change costs.
+# IDLE=40 keeps the server running that many seconds after the bots have left (the room is
+# removed 5 s after the last one leaves), so the timeline shows what the server keeps once empty.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BOTS=${1:-1000}
 OUT=${2:-/tmp/skirmish-heap}
 PLAY=${PLAY:-20}
+IDLE=${IDLE:-0}
 if [ -n "${MATCH:-}" ]; then MATCH_FLAGS="--match-duration $MATCH"; else MATCH_FLAGS="--countdown 0 --match-duration 24h"; fi
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked -p skirmish-server --no-default-features --target-dir target/heaptrack
@@ -23,12 +26,13 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 rm -f "$OUT".zst "$OUT".gz
 heaptrack -o "$OUT" target/heaptrack/release/skirmish --bind 127.0.0.1 --port "$PORT" --map expanse \
     --max-players-per-room 10000 --min-players 1 --score-limit 0 $MATCH_FLAGS \
-    --max-connections-per-ip 0 --max-connections 0 --max-http-connections-per-ip 0 --max-http-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
+    --max-connections-per-ip 0 --max-connections 0 --max-http-connections-per-ip 0 --max-http-connections 0 --connections-per-ip-per-sec 0 --empty-room-grace 5s >/dev/null 2>&1 &
 trap 'pkill -INT -f "release/skirmish --bind 127.0.0.1 --port $PORT" 2>/dev/null || true' EXIT
 sleep 3
 RAMP=$(( BOTS / 200 > 2 ? BOTS / 200 : 2 ))
 "$TARGET/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$BOTS" --ramp-up "$RAMP" \
     --duration "$PLAY" --mix wander=60,fight=40 --seed 1 >/dev/null 2>&1 || true
+sleep "$IDLE"
 # A graceful stop (SIGINT) lets heaptrack write its data out.
 pkill -INT -f "release/skirmish --bind 127.0.0.1 --port $PORT" || true
 for _ in $(seq 1 100); do

@@ -3,7 +3,8 @@
 # starts a release server on a free loopback port on the expanse map (one endless match, no
 # connection caps), then BOTS bots (wander=60,fight=40, seed 1) playing DURATION seconds after a
 # ramp-up of BOTS/200 s (at least 2), their summary to OUT; it returns once they are all in and
-# settled. Sets PORT, SERVER and BOTS_PID; the server is killed when the script exits.
+# settled. Sets PORT, SERVER and BOTS_PID, and FRESH_RSS_KIB and FRESH_ANON_KIB (the server's RSS and
+# its anonymous part before the first bot); the server is killed when the script exits.
 # SERVER_WRAP and BOTS_WRAP, if set, go before each binary's command (`chrt -b 0`, `env X=1`):
 # they must exec it, so that the pid is the binary's. BOTS_ARGS, if set, is added to the bots'
 # options (`--threads 1`).
@@ -17,6 +18,8 @@ start_load() {
     SERVER=$!
     trap 'kill $SERVER 2>/dev/null || true' EXIT
     sleep 1
+    FRESH_RSS_KIB=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status")
+    FRESH_ANON_KIB=$(awk '/^RssAnon/ {print $2}' "/proc/$SERVER/status")
     local ramp=$(( bots / 200 > 2 ? bots / 200 : 2 ))
     ${BOTS_WRAP:-} "$target/release/skirmish-bots" --url "ws://127.0.0.1:$PORT/ws" -c "$bots" --ramp-up "$ramp" \
         --duration "$duration" --mix wander=60,fight=40 --seed 1 ${BOTS_ARGS:-} >"$out" 2>&1 &
