@@ -425,20 +425,21 @@ impl Room {
         let first_ship = frame.ships.first().map(|s| s.id);
         let sample = tick.is_multiple_of(VIEW_SAMPLE_TICKS);
         let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
-        // What every member gets alike this tick, framed once; a member with nothing of its
-        // own shares these bytes instead of a copy.
-        let shared_batch = self.builder.batch(self.announced.iter().chain(&self.shared));
-        // The same with a map chunk after it, framed once per chunk: after a `Match` every
-        // member is owed the same chunk on the same tick. A copy each (the shared messages and
-        // the chunk, about 1 KB) was 1 MB of output a tick at 1000 players for the map's eight
-        // ticks after each of a match's three `Match`es: RSS bumps of 2–5 MiB in a soak.
-        let mut chunk_batches: Vec<Option<Bytes>> = Vec::new();
-        // The same messages without the batch around them, for members with messages of their
-        // own: their batch is then their own start, these bytes (one buffer for everyone) and
-        // their own end, gathered into one frame as it is written. A copy each was 2.8 MB of
-        // output at 1000 players on the tick after a match restarts, when every member is owed
-        // its own zeroed score line.
+        // What every member gets alike this tick, copied once into the tick's buffer. A member
+        // with nothing of its own gets it as the whole batch; one with messages of its own (its
+        // zeroed score line when a match restarts, the next map chunk after a `Match`) gets its
+        // own start, these bytes and its own end, gathered into one frame as it is written. A
+        // copy each was up to 2.8 MB of output a tick at 1000 players: RSS bumps of 2–5 MiB at
+        // every match change in a soak.
+        let shared_count = self.announced.len() + self.shared.len();
         let shared_body = self.builder.concat(self.announced.iter().chain(&self.shared));
+        let shared_batch = match (shared_count, &shared_body) {
+            (1, Some(body)) => Some(Frame::Binary(body.clone())),
+            (n, Some(body)) => {
+                Some(Frame::Gathered([self.builder.batch_head(n, std::iter::empty()), body.clone(), Bytes::new()]))
+            }
+            (_, None) => None,
+        };
         for (&id, member) in &mut self.members {
             if !member.session.connected() {
                 self.gone.push((id, member.session.clone()));
@@ -506,29 +507,24 @@ impl Room {
                 member.obstacles_due += 1;
                 chunks += 1;
             }
-            let reliable = if own == 0 && kills == 0 && !warned && !watched {
-                if chunks == 0 {
-                    shared_batch.clone().map(Frame::Binary)
-                } else {
-                    // The chunk just queued: `outgoing` is the log, the shared messages and it.
-                    let index = member.obstacles_due - 1;
-                    if chunk_batches.len() <= index {
-                        chunk_batches.resize(index + 1, None);
-                    }
-                    if chunk_batches[index].is_none() {
-                        chunk_batches[index] = self.builder.batch(self.outgoing.iter());
-                    }
-                    chunk_batches[index].clone().map(Frame::Binary)
-                }
-            } else if let Some(body) = shared_body.as_ref().filter(|_| hears_all) {
-                // At least one message of its own besides the shared ones: a batch of two or more.
+            let reliable = if own == 0 && kills == 0 && chunks == 0 && !warned && !watched {
+                shared_batch.clone()
+            } else if let [one] = self.outgoing.as_slice() {
+                // A lone message (a map chunk on a tick with nothing shared, the usual case
+                // after a `Match`) goes without a batch around it, so it needs no copy. A copy
+                // each was 1 MB a tick at 1000 players for the map's ticks: heap peaks about
+                // 1 MB over the usual at every match change.
+                Some(Frame::Binary(one.clone()))
+            } else if hears_all {
+                // Two or more messages, at least one of its own: its own start, the shared
+                // bytes (none on some ticks) and its own end.
                 let head = self.builder.batch_head(self.outgoing.len(), self.outgoing[..own_first].iter());
                 let tail = match &self.outgoing[own_last..] {
                     [] => Bytes::new(),
                     [one] => one.clone(),
                     more => self.builder.concat(more.iter()).unwrap_or_default(),
                 };
-                Some(Frame::Gathered([head, body.clone(), tail]))
+                Some(Frame::Gathered([head, shared_body.clone().unwrap_or_default(), tail]))
             } else {
                 self.builder.batch(self.outgoing.iter()).map(Frame::Binary)
             };
