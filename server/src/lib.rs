@@ -20,6 +20,7 @@
 //!   [`ws_reader`] and writes it through [`ws_writer`], with buffers of its own.
 //! - [`sim_latency`]: simulated network latency for development (`--sim-latency`).
 //! - [`assets`]: the embedded client page and wasm.
+//! - [`idle_memory`]: a thread whose sessions and rooms are all gone gives its allocator cache back.
 
 pub mod admin;
 pub mod admission;
@@ -32,6 +33,7 @@ pub mod config;
 pub mod config_file;
 pub mod grid;
 pub mod http;
+pub mod idle_memory;
 pub mod inbox;
 pub mod invite;
 pub mod lobby;

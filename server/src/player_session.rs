@@ -540,6 +540,7 @@ impl Actor for PlayerSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         Stats::inc(&self.stats.connections);
+        crate::idle_memory::claim();
         // The writer task runs on this thread: the room wakes it through this thread's task.
         self.outbox.set_worker(WorkerWake::current());
         self.start_writer(ctx);
@@ -573,6 +574,7 @@ impl Actor for PlayerSession {
         if dropped > 0 {
             tracing::debug!(peer = ?self.peer, dropped, "session ended");
         }
+        crate::idle_memory::release();
     }
 }
 

@@ -604,7 +604,14 @@ impl Actor for Room {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.start = Instant::now();
         tracing::debug!(room = %self.name, hz = TICK_RATE_HZ, "room ticking");
+        crate::idle_memory::claim();
         self.schedule(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        // The room's history and views are freed when it is dropped, just after this: into
+        // this thread's allocator cache, which goes a few seconds later if no room is left here.
+        crate::idle_memory::release();
     }
 }
 
