@@ -69,6 +69,13 @@ pub enum Close {
     /// A write stuck past the send-stall timeout: the client stopped reading. Cut without a
     /// Close frame.
     Stalled,
+    /// The client kept sending acknowledgements, but none newer for this many snapshots (the
+    /// send-stall timeout's worth): it stopped reading, or its downlink broke, before its
+    /// socket backed up (1008, with a Close frame, which a client that reads again can see).
+    Unacknowledged {
+        /// Snapshots sent to it since its acknowledgements last moved.
+        snapshots: u32,
+    },
     /// Something on our side failed (logged where it happened) (1011).
     ServerError,
 }
@@ -93,7 +100,8 @@ impl Close {
             | Self::Flood
             | Self::HeartbeatTimeout
             | Self::QueueFull
-            | Self::Stalled => 1008,
+            | Self::Stalled
+            | Self::Unacknowledged { .. } => 1008,
             Self::Kicked { code, .. } => *code,
             Self::ServerError => 1011,
             Self::TooManyRooms => 1013,
@@ -131,6 +139,9 @@ impl Close {
             Self::Kicked { reason, .. } => (*reason).to_owned(),
             Self::QueueFull => "not reading: outgoing queue full".to_owned(),
             Self::Stalled => "send stalled: client is not reading".to_owned(),
+            Self::Unacknowledged { snapshots } => {
+                format!("not reading: no newer snapshot acknowledged in the last {snapshots} snapshots")
+            }
             Self::ServerError => "internal error".to_owned(),
         };
         truncate(text, MAX_CLOSE_REASON_BYTES)
@@ -158,7 +169,7 @@ impl Close {
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
             Self::Kicked { .. } => DisconnectReason::Kicked,
             Self::QueueFull => DisconnectReason::QueueFull,
-            Self::Stalled => DisconnectReason::Stalled,
+            Self::Stalled | Self::Unacknowledged { .. } => DisconnectReason::Stalled,
             Self::ServerError => DisconnectReason::ServerError,
         }
     }
@@ -176,7 +187,7 @@ impl Close {
     /// seat is kept for a rejoin. A WebSocket protocol error is the client's doing (TCP delivers
     /// what was sent, or nothing), a close for cause like a malformed message.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull)
+        matches!(self, Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull | Self::Unacknowledged { .. })
     }
 
     /// True for the ends of a normal life (a leave, a restart), logged quietly.
@@ -240,6 +251,7 @@ mod tests {
             Close::Kicked { code: 1008, reason: "kicked by the host" },
             Close::QueueFull,
             Close::Stalled,
+            Close::Unacknowledged { snapshots: u32::MAX },
             Close::ServerError,
         ]
     }
@@ -272,12 +284,19 @@ mod tests {
             (Close::TooManyRoomsFromAddress, 1008, "too_many_rooms_per_ip"),
             (Close::Replaced, 1000, "replaced"),
             (Close::Kicked { code: 1008, reason: "bye" }, 1008, "kicked"),
+            (Close::Unacknowledged { snapshots: 150 }, 1008, "stalled"),
             (Close::ServerError, 1011, "server_error"),
         ];
         for (close, code, label) in cases {
             assert_eq!((close.code(), close.label().label()), (code, label), "{close:?}");
         }
         assert!(Close::Stalled.frame().is_none() && Close::QueueFull.frame().is_none(), "no frame to a non-reader");
+        // Its socket has room yet: a client that only stopped for a while reads why.
+        let frame = Close::Unacknowledged { snapshots: 150 }.frame().expect("a frame");
+        assert_eq!(
+            frame.description.as_deref(),
+            Some("not reading: no newer snapshot acknowledged in the last 150 snapshots")
+        );
         let frame = Close::Restart.frame().expect("a frame");
         assert_eq!((u16::from(frame.code), frame.description.as_deref()), (1012, Some("server restarting")));
     }

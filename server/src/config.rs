@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use clap::builder::BoolishValueParser;
-use skirmish_shared::consts::MAX_FRAME_BYTES;
+use skirmish_shared::consts::{MAX_FRAME_BYTES, TICK_RATE_HZ};
 
 use crate::admission::Limits;
 use crate::client_addr::TrustedProxy;
@@ -109,7 +109,8 @@ pub struct Config {
     pub min_players: u16,
 
     /// Output waiting this long (the client's socket backed up, or a write stuck) means the
-    /// client stopped reading: disconnect it.
+    /// client stopped reading: disconnect it. So does this long's worth of snapshots while the
+    /// client's acknowledgements (in its inputs) name none newer.
     #[arg(long, env = "SKIRMISH_SEND_STALL_TIMEOUT", default_value = "5s", value_parser = duration)]
     pub send_stall_timeout: Duration,
 
@@ -310,6 +311,14 @@ impl Config {
         }
     }
 
+    /// Snapshots a client may be sent while it acknowledges none newer before it is cut as
+    /// not reading: the send-stall timeout's worth at the tick rate (at least one second's).
+    pub fn unacknowledged_limit(&self) -> u32 {
+        let ticks = self.send_stall_timeout.as_secs_f64() * f64::from(TICK_RATE_HZ);
+        // A float to int `as` saturates: an absurd timeout gives `u32::MAX`, never a wrap.
+        (ticks.ceil() as u32).max(TICK_RATE_HZ)
+    }
+
     /// The match timings and limits, in ticks.
     pub fn match_settings(&self) -> MatchSettings {
         MatchSettings::new(
@@ -431,6 +440,16 @@ mod tests {
         assert_eq!(c.maps, Some(PathBuf::from("/tmp/maps")));
         let s = c.match_settings();
         assert_eq!((s.countdown_ticks, s.match_ticks, s.results_ticks, s.min_players), (0, 4500, 90, 1));
+    }
+
+    #[test]
+    fn the_unacknowledged_limit_is_the_stall_timeouts_worth_of_snapshots() {
+        let limit =
+            |timeout: &str| Config::parse_from(["skirmish", "--send-stall-timeout", timeout]).unacknowledged_limit();
+        assert_eq!(Config::parse_from(["skirmish"]).unacknowledged_limit(), 150, "5 s by default");
+        assert_eq!(limit("2500ms"), 75);
+        assert_eq!(limit("100ms"), 30, "never under a second's worth: a hitch is not a stall");
+        assert_eq!(limit("1000000h"), u32::MAX, "saturates");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::messages::{
     RoomStatus, StopRoom,
 };
 use crate::player_session::PlayerSession;
-use crate::room::Room;
+use crate::room::{Room, RoomLimits};
 use crate::stats::Stats;
 use crate::world::World;
 
@@ -104,6 +104,9 @@ pub struct GameSetup {
     pub max_players_per_room: usize,
     /// Rooms with more players than this go quiet (see `Config::big_room_players`).
     pub big_room_players: usize,
+    /// Snapshots a client may be sent while it acknowledges none newer, before it is cut as not
+    /// reading: the send-stall timeout's worth (see `ClientView::unacknowledged`).
+    pub unacknowledged_limit: u32,
     /// Spectators per room; later joiners are refused.
     pub max_spectators_per_room: usize,
     /// Most rooms at once; a join that would create one more is refused (the default room is
@@ -229,9 +232,12 @@ impl Lobby {
         let seed = self.setup.room_seed(name);
         let world = World::new(seed, self.setup.maps.clone(), self.setup.settings);
         let (map, phase) = (world.map().name.clone(), world.phase());
-        let big = self.setup.big_room_players;
+        let limits = RoomLimits {
+            big_room_players: self.setup.big_room_players,
+            unacknowledged: self.setup.unacknowledged_limit,
+        };
         let (room_name, stats) = (name.to_owned(), self.stats.clone());
-        let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(room_name, lobby, stats, world, big));
+        let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(room_name, lobby, stats, world, limits));
         Stats::inc(&self.stats.rooms);
         if let Some(ip) = opened_by {
             *self.opened_per_ip.entry(ip).or_default() += 1;

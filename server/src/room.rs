@@ -9,7 +9,8 @@
 //! no frame grows with the room or the map (a write the socket cannot take at once is copied
 //! and held by the session's writer). Rooms above `big_room_players` go quiet: no system lines
 //! for joins, leaves and kills, and each player's kill feed only gets kills that involve it or
-//! happen in its view.
+//! happen in its view. A member that keeps acknowledging but none newer for the send-stall
+//! timeout's worth of snapshots has stopped reading, and is cut (`ClientView::unacknowledged`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -56,6 +57,16 @@ const TICK_BYTES_PER_MEMBER: usize = 192;
 /// The ships-in-view histogram is fed every this many ticks: a sample is as good as every
 /// snapshot for a distribution, and costs a tenth.
 const VIEW_SAMPLE_TICKS: u64 = 10;
+
+/// A room's limits, from the server's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomLimits {
+    /// Above this many players, no system lines and a kill feed limited to what concerns you.
+    pub big_room_players: usize,
+    /// Snapshots a member may be sent while it acknowledges none newer (see
+    /// `ClientView::unacknowledged`).
+    pub unacknowledged: u32,
+}
 
 /// Someone in this room: a player with a ship, or a spectator.
 struct Member {
@@ -117,8 +128,7 @@ pub struct Room {
     clock: TickClock,
     /// Tick `n` is due at `start + due_nanos(n)`.
     start: Instant,
-    /// Above this many players, no system lines and a kill feed limited to what concerns you.
-    big_room_players: usize,
+    limits: RoomLimits,
     /// The last `HISTORY_TICKS` frames: delta baselines.
     history: History,
     /// Grids and buffers for building snapshots, reused every tick.
@@ -174,7 +184,7 @@ const TICK_TIMES: usize = 300;
 
 impl Room {
     /// A room named `name` playing `world`; it starts ticking when started.
-    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>, world: World, big_room_players: usize) -> Self {
+    pub fn new(name: String, lobby: Addr<Lobby>, stats: Arc<Stats>, world: World, limits: RoomLimits) -> Self {
         let builder = ViewBuilder::new(world.arena());
         let heartbeat = stats.heartbeats.register();
         Self {
@@ -185,7 +195,7 @@ impl Room {
             members: BTreeMap::new(),
             clock: TickClock::new(MAX_CATCHUP_STEPS),
             start: Instant::now(),
-            big_room_players,
+            limits,
             history: History::default(),
             builder,
             tick_inputs: Vec::new(),
@@ -212,7 +222,7 @@ impl Room {
 
     /// True while the room is small enough for everyone to hear about everything.
     fn chatty(&self) -> bool {
-        self.world.len() <= self.big_room_players
+        self.world.len() <= self.limits.big_room_players
     }
 
     /// Sleeps until the next tick is due (never re-arming a fixed period, which drifts).
@@ -259,6 +269,14 @@ impl Room {
             let taken = member.inbox.take();
             if let Some(tick) = taken.ack {
                 member.view.ack(tick);
+                // Checked only as acknowledgements come: one that sends none (a spectator
+                // that does not, or a hidden tab that stopped its inputs) is the heartbeat's.
+                let unacknowledged = member.view.unacknowledged();
+                if unacknowledged > self.limits.unacknowledged {
+                    member.view.restart_unacknowledged();
+                    member.session.do_send(Kick(Close::Unacknowledged { snapshots: unacknowledged }));
+                    tracing::debug!(room = %self.name, player = id, unacknowledged, "not reading: kicking");
+                }
             }
             // Spectators have no ship to steer (their sessions drop inputs already).
             if member.info.spectator {

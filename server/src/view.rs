@@ -82,6 +82,14 @@ pub struct ClientView {
     ids: Vec<u32>,
     /// For spectators: the player they asked to follow.
     pub follow: Option<PlayerId>,
+    /// The newest tick recorded as sent to it.
+    newest_sent: u64,
+    /// The highest tick it has acknowledged that was sent to it: an acknowledgement above it
+    /// shows the client read something new.
+    newest_ack: u64,
+    /// Snapshots recorded since its acknowledgements last moved forward (see
+    /// [`ClientView::unacknowledged`]).
+    unacknowledged: u32,
 }
 
 impl ClientView {
@@ -90,6 +98,12 @@ impl ClientView {
     /// tick frees what came before it.
     pub fn ack(&mut self, tick: u64) {
         self.acked = tick;
+        // Only a tick it was really sent counts as reading: a made-up future tick must not
+        // reset the count, nor raise the bar for the real acknowledgements after it.
+        if tick > self.newest_ack && tick <= self.newest_sent {
+            self.newest_ack = tick;
+            self.unacknowledged = 0;
+        }
         if !self.sent.iter().any(|s| s.tick == tick) {
             return;
         }
@@ -151,6 +165,8 @@ impl ClientView {
         self.ids.extend_from_slice(ships);
         self.ids.extend_from_slice(bullets);
         self.ids.extend_from_slice(pickups);
+        self.newest_sent = tick;
+        self.unacknowledged = self.unacknowledged.saturating_add(1);
         self.sent.push_back(Sent {
             tick,
             subject,
@@ -159,6 +175,21 @@ impl ClientView {
             bullets: bullets.len(),
             pickups: pickups.len(),
         });
+    }
+
+    /// Snapshots built for this client since it last acknowledged a tick newer than any
+    /// before. A client that keeps sending acknowledgements while this grows has stopped
+    /// reading (or its downlink broke): it is acknowledging the same old tick, or none (0),
+    /// over and over. The room cuts it once this passes the send-stall timeout's worth of
+    /// snapshots, long before the kernel's buffers between them fill up and the send stalls.
+    pub fn unacknowledged(&self) -> u32 {
+        self.unacknowledged
+    }
+
+    /// Starts the count of [`ClientView::unacknowledged`] snapshots again (after a kick for it,
+    /// so the room asks once, not at every tick until the session has gone).
+    pub fn restart_unacknowledged(&mut self) {
+        self.unacknowledged = 0;
     }
 
     /// Heap bytes held (for the per-player memory budget and its test).
@@ -561,6 +592,38 @@ mod tests {
         }
         let (s, _) = snapshot(&mut b, &mut h, &mut v, &f(100), at, 1);
         assert_eq!(s.base, 0, "the baseline left the history");
+    }
+
+    #[test]
+    fn only_an_acknowledgement_newer_than_any_before_restarts_the_unacknowledged_count() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let at = Vec2::new(100.0, 100.0);
+        let f = |t| frame(t, vec![ship(1, 100.0, 100.0), ship(2, 200.0, 100.0)], vec![]);
+        for t in 1..=3 {
+            snapshot(&mut b, &mut h, &mut v, &f(t), at, 1);
+        }
+        assert_eq!(v.unacknowledged(), 3, "one per snapshot built");
+        v.ack(0);
+        assert_eq!(v.unacknowledged(), 3, "0 acknowledges nothing");
+        v.ack(2);
+        assert_eq!(v.unacknowledged(), 0, "a new tick: it reads");
+        snapshot(&mut b, &mut h, &mut v, &f(4), at, 1);
+        v.ack(2);
+        v.ack(1);
+        assert_eq!(v.unacknowledged(), 1, "the same tick again, or an older one, is no news");
+        v.ack(99);
+        assert_eq!(v.unacknowledged(), 1, "a tick never sent is no news");
+        v.ack(4);
+        assert_eq!(v.unacknowledged(), 0, "and did not raise the bar for the real ones");
+        // A client stuck on one acknowledgement for a whole history and more: the count goes
+        // on past what the history keeps.
+        for t in 5..(5 + 2 * HISTORY_TICKS as u64) {
+            snapshot(&mut b, &mut h, &mut v, &f(t), at, 1);
+            v.ack(4);
+        }
+        assert_eq!(v.unacknowledged(), 2 * HISTORY_TICKS as u32);
+        v.restart_unacknowledged();
+        assert_eq!(v.unacknowledged(), 0);
     }
 
     #[test]

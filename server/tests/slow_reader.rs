@@ -1,5 +1,6 @@
 //! A client that stops reading must not hold anything up: its snapshots are dropped (latest-wins)
-//! and it is cut off within the stall timeout, while everyone else keeps receiving.
+//! and it is cut off within the stall timeout, while everyone else keeps receiving. One that
+//! stops reading but goes on sending inputs shows it sooner: its acknowledgements stop moving.
 
 mod common;
 
@@ -7,8 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{TestClient, WAIT};
+use common::{TestClient, WAIT, expect_close};
 use futures_util::{SinkExt, StreamExt};
+use glam::Vec2;
+use skirmish_client::Event;
 use skirmish_server::stats::DisconnectReason;
 use skirmish_server::{Config, Stats, spawn_in_thread};
 use skirmish_shared::consts::PROTOCOL_VERSION;
@@ -88,4 +91,69 @@ async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
     }
     assert_eq!(stats.disconnects_by(DisconnectReason::Stalled), 1, "only the slow client was cut off");
     eprintln!("slow reader: {dropped} snapshots dropped before the cut");
+}
+
+/// A client that goes on sending inputs but reads nothing acknowledges the same old snapshot in
+/// each (as a client whose downlink broke would). Its snapshots are small and its socket's
+/// buffers far from full, so no send stalls; the server cuts it anyway once it has been sent
+/// the stall timeout's worth of snapshots without a newer acknowledgement, with a Close that
+/// says why, and its seat is freed while a player who reads (and acknowledges nothing, sending
+/// no inputs) stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_acknowledgements_stop_moving_is_cut_with_the_reason() {
+    let mut config = Config::for_tests();
+    config.send_stall_timeout = Duration::from_secs(1);
+    let limit = config.unacknowledged_limit();
+    let srv = spawn_in_thread(config).unwrap();
+    let stats = srv.stats.clone();
+    let mut reader = TestClient::join(&srv.ws_url(), "reader", Some("deaf")).await;
+    let mut deaf = TestClient::join(&srv.ws_url(), "deaf", Some("deaf")).await;
+    let deaf_id = deaf.id();
+    let acked = deaf.next_snapshot().await;
+    assert!(acked > 0);
+
+    // From here on it only sends: every input acknowledges `acked`, the newest it decoded.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut sent = 0_u32;
+            while !stop.load(Ordering::Relaxed) {
+                deaf.send_input(Vec2::X).await;
+                sent += 1;
+                tokio::time::sleep(Duration::from_millis(33)).await;
+            }
+            (deaf, sent)
+        })
+    };
+    let started = Instant::now();
+    loop {
+        let event = tokio::time::timeout(WAIT, reader.next_event()).await.expect("the reader hears on");
+        if matches!(event, Event::Left(id) if id == deaf_id) {
+            break;
+        }
+        assert!(started.elapsed() < WAIT * 2, "the deaf client was never cut");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut deaf, sent) = sender.await.unwrap();
+    assert!(sent > limit / 2, "it kept sending inputs: {sent}");
+    assert_eq!(Stats::get(&stats.writes_held), 0, "its socket never backed up: no send stalled");
+
+    // What it left unread ends with the Close: 1008 and the reason.
+    let (code, reason) = expect_close(&mut deaf.ws).await;
+    assert_eq!(code, 1008);
+    let snapshots: u32 = reason
+        .strip_prefix("not reading: no newer snapshot acknowledged in the last ")
+        .and_then(|rest| rest.strip_suffix(" snapshots"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected reason {reason:?}"));
+    assert!(snapshots > limit, "cut after {snapshots} snapshots, the limit is {limit}");
+    while stats.disconnects_by(DisconnectReason::Stalled) == 0 {
+        assert!(started.elapsed() < WAIT * 2, "the cut was not counted as stalled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The reader, who never acknowledged anything, is still served.
+    let before = reader.next_snapshot().await;
+    assert!(reader.next_snapshot().await > before);
 }
