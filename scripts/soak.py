@@ -33,6 +33,9 @@ Every --interval (10 s) it samples and prints:
     drops          connections the server ended in the interval (skirmish_disconnects_total)
     refused        upgrades it refused in the interval (skirmish_connections_refused_total)
 
+Once the bots are gone it samples twice more: "after", seconds later, and "later", --settle
+(60) seconds after that, once the empty rooms are removed and the memory they used given back.
+
 The check: no RSS sample in the last five minutes exceeds the mean RSS of minutes 5–10 by more
 than --tolerance (5 %). PASS/FAIL is printed and FAIL exits 1 (runs under 15 minutes skip the
 check). Minutes count from the start of the bots. --csv/--json write the samples, --plot a PNG
@@ -157,6 +160,8 @@ def row_text(s):
     when = f"{int(t // 60)}:{int(t % 60):02d}" if t >= 0 else "idle"
     if s["phase"] == "after":
         when = "after"
+    elif s["phase"] == "settled":
+        when = "later"
     return (f"{when:>6} {s['rss_mib']:>8.1f} {s['fds']:>5} {fmt(s['connections'], '.0f'):>5} "
             f"{fmt(s['players'], '.0f'):>7} {fmt(s['tick_p99_ms'], '.1f', 'ms'):>9} "
             f"{fmt(s['cpu_pct'], '.0f', '%'):>5} {fmt(s['delivery'], '.4f'):>8} "
@@ -429,6 +434,13 @@ def run(args):
         time.sleep(3)
         prev, cpu, wall = sample(time.monotonic() - t0, "after", prev, cpu, wall, [])
         print(f"(after: {samples[-1]['t_s']:.0f} s, every bot gone)")
+        if args.settle > 0:
+            # The empty rooms go after the server's grace (30 s), idle threads flush their
+            # allocator caches 5 s after their last session, and jemalloc returns freed pages
+            # after its 10 s decay: what the run used comes back only then.
+            time.sleep(args.settle)
+            prev, cpu, wall = sample(time.monotonic() - t0, "settled", prev, cpu, wall, [])
+            print(f"(later: {samples[-1]['t_s']:.0f} s, {args.settle:g} s after the bots)")
 
         with open(bots_report) as f:
             final = json.load(f)
@@ -488,9 +500,14 @@ def summarise(report):
     full = [x for x in s if x["delivery"] is not None]
     start = full[0] if full else s[0]
     end = s[-1]
+    after = [x for x in report["samples"] if x["phase"] == "after"]
+    rows = [("idle (before the bots)", report["samples"][0]), (f"start ({start['t_s'] / 60:.1f} min)", start),
+            (f"end ({end['t_s'] / 60:.1f} min)", end)] + [("after (bots gone)", x) for x in after]
+    later = [x for x in report["samples"] if x["phase"] == "settled"]
+    if after and later:
+        rows.append((f"{later[0]['t_s'] - after[0]['t_s']:.0f} s after that", later[0]))
     print(f"\n{'':>24} {'RSS MiB':>8} {'fds':>5} {'tick p99':>9} {'delivery':>8}")
-    for name, x in (("idle (before the bots)", report["samples"][0]), (f"start ({start['t_s'] / 60:.1f} min)", start),
-                    (f"end ({end['t_s'] / 60:.1f} min)", end), ("after (bots gone)", report["samples"][-1])):
+    for name, x in rows:
         print(f"{name:>24} {x['rss_mib']:>8.1f} {x['fds']:>5} {fmt(x['tick_p99_ms'], '.1f', 'ms'):>9} "
               f"{fmt(x['delivery'], '.4f'):>8}")
     w = report["well_behaved_summary"]
@@ -525,6 +542,9 @@ def main():
     ap.add_argument("--rogue-cycle", type=float, default=40,
                     help="seconds per launch of the flood, garbage, slow-handshake and oversized bots")
     ap.add_argument("--never-read-cycle", type=float, default=40, help="seconds per launch of the never-read bots")
+    ap.add_argument("--settle", type=float, default=60,
+                    help="seconds after the bots are gone to sample once more, when the empty rooms are "
+                         "removed and memory given back (0: no such sample)")
     ap.add_argument("--rogue-ramp", type=float, default=5, help="seconds to connect the misbehaving bots")
     ap.add_argument("--tolerance", type=float, default=5, help="%% over the baseline RSS allowed at the end")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")

@@ -13,6 +13,14 @@ const CLIENT_CRATE: &str = "skirmish-web";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
+    // `cfg(jemalloc)`: the `jemalloc` feature, on a target tikv-jemallocator supports. One name
+    // for the condition `src/main.rs` and `src/idle_memory.rs` test in several places.
+    println!("cargo::rustc-check-cfg=cfg(jemalloc)");
+    if std::env::var_os("CARGO_FEATURE_JEMALLOC").is_some()
+        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() != Ok("msvc")
+    {
+        println!("cargo::rustc-cfg=jemalloc");
+    }
     let manifest_dir = PathBuf::from(env_or_die("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env_or_die("OUT_DIR"));
     let Some(workspace) = manifest_dir.parent().map(Path::to_path_buf) else {

@@ -51,7 +51,7 @@ pub fn release() {
 
 /// Empties this thread's jemalloc cache: turning it off flushes it (`thread.tcache.enabled`, a
 /// documented side effect), and it is turned straight back on for the thread's next work.
-#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[cfg(jemalloc)]
 fn flush_thread_cache() {
     match toggle_thread_cache() {
         Ok(()) => tracing::debug!("thread idle: allocator cache flushed"),
@@ -59,7 +59,7 @@ fn flush_thread_cache() {
     }
 }
 
-#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[cfg(jemalloc)]
 fn toggle_thread_cache() -> tikv_jemalloc_ctl::Result<()> {
     use tikv_jemalloc_ctl::{Access as _, AsName as _};
     let enabled = b"thread.tcache.enabled\0".name();
@@ -67,10 +67,10 @@ fn toggle_thread_cache() -> tikv_jemalloc_ctl::Result<()> {
     enabled.write(true)
 }
 
-#[cfg(not(all(feature = "jemalloc", not(target_env = "msvc"))))]
+#[cfg(not(jemalloc))]
 fn flush_thread_cache() {}
 
-#[cfg(all(test, feature = "jemalloc", not(target_env = "msvc")))]
+#[cfg(all(test, jemalloc))]
 mod tests {
     use tikv_jemalloc_ctl::{Access as _, AsName as _};
 

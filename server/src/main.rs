@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 /// thread allocated (each tick's snapshot buffer), probably where jemalloc gains (not
 /// measured directly).
 /// `--no-default-features` leaves it out (`scripts/heap_profile.sh`: heaptrack sees only malloc).
-#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[cfg(jemalloc)]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -32,7 +32,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// per arena, four here): it sleeps until there is something to return, so an idle server wakes
 /// no more often than without it. The server's CPU under load did not move (three alternating
 /// pairs of `scripts/capacity.py --steps 1000`).
-#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[cfg(jemalloc)]
 fn give_back_idle_memory() {
     let started = tikv_jemalloc_ctl::max_background_threads::write(1)
         .and_then(|()| tikv_jemalloc_ctl::background_thread::write(true));
@@ -41,7 +41,7 @@ fn give_back_idle_memory() {
     }
 }
 
-#[cfg(not(all(feature = "jemalloc", not(target_env = "msvc"))))]
+#[cfg(not(jemalloc))]
 fn give_back_idle_memory() {}
 
 fn main() -> anyhow::Result<()> {
