@@ -82,8 +82,6 @@ pub struct ClientView {
     ids: Vec<u32>,
     /// For spectators: the player they asked to follow.
     pub follow: Option<PlayerId>,
-    /// The newest tick recorded as sent to it.
-    newest_sent: u64,
     /// The highest tick it has acknowledged that was sent to it: an acknowledgement above it
     /// shows the client read something new.
     newest_ack: u64,
@@ -99,8 +97,10 @@ impl ClientView {
     pub fn ack(&mut self, tick: u64) {
         self.acked = tick;
         // Only a tick it was really sent counts as reading: a made-up future tick must not
-        // reset the count, nor raise the bar for the real acknowledgements after it.
-        if tick > self.newest_ack && tick <= self.newest_sent {
+        // reset the count, nor raise the bar for the real acknowledgements after it. The newest
+        // tick sent is always the last in `sent` (an acknowledgement frees only older ones).
+        let newest_sent = self.sent.back().map_or(0, |s| s.tick);
+        if tick > self.newest_ack && tick <= newest_sent {
             self.newest_ack = tick;
             self.unacknowledged = 0;
         }
@@ -165,7 +165,6 @@ impl ClientView {
         self.ids.extend_from_slice(ships);
         self.ids.extend_from_slice(bullets);
         self.ids.extend_from_slice(pickups);
-        self.newest_sent = tick;
         self.unacknowledged = self.unacknowledged.saturating_add(1);
         self.sent.push_back(Sent {
             tick,
