@@ -443,7 +443,8 @@ impl Room {
         let first_ship = frame.ships.first().map(|s| s.id);
         let sample = tick.is_multiple_of(VIEW_SAMPLE_TICKS);
         let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
-        // What every member gets alike this tick, copied once into the tick's buffer. A member
+        // What every member gets alike this tick, copied once into the tick's buffer (a lone
+        // message is not copied at all: its bytes are shared as they are). A member
         // with nothing of its own gets it as the whole batch; one with messages of its own (its
         // zeroed score line when a match restarts, the next map chunk after a `Match`) gets its
         // own start, these bytes and its own end, gathered into one frame as it is written. A
@@ -537,11 +538,7 @@ impl Room {
                 // Two or more messages, at least one of its own: its own start, the shared
                 // bytes (none on some ticks) and its own end.
                 let head = self.builder.batch_head(self.outgoing.len(), self.outgoing[..own_first].iter());
-                let tail = match &self.outgoing[own_last..] {
-                    [] => Bytes::new(),
-                    [one] => one.clone(),
-                    more => self.builder.concat(more.iter()).unwrap_or_default(),
-                };
+                let tail = self.builder.concat(self.outgoing[own_last..].iter()).unwrap_or_default();
                 Some(Frame::Gathered([head, shared_body.clone().unwrap_or_default(), tail]))
             } else {
                 self.builder.batch(self.outgoing.iter()).map(Frame::Binary)

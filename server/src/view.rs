@@ -326,10 +326,11 @@ impl ViewBuilder {
 
     /// `{"b": [...]}` around already-encoded messages (or the one message alone), split off the
     /// tick's buffer: a tick's reliable messages as one frame.
-    pub fn batch<'a>(&mut self, messages: impl Iterator<Item = &'a Bytes> + Clone) -> Option<Bytes> {
+    pub fn batch<'a>(&mut self, mut messages: impl Iterator<Item = &'a Bytes> + Clone) -> Option<Bytes> {
         match messages.clone().count() {
             0 => return None,
-            1 => {}
+            // A clone shares the message's bytes; putting it through the buffer would copy them.
+            1 => return messages.next().cloned(),
             n => {
                 // A one-entry map, the key "b", then the array header.
                 self.out.put_slice(&[0x81, 0xa1, b'b']);
@@ -344,12 +345,16 @@ impl ViewBuilder {
     }
 
     /// Already-encoded messages back to back, split off the tick's buffer: the middle of
-    /// batches that [`ViewBuilder::batch_head`] starts (`None` when there are none).
-    pub fn concat<'a>(&mut self, messages: impl Iterator<Item = &'a Bytes>) -> Option<Bytes> {
-        for m in messages {
+    /// batches that [`ViewBuilder::batch_head`] starts (`None` when there are none). One
+    /// message is returned as it is, sharing its bytes: most ticks have just one shared message
+    /// (the score lines or the radar), and that is the whole batch of every member then.
+    pub fn concat<'a>(&mut self, mut messages: impl Iterator<Item = &'a Bytes>) -> Option<Bytes> {
+        let first = messages.next()?;
+        let Some(second) = messages.next() else { return Some(first.clone()) };
+        for m in [first, second].into_iter().chain(messages) {
             self.out.put_slice(m);
         }
-        (!self.out.is_empty()).then(|| self.out.split().freeze())
+        Some(self.out.split().freeze())
     }
 
     /// The start of a batch of `count` messages (at least two) whose first ones are
@@ -764,5 +769,10 @@ mod tests {
         let tail = b.concat(encoded[3..].iter()).unwrap();
         assert_eq!([head, middle, tail].concat(), &encode_server(&ServerMsg::Batch(msgs))[..]);
         assert!(b.concat([].iter()).is_none());
+        // One message is not copied: every member's frame shares its bytes.
+        let one = b.concat(encoded[..1].iter()).unwrap();
+        assert_eq!((one.as_ptr(), one.len()), (encoded[0].as_ptr(), encoded[0].len()));
+        let alone = b.batch(encoded[..1].iter()).unwrap();
+        assert_eq!(alone.as_ptr(), encoded[0].as_ptr());
     }
 }
