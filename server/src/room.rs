@@ -444,8 +444,8 @@ impl Room {
         let sample = tick.is_multiple_of(VIEW_SAMPLE_TICKS);
         let (mut records, mut bits, mut fulls, mut bytes_out) = (0u64, 0u64, 0u64, 0u64);
         // What every member gets alike this tick, copied once into the tick's buffer (a lone
-        // message is not copied at all: its bytes are shared as they are). A member
-        // with nothing of its own gets it as the whole batch; one with messages of its own (its
+        // message is not copied at all: its bytes are shared as they are). A member with
+        // nothing of its own gets it as the whole batch; one with messages of its own (its
         // zeroed score line when a match restarts, the next map chunk after a `Match`) gets its
         // own start, these bytes and its own end, gathered into one frame as it is written. A
         // copy each was up to 2.8 MB of output a tick at 1000 players: RSS bumps of 2–5 MiB at

@@ -346,8 +346,8 @@ impl ViewBuilder {
 
     /// Already-encoded messages back to back, split off the tick's buffer: the middle of
     /// batches that [`ViewBuilder::batch_head`] starts (`None` when there are none). One
-    /// message is returned as it is, sharing its bytes: most ticks have just one shared message
-    /// (the score lines or the radar), and that is the whole batch of every member then.
+    /// message is returned as it is, sharing its bytes: a tick with one shared message (the
+    /// score lines or the radar) hands it to every member that has nothing of its own.
     pub fn concat<'a>(&mut self, mut messages: impl Iterator<Item = &'a Bytes>) -> Option<Bytes> {
         let first = messages.next()?;
         let Some(second) = messages.next() else { return Some(first.clone()) };
