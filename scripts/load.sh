@@ -36,6 +36,12 @@ ctx_switches() {
         /proc/"$1"/task/*/status
 }
 
+# The whole machine's CPU in clock ticks (/proc/stat's cpu line): "busy,softirq", busy being
+# user, nice, system, irq and softirq (not idle, iowait or a hypervisor's steal). Softirq time
+# counts in a process's own CPU only when the softirq ran on its thread; this also holds what
+# ran on an idle core.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 "," $8}' /proc/stat; }
+
 # Counts perf events of process PID over SECONDS (`perf stat` on tracepoints, so it needs access
 # to them) and prints "COUNT NAME" per event that happened, a system call's tracepoint named by the
 # call: `perf_counts PID SECONDS context-switches syscalls:sys_enter_sendto ...`.
