@@ -528,15 +528,12 @@ impl Room {
             }
             let reliable = if own == 0 && kills == 0 && chunks == 0 && !warned && !watched {
                 shared_batch.clone()
-            } else if let [one] = self.outgoing.as_slice() {
-                // A lone message (a map chunk on a tick with nothing shared, the usual case
-                // after a `Match`) goes without a batch around it, so it needs no copy. A copy
-                // each was 1 MB a tick at 1000 players for the map's ticks: heap peaks about
-                // 1 MB over the usual at every match change.
-                Some(Frame::Binary(one.clone()))
-            } else if hears_all {
+            } else if hears_all && self.outgoing.len() > 1 {
                 // Two or more messages, at least one of its own: its own start, the shared
-                // bytes (none on some ticks) and its own end.
+                // bytes (none on some ticks) and its own end. A lone message goes to `batch`,
+                // which hands it out uncopied (a map chunk on a tick with nothing shared, the
+                // usual case after a `Match`: a copy each was 1 MB a tick at 1000 players, heap
+                // peaks about 1 MB over the usual at every match change).
                 let head = self.builder.batch_head(self.outgoing.len(), self.outgoing[..own_first].iter());
                 let tail = self.builder.concat(self.outgoing[own_last..].iter()).unwrap_or_default();
                 Some(Frame::Gathered([head, shared_body.clone().unwrap_or_default(), tail]))
