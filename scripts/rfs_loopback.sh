@@ -13,25 +13,45 @@
 # every figure). `bots_cpu.sh` prints the machine's softirq time too: RFS runs the receive path
 # on the reader's core, in whatever runs there, or on an idle core where no process pays for it.
 # Needs root (it writes /proc/sys and /sys); the values in force before are restored on exit,
-# also on Ctrl-C or failure.
-# Usage: scripts/rfs_loopback.sh COMMAND [ARGS...]
+# also on Ctrl-C or failure. They are also saved to /run/skirmish-rfs-loopback.saved until
+# then: a run killed with SIGKILL (which no trap sees) leaves the file behind, and the next run,
+# or `--restore` alone, puts those values back first. One run at a time (a lock in /run).
+# Usage: scripts/rfs_loopback.sh COMMAND [ARGS...] | scripts/rfs_loopback.sh --restore
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -gt 0 ] || { echo "usage: scripts/rfs_loopback.sh COMMAND [ARGS...]" >&2; exit 2; }
+USAGE="usage: scripts/rfs_loopback.sh COMMAND [ARGS...] | scripts/rfs_loopback.sh --restore"
+[ $# -gt 0 ] || { echo "$USAGE" >&2; exit 2; }
+[ "$1" != --restore ] || [ $# -eq 1 ] || { echo "$USAGE" >&2; exit 2; }
 ENTRIES=/proc/sys/net/core/rps_sock_flow_entries
 QUEUE=/sys/class/net/lo/queues/rx-0
 if [ ! -w "$ENTRIES" ] || [ ! -w "$QUEUE/rps_cpus" ]; then
     echo "RFS settings are not writable here (needs root and a kernel with CONFIG_RPS)" >&2
     exit 1
 fi
-old_entries=$(cat "$ENTRIES")
-old_cpus=$(cat "$QUEUE/rps_cpus")
-old_cnt=$(cat "$QUEUE/rps_flow_cnt")
+# In /run (a tmpfs): the saved values are those of this boot, and a reboot resets both.
+SAVED=/run/skirmish-rfs-loopback.saved
+# The kernel drops the lock with the process, however it dies: a saved file found while
+# holding it is a dead run's, not a live one's.
+exec 9>/run/skirmish-rfs-loopback.lock
+flock -n 9 || { echo "another rfs_loopback.sh run is in progress" >&2; exit 1; }
 restore() {
     echo "$old_cpus" >"$QUEUE/rps_cpus"
     echo "$old_cnt" >"$QUEUE/rps_flow_cnt"
     echo "$old_entries" >"$ENTRIES"
+    rm -f "$SAVED"
 }
+if [ -f "$SAVED" ]; then
+    # Three lines, as written below: rps_cpus, rps_flow_cnt, rps_sock_flow_entries.
+    { read -r old_cpus; read -r old_cnt; read -r old_entries; } <"$SAVED"
+    restore
+    echo "restored the RFS settings a killed run left on lo: rps_cpus $old_cpus," \
+        "rps_flow_cnt $old_cnt, rps_sock_flow_entries $old_entries" >&2
+fi
+[ "$1" != --restore ] || exit 0
+old_entries=$(cat "$ENTRIES")
+old_cpus=$(cat "$QUEUE/rps_cpus")
+old_cnt=$(cat "$QUEUE/rps_flow_cnt")
+printf '%s\n' "$old_cpus" "$old_cnt" "$old_entries" >"$SAVED"
 trap restore EXIT
 # Every core may receive; the flow table steers each flow to its reader's core.
 # The mask is hex in comma-separated 32-bit groups, highest first.
