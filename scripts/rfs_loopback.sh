@@ -30,8 +30,8 @@ if [ ! -w "$ENTRIES" ] || [ ! -w "$QUEUE/rps_cpus" ]; then
 fi
 # In /run (a tmpfs): the saved values are those of this boot, and a reboot resets both.
 SAVED=/run/skirmish-rfs-loopback.saved
-# The kernel drops the lock with the process, however it dies: a saved file found while
-# holding it is a dead run's, not a live one's.
+# The lock lasts while any process holds descriptor 9 (this script or the command it runs,
+# however they end): a saved file found while holding it is a finished run's, not a live one's.
 exec 9>/run/skirmish-rfs-loopback.lock
 flock -n 9 || { echo "another rfs_loopback.sh run is in progress" >&2; exit 1; }
 restore() {
