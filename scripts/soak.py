@@ -22,6 +22,9 @@ production would not have. Then, for --minutes (default 20), 300 bots:
 Every --interval (10 s) it samples and prints:
 
     RSS            server VmRSS (/proc/PID/status), MiB
+    heap           its live heap allocations (skirmish_heap_allocated_bytes: jemalloc's own count;
+                   "–" for a server without jemalloc), MiB. RSS that creeps while this stays
+                   level is the allocator keeping pages, not the server holding more
     fds            server's open descriptors (entries of /proc/PID/fd)
     conn, players  the server's skirmish_connections and skirmish_players gauges
     tick p99       skirmish_tick_duration_seconds over the interval (difference of two scrapes;
@@ -83,6 +86,11 @@ STATS_GRACE_S = 1.0
 # The RSS check: baseline minutes and the final window, in minutes from the start of the bots.
 BASELINE_MIN = (5, 10)
 FINAL_WINDOW_MIN = 5
+
+
+def mib(value):
+    """Bytes from a scrape as MiB; None when the server did not report them."""
+    return None if value is None else value / (1024 * 1024)
 
 
 def open_fds(pid):
@@ -151,7 +159,7 @@ def rss_check(samples, minutes, tolerance_pct):
     }
 
 
-HEADER = (f"{'t':>6} {'RSS MiB':>8} {'fds':>5} {'conn':>5} {'players':>7} {'tick p99':>9} {'CPU':>5} "
+HEADER = (f"{'t':>6} {'RSS MiB':>8} {'heap':>5} {'fds':>5} {'conn':>5} {'players':>7} {'tick p99':>9} {'CPU':>5} "
           f"{'delivery':>8} {'lat p99':>8} {'drops':>5} {'refused':>7}")
 
 
@@ -162,7 +170,7 @@ def row_text(s):
         when = "after"
     elif s["phase"] == "settled":
         when = "later"
-    return (f"{when:>6} {s['rss_mib']:>8.1f} {s['fds']:>5} {fmt(s['connections'], '.0f'):>5} "
+    return (f"{when:>6} {s['rss_mib']:>8.1f} {fmt(s.get('heap_mib'), '.1f'):>5} {s['fds']:>5} {fmt(s['connections'], '.0f'):>5} "
             f"{fmt(s['players'], '.0f'):>7} {fmt(s['tick_p99_ms'], '.1f', 'ms'):>9} "
             f"{fmt(s['cpu_pct'], '.0f', '%'):>5} {fmt(s['delivery'], '.4f'):>8} "
             f"{fmt(s['latency_p99_ms'], '.1f', 'ms'):>8} {fmt(s['drops'], '.0f'):>5} {fmt(s['refused'], '.0f'):>7}")
@@ -196,6 +204,10 @@ def plot(report, path):
                  f"{p['minutes']} min, default connection caps", fontsize=12)
     ax = axes[0]
     ax.plot(t, [s["rss_mib"] for s in samples], color="tab:blue", label="server RSS")
+    # Reports of before the heap gauges have no heap figures.
+    if any(s.get("heap_mib") is not None for s in samples):
+        ax.plot(t, [num(s.get("heap_mib")) for s in samples], color="tab:purple",
+                label="live heap (jemalloc's allocated)")
     check = report.get("check")
     if check:
         lo, hi = BASELINE_MIN
@@ -207,7 +219,7 @@ def plot(report, path):
         ax.axhline(check["limit_mib"], color="tab:red", lw=1, ls=":",
                    label=f"limit +{check['tolerance_pct']:g} % ({check['limit_mib']:.1f} MiB)")
     ax.set_ylabel("RSS (MiB)")
-    lo_rss = min(s["rss_mib"] for s in samples)
+    lo_rss = min([s["rss_mib"] for s in samples] + [s["heap_mib"] for s in samples if s.get("heap_mib") is not None])
     ax.set_ylim(bottom=max(0, lo_rss * 0.9))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
@@ -376,6 +388,8 @@ def run(args):
                 "t_s": round(t_s, 1),
                 "phase": phase,
                 "rss_mib": rss_kib(server.pid) / 1024,
+                "heap_mib": mib(values.get("skirmish_heap_allocated_bytes")),
+                "allocator_mib": mib(values.get("skirmish_heap_resident_bytes")),
                 "fds": open_fds(server.pid),
                 "connections": values.get("skirmish_connections"),
                 "players": values.get("skirmish_players"),
@@ -506,9 +520,10 @@ def summarise(report):
     later = [x for x in report["samples"] if x["phase"] == "settled"]
     if after and later:
         rows.append((f"{later[0]['t_s'] - after[0]['t_s']:.0f} s after that", later[0]))
-    print(f"\n{'':>24} {'RSS MiB':>8} {'fds':>5} {'tick p99':>9} {'delivery':>8}")
+    print(f"\n{'':>24} {'RSS MiB':>8} {'heap':>5} {'fds':>5} {'tick p99':>9} {'delivery':>8}")
     for name, x in rows:
-        print(f"{name:>24} {x['rss_mib']:>8.1f} {x['fds']:>5} {fmt(x['tick_p99_ms'], '.1f', 'ms'):>9} "
+        print(f"{name:>24} {x['rss_mib']:>8.1f} {fmt(x.get('heap_mib'), '.1f'):>5} {x['fds']:>5} "
+              f"{fmt(x['tick_p99_ms'], '.1f', 'ms'):>9} "
               f"{fmt(x['delivery'], '.4f'):>8}")
     w = report["well_behaved_summary"]
     lat = w.get("latency_ms") or {}

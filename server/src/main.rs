@@ -75,6 +75,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     config.check().map_err(anyhow::Error::msg)?;
     give_back_idle_memory();
+    // jemalloc is this binary's allocator: `/metrics` may show its heap figures.
+    #[cfg(jemalloc)]
+    skirmish_server::metrics::report_heap();
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
     let maps = MapList::load_rotation(config.maps.as_deref(), config.map.as_deref(), &config.rotation)
         .context("cannot load the maps")?;

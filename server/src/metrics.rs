@@ -7,7 +7,7 @@
 //! its host.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -189,9 +189,42 @@ impl Collector for StatsCollector {
 
 /// The process's own figures under Prometheus's standard names (what its Go and Python clients
 /// export), plus `skirmish_process_cpu_system_seconds_total`: the kernel's part of the CPU time,
-/// which for this server is mostly its sockets. Nothing is written where `/proc` is missing.
+/// which for this server is mostly its sockets, and the heap's two gauges ([`report_heap`]).
+/// Nothing is written where `/proc` is missing.
 #[derive(Debug)]
 struct ProcessCollector;
+
+/// Set once jemalloc is known to be the process's allocator ([`report_heap`]).
+static HEAP_IS_JEMALLOC: AtomicBool = AtomicBool::new(false);
+
+/// Adds `skirmish_heap_allocated_bytes` and `skirmish_heap_resident_bytes` to every scrape. The
+/// binary calls it when jemalloc is its global allocator (`src/main.rs`): only then do jemalloc's
+/// statistics describe the server's heap. A process that embeds the server on another allocator
+/// would read jemalloc's own, near-empty figures, so the library does not assume it.
+///
+/// RSS alone cannot tell a leak from memory the allocator keeps: a soak's RSS that creeps while
+/// `allocated` stays level is jemalloc's caches and fragmentation, not the program holding more.
+pub fn report_heap() {
+    HEAP_IS_JEMALLOC.store(true, Ordering::Relaxed);
+}
+
+/// jemalloc's figures, in bytes: (live allocations, physical pages it holds for them, its caches
+/// and its metadata). Read after advancing its epoch, since it caches them until then.
+#[cfg(jemalloc)]
+fn heap_figures() -> Option<(u64, u64)> {
+    if !HEAP_IS_JEMALLOC.load(Ordering::Relaxed) {
+        return None;
+    }
+    tikv_jemalloc_ctl::epoch::advance().ok()?;
+    let allocated = tikv_jemalloc_ctl::stats::allocated::read().ok()?;
+    let resident = tikv_jemalloc_ctl::stats::resident::read().ok()?;
+    Some((allocated as u64, resident as u64))
+}
+
+#[cfg(not(jemalloc))]
+fn heap_figures() -> Option<(u64, u64)> {
+    None
+}
 
 /// What `/proc/self/stat` and its neighbours say about the process at one moment.
 #[derive(Debug, PartialEq)]
@@ -265,6 +298,20 @@ impl Collector for ProcessCollector {
         let max_fds = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
         if let Some(max) = max_fds {
             gauge(&mut encoder, "process_max_fds", "Maximum number of open file descriptors", max as f64)?;
+        }
+        if let Some((allocated, resident)) = heap_figures() {
+            gauge(
+                &mut encoder,
+                "skirmish_heap_allocated_bytes",
+                "Bytes in the server's live heap allocations (jemalloc's stats.allocated)",
+                allocated as f64,
+            )?;
+            gauge(
+                &mut encoder,
+                "skirmish_heap_resident_bytes",
+                "Bytes of memory the allocator holds: live allocations, its caches and its metadata (jemalloc's stats.resident)",
+                resident as f64,
+            )?;
         }
         if let Some(boot) = boot_time() {
             gauge(

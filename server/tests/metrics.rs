@@ -108,3 +108,37 @@ async fn metrics_expose_the_series_and_move_with_play() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Kills the server binary when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The binary runs on jemalloc and says what its heap holds beside its RSS: live allocations
+/// (which a join must have made) within what the allocator holds. A server embedded in another
+/// process (the tests' own, on the system's allocator) must not claim jemalloc's figures.
+#[cfg(jemalloc)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reports_its_heap_beside_its_rss() {
+    let (child, port) = common::start_binary();
+    let _child = Killed(child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut player = TestClient::join(&format!("ws://{addr}/ws"), "Alpha", None).await;
+    player.wait_for(|c| c.core.latest().is_some()).await;
+    let (_, m) = scrape(addr).await;
+    let allocated = m["skirmish_heap_allocated_bytes"];
+    let resident = m["skirmish_heap_resident_bytes"];
+    assert!(allocated > 0.0, "a running room holds heap memory: {allocated}");
+    assert!(allocated <= resident, "live allocations {allocated} within what jemalloc holds {resident}");
+    assert!(m["process_resident_memory_bytes"] > 0.0);
+
+    let embedded = server();
+    let (_, m) = scrape(embedded.addr).await;
+    assert!(!m.contains_key("skirmish_heap_allocated_bytes"), "the library does not assume its allocator");
+    assert!(m.contains_key("process_resident_memory_bytes"));
+}

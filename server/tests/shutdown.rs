@@ -4,34 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{TestClient, WAIT, expect_close};
-
-/// The server binary on a free port; returns the child and the port from its banner.
-fn start_binary() -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
-        .args(["--bind", "127.0.0.1", "--port", "0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let port = loop {
-        let line = lines.next().expect("banner line before exit").expect("utf-8 banner");
-        if let Some(url) = line.trim().strip_prefix("Local:") {
-            let port = url.trim().trim_end_matches('/').rsplit(':').next().expect("port in URL");
-            break port.parse().expect("numeric port");
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, port)
-}
+use common::{TestClient, WAIT, expect_close, start_binary};
 
 fn signal(child: &Child, sig: &str) {
     let status = Command::new("kill").args([sig, &child.id().to_string()]).status().expect("kill runs");

@@ -99,6 +99,31 @@ pub async fn http_get_raw(addr: std::net::SocketAddr, path: &str) -> String {
     raw
 }
 
+/// The real binary (`skirmish`) on 127.0.0.1 and a free port; returns the child and the port
+/// from its banner.
+pub fn start_binary() -> (std::process::Child, u16) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish"))
+        .args(["--bind", "127.0.0.1", "--port", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("server binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines.next().expect("banner line before exit").expect("utf-8 banner");
+        if let Some(url) = line.trim().strip_prefix("Local:") {
+            let port = url.trim().trim_end_matches('/').rsplit(':').next().expect("port in URL");
+            break port.parse().expect("numeric port");
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, port)
+}
+
 /// Scrapes `/metrics`: `series → value`.
 pub async fn metrics(addr: std::net::SocketAddr) -> std::collections::HashMap<String, f64> {
     http_get(addr, "/metrics")
