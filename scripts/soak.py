@@ -56,6 +56,16 @@ of --bots as before:
 
     python3 scripts/soak.py --minutes 22 --bots 800 --misbehaving-share 8 --rooms 1 \
         --map expanse --room-size 800 --json big.json --plot big.png
+
+What grows, when the heap creeps: --heaptrack FILE runs the server under heaptrack (apt install
+heaptrack), built on the system's malloc as scripts/heap_profile.sh builds it (heaptrack sees
+only malloc's calls). RSS and CPU are then the traced server's, heaptrack's overhead included,
+and the heap column is "–". scripts/heap_growth.py FILE.zst T1 T2 then names the allocation
+stacks whose live bytes grew between two times of the run (seconds from the server's start):
+
+    python3 scripts/soak.py --minutes 22 --bots 1000 --misbehaving-share 6 --rooms 1 \
+        --map expanse --room-size 1200 --heaptrack /tmp/soak-heap
+    python3 scripts/heap_growth.py /tmp/soak-heap.zst 300 1320 --at 600,900
 """
 
 import argparse
@@ -68,8 +78,8 @@ import sys
 import tempfile
 import time
 
-from harness import (cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib, scrape, stop_process,
-                     strict_json, wait_serving)
+from harness import (ROOT, cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib, scrape,
+                     stop_process, strict_json, wait_serving)
 
 # Matches that end on the clock (score limit 0: the fighting bots' aim does not decide how often
 # rooms reset), short enough to cycle ten times in a 20-minute run, so per-match state that leaks
@@ -336,6 +346,13 @@ class Rogues:
 def run(args):
     release = release_dir(not args.no_build, nice=True)
     server_bin = os.path.join(release, "skirmish")
+    if args.heaptrack:
+        # A build of its own, on the system's malloc: heaptrack hooks malloc, not jemalloc.
+        heaptrack_dir = os.path.join(ROOT, "target", "heaptrack")
+        if not args.no_build:
+            subprocess.run(["nice", "-n", "10", "cargo", "build", "--release", "--locked", "-p", "skirmish-server",
+                            "--no-default-features", "--target-dir", heaptrack_dir], cwd=ROOT, check=True)
+        server_bin = os.path.join(heaptrack_dir, "release", "skirmish")
     bots_bin = os.path.join(release, "skirmish-bots")
     logdir = tempfile.mkdtemp(prefix="skirmish-soak-")
     well_behaved = args.bots - args.misbehaving
@@ -348,16 +365,26 @@ def run(args):
     if args.room_size:
         server_cmd += ["--max-players-per-room", str(args.room_size)]
     server_log = open(os.path.join(logdir, "server.log"), "ab")
-    server = subprocess.Popen(server_cmd, stdout=subprocess.DEVNULL, stderr=server_log,
+    wrapper = ["heaptrack", "-o", args.heaptrack] if args.heaptrack else []
+    for stale in (args.heaptrack + ".zst", args.heaptrack + ".gz") if args.heaptrack else ():
+        if os.path.exists(stale):
+            os.remove(stale)
+    server = subprocess.Popen(wrapper + server_cmd, stdout=subprocess.DEVNULL, stderr=server_log,
                               env={**os.environ, "RUST_LOG": "warn"})
     procs, rogues = [server], []
     samples = []
+    # The server's own pid: under heaptrack, `server` is heaptrack's script and the server its child.
+    pid = None
     try:
         failed = wait_serving(server, port)
         if failed:
             print(f"{failed}; log in {logdir}/server.log", file=sys.stderr)
             return 1
-        print(f"server pid {server.pid} on 127.0.0.1:{port} (default connection caps), "
+        pid = server.pid
+        if args.heaptrack:
+            pid = int(subprocess.check_output(["pgrep", "-f", f"^{server_bin} --bind 127.0.0.1 --port {port} "])
+                      .split()[0])
+        print(f"server pid {pid}{' under heaptrack' if args.heaptrack else ''} on 127.0.0.1:{port} (default connection caps), "
               f"{' '.join(server_cmd[5:])}; logs in {logdir}")
         print(f"{args.bots} bots for {args.minutes:g} min: {well_behaved} well-behaved from {WELL_BEHAVED_IPS} "
               f"({args.reconnect_share} % of them reconnecting every 2 s), {args.misbehaving} misbehaving from "
@@ -381,16 +408,16 @@ def run(args):
 
         def sample(t_s, phase, before, cpu_before, wall_before, stats_lines):
             values = scrape(port)
-            cpu, wall = cpu_seconds(server.pid)[0], time.monotonic()
+            cpu, wall = cpu_seconds(pid)[0], time.monotonic()
             tick = histogram_quantile(before, values, "skirmish_tick_duration_seconds", 0.99) if before else None
             delivery, lat = delivery_of(stats_lines)
             s = {
                 "t_s": round(t_s, 1),
                 "phase": phase,
-                "rss_mib": rss_kib(server.pid) / 1024,
+                "rss_mib": rss_kib(pid) / 1024,
                 "heap_mib": mib(values.get("skirmish_heap_allocated_bytes")),
                 "allocator_mib": mib(values.get("skirmish_heap_resident_bytes")),
-                "fds": open_fds(server.pid),
+                "fds": open_fds(pid),
                 "connections": values.get("skirmish_connections"),
                 "players": values.get("skirmish_players"),
                 "rooms": values.get("skirmish_rooms"),
@@ -499,6 +526,15 @@ def run(args):
     finally:
         for r in rogues:
             r.kill()
+        if args.heaptrack and pid is not None:
+            # heaptrack's script does not pass signals on: stop the server itself, gracefully, so
+            # the recording ends cleanly, then let heaptrack finish writing it.
+            try:
+                os.kill(pid, signal.SIGTERM)
+                server.wait(timeout=60)
+                print(f"heaptrack's recording: {args.heaptrack}.zst")
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
         for p in reversed(procs):
             stop_process(p)
         server_log.close()
@@ -563,6 +599,8 @@ def main():
     ap.add_argument("--rogue-ramp", type=float, default=5, help="seconds to connect the misbehaving bots")
     ap.add_argument("--tolerance", type=float, default=5, help="%% over the baseline RSS allowed at the end")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
+    ap.add_argument("--heaptrack", metavar="FILE",
+                    help="run the server under heaptrack (system malloc build, target/heaptrack), recording to FILE.zst")
     ap.add_argument("--csv", help="write the samples as CSV here")
     ap.add_argument("--json", help="write the samples, the check and the bots' reports as JSON here")
     ap.add_argument("--plot", help="draw the PNG plot here (needs matplotlib)")
