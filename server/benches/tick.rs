@@ -105,7 +105,7 @@ impl Room {
         }
         self.world.step(&self.inputs);
         let tick = self.world.tick();
-        self.world.frame_into(self.history.slot(tick));
+        self.history.record(tick, |frame| self.world.frame_into(frame));
         let frame = self.history.get(tick).expect("just stored");
         let head = Head { phase: self.world.phase(), time_left_ms: self.world.time_left_ms() };
         self.builder.index(frame, self.world.arena(), self.views.len() * 192);

@@ -435,7 +435,7 @@ impl Room {
             let radar = self.refresh_radar();
             self.shared.push(radar);
         }
-        self.world.frame_into(self.history.slot(tick));
+        self.history.record(tick, |frame| self.world.frame_into(frame));
         let Some(frame) = self.history.get(tick) else { return };
         let arena = self.world.arena();
         self.builder.index(frame, arena, self.members.len() * TICK_BYTES_PER_MEMBER);

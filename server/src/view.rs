@@ -29,6 +29,23 @@ const IDS_KEPT: usize = 64;
 /// behind the newest.
 const SENT_KEPT: usize = 4;
 
+/// Room a list refilled every tick keeps beyond what it holds now, at least.
+const LIST_SLACK: usize = 16;
+
+/// Gives back what a list refilled every tick holds far beyond its contents (over half as much
+/// again), keeping a quarter more than it holds. A `Vec` that grows doubles and never shrinks by
+/// itself: without this, each of the history's frames kept the largest crowd of ships and
+/// bullets its tick slot ever saw, so a room's memory crept up through a steady soak and stayed
+/// at its busiest hour's once the room had emptied (`docs/performance.md`, "What the heap
+/// creep was"). Between the two thresholds nothing moves, so a list whose size wavers a little
+/// is not reallocated tick after tick.
+pub(crate) fn give_back<T>(list: &mut Vec<T>) {
+    let (len, cap) = (list.len(), list.capacity());
+    if cap > len + len / 2 + 2 * LIST_SLACK {
+        list.shrink_to(len + len / 4 + LIST_SLACK);
+    }
+}
+
 /// The last `HISTORY_TICKS` frames of the whole room, by tick.
 #[derive(Debug)]
 pub struct History {
@@ -45,6 +62,16 @@ impl History {
     /// The slot for `tick` (overwriting the frame `HISTORY_TICKS` ticks older), to be filled.
     pub fn slot(&mut self, tick: u64) -> &mut Frame {
         &mut self.frames[(tick % HISTORY_TICKS as u64) as usize]
+    }
+
+    /// Fills the slot for `tick` with `fill`, then gives back what its lists hold far beyond
+    /// this tick's entities (see [`give_back`]).
+    pub fn record(&mut self, tick: u64, fill: impl FnOnce(&mut Frame)) {
+        let frame = self.slot(tick);
+        fill(frame);
+        give_back(&mut frame.ships);
+        give_back(&mut frame.bullets);
+        give_back(&mut frame.pickups);
     }
 
     /// The frame of `tick`, if it is still held (tick 0 never is: it means "none").
@@ -546,6 +573,55 @@ mod tests {
             ServerMsg::Snapshot(s) => (s, stats),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Fills `tick`'s slot of `history` with `n` ships, as the room does every tick.
+    fn record_ships(history: &mut History, tick: u64, n: u32) -> usize {
+        history.record(tick, |f| {
+            f.clear();
+            f.tick = tick;
+            f.ships.extend((1..=n).map(|i| ship(i, i as f32, 0.0)));
+        });
+        history.get(tick).expect("just recorded").ships.capacity()
+    }
+
+    #[test]
+    fn a_history_slot_gives_back_what_a_bigger_crowd_left_in_it() {
+        let mut h = History::default();
+        let crowd = record_ships(&mut h, 5, 3000);
+        assert!(crowd >= 3000);
+        // The same slot a history later, the room down to 100 ships.
+        let later = record_ships(&mut h, 5 + HISTORY_TICKS as u64, 100);
+        assert!(later <= 100 + 25 + LIST_SLACK, "the slot kept room for {later} ships");
+        // And back up: it grows again as it must.
+        assert!(record_ships(&mut h, 5 + 2 * HISTORY_TICKS as u64, 2000) >= 2000);
+    }
+
+    #[test]
+    fn a_history_slot_whose_crowd_wavers_a_little_is_not_reallocated() {
+        let mut h = History::default();
+        let first = record_ships(&mut h, 7, 1000);
+        let ptr = h.get(7).expect("recorded").ships.as_ptr();
+        for (k, n) in [950u32, 1000, 900, 980, 1000, 920].into_iter().enumerate() {
+            let tick = 7 + (k as u64 + 1) * HISTORY_TICKS as u64;
+            assert_eq!(record_ships(&mut h, tick, n), first, "{n} ships");
+            assert_eq!(h.get(tick).expect("recorded").ships.as_ptr(), ptr, "{n} ships moved the list");
+        }
+    }
+
+    #[test]
+    fn give_back_keeps_a_quarter_more_and_leaves_a_list_near_its_size_alone() {
+        let mut v: Vec<u32> = Vec::with_capacity(4096);
+        v.extend(0..1000);
+        give_back(&mut v);
+        assert!((1000..=1000 + 250 + LIST_SLACK).contains(&v.capacity()), "{}", v.capacity());
+        let kept = v.capacity();
+        v.truncate(900);
+        give_back(&mut v);
+        assert_eq!(v.capacity(), kept, "a tenth fewer is not worth a reallocation");
+        v.clear();
+        give_back(&mut v);
+        assert!(v.capacity() <= LIST_SLACK, "{}", v.capacity());
     }
 
     #[test]

@@ -589,6 +589,7 @@ impl World {
         entry.tick = self.tick;
         entry.ships.clear();
         entry.ships.extend(self.ships.iter().map(Ship::entity));
+        crate::view::give_back(&mut entry.ships);
         self.past.push_back(entry);
     }
 
