@@ -59,9 +59,10 @@ def demangle(names):
 
 
 def replay(path, times_ms):
-    """Live bytes and allocations per trace at each of `times_ms`, and the tables to name them."""
+    """The live allocations of every allocation record (a size and a trace) at each of `times_ms`,
+    the last time reached, and the tables that name the traces."""
     strings = [""]          # 1-based
-    ips = [None]            # 1-based: (module, function string index or 0)
+    ips = [0]               # 1-based: the function's string index (0: unknown)
     traces = [(0, 0)]       # 1-based: (ip index, parent trace)
     infos = []              # 0-based: (size, trace)
     live = []               # per info: allocations live now
@@ -78,7 +79,8 @@ def replay(path, times_ms):
         elif tag == "c":
             now = int(line[2:], 16)
             while pending and now >= pending[0]:
-                snaps.append((pending.pop(0), list(live)))
+                pending.pop(0)
+                snaps.append(list(live))
             if not pending:
                 break
         elif tag == "a":
@@ -90,7 +92,7 @@ def replay(path, times_ms):
             traces.append((int(ip, 16), int(parent, 16)))
         elif tag == "i":
             f = line[2:].split()
-            ips.append((int(f[1], 16), int(f[2], 16) if len(f) > 2 else 0))
+            ips.append(int(f[2], 16) if len(f) > 2 else 0)
         elif tag == "s":
             # "s <hex length> <string>": the string may itself hold spaces.
             parts = line[2:].rstrip("\n").split(" ", 1)
@@ -118,7 +120,7 @@ def main():
 
     # Name every stack by its first frames past the noise: stacks that differ only below those
     # frames, or in the addresses within the same functions, are one site.
-    used = sorted({ips[ip][1] for ip, _ in traces[1:]} - {0})
+    used = sorted({ips[ip] for ip, _ in traces[1:]} - {0})
     names = dict(zip(used, demangle([strings[i] for i in used])))
     site_of = {}
 
@@ -127,7 +129,7 @@ def main():
             frames, t, depth = [], trace, 0
             while t and len(frames) < args.frames and depth < 200:
                 ip = traces[t][0]
-                name = names.get(ips[ip][1], "??")
+                name = names.get(ips[ip], "??")
                 if frames or not (name.startswith(NOISE) or name == "??"):
                     frames.append(name)
                 t, depth = traces[t][1], depth + 1
@@ -137,7 +139,7 @@ def main():
     # Live bytes and allocations per site at each time.
     per_site = defaultdict(lambda: [[0, 0] for _ in snaps])
     for i, (size, trace) in enumerate(infos):
-        for k, (_, live) in enumerate(snaps):
+        for k, live in enumerate(snaps):
             n = live[i] if i < len(live) else 0
             if n:
                 cell = per_site[site(trace)][k]
