@@ -4,7 +4,7 @@
 //! never stopped while a join is on its way to it. Quick play (a `Hello` with an empty room
 //! name) is decided here: the fullest public room with space, or a new one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,11 +28,16 @@ use crate::world::World;
 /// A live room as the lobby sees it.
 struct RoomEntry {
     addr: Addr<Room>,
-    /// Players (with a ship) joined and not yet left. Sets, not counts, because both a session
-    /// and its room may report the same departure.
-    players: HashSet<PlayerId>,
-    /// Spectators joined and not yet left; the room stops when neither set has anyone.
-    spectators: HashSet<PlayerId>,
+    /// Everyone the room holds: players with a ship, spectators, and the seats kept for lost
+    /// players, by id. One ordered map rather than a table per kind: ids only grow, so a map
+    /// under churn (a thousand players coming and going) holds what it holds now, where each
+    /// hash table would keep the buckets its tombstones once made it double to.
+    members: BTreeMap<PlayerId, Member>,
+    /// How many members are players with a ship, spectators and kept seats: `members` counted
+    /// by role, kept as it changes (quick play reads them for every room at every join).
+    players: usize,
+    spectators: usize,
+    kept: usize,
     /// Created private: not listed, never picked by quick play; joined by name only.
     private: bool,
     /// The map being played, as the room last reported.
@@ -42,14 +47,6 @@ struct RoomEntry {
     /// Counts the times the room became empty: a removal timer set then only acts if no
     /// one came and went since.
     emptied: u64,
-    /// The session of each player and spectator: a leave from any other is stale.
-    sessions: HashMap<PlayerId, Addr<PlayerSession>>,
-    /// Seats kept for players whose connection was lost.
-    reserved: HashMap<PlayerId, KeptSeat>,
-    /// The client address of each player (as the connection caps count it), for its kept seat.
-    clients: HashMap<PlayerId, IpAddr>,
-    /// Each player's rejoin token.
-    tokens: HashMap<PlayerId, String>,
     /// The address that opened it, counted against `max_rooms_per_ip` while it lives.
     opened_by: Option<IpAddr>,
     /// Closed by the admin (the reason its players read): nobody joins it any more, and it
@@ -57,13 +54,37 @@ struct RoomEntry {
     closing: Option<&'static str>,
 }
 
-/// A lost player's seat, waiting for its rejoin.
-struct KeptSeat {
-    token: String,
-    /// The reservation's number (an expiry timer acts only on the reservation it was set for).
-    number: u64,
-    /// The player's address, whose kept seats are capped.
+/// One of a room's members.
+struct Member {
+    role: Role,
+    /// The client's address as the connection caps count it: a lost player's kept seat
+    /// counts against it (`max_kept_seats_per_ip`).
     client: Option<IpAddr>,
+    /// The player's rejoin token, while its seat can be taken back; empty for spectators,
+    /// who hold no seat.
+    token: String,
+}
+
+/// What a member is.
+enum Role {
+    /// A player with a ship, connected through this session: a leave from any other session
+    /// is stale.
+    Player(Addr<PlayerSession>),
+    /// A spectator, connected through this session.
+    Spectator(Addr<PlayerSession>),
+    /// A lost player's seat, waiting for its rejoin. `number` numbers the reservation: an
+    /// expiry timer acts only on the reservation it was set for.
+    Kept { number: u64 },
+}
+
+impl Member {
+    /// The connection, for a player or a spectator.
+    fn session(&self) -> Option<&Addr<PlayerSession>> {
+        match &self.role {
+            Role::Player(session) | Role::Spectator(session) => Some(session),
+            Role::Kept { .. } => None,
+        }
+    }
 }
 
 /// One fewer for `client` in a per-address count (rooms opened, seats kept), which holds only
@@ -81,13 +102,43 @@ fn count_down(per_ip: &mut HashMap<IpAddr, usize>, client: Option<IpAddr>) {
 
 impl RoomEntry {
     fn is_empty(&self) -> bool {
-        self.players.is_empty() && self.spectators.is_empty() && self.reserved.is_empty()
+        self.members.is_empty()
     }
 
     /// Seats taken: players with a ship, and the seats kept for lost players to take back (a
     /// newcomer given one would leave its owner's rejoin over the room's limit).
     fn seats_taken(&self) -> usize {
-        self.players.len() + self.reserved.len()
+        self.players + self.kept
+    }
+
+    /// The count of `role`'s kind.
+    fn tally(&mut self, role: &Role) -> &mut usize {
+        match role {
+            Role::Player(_) => &mut self.players,
+            Role::Spectator(_) => &mut self.spectators,
+            Role::Kept { .. } => &mut self.kept,
+        }
+    }
+
+    /// Adds (or replaces) member `id`.
+    fn admit(&mut self, id: PlayerId, member: Member) {
+        *self.tally(&member.role) += 1;
+        if let Some(old) = self.members.insert(id, member) {
+            *self.tally(&old.role) -= 1;
+        }
+    }
+
+    /// Takes member `id` out.
+    fn dismiss(&mut self, id: PlayerId) -> Option<Member> {
+        let member = self.members.remove(&id)?;
+        *self.tally(&member.role) -= 1;
+        Some(member)
+    }
+
+    /// Member `id`'s kept seat, taken out, if that is what it is.
+    fn take_kept(&mut self, id: PlayerId) -> Option<Member> {
+        let kept = self.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { .. }));
+        if kept { self.dismiss(id) } else { None }
     }
 }
 
@@ -245,16 +296,14 @@ impl Lobby {
         tracing::info!(room = %name, seed, private, ?opened_by, "room created");
         RoomEntry {
             addr,
-            players: HashSet::new(),
-            spectators: HashSet::new(),
+            members: BTreeMap::new(),
+            players: 0,
+            spectators: 0,
+            kept: 0,
             private,
             map,
             phase,
             emptied: 0,
-            sessions: HashMap::new(),
-            reserved: HashMap::new(),
-            clients: HashMap::new(),
-            tokens: HashMap::new(),
             opened_by,
             closing: None,
         }
@@ -313,13 +362,10 @@ impl Lobby {
         let (room, id) = self.seats.get(token)?.clone();
         let entry = self.rooms.get_mut(&room)?;
         let (session, outbox, inbox) = (msg.session.clone(), msg.outbox.clone(), msg.inbox.clone());
-        if let Some(kept) = entry.reserved.remove(&id) {
+        if let Some(kept) = entry.take_kept(id) {
             count_down(&mut self.kept_per_ip, kept.client);
-            if let Some(ip) = msg.client {
-                entry.clients.insert(id, ip);
-            }
-            entry.players.insert(id);
-            entry.sessions.insert(id, session.clone());
+            let member = Member { role: Role::Player(session.clone()), client: msg.client, token: kept.token };
+            entry.admit(id, member);
             let add = AddPlayer {
                 id,
                 name: msg.name.clone(),
@@ -331,12 +377,12 @@ impl Lobby {
                 rejoin: true,
             };
             entry.addr.do_send(add);
-        } else if entry.players.contains(&id) {
+        } else if let Some(member) = entry.members.get_mut(&id)
+            && matches!(member.role, Role::Player(_))
+        {
             // The old connection has not been noticed gone yet: the new one takes over.
-            if let Some(ip) = msg.client {
-                entry.clients.insert(id, ip);
-            }
-            entry.sessions.insert(id, session.clone());
+            member.role = Role::Player(session.clone());
+            member.client = msg.client.or(member.client);
             entry.addr.do_send(Replace { id, session, outbox, inbox, token: token.to_owned() });
         } else {
             return None;
@@ -383,26 +429,20 @@ impl Handler<Join> for Lobby {
         }
         // A player who finds the room full of players watches instead of being turned away.
         let spectator = msg.spectate || entry.seats_taken() >= self.setup.max_players_per_room;
-        if spectator && entry.spectators.len() >= self.setup.max_spectators_per_room {
+        if spectator && entry.spectators >= self.setup.max_spectators_per_room {
             return Err(JoinError::RoomFull);
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         // A seat to take back after a lost connection, for players (spectators hold none).
-        let token = if spectator {
-            entry.spectators.insert(id);
-            String::new()
+        let (role, token) = if spectator {
+            (Role::Spectator(msg.session.clone()), String::new())
         } else {
-            entry.players.insert(id);
-            if let Some(ip) = msg.client {
-                entry.clients.insert(id, ip);
-            }
             let token = format!("{:032x}", rand::random::<u128>());
-            entry.tokens.insert(id, token.clone());
             self.seats.insert(token.clone(), (room.clone(), id));
-            token
+            (Role::Player(msg.session.clone()), token)
         };
-        entry.sessions.insert(id, msg.session.clone());
+        entry.admit(id, Member { role, client: msg.client, token: token.clone() });
         let (session, outbox, inbox) = (msg.session, msg.outbox, msg.inbox);
         let add = AddPlayer { id, name: msg.name, spectator, session, outbox, inbox, token, rejoin: false };
         entry.addr.do_send(add);
@@ -415,17 +455,14 @@ impl Handler<Leave> for Lobby {
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return };
-        if entry.sessions.get(&msg.id) != Some(&msg.session) {
+        if entry.members.get(&msg.id).and_then(Member::session) != Some(&msg.session) {
             // A session whose seat a rejoin took over, or a second report of the same leave.
             return;
         }
-        entry.sessions.remove(&msg.id);
-        let player = entry.players.remove(&msg.id);
-        if !player && !entry.spectators.remove(&msg.id) {
-            return;
-        }
+        let member = entry.dismiss(msg.id).expect("the member was found above");
+        let player = matches!(member.role, Role::Player(_));
         let grace = self.setup.seat_reservation;
-        let client = entry.clients.remove(&msg.id);
+        let client = member.client;
         let kept = client.and_then(|ip| self.kept_per_ip.get(&ip)).copied().unwrap_or(0);
         let over_cap = self.setup.max_kept_seats_per_ip > 0 && kept >= self.setup.max_kept_seats_per_ip;
         if player && msg.reserve && over_cap {
@@ -435,24 +472,18 @@ impl Handler<Leave> for Lobby {
         let reserve =
             player && msg.reserve && !grace.is_zero() && !self.shutting_down && !over_cap && entry.closing.is_none();
         entry.addr.do_send(RemovePlayer { id: msg.id, reserve });
-        let token = entry.tokens.remove(&msg.id);
-        match (reserve, token) {
-            (true, Some(token)) => {
-                self.next_reservation += 1;
-                let number = self.next_reservation;
-                entry.reserved.insert(msg.id, KeptSeat { token: token.clone(), number, client });
-                if let Some(ip) = client {
-                    *self.kept_per_ip.entry(ip).or_default() += 1;
-                }
-                entry.tokens.insert(msg.id, token);
-                let (room, id) = (msg.room.clone(), msg.id);
-                ctx.run_later(grace, move |lobby, ctx| lobby.expire_seat(&room, id, number, ctx));
+        if reserve {
+            self.next_reservation += 1;
+            let number = self.next_reservation;
+            entry.admit(msg.id, Member { role: Role::Kept { number }, ..member });
+            if let Some(ip) = client {
+                *self.kept_per_ip.entry(ip).or_default() += 1;
             }
+            let (room, id) = (msg.room.clone(), msg.id);
+            ctx.run_later(grace, move |lobby, ctx| lobby.expire_seat(&room, id, number, ctx));
+        } else if !member.token.is_empty() {
             // A leave on purpose, or a close for cause (a kick): the token is revoked.
-            (_, Some(token)) => {
-                self.seats.remove(&token);
-            }
-            (_, None) => {}
+            self.seats.remove(&member.token);
         }
         self.check_empty(&msg.room, ctx);
     }
@@ -463,14 +494,12 @@ impl Lobby {
     /// refuse its token from now on.
     fn expire_seat(&mut self, room: &str, id: PlayerId, number: u64, ctx: &mut Context<Self>) {
         let Some(entry) = self.rooms.get_mut(room) else { return };
-        if entry.reserved.get(&id).is_none_or(|kept| kept.number != number) {
+        if !entry.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { number: n } if n == number)) {
             return;
         }
-        if let Some(kept) = entry.reserved.remove(&id) {
-            self.seats.remove(&kept.token);
-            count_down(&mut self.kept_per_ip, kept.client);
-        }
-        entry.tokens.remove(&id);
+        let Some(kept) = entry.take_kept(id) else { return };
+        self.seats.remove(&kept.token);
+        count_down(&mut self.kept_per_ip, kept.client);
         entry.addr.do_send(ReleaseSeat { id });
         tracing::info!(room, player = id, "reserved seat expired");
         self.check_empty(room, ctx);
@@ -519,9 +548,9 @@ impl Handler<ListRooms> for Lobby {
             .filter(|(_, e)| !e.private)
             .map(|(name, e)| RoomSummary {
                 name: name.clone(),
-                players: e.players.len(),
-                kept: e.reserved.len(),
-                spectators: e.spectators.len(),
+                players: e.players,
+                kept: e.kept,
+                spectators: e.spectators,
                 capacity: self.setup.max_players_per_room,
                 map: e.map.clone(),
                 phase: e.phase,
@@ -578,7 +607,7 @@ impl Handler<AdminRooms> for Lobby {
                     private: e.private,
                     map: e.map.clone(),
                     phase: phase_name(e.phase),
-                    reserved_seats: e.reserved.len(),
+                    reserved_seats: e.kept,
                     report: RoomReport::default(),
                 };
                 (admin, e.addr.clone())
@@ -628,13 +657,12 @@ impl Handler<AdminKick> for Lobby {
 
     fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> bool {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
-        if let Some(session) = entry.sessions.get(&msg.id) {
+        if let Some(session) = entry.members.get(&msg.id).and_then(Member::session) {
             session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
-        } else if let Some(kept) = entry.reserved.remove(&msg.id) {
+        } else if let Some(kept) = entry.take_kept(msg.id) {
             // A lost player's kept seat: freed, and its token leads nowhere.
             self.seats.remove(&kept.token);
             count_down(&mut self.kept_per_ip, kept.client);
-            entry.tokens.remove(&msg.id);
             entry.addr.do_send(ReleaseSeat { id: msg.id });
             self.check_empty(&msg.room, ctx);
         } else {
@@ -662,18 +690,21 @@ impl Handler<AdminCloseRoom> for Lobby {
     fn handle(&mut self, msg: AdminCloseRoom, ctx: &mut Self::Context) -> bool {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
         entry.closing = Some(msg.reason);
-        for session in entry.sessions.values() {
-            session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+        let mut kept = Vec::new();
+        for (&id, member) in &entry.members {
+            if let Some(session) = member.session() {
+                session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+            } else {
+                kept.push(id);
+            }
+            // No seat of this room may be taken back while its sessions are on their way out.
+            self.seats.remove(&member.token);
         }
-        // No seat of this room may be taken back while its sessions are on their way out.
-        for token in entry.tokens.values() {
-            self.seats.remove(token);
-        }
-        for (id, kept) in entry.reserved.drain() {
-            self.seats.remove(&kept.token);
-            count_down(&mut self.kept_per_ip, kept.client);
-            entry.tokens.remove(&id);
-            entry.addr.do_send(ReleaseSeat { id });
+        for id in kept {
+            if let Some(seat) = entry.take_kept(id) {
+                count_down(&mut self.kept_per_ip, seat.client);
+                entry.addr.do_send(ReleaseSeat { id });
+            }
         }
         tracing::info!(room = %msg.room, "room closed by the admin");
         self.check_empty(&msg.room, ctx);
