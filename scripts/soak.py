@@ -347,11 +347,12 @@ def run(args):
     release = release_dir(not args.no_build, nice=True)
     server_bin = os.path.join(release, "skirmish")
     if args.heaptrack:
-        # A build of its own, on the system's malloc: heaptrack hooks malloc, not jemalloc.
+        # A build of its own, on the system's malloc: heaptrack hooks malloc, not jemalloc. Built
+        # even with --no-build (cargo does nothing when it is current): nothing else keeps that
+        # directory up to date, and a stale build would profile old code under today's name.
         heaptrack_dir = os.path.join(ROOT, "target", "heaptrack")
-        if not args.no_build:
-            subprocess.run(["nice", "-n", "10", "cargo", "build", "--release", "--locked", "-p", "skirmish-server",
-                            "--no-default-features", "--target-dir", heaptrack_dir], cwd=ROOT, check=True)
+        subprocess.run(["nice", "-n", "10", "cargo", "build", "--release", "--locked", "-p", "skirmish-server",
+                        "--no-default-features", "--target-dir", heaptrack_dir], cwd=ROOT, check=True)
         server_bin = os.path.join(heaptrack_dir, "release", "skirmish")
     bots_bin = os.path.join(release, "skirmish-bots")
     logdir = tempfile.mkdtemp(prefix="skirmish-soak-")
@@ -600,7 +601,8 @@ def main():
     ap.add_argument("--tolerance", type=float, default=5, help="%% over the baseline RSS allowed at the end")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binaries")
     ap.add_argument("--heaptrack", metavar="FILE",
-                    help="run the server under heaptrack (system malloc build, target/heaptrack), recording to FILE.zst")
+                    help="run the server under heaptrack, recording to FILE.zst (a system-malloc build in "
+                         "target/heaptrack, brought up to date even with --no-build)")
     ap.add_argument("--csv", help="write the samples as CSV here")
     ap.add_argument("--json", help="write the samples, the check and the bots' reports as JSON here")
     ap.add_argument("--plot", help="draw the PNG plot here (needs matplotlib)")
