@@ -29,9 +29,10 @@ use crate::world::World;
 struct RoomEntry {
     addr: Addr<Room>,
     /// Everyone the room holds: players with a ship, spectators, and the seats kept for lost
-    /// players, by id. One ordered map rather than a table per kind: ids only grow, so a map
-    /// under churn (a thousand players coming and going) holds what it holds now, where each
-    /// hash table would keep the buckets its tombstones once made it double to.
+    /// players, by id. One B-tree rather than a hash table per kind: it allocates and frees its
+    /// nodes as members come and go, so under churn (a thousand players coming and going) it
+    /// holds what the room holds now, where each table kept the buckets its tombstones once
+    /// made it double to. Ids only grow, so a join appends at its right edge.
     members: BTreeMap<PlayerId, Member>,
     /// How many members are players with a ship, spectators and kept seats: `members` counted
     /// by role, kept as it changes (quick play reads them for every room at every join).
