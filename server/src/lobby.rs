@@ -498,7 +498,7 @@ impl Lobby {
         if !entry.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { number: n } if n == number)) {
             return;
         }
-        let Some(kept) = entry.take_kept(id) else { return };
+        let Some(kept) = entry.dismiss(id) else { return };
         self.seats.remove(&kept.token);
         count_down(&mut self.kept_per_ip, kept.client);
         entry.addr.do_send(ReleaseSeat { id });

@@ -60,7 +60,9 @@ impl Default for History {
 
 impl History {
     /// The slot for `tick` (overwriting the frame `HISTORY_TICKS` ticks older), to be filled.
-    pub fn slot(&mut self, tick: u64) -> &mut Frame {
+    /// Private: the room and the bench fill slots through [`History::record`], which gives back
+    /// what a slot holds beyond its tick's need.
+    fn slot(&mut self, tick: u64) -> &mut Frame {
         &mut self.frames[(tick % HISTORY_TICKS as u64) as usize]
     }
 
