@@ -9,6 +9,7 @@ program), then prints the stacks whose live bytes changed most from the first of
 the last, each with its first frames outside the allocator and the standard library.
 
     python3 scripts/heap_growth.py RECORDING.zst 300 1200 [--at 600,900] [--top 15] [--frames 8]
+    python3 scripts/heap_growth.py RECORDING.zst 300 1200 --largest   (where the heap is, not what moved)
 
 Each column is the live bytes (and live allocations) of that stack at that time. A stack that
 grows across every column, by a similar step, is a creep; one that goes up and down is a phase
@@ -109,6 +110,8 @@ def main():
     ap.add_argument("end", type=float, help="last time, seconds")
     ap.add_argument("--at", default="", help="more times between, comma-separated seconds")
     ap.add_argument("--top", type=int, default=15, help="stacks to print")
+    ap.add_argument("--largest", action="store_true",
+                    help="print the stacks holding most at the last time instead of those that changed most")
     ap.add_argument("--frames", type=int, default=5,
                     help="frames past the noise that name a site (and are printed)")
     args = ap.parse_args()
@@ -148,9 +151,14 @@ def main():
     totals = [sum(v[k][0] for v in per_site.values()) for k in range(len(snaps))]
     print("time (s)      " + "".join(f"{t:>9g}" for t in times))
     print("live heap KiB " + "".join(f"{b / 1024:9.0f}" for b in totals))
+    which = "holding most at the last time" if args.largest else "that changed most"
     print(f"change {times[0]:g} s -> {times[-1]:g} s: {(totals[-1] - totals[0]) / 1024:+.1f} KiB; "
-          f"the sites that changed most, live KiB (and allocations) at each time:\n")
-    grown = sorted(per_site.items(), key=lambda kv: -abs(kv[1][-1][0] - kv[1][0][0]))[:args.top]
+          f"the sites {which}, live KiB (and allocations) at each time:\n")
+    if args.largest:
+        order = lambda kv: -kv[1][-1][0]
+    else:
+        order = lambda kv: -abs(kv[1][-1][0] - kv[1][0][0])
+    grown = sorted(per_site.items(), key=order)[:args.top]
     for frames, cells in grown:
         print(f"{(cells[-1][0] - cells[0][0]) / 1024:+9.1f} KiB " + "".join(f"{b / 1024:9.1f}" for b, _ in cells))
         print("     allocations" + "".join(f"{n:9d}" for _, n in cells))

@@ -5,7 +5,7 @@
 # 5 s send-stall timeout, so no one is cut): as after a network hiccup or a frozen load generator,
 # no client reads or acknowledges, sockets back up and every delta history fills. Then it resumes
 # them and prints the server's RSS every 5 s before, during and for AFTER seconds (default 60)
-# after. A server that keeps what the stall made it allocate ends higher than it started.
+# after (and its live heap, from /metrics). A server that keeps what the stall made it allocate ends higher than it started.
 # Usage: scripts/stall.sh [BOTS]   (needs a release build: cargo build --release -p
 # skirmish-server -p skirmish-bots; STALL=3 AFTER=60 ROUNDS=1 change the stalls)
 set -euo pipefail
@@ -16,7 +16,13 @@ AFTER=${AFTER:-60}
 ROUNDS=${ROUNDS:-1}
 . scripts/load.sh
 start_load "$BOTS" $(( 20 + ROUNDS * (STALL + AFTER) + 10 )) /tmp/skirmish-stall-bots.txt
-rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
+# The RSS from /proc, and jemalloc's live heap from /metrics (the RSS alone mixes what the
+# program holds with what the allocator keeps cached for it).
+rss() {
+    awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"
+    curl -s "http://127.0.0.1:$PORT/metrics" \
+        | awk '/^skirmish_heap_allocated_bytes / {printf ", heap %.2f", $2 / 1048576}'
+}
 trap 'kill -CONT "$BOTS_PID" 2>/dev/null || true; kill "$SERVER" 2>/dev/null || true' EXIT
 echo "t 0: server RSS $(rss) MiB"
 sleep 10
