@@ -154,10 +154,10 @@ def main():
     which = "holding most at the last time" if args.largest else "that changed most"
     print(f"change {times[0]:g} s -> {times[-1]:g} s: {(totals[-1] - totals[0]) / 1024:+.1f} KiB; "
           f"the sites {which}, live KiB (and allocations) at each time:\n")
-    if args.largest:
-        order = lambda kv: -kv[1][-1][0]
-    else:
-        order = lambda kv: -abs(kv[1][-1][0] - kv[1][0][0])
+    def order(kv):
+        cells = kv[1]
+        return -cells[-1][0] if args.largest else -abs(cells[-1][0] - cells[0][0])
+
     grown = sorted(per_site.items(), key=order)[:args.top]
     for frames, cells in grown:
         print(f"{(cells[-1][0] - cells[0][0]) / 1024:+9.1f} KiB " + "".join(f"{b / 1024:9.1f}" for b, _ in cells))

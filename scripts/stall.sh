@@ -4,8 +4,9 @@
 # settle, then stops the bots' process (SIGSTOP) for STALL seconds (default 3: under the server's
 # 5 s send-stall timeout, so no one is cut): as after a network hiccup or a frozen load generator,
 # no client reads or acknowledges, sockets back up and every delta history fills. Then it resumes
-# them and prints the server's RSS every 5 s before, during and for AFTER seconds (default 60)
-# after (and its live heap, from /metrics). A server that keeps what the stall made it allocate ends higher than it started.
+# them and prints the server's RSS and live heap every 5 s before, during and for AFTER seconds
+# (default 60) after. A server that keeps what the stall made it allocate ends higher than it
+# started.
 # Usage: scripts/stall.sh [BOTS]   (needs a release build: cargo build --release -p
 # skirmish-server -p skirmish-bots; STALL=3 AFTER=60 ROUNDS=1 change the stalls)
 set -euo pipefail
