@@ -63,7 +63,12 @@ impl History {
     /// Private: the room and the bench fill slots through [`History::record`], which gives back
     /// what a slot holds beyond its tick's need.
     fn slot(&mut self, tick: u64) -> &mut Frame {
-        &mut self.frames[(tick % HISTORY_TICKS as u64) as usize]
+        &mut self.frames[Self::index(tick)]
+    }
+
+    /// Where `tick`'s frame lives in the ring.
+    fn index(tick: u64) -> usize {
+        (tick % HISTORY_TICKS as u64) as usize
     }
 
     /// Fills the slot for `tick` with `fill`, then gives back what its lists hold far beyond
@@ -78,7 +83,7 @@ impl History {
 
     /// The frame of `tick`, if it is still held (tick 0 never is: it means "none").
     pub fn get(&self, tick: u64) -> Option<&Frame> {
-        let frame = &self.frames[(tick % HISTORY_TICKS as u64) as usize];
+        let frame = &self.frames[Self::index(tick)];
         (tick != 0 && frame.tick == tick).then_some(frame)
     }
 }
