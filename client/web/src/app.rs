@@ -454,6 +454,12 @@ impl App {
         if status_changed {
             self.refresh_status();
         }
+        // Browsers throttle a hidden page's timers, the input timer with them (Chromium and
+        // Firefox run them at most once a second; Chrome's intensive throttling can slow them to
+        // once a minute), but not its message events. Sending a due input here too keeps the
+        // inputs, which carry the acknowledgements, at the snapshots' pace in a background tab:
+        // the server neither drops the player as silent nor builds its deltas against old ticks.
+        self.tick();
     }
 
     /// The socket closed: shows why, and returns how long to wait before reconnecting by
@@ -486,8 +492,9 @@ impl App {
         }
     }
 
-    /// Runs every [`POLL_MS`]: handles queued page actions, sends the controls when the core
-    /// says an input is due (one per server tick), and a ping when one is due.
+    /// Runs every [`POLL_MS`] and after every message: handles queued page actions, sends the
+    /// controls when the core says an input is due (one per server tick), and a ping when one is
+    /// due.
     fn tick(&mut self) {
         for action in self.devices.take_actions() {
             self.act(action);

@@ -312,6 +312,17 @@ impl ChromeDriver {
 
     /// Opens a headless Chromium session with a window of `width`×`height` CSS pixels.
     pub async fn session_sized(&self, width: u32, height: u32) -> Browser {
+        self.session_with(width, height, false).await
+    }
+
+    /// A 1280×720 session whose hidden pages have their timers throttled as in a user's browser
+    /// (at most once a second): chromedriver turns that off by default
+    /// (`--disable-background-timer-throttling`, `--disable-backgrounding-occluded-windows`).
+    pub async fn session_throttled(&self) -> Browser {
+        self.session_with(1280, 720, true).await
+    }
+
+    async fn session_with(&self, width: u32, height: u32, throttle_hidden: bool) -> Browser {
         let profile = format!("--user-data-dir={}", self.profile.display());
         let mut options = json!({
             "args": [
@@ -325,6 +336,10 @@ impl ChromeDriver {
         });
         if let Some(chrome) = chrome_binary() {
             options["binary"] = json!(chrome);
+        }
+        if throttle_hidden {
+            options["excludeSwitches"] =
+                json!(["disable-background-timer-throttling", "disable-backgrounding-occluded-windows"]);
         }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));

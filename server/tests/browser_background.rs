@@ -1,0 +1,93 @@
+//! A page left in a background tab stays in the game. Browsers throttle a hidden page's timers
+//! (to at most once a second here), and the page's input timer with them, but not its message
+//! events: the page also sends a due input when a message arrives, so its inputs, and the
+//! acknowledgements they carry, keep the snapshots' pace. Without that a hidden page sends one
+//! input a second, every other tick repeats its last input, and a browser that throttles harder
+//! gets the player dropped as silent. Skips loudly without chromedriver unless
+//! `SKIRMISH_REQUIRE_BROWSER=1`.
+
+mod common;
+mod webdriver;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+use webdriver::{ChromeDriver, chromedriver_or_skip, content, open_and_join};
+
+const ROOM: &str = "background-room";
+/// Silent this long and the server drops the client: short, so that a page sending nothing
+/// while hidden would be dropped three times over.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
+const HIDDEN: Duration = Duration::from_secs(9);
+
+/// Installed in the page before it is hidden: how long it has been hidden, and how many times
+/// an 8 ms interval timer ran meanwhile (throttled, about once a second).
+const RECORDER: &str = "window.__bg = { hiddenMs: 0, since: null, runs: 0 };
+    document.addEventListener('visibilitychange', () => {
+        const bg = window.__bg;
+        if (document.hidden) { bg.since = performance.now(); }
+        else if (bg.since !== null) { bg.hiddenMs += performance.now() - bg.since; bg.since = null; }
+    });
+    setInterval(() => { if (document.hidden) window.__bg.runs++; }, 8);";
+
+fn counter(metrics: &HashMap<String, f64>, name: &str) -> f64 {
+    *metrics.get(name).unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+/// Connections ended for any reason.
+fn disconnects(metrics: &HashMap<String, f64>) -> f64 {
+    metrics.iter().filter(|(k, _)| k.starts_with("skirmish_disconnects_total")).map(|(_, v)| v).sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let mut config = skirmish_server::Config::for_tests();
+    config.client_timeout = CLIENT_TIMEOUT;
+    let server = common::server_with(config);
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session_throttled().await;
+    let id = open_and_join(&browser, &server.http_url(), ROOM, "Sleeper", false).await;
+    browser.execute(RECORDER, vec![]).await.expect("install the recorder");
+    let page = browser.window().await.expect("the page's window");
+
+    // Another tab in front: the page is hidden.
+    let before = common::metrics(server.addr).await;
+    let tab = browser.new_window(true).await.expect("open a tab");
+    browser.switch_to_window(tab.handle).await.expect("switch to the new tab");
+    tokio::time::sleep(HIDDEN).await;
+    let after = common::metrics(server.addr).await;
+    browser.switch_to_window(page).await.expect("back to the page");
+
+    // The page was hidden all along, its timers throttled: else this tests nothing.
+    let bg = browser.execute("return window.__bg", vec![]).await.expect("read the recorder");
+    let hidden_ms = bg["hiddenMs"].as_f64().unwrap_or(0.0);
+    let runs = bg["runs"].as_f64().unwrap_or(f64::MAX);
+    assert!(hidden_ms >= (HIDDEN.as_millis() as f64) * 0.9, "the page was hidden for {hidden_ms} ms: {bg}");
+    assert!(
+        runs <= hidden_ms / 1000.0 * 2.0 + 3.0,
+        "an 8 ms timer ran {runs} times in {hidden_ms} ms hidden: not throttled"
+    );
+
+    // Still in the game, the same player: nobody was dropped or rejoined.
+    assert_eq!(disconnects(&after), disconnects(&before), "connections ended while the page was hidden");
+    let status = content(&browser, "#status").await.unwrap_or_default();
+    assert!(status.contains("playing") && status.contains(ROOM), "#status: {status:?}");
+    let shown = browser.execute("return document.querySelector('#status').dataset.playerId", vec![]).await;
+    assert_eq!(shown.ok().as_ref().and_then(Value::as_str), Some(id.to_string().as_str()), "the page's player id");
+
+    // Its inputs kept up with the ticks: with one input a second, 29 ticks in 30 repeat the last
+    // one (261 of 272 in a run without the message-driven send; 83 of 274 with it, the inputs
+    // going out as snapshots arrive, some a tick late). The page is the only player on the
+    // server, so every tick is one of its.
+    let ticks = counter(&after, "skirmish_ticks_total") - counter(&before, "skirmish_ticks_total");
+    let repeated =
+        counter(&after, "skirmish_inputs_repeated_total") - counter(&before, "skirmish_inputs_repeated_total");
+    assert!(ticks > 0.0, "no tick ran");
+    assert!(repeated < ticks * 2.0 / 3.0, "{repeated} of {ticks} player ticks had no new input from the hidden page");
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    server.stop();
+}
