@@ -2,7 +2,7 @@
 //! (to at most once a second here), and the page's input timer with them, but not its message
 //! events: the page also sends a due input when a message arrives, so its inputs, and the
 //! acknowledgements they carry, keep the snapshots' pace. Without that a hidden page sends one
-//! input a second, every other tick repeats its last input, and a browser that throttles harder
+//! input a second, 29 ticks in 30 repeat its last input, and a browser that throttles harder
 //! gets the player dropped as silent. Skips loudly without chromedriver unless
 //! `SKIRMISH_REQUIRE_BROWSER=1`.
 
