@@ -454,11 +454,11 @@ impl App {
         if status_changed {
             self.refresh_status();
         }
-        // Browsers throttle a hidden page's timers, the input timer with them (Chromium and
-        // Firefox run them at most once a second; Chrome's intensive throttling can slow them to
-        // once a minute), but not its message events. Sending a due input here too keeps the
-        // inputs, which carry the acknowledgements, at the snapshots' pace in a background tab:
-        // the server neither drops the player as silent nor builds its deltas against old ticks.
+        // Browsers throttle a hidden page's timers, the input timer with them (Chromium runs them
+        // at most once a second, and its intensive throttling can slow them to once a minute),
+        // but not its message events. Sending a due input here too keeps the inputs, which carry
+        // the acknowledgements, at the snapshots' pace in a background tab: the server neither
+        // drops the player as silent nor builds its deltas against old ticks.
         self.tick();
     }
 
