@@ -223,12 +223,14 @@ def main():
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(logdir, "server.log"), "wb"))
     procs = [server]
     driver = None
+    profile = tempfile.mkdtemp(prefix="skirmish-chromium-")
 
     def cleanup(*_):
         if driver is not None:
             driver.close()
         for proc in procs:
             harness.stop_process(proc, grace=5)
+        shutil.rmtree(profile, ignore_errors=True)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
@@ -246,7 +248,6 @@ def main():
         time.sleep(ramp + 3)
         print(f"server on 127.0.0.1:{port}, {args.bots} bots in its default room; logs in {logdir}", flush=True)
 
-        profile = tempfile.mkdtemp(prefix="skirmish-chromium-")
         driver = Driver(profile)
         driver.s("POST", "/url", {"url": f"http://127.0.0.1:{port}/?room=main"})
         deadline = time.monotonic() + 60
