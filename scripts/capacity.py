@@ -82,14 +82,9 @@ import tempfile
 import time
 import urllib.request
 
-from harness import (cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib, scrape, stop_process,
-                     strict_json, try_cpu_seconds, try_rss_kib, wait_serving)
+from harness import (SERVER_LOAD_TEST_FLAGS, cpu_seconds, fmt, free_port, histogram_quantile, release_dir, rss_kib,
+                     scrape, stop_process, strict_json, try_cpu_seconds, try_rss_kib, wait_serving)
 
-# Flags that turn off the server's protective caps for a load test (all bots come from one IP,
-# thousands of them within seconds).
-SERVER_LOAD_TEST_FLAGS = ["--max-connections-per-ip", "0", "--max-connections", "0",
-                          "--max-http-connections-per-ip", "0", "--max-http-connections", "0",
-                          "--connections-per-ip-per-sec", "0"]
 # One endless match from the first bot on: no countdown freezing ships and no results screen in
 # the middle of a measurement, whatever the fighting bots score.
 SERVER_MATCH_FLAGS = ["--min-players", "1", "--countdown", "0", "--score-limit", "0", "--match-duration", "24h"]

@@ -218,8 +218,7 @@ def main():
     server = subprocess.Popen(
         [os.path.join(release, "skirmish"), "--bind", "127.0.0.1", "--port", str(port), "--map", "expanse",
          "--max-players-per-room", str(args.room_size), "--min-players", "1", "--score-limit", "0",
-         "--match-duration", "2m", "--max-connections-per-ip", "0", "--max-connections", "0",
-         "--max-http-connections-per-ip", "0", "--max-http-connections", "0", "--connections-per-ip-per-sec", "0"],
+         "--match-duration", "2m"] + harness.SERVER_LOAD_TEST_FLAGS,
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(logdir, "server.log"), "wb"))
     procs = [server]
     driver = None

@@ -1,6 +1,7 @@
-"""What the load scripts (capacity.py, soak.py, abuse.py) share: building and finding the release
-binaries, a free loopback port, a process's CPU and RSS from /proc, the server's /metrics, its
-start-up wait and its stop, and the printing of measured values. Only the standard library;
+"""What the load scripts (capacity.py, soak.py, abuse.py, http_flood.py, request_cpu.py,
+client_memory.py) share: building and finding the release binaries, the flags that turn the
+server's connection caps off, a free loopback port, a process's CPU and RSS from /proc, the
+server's /metrics, its start-up wait and its stop, and the printing of measured values. Only the standard library;
 Linux only (/proc). The scripts import it from their own folder (`python3 scripts/X.py` puts
 that folder first on `sys.path`)."""
 
@@ -13,6 +14,11 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICKS = os.sysconf("SC_CLK_TCK")
+# Flags that turn off the server's protective caps for a load test (all bots come from one IP,
+# thousands of them within seconds).
+SERVER_LOAD_TEST_FLAGS = ["--max-connections-per-ip", "0", "--max-connections", "0",
+                          "--max-http-connections-per-ip", "0", "--max-http-connections", "0",
+                          "--connections-per-ip-per-sec", "0"]
 
 
 def release_dir(build, nice=False, examples=()):
