@@ -1,7 +1,8 @@
 //! A page left in a background tab stays in the game. Browsers throttle a hidden page's timers
 //! (to at most once a second here), and the page's input timer with them, but not its message
-//! events: the page also sends a due input when a message arrives, so its inputs, and the
-//! acknowledgements they carry, keep the snapshots' pace. Without that a hidden page sends one
+//! events: when a message arrives, a hidden page also sends the input due before the next
+//! snapshot, so its inputs, and the acknowledgements they carry, keep the snapshots' pace, each
+//! in time for its tick. Without that a hidden page sends one
 //! input a second, 29 ticks in 30 repeat its last input, and a browser that throttles harder
 //! gets the player dropped as silent. Skips loudly without chromedriver unless
 //! `SKIRMISH_REQUIRE_BROWSER=1`.
@@ -78,14 +79,17 @@ async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
     assert_eq!(shown.ok().as_ref().and_then(Value::as_str), Some(id.to_string().as_str()), "the page's player id");
 
     // Its inputs kept up with the ticks: with one input a second, 29 ticks in 30 repeat the last
-    // one (261 of 272 in a run without the message-driven send; 83 of 274 with it, the inputs
-    // going out as snapshots arrive, some a tick late). The page is the only player on the
-    // server, so every tick is one of its.
+    // one (261 of 272 in a run without the message-driven send). Sending only inputs already
+    // due when a snapshot arrives, one in three went out a tick late (83 of 274); sending the
+    // one due before the next snapshot, 0 or 1 of 272 in three runs. The bound sits between, with
+    // room for a slow machine. The page is the only player on the server, so every tick is one
+    // of its.
     let ticks = counter(&after, "skirmish_ticks_total") - counter(&before, "skirmish_ticks_total");
     let repeated =
         counter(&after, "skirmish_inputs_repeated_total") - counter(&before, "skirmish_inputs_repeated_total");
+    eprintln!("hidden for {hidden_ms:.0} ms: {repeated} of {ticks} ticks repeated the page's input");
     assert!(ticks > 0.0, "no tick ran");
-    assert!(repeated < ticks * 2.0 / 3.0, "{repeated} of {ticks} player ticks had no new input from the hidden page");
+    assert!(repeated < ticks / 6.0, "{repeated} of {ticks} player ticks had no new input from the hidden page");
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);

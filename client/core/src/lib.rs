@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, VecDeque};
 use glam::Vec2;
 use skirmish_shared::codec::check_chat;
 use skirmish_shared::consts::{
-    MAX_FRAME_BYTES, PING_LOST_AFTER_MS, PROTOCOL_VERSION, ROSTER_CHUNK_PLAYERS, TICK_RATE_HZ,
+    INPUT_PERIOD_MS, MAX_FRAME_BYTES, PING_LOST_AFTER_MS, PROTOCOL_VERSION, ROSTER_CHUNK_PLAYERS, TICK_RATE_HZ,
 };
 use skirmish_shared::delta::Frame;
 use skirmish_shared::tuning::MAX_CHAT_CHARS;
@@ -593,9 +593,21 @@ impl Client {
         self.pace.due_ms(&self.views.clock)
     }
 
+    /// For a page that can act only when a message arrives (a hidden browser tab, whose timers
+    /// the browser throttles to once a second or less, but not its messages): true if an input
+    /// falls due before the next snapshot is expected, a tick from now. Sent now, it fills the
+    /// slot it was due in (see [`Client::input`]), so the page sends one per snapshot, each in
+    /// time for the server's next tick. Checked only at the slot's own time, an input would go
+    /// out at the snapshot after it: late for its tick in one tick of three, which the server
+    /// fills by repeating the last input.
+    pub fn input_due_by_next_snapshot(&self, now_ms: f64) -> bool {
+        now_ms + f64::from(INPUT_PERIOD_MS) >= self.input_due_ms()
+    }
+
     /// Builds the next input frame, or `None` before `Welcome` (inputs then mean nothing). It
     /// acknowledges the newest snapshot held and names the tick being drawn at `now_ms`. Send
-    /// one when [`Client::input_due_ms`] says.
+    /// one when [`Client::input_due_ms`] says (or, from a page whose timers are throttled,
+    /// [`Client::input_due_by_next_snapshot`]: one sent before it is due fills the slot due).
     pub fn input(&mut self, mv: Vec2, aim: f32, buttons: u8, now_ms: f64) -> Option<Vec<u8>> {
         self.input_for_slot(mv, aim, buttons, now_ms, now_ms)
     }

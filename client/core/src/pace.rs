@@ -95,10 +95,13 @@ impl Pace {
     /// start-up timer's last or a late one, would leave the next slot due within the same
     /// tick, and the two would reach the server together and stand in its buffer, a tick of
     /// delay on every input after.) Never backwards: a clock estimate that moved later must
-    /// not make a slot due twice.
+    /// not make a slot due twice. An input sent before its time (a hidden page sends, when a
+    /// snapshot comes, the one due before the next) fills the slot that was due, not the one
+    /// nearest to when it went out, which would make that slot due again.
     pub fn sent(&mut self, now_ms: f64, clock: &TickClock) {
+        let at = now_ms.max(self.due_ms(clock));
         self.sent_ms = now_ms;
-        if let Some(tick) = clock.newest(now_ms) {
+        if let Some(tick) = clock.newest(at) {
             self.slot = self.slot.max((tick - self.phase + 0.5).floor());
         }
     }

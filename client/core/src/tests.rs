@@ -722,8 +722,29 @@ fn buffered_server(seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> ServerSide 
     buffered_server_with(joined(), seconds, up_ms).0
 }
 
+/// When the page looks whether to send an input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Page {
+    /// On a fine timer (every 0.25 ms), sending when [`Client::input_due_ms`] says.
+    Shown,
+    /// Only when a snapshot arrives (with [`Client::input_due_by_next_snapshot`]) and on a
+    /// timer that runs once a second: a hidden browser tab, whose timers are throttled but
+    /// whose messages are not.
+    Hidden,
+}
+
 /// [`buffered_server`] with a given client, returned at the end.
-fn buffered_server_with(mut c: Client, seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> (ServerSide, Client) {
+fn buffered_server_with(c: Client, seconds: f64, up_ms: impl Fn(f64, u32) -> f64) -> (ServerSide, Client) {
+    buffered_server_as(Page::Shown, c, seconds, up_ms)
+}
+
+/// [`buffered_server_with`] for a page that looks when `page` says.
+fn buffered_server_as(
+    page: Page,
+    mut c: Client,
+    seconds: f64,
+    up_ms: impl Fn(f64, u32) -> f64,
+) -> (ServerSide, Client) {
     let offset = 777.7; // the client's clock = server time + offset
     let ticks = (seconds * 30.0) as u64;
     let mut side = ServerSide::default();
@@ -733,6 +754,7 @@ fn buffered_server_with(mut c: Client, seconds: f64, up_ms: impl Fn(f64, u32) ->
     for tick in 1..=ticks {
         let tick_at = tick as f64 * TICK_MS;
         while t < tick_at {
+            let mut arrived = false;
             while let Some(&(at, n, ack, waiting)) = snapshots.front()
                 && at <= t
             {
@@ -742,8 +764,16 @@ fn buffered_server_with(mut c: Client, seconds: f64, up_ms: impl Fn(f64, u32) ->
                 }
                 feed(&mut c, &snapshot(None, &frame(n, vec![]), Some(me)), t + offset).expect("snapshot");
                 snapshots.pop_front();
+                arrived = true;
             }
-            if t + offset >= c.input_due_ms() {
+            let due = match page {
+                Page::Shown => t + offset >= c.input_due_ms(),
+                Page::Hidden => {
+                    let timer = (t / 0.25) as u64 % 4000 == 1234;
+                    (arrived && c.input_due_by_next_snapshot(t + offset)) || (timer && t + offset >= c.input_due_ms())
+                }
+            };
+            if due {
                 c.input(Vec2::X, 0.0, 0, t + offset).expect("playing");
                 let after = in_flight.back().map_or(0.0, |&(at, _)| at);
                 in_flight.push_back(((t + up_ms(t, next_seq)).max(after), next_seq));
@@ -834,6 +864,43 @@ fn inputs_that_miss_their_tick_move_the_phase_earlier_until_they_make_it() {
     // On a clean link the phase stays where it was chosen.
     let (side, c) = buffered_server_with(joined(), 20.0, |_, _| 1.0);
     assert!(side.repeats.is_empty() && c.pace.phase == pace::SEND_PHASE_TICKS, "{}", c.pace.phase);
+}
+
+#[test]
+fn a_hidden_page_sends_one_input_per_tick_from_its_messages() {
+    // A hidden tab looks only when a snapshot arrives (and once a second on its throttled
+    // timer): it sends then the input due before the next snapshot, one a tick, none missing
+    // its tick and none waiting, on a clean link and on a slow one.
+    for up in [1.0, 45.0] {
+        let (side, c) = buffered_server_as(Page::Hidden, joined(), 20.0, |_, _| up);
+        assert_eq!(side.applied, (1..=side.applied.len() as u32).collect::<Vec<_>>(), "every input once, in order");
+        let settled = 60;
+        assert!(from(&side.repeats, settled).is_empty(), "{up} ms: ticks without an input: {:?}", side.repeats);
+        assert!(from(&side.waiting, settled).is_empty(), "{up} ms: ticks leaving one waiting: {:?}", side.waiting);
+        assert_eq!(c.inputs_left_out(), 0, "{up} ms");
+    }
+}
+
+#[test]
+fn an_input_sent_before_its_time_fills_the_slot_due() {
+    // A hidden page sends as each snapshot arrives, half a tick before the input's time.
+    let mut c = joined();
+    let arrives = |n: u64| 1000.0 + (n - 10) as f64 * TICK_MS;
+    for n in 10..=20 {
+        one(&mut c, &own_only(n, 0.0, 0), arrives(n));
+        if c.input_due_by_next_snapshot(arrives(n)) {
+            c.input(Vec2::X, 0.0, 0, arrives(n)).expect("playing");
+        }
+        assert!(!c.input_due_by_next_snapshot(arrives(n)), "one input a snapshot");
+    }
+    // Snapshot 21 comes 3 ms early, nearer to slot 20's time than to slot 21's: the input sent
+    // fills slot 21 all the same, so another message in this tick sends nothing more.
+    let early = arrives(21) - 3.0;
+    one(&mut c, &own_only(21, 0.0, 0), early);
+    assert!(c.input_due_by_next_snapshot(early));
+    c.input(Vec2::X, 0.0, 0, early).expect("playing");
+    assert!(!c.input_due_by_next_snapshot(early + 1.0), "the second message of the tick sends another input");
+    assert!((c.input_due_ms() - (arrives(22) + 0.5 * TICK_MS)).abs() < 1.0, "next due {}", c.input_due_ms());
 }
 
 #[test]

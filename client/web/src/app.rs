@@ -456,10 +456,12 @@ impl App {
         }
         // Browsers throttle a hidden page's timers, the input timer with them (Chromium runs them
         // at most once a second, and its intensive throttling can slow them to once a minute),
-        // but not its message events. Sending a due input here too keeps the inputs, which carry
+        // but not its message events. Sending an input here too keeps the inputs, which carry
         // the acknowledgements, at the snapshots' pace in a background tab: the server neither
-        // drops the player as silent nor builds its deltas against old ticks.
-        self.tick();
+        // drops the player as silent nor builds its deltas against old ticks. A hidden page
+        // sends the one due before the next snapshot, as this can be its last chance before it.
+        let hidden = self.page.window.document().is_some_and(|d| d.hidden());
+        self.tick(hidden);
     }
 
     /// The socket closed: shows why, and returns how long to wait before reconnecting by
@@ -493,9 +495,9 @@ impl App {
     }
 
     /// Runs every [`POLL_MS`] and after every message: handles queued page actions, sends the
-    /// controls when the core says an input is due (one per server tick), and a ping when one is
-    /// due.
-    fn tick(&mut self) {
+    /// controls when the core says an input is due (one per server tick; `early`: due before
+    /// the next snapshot, for a page whose timers are throttled), and a ping when one is due.
+    fn tick(&mut self, early: bool) {
         for action in self.devices.take_actions() {
             self.act(action);
         }
@@ -518,7 +520,7 @@ impl App {
         }
         if !conn.client.is_spectator()
             && conn.ws.buffered_amount() <= MAX_BUFFERED_BYTES
-            && now >= conn.client.input_due_ms()
+            && (now >= conn.client.input_due_ms() || early && conn.client.input_due_by_next_snapshot(now))
             && let Some(bytes) = conn.client.input(mv, self.aim, buttons, now)
         {
             send(&conn.ws, &bytes);
@@ -720,7 +722,7 @@ fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
     let shared = Rc::clone(app);
     let tick = Closure::<dyn FnMut()>::new(move || {
         if let Ok(mut a) = shared.try_borrow_mut() {
-            a.tick();
+            a.tick(false);
         }
     });
     app.borrow()
