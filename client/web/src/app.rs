@@ -459,7 +459,7 @@ impl App {
         // but not its message events. Sending an input here too keeps the inputs, which carry
         // the acknowledgements, at the snapshots' pace in a background tab: the server neither
         // drops the player as silent nor builds its deltas against old ticks. A hidden page
-        // sends the one due before the next snapshot, as this can be its last chance before it.
+        // sends the one due before the next snapshot: its timer may not run again before then.
         let hidden = self.page.window.document().is_some_and(|d| d.hidden());
         self.tick(hidden);
     }
