@@ -1,9 +1,9 @@
 """What the load scripts (capacity.py, soak.py, abuse.py, http_flood.py, request_cpu.py,
 client_memory.py) share: building and finding the release binaries, the flags that turn the
 server's connection caps off, a free loopback port, a process's CPU and RSS from /proc, the
-server's /metrics, its start-up wait and its stop, and the printing of measured values. Only the standard library;
-Linux only (/proc). The scripts import it from their own folder (`python3 scripts/X.py` puts
-that folder first on `sys.path`)."""
+server's /metrics, its start-up wait and its stop, and the printing of measured values. Only
+the standard library; Linux only (/proc). The scripts import it from their own folder
+(`python3 scripts/X.py` puts that folder first on `sys.path`)."""
 
 import os
 import re

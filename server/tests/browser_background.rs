@@ -81,8 +81,8 @@ async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
     // one (261 of 272 in a run without the message-driven send). Sending only inputs already
     // due when a snapshot arrives, one in three went out a tick late (83 of 274); sending the
     // one due before the next snapshot, 0 to 3 of 273 in six runs, three of them beside a CI run.
-    // The bound sits between, with room for a slower machine. The page is the only player on the server, so every tick is one
-    // of its.
+    // The bound sits between, with room for a slower machine. The page is the only player on
+    // the server, so every tick is one of its.
     let ticks = counter(&after, "skirmish_ticks_total") - counter(&before, "skirmish_ticks_total");
     let repeated =
         counter(&after, "skirmish_inputs_repeated_total") - counter(&before, "skirmish_inputs_repeated_total");
