@@ -4,7 +4,9 @@
 //! snapshot, so its inputs, and the acknowledgements they carry, keep the snapshots' pace, each
 //! in time for its tick. Without that a hidden page sends one input a second, 29 ticks in 30
 //! repeat its last input, and a browser that throttles harder gets the player dropped as silent.
-//! Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
+//! A visible page can have its timers throttled too (Chromium does it to a cross-origin frame
+//! out of view, as a game embedded in a host's page is): one whose timer has not run for a tick
+//! does the same. Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
 
 mod common;
 mod webdriver;
@@ -81,16 +83,63 @@ async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
     // one (261 of 272 in a run without the message-driven send). Sending only inputs already
     // due when a snapshot arrives, one in three went out a tick late (83 of 274); sending the
     // one due before the next snapshot, 0 to 3 of 273 in six runs, three of them beside a CI run.
-    // The bound sits between, with room for a slower machine. The page is the only player on
-    // the server, so every tick is one of its.
-    let ticks = counter(&after, "skirmish_ticks_total") - counter(&before, "skirmish_ticks_total");
-    let repeated =
-        counter(&after, "skirmish_inputs_repeated_total") - counter(&before, "skirmish_inputs_repeated_total");
-    eprintln!("hidden for {hidden_ms:.0} ms: {repeated} of {ticks} ticks repeated the page's input");
-    assert!(ticks > 0.0, "no tick ran");
-    assert!(repeated < ticks / 6.0, "{repeated} of {ticks} player ticks had no new input from the hidden page");
+    // The bound sits between, with room for a slower machine.
+    assert_inputs_kept_pace(&before, &after, &format!("hidden for {hidden_ms:.0} ms"));
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
     server.stop();
+}
+
+/// Stops every timer of the page (the ids Chromium hands out count up from 1, shared by
+/// `setTimeout` and `setInterval`, so every one up to a new one's is cleared): the page's input
+/// timer with them, the limit of what a browser throttling them does. Returns the last id.
+const STOP_TIMERS: &str = "const last = setTimeout(() => {}, 0);
+    for (let id = 1; id <= last; id++) { clearTimeout(id); }
+    window.__shown = { changes: 0 };
+    document.addEventListener('visibilitychange', () => { window.__shown.changes++; });
+    return last;";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visible_page_whose_timers_stop_keeps_sending_inputs() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let mut config = skirmish_server::Config::for_tests();
+    config.client_timeout = CLIENT_TIMEOUT;
+    let server = common::server_with(config);
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    let id = open_and_join(&browser, &server.http_url(), ROOM, "Framed", false).await;
+
+    let before = common::metrics(server.addr).await;
+    let cleared = browser.execute(STOP_TIMERS, vec![]).await.expect("stop the page's timers");
+    assert!(cleared.as_u64().is_some_and(|n| n >= 1), "timer ids: {cleared}");
+    tokio::time::sleep(HIDDEN).await;
+    let after = common::metrics(server.addr).await;
+
+    // Visible all along: else this is the hidden page's test again.
+    let shown = browser.execute("return [document.hidden, window.__shown.changes]", vec![]).await;
+    assert_eq!(shown.ok(), Some(serde_json::json!([false, 0])), "the page stayed visible");
+    assert_eq!(disconnects(&after), disconnects(&before), "connections ended while the timers were stopped");
+    let status = content(&browser, "#status").await.unwrap_or_default();
+    assert!(status.contains("playing") && status.contains(ROOM), "#status: {status:?}");
+    let player = browser.execute("return document.querySelector('#status').dataset.playerId", vec![]).await;
+    assert_eq!(player.ok().as_ref().and_then(Value::as_str), Some(id.to_string().as_str()), "the page's player id");
+
+    // Sending only when its timer runs, the page sends nothing and is dropped as silent; sending
+    // from messages only inputs already due, one tick in three repeats.
+    assert_inputs_kept_pace(&before, &after, "timers stopped");
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    server.stop();
+}
+
+/// Between the two readings of `/metrics`, fewer than one tick in six went without a new input
+/// from the page (the only player on the server, so every tick is one of its).
+fn assert_inputs_kept_pace(before: &HashMap<String, f64>, after: &HashMap<String, f64>, what: &str) {
+    let ticks = counter(after, "skirmish_ticks_total") - counter(before, "skirmish_ticks_total");
+    let repeated = counter(after, "skirmish_inputs_repeated_total") - counter(before, "skirmish_inputs_repeated_total");
+    eprintln!("{what}: {repeated} of {ticks} ticks repeated the page's input");
+    assert!(ticks > 0.0, "no tick ran");
+    assert!(repeated < ticks / 6.0, "{what}: {repeated} of {ticks} player ticks had no new input from the page");
 }

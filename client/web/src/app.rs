@@ -135,6 +135,9 @@ struct App {
     /// The timer of the pending automatic reconnect and its callback (kept alive until it
     /// fires or is cancelled).
     retry_timer: Option<(i32, Closure<dyn FnMut()>)>,
+    /// When the input timer last ran (page clock, ms): a tick without it means the browser
+    /// is throttling the page's timers.
+    timer_ms: f64,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -187,6 +190,7 @@ pub fn start() -> Result<(), JsValue> {
         blips: Vec::new(),
         retries: 0,
         retry_timer: None,
+        timer_ms: 0.0,
     }));
 
     wire_buttons(&app);
@@ -456,12 +460,15 @@ impl App {
         }
         // Browsers throttle a hidden page's timers, the input timer with them (Chromium runs them
         // at most once a second, and its intensive throttling can slow them to once a minute),
-        // but not its message events. Sending an input here too keeps the inputs, which carry
-        // the acknowledgements, at the snapshots' pace in a background tab: the server neither
-        // drops the player as silent nor builds its deltas against old ticks. A hidden page
-        // sends the one due before the next snapshot: its timer may not run again before then.
+        // but not its message events; a visible page's too at times (Chromium's for a
+        // cross-origin frame out of view, as a game embedded in a host's page is). Sending an
+        // input here too keeps the inputs, which carry the acknowledgements, at the snapshots'
+        // pace: the server neither drops the player as silent nor builds its deltas against old
+        // ticks. A page that is hidden, or whose timer has not run for a tick, sends the one due
+        // before the next snapshot: its timer may not run again before then.
         let hidden = self.page.window.document().is_some_and(|d| d.hidden());
-        self.tick(hidden);
+        let throttled = self.page.performance.now() - self.timer_ms > f64::from(INPUT_PERIOD_MS);
+        self.tick(hidden || throttled);
     }
 
     /// The socket closed: shows why, and returns how long to wait before reconnecting by
@@ -722,6 +729,7 @@ fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
     let shared = Rc::clone(app);
     let tick = Closure::<dyn FnMut()>::new(move || {
         if let Ok(mut a) = shared.try_borrow_mut() {
+            a.timer_ms = a.page.performance.now();
             a.tick(false);
         }
     });
