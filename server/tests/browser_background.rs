@@ -93,10 +93,12 @@ async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
 
 /// Stops every timer of the page (the ids Chromium hands out count up from 1, shared by
 /// `setTimeout` and `setInterval`, so every one up to a new one's is cleared): the page's input
-/// timer with them, the limit of what a browser throttling them does. Returns the last id.
-const STOP_TIMERS: &str = "const last = setTimeout(() => {}, 0);
+/// timer with them, the limit of what a browser throttling them does. A probe made just before
+/// counts its runs, to show the clearing reaches timers made earlier. Returns the last id.
+const STOP_TIMERS: &str = "window.__shown = { changes: 0, probe: 0 };
+    setInterval(() => { window.__shown.probe++; }, 8);
+    const last = setTimeout(() => {}, 0);
     for (let id = 1; id <= last; id++) { clearTimeout(id); }
-    window.__shown = { changes: 0 };
     document.addEventListener('visibilitychange', () => { window.__shown.changes++; });
     return last;";
 
@@ -116,9 +118,9 @@ async fn a_visible_page_whose_timers_stop_keeps_sending_inputs() {
     tokio::time::sleep(HIDDEN).await;
     let after = common::metrics(server.addr).await;
 
-    // Visible all along: else this is the hidden page's test again.
-    let shown = browser.execute("return [document.hidden, window.__shown.changes]", vec![]).await;
-    assert_eq!(shown.ok(), Some(serde_json::json!([false, 0])), "the page stayed visible");
+    // Visible all along (else this is the hidden page's test again), its timers stopped.
+    let shown = browser.execute("const s = window.__shown; return [document.hidden, s.changes, s.probe]", vec![]);
+    assert_eq!(shown.await.ok(), Some(serde_json::json!([false, 0, 0])), "visible, no visibility change, no timer ran");
     assert_eq!(disconnects(&after), disconnects(&before), "connections ended while the timers were stopped");
     let status = content(&browser, "#status").await.unwrap_or_default();
     assert!(status.contains("playing") && status.contains(ROOM), "#status: {status:?}");
