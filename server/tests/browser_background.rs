@@ -14,6 +14,7 @@ mod webdriver;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use fantoccini::Client as Browser;
 use serde_json::Value;
 use webdriver::{ChromeDriver, chromedriver_or_skip, content, open_and_join};
 
@@ -44,13 +45,8 @@ fn disconnects(metrics: &HashMap<String, f64>) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
-    let Some(driver_bin) = chromedriver_or_skip() else { return };
-    let mut config = skirmish_server::Config::for_tests();
-    config.client_timeout = CLIENT_TIMEOUT;
-    let server = common::server_with(config);
-    let driver = ChromeDriver::start(&driver_bin);
-    let browser = driver.session_throttled().await;
-    let id = open_and_join(&browser, &server.http_url(), ROOM, "Sleeper", false).await;
+    let Some(game) = Game::join("Sleeper", true).await else { return };
+    let (server, browser) = (&game.server, &game.browser);
     browser.execute(RECORDER, vec![]).await.expect("install the recorder");
     let page = browser.window().await.expect("the page's window");
 
@@ -72,23 +68,13 @@ async fn a_hidden_page_keeps_sending_inputs_and_stays_in_the_game() {
         "an 8 ms timer ran {runs} times in {hidden_ms} ms hidden: not throttled"
     );
 
-    // Still in the game, the same player: nobody was dropped or rejoined.
-    assert_eq!(disconnects(&after), disconnects(&before), "connections ended while the page was hidden");
-    let status = content(&browser, "#status").await.unwrap_or_default();
-    assert!(status.contains("playing") && status.contains(ROOM), "#status: {status:?}");
-    let shown = browser.execute("return document.querySelector('#status').dataset.playerId", vec![]).await;
-    assert_eq!(shown.ok().as_ref().and_then(Value::as_str), Some(id.to_string().as_str()), "the page's player id");
-
     // Its inputs kept up with the ticks: with one input a second, 29 ticks in 30 repeat the last
     // one (261 of 272 in a run without the message-driven send). Sending only inputs already
     // due when a snapshot arrives, one in three went out a tick late (83 of 274); sending the
     // one due before the next snapshot, 0 to 3 of 273 in six runs, three of them beside a CI run.
     // The bound sits between, with room for a slower machine.
-    assert_inputs_kept_pace(&before, &after, &format!("hidden for {hidden_ms:.0} ms"));
-
-    browser.close().await.expect("end the WebDriver session");
-    drop(driver);
-    server.stop();
+    game.kept_pace(&before, &after, &format!("hidden for {hidden_ms:.0} ms")).await;
+    game.stop().await;
 }
 
 /// Stops every timer of the page (the ids Chromium hands out count up from 1, shared by
@@ -104,13 +90,8 @@ const STOP_TIMERS: &str = "window.__shown = { changes: 0, probe: 0 };
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_visible_page_whose_timers_stop_keeps_sending_inputs() {
-    let Some(driver_bin) = chromedriver_or_skip() else { return };
-    let mut config = skirmish_server::Config::for_tests();
-    config.client_timeout = CLIENT_TIMEOUT;
-    let server = common::server_with(config);
-    let driver = ChromeDriver::start(&driver_bin);
-    let browser = driver.session().await;
-    let id = open_and_join(&browser, &server.http_url(), ROOM, "Framed", false).await;
+    let Some(game) = Game::join("Framed", false).await else { return };
+    let (server, browser) = (&game.server, &game.browser);
 
     let before = common::metrics(server.addr).await;
     let cleared = browser.execute(STOP_TIMERS, vec![]).await.expect("stop the page's timers");
@@ -121,29 +102,60 @@ async fn a_visible_page_whose_timers_stop_keeps_sending_inputs() {
     // Visible all along (else this is the hidden page's test again), its timers stopped.
     let shown = browser.execute("const s = window.__shown; return [document.hidden, s.changes, s.probe]", vec![]);
     assert_eq!(shown.await.ok(), Some(serde_json::json!([false, 0, 0])), "visible, no visibility change, no timer ran");
-    assert_eq!(disconnects(&after), disconnects(&before), "connections ended while the timers were stopped");
-    let status = content(&browser, "#status").await.unwrap_or_default();
-    assert!(status.contains("playing") && status.contains(ROOM), "#status: {status:?}");
-    let player = browser.execute("return document.querySelector('#status').dataset.playerId", vec![]).await;
-    assert_eq!(player.ok().as_ref().and_then(Value::as_str), Some(id.to_string().as_str()), "the page's player id");
 
     // Sending only when its timer runs, the page sends nothing and is dropped as silent; sending
     // from messages only inputs already due (a visible page did until the timer's lateness
     // counted), one tick in three repeats (74 of 271); as now, 0 or 1 of 270–273 in six runs,
     // three of them beside a CI run.
-    assert_inputs_kept_pace(&before, &after, "timers stopped");
-
-    browser.close().await.expect("end the WebDriver session");
-    drop(driver);
-    server.stop();
+    game.kept_pace(&before, &after, "timers stopped").await;
+    game.stop().await;
 }
 
-/// Between the two readings of `/metrics`, fewer than one tick in six went without a new input
-/// from the page (the only player on the server, so every tick is one of its).
-fn assert_inputs_kept_pace(before: &HashMap<String, f64>, after: &HashMap<String, f64>, what: &str) {
-    let ticks = counter(after, "skirmish_ticks_total") - counter(before, "skirmish_ticks_total");
-    let repeated = counter(after, "skirmish_inputs_repeated_total") - counter(before, "skirmish_inputs_repeated_total");
-    eprintln!("{what}: {repeated} of {ticks} ticks repeated the page's input");
-    assert!(ticks > 0.0, "no tick ran");
-    assert!(repeated < ticks / 6.0, "{what}: {repeated} of {ticks} player ticks had no new input from the page");
+/// A server that drops a client silent for [`CLIENT_TIMEOUT`], and a browser page playing on it.
+struct Game {
+    server: skirmish_server::ServerHandle,
+    driver: ChromeDriver,
+    browser: Browser,
+    /// The page's player.
+    id: u32,
+}
+
+impl Game {
+    /// `None` (the test skips) without chromedriver. `throttled`: hidden pages' timers are
+    /// throttled as in a user's browser ([`ChromeDriver::session_throttled`]).
+    async fn join(name: &str, throttled: bool) -> Option<Game> {
+        let driver_bin = chromedriver_or_skip()?;
+        let mut config = skirmish_server::Config::for_tests();
+        config.client_timeout = CLIENT_TIMEOUT;
+        let server = common::server_with(config);
+        let driver = ChromeDriver::start(&driver_bin);
+        let browser = if throttled { driver.session_throttled().await } else { driver.session().await };
+        let id = open_and_join(&browser, &server.http_url(), ROOM, name, false).await;
+        Some(Game { server, driver, browser, id })
+    }
+
+    /// Between the two readings of `/metrics`: still in the game, the same player (nobody was
+    /// dropped or rejoined), and fewer than one tick in six went without a new input from the
+    /// page (the only player on the server, so every tick is one of its).
+    async fn kept_pace(&self, before: &HashMap<String, f64>, after: &HashMap<String, f64>, what: &str) {
+        assert_eq!(disconnects(after), disconnects(before), "{what}: connections ended");
+        let status = content(&self.browser, "#status").await.unwrap_or_default();
+        assert!(status.contains("playing") && status.contains(ROOM), "#status: {status:?}");
+        let player = self.browser.execute("return document.querySelector('#status').dataset.playerId", vec![]).await;
+        let id = self.id.to_string();
+        assert_eq!(player.ok().as_ref().and_then(Value::as_str), Some(id.as_str()), "the page's player id");
+
+        let ticks = counter(after, "skirmish_ticks_total") - counter(before, "skirmish_ticks_total");
+        let repeated =
+            counter(after, "skirmish_inputs_repeated_total") - counter(before, "skirmish_inputs_repeated_total");
+        eprintln!("{what}: {repeated} of {ticks} ticks repeated the page's input");
+        assert!(ticks > 0.0, "no tick ran");
+        assert!(repeated < ticks / 6.0, "{what}: {repeated} of {ticks} player ticks had no new input from the page");
+    }
+
+    async fn stop(self) {
+        self.browser.close().await.expect("end the WebDriver session");
+        drop(self.driver);
+        self.server.stop();
+    }
 }

@@ -467,7 +467,7 @@ impl App {
         // ticks. A page that is hidden, or whose timer has not run for a tick, sends the one due
         // before the next snapshot: its timer may not run again before then.
         let hidden = self.page.window.document().is_some_and(|d| d.hidden());
-        let throttled = self.page.performance.now() - self.timer_ms > f64::from(INPUT_PERIOD_MS);
+        let throttled = now - self.timer_ms > f64::from(INPUT_PERIOD_MS);
         self.tick(hidden || throttled);
     }
 
