@@ -17,7 +17,7 @@ use crate::close::Close;
 use crate::maps::MapList;
 use crate::match_flow::MatchSettings;
 use crate::messages::{
-    AddPlayer, Join, JoinError, Joined, Kick, Leave, ReleaseSeat, RemovePlayer, Replace, Report, RoomReport,
+    Abandon, AddPlayer, Join, JoinError, Joined, Kick, Leave, ReleaseSeat, RemovePlayer, Replace, Report, RoomReport,
     RoomStatus, StopRoom,
 };
 use crate::player_session::PlayerSession;
@@ -413,26 +413,31 @@ impl Handler<Join> for Lobby {
         if let Some(joined) = msg.rejoin.as_deref().and_then(|token| self.rejoin(token, &msg)) {
             return Ok(joined);
         }
+        // The default room and quick play's rooms are everyone's: nobody may hide them from the
+        // list and from quick play (a private room quick play opened would never be filled).
+        let private = msg.private && msg.room.as_deref().is_some_and(|name| name != DEFAULT_ROOM);
         let room = match msg.room {
             Some(name) => name,
             None => self.quick_play_room(),
         };
-        if !self.rooms.contains_key(&room) {
+        // Decided before a room is opened, so a refused join leaves none behind (no one would
+        // ever leave it, so nothing would remove it).
+        let existing = self.rooms.get(&room);
+        if let Some(reason) = existing.and_then(|e| e.closing) {
+            return Err(JoinError::Closed(reason));
+        }
+        let (seats_taken, spectators) = existing.map_or((0, 0), |e| (e.seats_taken(), e.spectators));
+        // A player who finds the room full of players watches instead of being turned away.
+        let spectator = msg.spectate || seats_taken >= self.setup.max_players_per_room;
+        if spectator && spectators >= self.setup.max_spectators_per_room {
+            return Err(JoinError::RoomFull);
+        }
+        if existing.is_none() {
             self.may_open(&room, msg.client)?;
-            // The default room is everyone's: nobody may hide it from the list and from quick play.
-            let private = msg.private && room != DEFAULT_ROOM;
             let entry = self.create_room(&room, private, msg.client, ctx.address());
             self.rooms.insert(room.clone(), entry);
         }
         let entry = self.rooms.get_mut(&room).expect("the room was found or created above");
-        if let Some(reason) = entry.closing {
-            return Err(JoinError::Closed(reason));
-        }
-        // A player who finds the room full of players watches instead of being turned away.
-        let spectator = msg.spectate || entry.seats_taken() >= self.setup.max_players_per_room;
-        if spectator && entry.spectators >= self.setup.max_spectators_per_room {
-            return Err(JoinError::RoomFull);
-        }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         // A seat to take back after a lost connection, for players (spectators hold none).
@@ -455,42 +460,77 @@ impl Handler<Leave> for Lobby {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
-        let Some(entry) = self.rooms.get_mut(&msg.room) else { return };
-        if entry.members.get(&msg.id).and_then(Member::session) != Some(&msg.session) {
+        self.leave(&msg.room, msg.id, &msg.session, msg.reserve, ctx);
+    }
+}
+
+impl Handler<Abandon> for Lobby {
+    type Result = ();
+
+    fn handle(&mut self, msg: Abandon, ctx: &mut Self::Context) {
+        // The session never learnt its id: find it by its session. Rare (a connection that
+        // ends within moments of its `Hello`), so one pass over the members is cheap enough.
+        let found = self.rooms.iter().find_map(|(name, entry)| {
+            entry.members.iter().find(|(_, m)| m.session() == Some(&msg.session)).map(|(&id, _)| (name.clone(), id))
+        });
+        if let Some((room, id)) = found {
+            self.leave(&room, id, &msg.session, msg.reserve, ctx);
+        }
+    }
+}
+
+impl Lobby {
+    /// Member `id` of `room` left through `session`; `reserve` when its connection was lost, so
+    /// its seat waits for a rejoin (see [`Leave`]).
+    fn leave(
+        &mut self,
+        room: &str,
+        id: PlayerId,
+        session: &Addr<PlayerSession>,
+        reserve: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(entry) = self.rooms.get_mut(room) else { return };
+        if entry.members.get(&id).and_then(Member::session) != Some(session) {
             // A session whose seat a rejoin took over, or a second report of the same leave.
             return;
         }
-        let member = entry.dismiss(msg.id).expect("the member was found above");
+        let member = entry.dismiss(id).expect("the member was found above");
         let player = matches!(member.role, Role::Player(_));
         let grace = self.setup.seat_reservation;
         let client = member.client;
         let kept = client.and_then(|ip| self.kept_per_ip.get(&ip)).copied().unwrap_or(0);
         let over_cap = self.setup.max_kept_seats_per_ip > 0 && kept >= self.setup.max_kept_seats_per_ip;
-        if player && msg.reserve && over_cap {
-            tracing::info!(room = %msg.room, player = msg.id, ?client, kept, "seat not kept: its address holds its share");
+        if player && reserve && over_cap {
+            tracing::info!(room, player = id, ?client, kept, "seat not kept: its address holds its share");
         }
         // A room the admin closed keeps no seat: one lost as the kick went out would hold it.
-        let reserve =
-            player && msg.reserve && !grace.is_zero() && !self.shutting_down && !over_cap && entry.closing.is_none();
-        entry.addr.do_send(RemovePlayer { id: msg.id, reserve });
+        // Nor does a seat whose token was revoked (an admin kick on its way when the
+        // connection was lost): nothing could take it back.
+        let reserve = player
+            && reserve
+            && !grace.is_zero()
+            && !self.shutting_down
+            && !over_cap
+            && entry.closing.is_none()
+            && self.seats.contains_key(&member.token);
+        entry.addr.do_send(RemovePlayer { id, reserve });
         if reserve {
             self.next_reservation += 1;
             let number = self.next_reservation;
-            entry.admit(msg.id, Member { role: Role::Kept { number }, ..member });
+            entry.admit(id, Member { role: Role::Kept { number }, ..member });
             if let Some(ip) = client {
                 *self.kept_per_ip.entry(ip).or_default() += 1;
             }
-            let (room, id) = (msg.room.clone(), msg.id);
+            let room = room.to_owned();
             ctx.run_later(grace, move |lobby, ctx| lobby.expire_seat(&room, id, number, ctx));
         } else if !member.token.is_empty() {
             // A leave on purpose, or a close for cause (a kick): the token is revoked.
             self.seats.remove(&member.token);
         }
-        self.check_empty(&msg.room, ctx);
+        self.check_empty(room, ctx);
     }
-}
 
-impl Lobby {
     /// The `number`-th reservation, of `id`'s seat in `room`, ran out: free the seat and
     /// refuse its token from now on.
     fn expire_seat(&mut self, room: &str, id: PlayerId, number: u64, ctx: &mut Context<Self>) {
@@ -658,8 +698,13 @@ impl Handler<AdminKick> for Lobby {
 
     fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> bool {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
-        if let Some(session) = entry.members.get(&msg.id).and_then(Member::session) {
+        if let Some(member) = entry.members.get(&msg.id)
+            && let Some(session) = member.session()
+        {
             session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+            // Revoked now, not when the session's goodbye arrives: a rejoin with the token on its
+            // way meanwhile would otherwise take the seat over and keep the player in.
+            self.seats.remove(&member.token);
         } else if let Some(kept) = entry.take_kept(msg.id) {
             // A lost player's kept seat: freed, and its token leads nowhere.
             self.seats.remove(&kept.token);
@@ -710,5 +755,147 @@ impl Handler<AdminCloseRoom> for Lobby {
         tracing::info!(room = %msg.room, "room closed by the admin");
         self.check_empty(&msg.room, ctx);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::inbox::Inbox;
+    use crate::outbox::Outbox;
+    use actix::dev::channel::{AddressReceiver, channel};
+
+    /// A lobby with the built-in maps, seats kept for 20 s (its timers never run here: the
+    /// handlers are called directly, not through a running actor).
+    fn new_lobby(max_players_per_room: usize, max_spectators_per_room: usize) -> (Lobby, Context<Lobby>) {
+        let setup = GameSetup {
+            maps: Arc::new(MapList::load(None, None).expect("built-in maps load")),
+            settings: Config::for_tests().match_settings(),
+            seed: 1,
+            max_players_per_room,
+            max_spectators_per_room,
+            big_room_players: 50,
+            unacknowledged_limit: 150,
+            max_rooms: 10,
+            max_rooms_per_ip: 4,
+            max_kept_seats_per_ip: 0,
+            empty_room_grace: Duration::from_secs(30),
+            seat_reservation: Duration::from_secs(20),
+        };
+        (Lobby::new(setup, 1, 0, 0, Arc::new(Stats::default())), Context::new())
+    }
+
+    /// A session's address with nobody behind it; the receiver keeps it connected.
+    fn session() -> (Addr<PlayerSession>, AddressReceiver<PlayerSession>) {
+        let (tx, rx) = channel(16);
+        (Addr::new(tx), rx)
+    }
+
+    fn join(session: &Addr<PlayerSession>, room: Option<&str>) -> Join {
+        Join {
+            name: "Ada".into(),
+            rejoin: None,
+            room: room.map(str::to_owned),
+            private: false,
+            spectate: false,
+            client: Some(IpAddr::from([127, 0, 0, 2])),
+            session: session.clone(),
+            outbox: Arc::new(Outbox::new()),
+            inbox: Arc::new(Inbox::new()),
+        }
+    }
+
+    fn token_of(lobby: &Lobby, id: PlayerId) -> String {
+        lobby.seats.iter().find(|(_, (_, seat))| *seat == id).map(|(t, _)| t.clone()).expect("a player has a token")
+    }
+
+    fn stop(lobby: &Lobby) {
+        for arbiter in &lobby.arbiters {
+            arbiter.stop();
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_refused_join_opens_no_room() {
+        // Found by an outside attack: with no spectators allowed, each refused spectator left
+        // an empty room behind that nothing would ever remove, until `--max-rooms` was full.
+        let (mut lobby, mut ctx) = new_lobby(2, 0);
+        let (a, _a) = session();
+        let watch = Join { spectate: true, ..join(&a, Some("ghost")) };
+        assert_eq!(lobby.handle(watch, &mut ctx).err(), Some(JoinError::RoomFull));
+        assert!(lobby.rooms.is_empty() && lobby.opened_per_ip.is_empty(), "no room, none counted");
+        stop(&lobby);
+        // Nor does a player's join when a room may hold neither players nor spectators.
+        let (mut lobby, mut ctx) = new_lobby(0, 0);
+        assert_eq!(lobby.handle(join(&a, Some("ghost")), &mut ctx).err(), Some(JoinError::RoomFull));
+        assert!(lobby.rooms.is_empty());
+        stop(&lobby);
+    }
+
+    #[actix_web::test]
+    async fn quick_play_opens_public_rooms_even_when_asked_for_a_private_one() {
+        let (mut lobby, mut ctx) = new_lobby(10, 10);
+        let (a, _a) = session();
+        let quick = lobby.handle(Join { private: true, ..join(&a, None) }, &mut ctx).expect("joins");
+        assert!(!lobby.rooms[&quick.room_name].private, "quick play fills {} later", quick.room_name);
+        let (b, _b) = session();
+        let named = lobby.handle(Join { private: true, ..join(&b, Some("den")) }, &mut ctx).expect("joins");
+        assert!(lobby.rooms[&named.room_name].private);
+        stop(&lobby);
+    }
+
+    #[actix_web::test]
+    async fn a_kick_revokes_the_token_before_the_kicked_session_leaves() {
+        // Found by an outside attack: a rejoin that reached the lobby between the kick and the
+        // kicked session's goodbye took the seat over, and the player stayed with its token.
+        let (mut lobby, mut ctx) = new_lobby(10, 10);
+        let (a, _a) = session();
+        let first = lobby.handle(join(&a, Some("arena")), &mut ctx).expect("joins");
+        let token = token_of(&lobby, first.id);
+        let kick = AdminKick { room: "arena".into(), id: first.id, reason: "kicked by the host" };
+        assert!(lobby.handle(kick, &mut ctx));
+
+        let (b, _b) = session();
+        let again = lobby.handle(Join { rejoin: Some(token), ..join(&b, Some("arena")) }, &mut ctx).expect("joins");
+        assert_ne!(again.id, first.id, "a newcomer, not the kicked player");
+        // The kicked connection, lost as the kick went out, keeps no seat either: no token leads
+        // to it.
+        lobby.handle(Leave { id: first.id, room: "arena".into(), session: a.clone(), reserve: true }, &mut ctx);
+        let entry = &lobby.rooms["arena"];
+        assert_eq!((entry.players, entry.kept), (1, 0));
+        stop(&lobby);
+    }
+
+    #[actix_web::test]
+    async fn a_session_that_ends_before_its_join_is_answered_is_undone() {
+        // Found by an outside attack: a client that sent its Close right behind its Hello
+        // sometimes left a seat kept for 20 s, as the room took the vanished session for a lost
+        // connection.
+        let (mut lobby, mut ctx) = new_lobby(10, 10);
+        let (a, _a) = session();
+        let first = lobby.handle(join(&a, Some("arena")), &mut ctx).expect("joins");
+        lobby.handle(Abandon { session: a.clone(), reserve: false }, &mut ctx);
+        assert!(lobby.rooms["arena"].is_empty() && lobby.seats.is_empty(), "no member, no token");
+        // The room's report of the vanished session comes later, and is stale.
+        lobby.handle(Leave { id: first.id, room: "arena".into(), session: a.clone(), reserve: true }, &mut ctx);
+        assert_eq!(lobby.rooms["arena"].kept, 0);
+
+        // A rejoin lost before its answer keeps the seat again: its client holds the token.
+        let (b, _b) = session();
+        let second = lobby.handle(join(&b, Some("arena")), &mut ctx).expect("joins");
+        let token = token_of(&lobby, second.id);
+        let (c, _c) = session();
+        let rejoin = Join { rejoin: Some(token.clone()), ..join(&c, Some("arena")) };
+        assert_eq!(lobby.handle(rejoin, &mut ctx).expect("joins").id, second.id, "a takeover");
+        lobby.handle(Abandon { session: c.clone(), reserve: true }, &mut ctx);
+        let entry = &lobby.rooms["arena"];
+        assert_eq!((entry.players, entry.kept), (0, 1));
+        assert_eq!(lobby.seats.get(&token).map(|(_, id)| *id), Some(second.id), "the token still leads to it");
+        // An abandon from a session the lobby never placed changes nothing.
+        let (d, _d) = session();
+        lobby.handle(Abandon { session: d, reserve: false }, &mut ctx);
+        assert_eq!(lobby.rooms["arena"].kept, 1);
+        stop(&lobby);
     }
 }

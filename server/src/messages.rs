@@ -92,6 +92,19 @@ pub struct Leave {
     pub reserve: bool,
 }
 
+/// PlayerSession → Lobby: I ended while my [`Join`] was on its way or its answer unread (a
+/// session can stop before it reads the answer): undo whatever it made of me, found by my
+/// session since I never learnt my id. Sent after the `Join`, so the lobby has handled that.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Abandon {
+    /// The session that asked to join.
+    pub session: Addr<PlayerSession>,
+    /// The connection was lost while taking back a seat (a rejoin): keep the seat again. A
+    /// newcomer's seat is never kept, as its client never received the token.
+    pub reserve: bool,
+}
+
 /// Lobby → Room: add this player (the room sends it `Welcome`).
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -31,7 +31,7 @@ use crate::close::Close;
 use crate::config::Config;
 use crate::inbox::Inbox;
 use crate::lobby::Lobby;
-use crate::messages::{ChatFrom, ChatTooFast, FollowFrom, Join, JoinError, Kick, Leave};
+use crate::messages::{Abandon, ChatFrom, ChatTooFast, FollowFrom, Join, JoinError, Joined, Kick, Leave};
 use crate::outbox::{Frame, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::room::Room;
@@ -60,8 +60,11 @@ const SILENT_CLOSE_WAIT: Duration = Duration::from_millis(500);
 enum Phase {
     /// Connected; nothing valid received yet.
     AwaitingHello,
-    /// `Hello` accepted; waiting for the lobby to place us.
-    Joining,
+    /// `Hello` accepted; waiting for the lobby to place us (`rejoin`: taking back a seat with
+    /// a token).
+    Joining { rejoin: bool },
+    /// The lobby refused the join; the close follows at once.
+    Refused,
     /// In a room: inputs (unless spectating) and chat are forwarded.
     InRoom { id: PlayerId, room_name: String, room: Addr<Room>, spectator: bool },
     /// A close was started; everything else is ignored.
@@ -374,8 +377,18 @@ impl PlayerSession {
     /// Tells the lobby we left; `reserve` when the connection was lost rather than closed on
     /// purpose, so the player's seat waits for a rejoin.
     fn leave_room(&mut self, reserve: bool, ctx: &Context<Self>) {
-        if let Phase::InRoom { id, room_name, .. } = std::mem::replace(&mut self.phase, Phase::Closing) {
-            self.lobby.do_send(Leave { id, room: room_name, session: ctx.address(), reserve });
+        match std::mem::replace(&mut self.phase, Phase::Closing) {
+            Phase::InRoom { id, room_name, .. } => {
+                self.lobby.do_send(Leave { id, room: room_name, session: ctx.address(), reserve });
+            }
+            // The lobby's answer may never be read: the session can stop first (a client that
+            // sends its Close right behind its `Hello` does that), and the room, finding the
+            // session gone, would report a lost connection and keep a seat nobody holds a token
+            // for. The lobby finds what it made of us by our session.
+            Phase::Joining { rejoin } => {
+                self.lobby.do_send(Abandon { session: ctx.address(), reserve: reserve && rejoin });
+            }
+            _ => {}
         }
     }
 
@@ -442,7 +455,8 @@ impl PlayerSession {
     }
 
     fn on_hello(&mut self, hello: Hello, ctx: &mut Context<Self>) {
-        self.phase = Phase::Joining;
+        let rejoin = hello.rejoin.filter(|t| !t.is_empty());
+        self.phase = Phase::Joining { rejoin: rejoin.is_some() };
         // No room: the default room. An empty name: quick play, the lobby picks.
         let room = match hello.room {
             None => Some(DEFAULT_ROOM.to_owned()),
@@ -451,7 +465,7 @@ impl PlayerSession {
         };
         let asked = room.clone().unwrap_or_else(|| "(quick play)".to_owned());
         let join = Join {
-            rejoin: hello.rejoin.filter(|t| !t.is_empty()),
+            rejoin,
             name: hello.name,
             room,
             private: hello.private,
@@ -461,30 +475,38 @@ impl PlayerSession {
             outbox: self.outbox.clone(),
             inbox: self.inbox.clone(),
         };
-        let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| match reply {
-            Ok(Ok(joined)) => {
-                let room_name = joined.room_name;
-                if matches!(session.phase, Phase::Joining) {
-                    session.phase =
-                        Phase::InRoom { id: joined.id, room_name, room: joined.room, spectator: joined.spectator };
-                } else {
-                    // We closed while the join was on its way: undo it.
-                    session.lobby.do_send(Leave {
-                        id: joined.id,
-                        room: room_name,
-                        session: ctx.address(),
-                        reserve: false,
-                    });
+        let reply = self.lobby.send(join).into_actor(self).map(move |reply, session, ctx| {
+            let closed = !matches!(session.phase, Phase::Joining { .. });
+            match reply {
+                Ok(Ok(joined)) if closed => {
+                    // We closed while the join was on its way: undo it. Our `Abandon` did already,
+                    // unless a full lobby mailbox held the join back until after it.
+                    let (id, room) = (joined.id, joined.room_name);
+                    session.lobby.do_send(Leave { id, room, session: ctx.address(), reserve: false });
                 }
-            }
-            Ok(Err(JoinError::RoomFull)) => session.end(ctx, Close::RoomFull { room: asked }),
-            Ok(Err(JoinError::TooManyRooms)) => session.end(ctx, Close::TooManyRooms),
-            Ok(Err(JoinError::TooManyRoomsFromAddress)) => session.end(ctx, Close::TooManyRoomsFromAddress),
-            Ok(Err(JoinError::ShuttingDown)) => session.end(ctx, Close::Restart),
-            Ok(Err(JoinError::Closed(reason))) => session.end(ctx, Close::Kicked { code: 1008, reason }),
-            Err(e) => {
-                tracing::error!(error = %e, "lobby unreachable");
-                session.end(ctx, Close::ServerError);
+                Ok(Ok(joined)) => {
+                    let Joined { id, room_name, room, spectator } = joined;
+                    session.phase = Phase::InRoom { id, room_name, room, spectator };
+                }
+                // Refused (or the lobby gone) after we closed: nothing to undo, nothing to say.
+                _ if closed => {}
+                Ok(Err(e)) => {
+                    // Nothing was made of us: nothing for `leave_room` to undo.
+                    session.phase = Phase::Refused;
+                    let why = match e {
+                        JoinError::RoomFull => Close::RoomFull { room: asked },
+                        JoinError::TooManyRooms => Close::TooManyRooms,
+                        JoinError::TooManyRoomsFromAddress => Close::TooManyRoomsFromAddress,
+                        JoinError::ShuttingDown => Close::Restart,
+                        JoinError::Closed(reason) => Close::Kicked { code: 1008, reason },
+                    };
+                    session.end(ctx, why);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "lobby unreachable");
+                    session.phase = Phase::Refused;
+                    session.end(ctx, Close::ServerError);
+                }
             }
         });
         ctx.spawn(reply);

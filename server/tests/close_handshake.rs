@@ -270,3 +270,41 @@ async fn the_connection_ends_within_100_ms_of_the_clients_close() {
     assert!(*best <= Duration::from_millis(100), "the connection ended {took:?} after the client's Close");
     assert!(took.iter().all(|t| *t < Duration::from_secs(2)), "no try waited for the backstop: {took:?}");
 }
+
+/// A client whose Close follows its `Hello` in the same write (with the upgrade request) leaves
+/// on purpose, so no seat is kept for it, and its `Hello` is answered with 1000. Found by an
+/// outside attack: the session could stop before it read the lobby's answer to its join, and
+/// the room, finding the session gone, took it for a lost connection and kept a seat for
+/// `--seat-reservation` (3 times in 200) that no client held a token for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_right_behind_the_hello_keeps_no_seat() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.seat_reservation = Duration::from_secs(60);
+    // An empty room stays listed meanwhile.
+    config.empty_room_grace = Duration::from_secs(60);
+    let srv = common::server_with(config);
+    let mut first = hello();
+    first.extend(close_frame(1000));
+    for _ in 0..TRIES / WAVE {
+        let wave: Vec<_> = (0..WAVE)
+            .map(|_| {
+                let (addr, first) = (srv.addr, first.clone());
+                tokio::spawn(async move {
+                    let (read, _write, head) = request_upgrade(addr, "/ws", &first).await;
+                    assert!(head.starts_with("HTTP/1.1 101"), "upgraded: {head}");
+                    read_to_end(read, Arc::new(AtomicBool::new(false))).await
+                })
+            })
+            .collect();
+        for task in wave {
+            let ending = task.await.expect("a try finishes");
+            assert_eq!(ending.close.map(|c| c.0), Some(1000), "our Close is answered");
+        }
+    }
+    // A room notices a session gone at its next tick (a thirtieth of a second); a kept seat
+    // would then stay for a minute.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rooms: serde_json::Value = serde_json::from_str(&common::http_get(srv.addr, "/api/rooms").await).expect("JSON");
+    let main = rooms.as_array().and_then(|r| r.iter().find(|r| r["name"] == "main")).expect("main is listed");
+    assert_eq!((main["players"].as_u64(), main["kept"].as_u64()), (Some(0), Some(0)), "{main}");
+}
