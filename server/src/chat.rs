@@ -1,5 +1,7 @@
-//! Chat rules: the per-player rate limit and the wording of system lines. The session applies
-//! the limit (a [`RateLimiter`]) and the room broadcasts.
+//! Chat rules: the per-player rate limit and the wording of system lines. The room applies the
+//! limit to each player's seat ([`Allowance`]), so a new connection taking the seat over does
+//! not start with a fresh one; each session applies it too, to its own connection, so lines over
+//! it cost the room nothing.
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,48 @@ pub const TOO_FAST: &str = "you are sending messages too fast";
 /// A chat limit: `CHAT_BURST` lines at once, then one per `CHAT_REFILL_MS`.
 pub fn chat_limiter(now: Instant) -> RateLimiter {
     RateLimiter::new(CHAT_BURST, Duration::from_millis(CHAT_REFILL_MS), now)
+}
+
+/// A player's chat allowance, with whether it was told it is sending too fast since its last
+/// line let through.
+#[derive(Debug)]
+pub struct Allowance {
+    limit: RateLimiter,
+    warned: bool,
+}
+
+/// What becomes of a chat line under an [`Allowance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Broadcast it.
+    Send,
+    /// Drop it, and tell the sender it is too fast (the first line dropped in a run).
+    Warn,
+    /// Drop it; the sender was told already.
+    Drop,
+}
+
+impl Allowance {
+    /// A full allowance.
+    pub fn new(now: Instant) -> Self {
+        Self { limit: chat_limiter(now), warned: false }
+    }
+
+    /// The verdict on a line at `now`.
+    pub fn line(&mut self, now: Instant) -> Verdict {
+        if self.limit.allow(now) {
+            self.warned = false;
+            Verdict::Send
+        } else {
+            self.dropped()
+        }
+    }
+
+    /// A line was dropped before it reached the allowance (by the session's own limit): the
+    /// verdict on the warning.
+    pub fn dropped(&mut self) -> Verdict {
+        if std::mem::replace(&mut self.warned, true) { Verdict::Drop } else { Verdict::Warn }
+    }
 }
 
 /// "NAME joined".
@@ -34,6 +78,20 @@ pub fn kill_line(killer: &str, victim: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_allowance_warns_once_per_run_of_dropped_lines() {
+        let t0 = Instant::now();
+        let mut allowance = Allowance::new(t0);
+        let burst: Vec<_> = (0..CHAT_BURST).map(|_| allowance.line(t0)).collect();
+        assert!(burst.iter().all(|v| *v == Verdict::Send), "{burst:?}");
+        assert_eq!(allowance.line(t0), Verdict::Warn);
+        assert_eq!(allowance.line(t0), Verdict::Drop);
+        assert_eq!(allowance.dropped(), Verdict::Drop, "the session's drops join the same run");
+        let later = t0 + Duration::from_millis(CHAT_REFILL_MS);
+        assert_eq!(allowance.line(later), Verdict::Send);
+        assert_eq!(allowance.dropped(), Verdict::Warn, "a new run after a line let through");
+    }
 
     #[test]
     fn system_lines_read_naturally() {

@@ -177,7 +177,8 @@ pub struct FollowFrom {
     pub target: Option<PlayerId>,
 }
 
-/// PlayerSession → Room: a validated chat line that passed the sender's rate limit.
+/// PlayerSession → Room: a validated chat line that passed the sender's connection's rate limit
+/// (the room applies the seat's, see `chat`).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ChatFrom {

@@ -106,6 +106,8 @@ struct Member {
     /// For a spectator: the player it watches whose true score line it was sent, and is sent
     /// again at each change (see `Room::subject_scores`).
     scored: Option<PlayerId>,
+    /// Its chat allowance: the seat's, whichever connection holds it.
+    chat: chat::Allowance,
 }
 
 /// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour,
@@ -115,6 +117,8 @@ struct Seat {
     info: PlayerInfo,
     colour_slot: u32,
     ship: KeptShip,
+    /// The chat allowance it left with: dropping the connection and rejoining does not refill it.
+    chat: chat::Allowance,
 }
 
 /// See the module docs.
@@ -665,6 +669,7 @@ impl Handler<AddPlayer> for Room {
                 roster_due,
                 obstacles_due: 0,
                 scored: None,
+                chat: seat.map_or_else(|| chat::Allowance::new(Instant::now()), |seat| seat.chat),
             },
         );
         Stats::inc(&self.stats.players);
@@ -771,7 +776,8 @@ impl Handler<RemovePlayer> for Room {
             self.world.remove_player(msg.id);
             match ship.filter(|_| msg.reserve) {
                 Some(ship) => {
-                    let seat = Seat { info: member.info.clone(), colour_slot: member.colour_slot, ship };
+                    let seat =
+                        Seat { info: member.info.clone(), colour_slot: member.colour_slot, ship, chat: member.chat };
                     self.seats.insert(msg.id, seat);
                 }
                 None => self.palette.give_back(member.colour_slot),
@@ -859,8 +865,13 @@ impl Handler<ChatFrom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatFrom, _ctx: &mut Self::Context) {
-        if self.members.contains_key(&msg.id) {
-            self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text })));
+        let Some(member) = self.members.get_mut(&msg.id) else { return };
+        match member.chat.line(Instant::now()) {
+            chat::Verdict::Send => {
+                self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text })));
+            }
+            chat::Verdict::Warn => self.too_fast.0.push(msg.id),
+            chat::Verdict::Drop => {}
         }
     }
 }
@@ -869,7 +880,9 @@ impl Handler<ChatTooFast> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatTooFast, _ctx: &mut Self::Context) {
-        if self.members.contains_key(&msg.id) {
+        if let Some(member) = self.members.get_mut(&msg.id)
+            && member.chat.dropped() == chat::Verdict::Warn
+        {
             self.too_fast.0.push(msg.id);
         }
     }

@@ -1,7 +1,7 @@
 //! Chat against the real server: lines reach everyone in the room (the sender too), joins get a
 //! system line, a burst over the limit is cut with a warning to the sender alone (after the lines
-//! of the burst that passed), and what comes
-//! between `Hello` and `Welcome` is ignored.
+//! of the burst that passed), a new connection taking the seat over does not start with a fresh
+//! allowance, and what comes between `Hello` and `Welcome` is ignored.
 
 mod common;
 
@@ -10,6 +10,7 @@ use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_client::{Client, ConnState};
 use skirmish_server::chat::TOO_FAST;
+use skirmish_shared::tuning::{CHAT_BURST, CHAT_REFILL_MS};
 use skirmish_shared::{Ack, Chat, ClientMsg, Follow, Input, encode_client};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -117,4 +118,59 @@ async fn what_comes_between_hello_and_welcome_is_ignored() {
     }
     let me = bob.state_of(bob_id).expect("his own state");
     assert_eq!(me.ack, 0, "the early input was not consumed");
+}
+
+/// The allowance is the player's, not its connection's. Found by an outside attack: a player
+/// that took its own seat over with its rejoin token 15–19 times a second started each new
+/// connection with a full burst, and sent 75 lines a second where the limit is one every 2 s
+/// after a burst of 5 (nobody else sees a takeover, not even a join line).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_to_the_seat_does_not_refill_its_chat() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.seat_reservation = std::time::Duration::from_secs(60);
+    let srv = common::server_with(config);
+    let url = srv.ws_url();
+    let mut ada = TestClient::join(&url, "Ada", Some("talk")).await;
+    let mut bob = TestClient::join(&url, "Bob", Some("talk")).await;
+    ada.wait_for(|c| c.chat_lines().contains(&(None, "Bob joined".into()))).await;
+    let started = std::time::Instant::now();
+    for i in 0..CHAT_BURST {
+        ada.send_chat(&format!("first {i}")).await;
+    }
+    let heard = |c: &TestClient, prefix: &str| c.chat_lines().iter().filter(|(_, t)| t.starts_with(prefix)).count();
+    bob.wait_for(|c| heard(c, "first ") == CHAT_BURST as usize).await;
+
+    // A new connection takes Ada's seat over and sends a whole burst at once.
+    let token = ada.core.rejoin_token().to_owned();
+    let mut again = TestClient::join_with(&url, Client::new("Ada", Some("talk".into())).rejoin(&token)).await;
+    assert_eq!(again.id(), ada.id(), "the same seat");
+    for i in 0..CHAT_BURST {
+        again.send_chat(&format!("second {i}")).await;
+    }
+    // Bob's own line, broadcast after all of the new connection's, ends what he can hear of it.
+    bob.send_chat("marker").await;
+    bob.wait_for(|c| c.chat_lines().contains(&(Some("Bob".into()), "marker".into()))).await;
+    // Only what refilled since the first burst passes (none unless the machine took 2 s).
+    let refills = (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize;
+    let passed = heard(&bob, "second ");
+    assert!(passed <= refills, "{passed} lines of the new connection's burst passed, {refills} refilled");
+    // And the new connection was told why its lines were dropped.
+    if passed < CHAT_BURST as usize {
+        again.wait_for(|c| c.chat_lines().iter().any(|(from, t)| from.is_none() && t == TOO_FAST)).await;
+    }
+
+    // Nor does losing the connection and taking the kept seat back.
+    let id = again.id();
+    drop(again);
+    while !matches!(bob.next_event().await, skirmish_client::Event::Left(left) if left == id) {}
+    let mut third = TestClient::join_with(&url, Client::new("Ada", Some("talk".into())).rejoin(&token)).await;
+    assert_eq!(third.id(), id, "the kept seat");
+    for i in 0..CHAT_BURST {
+        third.send_chat(&format!("third {i}")).await;
+    }
+    bob.send_chat("marker 2").await;
+    bob.wait_for(|c| c.chat_lines().contains(&(Some("Bob".into()), "marker 2".into()))).await;
+    let refills = (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize;
+    let passed = heard(&bob, "second ") + heard(&bob, "third ");
+    assert!(passed <= refills, "{passed} lines of the two new connections' bursts passed, {refills} refilled");
 }
