@@ -268,8 +268,51 @@ fn is_blank(c: char) -> bool {
     matches!(c, '\u{2800}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
+/// Combining marks of no script of their own: the Combining Diacritical Marks and their
+/// extended, supplement, for-symbols and half-mark blocks. One at the start of a name or line
+/// draws onto whatever precedes it on screen ("X killed ◌́"), and many in a row stack into
+/// other rows of the roster and the chat ("Zalgo" text). Written out for the size budget, as
+/// [`FORBIDDEN`] is; the marks of particular scripts (Thai, Devanagari, Arabic…) are not here.
+fn is_generic_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Generic combining marks allowed in a row: as many as any letter written with them needs
+/// (polytonic Greek and Vietnamese, decomposed, stack up to three).
+pub const MAX_MARKS_IN_A_ROW: usize = 3;
+
+/// What is wrong with the characters of a name or chat line, if anything.
+#[derive(PartialEq)]
+enum Misfit {
+    /// An invisible or reordering character ([`is_forbidden_char`]).
+    Forbidden,
+    /// A generic combining mark first (after any spaces), or more than [`MAX_MARKS_IN_A_ROW`]
+    /// of them in a row.
+    Marks,
+}
+
+/// One pass over `text` for both rules (the browser client runs it too: one loop is smaller).
+fn misfit(text: &str) -> Option<Misfit> {
+    // The run of marks starts full until the first character that is not a space, so a mark
+    // before it is refused as one past a full run would be.
+    let (mut run, mut started, mut marks) = (MAX_MARKS_IN_A_ROW, false, false);
+    for c in text.chars() {
+        if is_forbidden_char(c) {
+            return Some(Misfit::Forbidden);
+        }
+        if is_generic_mark(c) {
+            marks |= run == MAX_MARKS_IN_A_ROW;
+            run += 1;
+        } else if started || !c.is_whitespace() {
+            (run, started) = (0, true);
+        }
+    }
+    marks.then_some(Misfit::Marks)
+}
+
 /// A display name: 1 to `MAX_NAME_CHARS` characters, no leading or trailing whitespace or blank,
-/// nothing invisible or direction-changing.
+/// nothing invisible or direction-changing, no combining mark first or stacked (see
+/// [`is_generic_mark`]).
 pub fn check_name(name: &str) -> Result<(), DecodeError> {
     let chars = name.chars().count();
     if chars == 0 || name.trim().is_empty() {
@@ -282,14 +325,15 @@ pub fn check_name(name: &str) -> Result<(), DecodeError> {
     if name.trim() != name || ends.next().is_some_and(is_blank) || ends.next_back() == Some('\u{2800}') {
         return Err(DecodeError::Invalid("name has leading or trailing spaces"));
     }
-    if name.chars().any(is_forbidden_char) {
-        return Err(DecodeError::Invalid("name has control, bidi or zero-width characters"));
+    match misfit(name) {
+        Some(Misfit::Forbidden) => Err(DecodeError::Invalid("name has control, bidi or zero-width characters")),
+        Some(Misfit::Marks) => Err(DecodeError::Invalid("name has a combining mark first or over 3 in a row")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A chat line: 1 to `MAX_CHAT_CHARS` characters, not only spaces, not starting with a blank,
-/// nothing invisible or direction-changing.
+/// nothing invisible or direction-changing, no combining mark first or stacked.
 pub fn check_chat(text: &str) -> Result<(), DecodeError> {
     let text_proper = text.trim();
     if text_proper.is_empty() {
@@ -301,10 +345,11 @@ pub fn check_chat(text: &str) -> Result<(), DecodeError> {
     if text.chars().count() > MAX_CHAT_CHARS {
         return Err(DecodeError::Invalid("chat line too long"));
     }
-    if text.chars().any(is_forbidden_char) {
-        return Err(DecodeError::Invalid("chat line has control, bidi or zero-width characters"));
+    match misfit(text) {
+        Some(Misfit::Forbidden) => Err(DecodeError::Invalid("chat line has control, bidi or zero-width characters")),
+        Some(Misfit::Marks) => Err(DecodeError::Invalid("chat line has a combining mark first or over 3 in a row")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A rejoin token: empty, or up to `MAX_TOKEN_CHARS` of ASCII letters, digits, `-` and `_`.

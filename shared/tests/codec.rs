@@ -519,3 +519,33 @@ fn chat_lines_are_checked() {
     assert!(chat("bell\u{7}").is_err());
     assert!(chat("\u{202E}reversed").is_err());
 }
+
+/// Found by an outside attack: names and lines of combining marks alone were accepted; they draw
+/// onto whatever precedes them on screen, and stacked they run over other rows of the roster and
+/// the chat.
+#[test]
+fn combining_marks_may_not_lead_nor_stack() {
+    let name = |text: &str| client_result(&ClientMsg::Hello(hello(text, None)));
+    let chat = |text: &str| client_result(&ClientMsg::Chat(Chat { text: text.into() }));
+    const NAME_MARKS: &str = "name has a combining mark first or over 3 in a row";
+    const CHAT_MARKS: &str = "chat line has a combining mark first or over 3 in a row";
+    let acute = '\u{0301}';
+    let marks = |n: usize| acute.to_string().repeat(n);
+    assert_eq!(name(&marks(16)), Err(DecodeError::Invalid(NAME_MARKS)));
+    assert_eq!(name(&format!("a{}", marks(15))), Err(DecodeError::Invalid(NAME_MARKS)));
+    assert_eq!(chat(&marks(200)), Err(DecodeError::Invalid(CHAT_MARKS)));
+    assert_eq!(chat(&format!("  {}a", marks(1))), Err(DecodeError::Invalid(CHAT_MARKS)));
+    assert_eq!(chat(&format!("a{}", marks(199))), Err(DecodeError::Invalid(CHAT_MARKS)));
+    // Each of the generic blocks counts: the extended, supplement, for-symbols and half marks.
+    for mark in ['\u{1AB0}', '\u{1DC0}', '\u{20D0}', '\u{FE20}'] {
+        assert!(name(&format!("{mark}a")).is_err(), "{:04X} first", u32::from(mark));
+        assert!(chat(&format!("a{}", mark.to_string().repeat(4))).is_err(), "{:04X} stacked", u32::from(mark));
+    }
+    // What letters written with them need: decomposed Vietnamese (ệ: e, dot below, circumflex)
+    // and polytonic Greek (ᾅ: alpha, rough breathing, acute, iota below); a mark after any
+    // base, a space included.
+    for good in ["Vie\u{0323}\u{0302}t", "\u{03B1}\u{0314}\u{0301}\u{0345}", "a \u{20DD}"] {
+        assert!(name(good).is_ok(), "{good:?}");
+        assert!(chat(good).is_ok(), "{good:?}");
+    }
+}

@@ -9,8 +9,11 @@ use skirmish_shared::consts::MAX_NAME_CHARS;
 pub fn clean_name(raw: &str) -> Option<String> {
     let mut buf = [0u8; 4];
     // A single character passes `check_name` when the server accepts it inside a name, except
-    // the blanks (a variation selector, the braille blank), which go too: nothing is lost but an
-    // emoji's colour form. Plain spaces are fine inside, only not at the ends (trimmed below).
+    // the blanks (a variation selector, the braille blank) and the combining marks of no script
+    // (which may not start a name), which go too: nothing is lost but an emoji's colour form and
+    // accents typed apart from their letter (what a keyboard sends is almost always composed,
+    // `é` as one character, which stays). Plain spaces are fine inside, only not at the ends
+    // (trimmed below).
     let kept: String = raw.chars().filter(|&c| c == ' ' || check_name(c.encode_utf8(&mut buf)).is_ok()).collect();
     let cut: String = kept.trim().chars().take(MAX_NAME_CHARS).collect();
     let name = cut.trim_end();
@@ -35,6 +38,8 @@ mod tests {
         // Cutting must not leave a trailing space the server would refuse.
         assert_eq!(clean_name("abcdefghijklmno pq").as_deref(), Some("abcdefghijklmno"));
         assert_eq!(clean_name("Ünïcødé 🚀").as_deref(), Some("Ünïcødé 🚀"));
+        // A decomposed accent, or a stack of them, would be refused: they go, the letter stays.
+        assert_eq!(clean_name("e\u{0301}\u{0301}\u{0301}\u{0301}x").as_deref(), Some("ex"));
     }
 
     #[test]
