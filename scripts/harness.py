@@ -18,7 +18,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # thousands of them within seconds).
 SERVER_LOAD_TEST_FLAGS = ["--max-connections-per-ip", "0", "--max-connections", "0",
                           "--max-http-connections-per-ip", "0", "--max-http-connections", "0",
-                          "--connections-per-ip-per-sec", "0"]
+                          "--connections-per-ip-per-sec", "0", "--chat-per-ip", "0"]
 
 
 def release_dir(build, nice=False, examples=()):

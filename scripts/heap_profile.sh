@@ -26,7 +26,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 rm -f "$OUT".zst "$OUT".gz
 heaptrack -o "$OUT" target/heaptrack/release/skirmish --bind 127.0.0.1 --port "$PORT" --map expanse \
     --max-players-per-room 10000 --min-players 1 --score-limit 0 $MATCH_FLAGS \
-    --max-connections-per-ip 0 --max-connections 0 --max-http-connections-per-ip 0 --max-http-connections 0 --connections-per-ip-per-sec 0 --empty-room-grace 5s >/dev/null 2>&1 &
+    --max-connections-per-ip 0 --max-connections 0 --max-http-connections-per-ip 0 --max-http-connections 0 --connections-per-ip-per-sec 0 --chat-per-ip 0 --empty-room-grace 5s >/dev/null 2>&1 &
 trap 'pkill -INT -f "release/skirmish --bind 127.0.0.1 --port $PORT" 2>/dev/null || true' EXIT
 sleep 3
 RAMP=$(( BOTS / 200 > 2 ? BOTS / 200 : 2 ))

@@ -14,7 +14,7 @@ start_load() {
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     ${SERVER_WRAP:-} "$target/release/skirmish" --bind 127.0.0.1 --port "$PORT" --map expanse --max-players-per-room 10000 \
         --min-players 1 --countdown 0 --score-limit 0 --match-duration 24h \
-        --max-connections-per-ip 0 --max-connections 0 --max-http-connections-per-ip 0 --max-http-connections 0 --connections-per-ip-per-sec 0 >/dev/null 2>&1 &
+        --max-connections-per-ip 0 --max-connections 0 --max-http-connections-per-ip 0 --max-http-connections 0 --connections-per-ip-per-sec 0 --chat-per-ip 0 >/dev/null 2>&1 &
     SERVER=$!
     trap 'kill $SERVER 2>/dev/null || true' EXIT
     sleep 1

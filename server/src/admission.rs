@@ -1,7 +1,9 @@
 //! Who may open a WebSocket: caps on open connections per client address and overall, and on
 //! the rate of new connections per address, checked at the HTTP upgrade so a refused client
 //! never gets a socket, an actor or a seat. One address cannot take the server; a LAN party
-//! never notices.
+//! never notices. And what an address may say: its chat lines, over all its connections, so
+//! that joining as many players (or again and again) does not multiply its share of a room's
+//! chat.
 //!
 //! An admitted connection holds a [`Permit`] for its whole life (the session owns it); dropping
 //! it gives the place back, so every way a session ends frees it exactly once.
@@ -17,6 +19,7 @@ use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::client_addr::cap_key;
+use skirmish_shared::tuning::{CHAT_BURST, CHAT_REFILL_MS};
 
 /// The per-address burst, in seconds' worth of the rate.
 const BURST_SECONDS: NonZeroU32 = NonZeroU32::new(2).expect("2 is not zero");
@@ -33,6 +36,9 @@ pub struct Limits {
     pub global: u32,
     /// New connections per second per client address, in bursts of twice that.
     pub per_ip_per_sec: u32,
+    /// Players' worth of chat per client address: this many times a player's allowance
+    /// (`CHAT_BURST` lines at once, one per `CHAT_REFILL_MS`) for all its connections together.
+    pub chat_per_ip: u32,
 }
 
 /// Why an upgrade was refused, for the response and `skirmish_connections_refused_total{reason}`.
@@ -105,6 +111,8 @@ pub struct Gate<C: Clock = DefaultClock> {
     open: Mutex<Open>,
     /// `None` when `per_ip_per_sec` is 0.
     rate: Option<AddressRate<C>>,
+    /// `None` when `chat_per_ip` is 0.
+    chat: Option<AddressRate<C>>,
 }
 
 impl<C: Clock> std::fmt::Debug for Gate<C> {
@@ -120,16 +128,24 @@ impl Gate {
     }
 }
 
-impl<C: Clock> Gate<C> {
+impl<C: Clock + Clone> Gate<C> {
     /// A gate with `limits` on `clock` (tests pass a fake one).
     pub fn with_clock(limits: Limits, clock: C) -> Arc<Self> {
         let rate = NonZeroU32::new(limits.per_ip_per_sec).map(|per_sec| {
             let burst = per_sec.saturating_mul(BURST_SECONDS);
-            RateLimiter::hashmap_with_clock(Quota::per_second(per_sec).allow_burst(burst), clock)
+            RateLimiter::hashmap_with_clock(Quota::per_second(per_sec).allow_burst(burst), clock.clone())
         });
-        Arc::new(Self { limits, open: Mutex::new(Open::default()), rate })
+        let chat = NonZeroU32::new(limits.chat_per_ip).map(|players| {
+            let burst = players.saturating_mul(NonZeroU32::new(CHAT_BURST).expect("a burst of lines"));
+            let every = std::time::Duration::from_millis(CHAT_REFILL_MS) / players.get();
+            let quota = Quota::with_period(every).expect("a period of at least a nanosecond").allow_burst(burst);
+            RateLimiter::hashmap_with_clock(quota, clock)
+        });
+        Arc::new(Self { limits, open: Mutex::new(Open::default()), rate, chat })
     }
+}
 
+impl<C: Clock> Gate<C> {
     fn lock(&self) -> MutexGuard<'_, Open> {
         // The counts stay consistent whatever panicked while holding the lock (each update is
         // one statement), so a poisoned lock is still usable.
@@ -158,10 +174,10 @@ impl<C: Clock> Gate<C> {
         }
         open.total += 1;
         open.admitted += 1;
-        if open.admitted.is_multiple_of(SWEEP_EVERY)
-            && let Some(rate) = &self.rate
-        {
-            rate.retain_recent();
+        if open.admitted.is_multiple_of(SWEEP_EVERY) {
+            for rate in self.rate.iter().chain(&self.chat) {
+                rate.retain_recent();
+            }
         }
         Ok(Permit { gate: self.clone(), key })
     }
@@ -214,6 +230,15 @@ impl<C: Clock> Permit<C> {
     pub fn key(&self) -> Option<IpAddr> {
         self.key
     }
+
+    /// Takes one chat line from the address's share ([`Limits::chat_per_ip`]); false when it is
+    /// used up. Always true with no address known or no cap set.
+    pub fn chat_line(&self) -> bool {
+        match (&self.gate.chat, &self.key) {
+            (Some(chat), Some(key)) => chat.check_key(key).is_ok(),
+            _ => true,
+        }
+    }
 }
 
 impl<C: Clock> Drop for Permit<C> {
@@ -236,7 +261,27 @@ mod tests {
 
     fn gate(per_ip: u32, global: u32, per_ip_per_sec: u32) -> (Arc<Gate<FakeRelativeClock>>, FakeRelativeClock) {
         let clock = FakeRelativeClock::default();
-        (Gate::with_clock(Limits { per_ip, global, per_ip_per_sec }, clock.clone()), clock)
+        (Gate::with_clock(Limits { per_ip, global, per_ip_per_sec, chat_per_ip: 0 }, clock.clone()), clock)
+    }
+
+    #[test]
+    fn an_address_shares_its_chat_between_its_connections() {
+        let clock = FakeRelativeClock::default();
+        let limits = Limits { per_ip: 0, global: 0, per_ip_per_sec: 0, chat_per_ip: 2 };
+        let gate = Gate::with_clock(limits, clock.clone());
+        let (a, b) = (gate.admit(Some(ip("192.0.2.1"))).unwrap(), gate.admit(Some(ip("192.0.2.1"))).unwrap());
+        // Two players' burst, whichever connection sends it.
+        for line in 0..2 * CHAT_BURST {
+            let permit = if line % 2 == 0 { &a } else { &b };
+            assert!(permit.chat_line(), "line {line}");
+        }
+        assert!(!a.chat_line() && !b.chat_line(), "the address's share is used up");
+        assert!(gate.admit(Some(ip("192.0.2.2"))).unwrap().chat_line(), "another address is not affected");
+        assert!(gate.admit(None).unwrap().chat_line(), "nor is a connection of unknown address");
+        // Then two players' rate: two lines every `CHAT_REFILL_MS`.
+        clock.advance(Duration::from_millis(CHAT_REFILL_MS));
+        assert!(a.chat_line() && b.chat_line());
+        assert!(!a.chat_line());
     }
 
     #[test]

@@ -179,6 +179,13 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_CONNECTIONS_PER_IP_PER_SEC", default_value_t = 20)]
     pub connections_per_ip_per_sec: u32,
 
+    /// Players' worth of chat per client address (IPv6: per /64), over all its connections: N
+    /// times a player's 5 lines at once and one line every 2 s; lines over it are dropped as a
+    /// player's are (0 = no cap). Joining as more players, or again and again, then gets an
+    /// address no more of a room's chat.
+    #[arg(long, env = "SKIRMISH_CHAT_PER_IP", default_value_t = 4)]
+    pub chat_per_ip: u32,
+
     /// Open TCP connections allowed per client address (IPv6: per /64) besides its WebSockets:
     /// page loads, API calls, upgrades not yet done. Past it a new connection is closed at once,
     /// unanswered (0 = no cap). A browser opens at most six at a time; a `--trusted-proxy` is
@@ -275,6 +282,7 @@ impl Config {
         config.max_connections_per_ip = 0;
         config.max_connections = 0;
         config.connections_per_ip_per_sec = 0;
+        config.chat_per_ip = 0;
         config.max_http_connections_per_ip = 0;
         config.max_http_connections = 0;
         config.max_rooms_per_ip = 0;
@@ -308,6 +316,7 @@ impl Config {
             per_ip: self.max_connections_per_ip,
             global: self.max_connections,
             per_ip_per_sec: self.connections_per_ip_per_sec,
+            chat_per_ip: self.chat_per_ip,
         }
     }
 
@@ -455,9 +464,9 @@ mod tests {
     #[test]
     fn connection_caps_default_on_and_zero_turns_them_off() {
         let c = Config::parse_from(["skirmish"]);
-        assert_eq!(c.connection_limits(), Limits { per_ip: 32, global: 10_000, per_ip_per_sec: 20 });
+        assert_eq!(c.connection_limits(), Limits { per_ip: 32, global: 10_000, per_ip_per_sec: 20, chat_per_ip: 4 });
         assert!(c.trusted_proxies.is_empty() && c.allowed_origins.is_empty());
-        let off = Limits { per_ip: 0, global: 0, per_ip_per_sec: 0 };
+        let off = Limits { per_ip: 0, global: 0, per_ip_per_sec: 0, chat_per_ip: 0 };
         assert_eq!(Config::for_tests().connection_limits(), off);
         let c = Config::parse_from([
             "skirmish",
@@ -466,6 +475,8 @@ mod tests {
             "--max-connections",
             "0",
             "--connections-per-ip-per-sec",
+            "0",
+            "--chat-per-ip",
             "0",
             "--trusted-proxy",
             "10.0.0.1,10.1.0.0/16",

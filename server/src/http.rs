@@ -251,7 +251,8 @@ struct Sockets {
 
 impl Sockets {
     fn new(config: &Config, stats: Arc<Stats>, workers: usize) -> Self {
-        let limits = Limits { per_ip: config.max_http_connections_per_ip, global: 0, per_ip_per_sec: 0 };
+        let limits =
+            Limits { per_ip: config.max_http_connections_per_ip, global: 0, per_ip_per_sec: 0, chat_per_ip: 0 };
         let lifetime = Some(config.http_connection_lifetime).filter(|l| !l.is_zero());
         let cap = (config.max_http_connections > 0)
             .then(|| (http_connections_per_worker(config.max_http_connections, workers) * workers.max(1)) as u64);

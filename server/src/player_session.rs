@@ -429,7 +429,9 @@ impl PlayerSession {
             // Inputs before the lobby has placed us have nothing to move yet.
             (ClientMsg::Input(_), _) => {}
             (ClientMsg::Chat(line), Phase::InRoom { id, room, .. }) => {
-                if self.chat_limit.allow(Instant::now()) {
+                // The connection's own allowance, then its address's share (see `admission`);
+                // the room applies the seat's.
+                if self.chat_limit.allow(Instant::now()) && self.permit.chat_line() {
                     self.chat_warned = false;
                     room.do_send(ChatFrom { id: *id, text: line.text });
                 } else if !std::mem::replace(&mut self.chat_warned, true) {

@@ -174,3 +174,44 @@ async fn a_new_connection_to_the_seat_does_not_refill_its_chat() {
     let passed = heard(&bob, "second ") + heard(&bob, "third ");
     assert!(passed <= refills, "{passed} lines of the two new connections' bursts passed, {refills} refilled");
 }
+
+/// An address's connections share its chat (`--chat-per-ip`, here one player's worth): joining
+/// as more players does not multiply what it may say. Another address is not affected. Found by
+/// an outside attack: one address joining and leaving as new players, each with a fresh
+/// allowance, sent a line for every member of a 251-player room 68 KB a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_shares_its_chat_between_its_players() {
+    let mut config = skirmish_server::Config::for_tests();
+    config.chat_per_ip = 1;
+    let srv = common::server_with(config);
+    let url = srv.ws_url();
+    let mut ada = TestClient::join(&url, "Ada", Some("talk")).await;
+    let mut bob = TestClient::join(&url, "Bob", Some("talk")).await;
+    let ws = common::upgrade_from(&srv, "127.0.0.2".parse().unwrap(), &[]).await.expect("upgraded");
+    let mut carol = TestClient::from_parts(ws, Client::new("Carol", Some("talk".into())));
+    let hello = carol.core.on_open();
+    carol.ws.send(Message::binary(hello)).await.expect("send Hello");
+    carol.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    carol.wait_for(|c| c.chat_lines().contains(&(None, "Carol joined".into()))).await;
+
+    let started = std::time::Instant::now();
+    for i in 0..CHAT_BURST {
+        ada.send_chat(&format!("ada {i}")).await;
+    }
+    let heard = |c: &TestClient, prefix: &str| c.chat_lines().iter().filter(|(_, t)| t.starts_with(prefix)).count();
+    carol.wait_for(|c| heard(c, "ada ") == CHAT_BURST as usize).await;
+    // Bob, from Ada's address, with an allowance of his own untouched: the address's is spent.
+    for i in 0..CHAT_BURST {
+        bob.send_chat(&format!("bob {i}")).await;
+    }
+    // Carol, from another address, is heard; her line, sent after all of Bob's, ends what
+    // anyone hears of them.
+    carol.send_chat("carol").await;
+    ada.wait_for(|c| c.chat_lines().contains(&(Some("Carol".into()), "carol".into()))).await;
+    let refills = (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize;
+    let passed = heard(&ada, "bob ");
+    assert!(passed <= refills, "{passed} of Bob's lines passed, {refills} refilled for the address");
+    if passed < CHAT_BURST as usize {
+        bob.wait_for(|c| c.chat_lines().iter().any(|(from, t)| from.is_none() && t == TOO_FAST)).await;
+    }
+}

@@ -323,7 +323,7 @@ pub fn check_name(name: &str) -> Result<(), DecodeError> {
     }
     let mut ends = name.chars();
     if name.trim() != name || ends.next().is_some_and(is_blank) || ends.next_back() == Some('\u{2800}') {
-        return Err(DecodeError::Invalid("name has leading or trailing spaces"));
+        return Err(DecodeError::Invalid("name starts or ends with a space or blank"));
     }
     match misfit(name) {
         Some(Misfit::Forbidden) => Err(DecodeError::Invalid("name has control, bidi or zero-width characters")),
