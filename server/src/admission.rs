@@ -23,6 +23,8 @@ use skirmish_shared::tuning::{CHAT_BURST, CHAT_REFILL_MS};
 
 /// The per-address burst, in seconds' worth of the rate.
 const BURST_SECONDS: NonZeroU32 = NonZeroU32::new(2).expect("2 is not zero");
+/// The shortest period a quota may have.
+const NANOSECOND: std::time::Duration = std::time::Duration::from_nanos(1);
 /// Admissions between two sweeps of the rate limiter's idle addresses, which keeps its table
 /// to the addresses seen in the last burst window.
 const SWEEP_EVERY: u64 = 1024;
@@ -137,7 +139,8 @@ impl<C: Clock + Clone> Gate<C> {
         });
         let chat = NonZeroU32::new(limits.chat_per_ip).map(|players| {
             let burst = players.saturating_mul(NonZeroU32::new(CHAT_BURST).expect("a burst of lines"));
-            let every = std::time::Duration::from_millis(CHAT_REFILL_MS) / players.get();
+            // At least a nanosecond, however many players' worth is asked for.
+            let every = (std::time::Duration::from_millis(CHAT_REFILL_MS) / players.get()).max(NANOSECOND);
             let quota = Quota::with_period(every).expect("a period of at least a nanosecond").allow_burst(burst);
             RateLimiter::hashmap_with_clock(quota, clock)
         });
@@ -282,6 +285,9 @@ mod tests {
         clock.advance(Duration::from_millis(CHAT_REFILL_MS));
         assert!(a.chat_line() && b.chat_line());
         assert!(!a.chat_line());
+        // Any number is a valid setting.
+        let most = Limits { chat_per_ip: u32::MAX, ..limits };
+        assert!(Gate::with_clock(most, clock).admit(Some(ip("192.0.2.1"))).unwrap().chat_line());
     }
 
     #[test]

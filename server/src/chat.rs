@@ -1,7 +1,7 @@
 //! Chat rules: the per-player rate limit and the wording of system lines. The room applies the
 //! limit to each player's seat ([`Allowance`]), so a new connection taking the seat over does
 //! not start with a fresh one; each session applies it too, to its own connection, so lines over
-//! it cost the room nothing.
+//! it cost the room nothing, and then its address's share (`admission`, `--chat-per-ip`).
 
 use std::time::{Duration, Instant};
 
