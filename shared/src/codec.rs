@@ -282,7 +282,6 @@ fn is_generic_mark(c: char) -> bool {
 pub const MAX_MARKS_IN_A_ROW: usize = 3;
 
 /// What is wrong with the characters of a name or chat line, if anything.
-#[derive(PartialEq)]
 enum Misfit {
     /// An invisible or reordering character ([`is_forbidden_char`]).
     Forbidden,
