@@ -144,8 +144,8 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_BACKLOG", default_value_t = 4096)]
     pub backlog: u32,
 
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "SKIRMISH_WORKERS")]
+    /// HTTP worker threads, 1 to 512 (default: one per core).
+    #[arg(long, env = "SKIRMISH_WORKERS", value_parser = workers)]
     pub workers: Option<usize>,
 
     /// Nice value of the room threads, −20 to 19: lower runs sooner when the machine is busy, so
@@ -366,11 +366,26 @@ fn public_url(s: &str) -> Result<String, String> {
     if fits { Ok(url.into()) } else { Err(bad()) }
 }
 
-/// A duration such as `90s`, `5m` or `1m 30s`; a bare number means seconds.
+/// The longest any duration option may be. Far more than any sensible setting, and small enough
+/// that the server's arithmetic on it (a deadline from now, twice a timeout, ticks in a `u32`)
+/// cannot overflow: an absurd value is refused at start with the rest of the bad values, rather
+/// than panicking then or when the first player connects.
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A duration such as `90s`, `5m` or `1m 30s`; a bare number means seconds; at most a year.
 fn duration(s: &str) -> Result<Duration, String> {
-    match s.trim().parse::<u64>() {
-        Ok(secs) => Ok(Duration::from_secs(secs)),
-        Err(_) => humantime::parse_duration(s).map_err(|e| e.to_string()),
+    let d = match s.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s).map_err(|e| e.to_string())?,
+    };
+    if d > MAX_DURATION { Err("must be at most a year (365 days)".into()) } else { Ok(d) }
+}
+
+/// HTTP workers: actix-server takes 1 to 512, and panics outside that.
+fn workers(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n @ 1..=512) => Ok(n),
+        _ => Err("must be a whole number from 1 to 512".into()),
     }
 }
 
@@ -458,7 +473,25 @@ mod tests {
         assert_eq!(Config::parse_from(["skirmish"]).unacknowledged_limit(), 150, "5 s by default");
         assert_eq!(limit("2500ms"), 75);
         assert_eq!(limit("100ms"), 30, "never under a second's worth: a hitch is not a stall");
-        assert_eq!(limit("1000000h"), u32::MAX, "saturates");
+        assert_eq!(limit("365days"), 365 * 24 * 3600 * 30, "the longest timeout taken fits");
+    }
+
+    #[test]
+    fn absurd_durations_and_worker_counts_are_refused_at_start() {
+        // Found by an outside attack: each of these panicked, at start or when the first player
+        // connected, instead of stopping the server with one clear line.
+        for (option, value) in [
+            ("--client-timeout", "300000000000y"),
+            ("--client-timeout", "9223372036854775000"),
+            ("--send-stall-timeout", "18446744073709551615"),
+            ("--match-duration", "366days"),
+            ("--workers", "0"),
+            ("--workers", "513"),
+        ] {
+            assert!(Config::try_parse_from(["skirmish", option, value]).is_err(), "{option} {value}");
+        }
+        let c = Config::parse_from(["skirmish", "--client-timeout", "365days", "--workers", "512"]);
+        assert_eq!((c.client_timeout, c.workers), (MAX_DURATION, Some(512)));
     }
 
     #[test]

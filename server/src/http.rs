@@ -336,8 +336,9 @@ impl Drop for HttpOpen {
 /// The game's own routes (the static files come from [`assets::configure`]).
 fn routes(cfg: &mut web::ServiceConfig) {
     // The answers made per request that can be long (the room list, the metrics, the admin's
-    // pages and status, the QR code) are compressed as the client asks; the static files never
-    // are (see `assets`).
+    // pages and status, the QR code) are compressed with gzip when the client takes it; the
+    // static files never are (see `assets`). Never brotli: made per request it cost 15–23 times
+    // the answer itself, which anyone could ask for in a loop (actix-web is built without it).
     let compressed = |path: &str| web::resource(path).wrap(middleware::Compress::default());
     cfg.route("/ws", web::get().to(ws_route))
         .route("/livez", web::get().to(livez))
