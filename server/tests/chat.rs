@@ -120,6 +120,16 @@ async fn what_comes_between_hello_and_welcome_is_ignored() {
     assert_eq!(me.ack, 0, "the early input was not consumed");
 }
 
+/// Chat lines an allowance may have regained since `started`.
+fn refilled(started: std::time::Instant) -> usize {
+    (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize
+}
+
+/// Whether `c` was told it is sending chat too fast.
+fn warned(c: &TestClient) -> bool {
+    c.chat_lines().iter().any(|(from, t)| from.is_none() && t == TOO_FAST)
+}
+
 /// The allowance is the player's, not its connection's. Found by an outside attack: a player
 /// that took its own seat over with its rejoin token 15–19 times a second started each new
 /// connection with a full burst, and sent 75 lines a second where the limit is one every 2 s
@@ -151,12 +161,12 @@ async fn a_new_connection_to_the_seat_does_not_refill_its_chat() {
     bob.send_chat("marker").await;
     bob.wait_for(|c| c.chat_lines().contains(&(Some("Bob".into()), "marker".into()))).await;
     // Only what refilled since the first burst passes (none unless the machine took 2 s).
-    let refills = (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize;
+    let refills = refilled(started);
     let passed = heard(&bob, "second ");
     assert!(passed <= refills, "{passed} lines of the new connection's burst passed, {refills} refilled");
     // And the new connection was told why its lines were dropped.
     if passed < CHAT_BURST as usize {
-        again.wait_for(|c| c.chat_lines().iter().any(|(from, t)| from.is_none() && t == TOO_FAST)).await;
+        again.wait_for(warned).await;
     }
 
     // Nor does losing the connection and taking the kept seat back.
@@ -170,7 +180,7 @@ async fn a_new_connection_to_the_seat_does_not_refill_its_chat() {
     }
     bob.send_chat("marker 2").await;
     bob.wait_for(|c| c.chat_lines().contains(&(Some("Bob".into()), "marker 2".into()))).await;
-    let refills = (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize;
+    let refills = refilled(started);
     let passed = heard(&bob, "second ") + heard(&bob, "third ");
     assert!(passed <= refills, "{passed} lines of the two new connections' bursts passed, {refills} refilled");
 }
@@ -208,10 +218,10 @@ async fn an_address_shares_its_chat_between_its_players() {
     // anyone hears of them.
     carol.send_chat("carol").await;
     ada.wait_for(|c| c.chat_lines().contains(&(Some("Carol".into()), "carol".into()))).await;
-    let refills = (started.elapsed().as_millis() / u128::from(CHAT_REFILL_MS)) as usize;
+    let refills = refilled(started);
     let passed = heard(&ada, "bob ");
     assert!(passed <= refills, "{passed} of Bob's lines passed, {refills} refilled for the address");
     if passed < CHAT_BURST as usize {
-        bob.wait_for(|c| c.chat_lines().iter().any(|(from, t)| from.is_none() && t == TOO_FAST)).await;
+        bob.wait_for(warned).await;
     }
 }
