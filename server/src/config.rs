@@ -27,8 +27,9 @@ pub struct Config {
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
 
-    /// Largest inbound WebSocket frame in bytes; bigger frames are closed with 1009.
-    #[arg(long, env = "SKIRMISH_MAX_FRAME_BYTES", default_value_t = MAX_FRAME_BYTES)]
+    /// Largest inbound WebSocket frame in bytes, 1024 to 1 MiB; bigger frames are closed with
+    /// 1009.
+    #[arg(long, env = "SKIRMISH_MAX_FRAME_BYTES", default_value_t = MAX_FRAME_BYTES, value_parser = frame_bytes)]
     pub max_frame_bytes: usize,
 
     /// Players (with a ship) allowed in one room; later joiners become spectators.
@@ -111,15 +112,15 @@ pub struct Config {
     /// Output waiting this long (the client's socket backed up, or a write stuck) means the
     /// client stopped reading: disconnect it. So does this long's worth of snapshots while the
     /// client's acknowledgements (in its inputs) name none newer.
-    #[arg(long, env = "SKIRMISH_SEND_STALL_TIMEOUT", default_value = "5s", value_parser = duration)]
+    #[arg(long, env = "SKIRMISH_SEND_STALL_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
     pub send_stall_timeout: Duration,
 
     /// How often the server pings each WebSocket.
-    #[arg(long, env = "SKIRMISH_HEARTBEAT_INTERVAL", default_value = "5s", value_parser = duration)]
+    #[arg(long, env = "SKIRMISH_HEARTBEAT_INTERVAL", default_value = "5s", value_parser = positive_duration)]
     pub heartbeat_interval: Duration,
 
     /// A client silent (no frame, not even a pong) this long is dropped.
-    #[arg(long, env = "SKIRMISH_CLIENT_TIMEOUT", default_value = "15s", value_parser = duration)]
+    #[arg(long, env = "SKIRMISH_CLIENT_TIMEOUT", default_value = "15s", value_parser = positive_duration)]
     pub client_timeout: Duration,
 
     /// Simulate this much network round trip on every connection, for trying the netcode at
@@ -389,6 +390,21 @@ fn workers(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-frame-bytes`: room for the longest message a client may send (a chat line of 200
+/// four-byte characters, about 810 bytes), and at most 1 MiB, as every connection may make the
+/// server hold a frame that big. 0 closed every client's first message.
+fn frame_bytes(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n @ MIN_FRAME_BYTES..=MAX_FRAME_BYTES_CAP) => Ok(n),
+        _ => Err(format!("must be a whole number of bytes from {MIN_FRAME_BYTES} to {MAX_FRAME_BYTES_CAP}")),
+    }
+}
+
+/// The smallest `--max-frame-bytes`.
+const MIN_FRAME_BYTES: usize = 1024;
+/// The largest `--max-frame-bytes`.
+const MAX_FRAME_BYTES_CAP: usize = 1 << 20;
+
 /// A [`duration`] that is not zero.
 fn positive_duration(s: &str) -> Result<Duration, String> {
     duration(s).and_then(|d| if d.is_zero() { Err("must be longer than zero".into()) } else { Ok(d) })
@@ -397,6 +413,7 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skirmish_shared::protocol::{Chat, ClientMsg};
 
     #[test]
     fn a_public_url_must_be_a_link() {
@@ -487,11 +504,26 @@ mod tests {
             ("--match-duration", "366days"),
             ("--workers", "0"),
             ("--workers", "513"),
+            // These started, then dropped every client: at once, at its first frame, or at the
+            // first moment its output waited.
+            ("--client-timeout", "0"),
+            ("--send-stall-timeout", "0s"),
+            ("--heartbeat-interval", "0"),
+            ("--max-frame-bytes", "0"),
+            ("--max-frame-bytes", "1023"),
+            ("--max-frame-bytes", "1048577"),
         ] {
             assert!(Config::try_parse_from(["skirmish", option, value]).is_err(), "{option} {value}");
         }
         let c = Config::parse_from(["skirmish", "--client-timeout", "365days", "--workers", "512"]);
         assert_eq!((c.client_timeout, c.workers), (MAX_DURATION, Some(512)));
+        let frame = |n: &str| Config::parse_from(["skirmish", "--max-frame-bytes", n]).max_frame_bytes;
+        assert_eq!((frame("1024"), frame("1048576")), (1024, 1 << 20));
+        // The smallest frame cap takes the longest message a client may send.
+        let longest = ClientMsg::Chat(Chat { text: "😀".repeat(skirmish_shared::tuning::MAX_CHAT_CHARS) });
+        let bytes = skirmish_shared::codec::encode_client(&longest);
+        assert!(bytes.len() <= MIN_FRAME_BYTES, "{} bytes", bytes.len());
+        assert!(skirmish_shared::codec::decode_client(&bytes, MIN_FRAME_BYTES).is_ok());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use actix_http::{ConnectionType, HttpService, h1};
 use actix_service::{Service, apply_fn_factory, map_config};
 use actix_web::dev::{AppConfig, RequestHead, fn_service};
 use actix_web::http::{StatusCode, header};
-use actix_web::{App, HttpRequest, HttpResponse, ResponseError, middleware, web};
+use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, ResponseError, guard, middleware, web};
 use bytes::Bytes;
 use futures_util::SinkExt as _;
 use tokio::net::TcpStream;
@@ -340,18 +340,25 @@ fn routes(cfg: &mut web::ServiceConfig) {
     // static files never are (see `assets`). Never brotli: made per request it cost 15–23 times
     // the answer itself, which anyone could ask for in a loop (actix-web is built without it).
     let compressed = |path: &str| web::resource(path).wrap(middleware::Compress::default());
-    cfg.route("/ws", web::get().to(ws_route))
-        .route("/livez", web::get().to(livez))
-        .route("/readyz", web::get().to(readyz))
-        .service(compressed("/api/rooms").route(web::get().to(rooms)))
-        .service(compressed("/metrics").route(web::get().to(metrics)))
-        .service(compressed("/invite.svg").route(web::get().to(invite_svg)))
-        .route("/r/{room}", web::get().to(room_link))
-        .service(compressed("/admin").route(web::get().to(admin_page)))
+    // Every page answers HEAD as GET (actix-http sends the head alone), as HTTP asks of a
+    // server and health checkers and proxies expect; a known path asked with a method it does
+    // not take gets 405 with `Allow`, not the 404 of an unknown path.
+    // The admin's calls are a line of JSON; their bodies are read whole before the login is
+    // checked (see `admin_call`), so keep what anyone may make the server buffer small.
+    let admin_api = |path: &str| web::resource(path).app_data(web::PayloadConfig::new(4096));
+    let get = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
+    cfg.service(web::resource("/ws").route(web::get().to(ws_route)))
+        .service(web::resource("/livez").route(get().to(livez)))
+        .service(web::resource("/readyz").route(get().to(readyz)))
+        .service(compressed("/api/rooms").route(get().to(rooms)))
+        .service(compressed("/metrics").route(get().to(metrics)))
+        .service(compressed("/invite.svg").route(get().to(invite_svg)))
+        .service(web::resource("/r/{room}").route(get().to(room_link)))
+        .service(compressed("/admin").route(get().to(admin_page)))
         .service(compressed("/admin/login").route(web::post().to(admin_login)))
-        .service(compressed("/admin/api/status").route(web::get().to(admin_status)))
-        .route("/admin/api/kick", web::post().to(admin_kick))
-        .route("/admin/api/close-room", web::post().to(admin_close_room));
+        .service(compressed("/admin/api/status").route(get().to(admin_status)))
+        .service(admin_api("/admin/api/kick").route(web::post().to(admin_kick)))
+        .service(admin_api("/admin/api/close-room").route(web::post().to(admin_close_room)));
 }
 
 /// Every second, the snapshot bytes sent in the last second (the admin page's rate).
@@ -403,6 +410,23 @@ fn admin_refusal(req: &HttpRequest, state: &AppState, write: bool) -> Option<Htt
     None
 }
 
+/// An API call that acts: the caller is checked first (401, 403), and only then its body read
+/// as JSON (400 with the reason), so a stranger learns nothing from a body's parse error.
+fn admin_call<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> Result<T, HttpResponse> {
+    if let Some(refused) = admin_refusal(req, state, true) {
+        return Err(refused);
+    }
+    if !req.content_type().eq_ignore_ascii_case("application/json") {
+        return Err(admin::json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| admin::json_error(StatusCode::BAD_REQUEST, &format!("bad request body: {e}")))
+}
+
 async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
     if let Some(refused) = admin_refusal(&req, &state, false) {
         return Ok(refused);
@@ -419,12 +443,13 @@ async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
 
 async fn admin_kick(
     req: HttpRequest,
-    body: web::Json<admin::KickRequest>,
+    body: Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Some(refused) = admin_refusal(&req, &state, true) {
-        return Ok(refused);
-    }
+    let body: admin::KickRequest = match admin_call(&req, &state, &body) {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
+    };
     let kick = AdminKick { room: body.room.clone(), id: body.id, reason: admin::KICK_REASON };
     let done = state.lobby.send(kick).await.map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(if done {
@@ -436,12 +461,13 @@ async fn admin_kick(
 
 async fn admin_close_room(
     req: HttpRequest,
-    body: web::Json<admin::CloseRoomRequest>,
+    body: Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Some(refused) = admin_refusal(&req, &state, true) {
-        return Ok(refused);
-    }
+    let body: admin::CloseRoomRequest = match admin_call(&req, &state, &body) {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
+    };
     let close = AdminCloseRoom { room: body.room.clone(), reason: admin::CLOSE_ROOM_REASON };
     let done = state.lobby.send(close).await.map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(if done {

@@ -9,34 +9,10 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{TestClient, expect_close, server_with};
+use common::{TestClient, expect_close, http_request as request, server_with};
 use skirmish_client::Client;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "correct-horse-battery-staple";
-
-/// One HTTP/1.0 request; the status, the head and the body of the answer.
-async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("the server accepts");
-    let mut text = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        text += &format!("{name}: {value}\r\n");
-    }
-    text += "\r\n";
-    text += body;
-    s.write_all(text.as_bytes()).await.expect("send");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).await.expect("read");
-    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status");
-    (status, head.to_owned(), body.to_owned())
-}
 
 fn same_origin(addr: SocketAddr) -> String {
     format!("http://{addr}")
@@ -93,6 +69,32 @@ async fn nothing_without_a_login_and_no_login_with_a_wrong_token_or_from_elsewhe
     let (status, head, _) = request(srv.addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
     assert_eq!(status, 429, "{head}");
     assert!(head.to_ascii_lowercase().contains("retry-after: 60"), "{head}");
+}
+
+/// Found by an outside attack: an API call's body was parsed before the login was checked, so
+/// a stranger's malformed one got 400 and a parse error (the route's shape) instead of 401.
+#[tokio::test]
+async fn a_strangers_body_is_never_read_and_the_admins_must_be_json() {
+    let srv = server_with(config());
+    let origin = same_origin(srv.addr);
+    let json = [("Origin", origin.as_str()), ("Content-Type", "application/json")];
+    for path in ["/admin/api/kick", "/admin/api/close-room"] {
+        for (headers, body) in [(&[][..], ""), (&json[..], "x"), (&json[..], r#"{"room":"main","id":1}"#)] {
+            let (status, _, answer) = request(srv.addr, "POST", path, headers, body).await;
+            assert_eq!((status, answer.as_str()), (401, r#"{"error":"log in at /admin"}"#), "{path} {body:?}");
+        }
+    }
+    let cookie = log_in(srv.addr).await;
+    let logged_in = [("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+    let (status, _, answer) = request(srv.addr, "POST", "/admin/api/close-room", &logged_in, r#"{"room":"x"}"#).await;
+    assert_eq!(status, 415, "no Content-Type: {answer}");
+    let logged_in_json = [logged_in[0], logged_in[1], ("Content-Type", "application/json; charset=utf-8")];
+    let (status, _, answer) = request(srv.addr, "POST", "/admin/api/kick", &logged_in_json, r#"{"room":"main"}"#).await;
+    assert_eq!(status, 400);
+    assert!(answer.contains("bad request body") && answer.contains("missing field `id`"), "{answer}");
+    let (status, _, answer) =
+        request(srv.addr, "POST", "/admin/api/kick", &logged_in_json, r#"{"room":"main","id":77}"#).await;
+    assert_eq!(status, 404, "well formed, and no such player: {answer}");
 }
 
 #[tokio::test]

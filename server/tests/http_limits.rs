@@ -9,7 +9,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use common::{WAIT, http_get, server_with};
+use common::{WAIT, http_get, http_request, server, server_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -266,4 +266,28 @@ async fn a_handshake_the_server_cannot_take_gets_400() {
     }
     assert_eq!(http_get(srv.addr, "/livez").await, "ok");
     srv.stop();
+}
+
+/// Found by an outside attack: `HEAD /livez` and `/readyz` got 404 (a health checker using HEAD
+/// saw a dead server), other pages 405. Every page answers HEAD as GET, with no body, and a
+/// known path asked with a method it does not take gets 405 with `Allow`.
+#[tokio::test]
+async fn every_page_answers_head_and_a_wrong_method_gets_405() {
+    let srv = server();
+    for path in ["/livez", "/readyz", "/api/rooms", "/metrics", "/invite.svg", "/", "/index.html", "/admin"] {
+        let (get, _, body) = http_request(srv.addr, "GET", path, &[], "").await;
+        let (head, _, nothing) = http_request(srv.addr, "HEAD", path, &[], "").await;
+        assert_eq!((head, nothing.as_str()), (get, ""), "HEAD {path}");
+        assert!(!body.is_empty(), "GET {path} has a body");
+    }
+    let (status, head, _) = http_request(srv.addr, "HEAD", "/r/main", &[], "").await;
+    assert!(status == 303 && head.contains("/?room=main"), "{head}");
+    for (method, path) in
+        [("POST", "/livez"), ("PUT", "/readyz"), ("POST", "/r/main"), ("GET", "/admin/api/kick"), ("HEAD", "/ws")]
+    {
+        let (status, head, _) = http_request(srv.addr, method, path, &[], "").await;
+        assert!(status == 405 && head.to_ascii_lowercase().contains("\nallow: "), "{method} {path}: {head}");
+    }
+    let (status, _, _) = http_request(srv.addr, "HEAD", "/no-such-page", &[], "").await;
+    assert_eq!(status, 404);
 }

@@ -99,6 +99,30 @@ pub async fn http_get_raw(addr: std::net::SocketAddr, path: &str) -> String {
     raw
 }
 
+/// One HTTP/1.0 request; the status, the head and the body of the answer (empty for `HEAD`).
+pub async fn http_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("the server accepts");
+    let mut text = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        text += &format!("{name}: {value}\r\n");
+    }
+    text += "\r\n";
+    text += body;
+    s.write_all(text.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.expect("read");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status");
+    (status, head.to_owned(), body.to_owned())
+}
+
 /// The real binary (`skirmish`) on 127.0.0.1 and a free port; returns the child and the port
 /// from its banner.
 pub fn start_binary() -> (std::process::Child, u16) {
