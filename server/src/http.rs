@@ -416,15 +416,18 @@ fn admin_call<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     state: &AppState,
     body: &[u8],
-) -> Result<T, HttpResponse> {
+) -> Result<T, actix_web::Error> {
+    let refuse = |answer: HttpResponse| -> actix_web::Error {
+        actix_web::error::InternalError::from_response("", answer).into()
+    };
     if let Some(refused) = admin_refusal(req, state, true) {
-        return Err(refused);
+        return Err(refuse(refused));
     }
     if !req.content_type().eq_ignore_ascii_case("application/json") {
-        return Err(admin::json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json"));
+        return Err(refuse(admin::json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")));
     }
     serde_json::from_slice(body)
-        .map_err(|e| admin::json_error(StatusCode::BAD_REQUEST, &format!("bad request body: {e}")))
+        .map_err(|e| refuse(admin::json_error(StatusCode::BAD_REQUEST, &format!("bad request body: {e}"))))
 }
 
 async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
@@ -446,10 +449,7 @@ async fn admin_kick(
     body: Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let body: admin::KickRequest = match admin_call(&req, &state, &body) {
-        Ok(body) => body,
-        Err(refused) => return Ok(refused),
-    };
+    let body: admin::KickRequest = admin_call(&req, &state, &body)?;
     let kick = AdminKick { room: body.room.clone(), id: body.id, reason: admin::KICK_REASON };
     let done = state.lobby.send(kick).await.map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(if done {
@@ -464,10 +464,7 @@ async fn admin_close_room(
     body: Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let body: admin::CloseRoomRequest = match admin_call(&req, &state, &body) {
-        Ok(body) => body,
-        Err(refused) => return Ok(refused),
-    };
+    let body: admin::CloseRoomRequest = admin_call(&req, &state, &body)?;
     let close = AdminCloseRoom { room: body.room.clone(), reason: admin::CLOSE_ROOM_REASON };
     let done = state.lobby.send(close).await.map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(if done {
