@@ -561,6 +561,8 @@ async fn upgrade(state: web::Data<AppState>, (req, mut framed): Upgrade) -> Resu
     let refused = if head.uri.path() == "/ws" {
         match admit(&state, head) {
             Err(why) => refuse(&state.stats, why),
+            Ok(_) if declares_body(head) => HttpResponse::BadRequest()
+                .body("not a WebSocket upgrade: send `Upgrade: websocket` alone, and no request body"),
             Ok(permit) => match actix_http::ws::handshake(head) {
                 Err(e) => e.error_response(),
                 Ok(mut switching) => {
@@ -577,6 +579,15 @@ async fn upgrade(state: web::Data<AppState>, (req, mut framed): Upgrade) -> Resu
         tracing::debug!(peer = ?head.peer_addr, error = %e, "refused WebSocket gone before its answer");
     }
     Ok(())
+}
+
+/// An upgrade request that says a body follows. actix-http hands it over as an upgrade all the
+/// same (it ignores `Content-Length` there), and the body would be read as the client's first
+/// frames: a proxy that honours the header would see another stream than the server.
+fn declares_body(head: &RequestHead) -> bool {
+    let headers = head.headers();
+    headers.get(header::CONTENT_LENGTH).is_some_and(|len| len.as_bytes() != b"0")
+        || headers.contains_key(header::TRANSFER_ENCODING)
 }
 
 /// Writes `switching` (the 101) and starts the connection's session on its socket.

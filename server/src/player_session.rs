@@ -104,8 +104,12 @@ pub struct PlayerSession {
     /// (due, frame), in order.
     link_in: Option<Link>,
     in_link: VecDeque<(Instant, Bytes)>,
-    /// Our Close answers the client's: once the writer has written it, the session ends.
-    answered_close: bool,
+    /// Nothing more will come from the client: it closed first (our Close answers it), its
+    /// stream ended, or the reader stopped at a protocol error (the reader's linger discards
+    /// the rest, its answering Close included). Once our Close is written, the session ends.
+    client_done: bool,
+    /// The writer has written our Close: with `client_done`, the session ends.
+    close_written: bool,
     /// The task that kicks this session when the server shuts down; aborted when it stops.
     shutdown_watch: Option<tokio::task::JoinHandle<()>>,
     /// This connection's place under the connection caps, held for the session's whole life:
@@ -158,7 +162,8 @@ impl PlayerSession {
             ended: None,
             link_in,
             in_link: VecDeque::new(),
-            answered_close: false,
+            client_done: false,
+            close_written: false,
             shutdown_watch: None,
             permit,
         }
@@ -316,11 +321,12 @@ impl PlayerSession {
     /// gets a Close frame with the code and reason, and the connection ends cleanly: RFC 6455
     /// has the server end the TCP stream after both Close frames, and a server that ends it
     /// while the client is still sending makes the client's kernel discard our Close under a
-    /// reset. So our side of the stream is shut (a FIN, never a reset) only once the client's
-    /// Close has arrived (or at once, if it closed first), the connection is read and discarded
-    /// until the client ends it, and after `CLOSE_FLUSH_TIMEOUT` (`SILENT_CLOSE_WAIT` for a client
-    /// silent past the timeout) it is cut whatever happens. A client that stopped reading could
-    /// never read a Close: it is cut at once.
+    /// reset. So our side of the stream is shut (a FIN, never a reset) right behind our Close,
+    /// once the writer has written it; the connection is read and discarded until the client's
+    /// Close arrives or its stream ends (or at once, if it closed first), and after
+    /// `CLOSE_FLUSH_TIMEOUT` (`SILENT_CLOSE_WAIT` for a client silent past the timeout) it is cut
+    /// whatever happens. A client that stopped reading could never read a Close: it is cut at
+    /// once.
     fn end(&mut self, ctx: &mut Context<Self>, why: Close) {
         if matches!(self.phase, Phase::Closing) {
             return;
@@ -344,7 +350,7 @@ impl PlayerSession {
         });
         // The writer owns the socket: the Close goes out after what it is writing, and when it
         // is out the writer ends (see `start_writer`).
-        self.answered_close = answering;
+        self.client_done |= answering;
         self.outbox.close_with(Frame::Close(ws_writer::close_payload(code, &reason)));
     }
 
@@ -608,16 +614,23 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
     fn finished(&mut self, ctx: &mut Self::Context) {
         if !matches!(self.phase, Phase::Closing) {
             ctx.stop();
+        } else {
+            self.client_done = true;
+            if self.close_written {
+                ctx.stop();
+            }
         }
     }
 
     fn handle(&mut self, item: Result<websocket::Frame, ReadError>, ctx: &mut Self::Context) {
         if matches!(self.phase, Phase::Closing) {
-            // Everything else is discarded; the client's Close answers ours, so it has read it
-            // and our side can end.
+            // Everything else is discarded; the client's Close answers ours (or crossed it), so
+            // the session ends once ours is written.
             if matches!(item, Ok(websocket::Frame::Close(_))) {
-                self.shut_write();
-                ctx.stop();
+                self.client_done = true;
+                if self.close_written {
+                    ctx.stop();
+                }
             }
             return;
         }
@@ -680,9 +693,11 @@ impl Handler<WriterDone> for PlayerSession {
             // stream goes after it, never ahead (nothing else ends our side while the writer
             // may still write: `ws_reader`).
             self.shut_write();
-            if self.answered_close {
-                // It answered the client's: the handshake is over, so the session is too (kept
-                // to the backstop, every clean leave would hold a connection for 2 s).
+            self.close_written = true;
+            if self.client_done {
+                // It answered the client's, or nothing more can come: the handshake is over, so
+                // the session is too. Kept to the backstop, every clean leave would hold a
+                // connection for 2 s, and every protocol error its address's place as long.
                 ctx.stop();
             }
         }

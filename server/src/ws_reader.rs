@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use actix_http::ws::ProtocolError;
 use actix_http::ws::{Codec, Frame};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -61,6 +61,9 @@ fn declared_len(buf: &[u8]) -> Option<u64> {
 pub struct WsReader {
     /// `None` only once dropped (the linger task has it).
     io: Option<TcpStream>,
+    /// What the HTTP layer read past the upgrade request, not yet decoded: fed to `buf` a
+    /// chunk at a time, as the socket would be, so that `buf` keeps its usual size.
+    pending: Bytes,
     buf: BytesMut,
     codec: Codec,
     /// The largest payload accepted, in bytes.
@@ -76,9 +79,18 @@ impl WsReader {
     /// upgrade request: a client may send its first frame without waiting for our answer),
     /// refusing frames over `max_frame` bytes.
     pub fn new(io: TcpStream, already_read: &[u8], max_frame: usize, linger: Duration) -> Self {
-        let mut buf = BytesMut::with_capacity(already_read.len().max(READ_CHUNK));
-        buf.extend_from_slice(already_read);
-        Self { io: Some(io), buf, codec: Codec::new().max_size(max_frame), max_frame, eof: false, linger }
+        // Not one buffer the size of what was read: that allocation (tens of KiB when a client
+        // sends many frames with its upgrade request) would stay with the connection for its
+        // whole life, as `BytesMut` reuses or remembers its first capacity.
+        Self {
+            io: Some(io),
+            pending: Bytes::copy_from_slice(already_read),
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            codec: Codec::new().max_size(max_frame),
+            max_frame,
+            eof: false,
+            linger,
+        }
     }
 }
 
@@ -101,7 +113,13 @@ impl Stream for WsReader {
                 // Nothing after a protocol error is trustworthy.
                 this.eof = true;
                 this.buf = BytesMut::new();
+                this.pending = Bytes::new();
                 return Poll::Ready(Some(Err(ReadError::Protocol(e))));
+            }
+            if !this.pending.is_empty() {
+                let chunk = this.pending.split_to(this.pending.len().min(READ_CHUNK));
+                this.buf.extend_from_slice(&chunk);
+                continue;
             }
             if this.eof {
                 return Poll::Ready(None);
@@ -194,6 +212,24 @@ mod tests {
         assert!(matches!(&got[5], Frame::Close(_)));
         assert_eq!(got.len(), 6);
         assert!(reader.buf.capacity() < 8192, "the buffer grew to {}", reader.buf.capacity());
+    }
+
+    /// Found by an outside attack: frames sent in the same write as the upgrade request made the
+    /// reader's buffer as big as all of them (40 KB and more), and it stayed that size for the
+    /// connection's life. They are decoded through a buffer of the usual size.
+    #[tokio::test]
+    async fn frames_read_with_the_upgrade_request_leave_no_big_buffer() {
+        let (server, client) = pair().await;
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let masked_binary = [0x82u8, 0x84, 1, 2, 3, 4, 9, 9, 9, 9];
+        let already_read = masked_binary.repeat(4000);
+        let mut reader = WsReader::new(server, &already_read, 4096, Duration::from_millis(50));
+        for _ in 0..4000 {
+            assert!(matches!(reader.next().await, Some(Ok(Frame::Binary(b))) if b[..] == [8, 11, 10, 13]));
+        }
+        ws.send(tungstenite::Message::binary(vec![1u8; 300])).await.unwrap();
+        assert!(matches!(reader.next().await, Some(Ok(Frame::Binary(b))) if b.len() == 300));
+        assert!(reader.buf.capacity() < 8192, "the buffer kept {} bytes", reader.buf.capacity());
     }
 
     /// A frame over the limit is refused as an overflow, not read whole.

@@ -308,3 +308,54 @@ async fn a_close_right_behind_the_hello_keeps_no_seat() {
     let main = rooms.as_array().and_then(|r| r.iter().find(|r| r["name"] == "main")).expect("main is listed");
     assert_eq!((main["players"].as_u64(), main["kept"].as_u64()), (Some(0), Some(0)), "{main}");
 }
+
+/// Found by an outside attack: after a protocol error (1002) or a frame over the limit (1009)
+/// the reader had stopped, so the client's answering Close went unseen, and the session held
+/// the connection, and its address's place under the caps, for the whole 2 s backstop; so did a
+/// client that ended its stream without a Close. Each now ends once our Close is written and
+/// nothing more can come from the client.
+#[tokio::test]
+async fn a_session_ends_once_its_close_is_out_and_the_client_can_send_nothing_more() {
+    let srv = server();
+    let mut reserved = frame(OP_BINARY, true, &[1]);
+    reserved[0] |= 0x40;
+    let text = frame(0x1, true, b"hi");
+    // (what the client sends, the code it is closed with, whether it answers with a Close or
+    // only ends its stream)
+    let cases = [
+        (reserved, 1002, true),
+        (frame(OP_BINARY, true, &[0; 5000]), 1009, true),
+        (text.clone(), 1003, true),
+        (text, 1003, false),
+    ];
+    for (bad, code, answers) in cases {
+        let mut took = Vec::new();
+        // The best of three: a loaded machine may delay one, but none may need the backstop.
+        for _ in 0..3 {
+            let (mut read, mut write) = open(srv.addr).await;
+            write.write_all(&bad).await.expect("send");
+            loop {
+                let read = tokio::time::timeout(WAIT, read_frame(&mut read)).await.expect("a frame");
+                let (opcode, payload) = read.expect("read");
+                if opcode == OP_CLOSE {
+                    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), code);
+                    break;
+                }
+            }
+            if answers {
+                write.write_all(&close_frame(1000)).await.expect("answer the Close");
+            } else {
+                write.shutdown().await.expect("end our stream");
+            }
+            let answered = Instant::now();
+            while common::metrics(srv.addr).await["skirmish_connections"] > 0.0 {
+                assert!(answered.elapsed() < WAIT, "the session never ended");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            took.push(answered.elapsed());
+            drop((read, write));
+        }
+        let best = took.iter().min().expect("three tries");
+        assert!(*best < Duration::from_secs(1), "close {code}, answered {answers}: the session ended {took:?} after");
+    }
+}

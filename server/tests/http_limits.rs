@@ -264,6 +264,15 @@ async fn a_handshake_the_server_cannot_take_gets_400() {
         let (head, _) = get_with(srv.addr, "/ws", &format!("Upgrade: {upgrade}\r\n{handshake}")).await;
         assert!(head.starts_with("http/1.1 400"), "{upgrade}: {head}");
     }
+    // Found by an outside attack: an upgrade with a `Content-Length` body got 101, and its body
+    // was read as the client's first frames (a `Hello` in it joined).
+    for body in ["Content-Length: 5\r\n\r\nabcde", "Transfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"] {
+        let mut s = TcpStream::connect(srv.addr).await.expect("the server accepts");
+        let request = format!("GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n{handshake}{body}");
+        s.write_all(request.as_bytes()).await.expect("send the request");
+        let answer = String::from_utf8_lossy(&read_until_closed(&mut s).await).to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 400") && answer.contains("no request body"), "{body:?}: {answer}");
+    }
     assert_eq!(http_get(srv.addr, "/livez").await, "ok");
     srv.stop();
 }

@@ -63,6 +63,12 @@ fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 
 /// Decodes and validates a message from a client; `max_len` is the frame cap in bytes.
 pub fn decode_client(bytes: &[u8], max_len: usize) -> Result<ClientMsg, DecodeError> {
+    // rmp-serde would say "array had incorrect length, expected 2" of a map of two entries.
+    if let Ok(entries) = rmp::decode::read_map_len(&mut &bytes[..])
+        && entries != 1
+    {
+        return Err(DecodeError::Malformed(format!("a message is a map of one entry, not {entries}")));
+    }
     let msg: ClientMsg = match decode(bytes, max_len) {
         Ok(msg) => msg,
         // Another version's `Hello` may have another shape: its version still comes first.
@@ -118,13 +124,14 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, Decode
     Ok(value)
 }
 
-/// rmp-serde's messages can quote input (an unknown variant's name): its control characters are
-/// escaped, so a client cannot put a line break or a terminal escape into the close reason and
-/// the server's log line of it; and it is kept short enough for a close reason.
+/// rmp-serde's messages can quote input (an unknown variant's name): what a name may not hold
+/// (controls, line and paragraph separators, bidi overrides, invisibles) is escaped, so a client
+/// cannot put a line break, a reordering or a terminal escape into the close reason and the
+/// server's log line of it; and it is kept short enough for a close reason.
 fn short(e: &rmp_serde::decode::Error) -> String {
     let mut s = String::new();
     for c in e.to_string().chars() {
-        if c.is_control() {
+        if is_forbidden_char(c) {
             s.extend(c.escape_default());
         } else {
             s.push(c);

@@ -465,9 +465,9 @@ fn unknown_variants_are_rejected() {
     assert!(decode_client(&encode_server(&ServerMsg::Welcome(welcome())), MAX_FRAME_BYTES).is_err());
 }
 
-/// An error quoting the client's input (an unknown variant's name) escapes its control
-/// characters: a close reason, and the server's log line of it, get no line break or terminal
-/// escape from a client.
+/// An error quoting the client's input (an unknown variant's name) escapes its control and
+/// other forbidden characters: a close reason, and the server's log line of it, get no line
+/// break, reordering or terminal escape from a client.
 #[test]
 fn errors_quoting_input_escape_its_control_characters() {
     // {"\nFAKE\u{1b}[2J": [1]}
@@ -478,6 +478,27 @@ fn errors_quoting_input_escape_its_control_characters() {
     let Err(DecodeError::Malformed(why)) = decode_client(&bytes, MAX_FRAME_BYTES) else { panic!("malformed") };
     assert!(!why.chars().any(char::is_control), "{why:?}");
     assert!(why.contains("\\nFAKE\\u{1b}[2J"), "{why:?}");
+    // Found by an outside attack: the line separator and the bidi override went through raw.
+    let key = "\u{2028}FAKE\u{202E}x";
+    let mut bytes = vec![0x81, 0xa0 | key.len() as u8];
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.extend_from_slice(&[0x91, 0x01]);
+    let Err(DecodeError::Malformed(why)) = decode_client(&bytes, MAX_FRAME_BYTES) else { panic!("malformed") };
+    assert!(why.contains("\\u{2028}FAKE\\u{202e}x"), "{why:?}");
+}
+
+/// Found by an outside attack: a map of two entries, or none, was refused with rmp-serde's
+/// "array had incorrect length, expected 2", which names neither the map nor its rule.
+#[test]
+fn a_message_that_is_not_one_entry_is_told_so() {
+    let ping = encode_client(&ClientMsg::Ping(Ping { id: 7 }));
+    let mut two = vec![0x82];
+    two.extend_from_slice(&ping[1..]);
+    two.extend_from_slice(&ping[1..]);
+    for (bytes, entries) in [(vec![0x80], 0), (two, 2)] {
+        let why = decode_client(&bytes, MAX_FRAME_BYTES).unwrap_err().to_string();
+        assert!(why.contains(&format!("a message is a map of one entry, not {entries}")), "{why}");
+    }
 }
 
 #[test]
