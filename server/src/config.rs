@@ -371,15 +371,20 @@ fn public_url(s: &str) -> Result<String, String> {
 /// that the server's arithmetic on it (a deadline from now, twice a timeout, ticks in a `u32`)
 /// cannot overflow: an absurd value is refused at start with the rest of the bad values, rather
 /// than panicking then or when the first player connects.
-const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// A year as humantime counts it (365.25 days), so `1y` is taken.
+const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
 
-/// A duration such as `90s`, `5m` or `1m 30s`; a bare number means seconds; at most a year.
+/// A duration such as `90s`, `5m` or `1m 30s`; a bare number (`30`, `2.5`) means seconds; at
+/// most a year.
 fn duration(s: &str) -> Result<Duration, String> {
-    let d = match s.trim().parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
+    let d = match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=MAX_DURATION.as_secs_f64()).contains(&secs) => {
+            Duration::from_secs_f64(secs)
+        }
+        Ok(_) => return Err("must be from 0 seconds to a year".into()),
         Err(_) => humantime::parse_duration(s).map_err(|e| e.to_string())?,
     };
-    if d > MAX_DURATION { Err("must be at most a year (365 days)".into()) } else { Ok(d) }
+    if d > MAX_DURATION { Err("must be at most a year".into()) } else { Ok(d) }
 }
 
 /// HTTP workers: actix-server takes 1 to 512, and panics outside that.
@@ -515,8 +520,14 @@ mod tests {
         ] {
             assert!(Config::try_parse_from(["skirmish", option, value]).is_err(), "{option} {value}");
         }
-        let c = Config::parse_from(["skirmish", "--client-timeout", "365days", "--workers", "512"]);
+        let c = Config::parse_from(["skirmish", "--client-timeout", "1y", "--workers", "512"]);
         assert_eq!((c.client_timeout, c.workers), (MAX_DURATION, Some(512)));
+        // A bare number is seconds, whole or not (the README says so; 2.5 was refused).
+        let c = Config::parse_from(["skirmish", "--client-timeout", "2.5", "--countdown", "0"]);
+        assert_eq!((c.client_timeout, c.countdown), (Duration::from_millis(2500), Duration::ZERO));
+        for bad in ["-1", "NaN", "inf", "31557601", "1e300"] {
+            assert!(Config::try_parse_from(["skirmish", "--countdown", bad]).is_err(), "{bad}");
+        }
         let frame = |n: &str| Config::parse_from(["skirmish", "--max-frame-bytes", n]).max_frame_bytes;
         assert_eq!((frame("1024"), frame("1048576")), (1024, 1 << 20));
         // The smallest frame cap takes the longest message a client may send.

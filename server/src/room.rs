@@ -44,7 +44,7 @@ use crate::player_session::PlayerSession;
 use crate::stats::Stats;
 use crate::view::{ClientView, Head, History, ViewBuilder};
 use crate::wake::Wakes;
-use crate::world::{GameEvent, KeptShip, World};
+use crate::world::{GameEvent, World};
 
 /// Messages a member's `pending` queue keeps room for between ticks; more is given back.
 /// During a ramp-up every member hears of dozens of joins per tick, and each of thousands of
@@ -110,13 +110,12 @@ struct Member {
     chat: chat::Allowance,
 }
 
-/// The seat of a player whose connection was lost, kept for a rejoin: who it was, its colour,
-/// and its ship as it was, with its score (the ship itself left the world; a rejoin puts it
-/// back where it was, see [`KeptShip`]).
+/// The seat of a player whose connection was lost, kept for a rejoin: who it was and its
+/// colour. Its ship stays in the world meanwhile, away (see [`World::leave_seat`]), and the
+/// others keep it in their rosters: they hear `Left` only if the seat is released.
 struct Seat {
     info: PlayerInfo,
     colour_slot: u32,
-    ship: KeptShip,
     /// The chat allowance it left with: dropping the connection and rejoining does not refill it.
     chat: chat::Allowance,
 }
@@ -399,8 +398,8 @@ impl Room {
             while infos.len() < ROSTER_CHUNK_PLAYERS
                 && let Some(other) = ids.pop()
             {
-                if let Some(m) = self.members.get(&other) {
-                    infos.push(m.info.clone());
+                if let Some(info) = self.info_of(other) {
+                    infos.push(info.clone());
                     scores.extend(self.world.shown_score(other));
                     // The chunk carries the line the room holds: a spectator watching that
                     // player is sent its true line again after it (`subject_scores`).
@@ -646,12 +645,12 @@ impl Handler<AddPlayer> for Room {
                 (PlayerInfo { id: msg.id, name, colour, spectator: msg.spectator }, colour_slot)
             }
         };
-        if !msg.spectator {
+        let back = seat.is_some();
+        if back {
+            self.world.return_to_seat(msg.id);
+        } else if !msg.spectator {
             // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
             self.world.add_player(msg.id, &info.name);
-        }
-        if let Some(seat) = &seat {
-            self.world.restore_ship(msg.id, &seat.ship);
         }
         let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
         self.members.insert(
@@ -674,17 +673,19 @@ impl Handler<AddPlayer> for Room {
         );
         Stats::inc(&self.stats.players);
         // Everyone else learns of the newcomer with the next tick (the newcomer's own welcome
-        // already lists it).
-        self.announced.push(encode(&ServerMsg::Joined(info.clone())));
+        // already lists it); a player back in its seat never left their rosters.
+        if !back {
+            self.announced.push(encode(&ServerMsg::Joined(info.clone())));
+            if self.chatty() {
+                self.system_line(chat::joined_line(&info.name));
+            }
+        }
         let hears_from = self.announced.len();
         if let Some(member) = self.members.get_mut(&msg.id) {
             member.hears_from = hears_from;
         }
-        if self.chatty() {
-            self.system_line(chat::joined_line(&info.name));
-        }
         tracing::info!(
-            room = %self.name, player = msg.id, name = %info.name, spectator = msg.spectator,
+            room = %self.name, player = msg.id, name = %info.name, spectator = msg.spectator, back,
             members = self.members.len(), "player joined"
         );
     }
@@ -708,16 +709,19 @@ impl Room {
             .world
             .top_players(SCOREBOARD_TOP + 1)
             .into_iter()
-            .filter(|id| *id != info.id && self.members.contains_key(id))
+            .filter(|id| *id != info.id && self.info_of(*id).is_some())
             .take(SCOREBOARD_TOP)
             .collect();
-        let mut roster_due: Vec<PlayerId> =
-            self.members.keys().rev().copied().filter(|id| *id != info.id && !top.contains(id)).collect();
+        // Highest id first, so the lowest comes off the end first. Both maps are by id and
+        // share no id, so one merge keeps the order.
+        let mut roster_due: Vec<PlayerId> = Vec::with_capacity(self.members.len() + self.seats.len());
+        roster_due.extend(self.members.keys().chain(self.seats.keys()).copied());
+        roster_due.sort_unstable_by(|a, b| b.cmp(a));
+        roster_due.retain(|id| *id != info.id && !top.contains(id));
         let room_left = ROSTER_CHUNK_PLAYERS - 1 - top.len();
         let first = roster_due.split_off(roster_due.len().saturating_sub(room_left));
         let mut players = vec![info.clone()];
-        players
-            .extend(top.iter().chain(first.iter().rev()).filter_map(|id| self.members.get(id)).map(|m| m.info.clone()));
+        players.extend(top.iter().chain(first.iter().rev()).filter_map(|id| self.info_of(*id)).cloned());
         // Its own line as it stands, the others' as the room holds them (see `world::scores`).
         let table: Vec<ScoreLine> = self
             .world
@@ -743,6 +747,22 @@ impl Room {
         // A full `Welcome` leaves the roster open: `Roster` chunks follow, the last one short.
         let open = players_listed == ROSTER_CHUNK_PLAYERS;
         (pending, open.then_some(roster_due))
+    }
+
+    /// Tells everyone a player left (and, in a small room, says so in the chat). To the members
+    /// of now only: one who joins later in this tick (the same player taking a seat back, even)
+    /// starts past it (`hears_from`), so it does not hear of this departure after its welcome.
+    fn announce_departure(&mut self, id: PlayerId, name: &str) {
+        self.announced.push(encode(&ServerMsg::Left(Left { id })));
+        if self.chatty() {
+            self.system_line(chat::left_line(name));
+        }
+    }
+
+    /// Who a player is, for a roster: a member's, or a kept seat's (its ship is still in the
+    /// world, so every roster holds it).
+    fn info_of(&self, id: PlayerId) -> Option<&PlayerInfo> {
+        self.members.get(&id).map(|m| &m.info).or_else(|| self.seats.get(&id).map(|s| &s.info))
     }
 
     /// A name a member or a kept seat already has.
@@ -772,25 +792,19 @@ impl Handler<RemovePlayer> for Room {
 
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
         if let Some(member) = self.members.remove(&msg.id) {
-            let ship = self.world.kept_ship(msg.id);
-            self.world.remove_player(msg.id);
-            match ship.filter(|_| msg.reserve) {
-                Some(ship) => {
-                    let seat =
-                        Seat { info: member.info.clone(), colour_slot: member.colour_slot, ship, chat: member.chat };
-                    self.seats.insert(msg.id, seat);
-                }
-                None => self.palette.give_back(member.colour_slot),
-            }
             Stats::dec(&self.stats.players);
-            // To the members of now only: one who joins later in this tick (the same player
-            // taking its seat back, even) starts past it (`hears_from`), so it does not hear of
-            // this departure after its welcome.
-            self.announced.push(encode(&ServerMsg::Left(Left { id: msg.id })));
-            if self.chatty() {
-                self.system_line(chat::left_line(&member.info.name));
+            // A seat is kept for a player with a ship: the ship stays, away, until the player
+            // is back or the seat is released.
+            let kept = msg.reserve && self.world.leave_seat(msg.id);
+            if kept {
+                let seat = Seat { info: member.info, colour_slot: member.colour_slot, chat: member.chat };
+                self.seats.insert(msg.id, seat);
+            } else {
+                self.world.remove_player(msg.id);
+                self.palette.give_back(member.colour_slot);
+                self.announce_departure(msg.id, &member.info.name);
             }
-            tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), "player left");
+            tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), kept, "player left");
         }
     }
 }
@@ -822,7 +836,9 @@ impl Handler<ReleaseSeat> for Room {
 
     fn handle(&mut self, msg: ReleaseSeat, _ctx: &mut Self::Context) {
         if let Some(seat) = self.seats.remove(&msg.id) {
+            self.world.remove_player(msg.id);
             self.palette.give_back(seat.colour_slot);
+            self.announce_departure(msg.id, &seat.info.name);
             tracing::debug!(room = %self.name, player = msg.id, "seat released");
         }
     }

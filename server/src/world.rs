@@ -90,6 +90,8 @@ struct Ship {
     score_changed: bool,
     /// Kills and deaths as last published to the whole room (`None`: never); see `scores`.
     shown: Option<(u16, u16)>,
+    /// Its player's connection was lost and the room keeps its seat: see [`World::leave_seat`].
+    away: bool,
 }
 
 impl Ship {
@@ -198,18 +200,6 @@ fn rank(score: &Score, joined: u64) -> (std::cmp::Reverse<u16>, u16, u64) {
     (std::cmp::Reverse(score.kills), score.deaths, joined)
 }
 
-/// A lost player's ship as it was when its connection was lost, kept with its seat (see
-/// [`World::kept_ship`] and [`World::restore_ship`]): a rejoin takes back this ship, at this
-/// place and health, rather than a new one at a spawn point, so dropping the connection is no
-/// way out of a losing fight.
-#[derive(Debug, Clone)]
-pub struct KeptShip {
-    /// The match it was lost in (`World::matches`): once a later match has begun, the rejoin
-    /// gets a new ship at a spawn point, as every ship was at that match's start, with no score.
-    match_no: u64,
-    ship: Ship,
-}
-
 /// A score kept for a player who left mid-match, so the results still list them.
 #[derive(Debug, Clone)]
 struct Departed {
@@ -254,8 +244,6 @@ pub struct World {
     /// Ticks since the last pickup appeared.
     pickup_timer: u32,
     next_join: u64,
-    /// Matches begun (a fresh start: scores zeroed, every ship respawned); see [`KeptShip`].
-    matches: u64,
     /// Ticks stepped so far: the tick number snapshots carry (the first step makes it 1).
     tick: u64,
     /// The ships of the last `LAG_COMP_MAX_TICKS` simulated ticks, oldest first, consecutive
@@ -297,7 +285,6 @@ impl World {
             next_pickup_id: 1,
             pickup_timer: 0,
             next_join: 0,
-            matches: 0,
             tick: 0,
             past: VecDeque::with_capacity(LAG_COMP_MAX_TICKS as usize),
             events: Vec::new(),
@@ -373,6 +360,7 @@ impl World {
             deaths: 0,
             score_changed: true,
             shown: None,
+            away: false,
         };
         self.next_join += 1;
         self.ships.insert(at, ship);
@@ -390,42 +378,28 @@ impl World {
         Some((self.ships[i].kills, self.ships[i].deaths))
     }
 
-    /// A ship as it is now, to keep for its player's rejoin ([`World::restore_ship`]).
-    pub fn kept_ship(&self, id: PlayerId) -> Option<KeptShip> {
-        let i = self.ships.binary_search_by_key(&id, |s| s.id).ok()?;
-        Some(KeptShip { match_no: self.matches, ship: self.ships[i].clone() })
+    /// Its player's connection was lost and the room keeps the seat: the ship stays in the
+    /// world as it is, under no input (see [`World::reset_input`]: it coasts to rest and holds
+    /// its fire), seen and hit like any other, so dropping the connection is no way out of a
+    /// losing fight: the bullets on their way still land, and a kill counts. Dead, it stays
+    /// dead until its player is back; a match beginning meanwhile leaves it dead, waiting, with
+    /// the new match's score of 0. False (and nothing changes) for an id with no ship.
+    pub fn leave_seat(&mut self, id: PlayerId) -> bool {
+        self.reset_input(id);
+        let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return false };
+        self.ships[i].away = true;
+        true
     }
 
-    /// Gives a player who took back its seat the ship it had (just added by `add_player`,
-    /// which spawned it anew): in the same match, its place, motion, health (or its wait to
-    /// respawn), gun and score, and it comes off the leavers kept for the results, where its
-    /// departure put it. A match begun since had moved every ship to a spawn point and zeroed
-    /// every score, so then the new ship stands, with no score. Its order of arrival (the
-    /// results' last tie-break) is always its first. Ships are frozen only between
-    /// matches, and a frozen ship keeps no speed.
-    pub fn restore_ship(&mut self, id: PlayerId, kept: &KeptShip) {
-        self.departed.retain(|d| d.score.id != id);
-        let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
-        let (frozen, old) = (self.flow.frozen(), &kept.ship);
-        let ship = &mut self.ships[i];
-        ship.joined = old.joined;
-        // Not its input (the new connection's come from `seq` 1: none is in force until the
-        // first, see `reset_input`) but its aim, so it faces where it did.
-        ship.input.aim = old.input.aim;
-        if kept.match_no != self.matches {
-            return;
+    /// Its player took back the seat: the ship plays on from where it is, under no input until
+    /// the new connection's first (whose `seq` starts again from 1); dead, it respawns when its
+    /// wait, which ran on while away, is over (at the next tick of play if it already is).
+    /// Unknown ids are ignored.
+    pub fn return_to_seat(&mut self, id: PlayerId) {
+        self.reset_input(id);
+        if let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) {
+            self.ships[i].away = false;
         }
-        ship.motion = old.motion;
-        if frozen {
-            ship.motion.vel = IVec2::ZERO;
-        }
-        (ship.alive, ship.health, ship.respawn_in) = (old.alive, old.health, old.respawn_in);
-        (ship.cooldown, ship.rapid_ticks) = (old.cooldown, old.rapid_ticks);
-        // Its score, but not what the room was shown of it (`add_player` made that none, and
-        // the score is news again).
-        (ship.kills, ship.deaths, ship.score_changed) = (old.kills, old.deaths, true);
-        // It moved from where `add_player` put it in the grid.
-        self.ship_grid_fresh = false;
     }
 
     /// A player's new connection took over its ship from one still open: that connection's
@@ -484,7 +458,9 @@ impl World {
         self.flow.tick();
         for _ in 0..MAX_TRANSITIONS_PER_TICK {
             let best = self.ships.iter().map(|s| s.kills).max().unwrap_or(0);
-            let Some(transition) = self.flow.next(self.ships.len(), best) else { break };
+            // A ship whose player is away does not make a match: the room waits as without it.
+            let players = self.ships.iter().filter(|s| !s.away).count();
+            let Some(transition) = self.flow.next(players, best) else { break };
             self.apply(transition);
         }
     }
@@ -632,7 +608,6 @@ impl World {
 
     /// A fresh start: scores to zero, the field cleared, every ship alive at a new spawn point.
     fn reset_match(&mut self) {
-        self.matches += 1;
         self.departed.clear();
         // Everyone moves to a spawn point: no shot may start in the old positions.
         self.past.clear();
@@ -650,7 +625,12 @@ impl World {
             ship.alive = false;
         }
         for i in 0..self.ships.len() {
-            self.respawn(i);
+            // A ship whose player is away waits, dead, for its player (`return_to_seat`).
+            if self.ships[i].away {
+                self.ships[i].respawn_in = 0;
+            } else {
+                self.respawn(i);
+            }
         }
     }
 

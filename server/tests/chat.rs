@@ -172,7 +172,7 @@ async fn a_new_connection_to_the_seat_does_not_refill_its_chat() {
     // Nor does losing the connection and taking the kept seat back.
     let id = again.id();
     drop(again);
-    while !matches!(bob.next_event().await, skirmish_client::Event::Left(left) if left == id) {}
+    common::wait_for_kept_seats(srv.addr, "talk", 1).await;
     let mut third = TestClient::join_with(&url, Client::new("Ada", Some("talk".into())).rejoin(&token)).await;
     assert_eq!(third.id(), id, "the kept seat");
     for i in 0..CHAT_BURST {

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestClient, expect_close, http_get, maps_dir, server_with};
+use common::{TestClient, expect_close, http_get, maps_dir, room_seats, server_with};
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_client::{Client, Event};
@@ -35,9 +35,7 @@ async fn rejoin(url: &str, name: &str, room: &str, token: &str) -> TestClient {
 
 /// The `duel` room's players and kept seats, as `/api/rooms` lists them (`None`: not listed).
 async fn seats(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
-    let rooms: serde_json::Value = serde_json::from_str(&http_get(addr, "/api/rooms").await).expect("JSON");
-    let duel = rooms.as_array()?.iter().find(|r| r["name"] == "duel")?;
-    Some((duel["players"].as_u64()?, duel["kept"].as_u64()?))
+    room_seats(addr, "duel").await
 }
 
 /// Shoots `target` (as `shooter`) until the kill is heard.
@@ -70,15 +68,20 @@ async fn a_lost_player_takes_back_its_id_colour_and_score() {
     let colour = shooter.core.roster()[&id].colour;
     let token = shooter.core.rejoin_token().to_owned();
     assert_eq!(token.len(), 32, "a token to come back with: {token:?}");
+    // The target hears nothing of the shooter going and coming back: its ship stays in the
+    // world meanwhile, and the shooter in every roster.
+    let (back_tx, mut back_rx) = tokio::sync::oneshot::channel::<()>();
     let watcher = tokio::spawn(async move {
         let mut target = target;
-        // The target hears the shooter go and come back, as the same player.
-        while !matches!(target.next_event().await, Event::Left(left) if left == id) {}
+        let mut heard = Vec::new();
         loop {
-            if let Event::Joined(info) = target.next_event().await
-                && info.id == id
-            {
-                return info;
+            tokio::select! {
+                _ = &mut back_rx => return (heard, target.core.roster().get(&id).cloned()),
+                event = target.next_event() => match event {
+                    Event::Left(left) if left == id => heard.push(event),
+                    Event::Joined(ref info) if info.id == id => heard.push(event),
+                    _ => {}
+                },
             }
         }
     });
@@ -97,7 +100,11 @@ async fn a_lost_player_takes_back_its_id_colour_and_score() {
     assert_eq!((info.name.as_str(), info.colour), ("Shooter", colour), "the same name and colour");
     assert_eq!(back.core.my_state().map(|s| s.kills), Some(1), "the same score");
     assert_eq!(back.core.rejoin_token(), token, "the same token, for the next time");
-    let seen = watcher.await.expect("the target saw the shooter leave and come back");
+    back.next_snapshot().await;
+    back_tx.send(()).expect("the watcher waits");
+    let (heard, seen) = watcher.await.expect("the watcher ends");
+    assert!(heard.is_empty(), "the others heard nothing of it: {heard:?}");
+    let seen = seen.expect("in the target's roster throughout");
     assert_eq!((seen.name.as_str(), seen.colour), ("Shooter", colour), "as the others see it");
 }
 
@@ -139,16 +146,33 @@ async fn a_lost_ship_comes_back_where_it_was_with_its_health() {
     // The connection is lost; the server keeps the seat (wait for it, or the rejoin would take
     // over a live connection instead).
     drop(target);
-    let deadline = std::time::Instant::now() + common::WAIT;
-    while seats(srv.addr).await != Some((1, 1)) {
-        assert!(std::time::Instant::now() < deadline, "the seat was never kept");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_for_kept_seats(srv.addr, "duel", 1).await;
     let mut back = rejoin(&url, "Target", "duel", &token).await;
     assert_eq!(back.id(), target_id);
     back.wait_for(|c| c.core.my_state().is_some()).await;
     let now = *back.core.my_state().expect("playing");
     assert_eq!((now.pos, now.health), (before.pos, before.health), "the same ship: {now:?}, was {before:?}");
+}
+
+/// Found by an outside attack: a player about to die dropped its connection, the bullets flew
+/// through the place its ship had left the world from, and it came back with the same health.
+/// The lost player's ship now stays in the world while its seat waits, and the kill counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_connection_is_no_way_out_of_a_fight() {
+    let srv = server_with(config("rejoin-fight", Duration::from_secs(30)));
+    let url = srv.ws_url();
+    let mut shooter = TestClient::join(&url, "Shooter", Some("duel")).await;
+    let target = TestClient::join(&url, "Target", Some("duel")).await;
+    let (target_id, token) = (target.id(), target.core.rejoin_token().to_owned());
+    shooter.wait_for(|c| c.core.phase().0 == Phase::Playing && c.ids().len() == 2).await;
+    drop(target);
+    common::wait_for_kept_seats(srv.addr, "duel", 1).await;
+    kill(&mut shooter, target_id).await;
+    shooter.wait_for(|c| c.core.my_state().is_some_and(|s| s.kills == 1)).await;
+    let mut back = rejoin(&url, "Target", "duel", &token).await;
+    assert_eq!(back.id(), target_id, "its seat waited");
+    back.wait_for(|c| c.core.my_state().is_some()).await;
+    assert_eq!(back.core.my_state().map(|s| s.deaths), Some(1), "killed while away: the death counts");
 }
 
 /// A kept seat counts against the room's players: a newcomer to a full room watches while the

@@ -36,7 +36,9 @@ impl World {
         pick_spawn(&self.map, &self.ships, &self.ship_grid, &mut self.spawn_order, &mut self.rng)
     }
 
-    /// Respawns the dead whose delay is over.
+    /// Respawns the dead whose delay is over, but for those whose player is away: they wait
+    /// for it (`World::leave_seat`), or an absent player's ship would stand at a spawn point
+    /// for anyone to score on.
     pub(super) fn respawn_due(&mut self) {
         for i in 0..self.ships.len() {
             let ship = &mut self.ships[i];
@@ -44,7 +46,7 @@ impl World {
                 continue;
             }
             ship.respawn_in = ship.respawn_in.saturating_sub(1);
-            if ship.respawn_in == 0 {
+            if ship.respawn_in == 0 && !ship.away {
                 self.respawn(i);
             }
         }

@@ -563,49 +563,66 @@ fn leavers_kept_for_the_results_are_bounded_and_the_best_of_them_stay() {
     assert_eq!(results.scores[0].id, 250);
 }
 
+/// Found by an outside attack: a player about to die could drop its connection, and its ship,
+/// taken out of the world while the seat waited, let the killing bullets through; the player
+/// came back at the same place with the same health. The ship now stays while its player is
+/// away: it coasts to rest, holds its fire, and is hit and killed like any other.
 #[test]
-fn a_lost_ship_comes_back_as_it_was_in_the_same_match() {
+fn a_ship_whose_player_is_away_stays_in_the_world_and_can_be_killed() {
+    let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(600.0, 300.0));
+    let mut seq = 0;
+    // A fires; B, moving and firing too, drops its connection with the bullets on their way.
+    w.step(&[(A, input(1, Vec2::ZERO, 0.0, true)), (B, input(1, Vec2::new(0.0, 0.3), 3.0, true))]);
+    seq += 1;
+    assert!(w.leave_seat(B), "B has a ship");
+    assert_eq!(w.ship_mut(B).input, Input { aim: 3.0, ..Input::default() }, "its aim, no stick, no fire");
+    let fired_by_b = |w: &World| w.bullets.iter().filter(|b| b.owner() == B).count();
+    let b_bullets = fired_by_b(&w);
+    while w.state(B).alive() {
+        assert!(seq < 200, "B was never killed while away");
+        a_fires(&mut w, 1, &mut seq);
+        assert!(fired_by_b(&w) <= b_bullets, "an away ship holds its fire");
+    }
+    let (a, b) = (w.state(A), w.state(B));
+    assert_eq!((a.kills, b.deaths), (1, 1), "the kill counts");
+    assert!(w.drain().iter().any(|e| matches!(e, GameEvent::Kill(Kill { killer: A, victim: B }, _))));
+    // Dead and away, it waits for its player, past the respawn delay.
+    for _ in 0..RESPAWN_DELAY_TICKS * 2 {
+        w.step(&[]);
+    }
+    assert!(!w.state(B).alive(), "no respawn while its player is away");
+    w.return_to_seat(B);
+    w.step(&[]);
+    let b = w.state(B);
+    assert!(b.alive() && b.health == SHIP_MAX_HEALTH && b.deaths == 1, "back, it respawns: {b:?}");
+    assert!(w.map.spawns.iter().any(|s| s.distance(b.pos) < 12.0), "at a spawn point: {}", b.pos);
+}
+
+/// An away ship alive coasts to rest under drag where it was, and its player takes it back as
+/// it is then, with no input in force until the new connection's first.
+#[test]
+fn an_away_ship_coasts_to_rest_and_its_player_takes_it_back_as_it_is() {
     let mut w = duel_world(Vec2::new(300.0, 300.0), Vec2::new(640.0, 420.0));
-    // B is hurt, moving, between shots and scored once; A kills nothing here.
     let b = w.ship_mut(B);
     (b.health, b.cooldown, b.rapid_ticks, b.kills, b.deaths) = (BULLET_DAMAGE, 3, 40, 1, 2);
     b.motion.vel = IVec2::new(160, -80);
     b.input = input(9, Vec2::X, 1.25, true);
-    let before = w.state(B);
-    let kept = w.kept_ship(B).expect("B plays");
-    w.remove_player(B);
-    assert!(w.departed.iter().any(|d| d.score.id == B), "kept for the results while away");
-    for _ in 0..5 {
+    w.leave_seat(B);
+    for _ in 0..90 {
         w.step(&[]);
     }
-
-    w.add_player(B, "Bob");
-    assert!(w.map.spawns.contains(&w.state(B).pos), "add_player alone spawns anew");
-    w.restore_ship(B, &kept);
+    let away = w.state(B);
+    assert_eq!(away.vel, Vec2::ZERO, "drag brought it to rest");
+    assert!(away.alive() && away.health == BULLET_DAMAGE && (away.kills, away.deaths) == (1, 2), "{away:?}");
+    w.return_to_seat(B);
+    w.step(&[]);
     let back = w.state(B);
-    assert_eq!((back.pos, back.vel, back.health), (before.pos, before.vel, before.health), "same place, health");
-    assert_eq!((back.kills, back.deaths, back.flags), (1, 2, before.flags), "same score and rapid fire");
-    let ship = w.ship_mut(B);
-    assert_eq!((ship.cooldown, ship.rapid_ticks), (3, 40), "same gun");
-    // Facing where it did, but under no input until the new connection's first (`seq` 1).
-    assert_eq!(ship.input, Input { aim: 1.25, ..Input::default() }, "its aim, no stick, no fire, no seq");
-    assert!(!w.departed.iter().any(|d| d.score.id == B), "no longer a leaver");
-    assert_eq!(w.ship_mut(B).joined, 1, "still the second to arrive, for the results' tie-break");
-
-    // The ship grid follows it: with A away from both spawn points, B comes back onto the one
-    // `add_player` did not put it on; a spawn picked now takes the other.
-    w.place(A, Vec2::new(500.0, 100.0));
-    w.remove_player(B);
-    w.add_player(B, "Bob");
-    let spawned = w.state(B).pos;
-    let other = *w.map.spawns.iter().find(|&&s| s != spawned).expect("two spawn points");
-    let mut at_other = kept.clone();
-    at_other.ship.motion = ShipMotion::at(other);
-    w.restore_ship(B, &at_other);
-    assert_eq!(w.state(B).pos, other);
-    for _ in 0..8 {
-        assert_eq!(w.pick_spawn(), spawned, "the point it left is free, the one it is on is not");
-    }
+    assert_eq!((back.pos, back.health, back.ack), (away.pos, BULLET_DAMAGE, 0), "as it was, nothing acknowledged");
+    assert_eq!(w.ship_mut(B).input, Input { aim: 1.25, ..Input::default() }, "facing as it did, under no input");
+    w.step(&[(B, input(1, Vec2::X, 1.25, false))]);
+    assert_eq!(w.own_state(B).expect("B plays").ack, 1, "the new connection's inputs from seq 1");
+    assert!(!w.leave_seat(999), "no ship, no seat");
+    w.return_to_seat(999);
 }
 
 #[test]
@@ -637,27 +654,13 @@ fn one_kill_match() -> World {
     w
 }
 
+/// A ship whose player is away makes no match (the room waits as without it), and a match that
+/// begins without its player leaves it dead, waiting, with the new match's score of 0.
 #[test]
-fn a_ship_lost_dead_waits_out_its_respawn_and_one_lost_in_an_older_match_starts_afresh() {
+fn an_away_player_makes_no_match_and_a_new_match_leaves_its_ship_waiting() {
     let mut w = one_kill_match();
-    let b = w.ship_mut(B);
-    (b.alive, b.health, b.respawn_in, b.deaths) = (false, 0, 17, 1);
-    let dead = w.kept_ship(B).unwrap();
-    w.remove_player(B);
-    w.add_player(B, "Bob");
-    w.restore_ship(B, &dead);
-    let ship = w.ship_mut(B);
-    assert!(!ship.alive && ship.respawn_in == 17, "still dead, the same wait: no early respawn");
-
-    // Kept now, taken back after the next match began: that match moved every ship to a spawn
-    // point and zeroed every score, so the ship is a fresh one.
-    w.ship_mut(B).kills = 0;
-    w.place(B, Vec2::new(600.0, 300.0));
-    let b = w.ship_mut(B);
-    (b.alive, b.health, b.respawn_in) = (true, BULLET_DAMAGE, 0);
-    b.input = input(4, Vec2::X, 2.0, true);
-    let old = w.kept_ship(B).unwrap();
-    w.remove_player(B);
+    w.ship_mut(B).kills = 3;
+    w.leave_seat(B);
     let mut seq = 0;
     w.add_player(C, "Cy");
     w.place(C, Vec2::new(600.0, 300.0));
@@ -667,12 +670,21 @@ fn a_ship_lost_dead_waits_out_its_respawn_and_one_lost_in_an_older_match_starts_
     while w.phase() != Phase::Playing {
         w.step(&[]);
     }
+    let b = w.state(B);
+    assert!(!b.alive() && (b.kills, b.deaths) == (0, 0), "dead, waiting, scored afresh: {b:?}");
+    assert!(w.state(C).alive(), "the others respawned");
+
+    let mut w = world(duel("duel"), settings(2));
+    w.add_player(A, "Ada");
     w.add_player(B, "Bob");
-    w.restore_ship(B, &old);
-    let s = w.state(B);
-    assert_eq!((s.kills, s.deaths, s.health), (0, 0, SHIP_MAX_HEALTH));
-    assert!(s.alive() && w.map.spawns.contains(&s.pos), "fresh at a spawn point");
-    assert_eq!(w.ship_mut(B).input, Input { aim: 2.0, ..Input::default() }, "facing as it did, under no input");
+    w.leave_seat(B);
+    for _ in 0..10 {
+        w.step(&[]);
+    }
+    assert_eq!(w.phase(), Phase::Waiting, "one player here, one away: not enough");
+    w.return_to_seat(B);
+    w.step(&[]);
+    assert_ne!(w.phase(), Phase::Waiting, "both here: the match begins");
 }
 
 #[test]

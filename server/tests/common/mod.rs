@@ -123,6 +123,24 @@ pub async fn http_request(
     (status, head.to_owned(), body.to_owned())
 }
 
+/// A public room's players (with a connection) and kept seats, as `/api/rooms` lists them
+/// (`None`: not listed).
+pub async fn room_seats(addr: std::net::SocketAddr, room: &str) -> Option<(u64, u64)> {
+    let rooms: serde_json::Value = serde_json::from_str(&http_get(addr, "/api/rooms").await).expect("JSON");
+    let listed = rooms.as_array()?.iter().find(|r| r["name"] == room)?;
+    Some((listed["players"].as_u64()?, listed["kept"].as_u64()?))
+}
+
+/// Waits until `room` lists `kept` seats kept for lost players (a lost player's ship stays in
+/// the world, so no event tells its peers).
+pub async fn wait_for_kept_seats(addr: std::net::SocketAddr, room: &str, kept: u64) {
+    let deadline = Instant::now() + WAIT;
+    while room_seats(addr, room).await.map(|(_, k)| k) != Some(kept) {
+        assert!(Instant::now() < deadline, "{room} never had {kept} seats kept");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The real binary (`skirmish`) on 127.0.0.1 and a free port; returns the child and the port
 /// from its banner.
 pub fn start_binary() -> (std::process::Child, u16) {
@@ -196,10 +214,24 @@ impl TestClient {
     /// close, so the seat is kept) and waits until `self`, in the same room, hears it left.
     /// Returns the lost player's id and rejoin token.
     pub async fn see_lost(&mut self, url: &str, name: &str, room: &str) -> (skirmish_shared::PlayerId, String) {
+        let addr = url.strip_prefix("ws://").and_then(|u| u.strip_suffix("/ws")).and_then(|a| a.parse().ok());
+        let addr = addr.expect("a ws://ADDR/ws URL");
+        let kept = async || room_seats(addr, room).await.map_or(0, |(_, kept)| kept);
+        let before = kept().await;
         let lost = Self::join(url, name, Some(room)).await;
         let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
         drop(lost);
-        while !matches!(self.next_event().await, Event::Left(left) if left == id) {}
+        // Taken in once its seat is kept (its ship stays in the world, so the others hear
+        // nothing of it) or, with no seat kept, once they hear it left.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(Instant::now() < deadline, "the loss of {id} was never taken in");
+            match self.next_event().await {
+                Event::Left(left) if left == id => break,
+                Event::Snapshot { .. } if kept().await > before => break,
+                _ => {}
+            }
+        }
         (id, token)
     }
 
