@@ -59,9 +59,10 @@ pub const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 /// An input that goes out this long after its slot counts as late: beyond the timer's usual
 /// millisecond of jitter, and a third of a tick, so the bot process itself is falling behind.
 pub const LATE_INPUT_MS: f64 = 10.0;
-/// Snapshots a bot counts before adding them to the live counter (and at the end): a counter
-/// bumped by every bot on every snapshot is one cache line written 30 000 times a second from
-/// both shards' threads. Half a second of snapshots, within the progress line's refresh.
+/// Snapshots a bot counts before adding them to the live counter (and at the end), with the
+/// time since its last batch: a counter bumped by every bot on every snapshot is one cache line
+/// written 30 000 times a second from both shards' threads. Half a second of snapshots, within
+/// the progress line's refresh.
 const LIVE_SNAPSHOT_BATCH: u32 = 15;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -131,9 +132,11 @@ pub async fn run(spec: Spec) -> BotReport {
     };
     spec.live.welcomed();
     let welcomed_at = Instant::now();
+    bot.live_since = welcomed_at;
     let end = bot.play(&mut ws).await;
+    let ended_at = Instant::now();
     bot.report_live_snapshots();
-    let connected = welcomed_at.elapsed();
+    let connected = ended_at.duration_since(welcomed_at);
     let outcome = match end {
         End::RunOver => {
             bot.client.on_close(CloseCode::Normal.into(), "");
@@ -148,7 +151,7 @@ pub async fn run(spec: Spec) -> BotReport {
         }
         End::Lost(why) => Outcome::Disconnected(why),
     };
-    spec.live.gone(outcome != Outcome::Completed);
+    spec.live.gone(outcome != Outcome::Completed, ended_at.saturating_duration_since(spec.epoch));
     drop(ws);
     let due = match &outcome {
         Outcome::Disconnected(why) => {
@@ -179,8 +182,10 @@ pub struct Bot<'a> {
     /// Input slots passed over without an input (the bot woke up a tick or more late).
     inputs_missed: u64,
     chat_sent: u64,
-    /// Snapshots not yet added to the live counter (see [`LIVE_SNAPSHOT_BATCH`]).
+    /// Snapshots not yet added to the live counter (see [`LIVE_SNAPSHOT_BATCH`])…
     live_snapshots: u32,
+    /// …received since this instant (`Welcome`, then the last batch added).
+    live_since: Instant,
     events: EventCounts,
     client_errors: BTreeMap<String, u64>,
     /// Events of the frame being handled: one buffer for the bot's life, so a frame costs no
@@ -203,6 +208,7 @@ impl<'a> Bot<'a> {
             inputs_missed: 0,
             chat_sent: 0,
             live_snapshots: 0,
+            live_since: Instant::now(),
             events: EventCounts::default(),
             client_errors: BTreeMap::new(),
             inbox: Vec::new(),
@@ -219,9 +225,14 @@ impl<'a> Bot<'a> {
         at.saturating_duration_since(self.spec.epoch).as_secs_f64() * 1000.0
     }
 
-    /// The instant at `ms` on the core's clock (the epoch for anything before it).
+    /// The instant at `ms` on the core's clock: the epoch for anything before it, the end of the
+    /// run for anything after (the core's due times come from what the server sent, and one too
+    /// far off for an `Instant` must not panic).
     fn instant_at(&self, ms: f64) -> Instant {
-        self.spec.epoch + Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+        Duration::try_from_secs_f64(ms.max(0.0) / 1000.0)
+            .ok()
+            .and_then(|since| self.spec.epoch.checked_add(since))
+            .map_or(self.spec.end_at, |at| at.min(self.spec.end_at))
     }
 
     /// Connects, sends `Hello` and waits for `Welcome`; the error is a short kind for the report.
@@ -473,9 +484,12 @@ impl<'a> Bot<'a> {
         }
     }
 
-    /// Adds the snapshots counted since the last call to the live counter.
+    /// Adds the snapshots counted since the last call to the live counter, with the time they
+    /// arrived over.
     fn report_live_snapshots(&mut self) {
-        self.spec.live.snapshots(u64::from(std::mem::take(&mut self.live_snapshots)));
+        let now = Instant::now();
+        let covered = now.saturating_duration_since(std::mem::replace(&mut self.live_since, now));
+        self.spec.live.snapshots(u64::from(std::mem::take(&mut self.live_snapshots)), covered);
     }
 
     /// Counts a message the core refused, by reason.

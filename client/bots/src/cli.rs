@@ -1,7 +1,7 @@
 //! Command-line options of `skirmish-bots` (clap derive) and the run parameters they resolve to.
 //!
 //! Durations take humantime (`10s`, `1m30s`) or a bare number of seconds (`30`, `2.5`), the
-//! form shared with the server's options.
+//! form shared with the server's options, and at most a year, as the server's.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -38,11 +38,13 @@ pub struct Cli {
     #[arg(short = 'c', long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
 
-    /// How long every bot plays once the ramp-up is over (`30`, `10s`, `1m`; a bare number is seconds).
+    /// How long every bot plays once the ramp-up is over (`30`, `10s`, `1m`; a bare number is
+    /// seconds; at most a year).
     #[arg(long, default_value = "30", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Duration,
 
-    /// Spread the bots' connection starts evenly over this long (`0` starts them all at once).
+    /// Spread the bots' connection starts evenly over this long (`0` starts them all at once; at
+    /// most a year).
     #[arg(long, default_value = "0", value_parser = parse_duration, allow_hyphen_values = true)]
     pub ramp_up: Duration,
 
@@ -124,6 +126,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_THREADS)))]
     pub threads: Option<u32>,
 }
+
+/// Longest `--duration` or `--ramp-up`: a year, the server's bound on its own durations. Well
+/// beyond any run, and the run's end (its start plus both) stays far inside what an `Instant`
+/// can hold, where a few hundred billion years made adding them panic.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Most `--threads`: each is an OS thread with a runtime of its own, and past the cores more only
 /// add switches.
@@ -229,6 +236,21 @@ impl Params {
         Duration::from_secs_f64(self.ramp_up)
     }
 
+    /// Bots that play (the rest misbehave on purpose, `--misbehave`).
+    pub fn playing(&self) -> u32 {
+        self.count - self.misbehave.counts(self.count).iter().sum::<u32>()
+    }
+
+    /// What the bots do, in words: the `--mix` when some play, then the `--misbehave` shares if
+    /// any; `every bot misbehaving flood=100` when none plays (the mix then means nothing).
+    pub fn behaviour_text(&self) -> String {
+        match (self.playing(), self.misbehave.is_empty()) {
+            (_, true) => format!("mix {}", self.mix),
+            (0, false) => format!("every bot misbehaving {}", self.misbehave),
+            (_, false) => format!("mix {}, misbehaving {}", self.mix, self.misbehave),
+        }
+    }
+
     /// The local address bot `index` connects from, if `--source-ips` was given.
     pub fn source_for_bot(&self, index: u32) -> Option<IpAddr> {
         match self.source_ips.len() {
@@ -259,6 +281,13 @@ impl Cli {
             return Err(format!("invalid --url {:?}: that is the page's address; the game socket is {ws}", self.url));
         }
         let request = self.url.as_str().into_client_request().map_err(bad_url)?;
+        // The URI parser takes any digits as a port, and one that does not fit 16 bits reads
+        // as none: the bots would have connected to port 80 instead.
+        if let Some(port) = request.uri().authority().and_then(|a| port_text(a.as_str()))
+            && !port.parse::<u16>().is_ok_and(|p| p != 0)
+        {
+            return Err(format!("invalid --url {:?}: port {port} is not 1 to 65535", self.url));
+        }
         // No TLS stack is compiled in (load tests run next to the server or behind its proxy).
         match uri_mode(request.uri()).map_err(bad_url)? {
             Mode::Plain => {}
@@ -310,6 +339,15 @@ impl Cli {
             stats: self.stats.clone().map(|path| (path, self.stats_every)),
         })
     }
+}
+
+/// The port as written in a URL's authority (`user@host:port`, `[::1]:port`), if one is;
+/// an empty one (`host:`) means the scheme's default, as none.
+fn port_text(authority: &str) -> Option<&str> {
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let after_host = host_port.rfind(']').map_or(0, |i| i + 1);
+    let colon = host_port[after_host..].rfind(':')? + after_host;
+    Some(&host_port[colon + 1..]).filter(|port| !port.is_empty())
 }
 
 /// Cores this process may run on (its CPU affinity), at least one.
@@ -387,11 +425,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?}: a duration cannot be negative"));
     }
     let bare_number = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if bare_number {
+    let duration = if bare_number {
         let secs: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
-        return Duration::try_from_secs_f64(secs).map_err(|e| format!("{text:?}: {e}"));
+        Duration::try_from_secs_f64(secs).map_err(|e| format!("{text:?}: {e}"))?
+    } else {
+        humantime::parse_duration(text).map_err(|e| format!("{e} (expected e.g. 30, 10s, 1m)"))?
+    };
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?}: at most a year (365 days)"));
     }
-    humantime::parse_duration(text).map_err(|e| format!("{e} (expected e.g. 30, 10s, 1m)"))
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -576,6 +619,30 @@ mod tests {
             assert!(parse(&["--max-failed", bad]).is_err(), "{bad}");
         }
         assert_eq!(parse(&["--max-failed", "0.05"]).unwrap().params().unwrap().thresholds.max_failed, 0.05);
+    }
+
+    #[test]
+    fn durations_over_a_year_are_refused() {
+        assert_eq!(parse_duration("365days"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("31536000"), Ok(MAX_DURATION));
+        for option in ["--duration", "--ramp-up"] {
+            for huge in ["10000000000000000000", "300000000000years", "366days", "31536000.5"] {
+                let err = parse(&[option, huge]).unwrap_err().to_string();
+                assert!(err.contains(option) && err.contains("at most a year"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_url_port_out_of_range_is_refused() {
+        for (host, port) in [("127.0.0.1", "99999"), ("127.0.0.1", "65536"), ("127.0.0.1", "0"), ("[::1]", "70000")] {
+            let url = format!("ws://{host}:{port}/ws");
+            let err = parse(&["--url", &url]).unwrap().params().unwrap_err();
+            assert!(err.contains("--url") && err.contains(&format!("port {port} is not 1 to 65535")), "{err}");
+        }
+        assert!(parse(&["--url", "ws://127.0.0.1:65535/ws"]).unwrap().params().is_ok());
+        assert!(parse(&["--url", "ws://[::1]:8080/ws"]).unwrap().params().is_ok());
+        assert!(parse(&["--url", "ws://localhost/ws"]).unwrap().params().is_ok(), "no port: 80");
     }
 
     #[test]

@@ -95,9 +95,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     // Per-bot errors are logged at debug (`RUST_LOG=skirmish_bots=debug`); the summary counts them.
+    // Colours only for a terminal: in a file or a CI log the escape codes are noise.
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -132,6 +134,12 @@ fn main() -> ExitCode {
 fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
     let params = cli.params().map_err(anyhow::Error::msg)?;
     let json = cli.json.as_deref().map(JsonOut::open).transpose()?;
+    // Like the JSON's, a path that cannot be written stops the run before it starts.
+    let stats = params
+        .stats
+        .as_ref()
+        .map(|(path, _)| File::create(path).with_context(|| format!("cannot write --stats {}", path.display())))
+        .transpose()?;
     let open_files = match nofile::raise() {
         Ok(limit) => {
             nofile::check(limit, params.count).map_err(anyhow::Error::msg)?;
@@ -149,11 +157,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
     let shards = shards::Shards::start(threads).context("starting the bots' threads")?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(run_swarm(json, &params, &shards, &open_files))
+    runtime.block_on(run_swarm(json, stats, &params, &shards, &open_files))
 }
 
 async fn run_swarm(
     json: Option<JsonOut>,
+    stats: Option<File>,
     params: &cli::Params,
     shards: &shards::Shards,
     open_files: &str,
@@ -161,15 +170,13 @@ async fn run_swarm(
     // The human output: stdout, unless the JSON takes it.
     let to_stderr = matches!(json, Some(JsonOut::Stdout));
     let human = |text: &str| if to_stderr { eprintln!("{text}") } else { println!("{text}") };
-    let misbehave =
-        if params.misbehave.is_empty() { String::new() } else { format!(", misbehaving {}", params.misbehave) };
     human(&format!(
-        "skirmish-bots: {} bots → {} ({}, mix {}{misbehave}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
+        "skirmish-bots: {} bots → {} ({}, {}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
          repeats it), {} thread{}, open-file limit {open_files}",
         params.count,
         params.url,
         params.rooms_text(),
-        params.mix,
+        params.behaviour_text(),
         params.duration,
         params.ramp_up,
         params.seed,
@@ -186,7 +193,7 @@ async fn run_swarm(
     } else {
         std::io::stdout().is_terminal().then_some(progress::Terminal::Stdout)
     };
-    let summary = swarm::run(params, shards, stop, progress).await;
+    let summary = swarm::run(params, shards, stop, progress, stats).await.map_err(anyhow::Error::msg)?;
     human(&summary.to_string());
 
     if let Some(out) = json {
@@ -197,10 +204,8 @@ async fn run_swarm(
     if signal != 0 {
         return Ok(Verdict::Stopped(signal));
     }
-    // A run of misbehaving bots only has no well-behaved bot to connect.
-    let well_behaved: u32 = summary.behaviours.values().sum();
-    if summary.connected == 0 && well_behaved > 0 {
-        anyhow::bail!("no bot connected to {}: {}", params.url, summary.failures_line());
+    if let Some(why) = summary.nobody_connected() {
+        anyhow::bail!(why);
     }
     let failed = summary.failed_thresholds();
     Ok(if failed.is_empty() { Verdict::Passed } else { Verdict::ThresholdsFailed(failed) })

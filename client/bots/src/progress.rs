@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn the_line_shows_the_counts() {
-        let counts = Counts { connected: 480, failed: 2, disconnected: 1, snapshots: 0 };
+        let counts = Counts { connected: 480, failed: 2, disconnected: 1, ..Counts::default() };
         let line = Line {
             elapsed_s: 12.4,
             ramp_up_s: 10.0,

@@ -417,9 +417,31 @@ impl Summary {
         self.thresholds.iter().filter(|(_, t)| !t.passed).map(|(name, t)| threshold_text(name, t)).collect()
     }
 
-    /// The failure kinds in one line, most frequent first: `connection refused × 20`.
+    /// The failure kinds in one line, most frequent first: `connection refused × 20`. The
+    /// misbehaving bots' failures to join count too: with no bot in, every bot's cause is news.
     pub fn failures_line(&self) -> String {
-        count_line(&self.failures)
+        let mut all = self.failures.clone();
+        for kind in self.misbehaving.values() {
+            for (why, n) in &kind.failed {
+                *all.entry(why.clone()).or_default() += n;
+            }
+        }
+        count_line(&all)
+    }
+
+    /// Why the run measured nothing, if it did not: no well-behaved bot connected (while some
+    /// were meant to play), or none at all, the misbehaving ones included (a run of misbehaving
+    /// bots only, none of which got in to misbehave). `None` when a bot got in that the run was
+    /// there to see: the misbehaving ones report what the server did to them.
+    pub fn nobody_connected(&self) -> Option<String> {
+        let well_behaved: u32 = self.behaviours.values().sum();
+        let misbehaving_in: u32 =
+            self.misbehaving.values().map(|k| k.bots - k.failed.values().sum::<u32>().min(k.bots)).sum();
+        if self.connected > 0 || (well_behaved == 0 && misbehaving_in > 0) {
+            return None;
+        }
+        let who = if well_behaved == 0 { " (every bot misbehaving, none got in)" } else { "" };
+        Some(format!("no bot connected to {}{who}: {}", self.params.url, self.failures_line()))
     }
 }
 
@@ -468,13 +490,13 @@ impl fmt::Display for Summary {
         let p = &self.params;
         writeln!(
             f,
-            "skirmish-bots: {} bots, {:.1} s (+{:.1} s ramp-up), {} {}, mix {}, seed {}, took {:.1} s{}",
+            "skirmish-bots: {} bots, {:.1} s (+{:.1} s ramp-up), {} {}, {}, seed {}, took {:.1} s{}",
             p.count,
             p.duration,
             p.ramp_up,
             p.url,
             p.rooms_text(),
-            p.mix,
+            p.behaviour_text(),
             p.seed,
             self.elapsed_s,
             if self.stopped_early { " (stopped early)" } else { "" }
@@ -491,14 +513,18 @@ impl fmt::Display for Summary {
         } else {
             String::new()
         };
-        writeln!(
-            f,
-            "  bots         {} connected{spectators}, {} failed{not_started}, {} stayed to the end; {}",
-            self.connected,
-            self.failed,
-            self.completed,
-            behaviours.join(", ")
-        )?;
+        if p.playing() == 0 {
+            writeln!(f, "  bots         none playing: all {} misbehave on purpose (below)", p.count)?;
+        } else {
+            writeln!(
+                f,
+                "  bots         {} connected{spectators}, {} failed{not_started}, {} stayed to the end; {}",
+                self.connected,
+                self.failed,
+                self.completed,
+                behaviours.join(", ")
+            )?;
+        }
         if self.rooms.len() > MAX_ROOMS_LISTED {
             let (min, max) = (self.rooms.values().min(), self.rooms.values().max());
             let (min, max) = (min.copied().unwrap_or(0), max.copied().unwrap_or(0));

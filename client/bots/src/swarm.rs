@@ -4,6 +4,7 @@
 //! [`rogue`] bots with timing samples and live counters of their own, so no figure but their
 //! own tally includes them (nor the `--stats` lines).
 
+use std::fs::File;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -24,16 +25,27 @@ use crate::stats;
 use crate::stop::Stop;
 
 /// Runs `params.count` bots until the ramp-up plus the duration have passed, or until `stop`
-/// is given, and summarises them. `progress` names the terminal to draw the live line on, if any. The bots
-/// run on `shards`; this task, the progress line and the stats only wait and count.
-pub async fn run(params: &Params, shards: &Shards, stop: Stop, progress: Option<progress::Terminal>) -> Summary {
+/// is given, and summarises them. `progress` names the terminal to draw the live line on, if any,
+/// and `stats_file` the `--stats` file, opened by the caller (its interval is in `params`). The bots
+/// run on `shards`; this task, the progress line and the stats only wait and count. Fails, before
+/// any bot starts, only when the run's end is beyond what the clock can hold (the options allow
+/// a year of each, far inside it).
+pub async fn run(
+    params: &Params,
+    shards: &Shards,
+    stop: Stop,
+    progress: Option<progress::Terminal>,
+    stats_file: Option<File>,
+) -> Result<Summary, String> {
     let samples = Arc::new(Shared::default());
     let live = Arc::new(Live::default());
     let connecting = Arc::new(Semaphore::new(params.max_connecting as usize));
     let epoch = Instant::now();
     let ramp_up = params.ramp_up();
     // Everyone ends together, so the last bot still plays the full duration.
-    let end_at = epoch + ramp_up + params.duration();
+    let end_at = epoch.checked_add(ramp_up).and_then(|at| at.checked_add(params.duration())).ok_or_else(|| {
+        format!("a ramp-up of {:.0} s and a run of {:.0} s end beyond the clock", params.ramp_up, params.duration)
+    })?;
     let url: Arc<str> = params.url.as_str().into();
     let misbehaviours = params.misbehave.assign(params.count);
     let well_behaved = misbehaviours.iter().filter(|m| m.is_none()).count() as u32;
@@ -93,10 +105,11 @@ pub async fn run(params: &Params, shards: &Shards, stop: Stop, progress: Option<
         ))
     });
 
-    let stats = params.stats.clone().map(|(path, every)| {
+    let stats = params.stats.clone().zip(stats_file).map(|((path, every), file)| {
         let (live, samples, done) = (live.clone(), samples.clone(), progress_done.clone());
+        let run_end = stats::RunEnd { epoch, end_at, stop: stop.clone() };
         tokio::spawn(async move {
-            if let Err(e) = stats::run(live, samples, &path, every, epoch, done).await {
+            if let Err(e) = stats::run(live, samples, file, every, run_end, done).await {
                 tracing::warn!(error = %e, path = %path.display(), "could not write the --stats file");
             }
         })
@@ -129,5 +142,5 @@ pub async fn run(params: &Params, shards: &Shards, stop: Stop, progress: Option<
     let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
     summary.stopped_early = stop.is_stopped();
     summary.misbehaving = misbehave::summarise(&rogue_reports);
-    summary
+    Ok(summary)
 }

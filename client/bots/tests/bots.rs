@@ -78,7 +78,12 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
     let url = server.ws_url();
     let path = json_path("swarm");
+    let stats = json_path("swarm-stats");
     let args = [
+        "--stats",
+        stats.to_str().unwrap(),
+        "--stats-every",
+        "1",
         "-c",
         "20",
         "--duration",
@@ -156,6 +161,21 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     for name in ["max_p99_latency_ms", "min_delivery"] {
         assert_eq!(json["thresholds"][name]["passed"], true, "{json:#}");
     }
+
+    // The --stats lines: one a second, the last ending with the run (not when its bots had
+    // closed) and counting the bots that stayed to its end, which it once gave as 0.
+    let text = std::fs::read_to_string(&stats).expect("the stats file was written");
+    let _ = std::fs::remove_file(&stats);
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let t: Vec<f64> = lines.iter().map(|l| f64_at(l, "/t_s")).collect();
+    assert_eq!(t.len(), 3, "{text}");
+    assert!((t[2] - 3.0).abs() < 1e-9, "{text}");
+    for line in &lines {
+        assert_eq!(line["connected"], 20, "{text}");
+        assert!(f64_at(line, "/delivery_ratio") > 0.0, "{text}");
+    }
+    let line_snapshots: f64 = lines.iter().map(|l| f64_at(l, "/snapshots")).sum();
+    assert_eq!(line_snapshots, received, "every snapshot is on a line: {text}");
     assert_eq!(f64_at(&json, "/thresholds/min_delivery/value"), ratio);
     assert_eq!(f64_at(&json, "/thresholds/max_p99_latency_ms/value"), lat("p99"));
 
@@ -291,13 +311,19 @@ async fn bots_refused_by_the_server_fail_the_run_unless_allowed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_json_path_that_cannot_be_written_stops_the_run_before_it_starts() {
+async fn a_json_or_stats_path_that_cannot_be_written_stops_the_run_before_it_starts() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
     let url = server.ws_url();
     let out = run_bots(&["-c", "2", "--duration", "30", "--json", "/nonexistent-dir/run.json", "--url", &url]).await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("cannot write --json /nonexistent-dir/run.json"), "{stderr}");
+    assert!(!stdout.contains("snapshots"), "no run, no summary:\n{stdout}");
+    // The same for --stats, which only warned at its first line and let the run pass.
+    let out = run_bots(&["-c", "2", "--duration", "30", "--stats", "/nonexistent-dir/s.jsonl", "--url", &url]).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("cannot write --stats /nonexistent-dir/s.jsonl"), "{stderr}");
     assert!(!stdout.contains("snapshots"), "no run, no summary:\n{stdout}");
     let sent = server.stats.snapshots_sent.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(sent, 0, "no bot played");
@@ -361,6 +387,33 @@ async fn misbehaving_bots_are_cut_by_the_server_and_reported_apart() {
     assert_eq!(f64_at(&json, "/thresholds/min_delivery/value"), ratio);
     assert_eq!(json["thresholds"]["min_delivery"]["passed"], true, "{json:#}");
     assert!(f64_at(&json, "/expected_snapshots") <= 3.0 * 30.0 * 4.0, "three bots' worth due: {json:#}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_of_misbehaving_bots_only_fails_when_none_got_in() {
+    // Nothing listens: no bot got in, misbehaving or not, so the run measured nothing.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = format!("ws://127.0.0.1:{port}/ws");
+    for misbehave in ["flood=100", "garbage=50,oversized=50", "reconnect=100"] {
+        let out = run_bots(&["-c", "4", "--duration", "1", "--misbehave", misbehave, "--url", &dead]).await;
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{misbehave}: stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stderr.contains("no bot connected") && stderr.contains("every bot misbehaving"), "{stderr}");
+        assert!(stderr.contains("connection refused × 4"), "the cause is named:\n{stderr}");
+    }
+
+    // With a server, the flooding bots got in and were cut: what the run was for, so it passes,
+    // and its summary says what ran rather than the unused default mix.
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let out = run_bots(&["-c", "2", "--duration", "1", "--misbehave", "flood=100", "--url", &url]).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stdout.contains("mix wander=100"), "no bot wandered:\n{stdout}");
+    assert_eq!(stdout.matches("every bot misbehaving flood=100").count(), 2, "banner and summary:\n{stdout}");
+    assert!(stdout.contains("none playing: all 2 misbehave on purpose"), "{stdout}");
+    assert!(stdout.contains("flood          2 bots: "), "their tally is listed:\n{stdout}");
     server.stop();
 }
 
@@ -529,6 +582,34 @@ async fn bad_options_are_refused_before_any_bot_starts() {
     let out = run_bots(&["--mix", "wander=70,fight=20"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(texts(&out).1.contains("add up to 90"), "{}", texts(&out).1);
+
+    // Durations the run's end could not be computed for panicked ("overflow when adding
+    // duration to instant"): refused as options now, at most a year.
+    for (option, value) in [("--duration", "10000000000000000000"), ("--ramp-up", "300000000000years")] {
+        let out = run_bots(&["-c", "1", option, value, "--url", "ws://127.0.0.1:1/ws"]).await;
+        let stderr = texts(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{option} {value}: {stderr}");
+        assert!(stderr.contains(option) && stderr.contains("at most a year"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+
+    // A port out of range read as none, and the bots went to port 80.
+    let out = run_bots(&["-c", "1", "--duration", "1", "--url", "ws://127.0.0.1:99999/ws"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(texts(&out).1.contains("port 99999 is not 1 to 65535"), "{}", texts(&out).1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_lines_carry_no_colour_codes_into_a_pipe() {
+    // Each bot that cannot join logs it at debug level; stderr is a pipe here.
+    let out = tokio::process::Command::new(BIN)
+        .args(["-c", "2", "--duration", "1", "--url", "ws://127.0.0.1:1/ws"])
+        .env("RUST_LOG", "skirmish_bots=debug")
+        .output();
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, out).await.expect("finishes").expect("starts");
+    let stderr = texts(&out).1;
+    assert!(stderr.contains("failed to join"), "the log lines are there:\n{stderr}");
+    assert!(!stderr.contains('\x1b'), "no escape codes:\n{stderr:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

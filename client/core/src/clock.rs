@@ -14,6 +14,10 @@
 //!   when it is behind its target (newest − delay) and slower when ahead, so corrections are
 //!   smooth and the drawn time only moves forward. Only an error of over `RESYNC_TICKS` (the
 //!   first snapshot, a stalled tab, a restarted server) resets it.
+//!
+//! The clock also says which ticks it cannot explain ([`TickClock::explains`]): the server's
+//! tick grows with real time, so a snapshot far ahead of the tick arriving now was corrupted or
+//! forged on the way, and the client refuses it rather than resync to it.
 
 /// Weight of each new arrival in the averaged offset and jitter: about 20 snapshots (⅔ s) of
 /// memory, enough to smooth jitter and short enough to follow a 0.1 % clock drift closely.
@@ -32,6 +36,18 @@ const JITTER_DELAY_FACTOR: f64 = 3.0;
 pub const MAX_DELAY_TICKS: f64 = 8.0;
 /// A snapshot this far (in ticks) from where the clock expects it restarts the clock.
 const RESYNC_TICKS: f64 = 15.0;
+/// The highest snapshot tick a client accepts: over a thousand years of ticks at 30 Hz, so no
+/// server reaches it (`PROTOCOL.md`: the room's first tick is 1 and each step adds one), and
+/// low enough that `tick as f64` keeps a 4096th of a tick, which the pacing's half ticks need.
+/// At 2^53 and above one tick more is the same `f64`, and a client paced by such a clock found
+/// every input due at once.
+pub const MAX_TICK: u64 = 1 << 40;
+/// How much earlier than the clock expects (by the average of arrivals) a snapshot may arrive:
+/// by at most the latency the earlier snapshots had. The server cuts a client whose sends stall
+/// 5 s (its default `--send-stall-timeout`) and one silent for 15 s (`--client-timeout`); half a
+/// minute is past both, so only a tick the server never sent is further ahead. (A server that
+/// stalled skips ticks, but as many as the real time that passed, which the clock counts too.)
+pub const MAX_EARLY_MS: f64 = 30_000.0;
 
 /// The server's tick clock as seen through snapshot arrivals, and the draw clock derived from it.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +94,16 @@ impl TickClock {
         self.anchor_tick = if error.abs() > RESYNC_TICKS { drawn + error } else { drawn };
         self.anchor_ms = now_ms;
         self.rate = 1.0 + (error * RATE_GAIN).clamp(-MAX_SLEW, MAX_SLEW);
+    }
+
+    /// Whether a snapshot of `tick` arriving at `now_ms` can be the server's: not above
+    /// [`MAX_TICK`], and not more than [`MAX_EARLY_MS`] ahead of the tick the clock expects now
+    /// (before the first snapshot, any tick up to `MAX_TICK`: a room may be of any age). A
+    /// client refuses a snapshot it cannot explain instead of resyncing to it: one forged or
+    /// corrupted tick would otherwise move the clock, and with it the pacing of inputs, to a tick
+    /// the server is nowhere near, and every real snapshot after it would be refused as older.
+    pub fn explains(&self, tick: u64, now_ms: f64) -> bool {
+        tick <= MAX_TICK && self.newest(now_ms).is_none_or(|newest| tick as f64 <= newest + MAX_EARLY_MS / self.tick_ms)
     }
 
     /// The tick arriving at `now_ms` by the average of arrivals (fractional); `None` before the
@@ -194,5 +220,24 @@ mod tests {
         clock.on_snapshot(5000, arrival_ms(101, 1.0, 10.0));
         let now = arrival_ms(101, 1.0, 10.0);
         assert!((clock.draw_tick(now).unwrap() - (5000.0 - MIN_DELAY_TICKS)).abs() < 0.5);
+    }
+
+    #[test]
+    fn only_ticks_the_real_time_since_can_explain_are_explained() {
+        let mut clock = TickClock::new(30);
+        assert!(clock.explains(1_000_000, 0.0), "the first snapshot may be of any room's age");
+        assert!(!clock.explains(MAX_TICK + 1, 0.0) && !clock.explains(u64::MAX, 0.0));
+        for k in 1..=100 {
+            clock.on_snapshot(k, arrival_ms(k, 1.0, 10.0));
+        }
+        let now = arrival_ms(100, 1.0, 10.0);
+        let ahead = (MAX_EARLY_MS / (1000.0 / 30.0)) as u64;
+        assert!(clock.explains(101 + ahead - 1, now), "a late link that caught up");
+        assert!(!clock.explains(101 + ahead + 1, now));
+        // A server that stalled for a minute skipped a minute of ticks: explained.
+        assert!(clock.explains(100 + 1800, now + 60_000.0));
+        for forged in [100 + 1_000_000, 100 + (1 << 40), 100 + (1 << 53), u64::MAX] {
+            assert!(!clock.explains(forged, now), "{forged}");
+        }
     }
 }

@@ -152,6 +152,12 @@ pub enum ClientError {
     /// A message that makes no sense in the current state (e.g. a snapshot before `Welcome`).
     #[error("unexpected message: {0}")]
     Unexpected(&'static str),
+    /// A snapshot's tick is further ahead than the real time since the last snapshots can
+    /// explain ([`TickClock::explains`]): corrupted or forged on the way, or a server bug. It is
+    /// refused and changes nothing, so the clock, the pacing of inputs and the acknowledgements
+    /// go on from the snapshots before it, and the next good snapshot is taken as usual.
+    #[error("snapshot tick too far ahead of the server's tick clock")]
+    TickTooFarAhead,
 }
 
 impl From<Refused> for ClientError {
@@ -533,6 +539,11 @@ impl Client {
     fn on_snapshot(&mut self, snap: &SnapshotRef<'_>, now_ms: f64, events: &mut Vec<Event>) -> Result<(), ClientError> {
         if self.state != ConnState::Playing {
             return Err(ClientError::Unexpected("message before Welcome"));
+        }
+        // Before anything is kept: a tick the server cannot have sent would move the clock there
+        // and leave every real snapshot after it refused as older (see `TickClock::explains`).
+        if !self.views.clock.explains(snap.tick, now_ms) {
+            return Err(ClientError::TickTooFarAhead);
         }
         let frame = self.history.apply(snap.tick, snap.base, snap.ents)?;
         let tick = snap.tick;

@@ -22,6 +22,13 @@
 //! jitter sends early enough to miss about one tick in `CALM_TICKS × MISS_STEP / RELAX_STEP`
 //! (300), and one on a clean link keeps the latency of its chosen phase.
 //!
+//! And, whatever the clock says, never faster than the server can take: the tick clock is
+//! only an estimate from what the server sent, so the due time is also held back by a rate
+//! limit of its own (a generic cell rate: one input per `MIN_INPUT_SPACING_MS` in the long run,
+//! at most `MAX_INPUT_BURST` at once after a lull). On a sane clock it never binds; on one that
+//! went wrong it keeps the client to at most 1.25 inputs a tick instead of as many as it can
+//! send.
+//!
 //! [`PlayerState::INPUT_WAITING`]: skirmish_shared::PlayerState::INPUT_WAITING
 
 use skirmish_shared::consts::INPUT_PERIOD_MS;
@@ -52,6 +59,12 @@ const PHASE_FLOOR: f64 = 0.1;
 const CALM_TICKS: u32 = 60;
 /// How much later (in ticks) inputs go out after [`CALM_TICKS`] without a miss.
 const RELAX_STEP: f64 = 0.01;
+/// The rate limit's period: a little under a tick, so that a client clock that runs slow (by
+/// up to a fifth) still sends one input per server tick, and the limit only stops a runaway.
+const MIN_INPUT_SPACING_MS: f64 = INPUT_PERIOD_MS as f64 * 0.8;
+/// Inputs the rate limit lets out at once after a lull: one input sent early by a throttled
+/// page (see [`crate::Client::input_due_by_next_snapshot`]) and the next on time pass, a flood does not.
+const MAX_INPUT_BURST: f64 = 3.0;
 
 /// See the module docs. Plain floats, no `Option` or integer casts: this runs in the page,
 /// whose download is counted in bytes.
@@ -73,6 +86,10 @@ pub(crate) struct Pace {
     guard: u32,
     /// Slots left out since the start.
     pub skipped: u64,
+    /// The rate limit's state (the theoretical arrival time of a generic cell rate algorithm):
+    /// every input moves it a spacing on from itself or from when it went out, whichever is later,
+    /// and the next input is not due before it less the burst's allowance.
+    limit_ms: f64,
 }
 
 impl Default for Pace {
@@ -85,6 +102,7 @@ impl Default for Pace {
             calm: 0,
             guard: 0,
             skipped: 0,
+            limit_ms: f64::NEG_INFINITY,
         }
     }
 }
@@ -99,8 +117,9 @@ impl Pace {
     /// snapshot comes, the one due before the next) fills the slot that was due, not the one
     /// nearest to when it went out, which would make that slot due again.
     pub fn sent(&mut self, now_ms: f64, clock: &TickClock) {
-        let at = now_ms.max(self.due_ms(clock));
+        let at = now_ms.max(self.slot_due_ms(clock));
         self.sent_ms = now_ms;
+        self.limit_ms = self.limit_ms.max(now_ms) + MIN_INPUT_SPACING_MS;
         if let Some(tick) = clock.newest(at) {
             self.slot = self.slot.max((tick - self.phase + 0.5).floor());
         }
@@ -133,8 +152,15 @@ impl Pace {
         }
     }
 
-    /// When the next input is due (ms; in the past when one is due now).
+    /// When the next input is due (ms; in the past when one is due now): when its slot is,
+    /// unless the rate limit holds it back.
     pub fn due_ms(&self, clock: &TickClock) -> f64 {
+        let limit = self.limit_ms - (MAX_INPUT_BURST - 1.0) * MIN_INPUT_SPACING_MS;
+        self.slot_due_ms(clock).max(limit)
+    }
+
+    /// When the next slot is due by the tick clock alone.
+    fn slot_due_ms(&self, clock: &TickClock) -> f64 {
         let timer = self.sent_ms + f64::from(INPUT_PERIOD_MS);
         match clock.newest(timer) {
             // The first paced input: at the first phase point not sooner than the start-up
@@ -148,5 +174,63 @@ impl Pace {
             Some(_) => clock.arrival_ms(self.slot + 1.0 + self.phase).unwrap_or(timer),
             None => timer,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends whenever due, polling every `poll_ms` from `from_ms` to `to_ms`; returns how many
+    /// went out.
+    fn send_when_due(pace: &mut Pace, clock: &TickClock, from_ms: f64, to_ms: f64, poll_ms: f64) -> u32 {
+        let (mut now, mut sent) = (from_ms, 0);
+        while now < to_ms {
+            if now >= pace.due_ms(clock) {
+                pace.sent(now, clock);
+                sent += 1;
+            }
+            now += poll_ms;
+        }
+        sent
+    }
+
+    #[test]
+    fn a_clock_gone_wrong_cannot_make_the_client_flood() {
+        // A clock synced to a tick where one tick more is the same `f64` (what a forged tick of
+        // 2^64 − 1 did): every slot was due at once, and a bot sent 160 000 inputs a second.
+        let mut clock = TickClock::new(30);
+        clock.on_snapshot(u64::MAX, 1000.0);
+        let mut pace = Pace::default();
+        let sent = send_when_due(&mut pace, &clock, 1000.0, 2000.0, 0.1);
+        let most = (1000.0 / MIN_INPUT_SPACING_MS).ceil() + MAX_INPUT_BURST;
+        assert!(f64::from(sent) <= most, "{sent} inputs in a second (at most {most})");
+        // Nor in any one tick beyond the burst.
+        let in_a_tick = send_when_due(&mut pace, &clock, 2000.0, 2000.0 + f64::from(INPUT_PERIOD_MS), 0.1);
+        assert!(f64::from(in_a_tick) <= MAX_INPUT_BURST, "{in_a_tick} inputs in a tick");
+    }
+
+    #[test]
+    fn the_limit_never_holds_back_a_sane_clock() {
+        // Snapshots every tick on a clean link, the client's clock a tenth slow (its ticks are
+        // 30 ms long): one input per tick, and never one held back by the limit.
+        let mut clock = TickClock::new(30);
+        let mut pace = Pace::default();
+        let tick_local_ms = 1000.0 / 30.0 * 0.9;
+        let mut sent = 0;
+        let mut now = tick_local_ms;
+        for k in 1..=300_u32 {
+            let arrival = f64::from(k) * tick_local_ms;
+            clock.on_snapshot(u64::from(k), arrival);
+            while now < arrival + tick_local_ms {
+                assert_eq!(pace.due_ms(&clock), pace.slot_due_ms(&clock), "held back at tick {k}");
+                if now >= pace.due_ms(&clock) {
+                    pace.sent(now, &clock);
+                    sent += 1;
+                }
+                now += 0.25;
+            }
+        }
+        assert!((298..=301).contains(&sent), "{sent} inputs for 300 ticks");
     }
 }

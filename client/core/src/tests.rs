@@ -949,3 +949,36 @@ fn a_client_that_does_not_draw_keeps_the_frames_and_its_own_ship_only() {
     assert!(headless.roster().is_empty());
     assert!(headless.scores().get(&9).is_none());
 }
+
+#[test]
+fn a_forged_snapshot_tick_is_refused_and_inputs_stay_at_one_per_tick() {
+    // A proxy rewrote one snapshot's tick (mitm.py's `tickmax`, `tickfar`, …). Before, u64::MAX
+    // and jumps of 2^53 and more made every input due at once (a bot sent 160 000 a second until
+    // the server closed it for flooding), and smaller jumps left every later snapshot refused as
+    // older until the server dropped the client for not reading.
+    for forged in [u64::MAX, 60 + (1 << 63), 60 + (1 << 53), 60 + (1 << 40), 60 + 1_000_000, 60 + 1000 * 30] {
+        let mut c = joined();
+        let (mut now, mut inputs, mut next_tick) = (1000.0, 0_u32, 1_u64);
+        let arrival = |tick: u64| 1000.0 + tick as f64 * TICK_MS;
+        while next_tick <= 300 {
+            if now >= arrival(next_tick) {
+                if next_tick == 60 {
+                    let refused = feed(&mut c, &own_only(forged, 0.0, 0), now);
+                    assert_eq!(refused.err(), Some(ClientError::TickTooFarAhead), "tick {forged}");
+                }
+                feed(&mut c, &own_only(next_tick, 0.0, 0), now)
+                    .unwrap_or_else(|e| panic!("tick {next_tick} after the forged {forged}: {e}"));
+                next_tick += 1;
+            }
+            if now >= c.input_due_ms() {
+                let ClientMsg::Input(input) = decoded(c.input(Vec2::X, 0.0, 0, now)) else { panic!("not input") };
+                assert!(input.ack < next_tick, "acknowledges only ticks the server sent: {input:?}");
+                inputs += 1;
+            }
+            now += 0.25;
+        }
+        assert_eq!(c.newest_tick(), 300);
+        // One input per tick: 300 ticks, the first few on the start-up timer.
+        assert!((295..=302).contains(&inputs), "{inputs} inputs over 300 ticks after the forged tick {forged}");
+    }
+}
