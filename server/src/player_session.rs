@@ -399,17 +399,24 @@ impl PlayerSession {
     }
 
     /// Takes one message from the rate limit; false, counted toward the flood close, when over it.
-    fn allow_message(&mut self) -> bool {
+    /// Whether a message may be handled; a flood (over `FLOOD_KICK_DROPS` refused in this
+    /// check's window) is closed at once rather than at the next check, up to a second later:
+    /// an outside attack's tiny frames, sent as fast as a socket takes them, held a core for
+    /// that second.
+    fn allow_message(&mut self, ctx: &mut Context<Self>) -> bool {
         if self.limit.allow(Instant::now()) {
             return true;
         }
         self.drops_this_window += 1;
         Stats::inc(&self.stats.inputs_dropped);
+        if self.drops_this_window > FLOOD_KICK_DROPS {
+            self.end(ctx, Close::Flood);
+        }
         false
     }
 
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
-        if !self.allow_message() {
+        if !self.allow_message(ctx) {
             return;
         }
         let msg = match decode_client(bytes, self.config.max_frame_bytes) {
@@ -547,9 +554,6 @@ impl PlayerSession {
         if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
             return self.end(ctx, Close::NoHello);
         }
-        if self.drops_this_window > FLOOD_KICK_DROPS {
-            return self.end(ctx, Close::Flood);
-        }
         self.drops_this_window = 0;
         if now.duration_since(self.last_ping_sent) >= self.config.heartbeat_interval {
             self.last_ping_sent = now;
@@ -642,12 +646,12 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             // client sending millions of empty control frames a second held a core for as long as
             // it liked. One every 5 s (our pings' answers, a library's keepalive) costs nothing.
             Ok(websocket::Frame::Ping(bytes)) => {
-                if self.allow_message() {
+                if self.allow_message(ctx) {
                     self.queue_reliable(Frame::Pong(bytes), ctx);
                 }
             }
             Ok(websocket::Frame::Pong(_)) => {
-                self.allow_message();
+                self.allow_message(ctx);
             }
             Ok(websocket::Frame::Close(reason)) => {
                 tracing::debug!(peer = ?self.peer, ?reason, "client closed");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::{WAIT, server};
 use skirmish_server::close::Close;
-use skirmish_shared::consts::PROTOCOL_VERSION;
+use skirmish_shared::consts::{FLOOD_KICK_DROPS, PROTOCOL_VERSION};
 use skirmish_shared::{ClientMsg, Hello, Input, encode_client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -358,4 +358,27 @@ async fn a_session_ends_once_its_close_is_out_and_the_client_can_send_nothing_mo
         let best = took.iter().min().expect("three tries");
         assert!(*best < Duration::from_secs(1), "close {code}, answered {answers}: the session ended {took:?} after");
     }
+}
+
+/// Found by an outside attack: a flood was closed at the session's next once-a-second check, so
+/// a client sending tiny frames as fast as its socket took them had up to a second of the
+/// server's CPU first (a whole core, for a handful of such connections). It is closed at the
+/// drop that passes the limit: whatever the client sends, the server handles and drops at most
+/// two check windows' worth of messages (the window may turn over during the burst).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_closed_at_the_drop_that_passes_the_limit() {
+    let srv = server();
+    let (read, mut write) = open(srv.addr).await;
+    let input = encode_client(&ClientMsg::Input(Input::default()));
+    let mut burst = hello();
+    burst.extend((0..20_000).flat_map(|_| frame(OP_BINARY, true, &input)));
+    let ending = tokio::spawn(read_to_end(read, Arc::new(AtomicBool::new(false))));
+    // The server stops reading frames once it has closed: the end of the burst may meet a
+    // closed socket.
+    let _ = write.write_all(&burst).await;
+    let ending = ending.await.expect("the reader finishes");
+    assert_eq!(ending.close.map(|(code, _)| code), Some(1008), "closed as a flood");
+    let dropped = skirmish_server::Stats::get(&srv.stats.inputs_dropped);
+    let most = 2 * u64::from(FLOOD_KICK_DROPS) + 1;
+    assert!(dropped <= most, "{dropped} messages were dropped one by one before the close (at most {most})");
 }

@@ -159,7 +159,8 @@ pub const RESULTS_MAX_LINES: usize = 32;
 /// spectator acknowledgements, with headroom for jitter. `PROTOCOL.md` quotes this number.
 pub const MAX_CLIENT_MSGS_PER_SEC: u32 = 60;
 
-/// More than this many messages dropped by that limit within one second (the server checks once
-/// a second) closes the connection as flooding (1008): two seconds' worth at the allowed rate.
+/// More than this many messages dropped by that limit within one of the server's once-a-second
+/// checks closes the connection as flooding (1008), at the drop that passes it: two seconds'
+/// worth at the allowed rate.
 /// `PROTOCOL.md` quotes this number, and the close reason states it.
 pub const FLOOD_KICK_DROPS: u32 = 2 * MAX_CLIENT_MSGS_PER_SEC;
