@@ -398,11 +398,10 @@ impl PlayerSession {
         }
     }
 
-    /// Takes one message from the rate limit; false, counted toward the flood close, when over it.
-    /// Whether a message may be handled; a flood (over `FLOOD_KICK_DROPS` refused in this
-    /// check's window) is closed at once rather than at the next check, up to a second later:
-    /// an outside attack's tiny frames, sent as fast as a socket takes them, held a core for
-    /// that second.
+    /// Takes one message from the rate limit; false, counted toward the flood close, when over
+    /// it. A flood (over `FLOOD_KICK_DROPS` refused in this check's window) is closed at once
+    /// rather than at the next check, up to a second later: an outside attack's tiny frames,
+    /// sent as fast as a socket takes them, held a core for that second.
     fn allow_message(&mut self, ctx: &mut Context<Self>) -> bool {
         if self.limit.allow(Instant::now()) {
             return true;

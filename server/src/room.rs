@@ -712,8 +712,8 @@ impl Room {
             .filter(|id| *id != info.id && self.info_of(*id).is_some())
             .take(SCOREBOARD_TOP)
             .collect();
-        // Highest id first, so the lowest comes off the end first. Both maps are by id and
-        // share no id, so one merge keeps the order.
+        // Members and kept seats (no id is in both), highest id first, so that the lowest
+        // comes off the end first.
         let mut roster_due: Vec<PlayerId> = Vec::with_capacity(self.members.len() + self.seats.len());
         roster_due.extend(self.members.keys().chain(self.seats.keys()).copied());
         roster_due.sort_unstable_by(|a, b| b.cmp(a));
