@@ -216,7 +216,8 @@ async function refresh() {
       const kick = el("button", "Kick");
       kick.onclick = () => confirm(`Kick ${p.name} from ${r.name}?`) && post("/admin/api/kick", { room: r.name, id: p.id });
       const action = el("td"); action.append(kick);
-      tr.append(el("td", p.id), el("td", p.name), el("td", p.spectator ? "spectator" : `${p.kills}/${p.deaths}`), action);
+      const name = p.away ? `${p.name} (away: connection lost, seat kept)` : p.name;
+      tr.append(el("td", p.id), el("td", name), el("td", p.spectator ? "spectator" : `${p.kills}/${p.deaths}`), action);
       return tr;
     }));
     box.append(head, table);

@@ -57,8 +57,8 @@ pub struct Config {
 
     /// How long the seat of a player whose connection was lost (not closed on purpose) waits
     /// for it: a `Hello` with its rejoin token within this time gives back its id, name, colour,
-    /// score and ship, where it was with the health it had (a new one if a match began since).
-    /// 0 keeps no seats.
+    /// score and ship. The ship stays in the world meanwhile, with no input, and can be killed:
+    /// dropping the connection is no way out of a fight. 0 keeps no seats.
     #[arg(long, env = "SKIRMISH_SEAT_RESERVATION", default_value = "20s", value_parser = duration)]
     pub seat_reservation: Duration,
 

@@ -231,4 +231,7 @@ pub struct PlayerReport {
     pub kills: u16,
     /// Deaths this match.
     pub deaths: u16,
+    /// Its connection was lost and its seat is kept: its ship is in the world with no one at
+    /// the controls until it comes back (a kick releases the seat).
+    pub away: bool,
 }

@@ -65,8 +65,9 @@ enum Phase {
     Joining { rejoin: bool },
     /// The lobby refused the join; the close follows at once.
     Refused,
-    /// In a room: inputs (unless spectating) and chat are forwarded.
-    InRoom { id: PlayerId, room_name: String, room: Addr<Room>, spectator: bool },
+    /// In a room: inputs (unless spectating) and chat are forwarded. `token_held`: the client
+    /// has its rejoin token, so a lost connection keeps its seat (see `leave_room`).
+    InRoom { id: PlayerId, room_name: String, room: Addr<Room>, spectator: bool, token_held: bool },
     /// A close was started; everything else is ignored.
     Closing,
 }
@@ -384,7 +385,12 @@ impl PlayerSession {
     /// purpose, so the player's seat waits for a rejoin.
     fn leave_room(&mut self, reserve: bool, ctx: &Context<Self>) {
         match std::mem::replace(&mut self.phase, Phase::Closing) {
-            Phase::InRoom { id, room_name, .. } => {
+            // A seat is kept only for a client that has its token: one lost before it read its
+            // `Welcome` (an outside attack reset its connections right behind their `Hello`)
+            // left a ship nobody could take back in the world, holding a seat, for the whole
+            // reservation.
+            Phase::InRoom { id, room_name, token_held, .. } => {
+                let reserve = reserve && token_held;
                 self.lobby.do_send(Leave { id, room: room_name, session: ctx.address(), reserve });
             }
             // The lobby's answer may never be read: the session can stop first (a client that
@@ -414,6 +420,14 @@ impl PlayerSession {
         false
     }
 
+    /// The client acknowledged snapshot `tick`: past 0, it has read its `Welcome`, which comes
+    /// before any snapshot, and so holds its rejoin token.
+    fn acknowledged(&mut self, tick: u64) {
+        if let Phase::InRoom { token_held, .. } = &mut self.phase {
+            *token_held |= tick > 0;
+        }
+    }
+
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
         if !self.allow_message(ctx) {
             return;
@@ -427,6 +441,7 @@ impl PlayerSession {
             (ClientMsg::Hello(_), _) => self.end(ctx, Close::HelloTwice),
             (_, Phase::AwaitingHello) => self.end(ctx, Close::NotHello),
             (ClientMsg::Input(input), Phase::InRoom { spectator: false, .. }) => {
+                self.acknowledged(input.ack);
                 if !self.inbox.input(input) {
                     Stats::inc(&self.stats.inputs_dropped);
                 }
@@ -454,7 +469,10 @@ impl PlayerSession {
             }
             // Nobody to talk to before the lobby has placed us.
             (ClientMsg::Chat(_), _) => {}
-            (ClientMsg::Ack(ack), Phase::InRoom { .. }) => self.inbox.ack(ack.tick),
+            (ClientMsg::Ack(ack), Phase::InRoom { .. }) => {
+                self.acknowledged(ack.tick);
+                self.inbox.ack(ack.tick);
+            }
             (ClientMsg::Ack(_), _) => {}
             (ClientMsg::Follow(follow), Phase::InRoom { id, room, spectator: true, .. }) => {
                 room.do_send(FollowFrom { id: *id, target: follow.id });
@@ -500,7 +518,9 @@ impl PlayerSession {
                 }
                 Ok(Ok(joined)) => {
                     let Joined { id, room_name, room, spectator } = joined;
-                    session.phase = Phase::InRoom { id, room_name, room, spectator };
+                    // A rejoin's client had the token before it came.
+                    let token_held = matches!(session.phase, Phase::Joining { rejoin: true });
+                    session.phase = Phase::InRoom { id, room_name, room, spectator, token_held };
                 }
                 // Refused (or the lobby gone) after we closed: nothing to undo, nothing to say.
                 _ if closed => {}

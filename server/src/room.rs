@@ -813,12 +813,13 @@ impl Handler<Report> for Room {
     type Result = MessageResult<Report>;
 
     fn handle(&mut self, _msg: Report, _ctx: &mut Self::Context) -> Self::Result {
-        let players = self
-            .members
-            .values()
-            .map(|m| {
-                let (kills, deaths) = self.world.score_of(m.info.id).unwrap_or_default();
-                PlayerReport { id: m.info.id, name: m.info.name.clone(), spectator: m.info.spectator, kills, deaths }
+        // The kept seats too: their ships play on in the world, and the host may kick them.
+        let members = self.members.values().map(|m| (&m.info, false));
+        let players = members
+            .chain(self.seats.values().map(|s| (&s.info, true)))
+            .map(|(info, away)| {
+                let (kills, deaths) = self.world.score_of(info.id).unwrap_or_default();
+                PlayerReport { id: info.id, name: info.name.clone(), spectator: info.spectator, kills, deaths, away }
             })
             .collect();
         let mut times: Vec<u32> = self.tick_times.iter().copied().collect();

@@ -397,8 +397,12 @@ impl World {
     /// Unknown ids are ignored.
     pub fn return_to_seat(&mut self, id: PlayerId) {
         self.reset_input(id);
-        if let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) {
-            self.ships[i].away = false;
+        let Ok(i) = self.ships.binary_search_by_key(&id, |s| s.id) else { return };
+        self.ships[i].away = false;
+        // During a countdown nothing respawns (ships are frozen), and everyone else stands
+        // fresh at a spawn point: so does it, its wait being over since the countdown began.
+        if self.flow.phase() == Phase::Countdown && !self.ships[i].alive && self.ships[i].respawn_in == 0 {
+            self.respawn(i);
         }
     }
 
@@ -579,7 +583,14 @@ impl World {
     fn apply(&mut self, transition: Transition) {
         match transition {
             Transition::CountdownStarted => self.reset_match(),
-            Transition::CountdownAborted | Transition::MatchStarted => {}
+            Transition::CountdownAborted => {}
+            // A player lost during the countdown left its ship alive at its spawn point: the
+            // match does not begin with it there for anyone to score on (see `reset_match`).
+            Transition::MatchStarted => {
+                for ship in self.ships.iter_mut().filter(|s| s.away) {
+                    (ship.alive, ship.respawn_in) = (false, 0);
+                }
+            }
             Transition::MatchEnded => {
                 // Nothing may score after the whistle, and frozen ships should not look adrift.
                 self.bullets.clear();

@@ -148,6 +148,14 @@ async fn the_admin_kicks_a_kept_seat() {
 
     let origin = same_origin(srv.addr);
     let headers = [("Cookie", cookie.as_str()), ("Content-Type", "application/json"), ("Origin", origin.as_str())];
+    // Found by an outside attack: the status listed connected players only, so the host saw
+    // no row (and no Kick button) for a kept seat whose ship plays on in the world.
+    let (status, _, body) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200);
+    let listed: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let players = listed["rooms"].as_array().and_then(|r| r.iter().find(|r| r["name"] == "evade")).expect("the room");
+    let evader = players["players"].as_array().and_then(|p| p.iter().find(|p| p["id"] == id)).expect("listed");
+    assert_eq!((evader["name"].as_str(), evader["away"].as_bool()), (Some("Evader"), Some(true)), "{evader}");
     let kick = format!(r#"{{"room":"evade","id":{id}}}"#);
     let (status, _, body) = request(srv.addr, "POST", "/admin/api/kick", &headers, &kick).await;
     assert_eq!(status, 200, "{body}");

@@ -171,6 +171,7 @@ async fn a_new_connection_to_the_seat_does_not_refill_its_chat() {
 
     // Nor does losing the connection and taking the kept seat back.
     let id = again.id();
+    again.hold_token().await;
     drop(again);
     common::wait_for_kept_seats(srv.addr, "talk", 1).await;
     let mut third = TestClient::join_with(&url, Client::new("Ada", Some("talk".into())).rejoin(&token)).await;

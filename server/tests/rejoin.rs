@@ -11,8 +11,9 @@ use common::{TestClient, expect_close, http_get, maps_dir, room_seats, server_wi
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_client::{Client, Event};
+use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::tuning::SHIP_MAX_HEALTH;
-use skirmish_shared::{ClientMsg, Input, Phase, encode_client};
+use skirmish_shared::{ClientMsg, Hello, Input, Phase, encode_client};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Small, open, two spawn points facing each other 400 units apart.
@@ -162,7 +163,8 @@ async fn dropping_the_connection_is_no_way_out_of_a_fight() {
     let srv = server_with(config("rejoin-fight", Duration::from_secs(30)));
     let url = srv.ws_url();
     let mut shooter = TestClient::join(&url, "Shooter", Some("duel")).await;
-    let target = TestClient::join(&url, "Target", Some("duel")).await;
+    let mut target = TestClient::join(&url, "Target", Some("duel")).await;
+    target.hold_token().await;
     let (target_id, token) = (target.id(), target.core.rejoin_token().to_owned());
     shooter.wait_for(|c| c.core.phase().0 == Phase::Playing && c.ids().len() == 2).await;
     drop(target);
@@ -173,6 +175,41 @@ async fn dropping_the_connection_is_no_way_out_of_a_fight() {
     assert_eq!(back.id(), target_id, "its seat waited");
     back.wait_for(|c| c.core.my_state().is_some()).await;
     assert_eq!(back.core.my_state().map(|s| s.deaths), Some(1), "killed while away: the death counts");
+}
+
+/// Found by an outside attack: a client that sends its `Hello` and loses the connection before
+/// it reads its `Welcome` never had a rejoin token, yet its seat was kept: a ship nobody could
+/// take back stood in the world and held a seat for the whole reservation (the tester filled a
+/// room with them). A seat is kept only for a client known to hold its token: one that
+/// acknowledged a snapshot (snapshots come after the `Welcome`), or came back with its token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_lost_before_it_read_its_welcome_keeps_no_seat() {
+    let srv = server_with(config("rejoin-ghost", Duration::from_secs(30)));
+    let url = srv.ws_url();
+    let mut keeper = TestClient::join(&url, "Keeper", Some("duel")).await;
+    let mut ws = common::raw(&url).await;
+    let hello = Hello {
+        version: PROTOCOL_VERSION,
+        name: "Ghost".into(),
+        room: Some("duel".into()),
+        spectate: false,
+        private: false,
+        rejoin: None,
+    };
+    ws.send(Message::binary(encode_client(&ClientMsg::Hello(hello)))).await.expect("send Hello");
+    // In the room (the keeper hears it join), then lost, having read nothing.
+    keeper.wait_for(|c| c.core.roster().values().any(|p| p.name == "Ghost")).await;
+    drop(ws);
+    let deadline = std::time::Instant::now() + common::WAIT;
+    // Its leave is taken in at once: the players drop back to one, kept seat or not.
+    while seats(srv.addr).await.map(|(players, _)| players) != Some(1) {
+        assert!(std::time::Instant::now() < deadline, "the ghost never left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seats(srv.addr).await, Some((1, 0)), "no seat kept for a client with no token");
+    while keeper.core.roster().values().any(|p| p.name == "Ghost") {
+        keeper.next_event().await;
+    }
 }
 
 /// A kept seat counts against the room's players: a newcomer to a full room watches while the
@@ -266,7 +303,8 @@ async fn a_rejoin_while_the_old_socket_lingers_replaces_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_whose_only_player_was_lost_waits_for_it_then_goes() {
     let srv = server_with(config("rejoin-room", Duration::from_millis(1500)));
-    let alone = TestClient::join(&srv.ws_url(), "Alone", Some("duel")).await;
+    let mut alone = TestClient::join(&srv.ws_url(), "Alone", Some("duel")).await;
+    alone.hold_token().await;
     drop(alone);
     // Nobody is connected, but the seat keeps the room (the tests' empty-room grace is zero).
     let deadline = std::time::Instant::now() + common::WAIT;
@@ -287,7 +325,8 @@ async fn a_room_whose_only_player_was_lost_waits_for_it_then_goes() {
 async fn after_the_window_the_token_leads_nowhere_and_a_newcomer_joins() {
     let srv = server_with(config("rejoin-late", Duration::from_millis(500)));
     let keep = TestClient::join(&srv.ws_url(), "Keeper", Some("duel")).await;
-    let gone = TestClient::join(&srv.ws_url(), "Late", Some("duel")).await;
+    let mut gone = TestClient::join(&srv.ws_url(), "Late", Some("duel")).await;
+    gone.hold_token().await;
     let (id, token) = (gone.id(), gone.core.rejoin_token().to_owned());
     drop(gone);
     tokio::time::sleep(Duration::from_secs(2)).await;

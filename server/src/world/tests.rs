@@ -687,6 +687,44 @@ fn an_away_player_makes_no_match_and_a_new_match_leaves_its_ship_waiting() {
     assert_ne!(w.phase(), Phase::Waiting, "both here: the match begins");
 }
 
+/// Found by an outside attack: a player lost during the countdown (after it had respawned
+/// everyone) left its ship alive at its spawn point for the whole match, a free kill. The match
+/// begins with it dead, waiting; and a player back during a countdown stands fresh at a spawn
+/// point like everyone else, rather than dead until play begins.
+#[test]
+fn a_match_never_begins_with_an_away_ship_alive_and_one_back_in_the_countdown_stands_fresh() {
+    let countdown = MatchSettings { countdown_ticks: 5, ..settings(2) };
+    let mut w = world(duel("duel"), countdown);
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.add_player(C, "Cy");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Countdown);
+    w.leave_seat(B);
+    assert!(w.state(B).alive(), "respawned when the countdown began, before it left");
+    while w.phase() == Phase::Countdown {
+        w.step(&[]);
+    }
+    assert!(!w.state(B).alive(), "taken out of play as the match begins");
+    for _ in 0..RESPAWN_DELAY_TICKS * 2 {
+        w.step(&[]);
+    }
+    assert!(!w.state(B).alive() && w.state(B).deaths == 0, "waiting for its player, no death counted");
+
+    // Away through the next countdown, back during it: it stands fresh at a spawn point.
+    let mut w = world(duel("duel"), countdown);
+    w.add_player(A, "Ada");
+    w.add_player(B, "Bob");
+    w.leave_seat(B);
+    w.add_player(C, "Cy");
+    w.step(&[]);
+    assert_eq!(w.phase(), Phase::Countdown, "two players here");
+    assert!(!w.state(B).alive(), "away as the countdown began: dead, waiting");
+    w.return_to_seat(B);
+    let b = w.state(B);
+    assert!(b.alive() && b.health == SHIP_MAX_HEALTH && w.map.spawns.contains(&b.pos), "{b:?}");
+}
+
 #[test]
 fn a_new_match_resets_scores_and_respawns_everyone() {
     let mut w = one_kill_match();

@@ -218,7 +218,8 @@ impl TestClient {
         let addr = addr.expect("a ws://ADDR/ws URL");
         let kept = async || room_seats(addr, room).await.map_or(0, |(_, kept)| kept);
         let before = kept().await;
-        let lost = Self::join(url, name, Some(room)).await;
+        let mut lost = Self::join(url, name, Some(room)).await;
+        lost.hold_token().await;
         let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
         drop(lost);
         // Taken in once its seat is kept (its ship stays in the world, so the others hear
@@ -303,6 +304,16 @@ impl TestClient {
             assert!(Instant::now() < deadline, "condition not met within {WAIT:?}");
             self.next_event().await;
         }
+    }
+
+    /// Acknowledges a snapshot (in an input, as a player does) and waits until the room has
+    /// taken that input: from then on the server knows this client read its `Welcome` and holds
+    /// its rejoin token, so a lost connection keeps its seat.
+    pub async fn hold_token(&mut self) {
+        self.next_snapshot().await;
+        self.send_input(Vec2::ZERO).await;
+        let (seq, _) = self.core.input_seqs();
+        self.wait_for(|c| c.core.my_state().is_some_and(|s| s.ack >= seq)).await;
     }
 
     /// Sends one input through the core.
