@@ -130,9 +130,9 @@ fn build_client(workspace: &Path, target_dir: &Path) {
         .args(["build", "-p", CLIENT_CRATE, "--lib", "--release", "--locked", "--target", WASM_TARGET])
         .arg("--target-dir")
         .arg(target_dir)
-        // Set for every build script: would leak the host's flags into the wasm build and
-        // override `.cargo/config.toml` target rustflags.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // Replaces the one cargo sets for every build script (the host's flags) and any
+        // `RUSTFLAGS` of the host's (a `-C target-cpu=native` has no place in a wasm build).
+        .env("CARGO_ENCODED_RUSTFLAGS", wasm_rustflags())
         // Set under clippy: clippy would lint the nested build and fail the server's build.
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CLIPPY_ARGS")
@@ -148,6 +148,26 @@ fn build_client(workspace: &Path, target_dir: &Path) {
         Ok(status) => die(&format!("building the browser client ({CLIENT_CRATE}, {WASM_TARGET}) failed: {status}")),
         Err(e) => die(&format!("cannot run cargo to build the browser client: {e}")),
     }
+}
+
+/// The nested build's flags: each registry's source folder (`$CARGO_HOME/registry/src/<index>`)
+/// remapped to nothing, so the panic locations compiled into the wasm read
+/// `rmp-0.8.15/src/decode/str.rs` instead of where this machine keeps cargo's downloads. The page
+/// is then the same bytes wherever it is built (it is held to 100 KB gzipped with little to
+/// spare, and a longer `CARGO_HOME` would add to it) and tells nobody the builder's home folder.
+/// Arguments are separated by 0x1f, as `CARGO_ENCODED_RUSTFLAGS` wants.
+fn wasm_rustflags() -> String {
+    let home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let mut registries: Vec<PathBuf> = home
+        .and_then(|home| std::fs::read_dir(home.join("registry").join("src")).ok())
+        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    // In a fixed order: the flags are part of the nested build's fingerprint.
+    registries.sort();
+    let flags: Vec<String> = registries.iter().map(|dir| format!("--remap-path-prefix={}=", dir.display())).collect();
+    flags.join("\x1f")
 }
 
 /// Exits with one clear line when the wasm32 standard library is not installed, instead of the
