@@ -47,12 +47,14 @@ fn main() {
     for dir in folders(&workspace.join("assets")) {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    // Their gzipped copies are made here, so an edit to one reruns this script too.
+    // Their served copies (comments out) and gzipped copies are made here, so an edit to one
+    // reruns this script too.
     let assets = workspace.join("assets");
     for file in files(&assets) {
         println!("cargo:rerun-if-changed={}", file.display());
     }
-    gzip_tree(&assets, &out_dir.join("assets-gzip"));
+    copy_assets(&assets, &out_dir.join("assets"));
+    gzip_tree(&out_dir.join("assets"), &out_dir.join("assets-gzip"));
 
     check_wasm_target();
 
@@ -83,6 +85,90 @@ fn main() {
         die(&format!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
     }
     gzip_tree(&pkg, &out_dir.join("pkg-gzip"));
+}
+
+/// Copies `from` into `to` for the binary to embed, leaving the comments out of the stylesheets
+/// and pages: they are written for the source's readers, and every player would download them
+/// (about 750 bytes of a page held to 100 KB gzipped). Everything else is copied as it is.
+fn copy_assets(from: &Path, to: &Path) {
+    let result = (|| -> std::io::Result<()> {
+        if to.exists() {
+            std::fs::remove_dir_all(to)?;
+        }
+        for path in files(from) {
+            let Ok(relative) = path.strip_prefix(from) else { continue };
+            let out = to.join(relative);
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let bytes = std::fs::read(&path)?;
+            let kept = match path.extension().and_then(|e| e.to_str()) {
+                Some("css") => without_comments(&bytes, b"/*", b"*/", true),
+                Some("html") => without_comments(&bytes, b"<!--", b"-->", false),
+                _ => bytes,
+            };
+            std::fs::write(out, kept)?;
+        }
+        std::fs::create_dir_all(to)
+    })();
+    if let Err(e) = result {
+        die(&format!("cannot copy {} into {}: {e}", from.display(), to.display()));
+    }
+}
+
+/// `text` without its comments (from `open` to the next `close`) and the blanks they leave: a
+/// line that held only a comment goes, a comment that ends a line takes the spaces before it,
+/// and one between two things on a line leaves a space (in CSS, `0/**/4px` is two values). In
+/// CSS (`css`) an `open` inside a quoted string is text. In HTML only a comment opening a line is
+/// taken out, the way the page writes them, so an attribute or a script holding `<!--` is never
+/// cut. An unclosed comment is kept.
+fn without_comments(text: &[u8], open: &[u8], close: &[u8], css: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut quote = None;
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i];
+        if let Some(q) = quote {
+            out.push(c);
+            // A backslash escapes the next byte, a quote included.
+            if c == b'\\' && i + 1 < text.len() {
+                out.push(text[i + 1]);
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        let line_start = out.iter().rposition(|&b| b == b'\n').map_or(0, |k| k + 1);
+        let only_blanks_before = out[line_start..].iter().all(|b| b.is_ascii_whitespace());
+        if text[i..].starts_with(open) && (css || only_blanks_before) {
+            let Some(len) = text[i + open.len()..].windows(close.len()).position(|w| w == close) else {
+                out.extend_from_slice(&text[i..]);
+                break;
+            };
+            i += open.len() + len + close.len();
+            let rest = text[i..].iter().take_while(|&&b| b == b' ' || b == b'\t' || b == b'\r').count();
+            if !matches!(text.get(i + rest), None | Some(b'\n')) {
+                if out.last().is_some_and(|b| !b.is_ascii_whitespace()) {
+                    out.push(b' ');
+                }
+                continue;
+            }
+            while out.last().is_some_and(|&b| b == b' ' || b == b'\t') {
+                out.pop();
+            }
+            // The line's end goes too when the comment had the line to itself.
+            i += rest + usize::from(only_blanks_before && i + rest < text.len());
+            continue;
+        }
+        if css && (c == b'"' || c == b'\'') {
+            quote = Some(c);
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 /// Writes `<path>.gz` for every file under `from` into the same place under `to`, at the best

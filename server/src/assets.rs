@@ -23,9 +23,10 @@ use actix_web::http::header::{
 use actix_web::{HttpRequest, HttpResponse, guard, middleware, web};
 use rust_embed::{EmbeddedFile, RustEmbed};
 
-/// `assets/` at the workspace root: the page, its stylesheet, icons, later sprites and maps.
+/// `assets/` at the workspace root: the page, its stylesheet, icons, sounds and maps, as
+/// `build.rs` copies them (the comments out of the stylesheets and pages).
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../assets/"]
+#[folder = "$OUT_DIR/assets/"]
 struct Assets;
 
 /// The wasm-bindgen output for the browser client (`skirmish_web.js`, `skirmish_web_bg.wasm`).
@@ -364,5 +365,29 @@ mod tests {
         assert!(files.iter().any(|f| f.starts_with("pkg/skirmish_web_bg.wasm")), "{files:?}");
         eprintln!("the page is {total} bytes gzipped: {files:?}");
         assert!(total <= 100 * 1000, "the page is {total} bytes gzipped: {files:?}");
+    }
+
+    /// The stylesheet and the page are served without their comments (`build.rs`), and with
+    /// nothing else missing: blanks aside, each is its source with the comments cut out.
+    #[test]
+    fn the_page_and_style_are_served_without_their_comments_and_nothing_else_is_lost() {
+        let source_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+        for (path, open, close) in [("style.css", "/*", "*/"), ("index.html", "<!--", "-->")] {
+            let served = String::from_utf8(Assets::get(path).expect(path).data.into_owned()).expect("UTF-8");
+            let source = std::fs::read_to_string(source_dir.join(path)).expect(path);
+            assert!(source.contains(open), "{path}: the source has comments (else this shows nothing)");
+            assert!(!served.contains(open), "{path}: a comment is served");
+            let mut cut = String::new();
+            let mut rest = source.as_str();
+            while let Some(start) = rest.find(open) {
+                cut.push_str(&rest[..start]);
+                let end = rest[start..].find(close).expect("closed") + start + close.len();
+                rest = &rest[end..];
+            }
+            cut.push_str(rest);
+            // Word by word, so two words run together would show.
+            let words = |text: &str| text.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+            assert_eq!(words(&served), words(&cut), "{path}: served is the source less its comments");
+        }
     }
 }
