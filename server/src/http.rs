@@ -475,12 +475,13 @@ async fn admin_close_room(
 }
 
 /// `/r/NAME`, the link to share for a room: the page, joining that room (`/?room=NAME`). A
-/// redirect rather than the page itself, so the page's relative asset paths stay right.
+/// redirect rather than the page itself, so the page's relative asset paths stay right. A name
+/// that is not valid goes there too (encoded as a query value), for the page to say why and
+/// offer the lobby: the person who followed a mistyped or cut-off link sees the game, not a
+/// bare error.
 async fn room_link(room: web::Path<String>) -> HttpResponse {
-    match skirmish_shared::codec::check_room(&room) {
-        Ok(()) => HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/?room={room}"))).finish(),
-        Err(e) => HttpResponse::NotFound().body(format!("no such room link: {e}")),
-    }
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("room", &room).finish();
+    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/?{query}"))).finish()
 }
 
 /// `/invite.svg`'s query: the room to invite to, if any.

@@ -76,8 +76,9 @@ async fn a_link_to_an_impossible_room_says_why_instead_of_connecting() {
     let driver = ChromeDriver::start(&driver_bin);
     let browser = driver.session().await;
 
-    for bad in ["no%20such", &"a".repeat(40)] {
-        browser.goto(&format!("{}/?room={bad}", server.http_url())).await.expect("page loads");
+    // Both forms of a room's link, `/r/NAME` redirected to the page as the first.
+    for bad in ["/?room=no%20such", &format!("/?room={}", "a".repeat(40)), "/r/bad.name"] {
+        browser.goto(&format!("{}{bad}", server.http_url())).await.expect("page loads");
         let status =
             poll("the wasm client to start", async || content(&browser, "#status").await.filter(|s| s != "loading…"))
                 .await;
