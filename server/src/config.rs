@@ -75,7 +75,7 @@ pub struct Config {
 
     /// The map the rotation starts with (default: the first by name). A map out of the default
     /// rotation (such as `expanse`) is then the only map played.
-    #[arg(long, env = "SKIRMISH_MAP")]
+    #[arg(long, env = "SKIRMISH_MAP", value_parser = map_name)]
     pub map: Option<String>,
 
     /// A directory of extra maps (`*.json`, format in the README's *Maps* section); a map with
@@ -86,7 +86,7 @@ pub struct Config {
     /// The maps to play, in order, comma-separated (`arena,maze,expanse`): a rotation of your
     /// own, including maps out of the default one. Without it, every map in the default
     /// rotation, by name.
-    #[arg(long, env = "SKIRMISH_ROTATION", value_name = "MAPS", value_delimiter = ',')]
+    #[arg(long, env = "SKIRMISH_ROTATION", value_name = "MAPS", value_delimiter = ',', value_parser = map_name)]
     pub rotation: Vec<String>,
 
     /// Countdown before a match, ships frozen at their spawn points (0 starts at once).
@@ -263,6 +263,35 @@ pub struct Config {
     /// `--config` reads back, and exit.
     #[arg(long)]
     pub print_config: bool,
+
+    /// Where each option in force was set, for the messages about values checked only after
+    /// parsing (a map the maps lack, a directory that is not there).
+    #[arg(skip)]
+    pub origins: Origins,
+}
+
+/// Where each option in force was set (`config_file::load` fills it in): for messages that
+/// must point a host at the right place, the flag, the environment variable or the config
+/// file's line.
+#[derive(Debug, Clone, Default)]
+pub struct Origins(std::collections::BTreeMap<String, String>);
+
+impl Origins {
+    /// Records that the option `long` was set by `label`.
+    pub fn set(&mut self, long: &str, label: String) {
+        self.0.insert(long.to_owned(), label);
+    }
+
+    /// How to name the option `long` to whoever set it: `--map`, `SKIRMISH_MAP`, or the file's
+    /// line and key as its other messages write them (the flag's name when nothing is recorded).
+    pub fn of(&self, long: &str) -> String {
+        self.0.get(long).cloned().unwrap_or_else(|| format!("--{long}"))
+    }
+
+    /// True when `long` was set by a flag, a variable or the file, not left to its default.
+    pub fn is_set(&self, long: &str) -> bool {
+        self.0.contains_key(long)
+    }
 }
 
 impl Config {
@@ -301,9 +330,18 @@ impl Config {
         if let Some(dir) = &self.assets
             && !dir.is_dir()
         {
-            return Err(format!("--assets {}: not a directory", dir.display()));
+            return Err(format!("{}: {}: not a directory", self.origins.of("assets"), dir.display()));
         }
         crate::sim_latency::check(self.sim_latency, self.sim_jitter)
+            .map_err(|why| format!("{why} (set by {})", self.set_by(&["sim-latency", "sim-jitter"])))
+    }
+
+    /// Where those of `longs` that are set were set, for a message about them together (or
+    /// "default").
+    pub fn set_by(&self, longs: &[&str]) -> String {
+        let set: Vec<String> =
+            longs.iter().filter(|long| self.origins.is_set(long)).map(|long| self.origins.of(long)).collect();
+        if set.is_empty() { "default".to_owned() } else { set.join(", ") }
     }
 
     /// True when `--sim-latency` or `--sim-jitter` delays every connection.
@@ -376,6 +414,20 @@ const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
 
 /// A duration such as `90s`, `5m` or `1m 30s`; a bare number (`30`, `2.5`) means seconds; at
 /// most a year.
+/// A map's name as `--map` and each of `--rotation` give it: trimmed (`arena, maze` is two
+/// names) and of the form a map file's name takes, so an empty or mistyped one is refused here
+/// with its option. Whether such a map exists is known once the maps are read.
+fn map_name(s: &str) -> Result<String, String> {
+    let name = s.trim();
+    if name.is_empty() {
+        return Err("a map name cannot be empty".to_owned());
+    }
+    if name.len() > 32 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(format!("{name:?} is not a map name (1 to 32 of A-Z a-z 0-9 - _)"));
+    }
+    Ok(name.to_owned())
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
     let d = match s.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && (0.0..=MAX_DURATION.as_secs_f64()).contains(&secs) => {

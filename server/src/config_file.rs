@@ -13,7 +13,7 @@ use std::path::Path;
 use clap::parser::ValueSource;
 use clap::{ArgAction, CommandFactory as _, FromArgMatches as _};
 
-use crate::config::Config;
+use crate::config::{Config, Origins};
 
 /// Options that make no sense in the file itself.
 const NOT_IN_FILE: &[&str] = &["config", "print-config", "help", "version"];
@@ -45,12 +45,53 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Config::from_arg_matches(&effective_matches(args)?).map_err(LoadError::Args)
+    let effective = effective_matches(args)?;
+    let mut config = Config::from_arg_matches(&effective.matches).map_err(LoadError::Args)?;
+    config.origins = effective.origins();
+    Ok(config)
+}
+
+/// What clap made of the command line with the file's flags before it.
+struct Effective {
+    /// Every value in force.
+    matches: clap::ArgMatches,
+    /// The `--config` file's path, text and keys, when there is one.
+    file: Option<(std::path::PathBuf, String, FileKeys)>,
+}
+
+impl Effective {
+    /// Where each option that is not at its default was set.
+    fn origins(&self) -> Origins {
+        let mut origins = Origins::default();
+        for arg in Config::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let label = match self.matches.value_source(arg.get_id().as_str()) {
+                Some(ValueSource::EnvVariable) => arg.get_env().map(|env| env.to_string_lossy().into_owned()),
+                // The file's values are flags too, placed before the command line's.
+                Some(ValueSource::CommandLine) => Some(match self.file_setting(long) {
+                    Some((path, text, key)) => format!("{}:{}: `{key}`", path.display(), line_of(text, key)),
+                    None => format!("--{long}"),
+                }),
+                _ => None,
+            };
+            if let Some(label) = label {
+                origins.set(long, label);
+            }
+        }
+        origins
+    }
+
+    /// The file, its text and the key as written, when the file set `long`.
+    fn file_setting(&self, long: &str) -> Option<(&Path, &str, &str)> {
+        let (path, text, keys) = self.file.as_ref()?;
+        let (_, key) = keys.iter().find(|(l, _)| l == long)?;
+        Some((path, text, key))
+    }
 }
 
 /// What clap makes of `args` with the `--config` file's flags placed before them (or of `args`
 /// alone without a file): every value in force, and where it came from.
-fn effective_matches<I, T>(args: I) -> Result<clap::ArgMatches, LoadError>
+fn effective_matches<I, T>(args: I) -> Result<Effective, LoadError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -58,14 +99,16 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let command = Config::command();
     let matches = command.clone().try_get_matches_from(&args).map_err(LoadError::Args)?;
-    let Some(path) = matches.get_one::<std::path::PathBuf>("config") else { return Ok(matches) };
+    let Some(path) = matches.get_one::<std::path::PathBuf>("config") else {
+        return Ok(Effective { matches, file: None });
+    };
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::File(format!("cannot read the config file {}: {e}", path.display())))?;
     let mut all: Vec<OsString> = args.first().cloned().into_iter().collect();
     let (flags, from_file) = file_flags(&command, &matches, path, &text)?;
     all.extend(flags);
     all.extend(args.into_iter().skip(1));
-    command.try_get_matches_from(all).map_err(|e| match bad_file_value(&e, &from_file) {
+    let matches = command.try_get_matches_from(all).map_err(|e| match bad_file_value(&e, &from_file) {
         // A value only the file gave: say where it is, not which flag it stood for.
         Some(key) => {
             let why = e.to_string();
@@ -73,7 +116,8 @@ where
             LoadError::File(format!("{}:{}: `{key}`: {why}", path.display(), line_of(&text, key)))
         }
         None => LoadError::Args(e),
-    })
+    })?;
+    Ok(Effective { matches, file: Some((path.clone(), text, from_file)) })
 }
 
 /// The file's key whose value clap refused in `error`, if the value came from the file.
@@ -174,7 +218,7 @@ where
     T: Into<OsString> + Clone,
 {
     let command = Config::command();
-    let effective = effective_matches(args)?;
+    let effective = effective_matches(args)?.matches;
     let mut out = String::from("# skirmish --print-config: the configuration in force\n");
     for arg in command.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
@@ -183,10 +227,18 @@ where
         }
         let id = arg.get_id().as_str();
         if arg.get_action().takes_values() {
-            let values: Vec<String> = effective
+            let mut values: Vec<String> = effective
                 .get_raw(id)
                 .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
                 .unwrap_or_default();
+            if arg.get_value_delimiter().is_some() {
+                // As the options read them: `a, b` is `a` and `b`.
+                values.iter_mut().for_each(|v| *v = v.trim().to_owned());
+            }
+            // A blank admin token is none: the server makes one for the run.
+            if SECRETS.contains(&long) && values.iter().all(|v| crate::admin::configured(Some(v)).is_none()) {
+                values.clear();
+            }
             if SECRETS.contains(&long) && !values.is_empty() {
                 // A comment, so this output used as the config leaves the secret unset rather
                 // than set to a placeholder anyone could type.
@@ -201,7 +253,9 @@ where
                 out += &format!("{long} = {}\n", toml_value(&values[0]));
             }
         } else if matches!(arg.get_action(), ArgAction::SetTrue) {
-            out += &format!("{long} = {}\n", effective.get_flag(id));
+            // `agones-sdk-port` (`AGONES_SDK_HTTP_PORT`, as Agones sets it) implies `agones`.
+            let implied = long == "agones" && effective.get_raw("agones_sdk_port").is_some();
+            out += &format!("{long} = {}\n", effective.get_flag(id) || implied);
         }
     }
     Ok(out)

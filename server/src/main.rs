@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
     skirmish_server::metrics::report_heap();
     // Before binding: a bad map file stops the server with its name and problem, nothing else.
     let maps = MapList::load_rotation(config.maps.as_deref(), config.map.as_deref(), &config.rotation)
-        .context("cannot load the maps")?;
+        .with_context(|| format!("cannot load the maps (set by {})", config.set_by(&["map", "rotation", "maps"])))?;
     match skirmish_server::socket::raise_open_file_limit() {
         Ok(limit) if limit < 4096 => tracing::warn!(
             limit,
@@ -202,7 +202,7 @@ fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
     let host = if addr.ip().is_unspecified() { format!("localhost:{port}") } else { addr.to_string() };
     match admin_token {
         Some(token) => println!("  Admin:   http://{host}/admin  (token for this run: {token})"),
-        None => println!("  Admin:   http://{host}/admin  (token from --admin-token)"),
+        None => println!("  Admin:   http://{host}/admin  (token from {})", config.origins.of("admin-token")),
     }
     println!();
     println!("  Press Ctrl-C to stop.");
