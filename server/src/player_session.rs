@@ -82,8 +82,13 @@ pub struct PlayerSession {
     shutdown: CancellationToken,
     phase: Phase,
     connected_at: Instant,
-    /// Last time anything (a frame, a pong) arrived: the heartbeat deadline counts from here.
+    /// Last time anything (a frame, a pong) arrived: the heartbeat deadline counts from here
+    /// (moved on by any time the server itself did not run, see `excuse_own_pause`).
     last_heard: Instant,
+    /// When this session's timers last ran, to tell the server's own pause from a silent client.
+    last_timer: Instant,
+    /// When a pause of the server's own last excused the messages waiting for it (`limit`).
+    excused_at: Option<Instant>,
     last_ping_sent: Instant,
     /// Every message counts against this (`MAX_CLIENT_MSGS_PER_SEC`).
     limit: RateLimiter,
@@ -153,6 +158,8 @@ impl PlayerSession {
             phase: Phase::AwaitingHello,
             connected_at: now,
             last_heard: now,
+            last_timer: now,
+            excused_at: None,
             last_ping_sent: now,
             limit: RateLimiter::per_second(MAX_CLIENT_MSGS_PER_SEC, now),
             drops_this_window: 0,
@@ -409,7 +416,10 @@ impl PlayerSession {
     /// rather than at the next check, up to a second later: an outside attack's tiny frames,
     /// sent as fast as a socket takes them, held a core for that second.
     fn allow_message(&mut self, ctx: &mut Context<Self>) -> bool {
-        if self.limit.allow(Instant::now()) {
+        let now = Instant::now();
+        // The messages of a pause of the server's own may be read before its timers run.
+        self.excuse_own_pause(now);
+        if self.limit.allow(now) {
             return true;
         }
         self.drops_this_window += 1;
@@ -552,6 +562,13 @@ impl PlayerSession {
             return;
         }
         let now = Instant::now();
+        self.excuse_own_pause(now);
+        self.last_timer = now;
+        if self.excused_at.is_some_and(|at| now.duration_since(at) >= CHECK_INTERVAL) {
+            // The backlog has been read by now: the usual limit again.
+            self.limit.unexcuse();
+            self.excused_at = None;
+        }
         if self.outbox.sending_since().is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout)
         {
             return self.end(ctx, Close::Stalled);
@@ -582,8 +599,33 @@ impl PlayerSession {
 
     /// Ends a connection silent for the whole client timeout (a deadline set by `check`).
     fn check_silence(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        self.excuse_own_pause(now);
+        self.last_timer = now;
         if !matches!(self.phase, Phase::Closing) && self.last_heard.elapsed() >= self.config.client_timeout {
             self.end(ctx, Close::HeartbeatTimeout);
+        }
+    }
+
+    /// Time the server itself did not run is nobody's silence, and what piled up meanwhile is
+    /// no flood. The timers run at least once a `CHECK_INTERVAL`; a longer gap means the
+    /// process was stopped or starved (a host's laptop asleep, a paused VM, `SIGSTOP`), and
+    /// what the client sent meanwhile waits, unread, in the socket. So the heartbeat deadline
+    /// moves on by the gap, and the message limit lets the gap's worth of messages through at
+    /// once: otherwise every player would be closed, as silent or as flooding, the moment the
+    /// server woke. Called by the timers and for every message, whichever runs first.
+    fn excuse_own_pause(&mut self, now: Instant) {
+        let gap = now.saturating_duration_since(self.last_timer);
+        if gap > 2 * CHECK_INTERVAL {
+            let paused = gap - CHECK_INTERVAL;
+            self.last_heard += paused;
+            self.limit.excuse(paused);
+            self.excused_at = Some(now);
+            self.last_timer = now;
+            tracing::debug!(
+                paused_ms = paused.as_millis() as u64,
+                "the server did not run: its pause is not the client's"
+            );
         }
     }
 }

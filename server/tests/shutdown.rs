@@ -77,3 +77,47 @@ async fn a_second_sigint_exits_at_once_without_finishing_the_drain() {
     let status = tokio::task::spawn_blocking(move || wait_exit(&mut child)).await.unwrap();
     assert_eq!(status.code(), Some(130), "the second Ctrl-C's exit, not the drain's: {status}");
 }
+
+/// A server that stops running for longer than the client timeout (a host's laptop asleep, a
+/// paused VM; here `SIGSTOP`) keeps its players when it runs again: what they sent meanwhile
+/// waits in the socket, and the time the server did not run is neither their silence nor, when
+/// it all arrives at once, a flood. Before, each was closed with 1008 "heartbeat timeout" the
+/// moment the server woke (or as flooding, had it read their inputs first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_paused_longer_than_the_client_timeout_keeps_its_players() {
+    /// The child, killed however the test ends: a stopped server left behind would hold the
+    /// test's output open.
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let (child, port) = common::start_binary_with(&["--client-timeout", "2s", "--heartbeat-interval", "1s", "--no-qr"]);
+    let mut server = Server(child);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut a = TestClient::join(&url, "Sleeper", None).await;
+    let before = a.next_snapshot().await;
+    // Inputs every `every`, reading between them.
+    let play = async |a: &mut TestClient, how_long: Duration, every: Duration| {
+        let until = Instant::now() + how_long;
+        while Instant::now() < until {
+            a.send_input(glam::Vec2::X).await;
+            let _ = tokio::time::timeout(every, a.next_snapshot()).await;
+        }
+    };
+    signal(&server.0, "-STOP");
+    // Near the limit's 60 a second: about 240 waiting when the server wakes, 120 over the burst
+    // and the flood allowance together.
+    play(&mut a, Duration::from_secs(4), Duration::from_millis(17)).await;
+    signal(&server.0, "-CONT");
+    play(&mut a, Duration::from_secs(3), Duration::from_millis(33)).await;
+    // Still connected and served: a newer snapshot (a close would have panicked the reads).
+    let after = a.next_snapshot().await;
+    assert!(after > before + 30, "snapshots went on after the pause: {before} then {after}");
+    signal(&server.0, "-TERM");
+    let (code, reason) = expect_close(&mut a.ws).await;
+    assert_eq!(code, 1012, "the close is the shutdown's, not a timeout or a flood: {reason}");
+    tokio::task::spawn_blocking(move || wait_exit(&mut server.0)).await.unwrap();
+}

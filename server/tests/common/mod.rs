@@ -144,9 +144,15 @@ pub async fn wait_for_kept_seats(addr: std::net::SocketAddr, room: &str, kept: u
 /// The real binary (`skirmish`) on 127.0.0.1 and a free port; returns the child and the port
 /// from its banner.
 pub fn start_binary() -> (std::process::Child, u16) {
+    start_binary_with(&[])
+}
+
+/// [`start_binary`] with more options.
+pub fn start_binary_with(args: &[&str]) -> (std::process::Child, u16) {
     use std::io::BufRead as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish"))
         .args(["--bind", "127.0.0.1", "--port", "0"])
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
