@@ -765,10 +765,20 @@ impl Room {
         self.members.get(&id).map(|m| &m.info).or_else(|| self.seats.get(&id).map(|s| &s.info))
     }
 
-    /// A name a member or a kept seat already has.
+    /// A name a member or a kept seat already has, or one that looks the same.
     fn taken_name(&self, name: &str) -> bool {
-        self.members.values().any(|m| m.info.name == name) || self.seats.values().any(|s| s.info.name == name)
+        self.members.values().any(|m| same_look(&m.info.name, name))
+            || self.seats.values().any(|s| same_look(&s.info.name, name))
     }
+}
+
+/// True when `a` and `b` draw the same: equal but for variation selectors, the one kind of
+/// character a name may hold that draws nothing by itself (`codec::check_name` refuses every
+/// other). `Viewer` followed by U+FE0F is not a second `Viewer`, whose chat lines, kills and
+/// "wins!" would read as the first's.
+fn same_look(a: &str, b: &str) -> bool {
+    let drawn = |c: &char| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}');
+    a.chars().filter(drawn).eq(b.chars().filter(drawn))
 }
 
 /// Two people may not share a name in one room: the later one gets a number appended (cut so

@@ -181,6 +181,14 @@ async fn duplicate_names_are_made_distinct() {
     b.wait_for(|c| c.core.roster().len() == 2).await;
     assert_eq!(b.core.roster()[&ida].name, "Twin");
     assert_eq!(b.core.roster()[&idb].name, "Twin#2");
+    // A name that draws the same, with an invisible variation selector, is no way round it.
+    let mut staying = Vec::new();
+    for (i, lookalike) in ["Twin\u{FE0F}", "Tw\u{FE00}in", "Twin\u{E0100}"].into_iter().enumerate() {
+        let c = TestClient::join(&srv.ws_url(), lookalike, Some("twins")).await;
+        let name = &c.core.roster()[&c.id()].name;
+        assert_eq!(*name, format!("{lookalike}#{}", i + 3), "{lookalike:?}");
+        staying.push(c);
+    }
 }
 
 #[tokio::test]
