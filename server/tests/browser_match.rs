@@ -145,9 +145,11 @@ async fn the_results_screen_shows_when_a_match_ends() {
         ..skirmish_server::Config::for_tests()
     };
     let server = skirmish_server::spawn_in_thread(config).expect("server starts");
-    let rival = Watcher::join(&server.ws_url(), "Rival", room, Flight::Still).await;
+    // A name of 16 wide letters, and a phone's width: the results must still fit the screen.
+    let wide = "W".repeat(16);
+    let rival = Watcher::join(&server.ws_url(), &wide, room, Flight::Still).await;
     let driver = ChromeDriver::start(&driver_bin);
-    let browser = driver.session().await;
+    let browser = driver.session_sized(360, 740).await;
     open_and_join(&browser, &server.http_url(), room, "Chromey", false).await;
 
     // Two players start a match; its clock counts down in m:ss.
@@ -164,7 +166,11 @@ async fn the_results_screen_shows_when_a_match_ends() {
         names.push(row.text().await.expect("row text"));
     }
     names.sort();
-    assert_eq!(names, ["Chromey", "Rival"]);
+    assert_eq!(names, ["Chromey".to_owned(), wide]);
+    let fits = "const r = document.getElementById('results').getBoundingClientRect(); \
+        return [r.left >= 0 && r.right <= innerWidth, r.left, r.right, innerWidth];";
+    let fits = browser.execute(fits, vec![]).await.expect("measure the results");
+    assert_eq!(fits[0], true, "the results panel (left, right, window width) {fits:?}");
     let next = text(&browser, "#nextmap").await.unwrap_or_default();
     assert!(next.starts_with("Next map: "), "{next:?}");
 
