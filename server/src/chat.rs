@@ -18,6 +18,17 @@ pub fn chat_limiter(now: Instant) -> RateLimiter {
     RateLimiter::new(CHAT_BURST, Duration::from_millis(CHAT_REFILL_MS), now)
 }
 
+/// "NAME joined" lines a room says at once, and then one more per `CHAT_REFILL_MS`: enough for
+/// a LAN party arriving together, while a client joining and leaving in a loop (as fast as the
+/// connection rate lets it, dozens a second) gets the room's chat no more than a player does.
+pub const PRESENCE_BURST: u32 = 10;
+
+/// A room's allowance of "joined" lines (see [`PRESENCE_BURST`]); a player whose join was not
+/// said gets no "left" line either. `Joined` and `Left` themselves always go out.
+pub fn presence_limiter(now: Instant) -> RateLimiter {
+    RateLimiter::new(PRESENCE_BURST, Duration::from_millis(CHAT_REFILL_MS), now)
+}
+
 /// A player's chat allowance, with whether it was told it is sending too fast since its last
 /// line let through.
 #[derive(Debug)]

@@ -180,6 +180,13 @@ pub struct Room {
     /// The current map's obstacles past those a `Match` carries, as encoded `Obstacles`
     /// messages of `MAP_CHUNK_OBSTACLES` each, shared by every member that is sent them.
     obstacle_chunks: Vec<Bytes>,
+    /// How many "NAME joined" lines the chat may still carry (`chat::presence_limiter`): a
+    /// client joining and leaving in a loop must not fill everyone's chat with lines whose
+    /// text is the name it chose.
+    presence: crate::rate_limit::RateLimiter,
+    /// The players (members and kept seats) whose "joined" line was said: only they get a
+    /// "left" line.
+    introduced: std::collections::BTreeSet<PlayerId>,
 }
 
 /// Wake-up durations kept for the admin page: ten seconds' worth.
@@ -220,6 +227,8 @@ impl Room {
             seats: BTreeMap::new(),
             tick_times: std::collections::VecDeque::with_capacity(TICK_TIMES),
             obstacle_chunks: Vec::new(),
+            presence: chat::presence_limiter(Instant::now()),
+            introduced: std::collections::BTreeSet::new(),
         }
     }
 
@@ -676,8 +685,9 @@ impl Handler<AddPlayer> for Room {
         // already lists it); a player back in its seat never left their rosters.
         if !back {
             self.announced.push(encode(&ServerMsg::Joined(info.clone())));
-            if self.chatty() {
+            if self.chatty() && self.presence.allow(Instant::now()) {
                 self.system_line(chat::joined_line(&info.name));
+                self.introduced.insert(msg.id);
             }
         }
         let hears_from = self.announced.len();
@@ -749,12 +759,13 @@ impl Room {
         (pending, open.then_some(roster_due))
     }
 
-    /// Tells everyone a player left (and, in a small room, says so in the chat). To the members
+    /// Tells everyone a player left (and, in a small room, says so in the chat if it said the
+    /// player joined). To the members
     /// of now only: one who joins later in this tick (the same player taking a seat back, even)
     /// starts past it (`hears_from`), so it does not hear of this departure after its welcome.
     fn announce_departure(&mut self, id: PlayerId, name: &str) {
         self.announced.push(encode(&ServerMsg::Left(Left { id })));
-        if self.chatty() {
+        if self.introduced.remove(&id) && self.chatty() {
             self.system_line(chat::left_line(name));
         }
     }

@@ -9,7 +9,7 @@ use common::{TestClient, raw, server};
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_client::{Client, ConnState};
-use skirmish_server::chat::TOO_FAST;
+use skirmish_server::chat::{PRESENCE_BURST, TOO_FAST};
 use skirmish_shared::tuning::{CHAT_BURST, CHAT_REFILL_MS};
 use skirmish_shared::{Ack, Chat, ClientMsg, Follow, Input, encode_client};
 use tokio_tungstenite::tungstenite::Message;
@@ -75,6 +75,42 @@ async fn leaving_is_announced() {
     stay.wait_for(|c| c.chat_lines().contains(&(None, "Leaver joined".into()))).await;
     leave.ws.close(None).await.expect("close");
     stay.wait_for(|c| c.chat_lines().contains(&(None, "Leaver left".into()))).await;
+}
+
+/// A client joining and leaving in a loop gets no more "joined" lines into the room's chat than
+/// the room's allowance (`PRESENCE_BURST`, then one every 2 s), and a player whose join was not
+/// said gets no "left" line. Found by an outside attack on the page: 47 lines a second of
+/// "FREE V-BUCKS 9 joined" from one address, and the others' chat never stayed on screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_and_leaving_in_a_loop_does_not_fill_the_chat() {
+    let srv = server();
+    let started = std::time::Instant::now();
+    let mut stay = TestClient::join(&srv.ws_url(), "Stay", Some("churn")).await;
+    let churns = 3 * PRESENCE_BURST as usize;
+    for i in 0..churns {
+        let churner = TestClient::join(&srv.ws_url(), &format!("Churn{i}"), Some("churn")).await;
+        drop(churner);
+    }
+    // Everyone's departure is in, and after it a join that the allowance may or may not say.
+    let _last = TestClient::join(&srv.ws_url(), "Last", Some("churn")).await;
+    stay.wait_for(|c| {
+        let names: Vec<&str> = c.core.roster().values().map(|p| p.name.as_str()).collect();
+        names.contains(&"Last") && !names.iter().any(|n| n.starts_with("Churn"))
+    })
+    .await;
+    let lines = stay.chat_lines();
+    let joined: Vec<&str> = lines.iter().filter_map(|(_, t)| t.strip_suffix(" joined")).collect();
+    let left: Vec<&str> = lines.iter().filter_map(|(_, t)| t.strip_suffix(" left")).collect();
+    assert!(
+        joined.len() <= PRESENCE_BURST as usize + 1 + refilled(started),
+        "{} joined lines in {:?}: {joined:?}",
+        joined.len(),
+        started.elapsed()
+    );
+    assert!(joined.len() >= PRESENCE_BURST as usize, "the first arrivals are said: {joined:?}");
+    assert!(left.iter().all(|name| joined.contains(name)), "a left line only after a joined one: {left:?}");
+    let staying = joined.iter().filter(|n| ["Stay", "Last"].contains(n)).count();
+    assert_eq!(left.len(), joined.len() - staying, "every churner said to join is said to leave: {left:?} {joined:?}");
 }
 
 /// PROTOCOL.md: `Input`, `Chat`, `Ack` and `Follow` that arrive after `Hello` but before the
