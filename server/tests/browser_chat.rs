@@ -53,6 +53,21 @@ async fn chat_goes_between_browsers_as_text_only() {
     let left = alice.find(Locator::Css("#chatinput")).await.expect("#chatinput").prop("value").await;
     assert_eq!(left.expect("read value").as_deref(), Some(""));
 
+    // A line the server would refuse (a right-to-left mark, as pasted text may hold) is not
+    // sent, and its writer is told why rather than seeing it vanish.
+    say(&alice, "wave\u{200F}").await;
+    let told = poll("Alice to be told her line was not sent", async || {
+        chat_lines(&alice).await.into_iter().find(|(_, text)| text.starts_with("not sent: "))
+    })
+    .await;
+    assert_eq!(told, (None, "not sent: chat line has control, bidi or zero-width characters".to_owned()));
+    say(&alice, "after the refused one").await;
+    poll("Bob to see Alice's next line", async || {
+        chat_lines(&bob).await.into_iter().find(|(_, text)| text == "after the refused one")
+    })
+    .await;
+    assert!(!chat_lines(&bob).await.iter().any(|(_, text)| text.starts_with("wave")), "the refused line went nowhere");
+
     alice.close().await.expect("end Alice's session");
     bob.close().await.expect("end Bob's session");
     drop((driver_a, driver_b));

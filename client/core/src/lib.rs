@@ -682,9 +682,19 @@ impl Client {
         if self.state != ConnState::Playing {
             return None;
         }
-        let text: String = text.trim().chars().take(MAX_CHAT_CHARS).collect();
+        let text = chat_text(text);
         check_chat(&text).ok()?;
         Some(self.sent(encode::client_msg(&ClientMsg::Chat(Chat { text }))))
+    }
+
+    /// Why [`Client::chat`] would not send `text` although connected: the rule the line breaks
+    /// (`None` for an empty line, or one it sends), for the player to be told rather than see
+    /// the line vanish (emoji joined by a zero-width joiner and pasted soft hyphens break them).
+    pub fn chat_refusal(text: &str) -> Option<&'static str> {
+        match check_chat(&chat_text(text)) {
+            Err(DecodeError::Invalid(why)) if !text.trim().is_empty() => Some(why),
+            _ => None,
+        }
     }
 
     /// Builds a ping frame, or `None` before `Welcome` or while one is outstanding (unless it
@@ -915,6 +925,11 @@ impl Client {
 
 /// The current map's obstacles as received so far (none before the first `Match`). Not a
 /// method: the predictor borrows them while `self` is borrowed mutably elsewhere.
+/// A chat line as [`Client::chat`] sends it: trimmed, and cut at `MAX_CHAT_CHARS`.
+fn chat_text(text: &str) -> String {
+    text.trim().chars().take(MAX_CHAT_CHARS).collect()
+}
+
 fn obstacles(info: Option<&MatchInfo>) -> &[Rect] {
     info.map_or(&[], |m| &m.map.obstacles)
 }

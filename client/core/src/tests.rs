@@ -592,6 +592,15 @@ fn outgoing_chat_is_trimmed_cut_and_checked() {
     assert_eq!(chat.text.chars().count(), MAX_CHAT_CHARS);
     assert!(c.chat("   ").is_none());
     assert!(c.chat("bad\u{202E}").is_none());
+    // What the page tells the player instead of sending: the rule broken, none for nothing.
+    assert_eq!(Client::chat_refusal("bad\u{202E}"), Some("chat line has control, bidi or zero-width characters"));
+    assert_eq!(
+        Client::chat_refusal("shrug \u{1F937}\u{200D}\u{2642}"),
+        Some("chat line has control, bidi or zero-width characters")
+    );
+    assert_eq!(Client::chat_refusal("   "), None);
+    assert_eq!(Client::chat_refusal(&"y".repeat(500)), None, "cut, then sent");
+    assert_eq!(Client::chat_refusal("hello"), None);
 }
 
 #[test]

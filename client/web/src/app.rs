@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use glam::Vec2;
-use skirmish_client::{Client, ConnState, Event};
+use skirmish_client::{ChatEntry, Client, ConnState, Event};
 use skirmish_shared::PlayerId;
 use skirmish_shared::consts::{ARENA_HEIGHT, ARENA_WIDTH, INPUT_PERIOD_MS, PING_PERIOD_MS, TICK_RATE_HZ};
 use wasm_bindgen::JsCast;
@@ -558,9 +558,15 @@ impl App {
             Action::Say(text) => {
                 if let Some(conn) = self.conn.as_mut()
                     && conn.ws.ready_state() == WebSocket::OPEN
-                    && let Some(bytes) = conn.client.chat(&text)
                 {
-                    send(&conn.ws, &bytes);
+                    if let Some(bytes) = conn.client.chat(&text) {
+                        send(&conn.ws, &bytes);
+                    } else if let Some(why) = Client::chat_refusal(&text) {
+                        // To this player alone: a line the server would refuse does not vanish
+                        // without a word.
+                        let text = format!("not sent: {why}");
+                        self.ui.add_chat(&ChatEntry { from: None, colour: 0xffffff, text });
+                    }
                 }
             }
             Action::Key(Command::NetStats) => {
