@@ -46,7 +46,8 @@ pub const MAX_TICK: u64 = 1 << 40;
 /// by at most the latency the earlier snapshots had. The server cuts a client whose sends stall
 /// 5 s (its default `--send-stall-timeout`) and one silent for 15 s (`--client-timeout`); half a
 /// minute is past both, so only a tick the server never sent is further ahead. (A server that
-/// stalled skips ticks, but as many as the real time that passed, which the clock counts too.)
+/// stalled skips the ticks it missed and numbers the next one after the last it ran, so its
+/// ticks fall behind the real time that passed, never ahead: the clock resyncs to them.)
 pub const MAX_EARLY_MS: f64 = 30_000.0;
 
 /// The server's tick clock as seen through snapshot arrivals, and the draw clock derived from it.

@@ -65,6 +65,12 @@ const MIN_INPUT_SPACING_MS: f64 = INPUT_PERIOD_MS as f64 * 0.8;
 /// Inputs the rate limit lets out at once after a lull: one input sent early by a throttled
 /// page (see [`crate::Client::input_due_by_next_snapshot`]) and the next on time pass, a flood does not.
 const MAX_INPUT_BURST: f64 = 3.0;
+/// A last slot this many ticks past the tick arriving now was filled on a clock that has
+/// since been set back: the server stalled (its ticks go on from where they stopped, behind the
+/// real time that passed, and the clock resyncs to them) or a restarted server counts from 1.
+/// The pacing then starts afresh instead of waiting, inputless, for the server's ticks to reach
+/// the slots filled meanwhile (a 20 s stall left the player unable to move for 20 s more).
+const SLOT_AHEAD_RESET: f64 = 15.0;
 
 /// See the module docs. Plain floats, no `Option` or integer casts: this runs in the page,
 /// whose download is counted in bytes.
@@ -121,7 +127,8 @@ impl Pace {
         self.sent_ms = now_ms;
         self.limit_ms = self.limit_ms.max(now_ms) + MIN_INPUT_SPACING_MS;
         if let Some(tick) = clock.newest(at) {
-            self.slot = self.slot.max((tick - self.phase + 0.5).floor());
+            let nearest = (tick - self.phase + 0.5).floor();
+            self.slot = if self.slot > nearest + SLOT_AHEAD_RESET { nearest } else { self.slot.max(nearest) };
         }
     }
 
@@ -168,7 +175,7 @@ impl Pace {
             // tick and stand in its buffer from then on, a tick of delay on every input. (Sent
             // at the timer's time instead, off the phase, it could land near a tick's edge and
             // the next, on the phase, in the same tick.)
-            Some(tick) if self.slot == 0.0 => {
+            Some(tick) if self.slot == 0.0 || self.slot > tick + SLOT_AHEAD_RESET => {
                 clock.arrival_ms((tick - self.phase).ceil() + self.phase).unwrap_or(timer)
             }
             Some(_) => clock.arrival_ms(self.slot + 1.0 + self.phase).unwrap_or(timer),
@@ -193,6 +200,29 @@ mod tests {
             now += poll_ms;
         }
         sent
+    }
+
+    #[test]
+    fn after_a_server_stall_inputs_go_on_at_once() {
+        // A second of snapshots, then 20 s of none (inputs go on by the clock's reckoning), then
+        // snapshots again from the next tick: the server's ticks went on from where they stopped.
+        let tick_ms = 1000.0 / 30.0;
+        let mut clock = TickClock::new(30);
+        let mut pace = Pace::default();
+        for k in 1..=30_u32 {
+            clock.on_snapshot(u64::from(k), f64::from(k) * tick_ms);
+            send_when_due(&mut pace, &clock, f64::from(k) * tick_ms, f64::from(k + 1) * tick_ms, 1.0);
+        }
+        let stall_end = 31.0 * tick_ms + 20_000.0;
+        send_when_due(&mut pace, &clock, 31.0 * tick_ms, stall_end, 1.0);
+        let mut sent = 0;
+        for k in 31..=60_u32 {
+            let at = stall_end + f64::from(k - 31) * tick_ms;
+            clock.on_snapshot(u64::from(k), at);
+            sent += send_when_due(&mut pace, &clock, at, at + tick_ms, 1.0);
+        }
+        // One a tick (the first tick or two may go to the fresh start).
+        assert!((28..=31).contains(&sent), "{sent} inputs in the 30 ticks after the stall");
     }
 
     #[test]
