@@ -4,7 +4,10 @@
 //! It only decides *when* the phase changes; the `World` carries out what a change means
 //! (respawning, resetting scores, switching maps). Rules worth knowing:
 //! - Waiting lasts while fewer than `min_players` ships are in the room.
-//! - A countdown falls back to Waiting if players leave below `min_players` before it ends.
+//! - A countdown, once begun, runs to the match even if players leave below `min_players`;
+//!   only a room left with no ship at all goes back to Waiting. Were it called off, one player
+//!   joining and leaving in a loop would hold a lone player frozen in countdown after
+//!   countdown, sent back to a spawn point at each.
 //! - A match in progress goes on to its end even if players leave: the score limit or the clock
 //!   still ends it, so leaving never cancels a match someone is winning.
 
@@ -70,7 +73,7 @@ pub fn ticks(d: Duration) -> u32 {
 pub enum Transition {
     /// Waiting → Countdown: enough players; respawn everyone fresh and reset scores.
     CountdownStarted,
-    /// Countdown → Waiting: players left before the start.
+    /// Countdown → Waiting: every ship left before the start.
     CountdownAborted,
     /// Countdown → Playing: the clock starts.
     MatchStarted,
@@ -140,7 +143,7 @@ impl MatchFlow {
         let enough = ships >= s.min_players;
         let (phase, ticks, transition) = match self.phase {
             Phase::Waiting if enough => (Phase::Countdown, s.countdown_ticks, Transition::CountdownStarted),
-            Phase::Countdown if !enough => (Phase::Waiting, 0, Transition::CountdownAborted),
+            Phase::Countdown if ships == 0 => (Phase::Waiting, 0, Transition::CountdownAborted),
             Phase::Countdown if self.ticks_left == 0 => (Phase::Playing, s.match_ticks, Transition::MatchStarted),
             Phase::Playing if self.ticks_left == 0 || (s.score_limit > 0 && best_kills >= s.score_limit) => {
                 (Phase::Results, s.results_ticks, Transition::MatchEnded)
@@ -215,10 +218,17 @@ mod tests {
     }
 
     #[test]
-    fn a_countdown_without_enough_players_falls_back_to_waiting() {
+    fn a_countdown_runs_to_the_match_unless_every_ship_left() {
         let mut flow = MatchFlow::new(settings());
         step(&mut flow, 2, 0);
-        assert_eq!(step(&mut flow, 1, 0), [Transition::CountdownAborted]);
+        // A player leaving during the countdown does not call it off (from an outside test: a
+        // griefer joining and leaving every 5 s held a lone player frozen in countdown).
+        assert_eq!(step(&mut flow, 1, 0), []);
+        assert_eq!(step(&mut flow, 1, 0), []);
+        assert_eq!(step(&mut flow, 1, 0), [Transition::MatchStarted], "after three ticks of countdown");
+        let mut flow = MatchFlow::new(settings());
+        step(&mut flow, 2, 0);
+        assert_eq!(step(&mut flow, 0, 0), [Transition::CountdownAborted], "nobody left to play");
         assert_eq!(flow.phase(), Phase::Waiting);
     }
 
