@@ -412,8 +412,6 @@ fn public_url(s: &str) -> Result<String, String> {
 /// A year as humantime counts it (365.25 days), so `1y` is taken.
 const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
 
-/// A duration such as `90s`, `5m` or `1m 30s`; a bare number (`30`, `2.5`) means seconds; at
-/// most a year.
 /// A map's name as `--map` and each of `--rotation` give it: trimmed (`arena, maze` is two
 /// names) and of the form a map file's name takes, so an empty or mistyped one is refused here
 /// with its option. Whether such a map exists is known once the maps are read.
@@ -428,6 +426,8 @@ fn map_name(s: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
+/// A duration such as `90s`, `5m` or `1m 30s`; a bare number (`30`, `2.5`) means seconds; at
+/// most a year.
 fn duration(s: &str) -> Result<Duration, String> {
     let d = match s.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && (0.0..=MAX_DURATION.as_secs_f64()).contains(&secs) => {
