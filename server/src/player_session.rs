@@ -87,8 +87,9 @@ pub struct PlayerSession {
     last_heard: Instant,
     /// When this session's timers last ran, to tell the server's own pause from a silent client.
     last_timer: Instant,
-    /// When a pause of the server's own last excused the messages waiting for it (`limit`).
-    excused_at: Option<Instant>,
+    /// Until when messages over the limit are dropped without counting as a flood: the backlog
+    /// of a pause of the server's own (see `excuse_own_pause`).
+    backlog_until: Option<Instant>,
     last_ping_sent: Instant,
     /// Every message counts against this (`MAX_CLIENT_MSGS_PER_SEC`).
     limit: RateLimiter,
@@ -159,7 +160,7 @@ impl PlayerSession {
             connected_at: now,
             last_heard: now,
             last_timer: now,
-            excused_at: None,
+            backlog_until: None,
             last_ping_sent: now,
             limit: RateLimiter::per_second(MAX_CLIENT_MSGS_PER_SEC, now),
             drops_this_window: 0,
@@ -422,8 +423,11 @@ impl PlayerSession {
         if self.limit.allow(now) {
             return true;
         }
-        self.drops_this_window += 1;
         Stats::inc(&self.stats.inputs_dropped);
+        if self.backlog_until.is_some_and(|until| now < until) {
+            return false;
+        }
+        self.drops_this_window += 1;
         if self.drops_this_window > FLOOD_KICK_DROPS {
             self.end(ctx, Close::Flood);
         }
@@ -564,10 +568,8 @@ impl PlayerSession {
         let now = Instant::now();
         self.excuse_own_pause(now);
         self.last_timer = now;
-        if self.excused_at.is_some_and(|at| now.duration_since(at) >= CHECK_INTERVAL) {
-            // The backlog has been read by now: the usual limit again.
-            self.limit.unexcuse();
-            self.excused_at = None;
+        if self.backlog_until.is_some_and(|until| now >= until) {
+            self.backlog_until = None;
         }
         if self.outbox.sending_since().is_some_and(|since| now.duration_since(since) >= self.config.send_stall_timeout)
         {
@@ -611,16 +613,18 @@ impl PlayerSession {
     /// no flood. The timers run at least once a `CHECK_INTERVAL`; a longer gap means the
     /// process was stopped or starved (a host's laptop asleep, a paused VM, `SIGSTOP`), and
     /// what the client sent meanwhile waits, unread, in the socket. So the heartbeat deadline
-    /// moves on by the gap, and the message limit lets the gap's worth of messages through at
-    /// once: otherwise every player would be closed, as silent or as flooding, the moment the
-    /// server woke. Called by the timers and for every message, whichever runs first.
+    /// moves on by the gap, and for the next two check intervals the messages over the limit
+    /// (the stale part of that backlog) are dropped without counting as a flood: otherwise
+    /// every player would be closed, as silent or as flooding, the moment the server woke. The
+    /// window is fixed, whatever the pause: what the limit drops costs no decoding, and a pause
+    /// of an hour gives a flooder no more than one of a second. Called by the timers and for
+    /// every message, whichever runs first.
     fn excuse_own_pause(&mut self, now: Instant) {
         let gap = now.saturating_duration_since(self.last_timer);
         if gap > 2 * CHECK_INTERVAL {
             let paused = gap - CHECK_INTERVAL;
             self.last_heard += paused;
-            self.limit.excuse(paused);
-            self.excused_at = Some(now);
+            self.backlog_until = Some(now + 2 * CHECK_INTERVAL);
             self.last_timer = now;
             tracing::debug!(
                 paused_ms = paused.as_millis() as u64,

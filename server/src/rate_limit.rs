@@ -13,32 +13,17 @@ pub struct RateLimiter {
     tokens: u32,
     /// When the next token is earned (meaningful only while the bucket is not full).
     next_refill: Instant,
-    /// Events let through over the limit, once (see [`RateLimiter::excuse`]).
-    excused: u32,
 }
 
 impl RateLimiter {
     /// A full bucket of `burst` tokens, refilled one per `refill`.
     pub fn new(burst: u32, refill: Duration, now: Instant) -> Self {
-        Self { burst: burst.max(1), refill, tokens: burst.max(1), next_refill: now, excused: 0 }
+        Self { burst: burst.max(1), refill, tokens: burst.max(1), next_refill: now }
     }
 
     /// `per_sec` events a second on average, in bursts of up to `per_sec`.
     pub fn per_second(per_sec: u32, now: Instant) -> Self {
         Self::new(per_sec, Duration::from_secs(1) / per_sec.max(1), now)
-    }
-
-    /// Lets the events of `span` at the limit's long-run rate through on top of it, once: events
-    /// that piled up while the caller could not take them (the server itself was not running)
-    /// arrive together and are no flood. [`RateLimiter::unexcuse`] withdraws what is left.
-    pub fn excuse(&mut self, span: Duration) {
-        let events = span.as_nanos() / self.refill.as_nanos().max(1);
-        self.excused = self.excused.saturating_add(u32::try_from(events).unwrap_or(u32::MAX));
-    }
-
-    /// Ends what [`RateLimiter::excuse`] let through and is not used yet.
-    pub fn unexcuse(&mut self) {
-        self.excused = 0;
     }
 
     /// True if an event at `now` may pass (and uses up a token).
@@ -52,10 +37,6 @@ impl RateLimiter {
             self.next_refill += self.refill * add;
         }
         if self.tokens == 0 {
-            if self.excused > 0 {
-                self.excused -= 1;
-                return true;
-            }
             return false;
         }
         if self.tokens == self.burst {
@@ -72,19 +53,6 @@ mod tests {
     use super::*;
     use skirmish_shared::consts::MAX_CLIENT_MSGS_PER_SEC;
     use skirmish_shared::tuning::{CHAT_BURST, CHAT_REFILL_MS};
-
-    #[test]
-    fn an_excused_span_lets_its_events_through_once() {
-        let t0 = Instant::now();
-        let mut limit = RateLimiter::per_second(10, t0);
-        assert_eq!((0..15).filter(|_| limit.allow(t0)).count(), 10, "the burst");
-        limit.excuse(Duration::from_secs(2));
-        assert_eq!((0..30).filter(|_| limit.allow(t0)).count(), 20, "two seconds' worth more");
-        limit.excuse(Duration::from_secs(1));
-        limit.unexcuse();
-        assert!(!limit.allow(t0), "withdrawn");
-        assert!(limit.allow(t0 + Duration::from_millis(100)), "and the usual refill goes on");
-    }
 
     fn chat(now: Instant) -> RateLimiter {
         RateLimiter::new(CHAT_BURST, Duration::from_millis(CHAT_REFILL_MS), now)

@@ -81,7 +81,7 @@ async fn a_second_sigint_exits_at_once_without_finishing_the_drain() {
 /// A server that stops running for longer than the client timeout (a host's laptop asleep, a
 /// paused VM; here `SIGSTOP`) keeps its players when it runs again: what they sent meanwhile
 /// waits in the socket, and the time the server did not run is neither their silence nor, when
-/// it all arrives at once, a flood. Before, each was closed with 1008 "heartbeat timeout" the
+/// it all arrives at once, a flood (what is over the limit is dropped, not closed for). Before, each was closed with 1008 "heartbeat timeout" the
 /// moment the server woke (or as flooding, had it read their inputs first).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_paused_longer_than_the_client_timeout_keeps_its_players() {
