@@ -187,6 +187,9 @@ pub struct Room {
     /// The players (members and kept seats) whose "joined" line was said: only they get a
     /// "left" line.
     introduced: std::collections::BTreeSet<PlayerId>,
+    /// How the names of the members and kept seats draw ([`look`]), one each: a newcomer whose
+    /// name draws like one of them gets a number.
+    looks: std::collections::HashSet<String>,
 }
 
 /// Wake-up durations kept for the admin page: ten seconds' worth.
@@ -229,6 +232,7 @@ impl Room {
             obstacle_chunks: Vec::new(),
             presence: chat::presence_limiter(Instant::now()),
             introduced: std::collections::BTreeSet::new(),
+            looks: std::collections::HashSet::new(),
         }
     }
 
@@ -648,7 +652,8 @@ impl Handler<AddPlayer> for Room {
             // The seat kept for it: the same name and colour.
             Some(seat) => (seat.info.clone(), seat.colour_slot),
             None => {
-                let name = unique_name(&msg.name, |n| self.taken_name(n));
+                let name = unique_name(&msg.name, |n| self.looks.contains(&look(n)));
+                self.looks.insert(look(&name));
                 let colour_slot = self.palette.take();
                 let colour = palette_colour(colour_slot);
                 (PlayerInfo { id: msg.id, name, colour, spectator: msg.spectator }, colour_slot)
@@ -765,6 +770,7 @@ impl Room {
     /// starts past it (`hears_from`), so it does not hear of this departure after its welcome.
     fn announce_departure(&mut self, id: PlayerId, name: &str) {
         self.announced.push(encode(&ServerMsg::Left(Left { id })));
+        self.looks.remove(&look(name));
         if self.introduced.remove(&id) && self.chatty() {
             self.system_line(chat::left_line(name));
         }
@@ -775,21 +781,18 @@ impl Room {
     fn info_of(&self, id: PlayerId) -> Option<&PlayerInfo> {
         self.members.get(&id).map(|m| &m.info).or_else(|| self.seats.get(&id).map(|s| &s.info))
     }
-
-    /// A name a member or a kept seat already has, or one that looks the same.
-    fn taken_name(&self, name: &str) -> bool {
-        self.members.values().any(|m| same_look(&m.info.name, name))
-            || self.seats.values().any(|s| same_look(&s.info.name, name))
-    }
 }
 
-/// True when `a` and `b` draw the same: equal but for variation selectors, the one kind of
+/// How `name` draws, for telling names apart: its UTS #39 skeleton (which takes `José` with a
+/// combining accent for `José`, the Kelvin sign for `K`, Cyrillic `е` for Latin `e` and a
+/// no-break space for a space), once the variation selectors are out, the one kind of
 /// character a name may hold that draws nothing by itself (`codec::check_name` refuses every
-/// other). `Viewer` followed by U+FE0F is not a second `Viewer`, whose chat lines, kills and
-/// "wins!" would read as the first's.
-fn same_look(a: &str, b: &str) -> bool {
-    let drawn = |c: &char| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}');
-    a.chars().filter(drawn).eq(b.chars().filter(drawn))
+/// other). A player whose name draws like another's gets a number, so nobody's chat lines,
+/// kills and "wins!" read as someone else's.
+fn look(name: &str) -> String {
+    let drawn: String =
+        name.chars().filter(|c| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')).collect();
+    unicode_security::confusable_detection::skeleton(&drawn).collect()
 }
 
 /// Two people may not share a name in one room: the later one gets a number appended (cut so

@@ -189,6 +189,19 @@ async fn duplicate_names_are_made_distinct() {
         assert_eq!(*name, format!("{lookalike}#{}", i + 3), "{lookalike:?}");
         staying.push(c);
     }
+    // Nor is any other way to draw it: Cyrillic letters, a no-break space, a decomposed accent,
+    // the Kelvin sign (each against the plain name it copies, joined first).
+    for (plain, copy) in
+        [("Twin", "Tw\u{456}n"), ("Ada B", "Ada\u{A0}B"), ("José", "Jose\u{301}"), ("Kim", "\u{212A}im")]
+    {
+        if plain != "Twin" {
+            staying.push(TestClient::join(&srv.ws_url(), plain, Some("twins")).await);
+        }
+        let c = TestClient::join(&srv.ws_url(), copy, Some("twins")).await;
+        let name = c.core.roster()[&c.id()].name.clone();
+        assert!(name.starts_with(copy) && name.contains('#'), "{copy:?} drawn like {plain:?} got {name:?}");
+        staying.push(c);
+    }
 }
 
 #[tokio::test]
