@@ -23,8 +23,9 @@ pub fn chat_limiter(now: Instant) -> RateLimiter {
 /// connection rate lets it, dozens a second) gets the room's chat no more than a player does.
 pub const PRESENCE_BURST: u32 = 10;
 
-/// A room's allowance of "joined" lines (see [`PRESENCE_BURST`]); a player whose join was not
-/// said gets no "left" line either. `Joined` and `Left` themselves always go out.
+/// A room's allowance of "joined" lines (see [`PRESENCE_BURST`]): a line over it waits for the
+/// allowance, and goes unsaid if its player leaves first, in which case there is no "left"
+/// line either. `Joined` and `Left` themselves always go out at once.
 pub fn presence_limiter(now: Instant) -> RateLimiter {
     RateLimiter::new(PRESENCE_BURST, Duration::from_millis(CHAT_REFILL_MS), now)
 }

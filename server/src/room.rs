@@ -187,6 +187,10 @@ pub struct Room {
     /// The players (members and kept seats) whose "joined" line was said: only they get a
     /// "left" line.
     introduced: std::collections::BTreeSet<PlayerId>,
+    /// Players whose "joined" line waits for `presence`, oldest first: said as it allows, or
+    /// never if they leave first (so a client joining and leaving in a loop is not heard of,
+    /// while a LAN party arriving together is, a few seconds late for the last of them).
+    unannounced: std::collections::VecDeque<PlayerId>,
     /// How the names of the members and kept seats draw ([`look`]), one each: a newcomer whose
     /// name draws like one of them gets a number.
     looks: std::collections::HashSet<String>,
@@ -232,6 +236,7 @@ impl Room {
             obstacle_chunks: Vec::new(),
             presence: chat::presence_limiter(Instant::now()),
             introduced: std::collections::BTreeSet::new(),
+            unannounced: std::collections::VecDeque::new(),
             looks: std::collections::HashSet::new(),
         }
     }
@@ -447,6 +452,9 @@ impl Room {
         }
         // After the scores: a chunk's lines are then the ones the room holds from this tick on.
         self.queue_roster_chunks();
+        if !self.unannounced.is_empty() {
+            self.announce_joins();
+        }
         if tick.is_multiple_of(RADAR_INTERVAL_TICKS) || self.radar.is_none() {
             let radar = self.refresh_radar();
             self.shared.push(radar);
@@ -690,9 +698,9 @@ impl Handler<AddPlayer> for Room {
         // already lists it); a player back in its seat never left their rosters.
         if !back {
             self.announced.push(encode(&ServerMsg::Joined(info.clone())));
-            if self.chatty() && self.presence.allow(Instant::now()) {
-                self.system_line(chat::joined_line(&info.name));
-                self.introduced.insert(msg.id);
+            if self.chatty() {
+                self.unannounced.push_back(msg.id);
+                self.announce_joins();
             }
         }
         let hears_from = self.announced.len();
@@ -771,8 +779,31 @@ impl Room {
     fn announce_departure(&mut self, id: PlayerId, name: &str) {
         self.announced.push(encode(&ServerMsg::Left(Left { id })));
         self.looks.remove(&look(name));
+        if let Some(waiting) = self.unannounced.iter().position(|&p| p == id) {
+            self.unannounced.remove(waiting);
+        }
         if self.introduced.remove(&id) && self.chatty() {
             self.system_line(chat::left_line(name));
+        }
+    }
+
+    /// Says the "joined" lines waiting for the allowance, oldest first, as far as it allows (in
+    /// a room grown big meanwhile, none).
+    fn announce_joins(&mut self) {
+        if !self.chatty() {
+            self.unannounced.clear();
+        }
+        while let Some(&id) = self.unannounced.front() {
+            let Some(name) = self.info_of(id).map(|info| chat::joined_line(&info.name)) else {
+                self.unannounced.pop_front();
+                continue;
+            };
+            if !self.presence.allow(Instant::now()) {
+                return;
+            }
+            self.unannounced.pop_front();
+            self.system_line(name);
+            self.introduced.insert(id);
         }
     }
 

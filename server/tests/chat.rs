@@ -81,6 +81,7 @@ async fn leaving_is_announced() {
 /// the room's allowance (`PRESENCE_BURST`, then one every 2 s), and a player whose join was not
 /// said gets no "left" line. Found by an outside attack on the page: 47 lines a second of
 /// "FREE V-BUCKS 9 joined" from one address, and the others' chat never stayed on screen.
+/// (A join over the allowance waits for it, and goes unsaid when its player leaves first.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_and_leaving_in_a_loop_does_not_fill_the_chat() {
     let srv = server();
@@ -111,6 +112,22 @@ async fn joining_and_leaving_in_a_loop_does_not_fill_the_chat() {
     assert!(left.iter().all(|name| joined.contains(name)), "a left line only after a joined one: {left:?}");
     let staying = joined.iter().filter(|n| ["Stay", "Last"].contains(n)).count();
     assert_eq!(left.len(), joined.len() - staying, "every churner said to join is said to leave: {left:?} {joined:?}");
+}
+
+/// A LAN party arriving together is heard of whole: the joins over the allowance wait for it
+/// rather than go unsaid (an outside tester saw 12 players arrive and 3 never announced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_arriving_together_is_all_announced() {
+    let srv = server();
+    let mut stay = TestClient::join(&srv.ws_url(), "Host", Some("party")).await;
+    let mut guests = Vec::new();
+    for i in 0..PRESENCE_BURST + 2 {
+        guests.push(TestClient::join(&srv.ws_url(), &format!("Guest{i}"), Some("party")).await);
+    }
+    let everyone =
+        |c: &TestClient| (0..PRESENCE_BURST + 2).all(|i| c.chat_lines().contains(&(None, format!("Guest{i} joined"))));
+    stay.wait_for(everyone).await;
+    drop(guests);
 }
 
 /// PROTOCOL.md: `Input`, `Chat`, `Ack` and `Follow` that arrive after `Hello` but before the
