@@ -67,6 +67,33 @@ fn texts(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Players and spectators in the default room, from `/api/rooms`.
+fn members(rooms: &Value) -> u64 {
+    ["/0/players", "/0/spectators"].iter().map(|p| rooms.pointer(p).and_then(Value::as_u64).unwrap_or(0)).sum()
+}
+
+/// Waits until `n` bots are in the default room and every one of them has its `Welcome`, as the
+/// bots see it. The room lists a member up to a tick before its `Welcome` goes out, and a bot
+/// stopped in between counts as never started. A client is sent full snapshots until it
+/// acknowledges one, which a bot does only once welcomed: so once no full snapshot has gone
+/// out for a few ticks while snapshots still go out, all of them are.
+async fn all_welcomed(server: &skirmish_server::ServerHandle, n: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "the bots were never all welcomed");
+        if members(&get_rooms(server.addr).await) == n {
+            let (full, sent) = (server.stats.full_snapshots.load(Relaxed), server.stats.snapshots_sent.load(Relaxed));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if server.stats.full_snapshots.load(Relaxed) == full && server.stats.snapshots_sent.load(Relaxed) > sent {
+                return;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// `GET /api/rooms`: `[{"name": ..., "players": ...}, ...]`.
 async fn get_rooms(addr: std::net::SocketAddr) -> Value {
     let body = http::get(addr, "/api/rooms").await;
@@ -228,17 +255,7 @@ async fn ctrl_c_ends_the_run_early_with_every_bot_closing_and_a_summary() {
     ];
     let child = spawn_bots(&args);
     // Stop once everyone is playing.
-    let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
-    let members = |rooms: &Value| {
-        ["/0/players", "/0/spectators"]
-            .iter()
-            .map(|p| rooms.pointer(p).and_then(Value::as_u64).unwrap_or(0))
-            .sum::<u64>()
-    };
-    while members(&get_rooms(server.addr).await) != 8 {
-        assert!(tokio::time::Instant::now() < deadline, "the bots never all joined");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    all_welcomed(&server, 8).await;
     let out = stop_bots(child, "INT", "the run ends soon after Ctrl-C, not after its 600 s").await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(130), "a run cut short neither passes nor fails:\n{stdout}\nstderr:\n{stderr}");
@@ -266,11 +283,7 @@ async fn sigterm_in_the_ramp_up_stops_the_run_with_its_json_on_stdout() {
     // One bot starts at once, the next after 100 s: SIGTERM finds five not started yet.
     let args = ["-c", "6", "--ramp-up", "600", "--duration", "600", "--json", "-", "--url", &url];
     let child = spawn_bots(&args);
-    let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
-    while get_rooms(server.addr).await.pointer("/0/players").and_then(Value::as_u64) != Some(1) {
-        assert!(tokio::time::Instant::now() < deadline, "the first bot never joined");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    all_welcomed(&server, 1).await;
     let out = stop_bots(child, "TERM", "the run ends soon after SIGTERM").await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(143), "stdout:\n{stdout}\nstderr:\n{stderr}");
