@@ -91,29 +91,14 @@ fn main() {
 /// and pages: they are written for the source's readers, and every player would download them
 /// (about 750 bytes of a page held to 100 KB gzipped). Everything else is copied as it is.
 fn copy_assets(from: &Path, to: &Path) {
-    let result = (|| -> std::io::Result<()> {
-        if to.exists() {
-            std::fs::remove_dir_all(to)?;
-        }
-        for path in files(from) {
-            let Ok(relative) = path.strip_prefix(from) else { continue };
-            let out = to.join(relative);
-            if let Some(dir) = out.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let bytes = std::fs::read(&path)?;
-            let kept = match path.extension().and_then(|e| e.to_str()) {
-                Some("css") => without_comments(&bytes, b"/*", b"*/", true),
-                Some("html") => without_comments(&bytes, b"<!--", b"-->", false),
-                _ => bytes,
-            };
-            std::fs::write(out, kept)?;
-        }
-        std::fs::create_dir_all(to)
-    })();
-    if let Err(e) = result {
-        die(&format!("cannot copy {} into {}: {e}", from.display(), to.display()));
-    }
+    map_tree(from, to, "copy", |relative, bytes| {
+        let kept = match relative.extension().and_then(|e| e.to_str()) {
+            Some("css") => without_comments(&bytes, b"/*", b"*/", true),
+            Some("html") => without_comments(&bytes, b"<!--", b"-->", false),
+            _ => bytes,
+        };
+        Ok(Some((relative.to_path_buf(), kept)))
+    });
 }
 
 /// `text` without its comments (from `open` to the next `close`) and the blanks they leave: a
@@ -177,33 +162,47 @@ fn without_comments(text: &[u8], open: &[u8], close: &[u8], css: bool) -> Vec<u8
 /// file on every download (brotli for a client that asks only for that) costs milliseconds of
 /// CPU each time, which anyone could ask for in a loop.
 fn gzip_tree(from: &Path, to: &Path) {
+    map_tree(from, to, "gzip", |relative, input| {
+        // Zopfli writes ordinary gzip about 6 % smaller than zlib's best level, once per
+        // build (a couple of seconds), which keeps the page within its 100 KB.
+        // The header carries no name or time: the output depends on the input only.
+        let mut gz = Vec::new();
+        zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, &input[..], &mut gz)?;
+        if gz.len() >= input.len() {
+            return Ok(None);
+        }
+        let mut name = relative.as_os_str().to_owned();
+        name.push(".gz");
+        Ok(Some((PathBuf::from(name), gz)))
+    });
+}
+
+/// Empties `to`, then writes into it what `make` turns each file under `from` into, given its
+/// path relative to `from` and its bytes: the file to write (relative to `to`) and its bytes,
+/// or nothing. Stops the build with one line (`cannot {doing} FROM into TO: why`) on an error.
+fn map_tree(
+    from: &Path,
+    to: &Path,
+    doing: &str,
+    make: impl Fn(&Path, Vec<u8>) -> std::io::Result<Option<(PathBuf, Vec<u8>)>>,
+) {
     let result = (|| -> std::io::Result<()> {
         if to.exists() {
             std::fs::remove_dir_all(to)?;
         }
         for path in files(from) {
             let Ok(relative) = path.strip_prefix(from) else { continue };
-            // Zopfli writes ordinary gzip about 6 % smaller than zlib's best level, once per
-            // build (a couple of seconds), which keeps the page within its 100 KB.
-            // The header carries no name or time: the output depends on the input only.
-            let mut gz = Vec::new();
-            let input = std::fs::read(&path)?;
-            zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, &input[..], &mut gz)?;
-            if gz.len() >= input.len() {
-                continue;
-            }
-            let mut name = relative.as_os_str().to_owned();
-            name.push(".gz");
+            let Some((name, bytes)) = make(relative, std::fs::read(&path)?)? else { continue };
             let out = to.join(name);
             if let Some(dir) = out.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            std::fs::write(out, gz)?;
+            std::fs::write(out, bytes)?;
         }
         std::fs::create_dir_all(to)
     })();
     if let Err(e) = result {
-        die(&format!("cannot gzip {} into {}: {e}", from.display(), to.display()));
+        die(&format!("cannot {doing} {} into {}: {e}", from.display(), to.display()));
     }
 }
 

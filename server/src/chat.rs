@@ -20,7 +20,8 @@ pub fn chat_limiter(now: Instant) -> RateLimiter {
 
 /// "NAME joined" lines a room says at once, and then one more per `CHAT_REFILL_MS`: enough for
 /// a LAN party arriving together, while a client joining and leaving in a loop (as fast as the
-/// connection rate lets it, dozens a second) gets the room's chat no more than a player does.
+/// connection rate lets it, dozens a second) gets about a line a second into the room's chat,
+/// its "left" lines included, instead of dozens.
 pub const PRESENCE_BURST: u32 = 10;
 
 /// A room's allowance of "joined" lines (see [`PRESENCE_BURST`]): a line over it waits for the
