@@ -1,6 +1,7 @@
 //! The page comes back by itself: after a server restart (close 1012) it says it is
-//! reconnecting, and once a server listens on the same address again it rejoins the same room
-//! without a click. Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
+//! reconnecting, counts the seconds to its next try down, and once a server listens on the same
+//! address again it rejoins the same room without a click. Skips loudly without chromedriver
+//! unless `SKIRMISH_REQUIRE_BROWSER=1`.
 
 mod common;
 mod webdriver;
@@ -25,6 +26,24 @@ async fn the_page_rejoins_by_itself_after_a_server_restart() {
         content(&browser, "#status").await.filter(|s| s.starts_with("Reconnecting in"))
     })
     .await;
+
+    // While it waits, the status counts the seconds down. Once the retries have backed off to
+    // a wait of 5 s or more, the next two changes of the status are that wait less 1 s, then
+    // less 2 s, with nothing in between: no try goes out before then, and without the count the
+    // status would keep its first figure until the try, then say it connects or give a new
+    // wait. Seen through WebDriver's polls, each figure shows for a whole second.
+    let seconds = |status: &str| status.strip_prefix("Reconnecting in ")?.split(' ').next()?.parse::<u32>().ok();
+    let mut shown = poll("the page to wait 5 s or more for its next try", async || {
+        content(&browser, "#status").await.filter(|s| seconds(s).is_some_and(|n| n >= 5))
+    })
+    .await;
+    let from = seconds(&shown).expect("a wait");
+    for expected in [from - 1, from - 2] {
+        let before = shown.clone();
+        shown =
+            poll("the status to change", async || content(&browser, "#status").await.filter(|s| *s != before)).await;
+        assert_eq!(seconds(&shown), Some(expected), "after {before:?} came {shown:?}");
+    }
 
     // A new server on the same address (the listener sets SO_REUSEADDR): the page's own retries
     // find it, with nobody clicking anything.

@@ -378,6 +378,8 @@ impl Client {
     /// The socket closed (by either side).
     pub fn on_close(&mut self, code: u16, reason: &str) {
         self.state = ConnState::Closed { code, reason: reason.to_owned() };
+        // The last round trip says nothing of a connection that is gone: the HUD shows none.
+        self.rtt_ms = None;
     }
 
     /// A binary frame arrived from the server at `now_ms`: pushes one [`Event`] per message it

@@ -477,6 +477,9 @@ fn pong_measures_round_trip() {
     assert_eq!(one(&mut c, &bytes(ServerMsg::Pong(p)), 542.0), Event::Pong { rtt_ms: 42.0 });
     assert_eq!(c.rtt_ms(), Some(42.0));
     assert!(feed(&mut c, &bytes(ServerMsg::Pong(Ping { id: 999 })), 600.0).is_err());
+    // A connection that is gone has no round trip: the HUD must not go on showing the last.
+    c.on_close(1006, "");
+    assert_eq!(c.rtt_ms(), None);
 }
 
 #[test]

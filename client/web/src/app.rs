@@ -135,6 +135,9 @@ struct App {
     /// The timer of the pending automatic reconnect and its callback (kept alive until it
     /// fires or is cancelled).
     retry_timer: Option<(i32, Closure<dyn FnMut()>)>,
+    /// While a reconnect is pending: when it fires (page clock, ms) and why the connection
+    /// ended, from which the status counts the seconds down.
+    retry_status: Option<(f64, String)>,
     /// When the input timer last ran (page clock, ms): a tick without it means the browser
     /// is throttling the page's timers.
     timer_ms: f64,
@@ -190,6 +193,7 @@ pub fn start() -> Result<(), JsValue> {
         blips: Vec::new(),
         retries: 0,
         retry_timer: None,
+        retry_status: None,
         timer_ms: 0.0,
     }));
 
@@ -323,6 +327,7 @@ fn schedule_retry(app: &Shared, a: &mut App, delay_ms: f64) {
 fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
     a.cancel_retry();
+    a.retry_status = None;
     // After a lost connection, the seat the server keeps for a while goes with the token.
     let rejoin = a.conn.as_ref().map(|c| c.client.rejoin_token().to_owned()).unwrap_or_default();
     a.conn = None;
@@ -484,8 +489,20 @@ impl App {
         let delay = reconnect::delay_ms(self.retries, js_sys::Math::random());
         self.retries = self.retries.saturating_add(1);
         let closed = hud::closed_text(ev.code(), &ev.reason());
-        self.ui.status.set_text_content(Some(&reconnect::waiting_text(&closed, delay)));
+        self.retry_status = Some((self.page.performance.now() + delay, closed));
+        self.show_retry_status();
         Some(delay)
+    }
+
+    /// While a reconnect is pending, the status says in how many seconds (updated as they
+    /// pass, so it never claims a time already gone).
+    fn show_retry_status(&self) {
+        if let Some((at_ms, closed)) = &self.retry_status {
+            let text = reconnect::waiting_text(closed, at_ms - self.page.performance.now());
+            if self.ui.status.text_content().as_deref() != Some(&text) {
+                self.ui.status.set_text_content(Some(&text));
+            }
+        }
     }
 
     /// Cancels the pending automatic reconnect, if any (the player reconnected by hand).
@@ -508,6 +525,7 @@ impl App {
         for action in self.devices.take_actions() {
             self.act(action);
         }
+        self.show_retry_status();
         let now = self.page.performance.now();
         let held = self.devices.held.get();
         let touch = self.devices.touch.get();
