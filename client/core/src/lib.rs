@@ -265,6 +265,10 @@ pub struct Client {
     /// Recent kills with the time (ms) each arrived, for the front-end to show them a while;
     /// at most [`MAX_KILL_FEED`], emptied when the map changes.
     kill_feed: VecDeque<(Kill, f64)>,
+    /// The last players to leave, newest last, at most [`MAX_KILL_FEED`] × 2: the kill feed
+    /// names a player by id, and still shows a kill by or of one who has left since (or whose
+    /// bullet killed after it left).
+    departed: Vec<PlayerInfo>,
 }
 
 impl Client {
@@ -304,6 +308,7 @@ impl Client {
             results: None,
             chat_log: VecDeque::new(),
             kill_feed: VecDeque::new(),
+            departed: Vec::new(),
         }
     }
 
@@ -444,7 +449,12 @@ impl Client {
                 Event::Roster(added)
             }
             ServerMsg::Left(l) => {
-                self.roster.remove(&l.id);
+                if let Some(gone) = self.roster.remove(&l.id) {
+                    if self.departed.len() == 2 * MAX_KILL_FEED {
+                        self.departed.remove(0);
+                    }
+                    self.departed.push(gone);
+                }
                 self.scores.remove(l.id);
                 Event::Left(l.id)
             }
@@ -759,6 +769,12 @@ impl Client {
     /// Everyone in the room, by id.
     pub fn roster(&self) -> &BTreeMap<PlayerId, PlayerInfo> {
         &self.roster
+    }
+
+    /// A player of the room by id, or one of the last to leave it (see `departed`): for
+    /// naming players in what outlives them, as the kill feed does.
+    pub fn player(&self, id: PlayerId) -> Option<&PlayerInfo> {
+        self.roster.get(&id).or_else(|| self.departed.iter().rev().find(|p| p.id == id))
     }
 
     /// True once the roster lists everyone who was in the room when we joined (a room of more

@@ -613,6 +613,19 @@ fn kills_feed_and_results_are_kept() {
         one(&mut c, &bytes(ServerMsg::Kill(Kill { killer: 7, victim })), f64::from(victim));
     }
     assert_eq!(c.kill_feed().count(), MAX_KILL_FEED);
+    // A player who leaves is still named where it outlives it (the kill feed), for a while.
+    let joined =
+        |id: PlayerId| ServerMsg::Joined(PlayerInfo { id, name: format!("P{id}"), colour: 7, spectator: false });
+    one(&mut c, &bytes(joined(7)), 0.0);
+    one(&mut c, &bytes(ServerMsg::Left(Left { id: 7 })), 0.0);
+    assert!(c.roster().get(&7).is_none());
+    assert_eq!(c.player(7).map(|p| p.name.as_str()), Some("P7"));
+    for id in 100..100 + 2 * MAX_KILL_FEED as PlayerId {
+        one(&mut c, &bytes(joined(id)), 0.0);
+        one(&mut c, &bytes(ServerMsg::Left(Left { id })), 0.0);
+    }
+    assert!(c.player(7).is_none(), "only the last {} departures are kept", 2 * MAX_KILL_FEED);
+    assert_eq!(c.player(100).map(|p| p.name.as_str()), Some("P100"));
     let results = Results { winner: Some(7), scores: vec![], next_map: "x".into() };
     one(&mut c, &bytes(ServerMsg::Results(results.clone())), 0.0);
     assert_eq!(c.results(), Some(&results));

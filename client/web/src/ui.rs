@@ -327,7 +327,7 @@ impl Ui {
         self.killfeed_shown = shown;
         self.killfeed.set_text_content(None);
         let name = |id: PlayerId| {
-            client.roster().get(&id).map_or_else(|| (format!("#{id}"), 0xffffff), |p| (p.name.clone(), p.colour))
+            client.player(id).map_or_else(|| (format!("#{id}"), 0xffffff), |p| (p.name.clone(), p.colour))
         };
         for (kill, _) in recent {
             let mine = Some(kill.killer) == client.my_id() || Some(kill.victim) == client.my_id();
