@@ -45,6 +45,12 @@ pub enum Close {
         /// The room asked for.
         room: String,
     },
+    /// A join asked only to watch, and the room has no spectator place left (1008); it may
+    /// have ships free, which a join as a player would get.
+    NoSpectatorPlace {
+        /// The room asked for.
+        room: String,
+    },
     /// The room does not exist and the server holds `--max-rooms` rooms: try later (1013).
     TooManyRooms,
     /// The room does not exist and the client's address has `--max-rooms-per-ip` rooms open
@@ -97,6 +103,7 @@ impl Close {
             | Self::HelloTwice
             | Self::NotSpectator
             | Self::RoomFull { .. }
+            | Self::NoSpectatorPlace { .. }
             | Self::Flood
             | Self::HeartbeatTimeout
             | Self::QueueFull
@@ -127,6 +134,7 @@ impl Close {
             Self::HelloTwice => "Hello sent twice".to_owned(),
             Self::NotSpectator => "only spectators may choose whom to follow".to_owned(),
             Self::RoomFull { room } => format!("room {room} is full"),
+            Self::NoSpectatorPlace { room } => format!("room {room} has no place left for spectators"),
             Self::Replaced => "replaced by your new connection".to_owned(),
             Self::TooManyRooms => {
                 "the server has all the rooms it can hold; join a listed room or try later".to_owned()
@@ -161,7 +169,7 @@ impl Close {
             Self::NotHello | Self::NoHello => DisconnectReason::NoHello,
             Self::HelloTwice => DisconnectReason::HelloTwice,
             Self::NotSpectator => DisconnectReason::NotSpectator,
-            Self::RoomFull { .. } => DisconnectReason::RoomFull,
+            Self::RoomFull { .. } | Self::NoSpectatorPlace { .. } => DisconnectReason::RoomFull,
             Self::TooManyRooms => DisconnectReason::TooManyRooms,
             Self::TooManyRoomsFromAddress => DisconnectReason::TooManyRoomsPerIp,
             Self::Replaced => DisconnectReason::Replaced,
@@ -243,6 +251,7 @@ mod tests {
             Close::HelloTwice,
             Close::NotSpectator,
             Close::RoomFull { room: "r".repeat(32) },
+            Close::NoSpectatorPlace { room: "r".repeat(32) },
             Close::TooManyRooms,
             Close::TooManyRoomsFromAddress,
             Close::Replaced,
@@ -280,6 +289,7 @@ mod tests {
             (Close::Flood, 1008, "flood"),
             (Close::HeartbeatTimeout, 1008, "timeout"),
             (Close::RoomFull { room: "main".into() }, 1008, "room_full"),
+            (Close::NoSpectatorPlace { room: "main".into() }, 1008, "room_full"),
             (Close::TooManyRooms, 1013, "too_many_rooms"),
             (Close::TooManyRoomsFromAddress, 1008, "too_many_rooms_per_ip"),
             (Close::Replaced, 1000, "replaced"),

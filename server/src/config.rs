@@ -40,8 +40,9 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_SPECTATORS_PER_ROOM", default_value_t = 100)]
     pub max_spectators_per_room: usize,
 
-    /// Most rooms at once; a join that would open one more is closed with 1013 (try later). The
-    /// default room is always opened.
+    /// Most rooms at once; a join that would open one more is closed with 1013 (try later), but
+    /// never one that opens the default room (it is opened by the first to join it, not at
+    /// start).
     #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 100)]
     pub max_rooms: usize,
 

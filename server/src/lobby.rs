@@ -258,7 +258,9 @@ impl Lobby {
     }
 
     /// Quick play's room: the public room with the most players that has space for one more
-    /// (the first by name among equals), or the name of a new one.
+    /// (the first by name among equals), or the name of a new one: the default room while it is
+    /// not open (on a fresh server, quick play and the clients that name no room, the bots
+    /// among them, would otherwise start apart in `play-1` and `main`), else `play-N`.
     fn quick_play_room(&mut self) -> String {
         let best = self
             .rooms
@@ -267,6 +269,9 @@ impl Lobby {
             .max_by(|(a_name, a), (b_name, b)| a.seats_taken().cmp(&b.seats_taken()).then(b_name.cmp(a_name)));
         if let Some((name, _)) = best {
             return name.clone();
+        }
+        if !self.rooms.contains_key(DEFAULT_ROOM) {
+            return DEFAULT_ROOM.to_owned();
         }
         loop {
             let name = format!("play-{}", self.next_quick);
@@ -430,7 +435,8 @@ impl Handler<Join> for Lobby {
         // A player who finds the room full of players watches instead of being turned away.
         let spectator = msg.spectate || seats_taken >= self.setup.max_players_per_room;
         if spectator && spectators >= self.setup.max_spectators_per_room {
-            return Err(JoinError::RoomFull);
+            let watching = seats_taken < self.setup.max_players_per_room;
+            return Err(if watching { JoinError::NoSpectatorPlace } else { JoinError::RoomFull });
         }
         if existing.is_none() {
             self.may_open(&room, msg.client)?;
@@ -823,7 +829,7 @@ mod tests {
         let (mut lobby, mut ctx) = new_lobby(2, 0);
         let (a, _a) = session();
         let watch = Join { spectate: true, ..join(&a, Some("ghost")) };
-        assert_eq!(lobby.handle(watch, &mut ctx).err(), Some(JoinError::RoomFull));
+        assert_eq!(lobby.handle(watch, &mut ctx).err(), Some(JoinError::NoSpectatorPlace));
         assert!(lobby.rooms.is_empty() && lobby.opened_per_ip.is_empty(), "no room, none counted");
         stop(&lobby);
         // Nor does a player's join when a room may hold neither players nor spectators.

@@ -54,6 +54,9 @@ pub struct Joined {
 pub enum JoinError {
     /// The room has `max_players_per_room` players and `max_spectators_per_room` spectators.
     RoomFull,
+    /// The join asked only to watch, and the room has `max_spectators_per_room` spectators
+    /// (though it may have ships free).
+    NoSpectatorPlace,
     /// The server is shutting down.
     ShuttingDown,
     /// The room does not exist and the server holds `max_rooms` rooms already.

@@ -543,6 +543,7 @@ impl PlayerSession {
                     session.phase = Phase::Refused;
                     let why = match e {
                         JoinError::RoomFull => Close::RoomFull { room: asked },
+                        JoinError::NoSpectatorPlace => Close::NoSpectatorPlace { room: asked },
                         JoinError::TooManyRooms => Close::TooManyRooms,
                         JoinError::TooManyRoomsFromAddress => Close::TooManyRoomsFromAddress,
                         JoinError::ShuttingDown => Close::Restart,

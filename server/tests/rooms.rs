@@ -54,12 +54,19 @@ async fn quick_play_fills_the_fullest_public_room_then_opens_a_new_one() {
     assert_eq!(q2.core.room_name(), "bravo", "alpha is full now");
     let q3 = TestClient::join(&url, "Quick3", Some("")).await;
     assert_eq!(q3.core.room_name(), "bravo");
+    // Every public room full: the default room, where the clients that name no room (the
+    // bots) go, while it is not open; then new ones.
     let q4 = TestClient::join(&url, "Quick4", Some("")).await;
-    assert_eq!(q4.core.room_name(), "play-1", "every public room full: a new one");
-    assert!(!q4.core.is_spectator());
+    assert_eq!(q4.core.room_name(), "main", "every public room full and main not open");
+    let _m2 = TestClient::join(&url, "M2", None).await;
+    let m3 = TestClient::join(&url, "M3", Some("")).await;
+    assert_eq!(m3.core.room_name(), "main");
+    let q5 = TestClient::join(&url, "Quick5", Some("")).await;
+    assert_eq!(q5.core.room_name(), "play-1", "every public room full, main too: a new one");
+    assert!(!q5.core.is_spectator());
     assert_eq!(
         heads(srv.addr).await,
-        [("alpha".to_owned(), 3), ("bravo".to_owned(), 3), ("play-1".to_owned(), 1)],
+        [("alpha".to_owned(), 3), ("bravo".to_owned(), 3), ("main".to_owned(), 3), ("play-1".to_owned(), 1)],
         "the private room is not listed"
     );
 }

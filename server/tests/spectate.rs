@@ -65,6 +65,33 @@ async fn a_full_room_makes_spectators_then_refuses() {
     });
     third.send(Message::binary(encode_client(&hello))).await.unwrap();
     let (code, reason) = expect_close(&mut third).await;
-    assert_eq!(code, 1008, "{reason}");
-    assert!(reason.contains("full"), "{reason}");
+    assert_eq!((code, reason.as_str()), (1008, "room small is full"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_refused_for_want_of_spectator_places_is_told_so() {
+    // Found by an outside test: a second watcher was told the room was full while it had
+    // ships free, which a join as a player would have got.
+    let mut config = skirmish_server::Config::for_tests();
+    config.max_spectators_per_room = 1;
+    let srv = server_with(config);
+    let _player = TestClient::join(&srv.ws_url(), "Player", Some("roomy")).await;
+    let watch = |name: &str| skirmish_client::Client::new(name, Some("roomy".to_owned())).ask_to_spectate(true);
+    let first = TestClient::join_with(&srv.ws_url(), watch("Watcher1")).await;
+    assert!(first.core.is_spectator());
+    let mut second = raw(&srv.ws_url()).await;
+    let hello = ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: "Watcher2".into(),
+        room: Some("roomy".into()),
+        spectate: true,
+        private: false,
+        rejoin: None,
+    });
+    second.send(Message::binary(encode_client(&hello))).await.unwrap();
+    let (code, reason) = expect_close(&mut second).await;
+    assert_eq!((code, reason.as_str()), (1008, "room roomy has no place left for spectators"));
+    // As a player it gets in.
+    let player = TestClient::join(&srv.ws_url(), "Watcher2", Some("roomy")).await;
+    assert!(!player.core.is_spectator());
 }
