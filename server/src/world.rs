@@ -646,7 +646,8 @@ impl World {
     }
 
     /// The final table: the best `RESULTS_MAX_LINES` who played, best first (most kills, then
-    /// fewest deaths, then who joined first), and the map that comes next.
+    /// fewest deaths, then who joined first), and the map that comes next. No winner when nobody
+    /// killed: a 0-0 match is nobody's, whoever joined first.
     fn results(&self) -> Results {
         let mut lines: Vec<(Score, u64)> = self
             .ships
@@ -657,7 +658,7 @@ impl World {
         lines.sort_by_key(|(score, joined)| rank(score, *joined));
         lines.truncate(RESULTS_MAX_LINES);
         Results {
-            winner: lines.first().map(|(s, _)| s.id),
+            winner: lines.first().filter(|(s, _)| s.kills > 0).map(|(s, _)| s.id),
             scores: lines.into_iter().map(|(s, _)| s).collect(),
             next_map: self.maps.get(self.map_index.wrapping_add(1)).name.clone(),
         }

@@ -349,7 +349,7 @@ pub struct Score {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Results {
     /// The winner (most kills; ties go to fewer deaths, then to who joined first), if anyone
-    /// played.
+    /// killed.
     pub winner: Option<PlayerId>,
     /// The best [`crate::consts::RESULTS_MAX_LINES`] who played, best first.
     pub scores: Vec<Score>,

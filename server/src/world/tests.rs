@@ -441,8 +441,8 @@ fn a_match_runs_waiting_countdown_playing_results_then_the_next_map() {
     assert!(matches!(&events[0], GameEvent::Match(m) if m.phase == Phase::Results && m.map.name == "one"));
     let GameEvent::Results(results) = &events[1] else { panic!("results after the phase change: {events:?}") };
     assert_eq!(results.next_map, "two");
-    assert_eq!(results.scores.iter().map(|s| s.id).collect::<Vec<_>>(), [A, B], "a 0-0 tie goes to who joined first");
-    assert_eq!(results.winner, Some(A));
+    assert_eq!(results.scores.iter().map(|s| s.id).collect::<Vec<_>>(), [A, B], "a 0-0 tie: who joined first");
+    assert_eq!(results.winner, None, "nobody killed: no winner");
 
     // Results: frozen, inputs still acknowledged.
     let a1 = w.position(A).unwrap();
