@@ -180,6 +180,9 @@ pub struct Room {
     /// The current map's obstacles past those a `Match` carries, as encoded `Obstacles`
     /// messages of `MAP_CHUNK_OBSTACLES` each, shared by every member that is sent them.
     obstacle_chunks: Vec<Bytes>,
+    /// The encoded `Results` of the match just ended, while its results phase lasts: whoever
+    /// joins (or takes its seat back) then gets them after its `Match`, as those present did.
+    results: Option<Bytes>,
     /// How many "NAME joined" lines the chat may still carry (`chat::presence_limiter`): a
     /// client joining and leaving in a loop must not fill everyone's chat with lines whose
     /// text is the name it chose.
@@ -234,6 +237,7 @@ impl Room {
             seats: BTreeMap::new(),
             tick_times: std::collections::VecDeque::with_capacity(TICK_TIMES),
             obstacle_chunks: Vec::new(),
+            results: None,
             presence: chat::presence_limiter(Instant::now()),
             introduced: std::collections::BTreeSet::new(),
             unannounced: std::collections::VecDeque::new(),
@@ -352,6 +356,9 @@ impl Room {
                 tracing::info!(room = %self.name, phase = ?info.phase, map = %info.map.name, "match phase");
                 let status = RoomStatus { room: self.name.clone(), map: info.map.name.clone(), phase: info.phase };
                 self.lobby.do_send(status);
+                if info.phase != skirmish_shared::Phase::Results {
+                    self.results = None;
+                }
                 let bytes = self.encode_match(info);
                 self.shared.push(bytes);
                 // The `Match` replaces the client's map: the rest of it follows again.
@@ -361,7 +368,9 @@ impl Room {
             }
             GameEvent::Results(results) => {
                 tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
-                self.shared.push(encode(&ServerMsg::Results(results)));
+                let bytes = encode(&ServerMsg::Results(results));
+                self.results = Some(bytes.clone());
+                self.shared.push(bytes);
             }
         }
     }
@@ -765,6 +774,7 @@ impl Room {
         });
         let matched = self.encode_match(self.world.match_info());
         let mut pending = vec![encode(&welcome), matched];
+        pending.extend(self.results.clone());
         pending.push(encode(&ServerMsg::Scores(table)));
         pending.extend(self.radar.clone());
         // A full `Welcome` leaves the roster open: `Roster` chunks follow, the last one short.

@@ -132,6 +132,8 @@ async fn every_board_in_a_big_room_shows_the_true_top() {
     // the players `Welcome` lists and their lines. Its board is right before any `Roster` chunk
     // brings the rest of the room.
     let mut late = TestClient::join(&srv.ws_url(), "late", Some("crowd")).await;
+    late.wait_for(|c| c.core.results().is_some()).await;
+    assert_eq!(late.core.results(), Some(&results), "a newcomer during the results has them");
     assert!(late.core.roster().len() <= ROSTER_CHUNK_PLAYERS, "only what one frame holds so far");
     assert_eq!(top(late.core.scores().values().copied()), true_top, "the newcomer's board from its first frame");
     // And it watches at once a player whose line the room holds out of date (the spectator's

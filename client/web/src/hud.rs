@@ -60,7 +60,7 @@ pub fn clock_text(phase: Phase, ms_left: u32) -> String {
         Phase::Waiting => "Waiting for players".to_owned(),
         Phase::Countdown => format!("Starting in {secs}"),
         Phase::Playing => format!("{}:{:02}", secs / 60, secs % 60),
-        // Also for whoever joined during the results, who got no `Results` to show.
+        // Also the clock under the results panel, and the line a spectator sees without it.
         Phase::Results => format!("Next match in {secs}"),
     }
 }
