@@ -381,6 +381,7 @@ impl Lobby {
                 inbox,
                 token: token.to_owned(),
                 rejoin: true,
+                client: msg.client,
             };
             entry.addr.do_send(add);
         } else if let Some(member) = entry.members.get_mut(&id)
@@ -389,7 +390,7 @@ impl Lobby {
             // The old connection has not been noticed gone yet: the new one takes over.
             member.role = Role::Player(session.clone());
             member.client = msg.client.or(member.client);
-            entry.addr.do_send(Replace { id, session, outbox, inbox, token: token.to_owned() });
+            entry.addr.do_send(Replace { id, session, outbox, inbox, token: token.to_owned(), client: msg.client });
         } else {
             return None;
         }
@@ -456,7 +457,17 @@ impl Handler<Join> for Lobby {
         };
         entry.admit(id, Member { role, client: msg.client, token: token.clone() });
         let (session, outbox, inbox) = (msg.session, msg.outbox, msg.inbox);
-        let add = AddPlayer { id, name: msg.name, spectator, session, outbox, inbox, token, rejoin: false };
+        let add = AddPlayer {
+            id,
+            name: msg.name,
+            spectator,
+            session,
+            outbox,
+            inbox,
+            token,
+            rejoin: false,
+            client: msg.client,
+        };
         entry.addr.do_send(add);
         Ok(Joined { id, room: entry.addr.clone(), room_name: room, spectator })
     }

@@ -128,6 +128,8 @@ pub struct AddPlayer {
     pub token: String,
     /// Takes back the seat the room reserved for this id (its name, colour, ship and score).
     pub rejoin: bool,
+    /// The client's address as the connection caps count it.
+    pub client: Option<IpAddr>,
 }
 
 /// Lobby → Room: a rejoin while the player's old connection still lingers: the new session
@@ -145,6 +147,8 @@ pub struct Replace {
     pub inbox: Arc<Inbox>,
     /// The player's rejoin token (unchanged).
     pub token: String,
+    /// The new connection's address as the connection caps count it.
+    pub client: Option<IpAddr>,
 }
 
 /// Lobby → Room: the seat reserved for this id was not taken back in time: free it.

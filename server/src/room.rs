@@ -13,6 +13,7 @@
 //! timeout's worth of snapshots has stopped reading, and is cut (`ClientView::unacknowledged`).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -108,6 +109,10 @@ struct Member {
     scored: Option<PlayerId>,
     /// Its chat allowance: the seat's, whichever connection holds it.
     chat: chat::Allowance,
+    /// Its client's address as the connection caps count it (`None`: not known, as in the
+    /// unit tests): a spectator from an address that plays in the room watches only that
+    /// address's players (see `Room::ships_by_address`).
+    client: Option<IpAddr>,
 }
 
 /// The seat of a player whose connection was lost, kept for a rejoin: who it was and its
@@ -167,6 +172,11 @@ pub struct Room {
     radar_cells: Vec<u8>,
     /// Reused every tick: members whose session is gone, with that session.
     gone: Vec<(PlayerId, Addr<PlayerSession>)>,
+    /// Rebuilt each tick while the room has spectators: its connected players by address,
+    /// sorted. A spectator whose address has a player here watches only those players: else
+    /// a player could open a second connection as a spectator, follow an opponent and see
+    /// everything the opponent sees (the area of interest would hide nothing from it).
+    ships_by_address: Vec<(IpAddr, PlayerId)>,
     /// The outboxes filled this tick, by worker thread: one wake-up per worker.
     wakes: Wakes,
     /// Colours in use: each member holds a slot, given back when it leaves.
@@ -231,6 +241,7 @@ impl Room {
             radar: None,
             radar_cells: Vec::new(),
             gone: Vec::new(),
+            ships_by_address: Vec::new(),
             wakes: Wakes::default(),
             palette: Palette::new(),
             heartbeat,
@@ -492,15 +503,30 @@ impl Room {
             }
             (_, None) => None,
         };
+        self.ships_by_address.clear();
+        if self.members.values().any(|m| m.info.spectator) {
+            self.ships_by_address.extend(
+                self.members.iter().filter(|(_, m)| !m.info.spectator).filter_map(|(&id, m)| Some((m.client?, id))),
+            );
+            self.ships_by_address.sort_unstable();
+        }
         for (&id, member) in &mut self.members {
             if !member.session.connected() {
                 self.gone.push((id, member.session.clone()));
                 continue;
             }
             // A spectator sees what the player it follows sees (the first player if it named
-            // nobody, or its choice left).
+            // nobody, or its choice left); one from an address with players here, only what
+            // they see (its choice among them, else the first of them).
             let subject = if member.info.spectator {
-                member.view.follow.filter(|f| self.world.position(*f).is_some()).or(first_ship)
+                let own = member.client.map_or(&[][..], |client| {
+                    let from = self.ships_by_address.partition_point(|(a, _)| *a < client);
+                    let to = self.ships_by_address.partition_point(|(a, _)| *a <= client);
+                    &self.ships_by_address[from..to]
+                });
+                let allowed = |f: &PlayerId| own.is_empty() || own.iter().any(|(_, p)| p == f);
+                let choice = member.view.follow.filter(|f| allowed(f) && self.world.position(*f).is_some());
+                choice.or_else(|| if own.is_empty() { first_ship } else { own.first().map(|(_, p)| *p) })
             } else {
                 Some(id)
             };
@@ -700,6 +726,7 @@ impl Handler<AddPlayer> for Room {
                 obstacles_due: 0,
                 scored: None,
                 chat: seat.map_or_else(|| chat::Allowance::new(Instant::now()), |seat| seat.chat),
+                client: msg.client,
             },
         );
         Stats::inc(&self.stats.players);
@@ -922,6 +949,7 @@ impl Handler<Replace> for Room {
         let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
         let Some(member) = self.members.get_mut(&msg.id) else { return };
         (member.session, member.outbox, member.inbox) = (msg.session, msg.outbox, msg.inbox);
+        member.client = msg.client;
         self.world.reset_input(msg.id);
         member.view = ClientView::default();
         member.pending = pending;

@@ -95,3 +95,45 @@ async fn a_watcher_refused_for_want_of_spectator_places_is_told_so() {
     let player = TestClient::join(&srv.ws_url(), "Watcher2", Some("roomy")).await;
     assert!(!player.core.is_spectator());
 }
+
+/// Joins `room` as `name` from the local address `source`, as a spectator or not.
+async fn join_from(srv: &skirmish_server::ServerHandle, source: &str, name: &str, spectate: bool) -> TestClient {
+    let ws = common::upgrade_from(srv, source.parse().expect("an address"), &[]).await.expect("upgraded");
+    let core = skirmish_client::Client::new(name, Some("eyes".to_owned())).ask_to_spectate(spectate);
+    let mut client = TestClient::from_parts(ws, core);
+    let hello = client.core.on_open();
+    client.ws.send(Message::binary(hello)).await.expect("send Hello");
+    client.wait_for(|c| c.core.state() == &skirmish_client::ConnState::Playing).await;
+    client
+}
+
+/// Asks the server, as spectator `c`, to show it `target`'s views.
+async fn follow(c: &mut TestClient, target: u32) {
+    let bytes = c.core.follow(Some(target)).expect("a spectator may follow");
+    c.ws.send(Message::binary(bytes)).await.expect("send Follow");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spectator_from_a_players_address_watches_only_that_address() {
+    // Found by an outside test: a player opened a second connection as a spectator, followed an
+    // opponent, and got every snapshot the opponent got (its position across the map included),
+    // as it got it.
+    let srv = server();
+    let ada = join_from(&srv, "127.0.0.2", "Ada", false).await;
+    let bob = join_from(&srv, "127.0.0.3", "Bob", false).await;
+    let mut spy = join_from(&srv, "127.0.0.2", "Spy", true).await;
+    let mut fan = join_from(&srv, "127.0.0.4", "Fan", true).await;
+    let (a, b) = (ada.id(), bob.id());
+    follow(&mut spy, b).await;
+    follow(&mut fan, b).await;
+    // The fan, from an address with no player, watches whom it likes; its Follow went out
+    // after the spy's, so by then the spy's has been applied too.
+    fan.wait_for(|c| c.core.subject() == Some(b)).await;
+    let seen = spy.core.stats().snapshots;
+    spy.wait_for(|c| c.core.stats().snapshots >= seen + 10).await;
+    assert_eq!(spy.core.subject(), Some(a), "the spy still watches its own address's player");
+
+    // Once no player of its address is left, its choice holds.
+    drop(ada);
+    spy.wait_for(|c| c.core.subject() == Some(b)).await;
+}
