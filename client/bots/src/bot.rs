@@ -130,9 +130,18 @@ pub async fn run(spec: Spec) -> BotReport {
             return bot.report(Outcome::Failed(kind), None);
         }
     };
-    spec.live.welcomed();
     let welcomed_at = Instant::now();
-    bot.live_since = welcomed_at;
+    if welcomed_at >= spec.end_at && !spec.stop.is_stopped() {
+        // Let in only once the run was over: it never played, so it did not join the run.
+        tracing::debug!(bot = spec.index, "welcomed only after the run ended");
+        spec.live.failed();
+        close(&mut ws).await;
+        return bot.report(Outcome::Failed("welcomed only after the run ended".into()), None);
+    }
+    spec.live.welcomed();
+    bot.join_time = Some(welcomed_at.saturating_duration_since(spec.start_at));
+    // The first batch of snapshots is due from the bot's start, as in the summary.
+    bot.live_since = spec.start_at;
     let end = bot.play(&mut ws).await;
     let ended_at = Instant::now();
     bot.report_live_snapshots();
@@ -162,9 +171,11 @@ pub async fn run(spec: Spec) -> BotReport {
                 () = sleep_until(spec.end_at) => {}
                 () = spec.stop.stopped() => {}
             }
-            welcomed_at.elapsed()
+            spec.start_at.elapsed()
         }
-        _ => connected,
+        // Due from the bot's start in the ramp-up, not from its `Welcome`: a server slow to let
+        // bots in owes them the snapshots of the wait.
+        _ => ended_at.saturating_duration_since(spec.start_at),
     };
     bot.report(outcome, Some((connected, due)))
 }
@@ -182,9 +193,12 @@ pub struct Bot<'a> {
     /// Input slots passed over without an input (the bot woke up a tick or more late).
     inputs_missed: u64,
     chat_sent: u64,
+    /// From the bot's start in the ramp-up to its `Welcome`: how long the server (and the
+    /// `--max-connecting` queue) kept it waiting; `None` until welcomed.
+    join_time: Option<Duration>,
     /// Snapshots not yet added to the live counter (see [`LIVE_SNAPSHOT_BATCH`])…
     live_snapshots: u32,
-    /// …received since this instant (`Welcome`, then the last batch added).
+    /// …received since this instant (the bot's start, then the last batch added).
     live_since: Instant,
     events: EventCounts,
     client_errors: BTreeMap<String, u64>,
@@ -207,6 +221,7 @@ impl<'a> Bot<'a> {
             inputs_late: 0,
             inputs_missed: 0,
             chat_sent: 0,
+            join_time: None,
             live_snapshots: 0,
             live_since: Instant::now(),
             events: EventCounts::default(),
@@ -509,6 +524,7 @@ impl<'a> Bot<'a> {
             kind: self.spec.kind,
             room: welcomed.then(|| self.client.room_name().to_owned()),
             spectator: welcomed && self.client.is_spectator(),
+            join_time: self.join_time.filter(|_| welcomed),
             connected,
             due,
             snapshots: stats.snapshots,

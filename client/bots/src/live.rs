@@ -19,7 +19,7 @@ pub struct Live {
     stayed: AtomicU64,
     /// Snapshots received by all bots, added in batches…
     snapshots: AtomicU64,
-    /// …each with the time it covers (µs): from the bot's previous batch, or its `Welcome`, to
+    /// …each with the time it covers (µs): from the bot's previous batch, or its start in the ramp-up, to
     /// this one. Snapshots and the time they were due over move together, so an interval's
     /// delivery ratio does not depend on where the batches fall (see `crate::stats`).
     covered_us: AtomicU64,

@@ -14,7 +14,7 @@ use crate::bot::LATE_INPUT_MS;
 use crate::cli::Params;
 use crate::misbehave::{KindSummary, outcome_line};
 use crate::mix::Kind;
-use crate::samples::Histograms;
+use crate::samples::{Histograms, histogram};
 
 /// How a bot's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +40,14 @@ pub struct BotReport {
     pub room: Option<String>,
     /// Welcomed as a spectator (the room was full of players): it sent no inputs.
     pub spectator: bool,
-    /// From `Welcome` to the end of the run or the disconnect: the basis of bytes per second.
+    /// From its start in the ramp-up to `Welcome`; `None` if never welcomed.
+    pub join_time: Option<Duration>,
+    /// From `Welcome` to the end of the run or the disconnect.
     pub connected: Duration,
-    /// From `Welcome` to the end of the run, even when the connection ended earlier: the time
-    /// in which snapshots were due, so the basis of the delivery ratio (a bot the server drops
-    /// early misses the rest of the run's snapshots).
+    /// From its start in the ramp-up to the end of the run, even when the connection ended
+    /// earlier: the time in which snapshots were due, so the basis of the delivery ratio and of
+    /// bytes per second (a bot the server let in late, or dropped early, misses the snapshots of
+    /// that time). Zero for a bot never welcomed (it counts as failed instead).
     pub due: Duration,
     /// Snapshots accepted by the client core while connected.
     pub snapshots: u64,
@@ -83,6 +86,7 @@ impl BotReport {
             kind,
             room: None,
             spectator: false,
+            join_time: None,
             connected: Duration::ZERO,
             due: Duration::ZERO,
             snapshots: 0,
@@ -208,9 +212,16 @@ pub struct Summary {
     pub rooms: BTreeMap<String, u32>,
     /// Snapshots received by all bots.
     pub snapshots_received: u64,
-    /// Snapshots due: the sum over welcomed bots of the seconds from `Welcome` to the end of the
-    /// run (disconnected bots included: they missed the rest) × tick rate.
+    /// Snapshots due: the sum over welcomed bots of the seconds from their start in the ramp-up
+    /// to the end of the run (`due_seconds`; the wait to be let in and the rest of the run of a
+    /// disconnected bot included: it missed those) × tick rate.
     pub expected_snapshots: f64,
+    /// Sum over welcomed bots of their time in the run: from their start in the ramp-up to its
+    /// end.
+    pub due_seconds: f64,
+    /// From each welcomed bot's start in the ramp-up to its `Welcome`: the time the server (and
+    /// the `--max-connecting` queue) took to let it in.
+    pub join_ms: Percentiles,
     /// `snapshots_received / expected_snapshots`, 0 when none were expected.
     pub delivery_ratio: f64,
     /// Fewest snapshots a connected bot received (0 when no bot connected).
@@ -250,9 +261,12 @@ pub struct Summary {
     pub bytes_down: u64,
     /// Payload bytes sent by all bots.
     pub bytes_up: u64,
-    /// Payload bytes received per connected bot per second: `bytes_down / connected_seconds`.
+    /// Payload bytes received per welcomed bot per second of its time in the run:
+    /// `bytes_down / due_seconds` (over the run rather than the time connected, which is
+    /// close to nothing for a bot let in at the very end).
     pub bytes_down_per_sec: f64,
-    /// Payload bytes sent per connected bot per second: `bytes_up / connected_seconds`.
+    /// Payload bytes sent per welcomed bot per second of its time in the run: `bytes_up /
+    /// due_seconds`.
     pub bytes_up_per_sec: f64,
     /// Sum of the bots' connected time, in seconds.
     pub connected_seconds: f64,
@@ -285,6 +299,8 @@ impl Summary {
             rooms: BTreeMap::new(),
             snapshots_received: 0,
             expected_snapshots: 0.0,
+            due_seconds: 0.0,
+            join_ms: Percentiles::from_us(&histogram()),
             delivery_ratio: 0.0,
             min_snapshots_per_bot: 0,
             max_snapshots_per_bot: 0,
@@ -316,7 +332,11 @@ impl Summary {
         let mut min_snapshots = None::<u64>;
         let mut due_seconds = 0.0;
         let mut correction_units = 0.0;
+        let mut join_us = histogram();
         for bot in bots {
+            if let Some(join) = bot.join_time {
+                join_us.saturating_record(u64::try_from(join.as_micros()).unwrap_or(u64::MAX));
+            }
             *s.behaviours.entry(bot.kind.name().to_owned()).or_default() += 1;
             match &bot.outcome {
                 Outcome::Failed(kind) => {
@@ -354,6 +374,8 @@ impl Summary {
                 *s.client_errors.entry(why.clone()).or_default() += n;
             }
         }
+        s.join_ms = Percentiles::from_us(&join_us);
+        s.due_seconds = due_seconds;
         s.min_snapshots_per_bot = min_snapshots.unwrap_or(0);
         s.expected_snapshots = due_seconds * f64::from(TICK_RATE_HZ);
         s.delivery_ratio =
@@ -363,8 +385,10 @@ impl Summary {
         }
         if s.connected_seconds > 0.0 {
             s.corrections_per_bot_minute = s.corrections as f64 * 60.0 / s.connected_seconds;
-            s.bytes_down_per_sec = s.bytes_down as f64 / s.connected_seconds;
-            s.bytes_up_per_sec = s.bytes_up as f64 / s.connected_seconds;
+        }
+        if due_seconds > 0.0 {
+            s.bytes_down_per_sec = s.bytes_down as f64 / due_seconds;
+            s.bytes_up_per_sec = s.bytes_up as f64 / due_seconds;
         }
         s.thresholds = s.judge();
         s
@@ -543,6 +567,7 @@ impl fmt::Display for Summary {
             self.max_snapshots_per_bot,
             self.ticks_missed
         )?;
+        writeln!(f, "  join ms      {}", percentiles_line(&self.join_ms))?;
         writeln!(f, "  gap ms       {}", percentiles_line(&self.snapshot_gap_ms))?;
         writeln!(f, "  latency ms   {}", percentiles_line(&self.latency_ms))?;
         writeln!(f, "  send lag ms  {}", percentiles_line(&self.send_lag_ms))?;
@@ -657,8 +682,9 @@ mod tests {
         assert_eq!((s.ticks_missed, s.inputs_sent, s.inputs_late, s.inputs_missed), (4, 645, 8, 4));
         assert_eq!(s.inputs_left_out, 12, "summed like the other input counters");
         assert_eq!((s.bytes_down, s.bytes_up), (64_500, 6_450));
-        assert!((s.bytes_down_per_sec - 64_500.0 / 22.0).abs() < 1e-9, "per connected bot-second");
-        assert!((s.bytes_up_per_sec - 6_450.0 / 22.0).abs() < 1e-9);
+        assert!((s.due_seconds - 30.0).abs() < 1e-9);
+        assert!((s.bytes_down_per_sec - 64_500.0 / 30.0).abs() < 1e-9, "per bot-second in the run");
+        assert!((s.bytes_up_per_sec - 6_450.0 / 30.0).abs() < 1e-9);
         assert_eq!(s.rooms, BTreeMap::from([("main".to_owned(), 3)]), "connected bots only");
         assert_eq!(s.behaviours, BTreeMap::from([("wander".to_owned(), 4)]), "every bot, connected or not");
         // None given but the failed bots': one refused and one dropped of the four.
@@ -668,6 +694,24 @@ mod tests {
         assert_eq!(s.disconnects, BTreeMap::from([("1008 flooding".to_owned(), 1)]));
         assert_eq!(s.client_errors, BTreeMap::from([("unexpected message".to_owned(), 2)]));
         assert_eq!(s.failures_line(), "connection refused × 1");
+    }
+
+    #[test]
+    fn a_slow_admission_shows_in_delivery_time_to_join_and_rates() {
+        // Due for 10 s from their starts, let in after 4 s: 6 s of snapshots each.
+        let late = |join_ms: u64| BotReport {
+            join_time: Some(Duration::from_millis(join_ms)),
+            due: Duration::from_secs(10),
+            ..bot(Outcome::Completed, 6.0, 180)
+        };
+        let bots = [late(4000), late(4100), bot(Outcome::Failed("connect timeout".into()), 0.0, 0)];
+        let s = Summary::new(params_with(&["--min-delivery", "0.99"]), &bots, &Histograms::new(), Duration::ZERO);
+        assert!((s.delivery_ratio - 0.6).abs() < 1e-9, "{s}");
+        assert!(!s.thresholds[MIN_DELIVERY].passed);
+        assert_eq!(s.join_ms.count, 2, "welcomed bots only");
+        assert!((s.join_ms.p50 - 4000.0).abs() < 5.0 && (s.join_ms.max - 4100.0).abs() < 5.0, "{:?}", s.join_ms);
+        assert!((s.bytes_down_per_sec - 2.0 * 18_000.0 / 20.0).abs() < 1e-9, "over the run, not the 12 s connected");
+        assert!(s.to_string().contains("join ms      p50 400"), "{s}");
     }
 
     #[test]
@@ -724,6 +768,8 @@ mod tests {
             "inputs_missed",
             "inputs_left_out",
             "send_lag_ms",
+            "join_ms",
+            "due_seconds",
         ] {
             assert!(json.get(key).is_some(), "{key} missing in {json}");
         }

@@ -5,8 +5,8 @@
 //!
 //! What a line counts: each bot adds its snapshots to the run's counters in batches (every
 //! `LIVE_SNAPSHOT_BATCH` snapshots, half a second, and when it leaves), each batch with the time
-//! it covers (from the bot's previous batch or its `Welcome`). A line's `snapshots` are those of
-//! the batches added in its interval, and its `expected_snapshots` the ticks in the time those
+//! it covers (from the bot's previous batch or its start in the ramp-up). A line's `snapshots`
+//! are those of the batches added in its interval, and its `expected_snapshots` the ticks in the time those
 //! batches cover, plus the time in the interval of the bots the server dropped (they stay due
 //! until the run ends, with nothing received, as in the summary). Received and due so count the
 //! same stretch of each bot's time, which trails the line's own by at most a batch: a clean run
@@ -44,8 +44,8 @@ pub struct Interval {
     /// Snapshots received in the batches the bots added in the interval (see the module docs).
     pub snapshots: u64,
     /// Snapshots due over the time those batches cover, plus the dropped bots' time in the
-    /// interval: bot-seconds × the tick rate. A bot is due from `Welcome` to the end of the run,
-    /// also after the server dropped it, as in the summary's delivery ratio.
+    /// interval: bot-seconds × the tick rate. A bot is due from its start in the ramp-up to the
+    /// end of the run, also after the server dropped it, as in the summary's delivery ratio.
     pub expected_snapshots: f64,
     /// `snapshots / expected_snapshots`; `null` when none were due. Above 1 only by a snapshot
     /// per batch, or where bots fell behind and caught up (more snapshots read than ticks passed).

@@ -176,7 +176,10 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     let inputs_sent = f64_at(&json, "/inputs_sent");
     assert!(inputs_sent > 0.0 && f64_at(&json, "/inputs_missed") <= f64_at(&json, "/inputs_late"), "{json:#}");
 
-    let seconds = f64_at(&json, "/connected_seconds");
+    // Per bot-second in the run, from each bot's start: at least the time connected.
+    let seconds = f64_at(&json, "/due_seconds");
+    assert!(seconds >= f64_at(&json, "/connected_seconds"), "{json:#}");
+    assert!(f64_at(&json, "/join_ms/count") == 20.0, "{json:#}");
     let down = f64_at(&json, "/bytes_down_per_sec");
     let up = f64_at(&json, "/bytes_up_per_sec");
     assert!(down > 0.0 && up > 0.0, "{json:#}");

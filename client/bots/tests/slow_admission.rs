@@ -1,0 +1,153 @@
+//! A server slow to let the bots in, or one that never answers, between them and the real
+//! server: a gate that holds every connection it accepts until the test opens it (then carries
+//! its bytes to the server), or forever. A slow admission must lower delivery and show as the
+//! time to join; a bot let in only after the run is over did not join it; and no join outlives
+//! the run.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
+/// Bounds a hung run.
+const WALL_CLOCK_GUARD: Duration = Duration::from_secs(60);
+
+/// A TCP gate in front of `server` (`None`: nothing behind it, it never answers). Connections
+/// wait until `open` is set, then are carried through; `arrived` counts them.
+struct Gate {
+    addr: SocketAddr,
+    arrived: Arc<AtomicUsize>,
+    open: watch::Sender<bool>,
+}
+
+impl Gate {
+    async fn start(server: Option<SocketAddr>) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the gate");
+        let addr = listener.local_addr().expect("the gate's address");
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let (open, opened) = watch::channel(false);
+        let count = arrived.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut opened = opened.clone();
+                tokio::spawn(async move {
+                    let Some(server) = server else {
+                        // Hold the connection, unanswered, until the test ends.
+                        let _ = opened.wait_for(|_| false).await;
+                        drop(client);
+                        return;
+                    };
+                    if opened.wait_for(|open| *open).await.is_err() {
+                        return;
+                    }
+                    let Ok(mut upstream) = TcpStream::connect(server).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        Gate { addr, arrived, open }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Waits until `n` connections have arrived.
+    async fn arrivals(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
+        while self.arrived.load(Ordering::SeqCst) < n {
+            assert!(tokio::time::Instant::now() < deadline, "the bots never reached the gate");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn json_path(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("skirmish-bots-{}-{test}.json", std::process::id()))
+}
+
+fn read_json(path: &PathBuf) -> Value {
+    let text = std::fs::read_to_string(path).expect("the JSON summary was written");
+    let _ = std::fs::remove_file(path);
+    serde_json::from_str(&text).expect("the summary is JSON")
+}
+
+fn f64_at(json: &Value, pointer: &str) -> f64 {
+    json.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} is a number in {json:#}"))
+}
+
+fn spawn_bots(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("skirmish-bots starts")
+}
+
+async fn finish(child: tokio::process::Child) -> (Output, String) {
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())
+        .await
+        .expect("skirmish-bots finishes within the guard")
+        .expect("skirmish-bots ran");
+    let text =
+        format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out, text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bots_kept_waiting_to_join_lower_delivery_and_show_the_wait() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let gate = Gate::start(Some(server.addr)).await;
+    let path = json_path("slow-admission");
+    let url = gate.url();
+    let args =
+        ["-c", "4", "--duration", "4", "--min-delivery", "0.99", "--json", path.to_str().unwrap(), "--url", &url];
+    let child = spawn_bots(&args);
+    // Every bot is at the gate, so past its start: held 2 s more, each waits at least that
+    // long to join and misses at least half of its 4 s of snapshots.
+    gate.arrivals(4).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    gate.open.send_replace(true);
+    let (out, text) = finish(child).await;
+    let json = read_json(&path);
+    assert_eq!(json["connected"], 4, "{json:#}\n{text}");
+    let ratio = f64_at(&json, "/delivery_ratio");
+    assert!(ratio < 0.75, "the 2 s wait to join is counted as snapshots due: {ratio}\n{text}");
+    assert_eq!(out.status.code(), Some(2), "--min-delivery 0.99 fails:\n{text}");
+    assert_eq!(json["thresholds"]["min_delivery"]["passed"], false, "{json:#}");
+    assert_eq!(f64_at(&json, "/join_ms/count"), 4.0, "{json:#}");
+    assert!(f64_at(&json, "/join_ms/p50") >= 2000.0, "{json:#}");
+    assert!(f64_at(&json, "/join_ms/max") >= f64_at(&json, "/join_ms/p50"), "{json:#}");
+    assert!(text.contains("join ms      p50 "), "{text}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bots_let_in_only_after_the_run_did_not_join_it() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let gate = Gate::start(Some(server.addr)).await;
+    let path = json_path("after-the-run");
+    let url = gate.url();
+    let args = ["-c", "3", "--duration", "1", "--json", path.to_str().unwrap(), "--url", &url];
+    let child = spawn_bots(&args);
+    gate.arrivals(3).await;
+    // Past the run's end of 1 s (every bot started before it reached the gate).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    gate.open.send_replace(true);
+    let (out, text) = finish(child).await;
+    let json = read_json(&path);
+    assert_eq!(json["completed"], 0, "none stayed to the end of a run it never played: {json:#}\n{text}");
+    assert_eq!((&json["connected"], &json["failed"]), (&Value::from(0), &Value::from(3)), "{json:#}");
+    assert_eq!(out.status.code(), Some(1), "no bot joined the run:\n{text}");
+    server.stop();
+}
