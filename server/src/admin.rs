@@ -188,13 +188,33 @@ const ADMIN_HTML: &str = r#"<!doctype html>
 <title>Skirmish admin</title>
 <style>body{font:15px system-ui,sans-serif;background:#07090f;color:#e6ebf5;margin:24px}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{padding:4px 10px;border-bottom:1px solid #243049;text-align:left}
-button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}</style></head>
-<body><h1>Skirmish admin</h1><p id="summary">loading…</p><div id="rooms"></div>
+button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}#notice{min-height:1.3em}.ok{color:#7ee2a8}.error{color:#ff8a8a}</style></head>
+<body><h1>Skirmish admin</h1><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
 <script>
 // Everything from the server enters the page as textContent.
 const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
-async function post(path, body) {
-  await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+// The status line (#notice): what the last action did, or why it failed, with the time.
+function notice(text, kind) {
+  const line = document.getElementById("notice");
+  line.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  line.className = kind;
+}
+// An action (`what`, e.g. "Kick Ada from main"): the answer's status decides what the status line
+// says, `done` or the server's own reason ("no such player in that room" when the player has
+// rejoined with a new id).
+async function post(path, body, what, done) {
+  notice(`${what}…`, "");
+  try {
+    const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    if (res.ok) {
+      notice(done, "ok");
+    } else {
+      const why = await res.json().then((answer) => answer.error, () => null);
+      notice(`${what} failed: ${res.status} ${why || res.statusText}`, "error");
+    }
+  } catch (e) {
+    notice(`${what} failed: the server cannot be reached (${e.message})`, "error");
+  }
   refresh();
 }
 async function refresh() {
@@ -207,14 +227,15 @@ async function refresh() {
   rooms.replaceChildren(...s.rooms.map((r) => {
     const box = el("section");
     const close = el("button", "Close room");
-    close.onclick = () => confirm(`Close ${r.name}?`) && post("/admin/api/close-room", { room: r.name });
+    close.onclick = () => confirm(`Close ${r.name}?`) && post("/admin/api/close-room", { room: r.name }, `Close room ${r.name}`, `room ${r.name} closed`);
     const head = el("h2", `${r.name}${r.private ? " (private)" : ""} · ${r.map} · ${r.phase} · tick p50 ${r.tick_p50_ms.toFixed(2)} ms, p99 ${r.tick_p99_ms.toFixed(2)} ms `);
     head.append(close);
     const table = el("table");
     table.append(...r.players.map((p) => {
       const tr = el("tr");
       const kick = el("button", "Kick");
-      kick.onclick = () => confirm(`Kick ${p.name} from ${r.name}?`) && post("/admin/api/kick", { room: r.name, id: p.id });
+      kick.onclick = () => confirm(`Kick ${p.name} from ${r.name}?`) &&
+        post("/admin/api/kick", { room: r.name, id: p.id }, `Kick ${p.name} from ${r.name}`, `${p.name} kicked from ${r.name}`);
       const action = el("td"); action.append(kick);
       const name = p.away ? `${p.name} (away: connection lost, seat kept)` : p.name;
       tr.append(el("td", p.id), el("td", name), el("td", p.spectator ? "spectator" : `${p.kills}/${p.deaths}`), action);

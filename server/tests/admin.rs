@@ -2,15 +2,20 @@
 //! login form), a wrong token or a login from another site refused, an `HttpOnly`,
 //! `SameSite=Strict` session cookie for the right token, then the rooms and players, a kick
 //! (1008 with a reason, and the player's rejoin token revoked) and closing a room; every write
-//! from another origin refused.
+//! from another origin refused. In a real browser, the page itself: what an action did or why it
+//! failed.
 
 mod common;
+mod webdriver;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{TestClient, expect_close, http_request as request, server_with};
+use fantoccini::{Client as Browser, Locator};
+use serde_json::json;
 use skirmish_client::Client;
+use webdriver::{ChromeDriver, chromedriver_or_skip, poll};
 
 const TOKEN: &str = "correct-horse-battery-staple";
 
@@ -194,4 +199,67 @@ async fn a_closed_room_goes_at_once() {
     }
     let newcomer = TestClient::join(&srv.ws_url(), "Third", Some("closeme")).await;
     assert_eq!(newcomer.core.roster().len(), 1, "alone in a new room");
+}
+
+/// Opens `/admin` in a real browser and logs in through its form; `confirm()` answers yes.
+async fn admin_in_browser(driver: &ChromeDriver, srv: &skirmish_server::ServerHandle) -> Browser {
+    let browser = driver.session().await;
+    browser.goto(&format!("{}/admin", srv.http_url())).await.expect("the login page loads");
+    browser.find(Locator::Css("#token")).await.expect("#token").send_keys(TOKEN).await.expect("type the token");
+    browser.find(Locator::Css("form button")).await.expect("Log in").click().await.expect("log in");
+    poll("the admin page", async || webdriver::content(&browser, "#rooms").await).await;
+    browser.execute("window.confirm = () => true;", vec![]).await.expect("answer confirms");
+    browser
+}
+
+/// Finds the Kick button of the player named `arguments[0]` (`null` while not listed).
+const KICK_BUTTON: &str = "const row = [...document.querySelectorAll('#rooms tr')] \
+    .find((tr) => tr.children[1] && tr.children[1].textContent === arguments[0]); \
+    return row ? row.querySelector('button') : null;";
+
+/// The text of the page's status line (`#notice`), once it contains `part`.
+async fn notice_with(browser: &Browser, part: &str) -> String {
+    poll(&format!("#notice to say {part:?}"), async || {
+        webdriver::content(browser, "#notice").await.filter(|t| t.contains(part))
+    })
+    .await
+}
+
+/// Found by an outside test of a LAN host: the page ignored the answer to an action, so a Kick
+/// that missed (404: the player had rejoined with a new id) looked like one that worked.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_says_what_an_action_did_or_why_it_failed() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let srv = server_with(config());
+    let mut troll = TestClient::join(&srv.ws_url(), "Troll", Some("arena")).await;
+    let _ghost = TestClient::join(&srv.ws_url(), "Ghost", Some("arena")).await;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = admin_in_browser(&driver, &srv).await;
+
+    // The host clicks Kick on Ghost just after someone else kicked it: the server answers 404.
+    poll("Ghost's Kick button", async || {
+        let found = browser.execute(KICK_BUTTON, vec![json!("Ghost")]).await.ok()?;
+        (!found.is_null()).then_some(())
+    })
+    .await;
+    let stale = "const button = (() => { ARGS })(); \
+        const ghost = button.closest('tr').children[0].textContent; \
+        return fetch('/admin/api/kick', { method: 'POST', headers: { 'content-type': 'application/json' }, \
+            body: JSON.stringify({ room: 'arena', id: Number(ghost) }) }).then(() => { button.click(); });"
+        .replace("ARGS", &KICK_BUTTON.replace("arguments[0]", "'Ghost'"));
+    browser.execute(&stale, vec![]).await.expect("kick Ghost twice");
+    let failed = notice_with(&browser, "no such player in that room").await;
+    assert!(failed.contains("404") && failed.contains("Ghost"), "{failed}");
+
+    let kick = browser.execute(KICK_BUTTON, vec![json!("Troll")]).await.expect("find Troll's row");
+    let kick = browser.execute("arguments[0].click();", vec![kick]).await;
+    kick.expect("click Kick");
+    let done = notice_with(&browser, "Troll kicked").await;
+    assert!(done.contains("arena") && !done.contains("failed"), "{done}");
+    let (code, _) = expect_close(&mut troll.ws).await;
+    assert_eq!(code, 1008);
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    srv.stop();
 }
