@@ -188,8 +188,9 @@ const ADMIN_HTML: &str = r#"<!doctype html>
 <title>Skirmish admin</title>
 <style>body{font:15px system-ui,sans-serif;background:#07090f;color:#e6ebf5;margin:24px}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{padding:4px 10px;border-bottom:1px solid #243049;text-align:left}
-button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}#notice{min-height:1.3em}.ok{color:#7ee2a8}.error{color:#ff8a8a}</style></head>
-<body><h1>Skirmish admin</h1><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
+button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}#notice{min-height:1.3em}.ok{color:#7ee2a8}.error{color:#ff8a8a}
+#conn:empty{display:none}#conn{color:#ffcf6e;font-weight:600}.stale #summary,.stale #rooms{opacity:.45}</style></head>
+<body><h1>Skirmish admin</h1><p id="conn" role="alert"></p><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
 <script>
 // Everything from the server enters the page as textContent.
 const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
@@ -217,10 +218,42 @@ async function post(path, body, what, done) {
   }
   refresh();
 }
+// The connection line (#conn): empty while the server answers; else that it cannot be reached,
+// since when, and that the numbers below (dimmed) are those of its last answer.
+let lastAnswer = null;
+let downSince = null;
+function reachable(why) {
+  const line = document.getElementById("conn");
+  if (why === null) {
+    lastAnswer = new Date();
+    downSince = null;
+    line.textContent = "";
+    document.body.classList.remove("stale");
+    return;
+  }
+  downSince = downSince || new Date();
+  const last = lastAnswer ? `its last answer, at ${lastAnswer.toLocaleTimeString()}` : "no answer yet";
+  line.textContent = `The server cannot be reached since ${downSince.toLocaleTimeString()} (${why}): ` +
+    `the numbers below are from ${last}. Trying again every 2 s.`;
+  document.body.classList.add("stale");
+}
+// Only the newest refresh's answer is shown (an action's refresh can overtake the timer's).
+let asked = 0;
 async function refresh() {
-  const res = await fetch("/admin/api/status", { cache: "no-store" });
-  if (res.status === 401) { location.reload(); return; }
-  const s = await res.json();
+  const mine = ++asked;
+  let s;
+  try {
+    // A server that takes the connection but never answers counts as down too.
+    const res = await fetch("/admin/api/status", { cache: "no-store", signal: AbortSignal.timeout(5000) });
+    if (res.status === 401) { location.reload(); return; }
+    if (!res.ok) throw new Error(`it answered ${res.status} ${res.statusText}`);
+    s = await res.json();
+  } catch (e) {
+    if (mine === asked) reachable(e.name === "TimeoutError" ? "no answer within 5 s" : e instanceof TypeError ? "no connection" : e.message);
+    return;
+  }
+  if (mine !== asked) return;
+  reachable(null);
   document.getElementById("summary").textContent =
     `up ${Math.round(s.uptime_s)} s · ${s.connections} connections · ${s.players} players · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`;
   const rooms = document.getElementById("rooms");
@@ -245,8 +278,8 @@ async function refresh() {
     return box;
   }));
 }
-refresh();
-setInterval(refresh, 2000);
+// Every 2 s after the last refresh ended, so a slow server never has two pending.
+(async function every2s() { await refresh(); setTimeout(every2s, 2000); })();
 </script></body></html>"#;
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! `SameSite=Strict` session cookie for the right token, then the rooms and players, a kick
 //! (1008 with a reason, and the player's rejoin token revoked) and closing a room; every write
 //! from another origin refused. In a real browser, the page itself: what an action did or why it
-//! failed.
+//! failed, and that the server cannot be reached.
 
 mod common;
 mod webdriver;
@@ -258,6 +258,44 @@ async fn the_page_says_what_an_action_did_or_why_it_failed() {
     assert!(done.contains("arena") && !done.contains("failed"), "{done}");
     let (code, _) = expect_close(&mut troll.ws).await;
     assert_eq!(code, 1008);
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    srv.stop();
+}
+
+/// Found by an outside test of a LAN host: with the server down, the page went on showing its
+/// last numbers as if they were live (a refresh's network error just threw). It says the server
+/// cannot be reached and since when, and once a server answers there again (a restart: the
+/// session is gone) it is back at the login.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_says_when_the_server_cannot_be_reached_and_recovers() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let srv = server_with(config());
+    let _player = TestClient::join(&srv.ws_url(), "Ada", Some("arena")).await;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = admin_in_browser(&driver, &srv).await;
+    poll("Ada listed", async || webdriver::content(&browser, "#rooms").await.filter(|t| t.contains("Ada"))).await;
+    let conn = webdriver::content(&browser, "#conn").await.unwrap_or_default();
+    assert!(conn.is_empty(), "nothing to say while it answers: {conn}");
+
+    let addr = srv.addr;
+    srv.stop();
+    let down = poll("#conn to say the server is down", async || {
+        webdriver::content(&browser, "#conn").await.filter(|t| t.contains("cannot be reached since"))
+    })
+    .await;
+    assert!(down.contains("the numbers below are from its last answer, at"), "{down}");
+    let stale = browser.execute("return document.body.classList.contains('stale');", vec![]).await.expect("probe");
+    assert_eq!(stale, json!(true), "the old numbers are dimmed");
+
+    let mut again = config();
+    again.port = addr.port();
+    let srv = server_with(again);
+    poll("the login form of the restarted server", async || {
+        browser.find(Locator::Css("#token")).await.ok().map(|_| ())
+    })
+    .await;
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
