@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
-use skirmish_client::{Client, ClientError, Event};
+use skirmish_client::{Client, ClientError, Event, MAX_PENDING_INPUTS};
 use skirmish_shared::consts::{PING_PERIOD, TICK_DT};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
@@ -144,6 +144,7 @@ pub async fn run(spec: Spec) -> BotReport {
     bot.live_since = spec.start_at;
     let end = bot.play(&mut ws).await;
     let ended_at = Instant::now();
+    bot.record_what_never_came(ended_at);
     bot.report_live_snapshots();
     let connected = ended_at.duration_since(welcomed_at);
     let outcome = match end {
@@ -192,6 +193,9 @@ pub struct Bot<'a> {
     inputs_late: u64,
     /// Input slots passed over without an input (the bot woke up a tick or more late).
     inputs_missed: u64,
+    /// Ticks whose snapshot had not come when the bot stopped playing, a whole tick overdue
+    /// (the core counts only the ticks skipped between snapshots that came).
+    ticks_missed_at_end: u64,
     chat_sent: u64,
     /// From the bot's start in the ramp-up to its `Welcome`: how long the server (and the
     /// `--max-connecting` queue) kept it waiting; `None` until welcomed.
@@ -220,6 +224,7 @@ impl<'a> Bot<'a> {
             last_snapshot_ms: None,
             inputs_late: 0,
             inputs_missed: 0,
+            ticks_missed_at_end: 0,
             chat_sent: 0,
             join_time: None,
             live_snapshots: 0,
@@ -428,6 +433,13 @@ impl<'a> Bot<'a> {
             arena: self.client.arena(),
         };
         let action = behaviour.act(slot_ms, &view);
+        // The core forgets its oldest unacknowledged input to make room: time it now, at least
+        // this late, rather than lose it from the latency (a long freeze would show shorter).
+        if self.client.unacked_inputs_ms().len() >= MAX_PENDING_INPUTS
+            && let Some(oldest) = self.client.unacked_inputs_ms().next()
+        {
+            self.samples.latency_ms(now - oldest);
+        }
         if let Some(frame) = self.client.input_for_slot(action.mv, action.aim, action.buttons, slot_ms, now) {
             send(ws, frame).await?;
         }
@@ -499,6 +511,24 @@ impl<'a> Bot<'a> {
         }
     }
 
+    /// At the end of the bot's play (`ended_at`), what it was still waiting for: every input not
+    /// acknowledged is a latency sample of at least its wait so far, and the time since the last
+    /// snapshot a gap, with the ticks whose snapshot is a whole tick overdue counted as missed.
+    /// Without this a server that froze near the end would show in none of them (coordinated
+    /// omission: only the answers that came would be timed).
+    fn record_what_never_came(&mut self, ended_at: Instant) {
+        let end_ms = self.ms_at(ended_at);
+        for sent in self.client.unacked_inputs_ms() {
+            self.samples.latency_ms(end_ms - sent);
+        }
+        if let Some(last) = self.last_snapshot_ms.take() {
+            let gap_ms = (end_ms - last).max(0.0);
+            self.samples.gap_ms(gap_ms);
+            let tick_ms = 1000.0 / f64::from(self.client.tick_rate().max(1));
+            self.ticks_missed_at_end = ((gap_ms / tick_ms).floor() as u64).saturating_sub(1);
+        }
+    }
+
     /// Adds the snapshots counted since the last call to the live counter, with the time they
     /// arrived over.
     fn report_live_snapshots(&mut self) {
@@ -528,7 +558,7 @@ impl<'a> Bot<'a> {
             connected,
             due,
             snapshots: stats.snapshots,
-            ticks_missed: stats.ticks_missed,
+            ticks_missed: stats.ticks_missed + self.ticks_missed_at_end,
             inputs_sent: stats.inputs_sent,
             corrections: self.client.prediction().corrections,
             correction_units: self.client.prediction().correction_units,

@@ -4,71 +4,16 @@
 //! time to join; a bot let in only after the run is over did not join it; and no join outlives
 //! the run.
 
-use std::net::SocketAddr;
+mod gate;
+
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gate::{Gate, WALL_CLOCK_GUARD};
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
-/// Bounds a hung run.
-const WALL_CLOCK_GUARD: Duration = Duration::from_secs(60);
-
-/// A TCP gate in front of `server` (`None`: nothing behind it, it never answers). Connections
-/// wait until `open` is set, then are carried through; `arrived` counts them.
-struct Gate {
-    addr: SocketAddr,
-    arrived: Arc<AtomicUsize>,
-    open: watch::Sender<bool>,
-}
-
-impl Gate {
-    async fn start(server: Option<SocketAddr>) -> Gate {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the gate");
-        let addr = listener.local_addr().expect("the gate's address");
-        let arrived = Arc::new(AtomicUsize::new(0));
-        let (open, opened) = watch::channel(false);
-        let count = arrived.clone();
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                let mut opened = opened.clone();
-                tokio::spawn(async move {
-                    let Some(server) = server else {
-                        // Hold the connection, unanswered, until the test ends.
-                        let _ = opened.wait_for(|_| false).await;
-                        drop(client);
-                        return;
-                    };
-                    if opened.wait_for(|open| *open).await.is_err() {
-                        return;
-                    }
-                    let Ok(mut upstream) = TcpStream::connect(server).await else { return };
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                });
-            }
-        });
-        Gate { addr, arrived, open }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    /// Waits until `n` connections have arrived.
-    async fn arrivals(&self, n: usize) {
-        let deadline = tokio::time::Instant::now() + WALL_CLOCK_GUARD;
-        while self.arrived.load(Ordering::SeqCst) < n {
-            assert!(tokio::time::Instant::now() < deadline, "the bots never reached the gate");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 fn json_path(test: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("skirmish-bots-{}-{test}.json", std::process::id()))

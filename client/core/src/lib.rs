@@ -48,8 +48,9 @@ use scores::ScoreTable;
 use view::Views;
 use wire::{Msg, SnapshotRef};
 
-/// Unacknowledged inputs remembered for latency; older ones are forgotten (and not measured).
-const MAX_PENDING_INPUTS: usize = 256;
+/// Unacknowledged inputs remembered for latency; older ones are forgotten (a caller that
+/// measures, the bots, times the oldest from [`Client::unacked_inputs_ms`] before it goes).
+pub const MAX_PENDING_INPUTS: usize = 256;
 /// Chat lines kept for display.
 pub const MAX_CHAT_LOG: usize = 100;
 /// Kills kept for the kill feed.
@@ -823,6 +824,12 @@ impl Client {
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// When each input not yet acknowledged was due (`slot_ms`), oldest first; at most
+    /// [`MAX_PENDING_INPUTS`].
+    pub fn unacked_inputs_ms(&self) -> impl ExactSizeIterator<Item = f64> + '_ {
+        self.pending_inputs.iter().map(|&(_, sent)| sent)
     }
 
     /// Input slots left out to drain a backlog in the server's input buffer (see [`pace`]).
