@@ -254,29 +254,67 @@ async function refresh() {
   }
   if (mine !== asked) return;
   reachable(null);
-  document.getElementById("summary").textContent =
-    `up ${Math.round(s.uptime_s)} s · ${s.connections} connections · ${s.players} players · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`;
-  const rooms = document.getElementById("rooms");
-  rooms.replaceChildren(...s.rooms.map((r) => {
-    const box = el("section");
-    const close = el("button", "Close room");
-    close.onclick = () => confirm(`Close ${r.name}?`) && post("/admin/api/close-room", { room: r.name }, `Close room ${r.name}`, `room ${r.name} closed`);
-    const head = el("h2", `${r.name}${r.private ? " (private)" : ""} · ${r.map} · ${r.phase} · tick p50 ${r.tick_p50_ms.toFixed(2)} ms, p99 ${r.tick_p99_ms.toFixed(2)} ms `);
-    head.append(close);
-    const table = el("table");
-    table.append(...r.players.map((p) => {
-      const tr = el("tr");
-      const kick = el("button", "Kick");
-      kick.onclick = () => confirm(`Kick ${p.name} from ${r.name}?`) &&
-        post("/admin/api/kick", { room: r.name, id: p.id }, `Kick ${p.name} from ${r.name}`, `${p.name} kicked from ${r.name}`);
-      const action = el("td"); action.append(kick);
-      const name = p.away ? `${p.name} (away: connection lost, seat kept)` : p.name;
-      tr.append(el("td", p.id), el("td", name), el("td", p.spectator ? "spectator" : `${p.kills}/${p.deaths}`), action);
-      return tr;
+  render(s);
+}
+// The rooms on the page by name, each with its elements and its players' rows by id: a refresh
+// changes only the text that changed, so a button is never replaced under a click (a click
+// whose press and release spanned a rebuild was lost) and a selection stays.
+const shown = new Map();
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+// Puts `children` in `parent` in that order, moving only those out of place.
+function place(parent, children) {
+  children.forEach((child, i) => {
+    if (parent.children[i] !== child) parent.insertBefore(child, parent.children[i] || null);
+  });
+  while (parent.children.length > children.length) parent.lastElementChild.remove();
+}
+function roomView(room) {
+  const view = { section: el("section"), title: el("span"), ticks: el("span"), table: el("table"), rows: new Map() };
+  const close = el("button", "Close room");
+  close.onclick = () => confirm(`Close ${room}?`) && post("/admin/api/close-room", { room }, `Close room ${room}`, `room ${room} closed`);
+  const head = el("h2");
+  head.append(view.title, view.ticks, " ", close);
+  view.section.append(head, view.table);
+  return view;
+}
+function playerRow(room, id) {
+  const row = { tr: el("tr"), cells: [el("td"), el("td"), el("td")], name: "" };
+  const kick = el("button", "Kick");
+  kick.onclick = () => confirm(`Kick ${row.name} from ${room}?`) &&
+    post("/admin/api/kick", { room, id }, `Kick ${row.name} from ${room}`, `${row.name} kicked from ${room}`);
+  const action = el("td");
+  action.append(kick);
+  row.tr.append(...row.cells, action);
+  return row;
+}
+// Keeps `views` (a Map) to the keys in `keep`.
+function prune(views, keep) {
+  for (const key of [...views.keys()]) if (!keep.has(key)) views.delete(key);
+}
+function render(s) {
+  setText(document.getElementById("summary"),
+    `up ${Math.round(s.uptime_s)} s · ${s.connections} connections · ${s.players} players · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`);
+  prune(shown, new Set(s.rooms.map((r) => r.name)));
+  const sections = s.rooms.map((r) => {
+    if (!shown.has(r.name)) shown.set(r.name, roomView(r.name));
+    const view = shown.get(r.name);
+    setText(view.title, `${r.name}${r.private ? " (private)" : ""} · ${r.map} · ${r.phase}`);
+    setText(view.ticks, ` · tick p50 ${r.tick_p50_ms.toFixed(2)} ms, p99 ${r.tick_p99_ms.toFixed(2)} ms`);
+    prune(view.rows, new Set(r.players.map((p) => p.id)));
+    place(view.table, r.players.map((p) => {
+      if (!view.rows.has(p.id)) view.rows.set(p.id, playerRow(r.name, p.id));
+      const row = view.rows.get(p.id);
+      row.name = p.name;
+      setText(row.cells[0], String(p.id));
+      setText(row.cells[1], p.away ? `${p.name} (away: connection lost, seat kept)` : p.name);
+      setText(row.cells[2], p.spectator ? "spectator" : `${p.kills}/${p.deaths}`);
+      return row.tr;
     }));
-    box.append(head, table);
-    return box;
-  }));
+    return view.section;
+  });
+  place(document.getElementById("rooms"), sections);
 }
 // Every 2 s after the last refresh ended, so a slow server never has two pending.
 (async function every2s() { await refresh(); setTimeout(every2s, 2000); })();

@@ -3,7 +3,7 @@
 //! `SameSite=Strict` session cookie for the right token, then the rooms and players, a kick
 //! (1008 with a reason, and the player's rejoin token revoked) and closing a room; every write
 //! from another origin refused. In a real browser, the page itself: what an action did or why it
-//! failed, and that the server cannot be reached.
+//! failed, that the server cannot be reached, and buttons that refreshes leave in place.
 
 mod common;
 mod webdriver;
@@ -296,6 +296,43 @@ async fn the_page_says_when_the_server_cannot_be_reached_and_recovers() {
         browser.find(Locator::Css("#token")).await.ok().map(|_| ())
     })
     .await;
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    srv.stop();
+}
+
+/// Found by an outside test of a LAN host: the page rebuilt every button every 2 s, so about one
+/// click in ten (its press and release spanning a rebuild) was lost, and a selection was wiped.
+/// Across refreshes the rows and their buttons stay the same elements, and a selection stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn refreshes_keep_the_buttons_and_the_selection() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let srv = server_with(config());
+    let _player = TestClient::join(&srv.ws_url(), "Ada", Some("arena")).await;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = admin_in_browser(&driver, &srv).await;
+    let kick = poll("Ada's Kick button", async || {
+        let found = browser.execute(KICK_BUTTON, vec![json!("Ada")]).await.ok()?;
+        (!found.is_null()).then_some(found)
+    })
+    .await;
+    // The host selects Ada's name (to copy it).
+    let select = "window.kick = arguments[0]; const cell = kick.closest('tr').children[1]; const range = document.createRange(); \
+        range.selectNodeContents(cell); getSelection().removeAllRanges(); getSelection().addRange(range);";
+    browser.execute(select, vec![kick]).await.expect("select the name");
+
+    // Two refreshes (the uptime in the summary changes with each).
+    for _ in 0..2 {
+        let before = webdriver::content(&browser, "#summary").await;
+        poll("a refresh", async || {
+            webdriver::content(&browser, "#summary").await.filter(|s| Some(s) != before.as_ref())
+        })
+        .await;
+    }
+    let probe = "return [window.kick.isConnected, getSelection().toString()];";
+    let kept = browser.execute(probe, vec![]).await.expect("probe");
+    assert_eq!(kept, json!([true, "Ada"]), "the same button, and the selection");
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
