@@ -3,25 +3,21 @@
 //! with a reason, its rejoin token revoked) and close a room.
 //!
 //! Access: the token comes from `--admin-token` or is generated and printed at start. Logging in
-//! is a form POST of the token (compared in constant time; [`LOGIN_ATTEMPTS_PER_MINUTE`] tries
-//! per client address, so a short token chosen by hand cannot be guessed by brute force) that
-//! sets an `HttpOnly`,
-//! `SameSite=Strict` session cookie; the token never travels in a URL. Without a valid session,
+//! is a form POST of the token (compared in constant time; [`WRONG_LOGINS_PER_MINUTE`] wrong
+//! tries per client address, so a short token chosen by hand cannot be guessed by brute force,
+//! while right ones never count) that sets an `HttpOnly`, `SameSite=Strict` session cookie; the
+//! token never travels in a URL. Without a valid session,
 //! `/admin` answers 401 with only the login form and the API 401 with no data. Every POST must
 //! come from this server's own page (`Origin` host and port equal to `Host`), so another site
 //! cannot make a logged-in browser act.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
-use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
-use governor::clock::DefaultClock;
-use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::HashMapStateStore;
-use governor::{Quota, RateLimiter};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "skirmish_admin";
@@ -30,25 +26,44 @@ pub const KICK_REASON: &str = "kicked by the host";
 /// The reason the players of a closed room read.
 pub const CLOSE_ROOM_REASON: &str = "room closed by the host";
 
-/// Login attempts one client address may make a minute, in bursts of as many; right or wrong,
-/// each counts. Enough for a host who mistypes; a guesser gets 14 400 tries a day.
-pub const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+/// Wrong tokens one client address may send in a minute; past them it is refused (429), the
+/// right token too, until its oldest wrong try is a minute old. Enough for a host who mistypes;
+/// a guesser gets 14 400 tries a day. Right tokens never count, so a script that logs in in a
+/// loop does not lock its host out.
+pub const WRONG_LOGINS_PER_MINUTE: usize = 10;
+/// How long a wrong try counts against its address.
+const WRONG_LOGIN_WINDOW: Duration = Duration::from_secs(60);
 
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginRefused {
     /// Not the token (401).
     WrongToken,
-    /// The address tried [`LOGIN_ATTEMPTS_PER_MINUTE`] times within the minute (429).
-    TooManyAttempts,
+    /// The address sent [`WRONG_LOGINS_PER_MINUTE`] wrong tokens within the minute (429).
+    TooManyWrong {
+        /// When it may try again: its oldest wrong try a minute old.
+        retry_after: Duration,
+        /// The first refusal of this lockout, the one to log (not every request).
+        first: bool,
+    },
+}
+
+/// An address's wrong tries within the last minute.
+#[derive(Debug, Default)]
+struct WrongTries {
+    /// When each was made, oldest first; at most [`WRONG_LOGINS_PER_MINUTE`] are kept.
+    at: VecDeque<Instant>,
+    /// Whether this lockout's first refusal was reported.
+    reported: bool,
 }
 
 /// The admin token and the sessions logged in with it.
 pub struct Access {
     token: String,
     sessions: Mutex<HashSet<String>>,
-    /// Login attempts per client address (all unknown addresses share one bucket).
-    attempts: RateLimiter<IpAddr, HashMapStateStore<IpAddr>, DefaultClock, NoOpMiddleware>,
+    /// Wrong tries per client address (all unknown addresses share one); only addresses with
+    /// one in the last minute are kept.
+    wrong: Mutex<HashMap<IpAddr, WrongTries>>,
 }
 
 impl std::fmt::Debug for Access {
@@ -67,9 +82,7 @@ impl Access {
     /// Access with `token`, or a fresh random one when none is configured ([`configured`]).
     pub fn new(token: Option<&str>) -> Access {
         let token = configured(token).map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned);
-        let per_minute = NonZeroU32::new(LOGIN_ATTEMPTS_PER_MINUTE).expect("not zero");
-        let attempts = RateLimiter::hashmap(Quota::per_minute(per_minute));
-        Access { token, sessions: Mutex::new(HashSet::new()), attempts }
+        Access { token, sessions: Mutex::default(), wrong: Mutex::default() }
     }
 
     /// The token, for the start-up banner.
@@ -79,28 +92,55 @@ impl Access {
 
     /// Checks `given`, from the client address `client` (as the connection caps count it),
     /// against the token in time independent of where they differ, and opens a session (its
-    /// cookie value) when it matches; refused past the address's attempts.
+    /// cookie value) when it matches. An address past its wrong tries is refused without a look
+    /// at the token, so a guesser learns nothing while locked out.
     pub fn log_in(&self, given: &str, client: Option<IpAddr>) -> Result<String, LoginRefused> {
+        self.log_in_at(given, client, Instant::now())
+    }
+
+    fn log_in_at(&self, given: &str, client: Option<IpAddr>, now: Instant) -> Result<String, LoginRefused> {
         let key = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        if self.attempts.check_key(&key).is_err() {
-            return Err(LoginRefused::TooManyAttempts);
+        let mut wrong = lock(&self.wrong);
+        // Keeps the table to the addresses with a wrong try in the last minute.
+        wrong.retain(|_, tries| {
+            while tries.at.front().is_some_and(|&t| now.duration_since(t) >= WRONG_LOGIN_WINDOW) {
+                tries.at.pop_front();
+            }
+            !tries.at.is_empty()
+        });
+        if let Some(tries) = wrong.get_mut(&key)
+            && tries.at.len() >= WRONG_LOGINS_PER_MINUTE
+        {
+            let oldest = tries.at.front().copied().unwrap_or(now);
+            let retry_after = WRONG_LOGIN_WINDOW.saturating_sub(now.duration_since(oldest));
+            let first = !std::mem::replace(&mut tries.reported, true);
+            return Err(LoginRefused::TooManyWrong { retry_after, first });
         }
-        // Keeps the table to the addresses of the last minute.
-        self.attempts.retain_recent();
         if !constant_time_eq(given.as_bytes(), self.token.as_bytes()) {
+            let tries = wrong.entry(key).or_default();
+            tries.at.push_back(now);
+            // Reaching the limit again starts a new lockout, reported again.
+            tries.reported = false;
             return Err(LoginRefused::WrongToken);
         }
+        drop(wrong);
         let session = format!("{:032x}", rand::random::<u128>());
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(session.clone());
+        lock(&self.sessions).insert(session.clone());
         Ok(session)
     }
 
     /// Whether the request carries a session cookie of ours.
     pub fn logged_in(&self, req: &HttpRequest) -> bool {
         let Some(cookie) = req.cookie(COOKIE) else { return false };
-        let sessions = self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sessions = lock(&self.sessions);
         sessions.iter().any(|s| constant_time_eq(s.as_bytes(), cookie.value().as_bytes()))
     }
+}
+
+/// The guarded value even if a thread panicked holding the lock: these tables are consistent
+/// between any two of their statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Equal bytes, compared without an early exit, so the time taken does not tell an attacker how
@@ -119,9 +159,26 @@ pub fn same_origin(req: &HttpRequest) -> bool {
     origin.is_some_and(|o| o.eq_ignore_ascii_case(host))
 }
 
-/// 401 with the login form and nothing else.
-pub fn login_page(status: StatusCode) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(LOGIN_HTML)
+/// The login form (and nothing else) with `status`: 401 before a login or after a wrong token,
+/// 429 past the wrong tries; `why` (our own text, never the client's) says which above it.
+pub fn login_page(status: StatusCode, why: Option<&str>) -> HttpResponse {
+    let why = why.map_or_else(String::new, |why| format!(r#"<p class="why" role="alert">{why}</p>"#));
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(LOGIN_HTML.replace("<!--why-->", &why))
+}
+
+/// The 401 answer to a wrong token.
+pub fn wrong_token_page() -> HttpResponse {
+    login_page(StatusCode::UNAUTHORIZED, Some("wrong token"))
+}
+
+/// The 429 answer past the wrong tries, with when to try again (whole seconds, rounded up).
+pub fn locked_out_page(retry_after: Duration) -> HttpResponse {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let why = format!("too many wrong tries from your address: try again in {seconds} s");
+    let mut page = login_page(StatusCode::TOO_MANY_REQUESTS, Some(&why));
+    page.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    page
 }
 
 /// The admin page (its data comes from the API).
@@ -175,10 +232,11 @@ const LOGIN_HTML: &str = r#"<!doctype html>
 <title>Skirmish admin: log in</title>
 <style>body{font:16px system-ui,sans-serif;background:#07090f;color:#e6ebf5;display:grid;place-items:center;min-height:90vh}
 form{display:flex;flex-direction:column;gap:10px;padding:24px;border:1px solid #243049;border-radius:12px;background:#0d1424}
-input,button{font:inherit;padding:8px}</style></head>
+input,button{font:inherit;padding:8px}.why{color:#ff8a8a;margin:0}</style></head>
 <body><form method="post" action="/admin/login">
-<h1>Skirmish admin</h1>
-<label for="token">Admin token (printed by the server at start, or --admin-token)</label>
+<h1>Skirmish admin</h1><!--why-->
+<label for="token">Admin token (printed by the server at start, or as set by
+SKIRMISH_ADMIN_TOKEN, admin-token in the config file, or --admin-token)</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Log in</button>
 </form></body></html>"#;
@@ -344,16 +402,26 @@ mod tests {
         assert_ne!(Access::new(None).token(), Access::new(None).token());
     }
 
-    /// Past its attempts an address is refused even the right token; another address is not.
+    /// Right tokens never count; past its wrong tries an address is refused even the right
+    /// token, until the oldest is a minute old; another address is not.
     #[test]
-    fn each_address_has_its_attempts_a_minute() {
+    fn only_wrong_tries_count_each_address_a_minute() {
         let access = Access::new(Some("s3cret-token"));
-        let guesser = Some(IpAddr::from([192, 0, 2, 7]));
-        for _ in 0..LOGIN_ATTEMPTS_PER_MINUTE {
-            assert_eq!(access.log_in("guess", guesser), Err(LoginRefused::WrongToken));
+        let host = Some(IpAddr::from([192, 0, 2, 7]));
+        let start = Instant::now();
+        for _ in 0..3 * WRONG_LOGINS_PER_MINUTE {
+            assert!(access.log_in_at("s3cret-token", host, start).is_ok());
         }
-        assert_eq!(access.log_in("s3cret-token", guesser), Err(LoginRefused::TooManyAttempts));
-        assert!(access.log_in("s3cret-token", Some(IpAddr::from([192, 0, 2, 8]))).is_ok());
+        for _ in 0..WRONG_LOGINS_PER_MINUTE {
+            assert_eq!(access.log_in_at("guess", host, start), Err(LoginRefused::WrongToken));
+        }
+        let later = start + Duration::from_secs(15);
+        let refused = |first| Err(LoginRefused::TooManyWrong { retry_after: Duration::from_secs(45), first });
+        assert_eq!(access.log_in_at("s3cret-token", host, later), refused(true));
+        assert_eq!(access.log_in_at("s3cret-token", host, later), refused(false), "reported once");
+        assert!(access.log_in_at("s3cret-token", Some(IpAddr::from([192, 0, 2, 8])), later).is_ok());
+        assert!(access.log_in_at("s3cret-token", host, start + WRONG_LOGIN_WINDOW).is_ok(), "a minute on");
+        assert!(lock(&access.wrong).is_empty(), "and forgotten");
     }
 
     #[test]

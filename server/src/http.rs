@@ -375,26 +375,35 @@ async fn sample_bytes_per_s(stats: Arc<Stats>, rate: Arc<AtomicU64>) {
 
 /// `/admin`: the page for a logged-in admin, else 401 with only the login form.
 async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if state.admin.logged_in(&req) { admin::admin_page() } else { admin::login_page(StatusCode::UNAUTHORIZED) }
+    if state.admin.logged_in(&req) { admin::admin_page() } else { admin::login_page(StatusCode::UNAUTHORIZED, None) }
 }
 
-/// `POST /admin/login` (a form with the token): a session cookie, or 401 and the form again.
+/// `POST /admin/login` (a form with the token): a session cookie, or the form again saying why
+/// (401 a wrong token, 429 too many). Logged with the client's address, never the token: a
+/// login at info, a wrong token at warn, a lockout at warn once (not per refused request).
 async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state: web::Data<AppState>) -> HttpResponse {
     if !admin::same_origin(&req) {
         return admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
     let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
     match state.admin.log_in(&form.token, client.map(client_addr::cap_key)) {
-        Ok(session) => admin::logged_in_response(&session),
+        Ok(session) => {
+            tracing::info!(client = ?client, "admin logged in");
+            admin::logged_in_response(&session)
+        }
         Err(admin::LoginRefused::WrongToken) => {
             tracing::warn!(client = ?client, "admin login refused: wrong token");
-            admin::login_page(StatusCode::UNAUTHORIZED)
+            admin::wrong_token_page()
         }
-        Err(admin::LoginRefused::TooManyAttempts) => {
-            tracing::debug!(client = ?client, "admin login refused: too many attempts");
-            let mut page = admin::login_page(StatusCode::TOO_MANY_REQUESTS);
-            page.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
-            page
+        Err(admin::LoginRefused::TooManyWrong { retry_after, first }) => {
+            if first {
+                tracing::warn!(
+                    client = ?client,
+                    retry_after_s = retry_after.as_secs(),
+                    "admin logins locked out for this address: too many wrong tokens"
+                );
+            }
+            admin::locked_out_page(retry_after)
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The admin page and its API against the real server: nothing without a login (401, only the
-//! login form), a wrong token or a login from another site refused, an `HttpOnly`,
+//! login form), a wrong token or a login from another site refused (only wrong tokens count
+//! against an address, and the refusals say why), an `HttpOnly`,
 //! `SameSite=Strict` session cookie for the right token, then the rooms and players, a kick
 //! (1008 with a reason, and the player's rejoin token revoked) and closing a room; every write
 //! from another origin refused. In a real browser, the page itself: what an action did or why it
@@ -18,6 +19,7 @@ use skirmish_client::Client;
 use webdriver::{ChromeDriver, chromedriver_or_skip, poll};
 
 const TOKEN: &str = "correct-horse-battery-staple";
+const WRONG_LOGINS: usize = skirmish_server::admin::WRONG_LOGINS_PER_MINUTE;
 
 fn same_origin(addr: SocketAddr) -> String {
     format!("http://{addr}")
@@ -67,13 +69,13 @@ async fn nothing_without_a_login_and_no_login_with_a_wrong_token_or_from_elsewhe
     assert_eq!(status, 401, "a made-up session");
 
     // A guesser gets its attempts a minute (one is spent above), then not even the right token.
-    for _ in 1..skirmish_server::admin::LOGIN_ATTEMPTS_PER_MINUTE {
+    for _ in 1..WRONG_LOGINS {
         let (status, _, _) = request(srv.addr, "POST", "/admin/login", &form, "token=guess").await;
         assert_eq!(status, 401);
     }
     let (status, head, _) = request(srv.addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
     assert_eq!(status, 429, "{head}");
-    assert!(head.to_ascii_lowercase().contains("retry-after: 60"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("retry-after: "), "{head}");
 }
 
 /// Found by an outside attack: an API call's body was parsed before the login was checked, so
@@ -337,4 +339,79 @@ async fn refreshes_keep_the_buttons_and_the_selection() {
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
     srv.stop();
+}
+
+/// Found by an outside test of a LAN host: right logins counted against the login limit, so a
+/// host running the README's curl recipe in a loop locked itself out; and the 401 and 429 were
+/// the bare form, with no word of why. Only wrong tokens count, and each refusal says why.
+#[tokio::test]
+async fn right_logins_never_lock_the_host_out_and_refusals_say_why() {
+    let srv = server_with(config());
+    for _ in 0..3 * WRONG_LOGINS {
+        log_in(srv.addr).await;
+    }
+    let origin = same_origin(srv.addr);
+    let form = [("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    for _ in 0..WRONG_LOGINS {
+        let (status, _, body) = request(srv.addr, "POST", "/admin/login", &form, "token=guess").await;
+        assert_eq!(status, 401);
+        assert!(body.contains("<form") && body.contains("wrong token"), "{body}");
+    }
+    let (status, head, body) = request(srv.addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
+    assert_eq!(status, 429, "past its wrong tries even the right token waits: {head}");
+    let retry_after: u64 = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("retry-after:").map(|v| v.trim().to_owned()))
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "{head}");
+    let why = format!("too many wrong tries from your address: try again in {retry_after} s");
+    assert!(body.contains("<form") && body.contains(&why), "{body}");
+}
+
+/// The host reads in the log who logged in (at info, with the address, never the token) and when
+/// an address was locked out: once per lockout, not once per refused request.
+#[tokio::test]
+async fn logins_and_lockouts_are_logged_once_without_the_token() {
+    use std::io::{BufRead as _, Read as _};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish"))
+        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr", "--admin-token", TOKEN])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let mut banner = String::new();
+    let port: u16 = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).expect("utf-8 stdout") > 0, "no banner:\n{banner}");
+        banner += &line;
+        if let Some(url) = line.trim().strip_prefix("Local:") {
+            break url.trim().trim_end_matches('/').rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+
+    log_in(addr).await;
+    let origin = same_origin(addr);
+    let form = [("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    for _ in 0..WRONG_LOGINS {
+        assert_eq!(request(addr, "POST", "/admin/login", &form, "token=guess").await.0, 401);
+    }
+    for _ in 0..3 {
+        assert_eq!(request(addr, "POST", "/admin/login", &form, "token=guess").await.0, 429);
+    }
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let mut log = String::new();
+    child.stderr.take().expect("piped").read_to_string(&mut log).expect("utf-8 stderr");
+    assert!(child.wait().expect("the server exits").success());
+    let lines = |what: &str| log.lines().filter(|l| l.contains(what)).collect::<Vec<_>>();
+    let logged_in = lines("admin logged in");
+    assert!(logged_in.len() == 1 && logged_in[0].contains("INFO") && logged_in[0].contains("127.0.0.1"), "{log}");
+    let locked = lines("locked out");
+    assert!(locked.len() == 1 && locked[0].contains("WARN") && locked[0].contains("127.0.0.1"), "{log}");
+    assert!(!log.contains(TOKEN), "the token is never logged:\n{log}");
 }
