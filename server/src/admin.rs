@@ -6,12 +6,13 @@
 //! is a form POST of the token (compared in constant time; [`WRONG_LOGINS_PER_MINUTE`] wrong
 //! tries per client address, so a short token chosen by hand cannot be guessed by brute force,
 //! while right ones never count) that sets an `HttpOnly`, `SameSite=Strict` session cookie; the
-//! token never travels in a URL. Without a valid session,
+//! token never travels in a URL. A session lasts [`SESSION_LIFETIME`] and ends sooner with Log
+//! out (`POST /admin/logout`). Without a valid session,
 //! `/admin` answers 401 with only the login form and the API 401 with no data. Every POST must
 //! come from this server's own page (`Origin` host and port equal to `Host`), so another site
 //! cannot make a logged-in browser act.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -33,6 +34,12 @@ pub const CLOSE_ROOM_REASON: &str = "room closed by the host";
 pub const WRONG_LOGINS_PER_MINUTE: usize = 10;
 /// How long a wrong try counts against its address.
 const WRONG_LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// How long a session lasts from its login (its cookie's `Max-Age` too): a day's LAN party, so a
+/// cookie left in a borrowed browser is not an admin's for ever.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+/// Sessions kept at most: a login past them ends the one nearest its end, so logins in a loop
+/// cannot grow the set.
+pub const MAX_SESSIONS: usize = 64;
 
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +67,8 @@ struct WrongTries {
 /// The admin token and the sessions logged in with it.
 pub struct Access {
     token: String,
-    sessions: Mutex<HashSet<String>>,
+    /// Session cookie values and when each ends; at most [`MAX_SESSIONS`], none ended at a login.
+    sessions: Mutex<HashMap<String, Instant>>,
     /// Wrong tries per client address (all unknown addresses share one); only addresses with
     /// one in the last minute are kept.
     wrong: Mutex<HashMap<IpAddr, WrongTries>>,
@@ -125,15 +133,40 @@ impl Access {
         }
         drop(wrong);
         let session = format!("{:032x}", rand::random::<u128>());
-        lock(&self.sessions).insert(session.clone());
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|_, ends| *ends > now);
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions.iter().min_by_key(|(_, ends)| **ends).map(|(s, _)| s.clone())
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(session.clone(), now + SESSION_LIFETIME);
         Ok(session)
     }
 
-    /// Whether the request carries a session cookie of ours.
-    pub fn logged_in(&self, req: &HttpRequest) -> bool {
-        let Some(cookie) = req.cookie(COOKIE) else { return false };
+    /// The session whose cookie value is `given`, if it is ours and has not ended; each session
+    /// is compared in full, so the time taken tells nothing about any of them.
+    fn session_at(&self, given: &str, now: Instant) -> Option<String> {
         let sessions = lock(&self.sessions);
-        sessions.iter().any(|s| constant_time_eq(s.as_bytes(), cookie.value().as_bytes()))
+        let mut found = None;
+        for (session, ends) in sessions.iter() {
+            if constant_time_eq(session.as_bytes(), given.as_bytes()) && *ends > now {
+                found = Some(session.clone());
+            }
+        }
+        found
+    }
+
+    /// Ends the request's session (Log out); whether it had one.
+    pub fn log_out(&self, req: &HttpRequest) -> bool {
+        let Some(cookie) = req.cookie(COOKIE) else { return false };
+        let Some(session) = self.session_at(cookie.value(), Instant::now()) else { return false };
+        lock(&self.sessions).remove(&session).is_some()
+    }
+
+    /// Whether the request carries the cookie of a session of ours that has not ended.
+    pub fn logged_in(&self, req: &HttpRequest) -> bool {
+        req.cookie(COOKIE).is_some_and(|cookie| self.session_at(cookie.value(), Instant::now()).is_some())
     }
 }
 
@@ -212,12 +245,26 @@ pub struct CloseRoomRequest {
     pub room: String,
 }
 
-/// The response to a successful login: the session cookie, and back to `/admin`.
+/// The response to a successful login: the session cookie, for as long as the session lasts,
+/// and back to `/admin`.
 pub fn logged_in_response(session: &str) -> HttpResponse {
-    let cookie = actix_web::cookie::Cookie::build(COOKIE, session.to_owned())
+    let lifetime =
+        actix_web::cookie::time::Duration::try_from(SESSION_LIFETIME).expect("12 h fits in a time::Duration");
+    back_to_admin(session, lifetime)
+}
+
+/// The response to a logout: the cookie cleared, and back to `/admin` (its login form).
+pub fn logged_out_response() -> HttpResponse {
+    back_to_admin("", actix_web::cookie::time::Duration::ZERO)
+}
+
+/// 303 to `/admin`, setting the session cookie to `value` for `max_age`.
+fn back_to_admin(value: &str, max_age: actix_web::cookie::time::Duration) -> HttpResponse {
+    let cookie = actix_web::cookie::Cookie::build(COOKIE, value.to_owned())
         .path("/admin")
         .http_only(true)
         .same_site(actix_web::cookie::SameSite::Strict)
+        .max_age(max_age)
         .finish();
     HttpResponse::SeeOther().cookie(cookie).insert_header((header::LOCATION, "/admin")).finish()
 }
@@ -247,8 +294,9 @@ const ADMIN_HTML: &str = r#"<!doctype html>
 <style>body{font:15px system-ui,sans-serif;background:#07090f;color:#e6ebf5;margin:24px}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{padding:4px 10px;border-bottom:1px solid #243049;text-align:left}
 button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}#notice{min-height:1.3em}.ok{color:#7ee2a8}.error{color:#ff8a8a}
-#conn:empty{display:none}#conn{color:#ffcf6e;font-weight:600}.stale #summary,.stale #rooms{opacity:.45}</style></head>
-<body><h1>Skirmish admin</h1><p id="conn" role="alert"></p><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
+#conn:empty{display:none}#logout{float:right}#conn{color:#ffcf6e;font-weight:600}.stale #summary,.stale #rooms{opacity:.45}</style></head>
+<body><form method="post" action="/admin/logout" id="logout"><button type="submit">Log out</button></form>
+<h1>Skirmish admin</h1><p id="conn" role="alert"></p><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
 <script>
 // Everything from the server enters the page as textContent.
 const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
@@ -422,6 +470,27 @@ mod tests {
         assert!(access.log_in_at("s3cret-token", Some(IpAddr::from([192, 0, 2, 8])), later).is_ok());
         assert!(access.log_in_at("s3cret-token", host, start + WRONG_LOGIN_WINDOW).is_ok(), "a minute on");
         assert!(lock(&access.wrong).is_empty(), "and forgotten");
+    }
+
+    /// A session ends [`SESSION_LIFETIME`] after its login, and logins in a loop keep at most
+    /// [`MAX_SESSIONS`], the newest.
+    #[test]
+    fn sessions_end_and_are_bounded() {
+        let access = Access::new(Some("s3cret-token"));
+        let start = Instant::now();
+        let first = access.log_in_at("s3cret-token", None, start).expect("logs in");
+        assert!(access.session_at(&first, start + SESSION_LIFETIME - Duration::from_secs(1)).is_some());
+        assert!(access.session_at(&first, start + SESSION_LIFETIME).is_none(), "ended");
+        let mut newest = String::new();
+        for i in 0..2 * MAX_SESSIONS {
+            let at = start + Duration::from_secs(u64::try_from(i).expect("small"));
+            newest = access.log_in_at("s3cret-token", None, at).expect("logs in");
+        }
+        assert_eq!(lock(&access.sessions).len(), MAX_SESSIONS);
+        assert!(access.session_at(&first, start).is_none(), "the oldest went first");
+        assert!(access.session_at(&newest, start + Duration::from_secs(1000)).is_some());
+        access.log_in_at("s3cret-token", None, start + 2 * SESSION_LIFETIME).expect("logs in");
+        assert_eq!(lock(&access.sessions).len(), 1, "the ended ones are dropped");
     }
 
     #[test]

@@ -356,6 +356,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/r/{room}").route(get().to(room_link)))
         .service(compressed("/admin").route(get().to(admin_page)))
         .service(compressed("/admin/login").route(web::post().to(admin_login)))
+        .service(web::resource("/admin/logout").route(web::post().to(admin_logout)))
         .service(compressed("/admin/api/status").route(get().to(admin_status)))
         .service(admin_api("/admin/api/kick").route(web::post().to(admin_kick)))
         .service(admin_api("/admin/api/close-room").route(web::post().to(admin_close_room)));
@@ -406,6 +407,19 @@ async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state:
             admin::locked_out_page(retry_after)
         }
     }
+}
+
+/// `POST /admin/logout` (the page's Log out): ends the session and clears its cookie; from the
+/// page's own origin only, like every write, so another site cannot log the admin out.
+async fn admin_logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !admin::same_origin(&req) {
+        return admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
+    }
+    if state.admin.log_out(&req) {
+        let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
+        tracing::info!(client = ?client, "admin logged out");
+    }
+    admin::logged_out_response()
 }
 
 /// Refuses an API call without a session (401), or a write from another origin (403).

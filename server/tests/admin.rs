@@ -5,6 +5,7 @@
 //! (1008 with a reason, and the player's rejoin token revoked) and closing a room; every write
 //! from another origin refused. In a real browser, the page itself: what an action did or why it
 //! failed, that the server cannot be reached, and buttons that refreshes leave in place.
+//! Sessions end: a lifetime, and Log out.
 
 mod common;
 mod webdriver;
@@ -336,6 +337,12 @@ async fn refreshes_keep_the_buttons_and_the_selection() {
     let kept = browser.execute(probe, vec![]).await.expect("probe");
     assert_eq!(kept, json!([true, "Ada"]), "the same button, and the selection");
 
+    // The page's Log out (a form POST, with the page's Origin) ends the session: the login form.
+    browser.find(Locator::Css("#logout button")).await.expect("Log out").click().await.expect("log out");
+    poll("the login form", async || browser.find(Locator::Css("#token")).await.ok().map(|_| ())).await;
+    let status = "return fetch('/admin/api/status').then((res) => res.status);";
+    assert_eq!(browser.execute(status, vec![]).await.expect("ask"), json!(401));
+
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
     srv.stop();
@@ -414,4 +421,42 @@ async fn logins_and_lockouts_are_logged_once_without_the_token() {
     let locked = lines("locked out");
     assert!(locked.len() == 1 && locked[0].contains("WARN") && locked[0].contains("127.0.0.1"), "{log}");
     assert!(!log.contains(TOKEN), "the token is never logged:\n{log}");
+}
+
+/// Found by an outside test of a LAN host: a session never ended (its cookie had no `Max-Age`,
+/// the server's set of sessions only grew) and there was no way to log out. A session lasts
+/// `SESSION_LIFETIME` (the cookie's `Max-Age` too), and the page's Log out ends it, from the
+/// page's own origin only.
+#[tokio::test]
+async fn a_session_has_a_lifetime_and_logging_out_ends_it() {
+    let srv = server_with(config());
+    let origin = same_origin(srv.addr);
+    let form = [("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, head, _) = request(srv.addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
+    assert_eq!(status, 303, "{head}");
+    let max_age = format!("Max-Age={}", skirmish_server::admin::SESSION_LIFETIME.as_secs());
+    assert!(head.lines().any(|l| l.starts_with("set-cookie:") && l.contains(&max_age)), "{max_age}: {head}");
+    let cookie = log_in(srv.addr).await;
+
+    let (status, _, page) = request(srv.addr, "GET", "/admin", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<form method="post" action="/admin/logout""#), "a Log out button");
+    for elsewhere in
+        [&[("Cookie", cookie.as_str())][..], &[("Cookie", cookie.as_str()), ("Origin", "http://evil.example")]]
+    {
+        let (status, _, _) = request(srv.addr, "POST", "/admin/logout", elsewhere, "").await;
+        assert_eq!(status, 403, "a logout from another site");
+    }
+    let (status, _, _) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200, "still logged in");
+
+    let (status, head, _) =
+        request(srv.addr, "POST", "/admin/logout", &[("Cookie", cookie.as_str()), ("Origin", origin.as_str())], "")
+            .await;
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /admin"), "{head}");
+    let cleared = head.lines().find(|l| l.starts_with("set-cookie: skirmish_admin=")).expect("the cookie cleared");
+    assert!(cleared.contains("Max-Age=0") && cleared.contains("Path=/admin"), "{cleared}");
+    let (status, _, _) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 401, "the session is gone on the server too, not just in the browser");
 }
