@@ -3,6 +3,8 @@
 //! what the server did about it and how long that took. Every wait ends with the run.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -43,14 +45,18 @@ pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
         }
     }
     let mut reconnects = 0;
+    // Set once the bot is in (or, for `slow-handshake`, connected) and starts to misbehave: a
+    // bot the run's end or a stop cuts off before that never misbehaved, so the server did not
+    // endure anything.
+    let began = AtomicBool::new(false);
     let misbehave = async {
         match kind {
-            Misbehaviour::Flood => flood(&spec).await,
-            Misbehaviour::Garbage => one_bad_frame(&spec, GARBAGE_BYTES).await,
-            Misbehaviour::Oversized => one_bad_frame(&spec, OVERSIZED_BYTES).await,
-            Misbehaviour::NeverRead => never_read(&spec).await,
-            Misbehaviour::SlowHandshake => slow_handshake(&spec).await,
-            Misbehaviour::Reconnect => (reconnect(&spec, &mut reconnects).await, None),
+            Misbehaviour::Flood => flood(&spec, &began).await,
+            Misbehaviour::Garbage => one_bad_frame(&spec, GARBAGE_BYTES, &began).await,
+            Misbehaviour::Oversized => one_bad_frame(&spec, OVERSIZED_BYTES, &began).await,
+            Misbehaviour::NeverRead => never_read(&spec, &began).await,
+            Misbehaviour::SlowHandshake => slow_handshake(&spec, &began).await,
+            Misbehaviour::Reconnect => (reconnect(&spec, &mut reconnects, &began).await, None),
         }
     };
     // The run's end bounds every kind (a server that put up with the bot "endured" it); a
@@ -67,6 +73,9 @@ pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
             Reaction::Endured | Reaction::Failed(_) => None,
         };
         report.reaction = reaction;
+    } else if !began.load(Relaxed) {
+        let why = if spec.stop.is_stopped() { "stopped while joining" } else { "run over before it joined" };
+        report.reaction = Reaction::Failed(why.into());
     }
     if let Reaction::Failed(why) = &report.reaction {
         tracing::debug!(bot = spec.index, misbehaviour = %kind, error = %why, "could not misbehave");
@@ -105,12 +114,13 @@ async fn after_send_error(ws: &mut Socket, why: String) -> Reaction {
 }
 
 /// Valid inputs as fast as the socket takes them (~1000/s), reading meanwhile.
-async fn flood(spec: &Spec) -> Ended {
+async fn flood(spec: &Spec, began: &AtomicBool) -> Ended {
     let mut bot = Bot::new(spec);
     let mut ws = match bot.join().await {
         Ok(ws) => ws,
         Err(why) => return (Reaction::Failed(why), None),
     };
+    began.store(true, Relaxed);
     let started = Instant::now();
     let mut every = interval(FLOOD_PERIOD);
     every.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -140,11 +150,12 @@ async fn flood(spec: &Spec) -> Ended {
 }
 
 /// One frame of `len` random bytes after `Welcome` (garbage, or over the size cap), then waits.
-async fn one_bad_frame(spec: &Spec, len: usize) -> Ended {
+async fn one_bad_frame(spec: &Spec, len: usize, began: &AtomicBool) -> Ended {
     let mut ws = match Bot::new(spec).join().await {
         Ok(ws) => ws,
         Err(why) => return (Reaction::Failed(why), None),
     };
+    began.store(true, Relaxed);
     let mut rng = rng(spec);
     let frame: Vec<u8> = (0..len).map(|_| rng.random::<u8>()).collect();
     let started = Instant::now();
@@ -157,12 +168,13 @@ async fn one_bad_frame(spec: &Spec, len: usize) -> Ended {
 
 /// Joins, then sends inputs at 30 Hz without ever reading again: the server's queue towards it
 /// fills until the server cuts it. Without reading, the cut shows as a failed send.
-async fn never_read(spec: &Spec) -> Ended {
+async fn never_read(spec: &Spec, began: &AtomicBool) -> Ended {
     let mut bot = Bot::new(spec);
     let mut ws = match bot.join().await {
         Ok(ws) => ws,
         Err(why) => return (Reaction::Failed(why), None),
     };
+    began.store(true, Relaxed);
     let started = Instant::now();
     let mut every = interval(Duration::from_nanos(TICK_NANOS));
     every.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -179,12 +191,13 @@ async fn never_read(spec: &Spec) -> Ended {
 
 /// Opens TCP and sends the WebSocket upgrade request one byte a second, listening for the
 /// server's answer (or its hanging up) meanwhile.
-async fn slow_handshake(spec: &Spec) -> Ended {
+async fn slow_handshake(spec: &Spec, began: &AtomicBool) -> Ended {
     let (mut stream, request) = match timeout(CONNECT_TIMEOUT, raw_connect(spec)).await {
         Ok(Ok(connected)) => connected,
         Ok(Err(why)) => return (Reaction::Failed(why), None),
         Err(_) => return (Reaction::Failed("connect timeout".into()), None),
     };
+    began.store(true, Relaxed);
     let started = Instant::now();
     let (mut read, mut write) = stream.split();
     let trickle = async {
@@ -241,7 +254,7 @@ async fn raw_connect(spec: &Spec) -> Result<(TcpStream, String), String> {
 /// Plays like a well-behaved bot, but closes cleanly and joins again on a new connection every
 /// `RECONNECT_PERIOD`, for the whole run, counting the new connections in `reconnects`. Its
 /// timings stay out of the run's figures (its spec's samples are not the run's).
-async fn reconnect(spec: &Spec, reconnects: &mut u64) -> Reaction {
+async fn reconnect(spec: &Spec, reconnects: &mut u64, began: &AtomicBool) -> Reaction {
     let mut rng = rng(spec);
     loop {
         // Each stay lasts half to one and a half periods: a storm of real clients is not in
@@ -253,6 +266,7 @@ async fn reconnect(spec: &Spec, reconnects: &mut u64) -> Reaction {
             Ok(ws) => ws,
             Err(why) => return Reaction::Failed(why),
         };
+        began.store(true, Relaxed);
         match bot.play(&mut ws).await {
             End::RunOver => bot::close(&mut ws).await,
             End::ServerClosed(why) => return Reaction::Closed(why),

@@ -1,0 +1,69 @@
+//! A server that accepts TCP connections and never answers (the gate with nothing behind it):
+//! bots that never got in must be reported as failing to join, with why, never as having
+//! played or endured, and no join may outlive the run.
+
+mod gate;
+
+use std::process::Output;
+
+use gate::{Gate, WALL_CLOCK_GUARD};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
+
+fn spawn_bots(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("skirmish-bots starts")
+}
+
+/// The run's output and its `--json -`.
+async fn finish(child: tokio::process::Child) -> (Output, Value, String) {
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())
+        .await
+        .expect("skirmish-bots finishes within the guard")
+        .expect("skirmish-bots ran");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {stderr}"));
+    (out, json, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misbehaving_bots_that_never_got_in_did_not_endure() {
+    let gate = Gate::start(None).await;
+    let url = gate.url();
+    let args = ["-c", "2", "--duration", "1", "--misbehave", "flood=100", "--json", "-", "--url", &url];
+    let (out, json, stderr) = finish(spawn_bots(&args)).await;
+    let flood = &json["misbehaving"]["flood"];
+    assert_eq!(flood["bots"], 2, "{json:#}\n{stderr}");
+    assert_eq!(flood["endured"], 0, "they never got to misbehave: {json:#}");
+    let failed: u64 = flood["failed"].as_object().expect("failed by why").values().filter_map(Value::as_u64).sum();
+    assert_eq!(failed, 2, "{json:#}");
+    assert_eq!(out.status.code(), Some(1), "none got in: {stderr}");
+}
+
+/// Sends SIGINT (Ctrl-C) to the bots.
+fn interrupt(child: &tokio::process::Child) {
+    let pid = child.id().expect("running");
+    // `sh`'s own `kill`, so no `procps` is needed.
+    let sent = std::process::Command::new("sh").arg("-c").arg(format!("kill -INT {pid}")).status().expect("sh runs");
+    assert!(sent.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misbehaving_bots_stopped_while_joining_did_not_endure() {
+    let gate = Gate::start(None).await;
+    let url = gate.url();
+    let args = ["-c", "2", "--duration", "600", "--misbehave", "garbage=100", "--json", "-", "--url", &url];
+    let child = spawn_bots(&args);
+    gate.arrivals(2).await;
+    interrupt(&child);
+    let (out, json, stderr) = finish(child).await;
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(json["misbehaving"]["garbage"]["endured"], 0, "{json:#}\n{stderr}");
+    assert_eq!(json["misbehaving"]["garbage"]["failed"], json!({"stopped while joining": 2}), "{json:#}");
+}
