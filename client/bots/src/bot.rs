@@ -118,9 +118,9 @@ pub async fn run(spec: Spec) -> BotReport {
         () = spec.stop.stopped() => return bot.report(Outcome::NotStarted, None),
     }
     let joined = tokio::select! {
-        joined = bot.join() => joined,
-        // Stopped by the run, not refused by the server: not a failure to join.
-        () = spec.stop.stopped() => return bot.report(Outcome::NotStarted, None),
+        joined = bot.join(spec.end_at) => joined,
+        // Its start had come: it tried to join and did not get in (the README's categories).
+        () = spec.stop.stopped() => Err("stopped while joining".to_owned()),
     };
     let mut ws = match joined {
         Ok(ws) => ws,
@@ -255,11 +255,26 @@ impl<'a> Bot<'a> {
             .map_or(self.spec.end_at, |at| at.min(self.spec.end_at))
     }
 
-    /// Connects, sends `Hello` and waits for `Welcome`; the error is a short kind for the report.
-    pub async fn join(&mut self) -> Result<Socket, String> {
+    /// Connects, sends `Hello` and waits for `Welcome`, giving up at `run_end` (the end of the
+    /// run: no attempt outlives it, nor starts after it); the error is a short kind for the
+    /// report.
+    pub async fn join(&mut self, run_end: Instant) -> Result<Socket, String> {
+        const QUEUED: &str = "run over while waiting to connect";
         // Held until this returns; waiting for it does not count against the timeouts below.
         // The semaphore is never closed, so an error cannot happen.
-        let _permit = self.spec.connecting.acquire().await.map_err(|_| "connection limiter closed".to_owned())?;
+        let _permit = timeout_at(run_end, self.spec.connecting.acquire())
+            .await
+            .map_err(|_| QUEUED.to_owned())?
+            .map_err(|_| "connection limiter closed".to_owned())?;
+        // A slot freed at the end of the run (by an attempt it cut off) starts nothing.
+        if Instant::now() >= run_end {
+            return Err(QUEUED.to_owned());
+        }
+        // Each wait below ends at its own timeout or the run's end, whichever comes first.
+        let until = |timeout: Duration| (Instant::now() + timeout).min(run_end);
+        let late = |deadline: Instant, timed_out: &str, run_over: &str| {
+            if deadline == run_end { run_over.to_owned() } else { timed_out.to_owned() }
+        };
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES).write_buffer_size(0);
         let connect = async {
             match self.spec.source {
@@ -270,15 +285,18 @@ impl<'a> Bot<'a> {
                 Some(source) => connect_from(source, &self.spec.url, config).await,
             }
         };
-        let (mut ws, _response) = match timeout(CONNECT_TIMEOUT, connect).await {
-            Err(_) => return Err("connect timeout".into()),
+        let connect_by = until(CONNECT_TIMEOUT);
+        let (mut ws, _response) = match timeout_at(connect_by, connect).await {
+            Err(_) => return Err(late(connect_by, "connect timeout", "run over while connecting")),
             Ok(Err(kind)) => return Err(kind),
             Ok(Ok(connected)) => connected,
         };
         send(&mut ws, self.client.on_open()).await?;
-        let deadline = Instant::now() + WELCOME_TIMEOUT;
+        let deadline = until(WELCOME_TIMEOUT);
         loop {
-            let msg = timeout_at(deadline, ws.next()).await.map_err(|_| "no welcome in time".to_owned())?;
+            let msg = timeout_at(deadline, ws.next())
+                .await
+                .map_err(|_| late(deadline, "no welcome in time", "run over before welcome"))?;
             match msg {
                 Some(Ok(Message::Binary(bytes))) => {
                     let now = self.now_ms();

@@ -116,7 +116,7 @@ async fn after_send_error(ws: &mut Socket, why: String) -> Reaction {
 /// Valid inputs as fast as the socket takes them (~1000/s), reading meanwhile.
 async fn flood(spec: &Spec, began: &AtomicBool) -> Ended {
     let mut bot = Bot::new(spec);
-    let mut ws = match bot.join().await {
+    let mut ws = match bot.join(spec.end_at).await {
         Ok(ws) => ws,
         Err(why) => return (Reaction::Failed(why), None),
     };
@@ -151,7 +151,7 @@ async fn flood(spec: &Spec, began: &AtomicBool) -> Ended {
 
 /// One frame of `len` random bytes after `Welcome` (garbage, or over the size cap), then waits.
 async fn one_bad_frame(spec: &Spec, len: usize, began: &AtomicBool) -> Ended {
-    let mut ws = match Bot::new(spec).join().await {
+    let mut ws = match Bot::new(spec).join(spec.end_at).await {
         Ok(ws) => ws,
         Err(why) => return (Reaction::Failed(why), None),
     };
@@ -170,7 +170,7 @@ async fn one_bad_frame(spec: &Spec, len: usize, began: &AtomicBool) -> Ended {
 /// fills until the server cuts it. Without reading, the cut shows as a failed send.
 async fn never_read(spec: &Spec, began: &AtomicBool) -> Ended {
     let mut bot = Bot::new(spec);
-    let mut ws = match bot.join().await {
+    let mut ws = match bot.join(spec.end_at).await {
         Ok(ws) => ws,
         Err(why) => return (Reaction::Failed(why), None),
     };
@@ -262,7 +262,7 @@ async fn reconnect(spec: &Spec, reconnects: &mut u64, began: &AtomicBool) -> Rea
         let stay = RECONNECT_PERIOD.mul_f64(rng.random_range(0.5..1.5));
         let cycle = Spec { end_at: spec.end_at.min(Instant::now() + stay), ..spec.clone() };
         let mut bot = Bot::new(&cycle);
-        let mut ws = match bot.join().await {
+        let mut ws = match bot.join(spec.end_at).await {
             Ok(ws) => ws,
             Err(why) => return Reaction::Failed(why),
         };

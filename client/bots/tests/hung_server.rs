@@ -67,3 +67,35 @@ async fn misbehaving_bots_stopped_while_joining_did_not_endure() {
     assert_eq!(json["misbehaving"]["garbage"]["endured"], 0, "{json:#}\n{stderr}");
     assert_eq!(json["misbehaving"]["garbage"]["failed"], json!({"stopped while joining": 2}), "{json:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_join_outlives_the_run_nor_starts_after_it() {
+    let gate = Gate::start(None).await;
+    let url = gate.url();
+    // Two attempts at a time: the first two hang until the run's end, which the other four,
+    // queued for a slot, never see pass with an attempt of their own.
+    let args = ["-c", "6", "--max-connecting", "2", "--duration", "1", "--json", "-", "--url", &url];
+    let (out, json, stderr) = finish(spawn_bots(&args)).await;
+    assert_eq!(out.status.code(), Some(1), "no bot connected: {stderr}");
+    assert_eq!((&json["connected"], &json["failed"], &json["not_started"]), (&json!(0), &json!(6), &json!(0)));
+    assert_eq!(
+        json["failures"],
+        json!({"run over while connecting": 2, "run over while waiting to connect": 4}),
+        "{json:#}"
+    );
+    assert!(gate.arrived() <= 2, "{} connections: attempts started after the run's end", gate.arrived());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bots_stopped_while_joining_failed_to_join_rather_than_never_started() {
+    let gate = Gate::start(None).await;
+    let url = gate.url();
+    let args = ["-c", "4", "--duration", "600", "--json", "-", "--url", &url];
+    let child = spawn_bots(&args);
+    gate.arrivals(4).await;
+    interrupt(&child);
+    let (out, json, stderr) = finish(child).await;
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!((&json["failed"], &json["not_started"]), (&json!(4), &json!(0)), "{json:#}");
+    assert_eq!(json["failures"], json!({"stopped while joining": 4}), "{json:#}");
+}
