@@ -15,6 +15,7 @@ use skirmish_shared::consts::{MAX_FRAME_BYTES, TICK_NANOS};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout, timeout_at};
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -67,9 +68,9 @@ pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
         () = spec.stop.stopped() => None,
     };
     report.reconnects = reconnects;
-    if let Some((reaction, started)) = ended {
+    if let Some((reaction, took)) = ended {
         report.took = match reaction {
-            Reaction::Closed(_) | Reaction::Lost(_) => started.map(|at: Instant| at.elapsed()),
+            Reaction::Closed(_) | Reaction::Lost(_) => took,
             Reaction::Endured | Reaction::Failed(_) => None,
         };
         report.reaction = reaction;
@@ -83,8 +84,8 @@ pub async fn run(spec: Spec, kind: Misbehaviour) -> RogueReport {
     report
 }
 
-/// What a kind's run returns: the reaction and when the misbehaviour began.
-type Ended = (Reaction, Option<Instant>);
+/// What a kind's run returns: the reaction and the time from the misbehaviour to it.
+type Ended = (Reaction, Option<Duration>);
 
 /// The bot's own random stream.
 fn rng(spec: &Spec) -> Xoshiro256PlusPlus {
@@ -105,12 +106,57 @@ async fn reaction(ws: &mut Socket) -> Reaction {
     }
 }
 
-/// After a failed send (`why`): the close frame the server may have sent first, else `why`.
-async fn after_send_error(ws: &mut Socket, why: String) -> Reaction {
-    match timeout(CLOSE_TIMEOUT, reaction(ws)).await {
-        Ok(closed @ Reaction::Closed(_)) => closed,
-        _ => Reaction::Lost(why),
+/// After a failed send (`why`): the Close frame the server sent before it hung up, if it sits
+/// unread in the socket, else `why`. A bot that stopped reading has the snapshots before it
+/// there too, so this reads what is already in the socket's receive buffer, straight from the
+/// TCP stream (tungstenite would first retry the failed write) and without waiting, and looks
+/// for the Close at its end: the server sends nothing after it. Waiting for tungstenite to read
+/// it never found it and only added `CLOSE_TIMEOUT` to the reaction.
+fn after_send_error(ws: &mut Socket, why: String) -> Reaction {
+    let MaybeTlsStream::Plain(stream) = ws.get_mut() else { return Reaction::Lost(why) };
+    let mut tail = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut read = 0;
+    while read < MAX_UNREAD_BYTES {
+        match stream.try_read(&mut chunk) {
+            Ok(n) if n > 0 => {
+                read += n;
+                tail.extend_from_slice(&chunk[..n]);
+                // Only the end can hold the Close: keep the last frame's worth.
+                if tail.len() > 2 * MAX_CLOSE_FRAME_BYTES {
+                    tail.drain(..tail.len() - MAX_CLOSE_FRAME_BYTES);
+                }
+            }
+            // The end of the stream, nothing more yet, or the connection's error.
+            _ => break,
+        }
     }
+    trailing_close(&tail).map_or(Reaction::Lost(why), Reaction::Closed)
+}
+
+/// Longest Close frame from a server: a 2-byte header and at most 125 bytes of payload.
+const MAX_CLOSE_FRAME_BYTES: usize = 127;
+/// Most unread bytes `after_send_error` goes through (a receive buffer holds a few MiB at most).
+const MAX_UNREAD_BYTES: usize = 64 << 20;
+
+/// The Close frame that ends `bytes` (a server's frames: not masked), as code and reason; `None`
+/// when they do not end with one. Its start is found from the end: a header `0x88` (FIN, Close)
+/// and a length byte that reaches exactly to the end. Shorter lengths are tried first, and the
+/// reason is text, in which the byte `0x88` cannot occur.
+fn trailing_close(bytes: &[u8]) -> Option<String> {
+    (0..=125usize).filter(|&len| len != 1).find_map(|len| {
+        let start = bytes.len().checked_sub(len + 2)?;
+        if bytes[start] != 0x88 || usize::from(bytes[start + 1]) != len {
+            return None;
+        }
+        let payload = &bytes[start + 2..];
+        if payload.is_empty() {
+            return Some("1005".to_owned());
+        }
+        let code = u16::from_be_bytes([payload[0], payload[1]]);
+        let reason = std::str::from_utf8(&payload[2..]).ok()?;
+        Some(format!("{code} {reason}").trim_end().to_owned())
+    })
 }
 
 /// Valid inputs as fast as the socket takes them (~1000/s), reading meanwhile.
@@ -134,7 +180,7 @@ async fn flood(spec: &Spec, began: &AtomicBool) -> Ended {
                     Some(Err(e)) => Reaction::Lost(bot::error_kind(&e)),
                     None => Reaction::Lost("closed without a close frame".into()),
                 };
-                return (reaction, Some(started));
+                return (reaction, Some(started.elapsed()));
             }
             _ = every.tick() => {
                 let now = bot.now_ms();
@@ -142,7 +188,8 @@ async fn flood(spec: &Spec, began: &AtomicBool) -> Ended {
                 if let Some(frame) = bot.client.input(Vec2::ZERO, 0.0, 0, now)
                     && let Err(why) = bot::send(&mut ws, frame).await
                 {
-                    return (after_send_error(&mut ws, why).await, Some(started));
+                    let took = started.elapsed();
+                    return (after_send_error(&mut ws, why), Some(took));
                 }
             }
         }
@@ -161,9 +208,9 @@ async fn one_bad_frame(spec: &Spec, len: usize, began: &AtomicBool) -> Ended {
     let started = Instant::now();
     let reaction = match ws.send(Message::Binary(frame.into())).await {
         Ok(()) => reaction(&mut ws).await,
-        Err(e) => after_send_error(&mut ws, bot::error_kind(&e)).await,
+        Err(e) => after_send_error(&mut ws, bot::error_kind(&e)),
     };
-    (reaction, Some(started))
+    (reaction, Some(started.elapsed()))
 }
 
 /// Joins, then sends inputs at 30 Hz without ever reading again: the server's queue towards it
@@ -184,7 +231,8 @@ async fn never_read(spec: &Spec, began: &AtomicBool) -> Ended {
         if let Some(frame) = bot.client.input(Vec2::ZERO, 0.0, 0, now)
             && let Err(why) = bot::send(&mut ws, frame).await
         {
-            return (after_send_error(&mut ws, why).await, Some(started));
+            let took = started.elapsed();
+            return (after_send_error(&mut ws, why), Some(took));
         }
     }
 }
@@ -220,7 +268,7 @@ async fn slow_handshake(spec: &Spec, began: &AtomicBool) -> Ended {
         },
         Err(e) = trickle => Reaction::Lost(bot::error_kind(&tungstenite::Error::Io(e))),
     };
-    (reaction, Some(started))
+    (reaction, Some(started.elapsed()))
 }
 
 /// A plain TCP connection to the server of `spec.url` (from `spec.source` if given), and the
@@ -276,5 +324,30 @@ async fn reconnect(spec: &Spec, reconnects: &mut u64, began: &AtomicBool) -> Rea
             return Reaction::Endured;
         }
         *reconnects += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_close_at_the_end_of_unread_frames_is_found() {
+        let reason = b"not reading: no newer snapshot acknowledged in the last 150 snapshots";
+        let mut close = vec![0x88, (reason.len() + 2) as u8, 0x03, 0xF0];
+        close.extend_from_slice(reason);
+        // A snapshot's worth of binary frames first (one cut at its start, as the socket's
+        // backlog may begin mid-frame), then the Close.
+        let mut bytes = vec![0x17, 0x88, 0x05, 0x82, 0x03, 1, 2, 3, 0x82, 0x7E, 0x00, 0x80];
+        bytes.extend(std::iter::repeat_n(0x88, 128));
+        bytes.extend_from_slice(&close);
+        let expected = format!("1008 {}", String::from_utf8_lossy(reason));
+        assert_eq!(trailing_close(&bytes).as_deref(), Some(expected.as_str()));
+        assert_eq!(trailing_close(&close).as_deref(), Some(expected.as_str()));
+        assert_eq!(trailing_close(&[0x82, 0x01, 0x00, 0x88, 0x00]).as_deref(), Some("1005"));
+        // No Close at the end: snapshots only, or a Close cut short.
+        assert_eq!(trailing_close(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(trailing_close(&[0x82, 0x03, 1, 2, 3]), None);
+        assert_eq!(trailing_close(&[]), None);
     }
 }

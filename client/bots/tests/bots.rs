@@ -407,6 +407,23 @@ async fn misbehaving_bots_are_cut_by_the_server_and_reported_apart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bot_that_never_reads_finds_the_servers_close_in_its_socket() {
+    // Cut after 150 snapshots not acknowledged (5 s), then 2 s for the bot's Close.
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let args = ["-c", "2", "--duration", "12", "--misbehave", "never-read=100", "--json", "-", "--url", &url];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is JSON ({e}): {stderr}"));
+    let never_read = &json["misbehaving"]["never-read"];
+    assert_eq!(never_read["lost"], json!({}), "the server said why, in a Close the bot never read: {json:#}");
+    let closed = never_read["closed"].as_object().unwrap_or_else(|| panic!("closed is a map: {json:#}"));
+    assert_eq!(closed.values().filter_map(Value::as_u64).sum::<u64>(), 2, "{json:#}");
+    assert!(closed.keys().all(|why| why.starts_with("1008 not reading")), "{json:#}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_run_of_misbehaving_bots_only_fails_when_none_got_in() {
     // Nothing listens: no bot got in, misbehaving or not, so the run measured nothing.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
