@@ -40,7 +40,7 @@ pub struct Cli {
 
     /// How long every bot plays once the ramp-up is over (`30`, `10s`, `1m`; a bare number is
     /// seconds; at most a year).
-    #[arg(long, default_value = "30", value_parser = parse_duration, allow_hyphen_values = true)]
+    #[arg(long, default_value = "30", value_parser = parse_run_duration, allow_hyphen_values = true)]
     pub duration: Duration,
 
     /// Spread the bots' connection starts evenly over this long (`0` starts them all at once; at
@@ -96,8 +96,9 @@ pub struct Cli {
     #[arg(long, value_name = "MS", value_parser = parse_limit)]
     pub max_p99_latency: Option<f64>,
 
-    /// Fail the run (exit 2) when fewer than this fraction of due snapshots arrive (e.g. 0.999).
-    #[arg(long, value_name = "RATIO", value_parser = parse_limit)]
+    /// Fail the run (exit 2) when fewer than this fraction of due snapshots arrive (e.g. 0.999;
+    /// a fraction from 0 to 1, not a percentage).
+    #[arg(long, value_name = "RATIO", value_parser = parse_fraction)]
     pub min_delivery: Option<f64>,
 
     /// Fail the run (exit 2) when more than this share of the bots that started failed to join
@@ -311,6 +312,17 @@ impl Cli {
             Rooms::Named(name) => Some(name.clone()),
             Rooms::Spread(_) => None,
         };
+        if let Some(stats) = &self.stats {
+            // `--json -` means stdout; a file named `-` for the stats would be a trap.
+            if stats.as_os_str() == "-" {
+                return Err("--stats - is not supported: name a file (only --json - writes to stdout)".to_owned());
+            }
+            if let Some(json) = &self.json
+                && std::path::absolute(json).ok() == std::path::absolute(stats).ok()
+            {
+                return Err(format!("--json and --stats both name {}: one would overwrite the other", json.display()));
+            }
+        }
         // `count` is at least 1 (its parser says so); 1 if a caller built `Cli` by hand with 0.
         let count = NonZeroU32::new(self.count).unwrap_or(NonZeroU32::MIN);
         Ok(Params {
@@ -406,6 +418,25 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(format!("{text:?} is not a share from 0 to 1 (e.g. 0.01 for 1 %)")),
     }
+}
+
+/// Parses `--min-delivery`: a fraction from 0 to 1 (99 meant as a percentage would fail every
+/// run).
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{text:?} is not a fraction from 0 to 1 (0.99 for 99 %)")),
+    }
+}
+
+/// Parses `--duration`: at least a second; over less, delivery and rates per second are noise
+/// (a run of 0.05 s showed 187 %).
+fn parse_run_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!("{text:?}: a run lasts at least 1 s"));
+    }
+    Ok(duration)
 }
 
 /// Parses `--stats-every`: a duration of at least a second (the bots due are counted once a
@@ -546,7 +577,31 @@ mod tests {
             assert!(parse(&bad).is_err(), "{bad:?}");
         }
         // Impossible but well-formed limits are accepted: failing them is the run's job.
-        assert!(parse(&["--max-p99-latency", "0.001", "--min-delivery", "1.5"]).is_ok());
+        assert!(parse(&["--max-p99-latency", "0.001", "--min-delivery", "1"]).is_ok());
+        // A delivery given as a percentage would fail every run.
+        for bad in ["99", "1.5"] {
+            let err = parse(&["--min-delivery", bad]).unwrap_err().to_string();
+            assert!(err.contains("--min-delivery") && err.contains("fraction from 0 to 1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn runs_under_a_second_are_refused() {
+        for bad in ["0", "0.05", "999ms"] {
+            let err = parse(&["--duration", bad]).unwrap_err().to_string();
+            assert!(err.contains("--duration") && err.contains("at least 1 s"), "{err}");
+        }
+        assert_eq!(parse(&["--duration", "1"]).unwrap().duration, Duration::from_secs(1));
+        assert!(parse(&["--ramp-up", "0"]).is_ok(), "no ramp-up is fine");
+    }
+
+    #[test]
+    fn stats_to_stdout_or_to_the_json_file_are_refused() {
+        let err = parse(&["--stats", "-"]).unwrap().params().unwrap_err();
+        assert!(err.contains("--stats -"), "{err}");
+        let err = parse(&["--json", "run.json", "--stats", "./run.json"]).unwrap().params().unwrap_err();
+        assert!(err.contains("--json and --stats both name"), "{err}");
+        assert!(parse(&["--json", "-", "--stats", "s.jsonl"]).unwrap().params().is_ok());
     }
 
     #[test]

@@ -57,10 +57,18 @@ enum Verdict {
     Stopped(u8),
 }
 
-/// Where `--json` goes. Opened before the bots start, so a path that cannot be written is
-/// reported at once rather than after the whole run.
+/// Where `--json` goes. A temporary file beside it is created before the bots start, so a path
+/// that cannot be written is reported at once rather than after the whole run, and renamed into
+/// place once the JSON is in it: a run killed before its end (SIGKILL, a second Ctrl-C) leaves
+/// no empty, invalid file under the name CI reads.
 enum JsonOut {
-    File(PathBuf, File),
+    File {
+        /// The `--json` path.
+        path: PathBuf,
+        /// The temporary file beside it: removed if the run ends without its JSON.
+        temp: TempFile,
+        file: File,
+    },
     /// `--json -`: the JSON alone on stdout; the human output moves to stderr.
     Stdout,
 }
@@ -70,18 +78,46 @@ impl JsonOut {
         if path.as_os_str() == "-" {
             return Ok(JsonOut::Stdout);
         }
-        let file = File::create(path).with_context(|| format!("cannot write --json {}", path.display()))?;
-        Ok(JsonOut::File(path.to_owned(), file))
+        let name = path.file_name().with_context(|| format!("--json {} names no file", path.display()))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.tmp", std::process::id()));
+        let temp = path.with_file_name(temp_name);
+        let file = File::create(&temp).with_context(|| format!("cannot write --json {}", path.display()))?;
+        Ok(JsonOut::File { path: path.to_owned(), temp: TempFile(Some(temp)), file })
     }
 
     fn write(self, json: &str) -> anyhow::Result<()> {
         match self {
-            JsonOut::File(path, mut file) => {
-                file.write_all(json.as_bytes()).with_context(|| format!("writing {}", path.display()))
-            }
+            JsonOut::File { path, mut temp, mut file } => file
+                .write_all(json.as_bytes())
+                .and_then(|()| file.sync_all())
+                .and_then(|()| temp.rename_to(&path))
+                .with_context(|| format!("writing {}", path.display())),
             JsonOut::Stdout => {
                 std::io::stdout().lock().write_all(json.as_bytes()).context("writing the JSON to stdout")
             }
+        }
+    }
+}
+
+/// A temporary file, removed when dropped unless renamed into place first.
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn rename_to(&mut self, path: &Path) -> std::io::Result<()> {
+        let Some(temp) = &self.0 else { return Ok(()) };
+        std::fs::rename(temp, path)?;
+        self.0 = None;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.0.take() {
+            // Best effort: a leftover temporary file is only clutter.
+            let _ = std::fs::remove_file(temp);
         }
     }
 }

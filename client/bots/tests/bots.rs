@@ -532,34 +532,20 @@ async fn a_missed_threshold_exits_2_and_names_it() {
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
     let url = server.ws_url();
     let path = json_path("thresholds");
-    let args = [
-        "-c",
-        "3",
-        "--duration",
-        "2",
-        "--max-p99-latency",
-        "0.001",
-        "--min-delivery",
-        "1.5",
-        "--json",
-        path.to_str().unwrap(),
-        "--url",
-        &url,
-    ];
+    let args =
+        ["-c", "3", "--duration", "2", "--max-p99-latency", "0.001", "--json", path.to_str().unwrap(), "--url", &url];
     let out = run_bots(&args).await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("threshold failed: --max-p99-latency 0.001 ms"), "{stderr}");
-    assert!(stderr.contains("threshold failed: --min-delivery 1.5"), "{stderr}");
     assert!(stdout.contains("FAILED"), "the summary shows the verdict too:\n{stdout}");
 
     let json = read_json(&path);
     assert_eq!(json["connected"], 3, "the run itself went fine: {json:#}");
     let lat = &json["thresholds"]["max_p99_latency_ms"];
     assert_eq!((&lat["limit"], &lat["passed"]), (&json!(0.001), &json!(false)), "{json:#}");
-    let del = &json["thresholds"]["min_delivery"];
-    assert_eq!((&del["limit"], &del["passed"]), (&json!(1.5), &json!(false)), "{json:#}");
-    assert_eq!(del["value"], json["delivery_ratio"]);
+    // A failed --min-delivery (a fraction up to 1, which a clean run may reach) is named by
+    // slow_admission.rs.
     server.stop();
 }
 

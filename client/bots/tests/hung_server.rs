@@ -48,9 +48,15 @@ async fn misbehaving_bots_that_never_got_in_did_not_endure() {
 
 /// Sends SIGINT (Ctrl-C) to the bots.
 fn interrupt(child: &tokio::process::Child) {
+    signal(child, "INT");
+}
+
+/// Sends `signal` (`INT`, `KILL`) to the bots.
+fn signal(child: &tokio::process::Child, signal: &str) {
     let pid = child.id().expect("running");
     // `sh`'s own `kill`, so no `procps` is needed.
-    let sent = std::process::Command::new("sh").arg("-c").arg(format!("kill -INT {pid}")).status().expect("sh runs");
+    let command = format!("kill -{signal} {pid}");
+    let sent = std::process::Command::new("sh").arg("-c").arg(command).status().expect("sh runs");
     assert!(sent.success());
 }
 
@@ -98,4 +104,22 @@ async fn bots_stopped_while_joining_failed_to_join_rather_than_never_started() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert_eq!((&json["failed"], &json["not_started"]), (&json!(4), &json!(0)), "{json:#}");
     assert_eq!(json["failures"], json!({"stopped while joining": 4}), "{json:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_leaves_no_empty_json_file() {
+    let gate = Gate::start(None).await;
+    let url = gate.url();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("killed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory of its own");
+    let path = dir.join("run.json");
+    let args = ["-c", "1", "--duration", "600", "--json", path.to_str().unwrap(), "--url", &url];
+    let child = spawn_bots(&args);
+    // The bot is connecting, so the JSON's file was opened before.
+    gate.arrivals(1).await;
+    signal(&child, "KILL");
+    let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output()).await.expect("killed").expect("ran");
+    assert_eq!(out.status.code(), None, "killed by a signal");
+    assert!(!path.exists(), "a run killed before its end wrote no --json file, empty or not");
+    let _ = std::fs::remove_dir_all(&dir);
 }

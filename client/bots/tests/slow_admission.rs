@@ -70,6 +70,8 @@ async fn bots_kept_waiting_to_join_lower_delivery_and_show_the_wait() {
     assert!(ratio < 0.75, "the 2 s wait to join is counted as snapshots due: {ratio}\n{text}");
     assert_eq!(out.status.code(), Some(2), "--min-delivery 0.99 fails:\n{text}");
     assert_eq!(json["thresholds"]["min_delivery"]["passed"], false, "{json:#}");
+    assert_eq!(f64_at(&json, "/thresholds/min_delivery/value"), ratio);
+    assert!(text.contains("threshold failed: --min-delivery 0.99: delivery ratio measured"), "{text}");
     assert_eq!(f64_at(&json, "/join_ms/count"), 4.0, "{json:#}");
     assert!(f64_at(&json, "/join_ms/p50") >= 2000.0, "{json:#}");
     assert!(f64_at(&json, "/join_ms/max") >= f64_at(&json, "/join_ms/p50"), "{json:#}");
