@@ -90,6 +90,9 @@ pub struct PlayerSession {
     /// Until when messages over the limit are dropped without counting as a flood: the backlog
     /// of a pause of the server's own (see `excuse_own_pause`).
     backlog_until: Option<Instant>,
+    /// How many messages over the limit may still be dropped without counting as a flood, and
+    /// until when: the backlog of a stall on the client's side (see `excuse_client_stall`).
+    stall_credit: (u32, Instant),
     last_ping_sent: Instant,
     /// Every message counts against this (`MAX_CLIENT_MSGS_PER_SEC`).
     limit: RateLimiter,
@@ -161,6 +164,7 @@ impl PlayerSession {
             last_heard: now,
             last_timer: now,
             backlog_until: None,
+            stall_credit: (0, now),
             last_ping_sent: now,
             limit: RateLimiter::per_second(MAX_CLIENT_MSGS_PER_SEC, now),
             drops_this_window: 0,
@@ -427,6 +431,10 @@ impl PlayerSession {
         if self.backlog_until.is_some_and(|until| now < until) {
             return false;
         }
+        if self.stall_credit.0 > 0 && now < self.stall_credit.1 {
+            self.stall_credit.0 -= 1;
+            return false;
+        }
         self.drops_this_window += 1;
         if self.drops_this_window > FLOOD_KICK_DROPS {
             self.end(ctx, Close::Flood);
@@ -610,6 +618,26 @@ impl PlayerSession {
         }
     }
 
+    /// A stall between the client and us (a wifi blip, a handover, a congested link) holds
+    /// what the client sent meanwhile, 30 inputs a second, and delivers it at once when the
+    /// link comes back: over the limit, and after a stall of 6 s over the flood close. So a
+    /// client heard from again after more than a second of silence may have as many messages
+    /// dropped without counting as the limit would have let through in that silence (counted up
+    /// to the client timeout, past which it is closed anyway), within the next two check
+    /// intervals (the backlog arrives at once). The stale messages are dropped all the same,
+    /// unread; a flooder that falls silent to earn this gets, over time, no more than twice the
+    /// limit through the socket, none of it decoded.
+    fn excuse_client_stall(&mut self) {
+        let silence = self.last_heard.elapsed().min(self.config.client_timeout);
+        if silence > CHECK_INTERVAL {
+            let earned = silence.as_millis() as u64 * u64::from(MAX_CLIENT_MSGS_PER_SEC) / 1000;
+            self.stall_credit = (u32::try_from(earned).unwrap_or(u32::MAX), Instant::now() + 2 * CHECK_INTERVAL);
+            // Nor are the stale acknowledgements of that backlog a sign of not reading.
+            self.inbox.back_from_silence();
+            tracing::debug!(peer = ?self.peer, silent_ms = silence.as_millis() as u64, "heard from again");
+        }
+    }
+
     /// Time the server itself did not run is nobody's silence, and what piled up meanwhile is
     /// no flood. The timers run at least once a `CHECK_INTERVAL`; a longer gap means the
     /// process was stopped or starved (a host's laptop asleep, a paused VM, `SIGSTOP`), and
@@ -704,6 +732,7 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             }
             return;
         }
+        self.excuse_client_stall();
         self.last_heard = Instant::now();
         match item {
             Ok(websocket::Frame::Binary(bytes)) => self.receive(bytes, ctx),

@@ -303,6 +303,9 @@ impl Room {
         let (mut repeated, mut overflowed) = (0, 0);
         for (id, member) in &mut self.members {
             let taken = member.inbox.take();
+            if taken.back_from_silence {
+                member.view.restart_unacknowledged();
+            }
             if let Some(tick) = taken.ack {
                 member.view.ack(tick);
                 // Checked only as acknowledgements come: one that sends none (a spectator

@@ -157,3 +157,56 @@ async fn flooding_gets_1008() {
     let reason = closes_only_that_client(frames, true, 1008).await;
     assert_eq!(reason, Close::Flood.reason(), "the reason states the documented limit");
 }
+
+/// A stall between a player and the server (a wifi blip) holds what the player sent meanwhile,
+/// 30 inputs a second, and delivers it at once: no flood. Found by an outside test of the page
+/// on a bad network: a stall of 6 to 12 s closed the player with 1008 "flooding", and the page,
+/// which does not retry a close for cause, lost its seat and score.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_links_backlog_is_no_flood() {
+    use futures_util::StreamExt;
+    use skirmish_shared::consts::TICK_DURATION;
+    use std::time::{Duration, Instant};
+    let srv = server();
+    let mut player = TestClient::join(&srv.ws_url(), "Blip", None).await;
+    // 8 s with nothing from the player (its inputs held in the stalled link), then all of them.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let backlog = 8 * 30;
+    for seq in 1..=backlog {
+        let input = skirmish_shared::Input { seq, ..Default::default() };
+        player.ws.feed(Message::binary(encode_client(&ClientMsg::Input(input)))).await.expect("queue an input");
+    }
+    player.ws.flush().await.expect("send the backlog");
+    // It plays on, its inputs (30 a second) acknowledging what arrives again, as a page's
+    // would: fresh snapshots, and no close, which `next_event` would fail on. For 3 s, past
+    // the 2 s in which the backlog is excused.
+    let (mut seq, resumed, mut sent) = (backlog, Instant::now(), Instant::now());
+    while resumed.elapsed() < Duration::from_secs(3) {
+        player.next_event().await;
+        if sent.elapsed() >= TICK_DURATION {
+            (seq, sent) = (seq + 1, Instant::now());
+            let ack = player.core.latest().expect("a snapshot").tick;
+            let input = skirmish_shared::Input { seq, ack, ..Default::default() };
+            player.ws.send(Message::binary(encode_client(&ClientMsg::Input(input)))).await.expect("send an input");
+        }
+    }
+    assert_eq!(srv.stats.protocol_disconnects(), 0);
+    // The same burst without a silence before it is a flood.
+    let ack = player.core.latest().expect("a snapshot").tick;
+    for seq in seq + 1..=seq + backlog {
+        let input = skirmish_shared::Input { seq, ack, ..Default::default() };
+        player.ws.feed(Message::binary(encode_client(&ClientMsg::Input(input)))).await.expect("queue an input");
+    }
+    player.ws.flush().await.expect("send the burst");
+    loop {
+        let next = tokio::time::timeout(common::WAIT, player.ws.next()).await.expect("the flood close in time");
+        match next {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!((u16::from(frame.code), frame.reason.as_str()), (1008, Close::Flood.reason().as_str()));
+                break;
+            }
+            Some(Ok(_)) => {}
+            other => panic!("expected the flood close, got {other:?}"),
+        }
+    }
+}
