@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::{
     client::{IntoClientRequest as _, uri_mode},
 };
 
-use crate::misbehave::Misbehave;
+use crate::misbehave::{Misbehave, Misbehaviour};
 use crate::mix::Mix;
 
 /// Headless Skirmish bots for load testing: each bot joins over WebSocket through the same
@@ -126,6 +126,11 @@ pub struct Cli {
     /// the price of the bots' latency once a thread is busy.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_THREADS)))]
     pub threads: Option<u32>,
+}
+
+/// Position of `kind` in [`Misbehaviour::ALL`], the order of [`Misbehave::counts`].
+fn kind_index(kind: Misbehaviour) -> usize {
+    Misbehaviour::ALL.iter().position(|k| *k == kind).unwrap_or(0)
 }
 
 /// Longest `--duration` or `--ramp-up`: a year, the server's bound on its own durations. Well
@@ -244,12 +249,22 @@ impl Params {
 
     /// What the bots do, in words: the `--mix` when some play, then the `--misbehave` shares if
     /// any; `every bot misbehaving flood=100` when none plays (the mix then means nothing).
+    /// A `--misbehave` kind whose share of the bots rounds to none is named (`flood=5` of 10 bots
+    /// gets no bot), rather than dropped without a word.
     pub fn behaviour_text(&self) -> String {
-        match (self.playing(), self.misbehave.is_empty()) {
+        let text = match (self.playing(), self.misbehave.is_empty()) {
             (_, true) => format!("mix {}", self.mix),
             (0, false) => format!("every bot misbehaving {}", self.misbehave),
             (_, false) => format!("mix {}, misbehaving {}", self.mix, self.misbehave),
-        }
+        };
+        let counts = self.misbehave.counts(self.count);
+        let none: Vec<String> = self
+            .misbehave
+            .given()
+            .filter(|(kind, _)| counts[kind_index(*kind)] == 0)
+            .map(|(kind, pct)| format!("{kind}={pct}"))
+            .collect();
+        if none.is_empty() { text } else { format!("{text} ({} of {} bots: no bot)", none.join(", "), self.count) }
     }
 
     /// The local address bot `index` connects from, if `--source-ips` was given.
@@ -602,6 +617,16 @@ mod tests {
         let err = parse(&["--json", "run.json", "--stats", "./run.json"]).unwrap().params().unwrap_err();
         assert!(err.contains("--json and --stats both name"), "{err}");
         assert!(parse(&["--json", "-", "--stats", "s.jsonl"]).unwrap().params().is_ok());
+    }
+
+    #[test]
+    fn misbehaving_kinds_that_round_to_no_bot_are_named() {
+        let params = parse(&["-c", "10", "--misbehave", "flood=5,garbage=20"]).unwrap().params().unwrap();
+        assert_eq!(params.misbehave.counts(10)[kind_index(Misbehaviour::Garbage)], 2);
+        let text = params.behaviour_text();
+        assert!(text.ends_with("misbehaving flood=5,garbage=20 (flood=5 of 10 bots: no bot)"), "{text}");
+        let params = parse(&["-c", "20", "--misbehave", "flood=5"]).unwrap().params().unwrap();
+        assert!(!params.behaviour_text().contains("no bot"), "{}", params.behaviour_text());
     }
 
     #[test]
