@@ -548,8 +548,11 @@ impl<'a> Bot<'a> {
     }
 
     /// Adds the snapshots counted since the last call to the live counter, with the time they
-    /// arrived over.
+    /// arrived over, and merges the timing samples buffered meanwhile: so a `--stats` line gets
+    /// the latencies of the same batches as the snapshots, not those of whenever a bot's
+    /// sample buffer happened to fill (about every 1.4 s).
     fn report_live_snapshots(&mut self) {
+        self.samples.flush();
         let now = Instant::now();
         let covered = now.saturating_duration_since(std::mem::replace(&mut self.live_since, now));
         self.spec.live.snapshots(u64::from(std::mem::take(&mut self.live_snapshots)), covered);

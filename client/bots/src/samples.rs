@@ -14,6 +14,8 @@ const MAX_SAMPLE_US: u64 = 60_000_000;
 /// Significant digits kept: 0.1 % resolution, so 33.3 ms reads as 33.3 ms.
 const SIGNIFICANT_DIGITS: u8 = 3;
 /// Samples a bot buffers before merging: at 30 snapshots a second, a merge every second or two.
+/// Bots also merge with each batch of snapshots they add to the live counters (every half
+/// second), which keeps the `--stats` lines' latencies in step with their snapshots.
 const BATCH_LEN: usize = 128;
 
 /// Timing histograms, in µs.

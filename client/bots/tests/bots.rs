@@ -407,6 +407,28 @@ async fn misbehaving_bots_are_cut_by_the_server_and_reported_apart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_stats_line_has_the_latencies_of_its_own_interval() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let stats = json_path("latency-stats");
+    // One bot: about 90 samples a second, so a buffer merged only at 128 samples left whole
+    // lines without a latency.
+    let args = ["-c", "1", "--duration", "3", "--stats", stats.to_str().unwrap(), "--stats-every", "1", "--url", &url];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let text = std::fs::read_to_string(&stats).expect("the stats file was written");
+    let _ = std::fs::remove_file(&stats);
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for line in &lines {
+        assert!(f64_at(line, "/snapshots") > 0.0, "{text}");
+        assert!(line["latency_p99_ms"].is_number(), "a line with snapshots has their latencies: {text}");
+    }
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_bot_that_never_reads_finds_the_servers_close_in_its_socket() {
     // Cut after 150 snapshots not acknowledged (5 s), then 2 s for the bot's Close.
     let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
