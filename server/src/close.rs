@@ -16,6 +16,10 @@ pub const MAX_CLOSE_REASON_BYTES: usize = 123;
 pub enum Close {
     /// The client sent Close first; ours answers it (1000).
     ClientLeft,
+    /// The client sent Close first with a code other than 1000 (normal) or 1001 (going away),
+    /// as a page does when it gives up on a link it has heard nothing from (4000): its
+    /// connection failed, so its seat is kept; ours answers it (1000).
+    ClientLost,
     /// Graceful shutdown: reconnect in a few seconds (1012).
     Restart,
     /// A text frame: the protocol is binary (1003).
@@ -90,7 +94,7 @@ impl Close {
     /// The WebSocket close code.
     pub fn code(&self) -> u16 {
         match self {
-            Self::ClientLeft | Self::Replaced => 1000,
+            Self::ClientLeft | Self::ClientLost | Self::Replaced => 1000,
             Self::Restart => 1012,
             Self::TextFrame | Self::Fragmented => 1003,
             Self::FrameTooBig { .. } => 1009,
@@ -119,7 +123,7 @@ impl Close {
     /// The reason text, at most [`MAX_CLOSE_REASON_BYTES`] long.
     pub fn reason(&self) -> String {
         let text = match self {
-            Self::ClientLeft => "goodbye".to_owned(),
+            Self::ClientLeft | Self::ClientLost => "goodbye".to_owned(),
             Self::Restart => "server restarting".to_owned(),
             Self::TextFrame => "text frames are not accepted: the protocol is binary MessagePack".to_owned(),
             Self::Fragmented => "fragmented messages are not supported".to_owned(),
@@ -159,6 +163,7 @@ impl Close {
     pub fn label(&self) -> DisconnectReason {
         match self {
             Self::ClientLeft => DisconnectReason::Normal,
+            Self::ClientLost => DisconnectReason::Lost,
             Self::Restart => DisconnectReason::Restart,
             Self::TextFrame => DisconnectReason::TextFrame,
             Self::Fragmented => DisconnectReason::Fragmented,
@@ -195,7 +200,10 @@ impl Close {
     /// seat is kept for a rejoin. A WebSocket protocol error is the client's doing (TCP delivers
     /// what was sent, or nothing), a close for cause like a malformed message.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull | Self::Unacknowledged { .. })
+        matches!(
+            self,
+            Self::ClientLost | Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull | Self::Unacknowledged { .. }
+        )
     }
 
     /// True for the ends of a normal life (a leave, a restart), logged quietly.
@@ -237,6 +245,7 @@ mod tests {
     fn every_close() -> Vec<Close> {
         vec![
             Close::ClientLeft,
+            Close::ClientLost,
             Close::Restart,
             Close::TextFrame,
             Close::Fragmented,
@@ -279,6 +288,7 @@ mod tests {
     fn codes_and_labels_follow_the_protocol() {
         let cases = [
             (Close::ClientLeft, 1000, "normal"),
+            (Close::ClientLost, 1000, "lost"),
             (Close::Restart, 1012, "restart"),
             (Close::TextFrame, 1003, "text_frame"),
             (Close::Fragmented, 1003, "fragmented"),

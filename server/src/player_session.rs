@@ -355,7 +355,7 @@ impl PlayerSession {
         }
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
-        let answering = why == Close::ClientLeft;
+        let answering = matches!(why, Close::ClientLeft | Close::ClientLost);
         let wait = if why == Close::HeartbeatTimeout { SILENT_CLOSE_WAIT } else { CLOSE_FLUSH_TIMEOUT };
         ctx.run_later(wait, |session, ctx| {
             session.cut();
@@ -750,7 +750,10 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             }
             Ok(websocket::Frame::Close(reason)) => {
                 tracing::debug!(peer = ?self.peer, ?reason, "client closed");
-                self.end(ctx, Close::ClientLeft);
+                // Only a leave (1000, or none given) or a page going away (1001: closed,
+                // reloaded) is on purpose; any other code says the client's connection failed.
+                let code = reason.as_ref().map_or(1000, |r| u16::from(r.code));
+                self.end(ctx, if matches!(code, 1000 | 1001) { Close::ClientLeft } else { Close::ClientLost });
             }
             Ok(websocket::Frame::Continuation(_)) => self.end(ctx, Close::Fragmented),
             Err(ReadError::Io(error)) => {

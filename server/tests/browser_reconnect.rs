@@ -63,3 +63,53 @@ async fn the_page_rejoins_by_itself_after_a_server_restart() {
     drop(driver);
     second.stop();
 }
+
+/// A link that dies without a word (dead wifi, a NAT that forgot the connection; here the
+/// server stopped with `SIGSTOP`, which answers nothing either) closes nothing for minutes: the
+/// page, hearing nothing for 5 s while playing, gives the link up itself, says so, and keeps
+/// trying; once the server answers again it is back in its own seat. From an outside test on a
+/// bad network: the page said "playing" with a frozen clock until TCP gave up, and came back
+/// as a new player.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_gives_up_a_silent_link_and_gets_its_seat_back() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    /// The child, killed however the test ends: a stopped server left behind would hold the
+    /// test's output open.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let signal = |server: &Server, sig: &str| {
+        let status = std::process::Command::new("kill").args([sig, &server.0.id().to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill {sig}");
+    };
+    let (child, port) = common::start_binary_with(&["--no-qr", "--seat-reservation", "60s"]);
+    let server = Server(child);
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    let id = open_and_join(&browser, &format!("http://127.0.0.1:{port}"), ROOM, "Silent", false).await;
+
+    signal(&server, "-STOP");
+    let status = poll("the page to give the silent link up", async || {
+        content(&browser, "#status").await.filter(|s| s.starts_with("Reconnecting in"))
+    })
+    .await;
+    assert!(status.ends_with("(4000: no data from the server)"), "{status}");
+
+    signal(&server, "-CONT");
+    let seat = poll("the page to play again", async || {
+        let status = content(&browser, "#status").await.filter(|s| s.contains("playing"))?;
+        let script = "return document.getElementById('status').getAttribute('data-player-id');";
+        let seat = browser.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()?;
+        Some((status, seat))
+    })
+    .await;
+    assert_eq!(seat.1, id, "back in its own seat: {}", seat.0);
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    drop(server);
+}

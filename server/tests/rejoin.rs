@@ -378,3 +378,37 @@ async fn a_player_closed_for_cause_cannot_take_its_seat_back() {
 async fn a_player_closed_for_a_websocket_protocol_error_cannot_take_its_seat_back() {
     closed_for_cause_then_rejoin("rejoin-1002", Cause::ReservedBits, 1002).await;
 }
+
+/// Closes `c` with `code` (a WebSocket Close from the client) and waits for the server's answer.
+async fn close_with(c: &mut TestClient, code: u16) {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let frame = CloseFrame { code: code.into(), reason: "bye".into() };
+    c.ws.send(Message::Close(Some(frame))).await.expect("send Close");
+    let (answer, _) = expect_close(&mut c.ws).await;
+    assert_eq!(answer, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_for_a_failed_link_keeps_its_seat() {
+    // A page that hears nothing from the server for 5 s gives the link up with 4000 and
+    // reconnects (from an outside test on a bad network: a silently dead link left the page
+    // "playing" until TCP gave up, minutes later, and the seat was gone). Should the server
+    // still hear that Close, the seat is kept as for a lost connection; 1000 and 1001 (a page
+    // closed or reloaded) are a leave.
+    let srv = server_with(config("rejoin-4000", Duration::from_secs(30)));
+    let _keep = TestClient::join(&srv.ws_url(), "Keeper", Some("duel")).await;
+    let mut lost = TestClient::join(&srv.ws_url(), "Lost", Some("duel")).await;
+    lost.hold_token().await;
+    let (id, token) = (lost.id(), lost.core.rejoin_token().to_owned());
+    close_with(&mut lost, 4000).await;
+    let back = rejoin(&srv.ws_url(), "Lost", "duel", &token).await;
+    assert_eq!(back.id(), id, "its seat was kept");
+    for code in [1000, 1001] {
+        let mut left = TestClient::join(&srv.ws_url(), "Leaver", Some("duel")).await;
+        left.hold_token().await;
+        let (id, token) = (left.id(), left.core.rejoin_token().to_owned());
+        close_with(&mut left, code).await;
+        let again = rejoin(&srv.ws_url(), "Leaver", "duel", &token).await;
+        assert_ne!(again.id(), id, "{code}: a leave keeps no seat");
+    }
+}

@@ -84,6 +84,8 @@ struct Connection {
     ws: WebSocket,
     client: Client,
     last_ping_ms: f64,
+    /// When anything last arrived (page clock, ms): see [`reconnect::SERVER_SILENT_MS`].
+    heard_ms: f64,
     /// The socket's event handlers; kept alive exactly as long as the socket is ours.
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
@@ -358,7 +360,8 @@ fn connect(app: &Shared, name: String) {
     let on_message = socket_handler(app, |a, ev| a.on_message(ev.unchecked_into()));
     let retry_app = Rc::clone(app);
     let on_close = socket_handler(app, move |a, ev| {
-        if let Some(delay) = a.on_close(ev.unchecked_into()) {
+        let ev: CloseEvent = ev.unchecked_into();
+        if let Some(delay) = a.on_close(ev.code(), &ev.reason()) {
             schedule_retry(&retry_app, a, delay);
         }
     });
@@ -371,6 +374,7 @@ fn connect(app: &Shared, name: String) {
         ws,
         client,
         last_ping_ms: f64::NEG_INFINITY,
+        heard_ms: 0.0,
         _handlers: vec![on_open, on_message, on_close, on_error],
     });
     a.refresh_status();
@@ -397,6 +401,7 @@ impl App {
     fn on_message(&mut self, ev: MessageEvent) {
         let now = self.page.performance.now();
         let Some(conn) = self.conn.as_mut() else { return };
+        conn.heard_ms = now;
         let Ok(buf) = ev.data().dyn_into::<js_sys::ArrayBuffer>() else {
             console::warn_1(&"skirmish: ignoring a non-binary frame".into());
             return;
@@ -478,17 +483,17 @@ impl App {
 
     /// The socket closed: shows why, and returns how long to wait before reconnecting by
     /// itself, if the close is one to retry (see [`reconnect::retries`]).
-    fn on_close(&mut self, ev: CloseEvent) -> Option<f64> {
+    fn on_close(&mut self, code: u16, reason: &str) -> Option<f64> {
         let conn = self.conn.as_mut()?;
-        conn.client.on_close(ev.code(), &ev.reason());
+        conn.client.on_close(code, reason);
         self.devices.held.set(0);
         self.refresh_status();
-        if !reconnect::retries(ev.code()) {
+        if !reconnect::retries(code) {
             return None;
         }
         let delay = reconnect::delay_ms(self.retries, js_sys::Math::random());
         self.retries = self.retries.saturating_add(1);
-        let closed = hud::closed_text(ev.code(), &ev.reason());
+        let closed = hud::closed_text(code, reason);
         self.retry_status = Some((self.page.performance.now() + delay, closed));
         self.show_retry_status();
         Some(delay)
@@ -503,6 +508,21 @@ impl App {
                 self.ui.status.set_text_content(Some(&text));
             }
         }
+    }
+
+    /// Gives up on a link that has been silent for [`reconnect::SERVER_SILENT_MS`] while
+    /// playing, as on a lost connection: returns how long to wait before reconnecting.
+    fn check_heard(&mut self) -> Option<f64> {
+        let now = self.page.performance.now();
+        let conn = self.conn.as_mut()?;
+        if *conn.client.state() != ConnState::Playing || now - conn.heard_ms < reconnect::SERVER_SILENT_MS {
+            return None;
+        }
+        // The browser's close event may come a minute later on a dead link: this is the close.
+        conn.ws.set_onclose(None);
+        conn.ws.set_onmessage(None);
+        let _ = conn.ws.close_with_code_and_reason(reconnect::SILENT_CODE, reconnect::SILENT_REASON);
+        self.on_close(reconnect::SILENT_CODE, reconnect::SILENT_REASON)
     }
 
     /// Cancels the pending automatic reconnect, if any (the player reconnected by hand).
@@ -755,6 +775,9 @@ fn start_input_timer(app: &Shared) -> Result<(), JsValue> {
         if let Ok(mut a) = shared.try_borrow_mut() {
             a.timer_ms = a.page.performance.now();
             a.tick(false);
+            if let Some(delay) = a.check_heard() {
+                schedule_retry(&shared, &mut a, delay);
+            }
         }
     });
     app.borrow()

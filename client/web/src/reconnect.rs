@@ -6,21 +6,32 @@
 
 /// The first retry waits about this long.
 const FIRST_DELAY_MS: f64 = 500.0;
-/// Retries never wait longer than this.
+/// Retries never wait longer than this, jitter included: well inside the 20 s a server keeps
+/// a lost player's seat, so the page is back in it soon after the network is.
 const MAX_DELAY_MS: f64 = 10_000.0;
 
+/// A playing page that has heard nothing from the server for this long (it sends 30
+/// snapshots a second) takes its link for dead: a link that died without a word (dead wifi, a
+/// NAT that forgot the connection) closes nothing for minutes. It closes the socket itself,
+/// with [`SILENT_CODE`], which a server that still hears keeps the seat for, and reconnects.
+pub const SERVER_SILENT_MS: f64 = 5000.0;
+/// The close code and reason the page gives up a silent link with.
+pub const SILENT_CODE: u16 = 4000;
+pub const SILENT_REASON: &str = "no data from the server";
+
 /// Whether a connection closed with `code` is retried by itself: lost (1006), server going
-/// away (1001), internal error (1011), restarting (1012), try later (1013). Not after our own
-/// leave (1000) or a close for cause (1002, 1003, 1007, 1008, 1009).
+/// away (1001), internal error (1011), restarting (1012), try later (1013), our own giving up
+/// on a silent link ([`SILENT_CODE`]). Not after our own leave (1000) or a close for cause
+/// (1002, 1003, 1007, 1008, 1009).
 pub fn retries(code: u16) -> bool {
-    matches!(code, 1001 | 1006 | 1011 | 1012 | 1013)
+    matches!(code, 1001 | 1006 | 1011 | 1012 | 1013 | SILENT_CODE)
 }
 
 /// How long to wait before retry number `attempt` (0 first): doubling from half a second up to
-/// ten, then spread over ±50 % by `random` (uniform in [0, 1)).
+/// ten, spread down to half of that by `random` (uniform in [0, 1)), so never over ten seconds.
 pub fn delay_ms(attempt: u32, random: f64) -> f64 {
     let base = (FIRST_DELAY_MS * 2f64.powi(attempt.min(16) as i32)).min(MAX_DELAY_MS);
-    base * (0.5 + random.clamp(0.0, 1.0))
+    base * (0.5 + random.clamp(0.0, 1.0) / 2.0)
 }
 
 /// The status line while a retry waits: when the next try comes first (the status may be cut
@@ -39,7 +50,7 @@ mod tests {
 
     #[test]
     fn only_lost_connections_and_server_departures_are_retried() {
-        for code in [1001, 1006, 1011, 1012, 1013] {
+        for code in [1001, 1006, 1011, 1012, 1013, SILENT_CODE] {
             assert!(retries(code), "{code}");
         }
         for code in [1000, 1002, 1003, 1007, 1008, 1009] {
@@ -49,11 +60,15 @@ mod tests {
 
     #[test]
     fn delays_double_up_to_a_cap_and_spread_around_it() {
-        let middle: Vec<f64> = (0..8).map(|n| delay_ms(n, 0.5)).collect();
-        assert_eq!(middle, [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 10_000.0, 10_000.0, 10_000.0]);
+        let most: Vec<f64> = (0..8).map(|n| delay_ms(n, 1.0)).collect();
+        assert_eq!(most, [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 10_000.0, 10_000.0, 10_000.0]);
         assert_eq!(delay_ms(0, 0.0), 250.0);
-        assert!(delay_ms(3, 0.999) < 6000.0 && delay_ms(3, 0.999) > 5990.0);
-        assert_eq!(delay_ms(u32::MAX, 0.5), 10_000.0, "no overflow");
+        assert_eq!(delay_ms(3, 0.5), 3000.0);
+        assert_eq!(delay_ms(u32::MAX, 1.0), 10_000.0, "no overflow");
+        // Jitter never takes a wait past the cap (±50 % took it to 15 s, and the tries before
+        // it past the 20 s a seat is kept), and still spreads the waits under it.
+        assert_eq!(delay_ms(9, 0.0), 5000.0);
+        assert!(delay_ms(9, 0.999_999) < 10_000.0);
     }
 
     #[test]
