@@ -96,11 +96,15 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip())).ok().map(|ip| ip.to_canonical())
 }
 
-/// The key the per-address caps count under: an IPv4 address as it is, an IPv6 address as its
-/// /64 (the host bits zeroed); an IPv4-mapped IPv6 address counts as the IPv4 address.
+/// The key the per-address caps count under: an IPv4 address as it is, a global IPv6 address
+/// as its /64 (the host bits zeroed: one subscriber gets a /64 and every address in it); an
+/// IPv4-mapped IPv6 address counts as the IPv4 address. A unique local (fc00::/7) or link-local
+/// (fe80::/10) IPv6 address counts as itself: those are a LAN's, where one /64 is the whole
+/// party (an outside test counted 40 players of one IPv6 LAN as one address, and refused 8).
 pub fn cap_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) if v6.is_unique_local() || v6.is_unicast_link_local() || v6.is_loopback() => IpAddr::V6(v6),
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
     }
 }
@@ -139,6 +143,10 @@ mod tests {
         assert_eq!(cap_key(ip("192.0.2.7")), ip("192.0.2.7"));
         assert_ne!(cap_key(ip("192.0.2.7")), cap_key(ip("192.0.2.8")), "IPv4 addresses are not grouped");
         assert_eq!(cap_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"), "IPv4-mapped is IPv4");
+        // A LAN's own IPv6 addresses are each their own: one /64 is the whole party.
+        assert_ne!(cap_key(ip("fd00:1::1")), cap_key(ip("fd00:1::2")), "unique local");
+        assert_eq!(cap_key(ip("fd00:1::1")), ip("fd00:1::1"));
+        assert_ne!(cap_key(ip("fe80::1")), cap_key(ip("fe80::2")), "link-local");
     }
 
     #[test]
