@@ -137,7 +137,14 @@ fn file_flags(
     path: &Path,
     text: &str,
 ) -> Result<(Vec<OsString>, FileKeys), LoadError> {
-    let table: toml::Table = text.parse().map_err(|e| LoadError::File(format!("{}: {e}", path.display())))?;
+    // The position and the message, not the TOML library's full report: that quotes the line,
+    // and a line like `admin-token = "secret` (no closing quote) would print the token into
+    // the logs (found by an outside test of a LAN host).
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let at = e.span().map_or(0, |span| span.start).min(text.len());
+        let line = text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        LoadError::File(format!("{}:{line}: {}", path.display(), e.message()))
+    })?;
     let mut flags = Vec::new();
     let mut keys = Vec::new();
     for (key, value) in &table {
@@ -172,14 +179,15 @@ fn file_flags(
             (ArgAction::SetTrue, _) => return Err(bad("true or false")),
             // `--key=value`, one argument: a value starting with `-` (a token, a negative
             // number) must not read as a flag of its own.
-            (_, toml::Value::Array(items)) => {
+            // A list only for an option that takes one (`admin-token = ["x"]` was taken as "x").
+            (ArgAction::Append, toml::Value::Array(items)) => {
                 for item in items {
                     let item = scalar(item).ok_or_else(|| bad("a list of strings or numbers"))?;
                     flags.push(format!("--{long}={item}").into());
                 }
             }
             (_, value) => {
-                let value = scalar(value).ok_or_else(|| bad("a string, a number or a list"))?;
+                let value = scalar(value).ok_or_else(|| bad("a string or a number"))?;
                 flags.push(format!("--{long}={value}").into());
             }
         }
@@ -301,6 +309,19 @@ mod tests {
         let path = write("unknown", "port = 9000\n\n# the rules\nscore-limitt = 3\n");
         let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
         assert!(err.contains(&format!("{}:4: unknown key `score-limitt`", path.display())), "{err}");
+    }
+
+    #[test]
+    fn a_broken_line_is_placed_but_not_quoted_and_a_list_goes_only_where_one_may() {
+        // The TOML library's own report quotes the line: the token of a broken `admin-token`
+        // line went to the logs.
+        let path = write("broken", "port = 9000\nadmin-token = \"topsecret-abc\n");
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}:2: ", path.display())), "{err}");
+        assert!(!err.contains("topsecret"), "{err}");
+        let path = write("listed", "admin-token = [\"x\"]\n");
+        let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(err.contains(":1: `admin-token` must be a string or a number"), "{err}");
     }
 
     #[test]
