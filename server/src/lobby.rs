@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use skirmish_shared::consts::DEFAULT_ROOM;
@@ -228,7 +228,19 @@ pub struct Lobby {
     opened_per_ip: HashMap<IpAddr, usize>,
     /// Seats kept per address of their lost players (only addresses with one).
     kept_per_ip: HashMap<IpAddr, usize>,
+    /// Addresses the host kicked a player of, by room, and until when they may not join it
+    /// again (see [`KICK_BAN`]).
+    banned: HashMap<(String, IpAddr), Instant>,
 }
+
+/// How long the address of a player the host kicked may not join that room again: without
+/// it, a kicked griefer was back as a newcomer half a second later (an outside test of a LAN
+/// host), and the page's Reconnect button took it back in one click. An address, so everyone
+/// behind it (a household, a NAT) is kept out of that room too; a restart forgets it.
+pub const KICK_BAN: Duration = Duration::from_secs(10 * 60);
+
+/// The reason a join refused by a kick's ban reads.
+pub const BANNED_REASON: &str = "kicked from this room by the host: try again in 10 min";
 
 impl Lobby {
     /// A lobby whose rooms play `setup` on `threads` arbiter threads of nice value `room_nice`
@@ -254,6 +266,16 @@ impl Lobby {
             next_reservation: 0,
             opened_per_ip: HashMap::new(),
             kept_per_ip: HashMap::new(),
+            banned: HashMap::new(),
+        }
+    }
+
+    /// Keeps `client` out of `room` for [`KICK_BAN`], and forgets the bans that ran out.
+    fn ban(&mut self, room: &str, client: Option<IpAddr>) {
+        let now = Instant::now();
+        self.banned.retain(|_, until| *until > now);
+        if let Some(client) = client {
+            self.banned.insert((room.to_owned(), client), now + KICK_BAN);
         }
     }
 
@@ -426,6 +448,11 @@ impl Handler<Join> for Lobby {
             Some(name) => name,
             None => self.quick_play_room(),
         };
+        if let Some(client) = msg.client
+            && self.banned.get(&(room.clone(), client)).is_some_and(|until| Instant::now() < *until)
+        {
+            return Err(JoinError::Closed(BANNED_REASON));
+        }
         // Decided before a room is opened, so a refused join leaves none behind (no one would
         // ever leave it, so nothing would remove it).
         let existing = self.rooms.get(&room);
@@ -722,11 +749,14 @@ impl Handler<AdminKick> for Lobby {
             // Revoked now, not when the session's goodbye arrives: a rejoin with the token on its
             // way meanwhile would otherwise take the seat over and keep the player in.
             self.seats.remove(&member.token);
+            let client = member.client;
+            self.ban(&msg.room, client);
         } else if let Some(kept) = entry.take_kept(msg.id) {
             // A lost player's kept seat: freed, and its token leads nowhere.
             self.seats.remove(&kept.token);
             count_down(&mut self.kept_per_ip, kept.client);
             entry.addr.do_send(ReleaseSeat { id: msg.id });
+            self.ban(&msg.room, kept.client);
             self.check_empty(&msg.room, ctx);
         } else {
             return false;
@@ -874,8 +904,15 @@ mod tests {
         assert!(lobby.handle(kick, &mut ctx));
 
         let (b, _b) = session();
-        let again = lobby.handle(Join { rejoin: Some(token), ..join(&b, Some("arena")) }, &mut ctx).expect("joins");
+        let from_elsewhere =
+            Join { rejoin: Some(token), client: Some(IpAddr::from([127, 0, 0, 3])), ..join(&b, Some("arena")) };
+        let again = lobby.handle(from_elsewhere, &mut ctx).expect("joins");
         assert_ne!(again.id, first.id, "a newcomer, not the kicked player");
+        // The kicked player's address may not come back to that room for a while, to another
+        // room yes.
+        let (c, _c) = session();
+        assert_eq!(lobby.handle(join(&c, Some("arena")), &mut ctx).err(), Some(JoinError::Closed(BANNED_REASON)));
+        assert!(lobby.handle(join(&c, Some("elsewhere")), &mut ctx).is_ok());
         // The kicked connection, lost as the kick went out, keeps no seat either: no token leads
         // to it.
         lobby.handle(Leave { id: first.id, room: "arena".into(), session: a.clone(), reserve: true }, &mut ctx);
