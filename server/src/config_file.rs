@@ -130,6 +130,9 @@ fn bad_file_value<'k>(error: &clap::Error, from_file: &'k [(String, String)]) ->
 /// The file's keys that flags stand for: the long option, and the key as written.
 type FileKeys = Vec<(String, String)>;
 
+/// The keys whose values are paths, taken relative to the file's own directory.
+const PATH_KEYS: [&str; 2] = ["maps", "assets"];
+
 /// The flags that stand for the file's keys that nothing stronger set, and those keys.
 fn file_flags(
     command: &clap::Command,
@@ -185,6 +188,14 @@ fn file_flags(
                     let item = scalar(item).ok_or_else(|| bad("a list of strings or numbers"))?;
                     flags.push(format!("--{long}={item}").into());
                 }
+            }
+            // A relative path in the file is the file's: the same file works from any working
+            // directory (a service's is `/`; an outside test's `maps = "maps"` failed there).
+            (_, toml::Value::String(dir)) if PATH_KEYS.contains(&long.as_str()) && Path::new(dir).is_relative() => {
+                let dir = path.parent().unwrap_or(Path::new("")).join(dir);
+                let mut flag = OsString::from(format!("--{long}="));
+                flag.push(dir.as_os_str());
+                flags.push(flag);
             }
             (_, value) => {
                 let value = scalar(value).ok_or_else(|| bad("a string or a number"))?;
@@ -322,6 +333,17 @@ mod tests {
         let path = write("listed", "admin-token = [\"x\"]\n");
         let err = load(["skirmish", "--config", path.to_str().unwrap()]).unwrap_err().to_string();
         assert!(err.contains(":1: `admin-token` must be a string or a number"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_in_the_file_are_the_files() {
+        let path = write("paths", "maps = \"my-maps\"\nassets = \"/srv/skirmish/assets\"\n");
+        let config = load(["skirmish", "--config", path.to_str().unwrap()]).expect("loads");
+        assert_eq!(config.maps, Some(path.parent().unwrap().join("my-maps")), "beside the file");
+        assert_eq!(config.assets, Some(std::path::PathBuf::from("/srv/skirmish/assets")), "absolute as it is");
+        // A flag's relative path is the working directory's, as with any command.
+        let config = load(["skirmish", "--config", path.to_str().unwrap(), "--maps", "here"]).expect("loads");
+        assert_eq!(config.maps, Some(std::path::PathBuf::from("here")));
     }
 
     #[test]
