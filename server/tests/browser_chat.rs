@@ -68,10 +68,25 @@ async fn chat_goes_between_browsers_as_text_only() {
     .await;
     assert!(!chat_lines(&bob).await.iter().any(|(_, text)| text.starts_with("wave")), "the refused line went nowhere");
 
+    // While the page reconnects, a line has no way to go: its writer is told, and the log it
+    // had read stays through the tries (from an outside test on a bad network: the line
+    // vanished without a word, and every try emptied the log).
+    server.stop();
+    poll("Alice's page to have tried again and failed", async || {
+        webdriver::content(&alice, "#status").await.filter(|s| s.ends_with("(1006: connection lost)"))
+    })
+    .await;
+    say(&alice, "while away").await;
+    poll("Alice to be told her line was not sent", async || {
+        chat_lines(&alice).await.into_iter().find(|(_, text)| text == "not sent: not connected")
+    })
+    .await;
+    let kept = chat_lines(&alice).await;
+    assert!(kept.iter().any(|(_, text)| text == "hello from Alice"), "the log read before: {kept:?}");
+
     alice.close().await.expect("end Alice's session");
     bob.close().await.expect("end Bob's session");
     drop((driver_a, driver_b));
-    server.stop();
 }
 
 /// Types `text` into `#chatinput` and presses Enter, as a player does.

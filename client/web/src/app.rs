@@ -336,7 +336,10 @@ fn connect(app: &Shared, name: String) {
     a.cues = Cues::default();
     a.net = NetMeter::new(1000.0 / f64::from(TICK_RATE_HZ));
     a.follow_asked = None;
-    a.ui.clear_logs();
+    // A new player's page starts a new log; one taking its seat back keeps what it had read.
+    if rejoin.is_empty() {
+        a.ui.clear_logs();
+    }
     // Joining is a user gesture: the moment browsers allow audio to start loading.
     a.sounds.load();
     let private = a.page.private.checked();
@@ -594,17 +597,21 @@ impl App {
                 }
             }
             Action::Say(text) => {
-                if let Some(conn) = self.conn.as_mut()
-                    && conn.ws.ready_state() == WebSocket::OPEN
-                {
-                    if let Some(bytes) = conn.client.chat(&text) {
-                        send(&conn.ws, &bytes);
-                    } else if let Some(why) = Client::chat_refusal(&text) {
-                        // To this player alone: a line the server would refuse does not vanish
-                        // without a word.
-                        let text = format!("not sent: {why}");
-                        self.ui.add_chat(&ChatEntry { from: None, colour: 0xffffff, text });
-                    }
+                // To this player alone: a line the server would refuse, or that has no
+                // connection to go by (one is being made again), does not vanish without a word.
+                let why = match self.conn.as_mut().filter(|c| c.ws.ready_state() == WebSocket::OPEN) {
+                    Some(conn) => match conn.client.chat(&text) {
+                        Some(bytes) => {
+                            send(&conn.ws, &bytes);
+                            None
+                        }
+                        None => Client::chat_refusal(&text),
+                    },
+                    None => Some("not connected"),
+                };
+                if let Some(why) = why {
+                    let text = format!("not sent: {why}");
+                    self.ui.add_chat(&ChatEntry { from: None, colour: 0xffffff, text });
                 }
             }
             Action::Key(Command::NetStats) => {
