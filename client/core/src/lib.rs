@@ -253,6 +253,9 @@ pub struct Client {
     ping_sent: Option<(u32, f64)>,
     /// The last measured round trip; `None` until the first `Pong`.
     rtt_ms: Option<f64>,
+    /// When the oldest ping still unanswered went out (pings given up as lost included): see
+    /// [`Client::ping_ms`].
+    unanswered_since: Option<f64>,
     /// Counters for the front-end's display and the bots' report.
     stats: Stats,
     /// The current match (phase, map, limits) from the last `Match`, its map completed by the
@@ -303,6 +306,7 @@ impl Client {
             ack_sent: None,
             next_ping_id: 1,
             ping_sent: None,
+            unanswered_since: None,
             rtt_ms: None,
             stats: Stats::default(),
             match_info: None,
@@ -386,6 +390,7 @@ impl Client {
         self.state = ConnState::Closed { code, reason: reason.to_owned() };
         // The last round trip says nothing of a connection that is gone: the HUD shows none.
         self.rtt_ms = None;
+        self.unanswered_since = None;
     }
 
     /// A binary frame arrived from the server at `now_ms`: pushes one [`Event`] per message it
@@ -462,10 +467,14 @@ impl Client {
             ServerMsg::Pong(p) => match self.ping_sent {
                 Some((id, sent)) if id == p.id => {
                     self.ping_sent = None;
+                    self.unanswered_since = None;
                     let rtt = (now_ms - sent).max(0.0);
                     self.rtt_ms = Some(rtt);
                     Event::Pong { rtt_ms: rtt }
                 }
+                // The answer to a ping given up as lost, on a link slower than the limit: no
+                // round trip of the one awaited, and no error either.
+                _ if p.id != 0 && p.id < self.next_ping_id => return Ok(()),
                 _ => return Err(ClientError::Unexpected("Pong for a ping not sent")),
             },
             ServerMsg::Chat(line) => Event::Chat(self.on_chat(line)),
@@ -721,6 +730,7 @@ impl Client {
         let id = self.next_ping_id;
         self.next_ping_id = self.next_ping_id.wrapping_add(1);
         self.ping_sent = Some((id, now_ms));
+        self.unanswered_since.get_or_insert(now_ms);
         Some(self.sent(encode::client_msg(&ClientMsg::Ping(Ping { id }))))
     }
 
@@ -819,6 +829,14 @@ impl Client {
     /// Last measured round trip.
     pub fn rtt_ms(&self) -> Option<f64> {
         self.rtt_ms
+    }
+
+    /// The ping to show at `now_ms`: the last round trip, or, once an answer has been awaited
+    /// longer than that, how long: on a link that has fallen seconds behind (or stalled), the
+    /// last good round trip would tell the player nothing is wrong.
+    pub fn ping_ms(&self, now_ms: f64) -> Option<f64> {
+        let waited = self.unanswered_since.map_or(0.0, |since| now_ms - since);
+        self.rtt_ms.map(|rtt| rtt.max(waited))
     }
 
     /// Counters.

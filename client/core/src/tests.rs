@@ -477,9 +477,19 @@ fn pong_measures_round_trip() {
     assert_eq!(one(&mut c, &bytes(ServerMsg::Pong(p)), 542.0), Event::Pong { rtt_ms: 42.0 });
     assert_eq!(c.rtt_ms(), Some(42.0));
     assert!(feed(&mut c, &bytes(ServerMsg::Pong(Ping { id: 999 })), 600.0).is_err());
+    // While an answer is awaited longer than the last round trip, the ping shown is that wait:
+    // on a link seconds behind, the last good round trip said nothing was wrong.
+    assert_eq!(c.ping_ms(1000.0), Some(42.0));
+    let _ = c.ping(2000.0).expect("the next ping");
+    assert_eq!(c.ping_ms(2030.0), Some(42.0), "within the last round trip");
+    assert_eq!(c.ping_ms(2500.0), Some(500.0));
+    assert_eq!(c.ping_ms(9000.0), Some(7000.0), "counted from the first unanswered, lost ones too");
+    let _ = c.ping(9000.0).expect("the one before counts as lost");
+    assert_eq!(c.ping_ms(9500.0), Some(7500.0));
     // A connection that is gone has no round trip: the HUD must not go on showing the last.
     c.on_close(1006, "");
     assert_eq!(c.rtt_ms(), None);
+    assert_eq!(c.ping_ms(9500.0), None);
 }
 
 #[test]
@@ -492,8 +502,11 @@ fn an_unanswered_ping_counts_as_lost_after_the_shared_limit() {
     let ClientMsg::Ping(second) = decoded(c.ping(1000.0 + lost)) else { panic!("not a ping") };
     let ClientMsg::Ping(first) = first else { panic!("not a ping") };
     assert_ne!(first.id, second.id);
-    // The late answer to the lost one is not taken for the new one's round trip.
-    assert!(feed(&mut c, &bytes(ServerMsg::Pong(first)), 1000.0 + lost + 10.0).is_err());
+    // The late answer to the lost one is not taken for the new one's round trip, nor for an
+    // error (a link slower than the limit sends it).
+    assert_eq!(feed(&mut c, &bytes(ServerMsg::Pong(first)), 1000.0 + lost + 10.0), Ok(vec![]));
+    assert_eq!(c.rtt_ms(), None);
+    assert!(feed(&mut c, &bytes(ServerMsg::Pong(Ping { id: 0 })), 1000.0 + lost + 10.0).is_err(), "never sent");
 }
 
 #[test]

@@ -752,7 +752,7 @@ impl App {
                     correction_units: client.prediction().correction_units,
                 });
                 let extra = Extra {
-                    ping_ms: client.rtt_ms(),
+                    ping_ms: client.ping_ms(now),
                     interp_delay_ms: client.interp_delay_ms(now),
                     predicting: client.prediction().state().is_some(),
                 };

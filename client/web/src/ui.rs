@@ -255,7 +255,7 @@ impl Ui {
         self.score.set(hud::score_text(shown.and_then(|id| client.scores().get(&id))));
         let (phase, ms_left) = client.phase();
         self.clock.set(hud::clock_text(phase, ms_left));
-        self.ping.set(hud::ping_text(client.rtt_ms()));
+        self.ping.set(hud::ping_text(client.ping_ms(frame.now_ms)));
         self.fps.set(hud::fps_text(frame.fps));
         let players = client.roster().values().filter(|p| !p.spectator).count();
         self.players.set(hud::players_text(players));
