@@ -386,7 +386,7 @@ function roomView(room) {
   return view;
 }
 function playerRow(room, id) {
-  const row = { tr: el("tr"), cells: [el("td"), el("td"), el("td")], name: "" };
+  const row = { tr: el("tr"), cells: [el("td"), el("td"), el("td"), el("td")], name: "" };
   const kick = el("button", "Kick");
   kick.onclick = () => confirm(`Kick ${row.name} from ${room}?`) &&
     post("/admin/api/kick", { room, id }, `Kick ${row.name} from ${room}`, `${row.name} kicked from ${room}`);
@@ -416,6 +416,7 @@ function render(s) {
       setText(row.cells[0], String(p.id));
       setText(row.cells[1], p.away ? `${p.name} (away: connection lost, seat kept)` : p.name);
       setText(row.cells[2], p.spectator ? "spectator" : `${p.kills}/${p.deaths}`);
+      setText(row.cells[3], p.address || "");
       return row.tr;
     }));
     return view.section;

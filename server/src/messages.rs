@@ -241,4 +241,7 @@ pub struct PlayerReport {
     /// Its connection was lost and its seat is kept: its ship is in the world with no one at
     /// the controls until it comes back (a kick releases the seat).
     pub away: bool,
+    /// Its client's address as the connection caps count it (and a kick bans), so the host
+    /// can tell one machine's many players, or two players of one name, apart.
+    pub address: Option<IpAddr>,
 }

@@ -123,6 +123,8 @@ struct Seat {
     colour_slot: u32,
     /// The chat allowance it left with: dropping the connection and rejoining does not refill it.
     chat: chat::Allowance,
+    /// Its lost connection's address, for the host's list.
+    client: Option<IpAddr>,
 }
 
 /// See the module docs.
@@ -892,7 +894,12 @@ impl Handler<RemovePlayer> for Room {
             // is back or the seat is released.
             let kept = msg.reserve && self.world.leave_seat(msg.id);
             if kept {
-                let seat = Seat { info: member.info, colour_slot: member.colour_slot, chat: member.chat };
+                let seat = Seat {
+                    info: member.info,
+                    colour_slot: member.colour_slot,
+                    chat: member.chat,
+                    client: member.client,
+                };
                 self.seats.insert(msg.id, seat);
             } else {
                 self.world.remove_player(msg.id);
@@ -909,12 +916,13 @@ impl Handler<Report> for Room {
 
     fn handle(&mut self, _msg: Report, _ctx: &mut Self::Context) -> Self::Result {
         // The kept seats too: their ships play on in the world, and the host may kick them.
-        let members = self.members.values().map(|m| (&m.info, false));
+        let members = self.members.values().map(|m| (&m.info, false, m.client));
         let players = members
-            .chain(self.seats.values().map(|s| (&s.info, true)))
-            .map(|(info, away)| {
+            .chain(self.seats.values().map(|s| (&s.info, true, s.client)))
+            .map(|(info, away, address)| {
                 let (kills, deaths) = self.world.score_of(info.id).unwrap_or_default();
-                PlayerReport { id: info.id, name: info.name.clone(), spectator: info.spectator, kills, deaths, away }
+                let (id, name, spectator) = (info.id, info.name.clone(), info.spectator);
+                PlayerReport { id, name, spectator, kills, deaths, away, address }
             })
             .collect();
         let mut times: Vec<u32> = self.tick_times.iter().copied().collect();

@@ -143,6 +143,8 @@ async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revo
     let room = &status_json["rooms"][0];
     assert_eq!(room["name"], "arena-1");
     assert_eq!(room["players"][0]["name"], "Troll");
+    // With its address: the host can tell one machine's many players, or two of one name, apart.
+    assert_eq!(room["players"][0]["address"], "127.0.0.1");
     assert!(room["tick_p99_ms"].as_f64().is_some() && status_json["uptime_s"].as_f64().is_some(), "{body}");
 
     let kick = format!(r#"{{"room":"arena-1","id":{id}}}"#);
@@ -262,12 +264,22 @@ async fn the_page_says_what_an_action_did_or_why_it_failed() {
     let driver = ChromeDriver::start(&driver_bin);
     let browser = admin_in_browser(&driver, &srv).await;
 
-    // The host clicks Kick on Ghost just after someone else kicked it: the server answers 404.
     poll("Ghost's Kick button", async || {
         let found = browser.execute(KICK_BUTTON, vec![json!("Ghost")]).await.ok()?;
         (!found.is_null()).then_some(())
     })
     .await;
+    // Each row shows the player's address in a cell of its own.
+    let address = browser
+        .execute(
+            "const row = [...document.querySelectorAll('#rooms tr')].find((tr) => tr.children[1] && \
+             tr.children[1].textContent === 'Ghost'); return row ? row.children[3].textContent : null;",
+            vec![],
+        )
+        .await
+        .expect("read the row");
+    assert_eq!(address, json!("127.0.0.1"));
+    // The host clicks Kick on Ghost just after someone else kicked it: the server answers 404.
     let stale = "const button = (() => { ARGS })(); \
         const ghost = button.closest('tr').children[0].textContent; \
         return fetch('/admin/api/kick', { method: 'POST', headers: { 'content-type': 'application/json' }, \
