@@ -212,12 +212,13 @@ pub struct Summary {
     pub rooms: BTreeMap<String, u32>,
     /// Snapshots received by all bots.
     pub snapshots_received: u64,
-    /// Snapshots due: the sum over welcomed bots of the seconds from their start in the ramp-up
-    /// to the end of the run (`due_seconds`; the wait to be let in and the rest of the run of a
+    /// Snapshots due: the sum over welcomed bots of the seconds from their `Welcome` (or from
+    /// `bot::JOIN_ALLOWANCE` after their start in the ramp-up, if let in later) to the end of the
+    /// run (`due_seconds`; a wait to be let in past that and the rest of the run of a
     /// disconnected bot included: it missed those) × tick rate.
     pub expected_snapshots: f64,
-    /// Sum over welcomed bots of their time in the run: from their start in the ramp-up to its
-    /// end.
+    /// Sum over welcomed bots of their time in the run: from their `Welcome` (or
+    /// `bot::JOIN_ALLOWANCE` after their start, if let in later) to its end.
     pub due_seconds: f64,
     /// From each welcomed bot's start in the ramp-up to its `Welcome`: the time the server (and
     /// the `--max-connecting` queue) took to let it in.

@@ -44,8 +44,9 @@ pub struct Interval {
     /// Snapshots received in the batches the bots added in the interval (see the module docs).
     pub snapshots: u64,
     /// Snapshots due over the time those batches cover, plus the dropped bots' time in the
-    /// interval: bot-seconds × the tick rate. A bot is due from its start in the ramp-up to the
-    /// end of the run, also after the server dropped it, as in the summary's delivery ratio.
+    /// interval: bot-seconds × the tick rate. A bot is due from its `Welcome` (or 1 s after its
+    /// start, if let in later) to the end of the run, also after the server dropped it, as in
+    /// the summary's delivery ratio.
     pub expected_snapshots: f64,
     /// `snapshots / expected_snapshots`; `null` when none were due. Above 1 only by a snapshot
     /// per batch, or where bots fell behind and caught up (more snapshots read than ticks passed).
