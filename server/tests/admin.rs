@@ -105,18 +105,6 @@ async fn a_strangers_body_is_never_read_and_the_admins_must_be_json() {
     assert_eq!(status, 404, "well formed, and no such player: {answer}");
 }
 
-/// Joins through `core` from the local address `source` (127.x.y.z): the kicked player's own
-/// address is kept out of its room for a while, so its token is tried from another.
-async fn join_from(srv: &skirmish_server::ServerHandle, source: &str, mut core: Client) -> TestClient {
-    use futures_util::SinkExt;
-    let ws = common::upgrade_from(srv, source.parse().expect("an address"), &[]).await.expect("upgraded");
-    let hello = core.on_open();
-    let mut client = TestClient::from_parts(ws, core);
-    client.ws.send(tokio_tungstenite::tungstenite::Message::binary(hello)).await.expect("send Hello");
-    client.wait_for(|c| c.core.state() == &skirmish_client::ConnState::Playing).await;
-    client
-}
-
 /// A join from the kicked player's address to the room it was kicked from is refused.
 async fn refused_as_banned(srv: &skirmish_server::ServerHandle, room: &str) {
     use futures_util::SinkExt;
@@ -161,7 +149,8 @@ async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revo
     // Its address may not come back into the room for a while (a griefer was back in half a
     // second); and its token no longer gives its seat back, from anywhere.
     refused_as_banned(&srv, "arena-1").await;
-    let mut again = join_from(&srv, "127.0.0.3", Client::new("Troll", Some("arena-1".to_owned())).rejoin(&token)).await;
+    let mut again =
+        TestClient::join_from(&srv, "127.0.0.3", Client::new("Troll", Some("arena-1".to_owned())).rejoin(&token)).await;
     assert_ne!(again.id(), id, "a newcomer, not the kicked player");
 
     let close = r#"{"room":"arena-1"}"#;
@@ -193,7 +182,8 @@ async fn the_admin_kicks_a_kept_seat() {
     let (status, _, body) = request(srv.addr, "POST", "/admin/api/kick", &headers, &kick).await;
     assert_eq!(status, 200, "{body}");
     refused_as_banned(&srv, "evade").await;
-    let again = join_from(&srv, "127.0.0.3", Client::new("Evader", Some("evade".to_owned())).rejoin(&token)).await;
+    let again =
+        TestClient::join_from(&srv, "127.0.0.3", Client::new("Evader", Some("evade".to_owned())).rejoin(&token)).await;
     assert_ne!(again.id(), id, "a newcomer: the kept seat was kicked");
 }
 

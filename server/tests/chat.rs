@@ -251,11 +251,7 @@ async fn an_address_shares_its_chat_between_its_players() {
     let url = srv.ws_url();
     let mut ada = TestClient::join(&url, "Ada", Some("talk")).await;
     let mut bob = TestClient::join(&url, "Bob", Some("talk")).await;
-    let ws = common::upgrade_from(&srv, "127.0.0.2".parse().unwrap(), &[]).await.expect("upgraded");
-    let mut carol = TestClient::from_parts(ws, Client::new("Carol", Some("talk".into())));
-    let hello = carol.core.on_open();
-    carol.ws.send(Message::binary(hello)).await.expect("send Hello");
-    carol.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+    let mut carol = TestClient::join_from(&srv, "127.0.0.2", Client::new("Carol", Some("talk".into()))).await;
     carol.wait_for(|c| c.chat_lines().contains(&(None, "Carol joined".into()))).await;
 
     let started = std::time::Instant::now();

@@ -96,15 +96,9 @@ async fn a_watcher_refused_for_want_of_spectator_places_is_told_so() {
     assert!(!player.core.is_spectator());
 }
 
-/// Joins `room` as `name` from the local address `source`, as a spectator or not.
-async fn join_from(srv: &skirmish_server::ServerHandle, source: &str, name: &str, spectate: bool) -> TestClient {
-    let ws = common::upgrade_from(srv, source.parse().expect("an address"), &[]).await.expect("upgraded");
-    let core = skirmish_client::Client::new(name, Some("eyes".to_owned())).ask_to_spectate(spectate);
-    let mut client = TestClient::from_parts(ws, core);
-    let hello = client.core.on_open();
-    client.ws.send(Message::binary(hello)).await.expect("send Hello");
-    client.wait_for(|c| c.core.state() == &skirmish_client::ConnState::Playing).await;
-    client
+/// A client core joining the room `eyes` as `name`, watching or not.
+fn watcher(name: &str, spectate: bool) -> skirmish_client::Client {
+    skirmish_client::Client::new(name, Some("eyes".to_owned())).ask_to_spectate(spectate)
 }
 
 /// Asks the server, as spectator `c`, to show it `target`'s views.
@@ -119,10 +113,10 @@ async fn a_spectator_from_a_players_address_watches_only_that_address() {
     // opponent, and got every snapshot the opponent got (its position across the map included),
     // as it got it.
     let srv = server();
-    let ada = join_from(&srv, "127.0.0.2", "Ada", false).await;
-    let bob = join_from(&srv, "127.0.0.3", "Bob", false).await;
-    let mut spy = join_from(&srv, "127.0.0.2", "Spy", true).await;
-    let mut fan = join_from(&srv, "127.0.0.4", "Fan", true).await;
+    let ada = TestClient::join_from(&srv, "127.0.0.2", watcher("Ada", false)).await;
+    let bob = TestClient::join_from(&srv, "127.0.0.3", watcher("Bob", false)).await;
+    let mut spy = TestClient::join_from(&srv, "127.0.0.2", watcher("Spy", true)).await;
+    let mut fan = TestClient::join_from(&srv, "127.0.0.4", watcher("Fan", true)).await;
     let (a, b) = (ada.id(), bob.id());
     follow(&mut spy, b).await;
     follow(&mut fan, b).await;

@@ -4,22 +4,16 @@
 //! Timing figures are only checked for consistency here; their size is a benchmark, not a test.
 
 mod http;
+mod run;
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
+use run::{BIN, f64_at, json_path, read_json, spawn_bots};
 use serde_json::{Value, json};
 
 /// Bounds a hung run; a normal one takes the `--duration` plus a second or two.
 const WALL_CLOCK_GUARD: Duration = Duration::from_secs(60);
-const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
-
-/// A JSON path unique to this test process and test.
-fn json_path(test: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("skirmish-bots-{}-{test}.json", std::process::id()))
-}
-
 /// Runs the bots binary with `args` (stdout a pipe, not a terminal), killing it if it outlives
 /// the guard.
 async fn run_bots(args: &[&str]) -> Output {
@@ -27,17 +21,6 @@ async fn run_bots(args: &[&str]) -> Output {
     tokio::time::timeout(WALL_CLOCK_GUARD, child)
         .await
         .expect("skirmish-bots finishes within the guard")
-        .expect("skirmish-bots starts")
-}
-
-/// Starts the bots binary with `args`, its stdout and stderr piped, for a test that stops it.
-fn spawn_bots(args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
         .expect("skirmish-bots starts")
 }
 
@@ -50,17 +33,6 @@ async fn stop_bots(child: tokio::process::Child, signal: &str, why: &str) -> Out
         std::process::Command::new("sh").arg("-c").arg(format!("kill -{signal} {pid}")).status().expect("sh runs");
     assert!(sent.success());
     tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output()).await.expect(why).expect("skirmish-bots ran")
-}
-
-fn read_json(path: &PathBuf) -> Value {
-    let text = std::fs::read_to_string(path).expect("the JSON summary was written");
-    // Best effort: a leftover file in the target dir is harmless.
-    let _ = std::fs::remove_file(path);
-    serde_json::from_str(&text).expect("the summary is JSON")
-}
-
-fn f64_at(json: &Value, pointer: &str) -> f64 {
-    json.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} is a number in {json:#}"))
 }
 
 fn texts(out: &Output) -> (String, String) {

@@ -4,18 +4,14 @@
 //! is timed once, those the client core forgot during a long freeze included.
 
 mod gate;
+mod run;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use gate::{Gate, WALL_CLOCK_GUARD};
+use run::{BIN, f64_at};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
-
-fn f64_at(json: &Value, pointer: &str) -> f64 {
-    json.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} is a number in {json:#}"))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_freeze_until_the_end_shows_in_latency_gaps_and_missed_ticks() {

@@ -3,23 +3,13 @@
 //! played or endured, and no join may outlive the run.
 
 mod gate;
+mod run;
 
 use std::process::Output;
 
 use gate::{Gate, WALL_CLOCK_GUARD};
+use run::spawn_bots;
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
-
-fn spawn_bots(args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("skirmish-bots starts")
-}
 
 /// The run's output and its `--json -`.
 async fn finish(child: tokio::process::Child) -> (Output, Value, String) {

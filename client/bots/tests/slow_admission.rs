@@ -5,39 +5,14 @@
 //! the run.
 
 mod gate;
+mod run;
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use gate::{Gate, WALL_CLOCK_GUARD};
+use run::{f64_at, json_path, read_json, spawn_bots};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_skirmish-bots");
-
-fn json_path(test: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("skirmish-bots-{}-{test}.json", std::process::id()))
-}
-
-fn read_json(path: &PathBuf) -> Value {
-    let text = std::fs::read_to_string(path).expect("the JSON summary was written");
-    let _ = std::fs::remove_file(path);
-    serde_json::from_str(&text).expect("the summary is JSON")
-}
-
-fn f64_at(json: &Value, pointer: &str) -> f64 {
-    json.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} is a number in {json:#}"))
-}
-
-fn spawn_bots(args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("skirmish-bots starts")
-}
 
 async fn finish(child: tokio::process::Child) -> (Output, String) {
     let out = tokio::time::timeout(WALL_CLOCK_GUARD, child.wait_with_output())

@@ -216,6 +216,17 @@ impl TestClient {
         client
     }
 
+    /// Connects from the local address `source` (any 127.x.y.z is loopback), says the Hello of
+    /// `core` and waits for Welcome: for tests of what the server does by client address.
+    pub async fn join_from(srv: &skirmish_server::ServerHandle, source: &str, mut core: Client) -> Self {
+        let ws = upgrade_from(srv, source.parse().expect("an address"), &[]).await.expect("upgraded");
+        let hello = core.on_open();
+        let mut client = Self::from_parts(ws, core);
+        client.ws.send(Message::binary(hello)).await.expect("send Hello");
+        client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
+        client
+    }
+
     /// Joins `room` as `name`, then loses the connection (the socket ends with no WebSocket
     /// close, so the seat is kept) and waits until `self`, in the same room, hears it left.
     /// Returns the lost player's id and rejoin token.
