@@ -389,17 +389,17 @@ async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state:
     let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
     match state.admin.log_in(&form.token, client.map(client_addr::cap_key)) {
         Ok(session) => {
-            tracing::info!(client = ?client, "admin logged in");
+            tracing::info!(client = client.map(display), "admin logged in");
             admin::logged_in_response(&session)
         }
         Err(admin::LoginRefused::WrongToken) => {
-            tracing::warn!(client = ?client, "admin login refused: wrong token");
+            tracing::warn!(client = client.map(display), "admin login refused: wrong token");
             admin::wrong_token_page()
         }
         Err(admin::LoginRefused::TooManyWrong { retry_after, first }) => {
             if first {
                 tracing::warn!(
-                    client = ?client,
+                    client = client.map(display),
                     retry_after_s = retry_after.as_secs(),
                     "admin logins locked out for this address: too many wrong tokens"
                 );
@@ -417,7 +417,7 @@ async fn admin_logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     }
     if state.admin.log_out(&req) {
         let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
-        tracing::info!(client = ?client, "admin logged out");
+        tracing::info!(client = client.map(display), "admin logged out");
     }
     admin::logged_out_response()
 }
@@ -600,7 +600,7 @@ async fn upgrade(state: web::Data<AppState>, (req, mut framed): Upgrade) -> Resu
         HttpResponse::NotFound().body("WebSocket connections are served at /ws")
     };
     if let Err(e) = respond(&mut framed, refused).await {
-        tracing::debug!(peer = ?head.peer_addr, error = %e, "refused WebSocket gone before its answer");
+        tracing::debug!(peer = head.peer_addr.map(display), error = %e, "refused WebSocket gone before its answer");
     }
     Ok(())
 }
@@ -618,12 +618,12 @@ fn declares_body(head: &RequestHead) -> bool {
 async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit, switching: actix_http::Response<()>) {
     let peer = req.head().peer_addr;
     if let Err(e) = framed.send(h1::Message::Item((switching, BodySize::None))).await {
-        tracing::debug!(peer = ?peer, error = %e, "WebSocket gone during its upgrade");
+        tracing::debug!(peer = peer.map(display), error = %e, "WebSocket gone during its upgrade");
         return;
     }
     // The writer's descriptor is the one `socket::on_connect` made for every connection.
     let Some(socket) = req.conn_data::<ConnSocket>().cloned() else {
-        tracing::warn!(peer = ?peer, "WebSocket dropped: its socket could not be duplicated");
+        tracing::warn!(peer = peer.map(display), "WebSocket dropped: its socket could not be duplicated");
         return;
     };
     let parts = framed.into_parts();
@@ -655,11 +655,11 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
         let second = state.started.elapsed().as_secs() + 1;
         if state.origin_warned.swap(second, Ordering::Relaxed) == second {
-            tracing::debug!(origin = %refused, peer = ?head.peer_addr, "WebSocket refused: origin not allowed");
+            tracing::debug!(origin = %refused, peer = head.peer_addr.map(display), "WebSocket refused: origin not allowed");
         } else {
             tracing::warn!(
                 origin = %refused,
-                peer = ?head.peer_addr,
+                peer = head.peer_addr.map(display),
                 "WebSocket refused: origin not allowed (see --allowed-origins)"
             );
         }
@@ -667,7 +667,7 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     }
     let client = client_addr::client_ip(head.peer_addr, headers, &state.config.trusted_proxies);
     state.gate.admit(client).inspect_err(|refusal| {
-        tracing::debug!(client = ?client, reason = refusal.label(), "WebSocket refused");
+        tracing::debug!(client = client.map(display), reason = refusal.label(), "WebSocket refused");
     })
 }
 

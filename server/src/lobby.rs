@@ -22,7 +22,7 @@ use crate::messages::{
 };
 use crate::player_session::PlayerSession;
 use crate::room::{Room, RoomLimits};
-use crate::stats::Stats;
+use crate::stats::{DisconnectReason, Stats};
 use crate::world::World;
 
 /// A live room as the lobby sees it.
@@ -321,7 +321,7 @@ impl Lobby {
         if let Some(ip) = opened_by {
             *self.opened_per_ip.entry(ip).or_default() += 1;
         }
-        tracing::info!(room = %name, seed, private, ?opened_by, "room created");
+        tracing::info!(room = %name, seed, private, opened_by = opened_by.map(display), "room created");
         RoomEntry {
             addr,
             members: BTreeMap::new(),
@@ -504,7 +504,7 @@ impl Handler<Leave> for Lobby {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
-        self.leave(&msg.room, msg.id, &msg.session, msg.reserve, ctx);
+        self.leave(&msg.room, msg.id, &msg.session, msg.reserve, msg.why, ctx);
     }
 }
 
@@ -518,7 +518,7 @@ impl Handler<Abandon> for Lobby {
             entry.members.iter().find(|(_, m)| m.session() == Some(&msg.session)).map(|(&id, _)| (name.clone(), id))
         });
         if let Some((room, id)) = found {
-            self.leave(&room, id, &msg.session, msg.reserve, ctx);
+            self.leave(&room, id, &msg.session, msg.reserve, msg.why, ctx);
         }
     }
 }
@@ -532,6 +532,7 @@ impl Lobby {
         id: PlayerId,
         session: &Addr<PlayerSession>,
         reserve: bool,
+        why: DisconnectReason,
         ctx: &mut Context<Self>,
     ) {
         let Some(entry) = self.rooms.get_mut(room) else { return };
@@ -546,7 +547,13 @@ impl Lobby {
         let kept = client.and_then(|ip| self.kept_per_ip.get(&ip)).copied().unwrap_or(0);
         let over_cap = self.setup.max_kept_seats_per_ip > 0 && kept >= self.setup.max_kept_seats_per_ip;
         if player && reserve && over_cap {
-            tracing::info!(room, player = id, ?client, kept, "seat not kept: its address holds its share");
+            tracing::info!(
+                room,
+                player = id,
+                client = client.map(display),
+                kept,
+                "seat not kept: its address holds its share"
+            );
         }
         // A room the admin closed keeps no seat: one lost as the kick went out would hold it.
         // Nor does a seat whose token was revoked (an admin kick on its way when the
@@ -558,7 +565,7 @@ impl Lobby {
             && !over_cap
             && entry.closing.is_none()
             && self.seats.contains_key(&member.token);
-        entry.addr.do_send(RemovePlayer { id, reserve });
+        entry.addr.do_send(RemovePlayer { id, reserve, why });
         if reserve {
             self.next_reservation += 1;
             let number = self.next_reservation;
@@ -915,7 +922,16 @@ mod tests {
         assert!(lobby.handle(join(&c, Some("elsewhere")), &mut ctx).is_ok());
         // The kicked connection, lost as the kick went out, keeps no seat either: no token leads
         // to it.
-        lobby.handle(Leave { id: first.id, room: "arena".into(), session: a.clone(), reserve: true }, &mut ctx);
+        lobby.handle(
+            Leave {
+                id: first.id,
+                room: "arena".into(),
+                session: a.clone(),
+                reserve: true,
+                why: DisconnectReason::Lost,
+            },
+            &mut ctx,
+        );
         let entry = &lobby.rooms["arena"];
         assert_eq!((entry.players, entry.kept), (1, 0));
         stop(&lobby);
@@ -929,10 +945,19 @@ mod tests {
         let (mut lobby, mut ctx) = new_lobby(10, 10);
         let (a, _a) = session();
         let first = lobby.handle(join(&a, Some("arena")), &mut ctx).expect("joins");
-        lobby.handle(Abandon { session: a.clone(), reserve: false }, &mut ctx);
+        lobby.handle(Abandon { session: a.clone(), reserve: false, why: DisconnectReason::Normal }, &mut ctx);
         assert!(lobby.rooms["arena"].is_empty() && lobby.seats.is_empty(), "no member, no token");
         // The room's report of the vanished session comes later, and is stale.
-        lobby.handle(Leave { id: first.id, room: "arena".into(), session: a.clone(), reserve: true }, &mut ctx);
+        lobby.handle(
+            Leave {
+                id: first.id,
+                room: "arena".into(),
+                session: a.clone(),
+                reserve: true,
+                why: DisconnectReason::Lost,
+            },
+            &mut ctx,
+        );
         assert_eq!(lobby.rooms["arena"].kept, 0);
 
         // A rejoin lost before its answer keeps the seat again: its client holds the token.
@@ -942,13 +967,13 @@ mod tests {
         let (c, _c) = session();
         let rejoin = Join { rejoin: Some(token.clone()), ..join(&c, Some("arena")) };
         assert_eq!(lobby.handle(rejoin, &mut ctx).expect("joins").id, second.id, "a takeover");
-        lobby.handle(Abandon { session: c.clone(), reserve: true }, &mut ctx);
+        lobby.handle(Abandon { session: c.clone(), reserve: true, why: DisconnectReason::Lost }, &mut ctx);
         let entry = &lobby.rooms["arena"];
         assert_eq!((entry.players, entry.kept), (0, 1));
         assert_eq!(lobby.seats.get(&token).map(|(_, id)| *id), Some(second.id), "the token still leads to it");
         // An abandon from a session the lobby never placed changes nothing.
         let (d, _d) = session();
-        lobby.handle(Abandon { session: d, reserve: false }, &mut ctx);
+        lobby.handle(Abandon { session: d, reserve: false, why: DisconnectReason::Normal }, &mut ctx);
         assert_eq!(lobby.rooms["arena"].kept, 1);
         stop(&lobby);
     }

@@ -10,6 +10,7 @@ use crate::inbox::Inbox;
 use crate::outbox::Outbox;
 use crate::player_session::PlayerSession;
 use crate::room::Room;
+use crate::stats::DisconnectReason;
 
 /// PlayerSession → Lobby: put me in a room (after a valid `Hello`).
 #[derive(Message)]
@@ -93,6 +94,8 @@ pub struct Leave {
     pub session: Addr<PlayerSession>,
     /// The connection was lost (not closed on purpose): keep the seat for a rejoin.
     pub reserve: bool,
+    /// How the connection ended, for the room's log line.
+    pub why: DisconnectReason,
 }
 
 /// PlayerSession → Lobby: I ended while my [`Join`] was on its way or its answer unread (a
@@ -106,6 +109,8 @@ pub struct Abandon {
     /// The connection was lost while taking back a seat (a rejoin): keep the seat again. A
     /// newcomer's seat is never kept, as its client never received the token.
     pub reserve: bool,
+    /// How the connection ended, for the room's log line.
+    pub why: DisconnectReason,
 }
 
 /// Lobby → Room: add this player (the room sends it `Welcome`).
@@ -167,6 +172,8 @@ pub struct RemovePlayer {
     pub id: PlayerId,
     /// Keep its seat (name, colour, score) for a rejoin, until [`ReleaseSeat`].
     pub reserve: bool,
+    /// How its connection ended: the host reads it in the "player left" line.
+    pub why: DisconnectReason,
 }
 
 /// Lobby → Room: the room is empty and forgotten; stop.

@@ -349,9 +349,9 @@ impl PlayerSession {
         let Some(frame) = why.frame() else { return self.abort(ctx, &why) };
         let (code, reason) = (u16::from(frame.code), frame.description.unwrap_or_default());
         if why.is_routine() {
-            tracing::debug!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing");
+            tracing::debug!(peer = self.peer.map(display), player = self.player_id(), code, %reason, "closing");
         } else {
-            tracing::info!(peer = ?self.peer, player = ?self.player_id(), code, %reason, "closing connection");
+            tracing::info!(peer = self.peer.map(display), player = self.player_id(), code, %reason, "closing connection");
         }
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
@@ -383,7 +383,7 @@ impl PlayerSession {
         let (waiting_frames, waiting_bytes) = self.outbox.waiting();
         let reason = why.reason();
         tracing::warn!(
-            peer = ?self.peer, player = ?self.player_id(), dropped, waiting_frames, waiting_bytes, why = %reason,
+            peer = self.peer.map(display), player = self.player_id(), dropped, waiting_frames, waiting_bytes, why = %reason,
             "disconnecting"
         );
         self.leave_room(why.is_connection_lost(), ctx);
@@ -396,6 +396,7 @@ impl PlayerSession {
     /// Tells the lobby we left; `reserve` when the connection was lost rather than closed on
     /// purpose, so the player's seat waits for a rejoin.
     fn leave_room(&mut self, reserve: bool, ctx: &Context<Self>) {
+        let why = self.ended.unwrap_or(DisconnectReason::Lost);
         match std::mem::replace(&mut self.phase, Phase::Closing) {
             // A seat is kept only for a client that has its token: one lost before it read its
             // `Welcome` (an outside attack reset its connections right behind their `Hello`)
@@ -403,14 +404,14 @@ impl PlayerSession {
             // reservation.
             Phase::InRoom { id, room_name, token_held, .. } => {
                 let reserve = reserve && token_held;
-                self.lobby.do_send(Leave { id, room: room_name, session: ctx.address(), reserve });
+                self.lobby.do_send(Leave { id, room: room_name, session: ctx.address(), reserve, why });
             }
             // The lobby's answer may never be read: the session can stop first (a client that
             // sends its Close right behind its `Hello` does that), and the room, finding the
             // session gone, would report a lost connection and keep a seat nobody holds a token
             // for. The lobby finds what it made of us by our session.
             Phase::Joining { rejoin } => {
-                self.lobby.do_send(Abandon { session: ctx.address(), reserve: reserve && rejoin });
+                self.lobby.do_send(Abandon { session: ctx.address(), reserve: reserve && rejoin, why });
             }
             _ => {}
         }
@@ -536,7 +537,8 @@ impl PlayerSession {
                     // We closed while the join was on its way: undo it. Our `Abandon` did already,
                     // unless a full lobby mailbox held the join back until after it.
                     let (id, room) = (joined.id, joined.room_name);
-                    session.lobby.do_send(Leave { id, room, session: ctx.address(), reserve: false });
+                    let why = session.ended.unwrap_or(DisconnectReason::Lost);
+                    session.lobby.do_send(Leave { id, room, session: ctx.address(), reserve: false, why });
                 }
                 Ok(Ok(joined)) => {
                     let Joined { id, room_name, room, spectator } = joined;
@@ -634,7 +636,7 @@ impl PlayerSession {
             self.stall_credit = (u32::try_from(earned).unwrap_or(u32::MAX), Instant::now() + 2 * CHECK_INTERVAL);
             // Nor are the stale acknowledgements of that backlog a sign of not reading.
             self.inbox.back_from_silence();
-            tracing::debug!(peer = ?self.peer, silent_ms = silence.as_millis() as u64, "heard from again");
+            tracing::debug!(peer = self.peer.map(display), silent_ms = silence.as_millis() as u64, "heard from again");
         }
     }
 
@@ -700,7 +702,7 @@ impl Actor for PlayerSession {
         }
         let dropped = self.outbox.replaced();
         if dropped > 0 {
-            tracing::debug!(peer = ?self.peer, dropped, "session ended");
+            tracing::debug!(peer = self.peer.map(display), dropped, "session ended");
         }
         crate::idle_memory::release();
     }
@@ -749,7 +751,7 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
                 self.allow_message(ctx);
             }
             Ok(websocket::Frame::Close(reason)) => {
-                tracing::debug!(peer = ?self.peer, ?reason, "client closed");
+                tracing::debug!(peer = self.peer.map(display), ?reason, "client closed");
                 // Only a leave (1000, or none given) or a page going away (1001: closed,
                 // reloaded) is on purpose; any other code says the client's connection failed.
                 let code = reason.as_ref().map_or(1000, |r| u16::from(r.code));
@@ -759,7 +761,7 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             Err(ReadError::Io(error)) => {
                 // The connection broke under us (a reset from a killed process, a read error):
                 // nobody is left to read a Close, so the session ends now, counted as lost.
-                tracing::debug!(peer = ?self.peer, player = ?self.player_id(), %error, "connection lost");
+                tracing::debug!(peer = self.peer.map(display), player = self.player_id(), %error, "connection lost");
                 self.cut();
                 ctx.stop();
             }

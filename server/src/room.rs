@@ -42,7 +42,7 @@ use crate::messages::{
 use crate::outbox::{Frame, Outbox};
 use crate::palette::{Palette, palette_colour};
 use crate::player_session::PlayerSession;
-use crate::stats::Stats;
+use crate::stats::{DisconnectReason, Stats};
 use crate::view::{ClientView, Head, History, ViewBuilder};
 use crate::wake::Wakes;
 use crate::world::{GameEvent, World};
@@ -383,7 +383,7 @@ impl Room {
                 }
             }
             GameEvent::Results(results) => {
-                tracing::info!(room = %self.name, winner = ?results.winner, next = %results.next_map, "match over");
+                tracing::info!(room = %self.name, winner = results.winner, next = %results.next_map, "match over");
                 let bytes = encode(&ServerMsg::Results(results));
                 self.results = Some(bytes.clone());
                 self.shared.push(bytes);
@@ -637,7 +637,13 @@ impl Room {
         // A session that died without saying goodbye (e.g. before its join reply arrived) is
         // removed through the lobby, which keeps the authoritative membership.
         for (id, session) in self.gone.drain(..) {
-            self.lobby.do_send(Leave { id, room: self.name.clone(), session, reserve: true });
+            self.lobby.do_send(Leave {
+                id,
+                room: self.name.clone(),
+                session,
+                reserve: true,
+                why: DisconnectReason::Lost,
+            });
         }
     }
 }
@@ -749,8 +755,8 @@ impl Handler<AddPlayer> for Room {
             member.hears_from = hears_from;
         }
         tracing::info!(
-            room = %self.name, player = msg.id, name = %info.name, spectator = msg.spectator, back,
-            members = self.members.len(), "player joined"
+            room = %self.name, player = msg.id, name = %info.name, address = msg.client.map(display),
+            spectator = msg.spectator, back, members = self.members.len(), "player joined"
         );
     }
 }
@@ -893,6 +899,10 @@ impl Handler<RemovePlayer> for Room {
             // A seat is kept for a player with a ship: the ship stays, away, until the player
             // is back or the seat is released.
             let kept = msg.reserve && self.world.leave_seat(msg.id);
+            tracing::info!(
+                room = %self.name, player = msg.id, name = %member.info.name, why = %msg.why.label(),
+                members = self.members.len(), kept, "player left"
+            );
             if kept {
                 let seat = Seat {
                     info: member.info,
@@ -906,7 +916,6 @@ impl Handler<RemovePlayer> for Room {
                 self.palette.give_back(member.colour_slot);
                 self.announce_departure(msg.id, &member.info.name);
             }
-            tracing::info!(room = %self.name, player = msg.id, members = self.members.len(), kept, "player left");
         }
     }
 }

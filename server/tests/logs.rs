@@ -2,8 +2,14 @@
 //! only the banner (the URLs to share): `skirmish > urls.txt 2> server.log` splits them, and a
 //! log file or journal gets no colour codes.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+
+use futures_util::SinkExt as _;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 #[test]
 fn logs_go_to_stderr_without_colour_codes_and_stdout_holds_the_banner() {
@@ -32,4 +38,58 @@ fn logs_go_to_stderr_without_colour_codes_and_stdout_holds_the_banner() {
     assert!(!out.contains("INFO"), "no log lines on stdout:\n{out}");
     assert!(err.contains("INFO"), "log lines on stderr:\n{err}");
     assert!(!err.contains('\u{1b}'), "no colour codes in a piped log:\n{err:?}");
+}
+
+/// Starts the binary logging at `info`, both outputs piped; returns it and its port.
+fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
+        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        assert!(stdout.read_line(&mut line).expect("utf-8 stdout") > 0, "stdout ended before the banner");
+        if let Some(url) = line.trim().strip_prefix("Local:") {
+            break url.trim().trim_end_matches('/').rsplit(':').next().expect("a port").parse().expect("a number");
+        }
+    };
+    (child, stdout, port)
+}
+
+/// A host reads who came and went in the log: the joining player's name and address, and the
+/// leaver's name and why it left; values are printed plainly (an address, not `Some(..)`).
+#[tokio::test]
+async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
+    let (mut child, _stdout, port) = start_logging();
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut ada = common::TestClient::join(&url, "Ada", Some("logroom")).await;
+    let mut bob = common::TestClient::join(&url, "Bob", Some("logroom")).await;
+    bob.hold_token().await;
+    // Ada leaves on purpose; Bob's connection is simply dropped (lost: its seat is kept).
+    let bye = CloseFrame { code: 1000u16.into(), reason: "bye".into() };
+    ada.ws.send(Message::Close(Some(bye))).await.expect("Close sent");
+    common::expect_close(&mut ada.ws).await;
+    drop(bob);
+    // The lost seat shows as kept in the rooms list once the room has heard of it.
+    common::wait_for_kept_seats(format!("127.0.0.1:{port}").parse().expect("an address"), "logroom", 1).await;
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let mut err = String::new();
+    child.stderr.take().expect("piped").read_to_string(&mut err).expect("utf-8 stderr");
+    assert!(child.wait().expect("the server exits").success());
+    let line = |needle: &str| err.lines().find(|l| l.contains(needle)).map(str::to_owned);
+    let joined = line("player joined room=logroom player=1").unwrap_or_else(|| panic!("Ada's join:\n{err}"));
+    assert!(joined.contains("name=Ada") && joined.contains("address=127.0.0.1"), "{joined}");
+    let left = line("player left room=logroom player=1").unwrap_or_else(|| panic!("Ada's leave:\n{err}"));
+    assert!(left.contains("name=Ada") && left.contains("why=normal") && left.contains("kept=false"), "{left}");
+    let lost = line("player left room=logroom player=2").unwrap_or_else(|| panic!("Bob's loss:\n{err}"));
+    assert!(lost.contains("name=Bob") && lost.contains("why=lost") && lost.contains("kept=true"), "{lost}");
+    let created = line("room created room=logroom").unwrap_or_else(|| panic!("the room:\n{err}"));
+    assert!(created.contains("opened_by=127.0.0.1"), "{created}");
+    assert!(!err.contains("Some("), "no Debug-formatted options in the log:\n{err}");
 }
