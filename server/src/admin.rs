@@ -399,9 +399,17 @@ function playerRow(room, id) {
 function prune(views, keep) {
   for (const key of [...views.keys()]) if (!keep.has(key)) views.delete(key);
 }
+// The two largest units: "3 d 4 h", "2 h 5 min", "7 min", "42 s".
+function duration(seconds) {
+  const units = [["d", 86400, Infinity], ["h", 3600, 24], ["min", 60, 60], ["s", 1, 60]];
+  const parts = units.map(([name, size, wrap]) => [Math.floor(seconds / size) % wrap, name]);
+  const first = parts.findIndex(([n]) => n > 0);
+  if (first < 0) return "0 s";
+  return parts.slice(first, first + 2).filter(([n], i) => i === 0 || n > 0).map(([n, name]) => `${n} ${name}`).join(" ");
+}
 function render(s) {
   setText(document.getElementById("summary"),
-    `up ${Math.round(s.uptime_s)} s · ${s.connections} connections · ${s.players} players · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`);
+    `up ${duration(s.uptime_s)} · ${s.connections} connections · ${s.players - s.spectators} playing, ${s.spectators} watching · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`);
   prune(shown, new Set(s.rooms.map((r) => r.name)));
   const sections = s.rooms.map((r) => {
     if (!shown.has(r.name)) shown.set(r.name, roomView(r.name));

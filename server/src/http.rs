@@ -462,6 +462,7 @@ async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         "uptime_s": state.started.elapsed().as_secs_f64(),
         "connections": Stats::get(&state.stats.connections),
         "players": Stats::get(&state.stats.players),
+        "spectators": Stats::get(&state.stats.spectators),
         "bytes_per_s": state.bytes_per_s.load(Ordering::Relaxed),
         "rooms": rooms,
     })))

@@ -91,6 +91,12 @@ impl Collector for StatsCollector {
             &s.http_connections,
         )?;
         Self::gauge(&mut encoder, "players", "Players and spectators in rooms", &s.players)?;
+        Self::gauge(
+            &mut encoder,
+            "spectators",
+            "Spectators in rooms (counted in skirmish_players too)",
+            &s.spectators,
+        )?;
         Self::gauge(&mut encoder, "rooms", "Rooms alive", &s.rooms)?;
         Self::counter(&mut encoder, "ticks", "Simulation ticks run, all rooms", &s.ticks)?;
         Self::counter(
@@ -335,6 +341,7 @@ mod tests {
         let metrics = Metrics::new(stats.clone());
         Stats::add(&stats.snapshots_sent, 7);
         Stats::inc(&stats.players);
+        Stats::inc(&stats.spectators);
         stats.tick_seconds.observe(0.0004);
         stats.tick_cpu_seconds.observe(0.003);
         stats.disconnected(DisconnectReason::Stalled);
@@ -345,6 +352,7 @@ mod tests {
         for line in [
             "skirmish_snapshots_sent_total 7",
             "skirmish_players 1",
+            "skirmish_spectators 1",
             "skirmish_tick_duration_seconds_count 1",
             "skirmish_tick_duration_seconds_bucket{le=\"0.0005\"} 1",
             "skirmish_tick_cpu_seconds_bucket{le=\"0.002\"} 0",

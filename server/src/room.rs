@@ -741,6 +741,9 @@ impl Handler<AddPlayer> for Room {
             },
         );
         Stats::inc(&self.stats.players);
+        if info.spectator {
+            Stats::inc(&self.stats.spectators);
+        }
         // Everyone else learns of the newcomer with the next tick (the newcomer's own welcome
         // already lists it); a player back in its seat never left their rosters.
         if !back {
@@ -896,6 +899,9 @@ impl Handler<RemovePlayer> for Room {
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
         if let Some(member) = self.members.remove(&msg.id) {
             Stats::dec(&self.stats.players);
+            if member.info.spectator {
+                Stats::dec(&self.stats.spectators);
+            }
             // A seat is kept for a player with a ship: the ship stays, away, until the player
             // is back or the seat is released.
             let kept = msg.reserve && self.world.leave_seat(msg.id);

@@ -145,8 +145,10 @@ impl DisconnectReason {
 pub struct Stats {
     /// Open WebSocket connections (gauge).
     pub connections: AtomicU64,
-    /// Players in rooms (gauge).
+    /// Players in rooms, spectators included (gauge).
     pub players: AtomicU64,
+    /// The spectators among [`Stats::players`] (gauge).
+    pub spectators: AtomicU64,
     /// Rooms alive (gauge).
     pub rooms: AtomicU64,
     /// Simulation ticks run, all rooms.
@@ -209,6 +211,7 @@ impl Default for Stats {
         Self {
             connections: AtomicU64::new(0),
             players: AtomicU64::new(0),
+            spectators: AtomicU64::new(0),
             rooms: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
             ticks_skipped: AtomicU64::new(0),

@@ -134,6 +134,19 @@ async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revo
     // With its address: the host can tell one machine's many players, or two of one name, apart.
     assert_eq!(room["players"][0]["address"], "127.0.0.1");
     assert!(room["tick_p99_ms"].as_f64().is_some() && status_json["uptime_s"].as_f64().is_some(), "{body}");
+    // Players and spectators are counted apart (a spectator used to count as a player).
+    let watcher = TestClient::join_as(&srv.ws_url(), "Eye", Some("arena-1"), true).await;
+    let (_, _, body) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", &cookie)], "").await;
+    let counts: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!((&counts["players"], &counts["spectators"]), (&serde_json::json!(2), &serde_json::json!(1)), "{body}");
+    drop(watcher);
+    // And the watcher's leaving is counted too.
+    poll("the spectator count back to 0", async || {
+        let (_, _, body) = request(srv.addr, "GET", "/admin/api/status", &[("Cookie", &cookie)], "").await;
+        let counts: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (counts["spectators"] == 0 && counts["players"] == 1).then_some(())
+    })
+    .await;
 
     let kick = format!(r#"{{"room":"arena-1","id":{id}}}"#);
     let json = ("Content-Type", "application/json");
@@ -358,6 +371,12 @@ async fn refreshes_keep_the_buttons_and_the_selection() {
         })
         .await;
     }
+    // Who is playing and who is watching, and the uptime in words.
+    let summary = webdriver::content(&browser, "#summary").await.unwrap_or_default();
+    assert!(
+        summary.starts_with("up ") && summary.contains(" s · ") && summary.contains("1 playing, 0 watching"),
+        "{summary}"
+    );
     let probe = "return [window.kick.isConnected, getSelection().toString()];";
     let kept = browser.execute(probe, vec![]).await.expect("probe");
     assert_eq!(kept, json!([true, "Ada"]), "the same button, and the selection");
