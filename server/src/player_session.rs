@@ -752,10 +752,13 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             }
             Ok(websocket::Frame::Close(reason)) => {
                 tracing::debug!(peer = self.peer.map(display), ?reason, "client closed");
-                // Only a leave (1000, or none given) or a page going away (1001: closed,
-                // reloaded) is on purpose; any other code says the client's connection failed.
+                // Only a leave (1000, or none given) is on purpose. Any other code says the
+                // client's connection failed, 1001 included: a browser sends it for a page
+                // closed, but also reloaded, frozen or put in the back/forward cache, and that
+                // page comes back with its token (from an outside test on a phone: an app
+                // switch or a Back press cost the player its seat and score).
                 let code = reason.as_ref().map_or(1000, |r| u16::from(r.code));
-                self.end(ctx, if matches!(code, 1000 | 1001) { Close::ClientLeft } else { Close::ClientLost });
+                self.end(ctx, if code == 1000 { Close::ClientLeft } else { Close::ClientLost });
             }
             Ok(websocket::Frame::Continuation(_)) => self.end(ctx, Close::Fragmented),
             Err(ReadError::Io(error)) => {

@@ -52,6 +52,11 @@ use crate::world::{GameEvent, World};
 /// members would otherwise keep a queue that long (about 2 KiB each at 1000 players) for good.
 const PENDING_KEPT: usize = 8;
 
+/// The system line a spectator gets when the player it asked to follow is not one it may watch
+/// (`PROTOCOL.md`, Follow): it watches its own address's players while one is in the room.
+pub const FOLLOW_OVERRULED: &str =
+    "you can watch only the players from your own address while one of them is in this room";
+
 /// Output bytes reserved per member per tick (one buffer for the whole tick; it grows if short).
 const TICK_BYTES_PER_MEMBER: usize = 192;
 
@@ -113,6 +118,9 @@ struct Member {
     /// unit tests): a spectator from an address that plays in the room watches only that
     /// address's players (see `Room::ships_by_address`).
     client: Option<IpAddr>,
+    /// A spectator's `Follow` not yet checked against that rule: one it overrules is answered
+    /// with [`FOLLOW_OVERRULED`], once.
+    follow_unchecked: bool,
 }
 
 /// The seat of a player whose connection was lost, kept for a rejoin: who it was and its
@@ -163,6 +171,8 @@ pub struct Room {
     kills: Vec<(Kill, Vec2, Bytes)>,
     /// Members told this tick that their chat is too fast, and the warning, encoded once.
     too_fast: (Vec<PlayerId>, Bytes),
+    /// [`FOLLOW_OVERRULED`] as a `Chat`, encoded once.
+    follow_overruled: Bytes,
     /// Reused per member: its reliable messages this tick.
     outgoing: Vec<Bytes>,
     /// Reused every tick: score lines for everyone (see `world::scores`).
@@ -237,6 +247,7 @@ impl Room {
             announced: Vec::new(),
             kills: Vec::new(),
             too_fast: (Vec::new(), encode(&ServerMsg::Chat(ChatLine { from: None, text: chat::TOO_FAST.to_owned() }))),
+            follow_overruled: encode(&ServerMsg::Chat(ChatLine { from: None, text: FOLLOW_OVERRULED.to_owned() })),
             outgoing: Vec::new(),
             scores: Vec::new(),
             own_scores: Vec::new(),
@@ -523,6 +534,7 @@ impl Room {
             // A spectator sees what the player it follows sees (the first player if it named
             // nobody, or its choice left); one from an address with players here, only what
             // they see (its choice among them, else the first of them).
+            let mut overruled = false;
             let subject = if member.info.spectator {
                 let own = member.client.map_or(&[][..], |client| {
                     let from = self.ships_by_address.partition_point(|(a, _)| *a < client);
@@ -530,6 +542,9 @@ impl Room {
                     &self.ships_by_address[from..to]
                 });
                 let allowed = |f: &PlayerId| own.is_empty() || own.iter().any(|(_, p)| p == f);
+                // Said, not only done (from an outside test of a caster: Q/E seemed broken).
+                overruled =
+                    std::mem::take(&mut member.follow_unchecked) && member.view.follow.is_some_and(|f| !allowed(&f));
                 let choice = member.view.follow.filter(|f| allowed(f) && self.world.position(*f).is_some());
                 choice.or_else(|| if own.is_empty() { first_ship } else { own.first().map(|(_, p)| *p) })
             } else {
@@ -568,18 +583,25 @@ impl Room {
                 watched = true;
             }
             let mut kills = 0;
+            // A spectator's feed is its player's: the kills that player made or suffered out of
+            // view too (they used to be the spectator's own, which are none).
+            let whose = subject.unwrap_or(id);
             for (kill, at, bytes) in &self.kills {
                 let near = (*at - centre).abs().max_element() <= AOI_HALF_EXTENT;
-                if near || kill.killer == id || kill.victim == id {
+                if near || kill.killer == whose || kill.victim == whose {
                     self.outgoing.push(bytes.clone());
                     kills += 1;
                 }
             }
             // After the chat lines of this tick, among them the sender's own let through.
-            let warned = self.too_fast.0.contains(&id);
-            if warned {
+            let too_fast = self.too_fast.0.contains(&id);
+            if too_fast {
                 self.outgoing.push(self.too_fast.1.clone());
             }
+            if overruled {
+                self.outgoing.push(self.follow_overruled.clone());
+            }
+            let warned = too_fast || overruled;
             // The rest of the map, a chunk per tick after its `Match` (which went out in an
             // earlier batch, or earlier in this one), never in the welcome's own batch.
             let mut chunks = 0;
@@ -732,6 +754,7 @@ impl Handler<AddPlayer> for Room {
                 pending,
                 colour_slot,
                 welcomed: false,
+                follow_unchecked: false,
                 hears_from: 0,
                 roster_due,
                 obstacles_due: 0,
@@ -993,6 +1016,7 @@ impl Handler<FollowFrom> for Room {
             && member.info.spectator
         {
             member.view.follow = msg.target;
+            member.follow_unchecked = true;
         }
     }
 }

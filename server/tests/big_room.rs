@@ -5,6 +5,7 @@
 mod common;
 
 use common::{TestClient, maps_dir, server_with};
+use futures_util::SinkExt as _;
 use glam::Vec2;
 use skirmish_client::Event;
 use skirmish_shared::consts::AOI_HALF_EXTENT;
@@ -81,4 +82,50 @@ async fn a_big_room_sends_no_system_lines_and_kills_only_to_those_concerned() {
     }
     // Scores still reach everyone: the score table is room-wide.
     far.wait_for(|c| c.core.scores().get(&me).is_some_and(|s| s.kills == 1)).await;
+}
+
+/// Two spawn points 880 units apart on one line: just out of each other's view (850 each side
+/// of the centre), within a bullet's reach (900).
+const LONG_SHOT: &str = r#"{"name": "long", "size": [3000, 800], "obstacles": [],
+    "spawns": [[1000, 400], [1880, 400]], "pickups": []}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spectators_feed_in_a_big_room_holds_its_players_kills_out_of_view() {
+    // Found by an outside test of a caster: a spectator's feed kept the kills that involved the
+    // spectator itself (none ever do) instead of those of the player it follows, so a kill by
+    // that player of a ship just out of view reached the player's feed and not the caster's.
+    let mut config = skirmish_server::Config::for_tests();
+    config.maps = Some(maps_dir("big-room-long", &[("long.json", LONG_SHOT)]));
+    config.map = Some("long".into());
+    config.big_room_players = 0;
+    let srv = server_with(config);
+    let mut a = TestClient::join(&srv.ws_url(), "A", Some("long")).await;
+    let b = TestClient::join(&srv.ws_url(), "B", Some("long")).await;
+    let caster = skirmish_client::Client::new("Caster", Some("long".to_owned())).ask_to_spectate(true);
+    let mut caster = TestClient::join_from(&srv, "127.0.0.9", caster).await;
+    let (a_id, b_id) = (a.id(), b.id());
+    a.wait_for(|c| c.core.phase().0 == Phase::Playing && c.position_of(a_id).is_some()).await;
+    // A shoots along the line toward the other spawn, which it cannot see.
+    let left = a.position_of(a_id).is_some_and(|p| p.x < 1440.0);
+    assert!(a.position_of(b_id).is_none(), "B is out of A's view");
+    let follow = caster.core.follow(Some(a_id)).expect("a spectator may follow");
+    caster.ws.send(tokio_tungstenite::tungstenite::Message::binary(follow)).await.expect("send Follow");
+    caster.wait_for(|c| c.core.subject() == Some(a_id)).await;
+    let aim = if left { 0.0 } else { std::f32::consts::PI };
+    let mut last_input: Option<std::time::Instant> = None;
+    let mut killed = false;
+    for _ in 0..3000 {
+        if last_input.is_none_or(|t| t.elapsed() >= skirmish_shared::consts::TICK_DURATION) {
+            a.send_controls(Vec2::ZERO, aim, Input::FIRE).await;
+            last_input = Some(std::time::Instant::now());
+        }
+        if let Event::Kill(k) = a.next_event().await {
+            assert_eq!(k, Kill { killer: a_id, victim: b_id });
+            killed = true;
+            break;
+        }
+    }
+    assert!(killed, "A's shots killed B");
+    caster.wait_for(|c| c.core.kill_feed().any(|(k, _)| *k == Kill { killer: a_id, victim: b_id })).await;
+    drop(b);
 }

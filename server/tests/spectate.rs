@@ -8,6 +8,7 @@ use common::{TestClient, expect_close, raw, server, server_with};
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_server::Stats;
+use skirmish_server::room::FOLLOW_OVERRULED;
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, Input, encode_client};
 use tokio_tungstenite::tungstenite::Message;
@@ -126,6 +127,17 @@ async fn a_spectator_from_a_players_address_watches_only_that_address() {
     let seen = spy.core.stats().snapshots;
     spy.wait_for(|c| c.core.stats().snapshots >= seen + 10).await;
     assert_eq!(spy.core.subject(), Some(a), "the spy still watches its own address's player");
+    // And is told why, once (a caster from a player's address took Q/E for broken); the fan,
+    // whose choice holds, is told nothing.
+    let told = |c: &TestClient| {
+        c.chat_lines().into_iter().filter(|(from, text)| from.is_none() && text == FOLLOW_OVERRULED).count()
+    };
+    assert_eq!(told(&spy), 1, "{:?}", spy.chat_lines());
+    assert_eq!(told(&fan), 0, "{:?}", fan.chat_lines());
+    follow(&mut spy, a).await;
+    let seen = spy.core.stats().snapshots;
+    spy.wait_for(|c| c.core.stats().snapshots >= seen + 10).await;
+    assert_eq!(told(&spy), 1, "a choice the rule allows is not answered");
 
     // Once no player of its address is left, its choice holds.
     drop(ada);
