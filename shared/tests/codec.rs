@@ -548,8 +548,8 @@ fn chat_lines_are_checked() {
 fn combining_marks_may_not_lead_nor_stack() {
     let name = |text: &str| client_result(&ClientMsg::Hello(hello(text, None)));
     let chat = |text: &str| client_result(&ClientMsg::Chat(Chat { text: text.into() }));
-    const NAME_MARKS: &str = "name has a combining mark first or over 3 in a row";
-    const CHAT_MARKS: &str = "chat line has a combining mark first or over 3 in a row";
+    const NAME_MARKS: &str = "name has a combining mark first or too many in a row";
+    const CHAT_MARKS: &str = "chat line has a combining mark first or too many in a row";
     let acute = '\u{0301}';
     let marks = |n: usize| acute.to_string().repeat(n);
     assert_eq!(name(&marks(16)), Err(DecodeError::Invalid(NAME_MARKS)));
@@ -568,5 +568,63 @@ fn combining_marks_may_not_lead_nor_stack() {
     for good in ["Vie\u{0323}\u{0302}t", "\u{03B1}\u{0314}\u{0301}\u{0345}", "a \u{20DD}"] {
         assert!(name(good).is_ok(), "{good:?}");
         assert!(chat(good).is_ok(), "{good:?}");
+    }
+}
+
+/// Found by an outside attack: only the generic marks counted, and a script's mark (Thai, Cyrillic,
+/// Devanagari…) ended their run, so "a" and 99 pairs of an acute and a Thai tone mark stacked 198
+/// marks on one letter, and names and lines of script marks alone were accepted. Now no mark of
+/// any kind comes first, and no more than 4 of any kind (3 generic) follow one another.
+#[test]
+fn script_marks_may_not_lead_nor_stack_either() {
+    let name = |text: &str| client_result(&ClientMsg::Hello(hello(text, None))).map(drop);
+    let chat = |text: &str| client_result(&ClientMsg::Chat(Chat { text: text.into() })).map(drop);
+    const NAME_MARKS: &str = "name has a combining mark first or too many in a row";
+    const CHAT_MARKS: &str = "chat line has a combining mark first or too many in a row";
+    let refused_line = Err(DecodeError::Invalid(CHAT_MARKS));
+    assert_eq!(chat(&format!("a{}", "\u{0301}\u{0E49}".repeat(99))), refused_line);
+    assert_eq!(chat(&"\u{0E49}".repeat(200)), refused_line);
+    assert_eq!(chat(&"\u{0483}".repeat(200)), refused_line, "a Cyrillic combining mark");
+    assert_eq!(chat("  \u{0E49}ok"), refused_line, "first after spaces");
+    assert_eq!(name("\u{0E49}\u{0E49}\u{0E49}"), Err(DecodeError::Invalid(NAME_MARKS)));
+    // First: a Thai tone mark, a Cyrillic titlo, a Devanagari vowel sign (a spacing mark), an
+    // Arabic fatha, a Hebrew qamats, a Myanmar vowel sign, one from past the Basic Multilingual
+    // Plane (Brahmi) and one of the latest Unicode's (Kawi).
+    for mark in ['\u{0E49}', '\u{0483}', '\u{093F}', '\u{064E}', '\u{05B8}', '\u{102B}', '\u{11038}', '\u{11F00}'] {
+        assert_eq!(name(&format!("{mark}ab")), Err(DecodeError::Invalid(NAME_MARKS)), "{:04X}", u32::from(mark));
+        assert_eq!(chat(&format!("{mark}ab")), refused_line, "{:04X}", u32::from(mark));
+    }
+    // Stacked: 4 of any kind pass, a fifth does not; 3 generic among them pass, a fourth does not.
+    assert!(chat(&format!("a{}", "\u{0E49}".repeat(4))).is_ok());
+    assert_eq!(chat(&format!("a{}", "\u{0E49}".repeat(5))), refused_line);
+    assert!(chat("a\u{0301}\u{0E49}\u{0301}\u{0301}").is_ok());
+    assert_eq!(chat("a\u{0301}\u{0E49}\u{0301}\u{0301}\u{0301}"), refused_line);
+    assert_eq!(chat("a\u{0E49}\u{0301}\u{0301}\u{0301}\u{0301}"), refused_line);
+    // Real words keep working, names and lines alike: Thai (water, here, hello), Hindi (Hindi,
+    // namaste, life: a nukta, a vowel sign and a nasal sign on one letter), fully pointed
+    // Arabic (Muhammad, peace be upon you), Vietnamese composed and decomposed, pointed Hebrew
+    // (shalom), Tibetan (a three-mark stack, tashi delek) and Burmese (mingalaba).
+    let words = [
+        "\u{0E19}\u{0E49}\u{0E33}",
+        "\u{0E17}\u{0E35}\u{0E48}\u{0E19}\u{0E35}\u{0E48}",
+        "สวัสดีครับ",
+        "हिन्दी",
+        "नमस्ते",
+        "\u{091C}\u{093C}\u{093F}\u{0902}\u{0926}\u{0917}\u{0940}",
+        "مُحَمَّدٌ",
+        "السَّلَامُ عَلَيْكُمْ",
+        "Tiếng Việt",
+        "Vie\u{0323}\u{0302}t Nam",
+        "שָׁלוֹם",
+        "བསྐྱོང",
+        "བཀྲ་ཤིས་བདེ་ལེགས",
+        "မင်္ဂလာပါ",
+        "ok 👍🏽 ❤️ #️⃣",
+    ];
+    for word in words {
+        assert_eq!(chat(word), Ok(()), "{word:?}");
+        if word.chars().count() <= 16 {
+            assert_eq!(name(word), Ok(()), "{word:?}");
+        }
     }
 }
