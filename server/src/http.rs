@@ -503,9 +503,15 @@ async fn admin_close_room(
 /// that is not valid goes there too (encoded as a query value), for the page to say why and
 /// offer the lobby: the person who followed a mistyped or cut-off link sees the game, not a
 /// bare error.
-async fn room_link(room: web::Path<String>) -> HttpResponse {
-    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("room", &room).finish();
-    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/?{query}"))).finish()
+async fn room_link(req: HttpRequest, room: web::Path<String>) -> HttpResponse {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("room", &room);
+    // A caster's link, `/r/NAME?spectate`, opens the page watching.
+    if url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(key, value)| key == "spectate" && value != "0")
+    {
+        query.append_pair("spectate", "1");
+    }
+    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/?{}", query.finish()))).finish()
 }
 
 /// `/invite.svg`'s query: the room to invite to, if any.

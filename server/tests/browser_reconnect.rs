@@ -113,3 +113,64 @@ async fn the_page_gives_up_a_silent_link_and_gets_its_seat_back() {
     drop(driver);
     drop(server);
 }
+
+/// A reload in the middle of a match (F5, or a phone reopening a tab it discarded) takes the
+/// player's seat back by itself: the same id, no join form to fill in. A caster's link
+/// (`/r/NAME?spectate`) opens the page watching, and a reload keeps it watching the same player.
+/// From outside tests on a phone (a reload, Back and Forward cost the seat and the score) and of
+/// a caster (a reload turned the caster into a player; a reconnect followed someone else).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_page_takes_its_seat_back_and_a_watcher_keeps_watching() {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let mut config = skirmish_server::Config::for_tests();
+    config.seat_reservation = std::time::Duration::from_secs(20);
+    let srv = common::server_with(config);
+    let url = srv.http_url();
+    const ROOM: &str = "reload-room";
+    let driver = ChromeDriver::start(&driver_bin);
+    let player = driver.session().await;
+    let id = open_and_join(&player, &url, ROOM, "Reloader", false).await;
+    // Once the server knows the page holds its token (its inputs acknowledge snapshots).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    player.refresh().await.expect("reload");
+    let seat = poll("the reloaded page to play again", async || {
+        content(&player, "#status").await.filter(|s| s.contains("playing"))?;
+        let script = "return document.getElementById('status').getAttribute('data-player-id');";
+        player.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()
+    })
+    .await;
+    assert_eq!(seat, id, "back in its own seat");
+
+    // Two other players, then a caster (in the browser's one profile, after the player): its
+    // link watches at once; E steps to a player the server did not pick; after a reload it
+    // watches that player again.
+    player.close().await.expect("end the WebDriver session");
+    let _other = common::TestClient::join(&srv.ws_url(), "Other", Some(ROOM)).await;
+    let _third = common::TestClient::join(&srv.ws_url(), "Third", Some(ROOM)).await;
+    let caster = driver.session().await;
+    caster.goto(&format!("{url}/r/{ROOM}?spectate")).await.expect("the caster's link");
+    let label = |s: String| s.strip_prefix("Spectating ").map(str::to_owned);
+    let first = poll("the caster to watch", async || content(&caster, "#watching").await.and_then(label)).await;
+    assert!(content(&caster, "#status").await.is_some_and(|s| s.starts_with("spectating")));
+    caster
+        .perform_actions(
+            KeyActions::new("keys".into()).then(KeyAction::Down { value: 'e' }).then(KeyAction::Up { value: 'e' }),
+        )
+        .await
+        .expect("press E");
+    let chosen = poll("the caster to watch the other player", async || {
+        content(&caster, "#watching").await.and_then(label).filter(|n| *n != first)
+    })
+    .await;
+    caster.refresh().await.expect("reload");
+    poll("the reloaded caster to watch its choice again", async || {
+        content(&caster, "#watching").await.and_then(label).filter(|n| *n == chosen)
+    })
+    .await;
+    assert!(content(&caster, "#status").await.is_some_and(|s| s.starts_with("spectating")), "still watching");
+
+    caster.close().await.expect("end the WebDriver session");
+    drop(driver);
+    srv.stop();
+}

@@ -228,6 +228,11 @@ async fn a_room_link_opens_the_page_in_that_room() {
         ("/r/no%20spaces", "/?room=no+spaces"),
         ("/r/bad.name", "/?room=bad.name"),
         ("/r/a%26room%3Dmain%0D%0Ax", "/?room=a%26room%3Dmain%0D%0Ax"),
+        // A caster's link watches (`?spectate`, any value but 0); nothing else is passed on.
+        ("/r/cup-final?spectate", "/?room=cup-final&spectate=1"),
+        ("/r/cup-final?spectate=yes&x=1", "/?room=cup-final&spectate=1"),
+        ("/r/cup-final?spectate=0", "/?room=cup-final"),
+        ("/r/cup-final?room=other", "/?room=cup-final"),
     ] {
         let answer = common::http_get_raw(srv.addr, link).await;
         assert!(answer.starts_with("HTTP/1.0 303") || answer.starts_with("HTTP/1.1 303"), "{link}: {answer}");

@@ -26,7 +26,7 @@ use crate::netstats::{Extra, NetMeter, Totals};
 use crate::render::{self, Scene};
 use crate::sound::Sounds;
 use crate::ui::{FrameInfo, Ui, by_id};
-use crate::{name, reconnect, room, spectate};
+use crate::{name, reconnect, resume, room, spectate};
 
 /// How often the network overlay's text is refreshed while shown.
 const NETSTATS_REFRESH_MS: f64 = 250.0;
@@ -76,6 +76,11 @@ impl Page {
     fn storage(&self) -> Option<Storage> {
         // Private browsing may refuse storage; things are then just not remembered.
         self.window.local_storage().ok().flatten()
+    }
+
+    /// The tab's own storage, gone with the tab (see `resume`).
+    fn session(&self) -> Option<Storage> {
+        self.window.session_storage().ok().flatten()
     }
 }
 
@@ -143,6 +148,8 @@ struct App {
     /// When the input timer last ran (page clock, ms): a tick without it means the browser
     /// is throttling the page's timers.
     timer_ms: f64,
+    /// The token of the seat a reloaded page takes back (`resume`), for its first connection.
+    resume_token: String,
 }
 
 type Shared = Rc<RefCell<App>>;
@@ -197,6 +204,7 @@ pub fn start() -> Result<(), JsValue> {
         retry_timer: None,
         retry_status: None,
         timer_ms: 0.0,
+        resume_token: String::new(),
     }));
 
     wire_buttons(&app);
@@ -213,6 +221,24 @@ pub fn start() -> Result<(), JsValue> {
     }
     a.ui.status.set_text_content(Some("ready: pick a name and press Play"));
     a.page.play.set_disabled(false);
+    // Back in the room it was in moments ago (a reload): take the place back at once. A link
+    // asking to watch (`?room=NAME&spectate`, a caster's) watches at once.
+    let room = room_param(&a.page.window);
+    let saved = a.page.session().and_then(|s| s.get_item(resume::STORAGE_KEY).ok().flatten());
+    let place = saved.and_then(|text| resume::load(&text, room.as_deref(), js_sys::Date::now()));
+    let watch = room.is_some() && query_param(&a.page.window, "spectate").is_some_and(|v| v != "0");
+    drop(a);
+    if let Some(place) = place {
+        let mut a = app.borrow_mut();
+        a.page.spectate.set_checked(place.spectate);
+        a.resume_token = place.token;
+        a.follow_asked = place.follow;
+        drop(a);
+        play(&app);
+    } else if watch {
+        app.borrow().page.spectate.set_checked(true);
+        play(&app);
+    }
     Ok(())
 }
 
@@ -231,31 +257,46 @@ fn wire_buttons(app: &Shared) {
     let shared = Rc::clone(app);
     listen(a.page.join.as_ref(), "submit", move |ev: web_sys::Event| {
         ev.prevent_default(); // no page reload
-        let name = {
-            let a = shared.borrow();
-            // Play is disabled then, but a script or an old browser may still submit.
-            if link_problem(&a.page.window).is_some() {
-                return;
-            }
-            let name = name::clean_name(&a.page.name.value())
-                .or_else(|| name::clean_name(&a.page.name.placeholder()))
-                .unwrap_or_else(|| name::default_name(js_sys::Math::random()));
-            a.page.name.set_value(&name);
-            if let Some(storage) = a.page.storage() {
-                let _ = storage.set_item(NAME_STORAGE_KEY, &name);
-            }
-            let _ = a.page.name.blur();
-            a.page.join.set_hidden(true);
-            name
-        };
-        connect(&shared, name);
+        play(&shared);
     });
+    // Where the page may be gone next (a reload, a phone's app switch): its place is saved.
+    // (`visibilitychange` bubbles from the document to the window.)
+    for kind in ["pagehide", "visibilitychange"] {
+        let shared = Rc::clone(app);
+        listen(a.page.window.as_ref(), kind, move |_: web_sys::Event| {
+            if let Ok(a) = shared.try_borrow() {
+                a.save_place();
+            }
+        });
+    }
     let shared = Rc::clone(app);
     listen(a.ui.reconnect.as_ref(), "click", move |_: web_sys::Event| {
         let name = shared.borrow().page.name.value();
         let name = name::clean_name(&name).unwrap_or_else(|| name::default_name(js_sys::Math::random()));
         connect(&shared, name);
     });
+}
+
+/// Joins as the form says: the name typed (or the suggested one), remembered for next time.
+fn play(app: &Shared) {
+    let name = {
+        let a = app.borrow();
+        // Play is disabled then, but a script or an old browser may still submit.
+        if link_problem(&a.page.window).is_some() {
+            return;
+        }
+        let name = name::clean_name(&a.page.name.value())
+            .or_else(|| name::clean_name(&a.page.name.placeholder()))
+            .unwrap_or_else(|| name::default_name(js_sys::Math::random()));
+        a.page.name.set_value(&name);
+        if let Some(storage) = a.page.storage() {
+            let _ = storage.set_item(NAME_STORAGE_KEY, &name);
+        }
+        let _ = a.page.name.blur();
+        a.page.join.set_hidden(true);
+        name
+    };
+    connect(app, name);
 }
 
 /// `ws(s)://<host that served the page>/ws`.
@@ -267,9 +308,13 @@ fn socket_url(window: &Window) -> Result<String, JsValue> {
 
 /// The `?room=NAME` query parameter, if present and not empty.
 fn room_param(window: &Window) -> Option<String> {
+    query_param(window, "room").filter(|room| !room.is_empty())
+}
+
+/// The page's query parameter `key`, if present.
+fn query_param(window: &Window, key: &str) -> Option<String> {
     let search = window.location().search().ok()?;
-    let room = web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("room")?;
-    (!room.is_empty()).then_some(room)
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(key)
 }
 
 /// Why the page's `?room=NAME` cannot be joined (`room::link_problem`), if it cannot.
@@ -330,12 +375,15 @@ fn connect(app: &Shared, name: String) {
     let mut a = app.borrow_mut();
     a.cancel_retry();
     a.retry_status = None;
-    // After a lost connection, the seat the server keeps for a while goes with the token.
-    let rejoin = a.conn.as_ref().map(|c| c.client.rejoin_token().to_owned()).unwrap_or_default();
+    // After a lost connection, the seat the server keeps for a while goes with the token (a
+    // reloaded page's first connection has the one it saved).
+    let resumed = std::mem::take(&mut a.resume_token);
+    let rejoin = a.conn.as_ref().map_or(resumed, |c| c.client.rejoin_token().to_owned());
+    // A spectator watches the same player again once back (the server's choice otherwise).
+    a.follow_asked = a.follow_asked.or(a.conn.as_ref().and_then(|c| c.client.subject()));
     a.conn = None;
     a.cues = Cues::default();
     a.net = NetMeter::new(1000.0 / f64::from(TICK_RATE_HZ));
-    a.follow_asked = None;
     // A new player's page starts a new log; one taking its seat back keeps what it had read.
     if rejoin.is_empty() {
         a.ui.clear_logs();
@@ -426,6 +474,7 @@ impl App {
             send(&conn.ws, &ack);
         }
         let mut status_changed = false;
+        let mut refollow = None;
         for event in &self.events {
             match event {
                 Event::Snapshot { tick_gap, .. } => {
@@ -455,6 +504,10 @@ impl App {
                     let room = conn.client.room_name();
                     show_room_in_address(&self.page.window, room);
                     self.ui.set_invite(Some(room).filter(|r| !r.is_empty()));
+                    refollow = self.follow_asked.filter(|_| conn.client.is_spectator());
+                    if refollow.is_none() {
+                        self.follow_asked = None;
+                    }
                 }
                 Event::Joined(_) | Event::Roster(_) | Event::Left(_) => status_changed = true,
                 // The kill feed, scores, radar, clock and obstacles are redrawn from the core
@@ -470,6 +523,9 @@ impl App {
         }
         if status_changed {
             self.refresh_status();
+        }
+        if let Some(id) = refollow {
+            self.ask_to_follow(id);
         }
         // Browsers throttle a hidden page's timers, the input timer with them (Chromium runs them
         // at most once a second, and its intensive throttling can slow them to once a minute),
@@ -631,6 +687,23 @@ impl App {
             },
             Action::Key(_) | Action::Click(_) => {}
         }
+    }
+
+    /// Saves what a reloaded page needs to take its place back (see `resume`); a page closed
+    /// for cause (a kick, a refusal) saves nothing, so it does not come back by itself.
+    fn save_place(&self) {
+        let (Some(session), Some(conn)) = (self.page.session(), self.conn.as_ref()) else { return };
+        let Some(room) = room_param(&self.page.window) else { return };
+        if let ConnState::Closed { code, .. } = conn.client.state()
+            && !reconnect::retries(*code)
+        {
+            let _ = session.remove_item(resume::STORAGE_KEY);
+            return;
+        }
+        let spectate = conn.client.is_spectator();
+        let follow = self.follow_asked.or(conn.client.subject()).filter(|_| spectate);
+        let place = resume::Place { room, token: conn.client.rejoin_token().to_owned(), spectate, follow };
+        let _ = session.set_item(resume::STORAGE_KEY, &resume::save(&place, js_sys::Date::now()));
     }
 
     fn spectating(&self) -> bool {

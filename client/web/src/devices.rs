@@ -128,12 +128,18 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
             dev.tab.set(false);
         }
     });
-    // A key released while the window had no focus never sends keyup.
-    let dev = Rc::clone(d);
-    listen(win, "blur", move |_: web_sys::Event| {
-        dev.held.set(0);
-        dev.tab.set(false);
-    });
+    // A key released while the window had no focus never sends keyup, nor a finger lifted
+    // while the page was hidden (a phone switched apps) a pointerup: nothing stays held
+    // (from an outside test: a hidden page's ship flew and fired for as long as it was away).
+    // (`visibilitychange` bubbles from the document to the window.)
+    for kind in ["blur", "visibilitychange"] {
+        let dev = Rc::clone(d);
+        listen(win, kind, move |_: web_sys::Event| {
+            dev.held.set(0);
+            dev.tab.set(false);
+            dev.touch.set(Touch::default());
+        });
+    }
 
     // The chat box: Enter sends and returns to the game, Escape just returns.
     let dev = Rc::clone(d);

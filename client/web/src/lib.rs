@@ -14,6 +14,7 @@ pub mod minimap;
 pub mod name;
 pub mod netstats;
 pub mod reconnect;
+pub mod resume;
 pub mod room;
 pub mod spectate;
 pub mod touch;

@@ -66,7 +66,9 @@ impl Sounds {
     }
 
     pub fn play(&mut self, sound: Sound) {
-        if self.muted {
+        // Nor from a hidden page: the game went on making noise behind the tab or app the
+        // player switched to (from an outside test on a phone).
+        if self.muted || web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden()) {
             return;
         }
         self.load();
