@@ -53,10 +53,11 @@ pub struct Taken {
     /// Taken from the newest message received, never delayed by the input buffer: it is the
     /// delta baseline, and an older one would only make snapshots bigger.
     pub ack: Option<u64>,
-    /// True when the client was heard from again after a silence since the last take: the
-    /// acknowledgements it sent meanwhile could not move (nothing reached it either, as in a
-    /// stall of the link both ways), so the count of unacknowledged snapshots starts afresh.
-    pub back_from_silence: bool,
+    /// When the client was heard from again after a silence since the last take, that
+    /// silence in ticks (else 0): the acknowledgements it sent meanwhile could not move
+    /// (nothing reached it either, as in a stall of the link both ways), so the snapshots of
+    /// the silence do not count as unacknowledged.
+    pub silent_ticks: u32,
 }
 
 #[derive(Debug, Default)]
@@ -67,7 +68,7 @@ struct State {
     /// Takes in a row that left an input waiting.
     backlogged: u32,
     ack: Option<u64>,
-    back_from_silence: bool,
+    silent_ticks: u32,
     /// Highest `seq` accepted, so inputs are queued in order and each at most once (0: none
     /// accepted yet, as `seq` 0 is never sent).
     last_seq: u32,
@@ -109,9 +110,10 @@ impl Inbox {
         true
     }
 
-    /// The client was heard from again after a silence (see [`Taken::back_from_silence`]).
-    pub fn back_from_silence(&self) {
-        self.lock().back_from_silence = true;
+    /// The client was heard from again after `ticks` of silence (see [`Taken::silent_ticks`]).
+    pub fn back_from_silence(&self, ticks: u32) {
+        let mut state = self.lock();
+        state.silent_ticks = state.silent_ticks.max(ticks);
     }
 
     /// A snapshot acknowledgement alone (spectators, or a player's `Ack`).
@@ -135,7 +137,7 @@ impl Inbox {
             overflowed: std::mem::take(&mut state.overflowed),
             waiting: !state.queue.is_empty(),
             ack: state.ack.take(),
-            back_from_silence: std::mem::take(&mut state.back_from_silence),
+            silent_ticks: std::mem::take(&mut state.silent_ticks),
         }
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_http::ws::{self as websocket, ProtocolError};
 use bytes::Bytes;
-use skirmish_shared::consts::{DEFAULT_ROOM, FLOOD_KICK_DROPS, MAX_CLIENT_MSGS_PER_SEC};
+use skirmish_shared::consts::{DEFAULT_ROOM, FLOOD_KICK_DROPS, MAX_CLIENT_MSGS_PER_SEC, TICK_RATE_HZ};
 use skirmish_shared::{ClientMsg, Hello, PlayerId, ServerMsg, decode_client, encode_server};
 use tokio_util::sync::CancellationToken;
 
@@ -635,7 +635,8 @@ impl PlayerSession {
             let earned = silence.as_millis() as u64 * u64::from(MAX_CLIENT_MSGS_PER_SEC) / 1000;
             self.stall_credit = (u32::try_from(earned).unwrap_or(u32::MAX), Instant::now() + 2 * CHECK_INTERVAL);
             // Nor are the stale acknowledgements of that backlog a sign of not reading.
-            self.inbox.back_from_silence();
+            let ticks = silence.as_millis() as u64 * u64::from(TICK_RATE_HZ) / 1000;
+            self.inbox.back_from_silence(u32::try_from(ticks).unwrap_or(u32::MAX));
             tracing::debug!(peer = self.peer.map(display), silent_ms = silence.as_millis() as u64, "heard from again");
         }
     }

@@ -316,8 +316,8 @@ impl Room {
         let (mut repeated, mut overflowed) = (0, 0);
         for (id, member) in &mut self.members {
             let taken = member.inbox.take();
-            if taken.back_from_silence {
-                member.view.restart_unacknowledged();
+            if taken.silent_ticks > 0 {
+                member.view.excuse_unacknowledged(taken.silent_ticks);
             }
             if let Some(tick) = taken.ack {
                 member.view.ack(tick);

@@ -129,7 +129,6 @@ impl ClientView {
     /// 0, or a tick never sent to it (or forgotten), asks for a full snapshot; an acknowledged
     /// tick frees what came before it.
     pub fn ack(&mut self, tick: u64) {
-        self.acked = tick;
         // Only a tick it was really sent counts as reading: a made-up future tick must not
         // reset the count, nor raise the bar for the real acknowledgements after it. The newest
         // tick sent is always the last in `sent` (an acknowledgement frees only older ones).
@@ -139,8 +138,13 @@ impl ClientView {
             self.unacknowledged = 0;
         }
         if !self.sent.iter().any(|s| s.tick == tick) {
+            // No baseline, now or later: a tick acknowledged before it was sent (a client's
+            // mistake) became one once it was sent, though latest-wins may drop that very
+            // snapshot (from an outside client author's test).
+            self.acked = 0;
             return;
         }
+        self.acked = tick;
         let mut drop_ids = 0;
         while let Some(first) = self.sent.front()
             && first.tick < tick
@@ -223,6 +227,17 @@ impl ClientView {
     /// so the room asks once, not at every tick until the session has gone).
     pub fn restart_unacknowledged(&mut self) {
         self.unacknowledged = 0;
+    }
+
+    /// Takes the snapshots of `silent_ticks` of the client's silence, and half a second more
+    /// for the backlog to drain, off the [`ClientView::unacknowledged`] count: over a stall of
+    /// the link both ways its acknowledgements could not move, and those that arrive first after
+    /// it are stale. Only the silence's worth: a client that never reads and pauses now and
+    /// then to earn this still reaches the limit (from an outside attack: the count used to
+    /// start afresh after each pause, and a pause of 1.1 s every 3 s kept a blind client in).
+    pub fn excuse_unacknowledged(&mut self, silent_ticks: u32) {
+        let slack = skirmish_shared::consts::TICK_RATE_HZ / 2;
+        self.unacknowledged = self.unacknowledged.saturating_sub(silent_ticks.saturating_add(slack));
     }
 
     /// Heap bytes held (for the per-player memory budget and its test).
@@ -671,10 +686,15 @@ mod tests {
         snapshot(&mut b, &mut h, &mut v, &f(1), at, 1);
         v.ack(7); // never sent
         assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(2), at, 1).0.base, 0);
-        v.ack(2);
-        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(3), at, 1).0.base, 2);
-        // A whole history later (the client stopped acknowledging), tick 2 is gone.
-        for t in 4..(4 + HISTORY_TICKS as u64) {
+        // Nor does it become a baseline once it is sent: the client acknowledged a snapshot it
+        // did not have then, and may never get.
+        for t in 3..=8 {
+            assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(t), at, 1).0.base, 0, "tick {t}");
+        }
+        v.ack(8);
+        assert_eq!(snapshot(&mut b, &mut h, &mut v, &f(9), at, 1).0.base, 8);
+        // A whole history later (the client stopped acknowledging), tick 8 is gone.
+        for t in 10..(10 + HISTORY_TICKS as u64) {
             snapshot(&mut b, &mut h, &mut v, &f(t), at, 1);
         }
         let (s, _) = snapshot(&mut b, &mut h, &mut v, &f(100), at, 1);

@@ -157,3 +157,49 @@ async fn a_client_whose_acknowledgements_stop_moving_is_cut_with_the_reason() {
     let before = reader.next_snapshot().await;
     assert!(reader.next_snapshot().await > before);
 }
+
+/// From an outside attack: a client that never reads but falls silent for a little over a
+/// second every three seconds had its count of unacknowledged snapshots started afresh at each
+/// pause (a pause is what a stalled link looks like), and was never cut. Now a pause excuses only
+/// its own snapshots, so such a client still reaches the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_pauses_now_and_then_is_still_cut_for_not_reading() {
+    let mut config = Config::for_tests();
+    // A limit of 90 snapshots: over what one stretch of sending (1.9 s, 57 snapshots) runs up,
+    // so only a count that carries over the pauses reaches it.
+    config.send_stall_timeout = Duration::from_secs(3);
+    assert_eq!(config.unacknowledged_limit(), 90);
+    let srv = spawn_in_thread(config).unwrap();
+    let mut reader = TestClient::join(&srv.ws_url(), "reader", Some("pauser")).await;
+    let mut deaf = TestClient::join(&srv.ws_url(), "deaf", Some("pauser")).await;
+    let deaf_id = deaf.id();
+    deaf.next_snapshot().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                // 1.9 s of inputs (all acknowledging the same old snapshot), then 1.1 s of silence.
+                if started.elapsed().as_millis() % 3000 < 1900 {
+                    deaf.send_input(Vec2::X).await;
+                }
+                tokio::time::sleep(Duration::from_millis(33)).await;
+            }
+            deaf
+        })
+    };
+    let started = Instant::now();
+    loop {
+        let event = tokio::time::timeout(WAIT, reader.next_event()).await.expect("the reader hears on");
+        if matches!(event, Event::Left(id) if id == deaf_id) {
+            break;
+        }
+        assert!(started.elapsed() < WAIT * 3, "the pausing deaf client was never cut");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut deaf = sender.await.unwrap();
+    let (code, reason) = expect_close(&mut deaf.ws).await;
+    assert_eq!(code, 1008);
+    assert!(reason.starts_with("not reading"), "{reason:?}");
+}
