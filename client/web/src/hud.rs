@@ -230,11 +230,34 @@ pub fn css_colour(rgb: u32) -> String {
     format!("#{:06x}", rgb & 0x00ff_ffff)
 }
 
+/// The big centred line: the countdown, or the wait to respawn (of the watched player, for a
+/// spectator, whose HUD is that player's).
+pub fn banner_text(phase: Phase, ms_left: u32, shown: Option<&PlayerState>) -> String {
+    match phase {
+        Phase::Countdown => clock_text(phase, ms_left),
+        Phase::Results => String::new(),
+        _ if shown.is_some_and(|s| !s.alive()) => "Destroyed: respawning…".to_owned(),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use skirmish_shared::Score;
 
     use super::*;
+
+    #[test]
+    fn the_banner_counts_down_and_says_when_the_shown_ship_is_destroyed() {
+        let alive = PlayerState { health: 100, flags: PlayerState::ALIVE, ..Default::default() };
+        let dead = PlayerState::default();
+        assert_eq!(banner_text(Phase::Countdown, 2500, Some(&alive)), clock_text(Phase::Countdown, 2500));
+        assert_eq!(banner_text(Phase::Playing, 0, Some(&alive)), "");
+        // The shown ship is ours, or for a spectator the watched player's (it had no banner).
+        assert_eq!(banner_text(Phase::Playing, 0, Some(&dead)), "Destroyed: respawning…");
+        assert_eq!(banner_text(Phase::Results, 0, Some(&dead)), "");
+        assert_eq!(banner_text(Phase::Playing, 0, None), "", "nobody shown");
+    }
 
     #[test]
     fn status_names_the_state() {

@@ -250,8 +250,8 @@ impl Ui {
         // A spectator's HUD is the followed player's: its ship, and its score line as the room
         // holds it (as on the scoreboard).
         let shown = if client.is_spectator() { client.subject() } else { client.my_id() };
-        let me = client.my_state();
-        self.set_health(if client.is_spectator() { client.subject_state() } else { me });
+        let state = if client.is_spectator() { client.subject_state() } else { client.my_state() };
+        self.set_health(state);
         self.score.set(hud::score_text(shown.and_then(|id| client.scores().get(&id))));
         let (phase, ms_left) = client.phase();
         self.clock.set(hud::clock_text(phase, ms_left));
@@ -259,7 +259,7 @@ impl Ui {
         self.fps.set(hud::fps_text(frame.fps));
         let players = client.roster().values().filter(|p| !p.spectator).count();
         self.players.set(hud::players_text(players));
-        self.banner.set(banner_text(phase, ms_left, me, client.is_spectator()));
+        self.banner.set(hud::banner_text(phase, ms_left, state));
         self.banner.el.set_hidden(self.banner.shown.is_empty());
         match frame.watching {
             Some(name) => {
@@ -329,8 +329,10 @@ impl Ui {
         let name = |id: PlayerId| {
             client.player(id).map_or_else(|| (format!("#{id}"), 0xffffff), |p| (p.name.clone(), p.colour))
         };
+        // A spectator's feed marks the watched player's kills, as its HUD is that player's.
+        let whose = if client.is_spectator() { client.subject() } else { client.my_id() };
         for (kill, _) in recent {
-            let mine = Some(kill.killer) == client.my_id() || Some(kill.victim) == client.my_id();
+            let mine = Some(kill.killer) == whose || Some(kill.victim) == whose;
             let line = self.element("div", if mine { "kill mine" } else { "kill" }, None);
             let (victim, victim_colour) = name(kill.victim);
             if kill.killer != kill.victim {
@@ -377,15 +379,5 @@ impl Ui {
             let _ = tr.append_child(&self.element("td", "deaths", Some(&row.deaths.to_string())));
             let _ = body.append_child(&tr);
         }
-    }
-}
-
-/// The big centred line: the countdown, or the wait to respawn.
-fn banner_text(phase: Phase, ms_left: u32, me: Option<&PlayerState>, spectator: bool) -> String {
-    match phase {
-        Phase::Countdown => hud::clock_text(phase, ms_left),
-        Phase::Results => String::new(),
-        _ if !spectator && me.is_some_and(|s| !s.alive()) => "Destroyed: respawning…".to_owned(),
-        _ => String::new(),
     }
 }
