@@ -58,8 +58,8 @@ struct RoomEntry {
 /// One of a room's members.
 struct Member {
     role: Role,
-    /// The client's address as the connection caps count it: a lost player's kept seat
-    /// counts against it (`max_kept_seats_per_ip`).
+    /// The client's address as the connection caps count it: a player's seat, connected or
+    /// kept, counts against it (`max_kept_seats_per_ip`).
     client: Option<IpAddr>,
     /// The player's rejoin token, while its seat can be taken back; empty for spectators,
     /// who hold no seat.
@@ -88,8 +88,8 @@ impl Member {
     }
 }
 
-/// One fewer for `client` in a per-address count (rooms opened, seats kept), which holds only
-/// addresses with at least one.
+/// One fewer for `client` in a per-address count (rooms opened), which holds only addresses
+/// with at least one.
 fn count_down(per_ip: &mut HashMap<IpAddr, usize>, client: Option<IpAddr>) {
     if let Some(ip) = client
         && let Some(count) = per_ip.get_mut(&ip)
@@ -97,6 +97,50 @@ fn count_down(per_ip: &mut HashMap<IpAddr, usize>, client: Option<IpAddr>) {
         *count -= 1;
         if *count == 0 {
             per_ip.remove(&ip);
+        }
+    }
+}
+
+/// The seats one client address holds, in every room.
+#[derive(Default)]
+struct Held {
+    /// Its players with a ship and a connection.
+    players: usize,
+    /// Its lost players' kept seats, by reservation number: the first is the oldest.
+    kept: BTreeMap<u64, PlayerId>,
+}
+
+/// The seats each client address holds (only addresses with one), kept as members come and go
+/// ([`RoomEntry::admit`], [`RoomEntry::dismiss`]): its connected players and its kept seats
+/// together are held to its share, so that dropping connections holds no more seats than
+/// keeping them open would.
+#[derive(Default)]
+struct SeatsPerIp(HashMap<IpAddr, Held>);
+
+impl SeatsPerIp {
+    /// Seats `client` holds: connected players and kept seats.
+    fn held(&self, client: Option<IpAddr>) -> usize {
+        client.and_then(|ip| self.0.get(&ip)).map_or(0, |held| held.players + held.kept.len())
+    }
+
+    /// `client`'s oldest kept seat: its reservation number and its player.
+    fn oldest_kept(&self, client: IpAddr) -> Option<(u64, PlayerId)> {
+        self.0.get(&client)?.kept.first_key_value().map(|(&number, &id)| (number, id))
+    }
+
+    /// Counts member `id` in (`up`) or out of its address's seats; spectators hold none.
+    fn count(&mut self, id: PlayerId, member: &Member, up: bool) {
+        let Some(ip) = member.client else { return };
+        let held = self.0.entry(ip).or_default();
+        match (&member.role, up) {
+            (Role::Player(_), true) => held.players += 1,
+            (Role::Player(_), false) => held.players -= 1,
+            (Role::Kept { number }, true) => _ = held.kept.insert(*number, id),
+            (Role::Kept { number }, false) => _ = held.kept.remove(number),
+            (Role::Spectator(_), _) => {}
+        }
+        if held.players == 0 && held.kept.is_empty() {
+            self.0.remove(&ip);
         }
     }
 }
@@ -121,25 +165,28 @@ impl RoomEntry {
         }
     }
 
-    /// Adds (or replaces) member `id`.
-    fn admit(&mut self, id: PlayerId, member: Member) {
+    /// Adds (or replaces) member `id`, counted in `seats` too.
+    fn admit(&mut self, id: PlayerId, member: Member, seats: &mut SeatsPerIp) {
         *self.tally(&member.role) += 1;
+        seats.count(id, &member, true);
         if let Some(old) = self.members.insert(id, member) {
             *self.tally(&old.role) -= 1;
+            seats.count(id, &old, false);
         }
     }
 
-    /// Takes member `id` out.
-    fn dismiss(&mut self, id: PlayerId) -> Option<Member> {
+    /// Takes member `id` out, counted out of `seats` too.
+    fn dismiss(&mut self, id: PlayerId, seats: &mut SeatsPerIp) -> Option<Member> {
         let member = self.members.remove(&id)?;
         *self.tally(&member.role) -= 1;
+        seats.count(id, &member, false);
         Some(member)
     }
 
     /// Member `id`'s kept seat, taken out, if that is what it is.
-    fn take_kept(&mut self, id: PlayerId) -> Option<Member> {
+    fn take_kept(&mut self, id: PlayerId, seats: &mut SeatsPerIp) -> Option<Member> {
         let kept = self.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { .. }));
-        if kept { self.dismiss(id) } else { None }
+        if kept { self.dismiss(id, seats) } else { None }
     }
 }
 
@@ -166,8 +213,10 @@ pub struct GameSetup {
     pub max_rooms: usize,
     /// Rooms alive that one client address may have opened (0: no cap).
     pub max_rooms_per_ip: usize,
-    /// Seats kept for one client address's lost players at once (0: no cap): the open
-    /// connections it may hold, so that dropping them cannot hold more seats than keeping them.
+    /// Seats one client address may hold with its players connected and its lost players'
+    /// seats kept, together (0: no cap): the open connections it may hold, so that dropping them
+    /// cannot hold more seats than keeping them. A lost player's seat is not kept past it, and
+    /// a player who joins past it frees the address's oldest kept seat.
     pub max_kept_seats_per_ip: usize,
     /// How long an empty room is kept before it is removed.
     pub empty_room_grace: Duration,
@@ -226,8 +275,8 @@ pub struct Lobby {
     next_reservation: u64,
     /// Rooms alive per address that opened them (only addresses with one).
     opened_per_ip: HashMap<IpAddr, usize>,
-    /// Seats kept per address of their lost players (only addresses with one).
-    kept_per_ip: HashMap<IpAddr, usize>,
+    /// Seats held per client address: players connected and seats kept.
+    seats_per_ip: SeatsPerIp,
     /// Addresses the host kicked a player of, by room, and until when they may not join it
     /// again (see [`KICK_BAN`]).
     banned: HashMap<(String, IpAddr), Instant>,
@@ -265,9 +314,14 @@ impl Lobby {
             seats: HashMap::new(),
             next_reservation: 0,
             opened_per_ip: HashMap::new(),
-            kept_per_ip: HashMap::new(),
+            seats_per_ip: SeatsPerIp::default(),
             banned: HashMap::new(),
         }
+    }
+
+    /// Whether a kick's ban keeps `client` out of `room` now.
+    fn is_banned(&self, room: &str, client: Option<IpAddr>) -> bool {
+        client.is_some_and(|ip| self.banned.get(&(room.to_owned(), ip)).is_some_and(|until| Instant::now() < *until))
     }
 
     /// Keeps `client` out of `room` for [`KICK_BAN`], and forgets the bans that ran out.
@@ -279,26 +333,34 @@ impl Lobby {
         }
     }
 
-    /// Quick play's room: the public room with the most players that has space for one more
-    /// (the first by name among equals), or the name of a new one: the default room while it is
-    /// not open (on a fresh server, quick play and the clients that name no room, the bots
-    /// among them, would otherwise start apart in `play-1` and `main`), else `play-N`.
-    fn quick_play_room(&mut self) -> String {
+    /// Quick play's room for `client`: the public room with the most players that has space
+    /// for one more (the first by name among equals), or the name of a new one: the default
+    /// room while it is not open (on a fresh server, quick play and the clients that name no
+    /// room, the bots among them, would otherwise start apart in `play-1` and `main`), else
+    /// `play-N`. Never a room the host is closing, nor one a kick's ban keeps `client` out of:
+    /// the fullest room would otherwise refuse everyone behind a kicked player's address (a
+    /// household, a NAT) for the length of the ban.
+    fn quick_play_room(&mut self, client: Option<IpAddr>) -> String {
         let best = self
             .rooms
             .iter()
-            .filter(|(_, e)| !e.private && e.seats_taken() < self.setup.max_players_per_room)
+            .filter(|(name, e)| {
+                !e.private
+                    && e.closing.is_none()
+                    && e.seats_taken() < self.setup.max_players_per_room
+                    && !self.is_banned(name, client)
+            })
             .max_by(|(a_name, a), (b_name, b)| a.seats_taken().cmp(&b.seats_taken()).then(b_name.cmp(a_name)));
         if let Some((name, _)) = best {
             return name.clone();
         }
-        if !self.rooms.contains_key(DEFAULT_ROOM) {
+        if !self.rooms.contains_key(DEFAULT_ROOM) && !self.is_banned(DEFAULT_ROOM, client) {
             return DEFAULT_ROOM.to_owned();
         }
         loop {
             let name = format!("play-{}", self.next_quick);
             self.next_quick += 1;
-            if !self.rooms.contains_key(&name) {
+            if !self.rooms.contains_key(&name) && !self.is_banned(&name, client) {
                 return name;
             }
         }
@@ -386,14 +448,13 @@ impl Lobby {
 
     /// A `Hello.rejoin` token's seat, taken back by a new session: `None` when the token leads
     /// nowhere (unknown, revoked, expired), and the caller joins it as a newcomer.
-    fn rejoin(&mut self, token: &str, msg: &Join) -> Option<Joined> {
+    fn rejoin(&mut self, token: &str, msg: &Join, ctx: &mut Context<Self>) -> Option<Joined> {
         let (room, id) = self.seats.get(token)?.clone();
         let entry = self.rooms.get_mut(&room)?;
         let (session, outbox, inbox) = (msg.session.clone(), msg.outbox.clone(), msg.inbox.clone());
-        if let Some(kept) = entry.take_kept(id) {
-            count_down(&mut self.kept_per_ip, kept.client);
+        if let Some(kept) = entry.take_kept(id, &mut self.seats_per_ip) {
             let member = Member { role: Role::Player(session.clone()), client: msg.client, token: kept.token };
-            entry.admit(id, member);
+            entry.admit(id, member, &mut self.seats_per_ip);
             let add = AddPlayer {
                 id,
                 name: msg.name.clone(),
@@ -410,14 +471,41 @@ impl Lobby {
             && matches!(member.role, Role::Player(_))
         {
             // The old connection has not been noticed gone yet: the new one takes over.
+            self.seats_per_ip.count(id, member, false);
             member.role = Role::Player(session.clone());
             member.client = msg.client.or(member.client);
+            self.seats_per_ip.count(id, member, true);
             entry.addr.do_send(Replace { id, session, outbox, inbox, token: token.to_owned(), client: msg.client });
         } else {
             return None;
         }
         tracing::info!(room = %room, player = id, "player rejoined its seat");
-        Some(Joined { id, room: entry.addr.clone(), room_name: room, spectator: false })
+        let joined = Joined { id, room: entry.addr.clone(), room_name: room, spectator: false };
+        // A seat taken back from another address counts against this one now.
+        self.free_over_share(msg.client, ctx);
+        Some(joined)
+    }
+
+    /// Frees `client`'s oldest kept seats while the seats it holds are over its share (see
+    /// [`GameSetup::max_kept_seats_per_ip`]): its players connected come first.
+    fn free_over_share(&mut self, client: Option<IpAddr>, ctx: &mut Context<Self>) {
+        let share = self.setup.max_kept_seats_per_ip;
+        let Some(ip) = client.filter(|_| share > 0) else { return };
+        while self.seats_per_ip.held(client) > share
+            && let Some((number, id)) = self.seats_per_ip.oldest_kept(ip)
+        {
+            let is_it = |e: &RoomEntry| {
+                e.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { number: n } if n == number))
+            };
+            let room = self.rooms.iter().find(|(_, e)| is_it(e)).map(|(name, _)| name.clone());
+            let Some(room) = room else {
+                // Counted but in no room: cannot happen, as every dismissal counts it out;
+                // forgotten, so that the loop ends.
+                self.seats_per_ip.0.get_mut(&ip).map(|held| held.kept.remove(&number));
+                continue;
+            };
+            self.free_seat(&room, id, number, "seat freed: its address's players hold its share", ctx);
+        }
     }
 }
 
@@ -438,19 +526,26 @@ impl Handler<Join> for Lobby {
         if self.shutting_down {
             return Err(JoinError::ShuttingDown);
         }
-        if let Some(joined) = msg.rejoin.as_deref().and_then(|token| self.rejoin(token, &msg)) {
-            return Ok(joined);
+        if let Some(token) = msg.rejoin.as_deref() {
+            // A kick's ban holds for every seat of the address, not only the kicked one's (whose
+            // token is revoked): refused as a join would be, and the seat stays kept.
+            if let Some((room, _)) = self.seats.get(token)
+                && self.is_banned(room, msg.client)
+            {
+                return Err(JoinError::Closed(BANNED_REASON));
+            }
+            if let Some(joined) = self.rejoin(token, &msg, ctx) {
+                return Ok(joined);
+            }
         }
         // The default room and quick play's rooms are everyone's: nobody may hide them from the
         // list and from quick play (a private room quick play opened would never be filled).
         let private = msg.private && msg.room.as_deref().is_some_and(|name| name != DEFAULT_ROOM);
         let room = match msg.room {
             Some(name) => name,
-            None => self.quick_play_room(),
+            None => self.quick_play_room(msg.client),
         };
-        if let Some(client) = msg.client
-            && self.banned.get(&(room.clone(), client)).is_some_and(|until| Instant::now() < *until)
-        {
+        if self.is_banned(&room, msg.client) {
             return Err(JoinError::Closed(BANNED_REASON));
         }
         // Decided before a room is opened, so a refused join leaves none behind (no one would
@@ -482,7 +577,7 @@ impl Handler<Join> for Lobby {
             self.seats.insert(token.clone(), (room.clone(), id));
             (Role::Player(msg.session.clone()), token)
         };
-        entry.admit(id, Member { role, client: msg.client, token: token.clone() });
+        entry.admit(id, Member { role, client: msg.client, token: token.clone() }, &mut self.seats_per_ip);
         let (session, outbox, inbox) = (msg.session, msg.outbox, msg.inbox);
         let add = AddPlayer {
             id,
@@ -496,7 +591,11 @@ impl Handler<Join> for Lobby {
             client: msg.client,
         };
         entry.addr.do_send(add);
-        Ok(Joined { id, room: entry.addr.clone(), room_name: room, spectator })
+        let joined = Joined { id, room: entry.addr.clone(), room_name: room, spectator };
+        if !spectator {
+            self.free_over_share(msg.client, ctx);
+        }
+        Ok(joined)
     }
 }
 
@@ -540,18 +639,20 @@ impl Lobby {
             // A session whose seat a rejoin took over, or a second report of the same leave.
             return;
         }
-        let member = entry.dismiss(id).expect("the member was found above");
+        let member = entry.dismiss(id, &mut self.seats_per_ip).expect("the member was found above");
         let player = matches!(member.role, Role::Player(_));
         let grace = self.setup.seat_reservation;
         let client = member.client;
-        let kept = client.and_then(|ip| self.kept_per_ip.get(&ip)).copied().unwrap_or(0);
-        let over_cap = self.setup.max_kept_seats_per_ip > 0 && kept >= self.setup.max_kept_seats_per_ip;
+        // The seats the address holds without this one: its players still connected (who could
+        // drop and be kept in turn) and its kept seats.
+        let held = self.seats_per_ip.held(client);
+        let over_cap = self.setup.max_kept_seats_per_ip > 0 && held >= self.setup.max_kept_seats_per_ip;
         if player && reserve && over_cap {
             tracing::info!(
                 room,
                 player = id,
                 client = client.map(display),
-                kept,
+                held,
                 "seat not kept: its address holds its share"
             );
         }
@@ -569,12 +670,9 @@ impl Lobby {
         if reserve {
             self.next_reservation += 1;
             let number = self.next_reservation;
-            entry.admit(id, Member { role: Role::Kept { number }, ..member });
-            if let Some(ip) = client {
-                *self.kept_per_ip.entry(ip).or_default() += 1;
-            }
+            entry.admit(id, Member { role: Role::Kept { number }, ..member }, &mut self.seats_per_ip);
             let room = room.to_owned();
-            ctx.run_later(grace, move |lobby, ctx| lobby.expire_seat(&room, id, number, ctx));
+            ctx.run_later(grace, move |lobby, ctx| lobby.free_seat(&room, id, number, "reserved seat expired", ctx));
         } else if !member.token.is_empty() {
             // A leave on purpose, or a close for cause (a kick): the token is revoked.
             self.seats.remove(&member.token);
@@ -582,18 +680,17 @@ impl Lobby {
         self.check_empty(room, ctx);
     }
 
-    /// The `number`-th reservation, of `id`'s seat in `room`, ran out: free the seat and
-    /// refuse its token from now on.
-    fn expire_seat(&mut self, room: &str, id: PlayerId, number: u64, ctx: &mut Context<Self>) {
+    /// The `number`-th reservation, of `id`'s seat in `room`, is over (`why`: it ran out, or
+    /// its address's players took its share): free the seat and refuse its token from now on.
+    fn free_seat(&mut self, room: &str, id: PlayerId, number: u64, why: &'static str, ctx: &mut Context<Self>) {
         let Some(entry) = self.rooms.get_mut(room) else { return };
         if !entry.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { number: n } if n == number)) {
             return;
         }
-        let Some(kept) = entry.dismiss(id) else { return };
+        let Some(kept) = entry.dismiss(id, &mut self.seats_per_ip) else { return };
         self.seats.remove(&kept.token);
-        count_down(&mut self.kept_per_ip, kept.client);
         entry.addr.do_send(ReleaseSeat { id });
-        tracing::info!(room, player = id, "reserved seat expired");
+        tracing::info!(room, player = id, client = kept.client.map(display), "{why}");
         self.check_empty(room, ctx);
     }
 }
@@ -758,10 +855,9 @@ impl Handler<AdminKick> for Lobby {
             self.seats.remove(&member.token);
             let client = member.client;
             self.ban(&msg.room, client);
-        } else if let Some(kept) = entry.take_kept(msg.id) {
+        } else if let Some(kept) = entry.take_kept(msg.id, &mut self.seats_per_ip) {
             // A lost player's kept seat: freed, and its token leads nowhere.
             self.seats.remove(&kept.token);
-            count_down(&mut self.kept_per_ip, kept.client);
             entry.addr.do_send(ReleaseSeat { id: msg.id });
             self.ban(&msg.room, kept.client);
             self.check_empty(&msg.room, ctx);
@@ -801,8 +897,7 @@ impl Handler<AdminCloseRoom> for Lobby {
             self.seats.remove(&member.token);
         }
         for id in kept {
-            if let Some(seat) = entry.take_kept(id) {
-                count_down(&mut self.kept_per_ip, seat.client);
+            if entry.take_kept(id, &mut self.seats_per_ip).is_some() {
                 entry.addr.do_send(ReleaseSeat { id });
             }
         }
@@ -934,6 +1029,28 @@ mod tests {
         );
         let entry = &lobby.rooms["arena"];
         assert_eq!((entry.players, entry.kept), (1, 0));
+        stop(&lobby);
+    }
+
+    #[actix_web::test]
+    async fn quick_play_skips_a_room_the_host_is_closing() {
+        // Found by an outside attack: quick play picked the fullest room even while the host
+        // was closing it, and the join was closed with "room closed by the host". Tested here:
+        // a room's sessions leave as soon as they are told, so no join over a socket comes in
+        // between.
+        let (mut lobby, mut ctx) = new_lobby(10, 10);
+        let sessions: Vec<_> = (0..3).map(|_| session()).collect();
+        for (addr, _) in &sessions[..2] {
+            lobby.handle(join(addr, Some("big")), &mut ctx).expect("joins");
+        }
+        lobby.handle(join(&sessions[2].0, Some("small")), &mut ctx).expect("joins");
+        let close = AdminCloseRoom { room: "big".into(), reason: "room closed by the host" };
+        assert!(lobby.handle(close, &mut ctx));
+        // Its sessions are told, and have not left yet.
+        assert_eq!(lobby.rooms["big"].players, 2);
+        let (quick, _quick) = session();
+        let joined = lobby.handle(join(&quick, None), &mut ctx).expect("joins");
+        assert_eq!(joined.room_name, "small");
         stop(&lobby);
     }
 

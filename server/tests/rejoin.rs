@@ -247,30 +247,6 @@ async fn a_rejoin_asking_to_spectate_still_takes_its_seat() {
     assert_eq!(seats(srv.addr).await, Some((2, 0)), "two players, no seat kept");
 }
 
-/// An address keeps at most `--max-connections-per-ip` seats for its lost players: dropping
-/// connections holds no more seats than keeping them open would.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_address_keeps_no_more_seats_than_it_may_open_connections() {
-    let mut config = config("rejoin-per-ip", Duration::from_secs(30));
-    config.max_connections_per_ip = 3;
-    let srv = server_with(config);
-    let url = srv.ws_url();
-    let mut keeper = TestClient::join(&url, "Keeper", Some("duel")).await;
-    let mut tokens = Vec::new();
-    for name in ["One", "Two", "Three", "Four"] {
-        tokens.push(keeper.see_lost(&url, name, "duel").await);
-    }
-    drop(keeper);
-    // The first three seats were kept; the fourth was over the address's share.
-    let (fourth, token) = tokens.pop().expect("four");
-    let late = rejoin(&url, "Four", "duel", &token).await;
-    assert_ne!(late.id(), fourth, "no seat was kept past the address's share");
-    drop(late);
-    let (first, token) = tokens[0].clone();
-    let back = rejoin(&url, "One", "duel", &token).await;
-    assert_eq!(back.id(), first, "a seat within the share waited");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejoin_while_the_old_socket_lingers_replaces_it() {
     let srv = server_with(config("rejoin-replace", Duration::from_secs(30)));

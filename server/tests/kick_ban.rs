@@ -1,0 +1,112 @@
+//! A host's kick keeps the kicked player's address out of that room for a while, whatever way
+//! back it tries (a join, the rejoin token of another of its seats), and quick play never sends
+//! that address, nor anyone, to a room it would be turned away from (a ban, a room the host is
+//! closing): it picks or opens another.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{TestClient, expect_close, http_request as request, room_seats, server_with, upgrade_from};
+use futures_util::SinkExt;
+use skirmish_client::Client;
+use skirmish_server::lobby::BANNED_REASON;
+use tokio_tungstenite::tungstenite::Message;
+
+const TOKEN: &str = "correct-horse-battery-staple";
+
+fn config() -> skirmish_server::Config {
+    let mut config = skirmish_server::Config::for_tests();
+    config.admin_token = Some(TOKEN.into());
+    config.seat_reservation = Duration::from_secs(30);
+    config
+}
+
+/// The headers of an admin write: the session cookie of a login, JSON, and our own origin.
+async fn admin(addr: SocketAddr) -> Vec<(&'static str, String)> {
+    let origin = format!("http://{addr}");
+    let form = [("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, head, _) = request(addr, "POST", "/admin/login", &form, &format!("token={TOKEN}")).await;
+    assert_eq!(status, 303, "{head}");
+    let set_cookie = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cookie");
+    let cookie = set_cookie.split_once(':').and_then(|(_, v)| v.trim().split(';').next()).expect("a value");
+    vec![("Cookie", cookie.to_owned()), ("Content-Type", "application/json".into()), ("Origin", origin)]
+}
+
+/// Posts `body` to the admin API's `path`, which must answer 200.
+async fn admin_post(addr: SocketAddr, headers: &[(&'static str, String)], path: &str, body: &str) {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, answer) = request(addr, "POST", path, &headers, body).await;
+    assert_eq!(status, 200, "{path} {body}: {answer}");
+}
+
+/// Waits until `room` lists `want` players and kept seats.
+async fn wait_for_seats(addr: SocketAddr, room: &str, want: (u64, u64)) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while room_seats(addr, room).await != Some(want) {
+        assert!(std::time::Instant::now() < deadline, "{room} never had {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Says `hello` from `source` and returns the close the server answers with.
+async fn refused_from(srv: &skirmish_server::ServerHandle, source: &str, mut hello: Client) -> (u16, String) {
+    let mut ws = upgrade_from(srv, source.parse().expect("an address"), &[]).await.expect("upgraded");
+    ws.send(Message::binary(hello.on_open())).await.expect("send Hello");
+    expect_close(&mut ws).await
+}
+
+/// Found by an outside attack: the ban stopped joins, but a `Hello` with the rejoin token of
+/// another seat of the kicked player's address (a second player it had lost on purpose) went
+/// straight back into the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_address_cannot_rejoin_another_of_its_seats() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let _keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("den")).await;
+    let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await;
+    let mut sock = TestClient::join_from(&srv, "127.0.0.2", Client::new("Sock", Some("den".into()))).await;
+    sock.hold_token().await;
+    let (sock_id, sock_token) = (sock.id(), sock.core.rejoin_token().to_owned());
+    drop(sock);
+    common::wait_for_kept_seats(srv.addr, "den", 1).await;
+
+    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
+    assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+
+    let rejoin = Client::new("Sock", Some("den".into())).rejoin(&sock_token);
+    assert_eq!(refused_from(&srv, "127.0.0.2", rejoin).await, (1008, BANNED_REASON.to_owned()));
+    // Its seat was not taken back: still kept, and its token still leads to it.
+    // The keeper, and Sock's seat kept.
+    wait_for_seats(srv.addr, "den", (1, 1)).await;
+    let elsewhere = Client::new("Sock", Some("den".into())).rejoin(&sock_token);
+    let back = TestClient::join_from(&srv, "127.0.0.3", elsewhere).await;
+    assert_eq!(back.id(), sock_id, "the seat waited for its token");
+}
+
+/// Found by an outside attack: quick play sent everyone to the fullest public room, even one a
+/// kick banned their address from (a housemate of the kicked player could not press Play for
+/// 10 minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_play_skips_rooms_it_would_be_turned_away_from() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let mut big = Vec::new();
+    for name in ["A", "B"] {
+        big.push(TestClient::join(&srv.ws_url(), name, Some("big")).await);
+    }
+    let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("big".into()))).await;
+    let _small = TestClient::join(&srv.ws_url(), "C", Some("small")).await;
+    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"big","id":{}}}"#, troll.id())).await;
+    assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+    // Big is still the fullest.
+    wait_for_seats(srv.addr, "big", (2, 0)).await;
+
+    let housemate = TestClient::join_from(&srv, "127.0.0.2", Client::new("Mate", Some(String::new()))).await;
+    assert_eq!(housemate.core.room_name(), "small", "not the room its address is banned from");
+
+    // A room the host is closing is skipped too: `lobby::tests`, since its sessions leave as
+    // soon as they are told, before a join over a socket could come in between.
+    drop(big);
+}
