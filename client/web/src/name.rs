@@ -8,13 +8,20 @@ use skirmish_shared::consts::MAX_NAME_CHARS;
 /// spaces) and cuts it to [`MAX_NAME_CHARS`]; `None` when nothing usable is left.
 pub fn clean_name(raw: &str) -> Option<String> {
     let mut buf = [0u8; 4];
-    // A single character passes `check_name` when the server accepts it inside a name, except
-    // the blanks (a variation selector, the braille blank) and the combining marks of no script
-    // (which may not start a name), which go too: nothing is lost but an emoji's colour form and
-    // accents typed apart from their letter (what a keyboard sends is almost always composed,
-    // `é` as one character, which stays). Plain spaces are fine inside, only not at the ends
-    // (trimmed below).
-    let kept: String = raw.chars().filter(|&c| c == ' ' || check_name(c.encode_utf8(&mut buf)).is_ok()).collect();
+    let mut kept = String::new();
+    for c in raw.chars() {
+        // A single character passes `check_name` when the server accepts it inside a name, except
+        // the blanks (a variation selector, the braille blank) and the combining marks, which may
+        // not start a name. Plain spaces are fine inside, only not at the ends (trimmed below).
+        // A mark stays where it follows what it belongs to, as the name so far with it passes:
+        // the vowel signs and tones of Thai, Hindi or Arabic, and accents typed apart from their
+        // letter, up to as many in a row as the server takes.
+        let alone = c == ' ' || check_name(c.encode_utf8(&mut buf)).is_ok();
+        kept.push(c);
+        if !alone && check_name(kept.trim_start()).is_err() {
+            kept.pop();
+        }
+    }
     let cut: String = kept.trim().chars().take(MAX_NAME_CHARS).collect();
     let name = cut.trim_end();
     (!name.is_empty()).then(|| name.to_owned())
@@ -38,8 +45,21 @@ mod tests {
         // Cutting must not leave a trailing space the server would refuse.
         assert_eq!(clean_name("abcdefghijklmno pq").as_deref(), Some("abcdefghijklmno"));
         assert_eq!(clean_name("Ünïcødé 🚀").as_deref(), Some("Ünïcødé 🚀"));
-        // A decomposed accent, or a stack of them, would be refused: they go, the letter stays.
-        assert_eq!(clean_name("e\u{0301}\u{0301}\u{0301}\u{0301}x").as_deref(), Some("ex"));
+        // A decomposed accent stays on its letter; past the marks the server takes in a row (3
+        // generic ones), the rest go, the letter stays; one with no letter before it goes.
+        assert_eq!(clean_name("e\u{0301}\u{0301}\u{0301}\u{0301}x").as_deref(), Some("e\u{0301}\u{0301}\u{0301}x"));
+        assert_eq!(clean_name("\u{0301}ex").as_deref(), Some("ex"));
+        assert_eq!(clean_name(" \u{0E49}ab").as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn names_in_scripts_with_marks_keep_them() {
+        // Hindi (vowel signs), Thai (a vowel and a tone mark over one letter), Arabic (harakat).
+        for name in ["राहुल", "ज़िंदगी", "ชื่อ", "สมศักดิ์", "مُحَمَّد"]
+        {
+            assert_eq!(clean_name(name).as_deref(), Some(name), "{name}");
+            assert!(check_name(name).is_ok(), "{name}");
+        }
     }
 
     #[test]
