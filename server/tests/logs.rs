@@ -65,7 +65,17 @@ fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, u16) {
 /// leaver's name and why it left; values are printed plainly (an address, not `Some(..)`).
 #[tokio::test]
 async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
-    let (mut child, _stdout, port) = start_logging();
+    let (child, _stdout, port) = start_logging();
+    /// Killed however the test ends: a failed assertion must not leave a server running.
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(child);
+    let child = &mut server.0;
     let url = format!("ws://127.0.0.1:{port}/ws");
     let mut ada = common::TestClient::join(&url, "Ada", Some("logroom")).await;
     let mut bob = common::TestClient::join(&url, "Bob", Some("logroom")).await;
