@@ -122,6 +122,9 @@ pub struct ClientView {
     /// Snapshots recorded since its acknowledgements last moved forward (see
     /// [`ClientView::unacknowledged`]).
     unacknowledged: u32,
+    /// [`ClientView::newest_ack`] when a silence was last excused (see
+    /// [`ClientView::excuse_unacknowledged`]); `None`: never.
+    excused_at: Option<u64>,
 }
 
 impl ClientView {
@@ -236,6 +239,14 @@ impl ClientView {
     /// then to earn this still reaches the limit (from an outside attack: the count used to
     /// start afresh after each pause, and a pause of 1.1 s every 3 s kept a blind client in).
     pub fn excuse_unacknowledged(&mut self, silent_ticks: u32) {
+        // Once per reading: a link that stalled delivers, and its client then acknowledges what
+        // it reads before it can stall again; one that never reads earns one excuse, however
+        // it times its pauses (an outside attack kept a blind client in with half a second of
+        // inputs between pauses of 1.2 s, each pause excusing more than the inputs added).
+        if self.excused_at == Some(self.newest_ack) {
+            return;
+        }
+        self.excused_at = Some(self.newest_ack);
         let slack = skirmish_shared::consts::TICK_RATE_HZ / 2;
         self.unacknowledged = self.unacknowledged.saturating_sub(silent_ticks.saturating_add(slack));
     }
