@@ -142,6 +142,35 @@ async fn a_reloaded_page_takes_its_seat_back_and_a_watcher_keeps_watching() {
     .await;
     assert_eq!(seat, id, "back in its own seat");
 
+    // A tab opened on the page's own link (which copies the tab's sessionStorage, as Duplicate
+    // does) shows the form: it does not take the first tab's seat over.
+    let first = player.window().await.expect("this window");
+    player.execute("window.open(location.href)", vec![]).await.expect("open the link");
+    let second = poll("the second tab", async || {
+        player.windows().await.ok()?.into_iter().find(|w| *w != first)
+    })
+    .await;
+    player.switch_to_window(second).await.expect("to the second tab");
+    poll("the second tab's form", async || content(&player, "#status").await.filter(|s| s.starts_with("ready")))
+        .await;
+    player.close_window().await.expect("close the second tab");
+    player.switch_to_window(first).await.expect("back to the first tab");
+    assert!(content(&player, "#status").await.is_some_and(|s| s.contains("playing")), "the first tab still plays");
+
+    // Leaving the page for another in the same tab (Chromium may keep it in its back/forward
+    // cache, socket open and pings answered) gives the connection up: the ship is away, not in
+    // play with nobody at the controls. Back again, the page takes its seat back.
+    player.goto(&format!("{url}/api/rooms")).await.expect("another page");
+    common::wait_for_kept_seats(srv.addr, ROOM, 1).await;
+    player.back().await.expect("back");
+    let seat = poll("the page, back, to play again", async || {
+        content(&player, "#status").await.filter(|s| s.contains("playing"))?;
+        let script = "return document.getElementById('status').getAttribute('data-player-id');";
+        player.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()
+    })
+    .await;
+    assert_eq!(seat, id, "back in its own seat after Back");
+
     // Two other players, then a caster (in the browser's one profile, after the player): its
     // link watches at once; E steps to a player the server did not pick; after a reload it
     // watches that player again.

@@ -223,10 +223,19 @@ pub fn start() -> Result<(), JsValue> {
     a.page.play.set_disabled(false);
     // Back in the room it was in moments ago (a reload): take the place back at once. A link
     // asking to watch (`?room=NAME&spectate`, a caster's) watches at once.
+    // The link's `spectate`, if it has one, decides between watching and playing.
     let room = room_param(&a.page.window);
-    let saved = a.page.session().and_then(|s| s.get_item(resume::STORAGE_KEY).ok().flatten());
-    let place = saved.and_then(|text| resume::load(&text, room.as_deref(), js_sys::Date::now()));
-    let watch = room.is_some() && query_param(&a.page.window, "spectate").is_some_and(|v| v != "0");
+    let spectate = query_param(&a.page.window, "spectate").map(|v| !matches!(v.as_str(), "0" | "false"));
+    let session = a.page.session();
+    let saved = session.as_ref().and_then(|s| s.get_item(resume::STORAGE_KEY).ok().flatten());
+    // Taken once: a tab duplicated later copies no place to take over.
+    if let Some(session) = &session {
+        let _ = session.remove_item(resume::STORAGE_KEY);
+    }
+    let place = saved
+        .and_then(|text| resume::load(&text, room.as_deref(), js_sys::Date::now()))
+        .filter(|place| spectate.is_none_or(|watch| watch == place.spectate));
+    let watch = room.is_some() && spectate == Some(true);
     drop(a);
     if let Some(place) = place {
         let mut a = app.borrow_mut();
@@ -259,13 +268,30 @@ fn wire_buttons(app: &Shared) {
         ev.prevent_default(); // no page reload
         play(&shared);
     });
-    // Where the page may be gone next (a reload, a phone's app switch): its place is saved.
-    // (`visibilitychange` bubbles from the document to the window.)
-    for kind in ["pagehide", "visibilitychange"] {
+    // Where the page may be gone next (a reload, a phone's app switch), its place is saved, and
+    // only then: a tab duplicated while this one shows copies no place to take over. A page
+    // left (`pagehide`: it may sit in the back/forward cache, socket open) or frozen gives its
+    // connection up, and reconnects if it is shown again. (`visibilitychange` bubbles from
+    // the document to the window; `freeze` may not.)
+    let targets: [(&web_sys::EventTarget, &str); 3] = [
+        (a.page.window.as_ref(), "visibilitychange"),
+        (a.page.window.as_ref(), "pagehide"),
+        (a.ui.document().as_ref(), "freeze"),
+    ];
+    for (target, kind) in targets {
         let shared = Rc::clone(app);
-        listen(a.page.window.as_ref(), kind, move |_: web_sys::Event| {
-            if let Ok(a) = shared.try_borrow() {
+        listen(target, kind, move |ev: web_sys::Event| {
+            let Ok(mut a) = shared.try_borrow_mut() else { return };
+            let hidden = a.ui.document().hidden();
+            if hidden || ev.type_() != "visibilitychange" {
                 a.save_place();
+            } else if let Some(session) = a.page.session() {
+                let _ = session.remove_item(resume::STORAGE_KEY);
+            }
+            if ev.type_() != "visibilitychange"
+                && let Some(delay) = a.give_up_connection(reconnect::AWAY_CODE, reconnect::AWAY_REASON)
+            {
+                schedule_retry(&shared, &mut a, delay);
             }
         });
     }
@@ -578,10 +604,17 @@ impl App {
             return None;
         }
         // The browser's close event may come a minute later on a dead link: this is the close.
+        self.give_up_connection(reconnect::SILENT_CODE, reconnect::SILENT_REASON)
+    }
+
+    /// Closes an open connection from our side with `code` and handles it as closed at once
+    /// (its close event is not waited for); returns how long to wait before reconnecting.
+    fn give_up_connection(&mut self, code: u16, reason: &str) -> Option<f64> {
+        let conn = self.conn.as_mut().filter(|c| c.ws.ready_state() <= WebSocket::OPEN)?;
         conn.ws.set_onclose(None);
         conn.ws.set_onmessage(None);
-        let _ = conn.ws.close_with_code_and_reason(reconnect::SILENT_CODE, reconnect::SILENT_REASON);
-        self.on_close(reconnect::SILENT_CODE, reconnect::SILENT_REASON)
+        let _ = conn.ws.close_with_code_and_reason(code, reason);
+        self.on_close(code, reason)
     }
 
     /// Cancels the pending automatic reconnect, if any (the player reconnected by hand).
@@ -701,7 +734,8 @@ impl App {
             return;
         }
         let spectate = conn.client.is_spectator();
-        let follow = self.follow_asked.or(conn.client.subject()).filter(|_| spectate);
+        // Whom it watches, as the server decided (a request it overruled is not asked again).
+        let follow = conn.client.subject().or(self.follow_asked).filter(|_| spectate);
         let place = resume::Place { room, token: conn.client.rejoin_token().to_owned(), spectate, follow };
         let _ = session.set_item(resume::STORAGE_KEY, &resume::save(&place, js_sys::Date::now()));
     }

@@ -18,13 +18,19 @@ pub const SERVER_SILENT_MS: f64 = 5000.0;
 /// The close code and reason the page gives up a silent link with.
 pub const SILENT_CODE: u16 = 4000;
 pub const SILENT_REASON: &str = "no data from the server";
+/// The close code and reason a page gives its connection up with when the browser hides it
+/// for good or freezes it (the back/forward cache, a phone's background tab): its socket would
+/// otherwise stay open, pings answered by the browser, its ship in play with nobody at the
+/// controls. The server keeps the seat; the page, shown again, reconnects.
+pub const AWAY_CODE: u16 = 4001;
+pub const AWAY_REASON: &str = "page hidden";
 
 /// Whether a connection closed with `code` is retried by itself: lost (1006), server going
 /// away (1001), internal error (1011), restarting (1012), try later (1013), our own giving up
 /// on a silent link ([`SILENT_CODE`]). Not after our own leave (1000) or a close for cause
 /// (1002, 1003, 1007, 1008, 1009).
 pub fn retries(code: u16) -> bool {
-    matches!(code, 1001 | 1006 | 1011 | 1012 | 1013 | SILENT_CODE)
+    matches!(code, 1001 | 1006 | 1011 | 1012 | 1013 | SILENT_CODE | AWAY_CODE)
 }
 
 /// How long to wait before retry number `attempt` (0 first): doubling from half a second up to
@@ -50,7 +56,7 @@ mod tests {
 
     #[test]
     fn only_lost_connections_and_server_departures_are_retried() {
-        for code in [1001, 1006, 1011, 1012, 1013, SILENT_CODE] {
+        for code in [1001, 1006, 1011, 1012, 1013, SILENT_CODE, AWAY_CODE] {
             assert!(retries(code), "{code}");
         }
         for code in [1000, 1002, 1003, 1007, 1008, 1009] {

@@ -245,6 +245,11 @@ impl Ui {
         }
     }
 
+    /// The page's document.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
     /// Brings everything but the chat log up to date for this frame.
     pub fn update(&mut self, client: &Client, frame: &FrameInfo) {
         // A spectator's HUD is the followed player's: its ship, and its score line as the room
