@@ -380,10 +380,13 @@ impl Lobby {
         let (room_name, stats) = (name.to_owned(), self.stats.clone());
         let addr = Room::start_in_arbiter(arbiter, move |_| Room::new(room_name, lobby, stats, world, limits));
         Stats::inc(&self.stats.rooms);
+        tracing::info!(room = %name, seed, private, opened_by = opened_by.map(display), "room created");
+        // The default room is nobody's to count (`may_open`): its first player keeps its share
+        // (from an outside test: the day's first player, at a cap of 1, could open no room).
+        let opened_by = opened_by.filter(|_| name != DEFAULT_ROOM);
         if let Some(ip) = opened_by {
             *self.opened_per_ip.entry(ip).or_default() += 1;
         }
-        tracing::info!(room = %name, seed, private, opened_by = opened_by.map(display), "room created");
         RoomEntry {
             addr,
             members: BTreeMap::new(),

@@ -163,6 +163,8 @@ async fn one_address_may_open_only_its_share_of_rooms() {
     let mut config = config(8);
     config.max_rooms_per_ip = 2;
     let srv = server_with(config);
+    // The default room is nobody's: opening it takes none of the address's share.
+    let _main = join_from(&srv, [127, 0, 0, 5], "main").await.expect("the default room");
     let a = join_from(&srv, [127, 0, 0, 5], "a").await.expect("a first room");
     let _b = join_from(&srv, [127, 0, 0, 5], "b").await.expect("a second room");
     let (code, reason) = join_from(&srv, [127, 0, 0, 5], "c").await.err().expect("a third refused");
