@@ -146,13 +146,9 @@ async fn a_reloaded_page_takes_its_seat_back_and_a_watcher_keeps_watching() {
     // does) shows the form: it does not take the first tab's seat over.
     let first = player.window().await.expect("this window");
     player.execute("window.open(location.href)", vec![]).await.expect("open the link");
-    let second = poll("the second tab", async || {
-        player.windows().await.ok()?.into_iter().find(|w| *w != first)
-    })
-    .await;
+    let second = poll("the second tab", async || player.windows().await.ok()?.into_iter().find(|w| *w != first)).await;
     player.switch_to_window(second).await.expect("to the second tab");
-    poll("the second tab's form", async || content(&player, "#status").await.filter(|s| s.starts_with("ready")))
-        .await;
+    poll("the second tab's form", async || content(&player, "#status").await.filter(|s| s.starts_with("ready"))).await;
     player.close_window().await.expect("close the second tab");
     player.switch_to_window(first).await.expect("back to the first tab");
     assert!(content(&player, "#status").await.is_some_and(|s| s.contains("playing")), "the first tab still plays");
