@@ -944,6 +944,11 @@ mod tests {
         (Addr::new(tx), rx)
     }
 
+    /// `session`'s player `id`, in room "arena", reported lost by its room.
+    fn lost(id: PlayerId, session: &Addr<PlayerSession>) -> Leave {
+        Leave { id, room: "arena".into(), session: session.clone(), reserve: true, why: DisconnectReason::Lost }
+    }
+
     fn join(session: &Addr<PlayerSession>, room: Option<&str>) -> Join {
         Join {
             name: "Ada".into(),
@@ -1020,16 +1025,7 @@ mod tests {
         assert!(lobby.handle(join(&c, Some("elsewhere")), &mut ctx).is_ok());
         // The kicked connection, lost as the kick went out, keeps no seat either: no token leads
         // to it.
-        lobby.handle(
-            Leave {
-                id: first.id,
-                room: "arena".into(),
-                session: a.clone(),
-                reserve: true,
-                why: DisconnectReason::Lost,
-            },
-            &mut ctx,
-        );
+        lobby.handle(lost(first.id, &a), &mut ctx);
         let entry = &lobby.rooms["arena"];
         assert_eq!((entry.players, entry.kept), (1, 0));
         stop(&lobby);
@@ -1068,16 +1064,7 @@ mod tests {
         lobby.handle(Abandon { session: a.clone(), reserve: false, why: DisconnectReason::Normal }, &mut ctx);
         assert!(lobby.rooms["arena"].is_empty() && lobby.seats.is_empty(), "no member, no token");
         // The room's report of the vanished session comes later, and is stale.
-        lobby.handle(
-            Leave {
-                id: first.id,
-                room: "arena".into(),
-                session: a.clone(),
-                reserve: true,
-                why: DisconnectReason::Lost,
-            },
-            &mut ctx,
-        );
+        lobby.handle(lost(first.id, &a), &mut ctx);
         assert_eq!(lobby.rooms["arena"].kept, 0);
 
         // A rejoin lost before its answer keeps the seat again: its client holds the token.

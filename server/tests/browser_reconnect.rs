@@ -100,14 +100,8 @@ async fn the_page_gives_up_a_silent_link_and_gets_its_seat_back() {
     assert!(status.ends_with("(4000: no data from the server)"), "{status}");
 
     signal(&server, "-CONT");
-    let seat = poll("the page to play again", async || {
-        let status = content(&browser, "#status").await.filter(|s| s.contains("playing"))?;
-        let script = "return document.getElementById('status').getAttribute('data-player-id');";
-        let seat = browser.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()?;
-        Some((status, seat))
-    })
-    .await;
-    assert_eq!(seat.1, id, "back in its own seat: {}", seat.0);
+    let seat = playing_as(&browser, "the page to play again").await;
+    assert_eq!(seat, id, "back in its own seat");
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
@@ -134,12 +128,7 @@ async fn a_reloaded_page_takes_its_seat_back_and_a_watcher_keeps_watching() {
     // Once the server knows the page holds its token (its inputs acknowledge snapshots).
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     player.refresh().await.expect("reload");
-    let seat = poll("the reloaded page to play again", async || {
-        content(&player, "#status").await.filter(|s| s.contains("playing"))?;
-        let script = "return document.getElementById('status').getAttribute('data-player-id');";
-        player.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()
-    })
-    .await;
+    let seat = playing_as(&player, "the reloaded page to play again").await;
     assert_eq!(seat, id, "back in its own seat");
 
     // A tab opened on the page's own link (which copies the tab's sessionStorage, as Duplicate
@@ -159,12 +148,7 @@ async fn a_reloaded_page_takes_its_seat_back_and_a_watcher_keeps_watching() {
     player.goto(&format!("{url}/api/rooms")).await.expect("another page");
     common::wait_for_kept_seats(srv.addr, ROOM, 1).await;
     player.back().await.expect("back");
-    let seat = poll("the page, back, to play again", async || {
-        content(&player, "#status").await.filter(|s| s.contains("playing"))?;
-        let script = "return document.getElementById('status').getAttribute('data-player-id');";
-        player.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()
-    })
-    .await;
+    let seat = playing_as(&player, "the page, back, to play again").await;
     assert_eq!(seat, id, "back in its own seat after Back");
 
     // Two other players, then a caster (in the browser's one profile, after the player): its
@@ -198,4 +182,15 @@ async fn a_reloaded_page_takes_its_seat_back_and_a_watcher_keeps_watching() {
     caster.close().await.expect("end the WebDriver session");
     drop(driver);
     srv.stop();
+}
+
+/// Waits (as `what`) until the page says it plays, and returns its player id (`#status`'s
+/// `data-player-id`).
+async fn playing_as(browser: &fantoccini::Client, what: &str) -> u32 {
+    poll(what, async || {
+        content(browser, "#status").await.filter(|s| s.contains("playing"))?;
+        let script = "return document.getElementById('status').getAttribute('data-player-id');";
+        browser.execute(script, vec![]).await.ok()?.as_str()?.parse::<u32>().ok()
+    })
+    .await
 }

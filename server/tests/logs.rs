@@ -13,21 +13,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 #[test]
 fn logs_go_to_stderr_without_colour_codes_and_stdout_holds_the_banner() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
-        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server binary starts");
     // The banner first (the server is up once it names its local URL), then a clean stop,
     // which logs too.
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-    let mut out = String::new();
-    while !out.contains("Local:") {
-        let read = stdout.read_line(&mut out).expect("utf-8 stdout");
-        assert!(read > 0, "stdout ended before the banner:\n{out}");
-    }
+    let (mut child, mut stdout, mut out, _) = start_logging();
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     stdout.read_to_string(&mut out).expect("utf-8 stdout");
@@ -40,8 +28,9 @@ fn logs_go_to_stderr_without_colour_codes_and_stdout_holds_the_banner() {
     assert!(!err.contains('\u{1b}'), "no colour codes in a piped log:\n{err:?}");
 }
 
-/// Starts the binary logging at `info`, both outputs piped; returns it and its port.
-fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, u16) {
+/// Starts the binary logging at `info`, both outputs piped; returns it, its stdout, what that
+/// said up to the banner's local URL, and its port.
+fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
         .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
         .env("RUST_LOG", "info")
@@ -50,22 +39,23 @@ fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, u16) {
         .spawn()
         .expect("the server binary starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-    let mut line = String::new();
+    let mut out = String::new();
     let port = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).expect("utf-8 stdout") > 0, "stdout ended before the banner");
-        if let Some(url) = line.trim().strip_prefix("Local:") {
+        let start = out.len();
+        let read = stdout.read_line(&mut out).expect("utf-8 stdout");
+        assert!(read > 0, "stdout ended before the banner:\n{out}");
+        if let Some(url) = out[start..].trim().strip_prefix("Local:") {
             break url.trim().trim_end_matches('/').rsplit(':').next().expect("a port").parse().expect("a number");
         }
     };
-    (child, stdout, port)
+    (child, stdout, out, port)
 }
 
 /// A host reads who came and went in the log: the joining player's name and address, and the
 /// leaver's name and why it left; values are printed plainly (an address, not `Some(..)`).
 #[tokio::test]
 async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
-    let (child, _stdout, port) = start_logging();
+    let (child, _stdout, _, port) = start_logging();
     /// Killed however the test ends: a failed assertion must not leave a server running.
     struct Server(Child);
     impl Drop for Server {
