@@ -1,11 +1,12 @@
 //! The admin page (`/admin`) and the JSON API behind it: what is running (rooms, players, each
-//! room's tick time, uptime, bytes sent per second) and two actions, kick a player (close 1008
-//! with a reason, its rejoin token revoked) and close a room.
+//! room's tick time, uptime, bytes sent per second, the kicks' bans running) and three actions:
+//! kick a player (close 1008 with a reason, its rejoin token revoked, its address banned from
+//! the room for `lobby::KICK_BAN`), lift such a ban, and close a room.
 //!
 //! Access: the token comes from `--admin-token` or is generated and printed at start. Logging in
 //! is a form POST of the token (compared in constant time; [`WRONG_LOGINS_PER_MINUTE`] wrong
-//! tries per client address, so a short token chosen by hand cannot be guessed by brute force,
-//! while right ones never count) that sets an `HttpOnly`, `SameSite=Strict` session cookie; the
+//! tries per client address, while right ones never count: it slows a guesser down, but one
+//! with many addresses tries that many times faster, so a token chosen by hand must be long) that sets an `HttpOnly`, `SameSite=Strict` session cookie; the
 //! token never travels in a URL. A session lasts [`SESSION_LIFETIME`] and ends sooner with Log
 //! out (`POST /admin/logout`). Without a valid session,
 //! `/admin` answers 401 with only the login form and the API 401 with no data. Every POST must
@@ -238,6 +239,15 @@ pub struct KickRequest {
     pub id: u32,
 }
 
+/// `POST /admin/api/unban`.
+#[derive(Debug, serde::Deserialize)]
+pub struct UnbanRequest {
+    /// The room the address was banned from.
+    pub room: String,
+    /// The address, as the status lists it.
+    pub address: std::net::IpAddr,
+}
+
 /// `POST /admin/api/close-room`.
 #[derive(Debug, serde::Deserialize)]
 pub struct CloseRoomRequest {
@@ -297,6 +307,7 @@ button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}#notice{min-height:1
 #conn:empty{display:none}#logout{float:right}#conn{color:#ffcf6e;font-weight:600}.stale #summary,.stale #rooms{opacity:.45}</style></head>
 <body><form method="post" action="/admin/logout" id="logout"><button type="submit">Log out</button></form>
 <h1>Skirmish admin</h1><p id="conn" role="alert"></p><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
+<section id="bans" hidden><h2>Kick bans</h2><table></table></section>
 <script>
 // Everything from the server enters the page as textContent.
 const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
@@ -430,6 +441,31 @@ function render(s) {
     return view.section;
   });
   place(document.getElementById("rooms"), sections);
+  renderBans(s.bans);
+}
+// The kicks' bans, by room and address, each with a button to lift it (a kick by mistake, or a
+// housemate behind the griefer's address).
+const bans = new Map();
+function renderBans(list) {
+  const box = document.getElementById("bans");
+  box.hidden = list.length === 0;
+  const key = (b) => `${b.room} ${b.address}`;
+  prune(bans, new Set(list.map(key)));
+  place(box.querySelector("table"), list.map((b) => {
+    if (!bans.has(key(b))) {
+      const row = { tr: el("tr"), cells: [el("td", b.address), el("td", b.room), el("td")] };
+      const lift = el("button", "Lift ban");
+      lift.onclick = () => post("/admin/api/unban", { room: b.room, address: b.address },
+        `Lift the ban of ${b.address} from ${b.room}`, `${b.address} may join ${b.room} again`);
+      const action = el("td");
+      action.append(lift);
+      row.tr.append(...row.cells, action);
+      bans.set(key(b), row);
+    }
+    const row = bans.get(key(b));
+    setText(row.cells[2], `${duration(b.seconds_left)} left`);
+    return row.tr;
+  }));
 }
 // Every 2 s after the last refresh ended, so a slow server never has two pending.
 (async function every2s() { await refresh(); setTimeout(every2s, 2000); })();

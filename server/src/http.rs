@@ -22,7 +22,9 @@ use crate::admin::{self, Access};
 use crate::admission::{Gate, Limits, Permit, Refusal};
 use crate::config::Config;
 use crate::invite::RoomCodes;
-use crate::lobby::{AdminCloseRoom, AdminKick, AdminRooms, Drain, GameSetup, ListRooms, Lobby, RoomExists};
+use crate::lobby::{
+    AdminBans, AdminCloseRoom, AdminKick, AdminRooms, AdminUnban, Drain, GameSetup, ListRooms, Lobby, RoomExists,
+};
 use crate::maps::MapList;
 use crate::metrics::{self, Metrics};
 use crate::player_session::{Connection, PlayerSession};
@@ -359,6 +361,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/logout").route(web::post().to(admin_logout)))
         .service(compressed("/admin/api/status").route(get().to(admin_status)))
         .service(admin_api("/admin/api/kick").route(web::post().to(admin_kick)))
+        .service(admin_api("/admin/api/unban").route(web::post().to(admin_unban)))
         .service(admin_api("/admin/api/close-room").route(web::post().to(admin_close_room)));
 }
 
@@ -458,6 +461,7 @@ async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         return Ok(refused);
     }
     let rooms = state.lobby.send(AdminRooms).await.map_err(actix_web::error::ErrorInternalServerError)?;
+    let bans = state.lobby.send(AdminBans).await.map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({
         "uptime_s": state.started.elapsed().as_secs_f64(),
         "connections": Stats::get(&state.stats.connections),
@@ -465,6 +469,7 @@ async fn admin_status(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         "spectators": Stats::get(&state.stats.spectators),
         "bytes_per_s": state.bytes_per_s.load(Ordering::Relaxed),
         "rooms": rooms,
+        "bans": bans,
     })))
 }
 
@@ -480,6 +485,21 @@ async fn admin_kick(
         HttpResponse::Ok().json(serde_json::json!({ "kicked": body.id }))
     } else {
         admin::json_error(StatusCode::NOT_FOUND, "no such player in that room")
+    })
+}
+
+async fn admin_unban(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let body: admin::UnbanRequest = admin_call(&req, &state, &body)?;
+    let unban = AdminUnban { room: body.room.clone(), address: body.address };
+    let done = state.lobby.send(unban).await.map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(if done {
+        HttpResponse::Ok().json(serde_json::json!({ "unbanned": body.address, "room": body.room }))
+    } else {
+        admin::json_error(StatusCode::NOT_FOUND, "no such ban: that address is not banned from that room")
     })
 }
 

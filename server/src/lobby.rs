@@ -849,7 +849,7 @@ impl Handler<AdminKick> for Lobby {
 
     fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> bool {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
-        if let Some(member) = entry.members.get(&msg.id)
+        let client = if let Some(member) = entry.members.get(&msg.id)
             && let Some(session) = member.session()
         {
             session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
@@ -858,17 +858,80 @@ impl Handler<AdminKick> for Lobby {
             self.seats.remove(&member.token);
             let client = member.client;
             self.ban(&msg.room, client);
+            client
         } else if let Some(kept) = entry.take_kept(msg.id, &mut self.seats_per_ip) {
             // A lost player's kept seat: freed, and its token leads nowhere.
             self.seats.remove(&kept.token);
             entry.addr.do_send(ReleaseSeat { id: msg.id });
             self.ban(&msg.room, kept.client);
             self.check_empty(&msg.room, ctx);
+            kept.client
         } else {
             return false;
-        }
-        tracing::info!(room = %msg.room, player = msg.id, "kicked by the admin");
+        };
+        tracing::info!(room = %msg.room, player = msg.id, banned = client.map(display), "kicked by the admin");
         true
+    }
+}
+
+/// One kick's ban still running, for the admin page and `/admin/api/status`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BanReport {
+    /// The room it keeps the address out of.
+    pub room: String,
+    /// The address (a global IPv6 address's /64, as the caps count it).
+    pub address: IpAddr,
+    /// Whole seconds until it ends (rounded up).
+    pub seconds_left: u64,
+}
+
+/// Admin → Lobby: the kicks' bans still running, the soonest to end first.
+#[derive(Message)]
+#[rtype(result = "Vec<BanReport>")]
+pub struct AdminBans;
+
+impl Handler<AdminBans> for Lobby {
+    type Result = Vec<BanReport>;
+
+    fn handle(&mut self, _msg: AdminBans, _ctx: &mut Self::Context) -> Vec<BanReport> {
+        let now = Instant::now();
+        let mut bans: Vec<BanReport> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|((room, address), until)| BanReport {
+                room: room.clone(),
+                address: *address,
+                seconds_left: (*until - now).as_secs_f64().ceil() as u64,
+            })
+            .collect();
+        bans.sort_by(|a, b| (a.seconds_left, &a.room, a.address).cmp(&(b.seconds_left, &b.room, b.address)));
+        bans
+    }
+}
+
+/// Admin → Lobby: lift the kick's ban that keeps `address` out of `room` (a kick by mistake, or
+/// a housemate of the griefer behind the same address): it may join and rejoin at once. False
+/// when no such ban is running.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct AdminUnban {
+    /// The room.
+    pub room: String,
+    /// The address, as [`AdminBans`] lists it (any address of a global IPv6 /64 does).
+    pub address: IpAddr,
+}
+
+impl Handler<AdminUnban> for Lobby {
+    type Result = bool;
+
+    fn handle(&mut self, msg: AdminUnban, _ctx: &mut Self::Context) -> bool {
+        let address = crate::client_addr::cap_key(msg.address);
+        let lifted = self.banned.remove(&(msg.room.clone(), address)).is_some_and(|until| until > Instant::now());
+        if lifted {
+            tracing::info!(room = %msg.room, client = %address, "ban lifted by the admin");
+        }
+        lifted
     }
 }
 

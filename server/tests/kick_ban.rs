@@ -110,3 +110,45 @@ async fn quick_play_skips_rooms_it_would_be_turned_away_from() {
     // soon as they are told, before a join over a socket could come in between.
     drop(big);
 }
+
+/// A host who kicked by mistake, or whose griefer shares an address with a friend, sees the ban
+/// in the status (address, room, time left) and lifts it: the address joins that room again at
+/// once. A ban that is not running cannot be lifted (404), and the status no longer lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_sees_a_kicks_ban_and_lifts_it() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let _keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("den")).await;
+    let mut friend = TestClient::join_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await;
+    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, friend.id())).await;
+    assert_eq!(expect_close(&mut friend.ws).await, (1008, "kicked by the host".to_owned()));
+
+    let status = |headers: Vec<(&'static str, String)>| async move {
+        let cookie: Vec<(&str, &str)> =
+            headers.iter().filter(|(k, _)| *k == "Cookie").map(|(k, v)| (*k, v.as_str())).collect();
+        let (code, _, body) = request(srv.addr, "GET", "/admin/api/status", &cookie, "").await;
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("JSON")
+    };
+    let bans = status(headers.clone()).await["bans"].clone();
+    let bans = bans.as_array().expect("a list of bans");
+    assert_eq!(bans.len(), 1, "{bans:?}");
+    assert_eq!(bans[0]["room"], "den");
+    assert_eq!(bans[0]["address"], "127.0.0.2");
+    let left = bans[0]["seconds_left"].as_u64().expect("seconds left");
+    assert!(left > 0 && left <= skirmish_server::lobby::KICK_BAN.as_secs(), "{left}");
+    assert_eq!(refused_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await.1, BANNED_REASON);
+
+    admin_post(srv.addr, &headers, "/admin/api/unban", r#"{"room":"den","address":"127.0.0.2"}"#).await;
+    let back = TestClient::join_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await;
+    assert_eq!(back.core.room_name(), "den", "in the room it was kicked from");
+    assert_eq!(status(headers.clone()).await["bans"], serde_json::json!([]));
+
+    let plain: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let again = r#"{"room":"den","address":"127.0.0.2"}"#;
+    let (code, _, body) = request(srv.addr, "POST", "/admin/api/unban", &plain, again).await;
+    assert_eq!((code, body.contains("no such ban")), (404, true), "{body}");
+    let bad = r#"{"room":"den","address":"not an address"}"#;
+    let (code, _, body) = request(srv.addr, "POST", "/admin/api/unban", &plain, bad).await;
+    assert_eq!(code, 400, "{body}");
+}

@@ -1,0 +1,78 @@
+//! The admin page in a real browser, as a host uses it: log in with the token, kick a griefer
+//! with the page's own Kick button (confirming the dialog), see the kick's ban listed with its
+//! address and room, and lift it with Lift ban, after which the address joins that room again.
+//! Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
+
+mod common;
+mod webdriver;
+
+use common::{TestClient, expect_close};
+use fantoccini::Locator;
+use skirmish_client::Client;
+use skirmish_server::lobby::BANNED_REASON;
+use webdriver::{ChromeDriver, chromedriver_or_skip, content, poll};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_kicks_from_the_page_and_lifts_the_ban_there() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let mut config = skirmish_server::Config::for_tests();
+    config.admin_token = Some("admin-page-token".into());
+    let server = common::server_with(config);
+    let _keeper = TestClient::join(&server.ws_url(), "Keeper", Some("den")).await;
+    let mut griefer = TestClient::join_from(&server, "127.0.0.2", Client::new("Griefer", Some("den".into()))).await;
+
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    browser.goto(&format!("{}/admin", server.http_url())).await.expect("the login form");
+    browser.find(Locator::Css("#token")).await.expect("#token").send_keys("admin-page-token").await.expect("type");
+    browser.find(Locator::Css("button[type=submit]")).await.expect("submit").click().await.expect("log in");
+    poll("the griefer's row", async || content(&browser, "#rooms").await.filter(|t| t.contains("Griefer"))).await;
+    assert_eq!(content(&browser, "#bans").await.as_deref(), Some("Kick bans"), "no ban yet, only the heading");
+    let hidden = "return document.getElementById('bans').hidden;";
+    assert_eq!(browser.execute(hidden, vec![]).await.expect("probe"), serde_json::json!(true));
+
+    // The griefer's own Kick button, confirmed in the browser's dialog.
+    let rows = browser.find_all(Locator::Css("#rooms tr")).await.expect("rows");
+    let mut kicked = false;
+    for row in rows {
+        if row.text().await.expect("row text").contains("Griefer") {
+            row.find(Locator::Css("button")).await.expect("Kick").click().await.expect("click Kick");
+            kicked = true;
+            break;
+        }
+    }
+    assert!(kicked, "a row with a Kick button for the griefer");
+    browser.accept_alert().await.expect("confirm the kick");
+    assert_eq!(expect_close(&mut griefer.ws).await, (1008, "kicked by the host".to_owned()));
+
+    // Its ban, listed: the address, the room, the time left.
+    let ban = poll("the ban listed", async || {
+        let shown = browser.execute(hidden, vec![]).await.ok()? == serde_json::json!(false);
+        content(&browser, "#bans table").await.filter(|t| shown && t.contains("127.0.0.2"))
+    })
+    .await;
+    assert!(ban.contains("den") && ban.contains("min") && ban.contains("left"), "{ban}");
+    let mut hello = Client::new("Griefer", Some("den".into()));
+    let mut ws = common::upgrade_from(&server, "127.0.0.2".parse().expect("address"), &[]).await.expect("upgraded");
+    futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::binary(hello.on_open()))
+        .await
+        .expect("send Hello");
+    assert_eq!(expect_close(&mut ws).await, (1008, BANNED_REASON.to_owned()), "banned");
+
+    // Lifted from the page: the row goes, the status line says so, the address plays again.
+    browser.find(Locator::Css("#bans button")).await.expect("Lift ban").click().await.expect("click Lift ban");
+    poll("the notice of the lifted ban", async || {
+        content(&browser, "#notice").await.filter(|t| t.contains("127.0.0.2 may join den again"))
+    })
+    .await;
+    poll("the ban gone from the page", async || {
+        (browser.execute(hidden, vec![]).await.ok()? == serde_json::json!(true)).then_some(())
+    })
+    .await;
+    let back = TestClient::join_from(&server, "127.0.0.2", Client::new("Griefer", Some("den".into()))).await;
+    assert_eq!(back.core.room_name(), "den");
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    server.stop();
+}
