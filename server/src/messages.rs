@@ -123,6 +123,9 @@ pub struct AddPlayer {
     pub name: String,
     /// A spectator: no ship.
     pub spectator: bool,
+    /// A spectator because the room's ships were all taken (its `Hello` asked to play): it is
+    /// told so in a system line.
+    pub room_full: bool,
     /// The player's session, for kicks.
     pub session: Addr<PlayerSession>,
     /// Where the room puts this player's frames.

@@ -57,6 +57,10 @@ const PENDING_KEPT: usize = 8;
 pub const FOLLOW_OVERRULED: &str =
     "you can watch only the players from your own address while one of them is in this room";
 
+/// The system line a player gets when it finds the room's ships all taken and watches instead
+/// (`PROTOCOL.md`, Hello `spectate`).
+pub const ROOM_FULL: &str = "every ship in this room is taken, so you are watching: join again later to play";
+
 /// Output bytes reserved per member per tick (one buffer for the whole tick; it grows if short).
 const TICK_BYTES_PER_MEMBER: usize = 192;
 
@@ -742,7 +746,12 @@ impl Handler<AddPlayer> for Room {
             // Joining mid-match means playing at once: the ship spawns now, whatever the phase.
             self.world.add_player(msg.id, &info.name);
         }
-        let (pending, roster_due) = self.welcome_bundle(&info, &msg.token);
+        let (mut pending, roster_due) = self.welcome_bundle(&info, &msg.token);
+        if msg.room_full {
+            // Else the page of a player who asked to play shows the game with no ship and no
+            // word of why (an outside test of a caster's room).
+            pending.push(encode(&ServerMsg::Chat(ChatLine { from: None, text: ROOM_FULL.to_owned() })));
+        }
         self.members.insert(
             msg.id,
             Member {

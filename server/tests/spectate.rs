@@ -8,7 +8,7 @@ use common::{TestClient, expect_close, raw, server, server_with};
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_server::Stats;
-use skirmish_server::room::FOLLOW_OVERRULED;
+use skirmish_server::room::{FOLLOW_OVERRULED, ROOM_FULL};
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, Input, encode_client};
 use tokio_tungstenite::tungstenite::Message;
@@ -46,7 +46,7 @@ async fn a_spectator_watches_without_a_ship_and_its_inputs_are_ignored() {
 async fn a_full_room_makes_spectators_then_refuses() {
     let mut config = skirmish_server::Config::for_tests();
     config.max_players_per_room = 1;
-    config.max_spectators_per_room = 1;
+    config.max_spectators_per_room = 2;
     let srv = server_with(config);
     let first = TestClient::join(&srv.ws_url(), "First", Some("small")).await;
     assert!(!first.core.is_spectator());
@@ -54,6 +54,15 @@ async fn a_full_room_makes_spectators_then_refuses() {
     assert!(second.core.is_spectator(), "no seat left to play: watching instead");
     second.wait_for(|c| c.core.latest().is_some()).await;
     assert_eq!(second.ids(), vec![first.id()]);
+    // Told why, once (a player who asked to play saw the game with no ship and no word); a
+    // spectator who asked to watch is told nothing.
+    let told =
+        |c: &TestClient| c.chat_lines().into_iter().filter(|(from, text)| from.is_none() && text == ROOM_FULL).count();
+    assert_eq!(told(&second), 1, "{:?}", second.chat_lines());
+    let mut caster = TestClient::join_as(&srv.ws_url(), "Caster", Some("small"), true).await;
+    caster.wait_for(|c| c.core.stats().snapshots >= 10).await;
+    second.wait_for(|c| c.core.stats().snapshots >= 20).await;
+    assert_eq!((told(&caster), told(&second)), (0, 1), "{:?}", caster.chat_lines());
 
     let mut third = raw(&srv.ws_url()).await;
     let hello = ClientMsg::Hello(Hello {
