@@ -899,13 +899,15 @@ impl Room {
 
 /// How `name` draws, for telling names apart: its UTS #39 skeleton (which takes `José` with a
 /// combining accent for `José`, the Kelvin sign for `K`, Cyrillic `е` for Latin `e` and a
-/// no-break space for a space), once the variation selectors are out, the one kind of
-/// character a name may hold that draws nothing by itself (`codec::check_name` refuses every
-/// other). A player whose name draws like another's gets a number, so nobody's chat lines,
+/// no-break space for a space), once the variation selectors and the zero-width joiner and
+/// non-joiner are out, the characters a name may hold that draw nothing by themselves
+/// (`codec::check_name` refuses every other). A player whose name draws like another's gets a number, so nobody's chat lines,
 /// kills and "wins!" read as someone else's.
 fn look(name: &str) -> String {
-    let drawn: String =
-        name.chars().filter(|c| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')).collect();
+    let drawn: String = name
+        .chars()
+        .filter(|c| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{200C}' | '\u{200D}'))
+        .collect();
     unicode_security::confusable_detection::skeleton(&drawn).collect()
 }
 

@@ -183,7 +183,11 @@ async fn duplicate_names_are_made_distinct() {
     assert_eq!(b.core.roster()[&idb].name, "Twin#2");
     // A name that draws the same, with an invisible variation selector, is no way round it.
     let mut staying = Vec::new();
-    for (i, lookalike) in ["Twin\u{FE0F}", "Tw\u{FE00}in", "Twin\u{E0100}"].into_iter().enumerate() {
+    // Nor with a zero-width joiner or non-joiner, allowed between letters for the scripts
+    // that need them.
+    for (i, lookalike) in
+        ["Twin\u{FE0F}", "Tw\u{FE00}in", "Twin\u{E0100}", "Tw\u{200C}in", "T\u{200D}win"].into_iter().enumerate()
+    {
         let c = TestClient::join(&srv.ws_url(), lookalike, Some("twins")).await;
         let name = &c.core.roster()[&c.id()].name;
         assert_eq!(*name, format!("{lookalike}#{}", i + 3), "{lookalike:?}");

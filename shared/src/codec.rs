@@ -239,7 +239,7 @@ fn is_forbidden_char(c: char) -> bool {
 
 /// The ranges of [`is_forbidden_char`] besides the controls. The browser client runs this check
 /// too (`client/web/src/name.rs`): the whole of it costs the page about 0.4 KB gzipped.
-const FORBIDDEN: [(char, char); 26] = [
+const FORBIDDEN: [(char, char); 27] = [
     ('\u{00AD}', '\u{00AD}'),   // soft hyphen
     ('\u{034F}', '\u{034F}'),   // combining grapheme joiner
     ('\u{0600}', '\u{0605}'),   // Arabic number signs (format)
@@ -251,7 +251,8 @@ const FORBIDDEN: [(char, char); 26] = [
     ('\u{115F}', '\u{1160}'),   // Hangul choseong and jungseong fillers: blank
     ('\u{17B4}', '\u{17B5}'),   // Khmer inherent vowels
     ('\u{180B}', '\u{180F}'),   // Mongolian free variation selectors, vowel separator
-    ('\u{200B}', '\u{200F}'),   // zero-width space and joiners, LRM, RLM
+    ('\u{200B}', '\u{200B}'),   // zero-width space (the joiners between: see `is_joiner`)
+    ('\u{200E}', '\u{200F}'),   // LRM, RLM
     ('\u{2028}', '\u{2029}'),   // line and paragraph separators
     ('\u{202A}', '\u{202E}'),   // bidi embeddings and overrides
     ('\u{2060}', '\u{206F}'),   // word joiner, invisible operators, bidi isolates, deprecated format
@@ -267,6 +268,14 @@ const FORBIDDEN: [(char, char); 26] = [
     ('\u{E0000}', '\u{E00FF}'), // tags and unassigned ignorables
     ('\u{E01F0}', '\u{E0FFF}'), // unassigned ignorables after the variation selectors supplement
 ];
+
+/// The zero-width non-joiner and joiner (format characters): allowed only between two
+/// characters they can join or keep apart (see [`misfit`]). Persian needs the non-joiner in
+/// everyday words (می‌خواهم), the Indic scripts both for their conjuncts (क्‍ष), and emoji
+/// the joiner for their sequences (🤷‍♂️); anywhere else they would only hide a difference.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
+}
 
 /// Characters that draw nothing but are not whitespace: the braille blank, and the variation
 /// selectors (allowed, but only after a character they modify). A name or chat line may not
@@ -375,12 +384,17 @@ fn misfit(text: &str) -> Option<Misfit> {
     // before it is refused as one past a full run would be. A script mark does not end a run of
     // generic ones: alternating the two kinds piled up 198 marks on one letter.
     let (mut run, mut generic) = (MAX_MARKS_IN_A_ROW, MAX_GENERIC_MARKS_IN_A_ROW);
-    let (mut started, mut marks) = (false, false);
+    // A joiner may come only between two characters: after one that is not a space nor a
+    // joiner (a mark will do: a virama, a variation selector), before one that is none of those
+    // nor a mark. `spaced` (the last was whitespace) starts true, so one first is refused.
+    let (mut started, mut marks, mut joined, mut spaced) = (false, false, false, true);
     for c in text.chars() {
-        if is_forbidden_char(c) {
+        let mark = is_combining_mark(c);
+        if is_forbidden_char(c) || (is_joiner(c) && (spaced || joined)) || (joined && (c.is_whitespace() || mark)) {
             return Some(Misfit::Forbidden);
         }
-        if is_combining_mark(c) {
+        (joined, spaced) = (is_joiner(c), c.is_whitespace());
+        if mark {
             let is_generic = is_generic_mark(c);
             marks |= run >= MAX_MARKS_IN_A_ROW || (is_generic && generic >= MAX_GENERIC_MARKS_IN_A_ROW);
             run += 1;
@@ -388,6 +402,9 @@ fn misfit(text: &str) -> Option<Misfit> {
         } else if started || !c.is_whitespace() {
             (run, generic, started) = (0, 0, true);
         }
+    }
+    if joined {
+        return Some(Misfit::Forbidden);
     }
     marks.then_some(Misfit::Marks)
 }

@@ -628,3 +628,47 @@ fn script_marks_may_not_lead_nor_stack_either() {
         }
     }
 }
+
+/// Found by an outside test: the zero-width non-joiner and joiner were refused everywhere, so
+/// Persian, which needs the non-joiner in everyday words, Sinhala and Hindi conjuncts written
+/// with the joiner, and joined emoji could not be sent (the page said "not sent"). They pass
+/// between two characters they can join or keep apart, and nowhere else: not first, not last,
+/// not next to a space or another joiner, not before a mark (where they would only hide a
+/// difference between two names or stretch an invisible run).
+#[test]
+fn joiners_pass_between_characters_and_nowhere_else() {
+    let name = |text: &str| client_result(&ClientMsg::Hello(hello(text, None))).map(drop);
+    let chat = |text: &str| client_result(&ClientMsg::Chat(Chat { text: text.into() })).map(drop);
+    // Persian "I want" and "books", Hindi "ksha" with an explicit half form, Sinhala "shri",
+    // a shrugging man, a family, a heart on fire (after a variation selector).
+    for word in [
+        "می\u{200C}خواهم",
+        "کتاب\u{200C}ها",
+        "\u{0915}\u{094D}\u{200D}\u{0937}",
+        "\u{0DC1}\u{0DCA}\u{200D}\u{0DBB}\u{0DD3}",
+        "\u{1F937}\u{200D}\u{2642}\u{FE0F}",
+        "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}",
+        "\u{2764}\u{FE0F}\u{200D}\u{1F525}",
+    ] {
+        assert_eq!(chat(word), Ok(()), "{word:?}");
+        assert_eq!(chat(&format!("gg {word} gg")), Ok(()), "{word:?}");
+        assert_eq!(name(word), Ok(()), "{word:?}");
+    }
+    const NAME: &str = "name has control, bidi or zero-width characters";
+    const CHAT: &str = "chat line has control, bidi or zero-width characters";
+    for joiner in ['\u{200C}', '\u{200D}'] {
+        for bad in [
+            format!("{joiner}"),
+            format!("{joiner}ab"),
+            format!("ab{joiner}"),
+            format!("a{joiner}{joiner}b"),
+            format!("a {joiner}b"),
+            format!("a{joiner} b"),
+            format!("a{joiner}\u{0301}b"),
+            format!("a{joiner}\u{200B}b"),
+        ] {
+            assert_eq!(chat(&bad), Err(DecodeError::Invalid(CHAT)), "{bad:?}");
+            assert_eq!(name(&bad), Err(DecodeError::Invalid(NAME)), "{bad:?}");
+        }
+    }
+}

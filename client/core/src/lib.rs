@@ -711,7 +711,7 @@ impl Client {
 
     /// Why [`Client::chat`] would not send `text` although connected: the rule the line breaks
     /// (`None` for an empty line, or one it sends), for the player to be told rather than see
-    /// the line vanish (emoji joined by a zero-width joiner and pasted soft hyphens break them).
+    /// the line vanish (pasted soft hyphens and bidi marks break them).
     pub fn chat_refusal(text: &str) -> Option<&'static str> {
         match check_chat(&chat_text(text)) {
             Err(DecodeError::Invalid(why)) if !text.trim().is_empty() => Some(why),
