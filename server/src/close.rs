@@ -284,6 +284,17 @@ mod tests {
         }
     }
 
+    /// PROTOCOL.md tells a client the 1008s for a failed link (whose seat is kept, and which the
+    /// page retries: `client/web/src/reconnect.rs`) by their reason's start.
+    #[test]
+    fn the_1008s_of_a_failed_link_and_only_they_start_as_documented() {
+        for close in every_close() {
+            let lost = ["heartbeat", "not reading", "send stalled"].iter().any(|p| close.reason().starts_with(p));
+            let failed_link = close.is_connection_lost() && close.code() == 1008;
+            assert_eq!(lost, failed_link, "{close:?}");
+        }
+    }
+
     #[test]
     fn codes_and_labels_follow_the_protocol() {
         let cases = [

@@ -573,7 +573,7 @@ impl App {
         conn.client.on_close(code, reason);
         self.devices.held.set(0);
         self.refresh_status();
-        if !reconnect::retries(code) {
+        if !reconnect::retries(code, reason) {
             return None;
         }
         let delay = reconnect::delay_ms(self.retries, js_sys::Math::random());
@@ -727,8 +727,8 @@ impl App {
     fn save_place(&self) {
         let (Some(session), Some(conn)) = (self.page.session(), self.conn.as_ref()) else { return };
         let Some(room) = room_param(&self.page.window) else { return };
-        if let ConnState::Closed { code, .. } = conn.client.state()
-            && !reconnect::retries(*code)
+        if let ConnState::Closed { code, reason } = conn.client.state()
+            && !reconnect::retries(*code, reason)
         {
             let _ = session.remove_item(resume::STORAGE_KEY);
             return;

@@ -25,12 +25,16 @@ pub const SILENT_REASON: &str = "no data from the server";
 pub const AWAY_CODE: u16 = 4001;
 pub const AWAY_REASON: &str = "page hidden";
 
-/// Whether a connection closed with `code` is retried by itself: lost (1006), server going
-/// away (1001), internal error (1011), restarting (1012), try later (1013), our own giving up
-/// on a silent link ([`SILENT_CODE`]). Not after our own leave (1000) or a close for cause
-/// (1002, 1003, 1007, 1008, 1009).
-pub fn retries(code: u16) -> bool {
+/// Whether a connection closed with `code` and `reason` is retried by itself: lost (1006),
+/// server going away (1001), internal error (1011), restarting (1012), try later (1013), our
+/// own giving up on a silent link ([`SILENT_CODE`]) or a hidden page ([`AWAY_CODE`]), and the
+/// server's 1008s for a link that failed (a heartbeat timeout, a stalled send, acknowledgements
+/// that stopped: PROTOCOL.md), for which it keeps the seat: the page that read one after its
+/// link stalled both ways waited for a click while its seat ran out. Not after our own leave
+/// (1000) or a close for cause (1002, 1003, 1007, 1009, the other 1008s).
+pub fn retries(code: u16, reason: &str) -> bool {
     matches!(code, 1001 | 1006 | 1011 | 1012 | 1013 | SILENT_CODE | AWAY_CODE)
+        || code == 1008 && ["heartbeat", "not reading", "send stalled"].iter().any(|lost| reason.starts_with(lost))
 }
 
 /// How long to wait before retry number `attempt` (0 first): doubling from half a second up to
@@ -57,10 +61,23 @@ mod tests {
     #[test]
     fn only_lost_connections_and_server_departures_are_retried() {
         for code in [1001, 1006, 1011, 1012, 1013, SILENT_CODE, AWAY_CODE] {
-            assert!(retries(code), "{code}");
+            assert!(retries(code, ""), "{code}");
         }
         for code in [1000, 1002, 1003, 1007, 1008, 1009] {
-            assert!(!retries(code), "{code}");
+            assert!(!retries(code, ""), "{code}");
+        }
+        // The server's closes for a failed link, whose seat it keeps (server/src/close.rs).
+        for lost in [
+            "heartbeat timeout",
+            "not reading: outgoing queue full",
+            "send stalled: client is not reading",
+            "not reading: no newer snapshot acknowledged in the last 150 snapshots",
+        ] {
+            assert!(retries(1008, lost), "{lost}");
+            assert!(!retries(1007, lost), "{lost}");
+        }
+        for cause in ["kicked by the host", "flooding: too many messages", "room den is full"] {
+            assert!(!retries(1008, cause), "{cause}");
         }
     }
 
