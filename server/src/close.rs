@@ -72,6 +72,9 @@ pub enum Close {
         code: u16,
         /// The reason it gave.
         reason: &'static str,
+        /// Why, for the metrics: a kick, a closed room, a ban (a host read 20 kicks where it
+        /// had kicked one and closed a room).
+        label: DisconnectReason,
     },
     /// The outgoing queue hit its bound: the client stopped reading. Cut without a Close frame,
     /// which could not get through.
@@ -180,7 +183,7 @@ impl Close {
             Self::Replaced => DisconnectReason::Replaced,
             Self::Flood => DisconnectReason::Flood,
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
-            Self::Kicked { .. } => DisconnectReason::Kicked,
+            Self::Kicked { label, .. } => *label,
             Self::QueueFull => DisconnectReason::QueueFull,
             Self::Stalled | Self::Unacknowledged { .. } => DisconnectReason::Stalled,
             Self::ServerError => DisconnectReason::ServerError,
@@ -266,7 +269,7 @@ mod tests {
             Close::Replaced,
             Close::Flood,
             Close::HeartbeatTimeout,
-            Close::Kicked { code: 1008, reason: "kicked by the host" },
+            Close::Kicked { code: 1008, reason: "kicked by the host", label: DisconnectReason::Kicked },
             Close::QueueFull,
             Close::Stalled,
             Close::Unacknowledged { snapshots: u32::MAX },
@@ -314,7 +317,8 @@ mod tests {
             (Close::TooManyRooms, 1013, "too_many_rooms"),
             (Close::TooManyRoomsFromAddress, 1008, "too_many_rooms_per_ip"),
             (Close::Replaced, 1000, "replaced"),
-            (Close::Kicked { code: 1008, reason: "bye" }, 1008, "kicked"),
+            (Close::Kicked { code: 1008, reason: "bye", label: DisconnectReason::Kicked }, 1008, "kicked"),
+            (Close::Kicked { code: 1008, reason: "shut", label: DisconnectReason::RoomClosed }, 1008, "room_closed"),
             (Close::Unacknowledged { snapshots: 150 }, 1008, "stalled"),
             (Close::ServerError, 1011, "server_error"),
         ];

@@ -113,9 +113,8 @@ struct Held {
 /// The seats each client address holds (only addresses with one), kept as members come and go
 /// ([`RoomEntry::admit`], [`RoomEntry::dismiss`]): its connected players and its kept seats
 /// together are held to its share, so that dropping connections holds no more seats than
-/// keeping them open would.
-#[derive(Default)]
-struct SeatsPerIp(HashMap<IpAddr, Held>);
+/// keeping them open would. It also keeps the `skirmish_kept_seats` gauge, every address's.
+struct SeatsPerIp(HashMap<IpAddr, Held>, Arc<Stats>);
 
 impl SeatsPerIp {
     /// Seats `client` holds: connected players and kept seats.
@@ -130,6 +129,11 @@ impl SeatsPerIp {
 
     /// Counts member `id` in (`up`) or out of its address's seats; spectators hold none.
     fn count(&mut self, id: PlayerId, member: &Member, up: bool) {
+        match (&member.role, up) {
+            (Role::Kept { .. }, true) => Stats::inc(&self.1.kept_seats),
+            (Role::Kept { .. }, false) => Stats::dec(&self.1.kept_seats),
+            _ => {}
+        }
         let Some(ip) = member.client else { return };
         let held = self.0.entry(ip).or_default();
         match (&member.role, up) {
@@ -308,13 +312,13 @@ impl Lobby {
             setup,
             arbiters,
             next_arbiter: 0,
-            stats,
+            stats: Arc::clone(&stats),
             shutting_down: false,
             next_quick: 1,
             seats: HashMap::new(),
             next_reservation: 0,
             opened_per_ip: HashMap::new(),
-            seats_per_ip: SeatsPerIp::default(),
+            seats_per_ip: SeatsPerIp(HashMap::new(), stats),
             banned: HashMap::new(),
         }
     }
@@ -536,7 +540,7 @@ impl Handler<Join> for Lobby {
             if let Some((room, _)) = self.seats.get(token)
                 && self.is_banned(room, msg.client)
             {
-                return Err(JoinError::Closed(BANNED_REASON));
+                return Err(JoinError::Banned);
             }
             if let Some(joined) = self.rejoin(token, &msg, ctx) {
                 return Ok(joined);
@@ -550,7 +554,7 @@ impl Handler<Join> for Lobby {
             None => self.quick_play_room(msg.client),
         };
         if self.is_banned(&room, msg.client) {
-            return Err(JoinError::Closed(BANNED_REASON));
+            return Err(JoinError::Banned);
         }
         // Decided before a room is opened, so a refused join leaves none behind (no one would
         // ever leave it, so nothing would remove it).
@@ -854,7 +858,7 @@ impl Handler<AdminKick> for Lobby {
         let client = if let Some(member) = entry.members.get(&msg.id)
             && let Some(session) = member.session()
         {
-            session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+            session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason, label: DisconnectReason::Kicked }));
             // Revoked now, not when the session's goodbye arrives: a rejoin with the token on its
             // way meanwhile would otherwise take the seat over and keep the player in.
             self.seats.remove(&member.token);
@@ -957,7 +961,8 @@ impl Handler<AdminCloseRoom> for Lobby {
         let mut kept = Vec::new();
         for (&id, member) in &entry.members {
             if let Some(session) = member.session() {
-                session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason }));
+                let label = DisconnectReason::RoomClosed;
+                session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason, label }));
             } else {
                 kept.push(id);
             }
@@ -1086,7 +1091,7 @@ mod tests {
         // The kicked player's address may not come back to that room for a while, to another
         // room yes.
         let (c, _c) = session();
-        assert_eq!(lobby.handle(join(&c, Some("arena")), &mut ctx).err(), Some(JoinError::Closed(BANNED_REASON)));
+        assert_eq!(lobby.handle(join(&c, Some("arena")), &mut ctx).err(), Some(JoinError::Banned));
         assert!(lobby.handle(join(&c, Some("elsewhere")), &mut ctx).is_ok());
         // The kicked connection, lost as the kick went out, keeps no seat either: no token leads
         // to it.

@@ -98,6 +98,12 @@ impl Collector for StatsCollector {
             &s.spectators,
         )?;
         Self::gauge(&mut encoder, "rooms", "Rooms alive", &s.rooms)?;
+        Self::gauge(
+            &mut encoder,
+            "kept_seats",
+            "Seats kept for lost players, waiting for a rejoin (ships away, not in skirmish_players)",
+            &s.kept_seats,
+        )?;
         Self::counter(&mut encoder, "ticks", "Simulation ticks run, all rooms", &s.ticks)?;
         Self::counter(
             &mut encoder,

@@ -557,7 +557,13 @@ impl PlayerSession {
                         JoinError::TooManyRooms => Close::TooManyRooms,
                         JoinError::TooManyRoomsFromAddress => Close::TooManyRoomsFromAddress,
                         JoinError::ShuttingDown => Close::Restart,
-                        JoinError::Closed(reason) => Close::Kicked { code: 1008, reason },
+                        JoinError::Closed(reason) => {
+                            Close::Kicked { code: 1008, reason, label: DisconnectReason::RoomClosed }
+                        }
+                        JoinError::Banned => {
+                            let reason = crate::lobby::BANNED_REASON;
+                            Close::Kicked { code: 1008, reason, label: DisconnectReason::Banned }
+                        }
                     };
                     session.end(ctx, why);
                 }

@@ -54,8 +54,12 @@ pub enum DisconnectReason {
     Flood,
     /// No frame within the client timeout (1008).
     Timeout,
-    /// Ended on another actor's request (`Kick`).
+    /// Kicked by the host (`Kick`).
     Kicked,
+    /// The host closed the room, or a join came for a room being closed.
+    RoomClosed,
+    /// A join refused by a kick's ban on the address.
+    Banned,
     /// The outgoing queue hit its bound: cut without a close frame.
     QueueFull,
     /// A send stuck past the stall timeout: cut without a close frame.
@@ -68,7 +72,7 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Every reason, in label order.
-    pub const ALL: [DisconnectReason; 22] = [
+    pub const ALL: [DisconnectReason; 24] = [
         Self::Normal,
         Self::Restart,
         Self::TextFrame,
@@ -87,6 +91,8 @@ impl DisconnectReason {
         Self::Flood,
         Self::Timeout,
         Self::Kicked,
+        Self::RoomClosed,
+        Self::Banned,
         Self::QueueFull,
         Self::Stalled,
         Self::ServerError,
@@ -114,6 +120,8 @@ impl DisconnectReason {
             Self::Flood => "flood",
             Self::Timeout => "timeout",
             Self::Kicked => "kicked",
+            Self::RoomClosed => "room_closed",
+            Self::Banned => "banned",
             Self::QueueFull => "queue_full",
             Self::Stalled => "stalled",
             Self::ServerError => "server_error",
@@ -151,6 +159,8 @@ pub struct Stats {
     pub spectators: AtomicU64,
     /// Rooms alive (gauge).
     pub rooms: AtomicU64,
+    /// Seats kept for lost players, waiting for their rejoin (gauge).
+    pub kept_seats: AtomicU64,
     /// Simulation ticks run, all rooms.
     pub ticks: AtomicU64,
     /// Ticks skipped because a stall exceeded the catch-up cap.
@@ -212,6 +222,7 @@ impl Default for Stats {
             connections: AtomicU64::new(0),
             players: AtomicU64::new(0),
             spectators: AtomicU64::new(0),
+            kept_seats: AtomicU64::new(0),
             rooms: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
             ticks_skipped: AtomicU64::new(0),

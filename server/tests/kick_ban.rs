@@ -152,3 +152,32 @@ async fn the_host_sees_a_kicks_ban_and_lifts_it() {
     let (code, _, body) = request(srv.addr, "POST", "/admin/api/unban", &plain, bad).await;
     assert_eq!(code, 400, "{body}");
 }
+
+/// Found by an outside load test: `/metrics` counted a closed room's players and the joins a
+/// ban refused as kicks (20 "kicked" for one kick and a room closed). Each has its own reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kicks_bans_and_closed_rooms_are_told_apart_in_the_metrics() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let count = async |reason: &str| {
+        common::metrics(srv.addr).await[&format!("skirmish_disconnects_total{{reason=\"{reason}\"}}")]
+    };
+    let mut stayers = Vec::new();
+    for name in ["A", "B", "C"] {
+        stayers.push(TestClient::join(&srv.ws_url(), name, Some("den")).await);
+    }
+    let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await;
+    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
+    assert_eq!(expect_close(&mut troll.ws).await.0, 1008);
+    assert_eq!(refused_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await.1, BANNED_REASON);
+    admin_post(srv.addr, &headers, "/admin/api/close-room", r#"{"room":"den"}"#).await;
+    for stayer in &mut stayers {
+        assert_eq!(expect_close(&mut stayer.ws).await, (1008, "room closed by the host".to_owned()));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count("room_closed").await < 3.0 {
+        assert!(std::time::Instant::now() < deadline, "the closed room's players never counted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!((count("kicked").await, count("banned").await, count("room_closed").await), (1.0, 1.0, 3.0));
+}

@@ -33,10 +33,13 @@ async fn scrape(addr: std::net::SocketAddr) -> (String, HashMap<String, f64>) {
     (content_type, values)
 }
 
-const SERIES: [&str; 18] = [
+const SERIES: [&str; 21] = [
     "skirmish_connections",
     "skirmish_players",
     "skirmish_rooms",
+    "skirmish_kept_seats",
+    "skirmish_disconnects_total{reason=\"room_closed\"}",
+    "skirmish_disconnects_total{reason=\"banned\"}",
     "skirmish_ticks_total",
     "skirmish_ticks_skipped_total",
     "skirmish_tick_overruns_total",

@@ -224,12 +224,14 @@ async fn a_kept_seat_is_not_given_to_a_newcomer() {
     let (id, token) = keeper.see_lost(&url, "Lost", "duel").await;
 
     assert_eq!(seats(srv.addr).await, Some((1, 1)), "the list counts the kept seat");
+    assert_eq!(common::metrics(srv.addr).await["skirmish_kept_seats"], 1.0, "and the metrics");
     let newcomer = TestClient::join(&url, "Newcomer", Some("duel")).await;
     assert!(newcomer.core.is_spectator(), "the lost player's seat is not free");
     let back = rejoin(&url, "Lost", "duel", &token).await;
     assert_eq!(back.id(), id);
     assert!(!back.core.is_spectator(), "its seat waited for it");
     assert_eq!(seats(srv.addr).await, Some((2, 0)), "two players, no seat kept");
+    assert_eq!(common::metrics(srv.addr).await["skirmish_kept_seats"], 0.0);
 }
 
 /// A rejoin takes its seat back whatever else its `Hello` asks: `spectate` is ignored with the
