@@ -641,14 +641,18 @@ impl App {
         let now = self.page.performance.now();
         let held = self.devices.held.get();
         let touch = self.devices.touch.get();
+        let keys = controls::stick(held);
+        // With no mouse over the canvas yet (a keyboard-only player), the ship aims where the
+        // keys fly it: the shots of a player who cannot use a mouse all went east.
+        let pointer = self.devices.pointer.get();
         let aim = touch
             .aim_direction(self.my_screen)
-            .or_else(|| Some(self.devices.pointer.get()? - self.my_screen?))
+            .or_else(|| Some(pointer? - self.my_screen?))
+            .or_else(|| pointer.is_none().then_some(keys))
             .and_then(controls::angle);
         if let Some(aim) = aim {
             self.aim = aim;
         }
-        let keys = controls::stick(held);
         let mv = if keys == Vec2::ZERO { touch.stick() } else { keys };
         let buttons = controls::buttons(held) | if touch.firing() { controls::buttons(controls::FIRE) } else { 0 };
         let Some(conn) = self.conn.as_mut() else { return };
@@ -805,6 +809,7 @@ impl App {
         let spectating = self.spectating();
         self.devices.spectating.set(spectating);
         let playing = self.conn.as_ref().filter(|c| *c.client.state() == ConnState::Playing);
+        self.devices.playing.set(playing.is_some());
         let client = playing.map(|c| &c.client);
         let arena = client.map_or(Vec2::new(ARENA_WIDTH, ARENA_HEIGHT), Client::arena);
         let ships = client.map(|c| c.ships(now)).unwrap_or_default();

@@ -45,6 +45,10 @@ pub struct Devices {
     pub tab: Cell<bool>,
     /// The app sets this while spectating, which frees the arrow keys to switch target.
     pub spectating: Cell<bool>,
+    /// The app sets this while connected in a room: only then are the keys the game's. In the
+    /// lobby and on a closed connection Tab, Enter and Space are the form's and the Reconnect
+    /// button's (taking them trapped a keyboard player's focus on Play: an outside test).
+    pub playing: Cell<bool>,
     pub actions: RefCell<Vec<Action>>,
 }
 
@@ -88,15 +92,18 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
     let dev = Rc::clone(d);
     let chat_box = chat.clone();
     listen(win, "keydown", move |ev: KeyboardEvent| {
-        if typing(&ev) || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+        if !dev.playing.get() || typing(&ev) || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
         match controls::key_command(&ev.code(), &ev.key(), dev.spectating.get()) {
             Some(Command::Chat) => {
                 // The Enter must not land in the box as it opens. Keys held now keep steering
-                // until released; their keyup counts inside the box too.
+                // until released; their keyup counts inside the box too. A held Enter's
+                // repeats neither close the box it opened nor reopen one just sent from.
                 ev.prevent_default();
-                let _ = chat_box.focus();
+                if !ev.repeat() {
+                    let _ = chat_box.focus();
+                }
             }
             Some(Command::Scoreboard) => {
                 ev.prevent_default(); // Tab would move the focus
@@ -145,6 +152,7 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
     let dev = Rc::clone(d);
     let chat_box = chat.clone();
     listen(chat.as_ref(), "keydown", move |ev: KeyboardEvent| match ev.key().as_str() {
+        "Enter" if ev.repeat() => ev.prevent_default(),
         "Enter" => {
             ev.prevent_default();
             let text = chat_box.value();

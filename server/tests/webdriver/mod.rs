@@ -119,6 +119,8 @@ pub async fn poll<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T
 pub struct Seen {
     pub names: BTreeMap<u32, String>,
     pub positions: BTreeMap<u32, Vec2>,
+    /// Where each ship in the newest snapshot aims (radians, 0 = +x, clockwise on screen).
+    pub aims: BTreeMap<u32, f32>,
     /// Players whose ships are alive in the newest snapshot.
     pub alive: Vec<PlayerId>,
     /// Owners of the bullets in the newest snapshot.
@@ -174,6 +176,7 @@ impl Watcher {
                         let now = Seen {
                             names: core.roster().iter().map(|(id, p)| (*id, p.name.clone())).collect(),
                             positions: latest.map(|s| s.players.iter().map(|p| (p.id, p.pos)).collect()).unwrap_or_default(),
+                            aims: latest.map(|s| s.players.iter().map(|p| (p.id, p.aim)).collect()).unwrap_or_default(),
                             alive: latest.map(|s| s.players.iter().filter(|p| p.alive()).map(|p| p.id).collect()).unwrap_or_default(),
                             bullet_owners: latest.map(|s| s.bullets.iter().map(|b| b.owner).collect()).unwrap_or_default(),
                             pickups: latest.map_or(0, |s| s.pickups.len()),
