@@ -73,6 +73,8 @@ struct AppState {
     /// most, the rest at `DEBUG`, so refused upgrades (which no limit counts) cannot flood the
     /// log.
     origin_warned: AtomicU64,
+    /// Likewise for refusals at the connection caps.
+    cap_warned: AtomicU64,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -131,6 +133,7 @@ pub async fn run(
         started: Instant::now(),
         bytes_per_s: Arc::new(AtomicU64::new(0)),
         origin_warned: AtomicU64::new(0),
+        cap_warned: AtomicU64::new(0),
     });
     actix_web::rt::spawn(sample_bytes_per_s(stats.clone(), state.bytes_per_s.clone()));
     let assets = assets::configure_from(config.assets.clone());
@@ -694,7 +697,21 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     }
     let client = client_addr::client_ip(head.peer_addr, headers, &state.config.trusted_proxies);
     state.gate.admit(client).inspect_err(|refusal| {
-        tracing::debug!(client = client.map(display), reason = refusal.label(), "WebSocket refused");
+        // At WARN once a second at most: a browser cannot read a 429's status (its page says
+        // only that the connection was lost), so the log is where a host whose players share
+        // an address learns of the cap (an outside test of a LAN host found none).
+        let second = state.started.elapsed().as_secs() + 1;
+        let (client, reason) = (client.map(tracing::field::display), refusal.label());
+        if state.cap_warned.swap(second, Ordering::Relaxed) == second {
+            tracing::debug!(client, reason = %reason, "WebSocket refused");
+        } else {
+            let cap = match refusal {
+                Refusal::PerIp => "--max-connections-per-ip",
+                Refusal::PerIpRate => "--connections-per-ip-per-sec",
+                _ => "--max-connections",
+            };
+            tracing::warn!(client, reason = %reason, "WebSocket refused: {} (see {cap})", refusal.message());
+        }
     })
 }
 
@@ -804,6 +821,8 @@ mod tests {
             started: Instant::now(),
             bytes_per_s: Arc::new(AtomicU64::new(0)),
             origin_warned: AtomicU64::new(0),
+            cap_warned: AtomicU64::new(0),
+            cap_warned: AtomicU64::new(0),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;
         let get = |uri: &str| {

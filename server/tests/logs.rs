@@ -31,8 +31,14 @@ fn logs_go_to_stderr_without_colour_codes_and_stdout_holds_the_banner() {
 /// Starts the binary logging at `info`, both outputs piped; returns it, its stdout, what that
 /// said up to the banner's local URL, and its port.
 fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
+    start_logging_with(&[])
+}
+
+/// [`start_logging`] with more command-line arguments.
+fn start_logging_with(args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
         .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
+        .args(args)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -92,4 +98,33 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     let created = line("room created room=logroom").unwrap_or_else(|| panic!("the room:\n{err}"));
     assert!(created.contains("opened_by=127.0.0.1"), "{created}");
     assert!(!err.contains("Some("), "no Debug-formatted options in the log:\n{err}");
+}
+
+/// Found by an outside test of a LAN host: a WebSocket refused at the per-address cap was logged
+/// at DEBUG only, and a browser cannot read the 429 (its page says the connection was lost), so
+/// a host whose players share an address never learnt why the third could not join. Now a WARN
+/// line names the address, why, and the option to raise.
+#[tokio::test]
+async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
+    let (mut child, _stdout, _, port) = start_logging_with(&["--max-connections-per-ip", "1"]);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let first = common::TestClient::join(&url, "First", Some("home")).await;
+    let refused = tokio_tungstenite::connect_async(&url).await;
+    let status = match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        other => panic!("the second socket is refused, not {:?}", other.map(|_| ())),
+    };
+    assert_eq!(status, 429);
+    drop(first);
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let mut err = String::new();
+    child.stderr.take().expect("piped").read_to_string(&mut err).expect("utf-8 stderr");
+    assert!(child.wait().expect("the server exits").success());
+    let line = err
+        .lines()
+        .find(|l| l.contains("WebSocket refused: too many connections from your address"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{err}"));
+    assert!(line.contains("WARN") && line.contains("client=127.0.0.1") && line.contains("reason=per_ip"), "{line}");
+    assert!(line.contains("(see --max-connections-per-ip)"), "{line}");
 }
