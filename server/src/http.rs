@@ -822,7 +822,6 @@ mod tests {
             bytes_per_s: Arc::new(AtomicU64::new(0)),
             origin_warned: AtomicU64::new(0),
             cap_warned: AtomicU64::new(0),
-            cap_warned: AtomicU64::new(0),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;
         let get = |uri: &str| {
