@@ -76,6 +76,11 @@ pub enum Close {
         /// had kicked one and closed a room).
         label: DisconnectReason,
     },
+    /// A kick's ban keeps the client's address out of the room it asked for, `left` yet (1008).
+    Banned {
+        /// Until the ban ends.
+        left: std::time::Duration,
+    },
     /// The outgoing queue hit its bound: the client stopped reading. Cut without a Close frame,
     /// which could not get through.
     QueueFull,
@@ -112,6 +117,7 @@ impl Close {
             | Self::RoomFull { .. }
             | Self::NoSpectatorPlace { .. }
             | Self::Flood
+            | Self::Banned { .. }
             | Self::HeartbeatTimeout
             | Self::QueueFull
             | Self::Stalled
@@ -152,6 +158,7 @@ impl Close {
             Self::Flood => flood_reason(),
             Self::HeartbeatTimeout => "heartbeat timeout".to_owned(),
             Self::Kicked { reason, .. } => (*reason).to_owned(),
+            Self::Banned { left } => crate::lobby::banned_reason(*left),
             Self::QueueFull => "not reading: outgoing queue full".to_owned(),
             Self::Stalled => "send stalled: client is not reading".to_owned(),
             Self::Unacknowledged { snapshots } => {
@@ -184,6 +191,7 @@ impl Close {
             Self::Flood => DisconnectReason::Flood,
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
             Self::Kicked { label, .. } => *label,
+            Self::Banned { .. } => DisconnectReason::Banned,
             Self::QueueFull => DisconnectReason::QueueFull,
             Self::Stalled | Self::Unacknowledged { .. } => DisconnectReason::Stalled,
             Self::ServerError => DisconnectReason::ServerError,
@@ -270,6 +278,7 @@ mod tests {
             Close::Flood,
             Close::HeartbeatTimeout,
             Close::Kicked { code: 1008, reason: "kicked by the host", label: DisconnectReason::Kicked },
+            Close::Banned { left: crate::lobby::KICK_BAN },
             Close::QueueFull,
             Close::Stalled,
             Close::Unacknowledged { snapshots: u32::MAX },

@@ -292,8 +292,15 @@ pub struct Lobby {
 /// behind it (a household, a NAT) is kept out of that room too; a restart forgets it.
 pub const KICK_BAN: Duration = Duration::from_secs(10 * 60);
 
-/// The reason a join refused by a kick's ban reads.
-pub const BANNED_REASON: &str = "kicked from this room by the host: try again in 10 min";
+/// How the reason a join refused by a kick's ban reads starts ([`banned_reason`] adds the time
+/// left). It says the address, not "you": everyone behind it (a household) is kept out, and a
+/// housemate who was never kicked read "kicked" (an outside test of a LAN host).
+pub const BANNED_REASON: &str = "the host kicked a player from your address out of this room";
+
+/// The reason a join refused by a kick's ban reads, `left` before the ban ends.
+pub fn banned_reason(left: Duration) -> String {
+    format!("{BANNED_REASON}: try again in {} min", left.as_secs().div_ceil(60).max(1))
+}
 
 impl Lobby {
     /// A lobby whose rooms play `setup` on `threads` arbiter threads of nice value `room_nice`
@@ -325,7 +332,13 @@ impl Lobby {
 
     /// Whether a kick's ban keeps `client` out of `room` now.
     fn is_banned(&self, room: &str, client: Option<IpAddr>) -> bool {
-        client.is_some_and(|ip| self.banned.get(&(room.to_owned(), ip)).is_some_and(|until| Instant::now() < *until))
+        self.ban_left(room, client).is_some()
+    }
+
+    /// How long a kick's ban keeps `client` out of `room` yet, if one does.
+    fn ban_left(&self, room: &str, client: Option<IpAddr>) -> Option<Duration> {
+        let until = *self.banned.get(&(room.to_owned(), client?))?;
+        until.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
     }
 
     /// Keeps `client` out of `room` for [`KICK_BAN`], and forgets the bans that ran out.
@@ -538,9 +551,9 @@ impl Handler<Join> for Lobby {
             // A kick's ban holds for every seat of the address, not only the kicked one's (whose
             // token is revoked): refused as a join would be, and the seat stays kept.
             if let Some((room, _)) = self.seats.get(token)
-                && self.is_banned(room, msg.client)
+                && let Some(left) = self.ban_left(room, msg.client)
             {
-                return Err(JoinError::Banned);
+                return Err(JoinError::Banned(left));
             }
             if let Some(joined) = self.rejoin(token, &msg, ctx) {
                 return Ok(joined);
@@ -553,8 +566,8 @@ impl Handler<Join> for Lobby {
             Some(name) => name,
             None => self.quick_play_room(msg.client),
         };
-        if self.is_banned(&room, msg.client) {
-            return Err(JoinError::Banned);
+        if let Some(left) = self.ban_left(&room, msg.client) {
+            return Err(JoinError::Banned(left));
         }
         // Decided before a room is opened, so a refused join leaves none behind (no one would
         // ever leave it, so nothing would remove it).
@@ -983,6 +996,15 @@ impl Handler<AdminCloseRoom> for Lobby {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ban_tells_the_minutes_left_rounded_up() {
+        let says = |secs| banned_reason(Duration::from_secs(secs));
+        assert_eq!(says(600), format!("{BANNED_REASON}: try again in 10 min"));
+        assert!(says(599).ends_with("in 10 min") && says(61).ends_with("in 2 min"));
+        assert!(says(60).ends_with("in 1 min") && says(1).ends_with("in 1 min") && says(0).ends_with("in 1 min"));
+        assert!(says(600).len() <= crate::close::MAX_CLOSE_REASON_BYTES);
+    }
     use crate::config::Config;
     use crate::inbox::Inbox;
     use crate::outbox::Outbox;
@@ -1091,7 +1113,8 @@ mod tests {
         // The kicked player's address may not come back to that room for a while, to another
         // room yes.
         let (c, _c) = session();
-        assert_eq!(lobby.handle(join(&c, Some("arena")), &mut ctx).err(), Some(JoinError::Banned));
+        let refused = lobby.handle(join(&c, Some("arena")), &mut ctx).err();
+        assert!(matches!(refused, Some(JoinError::Banned(left)) if left <= KICK_BAN), "{refused:?}");
         assert!(lobby.handle(join(&c, Some("elsewhere")), &mut ctx).is_ok());
         // The kicked connection, lost as the kick went out, keeps no seat either: no token leads
         // to it.

@@ -67,8 +67,9 @@ pub enum JoinError {
     TooManyRoomsFromAddress,
     /// The admin closed the room (the reason its players read); it goes once they have left.
     Closed(&'static str),
-    /// A kick's ban keeps the client's address out of the room (`lobby::BANNED_REASON`).
-    Banned,
+    /// A kick's ban keeps the client's address out of the room for this long yet
+    /// (`lobby::banned_reason`).
+    Banned(std::time::Duration),
 }
 
 /// Room → Lobby: the room's map or phase changed (for `/api/rooms`).

@@ -560,10 +560,7 @@ impl PlayerSession {
                         JoinError::Closed(reason) => {
                             Close::Kicked { code: 1008, reason, label: DisconnectReason::RoomClosed }
                         }
-                        JoinError::Banned => {
-                            let reason = crate::lobby::BANNED_REASON;
-                            Close::Kicked { code: 1008, reason, label: DisconnectReason::Banned }
-                        }
+                        JoinError::Banned(left) => Close::Banned { left },
                     };
                     session.end(ctx, why);
                 }

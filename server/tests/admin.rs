@@ -112,7 +112,10 @@ async fn refused_as_banned(srv: &skirmish_server::ServerHandle, room: &str) {
     let hello = Client::new("Again", Some(room.to_owned())).on_open();
     ws.send(tokio_tungstenite::tungstenite::Message::binary(hello)).await.expect("send Hello");
     let (code, reason) = expect_close(&mut ws).await;
-    assert_eq!((code, reason.as_str()), (1008, skirmish_server::lobby::BANNED_REASON));
+    assert_eq!(
+        (code, reason.as_str()),
+        (1008, skirmish_server::lobby::banned_reason(skirmish_server::lobby::KICK_BAN).as_str())
+    );
 }
 
 #[tokio::test]

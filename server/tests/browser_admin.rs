@@ -9,7 +9,7 @@ mod webdriver;
 use common::{TestClient, expect_close};
 use fantoccini::Locator;
 use skirmish_client::Client;
-use skirmish_server::lobby::BANNED_REASON;
+use skirmish_server::lobby::{KICK_BAN, banned_reason};
 use webdriver::{ChromeDriver, chromedriver_or_skip, content, poll};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -57,7 +57,7 @@ async fn the_host_kicks_from_the_page_and_lifts_the_ban_there() {
     futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::binary(hello.on_open()))
         .await
         .expect("send Hello");
-    assert_eq!(expect_close(&mut ws).await, (1008, BANNED_REASON.to_owned()), "banned");
+    assert_eq!(expect_close(&mut ws).await, (1008, banned_reason(KICK_BAN)), "banned");
 
     // Lifted from the page: the row goes, the status line says so, the address plays again.
     browser.find(Locator::Css("#bans button")).await.expect("Lift ban").click().await.expect("click Lift ban");

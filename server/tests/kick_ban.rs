@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{TestClient, expect_close, http_request as request, room_seats, server_with, upgrade_from};
 use futures_util::SinkExt;
 use skirmish_client::Client;
-use skirmish_server::lobby::BANNED_REASON;
+use skirmish_server::lobby::{KICK_BAN, banned_reason};
 use tokio_tungstenite::tungstenite::Message;
 
 const TOKEN: &str = "correct-horse-battery-staple";
@@ -76,7 +76,7 @@ async fn a_banned_address_cannot_rejoin_another_of_its_seats() {
     assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
 
     let rejoin = Client::new("Sock", Some("den".into())).rejoin(&sock_token);
-    assert_eq!(refused_from(&srv, "127.0.0.2", rejoin).await, (1008, BANNED_REASON.to_owned()));
+    assert_eq!(refused_from(&srv, "127.0.0.2", rejoin).await, (1008, banned_reason(KICK_BAN)));
     // Its seat was not taken back: still kept, and its token still leads to it.
     // The keeper, and Sock's seat kept.
     wait_for_seats(srv.addr, "den", (1, 1)).await;
@@ -137,7 +137,10 @@ async fn the_host_sees_a_kicks_ban_and_lifts_it() {
     assert_eq!(bans[0]["address"], "127.0.0.2");
     let left = bans[0]["seconds_left"].as_u64().expect("seconds left");
     assert!(left > 0 && left <= skirmish_server::lobby::KICK_BAN.as_secs(), "{left}");
-    assert_eq!(refused_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await.1, BANNED_REASON);
+    assert_eq!(
+        refused_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await.1,
+        banned_reason(KICK_BAN)
+    );
 
     admin_post(srv.addr, &headers, "/admin/api/unban", r#"{"room":"den","address":"127.0.0.2"}"#).await;
     let back = TestClient::join_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await;
@@ -169,7 +172,10 @@ async fn kicks_bans_and_closed_rooms_are_told_apart_in_the_metrics() {
     let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await;
     admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
     assert_eq!(expect_close(&mut troll.ws).await.0, 1008);
-    assert_eq!(refused_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await.1, BANNED_REASON);
+    assert_eq!(
+        refused_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await.1,
+        banned_reason(KICK_BAN)
+    );
     admin_post(srv.addr, &headers, "/admin/api/close-room", r#"{"room":"den"}"#).await;
     for stayer in &mut stayers {
         assert_eq!(expect_close(&mut stayer.ws).await, (1008, "room closed by the host".to_owned()));
