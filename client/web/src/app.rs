@@ -451,7 +451,7 @@ fn connect(app: &Shared, name: String) {
         ws,
         client,
         last_ping_ms: f64::NEG_INFINITY,
-        heard_ms: 0.0,
+        heard_ms: a.page.performance.now(),
         _handlers: vec![on_open, on_message, on_close, on_error],
     });
     a.refresh_status();
@@ -595,12 +595,15 @@ impl App {
         }
     }
 
-    /// Gives up on a link that has been silent for [`reconnect::SERVER_SILENT_MS`] while
-    /// playing, as on a lost connection: returns how long to wait before reconnecting.
+    /// Gives up on a link that has been silent for [`reconnect::SERVER_SILENT_MS`], as on a lost
+    /// connection: returns how long to wait before reconnecting. Also while connecting: a
+    /// paused server's kernel takes the TCP connection and the handshake hangs, and the page
+    /// said "connecting…" for as long, with no countdown (an outside test of a LAN host).
     fn check_heard(&mut self) -> Option<f64> {
         let now = self.page.performance.now();
         let conn = self.conn.as_mut()?;
-        if *conn.client.state() != ConnState::Playing || now - conn.heard_ms < reconnect::SERVER_SILENT_MS {
+        if matches!(conn.client.state(), ConnState::Closed { .. }) || now - conn.heard_ms < reconnect::SERVER_SILENT_MS
+        {
             return None;
         }
         // The browser's close event may come a minute later on a dead link: this is the close.

@@ -10,8 +10,8 @@ const FIRST_DELAY_MS: f64 = 500.0;
 /// a lost player's seat, so the page is back in it soon after the network is.
 const MAX_DELAY_MS: f64 = 10_000.0;
 
-/// A playing page that has heard nothing from the server for this long (it sends 30
-/// snapshots a second) takes its link for dead: a link that died without a word (dead wifi, a
+/// A page that has heard nothing from the server for this long since it connected or last
+/// heard (it sends 30 snapshots a second) takes its link for dead: a link that died without a word (dead wifi, a
 /// NAT that forgot the connection) closes nothing for minutes. It closes the socket itself,
 /// with [`SILENT_CODE`], which a server that still hears keeps the seat for, and reconnects.
 pub const SERVER_SILENT_MS: f64 = 5000.0;
