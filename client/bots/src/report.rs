@@ -144,6 +144,13 @@ pub struct Threshold {
     pub passed: bool,
 }
 
+/// Share of the input slots that, late (`LATE_INPUT_MS` or more) or passed over, makes the
+/// summary warn that the bots fell behind: a bot process stalled for a twentieth of the run.
+/// Well above what a server freeze leaves (the core re-anchors its tick clock when the
+/// snapshots resume, and a few slots per bot come out late: 2.4 % of a 20 s run frozen for
+/// 10 s), far below a stalled bot's (a 1.5 s stall in a 20 s run is 7.5 %).
+pub const LATE_SLOTS_WARN_SHARE: f64 = 0.05;
+
 /// Rooms listed one by one in the human summary; more are summed up in one line.
 const MAX_ROOMS_LISTED: usize = 6;
 
@@ -430,11 +437,22 @@ impl Summary {
         verdicts
     }
 
-    /// Whether the bots' own sending fell a tick or more behind schedule at the 99th
-    /// percentile: then the bot process, not only the server, shaped the latency figures.
+    /// Input slots in all: those an input went out for and those passed over.
+    pub fn input_slots(&self) -> u64 {
+        self.inputs_sent + self.inputs_missed
+    }
+
+    /// Whether the bots themselves fell behind their schedule, so the bot process, not only the
+    /// server, shaped the latency figures: their send lag p99 reached a tick, or at least
+    /// [`LATE_SLOTS_WARN_SHARE`] of the input slots went out late or never. The second catches
+    /// a stalled bot process: the slots it slept through are passed over, not sent late, so
+    /// they never reach the send-lag histogram (three 1.5 s stalls in a 20 s run left its p99
+    /// at 10 ms with 24 % of the slots late).
     pub fn bots_fell_behind(&self) -> bool {
         let tick_ms = 1000.0 / f64::from(TICK_RATE_HZ);
-        self.send_lag_ms.count > 0 && self.send_lag_ms.p99 >= tick_ms
+        let slots = self.input_slots();
+        let late_share = if slots == 0 { 0.0 } else { self.inputs_late as f64 / slots as f64 };
+        (self.send_lag_ms.count > 0 && self.send_lag_ms.p99 >= tick_ms) || late_share >= LATE_SLOTS_WARN_SHARE
     }
 
     /// One line per failed threshold, naming its option, limit and measured value.
@@ -609,11 +627,12 @@ impl fmt::Display for Summary {
             write!(
                 f,
                 "\n  warning      the bots fell behind their own {TICK_RATE_HZ} Hz schedule (send lag p99 {:.1} ms, {} of {} \
-                 input slots late): latency includes that delay; run fewer bots per process or give them a machine \
-                 of their own",
+                 input slots late, {} of them missed): latency includes that delay; run fewer bots per process or give \
+                 them a machine of their own",
                 self.send_lag_ms.p99,
                 self.inputs_late,
-                self.inputs_sent + self.inputs_missed
+                self.input_slots(),
+                self.inputs_missed
             )?;
         }
         for (name, t) in &self.thresholds {
@@ -914,15 +933,47 @@ mod tests {
         for _ in 0..98 {
             h.send_lag_us.record(1_000).unwrap();
         }
-        let on_time = Summary::new(params(), &[bot(Outcome::Completed, 1.0, 30)], &h, Duration::from_secs(1));
+        // 2 of 301 slots late: under the share that warns by itself.
+        let on_time = Summary::new(params(), &[bot(Outcome::Completed, 10.0, 300)], &h, Duration::from_secs(10));
         assert!(!on_time.bots_fell_behind());
         assert!(!on_time.to_string().contains("warning"));
         h.send_lag_us.record(40_000).unwrap();
         h.send_lag_us.record(40_000).unwrap();
-        let late = Summary::new(params(), &[bot(Outcome::Completed, 1.0, 30)], &h, Duration::from_secs(1));
+        let late = Summary::new(params(), &[bot(Outcome::Completed, 10.0, 300)], &h, Duration::from_secs(10));
         assert!(late.bots_fell_behind());
         assert!(late.to_string().contains("fell behind their own 30 Hz schedule (send lag p99 40.0 ms"), "{late}");
         assert!(late.to_string().contains("slots late (≥ 10 ms)"), "the constants read naturally: {late}");
+    }
+
+    #[test]
+    fn a_stalled_bot_process_is_called_out_though_its_send_lag_looks_fine() {
+        // What a bot process stopped three times for 1.5 s in a 20 s run reported: the slots it
+        // slept through were passed over, so the inputs it did send were on time.
+        let mut h = Histograms::new();
+        for _ in 0..100 {
+            h.send_lag_us.record(1_000).unwrap();
+        }
+        let with_slots = |sent: u64, late: u64, missed: u64| {
+            let bot = BotReport {
+                inputs_sent: sent,
+                inputs_late: late,
+                inputs_missed: missed,
+                ..bot(Outcome::Completed, 20.0, 600)
+            };
+            Summary::new(params(), &[bot], &h, Duration::from_secs(20))
+        };
+        let stalled = with_slots(13_296, 4_141, 4_002);
+        assert!(stalled.send_lag_ms.p99 < 33.0, "{:?}", stalled.send_lag_ms);
+        assert!(stalled.bots_fell_behind());
+        assert!(stalled.to_string().contains("4141 of 17298 input slots late, 4002 of them missed"), "{stalled}");
+        // The rule's edge: 5 % of the slots late, missed ones included, warns; just under does not.
+        assert!(with_slots(1000, 50, 0).bots_fell_behind());
+        assert!(with_slots(950, 50, 50).bots_fell_behind(), "missed slots are slots too");
+        assert!(!with_slots(1000, 49, 0).bots_fell_behind());
+        // What a 10 s server freeze left in a 20 s run of 10 bots: the server's fault, no warning.
+        let frozen = with_slots(5_835, 143, 40);
+        assert!(!frozen.bots_fell_behind());
+        assert!(!frozen.to_string().contains("warning"), "{frozen}");
     }
 
     #[test]
