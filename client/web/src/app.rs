@@ -139,6 +139,8 @@ struct App {
     blips: Vec<Blip>,
     /// Retries since the connection was last lost (0 once a `Welcome` arrives).
     retries: u32,
+    /// Why the connection that began these retries ended, as the status says it.
+    lost: String,
     /// The timer of the pending automatic reconnect and its callback (kept alive until it
     /// fires or is cancelled).
     retry_timer: Option<(i32, Closure<dyn FnMut()>)>,
@@ -201,6 +203,7 @@ pub fn start() -> Result<(), JsValue> {
         events: Vec::new(),
         blips: Vec::new(),
         retries: 0,
+        lost: String::new(),
         retry_timer: None,
         retry_status: None,
         timer_ms: 0.0,
@@ -576,10 +579,15 @@ impl App {
         if !reconnect::retries(code, reason) {
             return None;
         }
+        // A retry that fails without a word (1006) keeps the words of the close that began the
+        // retries: a restart's "server restarting" gave way to "connection lost" within half a
+        // second (an outside test).
+        if self.retries == 0 || code != 1006 {
+            self.lost = hud::closed_text(code, reason);
+        }
         let delay = reconnect::delay_ms(self.retries, js_sys::Math::random());
         self.retries = self.retries.saturating_add(1);
-        let closed = hud::closed_text(code, reason);
-        self.retry_status = Some((self.page.performance.now() + delay, closed));
+        self.retry_status = Some((self.page.performance.now() + delay, self.lost.clone()));
         self.show_retry_status();
         Some(delay)
     }
