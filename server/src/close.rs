@@ -217,9 +217,10 @@ impl Close {
         )
     }
 
-    /// True for the ends of a normal life (a leave, a restart), logged quietly.
+    /// True for the ends of a normal life (a leave, a client's close for a failed connection,
+    /// which it logs itself, a restart), logged quietly.
     pub fn is_routine(&self) -> bool {
-        matches!(self, Self::ClientLeft | Self::Restart)
+        matches!(self, Self::ClientLeft | Self::ClientLost | Self::Restart)
     }
 }
 

@@ -755,13 +755,22 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
                 self.allow_message(ctx);
             }
             Ok(websocket::Frame::Close(reason)) => {
-                tracing::debug!(peer = self.peer.map(display), ?reason, "client closed");
                 // Only a leave (1000, or none given) is on purpose. Any other code says the
                 // client's connection failed, 1001 included: a browser sends it for a page
                 // closed, but also reloaded, frozen or put in the back/forward cache, and that
                 // page comes back with its token (from an outside test on a phone: an app
                 // switch or a Back press cost the player its seat and score).
                 let code = reason.as_ref().map_or(1000, |r| u16::from(r.code));
+                // Its own code and words (escaped: they are the client's), since the log's
+                // "closing" line holds only our answer (a host read 1000 "goodbye" for every
+                // reload and tab closed: an outside test).
+                let words = reason.as_ref().and_then(|r| r.description.as_deref()).unwrap_or_default();
+                let (peer, player) = (self.peer.map(tracing::field::display), self.player_id());
+                if code == 1000 {
+                    tracing::debug!(peer, player, code, reason = ?words, "client closed");
+                } else {
+                    tracing::info!(peer, player, code, reason = ?words, "client closed: its connection failed");
+                }
                 self.end(ctx, if code == 1000 { Close::ClientLeft } else { Close::ClientLost });
             }
             Ok(websocket::Frame::Continuation(_)) => self.end(ctx, Close::Fragmented),

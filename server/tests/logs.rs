@@ -81,8 +81,15 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     ada.ws.send(Message::Close(Some(bye))).await.expect("Close sent");
     common::expect_close(&mut ada.ws).await;
     drop(bob);
-    // The lost seat shows as kept in the rooms list once the room has heard of it.
-    common::wait_for_kept_seats(format!("127.0.0.1:{port}").parse().expect("an address"), "logroom", 1).await;
+    // Cy's page closes with 1001 (a browser's reload or a tab put away): a failed connection,
+    // whose code and words the log gives (escaped: they are the client's).
+    let mut cy = common::TestClient::join(&url, "Cy", Some("logroom")).await;
+    cy.hold_token().await;
+    let away = CloseFrame { code: 1001u16.into(), reason: "going\naway".into() };
+    cy.ws.send(Message::Close(Some(away))).await.expect("Close sent");
+    common::expect_close(&mut cy.ws).await;
+    // The lost seats show as kept in the rooms list once the room has heard of them.
+    common::wait_for_kept_seats(format!("127.0.0.1:{port}").parse().expect("an address"), "logroom", 2).await;
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let mut err = String::new();
@@ -95,6 +102,9 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     assert!(left.contains("name=Ada") && left.contains("why=normal") && left.contains("kept=false"), "{left}");
     let lost = line("player left room=logroom player=2").unwrap_or_else(|| panic!("Bob's loss:\n{err}"));
     assert!(lost.contains("name=Bob") && lost.contains("why=lost") && lost.contains("kept=true"), "{lost}");
+    let closed = line("client closed: its connection failed").unwrap_or_else(|| panic!("Cy's close:\n{err}"));
+    assert!(closed.contains("player=3") && closed.contains("code=1001"), "{closed}");
+    assert!(closed.contains(r#"reason="going\naway""#), "the client's words, escaped: {closed}");
     let created = line("room created room=logroom").unwrap_or_else(|| panic!("the room:\n{err}"));
     assert!(created.contains("opened_by=127.0.0.1"), "{created}");
     assert!(!err.contains("Some("), "no Debug-formatted options in the log:\n{err}");
