@@ -14,7 +14,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
 use skirmish_client::{Client, ClientError, Event, MAX_PENDING_INPUTS};
-use skirmish_shared::consts::{PING_PERIOD, TICK_DT};
+use skirmish_shared::consts::{PING_PERIOD, TICK_DT, TICK_RATE_HZ};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
@@ -30,6 +30,7 @@ use crate::live::Live;
 use crate::mix::Kind;
 use crate::report::{BotReport, EventCounts, Outcome};
 use crate::samples::{Samples, Shared};
+use crate::stalls::StallMeter;
 use crate::stop::Stop;
 
 /// Longest wait for the TCP connection and the WebSocket handshake.
@@ -202,6 +203,9 @@ pub struct Bot<'a> {
     /// Ticks whose snapshot had not come when the bot stopped playing, a whole tick overdue
     /// (the core counts only the ticks skipped between snapshots that came).
     ticks_missed_at_end: u64,
+    /// Ticks a stalled server skipped without numbering them, which the core's count of gaps in
+    /// tick numbers cannot see.
+    stalls: StallMeter,
     chat_sent: u64,
     /// From the bot's start in the ramp-up to its `Welcome`: how long the server (and the
     /// `--max-connecting` queue) kept it waiting; `None` until welcomed.
@@ -231,6 +235,7 @@ impl<'a> Bot<'a> {
             inputs_late: 0,
             inputs_missed: 0,
             ticks_missed_at_end: 0,
+            stalls: StallMeter::new(TICK_RATE_HZ),
             chat_sent: 0,
             join_time: None,
             live_snapshots: 0,
@@ -508,7 +513,8 @@ impl<'a> Bot<'a> {
     /// event is a decision to make here.
     fn on_event(&mut self, event: Event, now: f64) {
         match event {
-            Event::Snapshot { acked_latency_ms, .. } => {
+            Event::Snapshot { tick, acked_latency_ms, .. } => {
+                self.stalls.snapshot(now, tick);
                 self.live_snapshots += 1;
                 if self.live_snapshots >= LIVE_SNAPSHOT_BATCH {
                     self.report_live_snapshots();
@@ -574,6 +580,7 @@ impl<'a> Bot<'a> {
     fn report(mut self, outcome: Outcome, times: Option<(Duration, Duration)>) -> BotReport {
         self.samples.flush();
         let stats = self.client.stats();
+        let ticks_unnumbered = self.stalls.finish();
         let welcomed = times.is_some();
         let (connected, due) = times.unwrap_or_default();
         BotReport {
@@ -585,7 +592,8 @@ impl<'a> Bot<'a> {
             connected,
             due,
             snapshots: stats.snapshots,
-            ticks_missed: stats.ticks_missed + self.ticks_missed_at_end,
+            ticks_missed: stats.ticks_missed + self.ticks_missed_at_end + ticks_unnumbered,
+            ticks_unnumbered,
             inputs_sent: stats.inputs_sent,
             corrections: self.client.prediction().corrections,
             correction_units: self.client.prediction().correction_units,

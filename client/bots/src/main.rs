@@ -1,7 +1,7 @@
 //! `skirmish-bots`: headless bots that load-test a Skirmish server through the client core.
 //!
 //! Layout: [`cli`] options, [`swarm`] the run, [`shards`] the threads the bots run on, [`bot`]
-//! one bot's connection and loop; its
+//! one bot's connection and loop, [`stalls`] the server stalls its tick numbers hide; its
 //! behaviour from [`mix`] via [`behaviour`] ([`wander`], [`fight`], [`chatter`]); [`samples`]
 //! shared timing histograms, [`live`] counters for the [`progress`] line, [`report`] the summary,
 //! its JSON and thresholds, [`stats`] the figures over time of `--stats`, [`nofile`] the
@@ -25,6 +25,7 @@ mod report;
 mod rogue;
 mod samples;
 mod shards;
+mod stalls;
 mod stats;
 mod stop;
 mod swarm;

@@ -51,8 +51,13 @@ pub struct BotReport {
     pub due: Duration,
     /// Snapshots accepted by the client core while connected.
     pub snapshots: u64,
-    /// Server ticks skipped between consecutive snapshots (dropped or merged by the server).
+    /// Server ticks it got no snapshot of: gaps in the tick numbers of consecutive snapshots
+    /// (dropped or merged by the server), those a stalled server skipped without numbering
+    /// (`ticks_unnumbered`), and those overdue when it stopped playing.
     pub ticks_missed: u64,
+    /// Part of `ticks_missed`: ticks a stalled server skipped without numbering them, seen as
+    /// its snapshots' tick numbers falling behind the clock for good (see `crate::stalls`).
+    pub ticks_unnumbered: u64,
     /// Inputs sent.
     pub inputs_sent: u64,
     /// Prediction corrections (`--predict`), and their total length in world units.
@@ -91,6 +96,7 @@ impl BotReport {
             due: Duration::ZERO,
             snapshots: 0,
             ticks_missed: 0,
+            ticks_unnumbered: 0,
             inputs_sent: 0,
             corrections: 0,
             correction_units: 0.0,
@@ -236,8 +242,12 @@ pub struct Summary {
     pub min_snapshots_per_bot: u64,
     /// Most snapshots a connected bot received.
     pub max_snapshots_per_bot: u64,
-    /// Server ticks skipped between snapshots, summed over bots.
+    /// Server ticks the bots got no snapshot of, summed over bots: gaps in tick numbers, ticks a
+    /// stalled server skipped without numbering them, and those overdue at the end.
     pub ticks_missed: u64,
+    /// Part of `ticks_missed`: ticks a stalled server skipped without numbering them (its tick
+    /// numbers fell behind the clock for good), summed over bots. Not 0: the server froze.
+    pub ticks_unnumbered: u64,
     /// Time between consecutive snapshots of one bot.
     pub snapshot_gap_ms: Percentiles,
     /// Input due (one per server tick, as the client core paces them) → first snapshot
@@ -313,6 +323,7 @@ impl Summary {
             min_snapshots_per_bot: 0,
             max_snapshots_per_bot: 0,
             ticks_missed: 0,
+            ticks_unnumbered: 0,
             snapshot_gap_ms: Percentiles::from_us(&timings.gap_us),
             latency_ms: Percentiles::from_us(&timings.latency_us),
             rtt_ms: Percentiles::from_us(&timings.rtt_us),
@@ -368,6 +379,7 @@ impl Summary {
             s.connected_seconds += bot.connected.as_secs_f64();
             due_seconds += bot.due.as_secs_f64();
             s.ticks_missed += bot.ticks_missed;
+            s.ticks_unnumbered += bot.ticks_unnumbered;
             s.inputs_sent += bot.inputs_sent;
             s.corrections += bot.corrections;
             correction_units += bot.correction_units;
@@ -578,13 +590,18 @@ impl fmt::Display for Summary {
         }
         writeln!(
             f,
-            "  snapshots    {} of {:.0} due (delivery {:.2} %), per bot {}..{}, {} ticks missed",
+            "  snapshots    {} of {:.0} due (delivery {:.2} %), per bot {}..{}, {} ticks missed{}",
             self.snapshots_received,
             self.expected_snapshots,
             self.delivery_ratio * 100.0,
             self.min_snapshots_per_bot,
             self.max_snapshots_per_bot,
-            self.ticks_missed
+            self.ticks_missed,
+            if self.ticks_unnumbered > 0 {
+                format!(" ({} of them skipped unnumbered: the server stalled)", self.ticks_unnumbered)
+            } else {
+                String::new()
+            }
         )?;
         writeln!(f, "  join ms      {}", percentiles_line(&self.join_ms))?;
         writeln!(f, "  gap ms       {}", percentiles_line(&self.snapshot_gap_ms))?;
@@ -700,6 +717,8 @@ mod tests {
         assert!((s.delivery_ratio - 645.0 / 900.0).abs() < 1e-12);
         assert_eq!((s.min_snapshots_per_bot, s.max_snapshots_per_bot), (55, 300));
         assert_eq!((s.ticks_missed, s.inputs_sent, s.inputs_late, s.inputs_missed), (4, 645, 8, 4));
+        assert_eq!(s.ticks_unnumbered, 0);
+        assert!(s.to_string().contains(", 4 ticks missed\n"), "no stall named: {s}");
         assert_eq!(s.inputs_left_out, 12, "summed like the other input counters");
         assert_eq!((s.bytes_down, s.bytes_up), (64_500, 6_450));
         assert!((s.due_seconds - 30.0).abs() < 1e-9);
@@ -732,6 +751,16 @@ mod tests {
         assert!((s.join_ms.p50 - 4000.0).abs() < 5.0 && (s.join_ms.max - 4100.0).abs() < 5.0, "{:?}", s.join_ms);
         assert!((s.bytes_down_per_sec - 2.0 * 18_000.0 / 20.0).abs() < 1e-9, "over the run, not the 12 s connected");
         assert!(s.to_string().contains("join ms      p50 400"), "{s}");
+    }
+
+    #[test]
+    fn ticks_a_stalled_server_skipped_unnumbered_are_missed_and_named() {
+        // Two bots through a 10 s freeze: 5 ticks caught up (a gap in the numbers), 295 skipped.
+        let frozen = BotReport { ticks_missed: 300, ticks_unnumbered: 295, ..bot(Outcome::Completed, 20.0, 300) };
+        let s = Summary::new(params(), &[frozen.clone(), frozen], &Histograms::new(), Duration::from_secs(20));
+        assert_eq!((s.ticks_missed, s.ticks_unnumbered), (600, 590));
+        assert!(s.to_string().contains("600 ticks missed (590 of them skipped unnumbered: the server stalled)"), "{s}");
+        assert_eq!(serde_json::to_value(&s).unwrap()["ticks_unnumbered"], 590);
     }
 
     #[test]
