@@ -60,11 +60,13 @@ pub const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 /// An input that goes out this long after its slot counts as late: beyond the timer's usual
 /// millisecond of jitter, and a third of a tick, so the bot process itself is falling behind.
 pub const LATE_INPUT_MS: f64 = 10.0;
-/// Snapshots a bot counts before adding them to the live counter (and at the end), with the
+/// How often a bot adds the snapshots it counted to the live counter (and at the end), with the
 /// time since its last batch: a counter bumped by every bot on every snapshot is one cache line
-/// written 30 000 times a second from both shards' threads. Half a second of snapshots, within
-/// the progress line's refresh.
-const LIVE_SNAPSHOT_BATCH: u32 = 15;
+/// written 30 000 times a second from both shards' threads. Within the progress line's refresh.
+/// By the clock, not every so many snapshots: a server that sends none (frozen) must still see
+/// its bots' time fall due, so a `--stats` line of the freeze shows delivery 0 rather than
+/// nothing due and the next line the whole loss.
+const LIVE_BATCH_PERIOD: Duration = Duration::from_millis(500);
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -210,7 +212,7 @@ pub struct Bot<'a> {
     /// From the bot's start in the ramp-up to its `Welcome`: how long the server (and the
     /// `--max-connecting` queue) kept it waiting; `None` until welcomed.
     join_time: Option<Duration>,
-    /// Snapshots not yet added to the live counter (see [`LIVE_SNAPSHOT_BATCH`])…
+    /// Snapshots not yet added to the live counter (see [`LIVE_BATCH_PERIOD`])…
     live_snapshots: u32,
     /// …received since this instant (the bot's start, then the last batch added).
     live_since: Instant,
@@ -370,7 +372,7 @@ impl<'a> Bot<'a> {
         // registration were 3.6 % of the bots' samples in `scripts/perf_fanout.sh 1000 OUT
         // bots`; in the capacity benchmark the gain is within its noise).
         let next_wake = |due_ms: f64, ping_at: Instant, bot: &Self| {
-            let end = bot.spec.end_at.min(ping_at);
+            let end = bot.spec.end_at.min(ping_at).min(bot.live_since + LIVE_BATCH_PERIOD);
             if spectator { end } else { end.min(bot.instant_at(due_ms)) }
         };
         let mut wake_at = next_wake(due_ms, ping_at, self);
@@ -411,6 +413,9 @@ impl<'a> Bot<'a> {
                         {
                             return End::Lost(kind);
                         }
+                    }
+                    if now >= self.live_since + LIVE_BATCH_PERIOD {
+                        self.report_live_snapshots();
                     }
                 }
                 msg = ws.next() => {
@@ -516,9 +521,6 @@ impl<'a> Bot<'a> {
             Event::Snapshot { tick, acked_latency_ms, .. } => {
                 self.stalls.snapshot(now, tick);
                 self.live_snapshots += 1;
-                if self.live_snapshots >= LIVE_SNAPSHOT_BATCH {
-                    self.report_live_snapshots();
-                }
                 if let Some(last) = self.last_snapshot_ms.replace(now) {
                     self.samples.gap_ms(now - last);
                 }

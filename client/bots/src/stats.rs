@@ -4,8 +4,10 @@
 //! summary. Like every other figure, the misbehaving bots' stay out.
 //!
 //! What a line counts: each bot adds its snapshots to the run's counters in batches (every
-//! `LIVE_SNAPSHOT_BATCH` snapshots, half a second, and when it leaves), each batch with the time
-//! it covers (from the bot's previous batch or its start in the ramp-up). A line's `snapshots`
+//! `LIVE_BATCH_PERIOD`, half a second by its clock, whatever arrived, and when it leaves), each
+//! batch with the time it covers (from the bot's previous batch or its start in the ramp-up):
+//! so the time due follows the clock, and a line while the server is frozen shows the bots'
+//! time due with no snapshot in it (delivery 0), not nothing due. A line's `snapshots`
 //! are those of the batches added in its interval, and its `expected_snapshots` the ticks in the time those
 //! batches cover, plus the time in the interval of the bots the server dropped (they stay due
 //! until the run ends, with nothing received, as in the summary). Received and due so count the
@@ -48,7 +50,8 @@ pub struct Interval {
     /// start, if let in later) to the end of the run, also after the server dropped it, as in
     /// the summary's delivery ratio.
     pub expected_snapshots: f64,
-    /// `snapshots / expected_snapshots`; `null` when none were due. Above 1 only by a snapshot
+    /// `snapshots / expected_snapshots`; `null` when none were due (no bot connected, or a
+    /// line shorter than a batch). Above 1 only by a snapshot
     /// per batch, or where bots fell behind and caught up (more snapshots read than ticks passed).
     pub delivery_ratio: Option<f64>,
     /// Input → acknowledgement latency p99 in ms of the samples merged in the interval; `null`
