@@ -167,8 +167,9 @@ pub const MIN_DELIVERY: &str = "min_delivery";
 /// Name of the failed-bots threshold in the JSON.
 pub const MAX_FAILED: &str = "max_failed";
 
-/// Percentiles of one histogram, in ms. All zero when there were no samples (`count` says so).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Percentiles of one histogram, in ms. All zero when there were no samples (`count` says so);
+/// in the JSON they are `null` then, so a dashboard plots a hole rather than 0 ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Percentiles {
     /// Samples recorded.
     pub count: u64,
@@ -180,6 +181,29 @@ pub struct Percentiles {
     pub p99: f64,
     /// Largest sample.
     pub max: f64,
+}
+
+impl Serialize for Percentiles {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The JSON's shape: the same names, the figures `null` without a sample.
+        #[derive(Serialize)]
+        struct Json {
+            count: u64,
+            p50: Option<f64>,
+            p90: Option<f64>,
+            p99: Option<f64>,
+            max: Option<f64>,
+        }
+        let measured = |v: f64| (self.count > 0).then_some(v);
+        Json {
+            count: self.count,
+            p50: measured(self.p50),
+            p90: measured(self.p90),
+            p99: measured(self.p99),
+            max: measured(self.max),
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Percentiles {
@@ -771,6 +795,15 @@ mod tests {
         assert_eq!((s.expected_snapshots, s.delivery_ratio, s.min_snapshots_per_bot), (0.0, 0.0, 0));
         assert_eq!((s.bytes_down_per_sec, s.bytes_up_per_sec), (0.0, 0.0));
         assert_eq!(s.snapshot_gap_ms, Percentiles { count: 0, p50: 0.0, p90: 0.0, p99: 0.0, max: 0.0 });
+        // In the JSON nothing measured is null, not 0 ms, under the same names.
+        let json = serde_json::to_value(&s).unwrap();
+        for key in ["latency_ms", "snapshot_gap_ms", "join_ms", "rtt_ms", "send_lag_ms"] {
+            assert_eq!(
+                json[key],
+                serde_json::json!({"count": 0, "p50": null, "p90": null, "p99": null, "max": null}),
+                "{key}"
+            );
+        }
         assert_eq!(s.failures_line(), "connect timeout × 2");
         // The human summary renders without samples too.
         assert!(s.to_string().contains("no samples"));
@@ -791,6 +824,10 @@ mod tests {
         assert!((lat.p99 - 99.0).abs() < 0.1, "{lat:?}");
         assert!((lat.max - 100.0).abs() < 0.1, "{lat:?}");
         assert!((s.snapshot_gap_ms.p50 - 33.333).abs() < 0.05, "{:?}", s.snapshot_gap_ms);
+        // Measured figures are numbers in the JSON.
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["latency_ms"]["count"], 1000);
+        assert!((json["latency_ms"]["p99"].as_f64().unwrap() - 99.0).abs() < 0.1, "{json}");
     }
 
     #[test]
