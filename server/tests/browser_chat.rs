@@ -72,8 +72,11 @@ async fn chat_goes_between_browsers_as_text_only() {
     // had read stays through the tries (from an outside test on a bad network: the line
     // vanished without a word, and every try emptied the log).
     server.stop();
+    // A wait of 2 s or more comes after two tries at least (the first waits are under 1 s).
     poll("Alice's page to have tried again and failed", async || {
-        webdriver::content(&alice, "#status").await.filter(|s| s.ends_with("(1006: connection lost)"))
+        let status = webdriver::content(&alice, "#status").await?;
+        let secs: u32 = status.strip_prefix("Reconnecting in ")?.split(' ').next()?.parse().ok()?;
+        (secs >= 2 && status.ends_with("(1012: server restarting)")).then_some(())
     })
     .await;
     say(&alice, "while away").await;
