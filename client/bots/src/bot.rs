@@ -682,7 +682,16 @@ pub fn error_kind(e: &tungstenite::Error) -> String {
             | K::AddrNotAvailable) => k.to_string(),
             _ => format!("io: {io}"),
         },
-        E::Http(response) => format!("http {}", response.status()),
+        E::Http(response) => {
+            let chunked = response
+                .headers()
+                .get("transfer-encoding")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+            match response.body().as_deref().and_then(|body| refusal_reason(body, chunked)) {
+                Some(why) => format!("http {}: {why}", response.status()),
+                None => format!("http {}", response.status()),
+            }
+        }
         E::ConnectionClosed | E::AlreadyClosed => "connection closed".into(),
         E::Protocol(p) => format!("protocol: {p}"),
         E::Url(u) => format!("bad url: {u}"),
@@ -690,9 +699,61 @@ pub fn error_kind(e: &tungstenite::Error) -> String {
     }
 }
 
+/// Longest reason taken from a refusal's body: the server's are one short line, and a failure
+/// kind is a key counted in the summary, not a place for a page of HTML.
+const REASON_CHARS: usize = 80;
+
+/// Why the server refused an upgrade, from its response's body: the first line (after the chunk
+/// size, if `chunked`), control characters dropped, at most [`REASON_CHARS`] characters (an
+/// ellipsis marks a cut); `None` for a body with nothing to say.
+fn refusal_reason(body: &[u8], chunked: bool) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let mut lines = text.lines();
+    if chunked {
+        lines.next();
+    }
+    let line: String = lines.next()?.chars().filter(|c| !c.is_control()).collect();
+    let line = line.trim();
+    if line.is_empty() {
+        return None;
+    }
+    let mut reason: String = line.chars().take(REASON_CHARS).collect();
+    if line.chars().nth(REASON_CHARS).is_some() {
+        reason.push('…');
+    }
+    Some(reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_the_servers_reason_short_and_clean() {
+        let refused = |body: Option<&[u8]>, chunked: bool| {
+            let mut response = tungstenite::http::Response::builder().status(429);
+            if chunked {
+                response = response.header("Transfer-Encoding", "chunked");
+            }
+            error_kind(&tungstenite::Error::Http(Box::new(response.body(body.map(<[u8]>::to_vec)).unwrap())))
+        };
+        assert_eq!(
+            refused(Some(b"too many connections from your address"), false),
+            "http 429 Too Many Requests: too many connections from your address"
+        );
+        assert_eq!(
+            refused(Some(b"26\r\nconnecting too fast from your address\r\n0\r\n\r\n"), true),
+            "http 429 Too Many Requests: connecting too fast from your address"
+        );
+        assert_eq!(refused(None, false), "http 429 Too Many Requests");
+        assert_eq!(refused(Some(b"  \r\n"), false), "http 429 Too Many Requests", "nothing to say");
+        // A proxy's page: its first line, without the terminal's escapes, cut short.
+        let page = format!("<html>\x1b[31m{}\nmore", "x".repeat(200));
+        let kind = refused(Some(page.as_bytes()), false);
+        assert!(kind.starts_with("http 429 Too Many Requests: <html>[31mxxx"), "{kind}");
+        assert!(kind.ends_with('…') && !kind.contains('\x1b') && !kind.contains("more"), "{kind}");
+        assert_eq!(kind.chars().count(), "http 429 Too Many Requests: ".len() + REASON_CHARS + 1);
+    }
 
     #[test]
     fn error_kinds_are_short_and_stable() {

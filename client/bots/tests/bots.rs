@@ -289,6 +289,12 @@ async fn bots_refused_by_the_server_fail_the_run_unless_allowed() {
     );
     let json = read_json(&path);
     assert_eq!((&json["connected"], &json["failed"]), (&json!(2), &json!(3)), "{json:#}");
+    // Counted with the server's reason, not only its status line.
+    assert_eq!(
+        json["failures"],
+        json!({"http 429 Too Many Requests: too many connections from your address": 3}),
+        "{json:#}"
+    );
     assert_eq!(json["thresholds"]["min_delivery"]["passed"], true, "the two that got in were served: {json:#}");
 
     // Allowed: the same run passes.
