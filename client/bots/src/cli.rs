@@ -62,6 +62,8 @@ pub struct Cli {
     pub stats_every: Duration,
 
     /// Room every bot joins (the server's default room when neither this nor --rooms is given).
+    /// `--room ""` is quick play: each bot's Hello names the empty room and the server picks
+    /// one, the public room with the most players that has a ship free, else a new one.
     #[arg(long, value_name = "NAME", conflicts_with = "rooms")]
     pub room: Option<String>,
 
@@ -157,6 +159,9 @@ pub enum Rooms {
     Default,
     /// `--room NAME`: everyone joins it.
     Named(String),
+    /// `--room ""`: every `Hello` names the empty room, quick play: the server picks a room for
+    /// each bot (PROTOCOL.md), so they may land in several.
+    QuickPlay,
     /// `--rooms N`: bot `i` joins `bots-{i mod N}`.
     Spread(u32),
 }
@@ -167,6 +172,7 @@ impl Rooms {
         match self {
             Rooms::Default => None,
             Rooms::Named(name) => Some(name.clone()),
+            Rooms::QuickPlay => Some(String::new()),
             Rooms::Spread(n) => Some(spread_room(index % n)),
         }
     }
@@ -280,6 +286,7 @@ impl Params {
         match &self.placement {
             Rooms::Default => format!("room {DEFAULT_ROOM}"),
             Rooms::Named(name) => format!("room {name}"),
+            Rooms::QuickPlay => "quick play".to_owned(),
             Rooms::Spread(1) => format!("room {}", spread_room(0)),
             Rooms::Spread(n) => format!("{n} rooms {}..{}", spread_room(0), spread_room(n - 1)),
         }
@@ -310,6 +317,7 @@ impl Cli {
             Mode::Tls => return Err(format!("invalid --url {:?}: wss:// is not supported, use ws://", self.url)),
         }
         let placement = match (&self.room, self.rooms) {
+            (Some(room), None) if room.is_empty() => Rooms::QuickPlay,
             (Some(room), None) => {
                 check_room(room).map_err(|e| match e {
                     DecodeError::Invalid(rule) => format!("invalid --room {room:?}: {rule}"),
@@ -325,6 +333,8 @@ impl Cli {
         let room = match &placement {
             Rooms::Default => Some(DEFAULT_ROOM.to_owned()),
             Rooms::Named(name) => Some(name.clone()),
+            // What the bots asked for: the empty name, quick play (`rooms` lists where they went).
+            Rooms::QuickPlay => Some(String::new()),
             Rooms::Spread(_) => None,
         };
         if let Some(stats) = &self.stats {
@@ -572,6 +582,15 @@ mod tests {
         // The largest room name still fits the protocol's limit.
         assert!(check_room(&spread_room(u32::MAX)).is_ok());
         assert!(parse(&["--rooms", "0"]).is_err(), "at least one room");
+    }
+
+    #[test]
+    fn an_empty_room_is_quick_play() {
+        let params = parse(&["--room", ""]).unwrap().params().unwrap();
+        assert_eq!(params.placement, Rooms::QuickPlay);
+        assert_eq!(params.placement.for_bot(5).as_deref(), Some(""), "Hello names the empty room");
+        assert_eq!(params.rooms_text(), "quick play");
+        assert_eq!(params.room.as_deref(), Some(""));
     }
 
     #[test]

@@ -588,6 +588,25 @@ async fn an_unreachable_server_fails_the_run_with_exit_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_empty_room_is_quick_play_and_the_server_picks_the_room() {
+    let server = skirmish_server::spawn_in_thread(skirmish_server::Config::for_tests()).expect("server starts");
+    let url = server.ws_url();
+    let path = json_path("quick-play");
+    let args = ["-c", "3", "--room", "", "--duration", "1", "--json", path.to_str().unwrap(), "--url", &url];
+    let out = run_bots(&args).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("quick play"), "{stdout}");
+    let json = read_json(&path);
+    assert_eq!((&json["connected"], &json["params"]["room"]), (&json!(3), &json!("")), "{json:#}");
+    // Each bot's Welcome named the room the server picked: none is nameless.
+    let rooms = json["rooms"].as_object().unwrap_or_else(|| panic!("rooms: {json:#}"));
+    assert!(!rooms.is_empty() && rooms.keys().all(|name| !name.is_empty()), "{json:#}");
+    assert_eq!(rooms.values().filter_map(Value::as_u64).sum::<u64>(), 3, "{json:#}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_options_are_refused_before_any_bot_starts() {
     let out = run_bots(&["-c", "3", "--duration", "1", "--url", "http://127.0.0.1:1/ws"]).await;
     assert_eq!(out.status.code(), Some(1));
