@@ -547,14 +547,11 @@ impl Handler<Join> for Lobby {
         if self.shutting_down {
             return Err(JoinError::ShuttingDown);
         }
+        // A rejoin is not checked against a kick's ban: the kick freed the seats its address had
+        // kept (see `AdminKick`), so a token that still leads to a seat is a player who was in
+        // the room, still connected, when the host kicked: a housemate of the griefer, who must
+        // not lose its seat at its next lost connection (an outside test of a LAN host).
         if let Some(token) = msg.rejoin.as_deref() {
-            // A kick's ban holds for every seat of the address, not only the kicked one's (whose
-            // token is revoked): refused as a join would be, and the seat stays kept.
-            if let Some((room, _)) = self.seats.get(token)
-                && let Some(left) = self.ban_left(room, msg.client)
-            {
-                return Err(JoinError::Banned(left));
-            }
             if let Some(joined) = self.rejoin(token, &msg, ctx) {
                 return Ok(joined);
             }
@@ -889,6 +886,22 @@ impl Handler<AdminKick> for Lobby {
             return false;
         };
         tracing::info!(room = %msg.room, player = msg.id, banned = client.map(display), "kicked by the admin");
+        // The address's other seats kept in that room are freed too: their tokens would get
+        // the kicked player's other ships (lost on purpose beforehand) back in past the ban.
+        // Its players still connected stay, seats and all.
+        let kept: Vec<(PlayerId, u64)> = self.rooms.get(&msg.room).map_or_else(Vec::new, |entry| {
+            entry
+                .members
+                .iter()
+                .filter_map(|(&id, m)| match m.role {
+                    Role::Kept { number } if client.is_some() && m.client == client => Some((id, number)),
+                    _ => None,
+                })
+                .collect()
+        });
+        for (id, number) in kept {
+            self.free_seat(&msg.room, id, number, "seat freed: the host kicked a player of its address", ctx);
+        }
         true
     }
 }

@@ -1,5 +1,6 @@
 //! A host's kick keeps the kicked player's address out of that room for a while, whatever way
-//! back it tries (a join, the rejoin token of another of its seats), and quick play never sends
+//! back it tries (a join, the rejoin token of another of its seats, which the kick frees), while
+//! the address's players still in the room keep their seats; and quick play never sends
 //! that address, nor anyone, to a room it would be turned away from (a ban, a room the host is
 //! closing): it picks or opens another.
 
@@ -59,9 +60,10 @@ async fn refused_from(srv: &skirmish_server::ServerHandle, source: &str, mut hel
 
 /// Found by an outside attack: the ban stopped joins, but a `Hello` with the rejoin token of
 /// another seat of the kicked player's address (a second player it had lost on purpose) went
-/// straight back into the room.
+/// straight back into the room. The kick frees the address's kept seats in that room: their
+/// tokens lead nowhere, and a join from the address is refused by the ban.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_banned_address_cannot_rejoin_another_of_its_seats() {
+async fn a_kick_frees_the_seats_its_address_kept_so_none_leads_back_in() {
     let srv = server_with(config());
     let headers = admin(srv.addr).await;
     let _keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("den")).await;
@@ -74,15 +76,41 @@ async fn a_banned_address_cannot_rejoin_another_of_its_seats() {
 
     admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
     assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+    // The keeper alone: Sock's kept seat went with the kick.
+    wait_for_seats(srv.addr, "den", (1, 0)).await;
 
     let rejoin = Client::new("Sock", Some("den".into())).rejoin(&sock_token);
     assert_eq!(refused_from(&srv, "127.0.0.2", rejoin).await, (1008, banned_reason(KICK_BAN)));
-    // Its seat was not taken back: still kept, and its token still leads to it.
-    // The keeper, and Sock's seat kept.
-    wait_for_seats(srv.addr, "den", (1, 1)).await;
     let elsewhere = Client::new("Sock", Some("den".into())).rejoin(&sock_token);
     let back = TestClient::join_from(&srv, "127.0.0.3", elsewhere).await;
-    assert_eq!(back.id(), sock_id, "the seat waited for its token");
+    assert_ne!(back.id(), sock_id, "the token led nowhere: a newcomer");
+}
+
+/// Found by an outside test of a LAN host: a housemate of the kicked player, playing on in the
+/// room, lost its seat at its next lost connection (a reload, a paused server, a phone switching
+/// apps), its rejoin refused by the ban. A player of the address who was connected when the host
+/// kicked keeps its seat through a lost connection, as anyone does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_housemate_playing_when_the_host_kicked_keeps_its_seat_through_a_lost_connection() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let _keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("den")).await;
+    let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await;
+    let mut mate = TestClient::join_from(&srv, "127.0.0.2", Client::new("Mate", Some("den".into()))).await;
+    mate.hold_token().await;
+    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
+    assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+    wait_for_seats(srv.addr, "den", (2, 0)).await;
+
+    let (mate_id, mate_token) = (mate.id(), mate.core.rejoin_token().to_owned());
+    drop(mate);
+    common::wait_for_kept_seats(srv.addr, "den", 1).await;
+    let rejoin = Client::new("Mate", Some("den".into())).rejoin(&mate_token);
+    let back = TestClient::join_from(&srv, "127.0.0.2", rejoin).await;
+    assert_eq!(back.id(), mate_id, "back in its own seat");
+    // A newcomer from that address is still refused.
+    let newcomer = Client::new("Other", Some("den".into()));
+    assert_eq!(refused_from(&srv, "127.0.0.2", newcomer).await, (1008, banned_reason(KICK_BAN)));
 }
 
 /// Found by an outside attack: quick play sent everyone to the fullest public room, even one a
