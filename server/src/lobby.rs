@@ -551,10 +551,10 @@ impl Handler<Join> for Lobby {
         // kept (see `AdminKick`), so a token that still leads to a seat is a player who was in
         // the room, still connected, when the host kicked: a housemate of the griefer, who must
         // not lose its seat at its next lost connection (an outside test of a LAN host).
-        if let Some(token) = msg.rejoin.as_deref() {
-            if let Some(joined) = self.rejoin(token, &msg, ctx) {
-                return Ok(joined);
-            }
+        if let Some(token) = msg.rejoin.as_deref()
+            && let Some(joined) = self.rejoin(token, &msg, ctx)
+        {
+            return Ok(joined);
         }
         // The default room and quick play's rooms are everyone's: nobody may hide them from the
         // list and from quick play (a private room quick play opened would never be filled).
