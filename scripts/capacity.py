@@ -515,8 +515,10 @@ def main():
                 over = "" if floor is None or bots_us is None else f"; bots − floor {bots_us - floor:+.0f}"
                 print(f"       floor (the same traffic without Skirmish): {fmt(floor, '.0f')} "
                       f"({fmt(row['floor_sys_us_per_conn_s'], '.0f')}) µs per connection-second{over}", flush=True)
+            # No latency measured (the bots' JSON says null: no bot got a snapshot) fails too.
+            p99 = row["latency_p99_ms"]
             ok = (row["connected"] == n and row["delivery"] >= args.min_delivery
-                  and row["latency_p99_ms"] <= args.max_p99_latency)
+                  and p99 is not None and p99 <= args.max_p99_latency)
             bots_pct, srv_pct = row["bots_cpu_pct"] or 0, row["server_cpu_pct"] or 0
             if server is None:
                 if bots_pct > 80 * cores:
@@ -535,8 +537,10 @@ def main():
                     why.append(f"only {row['connected']:.0f} of {n} connected")
                 if row["delivery"] < args.min_delivery:
                     why.append(f"delivery {row['delivery']:.4f} < {args.min_delivery}")
-                if row["latency_p99_ms"] > args.max_p99_latency:
-                    why.append(f"latency p99 {row['latency_p99_ms']:.1f} ms > {args.max_p99_latency} ms")
+                if p99 is None:
+                    why.append("no latency measured")
+                elif p99 > args.max_p99_latency:
+                    why.append(f"latency p99 {p99:.1f} ms > {args.max_p99_latency} ms")
                 if args.keep_going:
                     print(f"       over the limits at {n} bots: " + "; ".join(why))
                     failed = True
