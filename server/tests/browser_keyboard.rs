@@ -12,7 +12,7 @@ mod webdriver;
 use std::f32::consts::{FRAC_PI_2, PI};
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions, MouseActions, PointerAction};
 use fantoccini::{Client as Browser, Locator};
 use serde_json::json;
 use webdriver::{ChromeDriver, Flight, Watcher, chromedriver_or_skip, content, poll};
@@ -58,6 +58,16 @@ async fn a_keyboard_alone_picks_a_room_plays_aims_and_chats() {
         browser.find(Locator::Css("#play")).await.ok()?.is_enabled().await.ok()?.then_some(())
     })
     .await;
+    // The mouse passes over the form on its way (a touchpad brushed): that is not the game,
+    // and keeps no aim.
+    let name_field = browser.find(Locator::Css("#name")).await.expect("#name");
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: name_field,
+        duration: None,
+        x: 0.0,
+        y: 0.0,
+    });
+    browser.perform_actions(hover).await.expect("move the mouse over the form");
     browser.execute("document.getElementById('name').focus();", vec![]).await.expect("focus the name field");
     tap(&browser, '\u{E007}').await;
     let id: u32 = poll("the page playing", async || {
@@ -120,4 +130,47 @@ async fn focused_tag(browser: &Browser) -> serde_json::Value {
 /// The one keyboard input source; WebDriver keeps its pressed keys between calls.
 fn keys() -> KeyActions {
     KeyActions::new("keyboard".to_owned())
+}
+
+/// Found by an outside keyboard test: a page closed for cause (a kick, a ban, a room full)
+/// showed the reason and a Reconnect button that only repeated the refusal, with no way back to
+/// the lobby but the address bar. It is back at the form, reason shown, and Tab reaches the
+/// listed rooms.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_closed_for_cause_is_back_at_the_form() {
+    let Some(driver_bin) = chromedriver_or_skip() else { return };
+    let mut config = skirmish_server::Config::for_tests();
+    config.max_players_per_room = 1;
+    config.max_spectators_per_room = 0;
+    let server = common::server_with(config);
+    let _first = common::TestClient::join(&server.ws_url(), "First", Some("tiny")).await;
+    let _other = common::TestClient::join(&server.ws_url(), "Other", Some("roomy")).await;
+    let driver = ChromeDriver::start(&driver_bin);
+    let browser = driver.session().await;
+    browser.goto(&format!("{}/?room=tiny", server.http_url())).await.expect("page loads");
+    poll("the wasm client to start", async || {
+        browser.find(Locator::Css("#play")).await.ok()?.is_enabled().await.ok()?.then_some(())
+    })
+    .await;
+    browser.execute("document.getElementById('name').focus();", vec![]).await.expect("focus the name field");
+    tap(&browser, '\u{E007}').await;
+    let status =
+        poll("the refusal", async || content(&browser, "#status").await.filter(|s| s.contains("is full"))).await;
+    assert_eq!(status, "Disconnected (1008: room tiny is full)");
+    let form = "return [document.getElementById('join').hidden, document.body.className];";
+    assert_eq!(browser.execute(form, vec![]).await.expect("probe"), json!([false, "lobby closed"]), "back at the form");
+    poll("the room list", async || {
+        browser.find(Locator::Css("#roomlist li[data-room='roomy'] a")).await.ok().map(drop)
+    })
+    .await;
+    let mut presses = 0;
+    while browser.execute(FOCUSED_ROOM, vec![]).await.expect("probe") != json!("roomy") {
+        presses += 1;
+        assert!(presses <= 12, "Tab never reached the room link; focus on {:?}", focused_tag(&browser).await);
+        tap(&browser, '\u{E004}').await;
+    }
+
+    browser.close().await.expect("end the WebDriver session");
+    drop(driver);
+    server.stop();
 }

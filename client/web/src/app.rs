@@ -577,6 +577,7 @@ impl App {
         self.devices.held.set(0);
         self.refresh_status();
         if !reconnect::retries(code, reason) {
+            self.page.join.set_hidden(false);
             return None;
         }
         // A retry that fails without a word (1006) keeps the words of the close that began the

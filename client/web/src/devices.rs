@@ -204,7 +204,9 @@ pub fn wire(d: &Rc<Devices>, window: &Window, canvas: &HtmlCanvasElement, chat: 
             let mut touch = dev.touch.get();
             touch.moved(ev.pointer_id(), at);
             dev.touch.set(touch);
-        } else {
+        } else if dev.playing.get() {
+            // Only over the game: a mouse that clicked the join form does not take the aim from
+            // a player who then plays with keys (an outside keyboard test).
             dev.pointer.set(Some(at));
         }
     });

@@ -240,8 +240,18 @@ impl Ui {
         };
         let closed = matches!(client.state(), ConnState::Closed { .. });
         self.reconnect.set_hidden(!closed);
+        // Closed for cause (a kick, a ban, a full room), the page is back in the lobby: the form,
+        // its room list and quick play are the ways on (it had none but the address bar).
+        let cause =
+            matches!(client.state(), ConnState::Closed { code, reason } if !crate::reconnect::retries(*code, reason));
         if let Some(body) = self.document.body() {
-            body.set_class_name(if closed { "closed" } else { "" });
+            body.set_class_name(if cause {
+                "lobby closed"
+            } else if closed {
+                "closed"
+            } else {
+                ""
+            });
         }
     }
 
