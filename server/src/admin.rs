@@ -307,7 +307,7 @@ button{font:inherit;padding:2px 10px}#summary{color:#9aa7bd}#notice{min-height:1
 #conn:empty{display:none}#logout{float:right}#conn{color:#ffcf6e;font-weight:600}.stale #summary,.stale #rooms{opacity:.45}</style></head>
 <body><form method="post" action="/admin/logout" id="logout"><button type="submit">Log out</button></form>
 <h1>Skirmish admin</h1><p id="conn" role="alert"></p><p id="summary">loading…</p><p id="notice" role="status"></p><div id="rooms"></div>
-<section id="bans" hidden><h2>Kick bans</h2><table></table></section>
+<section id="bans" hidden><h2>Kick bans</h2><table><thead><tr><th>Address</th><th>Room</th><th>Left</th><th></th></tr></thead><tbody></tbody></table></section>
 <script>
 // Everything from the server enters the page as textContent.
 const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
@@ -420,7 +420,7 @@ function duration(seconds) {
 }
 function render(s) {
   setText(document.getElementById("summary"),
-    `up ${duration(s.uptime_s)} · ${s.connections} connections · ${s.players - s.spectators} playing, ${s.spectators} watching · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`);
+    `up ${duration(s.uptime_s)} · ${s.connections} ${s.connections === 1 ? "connection" : "connections"} · ${s.players - s.spectators} playing, ${s.spectators} watching · ${Math.round(s.bytes_per_s / 1024)} KiB/s out`);
   prune(shown, new Set(s.rooms.map((r) => r.name)));
   const sections = s.rooms.map((r) => {
     if (!shown.has(r.name)) shown.set(r.name, roomView(r.name));
@@ -451,12 +451,13 @@ function renderBans(list) {
   box.hidden = list.length === 0;
   const key = (b) => `${b.room} ${b.address}`;
   prune(bans, new Set(list.map(key)));
-  place(box.querySelector("table"), list.map((b) => {
+  place(box.querySelector("tbody"), list.map((b) => {
     if (!bans.has(key(b))) {
       const row = { tr: el("tr"), cells: [el("td", b.address), el("td", b.room), el("td")] };
       const lift = el("button", "Lift ban");
-      lift.onclick = () => post("/admin/api/unban", { room: b.room, address: b.address },
-        `Lift the ban of ${b.address} from ${b.room}`, `${b.address} may join ${b.room} again`);
+      // Once: a second click would find the ban gone and say the lift failed.
+      lift.onclick = () => { lift.disabled = true; post("/admin/api/unban", { room: b.room, address: b.address },
+        `Lift the ban of ${b.address} from ${b.room}`, `${b.address} may join ${b.room} again`); };
       const action = el("td");
       action.append(lift);
       row.tr.append(...row.cells, action);

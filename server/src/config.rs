@@ -32,8 +32,8 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_FRAME_BYTES", default_value_t = MAX_FRAME_BYTES, value_parser = frame_bytes)]
     pub max_frame_bytes: usize,
 
-    /// Players (with a ship) allowed in one room; later joiners become spectators.
-    #[arg(long, env = "SKIRMISH_MAX_PLAYERS_PER_ROOM", default_value_t = 100)]
+    /// Players (with a ship) allowed in one room, at least 1; later joiners become spectators.
+    #[arg(long, env = "SKIRMISH_MAX_PLAYERS_PER_ROOM", default_value_t = 100, value_parser = players_per_room)]
     pub max_players_per_room: usize,
 
     /// Spectators allowed in one room; beyond that, joiners are refused with 1008.
@@ -448,6 +448,15 @@ fn workers(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-players-per-room`: at least 1. Zero made a server nobody could play on, every joiner
+/// a spectator told the room was full, with nothing said at start-up (an outside test).
+fn players_per_room(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number, at least 1 (later joiners watch as spectators)".into()),
+    }
+}
+
 /// `--max-frame-bytes`: room for the longest message a client may send (a chat line of 200
 /// four-byte characters, about 810 bytes), and at most 1 MiB, as every connection may make the
 /// server hold a frame that big. 0 closed every client's first message.
@@ -570,6 +579,8 @@ mod tests {
             ("--max-frame-bytes", "0"),
             ("--max-frame-bytes", "1023"),
             ("--max-frame-bytes", "1048577"),
+            // A server nobody could play on (an outside test of a LAN host).
+            ("--max-players-per-room", "0"),
         ] {
             assert!(Config::try_parse_from(["skirmish", option, value]).is_err(), "{option} {value}");
         }

@@ -251,6 +251,9 @@ struct Sockets {
     /// When the cap was last reported at `WARN` (milliseconds since `started`; `u64::MAX`:
     /// never): once a minute at most.
     cap_warned: Arc<AtomicU64>,
+    /// The second since `started` (plus one) when an address's refusal was last logged at
+    /// `WARN`: once a second at most, the rest at `DEBUG`.
+    refused_warned: Arc<AtomicU64>,
     started: Instant,
 }
 
@@ -268,6 +271,7 @@ impl Sockets {
             lifetime,
             cap,
             cap_warned: Arc::new(AtomicU64::new(u64::MAX)),
+            refused_warned: Arc::new(AtomicU64::new(0)),
             started: Instant::now(),
         }
     }
@@ -310,7 +314,21 @@ impl Sockets {
             Ok(permit) => Some(((permit, self.open(peer)), http.call(io))),
             Err(_) => {
                 Stats::inc(&self.stats.http_refused);
-                tracing::debug!(?peer, "connection closed unanswered: its address has all its HTTP connections open");
+                // At WARN once a second, naming the address and the option: a household whose
+                // page loads fail for it left its host nothing to read (an outside test).
+                let second = self.started.elapsed().as_secs() + 1;
+                let client = peer.map(tracing::field::display);
+                if self.refused_warned.swap(second, Ordering::Relaxed) == second {
+                    tracing::debug!(
+                        client,
+                        "connection closed unanswered: its address has all its HTTP connections open"
+                    );
+                } else {
+                    tracing::warn!(
+                        client,
+                        "connection closed unanswered: its address has all its HTTP connections open (see --max-http-connections-per-ip)"
+                    );
+                }
                 None
             }
         };
@@ -685,10 +703,10 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
         let second = state.started.elapsed().as_secs() + 1;
         if state.origin_warned.swap(second, Ordering::Relaxed) == second {
-            tracing::debug!(origin = %refused, peer = head.peer_addr.map(display), "WebSocket refused: origin not allowed");
+            tracing::debug!(origin = ?refused, peer = head.peer_addr.map(display), "WebSocket refused: origin not allowed");
         } else {
             tracing::warn!(
-                origin = %refused,
+                origin = ?refused,
                 peer = head.peer_addr.map(display),
                 "WebSocket refused: origin not allowed (see --allowed-origins)"
             );

@@ -961,7 +961,7 @@ impl Handler<AdminUnban> for Lobby {
         let address = crate::client_addr::cap_key(msg.address);
         let lifted = self.banned.remove(&(msg.room.clone(), address)).is_some_and(|until| until > Instant::now());
         if lifted {
-            tracing::info!(room = %msg.room, client = %address, "ban lifted by the admin");
+            tracing::info!(room = %msg.room, address = %address, "ban lifted by the admin");
         }
         lifted
     }

@@ -8,7 +8,9 @@ use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Child, Command, Stdio};
 
 use futures_util::SinkExt as _;
+use tokio::io::AsyncReadExt as _;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 #[test]
@@ -116,7 +118,8 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
 /// line names the address, why, and the option to raise.
 #[tokio::test]
 async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
-    let (mut child, _stdout, _, port) = start_logging_with(&["--max-connections-per-ip", "1"]);
+    let args = ["--max-connections-per-ip", "1", "--max-http-connections-per-ip", "2"];
+    let (mut child, _stdout, _, port) = start_logging_with(&args);
     let url = format!("ws://127.0.0.1:{port}/ws");
     let first = common::TestClient::join(&url, "First", Some("home")).await;
     let refused = tokio_tungstenite::connect_async(&url).await;
@@ -125,7 +128,24 @@ async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
         other => panic!("the second socket is refused, not {:?}", other.map(|_| ())),
     };
     assert_eq!(status, 429);
-    drop(first);
+    // A page whose Origin holds text made to look like log fields: quoted in the log.
+    let mut forged = format!("ws://127.0.0.1:{port}/ws").into_client_request().expect("a request");
+    let origin = "http://evil.example peer=10.9.9.9:1 INFO admin logged in";
+    forged.headers_mut().insert("origin", origin.parse().expect("a header value"));
+    assert!(tokio_tungstenite::connect_async(forged).await.is_err(), "another site's page is refused");
+    // Plain HTTP connections past the address's share (two) are closed unanswered: of three
+    // that send nothing, one at least ends with no byte (the others get a 408 in time).
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connects"));
+    }
+    let first_bytes = idle.iter_mut().map(|conn| async move {
+        let mut buf = [0u8; 1];
+        matches!(conn.read(&mut buf).await, Ok(0) | Err(_))
+    });
+    let unanswered = futures_util::future::join_all(first_bytes).await;
+    assert!(unanswered.contains(&true), "one closed unanswered: {unanswered:?}");
+    drop((first, idle));
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(killed.success());
     let mut err = String::new();
@@ -137,4 +157,12 @@ async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
         .unwrap_or_else(|| panic!("no refusal logged:\n{err}"));
     assert!(line.contains("WARN") && line.contains("client=127.0.0.1") && line.contains("reason=per_ip"), "{line}");
     assert!(line.contains("(see --max-connections-per-ip)"), "{line}");
+    let line = err.lines().find(|l| l.contains("origin not allowed")).unwrap_or_else(|| panic!("no origin:\n{err}"));
+    assert!(line.contains(&format!("origin={origin:?}")), "quoted whole: {line}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("its address has all its HTTP connections open"))
+        .unwrap_or_else(|| panic!("no HTTP refusal logged:\n{err}"));
+    assert!(line.contains("WARN") && line.contains("client=127.0.0.1"), "{line}");
+    assert!(line.contains("(see --max-http-connections-per-ip)"), "{line}");
 }
