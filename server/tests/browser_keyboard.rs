@@ -76,6 +76,21 @@ async fn a_keyboard_alone_picks_a_room_plays_aims_and_chats() {
     })
     .await;
 
+    // The status line (a live region) is not rewritten, the same words read out again, when
+    // someone joins or leaves (an outside screen-reader test).
+    let watch = "window.statusWrites = 0; new MutationObserver(() => window.statusWrites++)\
+        .observe(document.getElementById('status'), { childList: true, characterData: true, subtree: true });";
+    browser.execute(watch, vec![]).await.expect("watch the status line");
+    let passer = common::TestClient::join(&server.ws_url(), "Passer", Some(ROOM)).await;
+    let passer_id = passer.id();
+    poll("the page to count the passer", async || content(&browser, "#players").await.filter(|t| t == "3 players"))
+        .await;
+    drop(passer);
+    poll("the passer gone", async || (!watcher.seen().names.contains_key(&passer_id)).then_some(())).await;
+    poll("the page to count it gone", async || content(&browser, "#players").await.filter(|t| t == "2 players")).await;
+    let writes = browser.execute("return window.statusWrites;", vec![]).await.expect("read the count");
+    assert_eq!(writes, json!(0), "the status line was rewritten");
+
     // No mouse has moved over the game: the ship aims where the keys fly it.
     for (key, want) in [('\u{E013}', -FRAC_PI_2), ('\u{E012}', PI), ('\u{E015}', FRAC_PI_2)] {
         browser.perform_actions(keys().then(KeyAction::Down { value: key })).await.expect("key down");

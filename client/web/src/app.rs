@@ -597,10 +597,7 @@ impl App {
     /// pass, so it never claims a time already gone).
     fn show_retry_status(&self) {
         if let Some((at_ms, closed)) = &self.retry_status {
-            let text = reconnect::waiting_text(closed, at_ms - self.page.performance.now());
-            if self.ui.status.text_content().as_deref() != Some(&text) {
-                self.ui.status.set_text_content(Some(&text));
-            }
+            self.ui.set_status(&reconnect::waiting_text(closed, at_ms - self.page.performance.now()));
         }
     }
 

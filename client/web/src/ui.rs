@@ -233,7 +233,7 @@ impl Ui {
         // The roster holds the name as the server accepted it.
         let name = me.and_then(|id| client.roster().get(&id)).map_or("", |info| info.name.as_str());
         let status = hud::status_text(client.state(), name, client.room_name(), client.is_spectator());
-        self.status.set_text_content(Some(&status));
+        self.set_status(&status);
         let _ = match me {
             Some(id) => self.status.set_attribute("data-player-id", &id.to_string()),
             None => self.status.remove_attribute("data-player-id"),
@@ -252,6 +252,14 @@ impl Ui {
             } else {
                 ""
             });
+        }
+    }
+
+    /// Puts `text` in the status line, only if it differs: it is a live region, and every join
+    /// or leave in the room read the same line out again (an outside screen-reader test).
+    pub fn set_status(&self, text: &str) {
+        if self.status.text_content().as_deref() != Some(text) {
+            self.status.set_text_content(Some(text));
         }
     }
 
