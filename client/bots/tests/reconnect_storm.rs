@@ -1,6 +1,7 @@
 //! A reconnect storm: 300 bots that close cleanly and reconnect every 2 s for three minutes,
 //! from 39 loopback addresses against the server's default connection caps. The server must
-//! not grow (RSS at the end within 5 % of its value at minute 1) and must be back to its
+//! not grow (RSS at the end, the least of the last three samples, within 5 % of its value at
+//! minute 1) and must be back to its
 //! baseline afterwards: no connection, no player (a live player id without a live session
 //! would show here, and keep its room listed), the same rooms and the same descriptors.
 //!
@@ -78,8 +79,11 @@ async fn a_reconnect_storm_leaves_the_server_as_it_found_it() {
         samples.push(sample);
         assert!(bots.try_wait().expect("poll the bots").is_none(), "the bots ended early");
     }
-    // The last sample is taken while the storm still runs.
-    let (at_one, at_end) = (at_minute_one.expect("a sample at minute one"), samples.last().expect("samples").1);
+    // The last samples are taken while the storm still runs. The least of the last three:
+    // a leak raises them all, while one sample can catch the allocator holding a burst's
+    // memory (a lone 1 MiB jump in the very last one failed a run on a busy machine).
+    let at_one = at_minute_one.expect("a sample at minute one");
+    let at_end = samples.iter().rev().take(3).map(|s| s.1).min().expect("samples");
     let churned = http::metrics(server.addr).await[r#"skirmish_disconnects_total{reason="normal"}"#];
     assert!(churned >= f64::from(BOTS) * 10.0, "a storm: only {churned} clean leaves");
     assert!(
