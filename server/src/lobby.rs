@@ -284,6 +284,11 @@ pub struct Lobby {
     /// Addresses the host kicked a player of, by room, and until when they may not join it
     /// again (see [`KICK_BAN`]).
     banned: HashMap<(String, IpAddr), Instant>,
+    /// The rejoin tokens of seats kept in rooms the host closed, with the room's reason, until
+    /// their reservation would have run out: a page that was away when the room closed comes
+    /// back with one, and is told, rather than open the room again as a newcomer with no word
+    /// of the close (an outside test of a LAN host).
+    closed_seats: HashMap<String, (&'static str, Instant)>,
 }
 
 /// How long the address of a player the host kicked may not join that room again: without
@@ -327,6 +332,7 @@ impl Lobby {
             opened_per_ip: HashMap::new(),
             seats_per_ip: SeatsPerIp(HashMap::new(), stats),
             banned: HashMap::new(),
+            closed_seats: HashMap::new(),
         }
     }
 
@@ -551,10 +557,15 @@ impl Handler<Join> for Lobby {
         // kept (see `AdminKick`), so a token that still leads to a seat is a player who was in
         // the room, still connected, when the host kicked: a housemate of the griefer, who must
         // not lose its seat at its next lost connection (an outside test of a LAN host).
-        if let Some(token) = msg.rejoin.as_deref()
-            && let Some(joined) = self.rejoin(token, &msg, ctx)
-        {
-            return Ok(joined);
+        if let Some(token) = msg.rejoin.as_deref() {
+            if let Some(joined) = self.rejoin(token, &msg, ctx) {
+                return Ok(joined);
+            }
+            if let Some(&(reason, until)) = self.closed_seats.get(token)
+                && Instant::now() < until
+            {
+                return Err(JoinError::Closed(reason));
+            }
         }
         // The default room and quick play's rooms are everyone's: nobody may hide them from the
         // list and from quick play (a private room quick play opened would never be filled).
@@ -985,12 +996,16 @@ impl Handler<AdminCloseRoom> for Lobby {
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
         entry.closing = Some(msg.reason);
         let mut kept = Vec::new();
+        let now = Instant::now();
+        self.closed_seats.retain(|_, (_, until)| *until > now);
         for (&id, member) in &entry.members {
             if let Some(session) = member.session() {
                 let label = DisconnectReason::RoomClosed;
                 session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason, label }));
             } else {
                 kept.push(id);
+                let until = now + self.setup.seat_reservation;
+                self.closed_seats.insert(member.token.clone(), (msg.reason, until));
             }
             // No seat of this room may be taken back while its sessions are on their way out.
             self.seats.remove(&member.token);

@@ -215,3 +215,32 @@ async fn kicks_bans_and_closed_rooms_are_told_apart_in_the_metrics() {
     }
     assert_eq!((count("kicked").await, count("banned").await, count("room_closed").await), (1.0, 1.0, 3.0));
 }
+
+/// Found by an outside test of a LAN host: a player away when the host closed its room (its
+/// seat kept) came back with its token, which led nowhere, and so opened the room again as a
+/// newcomer with no word of the close. It is told the room was closed; a newcomer may open a
+/// room of that name again, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_away_when_its_room_closed_is_told_when_it_comes_back() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let mut here = TestClient::join(&srv.ws_url(), "Here", Some("den")).await;
+    let mut away = TestClient::join(&srv.ws_url(), "Away", Some("den")).await;
+    away.hold_token().await;
+    let token = away.core.rejoin_token().to_owned();
+    drop(away);
+    common::wait_for_kept_seats(srv.addr, "den", 1).await;
+
+    admin_post(srv.addr, &headers, "/admin/api/close-room", r#"{"room":"den"}"#).await;
+    assert_eq!(expect_close(&mut here.ws).await, (1008, "room closed by the host".to_owned()));
+    let back = Client::new("Away", Some("den".into())).rejoin(&token);
+    assert_eq!(refused_from(&srv, "127.0.0.1", back).await, (1008, "room closed by the host".to_owned()));
+    // Once the closed room is gone (its last session has left), a newcomer opens it again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while room_seats(srv.addr, "den").await.is_some() {
+        assert!(std::time::Instant::now() < deadline, "the closed room never went");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fresh = TestClient::join(&srv.ws_url(), "Fresh", Some("den")).await;
+    assert_eq!(fresh.core.room_name(), "den", "a newcomer opens it again");
+}
