@@ -316,9 +316,8 @@ impl Sockets {
                 Stats::inc(&self.stats.http_refused);
                 // At WARN once a second, naming the address and the option: a household whose
                 // page loads fail for it left its host nothing to read (an outside test).
-                let second = self.started.elapsed().as_secs() + 1;
                 let client = peer.map(tracing::field::display);
-                if self.refused_warned.swap(second, Ordering::Relaxed) == second {
+                if !warn_this_second(&self.refused_warned, self.started) {
                     tracing::debug!(
                         client,
                         "connection closed unanswered: its address has all its HTTP connections open"
@@ -692,6 +691,13 @@ async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit,
     });
 }
 
+/// Whether a refusal logged now goes at `WARN`: the first in each second since `started`, whose
+/// number (plus one) `last` keeps; the rest go at `DEBUG`, so refusals cannot flood the log.
+fn warn_this_second(last: &AtomicU64, started: Instant) -> bool {
+    let second = started.elapsed().as_secs() + 1;
+    last.swap(second, Ordering::Relaxed) != second
+}
+
 /// The checks before a WebSocket is accepted (draining, origin, connection caps): the
 /// connection's place under the caps, or why it is refused (see [`refuse`]).
 fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
@@ -701,8 +707,7 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     let headers = &head.headers;
     let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
     if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
-        let second = state.started.elapsed().as_secs() + 1;
-        if state.origin_warned.swap(second, Ordering::Relaxed) == second {
+        if !warn_this_second(&state.origin_warned, state.started) {
             tracing::debug!(origin = ?refused, peer = head.peer_addr.map(display), "WebSocket refused: origin not allowed");
         } else {
             tracing::warn!(
@@ -718,9 +723,8 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
         // At WARN once a second at most: a browser cannot read a 429's status (its page says
         // only that the connection was lost), so the log is where a host whose players share
         // an address learns of the cap (an outside test of a LAN host found none).
-        let second = state.started.elapsed().as_secs() + 1;
         let (client, reason) = (client.map(tracing::field::display), refusal.label());
-        if state.cap_warned.swap(second, Ordering::Relaxed) == second {
+        if !warn_this_second(&state.cap_warned, state.started) {
             tracing::debug!(client, reason = %reason, "WebSocket refused");
         } else {
             let cap = match refusal {

@@ -901,8 +901,8 @@ impl Room {
 /// combining accent for `José`, the Kelvin sign for `K`, Cyrillic `е` for Latin `e` and a
 /// no-break space for a space), once the variation selectors and the zero-width joiner and
 /// non-joiner are out, the characters a name may hold that draw nothing by themselves
-/// (`codec::check_name` refuses every other). A player whose name draws like another's gets a number, so nobody's chat lines,
-/// kills and "wins!" read as someone else's.
+/// (`codec::check_name` refuses every other). A player whose name draws like another's gets a
+/// number, so nobody's chat lines, kills and "wins!" read as someone else's.
 fn look(name: &str) -> String {
     let drawn: String = name
         .chars()

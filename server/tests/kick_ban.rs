@@ -42,6 +42,12 @@ async fn admin_post(addr: SocketAddr, headers: &[(&'static str, String)], path: 
     assert_eq!(status, 200, "{path} {body}: {answer}");
 }
 
+/// Kicks `player` from `room` through the admin API, and sees it closed for it.
+async fn kick(addr: SocketAddr, headers: &[(&'static str, String)], room: &str, player: &mut TestClient) {
+    admin_post(addr, headers, "/admin/api/kick", &format!(r#"{{"room":"{room}","id":{}}}"#, player.id())).await;
+    assert_eq!(expect_close(&mut player.ws).await, (1008, "kicked by the host".to_owned()));
+}
+
 /// Waits until `room` lists `want` players and kept seats.
 async fn wait_for_seats(addr: SocketAddr, room: &str, want: (u64, u64)) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -74,8 +80,7 @@ async fn a_kick_frees_the_seats_its_address_kept_so_none_leads_back_in() {
     drop(sock);
     common::wait_for_kept_seats(srv.addr, "den", 1).await;
 
-    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
-    assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+    kick(srv.addr, &headers, "den", &mut troll).await;
     // The keeper alone: Sock's kept seat went with the kick.
     wait_for_seats(srv.addr, "den", (1, 0)).await;
 
@@ -98,8 +103,7 @@ async fn a_housemate_playing_when_the_host_kicked_keeps_its_seat_through_a_lost_
     let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("den".into()))).await;
     let mut mate = TestClient::join_from(&srv, "127.0.0.2", Client::new("Mate", Some("den".into()))).await;
     mate.hold_token().await;
-    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, troll.id())).await;
-    assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+    kick(srv.addr, &headers, "den", &mut troll).await;
     wait_for_seats(srv.addr, "den", (2, 0)).await;
 
     let (mate_id, mate_token) = (mate.id(), mate.core.rejoin_token().to_owned());
@@ -126,8 +130,7 @@ async fn quick_play_skips_rooms_it_would_be_turned_away_from() {
     }
     let mut troll = TestClient::join_from(&srv, "127.0.0.2", Client::new("Troll", Some("big".into()))).await;
     let _small = TestClient::join(&srv.ws_url(), "C", Some("small")).await;
-    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"big","id":{}}}"#, troll.id())).await;
-    assert_eq!(expect_close(&mut troll.ws).await, (1008, "kicked by the host".to_owned()));
+    kick(srv.addr, &headers, "big", &mut troll).await;
     // Big is still the fullest.
     wait_for_seats(srv.addr, "big", (2, 0)).await;
 
@@ -148,8 +151,7 @@ async fn the_host_sees_a_kicks_ban_and_lifts_it() {
     let headers = admin(srv.addr).await;
     let _keeper = TestClient::join(&srv.ws_url(), "Keeper", Some("den")).await;
     let mut friend = TestClient::join_from(&srv, "127.0.0.2", Client::new("Friend", Some("den".into()))).await;
-    admin_post(srv.addr, &headers, "/admin/api/kick", &format!(r#"{{"room":"den","id":{}}}"#, friend.id())).await;
-    assert_eq!(expect_close(&mut friend.ws).await, (1008, "kicked by the host".to_owned()));
+    kick(srv.addr, &headers, "den", &mut friend).await;
 
     let status = |headers: Vec<(&'static str, String)>| async move {
         let cookie: Vec<(&str, &str)> =
