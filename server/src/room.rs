@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::Bytes;
 use glam::Vec2;
+use skirmish_shared::codec::is_combining_mark;
 use skirmish_shared::consts::{
     AOI_HALF_EXTENT, MAP_CHUNK_OBSTACLES, RADAR_INTERVAL_TICKS, ROSTER_CHUNK_PLAYERS, SCOREBOARD_TOP,
     SCORES_CHUNK_LINES, TICK_DURATION, TICK_RATE_HZ, view_centre,
@@ -188,8 +189,8 @@ pub struct Room {
     radar_cells: Vec<u8>,
     /// Reused every tick: members whose session is gone, with that session.
     gone: Vec<(PlayerId, Addr<PlayerSession>)>,
-    /// Rebuilt each tick while the room has spectators: its connected players by address,
-    /// sorted. A spectator whose address has a player here watches only those players: else
+    /// Rebuilt each tick while the room has spectators: its players by address (connected, or
+    /// away with a seat kept), sorted. A spectator whose address has a player here watches only those players: else
     /// a player could open a second connection as a spectator, follow an opponent and see
     /// everything the opponent sees (the area of interest would hide nothing from it).
     ships_by_address: Vec<(IpAddr, PlayerId)>,
@@ -528,6 +529,9 @@ impl Room {
             self.ships_by_address.extend(
                 self.members.iter().filter(|(_, m)| !m.info.spectator).filter_map(|(&id, m)| Some((m.client?, id))),
             );
+            // And the seats kept for its players away: else its spectator could follow an
+            // opponent as soon as its player dropped (from an outside test of a griefer).
+            self.ships_by_address.extend(self.seats.iter().filter_map(|(&id, seat)| Some((seat.client?, id))));
             self.ships_by_address.sort_unstable();
         }
         for (&id, member) in &mut self.members {
@@ -790,7 +794,7 @@ impl Handler<AddPlayer> for Room {
             member.hears_from = hears_from;
         }
         tracing::info!(
-            room = %self.name, player = msg.id, name = %info.name, address = msg.client.map(display),
+            room = %self.name, player = msg.id, name = ?info.name, address = msg.client.map(display),
             spectator = msg.spectator, back, members = self.members.len(), "player joined"
         );
     }
@@ -903,18 +907,37 @@ impl Room {
 /// non-joiner are out, the characters a name may hold that draw nothing by themselves
 /// (`codec::check_name` refuses every other). A player whose name draws like another's gets a
 /// number, so nobody's chat lines, kills and "wins!" read as someone else's.
+///
+/// Marks on a Latin letter, digit or sign are left out too: a dot, a kasra or an enclosing circle
+/// on the `0` of `bot-0` is a few pixels a reader does not see at a glance (from an outside test
+/// of a griefer), and `José` and `Jose` side by side would be told apart by the number anyway.
+/// Marks on other scripts' letters stay: a Devanagari vowel sign makes another name.
 fn look(name: &str) -> String {
     let drawn: String = name
         .chars()
         .filter(|c| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{200C}' | '\u{200D}'))
         .collect();
-    unicode_security::confusable_detection::skeleton(&drawn).collect()
+    let mut on_ascii = false;
+    unicode_security::confusable_detection::skeleton(&drawn)
+        .filter(|&c| {
+            let mark = is_combining_mark(c);
+            on_ascii = (on_ascii && mark) || c.is_ascii();
+            !(mark && on_ascii)
+        })
+        .collect()
 }
 
 /// Two people may not share a name in one room: the later one gets a number appended (cut so
 /// the result still fits `MAX_NAME_CHARS`).
+///
+/// A name typed with a number of that kind, `bot-0#2` while a `bot-0` plays, is numbered as the
+/// look-alike it is (`bot-0#2#2`): as typed it would read as the server's own second `bot-0`.
+/// Alone, `Ann#1234` stays as typed.
 pub fn unique_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
-    if !taken(name) {
+    let numbered_like_a_taken_name = name
+        .rsplit_once('#')
+        .is_some_and(|(base, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && taken(base));
+    if !taken(name) && !numbered_like_a_taken_name {
         return name.to_owned();
     }
     (2u32..)
@@ -940,7 +963,7 @@ impl Handler<RemovePlayer> for Room {
             // is back or the seat is released.
             let kept = msg.reserve && self.world.leave_seat(msg.id);
             tracing::info!(
-                room = %self.name, player = msg.id, name = %member.info.name, why = %msg.why.label(),
+                room = %self.name, player = msg.id, name = ?member.info.name, why = %msg.why.label(),
                 members = self.members.len(), kept, "player left"
             );
             if kept {
@@ -1075,7 +1098,7 @@ fn thread_cpu_seconds() -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::unique_name;
+    use super::{look, unique_name};
 
     #[test]
     fn duplicate_names_get_a_number_and_still_fit() {
@@ -1088,5 +1111,24 @@ mod tests {
         assert_eq!(long.chars().count(), skirmish_shared::consts::MAX_NAME_CHARS);
         // A cut that leaves a trailing space trims it rather than showing "Some #2".
         assert_eq!(unique_name("Abcdefghijklm xy", |n| n == "Abcdefghijklm xy"), "Abcdefghijklm#2");
+    }
+
+    /// From an outside test of a griefer: names that read as another player's at a glance.
+    #[test]
+    fn a_name_numbered_or_marked_like_a_players_is_numbered_as_a_look_alike() {
+        let room = [look("bot-0")];
+        let taken = |n: &str| room.contains(&look(n));
+        // The server's own number, typed: it would read as the second `bot-0`.
+        assert_eq!(unique_name("bot-0#2", taken), "bot-0#2#2");
+        // A dot above, a kasra below, an enclosing circle on the 0.
+        for marked in ["bot-0\u{307}", "bot-0\u{650}", "bot-0\u{20DD}", "bo\u{301}t-0"] {
+            assert_eq!(unique_name(marked, taken), format!("{marked}#2"), "{marked:?}");
+        }
+        // With no `bot-0` to pass for, a tag stays as typed, and so does a name with a `#` alone.
+        assert_eq!(unique_name("Ann#1234", taken), "Ann#1234");
+        assert_eq!(unique_name("bot-0#", taken), "bot-0#");
+        // Marks on another script's letters make another name: Devanagari राम and रम.
+        assert_ne!(look("\u{930}\u{93E}\u{92E}"), look("\u{930}\u{92E}"));
+        assert_eq!(look("Jos\u{E9}"), look("Jose"));
     }
 }

@@ -60,7 +60,8 @@ fn start_logging_with(args: &[&str]) -> (Child, BufReader<std::process::ChildStd
 }
 
 /// A host reads who came and went in the log: the joining player's name and address, and the
-/// leaver's name and why it left; values are printed plainly (an address, not `Some(..)`).
+/// leaver's name and why it left; values are printed plainly (an address, not `Some(..)`), the
+/// names a player chose quoted.
 #[tokio::test]
 async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     let (child, _stdout, _, port) = start_logging();
@@ -76,7 +77,8 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     let child = &mut server.0;
     let url = format!("ws://127.0.0.1:{port}/ws");
     let mut ada = common::TestClient::join(&url, "Ada", Some("logroom")).await;
-    let mut bob = common::TestClient::join(&url, "Bob", Some("logroom")).await;
+    // Bob's name is made to look like log fields (from an outside test of a griefer): quoted.
+    let mut bob = common::TestClient::join(&url, "Bob why=kicked", Some("logroom")).await;
     bob.hold_token().await;
     // Ada leaves on purpose; Bob's connection is simply dropped (lost: its seat is kept).
     let bye = CloseFrame { code: 1000u16.into(), reason: "bye".into() };
@@ -99,11 +101,14 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     assert!(child.wait().expect("the server exits").success());
     let line = |needle: &str| err.lines().find(|l| l.contains(needle)).map(str::to_owned);
     let joined = line("player joined room=logroom player=1").unwrap_or_else(|| panic!("Ada's join:\n{err}"));
-    assert!(joined.contains("name=Ada") && joined.contains("address=127.0.0.1"), "{joined}");
+    assert!(joined.contains(r#"name="Ada""#) && joined.contains("address=127.0.0.1"), "{joined}");
     let left = line("player left room=logroom player=1").unwrap_or_else(|| panic!("Ada's leave:\n{err}"));
-    assert!(left.contains("name=Ada") && left.contains("why=normal") && left.contains("kept=false"), "{left}");
+    assert!(left.contains(r#"name="Ada""#) && left.contains("why=normal") && left.contains("kept=false"), "{left}");
     let lost = line("player left room=logroom player=2").unwrap_or_else(|| panic!("Bob's loss:\n{err}"));
-    assert!(lost.contains("name=Bob") && lost.contains("why=lost") && lost.contains("kept=true"), "{lost}");
+    assert!(
+        lost.contains(r#"name="Bob why=kicked""#) && lost.contains("why=lost") && lost.contains("kept=true"),
+        "{lost}"
+    );
     let closed = line("client closed: its connection failed").unwrap_or_else(|| panic!("Cy's close:\n{err}"));
     assert!(closed.contains("player=3") && closed.contains("code=1001"), "{closed}");
     assert!(closed.contains(r#"reason="going\naway""#), "the client's words, escaped: {closed}");

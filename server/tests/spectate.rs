@@ -152,3 +152,29 @@ async fn a_spectator_from_a_players_address_watches_only_that_address() {
     drop(ada);
     spy.wait_for(|c| c.core.subject() == Some(b)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spectator_from_an_away_players_address_still_watches_only_that_address() {
+    // From an outside test of a griefer: the moment its player's connection dropped (its seat
+    // kept), the spectator from its address followed an opponent, and went back when the player
+    // rejoined with its token.
+    let mut config = skirmish_server::Config::for_tests();
+    config.seat_reservation = std::time::Duration::from_secs(60);
+    let srv = server_with(config);
+    let mut ada = TestClient::join_from(&srv, "127.0.0.2", watcher("Ada", false)).await;
+    let bob = TestClient::join_from(&srv, "127.0.0.3", watcher("Bob", false)).await;
+    let mut spy = TestClient::join_from(&srv, "127.0.0.2", watcher("Spy", true)).await;
+    let (a, b) = (ada.id(), bob.id());
+    ada.hold_token().await;
+    follow(&mut spy, b).await;
+    let seen = spy.core.stats().snapshots;
+    spy.wait_for(|c| c.core.stats().snapshots >= seen + 10).await;
+    assert_eq!(spy.core.subject(), Some(a));
+    drop(ada);
+    common::wait_for_kept_seats(srv.addr, "eyes", 1).await;
+    follow(&mut spy, b).await;
+    // Watched for 1.5 s past the drop: the old rule had switched within a tick or two.
+    let seen = spy.core.stats().snapshots;
+    spy.wait_for(|c| c.core.stats().snapshots >= seen + 45 || c.core.subject() != Some(a)).await;
+    assert_eq!(spy.core.subject(), Some(a), "while Ada's seat is kept, the spy watches only Ada");
+}

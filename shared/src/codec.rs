@@ -297,7 +297,7 @@ fn is_generic_mark(c: char) -> bool {
 /// selectors…). One at the start of a name or line draws onto whatever precedes it on screen ("X
 /// killed ◌้"), so none may come first; and script marks stack as generic ones do, so they count
 /// in a run too (see [`MAX_MARKS_IN_A_ROW`]).
-fn is_combining_mark(c: char) -> bool {
+pub fn is_combining_mark(c: char) -> bool {
     let c = u32::from(c);
     // Below the first mark (U+0300) at once: most text is ASCII.
     c >= 0x300 && mark_ranges().take_while(|&(first, _)| first <= c).any(|(_, last)| c <= last)
