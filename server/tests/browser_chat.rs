@@ -47,6 +47,28 @@ async fn chat_goes_between_browsers_as_text_only() {
         assert!(browser.get_alert_text().await.is_err(), "no alert is open in {who}'s window");
     }
 
+    // A right-to-left name and message each keep to their place: the name first, then the
+    // message (from an outside test of a griefer: "דנה" saying "אני 1 Bob: I quit" drew its
+    // message's Hebrew left of its name, so "Bob:" read as the start of Bob's own line).
+    let mut dana = common::TestClient::join(&server.ws_url(), "דנה", Some(ROOM)).await;
+    dana.send_chat("אני 1 Bob: I quit").await;
+    poll("Bob to see the right-to-left line", async || {
+        chat_lines(&bob).await.into_iter().find(|(_, text)| text == "אני 1 Bob: I quit")
+    })
+    .await;
+    let (name_right, text_left) = bob
+        .execute(
+            "const line = [...document.querySelectorAll('#chatlog .line')].pop(); \
+             return [line.querySelector('.who').getBoundingClientRect().right, \
+                     line.querySelector('.text').getBoundingClientRect().left];",
+            vec![],
+        )
+        .await
+        .map(|v| serde_json::from_value::<(f64, f64)>(v).expect("two numbers"))
+        .expect("measure the line");
+    assert!(name_right <= text_left, "the message's words start after the name: {name_right} > {text_left}");
+    drop(dana);
+
     // Sending leaves the chat box, so the keys steer again; the box is empty for the next line.
     let focused = alice.execute("return document.activeElement.id", vec![]).await.expect("read focus");
     assert_ne!(focused, "chatinput");
