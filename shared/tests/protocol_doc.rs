@@ -15,7 +15,7 @@ use skirmish_shared::consts::{
     SCORES_CHUNK_LINES, TICK_DT, TICK_RATE_HZ, VIEW_MARGIN_UNITS, VIEW_WORLD_UNITS,
 };
 use skirmish_shared::delta::{self, BulletEnt, Frame, PickupEnt, ShipEnt};
-use skirmish_shared::tuning::MAX_CHAT_CHARS;
+use skirmish_shared::tuning::{BULLET_RADIUS, MAX_CHAT_CHARS, SHIP_RADIUS};
 use skirmish_shared::{ClientMsg, ServerMsg, Snapshot, decode_client, decode_server, encode_client, encode_server};
 
 /// What the examples of PROTOCOL.md hold.
@@ -200,7 +200,7 @@ fn documented_ents_decode_to_the_documented_entities() {
     delta::decode(&full.ents, full.tick, &Frame::default(), &mut frame).expect("the full example decodes");
     let ship = ShipEnt { id: 2, pos: IVec2::new(2001, 1224), aim: 128, health: 80, flags: 1 };
     let bullet =
-        BulletEnt { id: 9, owner: 1, origin: IVec2::new(6528, 4000), vel: IVec2::new(14400, 0), tick: 118, seq: 5 };
+        BulletEnt { id: 9, owner: 1, origin: IVec2::new(6528, 4000), vel: IVec2::new(14400, 0), tick: 118, seq: 6 };
     let pickup = PickupEnt { id: 4, kind: 0, pos: IVec2::new(9600, 6400) };
     let expected = Frame { tick: 120, ships: vec![ship], bullets: vec![bullet], pickups: vec![pickup] };
     assert_eq!(frame, expected);
@@ -237,6 +237,9 @@ fn numbers_quoted_in_the_document_are_the_constants() {
     quoted(format!("up to {MAX_TOKEN_CHARS} of"));
     quoted(format!("1–{MAX_CHAT_CHARS} characters"));
     quoted(format!("nesting deeper than {MAX_DECODE_DEPTH} levels"));
+    quoted(format!("A bullet has a radius of {BULLET_RADIUS}: moving"));
+    quoted(format!("grown by {BULLET_RADIUS} on every side"));
+    quoted(format!("within {} ({SHIP_RADIUS} + {BULLET_RADIUS})", SHIP_RADIUS + BULLET_RADIUS));
     quoted(format!("ticks (and snapshots) per second, {TICK_RATE_HZ}"));
     quoted(format!("fitted into {RADAR_MAX_WIDTH} × {RADAR_MAX_HEIGHT}"));
     quoted(format!("`k = min({RADAR_MAX_WIDTH} / size.x, {RADAR_MAX_HEIGHT} / size.y)`"));
