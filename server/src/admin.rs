@@ -237,6 +237,9 @@ pub struct KickRequest {
     pub room: String,
     /// The player.
     pub id: u32,
+    /// Every other player and spectator of its address in that room goes too (default false).
+    #[serde(default)]
+    pub all_from_address: bool,
 }
 
 /// `POST /admin/api/unban`.
@@ -397,12 +400,17 @@ function roomView(room) {
   return view;
 }
 function playerRow(room, id) {
-  const row = { tr: el("tr"), cells: [el("td"), el("td"), el("td"), el("td")], name: "" };
+  const row = { tr: el("tr"), cells: [el("td"), el("td"), el("td"), el("td")], name: "", address: "", many: 0 };
   const kick = el("button", "Kick");
   kick.onclick = () => confirm(`Kick ${row.name} from ${room}?`) &&
     post("/admin/api/kick", { room, id }, `Kick ${row.name} from ${room}`, `${row.name} kicked from ${room}`);
+  // Shown when its address has others in the room: one griefer's many ships go in one kick.
+  row.all = el("button", "Kick all from address");
+  row.all.onclick = () => confirm(`Kick all ${row.many} from ${row.address} out of ${room}?`) &&
+    post("/admin/api/kick", { room, id, all_from_address: true }, `Kick all from ${row.address} out of ${room}`,
+      `all from ${row.address} kicked from ${room}`);
   const action = el("td");
-  action.append(kick);
+  action.append(kick, " ", row.all);
   row.tr.append(...row.cells, action);
   return row;
 }
@@ -428,10 +436,15 @@ function render(s) {
     setText(view.title, `${r.name}${r.private ? " (private)" : ""} · ${r.map} · ${r.phase}`);
     setText(view.ticks, ` · tick p50 ${r.tick_p50_ms.toFixed(2)} ms, p99 ${r.tick_p99_ms.toFixed(2)} ms`);
     prune(view.rows, new Set(r.players.map((p) => p.id)));
+    const perAddress = new Map();
+    for (const p of r.players) if (p.address) perAddress.set(p.address, (perAddress.get(p.address) || 0) + 1);
     place(view.table, r.players.map((p) => {
       if (!view.rows.has(p.id)) view.rows.set(p.id, playerRow(r.name, p.id));
       const row = view.rows.get(p.id);
       row.name = p.name;
+      row.address = p.address || "";
+      row.many = perAddress.get(p.address) || 0;
+      row.all.hidden = row.many < 2;
       setText(row.cells[0], String(p.id));
       setText(row.cells[1], p.away ? `${p.name} (away: connection lost, seat kept)` : p.name);
       setText(row.cells[2], p.spectator ? "spectator" : `${p.kills}/${p.deaths}`);

@@ -499,10 +499,15 @@ async fn admin_kick(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let body: admin::KickRequest = admin_call(&req, &state, &body)?;
-    let kick = AdminKick { room: body.room.clone(), id: body.id, reason: admin::KICK_REASON };
+    let kick = AdminKick {
+        room: body.room.clone(),
+        id: body.id,
+        reason: admin::KICK_REASON,
+        all_from_address: body.all_from_address,
+    };
     let done = state.lobby.send(kick).await.map_err(actix_web::error::ErrorInternalServerError)?;
-    Ok(if done {
-        HttpResponse::Ok().json(serde_json::json!({ "kicked": body.id }))
+    Ok(if done > 0 {
+        HttpResponse::Ok().json(serde_json::json!({ "kicked": body.id, "connections_and_seats": done }))
     } else {
         admin::json_error(StatusCode::NOT_FOUND, "no such player in that room")
     })

@@ -859,9 +859,10 @@ pub fn phase_name(phase: Phase) -> &'static str {
 }
 
 /// Admin → Lobby: close player `id`'s connection in `room` with 1008 and `reason` (its rejoin
-/// token goes with it). False when there is no such player.
+/// token goes with it), and with `all_from_address` every other connection of its address in
+/// that room. How many connections and seats went (0: there is no such player).
 #[derive(Message)]
-#[rtype(result = "bool")]
+#[rtype(result = "usize")]
 pub struct AdminKick {
     /// The room.
     pub room: String,
@@ -869,13 +870,16 @@ pub struct AdminKick {
     pub id: PlayerId,
     /// What the player reads.
     pub reason: &'static str,
+    /// The address's other players and spectators in that room go too: a griefer with a
+    /// room's worth of ships from one address took as many kicks (from an outside test).
+    pub all_from_address: bool,
 }
 
 impl Handler<AdminKick> for Lobby {
-    type Result = bool;
+    type Result = usize;
 
-    fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> bool {
-        let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
+    fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> usize {
+        let Some(entry) = self.rooms.get_mut(&msg.room) else { return 0 };
         let client = if let Some(member) = entry.members.get(&msg.id)
             && let Some(session) = member.session()
         {
@@ -894,26 +898,35 @@ impl Handler<AdminKick> for Lobby {
             self.check_empty(&msg.room, ctx);
             kept.client
         } else {
-            return false;
+            return 0;
         };
-        tracing::info!(room = %msg.room, player = msg.id, banned = client.map(display), "kicked by the admin");
         // The address's other seats kept in that room are freed too: their tokens would get
         // the kicked player's other ships (lost on purpose beforehand) back in past the ban.
-        // Its players still connected stay, seats and all.
-        let kept: Vec<(PlayerId, u64)> = self.rooms.get(&msg.room).map_or_else(Vec::new, |entry| {
-            entry
-                .members
-                .iter()
-                .filter_map(|(&id, m)| match m.role {
-                    Role::Kept { number } if client.is_some() && m.client == client => Some((id, number)),
-                    _ => None,
-                })
-                .collect()
-        });
+        // Its players still connected stay, seats and all, unless the host asked for them all.
+        let (mut kept, mut connected) = (Vec::new(), Vec::new());
+        if let Some(entry) = self.rooms.get(&msg.room)
+            && client.is_some()
+        {
+            for (&id, m) in entry.members.iter().filter(|(id, m)| **id != msg.id && m.client == client) {
+                match (&m.role, m.session()) {
+                    (Role::Kept { number }, _) => kept.push((id, *number)),
+                    (_, Some(session)) if msg.all_from_address => connected.push((session.clone(), m.token.clone())),
+                    _ => {}
+                }
+            }
+        }
+        let count = 1 + kept.len() + connected.len();
+        tracing::info!(
+            room = %msg.room, player = msg.id, banned = client.map(display), others = count - 1, "kicked by the admin"
+        );
         for (id, number) in kept {
             self.free_seat(&msg.room, id, number, "seat freed: the host kicked a player of its address", ctx);
         }
-        true
+        for (session, token) in connected {
+            session.do_send(Kick(Close::Kicked { code: 1008, reason: msg.reason, label: DisconnectReason::Kicked }));
+            self.seats.remove(&token);
+        }
+        count
     }
 }
 
@@ -1130,8 +1143,9 @@ mod tests {
         let (a, _a) = session();
         let first = lobby.handle(join(&a, Some("arena")), &mut ctx).expect("joins");
         let token = token_of(&lobby, first.id);
-        let kick = AdminKick { room: "arena".into(), id: first.id, reason: "kicked by the host" };
-        assert!(lobby.handle(kick, &mut ctx));
+        let kick =
+            AdminKick { room: "arena".into(), id: first.id, reason: "kicked by the host", all_from_address: false };
+        assert_eq!(lobby.handle(kick, &mut ctx), 1);
 
         let (b, _b) = session();
         let from_elsewhere =

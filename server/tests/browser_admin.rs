@@ -1,6 +1,7 @@
 //! The admin page in a real browser, as a host uses it: log in with the token, kick a griefer
 //! with the page's own Kick button (confirming the dialog), see the kick's ban listed with its
-//! address and room, and lift it with Lift ban, after which the address joins that room again.
+//! address and room, and lift it with Lift ban, after which the address joins that room again;
+//! then clear two ships of one address with one Kick all from address.
 //! Skips loudly without chromedriver unless `SKIRMISH_REQUIRE_BROWSER=1`.
 
 mod common;
@@ -71,6 +72,29 @@ async fn the_host_kicks_from_the_page_and_lifts_the_ban_there() {
     .await;
     let back = TestClient::join_from(&server, "127.0.0.2", Client::new("Griefer", Some("den".into()))).await;
     assert_eq!(back.core.room_name(), "den");
+
+    // Two ships from one address: their rows offer Kick all from address (a lone player's row
+    // does not), and one click, confirmed, closes both.
+    let mut twins = Vec::new();
+    for name in ["Twin1", "Twin2"] {
+        twins.push(TestClient::join_from(&server, "127.0.0.3", Client::new(name, Some("den".into()))).await);
+    }
+    let shown_all = "return [...document.querySelectorAll('#rooms tr')].map((tr) => \
+        [tr.textContent, [...tr.querySelectorAll('button')].some((b) => !b.hidden && b.textContent === 'Kick all from address')]);";
+    let rows = poll("the twins' rows", async || {
+        let rows: Vec<(String, bool)> = serde_json::from_value(browser.execute(shown_all, vec![]).await.ok()?).ok()?;
+        (rows.iter().filter(|(text, _)| text.contains("Twin")).count() == 2).then_some(rows)
+    })
+    .await;
+    for (text, all) in &rows {
+        assert_eq!(*all, text.contains("Twin"), "Kick all from address only where the address has others: {text}");
+    }
+    let all = browser.find(Locator::XPath("//tr[contains(., 'Twin1')]//button[. = 'Kick all from address']")).await;
+    all.expect("the button").click().await.expect("click Kick all from address");
+    browser.accept_alert().await.expect("confirm");
+    for twin in &mut twins {
+        assert_eq!(expect_close(&mut twin.ws).await, (1008, "kicked by the host".to_owned()));
+    }
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);

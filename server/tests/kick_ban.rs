@@ -247,3 +247,44 @@ async fn a_player_away_when_its_room_closed_is_told_when_it_comes_back() {
     let fresh = TestClient::join(&srv.ws_url(), "Fresh", Some("den")).await;
     assert_eq!(fresh.core.room_name(), "den", "a newcomer opens it again");
 }
+
+/// From an outside test of a griefer: 96 idle ships from a few addresses filled a room, and
+/// each kick took one (its address's other ships played on), so clearing the room took a
+/// hundred clicks. A kick with `all_from_address` closes every connection of the address in
+/// that room, players and spectators, and frees its kept seats; everyone else stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_of_all_from_an_address_clears_its_ships_at_once() {
+    let srv = server_with(config());
+    let headers = admin(srv.addr).await;
+    let mut honest = TestClient::join_from(&srv, "127.0.0.1", Client::new("Honest", Some("den".into()))).await;
+    let from = |name: &str| Client::new(name, Some("den".into()));
+    let mut griefers = Vec::new();
+    for name in ["G1", "G2", "G3"] {
+        griefers.push(TestClient::join_from(&srv, "127.0.0.5", from(name)).await);
+    }
+    griefers.push(TestClient::join_from(&srv, "127.0.0.5", from("G4").ask_to_spectate(true)).await);
+    let mut lost = TestClient::join_from(&srv, "127.0.0.5", from("G5")).await;
+    lost.hold_token().await;
+    drop(lost);
+    wait_for_seats(srv.addr, "den", (4, 1)).await;
+
+    let body = format!(r#"{{"room":"den","id":{},"all_from_address":true}}"#, griefers[0].id());
+    let writes: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, answer) = request(srv.addr, "POST", "/admin/api/kick", &writes, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["connections_and_seats"], 5, "three players, a spectator and a kept seat: {answer}");
+    for griefer in &mut griefers {
+        assert_eq!(expect_close(&mut griefer.ws).await, (1008, "kicked by the host".to_owned()));
+    }
+    // Only the honest player is left, and plays on.
+    wait_for_seats(srv.addr, "den", (1, 0)).await;
+    let seen = honest.core.stats().snapshots;
+    honest.wait_for(|c| c.core.stats().snapshots >= seen + 5).await;
+    // Without the flag a kick is one player's, as before.
+    let mut a = TestClient::join_from(&srv, "127.0.0.6", from("A")).await;
+    let mut b = TestClient::join_from(&srv, "127.0.0.6", from("B")).await;
+    kick(srv.addr, &headers, "den", &mut a).await;
+    let seen = b.core.stats().snapshots;
+    b.wait_for(|c| c.core.stats().snapshots >= seen + 5).await;
+}
