@@ -190,6 +190,36 @@ async fn one_address_may_open_only_its_share_of_rooms() {
     assert_eq!(common::metrics(srv.addr).await[series], 1.0);
 }
 
+/// From an outside test of a griefer: thirteen addresses each opened their 8 private rooms and
+/// left, again as the rooms went at the end of their grace, and held 98 of the server's 100
+/// rooms, empty, for as long as they liked: no new or private room could open. Openings are
+/// counted over 10 minutes too, gone rooms included: twice the share of rooms alive.
+#[tokio::test]
+async fn an_address_that_opens_rooms_and_leaves_runs_out_of_openings() {
+    let mut config = config(8);
+    config.max_rooms_per_ip = 2;
+    let srv = server_with(config);
+    for (i, name) in ["a", "b", "c", "d"].into_iter().enumerate() {
+        let opened = join_from(&srv, [127, 0, 0, 5], name).await.unwrap_or_else(|e| panic!("opening {i}: {e:?}"));
+        drop(opened);
+        let deadline = Instant::now() + WAIT;
+        while heads(srv.addr).await.iter().any(|(listed, _)| listed == name) {
+            assert!(Instant::now() < deadline, "room {name} never went");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // No room of its is alive, yet a fifth opening within the window is refused, as is the same
+    // room again; rooms that exist, and other addresses, are not limited.
+    for name in ["e", "a"] {
+        let (code, reason) = join_from(&srv, [127, 0, 0, 5], name).await.err().expect("refused");
+        assert_eq!(code, 1008, "{reason}");
+        assert!(reason.contains("your address has opened all the rooms it may"), "{reason}");
+    }
+    let _other = join_from(&srv, [127, 0, 0, 6], "e").await.expect("another address opens one");
+    let _in_e = join_from(&srv, [127, 0, 0, 5], "e").await.expect("joining a room that exists");
+    let _main = join_from(&srv, [127, 0, 0, 5], "main").await.expect("the default room always opens");
+}
+
 #[tokio::test]
 async fn an_empty_room_waits_out_its_grace_period() {
     let mut config = config(8);
