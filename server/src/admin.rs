@@ -433,7 +433,7 @@ function render(s) {
   const sections = s.rooms.map((r) => {
     if (!shown.has(r.name)) shown.set(r.name, roomView(r.name));
     const view = shown.get(r.name);
-    setText(view.title, `${r.name}${r.private ? " (private)" : ""} · ${r.map} · ${r.phase}`);
+    setText(view.title, `${r.name}${r.private ? " (private)" : ""}${r.opened_by ? ` · opened by ${r.opened_by}` : ""} · ${r.map} · ${r.phase}`);
     setText(view.ticks, ` · tick p50 ${r.tick_p50_ms.toFixed(2)} ms, p99 ${r.tick_p99_ms.toFixed(2)} ms`);
     prune(view.rows, new Set(r.players.map((p) => p.id)));
     const perAddress = new Map();

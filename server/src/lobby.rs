@@ -834,6 +834,9 @@ pub struct RoomAdmin {
     pub phase: &'static str,
     /// Seats kept for lost players.
     pub reserved_seats: usize,
+    /// The address that opened it (as the caps count it; none for the default room), so the
+    /// host can tell whose empty rooms are piling up (from an outside test of a griefer).
+    pub opened_by: Option<IpAddr>,
     /// Players and tick times, from the room.
     #[serde(flatten)]
     pub report: RoomReport,
@@ -858,6 +861,7 @@ impl Handler<AdminRooms> for Lobby {
                     map: e.map.clone(),
                     phase: phase_name(e.phase),
                     reserved_seats: e.kept,
+                    opened_by: e.opened_by,
                     report: RoomReport::default(),
                 };
                 (admin, e.addr.clone())

@@ -136,6 +136,8 @@ async fn a_logged_in_admin_sees_the_rooms_and_kicks_a_player_whose_token_is_revo
     assert_eq!(room["players"][0]["name"], "Troll");
     // With its address: the host can tell one machine's many players, or two of one name, apart.
     assert_eq!(room["players"][0]["address"], "127.0.0.1");
+    // And who opened the room: an address whose empty rooms pile up is one to look at.
+    assert_eq!(room["opened_by"], "127.0.0.1");
     assert!(room["tick_p99_ms"].as_f64().is_some() && status_json["uptime_s"].as_f64().is_some(), "{body}");
     // Players and spectators are counted apart (a spectator used to count as a player).
     let watcher = TestClient::join_as(&srv.ws_url(), "Eye", Some("arena-1"), true).await;
