@@ -94,6 +94,13 @@ pub enum Close {
         /// Snapshots sent to it since its acknowledgements last moved.
         snapshots: u32,
     },
+    /// The client acknowledges newer snapshots, but the newest it acknowledged trails the
+    /// room by this many seconds and has for the send-stall timeout's worth of ticks: it reads
+    /// more slowly than snapshots come (1008, with a Close frame; the seat kept).
+    Behind {
+        /// How far behind, in whole seconds.
+        seconds: u64,
+    },
     /// Something on our side failed (logged where it happened) (1011).
     ServerError,
 }
@@ -121,7 +128,8 @@ impl Close {
             | Self::HeartbeatTimeout
             | Self::QueueFull
             | Self::Stalled
-            | Self::Unacknowledged { .. } => 1008,
+            | Self::Unacknowledged { .. }
+            | Self::Behind { .. } => 1008,
             Self::Kicked { code, .. } => *code,
             Self::ServerError => 1011,
             Self::TooManyRooms => 1013,
@@ -164,6 +172,9 @@ impl Close {
             Self::Unacknowledged { snapshots } => {
                 format!("not reading: no newer snapshot acknowledged in the last {snapshots} snapshots")
             }
+            Self::Behind { seconds } => {
+                format!("not reading: reading too slowly, the newest snapshot acknowledged is {seconds} s old")
+            }
             Self::ServerError => "internal error".to_owned(),
         };
         truncate(text, MAX_CLOSE_REASON_BYTES)
@@ -193,7 +204,7 @@ impl Close {
             Self::Kicked { label, .. } => *label,
             Self::Banned { .. } => DisconnectReason::Banned,
             Self::QueueFull => DisconnectReason::QueueFull,
-            Self::Stalled | Self::Unacknowledged { .. } => DisconnectReason::Stalled,
+            Self::Stalled | Self::Unacknowledged { .. } | Self::Behind { .. } => DisconnectReason::Stalled,
             Self::ServerError => DisconnectReason::ServerError,
         }
     }
@@ -213,7 +224,12 @@ impl Close {
     pub fn is_connection_lost(&self) -> bool {
         matches!(
             self,
-            Self::ClientLost | Self::HeartbeatTimeout | Self::Stalled | Self::QueueFull | Self::Unacknowledged { .. }
+            Self::ClientLost
+                | Self::HeartbeatTimeout
+                | Self::Stalled
+                | Self::QueueFull
+                | Self::Unacknowledged { .. }
+                | Self::Behind { .. }
         )
     }
 
@@ -283,6 +299,7 @@ mod tests {
             Close::QueueFull,
             Close::Stalled,
             Close::Unacknowledged { snapshots: u32::MAX },
+            Close::Behind { seconds: u64::MAX },
             Close::ServerError,
         ]
     }
@@ -330,6 +347,7 @@ mod tests {
             (Close::Kicked { code: 1008, reason: "bye", label: DisconnectReason::Kicked }, 1008, "kicked"),
             (Close::Kicked { code: 1008, reason: "shut", label: DisconnectReason::RoomClosed }, 1008, "room_closed"),
             (Close::Unacknowledged { snapshots: 150 }, 1008, "stalled"),
+            (Close::Behind { seconds: 9 }, 1008, "stalled"),
             (Close::ServerError, 1011, "server_error"),
         ];
         for (close, code, label) in cases {

@@ -333,6 +333,9 @@ impl Room {
                     member.view.restart_unacknowledged();
                     member.session.do_send(Kick(Close::Unacknowledged { snapshots: unacknowledged }));
                     tracing::debug!(room = %self.name, player = id, unacknowledged, "not reading: kicking");
+                } else if let Some(ticks) = member.view.trailing(self.world.tick(), self.limits.unacknowledged) {
+                    member.session.do_send(Kick(Close::Behind { seconds: ticks / u64::from(TICK_RATE_HZ) }));
+                    tracing::debug!(room = %self.name, player = id, ticks, "reading too slowly: kicking");
                 }
             }
             // Spectators have no ship to steer (their sessions drop inputs already).

@@ -125,6 +125,9 @@ pub struct ClientView {
     /// [`ClientView::newest_ack`] when a silence was last excused (see
     /// [`ClientView::excuse_unacknowledged`]); `None`: never.
     excused_at: Option<u64>,
+    /// The room tick at which its newest acknowledgement was first seen trailing the room by
+    /// more than the limit (see [`ClientView::trailing`]); `None`: it is not.
+    trailing_since: Option<u64>,
 }
 
 impl ClientView {
@@ -249,6 +252,27 @@ impl ClientView {
         self.excused_at = Some(self.newest_ack);
         let slack = skirmish_shared::consts::TICK_RATE_HZ / 2;
         self.unacknowledged = self.unacknowledged.saturating_sub(silent_ticks.saturating_add(slack));
+    }
+
+    /// How far, in ticks, the newest snapshot this client acknowledged trails the room's tick
+    /// `now`, once it has trailed by more than `limit` for `limit` ticks more; else `None`. A
+    /// client that reads too slowly acknowledges newer snapshots all the time, so the count of
+    /// [`ClientView::unacknowledged`] never grows, yet it falls further behind for ever: the
+    /// small frames pile up in the kernel's buffers, not in ours, so latest-wins never drops one
+    /// (from an outside test: a spectator reading 3 frames a second watched a view 40 s old).
+    /// The grace lets a link that stalled both ways and came back read its backlog first.
+    pub fn trailing(&mut self, now: u64, limit: u32) -> Option<u64> {
+        let behind = now.saturating_sub(self.newest_ack);
+        if self.newest_ack == 0 || behind <= u64::from(limit) {
+            self.trailing_since = None;
+            return None;
+        }
+        let since = *self.trailing_since.get_or_insert(now);
+        (now - since > u64::from(limit)).then(|| {
+            // Asked once, not at every tick until the session has gone.
+            self.trailing_since = None;
+            behind
+        })
     }
 
     /// Heap bytes held (for the per-player memory budget and its test).
@@ -742,6 +766,37 @@ mod tests {
         assert_eq!(v.unacknowledged(), 2 * HISTORY_TICKS as u32);
         v.restart_unacknowledged();
         assert_eq!(v.unacknowledged(), 0);
+    }
+
+    #[test]
+    fn a_client_trailing_the_room_for_too_long_is_named_and_one_that_catches_up_is_not() {
+        let (mut b, mut h, mut v) = (ViewBuilder::new(ARENA), History::default(), ClientView::default());
+        let at = Vec2::new(100.0, 100.0);
+        let f = |t| frame(t, vec![ship(1, 100.0, 100.0)], vec![]);
+        let limit = 10;
+        snapshot(&mut b, &mut h, &mut v, &f(1), at, 1);
+        assert_eq!(v.trailing(100, limit), None, "nothing acknowledged yet: the heartbeat's to judge");
+        v.ack(1);
+        assert_eq!(v.trailing(5, limit), None, "within the limit");
+        // Behind since tick 20; reading (newer acknowledgements) but not catching up.
+        let mut named = None;
+        for now in 20..40 {
+            snapshot(&mut b, &mut h, &mut v, &f(now), at, 1);
+            v.ack(now - 15);
+            named = named.or(v.trailing(now, limit).map(|behind| (now, behind)));
+        }
+        assert_eq!(named, Some((31, 15)), "named once it trailed for more than the limit again");
+        assert_eq!(v.trailing(32, limit), None, "asked once, then its grace starts again");
+        // A link that stalled and came back: far behind for a moment, then caught up.
+        for now in 50..55 {
+            snapshot(&mut b, &mut h, &mut v, &f(now), at, 1);
+            v.ack(now - 20);
+            assert_eq!(v.trailing(now, limit), None);
+        }
+        v.ack(54);
+        assert_eq!(v.trailing(60, limit), None, "caught up: no longer trailing");
+        v.ack(54);
+        assert_eq!(v.trailing(66, limit), None, "its grace started afresh");
     }
 
     #[test]

@@ -212,3 +212,55 @@ async fn cut_while_pausing(sending: u128, silent: u128) {
     assert!(reason.starts_with("not reading"), "{reason:?}");
     srv.stop();
 }
+
+/// From an outside test of spectators: a client that reads, but more slowly than snapshots
+/// come (3 a second), acknowledges newer snapshots all the time, so it was never cut, while the
+/// kernel's buffers held its backlog and its view fell 40 s behind and further. Once the newest
+/// snapshot it acknowledged trails the room by the limit, and still does after as long again,
+/// it is closed with a reason a client can read (its seat kept, as for a lost link); a reader
+/// that keeps up stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_too_slowly_is_cut_with_the_reason() {
+    let mut config = Config::for_tests();
+    config.send_stall_timeout = Duration::from_secs(1);
+    let srv = spawn_in_thread(config).unwrap();
+    let stats = srv.stats.clone();
+    let mut reader = TestClient::join(&srv.ws_url(), "reader", Some("slow")).await;
+    let mut slow = TestClient::join(&srv.ws_url(), "slow", Some("slow")).await;
+    let started = Instant::now();
+    let mut frames = 0_u32;
+    // The close comes behind the backlog it reads so slowly, and the server does not wait for
+    // it to get there: the connection may end before the Close frame is read.
+    let closed = loop {
+        assert!(started.elapsed() < WAIT * 3, "the slow reader was never cut");
+        match slow.ws.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                let now = slow.now_ms();
+                let _ = slow.core.on_message(&bytes, now, &mut Vec::new());
+                frames += 1;
+                // Ten frames a second, each input acknowledging the newest decoded.
+                if frames.is_multiple_of(2) {
+                    let input = slow.core.input(Vec2::ZERO, 0.0, 0, now).expect("playing");
+                    let _ = slow.ws.send(Message::binary(input)).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            _ => break None,
+        }
+    };
+    if let Some(frame) = closed {
+        assert_eq!(u16::from(frame.code), 1008, "{frame:?}");
+        let reason = frame.reason.to_string();
+        let why = "not reading: reading too slowly, the newest snapshot acknowledged is ";
+        assert!(reason.starts_with(why), "{reason}");
+    }
+    while stats.disconnects_by(DisconnectReason::Stalled) == 0 {
+        assert!(started.elapsed() < WAIT * 3, "the cut was not counted as stalled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(Stats::get(&stats.writes_held), 0, "its socket never backed up: no send stalled");
+    let before = reader.next_snapshot().await;
+    assert!(reader.next_snapshot().await > before, "the reader is still served");
+}

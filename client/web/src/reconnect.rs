@@ -72,6 +72,7 @@ mod tests {
             "not reading: outgoing queue full",
             "send stalled: client is not reading",
             "not reading: no newer snapshot acknowledged in the last 150 snapshots",
+            "not reading: reading too slowly, the newest snapshot acknowledged is 5 s old",
         ] {
             assert!(retries(1008, lost), "{lost}");
             assert!(!retries(1007, lost), "{lost}");
