@@ -43,7 +43,7 @@ async fn the_minimap_and_scoreboard_show_a_player_outside_the_view() {
 
     // The scoreboard lists both players from the roster and score table, with their ids and
     // (nobody has fired) no kills or deaths.
-    let mut rows = scoreboard(&browser, 2).await;
+    let mut rows = scoreboard(&browser, 2, true).await;
     rows.sort();
     let mut expected = vec![(me, "Chromey".to_owned(), 0, 0), (far.id, "Faraway".to_owned(), 0, 0)];
     expected.sort();
@@ -53,7 +53,17 @@ async fn the_minimap_and_scoreboard_show_a_player_outside_the_view() {
     // that player, not our own cell.
     far.stop().await;
     poll("the blip to go", async || blips_outside_view(&browser).await.filter(|&n| n == 0)).await;
-    assert_eq!(scoreboard(&browser, 1).await, [(me, "Chromey".to_owned(), 0, 0)]);
+    // Read with the board hidden (no Tab): the hook is kept current all the same, for a caster's
+    // stream that shows it with its own CSS (from an outside test of a caster: the rows were
+    // those of the last Tab, through two matches and an empty room).
+    assert_eq!(scoreboard(&browser, 1, false).await, [(me, "Chromey".to_owned(), 0, 0)]);
+    let hidden = browser.execute("return document.getElementById('scoreboard').hidden;", vec![]).await;
+    assert_eq!(hidden.expect("probe"), serde_json::json!(true), "read while hidden");
+    // A caster's custom CSS, as the README gives it, shows it for good.
+    let shown = "const style = document.createElement('style'); \
+        style.textContent = '#scoreboard { display: block !important; }'; document.head.append(style); \
+        return document.querySelector('#scorerows tr').getBoundingClientRect().height > 0;";
+    assert_eq!(browser.execute(shown, vec![]).await.expect("probe"), serde_json::json!(true), "the README's CSS");
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
@@ -66,10 +76,12 @@ async fn blips_outside_view(browser: &Browser) -> Option<u32> {
     browser.execute(script, vec![]).await.ok()?.as_str()?.parse().ok()
 }
 
-/// The Tab scoreboard's lines as (player id, name, kills, deaths), read while Tab is held, once
-/// it shows `count` of them.
-async fn scoreboard(browser: &Browser, count: usize) -> Vec<(u32, String, u16, u16)> {
-    browser.perform_actions(keys().then(KeyAction::Down { value: '\u{E004}' })).await.expect("Tab down");
+/// The Tab scoreboard's lines as (player id, name, kills, deaths), read while Tab is held (if
+/// `hold_tab`) once it shows `count` of them.
+async fn scoreboard(browser: &Browser, count: usize, hold_tab: bool) -> Vec<(u32, String, u16, u16)> {
+    if hold_tab {
+        browser.perform_actions(keys().then(KeyAction::Down { value: '\u{E004}' })).await.expect("Tab down");
+    }
     let script = "return Array.from(document.querySelectorAll('#scorerows tr'), tr => [tr.dataset.playerId,
         tr.querySelector('.name').textContent, tr.querySelector('.kills').textContent,
         tr.querySelector('.deaths').textContent]);";
@@ -86,7 +98,9 @@ async fn scoreboard(browser: &Browser, count: usize) -> Vec<(u32, String, u16, u
         (rows.len() == count).then_some(rows)
     })
     .await;
-    browser.perform_actions(keys().then(KeyAction::Up { value: '\u{E004}' })).await.expect("Tab up");
+    if hold_tab {
+        browser.perform_actions(keys().then(KeyAction::Up { value: '\u{E004}' })).await.expect("Tab up");
+    }
     rows
 }
 

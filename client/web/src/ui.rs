@@ -16,7 +16,8 @@
 //!   figure (`netstats`).
 //! - `#scorerows` and `#resultrows`: one `<tr data-player-id class="me"?>` per line, with
 //!   `td.rank`, `td.name` (the name as text), `td.kills`, `td.deaths`. The live scoreboard is
-//!   built from the room's score table and roster, so it lists players out of view too. Our own
+//!   built from the room's score table and roster, so it lists players out of view too, and is
+//!   kept current while hidden (Tab shows it). Our own
 //!   row below the top of a big room has `21+` for a rank (`hud::rank_text`); on the results
 //!   screen of a big room, below the best 32, `33+`.
 //! - `#invitecode[src]` and `#invitetitle`: the Invite panel's QR code and heading, of the room
@@ -293,14 +294,14 @@ impl Ui {
         }
         self.update_killfeed(client, frame.now_ms);
         self.update_results(client, phase);
-        let board = frame.scoreboard_held && phase != Phase::Results;
-        self.scoreboard.set_hidden(!board);
-        if board {
-            let rows = hud::scoreboard(client.scores(), client.roster(), client.roster_complete(), client.my_id());
-            if rows != self.scorerows_shown {
-                self.fill_rows(&self.scorerows, &rows);
-                self.scorerows_shown = rows;
-            }
+        self.scoreboard.set_hidden(!frame.scoreboard_held || phase == Phase::Results);
+        // Kept current while hidden too: a caster's stream shows it with its own CSS, and a
+        // reader of the hook gets the score now (from an outside test of a caster: the rows
+        // were those of the last Tab, through two matches and an empty room).
+        let rows = hud::scoreboard(client.scores(), client.roster(), client.roster_complete(), client.my_id());
+        if rows != self.scorerows_shown {
+            self.fill_rows(&self.scorerows, &rows);
+            self.scorerows_shown = rows;
         }
     }
 
