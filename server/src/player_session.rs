@@ -94,6 +94,10 @@ pub struct PlayerSession {
     /// until when: the backlog of a stall on the client's side (see `excuse_client_stall`).
     stall_credit: (u32, Instant),
     last_ping_sent: Instant,
+    /// When the client last answered one of our pings, and how many went out since: for a
+    /// spectator that acknowledges nothing, the only sign that it reads (see `check`).
+    last_pong: Instant,
+    pings_unanswered: u32,
     /// Every message counts against this (`MAX_CLIENT_MSGS_PER_SEC`).
     limit: RateLimiter,
     /// Messages the limit refused since the last check: over `FLOOD_KICK_DROPS` is flooding.
@@ -166,6 +170,8 @@ impl PlayerSession {
             backlog_until: None,
             stall_credit: (0, now),
             last_ping_sent: now,
+            last_pong: now,
+            pings_unanswered: 0,
             limit: RateLimiter::per_second(MAX_CLIENT_MSGS_PER_SEC, now),
             drops_this_window: 0,
             chat_limit: chat::chat_limiter(now),
@@ -606,9 +612,22 @@ impl PlayerSession {
         if matches!(self.phase, Phase::AwaitingHello) && now.duration_since(self.connected_at) >= HELLO_TIMEOUT {
             return self.end(ctx, Close::NoHello);
         }
+        // A spectator that acknowledges no snapshot is judged by the room by nothing it sends,
+        // and one that sends pings of its own is never silent: one that stopped reading held its
+        // spectator place until its socket's buffers filled, half an hour of small snapshots
+        // (from an outside test of casters). Every WebSocket client answers our pings as it
+        // reads, so three unanswered, and none answered for the client timeout, is a client
+        // that does not read.
+        if matches!(self.phase, Phase::InRoom { spectator: true, token_held: false, .. })
+            && self.pings_unanswered >= 3
+            && now.saturating_duration_since(self.last_pong) >= self.config.client_timeout
+        {
+            return self.end(ctx, Close::HeartbeatTimeout);
+        }
         self.drops_this_window = 0;
         if now.duration_since(self.last_ping_sent) >= self.config.heartbeat_interval {
             self.last_ping_sent = now;
+            self.pings_unanswered = self.pings_unanswered.saturating_add(1);
             self.queue_reliable(Frame::Ping, ctx);
         }
     }
@@ -659,6 +678,7 @@ impl PlayerSession {
         if gap > 2 * CHECK_INTERVAL {
             let paused = gap - CHECK_INTERVAL;
             self.last_heard += paused;
+            self.last_pong += paused;
             self.backlog_until = Some(now + 2 * CHECK_INTERVAL);
             self.last_timer = now;
             tracing::debug!(
@@ -752,6 +772,7 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
                 }
             }
             Ok(websocket::Frame::Pong(_)) => {
+                (self.last_pong, self.pings_unanswered) = (self.last_heard, 0);
                 self.allow_message(ctx);
             }
             Ok(websocket::Frame::Close(reason)) => {

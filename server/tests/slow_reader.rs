@@ -264,3 +264,73 @@ async fn a_client_that_reads_too_slowly_is_cut_with_the_reason() {
     let before = reader.next_snapshot().await;
     assert!(reader.next_snapshot().await > before, "the reader is still served");
 }
+
+/// From an outside test of casters: a spectator that acknowledges nothing (as PROTOCOL.md
+/// allows) and stops reading, but sends a `Ping` of its own every so often, was never silent
+/// and never judged by its acknowledgements, so it held its spectator place until its socket's
+/// buffers filled (half an hour of small snapshots). It answers none of the server's pings, as
+/// a reading client's WebSocket does: it is closed as timed out, while one that reads stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spectator_that_pings_but_never_reads_is_timed_out() {
+    let mut config = Config::for_tests();
+    config.heartbeat_interval = Duration::from_millis(200);
+    config.client_timeout = Duration::from_secs(3);
+    let srv = spawn_in_thread(config).unwrap();
+    let stats = srv.stats.clone();
+    let mut player = TestClient::join(&srv.ws_url(), "player", Some("watched")).await;
+    // The player plays on (so answers the pings, and is heard from).
+    let player = tokio::spawn(async move {
+        loop {
+            player.next_event().await;
+            player.send_input(Vec2::ZERO).await;
+        }
+    });
+    let hello = |name: &str| {
+        encode_client(&ClientMsg::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+            room: Some("watched".into()),
+            spectate: true,
+            private: false,
+            rejoin: None,
+        }))
+    };
+    let (mut zombie, _) = tokio_tungstenite::connect_async(srv.ws_url()).await.unwrap();
+    let (mut reader, _) = tokio_tungstenite::connect_async(srv.ws_url()).await.unwrap();
+    zombie.send(Message::binary(hello("zombie"))).await.unwrap();
+    reader.send(Message::binary(hello("reader"))).await.unwrap();
+    let ping = encode_client(&ClientMsg::Ping(skirmish_shared::Ping { id: 1 }));
+    let started = Instant::now();
+    // Both send a ping of theirs every 100 ms; only the reader reads (and so answers the
+    // server's pings), and neither acknowledges a snapshot.
+    while stats.disconnects_by(DisconnectReason::Timeout) == 0 {
+        assert!(started.elapsed() < WAIT * 2, "the spectator that does not read was never timed out");
+        if zombie.send(Message::binary(ping.clone())).await.is_err() {
+            break;
+        }
+        reader.send(Message::binary(ping.clone())).await.expect("the reader is still in");
+        let until = tokio::time::Instant::now() + Duration::from_millis(100);
+        while let Ok(frame) = tokio::time::timeout_at(until, reader.next()).await {
+            assert!(matches!(frame, Some(Ok(Message::Binary(_) | Message::Ping(_)))), "the reader: {frame:?}");
+        }
+    }
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(frame)) = zombie.next().await {
+            if let Message::Close(frame) = frame {
+                return frame.map(|f| f.reason.to_string());
+            }
+        }
+        None
+    });
+    let closed = closed.await.expect("the zombie's connection ends");
+    assert!(closed.as_ref().is_none_or(|why| why == "heartbeat timeout"), "{closed:?}");
+    // The reader, pinging and reading alike, is still served, past the timeout.
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        reader.send(Message::binary(ping.clone())).await.expect("the reader is still in");
+        let frame = tokio::time::timeout(Duration::from_millis(100), reader.next()).await;
+        assert!(!matches!(frame, Ok(Some(Ok(Message::Close(_))) | None)), "the reader was closed: {frame:?}");
+    }
+    assert_eq!(stats.disconnects_by(DisconnectReason::Timeout), 1, "only the one that does not read");
+    player.abort();
+}
