@@ -1065,9 +1065,22 @@ impl Handler<ChatFrom> for Room {
         let Some(member) = self.members.get_mut(&msg.id) else { return };
         match member.chat.line(Instant::now()) {
             chat::Verdict::Send => {
+                // Who said what, from where: the host's only way to tell a spammer among
+                // look-alike names (from an outside test of a griefer). A target of its own, so
+                // `RUST_LOG=info,skirmish_server::chat=off` leaves it out.
+                tracing::info!(
+                    target: "skirmish_server::chat", room = %self.name, player = msg.id, name = ?member.info.name,
+                    address = member.client.map(display), text = ?msg.text, "chat"
+                );
                 self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text })));
             }
-            chat::Verdict::Warn => self.too_fast.0.push(msg.id),
+            chat::Verdict::Warn => {
+                tracing::info!(
+                    target: "skirmish_server::chat", room = %self.name, player = msg.id, name = ?member.info.name,
+                    address = member.client.map(display), "chat too fast: lines dropped"
+                );
+                self.too_fast.0.push(msg.id);
+            }
             chat::Verdict::Drop => {}
         }
     }

@@ -80,6 +80,9 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     // Bob's name is made to look like log fields (from an outside test of a griefer): quoted.
     let mut bob = common::TestClient::join(&url, "Bob why=kicked", Some("logroom")).await;
     bob.hold_token().await;
+    // Ada says something (logged: who, from where, what, quoted).
+    ada.send_chat("hi \"all\"").await;
+    ada.wait_for(|c| c.chat_lines().iter().any(|(_, text)| text == "hi \"all\"")).await;
     // Ada leaves on purpose; Bob's connection is simply dropped (lost: its seat is kept).
     let bye = CloseFrame { code: 1000u16.into(), reason: "bye".into() };
     ada.ws.send(Message::Close(Some(bye))).await.expect("Close sent");
@@ -112,6 +115,8 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     let closed = line("client closed: its connection failed").unwrap_or_else(|| panic!("Cy's close:\n{err}"));
     assert!(closed.contains("player=3") && closed.contains("code=1001"), "{closed}");
     assert!(closed.contains(r#"reason="going\naway""#), "the client's words, escaped: {closed}");
+    let said = line("chat room=logroom player=1").unwrap_or_else(|| panic!("Ada's line:\n{err}"));
+    assert!(said.contains(r#"name="Ada" address=127.0.0.1 text="hi \"all\"""#), "{said}");
     let created = line("room created room=logroom").unwrap_or_else(|| panic!("the room:\n{err}"));
     assert!(created.contains("opened_by=127.0.0.1"), "{created}");
     assert!(!err.contains("Some("), "no Debug-formatted options in the log:\n{err}");
