@@ -15,6 +15,7 @@ use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
 use skirmish_client::{Client, ClientError, Event, MAX_PENDING_INPUTS};
 use skirmish_shared::consts::{PING_PERIOD, TICK_DT, TICK_RATE_HZ};
+use skirmish_shared::protocol::PlayerId;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
@@ -30,6 +31,7 @@ use crate::live::Live;
 use crate::mix::Kind;
 use crate::report::{BotReport, EventCounts, Outcome};
 use crate::samples::{Samples, Shared};
+use crate::spectators::{self, FollowPlan, WatchCounts};
 use crate::stalls::StallMeter;
 use crate::stop::Stop;
 
@@ -75,8 +77,11 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct Spec {
     /// Position in the swarm: names the bot and picks its random stream.
     pub index: u32,
-    /// What it does once in.
+    /// What it does once in (a `--spectators` bot sends no inputs: `Idle`, never used).
     pub kind: Kind,
+    /// A `--spectators` bot: `Hello` asks to spectate, and it switches whom it follows now and
+    /// then, as a caster does (see [`crate::spectators`]).
+    pub spectate: bool,
     /// Server URL (already validated).
     pub url: Arc<str>,
     /// Room for `Hello`; `None` joins the server's default room.
@@ -209,6 +214,11 @@ pub struct Bot<'a> {
     /// tick numbers cannot see.
     stalls: StallMeter,
     chat_sent: u64,
+    /// What a spectator did and saw of its `Ack`s and `Follow`s.
+    watch: WatchCounts,
+    /// A `Follow` naming a player whose view has not come yet, and when it went out (core
+    /// clock, ms): the first snapshot showing that player times the switch.
+    follow_pending: Option<(PlayerId, f64)>,
     /// From the bot's start in the ramp-up to its `Welcome`: how long the server (and the
     /// `--max-connecting` queue) kept it waiting; `None` until welcomed.
     join_time: Option<Duration>,
@@ -227,9 +237,12 @@ impl<'a> Bot<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         Self {
             spec,
-            // A bot draws nothing: its behaviour reads the decoded frames instead of views.
+            // A player bot draws nothing: its behaviour reads the decoded frames instead of views.
+            // A spectator bot draws, as a caster's browser does: it picks whom to follow from
+            // the roster, which the core keeps only then.
             client: Client::new(format!("bot-{}", spec.index), spec.room.clone())
-                .draws(false)
+                .draws(spec.spectate)
+                .ask_to_spectate(spec.spectate)
                 .predict(spec.predict)
                 .send_phase(send_phase(spec.index)),
             samples: Samples::new(spec.samples.clone()),
@@ -239,6 +252,8 @@ impl<'a> Bot<'a> {
             ticks_missed_at_end: 0,
             stalls: StallMeter::new(TICK_RATE_HZ),
             chat_sent: 0,
+            watch: WatchCounts::default(),
+            follow_pending: None,
             join_time: None,
             live_snapshots: 0,
             live_since: Instant::now(),
@@ -375,7 +390,13 @@ impl<'a> Bot<'a> {
             let end = bot.spec.end_at.min(ping_at).min(bot.live_since + LIVE_BATCH_PERIOD);
             if spectator { end } else { end.min(bot.instant_at(due_ms)) }
         };
-        let mut wake_at = next_wake(due_ms, ping_at, self);
+        // A `--spectators` bot switches whom it follows now and then (see `crate::spectators`).
+        let mut follow = self.spec.spectate.then(|| FollowPlan::new(seed, self.now_ms()));
+        let next_wake = |due_ms: f64, ping_at: Instant, follow: &Option<FollowPlan>, bot: &Self| {
+            let at = next_wake(due_ms, ping_at, bot);
+            follow.as_ref().map_or(at, |plan| at.min(bot.instant_at(plan.due_ms())))
+        };
+        let mut wake_at = next_wake(due_ms, ping_at, &follow, self);
         let wake = sleep_until(wake_at);
         tokio::pin!(wake);
         // A player reads the stop flag when its timer fires, at least once a tick; only a
@@ -406,6 +427,12 @@ impl<'a> Bot<'a> {
                         }
                         due_ms = self.client.input_due_ms();
                     }
+                    if let Some(plan) = &mut follow
+                        && now >= self.instant_at(plan.due_ms())
+                        && let Err(kind) = self.switch_follow(ws, plan).await
+                    {
+                        return End::Lost(kind);
+                    }
                     if now >= ping_at {
                         ping_at = now + PING_PERIOD;
                         if let Some(frame) = self.client.ping(self.now_ms())
@@ -423,23 +450,38 @@ impl<'a> Bot<'a> {
                         return end;
                     }
                     // Spectators' snapshots stay deltas only if acknowledged.
-                    if spectator
-                        && let Some(frame) = self.client.ack_frame()
-                        && let Err(kind) = send(ws, frame).await
-                    {
-                        return End::Lost(kind);
+                    if spectator && let Some(frame) = self.client.ack_frame() {
+                        if let Err(kind) = send(ws, frame).await {
+                            return End::Lost(kind);
+                        }
+                        self.watch.acks_sent += 1;
                     }
                     // A frame can move the due time: the core's estimate of the server's tick
                     // clock follows the snapshots.
                     due_ms = self.client.input_due_ms();
                 }
             }
-            let next = next_wake(due_ms, ping_at, self);
+            let next = next_wake(due_ms, ping_at, &follow, self);
             if next != wake_at {
                 wake_at = next;
                 wake.as_mut().reset(wake_at);
             }
         }
+    }
+
+    /// Sends the `Follow` the plan picks (a player of the roster, or the server's choice) and
+    /// notes it, so that the first snapshot showing that player times the switch.
+    async fn switch_follow(&mut self, ws: &mut Socket, plan: &mut FollowPlan) -> Result<(), String> {
+        let now = self.now_ms();
+        let target = plan.switch(now, self.client.roster(), self.client.subject());
+        // `None` only before `Welcome` or for a player, neither of which gets here.
+        let Some(frame) = self.client.follow(target) else { return Ok(()) };
+        send(ws, frame).await?;
+        self.watch.follows_sent += 1;
+        self.watch.follows_nil += u64::from(target.is_none());
+        // A switch not shown yet is dropped for the new one (its player may have left).
+        self.follow_pending = target.map(|id| (id, now));
+        Ok(())
     }
 
     /// Sends the input that was due at `slot_ms` (and a chat line if the behaviour says one),
@@ -520,6 +562,14 @@ impl<'a> Bot<'a> {
         match event {
             Event::Snapshot { tick, acked_latency_ms, .. } => {
                 self.stalls.snapshot(now, tick);
+                // A spectator's latency: its `Follow` to the first view of that player.
+                if let Some((id, sent_ms)) = self.follow_pending
+                    && self.client.subject() == Some(id)
+                {
+                    self.follow_pending = None;
+                    self.watch.follows_shown += 1;
+                    self.samples.latency_ms(now - sent_ms);
+                }
                 self.live_snapshots += 1;
                 if let Some(last) = self.last_snapshot_ms.replace(now) {
                     self.samples.gap_ms(now - last);
@@ -529,7 +579,13 @@ impl<'a> Bot<'a> {
                 }
             }
             Event::Pong { rtt_ms } => self.samples.rtt_ms(rtt_ms),
-            Event::Chat(_) => self.events.chat += 1,
+            Event::Chat(line) => {
+                self.events.chat += 1;
+                if line.from.is_none() && line.text.starts_with(spectators::OVERRULED_LINE) {
+                    self.watch.follows_overruled += 1;
+                    self.follow_pending = None;
+                }
+            }
             Event::Kill(_) => self.events.kills += 1,
             Event::Match(_) => self.events.matches += 1,
             Event::Results(_) => self.events.results += 1,
@@ -607,6 +663,7 @@ impl<'a> Bot<'a> {
             bytes_down: stats.bytes_received,
             bytes_up: stats.bytes_sent,
             client_errors: std::mem::take(&mut self.client_errors),
+            watch: self.watch,
         }
     }
 }

@@ -38,6 +38,18 @@ pub struct Cli {
     #[arg(short = 'c', long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
 
+    /// Also run N spectator bots, besides the -c players: each joins with Hello.spectate, in
+    /// the same rooms as the players (round-robin over --rooms) and over the same ramp-up,
+    /// acknowledges every snapshot (Ack) and switches whom it follows every 1–5 s (Follow: a
+    /// random player of its room, or one time in five the server's choice), as a caster does.
+    /// Reported apart (`spectator_bots` in the JSON: delivery, gaps, Follow → view latency,
+    /// bytes per snapshot); the players' figures and thresholds leave them out, and
+    /// --max-failed judges them on their own. A spectator whose address has a player in the
+    /// room may follow only that address's players (PROTOCOL.md, Follow): from one address every
+    /// player is its own; with --source-ips, switches to others count as overruled.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub spectators: u32,
+
     /// How long every bot plays once the ramp-up is over (`30`, `10s`, `1m`; a bare number is
     /// seconds; at most a year).
     #[arg(long, default_value = "30", value_parser = parse_run_duration, allow_hyphen_values = true)]
@@ -199,8 +211,10 @@ pub struct Limits {
 pub struct Params {
     /// Server WebSocket URL, checked to be a valid `ws://` URL.
     pub url: String,
-    /// Number of bots.
+    /// Number of bots that play (`-c`).
     pub count: u32,
+    /// `--spectators`: spectator bots besides them, reported apart.
+    pub spectators: u32,
     /// Playing time after the ramp-up, in seconds.
     #[serde(rename = "duration_s")]
     pub duration: f64,
@@ -271,6 +285,11 @@ impl Params {
             .map(|(kind, pct)| format!("{kind}={pct}"))
             .collect();
         if none.is_empty() { text } else { format!("{text} ({} of {} bots: no bot)", none.join(", "), self.count) }
+    }
+
+    /// Bots of every role: the players, the misbehaving ones and the spectators.
+    pub fn all_bots(&self) -> u32 {
+        self.count.saturating_add(self.spectators)
     }
 
     /// The local address bot `index` connects from, if `--source-ips` was given.
@@ -349,10 +368,11 @@ impl Cli {
             }
         }
         // `count` is at least 1 (its parser says so); 1 if a caller built `Cli` by hand with 0.
-        let count = NonZeroU32::new(self.count).unwrap_or(NonZeroU32::MIN);
+        let count = NonZeroU32::new(self.count.saturating_add(self.spectators)).unwrap_or(NonZeroU32::MIN);
         Ok(Params {
             url: self.url.clone(),
             count: self.count,
+            spectators: self.spectators,
             duration: self.duration.as_secs_f64(),
             ramp_up: self.ramp_up.as_secs_f64(),
             room,
@@ -685,6 +705,17 @@ mod tests {
         assert_eq!(params.stats.unwrap().1, Duration::from_secs(60));
         assert!(parse(&["--stats", "s.jsonl", "--stats-every", "500ms"]).is_err());
         assert!(parse(&["--stats-every", "5s"]).is_err(), "an interval without a file");
+    }
+
+    #[test]
+    fn spectators_come_besides_the_players() {
+        let params = parse(&[]).unwrap().params().unwrap();
+        assert_eq!((params.spectators, params.all_bots()), (0, 10));
+        let params = parse(&["-c", "1", "--spectators", "3", "--threads", "8"]).unwrap().params().unwrap();
+        assert_eq!((params.count, params.spectators, params.all_bots()), (1, 3, 4));
+        assert_eq!(params.threads.get(), 4, "a thread per bot of either kind at most");
+        assert_eq!(params.playing(), 1, "the spectators are not players");
+        assert!(parse(&["--spectators", "-1"]).is_err());
     }
 
     #[test]

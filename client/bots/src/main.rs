@@ -6,7 +6,8 @@
 //! shared timing histograms, [`live`] counters for the [`progress`] line, [`report`] the summary,
 //! its JSON and thresholds, [`stats`] the figures over time of `--stats`, [`nofile`] the
 //! open-file limit; [`misbehave`] picks the bots that break the rules on purpose and tallies what
-//! the server did, [`rogue`] runs them.
+//! the server did, [`rogue`] runs them; [`spectators`] the `--spectators` bots' follow switches
+//! and their summary apart.
 //!
 //! Exit status: 0 passed, 1 no bot connected or the run could not start, 2 a threshold failed,
 //! 130 or 143 stopped early by SIGINT (Ctrl-C) or SIGTERM, after the summary and `--json`.
@@ -25,6 +26,7 @@ mod report;
 mod rogue;
 mod samples;
 mod shards;
+mod spectators;
 mod stalls;
 mod stats;
 mod stop;
@@ -179,7 +181,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<Verdict> {
         .transpose()?;
     let open_files = match nofile::raise() {
         Ok(limit) => {
-            nofile::check(limit, params.count).map_err(anyhow::Error::msg)?;
+            nofile::check(limit, params.all_bots()).map_err(anyhow::Error::msg)?;
             limit.to_string()
         }
         // Not fatal: the limit may well be enough; if not, the failures will say so.
@@ -208,9 +210,10 @@ async fn run_swarm(
     let to_stderr = matches!(json, Some(JsonOut::Stdout));
     let human = |text: &str| if to_stderr { eprintln!("{text}") } else { println!("{text}") };
     human(&format!(
-        "skirmish-bots: {} bots → {} ({}, {}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
+        "skirmish-bots: {} bots{} → {} ({}, {}) for {:.1} s after {:.1} s ramp-up, seed {} (--seed {} \
          repeats it), {} thread{}, open-file limit {open_files}",
         params.count,
+        if params.spectators > 0 { format!(" + {} spectators", params.spectators) } else { String::new() },
         params.url,
         params.rooms_text(),
         params.behaviour_text(),

@@ -15,6 +15,7 @@ use crate::cli::Params;
 use crate::misbehave::{KindSummary, outcome_line};
 use crate::mix::Kind;
 use crate::samples::{Histograms, histogram};
+use crate::spectators::{SpectatorSummary, WatchCounts};
 
 /// How a bot's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,8 @@ pub struct BotReport {
     pub bytes_up: u64,
     /// Messages the client core rejected or the bot could not use, by reason.
     pub client_errors: BTreeMap<String, u64>,
+    /// A spectator's `Ack`s and `Follow`s (zero for a player); reported for `--spectators` bots.
+    pub watch: WatchCounts,
 }
 
 impl BotReport {
@@ -108,6 +111,7 @@ impl BotReport {
             bytes_down: 0,
             bytes_up: 0,
             client_errors: BTreeMap::new(),
+            watch: WatchCounts::default(),
         }
     }
 
@@ -166,6 +170,8 @@ pub const MAX_P99_LATENCY: &str = "max_p99_latency_ms";
 pub const MIN_DELIVERY: &str = "min_delivery";
 /// Name of the failed-bots threshold in the JSON.
 pub const MAX_FAILED: &str = "max_failed";
+/// Name of `--max-failed` judged on the `--spectators` bots alone, apart from the players'.
+pub const MAX_FAILED_SPECTATORS: &str = "max_failed_spectators";
 
 /// Percentiles of one histogram, in ms. All zero when there were no samples (`count` says so);
 /// in the JSON they are `null` then, so a dashboard plots a hole rather than 0 ms.
@@ -224,7 +230,8 @@ impl Percentiles {
 }
 
 /// The result of a run; serialised as the `--json` file, field names are its schema. Every
-/// figure but `misbehaving` is the well-behaved bots' alone (`--misbehave` bots are left out).
+/// figure but `misbehaving` and `spectator_bots` is the well-behaved players' alone
+/// (`--misbehave` and `--spectators` bots are left out).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// What was run.
@@ -237,7 +244,8 @@ pub struct Summary {
     pub not_started: u32,
     /// Connected bots that stayed until the end.
     pub completed: u32,
-    /// Connected bots the server made spectators (room full): they sent no inputs.
+    /// Connected `-c` bots the server made spectators (room full): they sent no inputs. The
+    /// `--spectators` bots, which asked to watch, are `spectator_bots` instead.
     pub spectators: u32,
     /// Why bots failed to join: error kind → count.
     pub failures: BTreeMap<String, u32>,
@@ -323,6 +331,8 @@ pub struct Summary {
     pub stopped_early: bool,
     /// The `--misbehave` bots by kind: how many, and what the server did about them.
     pub misbehaving: BTreeMap<String, KindSummary>,
+    /// The `--spectators` bots' own figures; `null` without `--spectators`.
+    pub spectator_bots: Option<SpectatorSummary>,
 }
 
 impl Summary {
@@ -371,6 +381,7 @@ impl Summary {
             elapsed_s: elapsed.as_secs_f64(),
             stopped_early: false,
             misbehaving: BTreeMap::new(),
+            spectator_bots: None,
         };
         let mut min_snapshots = None::<u64>;
         let mut due_seconds = 0.0;
@@ -436,6 +447,18 @@ impl Summary {
         }
         s.thresholds = s.judge();
         s
+    }
+
+    /// Adds the `--spectators` bots' figures, and judges `--max-failed` on them apart: a run
+    /// whose watchers were refused put only part of its load on the server, but they must not
+    /// dilute the players' share either.
+    pub fn with_spectators(mut self, spectators: SpectatorSummary) -> Self {
+        let limit = self.params.thresholds.max_failed;
+        let started = spectators.started();
+        let value = if started == 0 { 0.0 } else { f64::from(spectators.failed_or_dropped()) / f64::from(started) };
+        self.thresholds.insert(MAX_FAILED_SPECTATORS, Threshold { limit, value: Some(value), passed: value <= limit });
+        self.spectator_bots = Some(spectators);
+        self
     }
 
     /// Bots that failed to join or were dropped before the end: the load a run meant to put on
@@ -533,11 +556,16 @@ fn threshold_text(name: &str, t: &Threshold) -> String {
         MAX_P99_LATENCY => format!("--max-p99-latency {} ms: latency p99 {}", t.limit, measured(" ms", 1)),
         MIN_DELIVERY => format!("--min-delivery {}: delivery ratio {}", t.limit, measured("", 4)),
         MAX_FAILED => format!("--max-failed {}: share of bots failed to join or dropped {}", t.limit, measured("", 3)),
+        MAX_FAILED_SPECTATORS => format!(
+            "--max-failed {} (spectator bots): share of spectator bots failed to join or dropped {}",
+            t.limit,
+            measured("", 3)
+        ),
         other => format!("{other} {}: {}", t.limit, measured("", 3)),
     }
 }
 
-fn count_line(counts: &BTreeMap<String, u32>) -> String {
+pub(crate) fn count_line(counts: &BTreeMap<String, u32>) -> String {
     if counts.is_empty() {
         return "none".to_owned();
     }
@@ -546,7 +574,7 @@ fn count_line(counts: &BTreeMap<String, u32>) -> String {
     sorted.iter().map(|(why, n)| format!("{why} × {n}")).collect::<Vec<_>>().join(", ")
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n as f64;
     let mut unit = 0;
@@ -557,7 +585,7 @@ fn bytes(n: u64) -> String {
     if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
-fn percentiles_line(p: &Percentiles) -> String {
+pub(crate) fn percentiles_line(p: &Percentiles) -> String {
     if p.count == 0 {
         return "no samples".to_owned();
     }
@@ -675,6 +703,9 @@ impl fmt::Display for Summary {
                 self.input_slots(),
                 self.inputs_missed
             )?;
+        }
+        if let Some(spectators) = &self.spectator_bots {
+            write!(f, "\n{spectators}")?;
         }
         for (name, t) in &self.thresholds {
             let verdict = if t.passed { "passed" } else { "FAILED" };

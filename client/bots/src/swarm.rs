@@ -2,7 +2,8 @@
 //! `--max-connecting` connection attempts at a time), end them together, show progress on a
 //! terminal, and gather what they saw into one [`Summary`]. The `--misbehave` share runs as
 //! [`rogue`] bots with timing samples and live counters of their own, so no figure but their
-//! own tally includes them (nor the `--stats` lines).
+//! own tally includes them (nor the `--stats` lines); the `--spectators` bots likewise, with a
+//! summary of their own ([`crate::spectators`]).
 
 use std::fs::File;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::report::{BotReport, Outcome, Summary};
 use crate::rogue;
 use crate::samples::Shared;
 use crate::shards::Shards;
+use crate::spectators::SpectatorSummary;
 use crate::stats;
 use crate::stop::Stop;
 
@@ -66,6 +68,7 @@ pub async fn run(
             let spec = bot::Spec {
                 index,
                 kind,
+                spectate: false,
                 url: url.clone(),
                 room: params.placement.for_bot(index),
                 seed: params.seed,
@@ -86,6 +89,32 @@ pub async fn run(
                 }
                 None => Some((kind, shards.spawn(index, bot::run(spec)))),
             }
+        })
+        .collect();
+    // The spectator bots: indices after the players' (names, random streams, source
+    // addresses), rooms and ramp-up as the players', their own samples and counters.
+    let (watch_samples, watch_live) = (Arc::new(Shared::default()), Arc::new(Live::default()));
+    let watchers: Vec<_> = (0..params.spectators)
+        .map(|i| {
+            let index = params.count.saturating_add(i);
+            let spec = bot::Spec {
+                index,
+                kind: Kind::Idle,
+                spectate: true,
+                url: url.clone(),
+                room: params.placement.for_bot(i),
+                seed: params.seed,
+                predict: false,
+                epoch,
+                start_at: epoch + ramp_up.mul_f64(f64::from(i) / f64::from(params.spectators)),
+                end_at,
+                stop: stop.clone(),
+                samples: watch_samples.clone(),
+                live: watch_live.clone(),
+                connecting: connecting.clone(),
+                source: params.source_for_bot(index),
+            };
+            shards.spawn(index, bot::run(spec))
         })
         .collect();
 
@@ -122,6 +151,13 @@ pub async fn run(
             handle.await.unwrap_or_else(|e| BotReport::new(Outcome::Failed(format!("bot task failed: {e}")), kind));
         reports.push(report);
     }
+    let mut watch_reports = Vec::with_capacity(watchers.len());
+    for handle in watchers {
+        let report = handle
+            .await
+            .unwrap_or_else(|e| BotReport::new(Outcome::Failed(format!("bot task failed: {e}")), Kind::Idle));
+        watch_reports.push(report);
+    }
     let mut rogue_reports = Vec::with_capacity(rogues.len());
     for handle in rogues {
         match handle.await {
@@ -142,5 +178,9 @@ pub async fn run(
     let mut summary = Summary::new(params.clone(), &reports, &samples.snapshot(), epoch.elapsed());
     summary.stopped_early = stop.is_stopped();
     summary.misbehaving = misbehave::summarise(&rogue_reports);
+    if params.spectators > 0 {
+        summary =
+            summary.with_spectators(SpectatorSummary::new(params.clone(), &watch_reports, &watch_samples.snapshot()));
+    }
     Ok(summary)
 }
