@@ -170,8 +170,10 @@ async fn a_mixed_swarm_joins_plays_and_reports_consistent_figures() {
     let _ = std::fs::remove_file(&stats);
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     let t: Vec<f64> = lines.iter().map(|l| f64_at(l, "/t_s")).collect();
-    assert_eq!(t.len(), 3, "{text}");
-    assert!((t[2] - 3.0).abs() < 1e-9, "{text}");
+    // One a second by the bots' clock; a machine too loaded to run them for over a second
+    // makes one line of two seconds.
+    assert!((2..=3).contains(&t.len()) && t.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!((t[t.len() - 1] - 3.0).abs() < 1e-9, "{text}");
     for line in &lines {
         assert_eq!(line["connected"], 20, "{text}");
         assert!(f64_at(line, "/delivery_ratio") > 0.0, "{text}");
@@ -280,7 +282,10 @@ async fn bots_refused_by_the_server_fail_the_run_unless_allowed() {
     let server = skirmish_server::spawn_in_thread(config).expect("server starts");
     let url = server.ws_url();
     let path = json_path("refused-some");
-    let args = ["-c", "5", "--duration", "2", "--min-delivery", "0.5", "--json", path.to_str().unwrap(), "--url", &url];
+    // Performance limits no run misses, however loaded the machine: this test is about refusals.
+    let lax = ["--min-delivery", "0.01", "--max-p99-latency", "60000"];
+    let args =
+        ["-c", "5", "--duration", "2", lax[0], lax[1], lax[2], lax[3], "--json", path.to_str().unwrap(), "--url", &url];
     let out = run_bots(&args).await;
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -298,7 +303,7 @@ async fn bots_refused_by_the_server_fail_the_run_unless_allowed() {
     assert_eq!(json["thresholds"]["min_delivery"]["passed"], true, "the two that got in were served: {json:#}");
 
     // Allowed: the same run passes.
-    let args = ["-c", "5", "--duration", "1", "--max-failed", "0.6", "--url", &url];
+    let args = ["-c", "5", "--duration", "1", "--max-failed", "0.6", lax[0], lax[1], lax[2], lax[3], "--url", &url];
     let out = run_bots(&args).await;
     assert_eq!(out.status.code(), Some(0), "{:?}", texts(&out));
     server.stop();
@@ -433,7 +438,9 @@ async fn a_run_of_misbehaving_bots_only_fails_when_none_got_in() {
         let (stdout, stderr) = texts(&out);
         assert_eq!(out.status.code(), Some(1), "{misbehave}: stdout:\n{stdout}\nstderr:\n{stderr}");
         assert!(stderr.contains("no bot connected") && stderr.contains("every bot misbehaving"), "{stderr}");
-        assert!(stderr.contains("connection refused × 4"), "the cause is named:\n{stderr}");
+        // Refused at once; on a machine too loaded to try within the one-second run, that.
+        let named = ["connection refused × 4", "run over while waiting to connect × 4"];
+        assert!(named.iter().any(|cause| stderr.contains(cause)), "the cause is named:\n{stderr}");
     }
 
     // With a server, the flooding bots got in and were cut: what the run was for, so it passes,
