@@ -678,6 +678,9 @@ async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit,
         tracing::warn!(peer = peer.map(display), "WebSocket dropped: its socket could not be duplicated");
         return;
     };
+    if let Err(e) = socket.limit_unsent(socket::UNSENT_LIMIT) {
+        tracing::debug!(peer = peer.map(display), error = %e, "cannot set TCP_NOTSENT_LOWAT");
+    }
     let parts = framed.into_parts();
     // What the client sent right after its request (its first frames, if it did not wait for
     // our answer) was read into actix-http's buffer: it goes first.

@@ -58,6 +58,17 @@ impl ConnSocket {
         }
     }
 
+    /// Lets at most `bytes` wait unsent in the kernel (`TCP_NOTSENT_LOWAT`): past that, a write
+    /// takes nothing more and `poll` reports the socket not writable, so the session's writer
+    /// holds and latest-wins replaces its waiting snapshot. Without it the send buffer
+    /// (`--socket-send-buffer`) held seconds of v3's small snapshots for a client on a slow
+    /// link, each older than the last one it read (from an outside test of a LAN host: a phone
+    /// at 6 KB/s saw its view fall 10 s behind). What is sent and not yet acknowledged (the
+    /// bytes in flight) is not counted; that is the link's own queue.
+    pub fn limit_unsent(&self, bytes: u32) -> io::Result<()> {
+        socket2::SockRef::from(&*self.0).set_tcp_notsent_lowat(bytes)
+    }
+
     /// Cuts the connection in both directions. Errors (already closed) are irrelevant.
     pub fn shutdown(&self) {
         self.shutdown_how(Shutdown::Both);
@@ -100,6 +111,12 @@ impl ConnSocket {
         }
     }
 }
+
+/// The most a WebSocket's socket keeps unsent (see [`ConnSocket::limit_unsent`]): a second or
+/// so of a busy room's snapshots for one player (about 3 KiB a second at 40 players), and more
+/// than any one frame the server sends in play; a bigger frame (a big room's `Welcome`) goes
+/// out in parts as the link takes them.
+pub const UNSENT_LIMIT: u32 = 4096;
 
 /// How long the kernel lets our bytes wait for a peer that acknowledges none of them, or keeps a
 /// zero window, before it resets the connection (`TCP_USER_TIMEOUT`): twice the longer of the

@@ -334,3 +334,47 @@ async fn a_spectator_that_pings_but_never_reads_is_timed_out() {
     assert_eq!(stats.disconnects_by(DisconnectReason::Timeout), 1, "only the one that does not read");
     player.abort();
 }
+
+/// From an outside test of a LAN host: a phone on a link slower than the room's stream (6 KB/s)
+/// saw its view fall 10 s behind, then was cut for reading too slowly, again and again: the
+/// server's socket took every small snapshot into its send buffer (64 KiB, many seconds of
+/// them), so latest-wins never came into play. The kernel now keeps at most
+/// `socket::UNSENT_LIMIT` bytes unsent: past that the writer holds, and newer snapshots replace
+/// the waiting one. A client reading two frames a second through a small receive buffer backs
+/// that up within seconds (a full send buffer would take a minute and more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_link_gets_latest_wins_not_a_kernel_backlog() {
+    let mut config = Config::for_tests();
+    // Nobody is cut here: only what the server drops for the slow client is looked at.
+    config.send_stall_timeout = Duration::from_secs(120);
+    let srv = spawn_in_thread(config).unwrap();
+    let stats = srv.stats.clone();
+    let mut other = TestClient::join(&srv.ws_url(), "other", Some("lowat")).await;
+    let other = tokio::spawn(async move {
+        loop {
+            other.next_event().await;
+        }
+    });
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(srv.addr).await.unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(srv.ws_url(), stream).await.unwrap();
+    let hello = ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: "Phone".into(),
+        room: Some("lowat".into()),
+        spectate: false,
+        private: false,
+        rejoin: None,
+    });
+    slow.send(Message::binary(encode_client(&hello))).await.unwrap();
+    let started = Instant::now();
+    while Stats::get(&stats.snapshots_dropped) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(40), "no snapshot was ever dropped for the slow client");
+        let frame = tokio::time::timeout(WAIT, slow.next()).await.expect("a frame");
+        assert!(matches!(frame, Some(Ok(_))), "the slow client's connection ended: {frame:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(stats.disconnects_by(DisconnectReason::Stalled), 0, "held and replaced, not cut");
+    other.abort();
+}
