@@ -328,7 +328,7 @@ async function post(path, body, what, done) {
   try {
     const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     if (res.ok) {
-      notice(done, "ok");
+      notice(typeof done === "function" ? done(await res.json()) : done, "ok");
     } else {
       const why = await res.json().then((answer) => answer.error, () => null);
       notice(`${what} failed: ${res.status} ${why || res.statusText}`, "error");
@@ -408,7 +408,7 @@ function playerRow(room, id) {
   row.all = el("button", "Kick all from address");
   row.all.onclick = () => confirm(`Kick all ${row.many} from ${row.address} out of ${room}?`) &&
     post("/admin/api/kick", { room, id, all_from_address: true }, `Kick all from ${row.address} out of ${room}`,
-      `all from ${row.address} kicked from ${room}`);
+      (answer) => `${answer.connections_and_seats} connections and seats of ${row.address} kicked from ${room}`);
   const action = el("td");
   action.append(kick, " ", row.all);
   row.tr.append(...row.cells, action);

@@ -60,6 +60,12 @@ pub enum Close {
     /// The room does not exist and the client's address has `--max-rooms-per-ip` rooms open
     /// (1008).
     TooManyRoomsFromAddress,
+    /// The client's address opened its share of rooms over the last 10 minutes, twice
+    /// `--max-rooms-per-ip`, gone ones included (1008); it may open one again after `wait`.
+    TooManyRoomOpenings {
+        /// Until it may.
+        wait: std::time::Duration,
+    },
     /// The player rejoined on a new connection, which took over this one's seat (1000).
     Replaced,
     /// More than `FLOOD_KICK_DROPS` messages over the rate limit within one check second (1008).
@@ -133,7 +139,7 @@ impl Close {
             Self::Kicked { code, .. } => *code,
             Self::ServerError => 1011,
             Self::TooManyRooms => 1013,
-            Self::TooManyRoomsFromAddress => 1008,
+            Self::TooManyRoomsFromAddress | Self::TooManyRoomOpenings { .. } => 1008,
         }
     }
 
@@ -163,6 +169,10 @@ impl Close {
             Self::TooManyRoomsFromAddress => {
                 "your address has opened all the rooms it may; join one of them or a listed room".to_owned()
             }
+            Self::TooManyRoomOpenings { wait } => format!(
+                "your address has opened all the rooms it may in 10 minutes: try again in {} min, or join a listed room",
+                wait.as_secs().div_ceil(60).max(1)
+            ),
             Self::Flood => flood_reason(),
             Self::HeartbeatTimeout => "heartbeat timeout".to_owned(),
             Self::Kicked { reason, .. } => (*reason).to_owned(),
@@ -197,7 +207,7 @@ impl Close {
             Self::NotSpectator => DisconnectReason::NotSpectator,
             Self::RoomFull { .. } | Self::NoSpectatorPlace { .. } => DisconnectReason::RoomFull,
             Self::TooManyRooms => DisconnectReason::TooManyRooms,
-            Self::TooManyRoomsFromAddress => DisconnectReason::TooManyRoomsPerIp,
+            Self::TooManyRoomsFromAddress | Self::TooManyRoomOpenings { .. } => DisconnectReason::TooManyRoomsPerIp,
             Self::Replaced => DisconnectReason::Replaced,
             Self::Flood => DisconnectReason::Flood,
             Self::HeartbeatTimeout => DisconnectReason::Timeout,
@@ -291,6 +301,7 @@ mod tests {
             Close::NoSpectatorPlace { room: "r".repeat(32) },
             Close::TooManyRooms,
             Close::TooManyRoomsFromAddress,
+            Close::TooManyRoomOpenings { wait: std::time::Duration::from_secs(600) },
             Close::Replaced,
             Close::Flood,
             Close::HeartbeatTimeout,
@@ -343,6 +354,7 @@ mod tests {
             (Close::NoSpectatorPlace { room: "main".into() }, 1008, "room_full"),
             (Close::TooManyRooms, 1013, "too_many_rooms"),
             (Close::TooManyRoomsFromAddress, 1008, "too_many_rooms_per_ip"),
+            (Close::TooManyRoomOpenings { wait: std::time::Duration::from_secs(61) }, 1008, "too_many_rooms_per_ip"),
             (Close::Replaced, 1000, "replaced"),
             (Close::Kicked { code: 1008, reason: "bye", label: DisconnectReason::Kicked }, 1008, "kicked"),
             (Close::Kicked { code: 1008, reason: "shut", label: DisconnectReason::RoomClosed }, 1008, "room_closed"),

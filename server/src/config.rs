@@ -46,8 +46,10 @@ pub struct Config {
     #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 100)]
     pub max_rooms: usize,
 
-    /// Rooms one client address (IPv6: its /64) may have opened and still alive; a join that
-    /// would open one more is closed with 1008, so one address cannot hold every room. 0: no cap.
+    /// Rooms one client address (IPv6: its /64) may have opened and still alive, and twice that
+    /// many opened in any 10 minutes, gone ones included; a join that would open one more is
+    /// closed with 1008, so one address cannot hold every room, not even by opening rooms and
+    /// leaving them. 0: no cap.
     #[arg(long, env = "SKIRMISH_MAX_ROOMS_PER_IP", default_value_t = 8)]
     pub max_rooms_per_ip: usize,
 

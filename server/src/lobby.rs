@@ -464,11 +464,14 @@ impl Lobby {
             return Err(JoinError::TooManyRoomsFromAddress);
         }
         let now = Instant::now();
-        let recent = client
-            .and_then(|ip| self.openings.get(&ip))
-            .map_or(0, |times| times.iter().filter(|t| now.duration_since(**t) < ROOM_OPENINGS_WINDOW).count());
-        if cap > 0 && recent >= cap.saturating_mul(OPENINGS_PER_CAP) {
-            return Err(JoinError::TooManyRoomsFromAddress);
+        let recent: Vec<Instant> = client.and_then(|ip| self.openings.get(&ip)).map_or_else(Vec::new, |times| {
+            times.iter().copied().filter(|t| now.duration_since(*t) < ROOM_OPENINGS_WINDOW).collect()
+        });
+        let allowed = cap.saturating_mul(OPENINGS_PER_CAP);
+        if cap > 0 && recent.len() >= allowed {
+            // Free again when the opening that brought the count to the limit leaves the window.
+            let freed_at = recent[recent.len() - allowed] + ROOM_OPENINGS_WINDOW;
+            return Err(JoinError::TooManyRoomOpenings(freed_at.saturating_duration_since(now)));
         }
         Ok(())
     }

@@ -65,6 +65,9 @@ pub enum JoinError {
     /// The room does not exist and the client's address has opened `max_rooms_per_ip` rooms
     /// that are still alive.
     TooManyRoomsFromAddress,
+    /// The room does not exist and the client's address has opened twice `max_rooms_per_ip`
+    /// rooms in the last `lobby::ROOM_OPENINGS_WINDOW`; it may open one again after this long.
+    TooManyRoomOpenings(std::time::Duration),
     /// The admin closed the room (the reason its players read); it goes once they have left.
     Closed(&'static str),
     /// A kick's ban keeps the client's address out of the room for this long yet

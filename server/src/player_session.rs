@@ -562,6 +562,7 @@ impl PlayerSession {
                         JoinError::NoSpectatorPlace => Close::NoSpectatorPlace { room: asked },
                         JoinError::TooManyRooms => Close::TooManyRooms,
                         JoinError::TooManyRoomsFromAddress => Close::TooManyRoomsFromAddress,
+                        JoinError::TooManyRoomOpenings(wait) => Close::TooManyRoomOpenings { wait },
                         JoinError::ShuttingDown => Close::Restart,
                         JoinError::Closed(reason) => {
                             Close::Kicked { code: 1008, reason, label: DisconnectReason::RoomClosed }

@@ -95,6 +95,13 @@ async fn the_host_kicks_from_the_page_and_lifts_the_ban_there() {
     for twin in &mut twins {
         assert_eq!(expect_close(&mut twin.ws).await, (1008, "kicked by the host".to_owned()));
     }
+    // The status line says how many went.
+    poll("the notice of the kick", async || {
+        content(&browser, "#notice")
+            .await
+            .filter(|t| t.contains("2 connections and seats of 127.0.0.3 kicked from den"))
+    })
+    .await;
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);
