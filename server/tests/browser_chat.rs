@@ -67,6 +67,21 @@ async fn chat_goes_between_browsers_as_text_only() {
         .map(|v| serde_json::from_value::<(f64, f64)>(v).expect("two numbers"))
         .expect("measure the line");
     assert!(name_right <= text_left, "the message's words start after the name: {name_right} > {text_left}");
+    // And the system line of its join reads "דנה joined", not "joined דנה" (from a LAN host's
+    // outside test: the whole line took the name's direction).
+    let (name_right, joined_left) = bob
+        .execute(
+            "const line = [...document.querySelectorAll('#chatlog .system')].find((l) => l.textContent === 'דנה joined'); \
+             const node = line.querySelector('.text').firstChild, at = node.textContent.indexOf(' joined'); \
+             const range = (from, to) => { const r = document.createRange(); r.setStart(node, from); r.setEnd(node, to); \
+                                           return r.getBoundingClientRect(); }; \
+             return [range(0, at).right, range(at + 1, node.textContent.length).left];",
+            vec![],
+        )
+        .await
+        .map(|v| serde_json::from_value::<(f64, f64)>(v).expect("two numbers"))
+        .expect("measure the system line");
+    assert!(name_right <= joined_left, "the name, then 'joined': {name_right} > {joined_left}");
     drop(dana);
 
     // Sending leaves the chat box, so the keys steer again; the box is empty for the next line.
