@@ -145,6 +145,12 @@ impl Collector for StatsCollector {
         )?;
         Self::counter(
             &mut encoder,
+            "snapshots_thinned",
+            "Snapshots not built for a client whose acknowledgements trail the room (sent fewer until it catches up)",
+            &s.snapshots_thinned,
+        )?;
+        Self::counter(
+            &mut encoder,
             "writes_held",
             "Times a session held its output back because the client's socket was backed up",
             &s.writes_held,

@@ -138,7 +138,7 @@ impl Outbox {
     /// One tick's output: an optional reliable frame and the snapshot, which replaces any
     /// snapshot not yet taken. Returns true if one was replaced. Wakes the writer only if no
     /// worker is set: otherwise the room lists the outbox in its `crate::wake::Wakes`.
-    pub fn push_tick(&self, reliable: Option<Frame>, snapshot: Bytes) -> Result<bool, Overflow> {
+    pub fn push_tick(&self, reliable: Option<Frame>, snapshot: Option<Bytes>) -> Result<bool, Overflow> {
         let replaced = {
             let mut state = self.lock();
             if state.closed {
@@ -147,7 +147,8 @@ impl Outbox {
             if let Some(frame) = reliable {
                 push(&mut state, frame)?;
             }
-            let replaced = state.snapshot.replace(snapshot).is_some();
+            // No snapshot this tick (a lagging client's, thinned): the waiting one stays.
+            let replaced = snapshot.is_some_and(|snapshot| state.snapshot.replace(snapshot).is_some());
             state.replaced += u64::from(replaced);
             replaced
         };
@@ -296,9 +297,9 @@ mod tests {
     #[test]
     fn reliable_frames_go_first_and_the_newest_snapshot_wins() {
         let outbox = Outbox::new();
-        assert_eq!(outbox.push_tick(Some(Frame::Binary(b("r1"))), b("s1")), Ok(false));
+        assert_eq!(outbox.push_tick(Some(Frame::Binary(b("r1"))), Some(b("s1"))), Ok(false));
         outbox.push_reliable(Frame::Ping).unwrap();
-        assert_eq!(outbox.push_tick(None, b("s2")), Ok(true), "s1 replaced");
+        assert_eq!(outbox.push_tick(None, Some(b("s2"))), Ok(true), "s1 replaced");
         let mut out = Vec::new();
         let taken = outbox.take(&mut out);
         assert_eq!(out, [Frame::Binary(b("r1")), Frame::Ping, Frame::Binary(b("s2"))]);
@@ -317,7 +318,7 @@ mod tests {
     fn a_client_that_never_reads_hits_the_bound_instead_of_growing() {
         let outbox = Outbox::new();
         let mut pushed = 0;
-        while outbox.push_tick(Some(Frame::Binary(b("reliable"))), b("snapshot")).is_ok() {
+        while outbox.push_tick(Some(Frame::Binary(b("reliable"))), Some(b("snapshot"))).is_ok() {
             pushed += 1;
             assert!(pushed <= MAX_RELIABLE_FRAMES);
         }
@@ -332,11 +333,11 @@ mod tests {
     #[test]
     fn holding_keeps_the_stall_clock_running_until_a_write_goes_through() {
         let outbox = Outbox::new();
-        outbox.push_tick(None, b("s1")).unwrap();
+        outbox.push_tick(None, Some(b("s1"))).unwrap();
         assert!(outbox.has_waiting());
         outbox.hold();
         let held_since = outbox.sending_since().expect("holding counts as a write waiting");
-        outbox.push_tick(None, b("s2")).unwrap();
+        outbox.push_tick(None, Some(b("s2"))).unwrap();
         let mut out = Vec::new();
         outbox.take(&mut out);
         assert_eq!(out, [Frame::Binary(b("s2"))], "only the newest snapshot goes once the socket drains");
@@ -349,9 +350,9 @@ mod tests {
     #[test]
     fn closing_drops_and_refuses() {
         let outbox = Outbox::new();
-        outbox.push_tick(Some(Frame::Binary(b("r"))), b("s")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r"))), Some(b("s"))).unwrap();
         outbox.close();
-        outbox.push_tick(Some(Frame::Binary(b("r"))), b("s")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r"))), Some(b("s"))).unwrap();
         let mut out = Vec::new();
         outbox.take(&mut out);
         assert!(out.is_empty() && outbox.is_closed());
@@ -360,9 +361,9 @@ mod tests {
     #[test]
     fn closing_with_a_last_frame_keeps_only_that_frame() {
         let outbox = Outbox::new();
-        outbox.push_tick(Some(Frame::Binary(b("r"))), b("s")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r"))), Some(b("s"))).unwrap();
         outbox.close_with(Frame::Close(b("bye")));
-        outbox.push_tick(Some(Frame::Binary(b("r2"))), b("s2")).unwrap();
+        outbox.push_tick(Some(Frame::Binary(b("r2"))), Some(b("s2"))).unwrap();
         let mut out = Vec::new();
         outbox.take(&mut out);
         assert_eq!(out, [Frame::Close(b("bye"))]);

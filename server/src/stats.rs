@@ -188,6 +188,9 @@ pub struct Stats {
     pub snapshot_bytes: AtomicU64,
     /// Snapshots replaced by a newer one before they could be sent (latest-wins).
     pub snapshots_dropped: AtomicU64,
+    /// Snapshots not built for a client whose acknowledgements trail the room
+    /// (`room::snapshot_stride`).
+    pub snapshots_thinned: AtomicU64,
     /// Times a session's writer held its output back because the client's socket was backed
     /// up (it reads slower than we send, or not at all).
     pub writes_held: AtomicU64,
@@ -236,6 +239,7 @@ impl Default for Stats {
             snapshots_sent: AtomicU64::new(0),
             snapshot_bytes: AtomicU64::new(0),
             snapshots_dropped: AtomicU64::new(0),
+            snapshots_thinned: AtomicU64::new(0),
             writes_held: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
             inputs_repeated: AtomicU64::new(0),

@@ -275,6 +275,12 @@ impl ClientView {
         })
     }
 
+    /// How many ticks the newest snapshot this client acknowledged trails `now` (0 before its
+    /// first acknowledgement).
+    pub fn lag(&self, now: u64) -> u64 {
+        if self.newest_ack == 0 { 0 } else { now.saturating_sub(self.newest_ack) }
+    }
+
     /// Heap bytes held (for the per-player memory budget and its test).
     pub fn heap_bytes(&self) -> usize {
         self.ids.capacity() * 4 + self.sent.capacity() * std::mem::size_of::<Sent>()

@@ -135,7 +135,7 @@ mod tests {
             .collect();
         let mut wakes = Wakes::default();
         for outbox in &outboxes {
-            outbox.push_tick(None, Bytes::from_static(b"s")).expect("room");
+            outbox.push_tick(None, Some(Bytes::from_static(b"s"))).expect("room");
             wakes.add(outbox);
         }
         // Pushing alone wakes nobody: the writers wait until the room hands the list over.

@@ -33,7 +33,7 @@ async fn scrape(addr: std::net::SocketAddr) -> (String, HashMap<String, f64>) {
     (content_type, values)
 }
 
-const SERIES: [&str; 21] = [
+const SERIES: [&str; 22] = [
     "skirmish_connections",
     "skirmish_players",
     "skirmish_rooms",
@@ -49,6 +49,7 @@ const SERIES: [&str; 21] = [
     "skirmish_snapshots_sent_total",
     "skirmish_snapshot_bytes_total",
     "skirmish_snapshots_dropped_total",
+    "skirmish_snapshots_thinned_total",
     "skirmish_inputs_dropped_total",
     "skirmish_inputs_repeated_total",
     "skirmish_inputs_overflowed_total",

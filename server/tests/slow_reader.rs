@@ -378,3 +378,38 @@ async fn a_slow_link_gets_latest_wins_not_a_kernel_backlog() {
     assert_eq!(stats.disconnects_by(DisconnectReason::Stalled), 0, "held and replaced, not cut");
     other.abort();
 }
+
+/// From an outside test of a phone on a slow link: the server sent 30 snapshots a second
+/// whatever the link carried, so a phone at 6 KB/s fell 8–14 s behind (the link's own queues
+/// held them) and was cut again and again. A client whose acknowledgements trail the room gets
+/// fewer snapshots (`room::snapshot_stride`) until it catches up: here one that reads ten
+/// frames a second, acknowledging each, soon receives snapshots ticks apart, none of them
+/// dropped by latest-wins (its socket never backs up), and is not cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_falls_behind_gets_fewer_snapshots() {
+    let mut config = Config::for_tests();
+    config.send_stall_timeout = Duration::from_secs(120);
+    let srv = spawn_in_thread(config).unwrap();
+    let stats = srv.stats.clone();
+    let mut slow = TestClient::join(&srv.ws_url(), "slow", Some("thin")).await;
+    let started = Instant::now();
+    let mut last_tick = slow.core.newest_tick();
+    let mut widest = 0;
+    while widest < 2 {
+        assert!(started.elapsed() < Duration::from_secs(40), "every tick's snapshot kept coming");
+        let frame = tokio::time::timeout(WAIT, slow.ws.next()).await.expect("a frame");
+        let Some(Ok(Message::Binary(bytes))) = frame else { continue };
+        let now = slow.now_ms();
+        let _ = slow.core.on_message(&bytes, now, &mut Vec::new());
+        let tick = slow.core.newest_tick();
+        if tick > last_tick {
+            widest = widest.max(tick - last_tick);
+            last_tick = tick;
+            slow.send_input(Vec2::ZERO).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(Stats::get(&stats.snapshots_thinned) > 0);
+    assert_eq!(Stats::get(&stats.snapshots_dropped), 0, "thinned, not dropped by latest-wins");
+    assert_eq!(stats.disconnects_by(DisconnectReason::Stalled), 0, "not cut");
+}
