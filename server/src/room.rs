@@ -326,6 +326,7 @@ impl Room {
             }
             if let Some(tick) = taken.ack {
                 member.view.ack(tick);
+                member.view.heard(self.world.tick());
                 // Checked only as acknowledgements come: one that sends none (a spectator
                 // that does not, or a hidden tab that stopped its inputs) is the heartbeat's.
                 let unacknowledged = member.view.unacknowledged();

@@ -101,6 +101,9 @@ struct Sent {
     pickups: usize,
 }
 
+/// See [`ClientView::lag`]: a third of a second, ten times an input's interval.
+pub const ACKS_FLOWING_TICKS: u64 = 10;
+
 /// One client's side of the delta history: its acknowledgement and what it was sent in each
 /// tick it may still acknowledge. Bounded: at most `HISTORY_TICKS` ticks of ids, whatever the
 /// client does.
@@ -128,6 +131,8 @@ pub struct ClientView {
     /// The room tick at which its newest acknowledgement was first seen trailing the room by
     /// more than the limit (see [`ClientView::trailing`]); `None`: it is not.
     trailing_since: Option<u64>,
+    /// The room tick at which its last acknowledgement arrived (see [`ClientView::lag`]).
+    ack_arrived: u64,
 }
 
 impl ClientView {
@@ -275,10 +280,22 @@ impl ClientView {
         })
     }
 
-    /// How many ticks the newest snapshot this client acknowledged trails `now` (0 before its
-    /// first acknowledgement).
+    /// An acknowledgement arrived at room tick `now` (whatever it named).
+    pub fn heard(&mut self, now: u64) {
+        self.ack_arrived = now;
+    }
+
+    /// How many ticks the newest snapshot this client acknowledged trails `now`, while its
+    /// acknowledgements keep arriving (within the last [`ACKS_FLOWING_TICKS`]): a link that
+    /// carries them but not the stream. 0 before its first, and once they stop (a client that
+    /// sends none for a while, a tab put away, is no slow link, and the heartbeat and the
+    /// unacknowledged count judge it).
     pub fn lag(&self, now: u64) -> u64 {
-        if self.newest_ack == 0 { 0 } else { now.saturating_sub(self.newest_ack) }
+        if self.newest_ack == 0 || now.saturating_sub(self.ack_arrived) > ACKS_FLOWING_TICKS {
+            0
+        } else {
+            now.saturating_sub(self.newest_ack)
+        }
     }
 
     /// Heap bytes held (for the per-player memory budget and its test).
