@@ -49,8 +49,14 @@ const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// A connection must say `Hello` within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closing connection is kept for the client's Close or end of stream (reading and
-/// discarding meanwhile) before the socket is cut.
+/// discarding meanwhile) before the socket is cut, counted from the last sign that the client
+/// is still reading toward our Close (a newer acknowledgement).
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// However it keeps reading, a closing connection is cut after this: enough for a client about
+/// as far behind as the room lets one fall (`Close::Behind`) to read its way to our Close.
+const CLOSE_MAX_WAIT: Duration = Duration::from_secs(30);
+/// How often a closing connection's wait is checked.
+const CLOSE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// How long a client that fell silent for the whole client timeout is kept for its Close: it has
 /// most likely vanished (a pulled cable, a frozen peer), so its session ends within the client
 /// timeout plus this (the silence is checked right at its deadline).
@@ -124,6 +130,10 @@ pub struct PlayerSession {
     client_done: bool,
     /// The writer has written our Close: with `client_done`, the session ends.
     close_written: bool,
+    /// The newest snapshot tick the client acknowledged, and when it last grew: while closing,
+    /// a client whose acknowledgements still grow is reading its way to our Close.
+    newest_ack: u64,
+    ack_grew: Instant,
     /// The task that kicks this session when the server shuts down; aborted when it stops.
     shutdown_watch: Option<tokio::task::JoinHandle<()>>,
     /// This connection's place under the connection caps, held for the session's whole life:
@@ -183,6 +193,8 @@ impl PlayerSession {
             in_link: VecDeque::new(),
             client_done: false,
             close_written: false,
+            newest_ack: 0,
+            ack_grew: Instant::now(),
             shutdown_watch: None,
             permit,
         }
@@ -342,9 +354,10 @@ impl PlayerSession {
     /// while the client is still sending makes the client's kernel discard our Close under a
     /// reset. So our side of the stream is shut (a FIN, never a reset) right behind our Close,
     /// once the writer has written it; the connection is read and discarded until the client's
-    /// Close arrives or its stream ends (or at once, if it closed first), and after
-    /// `CLOSE_FLUSH_TIMEOUT` (`SILENT_CLOSE_WAIT` for a client silent past the timeout) it is cut
-    /// whatever happens. A client that stopped reading could never read a Close: it is cut at
+    /// Close arrives or its stream ends (or at once, if it closed first), and once
+    /// `CLOSE_FLUSH_TIMEOUT` has passed since the close or the client's newest acknowledgement
+    /// that grew (`SILENT_CLOSE_WAIT` for a client silent past the timeout), or
+    /// `CLOSE_MAX_WAIT` since the close, it is cut whatever happens. A client that stopped reading could never read a Close: it is cut at
     /// once.
     fn end(&mut self, ctx: &mut Context<Self>, why: Close) {
         if matches!(self.phase, Phase::Closing) {
@@ -363,9 +376,18 @@ impl PlayerSession {
         self.phase = Phase::Closing;
         let answering = matches!(why, Close::ClientLeft | Close::ClientLost);
         let wait = if why == Close::HeartbeatTimeout { SILENT_CLOSE_WAIT } else { CLOSE_FLUSH_TIMEOUT };
-        ctx.run_later(wait, |session, ctx| {
-            session.cut();
-            ctx.stop();
+        // A client on a slow link reads our Close only after what its link holds, seconds of
+        // snapshots for one closed as `Behind`: cut at a fixed 2 s, its kernel discarded our
+        // Close under the reset and its page said "connection lost" (from an outside test of a
+        // LAN host's phones). So the wait runs from the newest sign that it still reads.
+        let closing_since = Instant::now();
+        self.ack_grew = closing_since;
+        ctx.run_interval(CLOSE_CHECK_INTERVAL, move |session, ctx| {
+            let now = Instant::now();
+            if now - session.ack_grew >= wait || now - closing_since >= CLOSE_MAX_WAIT {
+                session.cut();
+                ctx.stop();
+            }
         });
         // The writer owns the socket: the Close goes out after what it is writing, and when it
         // is out the writer ends (see `start_writer`).
@@ -455,6 +477,14 @@ impl PlayerSession {
         if let Phase::InRoom { token_held, .. } = &mut self.phase {
             *token_held |= tick > 0;
         }
+        self.read_up_to(tick);
+    }
+
+    /// Notes an acknowledgement of snapshot `tick`: the client reads.
+    fn read_up_to(&mut self, tick: u64) {
+        if tick > self.newest_ack {
+            (self.newest_ack, self.ack_grew) = (tick, Instant::now());
+        }
     }
 
     fn on_binary(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
@@ -480,6 +510,7 @@ impl PlayerSession {
             // acknowledgement still counts.
             (ClientMsg::Input(input), Phase::InRoom { spectator: true, .. }) => {
                 Stats::inc(&self.stats.inputs_dropped);
+                self.read_up_to(input.ack);
                 self.inbox.ack(input.ack);
             }
             // Inputs before the lobby has placed us have nothing to move yet.
@@ -749,13 +780,22 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
 
     fn handle(&mut self, item: Result<websocket::Frame, ReadError>, ctx: &mut Self::Context) {
         if matches!(self.phase, Phase::Closing) {
-            // Everything else is discarded; the client's Close answers ours (or crossed it), so
-            // the session ends once ours is written.
-            if matches!(item, Ok(websocket::Frame::Close(_))) {
-                self.client_done = true;
-                if self.close_written {
-                    ctx.stop();
+            // Everything else is discarded but for its acknowledgements, which keep the wait
+            // for our Close going (see `end`); the client's Close answers ours (or crossed it),
+            // so the session ends once ours is written.
+            match item {
+                Ok(websocket::Frame::Close(_)) => {
+                    self.client_done = true;
+                    if self.close_written {
+                        ctx.stop();
+                    }
                 }
+                Ok(websocket::Frame::Binary(bytes)) => match decode_client(&bytes, self.config.max_frame_bytes) {
+                    Ok(ClientMsg::Input(input)) => self.read_up_to(input.ack),
+                    Ok(ClientMsg::Ack(ack)) => self.read_up_to(ack.tick),
+                    _ => {}
+                },
+                _ => {}
             }
             return;
         }

@@ -1,6 +1,7 @@
 //! A client that stops reading must not hold anything up: its snapshots are dropped (latest-wins)
 //! and it is cut off within the stall timeout, while everyone else keeps receiving. One that
 //! stops reading but goes on sending inputs shows it sooner: its acknowledgements stop moving.
+//! One that reads, but behind a slow link, is closed with a reason it gets to read.
 
 mod common;
 
@@ -16,8 +17,11 @@ use skirmish_server::stats::DisconnectReason;
 use skirmish_server::{Config, Stats, spawn_in_thread};
 use skirmish_shared::consts::PROTOCOL_VERSION;
 use skirmish_shared::{ClientMsg, Hello, encode_client};
-use tokio::net::TcpSocket;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
@@ -412,4 +416,94 @@ async fn a_client_that_falls_behind_gets_fewer_snapshots() {
     assert!(Stats::get(&stats.snapshots_thinned) > 0);
     assert_eq!(Stats::get(&stats.snapshots_dropped), 0, "thinned, not dropped by latest-wins");
     assert_eq!(stats.disconnects_by(DisconnectReason::Stalled), 0, "not cut");
+}
+
+/// A slow link between a client and the server: what the server sends reaches the client at
+/// `rate` bytes a second, what the client sends passes at once. Its socket to the server has a
+/// small receive buffer, so what the link has not yet carried waits in the server's send queue,
+/// as on a real slow link; a reset from the server ends the link after what it holds.
+async fn slow_link(server: SocketAddr, rate: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (client, _) = listener.accept().await.unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let (mut up_read, mut up_write) = socket.connect(server).await.unwrap().into_split();
+        let (mut down_read, mut down_write) = client.into_split();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut down_read, &mut up_write).await;
+            let _ = up_write.shutdown().await;
+        });
+        let mut chunk = vec![0; rate / 10];
+        while let Ok(n @ 1..) = up_read.read(&mut chunk).await {
+            if down_write.write_all(&chunk[..n]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = down_write.shutdown().await;
+    });
+    addr
+}
+
+/// Reads everything that comes, acknowledging each snapshot, until a Close (`Some`) or, with
+/// `until`, that time (`None`).
+async fn read_acknowledging(client: &mut TestClient, until: Option<Instant>) -> Option<CloseFrame> {
+    loop {
+        let frame = match until {
+            Some(until) => match tokio::time::timeout_at(until.into(), client.ws.next()).await {
+                Ok(frame) => frame,
+                Err(_) => return None,
+            },
+            None => tokio::time::timeout(WAIT * 2, client.ws.next()).await.expect("a frame or the end"),
+        };
+        match frame {
+            Some(Ok(Message::Binary(bytes))) => {
+                let now = client.now_ms();
+                let _ = client.core.on_message(&bytes, now, &mut Vec::new());
+                if let Some(input) = client.core.input(Vec2::ZERO, 0.0, 0, now) {
+                    let _ = client.ws.send(Message::binary(input)).await;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => return Some(frame.expect("a code and reason")),
+            Some(Ok(_)) => {}
+            other => panic!("the connection ended before its Close was read: {other:?}"),
+        }
+    }
+}
+
+/// From an outside test of phones on slow links: a client closed on a slow link reads the
+/// Close only after what its link still holds, seconds of snapshots, and the server cut the
+/// connection 2 s after sending it; the client's next input then met a closed socket, whose
+/// reset threw away what the link had not yet carried, the Close with it, and the page said
+/// "connection lost" while the server's log said why. While the client's acknowledgements show
+/// it still reads, the server now waits for its Close (up to 30 s): here a player behind a
+/// link of 300 bytes a second, closed for a message it may not send, reads the code and reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_on_a_slow_link_reads_why_it_was_closed() {
+    let srv = spawn_in_thread(Config::for_tests()).unwrap();
+    // Three players flying about give the slow link more to carry than it can.
+    let mut others = Vec::new();
+    for i in 0..3 {
+        let mut other = TestClient::join(&srv.ws_url(), &format!("flier{i}"), Some("slow-link")).await;
+        others.push(tokio::spawn(async move {
+            for turn in 0_u16.. {
+                other.next_snapshot().await;
+                other.send_input(Vec2::from_angle(f32::from(turn % 1000) * 0.05)).await;
+            }
+        }));
+    }
+    let link = slow_link(srv.addr, 300).await;
+    let mut phone = TestClient::join(&format!("ws://{link}/ws"), "phone", Some("slow-link")).await;
+    let until = Instant::now() + Duration::from_secs(4);
+    assert!(read_acknowledging(&mut phone, Some(until)).await.is_none(), "closed before it was told to go");
+    let follow = ClientMsg::Follow(skirmish_shared::Follow { id: None });
+    phone.ws.send(Message::binary(encode_client(&follow))).await.unwrap();
+    let frame = read_acknowledging(&mut phone, None).await.expect("a Close");
+    assert_eq!(u16::from(frame.code), 1008, "{frame:?}");
+    assert_eq!(frame.reason.as_str(), "only spectators may choose whom to follow");
+    for other in others {
+        other.abort();
+    }
 }
