@@ -9,14 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{TestClient, WAIT, expect_close};
+use common::{TestClient, WAIT, expect_close, hello, raw_small_buffer};
 use futures_util::{SinkExt, StreamExt};
 use glam::Vec2;
 use skirmish_client::Event;
 use skirmish_server::stats::DisconnectReason;
 use skirmish_server::{Config, Stats, spawn_in_thread};
-use skirmish_shared::consts::PROTOCOL_VERSION;
-use skirmish_shared::{ClientMsg, Hello, encode_client};
+use skirmish_shared::{ClientMsg, encode_client};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket};
@@ -47,19 +46,8 @@ async fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
     }
 
     // The slow client: a 4 KiB receive buffer, one Hello, then it never reads again.
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(srv.addr).await.unwrap();
-    let (mut slow, _) = tokio_tungstenite::client_async(srv.ws_url(), stream).await.unwrap();
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: "Sloth".into(),
-        room: Some("slow".into()),
-        spectate: false,
-        private: false,
-        rejoin: None,
-    });
-    slow.send(Message::binary(encode_client(&hello))).await.unwrap();
+    let mut slow = raw_small_buffer(&srv, 4096).await;
+    slow.send(Message::binary(hello("Sloth", "slow", false))).await.unwrap();
 
     // Its drop counter rises while it is stuck…
     let stats = srv.stats.clone();
@@ -289,20 +277,10 @@ async fn a_spectator_that_pings_but_never_reads_is_timed_out() {
             player.send_input(Vec2::ZERO).await;
         }
     });
-    let hello = |name: &str| {
-        encode_client(&ClientMsg::Hello(Hello {
-            version: PROTOCOL_VERSION,
-            name: name.into(),
-            room: Some("watched".into()),
-            spectate: true,
-            private: false,
-            rejoin: None,
-        }))
-    };
     let (mut zombie, _) = tokio_tungstenite::connect_async(srv.ws_url()).await.unwrap();
     let (mut reader, _) = tokio_tungstenite::connect_async(srv.ws_url()).await.unwrap();
-    zombie.send(Message::binary(hello("zombie"))).await.unwrap();
-    reader.send(Message::binary(hello("reader"))).await.unwrap();
+    zombie.send(Message::binary(hello("zombie", "watched", true))).await.unwrap();
+    reader.send(Message::binary(hello("reader", "watched", true))).await.unwrap();
     let ping = encode_client(&ClientMsg::Ping(skirmish_shared::Ping { id: 1 }));
     let started = Instant::now();
     // Both send a ping of theirs every 100 ms; only the reader reads (and so answers the
@@ -359,19 +337,8 @@ async fn a_slow_link_gets_latest_wins_not_a_kernel_backlog() {
             other.next_event().await;
         }
     });
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(srv.addr).await.unwrap();
-    let (mut slow, _) = tokio_tungstenite::client_async(srv.ws_url(), stream).await.unwrap();
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: "Phone".into(),
-        room: Some("lowat".into()),
-        spectate: false,
-        private: false,
-        rejoin: None,
-    });
-    slow.send(Message::binary(encode_client(&hello))).await.unwrap();
+    let mut slow = raw_small_buffer(&srv, 4096).await;
+    slow.send(Message::binary(hello("Phone", "lowat", false))).await.unwrap();
     let started = Instant::now();
     while Stats::get(&stats.snapshots_dropped) == 0 {
         assert!(started.elapsed() < Duration::from_secs(40), "no snapshot was ever dropped for the slow client");

@@ -4,13 +4,12 @@
 
 mod common;
 
-use common::{TestClient, expect_close, raw, server, server_with};
+use common::{TestClient, expect_close, hello, raw, server, server_with};
 use futures_util::SinkExt;
 use glam::Vec2;
 use skirmish_server::Stats;
 use skirmish_server::room::{FOLLOW_OVERRULED, ROOM_FULL};
-use skirmish_shared::consts::PROTOCOL_VERSION;
-use skirmish_shared::{ClientMsg, Hello, Input, encode_client};
+use skirmish_shared::Input;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,15 +64,7 @@ async fn a_full_room_makes_spectators_then_refuses() {
     assert_eq!((told(&caster), told(&second)), (0, 1), "{:?}", caster.chat_lines());
 
     let mut third = raw(&srv.ws_url()).await;
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: "Third".into(),
-        room: Some("small".into()),
-        spectate: false,
-        private: false,
-        rejoin: None,
-    });
-    third.send(Message::binary(encode_client(&hello))).await.unwrap();
+    third.send(Message::binary(hello("Third", "small", false))).await.unwrap();
     let (code, reason) = expect_close(&mut third).await;
     assert_eq!((code, reason.as_str()), (1008, "room small is full"));
 }
@@ -90,15 +81,7 @@ async fn a_watcher_refused_for_want_of_spectator_places_is_told_so() {
     let first = TestClient::join_with(&srv.ws_url(), watch("Watcher1")).await;
     assert!(first.core.is_spectator());
     let mut second = raw(&srv.ws_url()).await;
-    let hello = ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: "Watcher2".into(),
-        room: Some("roomy".into()),
-        spectate: true,
-        private: false,
-        rejoin: None,
-    });
-    second.send(Message::binary(encode_client(&hello))).await.unwrap();
+    second.send(Message::binary(hello("Watcher2", "roomy", true))).await.unwrap();
     let (code, reason) = expect_close(&mut second).await;
     assert_eq!((code, reason.as_str()), (1008, "room roomy has no place left for spectators"));
     // As a player it gets in.

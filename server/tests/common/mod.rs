@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use glam::Vec2;
 use skirmish_client::{Client, ConnState, Event};
-use skirmish_shared::PlayerState;
+use skirmish_shared::consts::PROTOCOL_VERSION;
+use skirmish_shared::{ClientMsg, Hello, PlayerState, encode_client};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -47,6 +48,29 @@ pub fn maps_dir(test: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
 /// Opens a raw WebSocket.
 pub async fn raw(url: &str) -> Ws {
     connect_async(url).await.expect("websocket connects").0
+}
+
+/// The encoded `Hello` of a client of this protocol version joining `room` as `name`, as a
+/// spectator with `spectate`: for the tests that drive a raw socket.
+pub fn hello(name: &str, room: &str, spectate: bool) -> Vec<u8> {
+    encode_client(&ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: name.into(),
+        room: Some(room.into()),
+        spectate,
+        private: false,
+        rejoin: None,
+    }))
+}
+
+/// Opens a raw WebSocket to `srv` whose socket reads through a receive buffer of `bytes`: a
+/// client that reads slowly then backs the server's writes up within seconds.
+pub async fn raw_small_buffer(srv: &skirmish_server::ServerHandle, bytes: u32) -> Ws {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(bytes).expect("a receive buffer size");
+    let stream = socket.connect(srv.addr).await.expect("the server accepts");
+    let (ws, _) = tokio_tungstenite::client_async(srv.ws_url(), MaybeTlsStream::Plain(stream)).await.expect("upgraded");
+    ws
 }
 
 /// Writes `bytes` straight to the socket under `ws` (frames no WebSocket library would make);
