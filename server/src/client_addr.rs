@@ -10,7 +10,7 @@ use std::str::FromStr;
 use actix_web::http::header::HeaderMap;
 
 /// The header a reverse proxy appends the address it saw to.
-const FORWARDED_FOR: &str = "x-forwarded-for";
+pub const FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// A trusted proxy: one address (`10.0.0.5`) or a block (`10.0.0.0/8`, `fd00::/8`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +73,13 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[Trust
         return Some(peer);
     }
     // Several headers count as one list, in order; the right-most entries are the nearest hops.
-    let hops: Vec<&str> = headers
+    // Split as bytes: a client's own entry may hold any byte, and the proxy appends the
+    // address it saw after it (from an outside test: one `é` made the whole header unreadable
+    // as text, so the client counted as the proxy, out of its ban and under fresh caps).
+    let hops: Vec<&[u8]> = headers
         .get_all(FORWARDED_FOR)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
@@ -92,7 +94,8 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[Trust
 }
 
 /// One `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
-fn parse_hop(hop: &str) -> Option<IpAddr> {
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let hop = std::str::from_utf8(hop).ok()?;
     hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip())).ok().map(|ip| ip.to_canonical())
 }
 
@@ -174,6 +177,14 @@ mod tests {
         // Ports and IPv6 brackets are understood.
         let headers = forwarded(&["[2001:db8::1]:443, 203.0.113.9:5000"]);
         assert_eq!(client_ip(peer("10.0.0.5"), &headers, &trusted), Some(ip("203.0.113.9")));
+        // Bytes that are not text in the client's own entry leave the proxy's entries readable.
+        for forged in [&b"\xc3\xa9"[..], b"\xff\xfe", b"1.1.1.1\x80"] {
+            let mut value = forged.to_vec();
+            value.extend_from_slice(b", 203.0.113.9");
+            let mut headers = HeaderMap::new();
+            headers.append(HeaderName::from_static(FORWARDED_FOR), HeaderValue::from_bytes(&value).unwrap());
+            assert_eq!(client_ip(peer("10.0.0.5"), &headers, &trusted), Some(ip("203.0.113.9")), "{forged:?}");
+        }
     }
 
     #[test]

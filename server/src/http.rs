@@ -75,6 +75,10 @@ struct AppState {
     origin_warned: AtomicU64,
     /// Likewise for refusals at the connection caps.
     cap_warned: AtomicU64,
+    /// An `X-Forwarded-For` from a peer that is no `--trusted-proxy` was logged (once: a host
+    /// who forgot the option otherwise saw every player at the proxy's address, and raised the
+    /// caps instead; from an outside test of a deployment).
+    untrusted_forward_told: AtomicBool,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains: `/readyz` answers 503, every
@@ -134,6 +138,7 @@ pub async fn run(
         bytes_per_s: Arc::new(AtomicU64::new(0)),
         origin_warned: AtomicU64::new(0),
         cap_warned: AtomicU64::new(0),
+        untrusted_forward_told: AtomicBool::new(false),
     });
     actix_web::rt::spawn(sample_bytes_per_s(stats.clone(), state.bytes_per_s.clone()));
     let assets = assets::configure_from(config.assets.clone());
@@ -685,7 +690,11 @@ async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit,
     // What the client sent right after its request (its first frames, if it did not wait for
     // our answer) was read into actix-http's buffer: it goes first.
     let reader = WsReader::new(parts.io, &parts.read_buf, state.config.max_frame_bytes, CLIENT_LINGER);
-    let conn = Connection { socket, peer, permit };
+    // The client's own address, when a trusted proxy forwarded one: the logs name it beside
+    // the peer (the proxy), or a host behind one could not tell its players apart.
+    let client = client_addr::client_ip(peer, req.headers(), &state.config.trusted_proxies)
+        .filter(|ip| peer.is_some_and(|p| p.ip().to_canonical() != *ip));
+    let conn = Connection { socket, peer, client, permit };
     let session = PlayerSession::new(
         conn,
         state.lobby.clone(),
@@ -727,6 +736,19 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
         return Err(Refusal::Origin);
     }
     let client = client_addr::client_ip(head.peer_addr, headers, &state.config.trusted_proxies);
+    if headers.contains_key(client_addr::FORWARDED_FOR)
+        && head
+            .peer_addr
+            .is_some_and(|p| !client_addr::is_trusted(p.ip().to_canonical(), &state.config.trusted_proxies))
+        && !state.untrusted_forward_told.swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!(
+            peer = head.peer_addr.map(display),
+            "X-Forwarded-For ignored: it came from an address that is not a --trusted-proxy, so the \
+             connection counts as that address's (behind a reverse proxy, give its address to \
+             --trusted-proxy; said once)"
+        );
+    }
     state.gate.admit(client).inspect_err(|refusal| {
         // At WARN once a second at most: a browser cannot read a 429's status (its page says
         // only that the connection was lost), so the log is where a host whose players share
@@ -852,6 +874,7 @@ mod tests {
             bytes_per_s: Arc::new(AtomicU64::new(0)),
             origin_warned: AtomicU64::new(0),
             cap_warned: AtomicU64::new(0),
+            untrusted_forward_told: AtomicBool::new(false),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;
         let get = |uri: &str| {

@@ -1,5 +1,5 @@
 //! `skirmish`: the game server binary. Thin: parse the config, set up logging, bind, print where
-//! to connect, and run until Ctrl-C or SIGTERM (a second Ctrl-C skips the drain).
+//! to connect, and run until Ctrl-C, SIGTERM or SIGHUP (a second Ctrl-C skips the drain).
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
@@ -65,14 +65,24 @@ fn main() -> anyhow::Result<()> {
     // ERROR, which any client could then write at will: its WebSocket codec (a control frame
     // inside a fragmented message) and its HTTP/1 dispatcher (a request that does not parse,
     // answered 400). Off by default; the session logs every close with its reason.
+    // A `RUST_LOG` that does not parse is said so, not silently replaced by the default (from
+    // an outside test of a deployment).
+    let default_filter = || EnvFilter::new("info,actix_http::ws::codec=off,actix_http::h1::dispatcher=off");
+    let (filter, not_understood) = match std::env::var("RUST_LOG") {
+        Ok(asked) if !asked.trim().is_empty() => match EnvFilter::try_new(&asked) {
+            Ok(filter) => (filter, None),
+            Err(e) => (default_filter(), Some((asked, e))),
+        },
+        _ => (default_filter(), None),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,actix_http::ws::codec=off,actix_http::h1::dispatcher=off")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Some((asked, error)) = not_understood {
+        tracing::warn!(rust_log = ?asked, %error, "RUST_LOG not understood: logging as by default");
+    }
     config.check().map_err(anyhow::Error::msg)?;
     give_back_idle_memory();
     // jemalloc is this binary's allocator: `/metrics` may show its heap figures.
@@ -113,14 +123,16 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Catches SIGINT (Ctrl-C) and SIGTERM from the call on (inside the runtime); the future
-/// resolves on the first.
+/// Catches SIGINT (Ctrl-C), SIGTERM and SIGHUP from the call on (inside the runtime); the
+/// future resolves on the first. SIGHUP (a closed terminal or ssh session, or an admin asking
+/// for a reload, which Skirmish does not do) drains as SIGTERM does: it used to end the process
+/// at once, with no line in the log and no Close for the players (from an outside test).
 fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()));
     async move {
-        let (mut term, mut int) = match handlers {
-            (Ok(term), Ok(int)) => (term, int),
+        let (mut term, mut int, mut hup) = match handlers {
+            (Ok(term), Ok(int), Ok(hup)) => (term, int, hup),
             _ => {
                 tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
                 return std::future::pending().await;
@@ -129,6 +141,9 @@ fn shutdown_signal() -> impl Future<Output = ()> {
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM received"),
             _ = int.recv() => tracing::info!("SIGINT received (Ctrl-C again to exit at once)"),
+            _ = hup.recv() => tracing::info!(
+                "SIGHUP received (a closed terminal, or a reload asked: there is none): stopping as for SIGTERM"
+            ),
         }
         // A host who presses Ctrl-C twice does not want to wait for the drain.
         actix_web::rt::spawn(async move {

@@ -14,7 +14,7 @@
 //! limit are dropped and only the sender is told. Spectators' inputs are dropped here too.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,7 @@ enum Phase {
 pub struct PlayerSession {
     socket: ConnSocket,
     peer: Option<SocketAddr>,
+    client: Option<IpAddr>,
     lobby: Addr<Lobby>,
     config: Arc<Config>,
     stats: Arc<Stats>,
@@ -150,6 +151,9 @@ pub struct Connection {
     pub socket: ConnSocket,
     /// The TCP peer, for the logs.
     pub peer: Option<SocketAddr>,
+    /// The client's address when a trusted proxy forwarded one (the peer is then the proxy),
+    /// for the logs.
+    pub client: Option<IpAddr>,
     /// The connection's place under the caps, given back when the session ends.
     pub permit: Permit,
 }
@@ -163,12 +167,13 @@ impl PlayerSession {
         stats: Arc<Stats>,
         shutdown: CancellationToken,
     ) -> Self {
-        let Connection { socket, peer, permit } = conn;
+        let Connection { socket, peer, client, permit } = conn;
         let now = Instant::now();
         let link_in = Link::new(config.sim_latency, config.sim_jitter, rand::random());
         Self {
             socket,
             peer,
+            client,
             lobby,
             config,
             stats,
@@ -368,9 +373,9 @@ impl PlayerSession {
         let Some(frame) = why.frame() else { return self.abort(ctx, &why) };
         let (code, reason) = (u16::from(frame.code), frame.description.unwrap_or_default());
         if why.is_routine() {
-            tracing::debug!(peer = self.peer.map(display), player = self.player_id(), code, %reason, "closing");
+            tracing::debug!(peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), code, %reason, "closing");
         } else {
-            tracing::info!(peer = self.peer.map(display), player = self.player_id(), code, %reason, "closing connection");
+            tracing::info!(peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), code, %reason, "closing connection");
         }
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
@@ -411,7 +416,7 @@ impl PlayerSession {
         let (waiting_frames, waiting_bytes) = self.outbox.waiting();
         let reason = why.reason();
         tracing::warn!(
-            peer = self.peer.map(display), player = self.player_id(), dropped, waiting_frames, waiting_bytes, why = %reason,
+            peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), dropped, waiting_frames, waiting_bytes, why = %reason,
             "disconnecting"
         );
         self.leave_room(why.is_connection_lost(), ctx);
@@ -691,7 +696,12 @@ impl PlayerSession {
             // Nor are the stale acknowledgements of that backlog a sign of not reading.
             let ticks = silence.as_millis() as u64 * u64::from(TICK_RATE_HZ) / 1000;
             self.inbox.back_from_silence(u32::try_from(ticks).unwrap_or(u32::MAX));
-            tracing::debug!(peer = self.peer.map(display), silent_ms = silence.as_millis() as u64, "heard from again");
+            tracing::debug!(
+                peer = self.peer.map(display),
+                client = self.client.map(display),
+                silent_ms = silence.as_millis() as u64,
+                "heard from again"
+            );
         }
     }
 
@@ -758,7 +768,7 @@ impl Actor for PlayerSession {
         }
         let dropped = self.outbox.replaced();
         if dropped > 0 {
-            tracing::debug!(peer = self.peer.map(display), dropped, "session ended");
+            tracing::debug!(peer = self.peer.map(display), client = self.client.map(display), dropped, "session ended");
         }
         crate::idle_memory::release();
     }
@@ -839,7 +849,7 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             Err(ReadError::Io(error)) => {
                 // The connection broke under us (a reset from a killed process, a read error):
                 // nobody is left to read a Close, so the session ends now, counted as lost.
-                tracing::debug!(peer = self.peer.map(display), player = self.player_id(), %error, "connection lost");
+                tracing::debug!(peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), %error, "connection lost");
                 self.cut();
                 ctx.stop();
             }

@@ -1100,15 +1100,24 @@ impl Handler<ChatFrom> for Room {
                 );
                 self.shared.push(encode(&ServerMsg::Chat(ChatLine { from: Some(msg.id), text: msg.text })));
             }
-            chat::Verdict::Warn => {
-                tracing::info!(
-                    target: "skirmish_server::chat", room = %self.name, player = msg.id, name = ?member.info.name,
-                    address = member.client.map(display), "chat too fast: lines dropped"
-                );
-                self.too_fast.0.push(msg.id);
-            }
+            chat::Verdict::Warn => self.chat_too_fast(msg.id),
             chat::Verdict::Drop => {}
         }
+    }
+}
+
+impl Room {
+    /// Tells `id` its chat goes too fast (once per burst: the verdicts say when) and logs it,
+    /// whichever limit dropped the lines: the seat's here, or the connection's or the
+    /// address's in its session (from an outside test of a host: a spammer over the
+    /// connection's limit was told, but the log said nothing).
+    fn chat_too_fast(&mut self, id: PlayerId) {
+        let Some(member) = self.members.get(&id) else { return };
+        tracing::info!(
+            target: "skirmish_server::chat", room = %self.name, player = id, name = ?member.info.name,
+            address = member.client.map(display), "chat too fast: lines dropped"
+        );
+        self.too_fast.0.push(id);
     }
 }
 
@@ -1119,7 +1128,7 @@ impl Handler<ChatTooFast> for Room {
         if let Some(member) = self.members.get_mut(&msg.id)
             && member.chat.dropped() == chat::Verdict::Warn
         {
-            self.too_fast.0.push(msg.id);
+            self.chat_too_fast(msg.id);
         }
     }
 }

@@ -84,6 +84,9 @@ struct Ship {
     cooldown: u32,
     /// Ticks of rapid fire left.
     rapid_ticks: u32,
+    /// The earliest tick its next shot may start at, lag compensation included: its last
+    /// shot's start plus the cooldown that shot set (see `World::fire`).
+    next_launch: u64,
     kills: u16,
     deaths: u16,
     /// Kills or deaths changed since the room last took the changes (`World::publish_scores`).
@@ -356,6 +359,7 @@ impl World {
             respawn_in: 0,
             cooldown: 0,
             rapid_ticks: 0,
+            next_launch: 0,
             kills: 0,
             deaths: 0,
             score_changed: true,

@@ -83,6 +83,12 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     // Ada says something (logged: who, from where, what, quoted).
     ada.send_chat("hi \"all\"").await;
     ada.wait_for(|c| c.chat_lines().iter().any(|(_, text)| text == "hi \"all\"")).await;
+    // Then too much, too fast: she is told, and so is the host (from an outside test of a host:
+    // lines over the connection's own limit were dropped with no line in the log).
+    for i in 0..12 {
+        ada.send_chat(&format!("spam {i}")).await;
+    }
+    ada.wait_for(|c| c.chat_lines().iter().any(|(from, text)| from.is_none() && text.contains("too fast"))).await;
     // Ada leaves on purpose; Bob's connection is simply dropped (lost: its seat is kept).
     let bye = CloseFrame { code: 1000u16.into(), reason: "bye".into() };
     ada.ws.send(Message::Close(Some(bye))).await.expect("Close sent");
@@ -116,6 +122,8 @@ async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     assert!(closed.contains("player=3") && closed.contains("code=1001"), "{closed}");
     assert!(closed.contains(r#"reason="going\naway""#), "the client's words, escaped: {closed}");
     let said = line("chat room=logroom player=1").unwrap_or_else(|| panic!("Ada's line:\n{err}"));
+    let spam = line("chat too fast: lines dropped").unwrap_or_else(|| panic!("Ada's spam:\n{err}"));
+    assert!(spam.contains(r#"player=1 name="Ada" address=127.0.0.1"#), "{spam}");
     assert!(said.contains(r#"name="Ada" address=127.0.0.1 text="hi \"all\"""#), "{said}");
     let created = line("room created room=logroom").unwrap_or_else(|| panic!("the room:\n{err}"));
     assert!(created.contains("opened_by=127.0.0.1"), "{created}");

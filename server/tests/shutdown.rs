@@ -1,6 +1,6 @@
-//! Graceful shutdown of the real binary: on SIGTERM (and Ctrl-C's SIGINT) every connected
-//! client gets Close 1012 with a reason and the process exits promptly and cleanly; a second
-//! Ctrl-C during the drain exits at once.
+//! Graceful shutdown of the real binary: on SIGTERM (and Ctrl-C's SIGINT, and SIGHUP) every
+//! connected client gets Close 1012 with a reason and the process exits promptly and cleanly; a
+//! second Ctrl-C during the drain exits at once.
 
 mod common;
 
@@ -54,6 +54,13 @@ async fn sigterm_closes_clients_with_1012_and_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_closes_clients_with_1012_and_exits() {
     clients_get_1012_and_process_exits("-INT").await;
+}
+
+/// From an outside test of a deployment: SIGHUP (a closed ssh session, or an admin asking for a
+/// reload) ended the process at once, with nothing in the log and no Close for the players.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_drains_as_sigterm_does() {
+    clients_get_1012_and_process_exits("-HUP").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1072,6 +1072,46 @@ fn a_claimed_view_older_than_the_cap_is_clamped_to_it_and_none_or_the_future_is_
     }
 }
 
+/// From an outside test of a competitive player: a hand-made client claiming, for every shot,
+/// the tick its first shot was made at started each bullet at that tick, so rapid fire put four
+/// bullets in one target in the same tick. A ship's shots start at least its cooldown apart.
+#[test]
+fn shots_claiming_an_old_shown_tick_still_start_a_cooldown_apart() {
+    use skirmish_shared::tuning::FIRE_COOLDOWN_TICKS;
+    let (mut w, _) = b_flies_down(duel("open"));
+    let first_shown = w.tick() - 2;
+    let mut starts = Vec::new();
+    for _ in 0..4 * FIRE_COOLDOWN_TICKS {
+        // Aimed up, away from B: the bullets stay in flight to be looked at.
+        w.step(&[(A, Input { view_tick: first_shown, ..input(1, Vec2::ZERO, -std::f32::consts::FRAC_PI_2, true) })]);
+        for b in w.bullets.iter().filter(|b| b.owner() == A) {
+            if !starts.contains(&b.launch.tick) {
+                starts.push(b.launch.tick);
+            }
+        }
+    }
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    assert_eq!(starts[0], first_shown, "the first within the cap starts at the tick claimed");
+    for pair in starts.windows(2) {
+        assert_eq!(pair[1] - pair[0], u64::from(FIRE_COOLDOWN_TICKS), "{starts:?}");
+    }
+    // An honest client's shown tick moves on with the room: its shots keep their rewind.
+    let (mut w, _) = b_flies_down(duel("honest"));
+    let mut rewinds = Vec::new();
+    for _ in 0..3 * FIRE_COOLDOWN_TICKS {
+        let shown = w.tick() - 3;
+        w.step(&[(A, Input { view_tick: shown, ..input(1, Vec2::ZERO, -std::f32::consts::FRAC_PI_2, true) })]);
+        for b in w.bullets.iter().filter(|b| b.owner() == A) {
+            if !rewinds.iter().any(|(_, start)| *start == b.launch.tick) {
+                // Seen in the step that fired it.
+                rewinds.push((w.tick() - 1 - b.launch.tick, b.launch.tick));
+            }
+        }
+    }
+    assert_eq!(rewinds.len(), 3, "{rewinds:?}");
+    assert!(rewinds.iter().all(|(r, _)| *r == rewinds[0].0 && *r > 0), "{rewinds:?}");
+}
+
 #[test]
 fn a_shot_is_not_rewound_into_the_previous_match() {
     let (mut w, _) = b_flies_down(duel("open"));
