@@ -639,8 +639,10 @@ impl Room {
                 self.builder.batch(self.outgoing.iter()).map(Frame::Binary)
             };
             member.welcomed = true;
-            let stride = snapshot_stride(member.view.lag(tick));
-            let snapshot = (tick.is_multiple_of(stride)).then(|| {
+            if let Some(frame) = &reliable {
+                member.view.sent_reliable(frame.payload_len());
+            }
+            let snapshot = member.view.wants_snapshot(tick).then(|| {
                 let (snapshot, delta, full) =
                     self.builder.build(frame, &self.history, &mut member.view, centre, me, head);
                 bytes_out += snapshot.len() as u64;
@@ -688,23 +690,6 @@ impl Room {
             });
         }
     }
-}
-
-/// Acknowledgements trailing the room by more than this many ticks (two thirds of a second:
-/// more than a round trip on any link a game is played over) mean the client's link does not
-/// carry the stream: its queue (the kernel's, a router's, a phone's radio's) grows.
-pub const LAG_FREE_TICKS: u64 = 20;
-
-/// Every how many ticks a client whose acknowledgements trail by `lag` ticks gets a snapshot:
-/// each one, or past [`LAG_FREE_TICKS`] one a tick in every tenth of the lag (at most one in
-/// 10, 3 a second). A link slower than the stream otherwise fell seconds behind (a phone at
-/// 6 KB/s was 8–14 s behind and cut again and again, from an outside test): the server kept
-/// sending 30 a second, and once the lag passed the history every one went out whole, bigger
-/// still. Thinned, the queue drains, the lag falls, and the full rate comes back. The reliable
-/// messages still go every tick. As Quake 3 sends each client only as many snapshots as its
-/// rate allows.
-pub fn snapshot_stride(lag: u64) -> u64 {
-    if lag < LAG_FREE_TICKS { 1 } else { (lag / 10).clamp(1, 10) }
 }
 
 /// The score lines a spectator needs this tick, if any. Its HUD shows the line of the player it
@@ -1150,17 +1135,6 @@ fn thread_cpu_seconds() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::{look, unique_name};
-
-    #[test]
-    fn a_lagging_client_gets_fewer_snapshots_the_further_behind_it_is() {
-        use super::{LAG_FREE_TICKS, snapshot_stride};
-        assert_eq!(snapshot_stride(0), 1, "before any acknowledgement");
-        assert_eq!(snapshot_stride(LAG_FREE_TICKS - 1), 1, "a round trip, however long, is no lag");
-        assert_eq!(snapshot_stride(LAG_FREE_TICKS), 2);
-        assert_eq!(snapshot_stride(45), 4);
-        assert_eq!(snapshot_stride(100), 10);
-        assert_eq!(snapshot_stride(u64::MAX), 10, "at least three a second");
-    }
 
     #[test]
     fn duplicate_names_get_a_number_and_still_fit() {

@@ -188,8 +188,8 @@ pub struct Stats {
     pub snapshot_bytes: AtomicU64,
     /// Snapshots replaced by a newer one before they could be sent (latest-wins).
     pub snapshots_dropped: AtomicU64,
-    /// Snapshots not built for a client whose acknowledgements trail the room
-    /// (`room::snapshot_stride`).
+    /// Snapshots not built for a client whose link queues them
+    /// (`view::ClientView::wants_snapshot`).
     pub snapshots_thinned: AtomicU64,
     /// Times a session's writer held its output back because the client's socket was backed
     /// up (it reads slower than we send, or not at all).

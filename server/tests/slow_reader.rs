@@ -207,9 +207,12 @@ async fn cut_while_pausing(sending: u128, silent: u128) {
 
 /// From an outside test of spectators: a client that reads, but more slowly than snapshots
 /// come (3 a second), acknowledges newer snapshots all the time, so it was never cut, while the
-/// kernel's buffers held its backlog and its view fell 40 s behind and further. Once the newest
-/// snapshot it acknowledged trails the room by the limit, and still does after as long again,
-/// it is closed with a reason a client can read (its seat kept, as for a lost link); a reader
+/// kernel's buffers held its backlog and its view fell 40 s behind and further. A client that
+/// acknowledges every snapshot or so now gets fewer when its link queues them (see
+/// `a_client_that_falls_behind_gets_fewer_snapshots`); one that acknowledges once a second (as
+/// a spectator may) is sent every snapshot, and falls behind if it reads too slowly: once the
+/// newest snapshot it acknowledged trails the room by the limit, and still does after as long
+/// again, it is closed with a reason it reads (its seat kept, as for a lost link); a reader
 /// that keeps up stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_reads_too_slowly_is_cut_with_the_reason() {
@@ -220,34 +223,32 @@ async fn a_client_that_reads_too_slowly_is_cut_with_the_reason() {
     let mut reader = TestClient::join(&srv.ws_url(), "reader", Some("slow")).await;
     let mut slow = TestClient::join(&srv.ws_url(), "slow", Some("slow")).await;
     let started = Instant::now();
+    // The close comes behind the backlog it reads so slowly, and the server waits for it while
+    // the client's acknowledgements show it reads.
     let mut frames = 0_u32;
-    // The close comes behind the backlog it reads so slowly, and the server does not wait for
-    // it to get there: the connection may end before the Close frame is read.
     let closed = loop {
         assert!(started.elapsed() < WAIT * 3, "the slow reader was never cut");
         match slow.ws.next().await {
             Some(Ok(Message::Binary(bytes))) => {
                 let now = slow.now_ms();
                 let _ = slow.core.on_message(&bytes, now, &mut Vec::new());
+                // Ten frames a second; an input acknowledging the newest decoded once a second.
                 frames += 1;
-                // Ten frames a second, each input acknowledging the newest decoded.
-                if frames.is_multiple_of(2) {
+                if frames.is_multiple_of(10) {
                     let input = slow.core.input(Vec2::ZERO, 0.0, 0, now).expect("playing");
                     let _ = slow.ws.send(Message::binary(input)).await;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(Message::Close(frame))) => break frame.expect("a code and reason"),
             Some(Ok(_)) => {}
-            _ => break None,
+            other => panic!("the connection ended before its Close was read: {other:?}"),
         }
     };
-    if let Some(frame) = closed {
-        assert_eq!(u16::from(frame.code), 1008, "{frame:?}");
-        let reason = frame.reason.to_string();
-        let why = "not reading: reading too slowly, the newest snapshot acknowledged is ";
-        assert!(reason.starts_with(why), "{reason}");
-    }
+    assert_eq!(u16::from(closed.code), 1008, "{closed:?}");
+    let reason = closed.reason.to_string();
+    let why = "not reading: reading too slowly, the newest snapshot acknowledged is ";
+    assert!(reason.starts_with(why), "{reason}");
     while stats.disconnects_by(DisconnectReason::Stalled) == 0 {
         assert!(started.elapsed() < WAIT * 3, "the cut was not counted as stalled");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -352,10 +353,10 @@ async fn a_slow_link_gets_latest_wins_not_a_kernel_backlog() {
 
 /// From an outside test of a phone on a slow link: the server sent 30 snapshots a second
 /// whatever the link carried, so a phone at 6 KB/s fell 8–14 s behind (the link's own queues
-/// held them) and was cut again and again. A client whose acknowledgements trail the room gets
-/// fewer snapshots (`room::snapshot_stride`) until it catches up: here one that reads ten
-/// frames a second, acknowledging each, soon receives snapshots ticks apart, none of them
-/// dropped by latest-wins (its socket never backs up), and is not cut.
+/// held them) and was cut again and again. A client whose link queues snapshots gets fewer
+/// (`view::ClientView::wants_snapshot`): here one that reads ten frames a second,
+/// acknowledging each, soon receives snapshots ticks apart, none of them dropped by
+/// latest-wins (its socket never backs up), and is not cut.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_falls_behind_gets_fewer_snapshots() {
     let mut config = Config::for_tests();
