@@ -300,6 +300,8 @@ def measure(args, n, port, server, bots_bin, pin, rss_fresh):
         "bots_rss_kib_per_bot": ratio(bots_rss or None, connected),
         "ended_abnormally": sum(ends.values()),
         "ended_reasons": ", ".join(f"{reason} {count}" for reason, count in sorted(ends.items())),
+        # Why bots never got in, by the bots' own words (a 429 is a cap of the server's).
+        "failures": ", ".join(f"{why} × {count}" for why, count in sorted((r.get("failures") or {}).items())),
         "server_rss_before_mib": ratio(rss_before, 1024),
         "players_in_window": in_room,
         "window_s": wall,
@@ -534,7 +536,16 @@ def main():
             if not ok:
                 why = []
                 if row["connected"] < n:
-                    why.append(f"only {row['connected']:.0f} of {n} connected")
+                    failures = "; ".join(r["failures"] for r in runs if r["failures"])
+                    why.append(f"only {row['connected']:.0f} of {n} connected ({failures or 'no reason given'})")
+                    if "429" in failures:
+                        # Refused by a per-address cap: the server is not set up for the benchmark,
+                        # which is no capacity figure (from an outside test: it said "capacity: 0
+                        # bots" and exited 0).
+                        print(f"{n:>6} the server refused bots at its connection caps ({failures}): start it "
+                              "with the caps off, as --print-server-command shows")
+                        broken = True
+                        break
                 if row["delivery"] < args.min_delivery:
                     why.append(f"delivery {row['delivery']:.4f} < {args.min_delivery}")
                 if p99 is None:
