@@ -259,24 +259,41 @@ pub struct CloseRoomRequest {
 }
 
 /// The response to a successful login: the session cookie, for as long as the session lasts,
-/// and back to `/admin`.
-pub fn logged_in_response(session: &str) -> HttpResponse {
+/// and back to `/admin`. `secure`: the browser reached us over https (through a trusted proxy,
+/// see [`over_https`]), so the cookie is marked `Secure` and never sent over plain http.
+pub fn logged_in_response(session: &str, secure: bool) -> HttpResponse {
     let lifetime =
         actix_web::cookie::time::Duration::try_from(SESSION_LIFETIME).expect("12 h fits in a time::Duration");
-    back_to_admin(session, lifetime)
+    back_to_admin(session, lifetime, secure)
 }
 
 /// The response to a logout: the cookie cleared, and back to `/admin` (its login form).
-pub fn logged_out_response() -> HttpResponse {
-    back_to_admin("", actix_web::cookie::time::Duration::ZERO)
+pub fn logged_out_response(secure: bool) -> HttpResponse {
+    back_to_admin("", actix_web::cookie::time::Duration::ZERO, secure)
+}
+
+/// Whether the browser reached us over https: the server speaks plain http itself, so only a
+/// trusted proxy can say so, with `X-Forwarded-Proto: https` (from an outside test of a
+/// deployment behind nginx: the session cookie was never `Secure`). From anyone else the
+/// header is ignored, as `X-Forwarded-For` is.
+pub fn over_https(req: &HttpRequest, trusted: &[crate::client_addr::TrustedProxy]) -> bool {
+    let from_proxy = req.peer_addr().is_some_and(|p| crate::client_addr::is_trusted(p.ip().to_canonical(), trusted));
+    from_proxy
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// 303 to `/admin`, setting the session cookie to `value` for `max_age`.
-fn back_to_admin(value: &str, max_age: actix_web::cookie::time::Duration) -> HttpResponse {
+fn back_to_admin(value: &str, max_age: actix_web::cookie::time::Duration, secure: bool) -> HttpResponse {
     let cookie = actix_web::cookie::Cookie::build(COOKIE, value.to_owned())
         .path("/admin")
         .http_only(true)
         .same_site(actix_web::cookie::SameSite::Strict)
+        .secure(secure)
         .max_age(max_age)
         .finish();
     HttpResponse::SeeOther().cookie(cookie).insert_header((header::LOCATION, "/admin")).finish()

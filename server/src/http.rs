@@ -418,7 +418,7 @@ async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state:
     match state.admin.log_in(&form.token, client.map(client_addr::cap_key)) {
         Ok(session) => {
             tracing::info!(client = client.map(display), "admin logged in");
-            admin::logged_in_response(&session)
+            admin::logged_in_response(&session, admin::over_https(&req, &state.config.trusted_proxies))
         }
         Err(admin::LoginRefused::WrongToken) => {
             tracing::warn!(client = client.map(display), "admin login refused: wrong token");
@@ -447,7 +447,7 @@ async fn admin_logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
         tracing::info!(client = client.map(display), "admin logged out");
     }
-    admin::logged_out_response()
+    admin::logged_out_response(admin::over_https(&req, &state.config.trusted_proxies))
 }
 
 /// Refuses an API call without a session (401), or a write from another origin (403).

@@ -79,6 +79,29 @@ async fn nothing_without_a_login_and_no_login_with_a_wrong_token_or_from_elsewhe
     assert!(head.to_ascii_lowercase().contains("retry-after: "), "{head}");
 }
 
+/// From an outside test of a deployment behind nginx with TLS: the session cookie was never
+/// `Secure`. It is when a trusted proxy says the browser spoke https, and only then: a LAN host
+/// over plain http must still be able to log in, and a client cannot claim https itself.
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_a_trusted_proxy_says_https() {
+    let cookie_of = async |trusted: &[&str], proto: Option<&str>| {
+        let mut config = config();
+        config.trusted_proxies = trusted.iter().map(|p| p.parse().unwrap()).collect();
+        let srv = server_with(config);
+        let origin = same_origin(srv.addr);
+        let mut headers = vec![("Origin", origin.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+        headers.extend(proto.map(|p| ("X-Forwarded-Proto", p)));
+        let (status, head, _) = request(srv.addr, "POST", "/admin/login", &headers, &format!("token={TOKEN}")).await;
+        assert_eq!(status, 303, "{head}");
+        head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cookie").to_owned()
+    };
+    let secure = |cookie: &str| cookie.split(';').any(|part| part.trim().eq_ignore_ascii_case("secure"));
+    assert!(secure(&cookie_of(&["127.0.0.1"], Some("https")).await), "through a trusted proxy over https");
+    assert!(!secure(&cookie_of(&["127.0.0.1"], Some("http")).await), "through a trusted proxy over http");
+    assert!(!secure(&cookie_of(&["127.0.0.1"], None).await), "a proxy that says nothing");
+    assert!(!secure(&cookie_of(&[], Some("https")).await), "a client's own claim");
+}
+
 /// Found by an outside attack: an API call's body was parsed before the login was checked, so
 /// a stranger's malformed one got 400 and a parse error (the route's shape) instead of 401.
 #[tokio::test]
