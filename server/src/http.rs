@@ -73,8 +73,9 @@ struct AppState {
     /// most, the rest at `DEBUG`, so refused upgrades (which no limit counts) cannot flood the
     /// log.
     origin_warned: AtomicU64,
-    /// Likewise for refusals at the connection caps.
+    /// Likewise for refusals at the connection caps, and for admin requests from another origin.
     cap_warned: AtomicU64,
+    admin_origin_warned: AtomicU64,
     /// An `X-Forwarded-For` from a peer that is no `--trusted-proxy` was logged (once: a host
     /// who forgot the option otherwise saw every player at the proxy's address, and raised the
     /// caps instead; from an outside test of a deployment).
@@ -138,6 +139,7 @@ pub async fn run(
         bytes_per_s: Arc::new(AtomicU64::new(0)),
         origin_warned: AtomicU64::new(0),
         cap_warned: AtomicU64::new(0),
+        admin_origin_warned: AtomicU64::new(0),
         untrusted_forward_told: AtomicBool::new(false),
     });
     actix_web::rt::spawn(sample_bytes_per_s(stats.clone(), state.bytes_per_s.clone()));
@@ -412,7 +414,7 @@ async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 /// login at info, a wrong token at warn, a lockout at warn once (not per refused request).
 async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state: web::Data<AppState>) -> HttpResponse {
     if !admin::same_origin(&req) {
-        return admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
+        return cross_origin_refused(&req, &state);
     }
     let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
     match state.admin.log_in(&form.token, client.map(client_addr::cap_key)) {
@@ -441,7 +443,7 @@ async fn admin_login(req: HttpRequest, form: web::Form<admin::LoginForm>, state:
 /// page's own origin only, like every write, so another site cannot log the admin out.
 async fn admin_logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if !admin::same_origin(&req) {
-        return admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
+        return cross_origin_refused(&req, &state);
     }
     if state.admin.log_out(&req) {
         let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies);
@@ -456,9 +458,29 @@ fn admin_refusal(req: &HttpRequest, state: &AppState, write: bool) -> Option<Htt
         return Some(admin::json_error(StatusCode::UNAUTHORIZED, "log in at /admin"));
     }
     if write && !admin::same_origin(req) {
-        return Some(admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+        return Some(cross_origin_refused(req, state));
     }
     None
+}
+
+/// The 403 to an admin write whose `Origin` is not this server's `Host`, logged (at WARN once a
+/// second at most): behind a proxy that drops the port from `Host`, every admin action was
+/// refused with no line in the log (from an outside test of a deployment).
+fn cross_origin_refused(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    let text = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("(not text)")).unwrap_or_default();
+    let (origin, host, path) = (text(header::ORIGIN), text(header::HOST), req.path());
+    let client = client_addr::client_ip(req.peer_addr(), req.headers(), &state.config.trusted_proxies)
+        .map(tracing::field::display);
+    if warn_this_second(&state.admin_origin_warned, state.started) {
+        tracing::warn!(
+            origin = ?origin, host = ?host, path, client,
+            "admin request refused: its Origin is not this server's Host (behind a reverse proxy, pass the \
+             browser's Host, port included)"
+        );
+    } else {
+        tracing::debug!(origin = ?origin, host = ?host, path, client, "admin request refused: cross-origin");
+    }
+    admin::json_error(StatusCode::FORBIDDEN, "cross-origin request refused")
 }
 
 /// An API call that acts: the caller is checked first (401, 403), and only then its body read
@@ -724,13 +746,18 @@ fn admit(state: &AppState, head: &RequestHead) -> Result<Permit, Refusal> {
     let headers = &head.headers;
     let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
     if let Err(refused) = origin::check(text(header::ORIGIN), text(header::HOST), &state.config.allowed_origins) {
+        // The `Host` it was compared with, and who asked: behind a proxy that drops the port
+        // from `Host`, that is what a host must see (from an outside test of a deployment).
+        let (host, peer) = (text(header::HOST).unwrap_or_default(), head.peer_addr.map(tracing::field::display));
+        let client =
+            client_addr::client_ip(head.peer_addr, headers, &state.config.trusted_proxies).map(tracing::field::display);
         if !warn_this_second(&state.origin_warned, state.started) {
-            tracing::debug!(origin = ?refused, peer = head.peer_addr.map(display), "WebSocket refused: origin not allowed");
+            tracing::debug!(origin = ?refused, host = ?host, peer, client, "WebSocket refused: origin not allowed");
         } else {
             tracing::warn!(
-                origin = ?refused,
-                peer = head.peer_addr.map(display),
-                "WebSocket refused: origin not allowed (see --allowed-origins)"
+                origin = ?refused, host = ?host, peer, client,
+                "WebSocket refused: origin not allowed (behind a reverse proxy, pass the browser's Host, port \
+                 included; else see --allowed-origins)"
             );
         }
         return Err(Refusal::Origin);
@@ -874,6 +901,7 @@ mod tests {
             bytes_per_s: Arc::new(AtomicU64::new(0)),
             origin_warned: AtomicU64::new(0),
             cap_warned: AtomicU64::new(0),
+            admin_origin_warned: AtomicU64::new(0),
             untrusted_forward_told: AtomicBool::new(false),
         });
         let app = init_service(App::new().app_data(state).configure(routes)).await;

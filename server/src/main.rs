@@ -129,7 +129,11 @@ fn main() -> anyhow::Result<()> {
 /// at once, with no line in the log and no Close for the players (from an outside test).
 fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()));
+    // A server started under `nohup` (or a supervisor that ignores SIGHUP for it) must keep
+    // ignoring it: a handler of ours would replace the ignoring, and the server would stop
+    // when the terminal closed (from an outside test: every ssh logout restarted it).
+    let hangup = (!hangup_ignored()).then(|| signal(SignalKind::hangup()));
+    let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), hangup.transpose());
     async move {
         let (mut term, mut int, mut hup) = match handlers {
             (Ok(term), Ok(int), Ok(hup)) => (term, int, hup),
@@ -138,10 +142,16 @@ fn shutdown_signal() -> impl Future<Output = ()> {
                 return std::future::pending().await;
             }
         };
+        let hangup = async {
+            match &mut hup {
+                Some(hup) => hup.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM received"),
             _ = int.recv() => tracing::info!("SIGINT received (Ctrl-C again to exit at once)"),
-            _ = hup.recv() => tracing::info!(
+            _ = hangup => tracing::info!(
                 "SIGHUP received (a closed terminal, or a reload asked: there is none): stopping as for SIGTERM"
             ),
         }
@@ -153,6 +163,19 @@ fn shutdown_signal() -> impl Future<Output = ()> {
             }
         });
     }
+}
+
+/// Whether SIGHUP was ignored when the server started (`nohup`): bit 0 of the `SigIgn` mask in
+/// `/proc/self/status`, since asking for a signal's disposition takes unsafe code. Where there
+/// is no such file, taken as not ignored.
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|line| line.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & 1 != 0)
 }
 
 /// The exit status of a second Ctrl-C, as shells report a process ended by SIGINT.

@@ -151,6 +151,11 @@ async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
     let origin = "http://evil.example peer=10.9.9.9:1 INFO admin logged in";
     forged.headers_mut().insert("origin", origin.parse().expect("a header value"));
     assert!(tokio_tungstenite::connect_async(forged).await.is_err(), "another site's page is refused");
+    // An admin action from another origin (a proxy that drops the port from `Host` makes every
+    // one look so): refused, and logged with the `Host` it was compared with.
+    let addr = format!("127.0.0.1:{port}").parse().expect("an address");
+    let elsewhere = [("Origin", "https://play.example.org")];
+    assert_eq!(common::http_request(addr, "POST", "/admin/logout", &elsewhere, "").await.0, 403);
     // Plain HTTP connections past the address's share (two) are closed unanswered: of three
     // that send nothing, one at least ends with no byte (the others get a 408 in time).
     let mut idle = Vec::new();
@@ -177,6 +182,10 @@ async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
     assert!(line.contains("(see --max-connections-per-ip)"), "{line}");
     let line = err.lines().find(|l| l.contains("origin not allowed")).unwrap_or_else(|| panic!("no origin:\n{err}"));
     assert!(line.contains(&format!("origin={origin:?}")), "quoted whole: {line}");
+    assert!(line.contains(&format!("host=\"127.0.0.1:{port}\"")), "the Host it was compared with: {line}");
+    let line = err.lines().find(|l| l.contains("admin request refused")).unwrap_or_else(|| panic!("no admin:\n{err}"));
+    assert!(line.contains("WARN") && line.contains(r#"origin="https://play.example.org""#), "{line}");
+    assert!(line.contains(&format!("host=\"127.0.0.1:{port}\"")) && line.contains("client=127.0.0.1"), "{line}");
     let line = err
         .lines()
         .find(|l| l.contains("its address has all its HTTP connections open"))

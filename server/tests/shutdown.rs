@@ -63,6 +63,28 @@ async fn sighup_drains_as_sigterm_does() {
     clients_get_1012_and_process_exits("-HUP").await;
 }
 
+/// From an outside test of a deployment: a server started with `nohup` (SIGHUP ignored, so it
+/// outlives the terminal) stopped when the ssh session closed once it handled SIGHUP itself.
+/// Started so, it keeps ignoring it: its players play on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_nohup_sighup_is_still_ignored() {
+    let (mut child, port) = common::start_binary_under(Some("nohup"), &[]);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut a = TestClient::join(&url, "Alpha", None).await;
+    a.wait_for(|c| c.core.latest().is_some()).await;
+    signal(&child, "-HUP");
+    // Well past a drain's end (it takes milliseconds with one client): still served.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(child.try_wait().expect("wait works").is_none(), "the server stopped on SIGHUP under nohup");
+    let before = a.next_snapshot().await;
+    assert!(a.next_snapshot().await > before, "the player is still served");
+    signal(&child, "-TERM");
+    let (code, _) = expect_close(&mut a.ws).await;
+    assert_eq!(code, 1012);
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child)).await.unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_sigint_exits_at_once_without_finishing_the_drain() {
     let (mut child, port) = start_binary();

@@ -173,8 +173,23 @@ pub fn start_binary() -> (std::process::Child, u16) {
 
 /// [`start_binary`] with more options.
 pub fn start_binary_with(args: &[&str]) -> (std::process::Child, u16) {
+    start_binary_under(None, args)
+}
+
+/// [`start_binary_with`] run by `wrapper` (a command that runs its arguments in its own place,
+/// such as `nohup`).
+pub fn start_binary_under(wrapper: Option<&str>, args: &[&str]) -> (std::process::Child, u16) {
     use std::io::BufRead as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish"))
+    let binary = env!("CARGO_BIN_EXE_skirmish");
+    let mut command = match wrapper {
+        Some(wrapper) => {
+            let mut command = std::process::Command::new(wrapper);
+            command.arg(binary);
+            command
+        }
+        None => std::process::Command::new(binary),
+    };
+    let mut child = command
         .args(["--bind", "127.0.0.1", "--port", "0"])
         .args(args)
         .env("RUST_LOG", "warn")
