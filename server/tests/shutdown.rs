@@ -29,7 +29,9 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
 }
 
 async fn clients_get_1012_and_process_exits(sig: &str) {
-    let (mut child, port) = start_binary();
+    // SIGHUP at its default, whatever the tests inherited: a test run under `nohup` ignores it,
+    // and the server then rightly keeps ignoring it (see `under_nohup_sighup_is_still_ignored`).
+    let (mut child, port) = common::start_binary_under(&["env", "--default-signal=HUP"], &[]);
     let url = format!("ws://127.0.0.1:{port}/ws");
     let mut a = TestClient::join(&url, "Alpha", None).await;
     let mut b = TestClient::join(&url, "Beta", Some("other")).await;
@@ -68,7 +70,7 @@ async fn sighup_drains_as_sigterm_does() {
 /// Started so, it keeps ignoring it: its players play on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_nohup_sighup_is_still_ignored() {
-    let (mut child, port) = common::start_binary_under(Some("nohup"), &[]);
+    let (mut child, port) = common::start_binary_under(&["nohup"], &[]);
     let url = format!("ws://127.0.0.1:{port}/ws");
     let mut a = TestClient::join(&url, "Alpha", None).await;
     a.wait_for(|c| c.core.latest().is_some()).await;

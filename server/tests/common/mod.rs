@@ -173,21 +173,21 @@ pub fn start_binary() -> (std::process::Child, u16) {
 
 /// [`start_binary`] with more options.
 pub fn start_binary_with(args: &[&str]) -> (std::process::Child, u16) {
-    start_binary_under(None, args)
+    start_binary_under(&[], args)
 }
 
-/// [`start_binary_with`] run by `wrapper` (a command that runs its arguments in its own place,
-/// such as `nohup`).
-pub fn start_binary_under(wrapper: Option<&str>, args: &[&str]) -> (std::process::Child, u16) {
+/// [`start_binary_with`] run by `wrapper` (a command and its arguments, which runs the binary
+/// in its own place, such as `nohup`), or directly when `wrapper` is empty.
+pub fn start_binary_under(wrapper: &[&str], args: &[&str]) -> (std::process::Child, u16) {
     use std::io::BufRead as _;
     let binary = env!("CARGO_BIN_EXE_skirmish");
     let mut command = match wrapper {
-        Some(wrapper) => {
-            let mut command = std::process::Command::new(wrapper);
-            command.arg(binary);
+        [program, rest @ ..] => {
+            let mut command = std::process::Command::new(program);
+            command.args(rest).arg(binary);
             command
         }
-        None => std::process::Command::new(binary),
+        [] => std::process::Command::new(binary),
     };
     let mut child = command
         .args(["--bind", "127.0.0.1", "--port", "0"])
