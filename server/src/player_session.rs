@@ -362,7 +362,8 @@ impl PlayerSession {
     /// Close arrives or its stream ends (or at once, if it closed first), and once
     /// `CLOSE_FLUSH_TIMEOUT` has passed since the close or the client's newest acknowledgement
     /// that grew (`SILENT_CLOSE_WAIT` for a client silent past the timeout), or
-    /// `CLOSE_MAX_WAIT` since the close, it is cut whatever happens. A client that stopped reading could never read a Close: it is cut at
+    /// `CLOSE_MAX_WAIT` since the close, it is cut whatever happens. A client that stopped
+    /// reading could never read a Close: it is cut at
     /// once.
     fn end(&mut self, ctx: &mut Context<Self>, why: Close) {
         if matches!(self.phase, Phase::Closing) {
@@ -373,9 +374,15 @@ impl PlayerSession {
         let Some(frame) = why.frame() else { return self.abort(ctx, &why) };
         let (code, reason) = (u16::from(frame.code), frame.description.unwrap_or_default());
         if why.is_routine() {
-            tracing::debug!(peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), code, %reason, "closing");
+            tracing::debug!(
+                peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), code, %reason,
+                "closing"
+            );
         } else {
-            tracing::info!(peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), code, %reason, "closing connection");
+            tracing::info!(
+                peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), code, %reason,
+                "closing connection"
+            );
         }
         self.leave_room(why.is_connection_lost(), ctx);
         self.phase = Phase::Closing;
@@ -416,7 +423,8 @@ impl PlayerSession {
         let (waiting_frames, waiting_bytes) = self.outbox.waiting();
         let reason = why.reason();
         tracing::warn!(
-            peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), dropped, waiting_frames, waiting_bytes, why = %reason,
+            peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(),
+            dropped, waiting_frames, waiting_bytes, why = %reason,
             "disconnecting"
         );
         self.leave_room(why.is_connection_lost(), ctx);
@@ -849,7 +857,10 @@ impl StreamHandler<Result<websocket::Frame, ReadError>> for PlayerSession {
             Err(ReadError::Io(error)) => {
                 // The connection broke under us (a reset from a killed process, a read error):
                 // nobody is left to read a Close, so the session ends now, counted as lost.
-                tracing::debug!(peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), %error, "connection lost");
+                tracing::debug!(
+                    peer = self.peer.map(display), client = self.client.map(display), player = self.player_id(), %error,
+                    "connection lost"
+                );
                 self.cut();
                 ctx.stop();
             }

@@ -392,9 +392,10 @@ impl ClientView {
     /// to carry lately ([`ClientView::rate`]), in its round trip ([`ClientView::round_trip`])
     /// and [`QUEUE_TICKS`] more; one snapshot may always be on its way. Judged only while its
     /// acknowledgements keep coming (one within the last [`ACKS_FLOWING_TICKS`]) and its link
-    /// carried something lately: a link that carries them but not the whole stream. On a link that keeps up, what is on its way is a round
-    /// trip's worth, well under the allowance. A client on a slow link so sees the newest tick about a round trip and a third of a second late, not
-    /// seconds (from an outside test of a phone at 3 KB/s: the server sent 30 a second
+    /// carried something lately: a link that carries them but not the whole stream. On a link
+    /// that keeps up, what is on its way is a round trip's worth, well under the allowance. A
+    /// client on a slow link so sees the newest tick about a round trip and a third of a second
+    /// late, not seconds (from an outside test of a phone at 3 KB/s: the server sent 30 a second
     /// whatever the link carried, and it played 1–4 s behind, under a fixed rule before this
     /// one that thinned only past two thirds of a second of lag). As Quake 3 sends each client
     /// only as much as its rate allows, the rate measured rather than declared. A client that
