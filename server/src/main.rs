@@ -3,11 +3,13 @@
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use skirmish_server::maps::MapList;
 use skirmish_server::{Config, Stats, run};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc, not the system's malloc: with glibc's malloc a tick at 1000 bots cost 11 % more of
@@ -44,7 +46,32 @@ fn give_back_idle_memory() {
 #[cfg(not(jemalloc))]
 fn give_back_idle_memory() {}
 
+/// Log lines held for stderr while it does not take them (about 3 MB of typical lines): several
+/// seconds of a big room's joins. Past it lines are dropped and counted, never waited for.
+const LOG_LINES_BUFFERED: usize = 16_384;
+
+/// How often the count of dropped log lines is looked at, to say so in the log once stderr is
+/// read again.
+const LOG_DROPS_CHECKED_EVERY: Duration = Duration::from_secs(5);
+
+/// The log writer's thread, held so that the lines still queued are written before the process
+/// ends: dropped at the end of `main` (whatever it returns) and before a second Ctrl-C's exit.
+static LOG_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// Writes out the log lines still queued, waiting at most about a second for a stderr that takes
+/// nothing; later lines are dropped.
+fn flush_logs() {
+    let guard = LOG_WRITER.lock().map(|mut held| held.take()).unwrap_or_else(|poisoned| poisoned.into_inner().take());
+    drop(guard);
+}
+
 fn main() -> anyhow::Result<()> {
+    let result = serve();
+    flush_logs();
+    result
+}
+
+fn serve() -> anyhow::Result<()> {
     let mut config = match skirmish_server::config_file::load(std::env::args_os()) {
         Ok(config) => config,
         Err(skirmish_server::config_file::LoadError::Args(e)) => e.exit(),
@@ -61,7 +88,12 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     // Logs to stderr, so stdout holds only the banner (the URLs to share); colours only on a
-    // terminal, so a log file or journal gets plain text. actix-http logs some client errors at
+    // terminal, so a log file or journal gets plain text. From a thread of their own, through a
+    // bounded queue that drops what does not fit: written by each thread itself, a stderr that
+    // took nothing (a terminal paused with Ctrl-S, `| less` left open, a stalled log shipper)
+    // stopped the first room thread that logged a join, and then every connection and the
+    // whole server, once the pipe's 64 KiB were full (from a chaos test). Lines dropped are
+    // counted in `/metrics` and said in the log once stderr is read again. actix-http logs some client errors at
     // ERROR, which any client could then write at will: its WebSocket codec (a control frame
     // inside a fragmented message) and its HTTP/1 dispatcher (a request that does not parse,
     // answered 400). Off by default; the session logs every close with its reason.
@@ -75,11 +107,22 @@ fn main() -> anyhow::Result<()> {
         },
         _ => (default_filter(), None),
     };
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_LINES_BUFFERED)
+        .thread_name("skirmish-log")
+        .finish(std::io::stderr());
+    if let Ok(mut held) = LOG_WRITER.lock() {
+        *held = Some(guard);
+    }
+    let dropped = writer.error_counter();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    skirmish_server::metrics::report_dropped_log_lines(dropped.clone());
+    watch_dropped_log_lines(dropped);
     if let Some((asked, error)) = not_understood {
         tracing::warn!(rust_log = ?asked, %error, "RUST_LOG not understood: logging as by default");
     }
@@ -159,6 +202,7 @@ fn shutdown_signal() -> impl Future<Output = ()> {
         actix_web::rt::spawn(async move {
             if int.recv().await.is_some() {
                 tracing::warn!("second SIGINT: exiting without finishing the drain");
+                flush_logs();
                 std::process::exit(EXIT_INTERRUPTED);
             }
         });
@@ -176,6 +220,34 @@ fn hangup_ignored() -> bool {
             u64::from_str_radix(mask.trim(), 16).ok()
         })
         .is_some_and(|mask| mask & 1 != 0)
+}
+
+/// Says in the log, every [`LOG_DROPS_CHECKED_EVERY`] at most, how many log lines were dropped
+/// because stderr took nothing. While that lasts this line is dropped too (its own drop is
+/// seen at once), so the first one that gets into the queue counts every line since the last
+/// one that did.
+fn watch_dropped_log_lines(dropped: ErrorCounter) {
+    let spawned = std::thread::Builder::new().name("skirmish-log-drops".into()).spawn(move || {
+        let mut told = 0;
+        loop {
+            std::thread::sleep(LOG_DROPS_CHECKED_EVERY);
+            let now = dropped.dropped_lines();
+            if now > told {
+                tracing::warn!(
+                    dropped = now - told,
+                    since_start = now,
+                    "log lines dropped: stderr was not taking them (a terminal paused with Ctrl-S, \
+                     a pipe nobody reads, a stalled log shipper); the game went on"
+                );
+                if dropped.dropped_lines() == now {
+                    told = now;
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the thread that reports dropped log lines");
+    }
 }
 
 /// The exit status of a second Ctrl-C, as shells report a process ended by SIGINT.
@@ -200,26 +272,31 @@ fn warn_of_a_container_address(addr: SocketAddr, config: &Config) {
 }
 
 /// The start-up banner: the URL to invite people to (with its QR code when stdout is a
-/// terminal), then the other URLs this server answers on.
+/// terminal), then the other URLs this server answers on. Written at once, and a stdout that
+/// cannot take it (`> /dev/full`, a full disk, a closed pipe) is logged, not fatal: it used to
+/// panic and stop the server before it served anyone (from a chaos test of a host).
 fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
-    use std::io::IsTerminal as _;
+    use std::fmt::Write as _;
+    use std::io::{IsTerminal as _, Write as _};
+    // Writing into a String cannot fail.
+    let mut out = String::new();
     let port = addr.port();
     let invite = skirmish_server::invite::url(addr, config.public_url.as_deref());
-    println!();
-    println!("  Skirmish is running.");
-    println!();
-    println!("  Invite:  {invite}");
+    out.push('\n');
+    let _ = writeln!(out, "  Skirmish is running.");
+    out.push('\n');
+    let _ = writeln!(out, "  Invite:  {invite}");
     if !config.no_qr && std::io::stdout().is_terminal() {
-        println!();
+        out.push('\n');
         for line in skirmish_server::invite::terminal(&invite).lines() {
-            println!("  {line}");
+            let _ = writeln!(out, "  {line}");
         }
-        println!();
-        println!("  Scan it with a phone on the same network, or open the page's Invite button.");
+        out.push('\n');
+        let _ = writeln!(out, "  Scan it with a phone on the same network, or open the page's Invite button.");
     }
-    println!();
+    out.push('\n');
     if addr.ip().is_unspecified() {
-        println!("  Local:   http://localhost:{port}/");
+        let _ = writeln!(out, "  Local:   http://localhost:{port}/");
         let mut lan: Vec<IpAddr> = if_addrs::get_if_addrs()
             .unwrap_or_default()
             .into_iter()
@@ -230,19 +307,25 @@ fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
         lan.sort();
         lan.dedup();
         for ip in lan {
-            println!("  Network: http://{}/", SocketAddr::new(ip, port));
+            let _ = writeln!(out, "  Network: http://{}/", SocketAddr::new(ip, port));
         }
     } else if addr.ip().is_loopback() {
-        println!("  Local:   http://{addr}/");
+        let _ = writeln!(out, "  Local:   http://{addr}/");
     } else {
-        println!("  Network: http://{addr}/");
+        let _ = writeln!(out, "  Network: http://{addr}/");
     }
     let host = if addr.ip().is_unspecified() { format!("localhost:{port}") } else { addr.to_string() };
-    match admin_token {
-        Some(token) => println!("  Admin:   http://{host}/admin  (token for this run: {token})"),
-        None => println!("  Admin:   http://{host}/admin  (token from {})", config.origins.of("admin-token")),
+    let _ = match admin_token {
+        Some(token) => writeln!(out, "  Admin:   http://{host}/admin  (token for this run: {token})"),
+        None => writeln!(out, "  Admin:   http://{host}/admin  (token from {})", config.origins.of("admin-token")),
+    };
+    out.push('\n');
+    let _ = writeln!(out, "  Press Ctrl-C to stop.");
+    out.push('\n');
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        let invite = skirmish_server::invite::url(addr, config.public_url.as_deref());
+        let token = if admin_token.is_some() { " (and this run's admin token: set --admin-token)" } else { "" };
+        tracing::warn!(error = %e, "cannot write the start-up banner to stdout{token}; the server runs: invite {invite}");
     }
-    println!();
-    println!("  Press Ctrl-C to stop.");
-    println!();
 }

@@ -6,8 +6,8 @@
 //! --server` running the bots on another machine, see what the server costs without a shell on
 //! its host.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -15,6 +15,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
+use tracing_appender::non_blocking::ErrorCounter;
 
 use crate::admission::Refusal;
 use crate::stats::{DisconnectReason, Stats};
@@ -226,6 +227,17 @@ pub fn report_heap() {
     HEAP_IS_JEMALLOC.store(true, Ordering::Relaxed);
 }
 
+/// The count of log lines the binary's log writer dropped ([`report_dropped_log_lines`]).
+static DROPPED_LOG_LINES: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// Adds `skirmish_log_lines_dropped_total` to every scrape: the binary's log lines dropped
+/// because stderr took nothing (`src/main.rs` writes them from a bounded queue, so that a
+/// stalled stderr cannot stop the rooms). A dashboard sees the log has gaps; the log itself
+/// says so only once stderr is read again.
+pub fn report_dropped_log_lines(counter: ErrorCounter) {
+    let _ = DROPPED_LOG_LINES.set(counter);
+}
+
 /// jemalloc's figures, in bytes: (live allocations, physical pages it holds for them, its caches
 /// and its metadata). Read after advancing its epoch, since it caches them until then.
 #[cfg(jemalloc)]
@@ -287,6 +299,15 @@ fn boot_time() -> Option<u64> {
 
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        if let Some(dropped) = DROPPED_LOG_LINES.get() {
+            let metric = ConstCounter::new(dropped.dropped_lines() as u64);
+            metric.encode(encoder.encode_descriptor(
+                "skirmish_log_lines_dropped",
+                "Log lines dropped because stderr was not taking them (a paused terminal, a stalled pipe)",
+                None,
+                metric.metric_type(),
+            )?)?;
+        }
         let Some(p) = ProcessFigures::read() else { return Ok(()) };
         let counter = |encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64| {
             let metric = ConstCounter::new(value);

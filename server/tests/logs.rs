@@ -59,20 +59,96 @@ fn start_logging_with(args: &[&str]) -> (Child, BufReader<std::process::ChildStd
     (child, stdout, out, port)
 }
 
+/// The server binary, killed however the test ends: a failed assertion must not leave it running.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Found by a chaos test of a host: with its stderr in a pipe nobody read (a terminal paused
+/// with Ctrl-S, `| less` left open, a stalled log shipper), the server stopped altogether once
+/// the pipe's buffer was full: the first thread to log blocked, a room thread among them, and
+/// no one could join or play. Log lines now queue on a thread of their own and are dropped
+/// (and counted) when the queue is full; the game goes on.
+#[tokio::test]
+async fn a_stderr_nobody_reads_does_not_stop_the_game() {
+    // Unread from here to the stop: start_logging pipes stderr and reads only stdout.
+    let (child, _stdout, _, port) = start_logging_with(&["--connections-per-ip-per-sec", "0"]);
+    let mut server = Server(child);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    // Over twice what a pipe holds (64 KiB on Linux) of join and leave lines.
+    for i in 0..600 {
+        let joined = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            common::TestClient::join(&url, &format!("churn{i}"), Some("churn")),
+        )
+        .await;
+        let mut churn =
+            joined.unwrap_or_else(|_| panic!("join {i} unanswered: the server stopped with its log unread"));
+        let bye = CloseFrame { code: 1000u16.into(), reason: "bye".into() };
+        churn.ws.send(Message::Close(Some(bye))).await.expect("Close sent");
+        common::expect_close(&mut churn.ws).await;
+    }
+    // A room still ticks for a newcomer, and the server still answers.
+    let mut ada = common::TestClient::join(&url, "Ada", Some("steady")).await;
+    let first = ada.next_snapshot().await;
+    let mut last = first;
+    while last < first + 30 {
+        last = ada.next_snapshot().await;
+    }
+    let metrics = common::metrics(format!("127.0.0.1:{port}").parse().expect("an address")).await;
+    assert!(metrics.contains_key("skirmish_log_lines_dropped_total"), "dropped log lines are counted in /metrics");
+    let child = &mut server.0;
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let mut err = String::new();
+    child.stderr.take().expect("piped").read_to_string(&mut err).expect("utf-8 stderr");
+    assert!(child.wait().expect("the server exits").success());
+    assert!(err.len() > 2 * 65_536, "the log outgrew a pipe's buffer twice over: {} bytes", err.len());
+    assert!(err.contains(r#"name="churn599""#), "the queued lines are written once stderr is read again");
+}
+
+/// Found by a chaos test of a host: a stdout that cannot take the start-up banner (`>
+/// /dev/full`, a full disk) made the server panic before it served anyone. Now the log says
+/// so, with the invite, and the server runs.
+#[tokio::test]
+async fn a_stdout_that_takes_nothing_is_logged_and_the_server_runs() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full opens");
+    let child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
+        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
+        .env("RUST_LOG", "info")
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let mut server = Server(child);
+    let mut lines = BufReader::new(server.0.stderr.take().expect("piped")).lines();
+    let warned = loop {
+        let line = lines.next().expect("a log line before stderr ends").expect("utf-8 stderr");
+        if line.contains("cannot write the start-up banner") {
+            break line;
+        }
+    };
+    assert!(warned.contains("No space left on device"), "the reason: {warned}");
+    assert!(warned.contains("set --admin-token"), "the lost token is said: {warned}");
+    let invite = warned.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).expect("the invite");
+    let url = format!("ws://{}ws", invite.trim_start_matches("http://"));
+    // Keep reading stderr, so the server never waits on it.
+    std::thread::spawn(move || for _ in lines {});
+    let mut ada = common::TestClient::join(&url, "Ada", None).await;
+    ada.next_snapshot().await;
+}
+
 /// A host reads who came and went in the log: the joining player's name and address, and the
 /// leaver's name and why it left; values are printed plainly (an address, not `Some(..)`), the
 /// names a player chose quoted.
 #[tokio::test]
 async fn the_log_names_who_joined_from_where_and_who_left_and_why() {
     let (child, _stdout, _, port) = start_logging();
-    /// Killed however the test ends: a failed assertion must not leave a server running.
-    struct Server(Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut server = Server(child);
     let child = &mut server.0;
     let url = format!("ws://127.0.0.1:{port}/ws");
