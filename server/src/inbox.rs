@@ -20,10 +20,17 @@
 //! fills that tick and none is lost. For a client that does not, the buffer drains like a jitter
 //! buffer's: after [`STANDING_BACKLOG_TICKS`] ticks in a row that left an input waiting, the
 //! oldest waiting one goes, so the buffer runs empty on a clean link again.
+//!
+//! Why a stall lets go of the controls: repeating the input in force covers a late input or
+//! two, but through a stall of the link (a phone in a tunnel) the ship went on thrusting and
+//! firing for as long as it lasted, steered by nobody (from an outside test on a bad link).
+//! After [`RELEASE_AFTER_TICKS`] ticks with nothing new the ship lets go of its thrust and its
+//! trigger, keeping its aim, and drifts to rest; the next input takes over as usual.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use glam::Vec2;
 use skirmish_shared::Input;
 
 /// Inputs a player may have waiting for their tick. Three ticks (100 ms) of jitter is absorbed
@@ -32,12 +39,17 @@ pub const INPUT_BUFFER_INPUTS: usize = 3;
 /// Ticks in a row that leave an input waiting before one is dropped to drain the backlog: a
 /// second. Jitter empties the buffer now and then; only a standing backlog lasts this long.
 pub const STANDING_BACKLOG_TICKS: u32 = 30;
+/// Ticks in a row with no new input after which a ship lets go of its thrust and its trigger:
+/// half a second, well past the input buffer and any jitter it absorbs, shorter than a stall.
+pub const RELEASE_AFTER_TICKS: u32 = 15;
 
 /// What the room takes from an [`Inbox`] at a tick.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Taken {
     /// The oldest buffered input, the one this tick applies (its `seq` is what the snapshot
-    /// acknowledges). `None` when the buffer is empty: the input in force stays.
+    /// acknowledges). `None` when the buffer is empty: the input in force stays, except at the
+    /// [`RELEASE_AFTER_TICKS`]th such tick in a row, which gives the input in force with no
+    /// thrust and no buttons (its `seq` and aim unchanged).
     pub input: Option<Input>,
     /// True when the buffer was empty although inputs have come before: the tick repeats the
     /// last input (counted in `/metrics`).
@@ -72,6 +84,9 @@ struct State {
     /// Highest `seq` accepted, so inputs are queued in order and each at most once (0: none
     /// accepted yet, as `seq` 0 is never sent).
     last_seq: u32,
+    /// The input the last take applied, and the takes since with nothing new.
+    in_force: Option<Input>,
+    repeats: u32,
 }
 
 /// See the module docs. Shared (`Arc`) by a session and its room.
@@ -125,6 +140,16 @@ impl Inbox {
     pub fn take(&self) -> Taken {
         let mut state = self.lock();
         let input = state.queue.pop_front();
+        let mut released = None;
+        match input {
+            Some(input) => (state.in_force, state.repeats) = (Some(input), 0),
+            None => {
+                state.repeats = state.repeats.saturating_add(1);
+                if state.repeats == RELEASE_AFTER_TICKS {
+                    released = state.in_force.map(|held| Input { mv: Vec2::ZERO, buttons: 0, ..held });
+                }
+            }
+        }
         state.backlogged = if state.queue.is_empty() { 0 } else { state.backlogged + 1 };
         if state.backlogged >= STANDING_BACKLOG_TICKS {
             state.queue.pop_front();
@@ -132,7 +157,7 @@ impl Inbox {
             state.backlogged = 0;
         }
         Taken {
-            input,
+            input: input.or(released),
             repeated: input.is_none() && state.last_seq != 0,
             overflowed: std::mem::take(&mut state.overflowed),
             waiting: !state.queue.is_empty(),
@@ -222,6 +247,29 @@ mod tests {
         assert_eq!((empty.input, empty.repeated), (None, true));
         assert!(inbox.input(input(2, 2)));
         assert_eq!(inbox.take().input.map(|i| i.seq), Some(2), "a fresh input ends the repeats");
+    }
+
+    #[test]
+    fn a_stall_lets_go_of_thrust_and_trigger_once() {
+        let inbox = Inbox::new();
+        let held = Input { seq: 4, mv: Vec2::new(1.0, 0.0), aim: 0.5, buttons: Input::FIRE, ack: 3, view_tick: 2 };
+        assert!(inbox.input(held));
+        assert_eq!(inbox.take().input, Some(held));
+        for tick in 1..RELEASE_AFTER_TICKS {
+            let taken = inbox.take();
+            assert_eq!((taken.input, taken.repeated), (None, true), "tick {tick} of the stall repeats");
+        }
+        let release = inbox.take();
+        assert!(release.repeated);
+        assert_eq!(release.input, Some(Input { mv: Vec2::ZERO, buttons: 0, ..held }), "same seq and aim, let go");
+        assert_eq!(inbox.take().input, None, "then the released input stays in force");
+        let next = Input { seq: 5, ..held };
+        assert!(inbox.input(next));
+        assert_eq!(inbox.take().input, Some(next), "a fresh input takes over");
+        for _ in 1..RELEASE_AFTER_TICKS {
+            assert_eq!(inbox.take().input, None);
+        }
+        assert_eq!(inbox.take().input.map(|i| i.buttons), Some(0), "the next stall lets go again");
     }
 
     #[test]

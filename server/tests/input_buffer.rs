@@ -78,3 +78,48 @@ async fn a_burst_is_applied_one_input_per_tick_in_order_and_counted() {
     assert!(after["skirmish_inputs_waiting_total"] >= 2.0, "the burst's inputs waited for later ticks");
     assert_eq!(after["skirmish_inputs_dropped_total"], 0.0, "nothing was out of order or over the rate limit");
 }
+
+/// Found by an outside test on a bad link: through a stall of the link the server repeated the
+/// last input for as long as it lasted, so the ship went on thrusting and firing, steered by
+/// nobody. Now it lets go of thrust and trigger after half a second with no new input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ship_whose_inputs_stop_lets_go_of_its_trigger() {
+    let srv = server();
+    let mut player = TestClient::join(&srv.ws_url(), "Stall", Some("stall")).await;
+    let me = player.id();
+    player.next_snapshot().await;
+    // Fire for a few ticks, one input per snapshot, standing still and aiming at the arena's
+    // centre (away from the walls, so every bullet lives a frame or more); then nothing more
+    // is sent.
+    let to_centre = player.core.arena() / 2.0 - player.position_of(me).expect("own ship");
+    let aim = to_centre.y.atan2(to_centre.x);
+    for _ in 0..5 {
+        player.send_controls(Vec2::ZERO, aim, skirmish_shared::Input::FIRE).await;
+        player.next_snapshot().await;
+    }
+    let (last, _) = player.core.input_seqs();
+    // The tick that applied the last input: from there on the server has nothing new.
+    let mut applied = None;
+    let mut launches = std::collections::BTreeSet::new();
+    loop {
+        let tick = player.next_snapshot().await;
+        let (newest, _) = player.core.frames();
+        let own = newest.expect("a frame").bullets.iter().filter(|b| b.owner == me).map(|b| b.tick);
+        launches.extend(own);
+        if applied.is_none() && player.state_of(me).expect("own ship").ack == last {
+            applied = Some(tick);
+        }
+        if applied.is_some_and(|at| tick >= at + 45) {
+            break;
+        }
+    }
+    let applied = applied.expect("the last input was applied");
+    let newest_launch = launches.last().copied().expect("the ship fired");
+    assert!(newest_launch > applied, "the input in force is repeated for a while: {launches:?} (applied at {applied})");
+    assert!(
+        newest_launch < applied + 15,
+        "no shot from the 15th tick without input on: {launches:?} (applied at {applied})"
+    );
+    let repeats = metrics(srv.addr).await["skirmish_inputs_repeated_total"];
+    assert!(repeats >= 45.0, "every tick since was a repeat: {repeats}");
+}

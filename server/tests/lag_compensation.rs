@@ -47,10 +47,12 @@ async fn shot_hits(url: &str, room: &str, compensated: bool) -> bool {
     let (me, them) = (shooter.id(), target.id());
     shooter.wait_for(|c| c.ids().len() == 2).await;
     target.send_input(Vec2::Y).await;
-    // Only the shooter is watched; the target's socket is drained so it stays connected.
+    // Only the shooter is watched; the target keeps flying down, an input a snapshot (a ship
+    // with no new input lets go of its thrust after half a second).
     let drain = tokio::spawn(async move {
         loop {
-            target.next_event().await;
+            target.next_snapshot().await;
+            target.send_input(Vec2::Y).await;
         }
     });
 
