@@ -56,8 +56,8 @@ runs N times and each column is the median of the N runs. Only the standard libr
 With --server HOST:PORT the bots run here against a server already running on another machine,
 so neither side's CPU is the other's: on one machine they share the cores, and each side's sends
 also pay for the other's receiving (loopback delivers in the sender's context). Start that
-server with the command --print-server-command prints (the same flags as here, on port 8080 of
-every address), once per benchmark, so that its memory before the first step is a fresh server's;
+server with the command --print-server-command prints (the same flags as here, on every address
+and port 8080, or the port of --server HOST:PORT if given with it), once per benchmark, so that its memory before the first step is a fresh server's;
 the script checks the room's map and size. The server's CPU, the kernel's part of it and its RSS
 then come from its /metrics (`process_cpu_seconds_total`,
 `skirmish_process_cpu_system_seconds_total`, `process_resident_memory_bytes`; Linux servers), not
@@ -94,7 +94,7 @@ MIN_PLAYERS_PER_ROOM = 10000
 SERVER_CPU, BOTS_CPU = 0, 1
 # The room every step's bots join.
 ROOM = "capacity"
-# The port --print-server-command serves on.
+# The port --print-server-command serves on, unless --server names another.
 REMOTE_PORT = 8080
 
 
@@ -408,9 +408,16 @@ def main():
         ap.error("--pin needs taskset (util-linux) and at least 2 CPUs")
     if args.server and (args.pin or args.floor):
         ap.error("--pin and --floor measure one machine; with --server the server is on another")
+    remote_port = REMOTE_PORT
+    if args.server:
+        # The port of --server HOST:PORT, so the printed command serves where the bots will look.
+        host, _, given = args.server.rpartition(":")
+        if not host or not given.isdigit() or not 0 < int(given) < 65536:
+            ap.error(f"--server wants HOST:PORT, not {args.server!r}")
+        remote_port = int(given)
     if args.print_server_command:
         # Run from a checkout on the server's machine: it builds the server too.
-        flags = server_command("skirmish", args, steps, "0.0.0.0", REMOTE_PORT)[1:]
+        flags = server_command("skirmish", args, steps, "0.0.0.0", remote_port)[1:]
         print(shlex.join(["cargo", "run", "--release", "--locked", "--bin", "skirmish", "--"] + flags))
         return 0
 
@@ -425,7 +432,7 @@ def main():
     server_log = tempfile.TemporaryFile()
     if args.server:
         port, server = args.server, None
-        server_cmd = server_command("skirmish", args, steps, "0.0.0.0", REMOTE_PORT)
+        server_cmd = server_command("skirmish", args, steps, "0.0.0.0", remote_port)
     else:
         port = free_port()
         server_cmd = server_command(server_bin, args, steps, "127.0.0.1", port)
@@ -471,6 +478,8 @@ def main():
         # `failed`: a step over the limits; `broken`: one that could not be measured (the bots or
         # the server failed, or the server is not set up for the benchmark), which exits 1.
         capacity, failed, broken = 0, False, False
+        # `refused`: the server's per-address caps turned bots away (a broken run too).
+        refused = False
         rss_fresh = server_rss_kib(server, None if server else scrape(port))
         for n in steps:
             runs = []
@@ -544,7 +553,7 @@ def main():
                         # bots" and exited 0).
                         print(f"{n:>6} the server refused bots at its connection caps ({failures}): start it "
                               "with the caps off, as --print-server-command shows")
-                        broken = True
+                        broken = refused = True
                         break
                 if row["delivery"] < args.min_delivery:
                     why.append(f"delivery {row['delivery']:.4f} < {args.min_delivery}")
@@ -560,9 +569,14 @@ def main():
                 break
             if not failed:
                 capacity = n
-        print(f"\ncapacity: {capacity} bots in one room "
-              f"(delivery ≥ {args.min_delivery}, latency p99 ≤ {args.max_p99_latency} ms"
-              f"{f', medians of {args.runs} runs' if args.runs > 1 else ''})")
+        if refused:
+            # No capacity line: the run measured the server's caps, not its capacity (from an
+            # outside test: "capacity: 0 bots" still followed the explanation).
+            print("\nno capacity figure: the server refused the bots at its caps (above)")
+        else:
+            print(f"\ncapacity: {capacity} bots in one room "
+                  f"(delivery ≥ {args.min_delivery}, latency p99 ≤ {args.max_p99_latency} ms"
+                  f"{f', medians of {args.runs} runs' if args.runs > 1 else ''})")
         calibration["after_ms"] = calibrate()
         print(f"machine speed at the end: the fixed loop took {calibration['after_ms']:.0f} ms")
         if args.json:
