@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,9 +93,10 @@ fn serve() -> anyhow::Result<()> {
     // bounded queue that drops what does not fit: written by each thread itself, a stderr that
     // took nothing (a terminal paused with Ctrl-S, `| less` left open, a stalled log shipper)
     // stopped the first room thread that logged a join, and then every connection and the
-    // whole server, once the pipe's 64 KiB were full (from a chaos test). Lines dropped are
-    // counted in `/metrics` and said in the log once stderr is read again. actix-http logs some client errors at
-    // ERROR, which any client could then write at will: its WebSocket codec (a control frame
+    // whole server, once the pipe's 64 KiB were full; and a write that failed (a full disk, a
+    // reader gone) panicked the thread that logged, a room or the lobby, leaving it dead (from
+    // chaos tests of a host). Lines lost either way are counted in `/metrics` and said in the
+    // log once stderr takes lines again. actix-http logs some client errors at ERROR, which any client could then write at will: its WebSocket codec (a control frame
     // inside a fragmented message) and its HTTP/1 dispatcher (a request that does not parse,
     // answered 400). Off by default; the session logs every close with its reason.
     // A `RUST_LOG` that does not parse is said so, not silently replaced by the default (from
@@ -111,18 +113,19 @@ fn serve() -> anyhow::Result<()> {
         .lossy(true)
         .buffered_lines_limit(LOG_LINES_BUFFERED)
         .thread_name("skirmish-log")
-        .finish(std::io::stderr());
+        .finish(Stderr);
     if let Ok(mut held) = LOG_WRITER.lock() {
         *held = Some(guard);
     }
-    let dropped = writer.error_counter();
+    let lost = LostLogLines { dropped: writer.error_counter() };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    skirmish_server::metrics::report_dropped_log_lines(dropped.clone());
-    watch_dropped_log_lines(dropped);
+    let counted = lost.clone();
+    skirmish_server::metrics::report_lost_log_lines(move || counted.count());
+    watch_lost_log_lines(lost);
     if let Some((asked, error)) = not_understood {
         tracing::warn!(rust_log = ?asked, %error, "RUST_LOG not understood: logging as by default");
     }
@@ -222,24 +225,63 @@ fn hangup_ignored() -> bool {
         .is_some_and(|mask| mask & 1 != 0)
 }
 
-/// Says in the log, every [`LOG_DROPS_CHECKED_EVERY`] at most, how many log lines were dropped
-/// because stderr took nothing. While that lasts this line is dropped too (its own drop is
-/// seen at once), so the first one that gets into the queue counts every line since the last
-/// one that did.
-fn watch_dropped_log_lines(dropped: ErrorCounter) {
+/// Log lines whose write to stderr failed ([`Stderr`]).
+static FAILED_LOG_LINES: AtomicU64 = AtomicU64::new(0);
+
+/// stderr for the log writer's thread, counting the lines it could not take (a full disk, a
+/// reader gone): lost as the queue's overflow is, and counted with it, where the writer itself
+/// would only drop them unsaid.
+struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stderr().write(buf)
+    }
+
+    fn write_all(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let written = std::io::stderr().write_all(line);
+        if written.is_err() {
+            FAILED_LOG_LINES.fetch_add(1, Ordering::Relaxed);
+        }
+        written
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// The log lines lost so far: dropped from the full queue, or failed to write.
+#[derive(Clone)]
+struct LostLogLines {
+    dropped: ErrorCounter,
+}
+
+impl LostLogLines {
+    fn count(&self) -> u64 {
+        self.dropped.dropped_lines() as u64 + FAILED_LOG_LINES.load(Ordering::Relaxed)
+    }
+}
+
+/// Says in the log, every [`LOG_DROPS_CHECKED_EVERY`] at most, how many log lines were lost
+/// because stderr did not take them. While that lasts this line is lost too, and counted. One
+/// dropped from the full queue is seen at once, so the next one counts from the last that got
+/// into the queue; one that failed to write is seen only at the next look (it then says 1 and
+/// the total since start).
+fn watch_lost_log_lines(lost: LostLogLines) {
     let spawned = std::thread::Builder::new().name("skirmish-log-drops".into()).spawn(move || {
         let mut told = 0;
         loop {
             std::thread::sleep(LOG_DROPS_CHECKED_EVERY);
-            let now = dropped.dropped_lines();
+            let now = lost.count();
             if now > told {
                 tracing::warn!(
-                    dropped = now - told,
+                    lost = now - told,
                     since_start = now,
-                    "log lines dropped: stderr was not taking them (a terminal paused with Ctrl-S, \
-                     a pipe nobody reads, a stalled log shipper); the game went on"
+                    "log lines lost: stderr did not take them (a terminal paused with Ctrl-S, a pipe \
+                     nobody reads, a stalled log shipper, a full disk); the game went on"
                 );
-                if dropped.dropped_lines() == now {
+                if lost.count() == now {
                     told = now;
                 }
             }

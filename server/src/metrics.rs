@@ -15,7 +15,6 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use tracing_appender::non_blocking::ErrorCounter;
 
 use crate::admission::Refusal;
 use crate::stats::{DisconnectReason, Stats};
@@ -227,15 +226,18 @@ pub fn report_heap() {
     HEAP_IS_JEMALLOC.store(true, Ordering::Relaxed);
 }
 
-/// The count of log lines the binary's log writer dropped ([`report_dropped_log_lines`]).
-static DROPPED_LOG_LINES: OnceLock<ErrorCounter> = OnceLock::new();
+/// Counts the log lines the binary lost ([`report_lost_log_lines`]).
+type LostLogLines = Box<dyn Fn() -> u64 + Send + Sync>;
 
-/// Adds `skirmish_log_lines_dropped_total` to every scrape: the binary's log lines dropped
-/// because stderr took nothing (`src/main.rs` writes them from a bounded queue, so that a
-/// stalled stderr cannot stop the rooms). A dashboard sees the log has gaps; the log itself
-/// says so only once stderr is read again.
-pub fn report_dropped_log_lines(counter: ErrorCounter) {
-    let _ = DROPPED_LOG_LINES.set(counter);
+/// Set once by the binary ([`report_lost_log_lines`]).
+static LOST_LOG_LINES: OnceLock<LostLogLines> = OnceLock::new();
+
+/// Adds `skirmish_log_lines_lost_total` to every scrape, from `count`: the binary's log lines
+/// lost because stderr did not take them (`src/main.rs` writes them from a bounded queue, so
+/// that a stalled or failing stderr cannot stop the rooms). A dashboard sees the log has gaps;
+/// the log itself says so only once stderr takes lines again.
+pub fn report_lost_log_lines(count: impl Fn() -> u64 + Send + Sync + 'static) {
+    let _ = LOST_LOG_LINES.set(Box::new(count));
 }
 
 /// jemalloc's figures, in bytes: (live allocations, physical pages it holds for them, its caches
@@ -299,11 +301,12 @@ fn boot_time() -> Option<u64> {
 
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        if let Some(dropped) = DROPPED_LOG_LINES.get() {
-            let metric = ConstCounter::new(dropped.dropped_lines() as u64);
+        if let Some(lost) = LOST_LOG_LINES.get() {
+            let metric = ConstCounter::new(lost());
             metric.encode(encoder.encode_descriptor(
-                "skirmish_log_lines_dropped",
-                "Log lines dropped because stderr was not taking them (a paused terminal, a stalled pipe)",
+                "skirmish_log_lines_lost",
+                "Log lines lost because stderr did not take them: dropped from a full queue (a paused terminal, \
+                 a stalled pipe) or failed to write (a full disk, a reader gone)",
                 None,
                 metric.metric_type(),
             )?)?;

@@ -101,7 +101,7 @@ async fn a_stderr_nobody_reads_does_not_stop_the_game() {
         last = ada.next_snapshot().await;
     }
     let metrics = common::metrics(format!("127.0.0.1:{port}").parse().expect("an address")).await;
-    assert!(metrics.contains_key("skirmish_log_lines_dropped_total"), "dropped log lines are counted in /metrics");
+    assert!(metrics.contains_key("skirmish_log_lines_lost_total"), "lost log lines are counted in /metrics");
     let child = &mut server.0;
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
@@ -110,6 +110,45 @@ async fn a_stderr_nobody_reads_does_not_stop_the_game() {
     assert!(child.wait().expect("the server exits").success());
     assert!(err.len() > 2 * 65_536, "the log outgrew a pipe's buffer twice over: {} bytes", err.len());
     assert!(err.contains(r#"name="churn599""#), "the queued lines are written once stderr is read again");
+}
+
+/// Found by a chaos test of a host: a log write that failed (a full disk, a log reader gone)
+/// panicked the thread that logged, so the first room to log a join died with its players in
+/// it, never welcomed, while the rest of the server answered as healthy. Now the line is lost
+/// and counted, and the game goes on.
+#[tokio::test]
+async fn a_stderr_that_fails_every_write_costs_log_lines_not_rooms() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full opens");
+    let child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
+        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(full)
+        .spawn()
+        .expect("the server binary starts");
+    let mut server = Server(child);
+    let mut stdout = BufReader::new(server.0.stdout.take().expect("piped"));
+    let mut banner = String::new();
+    let port: u16 = loop {
+        let start = banner.len();
+        assert!(stdout.read_line(&mut banner).expect("utf-8 stdout") > 0, "stdout ended before the banner:\n{banner}");
+        if let Some(url) = banner[start..].trim().strip_prefix("Local:") {
+            break url.trim().trim_end_matches('/').rsplit(':').next().expect("a port").parse().expect("a number");
+        }
+    };
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    // Each join is logged, in two rooms: both are welcomed and tick.
+    let mut ada = common::TestClient::join(&url, "Ada", Some("one")).await;
+    let mut bob = common::TestClient::join(&url, "Bob", Some("two")).await;
+    let first = ada.next_snapshot().await;
+    while ada.next_snapshot().await < first + 10 {}
+    bob.next_snapshot().await;
+    let metrics = common::metrics(format!("127.0.0.1:{port}").parse().expect("an address")).await;
+    assert!(metrics["skirmish_log_lines_lost_total"] >= 2.0, "the joins' lines are counted lost: {metrics:?}");
+    let child = &mut server.0;
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    assert!(child.wait().expect("the server exits").success(), "a clean stop");
 }
 
 /// Found by a chaos test of a host: a stdout that cannot take the start-up banner (`>
