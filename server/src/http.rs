@@ -666,6 +666,10 @@ async fn upgrade(state: web::Data<AppState>, (req, mut framed): Upgrade) -> Resu
             Err(why) => refuse(&state.stats, why),
             Ok(_) if declares_body(head) => HttpResponse::BadRequest()
                 .body("not a WebSocket upgrade: send `Upgrade: websocket` alone, and no request body"),
+            // Checked before the 101: a session needs the socket's second descriptor, and a
+            // server out of descriptors used to switch protocols and then drop the connection
+            // with no reason, logging a line per connection (from a chaos test of a host).
+            Ok(_) if req.conn_data::<ConnSocket>().is_none() => out_of_descriptors(&state, head),
             Ok(permit) => match actix_http::ws::handshake(head) {
                 Err(e) => e.error_response(),
                 Ok(mut switching) => {
@@ -691,6 +695,26 @@ fn declares_body(head: &RequestHead) -> bool {
     let headers = head.headers();
     headers.get(header::CONTENT_LENGTH).is_some_and(|len| len.as_bytes() != b"0")
         || headers.contains_key(header::TRANSFER_ENCODING)
+}
+
+/// The answer to a WebSocket whose socket could not be duplicated (the process is out of file
+/// descriptors), logged at WARN once a second at most with the limit to raise.
+fn out_of_descriptors(state: &AppState, head: &RequestHead) -> HttpResponse {
+    let peer = head.peer_addr.map(tracing::field::display);
+    if warn_this_second(&state.cap_warned, state.started) {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        tracing::warn!(
+            peer,
+            open_file_limit = limit.map(tracing::field::display),
+            "WebSocket refused: the server is out of file descriptors (each player holds two); \
+             raise the open-file limit (`ulimit -n`, or LimitNOFILE= in a systemd unit)"
+        );
+    } else {
+        tracing::debug!(peer, "WebSocket refused: out of file descriptors");
+    }
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "5"))
+        .body("the server is out of file descriptors: try again later")
 }
 
 /// Writes `switching` (the 101) and starts the connection's session on its socket.

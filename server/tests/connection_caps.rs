@@ -113,3 +113,64 @@ async fn forwarded_for_names_the_client_behind_a_trusted_proxy() {
     let d = upgrade_from(&srv, ip("127.0.0.2"), &[("X-Forwarded-For", "203.0.113.4")]).await;
     assert_eq!(d.err(), Some(429), "an untrusted peer cannot claim to be someone else");
 }
+
+/// Found by a chaos test of a host: at its open-file limit the server answered an upgrade `101
+/// Switching Protocols` and then dropped the connection with no reason (its socket could not
+/// be duplicated), a log line per connection. Now such an upgrade gets 503 with why, before
+/// any WebSocket exists, and the players already in keep playing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_an_upgrade_gets_503_and_the_room_plays_on() {
+    // A hard limit the server cannot raise: it fills after a dozen or so connections. Each
+    // connection takes two descriptors, one at accept and its duplicate: the case here is one
+    // left, so the accept succeeds and the duplicate fails. With none left the accept itself
+    // fails and the connection waits in the kernel's backlog, unanswered, as with any server;
+    // the limit is then one more, so that one is left instead.
+    for limit in 64..68 {
+        if let Some((status, body)) = fill_up(limit).await {
+            assert_eq!(status, 503, "{body}");
+            assert!(body.contains("out of file descriptors"), "{body}");
+            return;
+        }
+    }
+    panic!("no upgrade refused once the descriptors ran out, at any limit tried");
+}
+
+/// Starts the server under an open-file `limit`, with a player in a room, then opens
+/// WebSockets (each a player) until one is refused with an HTTP answer: its status and body.
+/// `None` if a connection got no answer (the server could not accept it). The player's room
+/// plays on throughout.
+async fn fill_up(limit: u32) -> Option<(u16, String)> {
+    use tokio_tungstenite::tungstenite::Error;
+    /// Killed however the test ends.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let (child, port) = common::start_binary_under(&["prlimit", &format!("--nofile={limit}:{limit}")], &[]);
+    let _server = Server(child);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut ada = common::TestClient::join(&url, "Ada", Some("full")).await;
+    let mut held = Vec::new();
+    let mut answer = None;
+    for i in 0..limit {
+        let core = skirmish_client::Client::new(format!("p{i}"), Some("full".into()));
+        let joined = tokio::time::timeout(Duration::from_secs(3), common::TestClient::try_join_with(&url, core)).await;
+        match joined {
+            Ok(Ok(player)) => held.push(player),
+            Ok(Err(Error::Http(response))) => {
+                let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
+                answer = Some((response.status().as_u16(), body));
+                break;
+            }
+            Ok(Err(e)) => panic!("after {} players: {e} (a connection dropped without an answer)", held.len()),
+            Err(_) => break,
+        }
+    }
+    drop(held);
+    let first = ada.next_snapshot().await;
+    while ada.next_snapshot().await < first + 10 {}
+    answer
+}

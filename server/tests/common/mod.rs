@@ -247,12 +247,18 @@ impl TestClient {
 
     /// Connects, says the Hello of `core` (set up by the caller: private, a rejoin token…) and
     /// waits for Welcome.
-    pub async fn join_with(url: &str, mut core: Client) -> Self {
-        let mut ws = raw(url).await;
-        ws.send(Message::binary(core.on_open())).await.expect("send Hello");
+    pub async fn join_with(url: &str, core: Client) -> Self {
+        Self::try_join_with(url, core).await.expect("websocket connects")
+    }
+
+    /// [`TestClient::join_with`], or the error of a connection the server refused (an HTTP
+    /// answer instead of the upgrade) or dropped.
+    pub async fn try_join_with(url: &str, mut core: Client) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let (mut ws, _) = connect_async(url).await?;
+        ws.send(Message::binary(core.on_open())).await?;
         let mut client = Self::from_parts(ws, core);
         client.wait_for(|c| c.core.state() == &ConnState::Playing).await;
-        client
+        Ok(client)
     }
 
     /// Connects from the local address `source` (any 127.x.y.z is loopback), says the Hello of
