@@ -89,7 +89,8 @@ struct Connection {
     ws: WebSocket,
     client: Client,
     last_ping_ms: f64,
-    /// When anything last arrived (page clock, ms): see [`reconnect::SERVER_SILENT_MS`].
+    /// When the connection began, or its last snapshot arrived (page clock, ms): see
+    /// [`reconnect::SERVER_SILENT_MS`].
     heard_ms: f64,
     /// The socket's event handlers; kept alive exactly as long as the socket is ours.
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
@@ -481,7 +482,6 @@ impl App {
     fn on_message(&mut self, ev: MessageEvent) {
         let now = self.page.performance.now();
         let Some(conn) = self.conn.as_mut() else { return };
-        conn.heard_ms = now;
         let Ok(buf) = ev.data().dyn_into::<js_sys::ArrayBuffer>() else {
             console::warn_1(&"skirmish: ignoring a non-binary frame".into());
             return;
@@ -507,6 +507,10 @@ impl App {
         for event in &self.events {
             match event {
                 Event::Snapshot { tick_gap, .. } => {
+                    // Only snapshots count as hearing the game: the session answers pings
+                    // itself, so a room that stopped ticking left the page on a frozen
+                    // picture for good (from a chaos test of a host).
+                    conn.heard_ms = now;
                     self.net.on_snapshot(now, *tick_gap);
                     let client = &conn.client;
                     if client.subject().is_some() && client.subject() == self.follow_asked {

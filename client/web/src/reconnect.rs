@@ -10,10 +10,11 @@ const FIRST_DELAY_MS: f64 = 500.0;
 /// a lost player's seat, so the page is back in it soon after the network is.
 const MAX_DELAY_MS: f64 = 10_000.0;
 
-/// A page that has heard nothing from the server for this long since it connected or last
-/// heard (it sends 30 snapshots a second) takes its link for dead: a link that died without a word (dead wifi, a
-/// NAT that forgot the connection) closes nothing for minutes. It closes the socket itself,
-/// with [`SILENT_CODE`], which a server that still hears keeps the seat for, and reconnects.
+/// A page that has received no snapshot for this long since it connected or its last one (the
+/// server sends 30 a second) takes its link for dead: a link that died without a word (dead
+/// wifi, a NAT that forgot the connection) closes nothing for minutes, and a room that stopped
+/// ticking still has its pings answered. It closes the socket itself, with [`SILENT_CODE`],
+/// which a server that still hears keeps the seat for, and reconnects.
 pub const SERVER_SILENT_MS: f64 = 5000.0;
 /// The close code and reason the page gives up a silent link with.
 pub const SILENT_CODE: u16 = 4000;
