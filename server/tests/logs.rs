@@ -38,12 +38,17 @@ fn start_logging() -> (Child, BufReader<std::process::ChildStdout>, String, u16)
 
 /// [`start_logging`] with more command-line arguments.
 fn start_logging_with(args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
+    start_logging_to(args, Stdio::piped())
+}
+
+/// [`start_logging_with`], its stderr going to `stderr`.
+fn start_logging_to(args: &[&str], stderr: Stdio) -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
         .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
         .args(args)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("the server binary starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
@@ -119,23 +124,8 @@ async fn a_stderr_nobody_reads_does_not_stop_the_game() {
 #[tokio::test]
 async fn a_stderr_that_fails_every_write_costs_log_lines_not_rooms() {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full opens");
-    let child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
-        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(full)
-        .spawn()
-        .expect("the server binary starts");
+    let (child, _stdout, _, port) = start_logging_to(&[], full.into());
     let mut server = Server(child);
-    let mut stdout = BufReader::new(server.0.stdout.take().expect("piped"));
-    let mut banner = String::new();
-    let port: u16 = loop {
-        let start = banner.len();
-        assert!(stdout.read_line(&mut banner).expect("utf-8 stdout") > 0, "stdout ended before the banner:\n{banner}");
-        if let Some(url) = banner[start..].trim().strip_prefix("Local:") {
-            break url.trim().trim_end_matches('/').rsplit(':').next().expect("a port").parse().expect("a number");
-        }
-    };
     let url = format!("ws://127.0.0.1:{port}/ws");
     // Each join is logged, in two rooms: both are welcomed and tick.
     let mut ada = common::TestClient::join(&url, "Ada", Some("one")).await;
