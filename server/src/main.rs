@@ -51,8 +51,8 @@ fn give_back_idle_memory() {}
 /// seconds of a big room's joins. Past it lines are dropped and counted, never waited for.
 const LOG_LINES_BUFFERED: usize = 16_384;
 
-/// How often the count of dropped log lines is looked at, to say so in the log once stderr is
-/// read again.
+/// How often the count of lost log lines is looked at, to say so in the log once stderr takes
+/// lines again.
 const LOG_DROPS_CHECKED_EVERY: Duration = Duration::from_secs(5);
 
 /// The log writer's thread, held so that the lines still queued are written before the process
@@ -96,9 +96,10 @@ fn serve() -> anyhow::Result<()> {
     // whole server, once the pipe's 64 KiB were full; and a write that failed (a full disk, a
     // reader gone) panicked the thread that logged, a room or the lobby, leaving it dead (from
     // chaos tests of a host). Lines lost either way are counted in `/metrics` and said in the
-    // log once stderr takes lines again. actix-http logs some client errors at ERROR, which any client could then write at will: its WebSocket codec (a control frame
-    // inside a fragmented message) and its HTTP/1 dispatcher (a request that does not parse,
-    // answered 400). Off by default; the session logs every close with its reason.
+    // log once stderr takes lines again. actix-http logs some client errors at ERROR, which
+    // any client could then write at will: its WebSocket codec (a control frame inside a
+    // fragmented message) and its HTTP/1 dispatcher (a request that does not parse, answered
+    // 400). Off by default; the session logs every close with its reason.
     // A `RUST_LOG` that does not parse is said so, not silently replaced by the default (from
     // an outside test of a deployment).
     let default_filter = || EnvFilter::new("info,actix_http::ws::codec=off,actix_http::h1::dispatcher=off");
@@ -291,7 +292,7 @@ fn watch_lost_log_lines(lost: LostLogLines) {
         }
     });
     if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start the thread that reports dropped log lines");
+        tracing::warn!(error = %e, "cannot start the thread that reports lost log lines");
     }
 }
 
@@ -371,6 +372,9 @@ fn print_banner(addr: SocketAddr, config: &Config, admin_token: Option<&str>) {
     if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
         let invite = skirmish_server::invite::url(addr, config.public_url.as_deref());
         let token = if admin_token.is_some() { " (and this run's admin token: set --admin-token)" } else { "" };
-        tracing::warn!(error = %e, "cannot write the start-up banner to stdout{token}; the server runs: invite {invite}");
+        tracing::warn!(
+            error = %e,
+            "cannot write the start-up banner to stdout{token}; the server runs: invite {invite}"
+        );
     }
 }
