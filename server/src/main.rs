@@ -4,8 +4,7 @@
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context as _;
 use skirmish_server::maps::MapList;
@@ -50,10 +49,6 @@ fn give_back_idle_memory() {}
 /// Log lines held for stderr while it does not take them (about 3 MB of typical lines): several
 /// seconds of a big room's joins. Past it lines are dropped and counted, never waited for.
 const LOG_LINES_BUFFERED: usize = 16_384;
-
-/// How often the count of lost log lines is looked at, to say so in the log once stderr takes
-/// lines again.
-const LOG_DROPS_CHECKED_EVERY: Duration = Duration::from_secs(5);
 
 /// The log writer's thread, held so that the lines still queued are written before the process
 /// ends: dropped at the end of `main` (whatever it returns) and before a second Ctrl-C's exit.
@@ -114,19 +109,17 @@ fn serve() -> anyhow::Result<()> {
         .lossy(true)
         .buffered_lines_limit(LOG_LINES_BUFFERED)
         .thread_name("skirmish-log")
-        .finish(Stderr);
+        .finish(Stderr { told: 0 });
     if let Ok(mut held) = LOG_WRITER.lock() {
         *held = Some(guard);
     }
-    let lost = LostLogLines { dropped: writer.error_counter() };
+    let _ = DROPPED_LOG_LINES.set(writer.error_counter());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let counted = lost.clone();
-    skirmish_server::metrics::report_lost_log_lines(move || counted.count());
-    watch_lost_log_lines(lost);
+    skirmish_server::metrics::report_lost_log_lines(lost_log_lines);
     if let Some((asked, error)) = not_understood {
         tracing::warn!(rust_log = ?asked, %error, "RUST_LOG not understood: logging as by default");
     }
@@ -229,13 +222,44 @@ fn hangup_ignored() -> bool {
         .is_some_and(|mask| mask & 1 != 0)
 }
 
+/// Log lines dropped from the log writer's full queue (set once the writer exists).
+static DROPPED_LOG_LINES: OnceLock<ErrorCounter> = OnceLock::new();
+
 /// Log lines whose write to stderr failed ([`Stderr`]).
 static FAILED_LOG_LINES: AtomicU64 = AtomicU64::new(0);
 
-/// stderr for the log writer's thread, counting the lines it could not take (a full disk, a
-/// reader gone): lost as the queue's overflow is, and counted with it, where the writer itself
-/// would only drop them unsaid.
-struct Stderr;
+/// The log lines lost so far: dropped from the full queue, or failed to write.
+fn lost_log_lines() -> u64 {
+    let dropped = DROPPED_LOG_LINES.get().map_or(0, |d| d.dropped_lines() as u64);
+    dropped + FAILED_LOG_LINES.load(Ordering::Relaxed)
+}
+
+/// stderr for the log writer's thread. It counts the lines stderr could not take (a full
+/// disk, a reader gone), lost as the queue's overflow is and counted with it, where the
+/// writer itself would drop them unsaid. And before the first line it writes after any were
+/// lost, it writes a line of its own saying how many: written here, it is written only if
+/// stderr takes it, so its count runs from the last such line that stderr did take (one
+/// queued like any line was lost with the rest, and said "1" once the disk had room again,
+/// from a chaos test).
+struct Stderr {
+    /// Lost lines already told of, in a line stderr took.
+    told: u64,
+}
+
+impl Stderr {
+    /// The line telling of `lost - told` lost lines, formatted as the log's own lines are.
+    fn lost_line(&self, lost: u64) -> String {
+        use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
+        let mut line = String::new();
+        let _ = SystemTime.format_time(&mut tracing_subscriber::fmt::format::Writer::new(&mut line));
+        line.push_str(&format!(
+            "  WARN skirmish: log lines lost: stderr did not take them (a terminal paused with Ctrl-S, a pipe \
+             nobody reads, a stalled log shipper, a full disk); the game went on lost={} since_start={lost}\n",
+            lost - self.told
+        ));
+        line
+    }
+}
 
 impl std::io::Write for Stderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -243,6 +267,16 @@ impl std::io::Write for Stderr {
     }
 
     fn write_all(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let lost = lost_log_lines();
+        if lost > self.told {
+            match std::io::stderr().write_all(self.lost_line(lost).as_bytes()) {
+                Ok(()) => self.told = lost,
+                Err(e) => {
+                    FAILED_LOG_LINES.fetch_add(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
         let written = std::io::stderr().write_all(line);
         if written.is_err() {
             FAILED_LOG_LINES.fetch_add(1, Ordering::Relaxed);
@@ -252,47 +286,6 @@ impl std::io::Write for Stderr {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
-    }
-}
-
-/// The log lines lost so far: dropped from the full queue, or failed to write.
-#[derive(Clone)]
-struct LostLogLines {
-    dropped: ErrorCounter,
-}
-
-impl LostLogLines {
-    fn count(&self) -> u64 {
-        self.dropped.dropped_lines() as u64 + FAILED_LOG_LINES.load(Ordering::Relaxed)
-    }
-}
-
-/// Says in the log, every [`LOG_DROPS_CHECKED_EVERY`] at most, how many log lines were lost
-/// because stderr did not take them. While that lasts this line is lost too, and counted. One
-/// dropped from the full queue is seen at once, so the next one counts from the last that got
-/// into the queue; one that failed to write is seen only at the next look (it then says 1 and
-/// the total since start).
-fn watch_lost_log_lines(lost: LostLogLines) {
-    let spawned = std::thread::Builder::new().name("skirmish-log-drops".into()).spawn(move || {
-        let mut told = 0;
-        loop {
-            std::thread::sleep(LOG_DROPS_CHECKED_EVERY);
-            let now = lost.count();
-            if now > told {
-                tracing::warn!(
-                    lost = now - told,
-                    since_start = now,
-                    "log lines lost: stderr did not take them (a terminal paused with Ctrl-S, a pipe \
-                     nobody reads, a stalled log shipper, a full disk); the game went on"
-                );
-                if lost.count() == now {
-                    told = now;
-                }
-            }
-        }
-    });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start the thread that reports lost log lines");
     }
 }
 

@@ -43,7 +43,25 @@ fn start_logging_with(args: &[&str]) -> (Child, BufReader<std::process::ChildStd
 
 /// [`start_logging_with`], its stderr going to `stderr`.
 fn start_logging_to(args: &[&str], stderr: Stdio) -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skirmish"))
+    start_logging_under(&[], args, stderr)
+}
+
+/// [`start_logging_to`], run by `wrapper` (a command and its arguments, such as `prlimit`).
+fn start_logging_under(
+    wrapper: &[&str],
+    args: &[&str],
+    stderr: Stdio,
+) -> (Child, BufReader<std::process::ChildStdout>, String, u16) {
+    let binary = env!("CARGO_BIN_EXE_skirmish");
+    let mut command = match wrapper {
+        [program, rest @ ..] => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(binary);
+            command
+        }
+        [] => Command::new(binary),
+    };
+    let mut child = command
         .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
         .args(args)
         .env("RUST_LOG", "info")
@@ -139,6 +157,55 @@ async fn a_stderr_that_fails_every_write_costs_log_lines_not_rooms() {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     assert!(child.wait().expect("the server exits").success(), "a clean stop");
+}
+
+/// Found by a chaos test of a host: once a full log disk had room again, the line telling of the
+/// lines lost said "lost=1": it counted from its own last report, queued but lost with the rest.
+/// Now the count runs from the last report stderr took. The full disk here is a file-size
+/// limit (its signal ignored, so writes past it fail with EFBIG), emptied as logrotate's
+/// copytruncate would.
+#[tokio::test]
+async fn once_stderr_takes_lines_again_the_log_says_how_many_were_lost() {
+    let path = std::env::temp_dir().join(format!("skirmish-lost-lines-{}.log", std::process::id()));
+    let log = std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(&path).expect("a log file");
+    let append = std::fs::OpenOptions::new().append(true).open(&path).expect("the log file, appending");
+    let wrapper = ["prlimit", "--fsize=16384", "env", "--ignore-signal=XFSZ"];
+    let (child, _stdout, _, port) =
+        start_logging_under(&wrapper, &["--connections-per-ip-per-sec", "0"], append.into());
+    let _server = Server(child);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let addr = format!("127.0.0.1:{port}").parse().expect("an address");
+    // Joins and leaves, logged, until lines are lost (a few dozen fill 16 KiB).
+    let mut joins = 0;
+    while common::metrics(addr).await["skirmish_log_lines_lost_total"] < 20.0 {
+        assert!(joins < 1000, "no log line lost past the file-size limit");
+        let mut churn = common::TestClient::join(&url, &format!("churn{joins}"), Some("churn")).await;
+        let bye = CloseFrame { code: 1000u16.into(), reason: "bye".into() };
+        churn.ws.send(Message::Close(Some(bye))).await.expect("Close sent");
+        common::expect_close(&mut churn.ws).await;
+        joins += 1;
+    }
+    let lost = common::metrics(addr).await["skirmish_log_lines_lost_total"];
+    log.set_len(0).expect("the log emptied");
+    // The next line written comes after the one telling of every line lost.
+    let ada = common::TestClient::join(&url, "Ada", Some("after")).await;
+    let said = format!("lost={lost} since_start={lost}");
+    let deadline = std::time::Instant::now() + common::WAIT;
+    let text = loop {
+        let text = std::fs::read_to_string(&path).expect("the log read");
+        if text.contains(r#"name="Ada""#) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    drop(ada);
+    let _ = std::fs::remove_file(&path);
+    let report = text.lines().find(|l| l.contains("log lines lost")).unwrap_or_else(|| panic!("no report:\n{text}"));
+    assert!(report.contains(&said), "{said} expected: {report}");
+    assert!(report.contains(" WARN skirmish: "), "formatted as the log's own lines: {report}");
+    let joined = text.lines().position(|l| l.contains(r#"name="Ada""#)).expect("Ada's join logged");
+    let told = text.lines().position(|l| l.contains("log lines lost")).expect("the report");
+    assert!(told < joined, "the report comes first:\n{text}");
 }
 
 /// Found by a chaos test of a host: a stdout that cannot take the start-up banner (`>
