@@ -56,17 +56,21 @@ pub enum Refusal {
     Origin,
     /// The server is shutting down (503).
     Draining,
+    /// The process is out of file descriptors: the connection's socket could not be duplicated
+    /// for its session (503).
+    OutOfFiles,
 }
 
 impl Refusal {
     /// Every reason, in label order.
-    pub const ALL: [Refusal; 5] = [Self::PerIp, Self::PerIpRate, Self::Global, Self::Origin, Self::Draining];
+    pub const ALL: [Refusal; 6] =
+        [Self::PerIp, Self::PerIpRate, Self::Global, Self::Origin, Self::Draining, Self::OutOfFiles];
 
     /// The HTTP status of the refusal.
     pub fn status(self) -> u16 {
         match self {
             Self::PerIp | Self::PerIpRate => 429,
-            Self::Global | Self::Draining => 503,
+            Self::Global | Self::Draining | Self::OutOfFiles => 503,
             Self::Origin => 403,
         }
     }
@@ -79,6 +83,7 @@ impl Refusal {
             Self::Global => "server full",
             Self::Origin => "origin not allowed",
             Self::Draining => "server restarting",
+            Self::OutOfFiles => "the server is out of file descriptors: try again later",
         }
     }
 
@@ -90,6 +95,7 @@ impl Refusal {
             Self::Global => "global",
             Self::Origin => "origin",
             Self::Draining => "draining",
+            Self::OutOfFiles => "out_of_files",
         }
     }
 }

@@ -712,9 +712,8 @@ fn out_of_descriptors(state: &AppState, head: &RequestHead) -> HttpResponse {
     } else {
         tracing::debug!(peer, "WebSocket refused: out of file descriptors");
     }
-    HttpResponse::ServiceUnavailable()
-        .insert_header((header::RETRY_AFTER, "5"))
-        .body("the server is out of file descriptors: try again later")
+    state.stats.refused(Refusal::OutOfFiles);
+    HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")).body(Refusal::OutOfFiles.message())
 }
 
 /// Writes `switching` (the 101) and starts the connection's session on its socket.

@@ -126,9 +126,10 @@ async fn out_of_file_descriptors_an_upgrade_gets_503_and_the_room_plays_on() {
     // fails and the connection waits in the kernel's backlog, unanswered, as with any server;
     // the limit is then one more, so that one is left instead.
     for limit in 64..68 {
-        if let Some((status, body)) = fill_up(limit).await {
+        if let Some((status, body, counted)) = fill_up(limit).await {
             assert_eq!(status, 503, "{body}");
             assert!(body.contains("out of file descriptors"), "{body}");
+            assert!(counted >= 1.0, "counted in /metrics: {counted}");
             return;
         }
     }
@@ -136,10 +137,11 @@ async fn out_of_file_descriptors_an_upgrade_gets_503_and_the_room_plays_on() {
 }
 
 /// Starts the server under an open-file `limit`, with a player in a room, then opens
-/// WebSockets (each a player) until one is refused with an HTTP answer: its status and body.
-/// `None` if a connection got no answer (the server could not accept it). The player's room
-/// plays on throughout.
-async fn fill_up(limit: u32) -> Option<(u16, String)> {
+/// WebSockets (each a player) until one is refused with an HTTP answer: its status and body,
+/// and the refusals for want of descriptors in `/metrics` once the players are gone. `None` if
+/// a connection got no answer (the server could not accept it). The player's room plays on
+/// throughout.
+async fn fill_up(limit: u32) -> Option<(u16, String, f64)> {
     use tokio_tungstenite::tungstenite::Error;
     /// Killed however the test ends.
     struct Server(std::process::Child);
@@ -172,5 +174,7 @@ async fn fill_up(limit: u32) -> Option<(u16, String)> {
     drop(held);
     let first = ada.next_snapshot().await;
     while ada.next_snapshot().await < first + 10 {}
-    answer
+    let addr = format!("127.0.0.1:{port}").parse().expect("an address");
+    let counted = refused(&metrics(addr).await, "out_of_files");
+    answer.map(|(status, body)| (status, body, counted))
 }
