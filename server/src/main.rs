@@ -177,6 +177,7 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     // when the terminal closed (from an outside test: every ssh logout restarted it).
     let hangup = (!hangup_ignored()).then(|| signal(SignalKind::hangup()));
     let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), hangup.transpose());
+    ignore_user_signals();
     async move {
         let (mut term, mut int, mut hup) = match handlers {
             (Ok(term), Ok(int), Ok(hup)) => (term, int, hup),
@@ -206,6 +207,29 @@ fn shutdown_signal() -> impl Future<Output = ()> {
                 std::process::exit(EXIT_INTERRUPTED);
             }
         });
+    }
+}
+
+/// SIGUSR1 and SIGUSR2 are logged and ignored. Their default ends the process at once, with no
+/// Close for the players and no line in the log, and log-rotation setups send SIGUSR1 to ask a
+/// server to reopen its log files (from a chaos test of a host). This one writes to stderr: it
+/// has none to reopen.
+fn ignore_user_signals() {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, name) in [(SignalKind::user_defined1(), "SIGUSR1"), (SignalKind::user_defined2(), "SIGUSR2")] {
+        match signal(kind) {
+            Ok(mut received) => {
+                actix_web::rt::spawn(async move {
+                    while received.recv().await.is_some() {
+                        tracing::info!(
+                            "{name} received: ignored (logs go to stderr, there is no log file to reopen; \
+                             SIGTERM, SIGINT or SIGHUP stop the server)"
+                        );
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot handle {name}: it would end the server at once"),
+        }
     }
 }
 

@@ -87,6 +87,28 @@ async fn under_nohup_sighup_is_still_ignored() {
     assert!(status.success(), "clean exit, got {status}");
 }
 
+/// From a chaos test of a host: SIGUSR1 and SIGUSR2, which log-rotation setups send to ask for
+/// log files to be reopened, ended the process at once (their default), with no Close for the
+/// players. They are ignored: the players play on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigusr1_and_sigusr2_are_ignored() {
+    let (mut child, port) = start_binary();
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut a = TestClient::join(&url, "Alpha", None).await;
+    a.wait_for(|c| c.core.latest().is_some()).await;
+    signal(&child, "-USR1");
+    signal(&child, "-USR2");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(child.try_wait().expect("wait works").is_none(), "the server stopped on SIGUSR1 or SIGUSR2");
+    let before = a.next_snapshot().await;
+    assert!(a.next_snapshot().await > before, "the player is still served");
+    signal(&child, "-TERM");
+    let (code, _) = expect_close(&mut a.ws).await;
+    assert_eq!(code, 1012);
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child)).await.unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_sigint_exits_at_once_without_finishing_the_drain() {
     let (mut child, port) = start_binary();
