@@ -70,21 +70,8 @@ async fn sighup_drains_as_sigterm_does() {
 /// Started so, it keeps ignoring it: its players play on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_nohup_sighup_is_still_ignored() {
-    let (mut child, port) = common::start_binary_under(&["nohup"], &[]);
-    let url = format!("ws://127.0.0.1:{port}/ws");
-    let mut a = TestClient::join(&url, "Alpha", None).await;
-    a.wait_for(|c| c.core.latest().is_some()).await;
-    signal(&child, "-HUP");
-    // Well past a drain's end (it takes milliseconds with one client): still served.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(child.try_wait().expect("wait works").is_none(), "the server stopped on SIGHUP under nohup");
-    let before = a.next_snapshot().await;
-    assert!(a.next_snapshot().await > before, "the player is still served");
-    signal(&child, "-TERM");
-    let (code, _) = expect_close(&mut a.ws).await;
-    assert_eq!(code, 1012);
-    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child)).await.unwrap();
-    assert!(status.success(), "clean exit, got {status}");
+    let (child, port) = common::start_binary_under(&["nohup"], &[]);
+    plays_on_after(child, port, &["-HUP"]).await;
 }
 
 /// From a chaos test of a host: SIGUSR1 and SIGUSR2, which log-rotation setups send to ask for
@@ -92,14 +79,22 @@ async fn under_nohup_sighup_is_still_ignored() {
 /// players. They are ignored: the players play on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigusr1_and_sigusr2_are_ignored() {
-    let (mut child, port) = start_binary();
+    let (child, port) = start_binary();
+    plays_on_after(child, port, &["-USR1", "-USR2"]).await;
+}
+
+/// Sends `signals` to the server `child` (on `port`) with a player in it: well past a drain's
+/// end (it takes milliseconds with one client) the server still runs and the player is still
+/// served; then SIGTERM drains it as usual.
+async fn plays_on_after(mut child: std::process::Child, port: u16, signals: &[&str]) {
     let url = format!("ws://127.0.0.1:{port}/ws");
     let mut a = TestClient::join(&url, "Alpha", None).await;
     a.wait_for(|c| c.core.latest().is_some()).await;
-    signal(&child, "-USR1");
-    signal(&child, "-USR2");
+    for sig in signals {
+        signal(&child, sig);
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(child.try_wait().expect("wait works").is_none(), "the server stopped on SIGUSR1 or SIGUSR2");
+    assert!(child.try_wait().expect("wait works").is_none(), "the server stopped on {signals:?}");
     let before = a.next_snapshot().await;
     assert!(a.next_snapshot().await > before, "the player is still served");
     signal(&child, "-TERM");
