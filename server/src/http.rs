@@ -73,8 +73,9 @@ struct AppState {
     /// most, the rest at `DEBUG`, so refused upgrades (which no limit counts) cannot flood the
     /// log.
     origin_warned: AtomicU64,
-    /// Likewise for refusals at the connection caps, and for admin requests from another origin.
+    /// Likewise for refusals at the connection caps (and for want of file descriptors)…
     cap_warned: AtomicU64,
+    /// …and for admin requests from another origin.
     admin_origin_warned: AtomicU64,
     /// An `X-Forwarded-For` from a peer that is no `--trusted-proxy` was logged (once: a host
     /// who forgot the option otherwise saw every player at the proxy's address, and raised the
@@ -666,15 +667,16 @@ async fn upgrade(state: web::Data<AppState>, (req, mut framed): Upgrade) -> Resu
             Err(why) => refuse(&state.stats, why),
             Ok(_) if declares_body(head) => HttpResponse::BadRequest()
                 .body("not a WebSocket upgrade: send `Upgrade: websocket` alone, and no request body"),
-            // Checked before the 101: a session needs the socket's second descriptor, and a
-            // server out of descriptors used to switch protocols and then drop the connection
-            // with no reason, logging a line per connection (from a chaos test of a host).
-            Ok(_) if req.conn_data::<ConnSocket>().is_none() => out_of_descriptors(&state, head),
-            Ok(permit) => match actix_http::ws::handshake(head) {
-                Err(e) => e.error_response(),
-                Ok(mut switching) => {
+            // The writer's descriptor is the one `socket::on_connect` made for every connection.
+            // Taken before the 101: a server out of descriptors used to switch protocols and then
+            // drop the connection with no reason, logging a line per connection (from a chaos
+            // test of a host).
+            Ok(permit) => match (req.conn_data::<ConnSocket>().cloned(), actix_http::ws::handshake(head)) {
+                (None, _) => out_of_descriptors(&state, head),
+                (_, Err(e)) => e.error_response(),
+                (Some(socket), Ok(mut switching)) => {
                     let switching = switching.finish().drop_body();
-                    hand_over(&state, (req, framed), permit, switching).await;
+                    hand_over(&state, (req, framed), permit, socket, switching).await;
                     return Ok(());
                 }
             },
@@ -716,18 +718,20 @@ fn out_of_descriptors(state: &AppState, head: &RequestHead) -> HttpResponse {
     HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")).body(Refusal::OutOfFiles.message())
 }
 
-/// Writes `switching` (the 101) and starts the connection's session on its socket.
-async fn hand_over(state: &AppState, (req, mut framed): Upgrade, permit: Permit, switching: actix_http::Response<()>) {
+/// Writes `switching` (the 101) and starts the connection's session on its socket (`socket`,
+/// the writer's descriptor).
+async fn hand_over(
+    state: &AppState,
+    (req, mut framed): Upgrade,
+    permit: Permit,
+    socket: ConnSocket,
+    switching: actix_http::Response<()>,
+) {
     let peer = req.head().peer_addr;
     if let Err(e) = framed.send(h1::Message::Item((switching, BodySize::None))).await {
         tracing::debug!(peer = peer.map(display), error = %e, "WebSocket gone during its upgrade");
         return;
     }
-    // The writer's descriptor is the one `socket::on_connect` made for every connection.
-    let Some(socket) = req.conn_data::<ConnSocket>().cloned() else {
-        tracing::warn!(peer = peer.map(display), "WebSocket dropped: its socket could not be duplicated");
-        return;
-    };
     if let Err(e) = socket.limit_unsent(socket::UNSENT_LIMIT) {
         tracing::debug!(peer = peer.map(display), error = %e, "cannot set TCP_NOTSENT_LOWAT");
     }

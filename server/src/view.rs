@@ -405,7 +405,8 @@ impl ClientView {
         if self.newest_ack == 0 || now.saturating_sub(self.ack_arrived) > ACKS_FLOWING_TICKS {
             return true;
         }
-        let (Some(round_trip), rate) = (self.round_trip(), self.rate()) else { return true };
+        let Some(round_trip) = self.round_trip() else { return true };
+        let rate = self.rate();
         if rate <= 0.0 {
             // Nothing measured yet, or nothing carried lately: no slow link but a client that
             // stopped reading, which the unacknowledged count judges by the snapshots it goes
@@ -415,7 +416,8 @@ impl ClientView {
         // The newest snapshot is never dropped before it is written (latest-wins drops the
         // older), so its acknowledgement comes and frees every older one: a reading client is
         // never held back for good.
-        if !self.sent.iter().any(|s| s.tick > self.newest_ack) {
+        // `sent` is in tick order: the newest tells whether any is unacknowledged.
+        if self.sent.back().is_none_or(|s| s.tick <= self.newest_ack) {
             return true;
         }
         let on_the_way = self.sent_bytes.saturating_sub(self.delivered);
