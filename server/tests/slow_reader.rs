@@ -367,7 +367,9 @@ async fn a_client_that_falls_behind_gets_fewer_snapshots() {
     let started = Instant::now();
     let mut last_tick = slow.core.newest_tick();
     let mut widest = 0;
-    while widest < 2 {
+    // Until snapshots were held back and one gap seen: a gap alone may be a tick the room
+    // skipped on a loaded machine (a fresh-clone CI run ended here with none held back).
+    while widest < 2 || Stats::get(&stats.snapshots_thinned) == 0 {
         assert!(started.elapsed() < Duration::from_secs(40), "every tick's snapshot kept coming");
         let frame = tokio::time::timeout(WAIT, slow.ws.next()).await.expect("a frame");
         let Some(Ok(Message::Binary(bytes))) = frame else { continue };
