@@ -109,6 +109,9 @@ pub enum Close {
     },
     /// Something on our side failed (logged where it happened) (1011).
     ServerError,
+    /// The room panicked in its own code (a bug, logged) and is gone: joining it again opens it
+    /// afresh (1011, which the page reconnects on).
+    RoomFailed,
 }
 
 impl Close {
@@ -137,7 +140,7 @@ impl Close {
             | Self::Unacknowledged { .. }
             | Self::Behind { .. } => 1008,
             Self::Kicked { code, .. } => *code,
-            Self::ServerError => 1011,
+            Self::ServerError | Self::RoomFailed => 1011,
             Self::TooManyRooms => 1013,
             Self::TooManyRoomsFromAddress | Self::TooManyRoomOpenings { .. } => 1008,
         }
@@ -186,6 +189,7 @@ impl Close {
                 format!("not reading: reading too slowly, the newest snapshot acknowledged is {seconds} s old")
             }
             Self::ServerError => "internal error".to_owned(),
+            Self::RoomFailed => "the room failed (a server error, logged): join again to start it afresh".to_owned(),
         };
         truncate(text, MAX_CLOSE_REASON_BYTES)
     }
@@ -215,7 +219,7 @@ impl Close {
             Self::Banned { .. } => DisconnectReason::Banned,
             Self::QueueFull => DisconnectReason::QueueFull,
             Self::Stalled | Self::Unacknowledged { .. } | Self::Behind { .. } => DisconnectReason::Stalled,
-            Self::ServerError => DisconnectReason::ServerError,
+            Self::ServerError | Self::RoomFailed => DisconnectReason::ServerError,
         }
     }
 
@@ -312,6 +316,7 @@ mod tests {
             Close::Unacknowledged { snapshots: u32::MAX },
             Close::Behind { seconds: u64::MAX },
             Close::ServerError,
+            Close::RoomFailed,
         ]
     }
 
@@ -361,6 +366,7 @@ mod tests {
             (Close::Unacknowledged { snapshots: 150 }, 1008, "stalled"),
             (Close::Behind { seconds: 9 }, 1008, "stalled"),
             (Close::ServerError, 1011, "server_error"),
+            (Close::RoomFailed, 1011, "server_error"),
         ];
         for (close, code, label) in cases {
             assert_eq!((close.code(), close.label().label()), (code, label), "{close:?}");

@@ -17,8 +17,8 @@ use crate::close::Close;
 use crate::maps::MapList;
 use crate::match_flow::MatchSettings;
 use crate::messages::{
-    Abandon, AddPlayer, Join, JoinError, Joined, Kick, Leave, ReleaseSeat, RemovePlayer, Replace, Report, RoomReport,
-    RoomStatus, StopRoom,
+    Abandon, AddPlayer, Join, JoinError, Joined, Kick, Leave, ReleaseSeat, RemovePlayer, Replace, Report, RoomFailed,
+    RoomReport, RoomStatus, StopRoom,
 };
 use crate::player_session::PlayerSession;
 use crate::room::{Room, RoomLimits};
@@ -1038,6 +1038,31 @@ pub struct AdminCloseRoom {
     pub room: String,
     /// What its players read.
     pub reason: &'static str,
+}
+
+impl Handler<RoomFailed> for Lobby {
+    type Result = ();
+
+    /// Forgets the room at once, seats and all (its world is gone), and closes its members'
+    /// connections with 1011: the page reconnects, and its join opens the room afresh.
+    fn handle(&mut self, msg: RoomFailed, _ctx: &mut Self::Context) {
+        if !self.rooms.get(&msg.room).is_some_and(|entry| entry.addr == msg.addr) {
+            return;
+        }
+        let Some(mut entry) = self.rooms.remove(&msg.room) else { return };
+        Stats::dec(&self.stats.rooms);
+        Stats::inc(&self.stats.rooms_failed);
+        count_down(&mut self.opened_per_ip, entry.opened_by);
+        let ids: Vec<PlayerId> = entry.members.keys().copied().collect();
+        for id in ids {
+            let Some(member) = entry.dismiss(id, &mut self.seats_per_ip) else { continue };
+            if let Some(session) = member.session() {
+                session.do_send(Kick(Close::RoomFailed));
+            }
+            // Its rejoin now leads nowhere: the page joins as a newcomer.
+            self.seats.remove(&member.token);
+        }
+    }
 }
 
 impl Handler<AdminCloseRoom> for Lobby {

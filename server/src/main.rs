@@ -61,6 +61,26 @@ fn flush_logs() {
     drop(guard);
 }
 
+/// The panic hook: an ERROR line with the thread and, when `RUST_BACKTRACE` asks, the
+/// backtrace. The main thread's panic ends the process, so the queued lines are written first.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let current = std::thread::current();
+    let thread = current.name().unwrap_or("unnamed");
+    let payload = info.payload();
+    let text = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    let message = text.unwrap_or("(a value that is not text)");
+    let location = info.location().map(tracing::field::display);
+    let backtrace = std::backtrace::Backtrace::capture();
+    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+        tracing::error!(thread, location, %backtrace, "panic: {message}");
+    } else {
+        tracing::error!(thread, location, "panic: {message} (RUST_BACKTRACE=1 logs its backtrace)");
+    }
+    if thread == "main" {
+        flush_logs();
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let result = serve();
     flush_logs();
@@ -120,6 +140,11 @@ fn serve() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     skirmish_server::metrics::report_lost_log_lines(lost_log_lines);
+    // A panic (a bug) is logged like any line, naming its thread: the default hook writes to
+    // stderr itself, past the log's queue, and a stderr that takes nothing would stop the thread
+    // that panicked there for good (a room's: every room on that thread), before the room could
+    // be closed and opened afresh (`room::PanicWatch`).
+    std::panic::set_hook(Box::new(log_panic));
     if let Some((asked, error)) = not_understood {
         tracing::warn!(rust_log = ?asked, %error, "RUST_LOG not understood: logging as by default");
     }

@@ -75,6 +75,18 @@ pub enum JoinError {
     Banned(std::time::Duration),
 }
 
+/// Room → Lobby: the room at `addr` died of a panic in its own code (a bug; see
+/// `Room::stopped`). The lobby closes its members with 1011 and forgets it at once, so the next
+/// join opens it afresh.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomFailed {
+    /// The room.
+    pub room: String,
+    /// Its address: a room of that name opened since is not the one that failed.
+    pub addr: Addr<Room>,
+}
+
 /// Room → Lobby: the room's map or phase changed (for `/api/rooms`).
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -98,6 +98,12 @@ impl Collector for StatsCollector {
             &s.spectators,
         )?;
         Self::gauge(&mut encoder, "rooms", "Rooms alive", &s.rooms)?;
+        Self::counter(
+            &mut encoder,
+            "rooms_failed",
+            "Rooms ended by a panic in their own code (a bug, logged): their players closed with 1011",
+            &s.rooms_failed,
+        )?;
         Self::gauge(
             &mut encoder,
             "kept_seats",

@@ -159,6 +159,8 @@ pub struct Stats {
     pub spectators: AtomicU64,
     /// Rooms alive (gauge).
     pub rooms: AtomicU64,
+    /// Rooms ended by a panic in their own code (a bug), their players closed with 1011.
+    pub rooms_failed: AtomicU64,
     /// Seats kept for lost players, waiting for their rejoin (gauge).
     pub kept_seats: AtomicU64,
     /// Simulation ticks run, all rooms.
@@ -227,6 +229,7 @@ impl Default for Stats {
             spectators: AtomicU64::new(0),
             kept_seats: AtomicU64::new(0),
             rooms: AtomicU64::new(0),
+            rooms_failed: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
             ticks_skipped: AtomicU64::new(0),
             tick_overruns: AtomicU64::new(0),

@@ -365,3 +365,41 @@ async fn a_refusal_at_a_connection_cap_is_logged_for_the_host() {
     assert!(line.contains("WARN") && line.contains("client=127.0.0.1"), "{line}");
     assert!(line.contains("(see --max-http-connections-per-ip)"), "{line}");
 }
+
+/// A panic is an ERROR line of the log, naming its thread and where it happened, and the main
+/// thread's is written out before the process ends: the default hook wrote to stderr itself,
+/// past the log's queue, where a stderr that takes nothing would hold the thread that panicked
+/// (a room's thread: every room on it) for good. The panic here is a real one: a limit on
+/// processes so low that the server's room threads cannot start (found by a chaos test of a
+/// host). Processes are counted per user, and root's are not limited, so the server runs as a
+/// user id of its own (switching to it needs root, as the tests run), from a copy of the binary
+/// that user may read wherever the checkout is.
+#[test]
+fn a_panic_is_a_line_of_the_log() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("skirmish-panic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let binary = dir.join("skirmish");
+    std::fs::copy(env!("CARGO_BIN_EXE_skirmish"), &binary).expect("the binary copied");
+    for path in [&dir, &binary] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("made readable");
+    }
+    let user = "4242424";
+    let output = Command::new("setpriv")
+        .args(["--reuid", user, "--regid", user, "--clear-groups", "prlimit", "--nproc=3:3"])
+        .arg(&binary)
+        .args(["--bind", "127.0.0.1", "--port", "0", "--no-qr"])
+        .env("RUST_LOG", "info")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("setpriv runs");
+    std::fs::remove_dir_all(&dir).expect("the copy removed");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("setresuid failed"), "switching users needs root:\n{err}");
+    assert_eq!(output.status.code(), Some(101), "the main thread's panic ends the server:\n{err}");
+    let line = err.lines().find(|l| l.contains(" ERROR ") && l.contains("panic: ")).unwrap_or_else(|| {
+        panic!("no ERROR line for the panic:\n{err}");
+    });
+    assert!(line.contains("thread=\"main\"") && line.contains("location="), "{line}");
+    assert!(!err.contains("panicked at"), "the default hook's text, past the log:\n{err}");
+}
