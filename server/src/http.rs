@@ -122,7 +122,9 @@ pub async fn run(
         empty_room_grace: config.empty_room_grace,
         seat_reservation: config.seat_reservation,
     };
-    let lobby = Lobby::new(setup, threads, config.room_nice, config.room_realtime, stats.clone()).start();
+    let lobby = Lobby::new(setup, threads, config.room_nice, config.room_realtime, stats.clone());
+    let lobby_failed = lobby.failure();
+    let lobby = lobby.start();
     let draining = Arc::new(AtomicBool::new(false));
     let token = CancellationToken::new();
     let state = web::Data::new(AppState {
@@ -205,10 +207,11 @@ pub async fn run(
         actix_web::rt::spawn(agones::run(sdk, stats.clone(), agones::HEALTH_PERIOD, agones::STALL))
     });
 
-    tokio::select! {
+    let lobby_failed = tokio::select! {
         result = &mut serving => return result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        () = shutdown => {}
-    }
+        () = shutdown => false,
+        () = lobby_failed.cancelled() => true,
+    };
     tracing::info!("shutting down: closing every connection with 1012");
     draining.store(true, Ordering::SeqCst);
     lobby.do_send(Drain);
@@ -224,6 +227,10 @@ pub async fn run(
     handle.stop(true).await;
     let result = serving.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
     System::current().stop();
+    if lobby_failed {
+        // A non-zero exit status, for a supervisor (systemd, Docker, Kubernetes) to restart it.
+        return Err(std::io::Error::other("the lobby failed (a panic, logged above): the server stopped"));
+    }
     result
 }
 

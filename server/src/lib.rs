@@ -7,7 +7,8 @@
 //!   before a WebSocket upgrade, [`origin`] (which pages may connect), [`client_addr`] (whose
 //!   connection it is, behind trusted proxies) and [`admission`] (connection caps).
 //! - [`lobby`], [`room`], [`player_session`]: the actors, one file each; [`messages`] between them;
-//!   [`close`]: why a connection ends (code, reason, metrics label). Between a session and its
+//!   [`close`]: why a connection ends (code, reason, metrics label); [`panic_watch`]: how a
+//!   room or the lobby learns that it failed. Between a session and its
 //!   room, without messages on the 30 Hz path: [`outbox`] (frames out) and [`inbox`] (the newest
 //!   input in); [`rate_limit`] limits what a client may send.
 //! - [`view`]: area of interest and delta snapshots (the history ring, per-client baselines).
@@ -44,6 +45,7 @@ pub mod metrics;
 pub mod origin;
 pub mod outbox;
 pub mod palette;
+pub mod panic_watch;
 pub mod player_session;
 pub mod priority;
 pub mod rate_limit;
@@ -91,6 +93,13 @@ impl ServerHandle {
     /// Starts the graceful shutdown (Close 1012 to everyone) and waits for it to finish.
     pub fn stop(mut self) {
         self.stop_and_join();
+    }
+
+    /// Waits until the server stops by itself, without asking it to (it does when its lobby
+    /// fails), and returns how its thread ended.
+    pub fn wait(mut self) -> std::io::Result<()> {
+        let thread = self.thread.take().expect("the thread is taken only here and on drop");
+        thread.join().unwrap_or_else(|_| Err(std::io::Error::other("the server thread panicked")))
     }
 
     fn stop_and_join(&mut self) {

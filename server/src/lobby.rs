@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use skirmish_shared::consts::DEFAULT_ROOM;
 use skirmish_shared::{Phase, PlayerId};
+use tokio_util::sync::CancellationToken;
 
 use crate::close::Close;
 use crate::maps::MapList;
@@ -20,6 +21,7 @@ use crate::messages::{
     Abandon, AddPlayer, Join, JoinError, Joined, Kick, Leave, ReleaseSeat, RemovePlayer, Replace, Report, RoomFailed,
     RoomReport, RoomStatus, StopRoom,
 };
+use crate::panic_watch::PanicFlag;
 use crate::player_session::PlayerSession;
 use crate::room::{Room, RoomLimits};
 use crate::stats::{DisconnectReason, Stats};
@@ -295,6 +297,12 @@ pub struct Lobby {
     /// back with one, and is told, rather than open the room again as a newcomer with no word
     /// of the close (an outside test of a LAN host).
     closed_seats: HashMap<String, (&'static str, Instant)>,
+    /// Raised when a panic unwinds out of the lobby's own code (a message, a timer): the
+    /// runtime then drops the lobby, and with it every join, leave and room; `stopped` says so
+    /// through `failed`, and the server shuts down rather than serve on with no lobby.
+    panicked: PanicFlag,
+    /// Cancelled when the lobby failed: see [`Lobby::failure`].
+    failed: CancellationToken,
 }
 
 /// The window over which an address's room openings are counted (see [`OPENINGS_PER_CAP`]).
@@ -348,7 +356,16 @@ impl Lobby {
             seats_per_ip: SeatsPerIp(HashMap::new(), stats),
             banned: HashMap::new(),
             closed_seats: HashMap::new(),
+            panicked: PanicFlag::default(),
+            failed: CancellationToken::new(),
         }
+    }
+
+    /// Cancelled if the lobby fails (a panic in its code, a bug): no one could join or leave a
+    /// room from then on, so the server shuts down (`http::run`), for a supervisor to start it
+    /// afresh.
+    pub fn failure(&self) -> CancellationToken {
+        self.failed.clone()
     }
 
     /// Whether a kick's ban keeps `client` out of `room` now.
@@ -478,6 +495,8 @@ impl Lobby {
 
     /// Stops room `name` if it is still empty since it became so for the `emptied`-th time.
     fn remove_if_empty(&mut self, name: &str, emptied: u64) {
+        // Also run by a timer, outside any message.
+        let _watch = self.panicked.watch();
         let still_empty = self.rooms.get(name).is_some_and(|e| e.emptied == emptied && e.is_empty());
         if still_empty && let Some(entry) = self.rooms.remove(name) {
             entry.addr.do_send(StopRoom);
@@ -574,6 +593,13 @@ impl Actor for Lobby {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if self.panicked.raised() {
+            tracing::error!(
+                rooms = self.rooms.len(),
+                "lobby failed: a panic in its code (logged above); no one can join or leave a room now, so the server shuts down"
+            );
+            self.failed.cancel();
+        }
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
@@ -584,6 +610,7 @@ impl Handler<Join> for Lobby {
     type Result = Result<Joined, JoinError>;
 
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
+        let _watch = self.panicked.watch();
         if self.shutting_down {
             return Err(JoinError::ShuttingDown);
         }
@@ -667,6 +694,7 @@ impl Handler<Leave> for Lobby {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
+        let _watch = self.panicked.watch();
         self.leave(&msg.room, msg.id, &msg.session, msg.reserve, msg.why, ctx);
     }
 }
@@ -675,6 +703,7 @@ impl Handler<Abandon> for Lobby {
     type Result = ();
 
     fn handle(&mut self, msg: Abandon, ctx: &mut Self::Context) {
+        let _watch = self.panicked.watch();
         // The session never learnt its id: find it by its session. Rare (a connection that
         // ends within moments of its `Hello`), so one pass over the members is cheap enough.
         let found = self.rooms.iter().find_map(|(name, entry)| {
@@ -747,6 +776,8 @@ impl Lobby {
     /// The `number`-th reservation, of `id`'s seat in `room`, is over (`why`: it ran out, or
     /// its address's players took its share): free the seat and refuse its token from now on.
     fn free_seat(&mut self, room: &str, id: PlayerId, number: u64, why: &'static str, ctx: &mut Context<Self>) {
+        // Also run by a timer, outside any message.
+        let _watch = self.panicked.watch();
         let Some(entry) = self.rooms.get_mut(room) else { return };
         if !entry.members.get(&id).is_some_and(|m| matches!(m.role, Role::Kept { number: n } if n == number)) {
             return;
@@ -768,6 +799,7 @@ impl Handler<Drain> for Lobby {
     type Result = ();
 
     fn handle(&mut self, _msg: Drain, _ctx: &mut Self::Context) {
+        let _watch = self.panicked.watch();
         self.shutting_down = true;
     }
 }
@@ -782,6 +814,7 @@ impl Handler<RoomExists> for Lobby {
     type Result = bool;
 
     fn handle(&mut self, msg: RoomExists, _ctx: &mut Self::Context) -> bool {
+        let _watch = self.panicked.watch();
         self.rooms.contains_key(&msg.0)
     }
 }
@@ -795,6 +828,7 @@ impl Handler<ListRooms> for Lobby {
     type Result = MessageResult<ListRooms>;
 
     fn handle(&mut self, _msg: ListRooms, _ctx: &mut Self::Context) -> Self::Result {
+        let _watch = self.panicked.watch();
         let mut rooms: Vec<_> = self
             .rooms
             .iter()
@@ -818,6 +852,7 @@ impl Handler<RoomStatus> for Lobby {
     type Result = ();
 
     fn handle(&mut self, msg: RoomStatus, _ctx: &mut Self::Context) {
+        let _watch = self.panicked.watch();
         if let Some(entry) = self.rooms.get_mut(&msg.room) {
             (entry.map, entry.phase) = (msg.map, msg.phase);
         }
@@ -854,6 +889,7 @@ impl Handler<AdminRooms> for Lobby {
     type Result = ResponseFuture<Vec<RoomAdmin>>;
 
     fn handle(&mut self, _msg: AdminRooms, _ctx: &mut Self::Context) -> Self::Result {
+        let _watch = self.panicked.watch();
         let mut rooms: Vec<(RoomAdmin, Addr<Room>)> = self
             .rooms
             .iter()
@@ -917,6 +953,7 @@ impl Handler<AdminKick> for Lobby {
     type Result = usize;
 
     fn handle(&mut self, msg: AdminKick, ctx: &mut Self::Context) -> usize {
+        let _watch = self.panicked.watch();
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return 0 };
         let client = if let Some(member) = entry.members.get(&msg.id)
             && let Some(session) = member.session()
@@ -988,6 +1025,7 @@ impl Handler<AdminBans> for Lobby {
     type Result = Vec<BanReport>;
 
     fn handle(&mut self, _msg: AdminBans, _ctx: &mut Self::Context) -> Vec<BanReport> {
+        let _watch = self.panicked.watch();
         let now = Instant::now();
         let mut bans: Vec<BanReport> = self
             .banned
@@ -1020,6 +1058,7 @@ impl Handler<AdminUnban> for Lobby {
     type Result = bool;
 
     fn handle(&mut self, msg: AdminUnban, _ctx: &mut Self::Context) -> bool {
+        let _watch = self.panicked.watch();
         let address = crate::client_addr::cap_key(msg.address);
         let lifted = self.banned.remove(&(msg.room.clone(), address)).is_some_and(|until| until > Instant::now());
         if lifted {
@@ -1046,6 +1085,7 @@ impl Handler<RoomFailed> for Lobby {
     /// Forgets the room at once, seats and all (its world is gone), and closes its members'
     /// connections with 1011: the page reconnects, and its join opens the room afresh.
     fn handle(&mut self, msg: RoomFailed, _ctx: &mut Self::Context) {
+        let _watch = self.panicked.watch();
         if !self.rooms.get(&msg.room).is_some_and(|entry| entry.addr == msg.addr) {
             return;
         }
@@ -1069,6 +1109,7 @@ impl Handler<AdminCloseRoom> for Lobby {
     type Result = bool;
 
     fn handle(&mut self, msg: AdminCloseRoom, ctx: &mut Self::Context) -> bool {
+        let _watch = self.panicked.watch();
         let Some(entry) = self.rooms.get_mut(&msg.room) else { return false };
         entry.closing = Some(msg.reason);
         let mut kept = Vec::new();

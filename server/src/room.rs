@@ -12,10 +12,8 @@
 //! happen in its view. A member that keeps acknowledging but none newer for the send-stall
 //! timeout's worth of snapshots has stopped reading, and is cut (`ClientView::unacknowledged`).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +42,7 @@ use crate::messages::{
 };
 use crate::outbox::{Frame, Outbox};
 use crate::palette::{Palette, palette_colour};
+use crate::panic_watch::PanicFlag;
 use crate::player_session::PlayerSession;
 use crate::stats::{DisconnectReason, Stats};
 use crate::view::{ClientView, Head, History, ViewBuilder};
@@ -226,24 +225,12 @@ pub struct Room {
     /// How the names of the members and kept seats draw ([`look`]), one each: a newcomer whose
     /// name draws like one of them gets a number.
     looks: std::collections::HashSet<String>,
-    /// Set by a [`PanicWatch`] when a panic unwinds out of the room's own code: its thread's
-    /// runtime then drops the room, and `stopped` tells the lobby it failed.
-    failed: Rc<Cell<bool>>,
-}
-
-/// Held while the room runs its own code (a wake-up, a message): if a panic (a bug) unwinds
-/// through it, the room is marked failed. The runtime catches the panic and drops the room
-/// (actix stops it on the way, so `stopped` runs), and other rooms on its thread go on; but its
-/// players would be left connected to nothing, the lobby would send joins into it, and the
-/// health checks would no longer see it (a room that panicked stayed dead that way).
-struct PanicWatch(Rc<Cell<bool>>);
-
-impl Drop for PanicWatch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.set(true);
-        }
-    }
+    /// Raised when a panic unwinds out of the room's own code (a wake-up, a message): its
+    /// thread's runtime then drops the room, and other rooms on that thread go on. `stopped`
+    /// tells the lobby, which closes its players and forgets it: left as it was, its players
+    /// stayed connected to nothing, the lobby sent joins into it, and the health checks no
+    /// longer saw it.
+    panicked: PanicFlag,
 }
 
 /// Wake-up durations kept for the admin page: ten seconds' worth.
@@ -291,13 +278,8 @@ impl Room {
             introduced: std::collections::BTreeSet::new(),
             unannounced: std::collections::VecDeque::new(),
             looks: std::collections::HashSet::new(),
-            failed: Rc::default(),
+            panicked: PanicFlag::default(),
         }
-    }
-
-    /// Marks the room failed if a panic unwinds while the watch is held.
-    fn watch(&self) -> PanicWatch {
-        PanicWatch(self.failed.clone())
     }
 
     /// True while the room is small enough for everyone to hear about everything.
@@ -312,7 +294,7 @@ impl Room {
     }
 
     fn wake(&mut self, ctx: &mut Context<Self>) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         let elapsed = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let plan = self.clock.advance(elapsed);
         if plan.skipped > 0 {
@@ -747,7 +729,7 @@ fn subject_scores(
 }
 
 impl Room {
-    /// The room panicked (see [`PanicWatch`]): its members leave the player counts, and the
+    /// The room panicked (`panicked`): its members leave the player counts, and the
     /// lobby closes their connections (1011) and forgets the room.
     fn failed_room(&mut self, addr: Addr<Room>) {
         for member in self.members.values() {
@@ -773,7 +755,7 @@ impl Actor for Room {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         self.start = Instant::now();
         tracing::debug!(room = %self.name, hz = TICK_RATE_HZ, "room ticking");
         crate::idle_memory::claim();
@@ -781,7 +763,7 @@ impl Actor for Room {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
-        if self.failed.get() {
+        if self.panicked.raised() {
             self.failed_room(ctx.address());
         }
         // The room's history and views are freed when it is dropped, just after this: into
@@ -794,7 +776,7 @@ impl Handler<AddPlayer> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: AddPlayer, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         let seat = if msg.rejoin { self.seats.remove(&msg.id) } else { None };
         let (info, colour_slot) = match &seat {
             // The seat kept for it: the same name and colour.
@@ -1018,7 +1000,7 @@ impl Handler<RemovePlayer> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: RemovePlayer, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         if let Some(member) = self.members.remove(&msg.id) {
             Stats::dec(&self.stats.players);
             if member.info.spectator {
@@ -1052,7 +1034,7 @@ impl Handler<Report> for Room {
     type Result = MessageResult<Report>;
 
     fn handle(&mut self, _msg: Report, _ctx: &mut Self::Context) -> Self::Result {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         // The kept seats too: their ships play on in the world, and the host may kick them.
         let members = self.members.values().map(|m| (&m.info, false, m.client));
         let players = members
@@ -1077,7 +1059,7 @@ impl Handler<ReleaseSeat> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseSeat, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         if let Some(seat) = self.seats.remove(&msg.id) {
             self.world.remove_player(msg.id);
             self.palette.give_back(seat.colour_slot);
@@ -1093,7 +1075,7 @@ impl Handler<Replace> for Room {
     /// The player's new connection takes over its live seat: the old session is closed, the
     /// new one gets a fresh welcome and full snapshots from the next tick.
     fn handle(&mut self, msg: Replace, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         let Some(member) = self.members.get(&msg.id) else { return };
         member.session.do_send(Kick(Close::Replaced));
         let info = member.info.clone();
@@ -1114,7 +1096,7 @@ impl Handler<FollowFrom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: FollowFrom, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         if let Some(member) = self.members.get_mut(&msg.id)
             && member.info.spectator
         {
@@ -1128,7 +1110,7 @@ impl Handler<ChatFrom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatFrom, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         let Some(member) = self.members.get_mut(&msg.id) else { return };
         match member.chat.line(Instant::now()) {
             chat::Verdict::Send => {
@@ -1166,7 +1148,7 @@ impl Handler<ChatTooFast> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatTooFast, _ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         if let Some(member) = self.members.get_mut(&msg.id)
             && member.chat.dropped() == chat::Verdict::Warn
         {
@@ -1179,7 +1161,7 @@ impl Handler<StopRoom> for Room {
     type Result = ();
 
     fn handle(&mut self, _msg: StopRoom, ctx: &mut Self::Context) {
-        let _watch = self.watch();
+        let _watch = self.panicked.watch();
         ctx.stop();
     }
 }

@@ -1,17 +1,20 @@
 //! A room that panics (a bug in the game's code) ends alone: its players are closed with 1011
 //! and a reason their pages reconnect on, it leaves the lobby's list, the next join opens it
-//! afresh, the failure is counted, and every other room, on its thread or another, ticks on.
+//! afresh, the failure is counted, and every other room, on its thread or another, ticks on. A
+//! lobby that panics shuts the server down, since nobody could join or leave a room any more.
 //!
 //! The panic comes from a tracing layer this test installs as the process's subscriber: armed,
 //! it panics on the next line a given room logs with a given message, so the panic unwinds
-//! through the room's own code (its tick's `tick sent` trace line, or a chat line's log in a
-//! message handler) with no hook in the server for it.
+//! through the server's own code (a room's tick's `tick sent` trace line, a chat line's log in
+//! a room's message handler, the lobby's `room created`) with no hook in the server for it.
 
 mod common;
 
 use std::sync::{Mutex, OnceLock};
 
 use common::{TestClient, expect_close, http_get, metrics, server};
+use futures_util::SinkExt as _;
+use tokio_tungstenite::tungstenite::Message;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::{Layer, Registry};
@@ -153,4 +156,28 @@ async fn a_room_that_panics_in_its_tick_ends_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_panics_handling_a_message_ends_alone() {
     only_the_failed_room_ends("doomed-chat", "chat", async |victim| victim.send_chat("boom").await).await;
+}
+
+/// The lobby is the server's one way into and out of rooms: if it panics, nobody can join or
+/// leave, so the server shuts down (Close 1012 to everyone, then an error for its supervisor)
+/// rather than serve on with a lobby that answers nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lobby_that_panics_shuts_the_server_down() {
+    panic_on();
+    let srv = server();
+    let url = srv.ws_url();
+    let mut calm = TestClient::join(&url, "Calm", Some("calm-lobby")).await;
+    calm.next_snapshot().await;
+    // Opening a room, the lobby logs it: the panic comes there, in its `Join` handler.
+    arm("doomed-lobby", "room created");
+    let mut joiner = common::raw(&url).await;
+    joiner.send(Message::binary(common::hello("Joiner", "doomed-lobby", false))).await.expect("Hello sent");
+    let (code, reason) = expect_close(&mut joiner).await;
+    assert!([1011, 1012].contains(&code), "{code} {reason}");
+    assert!(armed_is_empty("doomed-lobby"), "the injected panic never happened");
+    let (code, reason) = expect_close(&mut calm.ws).await;
+    assert_eq!((code, reason.as_str()), (1012, "server restarting"));
+    let ended = tokio::task::spawn_blocking(move || srv.wait()).await.expect("waited");
+    let error = ended.expect_err("the server ends with an error, for its supervisor");
+    assert!(error.to_string().contains("lobby failed"), "{error}");
 }
