@@ -74,6 +74,14 @@ pub fn step_ship(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: &[Rect
 /// its obstacle grid), in map order; pushing out of a far rectangle is a no-op, so the result is
 /// the same as stepping against all of them in map order (the order matters where rectangles
 /// overlap).
+///
+/// Each rectangle pushes the ship out once, in order, which cannot resolve a gap narrower than
+/// the ship: the pushes from its two sides undo each other, and the ship went on through slits
+/// up to a quarter narrower than itself, partly inside the walls (from an outside test of a map
+/// maker). So a move in which a push points against those before it (a negative dot product:
+/// the ship is between obstacles closer than it is wide), or out of the arena, is squeezed, and
+/// the ship stays where it was, at rest: at such a gap it stops, and along a wall with one it
+/// goes on from rest the next tick.
 pub fn step_ship_with<'a>(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacles: impl Iterator<Item = &'a Rect>) {
     let mut mv = if mv.is_finite() { mv } else { Vec2::ZERO };
     let len_sq = mv.length_squared();
@@ -85,7 +93,8 @@ pub fn step_ship_with<'a>(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacle
     if speed_sq > SHIP_MAX_SPEED * SHIP_MAX_SPEED {
         vel *= SHIP_MAX_SPEED / speed_sq.sqrt();
     }
-    let mut pos = ship.pos_f() + vel * TICK_DT;
+    let start = ship.pos_f();
+    let mut pos = start + vel * TICK_DT;
     // Walls stop the ship along the axis it hit, so sliding along an edge still works. (What
     // `f32::clamp` would give, without its assertion: formatting the floats of its panic
     // message would add 10 KB to the browser client, which steps this to predict.)
@@ -98,8 +107,18 @@ pub fn step_ship_with<'a>(ship: &mut ShipMotion, mv: Vec2, arena: Vec2, obstacle
         pos.y = if pos.y < min.y { min.y } else { max.y };
         vel.y = 0.0;
     }
+    // The pushes' directions so far, and whether one went against them.
+    let (mut pushed, mut squeezed) = (Vec2::ZERO, false);
     for rect in obstacles {
-        push_out_of_rect(&mut pos, &mut vel, rect, SHIP_RADIUS);
+        let normal = push_out_of_rect(&mut pos, &mut vel, rect, SHIP_RADIUS);
+        squeezed |= pushed.dot(normal) < 0.0;
+        pushed += normal;
+    }
+    // Or one pushed it out of the arena: between an obstacle and the arena's edge, closer than
+    // it is wide (a hundredth of a unit allowed for rounding).
+    squeezed |= pos.cmplt(min - 0.01).any() || pos.cmpgt(max + 0.01).any();
+    if squeezed {
+        (pos, vel) = (start, Vec2::ZERO);
     }
     ship.pos = quantise_pos(pos);
     ship.vel = quantise_vel(vel);
@@ -133,13 +152,13 @@ pub fn circle_hits_rect(pos: Vec2, radius: f32, rect: &Rect) -> bool {
 }
 
 /// Moves a circle out of `rect` along the shortest way and removes the velocity that pushed it
-/// in, so ships slide along obstacle faces.
-fn push_out_of_rect(pos: &mut Vec2, vel: &mut Vec2, rect: &Rect, radius: f32) {
+/// in, so ships slide along obstacle faces: the direction it was pushed, or zero if it was not.
+fn push_out_of_rect(pos: &mut Vec2, vel: &mut Vec2, rect: &Rect, radius: f32) -> Vec2 {
     let closest = pos.clamp(rect.min, rect.max);
     let delta = *pos - closest;
     let dist_sq = delta.length_squared();
     if dist_sq >= radius * radius {
-        return;
+        return Vec2::ZERO;
     }
     let normal = if dist_sq > 0.0 {
         delta / dist_sq.sqrt()
@@ -161,6 +180,7 @@ fn push_out_of_rect(pos: &mut Vec2, vel: &mut Vec2, rect: &Rect, radius: f32) {
     if into < 0.0 {
         *vel -= normal * into;
     }
+    normal
 }
 
 /// Steps one ship through `steps` pseudo-random inputs (stick and aim, from `seed`) in a small
@@ -298,6 +318,77 @@ mod tests {
         }
         assert!((ship.pos_f().x - (500.0 - SHIP_RADIUS)).abs() < 0.2, "resting against the wall: {}", ship.pos_f());
         assert!(ship.pos_f().y > 600.0, "slid along it: {}", ship.pos_f());
+    }
+
+    /// A wall across an 800×400 arena from y = 200 to 240, with a gap `gap` wide around x = 400.
+    fn slit(gap: f32) -> [Rect; 2] {
+        let (y0, y1) = (200.0, 240.0);
+        [
+            Rect { min: Vec2::new(0.0, y0), max: Vec2::new(400.0 - gap / 2.0, y1) },
+            Rect { min: Vec2::new(400.0 + gap / 2.0, y0), max: Vec2::new(800.0, y1) },
+        ]
+    }
+
+    /// True if a ship at `pos` is in any of `walls` by more than rounding.
+    fn in_a_wall(pos: Vec2, walls: &[Rect]) -> bool {
+        walls.iter().any(|w| circle_hits_rect(pos, SHIP_RADIUS - 0.2, w))
+    }
+
+    #[test]
+    fn a_gap_narrower_than_the_ship_stops_it_and_a_wider_one_lets_it_through() {
+        // Ships are 32 across. Each rectangle pushing once let them through gaps down to about
+        // 24, ending each tick partly inside the walls (from an outside test of a map maker).
+        let arena = Vec2::new(800.0, 400.0);
+        for gap in [0.0, 1.0, 4.0, 8.0, 16.0, 20.0, 22.0, 24.0, 28.0, 31.0, 31.5] {
+            let walls = slit(gap);
+            let mut ship = ShipMotion::at(Vec2::new(400.0, 50.0));
+            for tick in 0..90 {
+                super::step_ship(&mut ship, Vec2::Y, arena, &walls);
+                assert!(!in_a_wall(ship.pos_f(), &walls), "gap {gap}, tick {tick}: in a wall at {}", ship.pos_f());
+            }
+            assert!(ship.pos_f().y < 200.0, "gap {gap}: the ship got through to {}", ship.pos_f());
+            // Stopped at the gap, not short of it.
+            assert!(ship.pos_f().y > 200.0 - SHIP_RADIUS - 4.0, "gap {gap}: held back at {}", ship.pos_f());
+        }
+        for gap in [33.0, 40.0, 64.0] {
+            let walls = slit(gap);
+            let mut ship = ShipMotion::at(Vec2::new(400.0, 50.0));
+            for _ in 0..90 {
+                super::step_ship(&mut ship, Vec2::Y, arena, &walls);
+                assert!(!in_a_wall(ship.pos_f(), &walls), "gap {gap}: in a wall at {}", ship.pos_f());
+            }
+            assert!(ship.pos_f().y > 240.0 + SHIP_RADIUS, "gap {gap}: the ship fits but is at {}", ship.pos_f());
+        }
+    }
+
+    #[test]
+    fn a_gap_between_an_obstacle_and_the_edge_narrower_than_the_ship_stops_it() {
+        let arena = Vec2::new(400.0, 400.0);
+        for (gap, passes) in [(8.0, false), (20.0, false), (31.0, false), (33.0, true), (48.0, true)] {
+            let block = [Rect { min: Vec2::new(gap, 200.0), max: Vec2::new(300.0, 240.0) }];
+            let mut ship = ShipMotion::at(Vec2::new(SHIP_RADIUS, 50.0));
+            for tick in 0..90 {
+                super::step_ship(&mut ship, Vec2::new(-0.2, 1.0), arena, &block);
+                let p = ship.pos_f();
+                assert!(p.x >= SHIP_RADIUS, "gap {gap}, tick {tick}: out of the arena at {p}");
+                assert!(!in_a_wall(p, &block), "gap {gap}, tick {tick}: in the block at {p}");
+            }
+            assert_eq!(ship.pos_f().y > 240.0 + SHIP_RADIUS, passes, "gap {gap}: at {}", ship.pos_f());
+        }
+    }
+
+    #[test]
+    fn a_ship_sliding_along_a_wall_passes_a_slit_it_cannot_fit_through() {
+        let arena = Vec2::new(800.0, 400.0);
+        let walls = slit(20.0);
+        let mut ship = ShipMotion::at(Vec2::new(100.0, 200.0 - SHIP_RADIUS));
+        for _ in 0..60 {
+            // Pressing into the wall as it slides.
+            super::step_ship(&mut ship, Vec2::new(1.0, 0.6), arena, &walls);
+            assert!(!in_a_wall(ship.pos_f(), &walls), "in a wall at {}", ship.pos_f());
+        }
+        assert!(ship.pos_f().x > 500.0, "slid past the slit: {}", ship.pos_f());
+        assert!(ship.pos_f().y <= 200.0 - SHIP_RADIUS + 0.2, "still above the wall: {}", ship.pos_f());
     }
 
     #[test]

@@ -173,8 +173,9 @@ impl Ui {
 
     /// A new element with a class and, optionally, text.
     fn element(&self, tag: &str, class: &str, text: Option<&str>) -> Element {
-        // `createElement` only fails for invalid tag names; ours are literals.
-        let el = self.document.create_element(tag).expect("valid tag name");
+        // `createElement` only fails for invalid tag names; ours are literals. Not `expect`: its
+        // message would format the error, and that code costs the page's download 100 bytes.
+        let el = self.document.create_element(tag).unwrap_or_else(|_| wasm_bindgen::throw_str("invalid tag name"));
         if !class.is_empty() {
             el.set_class_name(class);
         }

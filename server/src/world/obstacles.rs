@@ -107,7 +107,7 @@ mod tests {
 
     const SIZE: Vec2 = Vec2::new(3000.0, 2000.0);
 
-    /// Thin walls, big blocks and clusters of overlapping or touching rectangles.
+    /// Thin walls, big blocks, clusters of overlapping or touching rectangles, and slits.
     fn tangle(rng: &mut SmallRng) -> Map {
         let mut obstacles = Vec::new();
         for _ in 0..60 {
@@ -124,6 +124,14 @@ mod tests {
                 let shift = Vec2::new(rng.random_range(-60.0..60.0), size.y.min(200.0));
                 let min = (rect.min + shift).clamp(Vec2::ZERO, SIZE - 10.0);
                 obstacles.push(Rect { min, max: (min + Vec2::new(60.0, 30.0)).min(SIZE) });
+            }
+            if rng.random_bool(0.3) {
+                // A twin beside it across a gap up to a bit wider than a ship, where ships are
+                // squeezed (`sim::step_ship_with`).
+                let min = Vec2::new(rect.max.x + rng.random_range(0.0..40.0), rect.min.y);
+                if min.x < SIZE.x - 10.0 {
+                    obstacles.push(Rect { min, max: (min + size).min(SIZE) });
+                }
             }
         }
         Map { name: "tangle".into(), size: SIZE, obstacles, spawns: vec![SIZE / 2.0], pickups: Vec::new() }
