@@ -52,6 +52,10 @@ pub const MAX_MAP_SIDE: f32 = 100_000.0;
 /// Most obstacles, spawns or pickup spots in one map: every obstacle goes to each client in
 /// `MatchInfo`, and spawn selection scans all spawns.
 pub const MAX_MAP_ITEMS: usize = 1000;
+/// Most bytes a map file may hold: a map of the most items there may be, written out at length,
+/// is a few hundred KB. A bigger file was read and parsed whole (3.3 times its size in memory)
+/// before its counts were checked (from an outside test of a map maker).
+pub const MAX_MAP_FILE_BYTES: u64 = 1 << 20;
 
 /// The built-in maps: `assets/maps/*.json`, found relative to this crate, never the working
 /// directory.
@@ -110,6 +114,14 @@ pub struct MapFile {
 impl MapFile {
     /// Parses and validates one map file; `file` names it in errors.
     pub fn from_json(file: &str, json: &str) -> Result<MapFile, MapError> {
+        // The byte-order mark some editors (older Notepad) start a UTF-8 file with: the file
+        // looks right in them, and the JSON parser read "expected value at line 1 column 1".
+        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
+        // serde would also take the fields as a list, in order, with no names: not the format.
+        if !json.trim_start().starts_with('{') {
+            let problem = MapProblem::Json("a map file holds one JSON object, { \"name\": …, \"size\": … }".into());
+            return Err(MapError::Invalid { file: file.to_owned(), problem });
+        }
         let raw: RawMap = serde_json::from_str(json)
             .map_err(|e| MapError::Invalid { file: file.to_owned(), problem: MapProblem::Json(e.to_string()) })?;
         raw.validate().map_err(|problem| MapError::Invalid { file: file.to_owned(), problem })
@@ -203,6 +215,9 @@ pub enum MapProblem {
     /// Not JSON, or not the documented shape.
     #[error("not a valid map: {0}")]
     Json(String),
+    /// Over [`MAX_MAP_FILE_BYTES`].
+    #[error("the file is {0} bytes; a map file may be at most {MAX_MAP_FILE_BYTES}")]
+    TooBig(u64),
     /// The name is empty, too long or has other characters than `A-Z a-z 0-9 - _`.
     #[error("name {0:?} must be 1 to 32 of A-Z a-z 0-9 - _")]
     BadName(String),
@@ -436,25 +451,45 @@ fn builtin_maps() -> Result<Vec<MapFile>, MapError> {
     Ok(maps)
 }
 
-/// Every `*.json` in `dir`, in file-name order; two files with one map name are an error.
+/// Every `*.json` in `dir` (`.JSON` too), in file-name order; two files with one map name are an
+/// error. Hidden files (a name starting with a dot, such as the `._name.json` macOS leaves on
+/// other disks) are skipped, and so is what is not a file (a directory, a broken link), each
+/// with a log line, as is a directory with no map at all: they were skipped without a word, or
+/// (the macOS files) stopped the server (from an outside test of a map maker).
 pub fn load_dir(dir: &Path) -> Result<Vec<MapFile>, MapError> {
     let io = |path: &Path, source| MapError::Io { path: path.display().to_string(), source };
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let path = entry.map_err(|e| io(dir, e))?.path();
-        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+        if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            continue;
+        }
+        let file = path.display().to_string();
+        if path.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b".")) {
+            tracing::info!(file, "map file skipped: hidden (its name starts with a dot)");
+        } else if !path.is_file() {
+            tracing::warn!(file, "map file skipped: not a file (a directory, or a link to nothing)");
+        } else {
             paths.push(path);
         }
+    }
+    if paths.is_empty() {
+        tracing::warn!(dir = %dir.display(), "no map files (*.json) in the maps directory: the built-in maps only");
     }
     paths.sort();
     let mut maps: Vec<(MapFile, String)> = Vec::with_capacity(paths.len());
     for path in paths {
         let file = path.display().to_string();
+        let bytes = std::fs::metadata(&path).map_err(|e| io(&path, e))?.len();
+        if bytes > MAX_MAP_FILE_BYTES {
+            return Err(MapError::Invalid { file, problem: MapProblem::TooBig(bytes) });
+        }
         let json = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
         let map = MapFile::from_json(&file, &json)?;
         if let Some((_, other)) = maps.iter().find(|(m, _)| m.map.name == map.map.name) {
             return Err(MapError::Duplicate { file, name: map.map.name, other: other.clone() });
         }
+        tracing::info!(file, map = %map.map.name, rotation = map.in_rotation, "map file loaded");
         maps.push((map, file));
     }
     Ok(maps.into_iter().map(|(m, _)| m).collect())
@@ -559,6 +594,33 @@ mod tests {
         let arena = (0..list.len()).map(|i| list.get(i)).find(|m| m.name == "arena").unwrap();
         assert_eq!(arena.size, Vec2::new(1000.0, 800.0), "the directory's arena replaced the built-in one");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_editors_and_other_systems_leave_in_a_maps_directory() {
+        let dir = temp_dir("editors");
+        // A byte-order mark, and an extension in capitals: loaded.
+        std::fs::write(dir.join("bom.json"), format!("\u{feff}{}", GOOD.replace(r#""t""#, r#""bom""#))).unwrap();
+        std::fs::write(dir.join("CAPS.JSON"), GOOD.replace(r#""t""#, r#""caps""#)).unwrap();
+        // macOS's AppleDouble file, a directory and a link to nothing: skipped.
+        std::fs::write(dir.join("._bom.json"), [0u8, 5, 22, 7, 0, 2]).unwrap();
+        std::fs::create_dir(dir.join("folder.json")).unwrap();
+        std::os::unix::fs::symlink(dir.join("gone"), dir.join("link.json")).unwrap();
+        let list = MapList::load(Some(&dir), None).unwrap();
+        assert!(list.names().contains(&"bom") && list.names().contains(&"caps"), "{:?}", list.names());
+        // A file too big to be a map is refused before it is read.
+        let big = format!("{}{}", GOOD, " ".repeat(MAX_MAP_FILE_BYTES as usize));
+        std::fs::write(dir.join("big.json"), big).unwrap();
+        let err = MapList::load(Some(&dir), None).unwrap_err().to_string();
+        assert!(err.contains("big.json") && err.contains("at most 1048576"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_map_written_as_a_list_is_refused() {
+        let err = Map::from_json("list.json", r#"["t", true, [1000, 800], [], [[100, 100]], []]"#).unwrap_err();
+        assert!(err.to_string().contains("one JSON object"), "{err}");
+        assert!(!err.to_string().contains("RawMap"), "{err}");
     }
 
     #[test]
