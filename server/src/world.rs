@@ -527,12 +527,8 @@ impl World {
     pub fn radar_into(&self, width: u32, height: u32, cells: &mut Vec<u8>) {
         cells.clear();
         cells.resize((width * height) as usize, 0);
-        let size = self.map.size;
         for ship in self.ships.iter().filter(|s| s.alive) {
-            let p = ship.pos();
-            let x = ((p.x / size.x * width as f32) as u32).min(width - 1);
-            let y = ((p.y / size.y * height as f32) as u32).min(height - 1);
-            let cell = &mut cells[(y * width + x) as usize];
+            let cell = &mut cells[skirmish_shared::radar::cell_of(ship.pos(), self.map.size, width, height)];
             *cell = cell.saturating_add(1);
         }
     }

@@ -8,7 +8,18 @@
 //! value, 1). On `expanse` a radar of 1000 ships is about 360 bytes, of 3000 about 600 (`cargo
 //! bench -p skirmish-server --bench tick` prints it). `PROTOCOL.md` (Radar) documents the format.
 
+use glam::Vec2;
+
 use crate::bits::{BitReader, BitWriter};
+
+/// The cell (row by row) of a `width × height` radar over an arena of size `arena` that a ship
+/// at `p` (world units) counts in, as `PROTOCOL.md` (Radar) gives it: the server counts ships
+/// with it and the page tells the ships it sees from those it does not.
+pub fn cell_of(p: Vec2, arena: Vec2, width: u32, height: u32) -> usize {
+    let x = ((p.x / arena.x * width as f32) as u32).min(width - 1);
+    let y = ((p.y / arena.y * height as f32) as u32).min(height - 1);
+    (y * width + x) as usize
+}
 
 /// Writes `cells` (one count per cell, row by row) packed: `uvar` the number of occupied cells,
 /// then for each, in order, `gamma` (empty cells skipped since the previous one, or since the

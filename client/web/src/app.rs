@@ -138,6 +138,8 @@ struct App {
     events: Vec<Event>,
     /// The radar blips outside the view, rebuilt each frame into the same list.
     blips: Vec<Blip>,
+    /// Scratch for the blips: the ships the snapshot shows, per radar cell.
+    seen_cells: Vec<u8>,
     /// Retries since the connection was last lost (0 once a `Welcome` arrives).
     retries: u32,
     /// Why the connection that began these retries ended, as the status says it.
@@ -203,6 +205,7 @@ pub fn start() -> Result<(), JsValue> {
         received: Vec::new(),
         events: Vec::new(),
         blips: Vec::new(),
+        seen_cells: Vec::new(),
         retries: 0,
         lost: String::new(),
         retry_timer: None,
@@ -836,8 +839,9 @@ impl App {
         self.blips.clear();
         let radar = client.and_then(Client::radar);
         if let Some(radar) = radar {
-            let (lo, hi) = self.camera.world_rect(view);
-            minimap::blips_outside_view(radar, arena, lo, hi, &mut self.blips);
+            let view_rect = self.camera.world_rect(view);
+            let seen = ships.iter().filter(|s| s.state.alive()).map(|s| s.pos);
+            minimap::blips_outside_view(radar, arena, view_rect, seen, &mut self.seen_cells, &mut self.blips);
         }
         let blasts: Vec<_> = self.effects.live(now).collect();
         let obstacles = client.and_then(Client::match_info).map_or(&[][..], |m| &m.map.obstacles[..]);

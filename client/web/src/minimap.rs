@@ -1,10 +1,12 @@
 //! What the minimap shows of the room beyond our view: the server's radar (living ships per cell
-//! over the whole arena, once a second) turned into blips, one per cell with ships whose centre
-//! lies outside the view rectangle. Ships in view are drawn precisely from the snapshot instead.
-//! The number of blips is also the page's `#minimap[data-blips-outside-view]` (see `ui`).
+//! over the whole arena, once a second) turned into blips, one per cell that is not wholly in
+//! the view rectangle and holds more ships than the snapshot shows in it. Ships in view are drawn
+//! precisely from the snapshot instead. The number of blips is also the page's
+//! `#minimap[data-blips-outside-view]` (see `ui`).
 
 use glam::Vec2;
 use skirmish_shared::Radar;
+use skirmish_shared::radar::cell_of;
 
 /// One radar cell with ships in it, outside the view.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,23 +26,39 @@ impl Blip {
     }
 }
 
-/// Appends to `out` a blip for each cell of `radar` (over an `arena` of that size) that holds
-/// ships and whose centre is outside the view rectangle `view_min`..`view_max` (world units).
-/// A radar whose cells do not fill its `width × height` grid yields the cells it has.
-pub fn blips_outside_view(radar: &Radar, arena: Vec2, view_min: Vec2, view_max: Vec2, out: &mut Vec<Blip>) {
+/// Appends to `out` a blip for each cell of `radar` (over an `arena` of that size) that is not
+/// wholly inside the view rectangle `view_min`..`view_max` (world units) and holds more ships
+/// than `seen` (where the ships the snapshot shows are, ours included) puts in it; `seen_cells`
+/// is scratch. A radar whose cells do not fill its `width × height` grid yields the cells it has.
+///
+/// Not "whose centre is outside the view": on a map over 56 000 units a cell is bigger than the
+/// view, and a ship just off screen in ours had no blip while ours alone made one (from an
+/// outside test of a map maker). Cells wholly in view are left to the precise ships: the radar
+/// is up to a second old.
+pub fn blips_outside_view(
+    radar: &Radar,
+    arena: Vec2,
+    (view_min, view_max): (Vec2, Vec2),
+    seen: impl Iterator<Item = Vec2>,
+    seen_cells: &mut Vec<u8>,
+    out: &mut Vec<Blip>,
+) {
     let (width, height) = (usize::from(radar.width), usize::from(radar.height));
     if width == 0 || height == 0 {
         return;
     }
+    seen_cells.clear();
+    seen_cells.resize(width * height, 0);
+    for p in seen {
+        let cell = &mut seen_cells[cell_of(p, arena, width as u32, height as u32)];
+        *cell = cell.saturating_add(1);
+    }
     let size = arena / Vec2::new(width as f32, height as f32);
-    let inside = |p: Vec2| p.cmpge(view_min).all() && p.cmple(view_max).all();
-    for (i, &ships) in radar.cells.iter().take(width * height).enumerate() {
-        if ships == 0 {
-            continue;
-        }
-        let centre = (Vec2::new((i % width) as f32, (i / width) as f32) + 0.5) * size;
-        if !inside(centre) {
-            out.push(Blip { centre, size, ships });
+    for (i, (&ships, &known)) in radar.cells.iter().zip(seen_cells.iter()).enumerate() {
+        let corner = Vec2::new((i % width) as f32, (i / width) as f32) * size;
+        let in_view = corner.cmpge(view_min).all() && (corner + size).cmple(view_max).all();
+        if ships > known && !in_view {
+            out.push(Blip { centre: corner + size / 2.0, size, ships: ships - known });
         }
     }
 }
@@ -58,35 +76,54 @@ mod tests {
 
     const ARENA: Vec2 = Vec2::new(600.0, 400.0);
 
+    /// The blips of `radar` for a view of `view`, with ships seen at `seen`.
+    fn blips(radar: &Radar, view: (Vec2, Vec2), seen: &[Vec2]) -> Vec<Blip> {
+        let mut out = Vec::new();
+        blips_outside_view(radar, ARENA, view, seen.iter().copied(), &mut Vec::new(), &mut out);
+        out
+    }
+
     #[test]
     fn cells_with_ships_outside_the_view_become_blips() {
-        let mut out = Vec::new();
         // The view covers the left half: every occupied cell lies to its right.
-        blips_outside_view(&radar(), ARENA, Vec2::ZERO, Vec2::new(300.0, 400.0), &mut out);
+        let out = blips(&radar(), (Vec2::ZERO, Vec2::new(300.0, 400.0)), &[]);
         let centres: Vec<_> = out.iter().map(|b| (b.centre, b.ships)).collect();
         assert_eq!(centres, [(Vec2::new(350.0, 150.0), 1), (Vec2::new(450.0, 150.0), 2), (Vec2::new(550.0, 250.0), 1)]);
         assert_eq!(out[0].size, Vec2::new(100.0, 100.0));
+        // Ships the snapshot shows (out of the view, in its margin) are not blips again.
+        let out = blips(&radar(), (Vec2::ZERO, Vec2::new(300.0, 400.0)), &[Vec2::new(420.0, 110.0)]);
+        let centres: Vec<_> = out.iter().map(|b| (b.centre, b.ships)).collect();
+        assert_eq!(centres, [(Vec2::new(350.0, 150.0), 1), (Vec2::new(450.0, 150.0), 1), (Vec2::new(550.0, 250.0), 1)]);
     }
 
     #[test]
     fn cells_in_view_are_left_to_the_precise_ships() {
-        let mut out = Vec::new();
-        // A view around (3, 1) and (4, 1), as a camera past the arena's edge may be.
-        blips_outside_view(&radar(), ARENA, Vec2::new(320.0, -50.0), Vec2::new(480.0, 180.0), &mut out);
+        // A view over cells (3, 0)–(4, 1) whole, as a camera past the arena's edge may be.
+        let out = blips(&radar(), (Vec2::new(300.0, -50.0), Vec2::new(500.0, 200.0)), &[]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].centre, Vec2::new(550.0, 250.0));
-        out.clear();
-        blips_outside_view(&radar(), ARENA, Vec2::splat(-100.0), ARENA + 100.0, &mut out);
-        assert!(out.is_empty(), "the whole arena in view: {out:?}");
+        assert!(blips(&radar(), (Vec2::splat(-100.0), ARENA + 100.0), &[]).is_empty(), "the whole arena in view");
+    }
+
+    #[test]
+    fn on_a_map_whose_cells_are_bigger_than_the_view_the_ships_seen_decide() {
+        // A 2 × 1 radar over 600 × 400: cells of 300 × 400, a view of 100 × 100 in the first.
+        let radar = |cells: Vec<u8>| Radar { width: 2, height: 1, cells };
+        let view = (Vec2::splat(100.0), Vec2::splat(200.0));
+        let me = Vec2::splat(150.0);
+        // Ours alone in our cell: no blip (its centre, off screen, made one).
+        assert!(blips(&radar(vec![1, 0]), view, &[me]).is_empty());
+        // Another ship in our cell, off screen: a blip (its centre on screen hid it).
+        let view_on_centre = (Vec2::new(100.0, 150.0), Vec2::new(200.0, 250.0));
+        let out = blips(&radar(vec![2, 0]), view_on_centre, &[Vec2::new(150.0, 200.0)]);
+        assert_eq!(out.iter().map(|b| b.ships).collect::<Vec<_>>(), [1]);
     }
 
     #[test]
     fn a_short_or_empty_radar_is_harmless() {
-        let mut out = Vec::new();
-        blips_outside_view(&Radar { width: 6, height: 4, cells: vec![3] }, ARENA, Vec2::ZERO, Vec2::ONE, &mut out);
-        assert_eq!(out.len(), 1);
-        blips_outside_view(&Radar { width: 0, height: 4, cells: vec![3] }, ARENA, Vec2::ZERO, Vec2::ONE, &mut out);
-        assert_eq!(out.len(), 1);
+        let view = (Vec2::ZERO, Vec2::ONE);
+        assert_eq!(blips(&Radar { width: 6, height: 4, cells: vec![3] }, view, &[]).len(), 1);
+        assert!(blips(&Radar { width: 0, height: 4, cells: vec![3] }, view, &[]).is_empty());
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //!   whole world units, predicted), the seq of the newest input sent and of the newest input
 //!   the server acknowledged. Shows prediction at work: x moves before `acked` reaches the input
 //!   that moved it.
-//! - `#minimap[data-blips-outside-view]`: how many radar cells with ships lie outside the view
-//!   rectangle, i.e. the blips the minimap draws for players we cannot see (`minimap`); absent
-//!   until the first radar arrives.
+//! - `#minimap[data-blips-outside-view]`: how many radar cells, not wholly in the view rectangle,
+//!   hold ships the snapshot does not show, i.e. the blips the minimap draws for players we
+//!   cannot see (`minimap`); absent until the first radar arrives.
 //! - `#netstats` (F3, hidden until then): the network overlay, one `name  value` line per
 //!   figure (`netstats`).
 //! - `#scorerows` and `#resultrows`: one `<tr data-player-id class="me"?>` per line, with
