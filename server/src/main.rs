@@ -143,7 +143,7 @@ fn serve() -> anyhow::Result<()> {
     // A panic (a bug) is logged like any line, naming its thread: the default hook writes to
     // stderr itself, past the log's queue, and a stderr that takes nothing would stop the thread
     // that panicked there for good (a room's: every room on that thread), before the room could
-    // be closed and opened afresh (`room::PanicWatch`).
+    // be closed and opened afresh (`skirmish_server::panic_watch`).
     std::panic::set_hook(Box::new(log_panic));
     if let Some((asked, error)) = not_understood {
         tracing::warn!(rust_log = ?asked, %error, "RUST_LOG not understood: logging as by default");
