@@ -1086,10 +1086,10 @@ impl Handler<RoomFailed> for Lobby {
     /// connections with 1011: the page reconnects, and its join opens the room afresh.
     fn handle(&mut self, msg: RoomFailed, _ctx: &mut Self::Context) {
         let _watch = self.panicked.watch();
-        if !self.rooms.get(&msg.room).is_some_and(|entry| entry.addr == msg.addr) {
+        if self.rooms.get(&msg.room).is_none_or(|entry| entry.addr != msg.addr) {
             return;
         }
-        let Some(mut entry) = self.rooms.remove(&msg.room) else { return };
+        let mut entry = self.rooms.remove(&msg.room).expect("the room was found above");
         Stats::dec(&self.stats.rooms);
         Stats::inc(&self.stats.rooms_failed);
         count_down(&mut self.opened_per_ip, entry.opened_by);

@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, Once};
 
 use common::{TestClient, expect_close, http_get, metrics, server};
 use futures_util::SinkExt as _;
@@ -19,11 +19,11 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::{Layer, Registry};
 
-/// Panics on the next line of `(room, message)`, once per arming.
-#[derive(Default)]
-struct PanicOn {
-    armed: Mutex<Vec<(String, &'static str)>>,
-}
+/// The `(room, message)` lines to panic on, each once.
+static ARMED: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
+
+/// The layer that panics on an armed line.
+struct PanicOn;
 
 /// The two fields a log line is matched by.
 #[derive(Default)]
@@ -47,7 +47,7 @@ impl<S: tracing::Subscriber> Layer<S> for PanicOn {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let Some(room) = fields.room else { return };
-        let mut armed = self.armed.lock().expect("not poisoned: nothing panics holding it");
+        let mut armed = ARMED.lock().expect("not poisoned: nothing panics holding it");
         let Some(at) = armed.iter().position(|(r, m)| *r == room && *m == fields.message) else { return };
         armed.remove(at);
         drop(armed);
@@ -55,28 +55,18 @@ impl<S: tracing::Subscriber> Layer<S> for PanicOn {
     }
 }
 
-/// The process's subscriber, installed once for the file's tests.
-fn panic_on() -> &'static PanicOn {
-    static LAYER: OnceLock<&'static PanicOn> = OnceLock::new();
-    LAYER.get_or_init(|| {
-        let layer: &'static PanicOn = Box::leak(Box::default());
-        tracing::subscriber::set_global_default(Registry::default().with(LayerRef(layer)))
+/// Installs the process's subscriber, once for the file's tests.
+fn panic_on() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        tracing::subscriber::set_global_default(Registry::default().with(PanicOn))
             .expect("no other subscriber in this test binary");
-        layer
-    })
-}
-
-/// The leaked layer, as the subscriber's own.
-struct LayerRef(&'static PanicOn);
-
-impl<S: tracing::Subscriber> Layer<S> for LayerRef {
-    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
-        self.0.on_event(event, ctx);
-    }
+    });
 }
 
 fn arm(room: &str, message: &'static str) {
-    panic_on().armed.lock().expect("not poisoned").push((room.to_owned(), message));
+    panic_on();
+    ARMED.lock().expect("not poisoned").push((room.to_owned(), message));
 }
 
 /// Room names listed by `/api/rooms`.
@@ -145,7 +135,7 @@ async fn only_the_failed_room_ends(doomed: &str, message: &'static str, fail: im
 }
 
 fn armed_is_empty(room: &str) -> bool {
-    !panic_on().armed.lock().expect("not poisoned").iter().any(|(r, _)| r == room)
+    !ARMED.lock().expect("not poisoned").iter().any(|(r, _)| r == room)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
